@@ -1,0 +1,153 @@
+//! Geometry of the convolution and pooling kernels: small `Copy` structs that
+//! say how big every buffer is.
+
+/// Geometry of a 2-D convolution over an NCHW batch.
+///
+/// Input `[n, c_in, h, w]`, weight `[c_out, c_in / groups, k_h, k_w]`,
+/// output `[n, c_out, h_out, w_out]`; zero padding, dilation 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv2dGeom {
+    /// batch size
+    pub n: usize,
+    /// input channels
+    pub c_in: usize,
+    /// input height
+    pub h: usize,
+    /// input width
+    pub w: usize,
+    /// output channels
+    pub c_out: usize,
+    /// kernel height
+    pub k_h: usize,
+    /// kernel width
+    pub k_w: usize,
+    /// vertical stride
+    pub stride_h: usize,
+    /// horizontal stride
+    pub stride_w: usize,
+    /// zero rows added above and below
+    pub pad_h: usize,
+    /// zero columns added left and right
+    pub pad_w: usize,
+    /// channel groups (1: dense, `c_in`: depthwise)
+    pub groups: usize,
+}
+
+impl Conv2dGeom {
+    /// Output height.
+    pub fn h_out(&self) -> usize {
+        (self.h + 2 * self.pad_h - self.k_h) / self.stride_h + 1
+    }
+
+    /// Output width.
+    pub fn w_out(&self) -> usize {
+        (self.w + 2 * self.pad_w - self.k_w) / self.stride_w + 1
+    }
+
+    /// Checks that the geometry is valid: positive sizes and strides, the
+    /// padded input at least as large as the kernel, channels divisible by `groups`.
+    pub fn validate(&self) -> Result<(), String> {
+        let g = self;
+        if g.n == 0 || g.c_in == 0 || g.h == 0 || g.w == 0 || g.c_out == 0 || g.k_h == 0 || g.k_w == 0 {
+            return Err(format!("zero-sized dimension in {g:?}"));
+        }
+        if g.stride_h == 0 || g.stride_w == 0 {
+            return Err(format!("stride must be positive, got ({}, {})", g.stride_h, g.stride_w));
+        }
+        if g.groups == 0 || g.c_in % g.groups != 0 || g.c_out % g.groups != 0 {
+            return Err(format!(
+                "groups = {} must divide c_in = {} and c_out = {}",
+                g.groups, g.c_in, g.c_out
+            ));
+        }
+        if g.h + 2 * g.pad_h < g.k_h || g.w + 2 * g.pad_w < g.k_w {
+            return Err(format!(
+                "kernel {}x{} larger than padded input {}x{}",
+                g.k_h,
+                g.k_w,
+                g.h + 2 * g.pad_h,
+                g.w + 2 * g.pad_w
+            ));
+        }
+        Ok(())
+    }
+
+    /// Input elements `n * c_in * h * w`.
+    pub fn x_len(&self) -> usize {
+        self.n * self.c_in * self.h * self.w
+    }
+
+    /// Weight elements `c_out * (c_in / groups) * k_h * k_w`.
+    pub fn w_len(&self) -> usize {
+        self.c_out * (self.c_in / self.groups) * self.k_h * self.k_w
+    }
+
+    /// Output elements `n * c_out * h_out * w_out`.
+    pub fn y_len(&self) -> usize {
+        self.n * self.c_out * self.h_out() * self.w_out()
+    }
+
+    /// Multiply-adds of the forward pass times two.
+    pub fn forward_flops(&self) -> u64 {
+        2 * (self.y_len() as u64) * ((self.c_in / self.groups) * self.k_h * self.k_w) as u64
+    }
+}
+
+/// Geometry of a 2-D pooling window over an NCHW batch (no padding; windows
+/// that do not fit are dropped, PyTorch's floor mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pool2dGeom {
+    /// batch size
+    pub n: usize,
+    /// channels
+    pub c: usize,
+    /// input height
+    pub h: usize,
+    /// input width
+    pub w: usize,
+    /// window height
+    pub k_h: usize,
+    /// window width
+    pub k_w: usize,
+    /// vertical stride
+    pub stride_h: usize,
+    /// horizontal stride
+    pub stride_w: usize,
+}
+
+impl Pool2dGeom {
+    /// Output height.
+    pub fn h_out(&self) -> usize {
+        (self.h - self.k_h) / self.stride_h + 1
+    }
+
+    /// Output width.
+    pub fn w_out(&self) -> usize {
+        (self.w - self.k_w) / self.stride_w + 1
+    }
+
+    /// Checks sizes: positive, window not larger than the input.
+    pub fn validate(&self) -> Result<(), String> {
+        let g = self;
+        if g.n == 0 || g.c == 0 || g.h == 0 || g.w == 0 || g.k_h == 0 || g.k_w == 0 {
+            return Err(format!("zero-sized dimension in {g:?}"));
+        }
+        if g.stride_h == 0 || g.stride_w == 0 {
+            return Err(format!("stride must be positive, got ({}, {})", g.stride_h, g.stride_w));
+        }
+        if g.k_h > g.h || g.k_w > g.w {
+            return Err(format!("window {}x{} larger than input {}x{}", g.k_h, g.k_w, g.h, g.w));
+        }
+        Ok(())
+    }
+
+    /// Input elements.
+    pub fn x_len(&self) -> usize {
+        self.n * self.c * self.h * self.w
+    }
+
+    /// Output elements.
+    pub fn y_len(&self) -> usize {
+        self.n * self.c * self.h_out() * self.w_out()
+    }
+}

@@ -1,0 +1,1 @@
+//! Ops: one file each, forward and backward side by side.
