@@ -1,26 +1,42 @@
 //! The `eeglens` command line: parse flags, call the libraries, print.
-//! No science lives here; every subcommand is one module.
+//!
+//! No science lives here. Each subcommand is one module in `cmd/` with an
+//! `Args` struct (clap) and `run(args, &Global) -> anyhow::Result<()>`.
+//! Errors print as one line, `eeglens: error: ...`, and exit with code 1.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cmd;
+
 /// Train convolutional networks on raw EEG and find out what they learned.
 #[derive(Parser)]
 #[command(name = "eeglens", version, about, long_about = None)]
 struct Cli {
-    /// Suppress progress bars.
-    #[arg(long, global = true)]
-    quiet: bool,
+    #[command(flatten)]
+    global: cmd::Global,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Print the engine's version and the kernels' configuration.
+    Version,
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _ = cli.quiet;
-    match cli.command {}
+    let result = match cli.command {
+        Command::Version => cmd::version(&cli.global),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the whole context chain joined with ": ".
+            eprintln!("eeglens: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }
