@@ -87,6 +87,32 @@ impl Conv2dGeom {
         self.n * self.c_out * self.h_out() * self.w_out()
     }
 
+    /// Elements of one sample's im2col matrix: `(c_in * k_h * k_w) x (h_out * w_out)`.
+    pub fn cols_len(&self) -> usize {
+        self.c_in * self.k_h * self.k_w * self.h_out() * self.w_out()
+    }
+
+    /// Scratch one worker of the conv kernels needs: an im2col matrix, plus a
+    /// private weight- and bias-gradient accumulator (used by
+    /// `conv2d_backward_weight` only).
+    pub fn scratch_per_worker(&self) -> usize {
+        self.cols_len() + self.w_len() + self.c_out
+    }
+
+    /// `f32`s of scratch the caller must pass to `conv2d_forward`,
+    /// `conv2d_backward_input` and `conv2d_backward_weight`.
+    ///
+    /// Sized for `min(n, rayon::current_num_threads())` workers, the thread
+    /// count read at the moment of this call, so call it from inside the pool
+    /// (`ThreadPool::install`) that will run the kernels. A kernel handed less
+    /// (but at least [`Self::scratch_per_worker`]) runs on fewer workers; one
+    /// handed more uses only what it needs. The contents need no
+    /// initialisation and are garbage afterwards.
+    pub fn scratch_len(&self) -> usize {
+        let workers = self.n.min(super::par::threads()).max(1);
+        workers * self.scratch_per_worker()
+    }
+
     /// Multiply-adds of the forward pass times two.
     pub fn forward_flops(&self) -> u64 {
         2 * (self.y_len() as u64) * ((self.c_in / self.groups) * self.k_h * self.k_w) as u64

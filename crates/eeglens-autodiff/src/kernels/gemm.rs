@@ -1,0 +1,168 @@
+//! The one safe wrapper around matrixmultiply's `sgemm`.
+//!
+//! Every matrix product in the engine goes through [`gemm_strided`], the only
+//! place in the project that calls into matrixmultiply (an `unsafe` FFI-like
+//! call on raw pointers). It asserts, before the call, that every element the
+//! strides can reach lies inside its slice, so a wrong size is a panic that
+//! names the kernel, never an out-of-bounds read or write.
+//!
+//! Transposes are stride swaps: a row-major `r x c` matrix has strides
+//! `(c, 1)`; read as its transpose it has strides `(1, c)`. matrixmultiply packs
+//! both operands into cache-sized panels, so either orientation costs about
+//! the same.
+
+use super::par;
+
+/// Below this many multiply-adds, [`gemm`] stays on the calling thread: the
+/// product is over before a second thread would have started.
+const PAR_MIN_MACS: usize = 1 << 20;
+/// Rows of `C` per parallel task are a multiple of this (the widest
+/// register tile of matrixmultiply's f32 kernels), so no task gets a ragged
+/// tile it could have shared.
+const ROW_ALIGN: usize = 16;
+
+/// Highest element index a `rows x cols` matrix with strides `(rs, cs)` can
+/// reach, or `None` on overflow. Zero-sized matrices reach nothing.
+fn reach(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
+    if rows == 0 || cols == 0 {
+        return Some(0);
+    }
+    (rows - 1).checked_mul(rs)?.checked_add((cols - 1).checked_mul(cs)?)
+}
+
+/// `C = alpha * A B + beta * C` on strided views, single-threaded.
+///
+/// `A` is `m x k` with strides `(rsa, csa)`, `B` is `k x n` with `(rsb, csb)`,
+/// `C` is `m x n` with `(rsc, csc)`; each starts at the first element of its
+/// slice. With `beta == 0` the old `C` is never read.
+///
+/// # Panics
+/// When a stride lets an index run past its slice (the message names the
+/// operand, the reach and the length), or when `C`'s strides would make two
+/// of its elements the same memory.
+pub(crate) fn gemm_strided(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    beta: f32,
+    c: &mut [f32],
+    (rsc, csc): (usize, usize),
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let in_bounds = |name: &str, len: usize, rows: usize, cols: usize, rs: usize, cs: usize| {
+        let r = reach(rows, cols, rs, cs);
+        assert!(
+            r.is_some_and(|r| r < len),
+            "gemm: {name} ({rows}x{cols}, strides ({rs}, {cs})) reaches element {r:?} of a slice of {len}"
+        );
+    };
+    in_bounds("C", c.len(), m, n, rsc, csc);
+    // C must not alias itself: one of its strides has to step over the
+    // whole extent of the other.
+    assert!(
+        (csc >= 1 && (m == 1 || rsc >= n * csc)) || (rsc >= 1 && (n == 1 || csc >= m * rsc)),
+        "gemm: C strides ({rsc}, {csc}) make elements of a {m}x{n} matrix overlap"
+    );
+    if k == 0 {
+        // An empty sum: C = beta * C (and exactly zero when beta is zero).
+        for i in 0..m {
+            for j in 0..n {
+                let e = &mut c[i * rsc + j * csc];
+                *e = if beta == 0.0 { 0.0 } else { beta * *e };
+            }
+        }
+        return;
+    }
+    in_bounds("A", a.len(), m, k, rsa, csa);
+    in_bounds("B", b.len(), k, n, rsb, csb);
+    let s = |v: usize| isize::try_from(v).expect("stride fits in isize: it indexes a slice");
+    #[allow(unsafe_code)]
+    // SAFETY: the asserts above prove that every index `i * rs + j * cs` that
+    // sgemm forms for A (m x k), B (k x n) and C (m x n) is below the length
+    // of its slice, and that C's elements are distinct. `c` is a unique
+    // borrow, so it cannot overlap `a` or `b`; matrixmultiply's threading is
+    // compiled out, so the call touches the memory only from this thread.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            alpha,
+            a.as_ptr(),
+            s(rsa),
+            s(csa),
+            b.as_ptr(),
+            s(rsb),
+            s(csb),
+            beta,
+            c.as_mut_ptr(),
+            s(rsc),
+            s(csc),
+        );
+    }
+}
+
+/// General matrix product `C[m, n] = alpha * op(A) op(B) + beta * C`, row-major.
+///
+/// `op(A)` is `m x k`: `A` is stored `m x k`, or `k x m` when `trans_a`.
+/// `op(B)` is `k x n`: `B` is stored `k x n`, or `n x k` when `trans_b`.
+/// Transposes cost nothing (stride swaps). When `beta == 0` the old `C` is not
+/// read, so it may hold garbage or NaN.
+///
+/// A linear layer `y = x W^T + b` with `x: [batch, in]`, `W: [out, in]` is
+/// `y` filled with `b` per row, then `gemm(batch, in, out, 1.0, x, false, W, true, 1.0, y)`;
+/// its gradients are `gx = gy W` (`gemm(batch, out, in, 1.0, gy, false, W, false, 0.0, gx)`)
+/// and `gW = gy^T x` (`gemm(out, batch, in, 1.0, gy, true, x, false, 0.0, gw)`).
+///
+/// Algorithm: matrixmultiply's packed, cache-blocked `sgemm`. Large products
+/// (at least 2^20 multiply-adds and 32 rows) are split into contiguous row
+/// blocks of `C`, one per thread of the current rayon pool; each block is an
+/// independent sgemm, so the result does not depend on the thread count.
+///
+/// # Panics
+/// When `a.len() != m * k`, `b.len() != k * n` or `c.len() != m * n`.
+pub fn gemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: &[f32],
+    trans_a: bool,
+    b: &[f32],
+    trans_b: bool,
+    beta: f32,
+    c: &mut [f32],
+) {
+    assert!(
+        a.len() == m * k && b.len() == k * n && c.len() == m * n,
+        "gemm: m={m}, k={k}, n={n} needs a: {}, b: {}, c: {}; got {}, {}, {}",
+        m * k,
+        k * n,
+        m * n,
+        a.len(),
+        b.len(),
+        c.len()
+    );
+    let sa = if trans_a { (1, m) } else { (k, 1) };
+    let sb = if trans_b { (1, k) } else { (n, 1) };
+    let threads = par::threads();
+    if threads == 1 || m < 2 * ROW_ALIGN || m * k * n < PAR_MIN_MACS {
+        gemm_strided(m, k, n, alpha, a, sa, b, sb, beta, c, (n, 1));
+        return;
+    }
+    let rows = m.div_ceil(threads).div_ceil(ROW_ALIGN) * ROW_ALIGN;
+    par::chunks_mut(c, rows * n, |i, c_rows| {
+        let i0 = i * rows;
+        let mc = c_rows.len() / n;
+        // Row i0 of op(A) starts at element i0 * k (stored m x k) or i0 (stored k x m).
+        let a_off = if trans_a { i0 } else { i0 * k };
+        gemm_strided(mc, k, n, alpha, &a[a_off..], sa, b, sb, beta, c_rows, (n, 1));
+    });
+}
