@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod gradcheck;
 pub mod kernels;
 pub mod ops;
 pub mod rng;
