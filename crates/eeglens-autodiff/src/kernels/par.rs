@@ -22,7 +22,6 @@ pub(crate) fn threads() -> usize {
 /// Calls `f(i, a_i, b_i)` on the `i`-th `a_chunk`-sized chunk of `a` zipped
 /// with the `i`-th `b_chunk`-sized chunk of `b`, in parallel. Stops at the
 /// shorter of the two chunk sequences. One chunk runs inline.
-#[allow(dead_code)] // the conv kernels use it once their batch-parallel path lands
 pub(crate) fn zip_chunks_mut<A, B, F>(a: &mut [A], a_chunk: usize, b: &mut [B], b_chunk: usize, f: F)
 where
     A: Send,

@@ -1,0 +1,321 @@
+//! Every fast kernel against `kernels::reference` over random valid geometries,
+//! on pools of 1, 2 and 3 threads (so both the batch-parallel and the
+//! split-inside-a-sample paths, and uneven splits, get exercised).
+
+use eeglens_autodiff::kernels::{self, reference, Conv2dGeom, Pool2dGeom};
+use eeglens_autodiff::Rng;
+use proptest::prelude::*;
+
+/// f32 kernels against the f64-accumulating reference: max abs error over
+/// max abs reference value. Inputs are in [-1, 1] and sums are at most a few
+/// hundred terms long, so float32 rounding stays far below this.
+const REL_TOL: f32 = 2e-5;
+
+fn max_rel_err(got: &[f32], want: &[f32]) -> f32 {
+    assert_eq!(got.len(), want.len());
+    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let err = got.iter().zip(want).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    if scale == 0.0 {
+        err
+    } else {
+        err / scale
+    }
+}
+
+fn uniform(rng: &mut Rng, len: usize) -> Vec<f32> {
+    (0..len).map(|_| 2.0 * rng.uniform_f32() - 1.0).collect()
+}
+
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool")
+}
+
+fn conv_geom() -> impl Strategy<Value = Conv2dGeom> {
+    (
+        (1usize..=3, 1usize..=3, 1usize..=3, 1usize..=3),
+        (1usize..=9, 1usize..=11, 1usize..=4, 1usize..=4),
+        (1usize..=3, 1usize..=3, 0usize..=2, 0usize..=2),
+    )
+        .prop_map(|((n, groups, cig, cog), (h, w, k_h, k_w), (stride_h, stride_w, pad_h, pad_w))| {
+            Conv2dGeom {
+                n,
+                c_in: groups * cig,
+                h,
+                w,
+                c_out: groups * cog,
+                k_h,
+                k_w,
+                stride_h,
+                stride_w,
+                pad_h,
+                pad_w,
+                groups,
+            }
+        })
+        .prop_filter("valid geometry", |g| g.validate().is_ok())
+}
+
+fn pool_geom() -> impl Strategy<Value = Pool2dGeom> {
+    (1usize..=3, 1usize..=3, 1usize..=9, 1usize..=9, 1usize..=3, 1usize..=3, 1usize..=3, 1usize..=3)
+        .prop_map(|(n, c, h, w, k_h, k_w, stride_h, stride_w)| Pool2dGeom {
+            n,
+            c,
+            h,
+            w,
+            k_h,
+            k_w,
+            stride_h,
+            stride_w,
+        })
+        .prop_filter("valid geometry", |g| g.validate().is_ok())
+}
+
+/// Runs the three conv kernels and their references and compares them.
+/// `minimal_scratch` hands the kernels only one worker's worth of scratch.
+fn check_conv(g: &Conv2dGeom, seed: u64, bias: bool, minimal_scratch: bool) -> Result<(), TestCaseError> {
+    let mut rng = Rng::new(seed);
+    let x = uniform(&mut rng, g.x_len());
+    let w = uniform(&mut rng, g.w_len());
+    let b = uniform(&mut rng, g.c_out);
+    let gy = uniform(&mut rng, g.y_len());
+    let b = bias.then_some(&b[..]);
+    let len = if minimal_scratch { g.scratch_per_worker() } else { g.scratch_len() };
+    // Garbage in the scratch and the outputs must not matter.
+    let mut scratch = vec![f32::NAN; len];
+
+    let (mut y, mut y_ref) = (vec![f32::NAN; g.y_len()], vec![0.0; g.y_len()]);
+    kernels::conv2d_forward(g, &x, &w, b, &mut y, &mut scratch);
+    reference::conv2d_forward(g, &x, &w, b, &mut y_ref);
+    let e = max_rel_err(&y, &y_ref);
+    prop_assert!(e <= REL_TOL, "forward rel. error {e:e} for {g:?}");
+
+    let (mut gx, mut gx_ref) = (vec![f32::NAN; g.x_len()], vec![0.0; g.x_len()]);
+    kernels::conv2d_backward_input(g, &gy, &w, &mut gx, &mut scratch);
+    reference::conv2d_backward_input(g, &gy, &w, &mut gx_ref);
+    let e = max_rel_err(&gx, &gx_ref);
+    prop_assert!(e <= REL_TOL, "backward-input rel. error {e:e} for {g:?}");
+
+    let (mut gw, mut gw_ref) = (vec![f32::NAN; g.w_len()], vec![0.0; g.w_len()]);
+    let (mut gb, mut gb_ref) = (vec![f32::NAN; g.c_out], vec![0.0; g.c_out]);
+    kernels::conv2d_backward_weight(g, &x, &gy, &mut gw, bias.then_some(&mut gb[..]), &mut scratch);
+    reference::conv2d_backward_weight(g, &x, &gy, &mut gw_ref, Some(&mut gb_ref));
+    let e = max_rel_err(&gw, &gw_ref);
+    prop_assert!(e <= REL_TOL, "backward-weight rel. error {e:e} for {g:?}");
+    if bias {
+        let e = max_rel_err(&gb, &gb_ref);
+        prop_assert!(e <= REL_TOL, "bias gradient rel. error {e:e} for {g:?}");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn conv2d_kernels_match_reference(
+        g in conv_geom(),
+        threads in 1usize..=3,
+        seed in any::<u64>(),
+        bias in any::<bool>(),
+        minimal_scratch in any::<bool>(),
+    ) {
+        pool(threads).install(|| check_conv(&g, seed, bias, minimal_scratch))?;
+    }
+
+    #[test]
+    fn pooling_kernels_match_reference(g in pool_geom(), threads in 1usize..=3, seed in any::<u64>()) {
+        let mut rng = Rng::new(seed);
+        // Values from {-1, 0, 1, 2}: ties are common, so the first-maximum rule is exercised.
+        let x: Vec<f32> = (0..g.x_len()).map(|_| (rng.uniform_f32() * 4.0).floor() - 1.0).collect();
+        let gy = uniform(&mut rng, g.y_len());
+        pool(threads).install(|| {
+            let (mut y, mut y_ref) = (vec![f32::NAN; g.y_len()], vec![0.0; g.y_len()]);
+            let (mut sw, mut sw_ref) = (vec![u32::MAX; g.y_len()], vec![0; g.y_len()]);
+            kernels::max_pool2d_forward(&g, &x, &mut y, &mut sw);
+            reference::max_pool2d_forward(&g, &x, &mut y_ref, &mut sw_ref);
+            prop_assert_eq!(&sw, &sw_ref, "switches for {:?}", g);
+            prop_assert!(max_rel_err(&y, &y_ref) == 0.0, "max-pool values for {:?}", g);
+
+            let (mut gx, mut gx_ref) = (vec![f32::NAN; g.x_len()], vec![0.0; g.x_len()]);
+            kernels::max_pool2d_backward(&g, &gy, &sw, &mut gx);
+            reference::max_pool2d_backward(&g, &gy, &sw_ref, &mut gx_ref);
+            let e = max_rel_err(&gx, &gx_ref);
+            prop_assert!(e <= REL_TOL, "max-pool backward rel. error {e:e} for {g:?}");
+
+            let (mut ya, mut ya_ref) = (vec![f32::NAN; g.y_len()], vec![0.0; g.y_len()]);
+            kernels::avg_pool2d_forward(&g, &x, &mut ya);
+            reference::avg_pool2d_forward(&g, &x, &mut ya_ref);
+            let e = max_rel_err(&ya, &ya_ref);
+            prop_assert!(e <= REL_TOL, "avg-pool forward rel. error {e:e} for {g:?}");
+
+            let (mut gxa, mut gxa_ref) = (vec![f32::NAN; g.x_len()], vec![0.0; g.x_len()]);
+            kernels::avg_pool2d_backward(&g, &gy, &mut gxa);
+            reference::avg_pool2d_backward(&g, &gy, &mut gxa_ref);
+            let e = max_rel_err(&gxa, &gxa_ref);
+            prop_assert!(e <= REL_TOL, "avg-pool backward rel. error {e:e} for {g:?}");
+            Ok(())
+        })?;
+    }
+
+    #[test]
+    fn gemm_matches_reference_for_every_transpose(
+        m in 1usize..=21,
+        k in 1usize..=21,
+        n in 1usize..=21,
+        trans_a in any::<bool>(),
+        trans_b in any::<bool>(),
+        alpha in prop::sample::select(vec![1.0f32, -0.5, 2.0]),
+        beta in prop::sample::select(vec![0.0f32, 1.0, 0.25]),
+        seed in any::<u64>(),
+    ) {
+        let mut rng = Rng::new(seed);
+        let a = uniform(&mut rng, m * k);
+        let b = uniform(&mut rng, k * n);
+        let c0 = uniform(&mut rng, m * n);
+        let (mut c, mut c_ref) = (c0.clone(), c0);
+        kernels::gemm(m, k, n, alpha, &a, trans_a, &b, trans_b, beta, &mut c);
+        reference::gemm(m, k, n, alpha, &a, trans_a, &b, trans_b, beta, &mut c_ref);
+        let e = max_rel_err(&c, &c_ref);
+        prop_assert!(e <= REL_TOL, "gemm {m}x{k}x{n} ta={trans_a} tb={trans_b} rel. error {e:e}");
+    }
+}
+
+/// Large enough to take `gemm`'s parallel path (row blocks of C per thread).
+#[test]
+fn gemm_parallel_path_matches_reference_and_is_independent_of_thread_count() {
+    let (m, k, n) = (67, 203, 101);
+    let mut rng = Rng::new(7);
+    let a = uniform(&mut rng, m * k);
+    let b = uniform(&mut rng, k * n);
+    for (trans_a, trans_b) in [(false, false), (true, false), (false, true), (true, true)] {
+        let mut c_ref = vec![0.0; m * n];
+        reference::gemm(m, k, n, 1.0, &a, trans_a, &b, trans_b, 0.0, &mut c_ref);
+        let run = |threads: usize| {
+            let mut c = vec![f32::NAN; m * n];
+            pool(threads).install(|| kernels::gemm(m, k, n, 1.0, &a, trans_a, &b, trans_b, 0.0, &mut c));
+            c
+        };
+        let (c1, c3) = (run(1), run(3));
+        let e = max_rel_err(&c3, &c_ref);
+        assert!(e <= REL_TOL, "parallel gemm ta={trans_a} tb={trans_b}: rel. error {e:e}");
+        assert!(c1.iter().zip(&c3).all(|(x, y)| x.to_bits() == y.to_bits()), "1 vs 3 threads differ");
+    }
+}
+
+#[test]
+fn conv2d_backward_weight_is_deterministic_for_a_thread_count() {
+    let g = Conv2dGeom {
+        n: 7,
+        c_in: 4,
+        h: 6,
+        w: 9,
+        c_out: 5,
+        k_h: 3,
+        k_w: 3,
+        stride_h: 1,
+        stride_w: 1,
+        pad_h: 1,
+        pad_w: 1,
+        groups: 1,
+    };
+    let mut rng = Rng::new(3);
+    let x = uniform(&mut rng, g.x_len());
+    let gy = uniform(&mut rng, g.y_len());
+    let run = || {
+        let mut scratch = vec![0.0; g.scratch_len()];
+        let (mut gw, mut gb) = (vec![0.0; g.w_len()], vec![0.0; g.c_out]);
+        kernels::conv2d_backward_weight(&g, &x, &gy, &mut gw, Some(&mut gb), &mut scratch);
+        (gw, gb)
+    };
+    let p = pool(2);
+    let first = p.install(run);
+    for _ in 0..5 {
+        assert!(p.install(run) == first, "two runs on the same pool differ");
+    }
+}
+
+#[test]
+fn max_pool_nan_wins_like_pytorch() {
+    let g = Pool2dGeom { n: 1, c: 1, h: 2, w: 4, k_h: 2, k_w: 2, stride_h: 2, stride_w: 2 };
+    // Window 0 holds a NaN after a larger number; window 1 holds only -inf.
+    let x =
+        [5.0, f32::NAN, f32::NEG_INFINITY, f32::NEG_INFINITY, 1.0, 2.0, f32::NEG_INFINITY, f32::NEG_INFINITY];
+    let (mut y, mut sw) = ([0.0; 2], [u32::MAX; 2]);
+    kernels::max_pool2d_forward(&g, &x, &mut y, &mut sw);
+    assert!(y[0].is_nan(), "NaN must propagate, got {}", y[0]);
+    assert_eq!(sw[0], 1);
+    assert_eq!(y[1], f32::NEG_INFINITY);
+    assert_eq!(sw[1], 2, "an all -inf window points at its first position");
+}
+
+#[test]
+fn max_pool_backward_accumulates_where_windows_overlap() {
+    // Kernel 3, stride 1 over a single row: the middle maximum is in every window.
+    let g = Pool2dGeom { n: 1, c: 1, h: 1, w: 5, k_h: 1, k_w: 3, stride_h: 1, stride_w: 1 };
+    let x = [0.0, 1.0, 9.0, 1.0, 0.0];
+    let (mut y, mut sw) = ([0.0; 3], [0u32; 3]);
+    kernels::max_pool2d_forward(&g, &x, &mut y, &mut sw);
+    assert_eq!(sw, [2, 2, 2]);
+    let mut gx = [f32::NAN; 5];
+    kernels::max_pool2d_backward(&g, &[1.0, 2.0, 4.0], &sw, &mut gx);
+    approx::assert_abs_diff_eq!(&gx[..], &[0.0, 0.0, 7.0, 0.0, 0.0][..]);
+}
+
+#[test]
+#[should_panic(expected = "conv2d_forward")]
+fn conv2d_forward_names_itself_on_a_short_output() {
+    let g = Conv2dGeom {
+        n: 1,
+        c_in: 1,
+        h: 4,
+        w: 4,
+        c_out: 2,
+        k_h: 3,
+        k_w: 3,
+        stride_h: 1,
+        stride_w: 1,
+        pad_h: 1,
+        pad_w: 1,
+        groups: 1,
+    };
+    let mut y = vec![0.0; g.y_len() - 1];
+    let mut scratch = vec![0.0; g.scratch_len()];
+    kernels::conv2d_forward(&g, &[0.0; 16], &[0.0; 18], None, &mut y, &mut scratch);
+}
+
+#[test]
+#[should_panic(expected = "scratch")]
+fn conv2d_backward_weight_refuses_a_short_scratch() {
+    let g = Conv2dGeom {
+        n: 2,
+        c_in: 1,
+        h: 4,
+        w: 4,
+        c_out: 2,
+        k_h: 3,
+        k_w: 3,
+        stride_h: 1,
+        stride_w: 1,
+        pad_h: 1,
+        pad_w: 1,
+        groups: 1,
+    };
+    let mut scratch = vec![0.0; g.scratch_per_worker() - 1];
+    let (mut gw, x, gy) = (vec![0.0; g.w_len()], vec![0.0; g.x_len()], vec![0.0; g.y_len()]);
+    kernels::conv2d_backward_weight(&g, &x, &gy, &mut gw, None, &mut scratch);
+}
+
+#[test]
+#[should_panic(expected = "max_pool2d_backward")]
+fn max_pool_backward_rejects_a_switch_outside_its_plane() {
+    let g = Pool2dGeom { n: 1, c: 2, h: 2, w: 2, k_h: 2, k_w: 2, stride_h: 2, stride_w: 2 };
+    let mut gx = [0.0; 8];
+    kernels::max_pool2d_backward(&g, &[1.0, 1.0], &[0, 4], &mut gx);
+}
+
+#[test]
+#[should_panic(expected = "gemm")]
+fn gemm_names_itself_on_a_wrong_length() {
+    let mut c = [0.0; 4];
+    kernels::gemm(2, 3, 2, 1.0, &[0.0; 5], false, &[0.0; 6], false, 0.0, &mut c);
+}
