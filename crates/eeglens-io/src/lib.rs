@@ -3,8 +3,78 @@
 //! The door through which EEG enters eeglens: the [`Recording`] type (channels,
 //! sampling rates, data in microvolts, annotations), readers and writers for
 //! EDF/EDF+ and BDF/BDF+, readers for BrainVision and EEGLAB `.set`/`.fdt`,
-//! a BIDS dataset scanner and standard montages.
+//! a BIDS dataset scanner and standard montages. Everything is written from the
+//! format specifications; no EEG library is involved.
 //!
 //! This crate is on the ground floor of the workspace: it imports no other
 //! eeglens crate.
+//!
+//! ## Conventions
+//! - [`Recording::data`] is `Vec<Vec<f32>>`, one row per channel, because channels of one file
+//!   may have different sampling rates ([`Channel::fs`]). Voltage channels are in µV (their
+//!   [`Channel::unit`] reads `uV`); other channels keep their file's physical unit.
+//! - Annotation onsets are seconds from the first sample; [`Recording::start`] is the wall-clock
+//!   time of that sample, including its sub-second part (EDF+ keeps it in the first data record's
+//!   time-keeping annotation).
+//! - Annotation signals are never channels.
+//! - Problems that do not prevent reading (a malformed annotation, a `-1` record count inferred
+//!   from the file size) are collected in [`Recording::warnings`]; everything else is an
+//!   [`IoError`] naming the file, the field or byte offset, and what was wrong.
+//!
+//! ## Example
+//! ```
+//! use eeglens_io::{read, write_edf, Channel, ChannelType, EdfWriteOptions, Recording, Format};
+//! # fn main() -> Result<(), eeglens_io::IoError> {
+//! let mut rec = Recording::new(Format::EdfPlusC);
+//! let samples: Vec<f32> = (0..256).map(|i| (i as f32 * 0.1).sin() * 50.0).collect();
+//! rec.push_channel(Channel::new("Fp1", ChannelType::Eeg, 128.0), samples.clone());
+//! let path = std::env::temp_dir().join(format!("eeglens-io-doc-{}.edf", std::process::id()));
+//! write_edf(&path, &rec, &EdfWriteOptions::default())?;
+//! let back = read(&path)?;
+//! assert_eq!(back.channels[0].name, "Fp1");
+//! assert!((back.data[0][10] - samples[10]).abs() < 0.01);
+//! # std::fs::remove_file(&path).ok();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Entry points
+//! - [`read`] / [`read_with`]: any supported file, by extension (`.edf`, `.bdf`, `.vhdr`, `.set`).
+//! - [`write_edf`] / [`write_bdf`] with [`EdfWriteOptions`].
 #![warn(missing_docs)]
+
+pub mod edf;
+mod error;
+mod recording;
+
+use std::path::Path;
+
+pub use edf::{read_edf, read_edf_with, write_bdf, write_edf, EdfWriteOptions};
+pub use error::IoError;
+pub use recording::{
+    days_in_month, voltage_scale, Annotation, Channel, ChannelType, DateTime, Format, ReadOptions, Recording,
+    Segment, Subject,
+};
+
+/// Reads a whole recording, choosing the reader by the file extension (case-insensitive):
+/// `.edf`/`.rec` and `.bdf` (EDF family, told apart by the header), `.vhdr` (BrainVision),
+/// `.set` (EEGLAB).
+///
+/// # Errors
+/// [`IoError::UnknownFormat`] for other extensions; otherwise the reader's errors.
+pub fn read(path: &Path) -> Result<Recording, IoError> {
+    read_with(path, &ReadOptions::default())
+}
+
+/// Reads the part of a recording that `opts` selects (channels, time range); see [`ReadOptions`].
+/// Readers seek to the data they need rather than loading the whole file.
+///
+/// # Errors
+/// As [`read`], plus [`IoError::Selection`] for a channel or time range not in the file.
+pub fn read_with(path: &Path, opts: &ReadOptions) -> Result<Recording, IoError> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+    match ext.as_str() {
+        "edf" | "bdf" | "rec" => read_edf_with(path, opts),
+        _ => Err(IoError::UnknownFormat { path: path.to_path_buf() }),
+    }
+}
