@@ -1,2 +1,225 @@
-//! Criterion benchmarks of the hot kernels (filled in below).
-fn main() {}
+//! Criterion benchmarks of the hot kernels on R-VGG's layer shapes.
+//!
+//! Throughput units: in the `*_flop` groups criterion's "elements" are
+//! floating-point operations (2 per multiply-add), so `Gelem/s` reads GFLOP/s;
+//! in the `*_elem` groups they are input elements of the pooling layer.
+//!
+//! Run: `cargo bench -p eeglens-autodiff --bench kernels` (all threads of the
+//! global rayon pool; `RAYON_NUM_THREADS=1` for one). `rvgg_conv_total_flop`
+//! times a whole training step's convolutions (forward, backward-input except
+//! for conv1 whose input needs no gradient, backward-weight with bias) in one
+//! iteration; `gemm_flop` is the 1024^3 reference point on all threads and on one.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use eeglens_autodiff::kernels::{self, Conv2dGeom, Pool2dGeom};
+use eeglens_autodiff::Rng;
+
+/// Training batch size of the paper's R-VGG.
+const BATCH: usize = 40;
+
+/// One 3x3, stride 1, padding 1 convolution of R-VGG: name, c_in, c_out, h, w.
+struct ConvLayer {
+    name: &'static str,
+    c_in: usize,
+    c_out: usize,
+    h: usize,
+    w: usize,
+}
+
+/// R-VGG's convolutions on a 1x24x256 input (three blocks, 2x2 pools between).
+const RVGG_CONVS: [ConvLayer; 7] = [
+    ConvLayer { name: "conv1_1to16_24x256", c_in: 1, c_out: 16, h: 24, w: 256 },
+    ConvLayer { name: "conv2_16to16_24x256", c_in: 16, c_out: 16, h: 24, w: 256 },
+    ConvLayer { name: "conv3_16to32_12x128", c_in: 16, c_out: 32, h: 12, w: 128 },
+    ConvLayer { name: "conv4_32to32_12x128", c_in: 32, c_out: 32, h: 12, w: 128 },
+    ConvLayer { name: "conv5_32to64_6x64", c_in: 32, c_out: 64, h: 6, w: 64 },
+    ConvLayer { name: "conv6_64to64_6x64", c_in: 64, c_out: 64, h: 6, w: 64 },
+    ConvLayer { name: "conv7_64to64_6x64", c_in: 64, c_out: 64, h: 6, w: 64 },
+];
+
+/// R-VGG's 2x2, stride 2 max pools: name, channels, input h, input w.
+const RVGG_POOLS: [(&str, usize, usize, usize); 3] =
+    [("pool1_16x24x256", 16, 24, 256), ("pool2_32x12x128", 32, 12, 128), ("pool3_64x6x64", 64, 6, 64)];
+
+fn conv_geom(l: &ConvLayer, n: usize) -> Conv2dGeom {
+    Conv2dGeom {
+        n,
+        c_in: l.c_in,
+        h: l.h,
+        w: l.w,
+        c_out: l.c_out,
+        k_h: 3,
+        k_w: 3,
+        stride_h: 1,
+        stride_w: 1,
+        pad_h: 1,
+        pad_w: 1,
+        groups: 1,
+    }
+}
+
+fn random(rng: &mut Rng, len: usize) -> Vec<f32> {
+    (0..len).map(|_| 2.0 * rng.uniform_f32() - 1.0).collect()
+}
+
+/// Buffers of one conv layer at batch [`BATCH`].
+struct ConvBufs {
+    g: Conv2dGeom,
+    x: Vec<f32>,
+    w: Vec<f32>,
+    b: Vec<f32>,
+    y: Vec<f32>,
+    gy: Vec<f32>,
+    gx: Vec<f32>,
+    gw: Vec<f32>,
+    gb: Vec<f32>,
+    scratch: Vec<f32>,
+}
+
+impl ConvBufs {
+    fn new(l: &ConvLayer, rng: &mut Rng) -> Self {
+        let g = conv_geom(l, BATCH);
+        Self {
+            x: random(rng, g.x_len()),
+            w: random(rng, g.w_len()),
+            b: random(rng, g.c_out),
+            y: vec![0.0; g.y_len()],
+            gy: random(rng, g.y_len()),
+            gx: vec![0.0; g.x_len()],
+            gw: vec![0.0; g.w_len()],
+            gb: vec![0.0; g.c_out],
+            scratch: vec![0.0; g.scratch_len()],
+            g,
+        }
+    }
+
+    fn forward(&mut self) {
+        kernels::conv2d_forward(&self.g, &self.x, &self.w, Some(&self.b), &mut self.y, &mut self.scratch);
+    }
+
+    fn backward_input(&mut self) {
+        kernels::conv2d_backward_input(&self.g, &self.gy, &self.w, &mut self.gx, &mut self.scratch);
+    }
+
+    fn backward_weight(&mut self) {
+        kernels::conv2d_backward_weight(
+            &self.g,
+            &self.x,
+            &self.gy,
+            &mut self.gw,
+            Some(&mut self.gb),
+            &mut self.scratch,
+        );
+    }
+}
+
+fn bench_conv(c: &mut Criterion) {
+    let mut rng = Rng::new(0);
+    let mut layers: Vec<ConvBufs> = RVGG_CONVS.iter().map(|l| ConvBufs::new(l, &mut rng)).collect();
+    type Pass = fn(&mut ConvBufs);
+    let passes: [(&str, Pass); 3] = [
+        ("conv2d_forward_flop", ConvBufs::forward),
+        ("conv2d_backward_input_flop", ConvBufs::backward_input),
+        ("conv2d_backward_weight_flop", ConvBufs::backward_weight),
+    ];
+    for (group_name, pass) in passes {
+        let mut group = c.benchmark_group(group_name);
+        for (l, bufs) in RVGG_CONVS.iter().zip(layers.iter_mut()) {
+            group.throughput(Throughput::Elements(bufs.g.forward_flops()));
+            group.bench_function(BenchmarkId::new(l.name, format!("batch{BATCH}")), |bch| {
+                bch.iter(|| {
+                    pass(bufs);
+                    black_box(&bufs.y);
+                })
+            });
+        }
+        group.finish();
+    }
+
+    // A training step's convolutions in one iteration.
+    let total: u64 =
+        layers.iter().enumerate().map(|(i, l)| l.g.forward_flops() * if i == 0 { 2 } else { 3 }).sum();
+    let mut group = c.benchmark_group("rvgg_conv_total_flop");
+    group.throughput(Throughput::Elements(total));
+    group.bench_function(BenchmarkId::new("fwd_bwd_all_layers", format!("batch{BATCH}")), |bch| {
+        bch.iter(|| {
+            for l in layers.iter_mut() {
+                l.forward();
+            }
+            for (i, l) in layers.iter_mut().enumerate().rev() {
+                l.backward_weight();
+                if i > 0 {
+                    l.backward_input();
+                }
+            }
+            black_box(&layers[0].gw);
+        })
+    });
+    group.finish();
+}
+
+fn bench_gemm(c: &mut Criterion) {
+    const N: usize = 1024;
+    let mut rng = Rng::new(1);
+    let a = random(&mut rng, N * N);
+    let b = random(&mut rng, N * N);
+    let mut out = vec![0.0f32; N * N];
+    let mut group = c.benchmark_group("gemm_flop");
+    group.throughput(Throughput::Elements(2 * (N * N * N) as u64));
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("one-thread pool");
+    group.bench_function(BenchmarkId::new("1024x1024x1024", "all_threads"), |bch| {
+        bch.iter(|| kernels::gemm(N, N, N, 1.0, &a, false, &b, false, 0.0, black_box(&mut out)))
+    });
+    group.bench_function(BenchmarkId::new("1024x1024x1024", "1_thread"), |bch| {
+        bch.iter(|| {
+            one.install(|| kernels::gemm(N, N, N, 1.0, &a, false, &b, false, 0.0, black_box(&mut out)))
+        })
+    });
+    group.finish();
+}
+
+fn bench_pool(c: &mut Criterion) {
+    let mut rng = Rng::new(2);
+    let mut fwd = c.benchmark_group("max_pool2d_forward_elem");
+    let shapes: Vec<(Pool2dGeom, Vec<f32>)> = RVGG_POOLS
+        .iter()
+        .map(|&(_, ch, h, w)| {
+            let g = Pool2dGeom { n: BATCH, c: ch, h, w, k_h: 2, k_w: 2, stride_h: 2, stride_w: 2 };
+            let x = random(&mut rng, g.x_len());
+            (g, x)
+        })
+        .collect();
+    for ((name, ..), (g, x)) in RVGG_POOLS.iter().zip(&shapes) {
+        let (mut y, mut sw) = (vec![0.0; g.y_len()], vec![0u32; g.y_len()]);
+        fwd.throughput(Throughput::Elements(g.x_len() as u64));
+        fwd.bench_function(BenchmarkId::new(*name, format!("batch{BATCH}")), |bch| {
+            bch.iter(|| kernels::max_pool2d_forward(g, x, black_box(&mut y), &mut sw))
+        });
+    }
+    fwd.finish();
+    let mut bwd = c.benchmark_group("max_pool2d_backward_elem");
+    for ((name, ..), (g, x)) in RVGG_POOLS.iter().zip(&shapes) {
+        let (mut y, mut sw) = (vec![0.0; g.y_len()], vec![0u32; g.y_len()]);
+        kernels::max_pool2d_forward(g, x, &mut y, &mut sw);
+        let gy = random(&mut rng, g.y_len());
+        let mut gx = vec![0.0; g.x_len()];
+        bwd.throughput(Throughput::Elements(g.x_len() as u64));
+        bwd.bench_function(BenchmarkId::new(*name, format!("batch{BATCH}")), |bch| {
+            bch.iter(|| kernels::max_pool2d_backward(g, &gy, &sw, black_box(&mut gx)))
+        });
+    }
+    bwd.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    targets = bench_conv, bench_gemm, bench_pool
+}
+criterion_main!(benches);

@@ -319,3 +319,37 @@ fn gemm_names_itself_on_a_wrong_length() {
     let mut c = [0.0; 4];
     kernels::gemm(2, 3, 2, 1.0, &[0.0; 5], false, &[0.0; 6], false, 0.0, &mut c);
 }
+
+/// Large enough (over 2^16 elements) for the pooling kernels to split planes over threads.
+#[test]
+fn pooling_parallel_path_matches_reference() {
+    let g = Pool2dGeom { n: 2, c: 5, h: 64, w: 110, k_h: 3, k_w: 2, stride_h: 2, stride_w: 3 };
+    let mut rng = Rng::new(11);
+    let x: Vec<f32> = (0..g.x_len()).map(|_| (rng.uniform_f32() * 4.0).floor()).collect();
+    let gy = uniform(&mut rng, g.y_len());
+    let (mut y_ref, mut sw_ref) = (vec![0.0; g.y_len()], vec![0; g.y_len()]);
+    reference::max_pool2d_forward(&g, &x, &mut y_ref, &mut sw_ref);
+    let mut gx_ref = vec![0.0; g.x_len()];
+    reference::max_pool2d_backward(&g, &gy, &sw_ref, &mut gx_ref);
+    let mut ya_ref = vec![0.0; g.y_len()];
+    reference::avg_pool2d_forward(&g, &x, &mut ya_ref);
+    let mut gxa_ref = vec![0.0; g.x_len()];
+    reference::avg_pool2d_backward(&g, &gy, &mut gxa_ref);
+    for threads in [2, 3] {
+        pool(threads).install(|| {
+            let (mut y, mut sw) = (vec![f32::NAN; g.y_len()], vec![u32::MAX; g.y_len()]);
+            kernels::max_pool2d_forward(&g, &x, &mut y, &mut sw);
+            assert_eq!(sw, sw_ref, "switches, {threads} threads");
+            assert_eq!(max_rel_err(&y, &y_ref), 0.0, "max-pool values, {threads} threads");
+            let mut gx = vec![f32::NAN; g.x_len()];
+            kernels::max_pool2d_backward(&g, &gy, &sw, &mut gx);
+            assert!(max_rel_err(&gx, &gx_ref) <= REL_TOL, "max-pool backward, {threads} threads");
+            let mut ya = vec![f32::NAN; g.y_len()];
+            kernels::avg_pool2d_forward(&g, &x, &mut ya);
+            assert!(max_rel_err(&ya, &ya_ref) <= REL_TOL, "avg-pool forward, {threads} threads");
+            let mut gxa = vec![f32::NAN; g.x_len()];
+            kernels::avg_pool2d_backward(&g, &gy, &mut gxa);
+            assert!(max_rel_err(&gxa, &gxa_ref) <= REL_TOL, "avg-pool backward, {threads} threads");
+        });
+    }
+}
