@@ -242,7 +242,8 @@ fn read_body(file: &mut File, h: Header, opts: &ReadOptions) -> Result<Recording
         let mut first = true;
         for t in tals {
             let mut texts = t.texts.as_slice();
-            if first && h.variant.plus.is_some() && texts.first().is_some_and(String::is_empty) {
+            // Any file with an annotation signal keeps time this way, also one not marked EDF+.
+            if first && texts.first().is_some_and(String::is_empty) {
                 record_onsets[i] = t.onset;
                 texts = &texts[1..];
             } else if first && h.variant.plus.is_some() {
