@@ -1,0 +1,137 @@
+//! Parameter initialisation: PyTorch's defaults, He-normal, Xavier, and the
+//! counter-based generator of the PyTorch golden files.
+//!
+//! Fans follow `torch.nn.init._calculate_fan_in_and_fan_out`: for a weight of
+//! shape `[out, in, k_h, k_w]` (or `[out, in]`), `fan_in = in * k_h * k_w` and
+//! `fan_out = out * k_h * k_w`. For a grouped convolution `in` is already
+//! `c_in / groups`, as in PyTorch.
+
+use eeglens_autodiff::{Rng, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// How a layer's weight (and bias) are drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    /// PyTorch's default for `Conv2d`/`Linear`: weight kaiming-uniform with
+    /// `a = sqrt(5)` (which is `U(±1/sqrt(fan_in))`), bias `U(±1/sqrt(fan_in))`.
+    #[default]
+    PytorchDefault,
+    /// He (kaiming) normal, `N(0, 2/fan_in)`, for ReLU networks; bias zero.
+    HeNormal,
+    /// Xavier (Glorot) uniform, `U(±sqrt(6/(fan_in+fan_out)))`; bias zero.
+    XavierUniform,
+    /// Xavier (Glorot) normal, `N(0, 2/(fan_in+fan_out))`; bias zero.
+    XavierNormal,
+}
+
+/// `(fan_in, fan_out)` of a weight shape (`[out, in, ...kernel]`).
+///
+/// # Panics
+/// When `shape` has fewer than two dimensions (weights always have two or more).
+pub fn fans(shape: &[usize]) -> (usize, usize) {
+    assert!(shape.len() >= 2, "fans of a weight need >= 2 dims, got {shape:?}");
+    let receptive: usize = shape[2..].iter().product();
+    (shape[1] * receptive, shape[0] * receptive)
+}
+
+fn uniform(shape: &[usize], bound: f64, rng: &mut Rng) -> Tensor {
+    let n: usize = shape.iter().product();
+    let data = (0..n).map(|_| rng.uniform_range(-bound, bound) as f32).collect();
+    Tensor::from_vec(shape, data).expect("length is the product of the shape")
+}
+
+fn normal(shape: &[usize], std: f64, rng: &mut Rng) -> Tensor {
+    let n: usize = shape.iter().product();
+    let data = (0..n).map(|_| (rng.normal() * std) as f32).collect();
+    Tensor::from_vec(shape, data).expect("length is the product of the shape")
+}
+
+impl Init {
+    /// A weight of `shape` (`[out, in, ...]`).
+    pub fn weight(self, shape: &[usize], rng: &mut Rng) -> Tensor {
+        let (fan_in, fan_out) = fans(shape);
+        let (fi, fo) = (fan_in.max(1) as f64, fan_out.max(1) as f64);
+        match self {
+            // kaiming_uniform_(a=sqrt(5)): gain = sqrt(2 / (1 + 5)), bound = sqrt(3) * gain / sqrt(fan_in)
+            Init::PytorchDefault => uniform(shape, (3.0f64).sqrt() * (1.0f64 / 3.0).sqrt() / fi.sqrt(), rng),
+            Init::HeNormal => normal(shape, (2.0 / fi).sqrt(), rng),
+            Init::XavierUniform => uniform(shape, (6.0 / (fi + fo)).sqrt(), rng),
+            Init::XavierNormal => normal(shape, (2.0 / (fi + fo)).sqrt(), rng),
+        }
+    }
+
+    /// A bias of length `n` for a weight with `fan_in`.
+    pub fn bias(self, n: usize, fan_in: usize, rng: &mut Rng) -> Tensor {
+        match self {
+            Init::PytorchDefault => uniform(&[n], 1.0 / (fan_in.max(1) as f64).sqrt(), rng),
+            _ => Tensor::zeros(&[n]),
+        }
+    }
+}
+
+/// splitmix64's finaliser.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The counter-based generator of `fixtures/golden/pytorch` (see its README):
+/// `n` values in `U(±1/sqrt(fan_in))`, element `i` a pure function of
+/// `(seed, tensor_id, i)`, bit-reproducible in Rust and Python.
+pub fn golden_values(seed: u64, tensor_id: u64, n: usize, fan_in: usize) -> Vec<f32> {
+    let bound = 1.0f64 / (fan_in as f64).sqrt();
+    let base = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(tensor_id << 40);
+    (0..n as u64)
+        .map(|i| {
+            let r = (mix64(base.wrapping_add(i)) >> 40) as f64; // top 24 bits
+            let x = (r - 8_388_608.0 + 0.5) / 8_388_608.0; // exact, in (-1, 1)
+            (x * bound) as f32
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pytorch_default_bound_is_one_over_sqrt_fan_in() {
+        let mut rng = Rng::new(3);
+        let w = Init::PytorchDefault.weight(&[16, 4, 3, 3], &mut rng);
+        let bound = 1.0 / 36f32.sqrt();
+        let max = w.data().iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(max <= bound && max > 0.9 * bound, "max {max} bound {bound}");
+        let b = Init::PytorchDefault.bias(16, 36, &mut rng);
+        assert!(b.data().iter().all(|v| v.abs() <= bound));
+    }
+
+    #[test]
+    fn he_normal_has_the_right_variance() {
+        let mut rng = Rng::new(5);
+        let w = Init::HeNormal.weight(&[200, 50, 2, 2], &mut rng);
+        let var = w.data().iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / w.len() as f64;
+        approx::assert_relative_eq!(var, 2.0 / 200.0, max_relative = 0.05);
+        let z = Init::HeNormal.bias(7, 200, &mut rng);
+        assert!(z.data().iter().all(|v| *v == 0.0));
+    }
+
+    #[test]
+    fn xavier_uniform_bound() {
+        let mut rng = Rng::new(9);
+        let w = Init::XavierUniform.weight(&[30, 20], &mut rng);
+        let bound = (6.0f32 / 50.0).sqrt();
+        let max = w.data().iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(max <= bound && max > 0.9 * bound);
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let a = Init::PytorchDefault.weight(&[4, 3], &mut Rng::new(1));
+        let b = Init::PytorchDefault.weight(&[4, 3], &mut Rng::new(1));
+        let c = Init::PytorchDefault.weight(&[4, 3], &mut Rng::new(2));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+}

@@ -1,0 +1,224 @@
+//! Reading and writing safetensors files of `f32` and integer tensors, with
+//! errors that name the tensor or the byte offset.
+//!
+//! The reader checks the layout itself before handing the bytes to the
+//! `safetensors` crate, so a truncated file says which tensor's data it cuts
+//! into and how many bytes were needed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use eeglens_autodiff::Tensor;
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+
+use crate::error::NnError;
+
+/// An integer tensor (int64 or int32 on disk), widened to `i64`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntTensor {
+    /// shape
+    pub shape: Vec<usize>,
+    /// values, row-major
+    pub data: Vec<i64>,
+}
+
+/// The contents of a safetensors file.
+#[derive(Clone, Debug, Default)]
+pub struct TensorFile {
+    /// where it was read from (for error messages)
+    pub path: PathBuf,
+    /// `F32` tensors
+    pub f32s: HashMap<String, Tensor>,
+    /// `I64` and `I32` tensors
+    pub ints: HashMap<String, IntTensor>,
+    /// the dtype (as safetensors spells it, e.g. `F16`) of every tensor of another type
+    pub other: HashMap<String, String>,
+    /// the `__metadata__` map
+    pub metadata: HashMap<String, String>,
+}
+
+impl TensorFile {
+    /// The `f32` tensor `name`.
+    ///
+    /// # Errors
+    /// [`NnError::MissingTensor`], or [`NnError::TensorDtype`] when it exists with another dtype.
+    pub fn f32(&self, name: &str) -> Result<&Tensor, NnError> {
+        if let Some(t) = self.f32s.get(name) {
+            return Ok(t);
+        }
+        Err(self.absent(name, "F32"))
+    }
+
+    /// The integer tensor `name`.
+    ///
+    /// # Errors
+    /// [`NnError::MissingTensor`], or [`NnError::TensorDtype`] when it exists with another dtype.
+    pub fn int(&self, name: &str) -> Result<&IntTensor, NnError> {
+        if let Some(t) = self.ints.get(name) {
+            return Ok(t);
+        }
+        Err(self.absent(name, "I64 or I32"))
+    }
+
+    /// Whether any tensor is called `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.f32s.contains_key(name) || self.ints.contains_key(name) || self.other.contains_key(name)
+    }
+
+    fn absent(&self, name: &str, expected: &'static str) -> NnError {
+        let got = if self.f32s.contains_key(name) {
+            Some("F32".to_string())
+        } else if self.ints.contains_key(name) {
+            Some("I64".to_string())
+        } else {
+            self.other.get(name).cloned()
+        };
+        match got {
+            Some(got) => NnError::TensorDtype { path: self.path.clone(), name: name.into(), expected, got },
+            None => NnError::MissingTensor { path: self.path.clone(), name: name.into() },
+        }
+    }
+}
+
+fn format_err(path: &Path, msg: impl Into<String>) -> NnError {
+    NnError::Format { path: path.to_path_buf(), msg: msg.into() }
+}
+
+/// Checks that the file holds the header and every tensor's bytes it declares.
+fn check_layout(path: &Path, bytes: &[u8]) -> Result<(), NnError> {
+    let len = bytes.len() as u64;
+    let truncated =
+        |what: String, needed: u64| NnError::Truncated { path: path.to_path_buf(), what, needed, len };
+    if bytes.len() < 8 {
+        return Err(truncated("the 8-byte header length".into(), 8));
+    }
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    if n > 100_000_000 {
+        return Err(format_err(path, format!("header length {n} at byte 0 is implausible")));
+    }
+    let data_start = 8 + n;
+    if len < data_start {
+        return Err(truncated(format!("the JSON header (bytes 8..{data_start})"), data_start));
+    }
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..data_start as usize])
+        .map_err(|e| format_err(path, format!("header at bytes 8..{data_start}: {e}")))?;
+    let obj = header.as_object().ok_or_else(|| format_err(path, "header is not a JSON object"))?;
+    for (name, info) in obj {
+        if name == "__metadata__" {
+            continue;
+        }
+        let offsets = info
+            .get("data_offsets")
+            .and_then(|o| o.as_array())
+            .and_then(|a| Some((a.first()?.as_u64()?, a.get(1)?.as_u64()?)))
+            .ok_or_else(|| format_err(path, format!("tensor `{name}`: no valid data_offsets")))?;
+        let end = data_start + offsets.1;
+        if end > len {
+            return Err(truncated(format!("tensor `{name}` (bytes {}..{end})", data_start + offsets.0), end));
+        }
+    }
+    Ok(())
+}
+
+/// Reads a safetensors file.
+///
+/// # Errors
+/// [`NnError::Io`], [`NnError::Truncated`] (naming the header or the tensor
+/// whose bytes are missing and the offset needed), [`NnError::Format`].
+pub fn read_tensor_file(path: &Path) -> Result<TensorFile, NnError> {
+    let bytes = std::fs::read(path).map_err(|source| NnError::Io { path: path.to_path_buf(), source })?;
+    parse_tensor_file(path, &bytes)
+}
+
+/// Parses the bytes of a safetensors file (`path` only names it in errors).
+///
+/// # Errors
+/// As [`read_tensor_file`].
+pub fn parse_tensor_file(path: &Path, bytes: &[u8]) -> Result<TensorFile, NnError> {
+    check_layout(path, bytes)?;
+    let st = SafeTensors::deserialize(bytes).map_err(|e| format_err(path, e.to_string()))?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| format_err(path, e.to_string()))?;
+    let mut out = TensorFile {
+        path: path.to_path_buf(),
+        metadata: meta.metadata().clone().unwrap_or_default(),
+        ..TensorFile::default()
+    };
+    for (name, view) in st.iter() {
+        let shape = view.shape().to_vec();
+        let data = view.data();
+        match view.dtype() {
+            Dtype::F32 => {
+                let v: Vec<f32> = data
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                    .collect();
+                let t =
+                    Tensor::from_vec(&shape, v).map_err(|e| format_err(path, format!("`{name}`: {e}")))?;
+                out.f32s.insert(name.to_string(), t);
+            }
+            Dtype::I64 => {
+                let data = data
+                    .chunks_exact(8)
+                    .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                    .collect();
+                out.ints.insert(name.to_string(), IntTensor { shape, data });
+            }
+            Dtype::I32 => {
+                let data = data
+                    .chunks_exact(4)
+                    .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")) as i64)
+                    .collect();
+                out.ints.insert(name.to_string(), IntTensor { shape, data });
+            }
+            other => {
+                out.other.insert(name.to_string(), format!("{other:?}"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Serialises `f32` tensors, `I64` tensors and metadata to safetensors bytes.
+///
+/// # Errors
+/// [`NnError::Format`] when the safetensors crate refuses the data (e.g. a duplicate name).
+pub fn tensor_file_bytes(
+    path: &Path,
+    f32s: &[(String, &Tensor)],
+    ints: &[(String, IntTensor)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, NnError> {
+    let f32_bytes: Vec<Vec<u8>> =
+        f32s.iter().map(|(_, t)| t.data().iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
+    let int_bytes: Vec<Vec<u8>> =
+        ints.iter().map(|(_, t)| t.data.iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
+    let mut views = Vec::with_capacity(f32s.len() + ints.len());
+    for ((name, t), b) in f32s.iter().zip(&f32_bytes) {
+        let v = TensorView::new(Dtype::F32, t.shape().to_vec(), b)
+            .map_err(|e| format_err(path, format!("`{name}`: {e}")))?;
+        views.push((name.clone(), v));
+    }
+    for ((name, t), b) in ints.iter().zip(&int_bytes) {
+        let v = TensorView::new(Dtype::I64, t.shape.clone(), b)
+            .map_err(|e| format_err(path, format!("`{name}`: {e}")))?;
+        views.push((name.clone(), v));
+    }
+    let meta: HashMap<String, String> = metadata.clone().into_iter().collect();
+    let meta = if meta.is_empty() { None } else { Some(meta) };
+    safetensors::serialize(views, meta).map_err(|e| format_err(path, e.to_string()))
+}
+
+/// Writes `f32` tensors, `I64` tensors and metadata to a safetensors file.
+///
+/// # Errors
+/// [`NnError::Io`], [`NnError::Format`].
+pub fn write_tensor_file(
+    path: &Path,
+    f32s: &[(String, &Tensor)],
+    ints: &[(String, IntTensor)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<(), NnError> {
+    let bytes = tensor_file_bytes(path, f32s, ints, metadata)?;
+    std::fs::write(path, bytes).map_err(|source| NnError::Io { path: path.to_path_buf(), source })
+}
