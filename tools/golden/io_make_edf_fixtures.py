@@ -151,6 +151,34 @@ def simple(**kw):
     return make(s, n, kw.pop("duration", "1"), recs, **kw)
 
 
+def bids_tiny(root):
+    """Two subjects, one with a session, RestingState and another task; participants.tsv with a
+    byte-order mark and CRLF line endings."""
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, "dataset_description.json"), "w") as fh:
+        fh.write('{"Name": "tiny", "BIDSVersion": "1.8.0"}\n')
+    with open(os.path.join(root, "participants.tsv"), "wb") as fh:
+        fh.write(b"\xef\xbb\xbfparticipant_id\tsex\tage\tEHQ_Total\r\nsub-01\tF\t10.2\t80\r\n"
+                 b"sub-02\tM\tn/a\t-40\r\n")
+    s = [sig("Fp1", "uV", -200, 200, -32768, 32767, 16), sig("Cz", "uV", -200, 200, -32768, 32767, 16),
+         sig("EOG", "uV", -800, 800, -32768, 32767, 16)]
+    files = [("sub-01", None, "RestingState", None), ("sub-01", None, "SAIIT", "1"),
+             ("sub-02", "01", "RestingState", None)]
+    for sub, ses, task, run in files:
+        d = os.path.join(root, sub, *( [f"ses-{ses}"] if ses else []), "eeg")
+        os.makedirs(d, exist_ok=True)
+        base = "_".join([sub] + ([f"ses-{ses}"] if ses else []) + [f"task-{task}"] + ([f"run-{run}"] if run else []))
+        recs = [[wave(16, r, -32768, 32767), wave(16, r + 1, -32768, 32767), wave(16, r + 2, -32768, 32767)]
+                for r in range(2)]
+        write(d, base + "_eeg.edf", make(s, 2, "1", recs, patient=sub))
+        with open(os.path.join(d, base + "_channels.tsv"), "w") as fh:
+            fh.write("name\ttype\tunits\tstatus\nFp1\tEEG\tuV\tgood\nCz\tEEG\tuV\tbad\nEOG\tVEOG\tuV\tgood\n")
+        with open(os.path.join(d, base + "_events.tsv"), "w") as fh:
+            fh.write("onset\tduration\ttrial_type\tvalue\n0.5\tn/a\teyes_closed\t20\n1.25\t0.5\tn/a\t30\n")
+    # Not EEG data: must be ignored by the scanner.
+    write(os.path.join(root, "sub-01", "eeg"), "sub-01_task-RestingState_eeg.json", b"{}\n")
+
+
 def write(dirname, name, data):
     with open(os.path.join(dirname, name), "wb") as fh:
         fh.write(data)
@@ -185,6 +213,8 @@ def main():
     recs = [[wave(8, 0, -32768, 32767), tal(0.0, None, [""]) + b"12\x14no sign\x14\x00" + tal(0.5, None, ["good"])],
             [wave(8, 1, -32768, 32767), tal(1.0, None, [""]) + b"+1.5\x15-2\x14neg dur\x14\x00"]]
     write(BROKEN, "malformed_tal.edf", make(s, 2, "1", recs, reserved="EDF+C"))
+
+    bids_tiny(os.path.join(IO, "bids_tiny"))
 
     if "--mne" in sys.argv:
         import mne

@@ -43,9 +43,12 @@
 //! - [`write_edf`] / [`write_bdf`] with [`EdfWriteOptions`].
 #![warn(missing_docs)]
 
+pub mod bids;
 pub mod edf;
 mod error;
+pub mod montage;
 mod recording;
+pub mod tsv;
 
 use std::path::Path;
 
