@@ -1,0 +1,193 @@
+//! Checkpoints: bit-exact round trips, PyTorch and short names, and one test
+//! per error (missing tensor, wrong shape, wrong dtype, truncated file).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use eeglens_autodiff::{Rng, Tensor};
+use eeglens_nn::tensor_file::{parse_tensor_file, tensor_file_bytes};
+use eeglens_nn::{
+    load_checkpoint, load_weights, models, read_tensor_file, save_checkpoint, write_tensor_file,
+    CheckpointMeta, IntTensor, ModelSpec, NnError, Sequential,
+};
+use proptest::prelude::*;
+
+const SPEC: ModelSpec = ModelSpec { n_channels: 8, n_samples: 128, n_classes: 2 };
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("eeglens-nn-ckpt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+fn meta(model: &str) -> CheckpointMeta {
+    CheckpointMeta {
+        model: model.into(),
+        input_shape: vec![1, SPEC.n_channels, SPEC.n_samples],
+        class_names: vec!["female".into(), "male".into()],
+        extra: BTreeMap::from([("sfreq".to_string(), "128".to_string())]),
+    }
+}
+
+fn model(name: &str, seed: u64) -> Sequential {
+    models::build(name, &SPEC, &mut Rng::new(seed)).expect("model builds")
+}
+
+#[test]
+fn every_model_round_trips_bit_exactly() {
+    for name in models::MODEL_NAMES {
+        let mut m = model(name, 3);
+        // Make batch-norm state non-trivial so it is really saved.
+        for (_, t) in m.named_buffers_mut() {
+            t.data_mut().iter_mut().enumerate().for_each(|(i, v)| *v += 0.25 * i as f32);
+        }
+        let counters: Vec<String> = m.named_counters().into_iter().map(|(n, _)| n).collect();
+        for n in &counters {
+            m.set_counter(n, 17);
+        }
+        let path = tmp(&format!("{name}.safetensors"));
+        save_checkpoint(&path, &m, &meta(name), None).expect("save");
+        let (back, back_meta, _) = load_checkpoint(&path).expect("load");
+        assert_eq!(back_meta, meta(name));
+        assert_eq!(back, m, "{name} differs after a round trip");
+        let other = model(name, 4);
+        assert_ne!(other, m, "{name}: a different seed must give different weights");
+    }
+}
+
+#[test]
+fn pytorch_names_and_layouts() {
+    let m = model("rvgg", 0);
+    let path = tmp("names.safetensors");
+    save_checkpoint(&path, &m, &meta("rvgg"), None).expect("save");
+    let f = read_tensor_file(&path).expect("read");
+    assert_eq!(f.f32("features.0.weight").expect("conv").shape(), [16, 1, 3, 3]);
+    assert_eq!(f.f32("features.14.bias").expect("conv bias").shape(), [64]);
+    assert_eq!(f.f32("classifier.0.weight").expect("fc1").shape(), [1024, 64 * 16]);
+    assert_eq!(f.f32("classifier.6.weight").expect("fc3").shape(), [2, 1024]);
+    assert_eq!(f.metadata["model"], "rvgg");
+    assert_eq!(f.metadata["input_shape"], "[1,8,128]");
+    assert_eq!(f.metadata["class_names"], r#"["female","male"]"#);
+    assert_eq!(f.f32s.len(), 20);
+}
+
+#[test]
+fn short_names_load_too() {
+    let src = model("rvgg", 5);
+    let mut tensors: Vec<(String, &Tensor)> = Vec::new();
+    for ((name, t), (short, long)) in
+        src.named_params().into_iter().zip(eeglens_nn::models::RVGG_SHORT_NAMES.iter().flat_map(|p| [*p, *p]))
+    {
+        let leaf = name.strip_prefix(&format!("{long}.")).expect("aligned");
+        tensors.push((format!("{short}.{leaf}"), t));
+    }
+    let path = tmp("short.safetensors");
+    write_tensor_file(&path, &tensors, &[], &BTreeMap::new()).expect("write");
+    let mut dst = model("rvgg", 6);
+    load_weights(&mut dst, &read_tensor_file(&path).expect("read")).expect("short names accepted");
+    assert_eq!(dst, src);
+}
+
+fn saved_rvgg(
+    name: &str,
+    edit: impl FnOnce(&mut Vec<(String, Tensor)>, &mut Vec<(String, IntTensor)>),
+) -> PathBuf {
+    let m = model("rvgg", 1);
+    let mut f32s: Vec<(String, Tensor)> = m.named_params().into_iter().map(|(n, t)| (n, t.clone())).collect();
+    let mut ints = Vec::new();
+    edit(&mut f32s, &mut ints);
+    let refs: Vec<(String, &Tensor)> = f32s.iter().map(|(n, t)| (n.clone(), t)).collect();
+    let path = tmp(name);
+    write_tensor_file(&path, &refs, &ints, &BTreeMap::new()).expect("write");
+    path
+}
+
+#[test]
+fn missing_tensor_is_named() {
+    let path = saved_rvgg("missing.safetensors", |f, _| f.retain(|(n, _)| n != "features.7.bias"));
+    let err = load_weights(&mut model("rvgg", 2), &read_tensor_file(&path).expect("read")).unwrap_err();
+    assert!(matches!(&err, NnError::MissingTensor { name, .. } if name == "features.7.bias"), "{err}");
+    assert!(err.to_string().contains("features.7.bias"));
+}
+
+#[test]
+fn wrong_shape_is_named_and_model_untouched() {
+    let path = saved_rvgg("shape.safetensors", |f, _| {
+        let t = f.iter_mut().find(|(n, _)| n == "classifier.6.weight").expect("exists");
+        t.1 = Tensor::zeros(&[3, 1024]);
+    });
+    let mut m = model("rvgg", 2);
+    let before = m.clone();
+    let err = load_weights(&mut m, &read_tensor_file(&path).expect("read")).unwrap_err();
+    match &err {
+        NnError::TensorShape { name, expected, got, .. } => {
+            assert_eq!(name, "classifier.6.weight");
+            assert_eq!(expected, &[2, 1024]);
+            assert_eq!(got, &[3, 1024]);
+        }
+        other => panic!("wrong error: {other}"),
+    }
+    assert_eq!(m, before, "a failed load must not modify the model");
+}
+
+#[test]
+fn wrong_dtype_is_named() {
+    let path = saved_rvgg("dtype.safetensors", |f, ints| {
+        f.retain(|(n, _)| n != "features.0.bias");
+        ints.push(("features.0.bias".into(), IntTensor { shape: vec![16], data: vec![0; 16] }));
+    });
+    let err = load_weights(&mut model("rvgg", 2), &read_tensor_file(&path).expect("read")).unwrap_err();
+    assert!(
+        matches!(&err, NnError::TensorDtype { name, got, .. } if name == "features.0.bias" && got == "I64"),
+        "{err}"
+    );
+}
+
+fn small_file_bytes() -> Vec<u8> {
+    let a = Tensor::from_vec(&[2, 3], (0..6).map(|v| v as f32).collect()).expect("shape");
+    let b = Tensor::full(&[4], 1.5);
+    let f32s = vec![("a".to_string(), &a), ("b".to_string(), &b)];
+    tensor_file_bytes(Path::new("mem"), &f32s, &[], &BTreeMap::new()).expect("serialise")
+}
+
+#[test]
+fn truncated_file_names_the_offset_and_tensor() {
+    let bytes = small_file_bytes();
+    let n = bytes.len();
+    // Cut inside the last tensor's data.
+    let err = parse_tensor_file(Path::new("cut.safetensors"), &bytes[..n - 3]).unwrap_err();
+    match &err {
+        NnError::Truncated { what, needed, len, .. } => {
+            assert!(what.contains("tensor `"), "{what}");
+            assert_eq!(*needed as usize, n);
+            assert_eq!(*len as usize, n - 3);
+        }
+        other => panic!("wrong error: {other}"),
+    }
+    // Cut inside the header and inside the length prefix.
+    let err = parse_tensor_file(Path::new("cut"), &bytes[..20]).unwrap_err();
+    assert!(matches!(&err, NnError::Truncated { what, .. } if what.contains("header")), "{err}");
+    let err = parse_tensor_file(Path::new("cut"), &bytes[..5]).unwrap_err();
+    assert!(matches!(err, NnError::Truncated { needed: 8, len: 5, .. }));
+    // Through the file reader too, with the path in the message.
+    let path = tmp("truncated.safetensors");
+    std::fs::write(&path, &bytes[..n - 3]).expect("write");
+    let msg = read_tensor_file(&path).unwrap_err().to_string();
+    assert!(msg.contains("truncated.safetensors") && msg.contains(&n.to_string()), "{msg}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    /// Any prefix, and any single corrupted byte, gives an error or a valid
+    /// file, never a panic.
+    #[test]
+    fn damaged_files_never_panic(cut in 0usize..200, pos in 0usize..200, byte in any::<u8>()) {
+        let bytes = small_file_bytes();
+        let cut = cut.min(bytes.len() - 1);
+        prop_assert!(parse_tensor_file(Path::new("p"), &bytes[..cut]).is_err());
+        let mut bad = bytes.clone();
+        let pos = pos % bad.len();
+        bad[pos] = byte;
+        let _ = parse_tensor_file(Path::new("p"), &bad);
+    }
+}

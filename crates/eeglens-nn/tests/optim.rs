@@ -1,0 +1,121 @@
+//! Optimisers: Adam against `torch.optim.Adam` (the `adam.` case of
+//! `fixtures/golden/pytorch/unit_goldens.safetensors`), clipping, and exact
+//! resumption from a checkpoint.
+
+use std::path::Path;
+
+use approx::assert_relative_eq;
+use eeglens_autodiff::{Rng, Tensor};
+use eeglens_nn::optim::OptimizerKind;
+use eeglens_nn::{
+    load_checkpoint, load_optimizer, models, read_tensor_file, save_checkpoint, CheckpointMeta, ModelSpec,
+    Optimizer, OptimizerConfig, Schedule,
+};
+
+const UNIT: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/golden/pytorch/unit_goldens.safetensors");
+
+/// fp32 Adam against PyTorch's fp32 Adam over three steps.
+const ADAM_TOL: f32 = 1e-6;
+
+#[test]
+fn adam_matches_pytorch_golden() {
+    let f = read_tensor_file(Path::new(UNIT)).expect("unit goldens read");
+    let mut p = f.f32("adam.p0").expect("p0").clone();
+    let cfg = OptimizerConfig {
+        kind: OptimizerKind::Adam { beta1: 0.9, beta2: 0.99, eps: 1e-8 },
+        ..OptimizerConfig::adam(5e-4)
+    };
+    let mut opt = Optimizer::new(cfg);
+    for k in 1..=3 {
+        let g = f.f32(&format!("adam.g{k}")).expect("grad");
+        opt.step(&mut [&mut p], &[Some(g)]);
+        let want = f.f32(&format!("adam.p{k}")).expect("param");
+        let moved = p.data().iter().zip(f.f32("adam.p0").expect("p0").data()).any(|(a, b)| a != b);
+        assert!(moved, "step {k} moved nothing");
+        for (a, b) in p.data().iter().zip(want.data()) {
+            assert_relative_eq!(*a, *b, max_relative = ADAM_TOL, epsilon = 1e-9);
+        }
+    }
+}
+
+#[test]
+fn clipping_scales_the_gradient_to_the_max_norm() {
+    // With plain SGD, lr 1, clipping to norm 1 moves the parameter by the unit gradient.
+    let mut p = Tensor::zeros(&[2]);
+    let g = Tensor::from_vec(&[2], vec![3.0, 4.0]).expect("1-d");
+    let mut opt = Optimizer::new(OptimizerConfig::sgd(1.0, 0.0, false).clip_grad_norm(1.0));
+    let info = opt.step(&mut [&mut p], &[Some(&g)]);
+    assert_relative_eq!(info.grad_norm, 5.0, max_relative = 1e-12);
+    assert_relative_eq!(p.data()[0], -0.6, max_relative = 1e-5);
+    assert_relative_eq!(p.data()[1], -0.8, max_relative = 1e-5);
+}
+
+#[test]
+fn schedule_drives_the_step_lr() {
+    let mut p = Tensor::zeros(&[1]);
+    let g = Tensor::full(&[1], 1.0);
+    let sched = Schedule::Step { every: 1, gamma: 0.5 };
+    let mut opt = Optimizer::new(OptimizerConfig::sgd(1.0, 0.0, false).schedule(sched));
+    let lrs: Vec<f64> = (0..3).map(|_| opt.step(&mut [&mut p], &[Some(&g)]).lr).collect();
+    assert_eq!(lrs, vec![1.0, 0.5, 0.25]);
+    assert_relative_eq!(p.data()[0], -1.75, max_relative = 1e-6);
+}
+
+fn fake_grads(model: &eeglens_nn::Sequential, step: u64) -> Vec<Tensor> {
+    let mut rng = Rng::new(100 + step);
+    model
+        .named_params()
+        .iter()
+        .map(|(_, t)| {
+            let d = (0..t.len()).map(|_| rng.normal() as f32 * 0.01).collect();
+            Tensor::from_vec(t.shape(), d).expect("shape")
+        })
+        .collect()
+}
+
+fn run_steps(model: &mut eeglens_nn::Sequential, opt: &mut Optimizer, steps: std::ops::Range<u64>) {
+    for s in steps {
+        let g = fake_grads(model, s);
+        let g: Vec<Option<&Tensor>> = g.iter().map(Some).collect();
+        opt.step(&mut model.params_mut(), &g);
+    }
+}
+
+#[test]
+fn every_optimizer_resumes_exactly_from_a_checkpoint() {
+    let dir = std::env::temp_dir().join(format!("eeglens-nn-optim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spec = ModelSpec { n_channels: 4, n_samples: 128, n_classes: 3 };
+    let configs = [
+        OptimizerConfig::sgd(0.1, 0.9, true).weight_decay(1e-3),
+        OptimizerConfig::adam(1e-3),
+        OptimizerConfig::adamw(1e-3, 0.01),
+        OptimizerConfig::adamax(0.002, 0.001).clip_grad_norm(0.5).schedule(Schedule::Cosine {
+            warmup: 1,
+            total: 5,
+            min_lr: 0.0,
+        }),
+    ];
+    for (k, cfg) in configs.into_iter().enumerate() {
+        let mut a = models::build("shallow", &spec, &mut Rng::new(k as u64)).expect("model");
+        let mut opt_a = Optimizer::new(cfg);
+        run_steps(&mut a, &mut opt_a, 0..2);
+        let path = dir.join(format!("ckpt{k}.safetensors"));
+        let meta = CheckpointMeta {
+            model: "shallow".into(),
+            input_shape: vec![1, 4, 128],
+            class_names: vec!["a".into(), "b".into(), "c".into()],
+            ..CheckpointMeta::default()
+        };
+        save_checkpoint(&path, &a, &meta, Some(&opt_a)).expect("save");
+        let (mut b, meta_b, file) = load_checkpoint(&path).expect("load");
+        assert_eq!(meta_b, meta);
+        let mut opt_b = load_optimizer(&file, &b).expect("optimizer state").expect("saved");
+        assert_eq!(opt_b, opt_a, "optimizer {k} state round-trips");
+        run_steps(&mut a, &mut opt_a, 2..4);
+        run_steps(&mut b, &mut opt_b, 2..4);
+        assert_eq!(a, b, "optimizer {k}: resumed run diverged");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
