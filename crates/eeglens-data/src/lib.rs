@@ -1,7 +1,26 @@
 //! # eeglens-data
 //!
-//! From recordings to labelled epochs: channel selection, filtering, resampling
-//! and segmentation of BIDS recordings into 2-second windows, subject-wise
-//! splits, the safetensors epoch store, batching, and a synthetic EEG
-//! generator with planted, known class effects.
+//! From recordings to labelled epochs, and synthetic EEG to test it all.
+//!
+//! - [`store`]: the epoch store, one safetensors file of windows `x [N,C,T]`,
+//!   labels, subject ids and splits, memory-mapped when read.
+//! - [`split`]: subject-wise, class-stratified train/validation/test splits.
+//! - [`synth`]: a realistic synthetic resting-state EEG generator with a
+//!   planted class effect of known band, channels and size.
+//!
+//! ```no_run
+//! use eeglens_data::store::{EpochStore, Split};
+//! let store = EpochStore::open(std::path::Path::new("epochs.safetensors"))?;
+//! let train = store.indices(Split::Train);
+//! let mut batch = vec![0.0f32; 40 * store.n_channels() * store.n_samples()];
+//! store.fill_batch(&train[..40], &mut batch);
+//! # Ok::<(), eeglens_data::DataError>(())
+//! ```
 #![warn(missing_docs)]
+
+pub mod error;
+pub mod split;
+pub mod store;
+pub mod synth;
+
+pub use error::DataError;

@@ -1,0 +1,41 @@
+//! Errors of dataset preparation, epoch stores and the synthetic generator.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// What went wrong, naming the file and the problem.
+#[derive(Debug, Error)]
+pub enum DataError {
+    /// An operating-system error on a file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// the file
+        path: PathBuf,
+        /// the underlying error
+        source: std::io::Error,
+    },
+    /// A file that is not an eeglens epoch store, or a damaged one.
+    #[error("{}: not an eeglens epoch store: {reason}", path.display())]
+    NotAnEpochStore {
+        /// the file
+        path: PathBuf,
+        /// what is missing or wrong
+        reason: String,
+    },
+    /// Epochs or labels that do not fit together (lengths, shapes, classes).
+    #[error("invalid epochs: {0}")]
+    Invalid(String),
+    /// A configuration that cannot work (for example a split with no subjects).
+    #[error("{0}")]
+    Config(String),
+    /// A reading or writing error from the recording layer.
+    #[error(transparent)]
+    Recording(#[from] eeglens_io::IoError),
+}
+
+impl DataError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+}

@@ -1,0 +1,539 @@
+//! The epoch store: labelled windows in one safetensors file.
+//!
+//! | tensor | dtype | shape | meaning |
+//! | --- | --- | --- | --- |
+//! | `x` | F32 | `[N, C, T]` | windows in the prepared unit (µV, or z-scores) |
+//! | `y` | I64 | `[N]` | class index into `classes` |
+//! | `subject` | I32 | `[N]` | subject index into `subjects` |
+//! | `split` | U8 | `[N]` | 0 train, 1 validation, 2 test |
+//!
+//! `__metadata__` holds `format` (`eeglens-epochs/1`), `channels`, `classes`,
+//! `subjects` (JSON arrays of strings), `fs` (Hz), `label_column` and
+//! `settings` (a JSON object describing the preparation). Python opens the
+//! file with `safetensors.numpy.load_file`.
+//!
+//! [`EpochStore::open`] memory-maps the file, so a store larger than RAM can
+//! be trained on: a batch copies just its windows out of the map.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+
+use crate::error::DataError;
+
+/// The format tag written to `__metadata__["format"]`.
+pub const FORMAT: &str = "eeglens-epochs/1";
+
+/// Which part of the data a window belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Split {
+    /// used to fit the weights
+    Train = 0,
+    /// used for early stopping and model selection
+    Val = 1,
+    /// held out until the end
+    Test = 2,
+}
+
+impl Split {
+    /// All three, in order.
+    pub const ALL: [Split; 3] = [Split::Train, Split::Val, Split::Test];
+
+    /// The lower-case name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Val => "val",
+            Split::Test => "test",
+        }
+    }
+
+    /// Parses `train`, `val`/`validation` or `test`.
+    pub fn parse(s: &str) -> Option<Split> {
+        match s.to_ascii_lowercase().as_str() {
+            "train" => Some(Split::Train),
+            "val" | "valid" | "validation" => Some(Split::Val),
+            "test" => Some(Split::Test),
+            _ => None,
+        }
+    }
+
+    fn from_u8(v: u8) -> Option<Split> {
+        match v {
+            0 => Some(Split::Train),
+            1 => Some(Split::Val),
+            2 => Some(Split::Test),
+            _ => None,
+        }
+    }
+}
+
+/// What describes the windows besides their values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochMeta {
+    /// channel names, in the order of the `C` axis
+    pub channels: Vec<String>,
+    /// sampling rate in Hz
+    pub fs: f64,
+    /// class names; `y` indexes into this
+    pub classes: Vec<String>,
+    /// the participants.tsv column the labels came from
+    pub label_column: String,
+    /// subject identifiers; `subject` indexes into this
+    pub subjects: Vec<String>,
+    /// how the windows were prepared (free-form JSON object)
+    pub settings: serde_json::Value,
+}
+
+/// Epochs held in memory, ready to be written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochSet {
+    /// windows, row-major `[n, n_channels, n_samples]`
+    pub x: Vec<f32>,
+    /// samples per window
+    pub n_samples: usize,
+    /// class index per window
+    pub y: Vec<u32>,
+    /// subject index per window
+    pub subject: Vec<u32>,
+    /// split per window
+    pub split: Vec<Split>,
+    /// names, rate and settings
+    pub meta: EpochMeta,
+}
+
+impl EpochSet {
+    /// Number of windows.
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    /// True when there is no window.
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+
+    /// Checks that lengths, indices and values agree (finite samples, class and
+    /// subject indices in range).
+    pub fn validate(&self) -> Result<(), DataError> {
+        let n = self.y.len();
+        let c = self.meta.channels.len();
+        let t = self.n_samples;
+        if self.subject.len() != n || self.split.len() != n {
+            return Err(DataError::Invalid(format!(
+                "{} labels, {} subject ids, {} split entries",
+                n,
+                self.subject.len(),
+                self.split.len()
+            )));
+        }
+        if self.x.len() != n * c * t {
+            return Err(DataError::Invalid(format!(
+                "x holds {} values, expected {n} windows x {c} channels x {t} samples",
+                self.x.len()
+            )));
+        }
+        if let Some(i) = self.y.iter().position(|&v| v as usize >= self.meta.classes.len()) {
+            return Err(DataError::Invalid(format!(
+                "window {i} has class {} of {}",
+                self.y[i],
+                self.meta.classes.len()
+            )));
+        }
+        if let Some(i) = self.subject.iter().position(|&v| v as usize >= self.meta.subjects.len()) {
+            return Err(DataError::Invalid(format!(
+                "window {i} has subject {} of {}",
+                self.subject[i],
+                self.meta.subjects.len()
+            )));
+        }
+        if let Some(i) = self.x.iter().position(|v| !v.is_finite()) {
+            return Err(DataError::Invalid(format!(
+                "window {} holds a non-finite value",
+                i / (c * t).max(1)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes the set as an epoch store at `path`.
+    ///
+    /// # Errors
+    /// [`DataError::Invalid`] when [`EpochSet::validate`] fails; [`DataError::Io`] when the file cannot be written.
+    pub fn write(&self, path: &Path) -> Result<(), DataError> {
+        self.validate()?;
+        let n = self.len();
+        let c = self.meta.channels.len();
+        let x_bytes: Vec<u8> = self.x.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let y_bytes: Vec<u8> = self.y.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect();
+        let s_bytes: Vec<u8> = self.subject.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect();
+        let p_bytes: Vec<u8> = self.split.iter().map(|&s| s as u8).collect();
+        fn view(dtype: Dtype, shape: Vec<usize>, data: &[u8]) -> Result<TensorView<'_>, DataError> {
+            TensorView::new(dtype, shape, data).map_err(|e| DataError::Invalid(format!("{e}")))
+        }
+        let tensors = vec![
+            ("x", view(Dtype::F32, vec![n, c, self.n_samples], &x_bytes)?),
+            ("y", view(Dtype::I64, vec![n], &y_bytes)?),
+            ("subject", view(Dtype::I32, vec![n], &s_bytes)?),
+            ("split", view(Dtype::U8, vec![n], &p_bytes)?),
+        ];
+        let m = &self.meta;
+        let mut info = HashMap::new();
+        info.insert("format".to_string(), FORMAT.to_string());
+        info.insert("channels".to_string(), serde_json::to_string(&m.channels).expect("strings serialise"));
+        info.insert("classes".to_string(), serde_json::to_string(&m.classes).expect("strings serialise"));
+        info.insert("subjects".to_string(), serde_json::to_string(&m.subjects).expect("strings serialise"));
+        info.insert("fs".to_string(), m.fs.to_string());
+        info.insert("label_column".to_string(), m.label_column.clone());
+        info.insert("settings".to_string(), m.settings.to_string());
+        let bytes = safetensors::serialize(tensors, Some(info))
+            .map_err(|e| DataError::Invalid(format!("cannot serialise epochs: {e}")))?;
+        // Write to a temporary file and rename, so a crash never leaves a torn store.
+        let tmp = tmp_path(path);
+        std::fs::write(&tmp, &bytes).map_err(|e| DataError::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| DataError::io(path, e))?;
+        Ok(())
+    }
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|s| s.to_os_string()).unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// A memory-mapped epoch store.
+pub struct EpochStore {
+    path: PathBuf,
+    mmap: memmap2::Mmap,
+    x_offset: usize,
+    n: usize,
+    n_channels: usize,
+    n_samples: usize,
+    y: Vec<u32>,
+    subject: Vec<u32>,
+    split: Vec<Split>,
+    meta: EpochMeta,
+}
+
+impl std::fmt::Debug for EpochStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpochStore")
+            .field("path", &self.path)
+            .field("n", &self.n)
+            .field("n_channels", &self.n_channels)
+            .field("n_samples", &self.n_samples)
+            .finish()
+    }
+}
+
+impl EpochStore {
+    /// Opens and checks an epoch store (memory-mapped: the windows stay on disk).
+    ///
+    /// # Errors
+    /// [`DataError::Io`] when the file cannot be opened; [`DataError::NotAnEpochStore`]
+    /// naming the missing tensor, wrong dtype or shape, or bad metadata.
+    pub fn open(path: &Path) -> Result<Self, DataError> {
+        let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+        #[allow(unsafe_code)]
+        // SAFETY: the map is read-only and private to this process; the store is
+        // written by rename-into-place, so a well-behaved writer never modifies a
+        // file that is mapped. A file truncated behind our back by another
+        // program would fault, which is the documented risk of memory maps.
+        let mmap = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| DataError::io(path, e))?;
+        let bad = |reason: String| DataError::NotAnEpochStore { path: path.to_path_buf(), reason };
+        let st = SafeTensors::deserialize(&mmap).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+        let (_, header) = SafeTensors::read_metadata(&mmap).map_err(|e| bad(format!("{e}")))?;
+        let info = header.metadata().clone().unwrap_or_default();
+        match info.get("format") {
+            Some(f) if f == FORMAT => {}
+            Some(f) => return Err(bad(format!("format {f:?}, expected {FORMAT:?}"))),
+            None => return Err(bad("no `format` in the metadata".into())),
+        }
+        let get = |name: &str, dtype: Dtype, ndim: usize| -> Result<TensorView<'_>, DataError> {
+            let t = st.tensor(name).map_err(|_| bad(format!("missing tensor `{name}`")))?;
+            if t.dtype() != dtype {
+                return Err(bad(format!("tensor `{name}` is {:?}, expected {dtype:?}", t.dtype())));
+            }
+            if t.shape().len() != ndim {
+                return Err(bad(format!(
+                    "tensor `{name}` has shape {:?}, expected {ndim} dimensions",
+                    t.shape()
+                )));
+            }
+            Ok(t)
+        };
+        let x = get("x", Dtype::F32, 3)?;
+        let (n, n_channels, n_samples) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+        let y_t = get("y", Dtype::I64, 1)?;
+        let s_t = get("subject", Dtype::I32, 1)?;
+        let p_t = get("split", Dtype::U8, 1)?;
+        for (name, t) in [("y", &y_t), ("subject", &s_t), ("split", &p_t)] {
+            if t.shape()[0] != n {
+                return Err(bad(format!("tensor `{name}` has {} entries for {n} windows", t.shape()[0])));
+            }
+        }
+        let json_list = |key: &str| -> Result<Vec<String>, DataError> {
+            let s = info.get(key).ok_or_else(|| bad(format!("no `{key}` in the metadata")))?;
+            serde_json::from_str(s)
+                .map_err(|e| bad(format!("metadata `{key}` is not a list of strings ({e})")))
+        };
+        let channels = json_list("channels")?;
+        let classes = json_list("classes")?;
+        let subjects = json_list("subjects")?;
+        if channels.len() != n_channels {
+            return Err(bad(format!("{} channel names for {n_channels} channels", channels.len())));
+        }
+        let fs: f64 = info
+            .get("fs")
+            .and_then(|s| s.parse().ok())
+            .filter(|v: &f64| v.is_finite() && *v > 0.0)
+            .ok_or_else(|| bad("metadata `fs` is missing or not a positive number".into()))?;
+        let settings = info
+            .get("settings")
+            .map(|s| serde_json::from_str(s).unwrap_or(serde_json::Value::String(s.clone())))
+            .unwrap_or(serde_json::Value::Null);
+        let y: Vec<u32> = y_t
+            .data()
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().expect("chunks of 8")))
+            .enumerate()
+            .map(|(i, v)| {
+                if v >= 0 && (v as usize) < classes.len() {
+                    Ok(v as u32)
+                } else {
+                    Err(bad(format!(
+                        "window {i} has class index {v} but there are {} classes",
+                        classes.len()
+                    )))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        let subject: Vec<u32> = s_t
+            .data()
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes(b.try_into().expect("chunks of 4")))
+            .enumerate()
+            .map(|(i, v)| {
+                if v >= 0 && (v as usize) < subjects.len() {
+                    Ok(v as u32)
+                } else {
+                    Err(bad(format!(
+                        "window {i} has subject index {v} but there are {} subjects",
+                        subjects.len()
+                    )))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        let split: Vec<Split> = p_t
+            .data()
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| Split::from_u8(v).ok_or_else(|| bad(format!("window {i} has split code {v}"))))
+            .collect::<Result<_, _>>()?;
+        // Where x's bytes start inside the file.
+        let x_offset = x.data().as_ptr() as usize - mmap.as_ptr() as usize;
+        let label_column = info.get("label_column").cloned().unwrap_or_default();
+        let meta = EpochMeta { channels, fs, classes, label_column, subjects, settings };
+        Ok(Self {
+            path: path.to_path_buf(),
+            mmap,
+            x_offset,
+            n,
+            n_channels,
+            n_samples,
+            y,
+            subject,
+            split,
+            meta,
+        })
+    }
+
+    /// The file this store was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Number of windows.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// True when the store holds no window.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Channels per window.
+    pub fn n_channels(&self) -> usize {
+        self.n_channels
+    }
+
+    /// Samples per window.
+    pub fn n_samples(&self) -> usize {
+        self.n_samples
+    }
+
+    /// Class index per window.
+    pub fn labels(&self) -> &[u32] {
+        &self.y
+    }
+
+    /// Subject index per window.
+    pub fn subjects(&self) -> &[u32] {
+        &self.subject
+    }
+
+    /// Split per window.
+    pub fn splits(&self) -> &[Split] {
+        &self.split
+    }
+
+    /// Names, rate and settings.
+    pub fn meta(&self) -> &EpochMeta {
+        &self.meta
+    }
+
+    /// Indices of the windows in `split`, in store order.
+    pub fn indices(&self, split: Split) -> Vec<usize> {
+        (0..self.n).filter(|&i| self.split[i] == split).collect()
+    }
+
+    /// Copies window `i` (`n_channels * n_samples` values, row-major) into `out`.
+    ///
+    /// # Panics
+    /// When `i >= len()` or `out` has the wrong length.
+    pub fn copy_window(&self, i: usize, out: &mut [f32]) {
+        let w = self.n_channels * self.n_samples;
+        assert!(i < self.n, "window {i} of {}", self.n);
+        assert_eq!(out.len(), w, "copy_window: buffer of {} for a window of {w}", out.len());
+        let start = self.x_offset + i * w * 4;
+        let bytes = &self.mmap[start..start + w * 4];
+        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+            *o = f32::from_le_bytes(b.try_into().expect("chunks of 4"));
+        }
+    }
+
+    /// Copies the windows `indices` into `out` (`indices.len()` windows back to back).
+    ///
+    /// # Panics
+    /// When an index is out of range or `out` has the wrong length.
+    pub fn fill_batch(&self, indices: &[usize], out: &mut [f32]) {
+        let w = self.n_channels * self.n_samples;
+        assert_eq!(
+            out.len(),
+            indices.len() * w,
+            "fill_batch: buffer of {} for {} windows",
+            out.len(),
+            indices.len()
+        );
+        for (chunk, &i) in out.chunks_exact_mut(w).zip(indices) {
+            self.copy_window(i, chunk);
+        }
+    }
+
+    /// Reads the whole store into memory.
+    pub fn to_set(&self) -> EpochSet {
+        let w = self.n_channels * self.n_samples;
+        let mut x = vec![0.0; self.n * w];
+        let all: Vec<usize> = (0..self.n).collect();
+        self.fill_batch(&all, &mut x);
+        EpochSet {
+            x,
+            n_samples: self.n_samples,
+            y: self.y.clone(),
+            subject: self.subject.clone(),
+            split: self.split.clone(),
+            meta: self.meta.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> EpochSet {
+        let (n, c, t) = (5, 2, 3);
+        EpochSet {
+            x: (0..n * c * t).map(|i| i as f32 * 0.5 - 3.0).collect(),
+            n_samples: t,
+            y: vec![0, 1, 1, 0, 1],
+            subject: vec![0, 0, 1, 2, 2],
+            split: vec![Split::Train, Split::Train, Split::Val, Split::Test, Split::Test],
+            meta: EpochMeta {
+                channels: vec!["Fz".into(), "Cz".into()],
+                fs: 128.0,
+                classes: vec!["F".into(), "M".into()],
+                label_column: "sex".into(),
+                subjects: vec!["sub-1".into(), "sub-2".into(), "sub-3".into()],
+                settings: serde_json::json!({"band": [0.25, 25.0]}),
+            },
+        }
+    }
+
+    fn tmpdir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("eeglens-data-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("temp dir");
+        d
+    }
+
+    #[test]
+    fn write_then_open_roundtrips_exactly() {
+        let set = tiny();
+        let p = tmpdir("rt").join("e.safetensors");
+        set.write(&p).expect("write");
+        let st = EpochStore::open(&p).expect("open");
+        assert_eq!(st.len(), 5);
+        assert_eq!(st.to_set(), set);
+        assert_eq!(st.indices(Split::Test), vec![3, 4]);
+        let mut b = vec![0.0; 2 * 6];
+        st.fill_batch(&[4, 1], &mut b);
+        assert_eq!(&b[..6], &set.x[24..30]);
+        assert_eq!(&b[6..], &set.x[6..12]);
+    }
+
+    #[test]
+    fn invalid_sets_are_refused_before_writing() {
+        let mut set = tiny();
+        set.y[2] = 7;
+        let p = tmpdir("inv").join("e.safetensors");
+        let e = set.write(&p).unwrap_err().to_string();
+        assert!(e.contains("window 2 has class 7"), "{e}");
+        assert!(!p.exists());
+        let mut set = tiny();
+        set.x[13] = f32::NAN;
+        assert!(set.write(&p).unwrap_err().to_string().contains("window 2 holds a non-finite"));
+    }
+
+    #[test]
+    fn not_an_epoch_store_names_the_file_and_problem() {
+        let d = tmpdir("bad");
+        let p = d.join("junk.safetensors");
+        std::fs::write(&p, b"hello").expect("write");
+        let e = EpochStore::open(&p).unwrap_err().to_string();
+        assert!(e.contains("junk.safetensors") && e.contains("not an eeglens epoch store"), "{e}");
+        // A valid safetensors file without our tensors.
+        let bytes = safetensors::serialize(
+            vec![("w", TensorView::new(Dtype::F32, vec![1], &[0u8; 4]).expect("view"))],
+            Some(HashMap::from([("format".to_string(), FORMAT.to_string())])),
+        )
+        .expect("serialise");
+        std::fs::write(&p, bytes).expect("write");
+        let e = EpochStore::open(&p).unwrap_err().to_string();
+        assert!(e.contains("missing tensor `x`"), "{e}");
+        // Truncated store.
+        let set = tiny();
+        let q = d.join("t.safetensors");
+        set.write(&q).expect("write");
+        let full = std::fs::read(&q).expect("read");
+        std::fs::write(&q, &full[..full.len() - 10]).expect("write");
+        let e = EpochStore::open(&q).unwrap_err().to_string();
+        assert!(e.contains("not a safetensors file"), "{e}");
+        let e = EpochStore::open(&d.join("missing.safetensors")).unwrap_err().to_string();
+        assert!(e.contains("missing.safetensors"), "{e}");
+    }
+}
