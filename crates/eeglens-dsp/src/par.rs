@@ -1,0 +1,99 @@
+//! Channel-parallel application of any per-channel operation (rayon, one task per channel).
+//!
+//! All rayon use of the crate sits here. Each helper takes a closure over one channel, e.g.
+//! `|ch| sos.filtfilt(ch)` or `|ch| resampler.process(ch)`, runs it on every channel in
+//! parallel and reports the first failing channel by index ([`DspError::Channel`]).
+
+use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
+
+use crate::error::{DspError, Result};
+use crate::sample::Sample;
+
+/// Applies `f` to each channel of `[n_channels][n_samples]` data, in parallel.
+///
+/// # Errors
+/// The first (lowest-index) channel's error, wrapped in [`DspError::Channel`].
+pub fn map_channels<T, U, F>(data: &[Vec<T>], f: F) -> Result<Vec<Vec<U>>>
+where
+    T: Sample,
+    U: Send,
+    F: Fn(&[T]) -> Result<Vec<U>> + Sync,
+{
+    data.par_iter().enumerate().map(|(c, ch)| f(ch).map_err(|e| e.in_channel(c))).collect()
+}
+
+/// Applies `f` to each channel in place, in parallel.
+///
+/// # Errors
+/// The first failing channel's error, wrapped in [`DspError::Channel`]; other channels may
+/// already have been processed.
+pub fn for_each_channel<T, F>(data: &mut [Vec<T>], f: F) -> Result<()>
+where
+    T: Sample,
+    F: Fn(&mut [T]) -> Result<()> + Sync,
+{
+    data.par_iter_mut().enumerate().try_for_each(|(c, ch)| f(ch).map_err(|e| e.in_channel(c)))
+}
+
+/// Applies `f` to each row of an `[n_channels, n_samples]` array, in parallel, and stacks the
+/// results (which must all have the same length) into a new array.
+///
+/// # Errors
+/// The first failing channel's error, wrapped in [`DspError::Channel`];
+/// [`DspError::RaggedChannels`] if the outputs differ in length.
+pub fn map_rows<T, F>(data: ArrayView2<'_, T>, f: F) -> Result<Array2<T>>
+where
+    T: Sample,
+    F: Fn(&[T]) -> Result<Vec<T>> + Sync,
+{
+    let rows: Vec<Vec<T>> = (0..data.nrows())
+        .into_par_iter()
+        .map(|c| {
+            let row = data.row(c);
+            let out = match row.as_slice() {
+                Some(s) => f(s),
+                None => f(&row.to_vec()),
+            };
+            out.map_err(|e| e.in_channel(c))
+        })
+        .collect::<Result<_>>()?;
+    let n_out = rows.first().map_or(0, Vec::len);
+    if let Some((channel, r)) = rows.iter().enumerate().find(|(_, r)| r.len() != n_out) {
+        return Err(DspError::RaggedChannels { channel, len: r.len(), expected: n_out });
+    }
+    let flat: Vec<T> = rows.into_iter().flatten().collect();
+    Ok(Array2::from_shape_vec((data.nrows(), n_out), flat).expect("rows checked to share one length"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::butter::{butter, FilterKind};
+    use ndarray::Array2;
+
+    #[test]
+    fn parallel_results_equal_serial_and_errors_name_the_channel() {
+        let sos = butter(2, FilterKind::LowPass(10.0), 100.0).expect("valid design");
+        let data: Vec<Vec<f32>> =
+            (0..4).map(|c| (0..200).map(|t| ((t * (c + 1)) % 7) as f32).collect()).collect();
+        let par = map_channels(&data, |ch| sos.filtfilt(ch)).expect("valid");
+        for (c, ch) in data.iter().enumerate() {
+            assert_eq!(par[c], sos.filtfilt(ch).expect("valid"));
+        }
+        let arr = Array2::from_shape_fn((4, 200), |(c, t)| data[c][t]);
+        let rows = map_rows(arr.view(), |ch| sos.filtfilt(ch)).expect("valid");
+        assert_eq!(rows.row(2).to_vec(), par[2]);
+        // Column-major layout exercises the non-contiguous row path.
+        let transposed = arr.t().to_owned();
+        let rows_t = map_rows(transposed.t(), |ch| sos.filtfilt(ch)).expect("valid");
+        assert_eq!(rows_t, rows);
+
+        let mut bad = data.clone();
+        bad[3][10] = f32::NAN;
+        let err = map_channels(&bad, |ch| sos.filtfilt(ch)).expect_err("NaN in channel 3");
+        assert!(matches!(err, DspError::Channel { channel: 3, .. }));
+        let err = for_each_channel(&mut bad, |ch| sos.filtfilt_in_place(ch)).expect_err("NaN");
+        assert!(matches!(err, DspError::Channel { channel: 3, .. }));
+    }
+}

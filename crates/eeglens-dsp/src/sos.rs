@@ -1,0 +1,250 @@
+//! Second-order sections: causal filtering (`sosfilt`), steady-state initial conditions
+//! (`sosfilt_zi`) and zero-phase forward-backward filtering (`sosfiltfilt`), matching SciPy.
+//!
+//! Each section is `[b0, b1, b2, a0, a1, a2]` with `a0 = 1`, run in transposed direct form II
+//! with `f64` state:
+//! ```text
+//! y    = b0 x + s0
+//! s0' = b1 x - a1 y + s1
+//! s1' = b2 x - a2 y
+//! ```
+
+use rustfft::num_complex::Complex64;
+
+use crate::error::{DspError, Result};
+use crate::sample::{to_f64_checked, Sample};
+
+/// A cascade of second-order sections (an IIR filter), each `[b0, b1, b2, 1, a1, a2]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sos {
+    sections: Vec<[f64; 6]>,
+}
+
+impl Sos {
+    /// Builds a cascade from SciPy-layout rows `[b0, b1, b2, a0, a1, a2]`, normalising each
+    /// row by its `a0`.
+    ///
+    /// # Errors
+    /// [`DspError::Empty`] without sections, [`DspError::Parameter`] for a non-finite
+    /// coefficient or `a0 == 0`.
+    pub fn new(sections: Vec<[f64; 6]>) -> Result<Self> {
+        if sections.is_empty() {
+            return Err(DspError::Empty { what: "second-order sections" });
+        }
+        let mut out = sections;
+        for s in &mut out {
+            if s.iter().any(|c| !c.is_finite()) || s[3] == 0.0 {
+                return Err(DspError::Parameter {
+                    name: "second-order section",
+                    value: format!("{s:?}"),
+                    expected: "finite coefficients with a0 != 0",
+                });
+            }
+            let a0 = s[3];
+            for c in s.iter_mut() {
+                *c /= a0;
+            }
+        }
+        Ok(Sos { sections: out })
+    }
+
+    /// Wraps sections already normalised by a design routine of this crate.
+    pub(crate) fn from_sections_unchecked(sections: Vec<[f64; 6]>) -> Self {
+        Sos { sections }
+    }
+
+    /// The sections, SciPy layout `[b0, b1, b2, a0, a1, a2]`.
+    pub fn sections(&self) -> &[[f64; 6]] {
+        &self.sections
+    }
+
+    /// Complex frequency response at `freq` Hz for sampling rate `fs` (like `sosfreqz`).
+    pub fn response(&self, freq: f64, fs: f64) -> Complex64 {
+        let w = 2.0 * std::f64::consts::PI * freq / fs;
+        let z1 = Complex64::from_polar(1.0, -w);
+        let z2 = z1 * z1;
+        self.sections.iter().fold(Complex64::new(1.0, 0.0), |acc, s| {
+            acc * (s[0] + z1 * s[1] + z2 * s[2]) / (s[3] + z1 * s[4] + z2 * s[5])
+        })
+    }
+
+    /// Magnitude of the frequency response at `freq` Hz (a single pass, not forward-backward).
+    pub fn gain(&self, freq: f64, fs: f64) -> f64 {
+        self.response(freq, fs).norm()
+    }
+
+    /// Steady-state initial conditions for a unit step, per section (SciPy `sosfilt_zi`).
+    ///
+    /// Multiply by the first sample to start filtering a signal without a transient.
+    pub fn zi(&self) -> Vec<[f64; 2]> {
+        let mut scale = 1.0;
+        self.sections
+            .iter()
+            .map(|s| {
+                let (b0, b1, b2, a1, a2) = (s[0], s[1], s[2], s[4], s[5]);
+                // Solve (I - companion(a)^T) zi = b[1:] - a[1:] b0 for the 2x2 case.
+                let r0 = b1 - a1 * b0;
+                let r1 = b2 - a2 * b0;
+                let z0 = (r0 + r1) / (1.0 + a1 + a2);
+                let z1 = r1 - a2 * z0;
+                let zi = [scale * z0, scale * z1];
+                scale *= (b0 + b1 + b2) / (1.0 + a1 + a2);
+                zi
+            })
+            .collect()
+    }
+
+    /// Number of samples `sosfiltfilt` pads on each side: `3 * ntaps`, where
+    /// `ntaps = 2 * n_sections + 1`, less one for each section whose `b2` and `a2` are both zero
+    /// (SciPy's rule for odd orders).
+    pub fn pad_len(&self) -> usize {
+        let zero_b2 = self.sections.iter().filter(|s| s[2] == 0.0).count();
+        let zero_a2 = self.sections.iter().filter(|s| s[5] == 0.0).count();
+        3 * (2 * self.sections.len() + 1 - zero_b2.min(zero_a2))
+    }
+
+    /// Runs the cascade over `x` in place, forwards, updating `state` (one `[s0, s1]` per
+    /// section). This is SciPy's `sosfilt(sos, x, zi=state)`.
+    ///
+    /// # Panics
+    /// If `state.len()` differs from the number of sections (a programming error).
+    pub fn run_in_place(&self, x: &mut [f64], state: &mut [[f64; 2]]) {
+        assert_eq!(state.len(), self.sections.len(), "one state pair per section");
+        // Section-outer: each pass keeps its five coefficients and two states in registers.
+        for (s, st) in self.sections.iter().zip(state.iter_mut()) {
+            let (b0, b1, b2, a1, a2) = (s[0], s[1], s[2], s[4], s[5]);
+            let (mut s0, mut s1) = (st[0], st[1]);
+            for v in x.iter_mut() {
+                let xi = *v;
+                let y = b0 * xi + s0;
+                s0 = b1 * xi - a1 * y + s1;
+                s1 = b2 * xi - a2 * y;
+                *v = y;
+            }
+            *st = [s0, s1];
+        }
+    }
+
+    /// Like [`Sos::run_in_place`] but walking `x` from its last sample to its first.
+    fn run_reversed_in_place(&self, x: &mut [f64], state: &mut [[f64; 2]]) {
+        for (s, st) in self.sections.iter().zip(state.iter_mut()) {
+            let (b0, b1, b2, a1, a2) = (s[0], s[1], s[2], s[4], s[5]);
+            let (mut s0, mut s1) = (st[0], st[1]);
+            for v in x.iter_mut().rev() {
+                let xi = *v;
+                let y = b0 * xi + s0;
+                s0 = b1 * xi - a1 * y + s1;
+                s1 = b2 * xi - a2 * y;
+                *v = y;
+            }
+            *st = [s0, s1];
+        }
+    }
+
+    /// Causal filtering from zero initial state (SciPy `sosfilt(sos, x)`).
+    ///
+    /// # Errors
+    /// [`DspError::NonFinite`] for a NaN or infinite sample.
+    pub fn filter<T: Sample>(&self, x: &[T]) -> Result<Vec<T>> {
+        let mut buf = to_f64_checked(x)?;
+        let mut state = vec![[0.0; 2]; self.sections.len()];
+        self.run_in_place(&mut buf, &mut state);
+        Ok(buf.into_iter().map(T::from_f64).collect())
+    }
+
+    /// Zero-phase forward-backward filtering, identical to SciPy's
+    /// `sosfiltfilt(sos, x)` (odd extension of [`Sos::pad_len`] samples at both ends,
+    /// steady-state initial conditions scaled by the first sample of each pass).
+    ///
+    /// The magnitude response is the square of a single pass's, and there is no lag.
+    ///
+    /// # Errors
+    /// [`DspError::TooShort`] unless `x.len() > pad_len()`; [`DspError::NonFinite`].
+    pub fn filtfilt<T: Sample>(&self, x: &[T]) -> Result<Vec<T>> {
+        let mut out = x.to_vec();
+        self.filtfilt_in_place(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`Sos::filtfilt`] writing the result over its input.
+    ///
+    /// # Errors
+    /// As [`Sos::filtfilt`]; `x` is unchanged on error.
+    pub fn filtfilt_in_place<T: Sample>(&self, x: &mut [T]) -> Result<()> {
+        let n = x.len();
+        let edge = self.pad_len();
+        if n <= edge {
+            return Err(DspError::TooShort { what: "sosfiltfilt edge padding", len: n, needed: edge });
+        }
+        crate::sample::check_finite(x)?;
+        // Odd extension: 2 x[0] - x[edge..1], x, 2 x[n-1] - x[n-2..n-2-edge].
+        let first = x[0].to_f64();
+        let last = x[n - 1].to_f64();
+        let mut ext = Vec::with_capacity(n + 2 * edge);
+        ext.extend((1..=edge).rev().map(|i| 2.0 * first - x[i].to_f64()));
+        ext.extend(x.iter().map(|v| v.to_f64()));
+        ext.extend((1..=edge).map(|i| 2.0 * last - x[n - 1 - i].to_f64()));
+
+        let zi = self.zi();
+        let x0 = ext[0];
+        let mut state: Vec<[f64; 2]> = zi.iter().map(|z| [z[0] * x0, z[1] * x0]).collect();
+        self.run_in_place(&mut ext, &mut state);
+        let y0 = ext[ext.len() - 1];
+        let mut state: Vec<[f64; 2]> = zi.iter().map(|z| [z[0] * y0, z[1] * y0]).collect();
+        self.run_reversed_in_place(&mut ext, &mut state);
+        for (dst, v) in x.iter_mut().zip(&ext[edge..edge + n]) {
+            *dst = T::from_f64(*v);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::butter::{butter, FilterKind};
+    use approx::assert_abs_diff_eq;
+
+    /// Agreement of the two equivalent forms of the same arithmetic.
+    const EXACT_TOL: f64 = 1e-12;
+
+    #[test]
+    fn zi_makes_a_step_response_flat() {
+        let sos = butter(4, FilterKind::LowPass(10.0), 100.0).expect("valid design");
+        let mut x = vec![3.0; 50];
+        let mut state: Vec<[f64; 2]> = sos.zi().iter().map(|z| [z[0] * 3.0, z[1] * 3.0]).collect();
+        sos.run_in_place(&mut x, &mut state);
+        for v in x {
+            assert_abs_diff_eq!(v, 3.0, epsilon = EXACT_TOL);
+        }
+    }
+
+    #[test]
+    fn filtfilt_rejects_short_and_non_finite_input() {
+        let sos = butter(2, FilterKind::HighPass(1.0), 100.0).expect("valid design");
+        // One section: ntaps = 3, padding 3 * 3 samples per side.
+        assert_eq!(sos.pad_len(), 9);
+        let short = vec![0.0f32; 9];
+        assert!(matches!(sos.filtfilt(&short), Err(DspError::TooShort { len: 9, needed: 9, .. })));
+        assert!(sos.filtfilt(&[0.0f32; 10]).is_ok());
+        let mut bad = vec![0.0f64; 100];
+        bad[42] = f64::NAN;
+        assert!(matches!(sos.filtfilt(&bad), Err(DspError::NonFinite { index: 42, .. })));
+    }
+
+    #[test]
+    fn odd_order_pad_len_follows_scipy() {
+        // Order 3 low-pass: two sections, the second first-order (b2 = a2 = 0): ntaps = 5 - 1.
+        let sos = butter(3, FilterKind::LowPass(10.0), 100.0).expect("valid design");
+        assert_eq!(sos.sections().len(), 2);
+        assert_eq!(sos.pad_len(), 12);
+    }
+
+    #[test]
+    fn new_normalises_by_a0_and_rejects_bad_rows() {
+        let sos = Sos::new(vec![[2.0, 0.0, 0.0, 2.0, -1.0, 0.0]]).expect("valid row");
+        assert_abs_diff_eq!(sos.sections()[0][4], -0.5, epsilon = EXACT_TOL);
+        assert!(Sos::new(vec![]).is_err());
+        assert!(Sos::new(vec![[1.0, 0.0, 0.0, 0.0, 0.0, 0.0]]).is_err());
+    }
+}
