@@ -353,3 +353,37 @@ fn pooling_parallel_path_matches_reference() {
         });
     }
 }
+
+/// Geometries wide enough that im2col runs in several tiles of output rows
+/// (the last one ragged), through both backward-input algorithms.
+#[test]
+fn conv2d_kernels_match_reference_across_several_im2col_tiles() {
+    let base = Conv2dGeom {
+        n: 2,
+        c_in: 8,
+        h: 13,
+        w: 200,
+        c_out: 6,
+        k_h: 3,
+        k_w: 3,
+        stride_h: 1,
+        stride_w: 1,
+        pad_h: 1,
+        pad_w: 1,
+        groups: 1,
+    };
+    let cases = [
+        base,
+        Conv2dGeom { n: 5, groups: 2, k_h: 1, k_w: 5, pad_h: 0, pad_w: 2, ..base },
+        Conv2dGeom { n: 1, w: 600, stride_h: 2, stride_w: 3, ..base },
+        Conv2dGeom { n: 3, h: 17, k_h: 4, k_w: 2, stride_h: 3, pad_h: 2, pad_w: 0, groups: 2, ..base },
+    ];
+    for (i, g) in cases.iter().enumerate() {
+        assert!(g.tile_rows() < g.h_out(), "case {i} must span several tiles: {g:?}");
+        for threads in [1, 2, 3] {
+            pool(threads)
+                .install(|| check_conv(g, i as u64, true, false))
+                .unwrap_or_else(|e| panic!("case {i}, {threads} thread(s): {e}"));
+        }
+    }
+}

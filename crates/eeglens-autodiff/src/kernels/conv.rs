@@ -2,28 +2,37 @@
 //!
 //! # Algorithm and memory layout
 //! For one sample, im2col unrolls the input `[c_in, h, w]` into a column
-//! matrix `cols` of `(c_in * k_h * k_w)` rows by `(h_out * w_out)` columns:
-//! row `(c * k_h + kh) * k_w + kw`, column `oh * w_out + ow` holds
-//! `x[c, oh * stride_h + kh - pad_h, ow * stride_w + kw - pad_w]` (zero in the
-//! padding). Rows are ordered by input channel, so the rows of group `g` are
-//! one contiguous block of `kg = (c_in / groups) * k_h * k_w` rows, and the
-//! weight `[c_out, c_in / groups, k_h, k_w]` read row-major is, per group, a
-//! `(c_out / groups) x kg` matrix `W_g`. Then, per sample and group:
+//! matrix of `c_in * k_h * k_w` rows: row `(c * k_h + kh) * k_w + kw`, column
+//! `oh * w_out + ow` holds `x[c, oh * stride_h + kh - pad_h, ow * stride_w + kw - pad_w]`
+//! (zero in the padding). Rows are ordered by input channel, so the rows of
+//! group `g` are one contiguous block of `kg = (c_in / groups) * k_h * k_w`
+//! rows, and the weight `[c_out, c_in / groups, k_h, k_w]` read row-major is,
+//! per group, a `(c_out / groups) x kg` matrix `W_g`. Then, per sample and group:
 //! - forward: `y_g = W_g cols_g` (+ bias: `y` is pre-filled with `b`, `beta = 1`);
-//! - backward-input: `cols_g = W_g^T gy_g`, then col2im adds every column
-//!   entry back onto the input pixel it was copied from;
+//! - backward-input, stride 1: a forward convolution of `gy` with the kernel
+//!   flipped in space and transposed in channels, padding `k - 1 - pad`
+//!   ([`Conv2dGeom::transposed`]); this keeps the GEMM's inner dimension at
+//!   `c_out * k_h * k_w` instead of `c_out`. Other strides: `cols_g = W_g^T gy_g`,
+//!   then col2im adds every column entry back onto the pixel it came from;
 //! - backward-weight: `gw_g += gy_g cols_g^T`, `gb += row sums of gy`.
+//!
+//! The column matrix is never built whole: it is made in tiles of a few
+//! output rows ([`Conv2dGeom::tile_rows`], 256 KiB each) and each tile is
+//! consumed by sgemm while it is still in cache (`y`/`gy` are then strided
+//! views with row stride `h_out * w_out`).
 //!
 //! # Threads and scratch
 //! With at least as many samples as threads, the batch is cut into one
-//! contiguous block of samples per worker; each worker owns one slice of the
-//! caller's scratch (its `cols`, and for backward-weight a private `gw`/`gb`
-//! accumulator, summed in worker order at the end: deterministic for a given
-//! thread count). With fewer samples than threads (batch 1, activation
-//! maximisation) the samples run one after another and each is split inside:
-//! im2col/col2im over input channels, the products over output channels
-//! (forward, backward-weight) or column-matrix rows (backward-input). Every
-//! product is a single-threaded sgemm; nothing here allocates.
+//! contiguous block of samples per worker; each worker owns one
+//! [`Conv2dGeom::scratch_per_worker`] slice of the caller's scratch (its
+//! im2col tile, and for backward-weight a private `gw`/`gb` accumulator,
+//! summed in worker order at the end: deterministic for a given thread
+//! count). With fewer samples than threads (batch 1, activation
+//! maximisation) the samples run one after another and each tile is split
+//! inside: im2col/col2im over input channels, the products over output
+//! channels (forward, backward-weight) or input channels (col2im backward-input).
+//! Every product is a single-threaded sgemm, and nothing here allocates
+//! (matrixmultiply allocates its own packing buffers inside each call).
 
 use super::gemm::gemm_strided;
 use super::geom::Conv2dGeom;
@@ -36,30 +45,69 @@ struct Dims {
     cog: usize,
     /// taps per channel, `k_h * k_w`
     kk: usize,
-    /// rows of `cols` per group (the GEMM inner dimension), `cig * kk`
+    /// rows of the column matrix per group (the GEMM inner dimension), `cig * kk`
     kg: usize,
     /// output pixels per channel, `h_out * w_out`
     hw_out: usize,
     /// input pixels per channel, `h * w`
     hw: usize,
+    /// output rows per im2col tile
+    tile_rows: usize,
+    /// input elements per sample
+    x_ps: usize,
+    /// output elements per sample
+    y_ps: usize,
 }
 
 impl Dims {
     fn new(g: &Conv2dGeom) -> Self {
         let kk = g.k_h * g.k_w;
-        let kg = g.c_in / g.groups * kk;
-        Self { cog: g.c_out / g.groups, kk, kg, hw_out: g.h_out() * g.w_out(), hw: g.h * g.w }
+        let (hw_out, hw) = (g.h_out() * g.w_out(), g.h * g.w);
+        Self {
+            cog: g.c_out / g.groups,
+            kk,
+            kg: g.c_in / g.groups * kk,
+            hw_out,
+            hw,
+            tile_rows: g.tile_rows(),
+            x_ps: g.c_in * hw,
+            y_ps: g.c_out * hw_out,
+        }
+    }
+
+    /// The tiles of output rows, `[oh0, oh1)`.
+    fn tiles(&self, g: &Conv2dGeom) -> impl Iterator<Item = (usize, usize)> {
+        let (h_out, step) = (g.h_out(), self.tile_rows);
+        (0..h_out).step_by(step).map(move |oh0| (oh0, (oh0 + step).min(h_out)))
+    }
+}
+
+/// A tile of output rows `[oh0, oh1)`: its first column `j0 = oh0 * w_out` in
+/// the flattened output plane and its width `tn` in columns.
+#[derive(Clone, Copy)]
+struct Tile {
+    oh0: usize,
+    oh1: usize,
+    j0: usize,
+    tn: usize,
+}
+
+impl Tile {
+    fn new(g: &Conv2dGeom, (oh0, oh1): (usize, usize)) -> Self {
+        let w_out = g.w_out();
+        Self { oh0, oh1, j0: oh0 * w_out, tn: (oh1 - oh0) * w_out }
     }
 }
 
 /// Validates the geometry and the lengths of every buffer, naming the kernel.
-fn check(kernel: &str, g: &Conv2dGeom, bufs: &[(&str, usize, usize)], scratch: usize, need: usize) {
+fn check(kernel: &str, g: &Conv2dGeom, bufs: &[(&str, usize, usize)], scratch: usize) {
     if let Err(e) = g.validate() {
         panic!("{kernel}: invalid geometry: {e}");
     }
     for &(name, got, want) in bufs {
         assert!(got == want, "{kernel}: `{name}` has {got} elements, the geometry {g:?} needs {want}");
     }
+    let need = g.scratch_per_worker();
     assert!(
         scratch >= need,
         "{kernel}: scratch has {scratch} elements, needs at least {need} (see Conv2dGeom::scratch_len)"
@@ -73,7 +121,7 @@ fn batch_workers(g: &Conv2dGeom, scratch: usize, per_worker: usize) -> usize {
 }
 
 /// Whether to split inside each sample instead of across samples: more
-/// threads than samples (and the scratch only needs one column matrix).
+/// threads than samples.
 fn split_inside_samples(g: &Conv2dGeom) -> bool {
     let t = par::threads();
     t > 1 && g.n < t
@@ -89,26 +137,31 @@ fn valid_range(k: usize, s: usize, p: usize, len: usize, n_out: usize) -> (usize
     (lo.min(hi), hi)
 }
 
-/// im2col for the channels held in `x` (whole `h x w` planes) into `cols`
-/// (`kk` rows of `hw_out` per channel). Every element of `cols` is written.
-fn im2col(g: &Conv2dGeom, d: &Dims, x: &[f32], cols: &mut [f32]) {
-    let (h_out, w_out) = (g.h_out(), g.w_out());
-    for (plane, rows) in x.chunks_exact(d.hw).zip(cols.chunks_exact_mut(d.kk * d.hw_out)) {
+/// The input row read by output row `oh` through tap row `kh`, if not padding.
+fn input_row(g: &Conv2dGeom, oh: usize, kh: usize) -> Option<usize> {
+    (oh * g.stride_h + kh).checked_sub(g.pad_h).filter(|&ih| ih < g.h)
+}
+
+/// im2col of the output rows of `t` for the channels held in `x` (whole
+/// `h x w` planes) into `cols` (`kk` rows of `t.tn` per channel). Every
+/// element of `cols` is written.
+fn im2col(g: &Conv2dGeom, d: &Dims, t: Tile, x: &[f32], cols: &mut [f32]) {
+    let w_out = g.w_out();
+    for (plane, rows) in x.chunks_exact(d.hw).zip(cols.chunks_exact_mut(d.kk * t.tn)) {
         for kh in 0..g.k_h {
             for kw in 0..g.k_w {
-                let row = &mut rows[(kh * g.k_w + kw) * d.hw_out..][..d.hw_out];
+                let row = &mut rows[(kh * g.k_w + kw) * t.tn..][..t.tn];
                 let (lo, hi) = valid_range(kw, g.stride_w, g.pad_w, g.w, w_out);
-                for (oh, out) in row.chunks_exact_mut(w_out).enumerate().take(h_out) {
-                    let ih = (oh * g.stride_h + kh) as isize - g.pad_h as isize;
-                    if ih < 0 || ih >= g.h as isize {
+                for (oh, out) in (t.oh0..t.oh1).zip(row.chunks_exact_mut(w_out)) {
+                    let Some(ih) = input_row(g, oh, kh) else {
                         out.fill(0.0);
                         continue;
-                    }
-                    let src = &plane[ih as usize * g.w..][..g.w];
+                    };
+                    let src = &plane[ih * g.w..][..g.w];
                     out[..lo].fill(0.0);
                     out[hi..].fill(0.0);
                     if lo < hi {
-                        // iw of output column lo; the hi > lo columns are all inside.
+                        // Input column of output column lo; columns lo..hi are all inside.
                         let iw0 = lo * g.stride_w + kw - g.pad_w;
                         if g.stride_w == 1 {
                             out[lo..hi].copy_from_slice(&src[iw0..iw0 + (hi - lo)]);
@@ -124,33 +177,24 @@ fn im2col(g: &Conv2dGeom, d: &Dims, x: &[f32], cols: &mut [f32]) {
     }
 }
 
-/// col2im: adds every entry of `cols` onto the input pixel it came from, for
-/// the channels held in `gx` (which the caller has zeroed).
-fn col2im(g: &Conv2dGeom, d: &Dims, cols: &[f32], gx: &mut [f32]) {
-    let (h_out, w_out) = (g.h_out(), g.w_out());
-    for (plane, rows) in gx.chunks_exact_mut(d.hw).zip(cols.chunks_exact(d.kk * d.hw_out)) {
+/// col2im: adds every entry of the tile `cols` onto the input pixel it came
+/// from, for the channels held in `gx`.
+fn col2im(g: &Conv2dGeom, d: &Dims, t: Tile, cols: &[f32], gx: &mut [f32]) {
+    let w_out = g.w_out();
+    for (plane, rows) in gx.chunks_exact_mut(d.hw).zip(cols.chunks_exact(d.kk * t.tn)) {
         for kh in 0..g.k_h {
             for kw in 0..g.k_w {
-                let row = &rows[(kh * g.k_w + kw) * d.hw_out..][..d.hw_out];
+                let row = &rows[(kh * g.k_w + kw) * t.tn..][..t.tn];
                 let (lo, hi) = valid_range(kw, g.stride_w, g.pad_w, g.w, w_out);
                 if lo >= hi {
                     continue;
                 }
                 let iw0 = lo * g.stride_w + kw - g.pad_w;
-                for (oh, src) in row.chunks_exact(w_out).enumerate().take(h_out) {
-                    let ih = (oh * g.stride_h + kh) as isize - g.pad_h as isize;
-                    if ih < 0 || ih >= g.h as isize {
-                        continue;
-                    }
-                    let dst = &mut plane[ih as usize * g.w..][..g.w];
-                    if g.stride_w == 1 {
-                        for (o, s) in dst[iw0..iw0 + (hi - lo)].iter_mut().zip(&src[lo..hi]) {
-                            *o += *s;
-                        }
-                    } else {
-                        for (o, s) in dst[iw0..].iter_mut().step_by(g.stride_w).zip(&src[lo..hi]) {
-                            *o += *s;
-                        }
+                for (oh, src) in (t.oh0..t.oh1).zip(row.chunks_exact(w_out)) {
+                    let Some(ih) = input_row(g, oh, kh) else { continue };
+                    let dst = &mut plane[ih * g.w..][..g.w];
+                    for (o, s) in dst[iw0..].iter_mut().step_by(g.stride_w).zip(&src[lo..hi]) {
+                        *o += *s;
                     }
                 }
             }
@@ -178,14 +222,22 @@ fn groups_of_rows(r0: usize, r1: usize, per: usize) -> impl Iterator<Item = (usi
     (r0 / per..r1.div_ceil(per)).map(move |grp| (grp, r0.max(grp * per), r1.min((grp + 1) * per)))
 }
 
-/// Forward rows `[r0, r0 + rows)` (output channels) of one sample: `y_rows`
-/// holds those rows of `y`, `cols` the sample's whole column matrix.
-fn forward_rows(d: &Dims, w: &[f32], b: Option<&[f32]>, cols: &[f32], r0: usize, y_rows: &mut [f32]) {
+/// Forward, tile `t`, output channels `[r0, r0 + rows)`: `y_rows` holds those
+/// whole rows of one sample's `y`, `cols` the tile's column matrix.
+fn forward_rows(
+    d: &Dims,
+    t: Tile,
+    w: &[f32],
+    b: Option<&[f32]>,
+    cols: &[f32],
+    r0: usize,
+    y_rows: &mut [f32],
+) {
     let r1 = r0 + y_rows.len() / d.hw_out;
     let beta = match b {
         Some(b) => {
             for (row, &bv) in y_rows.chunks_exact_mut(d.hw_out).zip(&b[r0..r1]) {
-                row.fill(bv);
+                row[t.j0..t.j0 + t.tn].fill(bv);
             }
             1.0
         }
@@ -195,56 +247,64 @@ fn forward_rows(d: &Dims, w: &[f32], b: Option<&[f32]>, cols: &[f32], r0: usize,
         gemm_strided(
             a1 - a0,
             d.kg,
-            d.hw_out,
+            t.tn,
             1.0,
             &w[a0 * d.kg..],
             (d.kg, 1),
-            &cols[grp * d.kg * d.hw_out..],
-            (d.hw_out, 1),
+            &cols[grp * d.kg * t.tn..],
+            (t.tn, 1),
             beta,
-            &mut y_rows[(a0 - r0) * d.hw_out..],
+            &mut y_rows[(a0 - r0) * d.hw_out + t.j0..],
             (d.hw_out, 1),
         );
     }
 }
 
-/// Backward-input rows `[r0, r0 + rows)` of one sample's column matrix:
-/// `cols_rows = W_g^T gy_g` restricted to those rows.
-fn backward_input_rows(d: &Dims, w: &[f32], gy: &[f32], r0: usize, cols_rows: &mut [f32]) {
-    let r1 = r0 + cols_rows.len() / d.hw_out;
+/// col2im backward-input, tile `t`, column-matrix rows `[r0, r0 + rows)`:
+/// `cols_rows = W_g^T gy_g[:, tile]` restricted to those rows.
+fn backward_input_rows(d: &Dims, t: Tile, w: &[f32], gy: &[f32], r0: usize, cols_rows: &mut [f32]) {
+    let r1 = r0 + cols_rows.len() / t.tn;
     for (grp, a0, a1) in groups_of_rows(r0, r1, d.kg) {
         // Row i of W_g^T is column i of W_g (cog x kg, row-major): start at
         // element (grp * cog) * kg + i, step 1 along i and kg along the output channel.
         gemm_strided(
             a1 - a0,
             d.cog,
-            d.hw_out,
+            t.tn,
             1.0,
             &w[grp * d.cog * d.kg + (a0 - grp * d.kg)..],
             (1, d.kg),
-            &gy[grp * d.cog * d.hw_out..],
+            &gy[grp * d.cog * d.hw_out + t.j0..],
             (d.hw_out, 1),
             0.0,
-            &mut cols_rows[(a0 - r0) * d.hw_out..],
-            (d.hw_out, 1),
+            &mut cols_rows[(a0 - r0) * t.tn..],
+            (t.tn, 1),
         );
     }
 }
 
-/// Backward-weight rows `[r0, r0 + rows)` (output channels) of one sample:
-/// `gw_rows = gy_rows cols_g^T + beta * gw_rows`.
-fn backward_weight_rows(d: &Dims, gy: &[f32], cols: &[f32], r0: usize, gw_rows: &mut [f32], beta: f32) {
+/// Backward-weight, tile `t`, output channels `[r0, r0 + rows)`:
+/// `gw_rows = gy_rows[:, tile] cols_g^T + beta * gw_rows`.
+fn backward_weight_rows(
+    d: &Dims,
+    t: Tile,
+    gy: &[f32],
+    cols: &[f32],
+    r0: usize,
+    gw_rows: &mut [f32],
+    beta: f32,
+) {
     let r1 = r0 + gw_rows.len() / d.kg;
     for (grp, a0, a1) in groups_of_rows(r0, r1, d.cog) {
         gemm_strided(
             a1 - a0,
-            d.hw_out,
+            t.tn,
             d.kg,
             1.0,
-            &gy[a0 * d.hw_out..],
+            &gy[a0 * d.hw_out + t.j0..],
             (d.hw_out, 1),
-            &cols[grp * d.kg * d.hw_out..],
-            (1, d.hw_out),
+            &cols[grp * d.kg * t.tn..],
+            (1, t.tn),
             beta,
             &mut gw_rows[(a0 - r0) * d.kg..],
             (d.kg, 1),
@@ -252,21 +312,46 @@ fn backward_weight_rows(d: &Dims, gy: &[f32], cols: &[f32], r0: usize, gw_rows: 
     }
 }
 
-/// Runs `f` on the sample indices `[first, first + count)`.
-fn samples(first: usize, count: usize, mut f: impl FnMut(usize)) {
-    (first..first + count).for_each(&mut f);
-}
-
 /// Rows per task when `total` rows are split over the current threads.
 fn rows_per_task(total: usize) -> usize {
     total.div_ceil(par::threads()).max(1)
 }
 
-/// im2col of one sample, split over input channels.
-fn im2col_par(g: &Conv2dGeom, d: &Dims, x_s: &[f32], cols: &mut [f32]) {
+/// im2col of tile `t` of one sample, split over input channels.
+fn im2col_par(g: &Conv2dGeom, d: &Dims, t: Tile, x_s: &[f32], cols: &mut [f32]) {
     let cpt = rows_per_task(g.c_in);
-    par::chunks_mut(cols, cpt * d.kk * d.hw_out, |i, chunk| {
-        im2col(g, d, &x_s[i * cpt * d.hw..], chunk);
+    par::chunks_mut(cols, cpt * d.kk * t.tn, |i, chunk| im2col(g, d, t, &x_s[i * cpt * d.hw..], chunk));
+}
+
+/// The forward pass without argument checks (shared with backward-input).
+fn forward_impl(g: &Conv2dGeom, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut [f32], scratch: &mut [f32]) {
+    let d = Dims::new(g);
+    let need = g.cols_tile_len();
+    if split_inside_samples(g) {
+        let cols = &mut scratch[..need];
+        let rpt = rows_per_task(g.c_out);
+        for (x_s, y_s) in x.chunks_exact(d.x_ps).zip(y.chunks_exact_mut(d.y_ps)) {
+            for t in d.tiles(g).map(|r| Tile::new(g, r)) {
+                let cols = &mut cols[..g.c_in * d.kk * t.tn];
+                im2col_par(g, &d, t, x_s, cols);
+                let cols = &*cols;
+                par::chunks_mut(y_s, rpt * d.hw_out, |i, y_rows| {
+                    forward_rows(&d, t, w, b, cols, i * rpt, y_rows)
+                });
+            }
+        }
+        return;
+    }
+    let spw = g.n.div_ceil(batch_workers(g, scratch.len(), need));
+    par::zip_chunks_mut(y, spw * d.y_ps, scratch, need, |blk, y_blk, cols| {
+        for (i, y_s) in y_blk.chunks_exact_mut(d.y_ps).enumerate() {
+            let x_s = &x[(blk * spw + i) * d.x_ps..][..d.x_ps];
+            for t in d.tiles(g).map(|r| Tile::new(g, r)) {
+                let cols = &mut cols[..g.c_in * d.kk * t.tn];
+                im2col(g, &d, t, x_s, cols);
+                forward_rows(&d, t, w, b, cols, 0, y_s);
+            }
+        }
     });
 }
 
@@ -277,7 +362,7 @@ fn im2col_par(g: &Conv2dGeom, d: &Dims, x_s: &[f32], cols: &mut [f32]) {
 /// holds at least [`Conv2dGeom::scratch_per_worker`] `f32`s (pass
 /// [`Conv2dGeom::scratch_len`] to use every thread); its contents are ignored.
 ///
-/// Algorithm: per sample, im2col into scratch, then one sgemm per group
+/// Algorithm: per sample and im2col tile, one sgemm per group
 /// (`y_g = W_g cols_g` onto `y` pre-filled with the bias); see the module header.
 ///
 /// # Panics
@@ -292,38 +377,12 @@ pub fn conv2d_forward(
     scratch: &mut [f32],
 ) {
     const K: &str = "conv2d_forward";
-    let need = g.cols_len();
-    check(
-        K,
-        g,
-        &[("x", x.len(), g.x_len()), ("w", w.len(), g.w_len()), ("y", y.len(), g.y_len())],
-        scratch.len(),
-        need,
-    );
+    let bufs = [("x", x.len(), g.x_len()), ("w", w.len(), g.w_len()), ("y", y.len(), g.y_len())];
+    check(K, g, &bufs, scratch.len());
     if let Some(b) = b {
-        check(K, g, &[("b", b.len(), g.c_out)], need, need);
+        check(K, g, &[("b", b.len(), g.c_out)], scratch.len());
     }
-    let d = Dims::new(g);
-    let (x_ps, y_ps) = (g.c_in * d.hw, g.c_out * d.hw_out);
-    if split_inside_samples(g) {
-        let cols = &mut scratch[..need];
-        let rpt = rows_per_task(g.c_out);
-        for (x_s, y_s) in x.chunks_exact(x_ps).zip(y.chunks_exact_mut(y_ps)) {
-            im2col_par(g, &d, x_s, cols);
-            let cols = &*cols;
-            par::chunks_mut(y_s, rpt * d.hw_out, |i, y_rows| forward_rows(&d, w, b, cols, i * rpt, y_rows));
-        }
-        return;
-    }
-    let workers = batch_workers(g, scratch.len(), need);
-    let spw = g.n.div_ceil(workers);
-    par::zip_chunks_mut(y, spw * y_ps, scratch, need, |t, y_block, cols| {
-        samples(t * spw, y_block.len() / y_ps, |s| {
-            let y_s = &mut y_block[(s - t * spw) * y_ps..][..y_ps];
-            im2col(g, &d, &x[s * x_ps..][..x_ps], cols);
-            forward_rows(&d, w, b, cols, 0, y_s);
-        });
-    });
+    forward_impl(g, x, w, b, y, scratch);
 }
 
 /// Convolution backward with respect to the input: `gx = d/dx` given `gy`,
@@ -332,48 +391,65 @@ pub fn conv2d_forward(
 /// Shapes: `gy` `[n, c_out, h_out, w_out]`, `w` `[c_out, c_in / groups, k_h, k_w]`,
 /// `gx` `[n, c_in, h, w]`. Scratch as for [`conv2d_forward`].
 ///
-/// Algorithm: per sample and group `cols_g = W_g^T gy_g` (one sgemm), then
-/// col2im scatters the column matrix back onto the zeroed `gx`; see the module header.
+/// Algorithm: with stride 1 (and padding below the kernel size), a forward
+/// convolution of `gy` with the spatially flipped, channel-transposed kernel
+/// (written into the scratch) and padding `k - 1 - pad`. Otherwise, per
+/// sample and tile `cols_g = W_g^T gy_g` (one sgemm per group), then col2im
+/// adds the column matrix back onto the zeroed `gx`. See the module header.
 ///
 /// # Panics
 /// When the geometry is invalid, a buffer length does not match it, or the
 /// scratch is too short.
 pub fn conv2d_backward_input(g: &Conv2dGeom, gy: &[f32], w: &[f32], gx: &mut [f32], scratch: &mut [f32]) {
     const K: &str = "conv2d_backward_input";
-    let need = g.cols_len();
-    check(
-        K,
-        g,
-        &[("gy", gy.len(), g.y_len()), ("w", w.len(), g.w_len()), ("gx", gx.len(), g.x_len())],
-        scratch.len(),
-        need,
-    );
+    let bufs = [("gy", gy.len(), g.y_len()), ("w", w.len(), g.w_len()), ("gx", gx.len(), g.x_len())];
+    check(K, g, &bufs, scratch.len());
     let d = Dims::new(g);
-    let (x_ps, y_ps) = (g.c_in * d.hw, g.c_out * d.hw_out);
+    if g.backward_input_as_conv() {
+        // w_t[g * cig + ci][co][kh][kw] = w[g * cog + co][ci][k_h - 1 - kh][k_w - 1 - kw].
+        let (w_t, rest) = scratch.split_at_mut(g.w_len());
+        let cig = g.c_in / g.groups;
+        for (dst_co, dst) in w_t.chunks_exact_mut(d.cog * d.kk).enumerate() {
+            let (grp, ci) = (dst_co / cig, dst_co % cig);
+            for (co, taps) in dst.chunks_exact_mut(d.kk).enumerate() {
+                let src = &w[((grp * d.cog + co) * cig + ci) * d.kk..][..d.kk];
+                for (t, s) in taps.iter_mut().zip(src.iter().rev()) {
+                    *t = *s;
+                }
+            }
+        }
+        forward_impl(&g.transposed(), gy, w_t, None, gx, rest);
+        return;
+    }
+    let need = g.cols_tile_len();
     if split_inside_samples(g) {
         let cols = &mut scratch[..need];
         // Split over input channels: a task computes its channels' rows of
-        // the column matrix and folds them straight back into its planes of gx.
+        // the tile and folds them straight back into its planes of gx.
         let cpt = rows_per_task(g.c_in);
-        for (gy_s, gx_s) in gy.chunks_exact(y_ps).zip(gx.chunks_exact_mut(x_ps)) {
-            par::zip_chunks_mut(gx_s, cpt * d.hw, cols, cpt * d.kk * d.hw_out, |i, gx_c, cols_c| {
-                let cols_c = &mut cols_c[..gx_c.len() / d.hw * d.kk * d.hw_out];
-                backward_input_rows(&d, w, gy_s, i * cpt * d.kk, cols_c);
-                gx_c.fill(0.0);
-                col2im(g, &d, cols_c, gx_c);
-            });
+        for (gy_s, gx_s) in gy.chunks_exact(d.y_ps).zip(gx.chunks_exact_mut(d.x_ps)) {
+            gx_s.fill(0.0);
+            for t in d.tiles(g).map(|r| Tile::new(g, r)) {
+                let cols = &mut cols[..g.c_in * d.kk * t.tn];
+                par::zip_chunks_mut(gx_s, cpt * d.hw, cols, cpt * d.kk * t.tn, |i, gx_c, cols_c| {
+                    backward_input_rows(&d, t, w, gy_s, i * cpt * d.kk, cols_c);
+                    col2im(g, &d, t, cols_c, gx_c);
+                });
+            }
         }
         return;
     }
-    let workers = batch_workers(g, scratch.len(), need);
-    let spw = g.n.div_ceil(workers);
-    par::zip_chunks_mut(gx, spw * x_ps, scratch, need, |t, gx_block, cols| {
-        samples(t * spw, gx_block.len() / x_ps, |s| {
-            let gx_s = &mut gx_block[(s - t * spw) * x_ps..][..x_ps];
-            backward_input_rows(&d, w, &gy[s * y_ps..][..y_ps], 0, cols);
+    let spw = g.n.div_ceil(batch_workers(g, scratch.len(), need));
+    par::zip_chunks_mut(gx, spw * d.x_ps, scratch, need, |blk, gx_blk, cols| {
+        for (i, gx_s) in gx_blk.chunks_exact_mut(d.x_ps).enumerate() {
+            let gy_s = &gy[(blk * spw + i) * d.y_ps..][..d.y_ps];
             gx_s.fill(0.0);
-            col2im(g, &d, cols, gx_s);
-        });
+            for t in d.tiles(g).map(|r| Tile::new(g, r)) {
+                let cols = &mut cols[..g.c_in * d.kk * t.tn];
+                backward_input_rows(&d, t, w, gy_s, 0, cols);
+                col2im(g, &d, t, cols, gx_s);
+            }
+        }
     });
 }
 
@@ -382,12 +458,12 @@ pub fn conv2d_backward_input(g: &Conv2dGeom, gy: &[f32], w: &[f32], gx: &mut [f3
 ///
 /// Shapes: `x` `[n, c_in, h, w]`, `gy` `[n, c_out, h_out, w_out]`,
 /// `gw` `[c_out, c_in / groups, k_h, k_w]`, `gb` `[c_out]`. Scratch as for
-/// [`conv2d_forward`] (each worker also keeps a private `gw`/`gb` here).
+/// [`conv2d_forward`] (each worker also keeps a private `gw`/`gb` there).
 ///
-/// Algorithm: per sample, im2col then `gw_g += gy_g cols_g^T` (one sgemm per
-/// group) and `gb += row sums of gy`, accumulated per worker over its block of
-/// samples; the workers' sums are then added in worker order, so the result
-/// is deterministic for a given thread count. See the module header.
+/// Algorithm: per sample and im2col tile, `gw_g += gy_g cols_g^T` (one sgemm
+/// per group) and `gb += row sums of gy`, accumulated per worker over its
+/// block of samples; the workers' sums are then added in worker order, so
+/// the result is deterministic for a given thread count. See the module header.
 ///
 /// # Panics
 /// When the geometry is invalid, a buffer length does not match it, or the
@@ -401,69 +477,70 @@ pub fn conv2d_backward_weight(
     scratch: &mut [f32],
 ) {
     const K: &str = "conv2d_backward_weight";
-    let cols_len = g.cols_len();
-    let per = g.scratch_per_worker();
-    check(
-        K,
-        g,
-        &[("x", x.len(), g.x_len()), ("gy", gy.len(), g.y_len()), ("gw", gw.len(), g.w_len())],
-        scratch.len(),
-        per,
-    );
+    let bufs = [("x", x.len(), g.x_len()), ("gy", gy.len(), g.y_len()), ("gw", gw.len(), g.w_len())];
+    check(K, g, &bufs, scratch.len());
     if let Some(gb) = gb.as_deref() {
-        check(K, g, &[("gb", gb.len(), g.c_out)], per, per);
+        check(K, g, &[("gb", gb.len(), g.c_out)], scratch.len());
     }
     let d = Dims::new(g);
-    let (x_ps, y_ps) = (g.c_in * d.hw, g.c_out * d.hw_out);
+    let tile_len = g.cols_tile_len();
     if split_inside_samples(g) {
-        let cols = &mut scratch[..cols_len];
+        let cols = &mut scratch[..tile_len];
         let rpt = rows_per_task(g.c_out);
-        for (s, (x_s, gy_s)) in x.chunks_exact(x_ps).zip(gy.chunks_exact(y_ps)).enumerate() {
-            im2col_par(g, &d, x_s, cols);
-            let cols = &*cols;
-            let beta = if s == 0 { 0.0 } else { 1.0 };
-            par::chunks_mut(gw, rpt * d.kg, |i, gw_rows| {
-                backward_weight_rows(&d, gy_s, cols, i * rpt, gw_rows, beta);
-            });
+        let mut first = true;
+        for (x_s, gy_s) in x.chunks_exact(d.x_ps).zip(gy.chunks_exact(d.y_ps)) {
+            for t in d.tiles(g).map(|r| Tile::new(g, r)) {
+                let cols = &mut cols[..g.c_in * d.kk * t.tn];
+                im2col_par(g, &d, t, x_s, cols);
+                let cols = &*cols;
+                let beta = if first { 0.0 } else { 1.0 };
+                par::chunks_mut(gw, rpt * d.kg, |i, gw_rows| {
+                    backward_weight_rows(&d, t, gy_s, cols, i * rpt, gw_rows, beta);
+                });
+                first = false;
+            }
         }
         if let Some(gb) = gb {
             for (co, gb_c) in gb.iter_mut().enumerate() {
-                *gb_c = (0..g.n).map(|s| sum8(&gy[s * y_ps + co * d.hw_out..][..d.hw_out])).sum();
+                *gb_c = (0..g.n).map(|s| sum8(&gy[s * d.y_ps + co * d.hw_out..][..d.hw_out])).sum();
             }
         }
         return;
     }
-    let workers = batch_workers(g, scratch.len(), per);
-    let spw = g.n.div_ceil(workers);
+    let per = g.scratch_per_worker();
+    let spw = g.n.div_ceil(batch_workers(g, scratch.len(), per));
     let used = g.n.div_ceil(spw);
     let (w_len, c_out) = (g.w_len(), g.c_out);
-    par::chunks_mut(&mut scratch[..used * per], per, |t, mine| {
-        let (cols, acc) = mine.split_at_mut(cols_len);
+    par::chunks_mut(&mut scratch[..used * per], per, |blk, mine| {
+        let (cols, acc) = mine.split_at_mut(per - w_len - c_out);
         let (acc_w, acc_b) = acc.split_at_mut(w_len);
         acc_b.fill(0.0);
-        let first = t * spw;
-        samples(first, spw.min(g.n - first), |s| {
-            let gy_s = &gy[s * y_ps..][..y_ps];
-            im2col(g, &d, &x[s * x_ps..][..x_ps], cols);
-            let beta = if s == first { 0.0 } else { 1.0 };
-            backward_weight_rows(&d, gy_s, cols, 0, acc_w, beta);
+        let first = blk * spw;
+        for s in first..(first + spw).min(g.n) {
+            let (x_s, gy_s) = (&x[s * d.x_ps..][..d.x_ps], &gy[s * d.y_ps..][..d.y_ps]);
+            for t in d.tiles(g).map(|r| Tile::new(g, r)) {
+                let cols = &mut cols[..g.c_in * d.kk * t.tn];
+                im2col(g, &d, t, x_s, cols);
+                let beta = if s == first && t.oh0 == 0 { 0.0 } else { 1.0 };
+                backward_weight_rows(&d, t, gy_s, cols, 0, acc_w, beta);
+            }
             for (b, row) in acc_b.iter_mut().zip(gy_s.chunks_exact(d.hw_out)) {
                 *b += sum8(row);
             }
-        });
+        }
     });
     // Fixed-order reduction over the workers' accumulators.
-    let acc = |t: usize| &scratch[t * per + cols_len..][..w_len + c_out];
+    let acc = |blk: usize| &scratch[(blk + 1) * per - w_len - c_out..][..w_len + c_out];
     gw.copy_from_slice(&acc(0)[..w_len]);
-    for t in 1..used {
-        for (o, a) in gw.iter_mut().zip(&acc(t)[..w_len]) {
+    for blk in 1..used {
+        for (o, a) in gw.iter_mut().zip(&acc(blk)[..w_len]) {
             *o += *a;
         }
     }
     if let Some(gb) = gb {
         gb.copy_from_slice(&acc(0)[w_len..]);
-        for t in 1..used {
-            for (o, a) in gb.iter_mut().zip(&acc(t)[w_len..]) {
+        for blk in 1..used {
+            for (o, a) in gb.iter_mut().zip(&acc(blk)[w_len..]) {
                 *o += *a;
             }
         }

@@ -1,6 +1,10 @@
 //! Geometry of the convolution and pooling kernels: small `Copy` structs that
 //! say how big every buffer is.
 
+/// Budget, in `f32`s, of one im2col tile: 256 KiB, so a tile written by
+/// im2col is still in L2 when sgemm packs it.
+pub(crate) const COLS_TILE_FLOATS: usize = 1 << 16;
+
 /// Geometry of a 2-D convolution over an NCHW batch.
 ///
 /// Input `[n, c_in, h, w]`, weight `[c_out, c_in / groups, k_h, k_w]`,
@@ -87,27 +91,66 @@ impl Conv2dGeom {
         self.n * self.c_out * self.h_out() * self.w_out()
     }
 
-    /// Elements of one sample's im2col matrix: `(c_in * k_h * k_w) x (h_out * w_out)`.
-    pub fn cols_len(&self) -> usize {
-        self.c_in * self.k_h * self.k_w * self.h_out() * self.w_out()
+    /// Output rows per im2col tile: as many as keep one tile of the column
+    /// matrix (`c_in * k_h * k_w` rows by `rows * w_out` columns) within
+    /// 2^16 `f32`s (256 KiB, so im2col output is still in L2 when sgemm packs
+    /// it), at least one, at most `h_out`.
+    pub fn tile_rows(&self) -> usize {
+        let per_row = self.c_in * self.k_h * self.k_w * self.w_out();
+        (COLS_TILE_FLOATS / per_row.max(1)).clamp(1, self.h_out())
     }
 
-    /// Scratch one worker of the conv kernels needs: an im2col matrix, plus a
-    /// private weight- and bias-gradient accumulator (used by
-    /// `conv2d_backward_weight` only).
+    /// Elements of one im2col tile: `(c_in * k_h * k_w) x (tile_rows * w_out)`.
+    pub fn cols_tile_len(&self) -> usize {
+        self.c_in * self.k_h * self.k_w * self.tile_rows() * self.w_out()
+    }
+
+    /// Whether the input gradient can be computed as a forward convolution
+    /// of `gy` with the flipped, transposed kernel: stride 1 and padding
+    /// smaller than the kernel (the "full" padding `k - 1 - pad` is then valid).
+    pub fn backward_input_as_conv(&self) -> bool {
+        self.stride_h == 1 && self.stride_w == 1 && self.pad_h < self.k_h && self.pad_w < self.k_w
+    }
+
+    /// The geometry of the input gradient as a forward convolution (see
+    /// [`Self::backward_input_as_conv`]): `gy` in, `gx` out, channels swapped,
+    /// padding `k - 1 - pad`.
+    pub fn transposed(&self) -> Conv2dGeom {
+        Conv2dGeom {
+            c_in: self.c_out,
+            h: self.h_out(),
+            w: self.w_out(),
+            c_out: self.c_in,
+            pad_h: self.k_h - 1 - self.pad_h,
+            pad_w: self.k_w - 1 - self.pad_w,
+            ..*self
+        }
+    }
+
+    /// Scratch one worker of the conv kernels needs: an im2col tile (of this
+    /// geometry, or of [`Self::transposed`] for the input gradient) plus room
+    /// for a weight-sized and a bias-sized buffer (the private gradient
+    /// accumulators of `conv2d_backward_weight`, the flipped kernel of
+    /// `conv2d_backward_input`). It is also the least scratch any conv kernel accepts.
     pub fn scratch_per_worker(&self) -> usize {
-        self.cols_len() + self.w_len() + self.c_out
+        let tile = if self.backward_input_as_conv() {
+            self.cols_tile_len().max(self.transposed().cols_tile_len())
+        } else {
+            self.cols_tile_len()
+        };
+        tile + self.w_len() + self.c_out
     }
 
     /// `f32`s of scratch the caller must pass to `conv2d_forward`,
-    /// `conv2d_backward_input` and `conv2d_backward_weight`.
+    /// `conv2d_backward_input` and `conv2d_backward_weight`:
+    /// `min(n, threads) * scratch_per_worker()`.
     ///
-    /// Sized for `min(n, rayon::current_num_threads())` workers, the thread
-    /// count read at the moment of this call, so call it from inside the pool
-    /// (`ThreadPool::install`) that will run the kernels. A kernel handed less
-    /// (but at least [`Self::scratch_per_worker`]) runs on fewer workers; one
-    /// handed more uses only what it needs. The contents need no
-    /// initialisation and are garbage afterwards.
+    /// `threads` is `rayon::current_num_threads()` read at the moment of this
+    /// call, so call it from inside the pool (`ThreadPool::install`) that will
+    /// run the kernels. A kernel handed less (but at least
+    /// [`Self::scratch_per_worker`]) runs on fewer workers; one handed more
+    /// uses only what it needs. The contents need no initialisation and are
+    /// garbage afterwards.
     pub fn scratch_len(&self) -> usize {
         let workers = self.n.min(super::par::threads()).max(1);
         workers * self.scratch_per_worker()
