@@ -12,6 +12,7 @@
 //! - The hot loops are plain functions over slices in [`kernels`], with no
 //!   autodiff types, so they can be benchmarked alone and reused.
 //! - Randomness (dropout) comes from an explicit, seeded [`Rng`].
+//! - [`gradcheck`] checks any op's backward against central differences.
 //!
 //! This crate is on the ground floor of the workspace: it imports no other
 //! eeglens crate.
