@@ -24,12 +24,15 @@ struct Cli {
 enum Command {
     /// Print the engine's version and the kernels' configuration.
     Version,
+    /// Header, channels, rate, duration and annotations of a recording, or a BIDS dataset's contents.
+    Inspect(cmd::inspect::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Version => cmd::version(&cli.global),
+        Command::Inspect(a) => cmd::inspect::run(a, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,8 @@
 
 use std::io::IsTerminal;
 
+pub mod inspect;
+
 /// Flags every subcommand accepts.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Global {

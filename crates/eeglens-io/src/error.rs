@@ -9,13 +9,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {
     /// The operating system refused to read or write the file.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Os {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (shown in the message, so not chained as a source).
+        cause: std::io::Error,
     },
     /// The file ends before a structure it declares.
     #[error("{path}: truncated: {what} needs {needed} bytes at offset {offset}, the file has {len}")]
@@ -122,6 +121,6 @@ pub enum IoError {
 impl IoError {
     /// Wraps an `std::io::Error` with the file it came from.
     pub fn os(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        IoError::Os { path: path.into(), source }
+        IoError::Os { path: path.into(), cause: source }
     }
 }

@@ -38,9 +38,36 @@
 //! # }
 //! ```
 //!
+//! ## `eeglens inspect --json`
+//! The command line's `inspect` prints one JSON document. For a recording:
+//! ```text
+//! {"format": "EDF+C",                    // EDF, EDF+C, EDF+D, BDF, BDF+C, BDF+D, BrainVision, EEGLAB
+//!  "start": "2020-01-24T04:05:56.394531", // ISO 8601, sub-second part when known; null when unknown
+//!  "duration_s": 698.0,
+//!  "subject": {"id": "..", "sex": "F" | null, "birthdate": ".." | null},
+//!  "recording_id": "..",
+//!  "segments": [{"onset_s": 0.0, "data_offset_s": 0.0, "duration_s": 698.0}],
+//!  "channels": [{"name": "Fp1", "type": "EEG", "unit": "uV", "fs": 128.0, "n_samples": 89344,
+//!                "bad": false, "first": [..first N samples (--samples N)..], "last": 0.0}],
+//!  "annotations": [{"onset_s": 1.9511719, "duration_s": null, "description": "XLSpike"}],
+//!  "warnings": ["..."]}
+//! ```
+//! `type` is one of `EEG`, `EOG`, `ECG`, `EMG`, `STIM`, `MISC`; samples are µV for voltage
+//! channels and the channel's own unit otherwise; `onset_s` is seconds from the first sample; an
+//! absent duration is `null`; annotation signals are not channels. For a BIDS root:
+//! ```text
+//! {"format": "BIDS", "root": "..", "subjects": ["01", ..], "participants_columns": ["participant_id", ..],
+//!  "n_participants": 2,
+//!  "recordings": [{"path": "sub-01/eeg/..._eeg.edf", "subject": "01", "session": null,
+//!                  "task": "RestingState", "run": null, "participant": {"sex": "F", ..}}]}
+//! ```
+//!
 //! ## Entry points
 //! - [`read`] / [`read_with`]: any supported file, by extension (`.edf`, `.bdf`, `.vhdr`, `.set`).
 //! - [`write_edf`] / [`write_bdf`] with [`EdfWriteOptions`].
+//! - [`bids::scan`] for a dataset root, [`bids::BidsRecording::read`] to read one recording with
+//!   its sidecars applied.
+//! - [`montage`]: the `hbn24` channel set, EGI HydroCel-129 mapping, 10-20 positions.
 #![warn(missing_docs)]
 
 pub mod bids;

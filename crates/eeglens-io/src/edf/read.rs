@@ -260,7 +260,8 @@ fn read_body(file: &mut File, h: Header, opts: &ReadOptions) -> Result<Recording
     rec.annotations = anns
         .into_iter()
         .map(|(onset, duration_s, description)| Annotation {
-            onset_s: onset - first_onset,
+            // Rounded to the nanosecond: the subtraction of two decimal onsets leaves binary noise.
+            onset_s: ((onset - first_onset) * 1e9).round() / 1e9,
             duration_s,
             description,
         })
