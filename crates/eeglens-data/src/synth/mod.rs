@@ -27,7 +27,10 @@
 //! Everything is deterministic in `seed`: subject `i` uses its own random
 //! stream, so subjects can be generated in any order or in parallel.
 
+pub mod bids;
 pub mod spectral;
+
+pub use bids::{write_bids, SynthFormat, SynthSummary};
 
 use eeglens_autodiff::Rng;
 
@@ -92,6 +95,19 @@ pub struct SynthConfig {
 }
 
 impl SynthConfig {
+    /// The defaults of `eeglens synth` on the 24 HBN channels with their
+    /// standard 10-20 positions.
+    pub fn hbn24() -> Self {
+        let channels: Vec<String> = eeglens_io::montage::HBN24.iter().map(|s| s.to_string()).collect();
+        let positions = eeglens_io::montage::HBN24
+            .iter()
+            .map(|c| {
+                eeglens_io::montage::position(c).expect("every HBN24 channel has a standard position").xyz
+            })
+            .collect();
+        Self::new(channels, positions)
+    }
+
     /// The defaults of `eeglens synth` for a montage: 60 subjects, 256 Hz,
     /// two minutes (eyes open 20 s / closed 40 s, twice, as in the HBN
     /// protocol's rhythm), a fronto-central theta (4–8 Hz) effect in class `M`.

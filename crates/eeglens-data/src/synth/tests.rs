@@ -1,41 +1,8 @@
 use super::spectral::band_power;
 use super::*;
 
-/// Rough unit-sphere positions of the 24 HBN channels (enough for tests of
-/// the generator; the real montage lives in eeglens-io).
-fn montage() -> (Vec<String>, Vec<[f64; 3]>) {
-    let table: [(&str, [f64; 3]); 24] = [
-        ("Fp1", [-0.31, 0.95, 0.0]),
-        ("Fp2", [0.31, 0.95, 0.0]),
-        ("F7", [-0.81, 0.59, 0.0]),
-        ("F3", [-0.55, 0.67, 0.5]),
-        ("Fz", [0.0, 0.72, 0.69]),
-        ("F4", [0.55, 0.67, 0.5]),
-        ("F8", [0.81, 0.59, 0.0]),
-        ("FC3", [-0.62, 0.33, 0.71]),
-        ("FCz", [0.0, 0.39, 0.92]),
-        ("FC4", [0.62, 0.33, 0.71]),
-        ("T3", [-1.0, 0.0, 0.0]),
-        ("C3", [-0.72, 0.0, 0.69]),
-        ("C4", [0.72, 0.0, 0.69]),
-        ("T4", [1.0, 0.0, 0.0]),
-        ("CP3", [-0.62, -0.33, 0.71]),
-        ("CPz", [0.0, -0.39, 0.92]),
-        ("CP4", [0.62, -0.33, 0.71]),
-        ("T5", [-0.81, -0.59, 0.0]),
-        ("P3", [-0.55, -0.67, 0.5]),
-        ("Pz", [0.0, -0.72, 0.69]),
-        ("P4", [0.55, -0.67, 0.5]),
-        ("T6", [0.81, -0.59, 0.0]),
-        ("O1", [-0.31, -0.95, 0.0]),
-        ("Cz", [0.0, 0.0, 1.0]),
-    ];
-    (table.iter().map(|t| t.0.to_string()).collect(), table.iter().map(|t| t.1).collect())
-}
-
 fn cfg() -> SynthConfig {
-    let (ch, pos) = montage();
-    let mut c = SynthConfig::new(ch, pos);
+    let mut c = SynthConfig::hbn24();
     c.n_subjects = 8;
     c.fs = 128.0;
     c.blocks = vec![(Eyes::Open, 10.0), (Eyes::Closed, 30.0)];
@@ -176,4 +143,52 @@ fn invalid_configs_are_explained() {
     let mut c = cfg();
     c.positions.pop();
     assert!(c.validate().unwrap_err().contains("positions"));
+}
+
+#[test]
+fn writes_a_bids_dataset_the_io_layer_reads_back() {
+    let mut c = cfg();
+    c.n_subjects = 4;
+    c.blocks = vec![(Eyes::Open, 4.0), (Eyes::Closed, 6.0)];
+    let root = std::env::temp_dir().join(format!("eeglens-synth-bids-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let count = std::sync::atomic::AtomicUsize::new(0);
+    let summary = write_bids(&c, &root, SynthFormat::Edf, &|| {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    })
+    .expect("write");
+    assert_eq!(count.into_inner(), 4);
+    assert_eq!(summary.files.len(), 4);
+    let ds = eeglens_io::bids::scan(&root).expect("scan");
+    assert_eq!(ds.recordings.len(), 4);
+    assert_eq!(ds.with_task(bids::TASK).len(), 4);
+    let r = &ds.recordings[1];
+    assert_eq!(r.participant.get("sex").map(String::as_str), Some(summary.subjects[1].sex.as_str()));
+    let events =
+        eeglens_io::bids::read_events_tsv(r.events_tsv.as_ref().expect("events.tsv")).expect("events");
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].description, "eyes_closed");
+    let rec = r.read().expect("read back");
+    assert_eq!(rec.channels.len(), 24);
+    assert_eq!(rec.fs(), Some(128.0));
+    let truth = generate_subject(&c, &summary.subjects[1], 1);
+    // EDF stores 16-bit samples: compare within the quantisation step of each channel's range.
+    for (ch, (got, want)) in rec.data.iter().zip(&truth.data).enumerate() {
+        let range = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let step = 2.0 * range / 65535.0;
+        let err = got.iter().zip(want).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(err <= 1.5 * step + 1e-3, "channel {ch}: max error {err} for step {step}");
+    }
+    let truth_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("eeglens_synth.json")).expect("json"))
+            .expect("parse");
+    assert_eq!(truth_json["effect"]["band"], serde_json::json!([4.0, 8.0]));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn unwritable_formats_are_named() {
+    assert!(SynthFormat::parse("set").unwrap_err().contains("no writer"));
+    assert!(SynthFormat::parse("xyz").unwrap_err().contains("unknown format"));
+    assert_eq!(SynthFormat::parse("BDF"), Ok(SynthFormat::Bdf));
 }
