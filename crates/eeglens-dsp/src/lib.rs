@@ -27,6 +27,8 @@
 //! | [`butter`]`(n, FilterKind::BandPass(lo, hi), fs)` | `butter(n, [lo, hi], "bandpass", fs=fs, output="sos")` |
 //! | [`Sos::filtfilt`] / [`Sos::filter`] / [`Sos::zi`] | `sosfiltfilt` / `sosfilt` / `sosfilt_zi` |
 //! | [`Resampler::new`]`(up, down)` / [`resample_poly`] | `resample_poly(x, up, down)` |
+//! | [`FirFilter::design`]`(fs, FirSpec::band_pass(l, h))` + [`FirFilter::filter_zero_phase`] | MNE `filter_data(x, fs, l, h)` (FIR, Hamming, firwin, zero phase) |
+//! | [`notch`]`(50.0, q, fs)` | `iirnotch(50, q, fs)` |
 //! | [`welch`] / [`Welch`] | `welch(x, fs)` (Hann, 256, 50 %, density, mean) |
 //! | [`detrend_linear`] / [`demean`] | `detrend(x, "linear")` / `detrend(x, "constant")` |
 //!
@@ -68,6 +70,8 @@
 mod bandpower;
 mod butter;
 mod error;
+mod fir;
+mod notch;
 mod par;
 mod reference;
 mod resample;
@@ -79,6 +83,8 @@ pub mod window;
 pub use bandpower::{band_powers, eeg_bands, integrate_band, Band, BandPower, EEG_TOTAL_RANGE};
 pub use butter::{butter, FilterKind, MAX_BUTTER_ORDER};
 pub use error::{DspError, Result};
+pub use fir::{FirFilter, FirSpec, HAMMING_LENGTH_FACTOR};
+pub use notch::{notch, DEFAULT_NOTCH_Q};
 pub use par::{for_each_channel, map_channels, map_rows};
 pub use reference::{demean, detrend_linear, rereference, rereference_array, Reference};
 pub use resample::{resample_poly, Resampler, KAISER_BETA, MAX_RATE_FACTOR};
