@@ -9,7 +9,8 @@ use crate::tensor::Tensor;
 /// # Shapes
 /// Any; the output has the input's shape.
 pub fn relu(tape: &mut Tape<'_>, x: Var) -> Var {
-    let y = map(tape.value(x), |v| if v > 0.0 { v } else { 0.0 });
+    // `<=` rather than `>`: NaN fails the test and passes through, as in PyTorch.
+    let y = map(tape.value(x), |v| if v <= 0.0 { 0.0 } else { v });
     tape.push_op(y, &[x], Box::new(ReluBackward))
 }
 
@@ -41,6 +42,15 @@ mod tests {
         assert_eq!(tape.value(y).data(), &[0.0, 0.0, 0.0, 1e-30, 2.0]);
         let g = tape.backward(y);
         assert_eq!(g.get(x).unwrap().data(), &[0.0, 0.0, 0.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn nan_passes_through() {
+        let mut tape = Tape::new();
+        let x = tape.constant(t(&[2], &[f32::NAN, -1.0]));
+        let y = relu(&mut tape, x);
+        assert!(tape.value(y).data()[0].is_nan());
+        assert_eq!(tape.value(y).data()[1], 0.0);
     }
 
     #[test]
