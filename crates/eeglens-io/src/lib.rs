@@ -71,15 +71,20 @@
 #![warn(missing_docs)]
 
 pub mod bids;
+pub mod brainvision;
 pub mod edf;
+pub mod eeglab;
 mod error;
+pub mod mat5;
 pub mod montage;
 mod recording;
 pub mod tsv;
 
 use std::path::Path;
 
+pub use brainvision::{read_brainvision, read_brainvision_with};
 pub use edf::{read_edf, read_edf_with, write_bdf, write_edf, EdfWriteOptions};
+pub use eeglab::{read_eeglab, read_eeglab_with};
 pub use error::IoError;
 pub use recording::{
     days_in_month, voltage_scale, Annotation, Channel, ChannelType, DateTime, Format, ReadOptions, Recording,
@@ -105,6 +110,8 @@ pub fn read_with(path: &Path, opts: &ReadOptions) -> Result<Recording, IoError> 
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
     match ext.as_str() {
         "edf" | "bdf" | "rec" => read_edf_with(path, opts),
+        "vhdr" => read_brainvision_with(path, opts),
+        "set" => read_eeglab_with(path, opts),
         _ => Err(IoError::UnknownFormat { path: path.to_path_buf() }),
     }
 }

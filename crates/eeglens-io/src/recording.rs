@@ -52,7 +52,7 @@ impl ChannelType {
     /// channel as `Status`. A label without a type prefix in a voltage unit is taken as EEG.
     pub fn infer(label: &str, unit: &str) -> ChannelType {
         let l = label.trim().to_ascii_uppercase();
-        let first = l.split([' ', '-', '_']).next().unwrap_or("");
+        let first = l.split([' ', '-', '_', ',']).next().unwrap_or("");
         match first {
             "EEG" => return ChannelType::Eeg,
             "EOG" | "VEOG" | "HEOG" => return ChannelType::Eog,

@@ -1,0 +1,388 @@
+//! BrainVision Core Data Format 1.0 (`.vhdr` header, `.vmrk` markers, `.eeg` binary data).
+//!
+//! The header is an INI-like text file. Read here: `[Common Infos]` `DataFile`, `MarkerFile`,
+//! `DataFormat` (only `BINARY`), `DataOrientation` (`MULTIPLEXED` or `VECTORIZED`),
+//! `NumberOfChannels`, `SamplingInterval` (µs), `Codepage`; `[Binary Infos]` `BinaryFormat`
+//! (`INT_16`, `UINT_16`, `INT_32`, `IEEE_FLOAT_32`); `[Channel Infos]`
+//! `Ch<n>=<name>,<reference>,<resolution>,<unit>` (`\1` in a name stands for a comma, the
+//! resolution defaults to 1 and the unit to µV). Values are `raw * resolution` in the channel's unit.
+//!
+//! Markers `Mk<n>=<type>,<description>,<position>,<points>,<channel>[,<date>]` become annotations
+//! described as `type/description` (the convention of MNE-Python), at `(position - 1) / fs`; a
+//! marker one point long or shorter has no duration. The first `New Segment` marker's date
+//! (`YYYYMMDDhhmmssuuuuuu`) is the start time; a `New Segment` at the first sample is not an
+//! annotation.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use crate::recording::{
+    voltage_scale, Annotation, Channel, ChannelType, DateTime, Format, ReadOptions, Recording, Segment,
+};
+use crate::IoError;
+
+/// Sample encodings of the binary file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BinaryFormat {
+    Int16,
+    UInt16,
+    Int32,
+    Float32,
+}
+
+impl BinaryFormat {
+    fn bytes(self) -> usize {
+        match self {
+            BinaryFormat::Int16 | BinaryFormat::UInt16 => 2,
+            BinaryFormat::Int32 | BinaryFormat::Float32 => 4,
+        }
+    }
+}
+
+/// The parsed `.vhdr`.
+#[derive(Debug, Clone)]
+struct Header {
+    data_file: PathBuf,
+    marker_file: Option<PathBuf>,
+    vectorized: bool,
+    format: BinaryFormat,
+    fs: f64,
+    channels: Vec<(String, f64, String)>,
+}
+
+fn decode_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        // Version 1.0 files are ANSI (Windows-1252 / Latin-1); µ is 0xB5 in both.
+        Err(_) => bytes.iter().map(|&b| b as char).collect(),
+    }
+}
+
+/// Iterates `(line number, section, key, value)` over an INI-like BrainVision text file.
+fn ini(text: &str) -> Vec<(usize, String, String, String)> {
+    let mut section = String::new();
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim_start_matches('\u{feff}').trim();
+        if line.is_empty() || line.starts_with(';') {
+            continue;
+        }
+        if line.starts_with('[') && line.ends_with(']') {
+            section = line[1..line.len() - 1].trim().to_string();
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            out.push((i + 1, section.clone(), k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
+fn parse_header(path: &Path) -> Result<Header, IoError> {
+    let bytes = std::fs::read(path).map_err(|e| IoError::os(path, e))?;
+    let text = decode_text(&bytes);
+    let err = |line: usize, what: String| IoError::Text { path: path.to_path_buf(), line, what };
+    let first = text.lines().next().unwrap_or("").trim_start_matches('\u{feff}').trim();
+    if !(first.starts_with("Brain Vision Data Exchange Header File")
+        || first.starts_with("BrainVision Data Exchange Header File"))
+    {
+        return Err(err(1, format!("not a BrainVision header (first line {first:?})")));
+    }
+    let entries = ini(&text);
+    let get = |sec: &str, key: &str| {
+        entries
+            .iter()
+            .find(|(_, s, k, _)| s.eq_ignore_ascii_case(sec) && k.eq_ignore_ascii_case(key))
+            .map(|(l, _, _, v)| (*l, v.clone()))
+    };
+    let (_, data_file) =
+        get("Common Infos", "DataFile").ok_or_else(|| err(0, "no DataFile in [Common Infos]".into()))?;
+    let marker_file = get("Common Infos", "MarkerFile").map(|(_, v)| v);
+    if let Some((l, v)) = get("Common Infos", "DataFormat") {
+        if !v.eq_ignore_ascii_case("BINARY") {
+            return Err(IoError::Unsupported {
+                path: path.to_path_buf(),
+                what: format!("DataFormat={v} (line {l}); only BINARY is read"),
+            });
+        }
+    }
+    let vectorized = match get("Common Infos", "DataOrientation") {
+        None => false,
+        Some((_, v)) if v.eq_ignore_ascii_case("MULTIPLEXED") => false,
+        Some((_, v)) if v.eq_ignore_ascii_case("VECTORIZED") => true,
+        Some((l, v)) => {
+            return Err(err(l, format!("DataOrientation {v:?} is neither MULTIPLEXED nor VECTORIZED")))
+        }
+    };
+    let (l, n) = get("Common Infos", "NumberOfChannels")
+        .ok_or_else(|| err(0, "no NumberOfChannels in [Common Infos]".into()))?;
+    let n_channels: usize = n
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| err(l, format!("NumberOfChannels {n:?} is not a positive integer")))?;
+    let (l, si) = get("Common Infos", "SamplingInterval")
+        .ok_or_else(|| err(0, "no SamplingInterval in [Common Infos]".into()))?;
+    let interval_us: f64 = si
+        .parse()
+        .ok()
+        .filter(|&x: &f64| x > 0.0 && x.is_finite())
+        .ok_or_else(|| err(l, format!("SamplingInterval {si:?} is not a positive number of µs")))?;
+    let format = match get("Binary Infos", "BinaryFormat") {
+        None => BinaryFormat::Int16,
+        Some((l, v)) => match v.to_ascii_uppercase().as_str() {
+            "INT_16" => BinaryFormat::Int16,
+            "UINT_16" => BinaryFormat::UInt16,
+            "INT_32" => BinaryFormat::Int32,
+            "IEEE_FLOAT_32" => BinaryFormat::Float32,
+            _ => {
+                return Err(err(
+                    l,
+                    format!("BinaryFormat {v:?} is not INT_16, UINT_16, INT_32 or IEEE_FLOAT_32"),
+                ))
+            }
+        },
+    };
+    let mut channels = Vec::with_capacity(n_channels);
+    for c in 1..=n_channels {
+        let (l, v) = get("Channel Infos", &format!("Ch{c}"))
+            .ok_or_else(|| err(0, format!("no Ch{c} in [Channel Infos] (NumberOfChannels={n_channels})")))?;
+        let parts: Vec<&str> = v.split(',').collect();
+        let name = parts[0].replace("\\1", ",");
+        let resolution = match parts.get(2).map(|s| s.trim()) {
+            None | Some("") => 1.0,
+            Some(r) => r
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| err(l, format!("Ch{c} resolution {r:?} is not a number")))?,
+        };
+        let unit = match parts.get(3).map(|s| s.trim()) {
+            None | Some("") => "µV".to_string(),
+            Some(u) => u.to_string(),
+        };
+        channels.push((name, resolution, unit));
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    Ok(Header {
+        data_file: dir.join(data_file),
+        marker_file: marker_file.map(|m| dir.join(m)),
+        vectorized,
+        format,
+        fs: 1e6 / interval_us,
+        channels,
+    })
+}
+
+/// Reads a whole BrainVision recording from its `.vhdr`.
+///
+/// # Errors
+/// See [`read_brainvision_with`].
+pub fn read_brainvision(path: &Path) -> Result<Recording, IoError> {
+    read_brainvision_with(path, &ReadOptions::default())
+}
+
+/// Reads part of a BrainVision recording: only the requested channels and time range are read
+/// from the binary file.
+///
+/// # Errors
+/// [`IoError::Text`] for a malformed header or marker line, [`IoError::MissingFile`] when the
+/// `.eeg` file does not exist, [`IoError::SizeMismatch`] when its size is not a whole number of
+/// samples of the declared format and channel count, [`IoError::Selection`] for channels not in the
+/// file.
+pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recording, IoError> {
+    let h = parse_header(path)?;
+    let mut file = match File::open(&h.data_file) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(IoError::MissingFile {
+                path: path.to_path_buf(),
+                missing: h.data_file.clone(),
+                referenced_by: "DataFile".into(),
+            })
+        }
+        Err(e) => return Err(IoError::os(&h.data_file, e)),
+    };
+    let len = file.metadata().map_err(|e| IoError::os(&h.data_file, e))?.len();
+    let bps = h.format.bytes() as u64;
+    let nc = h.channels.len() as u64;
+    if len % (bps * nc) != 0 {
+        return Err(IoError::SizeMismatch {
+            path: h.data_file.clone(),
+            what: format!(
+                "{nc} channels of {:?} ({bps} bytes a sample) declared in {}",
+                h.format,
+                path.display()
+            ),
+            expected: (len / (bps * nc) + 1) * bps * nc,
+            actual: len,
+        });
+    }
+    let n_samples = (len / (bps * nc)) as usize;
+
+    let mut rec = Recording::new(Format::BrainVision);
+    let names: Vec<&str> = h.channels.iter().map(|c| c.0.as_str()).collect();
+    let selected: Vec<usize> = match &opts.channels {
+        None => (0..names.len()).collect(),
+        Some(want) => want
+            .iter()
+            .map(|w| {
+                names
+                    .iter()
+                    .position(|n| n == w)
+                    .or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(w)))
+                    .ok_or_else(|| IoError::Selection {
+                        path: path.to_path_buf(),
+                        what: format!("channel {w:?} is not in the file"),
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let first = ((opts.start_s * h.fs).round().max(0.0) as usize).min(n_samples);
+    let last = match opts.duration_s {
+        Some(d) => (first + (d * h.fs).round().max(0.0) as usize).min(n_samples),
+        None => n_samples,
+    };
+    let (first, last) = if opts.header_only { (0, 0) } else { (first, last) };
+    let count = last - first;
+    let mut scales = Vec::with_capacity(selected.len());
+    for &c in &selected {
+        let (name, res, unit) = &h.channels[c];
+        let k = voltage_scale(unit);
+        rec.channels.push(Channel {
+            name: name.clone(),
+            kind: ChannelType::infer(name, unit),
+            unit: if k.is_some() { "uV".into() } else { unit.clone() },
+            fs: h.fs,
+            transducer: String::new(),
+            prefilter: String::new(),
+            bad: false,
+            physical_range: None,
+        });
+        scales.push(res * k.unwrap_or(1.0));
+    }
+    let mut data: Vec<Vec<f32>> = vec![Vec::with_capacity(count); selected.len()];
+    let io = |e| IoError::os(&h.data_file, e);
+    if count > 0 {
+        if h.vectorized {
+            let mut buf = vec![0u8; count * bps as usize];
+            for (k, &c) in selected.iter().enumerate() {
+                file.seek(SeekFrom::Start((c * n_samples + first) as u64 * bps)).map_err(io)?;
+                file.read_exact(&mut buf).map_err(io)?;
+                for s in buf.chunks_exact(bps as usize) {
+                    data[k].push((sample(s, h.format) * scales[k]) as f32);
+                }
+            }
+        } else {
+            let frame = (nc * bps) as usize;
+            let chunk = ((4 << 20) / frame).max(1);
+            let mut buf = vec![0u8; chunk * frame];
+            file.seek(SeekFrom::Start(first as u64 * frame as u64)).map_err(io)?;
+            let mut done = 0;
+            while done < count {
+                let n = chunk.min(count - done);
+                let b = &mut buf[..n * frame];
+                file.read_exact(b).map_err(io)?;
+                for f in b.chunks_exact(frame) {
+                    for (k, &c) in selected.iter().enumerate() {
+                        let s = &f[c * bps as usize..(c + 1) * bps as usize];
+                        data[k].push((sample(s, h.format) * scales[k]) as f32);
+                    }
+                }
+                done += n;
+            }
+        }
+    }
+    rec.data = data;
+    rec.segments = vec![Segment { data_offset_s: 0.0, onset_s: 0.0, duration_s: n_samples as f64 / h.fs }];
+    if let Some(m) = &h.marker_file {
+        if m.is_file() {
+            read_markers(m, h.fs, &mut rec)?;
+        } else {
+            rec.warnings.push(format!("marker file {} does not exist; no annotations", m.display()));
+        }
+    }
+    Ok(rec)
+}
+
+#[inline]
+fn sample(s: &[u8], f: BinaryFormat) -> f64 {
+    match f {
+        BinaryFormat::Int16 => i16::from_le_bytes([s[0], s[1]]) as f64,
+        BinaryFormat::UInt16 => u16::from_le_bytes([s[0], s[1]]) as f64,
+        BinaryFormat::Int32 => i32::from_le_bytes([s[0], s[1], s[2], s[3]]) as f64,
+        BinaryFormat::Float32 => f32::from_le_bytes([s[0], s[1], s[2], s[3]]) as f64,
+    }
+}
+
+fn read_markers(path: &Path, fs: f64, rec: &mut Recording) -> Result<(), IoError> {
+    let bytes = std::fs::read(path).map_err(|e| IoError::os(path, e))?;
+    let text = decode_text(&bytes);
+    for (line, section, key, value) in ini(&text) {
+        if !section.eq_ignore_ascii_case("Marker Infos") || !key.starts_with("Mk") {
+            continue;
+        }
+        let parts: Vec<&str> = value.split(',').collect();
+        let bad = |what: &str| format!("{}: line {line}: marker {key} skipped: {what}", path.display());
+        if parts.len() < 4 {
+            rec.warnings.push(bad("fewer than 4 fields"));
+            continue;
+        }
+        let Ok(pos) = parts[2].trim().parse::<i64>() else {
+            rec.warnings.push(bad("position is not an integer"));
+            continue;
+        };
+        let size = parts[3].trim().parse::<i64>().unwrap_or(1);
+        let kind = parts[0].trim();
+        let desc = parts[1].replace("\\1", ",");
+        if kind.eq_ignore_ascii_case("New Segment") {
+            if let Some(d) = parts.get(5).and_then(|d| parse_marker_date(d.trim())) {
+                if rec.start.is_none() {
+                    rec.start = Some(d);
+                }
+            }
+            if pos <= 1 {
+                // The segment that starts the recording is its start time, not an event.
+                continue;
+            }
+        }
+        rec.annotations.push(Annotation {
+            onset_s: (pos - 1) as f64 / fs,
+            duration_s: (size > 1).then(|| size as f64 / fs),
+            description: if desc.is_empty() { kind.to_string() } else { format!("{kind}/{desc}") },
+        });
+    }
+    Ok(())
+}
+
+/// `YYYYMMDDhhmmssuuuuuu` (microseconds) as written in `New Segment` markers.
+fn parse_marker_date(s: &str) -> Option<DateTime> {
+    if s.len() != 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |a: usize, b: usize| s[a..b].parse::<u32>().ok();
+    let mut d = DateTime::new(
+        n(0, 4)? as i32,
+        n(4, 6)? as u8,
+        n(6, 8)? as u8,
+        n(8, 10)? as u8,
+        n(10, 12)? as u8,
+        n(12, 14)? as u8,
+    )?;
+    d.nanos = n(14, 20)? * 1000;
+    Some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_date() {
+        let d = parse_marker_date("20200124040556394531").expect("valid");
+        assert_eq!(d.to_iso8601(), "2020-01-24T04:05:56.394531");
+        assert!(parse_marker_date("20201324040556394531").is_none());
+        assert!(parse_marker_date("00000000000000000000").is_none());
+    }
+}

@@ -1,0 +1,257 @@
+//! EEGLAB datasets: a `.set` MAT-file (v5/v7, optionally compressed) with the data either inside
+//! it or in a separate `.fdt` file.
+//!
+//! The `EEG` structure is either stored as one variable `EEG` (older EEGLAB) or as its fields saved
+//! as top-level variables (EEGLAB 2019 and later); both are read. Fields used: `srate`, `nbchan`,
+//! `pnts`, `trials`, `data` (a matrix `[nbchan, pnts, trials]`, or the `.fdt` file name),
+//! `datfile`, `chanlocs.labels`, `chanlocs.type`, `event.type`, `event.latency` (1-based samples,
+//! in the concatenated data for epoched sets), `event.duration` (samples), `xmin`, `subject`,
+//! `session`, `etc.T0` (start time, when present).
+//!
+//! A `.fdt` file holds little-endian float32 values, channels fastest (the column-major layout of
+//! the `[nbchan, pnts * trials]` matrix). When the name stored in the `.set` does not exist, the
+//! `.fdt` with the same stem as the `.set` is used. Epoched sets are returned as their trials laid
+//! end to end; each trial is one [`Segment`]. EEGLAB data are in µV.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use crate::mat5::{self, MatValue};
+use crate::recording::{Annotation, Channel, ChannelType, DateTime, Format, ReadOptions, Recording, Segment};
+use crate::IoError;
+
+/// Reads a whole EEGLAB dataset.
+///
+/// # Errors
+/// See [`read_eeglab_with`].
+pub fn read_eeglab(path: &Path) -> Result<Recording, IoError> {
+    read_eeglab_with(path, &ReadOptions::default())
+}
+
+fn field<'a>(vars: &'a [(String, MatValue)], eeg: Option<&'a MatValue>, name: &str) -> Option<&'a MatValue> {
+    match eeg {
+        Some(s) => s.field(0, name),
+        None => vars.iter().find(|(n, _)| n == name).map(|(_, v)| v),
+    }
+}
+
+/// Reads part of an EEGLAB dataset. With a `.fdt` file only the requested samples are read from
+/// it; embedded data are decoded with the `.set`.
+///
+/// # Errors
+/// [`IoError::Unsupported`] for MATLAB v7.3 (HDF5) files (the message says how to re-save),
+/// [`IoError::Mat`] for malformed MAT-file elements, [`IoError::Field`] for missing or
+/// inconsistent `EEG` fields, [`IoError::MissingFile`] when no `.fdt` is found,
+/// [`IoError::SizeMismatch`] when the `.fdt` size disagrees with `nbchan * pnts * trials`.
+pub fn read_eeglab_with(path: &Path, opts: &ReadOptions) -> Result<Recording, IoError> {
+    let vars = mat5::read_mat(path)?;
+    let eeg = vars.iter().find(|(n, v)| n == "EEG" && matches!(v, MatValue::Struct { .. })).map(|(_, v)| v);
+    let get = |name: &str| field(&vars, eeg, name);
+    let bad = |name: &str, value: String, reason: &str| IoError::Field {
+        path: path.to_path_buf(),
+        field: format!("EEG.{name}"),
+        offset: 0,
+        value,
+        reason: reason.into(),
+    };
+    let num = |name: &str| -> Result<f64, IoError> {
+        get(name)
+            .and_then(MatValue::as_f64)
+            .ok_or_else(|| bad(name, String::new(), "missing or not a number"))
+    };
+    let srate = num("srate")?;
+    if !(srate > 0.0 && srate.is_finite()) {
+        return Err(bad("srate", srate.to_string(), "sampling rate must be positive"));
+    }
+    let nbchan = num("nbchan")?;
+    let pnts = num("pnts")?;
+    let trials = get("trials").and_then(MatValue::as_f64).unwrap_or(1.0);
+    for (n, v) in [("nbchan", nbchan), ("pnts", pnts), ("trials", trials)] {
+        if v < 0.0 || v.fract() != 0.0 || v > 1e12 {
+            return Err(bad(n, v.to_string(), "must be a non-negative integer"));
+        }
+    }
+    let (nbchan, pnts, trials) = (nbchan as usize, pnts as usize, (trials as usize).max(1));
+    let total = pnts * trials;
+
+    let mut rec = Recording::new(Format::Eeglab);
+    // Channels.
+    let chanlocs = get("chanlocs");
+    let mut names = Vec::with_capacity(nbchan);
+    let mut kinds = Vec::with_capacity(nbchan);
+    for c in 0..nbchan {
+        let label = chanlocs
+            .and_then(|cl| cl.field(c, "labels"))
+            .and_then(MatValue::as_string)
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| format!("{}", c + 1));
+        let kind = chanlocs
+            .and_then(|cl| cl.field(c, "type"))
+            .and_then(MatValue::as_string)
+            .filter(|s| !s.is_empty())
+            .map_or_else(|| ChannelType::infer(&label, "uV"), |t| ChannelType::from_bids(&t));
+        names.push(label);
+        kinds.push(kind);
+    }
+    let selected: Vec<usize> = match &opts.channels {
+        None => (0..nbchan).collect(),
+        Some(want) => want
+            .iter()
+            .map(|w| {
+                names
+                    .iter()
+                    .position(|n| n == w)
+                    .or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(w)))
+                    .ok_or_else(|| IoError::Selection {
+                        path: path.to_path_buf(),
+                        what: format!("channel {w:?} is not in the file"),
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    for &c in &selected {
+        rec.channels.push(Channel::new(names[c].clone(), kinds[c], srate));
+    }
+    let first = ((opts.start_s * srate).round().max(0.0) as usize).min(total);
+    let last = match opts.duration_s {
+        Some(d) => (first + (d * srate).round().max(0.0) as usize).min(total),
+        None => total,
+    };
+    let (first, last) = if opts.header_only { (0, 0) } else { (first, last) };
+
+    // Data.
+    let data_v = get("data").ok_or_else(|| bad("data", String::new(), "missing"))?;
+    rec.data = match data_v {
+        MatValue::Char(name) => {
+            let fdt = find_fdt(path, name, get("datfile").and_then(MatValue::as_string))?;
+            read_fdt(&fdt, nbchan, total, &selected, first, last)?
+        }
+        MatValue::Single { data, .. } => {
+            check_embedded(path, data.len(), nbchan, total)?;
+            selected.iter().map(|&c| (first..last).map(|t| data[t * nbchan + c]).collect()).collect()
+        }
+        MatValue::Numeric { data, .. } => {
+            check_embedded(path, data.len(), nbchan, total)?;
+            selected.iter().map(|&c| (first..last).map(|t| data[t * nbchan + c] as f32).collect()).collect()
+        }
+        _ => return Err(bad("data", String::new(), "neither a matrix nor a .fdt file name")),
+    };
+
+    // Events.
+    if let Some(ev) = get("event") {
+        for i in 0..ev.len() {
+            let Some(lat) = ev.field(i, "latency").and_then(MatValue::as_f64) else {
+                rec.warnings.push(format!("EEG.event({}) has no numeric latency; skipped", i + 1));
+                continue;
+            };
+            let description = ev.field(i, "type").and_then(MatValue::as_string).unwrap_or_default();
+            let duration_s = ev
+                .field(i, "duration")
+                .and_then(MatValue::as_f64)
+                .filter(|d| d.is_finite() && *d > 0.0)
+                .map(|d| d / srate);
+            rec.annotations.push(Annotation { onset_s: (lat - 1.0) / srate, duration_s, description });
+        }
+    }
+    rec.segments = (0..trials)
+        .map(|k| {
+            let off = (k * pnts) as f64 / srate;
+            Segment { data_offset_s: off, onset_s: off, duration_s: pnts as f64 / srate }
+        })
+        .collect();
+    if let Some(s) = get("subject").and_then(MatValue::as_string) {
+        rec.subject.id = s;
+    }
+    if let Some(s) = get("session").and_then(MatValue::as_string) {
+        rec.recording_id = format!("session {s}");
+    }
+    if let Some(MatValue::Numeric { data, .. }) = get("etc").and_then(|e| e.field(0, "T0")) {
+        if data.len() >= 6 {
+            let sec = data[5];
+            let (y, mo, d, h, mi) =
+                (data[0] as i32, data[1] as u8, data[2] as u8, data[3] as u8, data[4] as u8);
+            if let Some(mut dt) = DateTime::new(y, mo, d, h, mi, sec.floor() as u8) {
+                dt.nanos = ((sec - sec.floor()) * 1e9).round().min(999_999_999.0) as u32;
+                rec.start = Some(dt);
+            }
+        }
+    }
+    Ok(rec)
+}
+
+fn check_embedded(path: &Path, len: usize, nbchan: usize, total: usize) -> Result<(), IoError> {
+    if len != nbchan * total {
+        return Err(IoError::Field {
+            path: path.to_path_buf(),
+            field: "EEG.data".into(),
+            offset: 0,
+            value: format!("{len} values"),
+            reason: format!("nbchan * pnts * trials = {}", nbchan * total),
+        });
+    }
+    Ok(())
+}
+
+fn find_fdt(set: &Path, name: &str, datfile: Option<String>) -> Result<PathBuf, IoError> {
+    let dir = set.parent().unwrap_or(Path::new("."));
+    let mut candidates = Vec::new();
+    for n in [Some(name.to_string()), datfile].into_iter().flatten() {
+        let n = n.trim();
+        if !n.is_empty() {
+            // The stored name may carry a directory from the machine that saved it.
+            let base = n.rsplit(['/', '\\']).next().unwrap_or(n);
+            candidates.push(dir.join(base));
+        }
+    }
+    candidates.push(set.with_extension("fdt"));
+    candidates.push(set.with_extension("FDT"));
+    candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| IoError::MissingFile {
+        path: set.to_path_buf(),
+        missing: dir.join(name.trim()),
+        referenced_by: format!("EEG.data (also tried {})", set.with_extension("fdt").display()),
+    })
+}
+
+fn read_fdt(
+    fdt: &Path,
+    nbchan: usize,
+    total: usize,
+    selected: &[usize],
+    first: usize,
+    last: usize,
+) -> Result<Vec<Vec<f32>>, IoError> {
+    let mut f = File::open(fdt).map_err(|e| IoError::os(fdt, e))?;
+    let len = f.metadata().map_err(|e| IoError::os(fdt, e))?.len();
+    let expected = (nbchan * total * 4) as u64;
+    if len != expected {
+        return Err(IoError::SizeMismatch {
+            path: fdt.to_path_buf(),
+            what: format!("nbchan {nbchan} x pnts*trials {total} float32 values"),
+            expected,
+            actual: len,
+        });
+    }
+    let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(last - first); selected.len()];
+    if last == first {
+        return Ok(out);
+    }
+    let frame = nbchan * 4;
+    f.seek(SeekFrom::Start((first * frame) as u64)).map_err(|e| IoError::os(fdt, e))?;
+    let chunk = ((4 << 20) / frame.max(1)).max(1);
+    let mut buf = vec![0u8; chunk * frame];
+    let mut done = first;
+    while done < last {
+        let n = chunk.min(last - done);
+        let b = &mut buf[..n * frame];
+        f.read_exact(b).map_err(|e| IoError::os(fdt, e))?;
+        for fr in b.chunks_exact(frame) {
+            for (k, &c) in selected.iter().enumerate() {
+                let s = &fr[c * 4..c * 4 + 4];
+                out[k].push(f32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+            }
+        }
+        done += n;
+    }
+    Ok(out)
+}
