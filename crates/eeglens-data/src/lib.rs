@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod prepare;
 pub mod split;
 pub mod store;
 pub mod synth;

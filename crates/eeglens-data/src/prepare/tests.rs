@@ -1,0 +1,234 @@
+use super::*;
+use crate::store::EpochStore;
+use crate::synth::{write_bids, Eyes, SynthConfig, SynthFormat};
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("eeglens-prepare-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn synth(dir: &Path, n: usize, size: f64, seed: u64) -> SynthConfig {
+    let mut c = SynthConfig::hbn24();
+    c.n_subjects = n;
+    c.seed = seed;
+    c.effect.size = size;
+    c.blocks = vec![(Eyes::Open, 6.0), (Eyes::Closed, 24.0), (Eyes::Open, 6.0), (Eyes::Closed, 24.0)];
+    write_bids(&c, dir, SynthFormat::Edf, &|| {}).expect("synth");
+    c
+}
+
+#[test]
+fn synthetic_dataset_prepares_with_defaults() {
+    let d = tmp("defaults");
+    let root = d.join("bids");
+    synth(&root, 8, 1.0, 3);
+    let out = d.join("e.safetensors");
+    let s = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).expect("prepare");
+    // 48 s of eyes closed per subject at 2 s per window, minus rejections.
+    let store = EpochStore::open(&out).expect("open");
+    assert_eq!(store.n_channels(), 24);
+    assert_eq!(store.n_samples(), 256);
+    assert_eq!(store.meta().classes, vec!["F", "M"]);
+    assert_eq!(store.meta().fs, 128.0);
+    assert_eq!(s.n_subjects, 8);
+    assert_eq!(s.n_windows(), store.len());
+    for r in &s.recordings {
+        match &r.outcome {
+            Outcome::Kept { windows, rejected, eyes_closed_events, seconds_used } => {
+                assert!(*eyes_closed_events);
+                assert_eq!(*seconds_used, 48.0);
+                assert_eq!(windows + rejected, 24, "{}", r.subject);
+            }
+            Outcome::Skipped(why) => panic!("{} skipped: {why}", r.subject),
+        }
+    }
+    // No subject in two splits, every split used.
+    let mut seen: BTreeMap<u32, Split> = BTreeMap::new();
+    for (i, &sub) in store.subjects().iter().enumerate() {
+        let sp = store.splits()[i];
+        assert_eq!(*seen.entry(sub).or_insert(sp), sp, "subject {sub} in two splits");
+    }
+    for sp in Split::ALL {
+        assert!(!store.indices(sp).is_empty(), "{sp:?} is empty");
+    }
+    // Per-recording normalisation: unit scale overall.
+    let set = store.to_set();
+    let ms = set.x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / set.x.len() as f64;
+    assert!((ms - 1.0).abs() < 0.05, "mean square {ms}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// log(mean theta/total power of class M / of class F) per channel.
+fn theta_contrast(store: &EpochStore) -> Vec<f64> {
+    let welch = eeglens_dsp::Welch::new(128.0, eeglens_dsp::WelchConfig::default()).expect("welch");
+    let (c, t) = (store.n_channels(), store.n_samples());
+    let mut acc = vec![[0.0f64; 2]; c];
+    let mut counts = [0usize; 2];
+    let mut w = vec![0.0f32; c * t];
+    for i in 0..store.len() {
+        store.copy_window(i, &mut w);
+        let y = store.labels()[i] as usize;
+        counts[y] += 1;
+        for ch in 0..c {
+            let psd = welch.psd(&w[ch * t..(ch + 1) * t]).expect("psd");
+            let theta = eeglens_dsp::integrate_band(&psd, 4.0, 8.0).expect("band");
+            let total = eeglens_dsp::integrate_band(&psd, 1.0, 30.0).expect("band");
+            acc[ch][y] += theta / total;
+        }
+    }
+    acc.iter().map(|a| ((a[1] / counts[1] as f64) / (a[0] / counts[0] as f64)).ln()).collect()
+}
+
+/// The acceptance check: the planted effect is in the prepared data —
+/// class-mean theta power differs at the planted channels and not elsewhere —
+/// and it is absent at effect size 0.
+#[test]
+fn planted_effect_survives_preparation_and_null_has_none() {
+    let d = tmp("effect");
+    let names: Vec<&str> = montage::HBN24.to_vec();
+    let at = |n: &str| names.iter().position(|x| *x == n).expect("channel");
+    for (size, tag) in [(1.0, "effect"), (0.0, "null")] {
+        let root = d.join(tag);
+        synth(&root, 16, size, 11);
+        let out = d.join(format!("{tag}.safetensors"));
+        prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).expect("prepare");
+        let store = EpochStore::open(&out).expect("open");
+        let k = theta_contrast(&store);
+        let planted: f64 = ["Fz", "FCz", "Cz"].iter().map(|n| k[at(n)]).sum::<f64>() / 3.0;
+        let far: f64 = ["O1", "T5", "T6"].iter().map(|n| k[at(n)]).sum::<f64>() / 3.0;
+        if size > 0.0 {
+            assert!(planted > 0.2, "planted contrast {planted}");
+            assert!(far.abs() < 0.6 * planted, "far contrast {far} vs planted {planted}");
+        } else {
+            assert!(planted.abs() < 0.12, "null planted contrast {planted}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_missing_label_column_names_the_columns_that_exist() {
+    let d = tmp("nolabel");
+    let root = d.join("bids");
+    synth(&root, 2, 0.0, 1);
+    let e = prepare(&root, &PrepareConfig::new("gender"), &d.join("e.safetensors"), &|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no column `gender`") && e.contains("participant_id, sex, age"), "{e}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn an_unwritable_output_fails_before_any_work() {
+    let d = tmp("unwritable");
+    let root = d.join("bids");
+    synth(&root, 2, 0.0, 1);
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let out = d.join("no-such-dir").join("e.safetensors");
+    let e = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no-such-dir"), "{e}");
+    assert_eq!(calls.into_inner(), 0);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn unlabelled_subjects_fail_or_are_skipped_with_a_report() {
+    let d = tmp("unlabelled");
+    let root = d.join("bids");
+    synth(&root, 4, 0.0, 2);
+    let p = root.join("participants.tsv");
+    let text = std::fs::read_to_string(&p).expect("read");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[2] = lines[2].replacen("\tF\t", "\tn/a\t", 1).replacen("\tM\t", "\tn/a\t", 1);
+    std::fs::write(&p, lines.join("\n") + "\n").expect("write");
+    let out = d.join("e.safetensors");
+    let e = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).unwrap_err().to_string();
+    assert!(e.contains("sub-002") && e.contains("--skip-unlabelled"), "{e}");
+    let mut cfg = PrepareConfig::new("sex");
+    cfg.skip_unlabelled = true;
+    let s = prepare(&root, &cfg, &out, &|_| {}).expect("prepare");
+    let skipped: Vec<_> = s.recordings.iter().filter(|r| matches!(r.outcome, Outcome::Skipped(_))).collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].subject, "002");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn an_unreadable_recording_is_skipped_or_fails_with_strict() {
+    let d = tmp("broken");
+    let root = d.join("bids");
+    let c = synth(&root, 4, 0.0, 4);
+    let f = root.join("sub-003/eeg/sub-003_task-RestingState_eeg.edf");
+    let bytes = std::fs::read(&f).expect("read");
+    std::fs::write(&f, &bytes[..bytes.len() / 2]).expect("truncate");
+    let out = d.join("e.safetensors");
+    let s = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).expect("prepare");
+    let r = s.recordings.iter().find(|r| r.subject == "003").expect("report");
+    match &r.outcome {
+        Outcome::Skipped(why) => assert!(why.contains("sub-003_task-RestingState_eeg.edf"), "{why}"),
+        o => panic!("not skipped: {o:?}"),
+    }
+    assert_eq!(s.n_subjects, c.n_subjects - 1);
+    let mut strict = PrepareConfig::new("sex");
+    strict.strict = true;
+    assert!(prepare(&root, &strict, &out, &|_| {}).is_err());
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn eyes_markers_with_and_without_durations() {
+    let ev = |on: f64, dur: Option<f64>, d: &str| Annotation {
+        onset_s: on,
+        duration_s: dur,
+        description: d.into(),
+    };
+    let with = [ev(0.0, Some(20.0), "eyes_open"), ev(20.0, Some(40.0), "eyes_closed")];
+    assert_eq!(eyes_closed_intervals(&with, 100.0), Some(vec![(20.0, 60.0)]));
+    let markers = [
+        ev(5.0, None, "instructed_toCloseEyes"),
+        ev(45.0, None, "instructed_toOpenEyes"),
+        ev(60.0, None, "EC"),
+    ];
+    assert_eq!(eyes_closed_intervals(&markers, 80.0), Some(vec![(5.0, 45.0), (60.0, 80.0)]));
+    assert_eq!(eyes_closed_intervals(&[ev(1.0, None, "boundary")], 10.0), None);
+}
+
+#[test]
+fn normalisation_modes() {
+    // Two windows, two channels, four samples.
+    let base: Vec<f32> = vec![1., 2., 3., 4., 10., 10., 10., 14., 2., 4., 6., 8., 0., 0., 0., 4.];
+    let mut x = base.clone();
+    normalise(&mut x, 2, 2, 4, Normalise::None);
+    assert_eq!(x, base);
+    let mut x = base.clone();
+    normalise(&mut x, 2, 2, 4, Normalise::Segment);
+    for w in x.chunks(8) {
+        for ch in w.chunks(4) {
+            assert!(ch.iter().sum::<f32>().abs() < 1e-5);
+        }
+        let ms: f32 = w.iter().map(|v| v * v).sum::<f32>() / 8.0;
+        assert!((ms - 1.0).abs() < 1e-5);
+    }
+    let mut x = base;
+    normalise(&mut x, 2, 2, 4, Normalise::Recording);
+    let ms: f32 = x.iter().map(|v| v * v).sum::<f32>() / 16.0;
+    assert!((ms - 1.0).abs() < 1e-5);
+}
+
+#[test]
+fn bad_settings_are_refused() {
+    let d = tmp("settings");
+    let mut c = PrepareConfig::new("sex");
+    c.band = Some((1.0, 80.0));
+    let e = prepare(&d, &c, &d.join("e.safetensors"), &|_| {}).unwrap_err().to_string();
+    assert!(e.contains("--band"), "{e}");
+    assert_eq!(ChannelSet::parse("Fz, Cz"), ChannelSet::List(vec!["Fz".into(), "Cz".into()]));
+    assert_eq!(Normalise::parse("per-segment"), Some(Normalise::Segment));
+    let _ = std::fs::remove_dir_all(&d);
+}
