@@ -245,15 +245,17 @@ impl DateTime {
             + self.nanos as u64
     }
 
-    /// ISO 8601 without a time zone: `2020-01-24T04:05:56`, plus `.ffffff` (trailing zeros removed,
-    /// at most nanoseconds) when there is a sub-second part.
+    /// ISO 8601 without a time zone: `2020-01-24T04:05:56`, plus `.ffffff` (microseconds, truncated,
+    /// trailing zeros removed) when there is a sub-second part — the precision of Python's
+    /// `datetime`, so scripts can parse it with `datetime.fromisoformat`.
     pub fn to_iso8601(&self) -> String {
         let mut s = format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
             self.year, self.month, self.day, self.hour, self.minute, self.second
         );
-        if self.nanos != 0 {
-            let frac = format!("{:09}", self.nanos);
+        let micros = self.nanos / 1000;
+        if micros != 0 {
+            let frac = format!("{micros:06}");
             s.push('.');
             s.push_str(frac.trim_end_matches('0'));
         }
