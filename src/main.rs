@@ -24,6 +24,10 @@ struct Cli {
 enum Command {
     /// Print the engine's version and the kernels' configuration.
     Version,
+    /// Logits of a batch with given weights; with labels also the loss and d loss / d input.
+    Forward(cmd::forward::Args),
+    /// Training, inference and activation-maximisation throughput.
+    Bench(cmd::bench::Args),
     /// Header, channels, rate, duration and annotations of a recording, or a BIDS dataset's contents.
     Inspect(cmd::inspect::Args),
 }
@@ -32,6 +36,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Version => cmd::version(&cli.global),
+        Command::Forward(a) => cmd::forward::run(a, &cli.global),
+        Command::Bench(a) => cmd::bench::run(a, &cli.global),
         Command::Inspect(a) => cmd::inspect::run(a, &cli.global),
     };
     match result {

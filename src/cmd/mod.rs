@@ -2,6 +2,8 @@
 
 use std::io::IsTerminal;
 
+pub mod bench;
+pub mod forward;
 pub mod inspect;
 
 /// Flags every subcommand accepts.

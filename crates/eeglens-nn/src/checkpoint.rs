@@ -8,6 +8,45 @@
 //! `optim.step`; callers may add their own keys (`extra`). Optimiser buffers
 //! are stored as `optim.state.<param>.<slot>`, so a PyTorch user drops the keys
 //! starting with `optim.` before `load_state_dict`.
+//!
+//! ## From eeglens to PyTorch
+//! An R-VGG checkpoint loads into the equivalent `torch.nn` model (torchvision
+//! VGG naming) as it is; its logits are those of `eeglens forward`:
+//!
+//! ```python
+//! import torch
+//! from torch import nn
+//! from safetensors.torch import load_file
+//!
+//! class RVGG(nn.Module):
+//!     def __init__(self, n_channels=24, n_samples=256, n_classes=2):
+//!         super().__init__()
+//!         layers, c = [], 1
+//!         for v in [16, 16, "M", 32, 32, "M", 64, 64, 64, "M"]:
+//!             if v == "M":
+//!                 layers.append(nn.MaxPool2d(2))
+//!             else:
+//!                 layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU()]
+//!                 c = v
+//!         self.features = nn.Sequential(*layers)
+//!         flat = 64 * (n_channels // 8) * (n_samples // 8)
+//!         self.classifier = nn.Sequential(
+//!             nn.Linear(flat, 1024), nn.ReLU(), nn.Dropout(0.5),
+//!             nn.Linear(1024, 1024), nn.ReLU(), nn.Dropout(0.5),
+//!             nn.Linear(1024, n_classes))
+//!
+//!     def forward(self, x):  # x: [N, 1, channels, samples]
+//!         return self.classifier(torch.flatten(self.features(x), 1))
+//!
+//! ckpt = load_file("run/checkpoint.safetensors")
+//! model = RVGG().eval()
+//! model.load_state_dict({k: v for k, v in ckpt.items() if not k.startswith("optim.")})
+//! logits = model(load_file("x.safetensors")["input"])
+//! ```
+//!
+//! The other direction (PyTorch weights into eeglens) is what the golden
+//! tests do: [`load_weights`] takes PyTorch names, or the short names
+//! `conv1..conv7`, `fc1..fc3` of `fixtures/golden/pytorch`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -238,4 +277,33 @@ pub fn load_checkpoint(path: &Path) -> Result<(Sequential, CheckpointMeta, Tenso
     let mut model = build(&meta.model, &spec, &mut Rng::new(0))?;
     load_weights(&mut model, &file)?;
     Ok((model, meta, file))
+}
+
+/// Builds the zoo model `name` for `[1, n_channels, n_samples]` inputs with the
+/// weights in `file`, taking the class count from the file (its `class_names`
+/// metadata, else the rows of the last layer's weight).
+///
+/// # Errors
+/// [`NnError::UnknownModel`], [`NnError::LayerShape`], and as [`load_weights`].
+pub fn model_for_weights(
+    name: &str,
+    n_channels: usize,
+    n_samples: usize,
+    file: &TensorFile,
+) -> Result<Sequential, NnError> {
+    let spec = ModelSpec { n_channels, n_samples, n_classes: 2 };
+    let mut model = build(name, &spec, &mut Rng::new(0))?;
+    let n_classes = match read_meta(file) {
+        Ok(meta) if !meta.class_names.is_empty() => meta.class_names.len(),
+        _ => {
+            let last = model.named_params().last().map(|(n, _)| n.clone()).unwrap_or_default();
+            let key = resolve(file, &short_names(&model), &last);
+            file.f32s.get(&key).and_then(|t| t.shape().first().copied()).unwrap_or(2)
+        }
+    };
+    if n_classes != 2 {
+        model = build(name, &ModelSpec { n_classes, ..spec }, &mut Rng::new(0))?;
+    }
+    load_weights(&mut model, file)?;
+    Ok(model)
 }

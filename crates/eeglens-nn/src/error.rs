@@ -116,6 +116,9 @@ pub enum NnError {
         /// what is wrong
         msg: String,
     },
+    /// Labels do not fit the batch or the model's classes.
+    #[error("labels: {0}")]
+    Labels(String),
     /// Optimiser state does not fit the model's parameters.
     #[error("optimiser state: {0}")]
     OptimizerState(String),

@@ -54,6 +54,7 @@
 pub mod bench;
 pub mod checkpoint;
 pub mod error;
+pub mod evaluate;
 pub mod init;
 pub mod layers;
 pub mod models;
@@ -62,10 +63,12 @@ pub mod sequential;
 pub mod tensor_file;
 
 pub use checkpoint::{
-    load_checkpoint, load_optimizer, load_weights, read_meta, save_checkpoint, CheckpointMeta,
+    load_checkpoint, load_optimizer, load_weights, model_for_weights, read_meta, save_checkpoint,
+    CheckpointMeta,
 };
 pub use eeglens_autodiff::Rng;
 pub use error::NnError;
+pub use evaluate::{evaluate, Evaluation};
 pub use init::Init;
 pub use layers::{Layer, Mode};
 pub use models::ModelSpec;

@@ -1,0 +1,61 @@
+//! `eeglens forward --model M --weights W --input X --out Y [--grad-input]`:
+//! logits of a batch, and with labels the mean cross-entropy and its input gradient.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use eeglens_nn::evaluate::check_labels;
+use eeglens_nn::{evaluate, model_for_weights, read_tensor_file, write_tensor_file};
+
+/// Flags of `eeglens forward`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Zoo model: rvgg, vanputten, shallow, eegnet.
+    #[arg(long, default_value = "rvgg")]
+    pub model: String,
+    /// Weights (safetensors) with PyTorch names (`features.0.weight`) or short ones (`conv1.weight`).
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// safetensors with `input` [N, 1, channels, samples] f32 and optionally `labels` [N] (int64 or int32).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write `logits` [N, classes], and with labels `loss` [1] (and `grad_input`).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write `grad_input` = d loss / d input (needs labels).
+    #[arg(long)]
+    pub grad_input: bool,
+}
+
+/// Runs `eeglens forward`.
+pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
+    let x = read_tensor_file(&a.input)?;
+    let input = x.f32("input")?;
+    let [n, 1, n_channels, n_samples] = *input.shape() else {
+        bail!("{}: `input` must be [N, 1, channels, samples], got {:?}", a.input.display(), input.shape());
+    };
+    let w = read_tensor_file(&a.weights)?;
+    let model = model_for_weights(&a.model, n_channels, n_samples, &w)?;
+    let labels = if x.contains("labels") {
+        let l = x.int("labels")?;
+        let n_classes = model.output_shape().iter().product();
+        Some(check_labels(&l.data, n, n_classes).with_context(|| a.input.display().to_string())?)
+    } else {
+        None
+    };
+    if a.grad_input && labels.is_none() {
+        bail!("{}: --grad-input needs `labels` in the input file", a.input.display());
+    }
+    let ev = evaluate(&model, input, labels.as_deref(), a.grad_input)?;
+    let mut out = vec![("logits".to_string(), &ev.logits)];
+    if let Some(l) = &ev.loss {
+        out.push(("loss".into(), l));
+    }
+    if let Some(g) = &ev.grad_input {
+        out.push(("grad_input".into(), g));
+    }
+    let meta = BTreeMap::from([("model".to_string(), a.model.clone())]);
+    write_tensor_file(&a.out, &out, &[], &meta)?;
+    Ok(())
+}

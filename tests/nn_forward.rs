@@ -1,0 +1,127 @@
+//! `eeglens forward` end to end: the PyTorch golden R-VGG reproduced through the
+//! CLI (logits, loss, input gradient), with short and PyTorch weight names, and
+//! one-line errors for bad files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use eeglens_autodiff::{Rng, Tensor};
+use eeglens_nn::models::{rvgg, RVGG_SHORT_NAMES};
+use eeglens_nn::{read_tensor_file, write_tensor_file, ModelSpec, TensorFile};
+
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/golden/pytorch/rvgg_seed0.safetensors");
+
+/// The golden README's check: `max|got - ref| <= REL_TO_MAX * max|ref|` per tensor.
+const REL_TO_MAX: f32 = 1e-4;
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("eeglens-nn-forward-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+fn assert_close(name: &str, got: &Tensor, want: &Tensor) {
+    assert_eq!(got.shape(), want.shape(), "{name}: shape");
+    let max_ref = want.data().iter().fold(0f32, |m, v| m.max(v.abs()));
+    let max_err = got.data().iter().zip(want.data()).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(max_ref > 0.0, "{name}: reference is all zeros");
+    assert!(max_err <= REL_TO_MAX * max_ref, "{name}: max error {max_err:e} vs max|ref| {max_ref:e}");
+}
+
+/// Writes the golden weights, under short (`conv1.weight`) or PyTorch names.
+fn golden_weights(path: &Path, short: bool, drop: Option<&str>) {
+    let mut model = rvgg(&ModelSpec::paper(), &mut Rng::new(0)).expect("R-VGG builds");
+    model.init_golden(0);
+    let mut tensors: Vec<(String, &Tensor)> = Vec::new();
+    for (name, t) in model.named_params() {
+        let name = if short {
+            let (layer, leaf) = name.rsplit_once('.').expect("dotted");
+            let s = RVGG_SHORT_NAMES.iter().find(|(_, l)| *l == layer).expect("mapped").0;
+            format!("{s}.{leaf}")
+        } else {
+            name
+        };
+        if Some(name.as_str()) != drop {
+            tensors.push((name, t));
+        }
+    }
+    write_tensor_file(path, &tensors, &[], &BTreeMap::new()).expect("write weights");
+}
+
+fn forward(weights: &Path, input: &Path, out: &Path, grad: bool) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eeglens"));
+    cmd.args(["forward", "--model", "rvgg", "--weights"])
+        .arg(weights)
+        .arg("--input")
+        .arg(input)
+        .arg("--out")
+        .arg(out);
+    if grad {
+        cmd.arg("--grad-input");
+    }
+    cmd.output().expect("eeglens runs")
+}
+
+#[test]
+fn forward_reproduces_the_pytorch_golden() {
+    let golden = read_tensor_file(Path::new(GOLDEN)).expect("golden reads");
+    for short in [true, false] {
+        let w = tmp(&format!("w_{short}.safetensors"));
+        golden_weights(&w, short, None);
+        let y = tmp(&format!("y_{short}.safetensors"));
+        let o = forward(&w, Path::new(GOLDEN), &y, true);
+        assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+        let out: TensorFile = read_tensor_file(&y).expect("output reads");
+        for (key, want) in [("logits", "logits"), ("loss", "loss"), ("grad_input", "grad.input")] {
+            assert_close(key, out.f32(key).expect("written"), golden.f32(want).expect("golden"));
+        }
+    }
+}
+
+#[test]
+fn forward_without_labels_writes_only_logits() {
+    let golden = read_tensor_file(Path::new(GOLDEN)).expect("golden reads");
+    let input = golden.f32("input").expect("input");
+    let x = tmp("nolabels.safetensors");
+    write_tensor_file(&x, &[("input".into(), input)], &[], &BTreeMap::new()).expect("write");
+    let w = tmp("w_nolabels.safetensors");
+    golden_weights(&w, false, None);
+    let y = tmp("y_nolabels.safetensors");
+    let o = forward(&w, &x, &y, false);
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let out = read_tensor_file(&y).expect("output reads");
+    assert_close("logits", out.f32("logits").expect("logits"), golden.f32("logits").expect("golden"));
+    assert!(!out.contains("loss") && !out.contains("grad_input"));
+    // --grad-input without labels is a user error.
+    let o = forward(&w, &x, &y, true);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+fn one_line_error(o: &std::process::Output, needle: &str) {
+    assert_eq!(o.status.code(), Some(1), "exit code");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(needle), "{needle:?} not in {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_files_give_one_line_errors() {
+    let w = tmp("w_missing.safetensors");
+    golden_weights(&w, false, Some("features.12.bias"));
+    let y = tmp("y_err.safetensors");
+    one_line_error(&forward(&w, Path::new(GOLDEN), &y, false), "features.12.bias");
+
+    let bytes = std::fs::read(GOLDEN).expect("golden bytes");
+    let cut = tmp("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
+    let good_w = tmp("w_good.safetensors");
+    golden_weights(&good_w, true, None);
+    one_line_error(&forward(&good_w, &cut, &y, false), "truncated");
+
+    one_line_error(
+        &forward(&good_w, Path::new("/nonexistent/x.safetensors"), &y, false),
+        "/nonexistent/x.safetensors",
+    );
+}
