@@ -31,10 +31,14 @@ fn pool(threads: usize) -> rayon::ThreadPool {
 }
 
 fn conv_geom() -> impl Strategy<Value = Conv2dGeom> {
+    // Stride 1 and 8+ input channels per group are favoured so the input
+    // gradient often takes the flipped-kernel convolution, not only col2im.
+    let stride = || prop::sample::select(vec![1usize, 1, 1, 2, 3]);
+    let cig = prop::sample::select(vec![1usize, 2, 3, 8, 9]);
     (
-        (1usize..=3, 1usize..=3, 1usize..=3, 1usize..=3),
+        (1usize..=3, 1usize..=3, cig, 1usize..=3),
         (1usize..=9, 1usize..=11, 1usize..=4, 1usize..=4),
-        (1usize..=3, 1usize..=3, 0usize..=2, 0usize..=2),
+        (stride(), stride(), 0usize..=2, 0usize..=2),
     )
         .prop_map(|((n, groups, cig, cog), (h, w, k_h, k_w), (stride_h, stride_w, pad_h, pad_w))| {
             Conv2dGeom {
@@ -109,7 +113,7 @@ fn check_conv(g: &Conv2dGeom, seed: u64, bias: bool, minimal_scratch: bool) -> R
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn conv2d_kernels_match_reference(
@@ -355,7 +359,8 @@ fn pooling_parallel_path_matches_reference() {
 }
 
 /// Geometries wide enough that im2col runs in several tiles of output rows
-/// (the last one ragged), through both backward-input algorithms.
+/// (the last one ragged), through both backward-input algorithms (cases 0
+/// and 1 as a convolution with the flipped kernel, 2 and 3 by col2im).
 #[test]
 fn conv2d_kernels_match_reference_across_several_im2col_tiles() {
     let base = Conv2dGeom {
@@ -374,12 +379,24 @@ fn conv2d_kernels_match_reference_across_several_im2col_tiles() {
     };
     let cases = [
         base,
-        Conv2dGeom { n: 5, groups: 2, k_h: 1, k_w: 5, pad_h: 0, pad_w: 2, ..base },
-        Conv2dGeom { n: 1, w: 600, stride_h: 2, stride_w: 3, ..base },
-        Conv2dGeom { n: 3, h: 17, k_h: 4, k_w: 2, stride_h: 3, pad_h: 2, pad_w: 0, groups: 2, ..base },
+        Conv2dGeom { n: 5, c_in: 16, groups: 2, k_h: 1, k_w: 5, pad_h: 0, pad_w: 2, ..base },
+        Conv2dGeom { n: 1, h: 31, w: 600, stride_h: 2, stride_w: 3, ..base },
+        Conv2dGeom {
+            n: 3,
+            h: 17,
+            w: 600,
+            k_h: 4,
+            k_w: 2,
+            stride_h: 3,
+            pad_h: 2,
+            pad_w: 0,
+            groups: 2,
+            ..base
+        },
     ];
     for (i, g) in cases.iter().enumerate() {
         assert!(g.tile_rows() < g.h_out(), "case {i} must span several tiles: {g:?}");
+        assert_eq!(g.backward_input_as_conv(), i < 2, "case {i} backward-input algorithm");
         for threads in [1, 2, 3] {
             pool(threads)
                 .install(|| check_conv(g, i as u64, true, false))

@@ -17,7 +17,7 @@
 //! - backward-weight: `gw_g += gy_g cols_g^T`, `gb += row sums of gy`.
 //!
 //! The column matrix is never built whole: it is made in tiles of a few
-//! output rows ([`Conv2dGeom::tile_rows`], 256 KiB each) and each tile is
+//! output rows ([`Conv2dGeom::tile_rows`], 512 KiB each) and each tile is
 //! consumed by sgemm while it is still in cache (`y`/`gy` are then strided
 //! views with row stride `h_out * w_out`).
 //!
