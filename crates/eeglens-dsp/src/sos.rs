@@ -110,35 +110,12 @@ impl Sos {
     /// If `state.len()` differs from the number of sections (a programming error).
     pub fn run_in_place(&self, x: &mut [f64], state: &mut [[f64; 2]]) {
         assert_eq!(state.len(), self.sections.len(), "one state pair per section");
-        // Section-outer: each pass keeps its five coefficients and two states in registers.
-        for (s, st) in self.sections.iter().zip(state.iter_mut()) {
-            let (b0, b1, b2, a1, a2) = (s[0], s[1], s[2], s[4], s[5]);
-            let (mut s0, mut s1) = (st[0], st[1]);
-            for v in x.iter_mut() {
-                let xi = *v;
-                let y = b0 * xi + s0;
-                s0 = b1 * xi - a1 * y + s1;
-                s1 = b2 * xi - a2 * y;
-                *v = y;
-            }
-            *st = [s0, s1];
-        }
+        dispatch(&self.sections, state, x.iter_mut());
     }
 
     /// Like [`Sos::run_in_place`] but walking `x` from its last sample to its first.
     fn run_reversed_in_place(&self, x: &mut [f64], state: &mut [[f64; 2]]) {
-        for (s, st) in self.sections.iter().zip(state.iter_mut()) {
-            let (b0, b1, b2, a1, a2) = (s[0], s[1], s[2], s[4], s[5]);
-            let (mut s0, mut s1) = (st[0], st[1]);
-            for v in x.iter_mut().rev() {
-                let xi = *v;
-                let y = b0 * xi + s0;
-                s0 = b1 * xi - a1 * y + s1;
-                s1 = b2 * xi - a2 * y;
-                *v = y;
-            }
-            *st = [s0, s1];
-        }
+        dispatch(&self.sections, state, x.iter_mut().rev());
     }
 
     /// Causal filtering from zero initial state (SciPy `sosfilt(sos, x)`).
@@ -199,6 +176,64 @@ impl Sos {
     }
 }
 
+/// Runs the cascade with the section count fixed at compile time where it is small, so the
+/// whole cascade's coefficients and states live in registers.
+fn dispatch<'a, I>(sections: &[[f64; 6]], state: &mut [[f64; 2]], samples: I)
+where
+    I: Iterator<Item = &'a mut f64>,
+{
+    match sections.len() {
+        1 => run_fixed::<1, I>(sections, state, samples),
+        2 => run_fixed::<2, I>(sections, state, samples),
+        3 => run_fixed::<3, I>(sections, state, samples),
+        4 => run_fixed::<4, I>(sections, state, samples),
+        5 => run_fixed::<5, I>(sections, state, samples),
+        6 => run_fixed::<6, I>(sections, state, samples),
+        _ => run_any(sections, state, samples),
+    }
+}
+
+/// Sample-outer loop over `N` sections. Each section's state recurrence is its own dependency
+/// chain, so an out-of-order core overlaps the `N` chains instead of waiting on one at a
+/// time (section-outer loops are latency-bound: ~3x slower for 4 sections). The arithmetic,
+/// and so the result, is identical to SciPy's `sosfilt`.
+fn run_fixed<'a, const N: usize, I>(sections: &[[f64; 6]], state: &mut [[f64; 2]], samples: I)
+where
+    I: Iterator<Item = &'a mut f64>,
+{
+    let coef: [[f64; 6]; N] = std::array::from_fn(|k| sections[k]);
+    let mut st: [[f64; 2]; N] = std::array::from_fn(|k| state[k]);
+    for v in samples {
+        let mut x = *v;
+        for k in 0..N {
+            let c = &coef[k];
+            let y = c[0] * x + st[k][0];
+            st[k][0] = c[1] * x - c[4] * y + st[k][1];
+            st[k][1] = c[2] * x - c[5] * y;
+            x = y;
+        }
+        *v = x;
+    }
+    state.copy_from_slice(&st);
+}
+
+/// Sample-outer loop for any number of sections.
+fn run_any<'a, I>(sections: &[[f64; 6]], state: &mut [[f64; 2]], samples: I)
+where
+    I: Iterator<Item = &'a mut f64>,
+{
+    for v in samples {
+        let mut x = *v;
+        for (c, st) in sections.iter().zip(state.iter_mut()) {
+            let y = c[0] * x + st[0];
+            st[0] = c[1] * x - c[4] * y + st[1];
+            st[1] = c[2] * x - c[5] * y;
+            x = y;
+        }
+        *v = x;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +242,22 @@ mod tests {
 
     /// Agreement of the two equivalent forms of the same arithmetic.
     const EXACT_TOL: f64 = 1e-12;
+
+    #[test]
+    fn fixed_and_generic_cascades_agree() {
+        for order in 1..=16 {
+            let sos = butter(order, FilterKind::BandPass(3.0, 30.0), 200.0).expect("valid design");
+            let x: Vec<f64> = (0..300).map(|i| ((i * 17) % 23) as f64 - 11.0).collect();
+            let mut a = x.clone();
+            let mut b = x.clone();
+            let mut sa = sos.zi();
+            let mut sb = sos.zi();
+            sos.run_in_place(&mut a, &mut sa);
+            run_any(sos.sections(), &mut sb, b.iter_mut());
+            assert_eq!(a, b, "order {order}");
+            assert_eq!(sa, sb, "order {order}");
+        }
+    }
 
     #[test]
     fn zi_makes_a_step_response_flat() {
