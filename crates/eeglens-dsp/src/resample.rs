@@ -11,7 +11,7 @@
 //! input samples it covers. Cost per output is `len(h) / up` multiply-adds.
 
 use crate::error::{DspError, Result};
-use crate::sample::{to_f64_checked, Sample};
+use crate::sample::{check_fs, to_f64_checked, Sample};
 use crate::window::{firwin_lowpass, kaiser_symmetric};
 
 /// Kaiser window shape used by SciPy's `resample_poly` by default.
@@ -87,6 +87,30 @@ impl Resampler {
     /// As [`Resampler::new`]; a zero rate is an error.
     pub fn from_rates(fs_in: usize, fs_out: usize) -> Result<Self> {
         Self::new(fs_out, fs_in)
+    }
+
+    /// A resampler from sampling rates in Hz, e.g. `from_rates_hz(500.0, 128.0)` or
+    /// `from_rates_hz(250.0, 128.0)` (`64 / 125`). Rates must be whole multiples of 1 mHz
+    /// (to 1 part in 10^9), so the factor is exact rather than silently approximated.
+    ///
+    /// # Errors
+    /// [`DspError::SamplingRate`] for a non-finite or non-positive rate;
+    /// [`DspError::Parameter`] for a rate that is not a whole number of mHz, or factors
+    /// above [`MAX_RATE_FACTOR`] after reduction.
+    pub fn from_rates_hz(fs_in: f64, fs_out: f64) -> Result<Self> {
+        let to_mhz = |fs: f64| -> Result<usize> {
+            check_fs(fs)?;
+            let m = (fs * 1000.0).round();
+            if (m - fs * 1000.0).abs() > 1e-9 * fs * 1000.0 || m < 1.0 || m > 1e15 {
+                return Err(DspError::Parameter {
+                    name: "sampling rate for rational resampling",
+                    value: format!("{fs} Hz"),
+                    expected: "a whole number of mHz",
+                });
+            }
+            Ok(m as usize)
+        };
+        Self::new(to_mhz(fs_out)?, to_mhz(fs_in)?)
     }
 
     /// The reduced factors `(up, down)`.
@@ -186,6 +210,13 @@ mod tests {
         assert_eq!(r.factors(), (32, 125));
         assert_eq!(r.n_taps(), 2501);
         assert_eq!(r.output_len(1000), 256);
+        let r = Resampler::from_rates_hz(250.0, 128.0).expect("valid");
+        assert_eq!(r.factors(), (64, 125));
+        let r = Resampler::from_rates_hz(512.5, 128.0).expect("valid");
+        assert_eq!(r.factors(), (256, 1025));
+        assert!(matches!(Resampler::from_rates_hz(500.0001234, 128.0), Err(DspError::Parameter { .. })));
+        assert!(matches!(Resampler::from_rates_hz(f64::NAN, 128.0), Err(DspError::SamplingRate { .. })));
+        assert!(matches!(Resampler::from_rates_hz(0.0, 128.0), Err(DspError::SamplingRate { .. })));
     }
 
     #[test]
