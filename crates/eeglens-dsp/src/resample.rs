@@ -101,7 +101,7 @@ impl Resampler {
         let to_mhz = |fs: f64| -> Result<usize> {
             check_fs(fs)?;
             let m = (fs * 1000.0).round();
-            if (m - fs * 1000.0).abs() > 1e-9 * fs * 1000.0 || m < 1.0 || m > 1e15 {
+            if (m - fs * 1000.0).abs() > 1e-9 * fs * 1000.0 || !(1.0..=1e15).contains(&m) {
                 return Err(DspError::Parameter {
                     name: "sampling rate for rational resampling",
                     value: format!("{fs} Hz"),
