@@ -1,6 +1,74 @@
 //! # eeglens-train
 //!
-//! The training loop (seeded shuffling, mini-batches, validation, early
-//! stopping, resumable run directories) and classification metrics per window
-//! and per subject.
+//! Trains any zoo model of `eeglens-nn` on an epoch store of `eeglens-data`
+//! and evaluates it the way the seed paper's group reports results: per
+//! 2-second window and per subject.
+//!
+//! - [`train`] / [`train_with`]: seeded shuffling, mini-batches, optional
+//!   class-balanced sampling, the optimisers and schedules of eeglens-nn,
+//!   validation after every epoch, early stopping on a validation figure,
+//!   best and last checkpoints, a guard against non-finite losses, a stop
+//!   flag (Ctrl-C) and exact resumption ([`RunOptions::resume`]).
+//! - [`metrics`]: loss, accuracy, balanced accuracy, ROC AUC, confusion, and
+//!   per-subject figures from averaged window probabilities and majority vote.
+//! - [`RunDir`]: the run directory (`config.json`, `metrics.jsonl`,
+//!   `checkpoint-best.safetensors`, `checkpoint-last.safetensors`,
+//!   `eval-test.json`); see [`run_dir`] for the files.
+//! - [`evaluate_split`]: a run's best model on a split, as an [`EvalReport`]
+//!   (the JSON of `eeglens eval`, with per-subject details and per-window
+//!   probabilities).
+//!
+//! ## Conventions
+//! - A store's windows `[N, C, T]` enter the network as `[batch, 1, C, T]`.
+//! - [`TrainConfig::default`] is the command line's defaults: R-VGG, batch
+//!   40, Adam with lr 5e-4 and betas 0.9/0.99 (the seed group's MATLAB demo);
+//!   `optimizer: Adamax, lr: 0.002, weight_decay: 0.001` is their PyTorch setting.
+//! - Determinism: with one thread, the same seed gives bit-identical weights
+//!   and metrics, also across an interruption and `--resume`; with more
+//!   threads, runs with the same thread count are identical and different
+//!   counts agree within rounding (see [`mod@train`]).
+//! - Progress is reported through a callback; drawing it is the caller's business.
+//!
+//! ## Example
+//! ```
+//! use eeglens_data::store::{EpochStore, Split};
+//! use eeglens_train::toy::{toy_set, ToyConfig};
+//! use eeglens_train::{evaluate_split, train, Progress, RunDir, TrainConfig};
+//!
+//! let dir = std::env::temp_dir().join(format!("eeglens-train-doc-{}", std::process::id()));
+//! let _ = std::fs::remove_dir_all(&dir);
+//! std::fs::create_dir_all(&dir)?;
+//! let data = dir.join("epochs.safetensors");
+//! toy_set(&ToyConfig { subjects: [4, 2, 2], windows: 4, ..ToyConfig::default() }).write(&data)?;
+//! let store = EpochStore::open(&data)?;
+//!
+//! let cfg = TrainConfig { epochs: 1, threads: Some(1), ..TrainConfig::default() };
+//! let summary = train(&cfg, &store, &dir.join("run"), &mut |p| {
+//!     if let Progress::Epoch(r) = p {
+//!         println!("epoch {}: train loss {:.3}, val accuracy {:?}", r.epoch, r.train_loss, r.val_accuracy);
+//!     }
+//! })?;
+//! assert_eq!(summary.records.len(), 1);
+//!
+//! let run = RunDir::open(&dir.join("run"))?;
+//! let report = evaluate_split(&run, &store, Split::Test)?;
+//! assert_eq!((report.n_windows, report.n_subjects), (8, 2));
+//! println!("test: {:.2} per window, {:.2} per subject", report.accuracy, report.subject_accuracy);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![warn(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod eval;
+pub mod metrics;
+pub mod run_dir;
+pub mod toy;
+pub mod train;
+
+pub use config::{Monitor, OptimizerName, TrainConfig};
+pub use error::TrainError;
+pub use eval::{evaluate_model, evaluate_split, predict_windows, EvalReport};
+pub use metrics::{ClassMetrics, SubjectResult};
+pub use run_dir::{EpochRecord, RunConfig, RunDir};
+pub use train::{train, train_with, Progress, RunOptions, StopReason, TrainSummary};

@@ -1,0 +1,255 @@
+//! [`TrainConfig`]: every setting of a training run, with the command line's defaults.
+
+use eeglens_nn::models::MODEL_NAMES;
+use eeglens_nn::optim::OptimizerKind;
+use eeglens_nn::{OptimizerConfig, Schedule};
+use serde::{Deserialize, Serialize};
+
+use crate::error::TrainError;
+
+/// The update rule, by its command-line name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerName {
+    /// Adam (L2 weight decay added to the gradient)
+    #[default]
+    Adam,
+    /// Adam with decoupled weight decay
+    AdamW,
+    /// Adam with the infinity norm (the R-VGG authors' PyTorch setting)
+    Adamax,
+    /// stochastic gradient descent with momentum
+    Sgd,
+}
+
+impl OptimizerName {
+    /// Parses `adam`, `adamw`, `adamax` or `sgd`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "adam" => Some(Self::Adam),
+            "adamw" => Some(Self::AdamW),
+            "adamax" => Some(Self::Adamax),
+            "sgd" => Some(Self::Sgd),
+            _ => None,
+        }
+    }
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Adam => "adam",
+            Self::AdamW => "adamw",
+            Self::Adamax => "adamax",
+            Self::Sgd => "sgd",
+        }
+    }
+}
+
+/// The validation figure that early stopping and the best checkpoint follow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Monitor {
+    /// mean validation cross-entropy (lower is better)
+    #[default]
+    ValLoss,
+    /// validation accuracy per window
+    ValAccuracy,
+    /// validation balanced accuracy per window
+    ValBalancedAccuracy,
+    /// validation ROC AUC per window
+    ValAuc,
+}
+
+impl Monitor {
+    /// Parses `val_loss`, `val_accuracy`, `val_balanced_accuracy` or `val_auc`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().replace('-', "_").as_str() {
+            "val_loss" | "loss" => Some(Self::ValLoss),
+            "val_accuracy" | "accuracy" => Some(Self::ValAccuracy),
+            "val_balanced_accuracy" | "balanced_accuracy" => Some(Self::ValBalancedAccuracy),
+            "val_auc" | "auc" => Some(Self::ValAuc),
+            _ => None,
+        }
+    }
+
+    /// True when a larger value is better.
+    pub fn maximise(self) -> bool {
+        !matches!(self, Self::ValLoss)
+    }
+}
+
+/// Every setting of a training run. `Default` gives the command line's defaults.
+///
+/// With `threads: Some(1)` a run is bit-for-bit reproducible from `seed`;
+/// with more threads, results are reproducible for the same thread count (see
+/// the crate documentation on determinism).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    /// zoo model name (`rvgg`, `vanputten`, `shallow`, `eegnet`)
+    pub model: String,
+    /// number of passes over the training windows
+    pub epochs: usize,
+    /// windows per mini-batch
+    pub batch: usize,
+    /// update rule
+    pub optimizer: OptimizerName,
+    /// base learning rate
+    pub lr: f64,
+    /// weight decay (L2 for adam, adamax and sgd; decoupled for adamw)
+    pub weight_decay: f32,
+    /// `(beta1, beta2)`; `None`: 0.9/0.99 for adam (the seed group's MATLAB
+    /// demo), PyTorch's 0.9/0.999 for adamw and adamax
+    pub betas: Option<(f32, f32)>,
+    /// momentum of sgd
+    pub momentum: f32,
+    /// learning-rate schedule over optimiser steps
+    pub schedule: Schedule,
+    /// clip the global gradient norm to this value
+    pub clip_grad_norm: Option<f64>,
+    /// seed of initialisation, shuffling and dropout
+    pub seed: u64,
+    /// worker threads (`None`: one per core)
+    pub threads: Option<usize>,
+    /// stop after this many epochs without improvement of `monitor` (`None`: never)
+    pub patience: Option<usize>,
+    /// the validation figure followed by early stopping and the best checkpoint
+    pub monitor: Monitor,
+    /// draw each epoch's windows so that every class is seen equally often
+    /// (the smaller classes' windows are repeated)
+    pub balanced: bool,
+    /// windows per batch when evaluating
+    pub eval_batch: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            model: "rvgg".into(),
+            epochs: 20,
+            batch: 40,
+            optimizer: OptimizerName::Adam,
+            lr: 5e-4,
+            weight_decay: 0.0,
+            betas: None,
+            momentum: 0.9,
+            schedule: Schedule::Constant,
+            clip_grad_norm: None,
+            seed: 0,
+            threads: None,
+            patience: Some(8),
+            monitor: Monitor::ValLoss,
+            balanced: false,
+            eval_batch: 256,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks the settings on their own (the data is checked by the training loop).
+    ///
+    /// # Errors
+    /// [`TrainError::Config`] naming the setting.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |field, msg: String| Err(TrainError::Config { field, msg });
+        if !MODEL_NAMES.contains(&self.model.as_str()) {
+            return bad(
+                "model",
+                format!("unknown model `{}` (known: {})", self.model, MODEL_NAMES.join(", ")),
+            );
+        }
+        if self.epochs == 0 {
+            return bad("epochs", "must be at least 1".into());
+        }
+        if self.batch == 0 {
+            return bad("batch", "must be at least 1".into());
+        }
+        if self.eval_batch == 0 {
+            return bad("eval-batch", "must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad("lr", format!("{} must be a positive number", self.lr));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad("weight-decay", format!("{} must be a number >= 0", self.weight_decay));
+        }
+        if let Some((b1, b2)) = self.betas {
+            if !((0.0..1.0).contains(&b1) && (0.0..1.0).contains(&b2)) {
+                return bad("betas", format!("({b1}, {b2}) must both be in [0, 1)"));
+            }
+        }
+        if self.threads == Some(0) {
+            return bad("threads", "must be at least 1".into());
+        }
+        if self.patience == Some(0) {
+            return bad("patience", "must be at least 1 (or absent to never stop early)".into());
+        }
+        if let Some(c) = self.clip_grad_norm {
+            if !(c.is_finite() && c > 0.0) {
+                return bad("clip-grad-norm", format!("{c} must be a positive number"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The optimiser these settings describe.
+    pub fn optimizer_config(&self) -> OptimizerConfig {
+        let eps = 1e-8;
+        let kind = match self.optimizer {
+            OptimizerName::Adam => {
+                let (beta1, beta2) = self.betas.unwrap_or((0.9, 0.99));
+                OptimizerKind::Adam { beta1, beta2, eps }
+            }
+            OptimizerName::AdamW => {
+                let (beta1, beta2) = self.betas.unwrap_or((0.9, 0.999));
+                OptimizerKind::AdamW { beta1, beta2, eps }
+            }
+            OptimizerName::Adamax => {
+                let (beta1, beta2) = self.betas.unwrap_or((0.9, 0.999));
+                OptimizerKind::Adamax { beta1, beta2, eps }
+            }
+            OptimizerName::Sgd => {
+                OptimizerKind::Sgd { momentum: self.momentum, dampening: 0.0, nesterov: false }
+            }
+        };
+        OptimizerConfig {
+            kind,
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            clip_grad_norm: self.clip_grad_norm,
+            schedule: self.schedule.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_seed_groups_adam_and_adamax_reproduces_their_pytorch() {
+        let c = TrainConfig::default();
+        assert!(c.validate().is_ok());
+        assert_eq!((c.batch, c.lr, c.optimizer), (40, 5e-4, OptimizerName::Adam));
+        assert_eq!(c.optimizer_config().kind, OptimizerKind::Adam { beta1: 0.9, beta2: 0.99, eps: 1e-8 });
+        let pt = TrainConfig { optimizer: OptimizerName::Adamax, lr: 0.002, weight_decay: 0.001, ..c };
+        assert_eq!(pt.optimizer_config(), OptimizerConfig::adamax(0.002, 0.001));
+    }
+
+    #[test]
+    fn bad_settings_name_the_flag() {
+        let e = TrainConfig { batch: 0, ..TrainConfig::default() }.validate().unwrap_err().to_string();
+        assert!(e.contains("`batch`"), "{e}");
+        let e = TrainConfig { model: "resnet".into(), ..TrainConfig::default() }.validate().unwrap_err();
+        assert!(e.to_string().contains("unknown model `resnet`"), "{e}");
+        let e = TrainConfig { lr: f64::NAN, ..TrainConfig::default() }.validate().unwrap_err();
+        assert!(e.to_string().contains("`lr`"), "{e}");
+    }
+
+    #[test]
+    fn config_roundtrips_through_json() {
+        let c = TrainConfig { threads: Some(1), betas: Some((0.8, 0.9)), ..TrainConfig::default() };
+        let s = serde_json::to_string(&c).expect("serialise");
+        assert_eq!(serde_json::from_str::<TrainConfig>(&s).expect("parse"), c);
+    }
+}

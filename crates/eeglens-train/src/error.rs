@@ -1,0 +1,109 @@
+//! Errors of training, evaluation and run directories: every variant names the
+//! file, the setting or the epoch and batch it is about.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// What went wrong while training, evaluating or reading a run directory.
+#[derive(Debug, Error)]
+pub enum TrainError {
+    /// An operating-system error on a file or directory of the run.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// the file or directory
+        path: PathBuf,
+        /// the underlying error
+        source: std::io::Error,
+    },
+    /// A setting that cannot work (zero batch, unknown optimiser, ...).
+    #[error("invalid setting `{field}`: {msg}")]
+    Config {
+        /// the setting, as spelled on the command line
+        field: &'static str,
+        /// what is wrong with it
+        msg: String,
+    },
+    /// The model cannot be built for the data's window shape.
+    #[error("model `{model}` does not fit windows of {n_channels} channels x {n_samples} samples in {}: {source}", data.display())]
+    ModelShape {
+        /// zoo name
+        model: String,
+        /// the epoch store
+        data: PathBuf,
+        /// channels per window
+        n_channels: usize,
+        /// samples per window
+        n_samples: usize,
+        /// the layer that cannot take its input
+        source: Box<eeglens_nn::NnError>,
+    },
+    /// A split the work needs holds no window.
+    #[error("{}: the {split} split holds no window", data.display())]
+    EmptySplit {
+        /// the epoch store
+        data: PathBuf,
+        /// `train`, `val` or `test`
+        split: &'static str,
+    },
+    /// The run directory already holds a run and neither resuming nor overwriting was asked for.
+    #[error("{}: already holds a run (config.json); continue it with --resume or overwrite it with --force", path.display())]
+    RunExists {
+        /// the run directory
+        path: PathBuf,
+    },
+    /// `--resume` on a directory that holds no resumable run.
+    #[error("{}: nothing to resume: {reason}", path.display())]
+    NothingToResume {
+        /// the run directory
+        path: PathBuf,
+        /// what is missing
+        reason: String,
+    },
+    /// `--resume` with settings or data that differ from the stored run's.
+    #[error("{}: cannot resume with a different {field}: the run has {stored}, now {given}", path.display())]
+    ResumeMismatch {
+        /// the run directory
+        path: PathBuf,
+        /// which setting differs
+        field: &'static str,
+        /// the stored value
+        stored: String,
+        /// the value given now
+        given: String,
+    },
+    /// A file of the run directory is malformed.
+    #[error("{}: {msg}", path.display())]
+    RunFile {
+        /// the file
+        path: PathBuf,
+        /// what is wrong (the line or key)
+        msg: String,
+    },
+    /// The loss or the gradients stopped being finite; the last good checkpoint is kept.
+    #[error("training diverged at epoch {epoch}, batch {batch}: {what} is not finite ({value}); {kept}")]
+    Diverged {
+        /// epoch (from 1)
+        epoch: usize,
+        /// batch within the epoch (from 1)
+        batch: usize,
+        /// `loss` or `gradient norm`
+        what: &'static str,
+        /// the offending value
+        value: f64,
+        /// which checkpoint holds the last good state
+        kept: String,
+    },
+    /// An error of the network layer (checkpoints, shapes).
+    #[error(transparent)]
+    Nn(#[from] eeglens_nn::NnError),
+    /// An error of the data layer (epoch stores).
+    #[error(transparent)]
+    Data(#[from] eeglens_data::DataError),
+}
+
+impl TrainError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+}

@@ -1,0 +1,177 @@
+//! Evaluation of a model on one split of an epoch store, per window and per
+//! subject: what `eeglens eval` prints and `eval-<split>.json` holds.
+
+use std::path::PathBuf;
+
+use eeglens_autodiff::Tensor;
+use eeglens_data::store::{EpochStore, Split};
+use eeglens_nn::Sequential;
+use serde::{Deserialize, Serialize};
+
+use crate::error::TrainError;
+use crate::metrics::{
+    accuracy, auc, balanced_accuracy, confusion, per_subject, softmax_rows, ClassMetrics, SubjectResult,
+};
+use crate::run_dir::RunDir;
+
+/// The evaluation of a model on one split.
+///
+/// Window figures come from every window of the split; subject figures from
+/// each subject's mean window probabilities (`subject_accuracy`, as the seed
+/// paper's group reports) or from the majority vote of its windows
+/// (`subject_accuracy_vote`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// `train`, `val` or `test`
+    pub split: String,
+    /// windows evaluated
+    pub n_windows: usize,
+    /// subjects among them
+    pub n_subjects: usize,
+    /// mean cross-entropy per window
+    pub loss: f64,
+    /// accuracy per window
+    pub accuracy: f64,
+    /// balanced accuracy per window
+    pub balanced_accuracy: f64,
+    /// ROC AUC per window (`null` when a class is absent)
+    pub auc: Option<f64>,
+    /// accuracy per subject, from mean window probabilities
+    pub subject_accuracy: f64,
+    /// accuracy per subject, from the majority vote of windows
+    pub subject_accuracy_vote: f64,
+    /// balanced accuracy per subject (mean probabilities)
+    pub subject_balanced_accuracy: f64,
+    /// ROC AUC per subject (mean probabilities)
+    pub subject_auc: Option<f64>,
+    /// `confusion[true][predicted]` per window
+    pub confusion: Vec<Vec<u64>>,
+    /// `confusion[true][predicted]` per subject (mean probabilities)
+    pub subject_confusion: Vec<Vec<u64>>,
+    /// class names in logit order
+    pub classes: Vec<String>,
+    /// zoo name of the model
+    pub model: String,
+    /// the checkpoint evaluated, when it came from a file
+    pub checkpoint: Option<PathBuf>,
+    /// per-subject details
+    pub subjects: Vec<SubjectResult>,
+    /// store indices of the windows, in evaluation order
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<usize>,
+    /// class probabilities of each window, `[n_windows][classes]`
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probabilities: Vec<Vec<f32>>,
+}
+
+impl EvalReport {
+    /// The report without per-window probabilities (what `eeglens eval --json` prints).
+    pub fn without_windows(&self) -> Self {
+        Self { windows: Vec::new(), probabilities: Vec::new(), ..self.clone() }
+    }
+}
+
+/// Eval-mode logits `[indices.len(), k]` of the windows `indices`, in batches
+/// of `batch` windows.
+///
+/// # Errors
+/// [`eeglens_nn::NnError::InputShape`] (as [`TrainError::Nn`]) when the
+/// store's windows do not fit the model.
+pub fn predict_windows(
+    model: &Sequential,
+    store: &EpochStore,
+    indices: &[usize],
+    batch: usize,
+) -> Result<Vec<f32>, TrainError> {
+    let (c, t) = (store.n_channels(), store.n_samples());
+    let mut logits = Vec::with_capacity(indices.len() * 2);
+    for chunk in indices.chunks(batch.max(1)) {
+        let mut buf = vec![0.0f32; chunk.len() * c * t];
+        store.fill_batch(chunk, &mut buf);
+        let x = Tensor::from_vec(&[chunk.len(), 1, c, t], buf).expect("buffer sized from the batch shape");
+        logits.extend_from_slice(model.predict(&x)?.data());
+    }
+    Ok(logits)
+}
+
+/// Evaluates `model` on the `split` windows of `store`.
+///
+/// # Errors
+/// [`TrainError::EmptySplit`]; [`TrainError::Nn`] when the windows do not fit the model.
+pub fn evaluate_model(
+    model: &Sequential,
+    store: &EpochStore,
+    split: Split,
+    batch: usize,
+) -> Result<EvalReport, TrainError> {
+    let indices = store.indices(split);
+    if indices.is_empty() {
+        return Err(TrainError::EmptySplit { data: store.path().to_path_buf(), split: split.name() });
+    }
+    let k: usize = model.output_shape().iter().product();
+    let logits = predict_windows(model, store, &indices, batch)?;
+    let labels: Vec<usize> = indices.iter().map(|&i| store.labels()[i] as usize).collect();
+    let subjects: Vec<usize> = indices.iter().map(|&i| store.subjects()[i] as usize).collect();
+    let window = ClassMetrics::from_logits(&logits, &labels, k);
+    let probs = softmax_rows(&logits, k);
+    let subj = per_subject(&probs, &labels, &subjects, k, &store.meta().subjects);
+    let s_labels: Vec<usize> = subj.iter().map(|s| s.label).collect();
+    let s_conf = confusion(&s_labels, &subj.iter().map(|s| s.predicted).collect::<Vec<_>>(), k);
+    let s_vote = confusion(&s_labels, &subj.iter().map(|s| s.predicted_vote).collect::<Vec<_>>(), k);
+    let s_probs: Vec<f32> = subj.iter().flat_map(|s| s.mean_prob.iter().map(|&p| p as f32)).collect();
+    let mut classes = store.meta().classes.clone();
+    classes.resize_with(k, || "?".into());
+    Ok(EvalReport {
+        split: split.name().into(),
+        n_windows: indices.len(),
+        n_subjects: subj.len(),
+        loss: window.loss,
+        accuracy: window.accuracy,
+        balanced_accuracy: window.balanced_accuracy,
+        auc: window.auc,
+        subject_accuracy: accuracy(&s_conf),
+        subject_accuracy_vote: accuracy(&s_vote),
+        subject_balanced_accuracy: balanced_accuracy(&s_conf),
+        subject_auc: auc(&s_probs, &s_labels, k),
+        confusion: window.confusion,
+        subject_confusion: s_conf,
+        classes,
+        model: model.name().into(),
+        checkpoint: None,
+        subjects: subj,
+        windows: indices,
+        probabilities: probs.chunks_exact(k).map(|r| r.to_vec()).collect(),
+    })
+}
+
+/// Evaluates a run's best model (see [`RunDir::load_model`]) on the `split`
+/// windows of `store`.
+///
+/// # Errors
+/// [`TrainError::RunFile`] when the store's window shape or classes differ
+/// from the run's; as [`RunDir::load_model`] and [`evaluate_model`].
+pub fn evaluate_split(run: &RunDir, store: &EpochStore, split: Split) -> Result<EvalReport, TrainError> {
+    let d = &run.config().data;
+    if (store.n_channels(), store.n_samples()) != (d.n_channels, d.n_samples)
+        || store.meta().classes != d.classes
+    {
+        return Err(TrainError::RunFile {
+            path: store.path().to_path_buf(),
+            msg: format!(
+                "windows of {} channels x {} samples with classes {:?} do not match the run in {} ({} x {}, {:?})",
+                store.n_channels(),
+                store.n_samples(),
+                store.meta().classes,
+                run.path().display(),
+                d.n_channels,
+                d.n_samples,
+                d.classes
+            ),
+        });
+    }
+    let (model, _) = run.load_model()?;
+    let mut r = evaluate_model(&model, store, split, run.config().train.eval_batch)?;
+    let best = run.best_checkpoint_path();
+    r.checkpoint = Some(if best.exists() { best } else { run.last_checkpoint_path() });
+    Ok(r)
+}

@@ -1,0 +1,335 @@
+//! Run directories: everything a training run leaves behind.
+//!
+//! | file | written | content |
+//! | --- | --- | --- |
+//! | `config.json` | at the start | [`RunConfig`]: settings, data file and its SHA-256, model, threads, versions |
+//! | `metrics.jsonl` | after every epoch | one [`EpochRecord`] per line |
+//! | `checkpoint-last.safetensors` | after every epoch and on interruption | weights, optimiser state and the loop's position (`train.state`) |
+//! | `checkpoint-best.safetensors` | when the monitored figure improves | weights of the best epoch |
+//! | `eval-<split>.json` | at the end (`test`), or by `eeglens eval` | [`EvalReport`](crate::EvalReport) |
+//!
+//! Every file is written to a temporary name and renamed into place, so a
+//! crash never leaves a torn checkpoint or a half-written JSON document.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use eeglens_nn::{load_checkpoint, CheckpointMeta, Sequential};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::TrainConfig;
+use crate::error::TrainError;
+
+/// The format tag of `config.json`.
+pub const RUN_FORMAT: &str = "eeglens-run/1";
+/// Name of the run's configuration file.
+pub const CONFIG_FILE: &str = "config.json";
+/// Name of the per-epoch metrics file.
+pub const METRICS_FILE: &str = "metrics.jsonl";
+/// Name of the best checkpoint.
+pub const BEST_CHECKPOINT: &str = "checkpoint-best.safetensors";
+/// Name of the last checkpoint.
+pub const LAST_CHECKPOINT: &str = "checkpoint-last.safetensors";
+
+/// The data a run was trained on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataInfo {
+    /// the epoch store, as an absolute path when it could be resolved
+    pub path: PathBuf,
+    /// SHA-256 of the file, lower-case hex
+    pub sha256: String,
+    /// file size in bytes
+    pub bytes: u64,
+    /// windows in the store
+    pub n_windows: usize,
+    /// windows per split: train, val, test
+    pub n_split: [usize; 3],
+    /// channels per window
+    pub n_channels: usize,
+    /// samples per window
+    pub n_samples: usize,
+    /// sampling rate, Hz
+    pub fs: f64,
+    /// channel names
+    pub channels: Vec<String>,
+    /// class names
+    pub classes: Vec<String>,
+    /// the participants.tsv column of the labels
+    pub label_column: String,
+}
+
+/// The model a run trains.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// zoo name
+    pub name: String,
+    /// per-sample input shape `[1, channels, samples]`
+    pub input_shape: Vec<usize>,
+    /// learnable scalars
+    pub n_params: usize,
+}
+
+/// Everything needed to reproduce a run: `config.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// [`RUN_FORMAT`]
+    pub format: String,
+    /// the training settings
+    pub train: TrainConfig,
+    /// the data file
+    pub data: DataInfo,
+    /// the model
+    pub model: ModelInfo,
+    /// worker threads actually used
+    pub threads: usize,
+    /// versions of eeglens-train and the engine, and the platform
+    pub versions: Versions,
+    /// seconds since the Unix epoch when the run was created
+    pub created_unix_s: u64,
+}
+
+/// Versions and platform recorded with a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Versions {
+    /// version of eeglens-train (the workspace version)
+    pub eeglens: String,
+    /// target architecture, e.g. `x86_64`
+    pub arch: String,
+    /// target operating system, e.g. `linux`
+    pub os: String,
+}
+
+impl Versions {
+    /// This build's versions.
+    pub fn current() -> Self {
+        Self {
+            eeglens: env!("CARGO_PKG_VERSION").into(),
+            arch: std::env::consts::ARCH.into(),
+            os: std::env::consts::OS.into(),
+        }
+    }
+}
+
+/// One line of `metrics.jsonl`: what an epoch did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// epoch number, from 1
+    pub epoch: usize,
+    /// optimiser steps taken by the end of the epoch
+    pub step: u64,
+    /// learning rate of the epoch's last step
+    pub lr: f64,
+    /// mean training loss over the epoch's windows (dropout on)
+    pub train_loss: f64,
+    /// training accuracy over the epoch's windows (dropout on)
+    pub train_accuracy: f64,
+    /// mean validation cross-entropy (`None` without validation windows)
+    pub val_loss: Option<f64>,
+    /// validation accuracy per window
+    pub val_accuracy: Option<f64>,
+    /// validation balanced accuracy per window
+    pub val_balanced_accuracy: Option<f64>,
+    /// validation ROC AUC per window
+    pub val_auc: Option<f64>,
+    /// validation accuracy per subject (mean window probabilities)
+    pub val_subject_accuracy: Option<f64>,
+    /// the monitored figure improved in this epoch (checkpoint-best written)
+    pub best: bool,
+    /// wall-clock seconds of the epoch (training and validation)
+    pub seconds: f64,
+    /// training windows per second (data loading included)
+    pub samples_per_s: f64,
+    /// seconds spent copying windows out of the store
+    pub load_seconds: f64,
+    /// `load_seconds` over the training part of the epoch
+    pub load_fraction: f64,
+}
+
+impl EpochRecord {
+    /// The record with its timing fields zeroed (what two identical runs share).
+    pub fn without_timing(&self) -> Self {
+        Self { seconds: 0.0, samples_per_s: 0.0, load_seconds: 0.0, load_fraction: 0.0, ..self.clone() }
+    }
+}
+
+/// An existing run directory.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    path: PathBuf,
+    config: RunConfig,
+}
+
+impl RunDir {
+    /// Opens the run in `path` (reads its `config.json`).
+    ///
+    /// # Errors
+    /// [`TrainError::Io`] when `config.json` cannot be read (for example when
+    /// `path` is not a run directory); [`TrainError::RunFile`] when it is malformed.
+    pub fn open(path: &Path) -> Result<Self, TrainError> {
+        let config = read_config(path)?;
+        Ok(Self { path: path.to_path_buf(), config })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The run's `config.json`.
+    pub fn config(&self) -> &RunConfig {
+        &self.config
+    }
+
+    /// The epoch store the run was trained on.
+    pub fn data_path(&self) -> &Path {
+        &self.config.data.path
+    }
+
+    /// `checkpoint-best.safetensors`.
+    pub fn best_checkpoint_path(&self) -> PathBuf {
+        self.path.join(BEST_CHECKPOINT)
+    }
+
+    /// `checkpoint-last.safetensors`.
+    pub fn last_checkpoint_path(&self) -> PathBuf {
+        self.path.join(LAST_CHECKPOINT)
+    }
+
+    /// `eval-<split>.json`.
+    pub fn eval_path(&self, split: &str) -> PathBuf {
+        self.path.join(format!("eval-{split}.json"))
+    }
+
+    /// The per-epoch records of `metrics.jsonl` (empty before the first epoch ends).
+    ///
+    /// # Errors
+    /// [`TrainError::RunFile`] naming the malformed line.
+    pub fn metrics(&self) -> Result<Vec<EpochRecord>, TrainError> {
+        read_metrics(&self.path.join(METRICS_FILE))
+    }
+
+    /// The best model (from `checkpoint-best`, or `checkpoint-last` when no
+    /// best was written yet) and its checkpoint metadata.
+    ///
+    /// # Errors
+    /// [`TrainError::NothingToResume`] when neither checkpoint exists; as
+    /// [`load_checkpoint`].
+    pub fn load_model(&self) -> Result<(Sequential, CheckpointMeta), TrainError> {
+        let path = [self.best_checkpoint_path(), self.last_checkpoint_path()]
+            .into_iter()
+            .find(|p| p.exists())
+            .ok_or_else(|| TrainError::NothingToResume {
+                path: self.path.clone(),
+                reason: "no checkpoint has been written yet".into(),
+            })?;
+        let (model, meta, _) = load_checkpoint(&path)?;
+        Ok((model, meta))
+    }
+}
+
+pub(crate) fn read_config(dir: &Path) -> Result<RunConfig, TrainError> {
+    let p = dir.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&p).map_err(|e| TrainError::io(&p, e))?;
+    let cfg: RunConfig = serde_json::from_str(&text)
+        .map_err(|e| TrainError::RunFile { path: p.clone(), msg: format!("not a run configuration: {e}") })?;
+    if cfg.format != RUN_FORMAT {
+        return Err(TrainError::RunFile {
+            path: p,
+            msg: format!("format {:?}, expected {RUN_FORMAT:?}", cfg.format),
+        });
+    }
+    Ok(cfg)
+}
+
+pub(crate) fn read_metrics(path: &Path) -> Result<Vec<EpochRecord>, TrainError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(TrainError::io(path, e)),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| TrainError::RunFile {
+                path: path.to_path_buf(),
+                msg: format!("line {}: {e}", i + 1),
+            })
+        })
+        .collect()
+}
+
+/// `path` with `.tmp` appended to its file name.
+pub(crate) fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|s| s.to_os_string()).unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// Writes `bytes` to `path` through a temporary file, synced, then renamed.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    let tmp = tmp_path(path);
+    let mut f = std::fs::File::create(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| TrainError::io(&tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+}
+
+/// Writes `value` as pretty JSON to `path`, atomically.
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), TrainError> {
+    let mut s = serde_json::to_string_pretty(value).expect("plain data serialises to JSON");
+    s.push('\n');
+    write_atomic(path, s.as_bytes())
+}
+
+/// Writes the records as `metrics.jsonl`, atomically (one JSON object per line).
+pub(crate) fn write_metrics(path: &Path, records: &[EpochRecord]) -> Result<(), TrainError> {
+    let mut s = String::new();
+    for r in records {
+        s.push_str(&serde_json::to_string(r).expect("plain data serialises to JSON"));
+        s.push('\n');
+    }
+    write_atomic(path, s.as_bytes())
+}
+
+/// SHA-256 of a file (lower-case hex) and its size.
+///
+/// # Errors
+/// [`TrainError::Io`].
+pub fn file_sha256(path: &Path) -> Result<(String, u64), TrainError> {
+    let mut f = std::fs::File::open(path).map_err(|e| TrainError::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| TrainError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        h.update(&buf[..n]);
+    }
+    let hex = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((hex, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_a_known_string() {
+        let d = std::env::temp_dir().join(format!("eeglens-train-sha-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("dir");
+        let p = d.join("abc.txt");
+        std::fs::write(&p, b"abc").expect("write");
+        let (hex, n) = file_sha256(&p).expect("hash");
+        // FIPS 180-2 test vector for "abc".
+        assert_eq!(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(n, 3);
+        write_atomic(&p, b"new").expect("atomic write");
+        assert_eq!(std::fs::read(&p).expect("read"), b"new");
+        assert!(!tmp_path(&p).exists());
+    }
+}

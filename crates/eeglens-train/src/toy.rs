@@ -1,0 +1,97 @@
+//! A tiny epoch set with a planted class effect, for examples, tests and
+//! benchmarks that need a store in milliseconds rather than a prepared data set.
+//!
+//! Every window is white noise (unit variance, times a per-subject gain). In
+//! the windows of class 1 the first half of the channels also carry a sine
+//! of period 8 samples, random phase per window, amplitude `effect`. Each
+//! subject can carry its own fixed signature (a sine of a subject-specific
+//! period on the last channel, amplitude `signature`): a model that could see
+//! a test subject's windows during training would learn the subject's label
+//! from it, so with `effect = 0` any test accuracy above chance would reveal
+//! leakage. Subjects alternate between the classes, and each subject's windows
+//! are in one split.
+
+use eeglens_autodiff::Rng;
+use eeglens_data::store::{EpochMeta, EpochSet, Split};
+
+/// The shape of the toy set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToyConfig {
+    /// subjects in the train, val and test splits
+    pub subjects: [usize; 3],
+    /// windows per subject
+    pub windows: usize,
+    /// channels per window (R-VGG needs at least 8)
+    pub n_channels: usize,
+    /// samples per window (R-VGG needs at least 8)
+    pub n_samples: usize,
+    /// amplitude of the planted sine in class 1 (0: a null set)
+    pub effect: f32,
+    /// amplitude of each subject's own signature
+    pub signature: f32,
+    /// seed
+    pub seed: u64,
+}
+
+impl Default for ToyConfig {
+    fn default() -> Self {
+        Self {
+            subjects: [12, 4, 8],
+            windows: 8,
+            n_channels: 8,
+            n_samples: 32,
+            effect: 1.0,
+            signature: 0.0,
+            seed: 0,
+        }
+    }
+}
+
+/// Generates the set (deterministic in `cfg.seed`).
+pub fn toy_set(cfg: &ToyConfig) -> EpochSet {
+    let (c, t) = (cfg.n_channels, cfg.n_samples);
+    let mut rng = Rng::new(cfg.seed);
+    let n_subjects: usize = cfg.subjects.iter().sum();
+    let (mut x, mut y, mut subject, mut split) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let splits = Split::ALL.iter().zip(cfg.subjects).flat_map(|(&s, n)| std::iter::repeat_n(s, n));
+    for (s, sp) in splits.enumerate() {
+        let class = (s % 2) as u32;
+        let gain = rng.uniform_range(0.8, 1.2) as f32;
+        let sig_period = 3.0 + (s % 7) as f32;
+        let sig_phase = rng.uniform_range(0.0, std::f64::consts::TAU) as f32;
+        for _ in 0..cfg.windows {
+            let phase = rng.uniform_range(0.0, std::f64::consts::TAU) as f32;
+            for ch in 0..c {
+                for i in 0..t {
+                    let mut v = gain * rng.normal() as f32;
+                    if class == 1 && ch < c / 2 {
+                        v += cfg.effect * (std::f32::consts::TAU * i as f32 / 8.0 + phase).sin();
+                    }
+                    if ch == c - 1 {
+                        v +=
+                            cfg.signature * (std::f32::consts::TAU * i as f32 / sig_period + sig_phase).sin();
+                    }
+                    x.push(v);
+                }
+            }
+            y.push(class);
+            subject.push(s as u32);
+            split.push(sp);
+        }
+    }
+    EpochSet {
+        x,
+        n_samples: t,
+        y,
+        subject,
+        split,
+        meta: EpochMeta {
+            channels: (0..c).map(|i| format!("E{}", i + 1)).collect(),
+            fs: 128.0,
+            classes: vec!["F".into(), "M".into()],
+            label_column: "sex".into(),
+            subjects: (0..n_subjects).map(|i| format!("sub-{:03}", i + 1)).collect(),
+            settings: serde_json::json!({ "toy": { "effect": cfg.effect, "seed": cfg.seed } }),
+        },
+    }
+}

@@ -1,0 +1,676 @@
+//! The training loop: seeded shuffling, mini-batches, validation after every
+//! epoch, early stopping, best and last checkpoints, a guard against
+//! non-finite losses, interruption and exact resumption.
+//!
+//! # Determinism
+//! Every random draw comes from `seed` through fixed streams: the initial
+//! weights from one, each epoch's order of windows from `fork(epoch)` of
+//! another, and each optimiser step's dropout masks from `fork(step)` of a
+//! third. So the windows and masks of any step follow from the seed and the
+//! step's position alone, and a resumed run meets exactly the batches, masks
+//! and optimiser state it would have met without the interruption.
+//!
+//! With one thread the arithmetic is sequential and runs are bit-identical.
+//! With `n` threads the kernels split the batch into `n` chunks whose weight
+//! gradients are summed in a fixed order, so runs with the same thread count
+//! are bit-identical too; a different thread count changes the summation
+//! order, and `f32` rounding then differs in the last bits (about `1e-7`
+//! relative per step). Training amplifies such differences slowly: after a
+//! few epochs weights agree to about `1e-3` relative and the accuracies
+//! within a window or two, which the tests check.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use eeglens_autodiff::{ops, Rng, Tape, Tensor};
+use eeglens_data::store::{EpochStore, Split};
+use eeglens_nn::models::{build, ModelSpec};
+use eeglens_nn::{
+    load_checkpoint, load_optimizer, save_checkpoint, CheckpointMeta, Mode, Optimizer, Sequential,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Monitor, TrainConfig};
+use crate::error::TrainError;
+use crate::eval::{evaluate_model, predict_windows, EvalReport};
+use crate::metrics::{per_subject, softmax_rows, ClassMetrics};
+use crate::run_dir::{
+    file_sha256, read_config, read_metrics, tmp_path, write_json, write_metrics, DataInfo, EpochRecord,
+    ModelInfo, RunConfig, Versions, BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT, METRICS_FILE, RUN_FORMAT,
+};
+
+/// Random stream of the initial weights.
+const INIT_STREAM: u64 = 0x1417;
+/// Random stream of the epochs' window orders.
+const SHUFFLE_STREAM: u64 = 0x5408;
+/// Random stream of the dropout masks.
+const DROPOUT_STREAM: u64 = 0xD809;
+/// Checkpoint metadata key of the loop's position.
+const STATE_KEY: &str = "train.state";
+
+/// How a call of [`train_with`] treats an existing run directory, and how to stop it.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// continue the run in the directory from `checkpoint-last` (the stored
+    /// settings are kept except `epochs`, `patience` and `threads`)
+    pub resume: bool,
+    /// overwrite a run already in the directory
+    pub force: bool,
+    /// when set (for example by a Ctrl-C handler), the loop finishes the
+    /// current batch, writes `checkpoint-last` and returns
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+/// What the loop reports as it goes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Progress {
+    /// The loop is about to start (or resume).
+    Start {
+        /// epochs asked for
+        epochs: usize,
+        /// epochs already done (non-zero when resuming)
+        epochs_done: usize,
+        /// batches of the current epoch already done (when resuming mid-epoch)
+        batches_done: usize,
+        /// batches per epoch
+        batches: usize,
+        /// training windows (per epoch, after class balancing)
+        n_train: usize,
+        /// validation windows
+        n_val: usize,
+        /// worker threads
+        threads: usize,
+    },
+    /// A batch is done.
+    Batch {
+        /// epoch, from 1
+        epoch: usize,
+        /// epochs asked for
+        epochs: usize,
+        /// batches done in this epoch
+        batch: usize,
+        /// batches per epoch
+        batches: usize,
+        /// mean training loss of the epoch so far
+        loss: f64,
+        /// training accuracy of the epoch so far
+        accuracy: f64,
+        /// training windows per second in this session
+        samples_per_s: f64,
+        /// estimated seconds until the last epoch ends
+        eta_s: f64,
+    },
+    /// Validation of an epoch starts.
+    Validating {
+        /// epoch, from 1
+        epoch: usize,
+    },
+    /// An epoch is done (the line just appended to `metrics.jsonl`).
+    Epoch(EpochRecord),
+    /// The best model is being evaluated on the test split.
+    Testing,
+}
+
+/// Why the loop ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum StopReason {
+    /// all epochs were run
+    Completed,
+    /// the monitored figure did not improve for `patience` epochs
+    EarlyStopped,
+    /// the stop flag was raised; `--resume` continues at `epoch`, after `batch` batches
+    Interrupted {
+        /// epoch in progress, from 1
+        epoch: usize,
+        /// batches of it already done
+        batch: usize,
+    },
+}
+
+/// What [`train`] did.
+#[derive(Clone, Debug)]
+pub struct TrainSummary {
+    /// the run directory
+    pub run_dir: PathBuf,
+    /// why the loop ended
+    pub stop: StopReason,
+    /// epochs completed (over all sessions of the run)
+    pub epochs_done: usize,
+    /// epoch of `checkpoint-best`, from 1
+    pub best_epoch: Option<usize>,
+    /// the monitored figure at the best epoch
+    pub best_value: Option<f64>,
+    /// every line of `metrics.jsonl`
+    pub records: Vec<EpochRecord>,
+    /// the best model on the test split (also in `eval-test.json`), when the
+    /// run ended and the store has test windows
+    pub test: Option<EvalReport>,
+    /// wall-clock seconds of this session
+    pub seconds: f64,
+    /// worker threads used
+    pub threads: usize,
+}
+
+/// The loop's position, stored in `checkpoint-last` under `train.state`.
+/// Floats are stored as their bits so the resumed sums are bit-identical.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct LoopState {
+    epochs_done: usize,
+    batches_done: usize,
+    step: u64,
+    loss_sum_bits: u64,
+    correct: u64,
+    seen: u64,
+    load_s: f64,
+    train_s: f64,
+    best_bits: Option<u64>,
+    best_epoch: Option<usize>,
+    bad_epochs: usize,
+}
+
+impl LoopState {
+    fn loss_sum(&self) -> f64 {
+        f64::from_bits(self.loss_sum_bits)
+    }
+
+    fn best(&self) -> Option<f64> {
+        self.best_bits.map(f64::from_bits)
+    }
+
+    fn reset_epoch(&mut self) {
+        self.batches_done = 0;
+        self.loss_sum_bits = 0f64.to_bits();
+        self.correct = 0;
+        self.seen = 0;
+        self.load_s = 0.0;
+        self.train_s = 0.0;
+    }
+}
+
+/// Trains `cfg.model` on `store` into the new run directory `run_dir`.
+/// Same as [`train_with`] with default [`RunOptions`] (refuses a directory
+/// that already holds a run).
+///
+/// # Errors
+/// As [`train_with`].
+pub fn train(
+    cfg: &TrainConfig,
+    store: &EpochStore,
+    run_dir: &Path,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<TrainSummary, TrainError> {
+    train_with(cfg, store, run_dir, &RunOptions::default(), progress)
+}
+
+/// Trains `cfg.model` on the train split of `store`, validating on the val
+/// split after every epoch and finally evaluating the best model on the test
+/// split, writing everything to `run_dir`.
+///
+/// # Shapes
+/// Windows `[C, T]` of the store are fed as `[batch, 1, C, T]`.
+///
+/// # Errors
+/// [`TrainError::Config`] for bad settings; [`TrainError::EmptySplit`] without
+/// training windows; [`TrainError::ModelShape`] when the model does not fit
+/// the windows; [`TrainError::RunExists`], [`TrainError::NothingToResume`],
+/// [`TrainError::ResumeMismatch`] for the run directory;
+/// [`TrainError::Io`] when it cannot be written; [`TrainError::Diverged`]
+/// when the loss or gradients stop being finite (`checkpoint-last` then holds
+/// the last good epoch).
+pub fn train_with(
+    cfg: &TrainConfig,
+    store: &EpochStore,
+    run_dir: &Path,
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<TrainSummary, TrainError> {
+    let started = Instant::now();
+    cfg.validate()?;
+    let train_idx = store.indices(Split::Train);
+    if train_idx.is_empty() {
+        return Err(TrainError::EmptySplit { data: store.path().to_path_buf(), split: "train" });
+    }
+    let val_idx = store.indices(Split::Val);
+    let mut setup =
+        if opts.resume { resume_run(cfg, store, run_dir)? } else { new_run(cfg, store, run_dir, opts)? };
+    let cfg = setup.config.train.clone();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| TrainError::Config { field: "threads", msg: e.to_string() })?;
+    let threads = pool.current_num_threads();
+    let k = store.meta().classes.len().max(1);
+    let (c, t) = (store.n_channels(), store.n_samples());
+    let labels = store.labels();
+    let seed_rng = Rng::new(cfg.seed);
+    let shuffle_base = seed_rng.fork(SHUFFLE_STREAM);
+    let dropout_base = seed_rng.fork(DROPOUT_STREAM);
+    let batches_of = |order: &[usize]| -> Vec<(usize, usize)> {
+        let mut b: Vec<(usize, usize)> =
+            (0..order.len()).step_by(cfg.batch).map(|s| (s, (s + cfg.batch).min(order.len()))).collect();
+        // A last batch of one window is dropped: batch norm cannot train on it.
+        if b.len() > 1 && b.last().is_some_and(|&(s, e)| e - s < 2) {
+            b.pop();
+        }
+        b
+    };
+    let n_epoch = epoch_order(&train_idx, labels, k, &shuffle_base, 0, cfg.balanced).len();
+    let batches_per_epoch = batches_of(&vec![0; n_epoch]).len();
+    let ckpt_meta = CheckpointMeta {
+        model: cfg.model.clone(),
+        input_shape: vec![1, c, t],
+        class_names: store.meta().classes.clone(),
+        extra: [("data.sha256".to_string(), setup.config.data.sha256.clone())].into_iter().collect(),
+    };
+    let st = &mut setup.state;
+    progress(&Progress::Start {
+        epochs: cfg.epochs,
+        epochs_done: st.epochs_done,
+        batches_done: st.batches_done,
+        batches: batches_per_epoch,
+        n_train: n_epoch,
+        n_val: val_idx.len(),
+        threads,
+    });
+    let best_path = run_dir.join(BEST_CHECKPOINT);
+    let last_path = run_dir.join(LAST_CHECKPOINT);
+    let mut session_batches = 0usize;
+    let mut session_samples = 0u64;
+    let mut session_train_s = 0.0f64;
+    let mut stop = StopReason::Completed;
+    'epochs: while st.epochs_done < cfg.epochs {
+        if cfg.patience.is_some_and(|p| st.bad_epochs >= p) {
+            stop = StopReason::EarlyStopped;
+            break;
+        }
+        let epoch = st.epochs_done + 1;
+        let order = epoch_order(&train_idx, labels, k, &shuffle_base, st.epochs_done as u64, cfg.balanced);
+        let batches = batches_of(&order);
+        while st.batches_done < batches.len() {
+            if opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+                write_checkpoint(&last_path, &setup.model, &ckpt_meta, Some(&setup.opt), Some(st))?;
+                stop = StopReason::Interrupted { epoch, batch: st.batches_done };
+                break 'epochs;
+            }
+            let (s, e) = batches[st.batches_done];
+            let idx = &order[s..e];
+            let t0 = Instant::now();
+            let mut buf = vec![0.0f32; idx.len() * c * t];
+            store.fill_batch(idx, &mut buf);
+            let y: Vec<usize> = idx.iter().map(|&i| labels[i] as usize).collect();
+            let x = Tensor::from_vec(&[idx.len(), 1, c, t], buf).expect("buffer sized from the batch shape");
+            let load_s = t0.elapsed().as_secs_f64();
+            let mut drng = dropout_base.fork(st.step);
+            let (loss, correct, grad_norm) =
+                pool.install(|| train_step(&mut setup.model, &mut setup.opt, &x, &y, k, &mut drng))?;
+            let batch_s = t0.elapsed().as_secs_f64();
+            let bad = if !loss.is_finite() {
+                Some(("loss", loss))
+            } else if !grad_norm.is_finite() {
+                Some(("gradient norm", grad_norm))
+            } else {
+                None
+            };
+            if let Some((what, value)) = bad {
+                let kept = if last_path.exists() {
+                    format!("{} holds the state after epoch {}", last_path.display(), st.epochs_done)
+                } else {
+                    "no checkpoint was written before".to_string()
+                };
+                return Err(TrainError::Diverged { epoch, batch: st.batches_done + 1, what, value, kept });
+            }
+            st.step += 1;
+            st.batches_done += 1;
+            st.loss_sum_bits = (st.loss_sum() + loss * idx.len() as f64).to_bits();
+            st.correct += correct;
+            st.seen += idx.len() as u64;
+            st.load_s += load_s;
+            st.train_s += batch_s;
+            session_batches += 1;
+            session_samples += idx.len() as u64;
+            session_train_s += batch_s;
+            let per_batch = session_train_s / session_batches as f64;
+            let remaining = (cfg.epochs - epoch) * batches.len() + (batches.len() - st.batches_done);
+            progress(&Progress::Batch {
+                epoch,
+                epochs: cfg.epochs,
+                batch: st.batches_done,
+                batches: batches.len(),
+                loss: st.loss_sum() / st.seen as f64,
+                accuracy: st.correct as f64 / st.seen as f64,
+                samples_per_s: session_samples as f64 / session_train_s.max(1e-9),
+                eta_s: per_batch * remaining as f64,
+            });
+        }
+        // Validation.
+        progress(&Progress::Validating { epoch });
+        let val_start = Instant::now();
+        let val = if val_idx.is_empty() {
+            None
+        } else {
+            let logits = pool.install(|| predict_windows(&setup.model, store, &val_idx, cfg.eval_batch))?;
+            let y: Vec<usize> = val_idx.iter().map(|&i| labels[i] as usize).collect();
+            let subj: Vec<usize> = val_idx.iter().map(|&i| store.subjects()[i] as usize).collect();
+            let m = ClassMetrics::from_logits(&logits, &y, k);
+            let per = per_subject(&softmax_rows(&logits, k), &y, &subj, k, &store.meta().subjects);
+            let s_acc = per.iter().filter(|s| s.predicted == s.label).count() as f64 / per.len() as f64;
+            Some((m, s_acc))
+        };
+        let train_loss = st.loss_sum() / st.seen.max(1) as f64;
+        let monitored = match (&val, cfg.monitor) {
+            (None, _) => train_loss,
+            (Some((m, _)), Monitor::ValLoss) => m.loss,
+            (Some((m, _)), Monitor::ValAccuracy) => m.accuracy,
+            (Some((m, _)), Monitor::ValBalancedAccuracy) => m.balanced_accuracy,
+            (Some((m, _)), Monitor::ValAuc) => m.auc.unwrap_or(0.5),
+        };
+        let maximise = val.is_some() && cfg.monitor.maximise();
+        let improved = monitored.is_finite()
+            && st.best().is_none_or(|b| if maximise { monitored > b } else { monitored < b });
+        if improved {
+            st.best_bits = Some(monitored.to_bits());
+            st.best_epoch = Some(epoch);
+            st.bad_epochs = 0;
+            write_checkpoint(&best_path, &setup.model, &ckpt_meta, None, None)?;
+        } else {
+            st.bad_epochs += 1;
+        }
+        let record = EpochRecord {
+            epoch,
+            step: st.step,
+            lr: setup.opt.config().schedule.lr(setup.opt.config().lr, st.step.saturating_sub(1)),
+            train_loss,
+            train_accuracy: st.correct as f64 / st.seen.max(1) as f64,
+            val_loss: val.as_ref().map(|v| v.0.loss),
+            val_accuracy: val.as_ref().map(|v| v.0.accuracy),
+            val_balanced_accuracy: val.as_ref().map(|v| v.0.balanced_accuracy),
+            val_auc: val.as_ref().and_then(|v| v.0.auc),
+            val_subject_accuracy: val.as_ref().map(|v| v.1),
+            best: improved,
+            seconds: st.train_s + val_start.elapsed().as_secs_f64(),
+            samples_per_s: st.seen as f64 / st.train_s.max(1e-9),
+            load_seconds: st.load_s,
+            load_fraction: st.load_s / st.train_s.max(1e-9),
+        };
+        setup.records.push(record.clone());
+        // metrics.jsonl first, then checkpoint-last: a crash in between leaves
+        // an extra line that resuming drops, never a missing one.
+        write_metrics(&run_dir.join(METRICS_FILE), &setup.records)?;
+        st.epochs_done += 1;
+        st.reset_epoch();
+        write_checkpoint(&last_path, &setup.model, &ckpt_meta, Some(&setup.opt), Some(st))?;
+        progress(&Progress::Epoch(record));
+    }
+    if stop == StopReason::Completed && cfg.patience.is_some_and(|p| st.bad_epochs >= p) {
+        stop = StopReason::EarlyStopped;
+    }
+    let mut test = None;
+    if !matches!(stop, StopReason::Interrupted { .. }) && !store.indices(Split::Test).is_empty() {
+        progress(&Progress::Testing);
+        let model = if best_path.exists() { load_checkpoint(&best_path)?.0 } else { setup.model.clone() };
+        let mut report = pool.install(|| evaluate_model(&model, store, Split::Test, cfg.eval_batch))?;
+        report.checkpoint = Some(if best_path.exists() { best_path.clone() } else { last_path.clone() });
+        write_json(&run_dir.join("eval-test.json"), &report)?;
+        test = Some(report);
+    }
+    Ok(TrainSummary {
+        run_dir: run_dir.to_path_buf(),
+        stop,
+        epochs_done: st.epochs_done,
+        best_epoch: st.best_epoch,
+        best_value: st.best(),
+        records: setup.records,
+        test,
+        seconds: started.elapsed().as_secs_f64(),
+        threads,
+    })
+}
+
+/// One optimiser step on the batch `x`, `y`: returns the batch's mean loss,
+/// its number of correct predictions and the gradient norm.
+fn train_step(
+    model: &mut Sequential,
+    opt: &mut Optimizer,
+    x: &Tensor,
+    y: &[usize],
+    k: usize,
+    rng: &mut Rng,
+) -> Result<(f64, u64, f64), TrainError> {
+    let (loss, correct, grads, stats) = {
+        let mut tape = Tape::new();
+        let params = model.bind(&mut tape, true);
+        let xv = tape.constant(x.clone());
+        let out = model.forward(&mut tape, &params, xv, Mode::Train, rng)?;
+        let logits = tape.value(out.output).data();
+        let correct = logits
+            .chunks_exact(k)
+            .zip(y)
+            .filter(|(row, &label)| crate::metrics::argmax(row) == label)
+            .count() as u64;
+        let loss = ops::cross_entropy(&mut tape, out.output, y, None);
+        let mut g = tape.backward(loss);
+        let grads: Vec<Option<Tensor>> = params.vars().iter().map(|v| g.take(*v)).collect();
+        (tape.value(loss).item() as f64, correct, grads, out.batch_stats)
+    };
+    if !loss.is_finite() {
+        return Ok((loss, correct, 0.0));
+    }
+    let grads: Vec<Option<&Tensor>> = grads.iter().map(|g| g.as_ref()).collect();
+    let info = opt.step(&mut model.params_mut(), &grads);
+    model.apply_batch_stats(&stats);
+    Ok((loss, correct, info.grad_norm))
+}
+
+/// The order of the training windows in epoch `epoch` (from 0): a shuffle
+/// drawn from the epoch's own stream; with `balanced`, every class is
+/// repeated (in fresh shuffles) up to the size of the largest class first.
+pub fn epoch_order(
+    train: &[usize],
+    labels: &[u32],
+    k: usize,
+    base: &Rng,
+    epoch: u64,
+    balanced: bool,
+) -> Vec<usize> {
+    let mut rng = base.fork(epoch);
+    let mut order = if balanced {
+        let mut per_class: Vec<Vec<usize>> = vec![Vec::new(); k];
+        for &i in train {
+            per_class[labels[i] as usize].push(i);
+        }
+        let target = per_class.iter().map(Vec::len).max().unwrap_or(0);
+        let mut out = Vec::with_capacity(target * k);
+        for members in per_class.iter().filter(|m| !m.is_empty()) {
+            let mut taken = 0;
+            while taken < target {
+                let mut copy = members.clone();
+                rng.shuffle(&mut copy);
+                let n = copy.len().min(target - taken);
+                out.extend_from_slice(&copy[..n]);
+                taken += n;
+            }
+        }
+        out
+    } else {
+        train.to_vec()
+    };
+    rng.shuffle(&mut order);
+    order
+}
+
+/// Writes a checkpoint through a temporary file and a rename.
+fn write_checkpoint(
+    path: &Path,
+    model: &Sequential,
+    meta: &CheckpointMeta,
+    opt: Option<&Optimizer>,
+    state: Option<&LoopState>,
+) -> Result<(), TrainError> {
+    let mut meta = meta.clone();
+    if let Some(st) = state {
+        meta.extra
+            .insert(STATE_KEY.into(), serde_json::to_string(st).expect("plain data serialises to JSON"));
+        meta.extra.insert("train.epochs_done".into(), st.epochs_done.to_string());
+    }
+    let tmp = tmp_path(path);
+    save_checkpoint(&tmp, model, &meta, opt)?;
+    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+}
+
+/// The model, optimiser, position and records a session starts from.
+struct Setup {
+    config: RunConfig,
+    model: Sequential,
+    opt: Optimizer,
+    state: LoopState,
+    records: Vec<EpochRecord>,
+}
+
+fn build_model(cfg: &TrainConfig, store: &EpochStore) -> Result<Sequential, TrainError> {
+    let spec = ModelSpec {
+        n_channels: store.n_channels(),
+        n_samples: store.n_samples(),
+        n_classes: store.meta().classes.len().max(1),
+    };
+    let mut rng = Rng::new(cfg.seed).fork(INIT_STREAM);
+    build(&cfg.model, &spec, &mut rng).map_err(|source| TrainError::ModelShape {
+        model: cfg.model.clone(),
+        data: store.path().to_path_buf(),
+        n_channels: spec.n_channels,
+        n_samples: spec.n_samples,
+        source: Box::new(source),
+    })
+}
+
+fn data_info(store: &EpochStore) -> Result<DataInfo, TrainError> {
+    let path = store.path().canonicalize().unwrap_or_else(|_| store.path().to_path_buf());
+    let (sha256, bytes) = file_sha256(store.path())?;
+    let m = store.meta();
+    Ok(DataInfo {
+        path,
+        sha256,
+        bytes,
+        n_windows: store.len(),
+        n_split: Split::ALL.map(|s| store.indices(s).len()),
+        n_channels: store.n_channels(),
+        n_samples: store.n_samples(),
+        fs: m.fs,
+        channels: m.channels.clone(),
+        classes: m.classes.clone(),
+        label_column: m.label_column.clone(),
+    })
+}
+
+/// Files a run writes (removed by `force`).
+fn run_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> =
+        [CONFIG_FILE, METRICS_FILE, BEST_CHECKPOINT, LAST_CHECKPOINT].iter().map(|f| dir.join(f)).collect();
+    v.extend(Split::ALL.iter().map(|s| dir.join(format!("eval-{}.json", s.name()))));
+    v
+}
+
+fn new_run(
+    cfg: &TrainConfig,
+    store: &EpochStore,
+    dir: &Path,
+    opts: &RunOptions,
+) -> Result<Setup, TrainError> {
+    let model = build_model(cfg, store)?;
+    if dir.join(CONFIG_FILE).exists() {
+        if !opts.force {
+            return Err(TrainError::RunExists { path: dir.to_path_buf() });
+        }
+        for f in run_files(dir) {
+            match std::fs::remove_file(&f) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(TrainError::io(&f, e)),
+                _ => {}
+            }
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
+    let threads = cfg.threads.unwrap_or_else(rayon::current_num_threads);
+    let config = RunConfig {
+        format: RUN_FORMAT.into(),
+        train: cfg.clone(),
+        data: data_info(store)?,
+        model: ModelInfo {
+            name: cfg.model.clone(),
+            input_shape: model.input_shape().to_vec(),
+            n_params: model.num_params(),
+        },
+        threads,
+        versions: Versions::current(),
+        created_unix_s: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    };
+    write_json(&dir.join(CONFIG_FILE), &config)?;
+    write_metrics(&dir.join(METRICS_FILE), &[])?;
+    let opt = Optimizer::new(cfg.optimizer_config());
+    Ok(Setup { config, model, opt, state: LoopState::default(), records: Vec::new() })
+}
+
+fn resume_run(cfg: &TrainConfig, store: &EpochStore, dir: &Path) -> Result<Setup, TrainError> {
+    let nothing =
+        |reason: &str| TrainError::NothingToResume { path: dir.to_path_buf(), reason: reason.into() };
+    if !dir.join(CONFIG_FILE).exists() {
+        return Err(nothing("no config.json (start a new run without --resume)"));
+    }
+    let mut config = read_config(dir)?;
+    let last = dir.join(LAST_CHECKPOINT);
+    if !last.exists() {
+        return Err(nothing("no checkpoint-last.safetensors yet (start again with --force)"));
+    }
+    let mismatch = |field, stored: String, given: String| TrainError::ResumeMismatch {
+        path: dir.to_path_buf(),
+        field,
+        stored,
+        given,
+    };
+    let (sha, _) = file_sha256(store.path())?;
+    if sha != config.data.sha256 {
+        return Err(mismatch(
+            "data file",
+            format!("{} (sha256 {})", config.data.path.display(), &config.data.sha256),
+            format!("{} (sha256 {sha})", store.path().display()),
+        ));
+    }
+    let s = &config.train;
+    let same_lr = (s.lr - cfg.lr).abs() <= 1e-12 * s.lr.abs().max(cfg.lr.abs());
+    let checks: [(&'static str, bool, String, String); 6] = [
+        ("model", s.model == cfg.model, s.model.clone(), cfg.model.clone()),
+        ("batch", s.batch == cfg.batch, s.batch.to_string(), cfg.batch.to_string()),
+        ("seed", s.seed == cfg.seed, s.seed.to_string(), cfg.seed.to_string()),
+        ("lr", same_lr, s.lr.to_string(), cfg.lr.to_string()),
+        ("optimizer", s.optimizer == cfg.optimizer, s.optimizer.name().into(), cfg.optimizer.name().into()),
+        ("balanced sampling", s.balanced == cfg.balanced, s.balanced.to_string(), cfg.balanced.to_string()),
+    ];
+    if let Some((field, _, stored, given)) = checks.into_iter().find(|c| !c.1) {
+        return Err(mismatch(field, stored, given));
+    }
+    config.train.epochs = cfg.epochs;
+    config.train.patience = cfg.patience;
+    config.train.threads = cfg.threads;
+    let (model, meta, file) = load_checkpoint(&last)?;
+    if meta.model != config.train.model {
+        return Err(TrainError::RunFile { path: last, msg: format!("holds model `{}`", meta.model) });
+    }
+    let opt =
+        load_optimizer(&file, &model)?.unwrap_or_else(|| Optimizer::new(config.train.optimizer_config()));
+    let state: LoopState = meta
+        .extra
+        .get(STATE_KEY)
+        .ok_or_else(|| TrainError::RunFile { path: last.clone(), msg: format!("no `{STATE_KEY}` metadata") })
+        .and_then(|s| {
+            serde_json::from_str(s)
+                .map_err(|e| TrainError::RunFile { path: last.clone(), msg: format!("`{STATE_KEY}`: {e}") })
+        })?;
+    let mut records = read_metrics(&dir.join(METRICS_FILE))?;
+    records.truncate(state.epochs_done);
+    write_metrics(&dir.join(METRICS_FILE), &records)?;
+    write_json(&dir.join(CONFIG_FILE), &config)?;
+    Ok(Setup { config, model, opt, state, records })
+}
