@@ -1,0 +1,524 @@
+//! Activation maximisation: gradient ascent on the input of a frozen network
+//! in eval mode, towards a class logit, a logit difference or a unit's mean
+//! activation.
+//!
+//! # The loop
+//! All restarts of all targets form one batch, so one forward and one
+//! backward per step serve them all (eval mode: samples do not interact).
+//! The pattern is optimised in normalised units `u = x / scale` (`scale` the
+//! data's standard deviation) with Adam on `-objective + l2/2 |u|^2`; then
+//! per step:
+//! 1. decode the parameters to samples (identity, or the 1/f-scaled Fourier
+//!    basis of [`Parameterisation::Spectral`]);
+//! 2. shift each sample circularly by a random number of samples in
+//!    `[-jitter, jitter]` (the network must like the pattern wherever it
+//!    sits in the window);
+//! 3. forward to the target layer, objective = `sum(act * w)` with a
+//!    constant weight per sample (one-hot logit, logit difference, or the
+//!    mean over a unit's map), backward to the input;
+//! 4. shift the gradient back, map it to the parameters, Adam step;
+//! 5. optionally smooth along time and clip to the data's amplitude range
+//!    (per channel), re-encoding the result.
+//!
+//! Restart 0 starts from zeros, restart 1 from the data's mean window, the
+//! others from noise of `init_noise` standard deviations.
+
+use std::sync::Arc;
+
+use eeglens_autodiff::{ops, Rng, Tape, Tensor};
+use eeglens_nn::{Mode, Optimizer, OptimizerConfig, Sequential};
+use rustfft::num_complex::Complex64;
+use rustfft::{Fft, FftPlanner};
+
+use crate::config::{ActmaxConfig, ClassObjective, Parameterisation};
+use crate::error::InterpretError;
+
+/// What one pattern maximises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// the output class `c` (with the configured [`ClassObjective`])
+    Class(usize),
+    /// the mean activation of unit `unit` of layer `layer` (an index)
+    Unit {
+        /// the layer's index
+        layer: usize,
+        /// the channel or feature
+        unit: usize,
+    },
+}
+
+/// The data statistics activation maximisation is scaled and clipped by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataStats {
+    /// the overall standard deviation of the samples
+    pub scale: f32,
+    /// the mean window `[n_channels * n_samples]`
+    pub mean: Vec<f32>,
+    /// per channel, the smallest and largest sample
+    pub range: Vec<(f32, f32)>,
+}
+
+impl DataStats {
+    /// Statistics of windows `x` `[n, n_channels, n_samples]`.
+    pub fn of(x: &[f32], n_channels: usize, n_samples: usize) -> Self {
+        let w = n_channels * n_samples;
+        let n = x.len() / w.max(1);
+        let mut mean = vec![0.0f64; w];
+        let mut range = vec![(f32::INFINITY, f32::NEG_INFINITY); n_channels];
+        let (mut s1, mut s2) = (0.0f64, 0.0f64);
+        for win in x.chunks_exact(w) {
+            for (j, &v) in win.iter().enumerate() {
+                mean[j] += v as f64;
+                s1 += v as f64;
+                s2 += (v as f64) * (v as f64);
+                let r = &mut range[j / n_samples];
+                r.0 = r.0.min(v);
+                r.1 = r.1.max(v);
+            }
+        }
+        let count = (n * w).max(1) as f64;
+        let var = (s2 / count - (s1 / count).powi(2)).max(0.0);
+        let scale = if var > 0.0 { var.sqrt() as f32 } else { 1.0 };
+        Self { scale, mean: mean.iter().map(|m| (m / n.max(1) as f64) as f32).collect(), range }
+    }
+}
+
+/// Patterns found by [`maximise`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Patterns {
+    /// `[n_targets, restarts, n_channels, n_samples]`, in the data's unit
+    pub patterns: Tensor,
+    /// `[n_targets, restarts, steps]`: the objective at every step
+    pub trace: Tensor,
+}
+
+/// The decoding between parameters and samples of one row (a channel of a sample).
+enum Codec {
+    Samples,
+    Spectral { scale: Vec<f64>, fwd: Arc<dyn Fft<f64>>, inv: Arc<dyn Fft<f64>>, t: usize },
+}
+
+impl Codec {
+    fn new(param: Parameterisation, n_samples: usize, fs: f64) -> Self {
+        match param {
+            Parameterisation::Samples => Codec::Samples,
+            Parameterisation::Spectral { f_min } => {
+                let t = n_samples;
+                let bins = t / 2 + 1;
+                // No DC term: the data are high-passed and the spectral reading ignores it.
+                let mut scale: Vec<f64> = (0..bins)
+                    .map(|k| if k == 0 { 0.0 } else { 1.0 / (k as f64 * fs / t as f64).max(f_min) })
+                    .collect();
+                let norm = scale.iter().map(|s| s * s).sum::<f64>().sqrt().max(1e-12);
+                scale.iter_mut().for_each(|s| *s /= norm);
+                let mut planner = FftPlanner::new();
+                Codec::Spectral {
+                    scale,
+                    fwd: planner.plan_fft_forward(t),
+                    inv: planner.plan_fft_inverse(t),
+                    t,
+                }
+            }
+        }
+    }
+
+    /// Parameters per row.
+    fn row_len(&self, n_samples: usize) -> usize {
+        match self {
+            Codec::Samples => n_samples,
+            Codec::Spectral { scale, .. } => 2 * scale.len(),
+        }
+    }
+
+    /// Parameters `[a_0..a_K, b_0..b_K]` to samples.
+    fn decode(&self, p: &[f32], x: &mut [f32]) {
+        match self {
+            Codec::Samples => x.copy_from_slice(p),
+            Codec::Spectral { scale, inv, t, .. } => {
+                let bins = scale.len();
+                let mut z = vec![Complex64::new(0.0, 0.0); *t];
+                for k in 0..bins {
+                    z[k] = Complex64::new(scale[k] * p[k] as f64, -scale[k] * p[bins + k] as f64);
+                }
+                inv.process(&mut z);
+                x.iter_mut().zip(&z).for_each(|(o, v)| *o = v.re as f32);
+            }
+        }
+    }
+
+    /// Samples to parameters (the exact inverse of `decode` on the span of the basis).
+    fn encode(&self, x: &[f32], p: &mut [f32]) {
+        match self {
+            Codec::Samples => p.copy_from_slice(x),
+            Codec::Spectral { scale, fwd, t, .. } => {
+                let bins = scale.len();
+                let mut z: Vec<Complex64> = x.iter().map(|&v| Complex64::new(v as f64, 0.0)).collect();
+                fwd.process(&mut z);
+                let half = *t as f64 / 2.0;
+                for k in 0..bins {
+                    let nyquist = t % 2 == 0 && k == t / 2;
+                    let (norm_a, has_b) = if k == 0 || nyquist { (*t as f64, false) } else { (half, true) };
+                    let s = scale[k];
+                    p[k] = if s > 0.0 { (z[k].re / (s * norm_a)) as f32 } else { 0.0 };
+                    p[bins + k] = if s > 0.0 && has_b { (-z[k].im / (s * half)) as f32 } else { 0.0 };
+                }
+            }
+        }
+    }
+
+    /// The gradient with respect to the parameters from the gradient `g` with respect to the samples.
+    fn pullback(&self, g: &[f32], gp: &mut [f32]) {
+        match self {
+            Codec::Samples => gp.copy_from_slice(g),
+            Codec::Spectral { scale, fwd, t, .. } => {
+                let bins = scale.len();
+                let mut z: Vec<Complex64> = g.iter().map(|&v| Complex64::new(v as f64, 0.0)).collect();
+                fwd.process(&mut z);
+                for k in 0..bins {
+                    let nyquist = t % 2 == 0 && k == t / 2;
+                    gp[k] = (scale[k] * z[k].re) as f32;
+                    gp[bins + k] = if k == 0 || nyquist { 0.0 } else { (-scale[k] * z[k].im) as f32 };
+                }
+            }
+        }
+    }
+}
+
+/// Circular shift of every row of `x` (`rows` rows of `t`) by `shift[row / rows_per_sample]`.
+fn roll_rows(x: &[f32], t: usize, rows_per_sample: usize, shifts: &[isize], out: &mut [f32]) {
+    for (r, (src, dst)) in x.chunks_exact(t).zip(out.chunks_exact_mut(t)).enumerate() {
+        let s = shifts[r / rows_per_sample].rem_euclid(t as isize) as usize;
+        dst[s..].copy_from_slice(&src[..t - s]);
+        dst[..s].copy_from_slice(&src[t - s..]);
+    }
+}
+
+/// Circular Gaussian smoothing of one row.
+fn smooth_row(x: &mut [f32], sigma: f64) {
+    let t = x.len();
+    let half = ((3.0 * sigma).ceil() as usize).min(t / 2);
+    let kernel: Vec<f64> =
+        (0..=2 * half).map(|j| (-0.5 * ((j as f64 - half as f64) / sigma).powi(2)).exp()).collect();
+    let norm: f64 = kernel.iter().sum();
+    let src = x.to_vec();
+    for (i, o) in x.iter_mut().enumerate() {
+        let mut acc = 0.0;
+        for (j, k) in kernel.iter().enumerate() {
+            let idx = (i + t + j - half) % t;
+            acc += k * src[idx] as f64;
+        }
+        *o = (acc / norm) as f32;
+    }
+}
+
+/// The constant objective weights for a batch: `[b, ...]` shaped like the target layer's output.
+fn objective_weights(
+    act_shape: &[usize],
+    targets: &[Target],
+    restarts: usize,
+    objective: ClassObjective,
+) -> Tensor {
+    let b = act_shape[0];
+    let per_sample: usize = act_shape[1..].iter().product();
+    let units = act_shape.get(1).copied().unwrap_or(1);
+    let per_unit = per_sample / units.max(1);
+    let mut w = vec![0.0f32; b * per_sample];
+    for s in 0..b {
+        let row = &mut w[s * per_sample..][..per_sample];
+        match targets[s / restarts] {
+            Target::Class(c) => {
+                let k = per_sample;
+                if objective == ClassObjective::LogitDifference && k > 1 {
+                    row.iter_mut().for_each(|v| *v = -1.0 / (k - 1) as f32);
+                }
+                row[c] = 1.0;
+            }
+            Target::Unit { unit, .. } => {
+                row[unit * per_unit..][..per_unit].iter_mut().for_each(|v| *v = 1.0 / per_unit as f32);
+            }
+        }
+    }
+    Tensor::from_vec(act_shape, w).expect("sized from the activation")
+}
+
+/// Inputs of [`maximise`].
+#[derive(Clone, Copy, Debug)]
+pub struct ActmaxProblem<'a> {
+    /// the network (weights are never changed)
+    pub model: &'a Sequential,
+    /// what each pattern maximises; all targets must stop at the same layer
+    pub targets: &'a [Target],
+    /// sampling rate of the windows, Hz (for the spectral parameterisation)
+    pub fs: f64,
+    /// scale, mean and range of the data
+    pub stats: &'a DataStats,
+    /// settings
+    pub cfg: &'a ActmaxConfig,
+    /// seed of restarts and jitter
+    pub seed: u64,
+}
+
+/// Runs activation maximisation; `on_step` is called after every step.
+///
+/// # Shapes
+/// The model takes `[n, 1, n_channels, n_samples]`; the patterns are
+/// `[targets, restarts, n_channels, n_samples]`.
+///
+/// # Errors
+/// [`InterpretError::Config`] for an empty target list or targets at
+/// different layers; [`InterpretError::Nn`] if the model refuses the batch.
+pub fn maximise(
+    problem: &ActmaxProblem<'_>,
+    on_step: &mut dyn FnMut(usize),
+) -> Result<Patterns, InterpretError> {
+    let ActmaxProblem { model, targets, fs, stats, cfg, seed } = *problem;
+    let layer_of = |t: &Target| match t {
+        Target::Class(_) => model.layers().len() - 1,
+        Target::Unit { layer, .. } => *layer,
+    };
+    let Some(first) = targets.first() else {
+        return Err(InterpretError::Config {
+            field: "targets",
+            value: "[]".into(),
+            expected: "at least one class or unit".into(),
+        });
+    };
+    let upto = layer_of(first);
+    if targets.iter().any(|t| layer_of(t) != upto) {
+        return Err(InterpretError::Config {
+            field: "targets",
+            value: format!("{targets:?}"),
+            expected: "targets at one layer".into(),
+        });
+    }
+    let in_shape = model.input_shape();
+    let (n_ch, t) = (in_shape[1], in_shape[2]);
+    let restarts = cfg.restarts;
+    let b = targets.len() * restarts;
+    let rows = b * n_ch;
+    let codec = Codec::new(cfg.param, t, fs);
+    let p_len = codec.row_len(t);
+    let scale = stats.scale;
+    let mut rng = Rng::new(seed).fork(0xAC7);
+
+    // Initial patterns in normalised units, encoded.
+    let mut params = Tensor::zeros(&[b, n_ch, p_len]);
+    {
+        let mut u = vec![0.0f32; t];
+        let p = params.data_mut();
+        for s in 0..b {
+            let restart = s % restarts;
+            for c in 0..n_ch {
+                for (j, v) in u.iter_mut().enumerate() {
+                    *v = match restart {
+                        0 => 0.0,
+                        1 => stats.mean[c * t + j] / scale,
+                        _ => (cfg.init_noise * rng.normal()) as f32,
+                    };
+                }
+                codec.encode(&u, &mut p[(s * n_ch + c) * p_len..][..p_len]);
+            }
+        }
+    }
+    let ranges: Vec<(f32, f32)> = stats.range.iter().map(|&(lo, hi)| (lo / scale, hi / scale)).collect();
+    let mut opt = Optimizer::new(OptimizerConfig::adam(cfg.lr).weight_decay(cfg.l2 as f32));
+    let mut trace = vec![0.0f32; b * cfg.steps];
+    let mut u = vec![0.0f32; rows * t];
+    let mut shifted = vec![0.0f32; rows * t];
+    let mut grad_p = Tensor::zeros(&[b, n_ch, p_len]);
+    let mut shifts = vec![0isize; b];
+    for step in 0..cfg.steps {
+        for (row, dst) in u.chunks_exact_mut(t).enumerate() {
+            codec.decode(&params.data()[row * p_len..][..p_len], dst);
+        }
+        for s in shifts.iter_mut() {
+            *s = if cfg.jitter > 0 {
+                rng.below(2 * cfg.jitter as u64 + 1) as isize - cfg.jitter as isize
+            } else {
+                0
+            };
+        }
+        roll_rows(&u, t, n_ch, &shifts, &mut shifted);
+        let x: Vec<f32> = shifted.iter().map(|v| v * scale).collect();
+        let x = Tensor::from_vec(&[b, 1, n_ch, t], x).expect("sized from the batch");
+        let (values, gx) = objective_and_gradient(model, x, upto, targets, restarts, cfg.objective)?;
+        for (s, v) in values.iter().enumerate() {
+            trace[s * cfg.steps + step] = *v;
+        }
+        // Back to the unshifted frame, in normalised units (d/du = scale * d/dx), negated for descent.
+        let back: Vec<isize> = shifts.iter().map(|s| -s).collect();
+        roll_rows(gx.data(), t, n_ch, &back, &mut shifted);
+        for (row, dst) in grad_p.data_mut().chunks_exact_mut(p_len).enumerate() {
+            codec.pullback(&shifted[row * t..][..t], dst);
+            dst.iter_mut().for_each(|g| *g *= -scale);
+        }
+        opt.step(&mut [&mut params], &[Some(&grad_p)]);
+        if cfg.smooth > 0.0 || cfg.clip {
+            let p = params.data_mut();
+            for (row, chunk) in p.chunks_exact_mut(p_len).enumerate() {
+                let dst = &mut u[row * t..][..t];
+                codec.decode(chunk, dst);
+                if cfg.smooth > 0.0 {
+                    smooth_row(dst, cfg.smooth);
+                }
+                if cfg.clip {
+                    let (lo, hi) = ranges[row % n_ch];
+                    dst.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
+                }
+                codec.encode(dst, chunk);
+            }
+        }
+        on_step(step);
+    }
+    for (row, dst) in u.chunks_exact_mut(t).enumerate() {
+        codec.decode(&params.data()[row * p_len..][..p_len], dst);
+    }
+    let patterns: Vec<f32> = u.iter().map(|v| v * scale).collect();
+    Ok(Patterns {
+        patterns: Tensor::from_vec(&[targets.len(), restarts, n_ch, t], patterns)
+            .expect("sized from the batch"),
+        trace: Tensor::from_vec(&[targets.len(), restarts, cfg.steps], trace).expect("sized from the batch"),
+    })
+}
+
+/// Per-sample objective values and the gradient of their sum with respect to `x`.
+fn objective_and_gradient(
+    model: &Sequential,
+    x: Tensor,
+    upto: usize,
+    targets: &[Target],
+    restarts: usize,
+    objective: ClassObjective,
+) -> Result<(Vec<f32>, Tensor), InterpretError> {
+    model.check_input(x.shape())?;
+    let mut tape = Tape::new();
+    let params = model.bind(&mut tape, false);
+    let xv = tape.input_with_grad(x);
+    let mut y = xv;
+    let mut rng = Rng::new(0);
+    for (i, (_, layer)) in model.layers().iter().enumerate().take(upto + 1) {
+        y = layer.forward(&mut tape, y, params.layer(i), Mode::Eval, &mut rng, false).y;
+    }
+    let w = objective_weights(tape.shape(y), targets, restarts, objective);
+    let per: usize = w.len() / w.shape()[0];
+    let values: Vec<f32> = tape
+        .value(y)
+        .data()
+        .chunks_exact(per)
+        .zip(w.data().chunks_exact(per))
+        .map(|(a, b)| a.iter().zip(b).map(|(p, q)| p * q).sum())
+        .collect();
+    let wv = tape.constant(w);
+    let prod = ops::mul(&mut tape, y, wv);
+    let total = ops::sum(&mut tape, prod);
+    let mut grads = tape.backward(total);
+    let gx = grads.take(xv).unwrap_or_else(|| Tensor::zeros(tape.shape(xv)));
+    Ok((values, gx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+    use eeglens_nn::layers::{Flatten, Linear, LinearConfig};
+    use eeglens_nn::Layer;
+
+    const COS_TOL: f64 = 1e-3;
+
+    fn cosine(a: &[f32], b: &[f32]) -> f64 {
+        let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+        let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+        let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+        dot / (na * nb)
+    }
+
+    fn linear_model(n_ch: usize, t: usize, rng: &mut Rng) -> Sequential {
+        let lin = Linear::new(&LinearConfig::new(n_ch * t, 2), rng).unwrap();
+        Sequential::new(
+            "linear",
+            &[1, n_ch, t],
+            vec![("flatten".into(), Layer::Flatten(Flatten)), ("fc".into(), Layer::Linear(lin))],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn on_a_linear_model_the_pattern_converges_to_the_weights() {
+        let (n_ch, t) = (3, 32);
+        let mut rng = Rng::new(5);
+        let model = linear_model(n_ch, t, &mut rng);
+        let Layer::Linear(lin) = &model.layers()[1].1 else { unreachable!() };
+        let w = lin.weight.data();
+        let stats = DataStats { scale: 1.0, mean: vec![0.0; n_ch * t], range: vec![(-1e3, 1e3); n_ch] };
+        let cfg = ActmaxConfig {
+            objective: ClassObjective::Logit,
+            restarts: 3,
+            steps: 600,
+            lr: 0.01,
+            l2: 1.0,
+            jitter: 0,
+            smooth: 0.0,
+            param: Parameterisation::Samples,
+            clip: false,
+            init_noise: 0.5,
+        };
+        let targets = [Target::Class(0), Target::Class(1)];
+        let problem =
+            ActmaxProblem { model: &model, targets: &targets, fs: 128.0, stats: &stats, cfg: &cfg, seed: 1 };
+        let out = maximise(&problem, &mut |_| {}).unwrap();
+        let per = n_ch * t;
+        for c in 0..2 {
+            let wc = &w[c * per..][..per];
+            for r in 0..3 {
+                let pat = &out.patterns.data()[(c * 3 + r) * per..][..per];
+                assert!(cosine(pat, wc) > 1.0 - COS_TOL, "class {c} restart {r}: cos {}", cosine(pat, wc));
+                // The optimum of w.x - |x|^2 / 2 is x = w.
+                let norm_ratio = pat.iter().map(|v| v * v).sum::<f32>().sqrt()
+                    / wc.iter().map(|v| v * v).sum::<f32>().sqrt();
+                assert_relative_eq!(norm_ratio, 1.0, epsilon = 0.02);
+            }
+            // The objective rises.
+            let tr = &out.trace.data()[c * 3 * 600..][..600];
+            assert!(tr[599] > tr[0]);
+        }
+    }
+
+    #[test]
+    fn the_spectral_codec_round_trips_and_its_pullback_is_the_adjoint() {
+        let t = 64;
+        let codec = Codec::new(Parameterisation::Spectral { f_min: 1.0 }, t, 128.0);
+        let n = codec.row_len(t);
+        let mut rng = Rng::new(3);
+        // decode(encode(x)) = x for x without DC.
+        let mut x: Vec<f32> = (0..t).map(|_| rng.normal() as f32).collect();
+        let m = x.iter().sum::<f32>() / t as f32;
+        x.iter_mut().for_each(|v| *v -= m);
+        let mut p = vec![0.0; n];
+        codec.encode(&x, &mut p);
+        let mut back = vec![0.0; t];
+        codec.decode(&p, &mut back);
+        for (a, b) in back.iter().zip(&x) {
+            assert_relative_eq!(a, b, epsilon = 1e-4);
+        }
+        // <g, decode(p)> = <pullback(g), p>.
+        let p: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
+        let g: Vec<f32> = (0..t).map(|_| rng.normal() as f32).collect();
+        codec.decode(&p, &mut back);
+        let mut gp = vec![0.0; n];
+        codec.pullback(&g, &mut gp);
+        let lhs: f64 = g.iter().zip(&back).map(|(a, b)| *a as f64 * *b as f64).sum();
+        let rhs: f64 = gp.iter().zip(&p).map(|(a, b)| *a as f64 * *b as f64).sum();
+        assert_relative_eq!(lhs, rhs, epsilon = 1e-4, max_relative = 1e-4);
+    }
+
+    #[test]
+    fn roll_then_roll_back_is_identity() {
+        let x: Vec<f32> = (0..20).map(|v| v as f32).collect();
+        let mut y = vec![0.0; 20];
+        let mut z = vec![0.0; 20];
+        roll_rows(&x, 10, 1, &[3, -12], &mut y);
+        assert_eq!(&y[..10], &[7.0, 8.0, 9.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        roll_rows(&y, 10, 1, &[-3, 12], &mut z);
+        assert_eq!(z, x);
+    }
+}

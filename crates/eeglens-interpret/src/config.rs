@@ -1,0 +1,273 @@
+//! [`InterpretConfig`]: which methods run, on which windows, with which settings.
+
+use eeglens_data::store::Split;
+use eeglens_dsp::{eeg_bands, Band};
+use serde::{Deserialize, Serialize};
+
+use crate::error::InterpretError;
+
+/// One of the three interpretation methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// the windows the network is most sure of, per class
+    Optimal,
+    /// gradient ascent on the input
+    Actmax,
+    /// projection of an activation back to the input (deconvnet and variants)
+    Deconv,
+}
+
+impl Method {
+    /// All three, in the order they run and appear in `interpret.json`.
+    pub const ALL: [Method; 3] = [Method::Optimal, Method::Actmax, Method::Deconv];
+
+    /// The name used on the command line and as the JSON key.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Optimal => "optimal",
+            Method::Actmax => "actmax",
+            Method::Deconv => "deconv",
+        }
+    }
+
+    /// Parses `optimal`, `actmax`, `deconv`, or `all` (all three).
+    pub fn parse_list(s: &str) -> Option<Vec<Method>> {
+        match s.to_ascii_lowercase().as_str() {
+            "all" => Some(Method::ALL.to_vec()),
+            "optimal" => Some(vec![Method::Optimal]),
+            "actmax" => Some(vec![Method::Actmax]),
+            "deconv" => Some(vec![Method::Deconv]),
+            _ => None,
+        }
+    }
+}
+
+/// What activation maximisation maximises for a class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassObjective {
+    /// the class's logit
+    Logit,
+    /// the class's logit minus the mean of the other logits (the default:
+    /// logits of a softmax are defined up to a shared offset)
+    LogitDifference,
+}
+
+/// How the input of activation maximisation is parameterised.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Parameterisation {
+    /// the samples themselves
+    Samples,
+    /// Fourier coefficients per channel scaled by `1 / max(f, f_min)`, so the
+    /// same step moves slow components more than fast ones (EEG is 1/f)
+    Spectral {
+        /// below this frequency (Hz) the scale stays flat
+        f_min: f64,
+    },
+}
+
+/// Back-projection rule at rectifiers: what distinguishes the deconvnet from
+/// its two variants (everything else — transposed convolutions, unpooling by
+/// switches — is shared).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackRule {
+    /// Zeiler & Fergus: rectify the signal going back (`max(g, 0)`), ignoring the forward pass
+    Deconvnet,
+    /// Springenberg et al.: pass where both the forward input and the signal are positive
+    Guided,
+    /// the plain gradient (`g` where the forward input is positive)
+    Saliency,
+}
+
+impl BackRule {
+    /// The name used in JSON and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackRule::Deconvnet => "deconvnet",
+            BackRule::Guided => "guided",
+            BackRule::Saliency => "saliency",
+        }
+    }
+}
+
+/// Which part of a unit's activation the deconvnet keeps before projecting it back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Keep {
+    /// only the strongest location of the unit's map (Zeiler & Fergus)
+    Strongest,
+    /// the unit's whole map
+    Map,
+}
+
+/// A unit to read on its own: a channel of a layer's output (or a feature of a linear layer).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitRef {
+    /// the layer's name, e.g. `features.14`
+    pub layer: String,
+    /// channel (or feature) index within the layer's output
+    pub unit: usize,
+}
+
+/// Settings of activation maximisation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActmaxConfig {
+    /// what a class pattern maximises
+    pub objective: ClassObjective,
+    /// restarts per class (or unit), run together in one batch; restart 0
+    /// starts from zeros, 1 from the data mean, the rest from small noise
+    pub restarts: usize,
+    /// gradient-ascent steps
+    pub steps: usize,
+    /// Adam step size, in units of the data's standard deviation
+    pub lr: f64,
+    /// L2 decay on the input (its gradient is added to the objective's)
+    pub l2: f64,
+    /// largest random circular time shift per step, in samples (0: none)
+    pub jitter: usize,
+    /// Gaussian smoothing of the pattern along time after each step,
+    /// standard deviation in samples (0: none)
+    pub smooth: f64,
+    /// how the input is parameterised
+    pub param: Parameterisation,
+    /// clip the pattern to the data's amplitude range after each step
+    pub clip: bool,
+    /// standard deviation of the noise restarts, in units of the data's
+    pub init_noise: f64,
+}
+
+impl Default for ActmaxConfig {
+    fn default() -> Self {
+        Self {
+            objective: ClassObjective::LogitDifference,
+            restarts: 8,
+            steps: 100,
+            lr: 0.05,
+            l2: 0.05,
+            jitter: 8,
+            smooth: 0.0,
+            param: Parameterisation::Spectral { f_min: 1.0 },
+            clip: true,
+            init_noise: 0.1,
+        }
+    }
+}
+
+/// Settings of the deconvnet and its variants.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeconvConfig {
+    /// rule at rectifiers
+    pub rule: BackRule,
+    /// what a unit keeps before projection (classes keep their logit difference)
+    pub keep: Keep,
+}
+
+impl Default for DeconvConfig {
+    fn default() -> Self {
+        Self { rule: BackRule::Deconvnet, keep: Keep::Strongest }
+    }
+}
+
+/// Everything [`crate::run`] needs besides the model and the data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InterpretConfig {
+    /// methods to run
+    pub methods: Vec<Method>,
+    /// windows read by optimal samples and the deconvnet (and whose
+    /// statistics set actmax's scale), default test
+    pub split: Split,
+    /// windows per class (or unit) kept by optimal samples and the deconvnet
+    pub k: usize,
+    /// keep only correctly classified windows among a class's optimal samples
+    pub correct_only: bool,
+    /// also read this unit on its own
+    pub unit: Option<UnitRef>,
+    /// bands of the spectral reading
+    pub bands: Vec<Band>,
+    /// significance level of the band contrasts
+    pub alpha: f64,
+    /// permutations of each permutation test
+    pub permutations: usize,
+    /// seed of everything random (restarts, jitter, permutations)
+    pub seed: u64,
+    /// windows per forward pass when scoring a split
+    pub batch: usize,
+    /// activation-maximisation settings
+    pub actmax: ActmaxConfig,
+    /// deconvnet settings
+    pub deconv: DeconvConfig,
+}
+
+impl Default for InterpretConfig {
+    fn default() -> Self {
+        Self {
+            methods: Method::ALL.to_vec(),
+            split: Split::Test,
+            k: 20,
+            correct_only: false,
+            unit: None,
+            bands: eeg_bands(),
+            alpha: 0.05,
+            permutations: 2000,
+            seed: 0,
+            batch: 64,
+            actmax: ActmaxConfig::default(),
+            deconv: DeconvConfig::default(),
+        }
+    }
+}
+
+impl InterpretConfig {
+    /// Checks the settings that do not depend on the model or the data.
+    ///
+    /// # Errors
+    /// [`InterpretError::Config`] naming the field.
+    pub fn validate(&self) -> Result<(), InterpretError> {
+        let bad = |field: &'static str, value: String, expected: &str| {
+            Err(InterpretError::Config { field, value, expected: expected.to_string() })
+        };
+        if self.methods.is_empty() {
+            return bad("methods", "[]".into(), "at least one method");
+        }
+        if self.k < 2 {
+            return bad("k", self.k.to_string(), "at least 2 windows per class");
+        }
+        if self.bands.is_empty() {
+            return bad("bands", "[]".into(), "at least one band");
+        }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return bad("alpha", self.alpha.to_string(), "a significance level in (0, 1)");
+        }
+        if self.permutations < 19 {
+            return bad("permutations", self.permutations.to_string(), "at least 19");
+        }
+        if self.batch == 0 {
+            return bad("batch", "0".into(), "at least 1");
+        }
+        let a = &self.actmax;
+        if a.restarts < 2 {
+            return bad("actmax.restarts", a.restarts.to_string(), "at least 2 restarts per class");
+        }
+        if a.steps == 0 {
+            return bad("actmax.steps", "0".into(), "at least 1 step");
+        }
+        if !(a.lr > 0.0 && a.lr.is_finite()) {
+            return bad("actmax.lr", a.lr.to_string(), "a positive step size");
+        }
+        if !(a.l2 >= 0.0 && a.l2.is_finite()) {
+            return bad("actmax.l2", a.l2.to_string(), "a decay >= 0");
+        }
+        if !(a.smooth >= 0.0 && a.smooth.is_finite()) {
+            return bad("actmax.smooth", a.smooth.to_string(), "a width >= 0 samples");
+        }
+        if let Parameterisation::Spectral { f_min } = a.param {
+            if !(f_min > 0.0 && f_min.is_finite()) {
+                return bad("actmax.param.f_min", f_min.to_string(), "a positive frequency");
+            }
+        }
+        Ok(())
+    }
+}

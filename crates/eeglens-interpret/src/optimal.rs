@@ -1,0 +1,118 @@
+//! Optimal samples: the windows a network assigns a class with the highest
+//! probability, and the windows that activate a unit most.
+
+use eeglens_data::store::EpochStore;
+use eeglens_nn::Sequential;
+use serde::{Deserialize, Serialize};
+
+use crate::error::InterpretError;
+use crate::walk::{forward_prefix, map_batches, softmax_rows, unit_means};
+
+/// One selected window, as written to `interpret.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// the window's index in the epoch store
+    pub index: usize,
+    /// the subject's identifier
+    pub subject: String,
+    /// the window's true class
+    pub label: String,
+    /// the score it was selected by (a class probability or a unit's mean activation)
+    pub score: f64,
+}
+
+/// The network's view of a split: logits, probabilities and arg-max class per window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassScores {
+    /// classes
+    pub n_classes: usize,
+    /// `[n, n_classes]` probabilities
+    pub probs: Vec<f64>,
+    /// arg-max class per window
+    pub pred: Vec<usize>,
+}
+
+impl ClassScores {
+    /// Probability of class `c` for every window.
+    pub fn column(&self, c: usize) -> Vec<f64> {
+        self.probs.chunks_exact(self.n_classes).map(|r| r[c]).collect()
+    }
+}
+
+/// Scores the windows `indices` of `store` in batches (eval mode).
+///
+/// # Errors
+/// [`InterpretError::Nn`] when the model does not take the store's windows.
+pub fn score_classes(
+    model: &Sequential,
+    store: &EpochStore,
+    indices: &[usize],
+    batch: usize,
+) -> Result<ClassScores, InterpretError> {
+    let n_classes = model.output_shape().iter().product();
+    let probs = map_batches(store, indices, batch, |x| Ok(softmax_rows(&model.predict(&x)?)))?;
+    let pred = probs
+        .chunks_exact(n_classes)
+        .map(|r| r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i))
+        .collect();
+    Ok(ClassScores { n_classes, probs, pred })
+}
+
+/// Mean activation of unit `unit` of layer `layer` (an index) for every window `indices`.
+///
+/// # Errors
+/// [`InterpretError::Nn`] when the model does not take the store's windows.
+pub fn score_unit(
+    model: &Sequential,
+    store: &EpochStore,
+    indices: &[usize],
+    batch: usize,
+    layer: usize,
+    unit: usize,
+) -> Result<Vec<f64>, InterpretError> {
+    map_batches(store, indices, batch, |x| {
+        let act = forward_prefix(model, x, layer)?;
+        Ok(unit_means(&act, unit).into_iter().map(f64::from).collect())
+    })
+}
+
+/// Positions of the `k` largest `scores` among those `keep` accepts, best
+/// first (ties: the lower position first). Fewer when fewer are kept.
+pub fn top_k(scores: &[f64], k: usize, keep: impl Fn(usize) -> bool) -> Vec<usize> {
+    let mut pos: Vec<usize> = (0..scores.len()).filter(|&i| keep(i) && scores[i].is_finite()).collect();
+    pos.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    pos.truncate(k);
+    pos
+}
+
+/// The [`Sample`] records of the windows at `positions` of `indices`.
+pub fn samples(store: &EpochStore, indices: &[usize], positions: &[usize], scores: &[f64]) -> Vec<Sample> {
+    let meta = store.meta();
+    positions
+        .iter()
+        .map(|&p| {
+            let i = indices[p];
+            let subject = store.subjects()[i] as usize;
+            let label = store.labels()[i] as usize;
+            Sample {
+                index: i,
+                subject: meta.subjects.get(subject).cloned().unwrap_or_else(|| subject.to_string()),
+                label: meta.classes.get(label).cloned().unwrap_or_else(|| label.to_string()),
+                score: scores[p],
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_is_the_k_best_kept_scores_best_first() {
+        let s = [0.1, 0.9, 0.5, 0.9, f64::NAN, 0.7];
+        assert_eq!(top_k(&s, 3, |_| true), vec![1, 3, 5]);
+        assert_eq!(top_k(&s, 3, |i| i != 1), vec![3, 5, 2]);
+        assert_eq!(top_k(&s, 10, |i| i % 2 == 0), vec![2, 0]);
+    }
+}

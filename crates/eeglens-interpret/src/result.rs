@@ -1,0 +1,199 @@
+//! What [`crate::run`] returns: the `interpret.json` document ([`Report`])
+//! and the tensors saved next to it, and [`write_outputs`].
+//!
+//! `interpret.json` (stable; scripts rely on it):
+//! ```json
+//! {"classes": ["F", "M"], "channels": [..], "fs": 128.0, "split": "test", "alpha": 0.05,
+//!  "model": {"name": "rvgg", "accuracy": .., "p": .., ..},
+//!  "methods": {"optimal": M, "actmax": M, "deconv": M},
+//!  "unit": {..}}
+//! ```
+//! where each `M` is a [`Reading`] (`freqs`, `psd`, `bands`, `channels`,
+//! `top_band`, `n`) plus the method's own fields. `interpret.safetensors`
+//! holds the tensors listed in [`InterpretResult::tensors`], named
+//! `<method>.<what>` (e.g. `actmax.patterns` `[classes, restarts, C, T]`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use eeglens_autodiff::Tensor;
+use eeglens_nn::IntTensor;
+use serde::{Deserialize, Serialize};
+
+use crate::error::InterpretError;
+use crate::optimal::Sample;
+use crate::ordered::Ordered;
+use crate::spectral::{Discrimination, Reading};
+
+/// The format tag written to the safetensors metadata.
+pub const FORMAT: &str = "eeglens-interpret/1";
+
+/// The network and how well it separates the classes on the split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelSummary {
+    /// the model's name
+    pub name: String,
+    /// discrimination on the split (accuracy, permutation p)
+    #[serde(flatten)]
+    pub discrimination: Discrimination,
+}
+
+/// Optimal samples: the reading of the selected windows and the windows themselves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptimalReport {
+    /// spectral reading of the selected windows
+    #[serde(flatten)]
+    pub reading: Reading,
+    /// per class, the selected windows, best first
+    pub samples: Ordered<Vec<Sample>>,
+}
+
+/// Activation maximisation: the reading of the patterns and how the ascent went.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActmaxReport {
+    /// spectral reading of the patterns (restarts are the items)
+    #[serde(flatten)]
+    pub reading: Reading,
+    /// `logit` or `logit_difference`
+    pub objective: String,
+    /// per class, the objective at the first and the last step, mean over restarts
+    pub objective_start: Ordered<f64>,
+    /// see `objective_start`
+    pub objective_end: Ordered<f64>,
+    /// steps taken
+    pub steps: usize,
+    /// restarts per class
+    pub restarts: usize,
+}
+
+/// Reverse convolution: the reading of the projected maps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeconvReport {
+    /// spectral reading of the maps (one per optimal sample of each class)
+    #[serde(flatten)]
+    pub reading: Reading,
+    /// `deconvnet`, `guided` or `saliency`
+    pub rule: String,
+    /// where the projection starts (`output`: each class's logit difference)
+    pub from: String,
+}
+
+/// The three methods' readings (absent when a method was not run).
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct Methods {
+    /// optimal samples
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimal: Option<OptimalReport>,
+    /// activation maximisation
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actmax: Option<ActmaxReport>,
+    /// reverse convolution
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deconv: Option<DeconvReport>,
+}
+
+/// Band power per band and channel of a set of items (mean over items).
+pub type BandTable = Ordered<Ordered<f64>>;
+
+/// The reading of one unit on its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnitReport {
+    /// the layer's name
+    pub layer: String,
+    /// the unit
+    pub unit: usize,
+    /// units in the layer
+    pub n_units: usize,
+    /// the windows that activate it most (mean activation), best first
+    pub samples: Vec<Sample>,
+    /// the contrast of its top windows (`top`) over its bottom windows
+    /// (`bottom`): what the unit responds to
+    pub optimal: Reading,
+    /// band power per band and channel of its activation-maximisation patterns
+    pub actmax: Option<BandTable>,
+    /// band power per band and channel of its top windows' deconvnet maps
+    pub deconv: Option<BandTable>,
+}
+
+/// `interpret.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// class names (the contrast is the second over the first)
+    pub classes: Vec<String>,
+    /// channel names
+    pub channels: Vec<String>,
+    /// sampling rate, Hz
+    pub fs: f64,
+    /// the split read
+    pub split: String,
+    /// significance level of `top_band`
+    pub alpha: f64,
+    /// permutations per test
+    pub permutations: usize,
+    /// the network
+    pub model: ModelSummary,
+    /// the readings
+    pub methods: Methods,
+    /// the unit read on its own, when one was asked for
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<UnitReport>,
+}
+
+/// A tensor saved next to the report.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Saved {
+    /// float values
+    F32(Tensor),
+    /// indices
+    I64(IntTensor),
+}
+
+/// Everything [`crate::run`] produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InterpretResult {
+    /// the JSON document
+    pub report: Report,
+    /// named tensors for `interpret.safetensors`, e.g. `actmax.patterns`
+    pub tensors: Vec<(String, Saved)>,
+}
+
+impl InterpretResult {
+    /// The float tensor `name`, if saved.
+    pub fn tensor(&self, name: &str) -> Option<&Tensor> {
+        self.tensors.iter().find_map(|(n, t)| match t {
+            Saved::F32(t) if n == name => Some(t),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `interpret.json` (pretty-printed) and `interpret.safetensors` into
+/// `dir` (created when missing).
+///
+/// # Errors
+/// [`InterpretError::Io`] naming the file; [`InterpretError::Nn`] when the
+/// safetensors writer refuses a tensor.
+pub fn write_outputs(result: &InterpretResult, dir: &Path) -> Result<(), InterpretError> {
+    std::fs::create_dir_all(dir).map_err(|source| InterpretError::Io { path: dir.to_path_buf(), source })?;
+    let json_path = dir.join("interpret.json");
+    let json = serde_json::to_string_pretty(&result.report).expect("the report serialises");
+    std::fs::write(&json_path, json + "\n")
+        .map_err(|source| InterpretError::Io { path: json_path, source })?;
+    let mut f32s = Vec::new();
+    let mut ints = Vec::new();
+    for (name, t) in &result.tensors {
+        match t {
+            Saved::F32(t) => f32s.push((name.clone(), t)),
+            Saved::I64(t) => ints.push((name.clone(), t.clone())),
+        }
+    }
+    let r = &result.report;
+    let mut meta = BTreeMap::new();
+    meta.insert("format".to_string(), FORMAT.to_string());
+    meta.insert("classes".to_string(), serde_json::to_string(&r.classes).expect("strings serialise"));
+    meta.insert("channels".to_string(), serde_json::to_string(&r.channels).expect("strings serialise"));
+    meta.insert("fs".to_string(), r.fs.to_string());
+    meta.insert("split".to_string(), r.split.clone());
+    eeglens_nn::write_tensor_file(&dir.join("interpret.safetensors"), &f32s, &ints, &meta)?;
+    Ok(())
+}

@@ -1,0 +1,363 @@
+//! [`run`]: the three methods and their spectral reading on one split.
+
+use eeglens_autodiff::Tensor;
+use eeglens_data::store::EpochStore;
+use eeglens_nn::{IntTensor, Sequential};
+
+use crate::actmax::{maximise, ActmaxProblem, DataStats, Target};
+use crate::config::{ClassObjective, InterpretConfig, Method};
+use crate::deconv::{class_seed, project, record, unit_seed};
+use crate::error::InterpretError;
+use crate::optimal::{samples, score_classes, score_unit, top_k, ClassScores};
+use crate::ordered::Ordered;
+use crate::result::{
+    ActmaxReport, BandTable, DeconvReport, InterpretResult, Methods, ModelSummary, OptimalReport, Report,
+    Saved, UnitReport,
+};
+use crate::spectral::{band_power, discrimination, read, spectra, ReadOpts, Reading, ReadingArrays};
+use crate::walk::{load_windows, resolve_unit};
+
+/// Receives progress of long work (the CLI draws a bar; tests ignore it).
+pub trait Progress {
+    /// A stage of `total` steps begins.
+    fn stage(&mut self, _name: &str, _total: u64) {}
+    /// `n` more steps of the current stage are done.
+    fn advance(&mut self, _n: u64) {}
+    /// Everything is done.
+    fn finish(&mut self) {}
+}
+
+/// Reports nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl Progress for Silent {}
+
+/// Windows of the split used for the data statistics of activation maximisation.
+const MAX_STATS_WINDOWS: usize = 2048;
+
+/// Runs the configured methods on `model` and the windows of `cfg.split`.
+///
+/// # Shapes
+/// The model takes `[n, 1, n_channels, n_samples]` windows of the store and
+/// returns one logit per class of the store.
+///
+/// # Errors
+/// [`InterpretError::Config`] for bad settings; [`InterpretError::ModelData`]
+/// when model and store disagree; [`InterpretError::TooFewWindows`] when a
+/// class has fewer than two windows in the split;
+/// [`InterpretError::UnknownLayer`] / [`InterpretError::UnknownUnit`] for a
+/// unit that does not exist.
+pub fn run(
+    model: &Sequential,
+    store: &EpochStore,
+    cfg: &InterpretConfig,
+    progress: &mut dyn Progress,
+) -> Result<InterpretResult, InterpretError> {
+    cfg.validate()?;
+    let meta = store.meta();
+    let (n_ch, t) = (store.n_channels(), store.n_samples());
+    let n_classes = meta.classes.len();
+    let n_out: usize = model.output_shape().iter().product();
+    if model.input_shape() != [1, n_ch, t] || n_out != n_classes || n_classes < 2 {
+        return Err(InterpretError::ModelData {
+            model: model.name().to_string(),
+            expected: model.input_shape().to_vec(),
+            got: vec![1, n_ch, t],
+            n_outputs: n_out,
+            n_classes,
+        });
+    }
+    let unit = cfg.unit.as_ref().map(|u| resolve_unit(model, u)).transpose()?;
+    let indices = store.indices(cfg.split);
+    let split_name = cfg.split.name().to_string();
+    if indices.len() < 4 {
+        return Err(InterpretError::TooFewWindows {
+            split: split_name,
+            class: "any".into(),
+            got: indices.len(),
+            needed: 4,
+        });
+    }
+    let labels: Vec<u32> = indices.iter().map(|&i| store.labels()[i]).collect();
+    let subjects: Vec<u32> = indices.iter().map(|&i| store.subjects()[i]).collect();
+
+    progress.stage("scoring windows", indices.len() as u64);
+    let scores = score_classes(model, store, &indices, cfg.batch)?;
+    progress.advance(indices.len() as u64);
+    let disc =
+        discrimination(&scores.column(1), &scores.pred, &labels, &subjects, cfg.permutations, cfg.seed);
+
+    // Optimal samples per class: positions into `indices`.
+    let mut chosen: Vec<Vec<usize>> = Vec::with_capacity(n_classes);
+    for c in 0..n_classes {
+        let col = scores.column(c);
+        let keep = |p: usize| !cfg.correct_only || (scores.pred[p] == c && labels[p] as usize == c);
+        let top = top_k(&col, cfg.k, keep);
+        if top.len() < 2 {
+            return Err(InterpretError::TooFewWindows {
+                split: split_name,
+                class: meta.classes[c].clone(),
+                got: top.len(),
+                needed: 2,
+            });
+        }
+        chosen.push(top);
+    }
+
+    let opts = ReadOpts {
+        classes: &meta.classes,
+        channels: &meta.channels,
+        bands: &cfg.bands,
+        alpha: cfg.alpha,
+        permutations: cfg.permutations,
+        floor: disc.p,
+        seed: cfg.seed,
+    };
+    let mut tensors: Vec<(String, Saved)> = Vec::new();
+    let mut methods = Methods::default();
+
+    if cfg.methods.contains(&Method::Optimal) {
+        progress.stage("optimal samples", 1);
+        let (reading, samples_by_class) =
+            optimal_method(store, &indices, &scores, &chosen, &opts, &mut tensors)?;
+        methods.optimal = Some(OptimalReport { reading, samples: samples_by_class });
+        progress.advance(1);
+    }
+
+    let stats = if cfg.methods.contains(&Method::Actmax) || unit.is_some() {
+        let step = indices.len().div_ceil(MAX_STATS_WINDOWS).max(1);
+        let sub: Vec<usize> = indices.iter().step_by(step).copied().collect();
+        let x = load_windows(store, &sub);
+        Some(DataStats::of(x.data(), n_ch, t))
+    } else {
+        None
+    };
+
+    if cfg.methods.contains(&Method::Actmax) {
+        let stats = stats.as_ref().expect("computed when actmax runs");
+        let targets: Vec<Target> = (0..n_classes).map(Target::Class).collect();
+        progress.stage("activation maximisation", cfg.actmax.steps as u64);
+        let problem =
+            ActmaxProblem { model, targets: &targets, fs: meta.fs, stats, cfg: &cfg.actmax, seed: cfg.seed };
+        let pats = maximise(&problem, &mut |_| progress.advance(1))?;
+        let r = cfg.actmax.restarts;
+        let groups: Vec<usize> = (0..n_classes * r).map(|i| i / r).collect();
+        let sp = spectra(pats.patterns.data(), n_ch, t, meta.fs)?;
+        let (reading, arrays) = read(&sp, &groups, &opts.with_seed(cfg.seed ^ 0xA))?;
+        let steps = cfg.actmax.steps;
+        let at = |step: usize| {
+            Ordered(
+                (0..n_classes)
+                    .map(|c| {
+                        let m =
+                            (0..r).map(|j| pats.trace.data()[(c * r + j) * steps + step] as f64).sum::<f64>();
+                        (meta.classes[c].clone(), m / r as f64)
+                    })
+                    .collect(),
+            )
+        };
+        methods.actmax = Some(ActmaxReport {
+            reading,
+            objective: match cfg.actmax.objective {
+                ClassObjective::Logit => "logit".into(),
+                ClassObjective::LogitDifference => "logit_difference".into(),
+            },
+            objective_start: at(0),
+            objective_end: at(steps - 1),
+            steps,
+            restarts: r,
+        });
+        push_arrays(&mut tensors, "actmax", &arrays, n_classes, n_ch, sp.n_freqs(), cfg.bands.len());
+        tensors.push(("actmax.patterns".into(), Saved::F32(pats.patterns)));
+        tensors.push(("actmax.trace".into(), Saved::F32(pats.trace)));
+    }
+
+    if cfg.methods.contains(&Method::Deconv) {
+        let total: usize = chosen.iter().map(Vec::len).sum();
+        progress.stage("reverse convolution", total as u64);
+        let last = model.layers().len() - 1;
+        let mut maps = Vec::with_capacity(total * n_ch * t);
+        let mut groups = Vec::with_capacity(total);
+        for (c, pos) in chosen.iter().enumerate() {
+            let idx: Vec<usize> = pos.iter().map(|&p| indices[p]).collect();
+            for chunk in idx.chunks(cfg.batch) {
+                let x = load_windows(store, chunk);
+                let rec = record(model, &x, last)?;
+                let m = project(model, &rec, last, class_seed(chunk.len(), n_classes, c), cfg.deconv.rule);
+                maps.extend_from_slice(m.data());
+                groups.extend(std::iter::repeat_n(c, chunk.len()));
+                progress.advance(chunk.len() as u64);
+            }
+        }
+        let sp = spectra(&maps, n_ch, t, meta.fs)?;
+        let (reading, arrays) = read(&sp, &groups, &opts.with_seed(cfg.seed ^ 0xD))?;
+        methods.deconv =
+            Some(DeconvReport { reading, rule: cfg.deconv.rule.name().into(), from: "output".into() });
+        push_arrays(&mut tensors, "deconv", &arrays, n_classes, n_ch, sp.n_freqs(), cfg.bands.len());
+        let maps = Tensor::from_vec(&[total, n_ch, t], maps).expect("one map per window");
+        tensors.push(("deconv.maps".into(), Saved::F32(maps)));
+        let flat: Vec<i64> = chosen.iter().flatten().map(|&p| indices[p] as i64).collect();
+        tensors.push(("deconv.indices".into(), Saved::I64(IntTensor { shape: vec![total], data: flat })));
+    }
+
+    let unit_report = match &unit {
+        None => None,
+        Some(u) => {
+            progress.stage("unit", indices.len() as u64);
+            let us = score_unit(model, store, &indices, cfg.batch, u.index, u.unit)?;
+            progress.advance(indices.len() as u64);
+            let top = top_k(&us, cfg.k, |_| true);
+            let neg: Vec<f64> = us.iter().map(|v| -v).collect();
+            let bottom = top_k(&neg, cfg.k, |p| !top.contains(&p));
+            let mut items = Vec::new();
+            let mut groups = Vec::new();
+            for (g, pos) in [&bottom, &top].into_iter().enumerate() {
+                let idx: Vec<usize> = pos.iter().map(|&p| indices[p]).collect();
+                items.extend_from_slice(load_windows(store, &idx).data());
+                groups.extend(std::iter::repeat_n(g, idx.len()));
+            }
+            let names = ["bottom".to_string(), "top".to_string()];
+            let uopts = ReadOpts { classes: &names, seed: cfg.seed ^ 0x7, ..opts };
+            let (optimal, _) = read(&spectra(&items, n_ch, t, meta.fs)?, &groups, &uopts)?;
+            let top_idx: Vec<usize> = top.iter().map(|&p| indices[p]).collect();
+
+            let actmax = if cfg.methods.contains(&Method::Actmax) {
+                let stats = stats.as_ref().expect("computed when a unit is read");
+                let targets = [Target::Unit { layer: u.index, unit: u.unit }];
+                progress.stage("unit activation maximisation", cfg.actmax.steps as u64);
+                let problem = ActmaxProblem {
+                    model,
+                    targets: &targets,
+                    fs: meta.fs,
+                    stats,
+                    cfg: &cfg.actmax,
+                    seed: cfg.seed,
+                };
+                let pats = maximise(&problem, &mut |_| progress.advance(1))?;
+                let table = band_table(pats.patterns.data(), n_ch, t, meta.fs, &opts)?;
+                tensors.push(("unit.actmax.patterns".into(), Saved::F32(pats.patterns)));
+                tensors.push(("unit.actmax.trace".into(), Saved::F32(pats.trace)));
+                Some(table)
+            } else {
+                None
+            };
+            let deconv = if cfg.methods.contains(&Method::Deconv) {
+                let x = load_windows(store, &top_idx);
+                let rec = record(model, &x, u.index)?;
+                let seed = unit_seed(&rec.output, u.unit, cfg.deconv.keep);
+                let maps = project(model, &rec, u.index, seed, cfg.deconv.rule);
+                let table = band_table(maps.data(), n_ch, t, meta.fs, &opts)?;
+                let shape = [top_idx.len(), n_ch, t];
+                let maps = maps.reshape(&shape).expect("one map per window");
+                tensors.push(("unit.deconv.maps".into(), Saved::F32(maps)));
+                Some(table)
+            } else {
+                None
+            };
+            let data = top_idx.iter().map(|&i| i as i64).collect();
+            tensors.push(("unit.indices".into(), Saved::I64(IntTensor { shape: vec![top_idx.len()], data })));
+            Some(UnitReport {
+                layer: u.layer.clone(),
+                unit: u.unit,
+                n_units: u.n_units,
+                samples: samples(store, &indices, &top, &us),
+                optimal,
+                actmax,
+                deconv,
+            })
+        }
+    };
+    progress.finish();
+
+    let report = Report {
+        classes: meta.classes.clone(),
+        channels: meta.channels.clone(),
+        fs: meta.fs,
+        split: cfg.split.name().to_string(),
+        alpha: cfg.alpha,
+        permutations: cfg.permutations,
+        model: ModelSummary { name: model.name().to_string(), discrimination: disc },
+        methods,
+        unit: unit_report,
+    };
+    Ok(InterpretResult { report, tensors })
+}
+
+impl ReadOpts<'_> {
+    fn with_seed(&self, seed: u64) -> Self {
+        Self { seed, ..*self }
+    }
+}
+
+/// Optimal samples: the reading of each class's chosen windows and their records.
+fn optimal_method(
+    store: &EpochStore,
+    indices: &[usize],
+    scores: &ClassScores,
+    chosen: &[Vec<usize>],
+    opts: &ReadOpts<'_>,
+    tensors: &mut Vec<(String, Saved)>,
+) -> Result<(Reading, Ordered<Vec<crate::optimal::Sample>>), InterpretError> {
+    let (n_ch, t) = (store.n_channels(), store.n_samples());
+    let mut items = Vec::new();
+    let mut groups = Vec::new();
+    let mut by_class = Vec::new();
+    for (c, pos) in chosen.iter().enumerate() {
+        let idx: Vec<usize> = pos.iter().map(|&p| indices[p]).collect();
+        items.extend_from_slice(load_windows(store, &idx).data());
+        groups.extend(std::iter::repeat_n(c, idx.len()));
+        by_class.push((opts.classes[c].clone(), samples(store, indices, pos, &scores.column(c))));
+    }
+    let sp = spectra(&items, n_ch, t, store.meta().fs)?;
+    let (reading, arrays) = read(&sp, &groups, opts)?;
+    push_arrays(tensors, "optimal", &arrays, opts.classes.len(), n_ch, sp.n_freqs(), opts.bands.len());
+    let flat: Vec<i64> = chosen.iter().flatten().map(|&p| indices[p] as i64).collect();
+    tensors.push(("optimal.indices".into(), Saved::I64(IntTensor { shape: vec![flat.len()], data: flat })));
+    Ok((reading, Ordered(by_class)))
+}
+
+fn push_arrays(
+    tensors: &mut Vec<(String, Saved)>,
+    method: &str,
+    a: &ReadingArrays,
+    n_classes: usize,
+    n_ch: usize,
+    n_f: usize,
+    n_b: usize,
+) {
+    let psd = Tensor::from_vec(&[n_classes, n_ch, n_f], a.psd.clone()).expect("per class, channel, bin");
+    let bp =
+        Tensor::from_vec(&[n_classes, n_ch, n_b], a.band_power.clone()).expect("per class, channel, band");
+    tensors.push((format!("{method}.psd"), Saved::F32(psd)));
+    tensors.push((format!("{method}.band_power"), Saved::F32(bp)));
+}
+
+/// Mean band power per band and channel of items `[n, C, T]`.
+fn band_table(
+    items: &[f32],
+    n_ch: usize,
+    t: usize,
+    fs: f64,
+    opts: &ReadOpts<'_>,
+) -> Result<BandTable, InterpretError> {
+    let sp = spectra(items, n_ch, t, fs)?;
+    let bp = band_power(&sp, opts.bands)?;
+    let n_b = opts.bands.len();
+    let n = sp.n_items.max(1) as f64;
+    Ok(Ordered(
+        opts.bands
+            .iter()
+            .enumerate()
+            .map(|(b, band)| {
+                let per_ch = (0..n_ch)
+                    .map(|c| {
+                        let m = (0..sp.n_items).map(|i| bp[(i * n_ch + c) * n_b + b]).sum::<f64>() / n;
+                        (opts.channels[c].clone(), m)
+                    })
+                    .collect();
+                (band.name.clone(), Ordered(per_ch))
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,550 @@
+//! The spectral reading shared by the three methods: Welch PSD of every item
+//! (window, pattern or map) per channel, band power, the class contrast per
+//! band and channel, and its permutation test.
+//!
+//! # The contrast
+//! Items come in two groups (class 0 and class 1: the windows a network
+//! assigns each class, the patterns that maximise each class, the maps
+//! projected back from each class). For band `b`, with `P_ib` item `i`'s band
+//! power averaged over channels,
+//! `log_ratio_b = ln(mean_{i in class 1} P_ib / mean_{i in class 0} P_ib)`;
+//! per channel the same with channel `c`'s power.
+//!
+//! # The test
+//! The group labels of the items are permuted; each permutation's largest
+//! `|log_ratio|` over all bands is the null distribution of every band (the
+//! max statistic, so the p-values hold family-wise across the bands):
+//! `p_b = (1 + #{perm: max_b' |stat_b'| >= |log_ratio_b|}) / (1 + n_perm)`.
+//! The reported `p` is then no smaller than the `floor` the caller passes —
+//! the p-value of the network's own ability to tell the classes apart (see
+//! [`discrimination`]). A band contrast among the windows a network picks or
+//! the patterns it prefers says nothing about the data when the network
+//! separates nothing: a network trained on a null data set still prefers
+//! some spectrum. Requiring both (an intersection-union test, which keeps
+//! the level) is what keeps the reading from claiming an effect there.
+
+use eeglens_autodiff::Rng;
+use eeglens_dsp::{integrate_band, Band, Psd, Welch, WelchConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::error::InterpretError;
+use crate::ordered::Ordered;
+
+/// Per-channel PSDs of a set of items.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spectra {
+    /// bin frequencies, Hz
+    pub freqs: Vec<f64>,
+    /// `[n_items, n_channels, n_freqs]`, row-major, in (input unit)² / Hz
+    pub psd: Vec<f64>,
+    /// items
+    pub n_items: usize,
+    /// channels per item
+    pub n_channels: usize,
+}
+
+impl Spectra {
+    /// Bins per spectrum.
+    pub fn n_freqs(&self) -> usize {
+        self.freqs.len()
+    }
+
+    /// The PSD of item `i`, channel `c`.
+    pub fn get(&self, i: usize, c: usize) -> &[f64] {
+        let f = self.n_freqs();
+        &self.psd[(i * self.n_channels + c) * f..][..f]
+    }
+}
+
+/// Welch PSD (Hann, 1-s segments — or the whole item when shorter — with
+/// 50 % overlap) of every channel of every item.
+///
+/// # Shapes
+/// `items` is `[n_items, n_channels, n_samples]`, row-major.
+///
+/// # Errors
+/// [`InterpretError::Dsp`] for a bad rate or non-finite samples.
+pub fn spectra(
+    items: &[f32],
+    n_channels: usize,
+    n_samples: usize,
+    fs: f64,
+) -> Result<Spectra, InterpretError> {
+    let nperseg = ((fs.round() as usize).max(8)).min(n_samples);
+    let welch = Welch::new(fs, WelchConfig { nperseg, noverlap: None, nfft: None })
+        .map_err(|source| InterpretError::Dsp { what: "the Welch planner".into(), source })?;
+    let freqs = welch.freqs();
+    let f = freqs.len();
+    let n_items = items.len() / (n_channels * n_samples).max(1);
+    let mut psd = vec![0.0; n_items * n_channels * f];
+    for (row, (x, out)) in items.chunks_exact(n_samples).zip(psd.chunks_exact_mut(f)).enumerate() {
+        welch.psd_into(x, out).map_err(|source| InterpretError::Dsp {
+            what: format!("item {} channel {}", row / n_channels, row % n_channels),
+            source,
+        })?;
+    }
+    Ok(Spectra { freqs, psd, n_items, n_channels })
+}
+
+/// Integration weights of a band over the bins: `power = sum_k w_k psd_k`
+/// equals [`integrate_band`] (which is linear in the PSD).
+///
+/// # Errors
+/// [`InterpretError::Band`] when the band is outside the spectrum.
+pub fn band_weights(freqs: &[f64], band: &Band) -> Result<Vec<f64>, InterpretError> {
+    let out_of_range = || InterpretError::Band {
+        band: band.name.clone(),
+        lo: band.lo,
+        hi: band.hi,
+        nyquist: freqs.last().copied().unwrap_or(0.0),
+    };
+    let mut w = vec![0.0; freqs.len()];
+    let mut unit = Psd { freqs: freqs.to_vec(), density: vec![0.0; freqs.len()] };
+    for k in 0..freqs.len() {
+        unit.density[k] = 1.0;
+        w[k] = integrate_band(&unit, band.lo, band.hi).map_err(|_| out_of_range())?;
+        unit.density[k] = 0.0;
+    }
+    Ok(w)
+}
+
+/// Band power of every item, channel and band: `[n_items, n_channels, n_bands]`.
+///
+/// # Errors
+/// As [`band_weights`].
+pub fn band_power(spectra: &Spectra, bands: &[Band]) -> Result<Vec<f64>, InterpretError> {
+    let weights = bands.iter().map(|b| band_weights(&spectra.freqs, b)).collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(spectra.n_items * spectra.n_channels * bands.len());
+    for i in 0..spectra.n_items {
+        for c in 0..spectra.n_channels {
+            let p = spectra.get(i, c);
+            out.extend(weights.iter().map(|w| w.iter().zip(p).map(|(a, b)| a * b).sum::<f64>()));
+        }
+    }
+    Ok(out)
+}
+
+/// One band's class contrast, as written to `interpret.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BandContrast {
+    /// the band's name
+    pub name: String,
+    /// lower edge, Hz
+    pub lo: f64,
+    /// upper edge, Hz
+    pub hi: f64,
+    /// `ln(power of class 1 / power of class 0)`, channels averaged
+    pub log_ratio: f64,
+    /// the reported p-value: the family-wise permutation p of the contrast,
+    /// no smaller than the network's discrimination p
+    pub p: f64,
+    /// the permutation p of the contrast alone (family-wise over the bands)
+    pub p_contrast: f64,
+}
+
+/// The spectral reading of one method, the `M` of `interpret.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reading {
+    /// bin frequencies, Hz
+    pub freqs: Vec<f64>,
+    /// per class, the PSD averaged over items and channels
+    pub psd: Ordered<Vec<f64>>,
+    /// per band, the contrast and its p-value
+    pub bands: Vec<BandContrast>,
+    /// per band, per channel, `ln(power of class 1 / power of class 0)`
+    pub channels: Ordered<Ordered<f64>>,
+    /// the band with the largest `|log_ratio|` among those with `p < alpha`;
+    /// `None` (JSON null) when none is significant
+    pub top_band: Option<String>,
+    /// items per class behind the reading
+    pub n: Ordered<usize>,
+}
+
+/// What [`read`] returns besides the JSON part: the per-channel arrays saved as tensors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadingArrays {
+    /// `[n_classes, n_channels, n_freqs]`: per class, per channel, mean PSD over items
+    pub psd: Vec<f32>,
+    /// `[n_classes, n_channels, n_bands]`: per class, per channel, mean band power over items
+    pub band_power: Vec<f32>,
+}
+
+/// Inputs of [`read`] besides the spectra.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadOpts<'a> {
+    /// the class names (the contrast is class 1 over class 0)
+    pub classes: &'a [String],
+    /// the channel names
+    pub channels: &'a [String],
+    /// the bands
+    pub bands: &'a [Band],
+    /// significance level
+    pub alpha: f64,
+    /// permutations
+    pub permutations: usize,
+    /// the smallest p-value the reading may report (the network's discrimination p)
+    pub floor: f64,
+    /// permutation seed
+    pub seed: u64,
+}
+
+/// The spectral reading of items whose class is `groups[i]`.
+///
+/// # Panics
+/// When `groups` does not have one entry per item.
+///
+/// # Errors
+/// [`InterpretError::Band`]; [`InterpretError::TooFewWindows`] when class 0 or
+/// class 1 has no item.
+pub fn read(
+    spectra: &Spectra,
+    groups: &[usize],
+    opts: &ReadOpts<'_>,
+) -> Result<(Reading, ReadingArrays), InterpretError> {
+    assert_eq!(groups.len(), spectra.n_items, "read: one group per item");
+    let (n_items, n_ch, n_f, n_b) =
+        (spectra.n_items, spectra.n_channels, spectra.n_freqs(), opts.bands.len());
+    let n_classes = opts.classes.len();
+    for g in 0..2.min(n_classes) {
+        let got = groups.iter().filter(|&&x| x == g).count();
+        if got == 0 {
+            return Err(InterpretError::TooFewWindows {
+                split: "reading".into(),
+                class: opts.classes[g].clone(),
+                got,
+                needed: 1,
+            });
+        }
+    }
+    let bp = band_power(spectra, opts.bands)?;
+    // Per class means of PSD and band power, per channel.
+    let mut psd_cls = vec![0.0f64; n_classes * n_ch * n_f];
+    let mut bp_cls = vec![0.0f64; n_classes * n_ch * n_b];
+    let mut counts = vec![0usize; n_classes];
+    for (i, &g) in groups.iter().enumerate() {
+        counts[g] += 1;
+        for c in 0..n_ch {
+            let dst = &mut psd_cls[(g * n_ch + c) * n_f..][..n_f];
+            dst.iter_mut().zip(spectra.get(i, c)).for_each(|(d, s)| *d += s);
+            let dst = &mut bp_cls[(g * n_ch + c) * n_b..][..n_b];
+            dst.iter_mut().zip(&bp[(i * n_ch + c) * n_b..][..n_b]).for_each(|(d, s)| *d += s);
+        }
+    }
+    for g in 0..n_classes {
+        let n = counts[g].max(1) as f64;
+        psd_cls[g * n_ch * n_f..][..n_ch * n_f].iter_mut().for_each(|v| *v /= n);
+        bp_cls[g * n_ch * n_b..][..n_ch * n_b].iter_mut().for_each(|v| *v /= n);
+    }
+    let psd = Ordered(
+        (0..n_classes)
+            .map(|g| {
+                let mean = (0..n_f)
+                    .map(|k| (0..n_ch).map(|c| psd_cls[(g * n_ch + c) * n_f + k]).sum::<f64>() / n_ch as f64)
+                    .collect();
+                (opts.classes[g].clone(), mean)
+            })
+            .collect(),
+    );
+    // Item band power averaged over channels: what the band test permutes.
+    let item_bp: Vec<Vec<f64>> = (0..n_items)
+        .map(|i| {
+            (0..n_b)
+                .map(|b| (0..n_ch).map(|c| bp[(i * n_ch + c) * n_b + b]).sum::<f64>() / n_ch as f64)
+                .collect()
+        })
+        .collect();
+    let observed = log_ratios(&item_bp, groups, n_b);
+    let p_contrast = max_stat_permutation(&item_bp, groups, &observed, opts.permutations, opts.seed);
+    let bands: Vec<BandContrast> = opts
+        .bands
+        .iter()
+        .enumerate()
+        .map(|(b, band)| BandContrast {
+            name: band.name.clone(),
+            lo: band.lo,
+            hi: band.hi,
+            log_ratio: observed[b],
+            p: p_contrast[b].max(opts.floor),
+            p_contrast: p_contrast[b],
+        })
+        .collect();
+    let channels = Ordered(
+        opts.bands
+            .iter()
+            .enumerate()
+            .map(|(b, band)| {
+                let per_ch = (0..n_ch)
+                    .map(|c| {
+                        let p0 = bp_cls[c * n_b + b];
+                        let p1 = bp_cls[(n_ch + c) * n_b + b];
+                        (opts.channels[c].clone(), ratio(p1, p0))
+                    })
+                    .collect();
+                (band.name.clone(), Ordered(per_ch))
+            })
+            .collect(),
+    );
+    let top_band = top_band(&bands, opts.alpha);
+    let n = Ordered(opts.classes.iter().cloned().zip(counts.iter().copied()).collect());
+    let reading = Reading { freqs: spectra.freqs.clone(), psd, bands, channels, top_band, n };
+    let arrays = ReadingArrays {
+        psd: psd_cls.iter().map(|&v| v as f32).collect(),
+        band_power: bp_cls.iter().map(|&v| v as f32).collect(),
+    };
+    Ok((reading, arrays))
+}
+
+/// The band with the largest `|log_ratio|` among those with `p < alpha`.
+pub fn top_band(bands: &[BandContrast], alpha: f64) -> Option<String> {
+    bands
+        .iter()
+        .filter(|b| b.p < alpha && b.log_ratio.is_finite())
+        .max_by(|a, b| a.log_ratio.abs().total_cmp(&b.log_ratio.abs()))
+        .map(|b| b.name.clone())
+}
+
+/// `ln(p1 / p0)`, 0 when both are 0.
+fn ratio(p1: f64, p0: f64) -> f64 {
+    if p1 <= 0.0 && p0 <= 0.0 {
+        0.0
+    } else {
+        (p1 / p0).ln()
+    }
+}
+
+/// Per band, `ln(mean of class 1 / mean of class 0)` of `values[item][band]`.
+fn log_ratios(values: &[Vec<f64>], groups: &[usize], n_b: usize) -> Vec<f64> {
+    let mut sums = [vec![0.0; n_b], vec![0.0; n_b]];
+    let mut counts = [0usize; 2];
+    for (v, &g) in values.iter().zip(groups) {
+        if g < 2 {
+            counts[g] += 1;
+            sums[g].iter_mut().zip(v).for_each(|(s, x)| *s += x);
+        }
+    }
+    (0..n_b)
+        .map(|b| ratio(sums[1][b] / counts[1].max(1) as f64, sums[0][b] / counts[0].max(1) as f64))
+        .collect()
+}
+
+/// Family-wise permutation p-values (max statistic over the bands).
+fn max_stat_permutation(
+    values: &[Vec<f64>],
+    groups: &[usize],
+    observed: &[f64],
+    permutations: usize,
+    seed: u64,
+) -> Vec<f64> {
+    // Only items of the two contrasted classes take part.
+    let idx: Vec<usize> = (0..groups.len()).filter(|&i| groups[i] < 2).collect();
+    let sub: Vec<Vec<f64>> = idx.iter().map(|&i| values[i].clone()).collect();
+    let mut labels: Vec<usize> = idx.iter().map(|&i| groups[i]).collect();
+    let mut rng = Rng::new(seed).fork(0xB4D5);
+    let mut exceed = vec![0usize; observed.len()];
+    // A relative tolerance, so a permutation equal to the observed labelling counts.
+    let tol = 1e-12;
+    for _ in 0..permutations {
+        rng.shuffle(&mut labels);
+        let stats = log_ratios(&sub, &labels, observed.len());
+        let max = stats.iter().map(|s| s.abs()).fold(0.0, f64::max);
+        for (e, o) in exceed.iter_mut().zip(observed) {
+            if max >= o.abs() * (1.0 - tol) {
+                *e += 1;
+            }
+        }
+    }
+    exceed.iter().map(|&e| (1 + e) as f64 / (1 + permutations) as f64).collect()
+}
+
+/// How well the network tells the two classes apart on a split, with a
+/// permutation p-value, as written to `interpret.json` under `model`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Discrimination {
+    /// windows scored
+    pub n_windows: usize,
+    /// independent units permuted: (subject, class) pairs
+    pub n_subjects: usize,
+    /// fraction of windows whose arg-max class is the true one
+    pub accuracy: f64,
+    /// mean over class-1 subjects minus mean over class-0 subjects of the
+    /// subject's mean probability of class 1
+    pub statistic: f64,
+    /// one-sided permutation p of `statistic` (subject labels permuted)
+    pub p: f64,
+}
+
+/// Tests whether the network separates class 1 from class 0 better than
+/// chance. Windows of one subject are not independent, so the unit of the
+/// test is the subject (strictly, the (subject, class) pair): its mean
+/// probability of class 1; the permutation shuffles the pairs' classes.
+///
+/// `prob1[i]` is window `i`'s probability of class 1, `pred[i]` its arg-max class.
+///
+/// # Panics
+/// When the slices differ in length.
+pub fn discrimination(
+    prob1: &[f64],
+    pred: &[usize],
+    labels: &[u32],
+    subjects: &[u32],
+    permutations: usize,
+    seed: u64,
+) -> Discrimination {
+    assert!(prob1.len() == labels.len() && labels.len() == subjects.len() && pred.len() == labels.len());
+    let n_windows = labels.len();
+    let accuracy = if n_windows == 0 {
+        0.0
+    } else {
+        pred.iter().zip(labels).filter(|(p, l)| **p == **l as usize).count() as f64 / n_windows as f64
+    };
+    let mut units: std::collections::BTreeMap<(u32, u32), (f64, usize)> = Default::default();
+    for ((&p, &l), &s) in prob1.iter().zip(labels).zip(subjects) {
+        if l < 2 {
+            let e = units.entry((s, l)).or_insert((0.0, 0));
+            e.0 += p;
+            e.1 += 1;
+        }
+    }
+    let means: Vec<f64> = units.values().map(|(s, n)| s / *n as f64).collect();
+    let mut labels_u: Vec<usize> = units.keys().map(|k| k.1 as usize).collect();
+    let stat = |labels: &[usize]| {
+        let mut s = [0.0; 2];
+        let mut n = [0usize; 2];
+        for (m, &l) in means.iter().zip(labels) {
+            s[l] += m;
+            n[l] += 1;
+        }
+        if n[0] == 0 || n[1] == 0 {
+            return 0.0;
+        }
+        s[1] / n[1] as f64 - s[0] / n[0] as f64
+    };
+    let observed = stat(&labels_u);
+    let both = labels_u.contains(&0) && labels_u.contains(&1);
+    let p = if !both {
+        1.0
+    } else {
+        let mut rng = Rng::new(seed).fork(0xD15C);
+        let mut exceed = 0usize;
+        for _ in 0..permutations {
+            rng.shuffle(&mut labels_u);
+            if stat(&labels_u) >= observed - 1e-12 {
+                exceed += 1;
+            }
+        }
+        (1 + exceed) as f64 / (1 + permutations) as f64
+    };
+    Discrimination { n_windows, n_subjects: means.len(), accuracy, statistic: observed, p }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+    use eeglens_dsp::eeg_bands;
+
+    const TOL: f64 = 1e-9;
+
+    /// Items of a sine at `f` Hz with amplitude `a` on channel 0, noise-free.
+    fn sines(n: usize, f: f64, a: f64, fs: f64, t: usize) -> Vec<f32> {
+        let mut out = Vec::new();
+        for i in 0..n {
+            for c in 0..2 {
+                for s in 0..t {
+                    let amp = if c == 0 { a } else { 0.1 * a };
+                    let phase = i as f64 * 0.7;
+                    out.push((amp * (2.0 * std::f64::consts::PI * f * s as f64 / fs + phase).sin()) as f32);
+                }
+            }
+        }
+        out
+    }
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn band_weights_integrate_like_integrate_band() {
+        let freqs: Vec<f64> = (0..=64).map(|k| k as f64).collect();
+        let density: Vec<f64> = freqs.iter().map(|f| 1.0 / (1.0 + f)).collect();
+        let psd = Psd { freqs: freqs.clone(), density: density.clone() };
+        for band in eeg_bands() {
+            let w = band_weights(&freqs, &band).unwrap();
+            let a: f64 = w.iter().zip(&density).map(|(a, b)| a * b).sum();
+            assert_relative_eq!(a, integrate_band(&psd, band.lo, band.hi).unwrap(), max_relative = TOL);
+        }
+    }
+
+    #[test]
+    fn a_theta_difference_reads_as_theta_on_its_channel() {
+        let (fs, t) = (128.0, 256);
+        let mut items = sines(12, 10.0, 1.0, fs, t);
+        let mut theta = sines(12, 6.0, 3.0, fs, t);
+        // Both classes share the 10 Hz rhythm; class 1 adds theta.
+        theta.iter_mut().zip(sines(12, 10.0, 1.0, fs, t)).for_each(|(a, b)| *a += b);
+        items.extend(theta);
+        let groups: Vec<usize> = (0..24).map(|i| i / 12).collect();
+        let sp = spectra(&items, 2, t, fs).unwrap();
+        let bands = eeg_bands();
+        let (classes, channels) = (names(&["F", "M"]), names(&["Fz", "Oz"]));
+        let opts = ReadOpts {
+            classes: &classes,
+            channels: &channels,
+            bands: &bands,
+            alpha: 0.05,
+            permutations: 199,
+            floor: 0.0,
+            seed: 1,
+        };
+        let (r, arrays) = read(&sp, &groups, &opts).unwrap();
+        assert_eq!(r.top_band.as_deref(), Some("theta"));
+        let theta = &r.bands[1];
+        assert!(theta.log_ratio > 2.0, "{theta:?}");
+        assert!(theta.p < 0.01);
+        // Alpha is the same in both classes.
+        assert!(r.bands[2].log_ratio.abs() < 0.05, "{:?}", r.bands[2]);
+        assert_eq!(arrays.psd.len(), 2 * 2 * r.freqs.len());
+        assert_eq!(arrays.band_power.len(), 2 * 2 * 4);
+        assert_eq!(r.n.0, vec![("F".to_string(), 12), ("M".to_string(), 12)]);
+    }
+
+    #[test]
+    fn identical_groups_are_not_significant_and_the_floor_holds() {
+        let (fs, t) = (128.0, 128);
+        let items = sines(10, 6.0, 1.0, fs, t);
+        let groups: Vec<usize> = (0..10).map(|i| i % 2).collect();
+        let sp = spectra(&items, 2, t, fs).unwrap();
+        let bands = eeg_bands();
+        let (classes, channels) = (names(&["F", "M"]), names(&["a", "b"]));
+        let opts = ReadOpts {
+            classes: &classes,
+            channels: &channels,
+            bands: &bands,
+            alpha: 0.05,
+            permutations: 99,
+            floor: 0.3,
+            seed: 2,
+        };
+        let (r, _) = read(&sp, &groups, &opts).unwrap();
+        assert!(r.top_band.is_none());
+        assert!(r.bands.iter().all(|b| b.p >= 0.3));
+    }
+
+    #[test]
+    fn discrimination_is_significant_only_when_subjects_separate() {
+        // 8 subjects, 3 windows each; class = subject parity.
+        let subjects: Vec<u32> = (0..24).map(|i| i / 3).collect();
+        let labels: Vec<u32> = subjects.iter().map(|s| s % 2).collect();
+        let good: Vec<f64> = labels.iter().map(|&l| if l == 1 { 0.8 } else { 0.2 }).collect();
+        let pred: Vec<usize> = good.iter().map(|&p| usize::from(p > 0.5)).collect();
+        let d = discrimination(&good, &pred, &labels, &subjects, 999, 0);
+        assert_relative_eq!(d.accuracy, 1.0);
+        assert_eq!(d.n_subjects, 8);
+        // Exact p of a perfect split of 4 + 4 is 1/70.
+        assert!(d.p < 0.05 && d.p > 0.005, "{d:?}");
+        let flat: Vec<f64> = subjects.iter().map(|&s| if s < 4 { 0.7 } else { 0.3 }).collect();
+        let d = discrimination(&flat, &pred, &labels, &subjects, 999, 0);
+        assert!(d.p > 0.2, "{d:?}");
+    }
+}
