@@ -11,5 +11,5 @@ mod read;
 pub(crate) mod tal;
 mod write;
 
-pub use read::{read_edf, read_edf_with};
+pub use read::{read_edf, read_edf_from, read_edf_with};
 pub use write::{write_bdf, write_edf, EdfWriteOptions};

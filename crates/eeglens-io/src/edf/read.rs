@@ -35,19 +35,34 @@ pub fn read_edf(path: &Path) -> Result<Recording, IoError> {
 pub fn read_edf_with(path: &Path, opts: &ReadOptions) -> Result<Recording, IoError> {
     let mut file = File::open(path).map_err(|e| IoError::os(path, e))?;
     let file_len = file.metadata().map_err(|e| IoError::os(path, e))?.len();
-    let mut head = vec![0u8; 256.min(file_len as usize)];
-    file.read_exact(&mut head).map_err(|e| IoError::os(path, e))?;
-    let ns_guess = header::text(head.get(252..256).unwrap_or(&[])).parse::<usize>().unwrap_or(0);
-    let full_len = (256 * (ns_guess.min(100_000) + 1)).min(file_len as usize);
-    if full_len > head.len() {
-        let mut rest = vec![0u8; full_len - head.len()];
-        file.read_exact(&mut rest).map_err(|e| IoError::os(path, e))?;
-        head.extend_from_slice(&rest);
-    }
-    let h = header::parse(path, &head, file_len)?;
-    read_body(&mut file, h, opts)
+    read_edf_from(&mut file, file_len, path, opts)
 }
 
+/// Reads an EDF-family recording from any seekable source of `len` bytes (a file, or a
+/// `std::io::Cursor` over bytes in memory); `path` names it in errors.
+///
+/// # Errors
+/// As [`read_edf_with`].
+pub fn read_edf_from<R: Read + Seek>(
+    source: &mut R,
+    len: u64,
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<Recording, IoError> {
+    let mut head = vec![0u8; 256.min(len as usize)];
+    source.read_exact(&mut head).map_err(|e| IoError::os(path, e))?;
+    let ns_guess = header::text(head.get(252..256).unwrap_or(&[])).parse::<usize>().unwrap_or(0);
+    let full_len = (256 * (ns_guess.min(100_000) + 1)).min(len as usize);
+    if full_len > head.len() {
+        let mut rest = vec![0u8; full_len - head.len()];
+        source.read_exact(&mut rest).map_err(|e| IoError::os(path, e))?;
+        head.extend_from_slice(&rest);
+    }
+    let h = header::parse(path, &head, len)?;
+    read_body(source, h, opts)
+}
+
+/// How to decode one selected signal.
 struct Decode {
     offset_in_record: usize,
     spr: usize,
@@ -55,7 +70,7 @@ struct Decode {
     offset: f64,
 }
 
-fn read_body(file: &mut File, h: Header, opts: &ReadOptions) -> Result<Recording, IoError> {
+fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Result<Recording, IoError> {
     let path = h.path.clone();
     let format = match (h.variant.bdf, h.variant.plus) {
         (false, None) => Format::Edf,
