@@ -4,8 +4,8 @@
 //! Each section is `[b0, b1, b2, a0, a1, a2]` with `a0 = 1`, run in transposed direct form II
 //! with `f64` state:
 //! ```text
-//! y    = b0 x + s0
-//! s0' = b1 x - a1 y + s1
+//! y   = b0 x + s0
+//! s0' = (b1 x + s1) - a1 y
 //! s1' = b2 x - a2 y
 //! ```
 
@@ -195,8 +195,9 @@ where
 
 /// Sample-outer loop over `N` sections. Each section's state recurrence is its own dependency
 /// chain, so an out-of-order core overlaps the `N` chains instead of waiting on one at a
-/// time (section-outer loops are latency-bound: ~3x slower for 4 sections). The arithmetic,
-/// and so the result, is identical to SciPy's `sosfilt`.
+/// time (section-outer loops are latency-bound: ~3x slower for 4 sections). SciPy's `sosfilt`
+/// computes `s0' = b1 x - a1 y + s1`; adding `s1` first takes that addition off the
+/// loop-carried chain (~20 % faster) and changes results only in the last bits.
 fn run_fixed<'a, const N: usize, I>(sections: &[[f64; 6]], state: &mut [[f64; 2]], samples: I)
 where
     I: Iterator<Item = &'a mut f64>,
@@ -207,8 +208,9 @@ where
         let mut x = *v;
         for k in 0..N {
             let c = &coef[k];
+            // Terms not depending on y first: the loop-carried chain is then add-mul-sub.
             let y = c[0] * x + st[k][0];
-            st[k][0] = c[1] * x - c[4] * y + st[k][1];
+            st[k][0] = (c[1] * x + st[k][1]) - c[4] * y;
             st[k][1] = c[2] * x - c[5] * y;
             x = y;
         }
@@ -226,7 +228,7 @@ where
         let mut x = *v;
         for (c, st) in sections.iter().zip(state.iter_mut()) {
             let y = c[0] * x + st[0];
-            st[0] = c[1] * x - c[4] * y + st[1];
+            st[0] = (c[1] * x + st[1]) - c[4] * y;
             st[1] = c[2] * x - c[5] * y;
             x = y;
         }
