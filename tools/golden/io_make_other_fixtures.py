@@ -6,7 +6,8 @@ back by MNE-Python.
     python3 tools/golden/io_make_other_fixtures.py
 
 Writes fixtures/io/brainvision/*, fixtures/io/eeglab/*, fixtures/broken/{bv_*,set_*} and
-fixtures/io/other_golden_mne.json. Deterministic.
+fixtures/io/other_golden_mne.json. Deterministic except for the creation date scipy writes
+into MAT-file headers.
 """
 import json
 import os
@@ -77,6 +78,9 @@ def brainvision():
             "Ch3=Temp,,1,C\r\nCh4=a\r\nCh5=b\r\nCh6=c\r\nCh7=d\r\n").encode("latin-1"))
     with open(os.path.join(BROKEN, "bv_size_mismatch.eeg"), "wb") as fh:
         fh.write(b"\x00" * 30)
+    with open(os.path.join(BROKEN, "bv_zero_sampling_interval.vhdr"), "wb") as fh:
+        fh.write(vhdr.replace("vectorized_int32.eeg", "bv_bad_marker.eeg").replace("SamplingInterval=2000",
+                 "SamplingInterval=0").replace("MarkerFile=vectorized_int32.vmrk\r\n", "").encode("latin-1"))
 
 
 def eeglab():
@@ -109,6 +113,8 @@ def eeglab():
     hdr = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5 schema 1.00 ."
     with open(os.path.join(BROKEN, "set_v73_hdf5.set"), "wb") as fh:
         fh.write(hdr.ljust(116, b" ") + b"\x00" * 8 + b"\x00\x02IM" + b"\x00" * 384 + b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)
+    bad = dict(eeg, srate=0.0)
+    scipy.io.savemat(os.path.join(BROKEN, "set_zero_srate.set"), {"EEG": bad}, do_compression=True, oned_as="row")
     # Broken: truncated compressed MAT-file.
     with open(os.path.join(SET, "struct_fdt.set"), "rb") as fh:
         b = fh.read()

@@ -197,3 +197,18 @@ fn broken_set_truncated() {
     let e = read(&fixture("broken", "set_truncated.set")).expect_err("truncated");
     assert!(matches!(e, IoError::Mat { .. }), "{e}");
 }
+
+#[test]
+fn broken_bv_zero_sampling_interval() {
+    let e = read(&fixture("broken", "bv_zero_sampling_interval.vhdr")).expect_err("zero interval");
+    assert!(matches!(e, IoError::Text { line: 9, .. }), "{e}");
+    assert!(e.to_string().contains("SamplingInterval"), "{e}");
+}
+
+#[test]
+fn broken_set_zero_srate() {
+    match read(&fixture("broken", "set_zero_srate.set")) {
+        Err(IoError::Field { field, .. }) => assert_eq!(field, "EEG.srate"),
+        other => panic!("{other:?}"),
+    }
+}
