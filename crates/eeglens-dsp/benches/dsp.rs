@@ -54,6 +54,9 @@ fn filter_resample(c: &mut Criterion) {
             map_channels(black_box(&data), |ch| resampler.process(&band_pass.filtfilt(ch)?)).expect("valid")
         })
     });
+    group.bench_function("mne_fir_0.25-25", |b| {
+        b.iter(|| map_channels(black_box(&data), |ch| fir.filter_zero_phase(ch)).expect("valid"))
+    });
     group.bench_function("mne_fir_0.25-25+resample", |b| {
         b.iter(|| {
             map_channels(black_box(&data), |ch| resampler.process(&fir.filter_zero_phase(ch)?))
