@@ -30,15 +30,37 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Header, channels, rate, duration and annotations of a recording, or a BIDS dataset's contents.
     Inspect(cmd::inspect::Args),
+    /// Write a synthetic BIDS dataset with a planted, known class effect.
+    Synth(cmd::synth::Args),
+    /// Turn a BIDS dataset into labelled 2-second windows (an epoch store).
+    Prepare(cmd::prepare::Args),
 }
 
+/// Restores the default action of SIGPIPE, so `eeglens inspect f.edf | head`
+/// ends quietly when `head` closes the pipe instead of failing to print.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn default_sigpipe() {
+    // SAFETY: called once at the start of `main`, before any thread exists;
+    // setting a signal's disposition to SIG_DFL has no other precondition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn default_sigpipe() {}
+
 fn main() -> ExitCode {
+    default_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Version => cmd::version(&cli.global),
         Command::Forward(a) => cmd::forward::run(a, &cli.global),
         Command::Bench(a) => cmd::bench::run(a, &cli.global),
         Command::Inspect(a) => cmd::inspect::run(a, &cli.global),
+        Command::Synth(a) => cmd::synth::run(a, &cli.global),
+        Command::Prepare(a) => cmd::prepare::run(a, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

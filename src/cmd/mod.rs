@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 pub mod bench;
 pub mod forward;
 pub mod inspect;
+pub mod prepare;
+pub mod synth;
 
 /// Flags every subcommand accepts.
 #[derive(clap::Args, Debug, Clone)]
@@ -19,6 +21,33 @@ impl Global {
     pub fn progress(&self) -> bool {
         !self.quiet && std::io::stderr().is_terminal()
     }
+}
+
+/// A progress bar on stderr for `len` steps, hidden when [`Global::progress`] is false.
+pub fn bar(g: &Global, len: u64, what: &str) -> indicatif::ProgressBar {
+    if !g.progress() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len);
+    let style = indicatif::ProgressStyle::with_template(
+        "{msg:>12} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}",
+    )
+    .expect("the template is valid")
+    .progress_chars("=> ");
+    pb.set_style(style);
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// Parses a range written `LO-HI` (e.g. `4-8`, `0.25-25`).
+pub fn parse_range(s: &str) -> Result<(f64, f64), String> {
+    let (a, b) = s.split_once('-').ok_or_else(|| format!("`{s}` is not a range LO-HI (e.g. 4-8)"))?;
+    let lo: f64 = a.trim().parse().map_err(|_| format!("`{a}` in `{s}` is not a number"))?;
+    let hi: f64 = b.trim().parse().map_err(|_| format!("`{b}` in `{s}` is not a number"))?;
+    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+        return Err(format!("range `{s}` must have LO < HI"));
+    }
+    Ok((lo, hi))
 }
 
 /// `eeglens version`.

@@ -1,0 +1,180 @@
+//! `eeglens prepare`: a BIDS dataset into an epoch store.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context};
+use eeglens_data::prepare::{prepare, ChannelSet, Normalise, Outcome, PrepareConfig, PrepareSummary};
+
+use super::{bar, parse_range, Global};
+
+/// Flags of `eeglens prepare`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// BIDS dataset root.
+    pub bids_dir: PathBuf,
+    /// participants.tsv column holding the labels (e.g. sex).
+    #[arg(long)]
+    pub label: String,
+    /// Epoch store to write (.safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Channels: hbn24, all, or a comma-separated list.
+    #[arg(long, default_value = "hbn24")]
+    pub channels: String,
+    /// Output sampling rate, Hz.
+    #[arg(long, default_value_t = 128.0)]
+    pub rate: f64,
+    /// Band-pass LO-HI in Hz, or `none`.
+    #[arg(long, default_value = "0.25-25")]
+    pub band: String,
+    /// Window length, seconds.
+    #[arg(long, default_value_t = 2.0)]
+    pub segment_s: f64,
+    /// Re-reference: average or none.
+    #[arg(long, default_value = "average")]
+    pub reference: String,
+    /// Only recordings of this BIDS task (e.g. RestingState).
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Use the whole recording even when events mark eyes-closed periods.
+    #[arg(long)]
+    pub all_periods: bool,
+    /// Reject windows whose absolute amplitude exceeds this many µV (0 keeps all).
+    #[arg(long, default_value_t = 250.0)]
+    pub reject_uv: f64,
+    /// Normalisation: recording (default), segment or none.
+    #[arg(long, default_value = "recording")]
+    pub normalise: String,
+    /// Fraction of subjects held out for testing.
+    #[arg(long, default_value_t = 0.125)]
+    pub test: f64,
+    /// Fraction of subjects for validation.
+    #[arg(long, default_value_t = 0.3125)]
+    pub val: f64,
+    /// Seed of the subject split.
+    #[arg(long, default_value_t = 0)]
+    pub split_seed: u64,
+    /// Balance classes by dropping subjects of the larger class.
+    #[arg(long)]
+    pub balance: bool,
+    /// Leave out subjects without a label (reported) instead of failing.
+    #[arg(long)]
+    pub skip_unlabelled: bool,
+    /// Fail on the first unreadable recording instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Builds the preparation settings from the flags.
+pub fn config(a: &Args) -> anyhow::Result<PrepareConfig> {
+    let mut c = PrepareConfig::new(&a.label);
+    c.channels = ChannelSet::parse(&a.channels);
+    c.rate = a.rate;
+    c.band = if a.band.eq_ignore_ascii_case("none") {
+        None
+    } else {
+        Some(parse_range(&a.band).map_err(|e| anyhow!("--band: {e}"))?)
+    };
+    c.segment_s = a.segment_s;
+    c.average_reference = match a.reference.to_ascii_lowercase().as_str() {
+        "average" => true,
+        "none" => false,
+        other => return Err(anyhow!("--reference: `{other}` is not one of average, none")),
+    };
+    c.task = a.task.clone();
+    c.eyes_closed = !a.all_periods;
+    c.reject_uv = (a.reject_uv > 0.0).then_some(a.reject_uv);
+    c.normalise = Normalise::parse(&a.normalise)
+        .ok_or_else(|| anyhow!("--normalise: `{}` is not one of recording, segment, none", a.normalise))?;
+    c.split.test = a.test;
+    c.split.val = a.val;
+    c.split.seed = a.split_seed;
+    c.split.balance = a.balance;
+    c.skip_unlabelled = a.skip_unlabelled;
+    c.strict = a.strict;
+    Ok(c)
+}
+
+/// Runs `eeglens prepare`.
+pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
+    let cfg = config(&a)?;
+    let n = eeglens_io::bids::scan(&a.bids_dir).map(|d| d.recordings.len()).unwrap_or(0);
+    let pb = bar(g, n as u64, "prepare");
+    let t0 = std::time::Instant::now();
+    let s = prepare(&a.bids_dir, &cfg, &a.out, &|_| pb.inc(1))
+        .with_context(|| format!("preparing {}", a.bids_dir.display()))?;
+    pb.finish_and_clear();
+    let secs = t0.elapsed().as_secs_f64();
+    if a.json {
+        println!("{}", summary_json(&s, secs));
+    } else {
+        print_summary(&s, secs);
+    }
+    Ok(())
+}
+
+fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {
+    let recs: Vec<serde_json::Value> = s
+        .recordings
+        .iter()
+        .map(|r| match &r.outcome {
+            Outcome::Kept { windows, rejected, seconds_used, eyes_closed_events } => serde_json::json!({
+                "path": r.path, "subject": r.subject, "label": r.label, "status": "kept",
+                "windows": windows, "rejected_amplitude": rejected, "seconds_used": seconds_used,
+                "eyes_closed_events": eyes_closed_events,
+            }),
+            Outcome::Skipped(why) => serde_json::json!({
+                "path": r.path, "subject": r.subject, "label": r.label, "status": "skipped", "reason": why,
+            }),
+        })
+        .collect();
+    serde_json::json!({
+        "out": s.out,
+        "classes": s.classes,
+        "windows_per_class": s.windows_per_class,
+        "n_windows": s.n_windows(),
+        "n_subjects": s.n_subjects,
+        "splits": s.per_split.iter().map(|(sp, subj, w)| serde_json::json!({"split": sp.name(), "subjects": subj, "windows": w})).collect::<Vec<_>>(),
+        "recordings": recs,
+        "seconds": secs,
+        "raw_mb": s.raw_bytes as f64 / 1e6,
+    })
+}
+
+fn print_summary(s: &PrepareSummary, secs: f64) {
+    let kept = s.recordings.iter().filter(|r| matches!(r.outcome, Outcome::Kept { .. })).count();
+    let rejected: usize = s
+        .recordings
+        .iter()
+        .map(|r| match r.outcome {
+            Outcome::Kept { rejected, .. } => rejected,
+            _ => 0,
+        })
+        .sum();
+    println!(
+        "{} windows from {} subjects ({} of {} recordings) in {:.1} s -> {}",
+        s.n_windows(),
+        s.n_subjects,
+        kept,
+        s.recordings.len(),
+        secs,
+        s.out.display()
+    );
+    let per_class: Vec<String> =
+        s.classes.iter().zip(&s.windows_per_class).map(|(c, n)| format!("{c}: {n}")).collect();
+    println!("classes  {}", per_class.join(", "));
+    for (sp, subj, w) in &s.per_split {
+        println!("{:<8} {subj} subjects, {w} windows", sp.name());
+    }
+    if rejected > 0 {
+        println!("rejected {rejected} windows over the amplitude threshold");
+    }
+    for r in &s.recordings {
+        if let Outcome::Skipped(why) = &r.outcome {
+            println!("skipped  sub-{}: {why}", r.subject);
+        }
+    }
+}
