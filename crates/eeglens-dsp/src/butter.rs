@@ -226,18 +226,23 @@ enum Which {
     Any,
 }
 
-/// SciPy's `_nearest_real_complex_idx`: the nearest root of the requested kind.
-fn nearest_idx(from: &[Complex64], to: Complex64, which: Which) -> usize {
+/// SciPy's `_nearest_real_complex_idx`: the nearest root of the requested kind. Where none
+/// of that kind is left (only possible for degenerate, numerically collapsed designs) the
+/// nearest root of any kind stands in, so extreme parameters never panic.
+fn nearest_idx(from: &[Complex64], to: Complex64, which: Which) -> Option<usize> {
     let mut order: Vec<usize> = (0..from.len()).collect();
     order.sort_by(|&a, &b| (from[a] - to).norm().total_cmp(&(from[b] - to).norm()));
-    *order
-        .iter()
-        .find(|&&i| match which {
-            Which::Any => true,
-            Which::Real => is_real(from[i]),
-            Which::Complex => !is_real(from[i]),
-        })
-        .expect("zpk2sos pairing: a root of the requested kind remains")
+    let wanted = order.iter().copied().find(|&i| match which {
+        Which::Any => true,
+        Which::Real => is_real(from[i]),
+        Which::Complex => !is_real(from[i]),
+    });
+    wanted.or_else(|| order.first().copied())
+}
+
+/// Removes and returns the nearest root of the requested kind, if any root is left.
+fn take_nearest(from: &mut Vec<Complex64>, to: Complex64, which: Which) -> Option<Complex64> {
+    nearest_idx(from, to, which).map(|i| from.remove(i))
 }
 
 /// Coefficients of `prod (x - r)`, real parts (roots come in conjugate pairs or are real).
@@ -282,11 +287,16 @@ fn zpk2sos(zpk: Zpk) -> Vec<[f64; 6]> {
     let mut p = cplxreal(p);
     let mut sos = vec![[0.0; 6]; n_sections];
     for si in (0..n_sections).rev() {
+        if p.is_empty() {
+            // Only reachable if rounding broke a conjugate pair apart; keep the cascade valid.
+            sos[si] = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+            continue;
+        }
         let p1 = p.remove(idx_worst(&p));
         let n_real_p = p.iter().filter(|c| is_real(**c)).count();
         if is_real(p1) && n_real_p == 0 {
             // Last remaining real pole: pair with the nearest real zero.
-            let z1 = z.remove(nearest_idx(&z, p1, Which::Real));
+            let z1 = take_nearest(&mut z, p1, Which::Real).unwrap_or(zero);
             sos[si] = single_section(&[z1, zero], &[p1, zero]);
         } else if p.len() + 1 == z.len()
             && !is_real(p1)
@@ -294,28 +304,26 @@ fn zpk2sos(zpk: Zpk) -> Vec<[f64; 6]> {
             && z.iter().filter(|c| is_real(**c)).count() == 1
         {
             // One real pole and one real zero left: this complex pole must take a complex zero.
-            let z1 = z.remove(nearest_idx(&z, p1, Which::Complex));
+            let z1 = take_nearest(&mut z, p1, Which::Complex).unwrap_or(zero);
             sos[si] = single_section(&[z1, z1.conj()], &[p1, p1.conj()]);
         } else {
             let p2 = if is_real(p1) {
                 let real_idx: Vec<usize> = (0..p.len()).filter(|&i| is_real(p[i])).collect();
                 let reals: Vec<Complex64> = real_idx.iter().map(|&i| p[i]).collect();
-                p.remove(real_idx[idx_worst(&reals)])
+                match real_idx.get(idx_worst(&reals)) {
+                    Some(&i) => p.remove(i),
+                    None => zero,
+                }
             } else {
                 p1.conj()
             };
-            if z.is_empty() {
-                sos[si] = single_section(&[], &[p1, p2]);
-            } else {
-                let z1 = z.remove(nearest_idx(&z, p1, Which::Any));
-                if !is_real(z1) {
-                    sos[si] = single_section(&[z1, z1.conj()], &[p1, p2]);
-                } else if !z.is_empty() {
-                    let z2 = z.remove(nearest_idx(&z, p1, Which::Real));
-                    sos[si] = single_section(&[z1, z2], &[p1, p2]);
-                } else {
-                    sos[si] = single_section(&[z1], &[p1, p2]);
-                }
+            match take_nearest(&mut z, p1, Which::Any) {
+                None => sos[si] = single_section(&[], &[p1, p2]),
+                Some(z1) if !is_real(z1) => sos[si] = single_section(&[z1, z1.conj()], &[p1, p2]),
+                Some(z1) => match take_nearest(&mut z, p1, Which::Real) {
+                    Some(z2) => sos[si] = single_section(&[z1, z2], &[p1, p2]),
+                    None => sos[si] = single_section(&[z1], &[p1, p2]),
+                },
             }
         }
     }
@@ -359,6 +367,30 @@ mod tests {
         let warp = |f: f64| (PI * f / fs).tan();
         let centre = fs / PI * (warp(45.0) * warp(55.0)).sqrt().atan();
         assert!(bs.gain(centre, fs) < 1e-9);
+    }
+
+    #[test]
+    fn extreme_designs_do_not_panic() {
+        // Poles and zeros collapse onto z = 1, where conjugate pairs look real.
+        for order in 1..=12 {
+            for kind in [
+                FilterKind::BandStop(1e-300, 1e-299),
+                FilterKind::BandStop(1e-12, 2e-12),
+                FilterKind::BandPass(1e-300, 249.999_999),
+                FilterKind::LowPass(1e-300),
+                FilterKind::HighPass(249.999_999_999),
+            ] {
+                let sos = butter(order, kind, 500.0).expect("edges inside (0, fs/2)");
+                assert_eq!(
+                    sos.sections().len(),
+                    if matches!(kind, FilterKind::LowPass(_) | FilterKind::HighPass(_)) {
+                        order.div_ceil(2)
+                    } else {
+                        order
+                    }
+                );
+            }
+        }
     }
 
     #[test]

@@ -27,6 +27,10 @@ use crate::window::{firwin_lowpass, hamming_symmetric};
 /// Hamming window's length factor (taps = factor / transition width in cycles per sample).
 pub const HAMMING_LENGTH_FACTOR: f64 = 3.3;
 
+/// Longest FIR filter [`FirFilter::design`] makes (2^22 taps: a 0.002 Hz transition at 2.5 kHz);
+/// narrower transitions are an error rather than an enormous allocation.
+pub const MAX_FIR_TAPS: usize = 1 << 22;
+
 /// Filters with at most this many taps are applied by direct convolution, longer by FFT.
 const DIRECT_MAX_TAPS: usize = 64;
 
@@ -161,7 +165,15 @@ impl FirFilter {
             upper = Some((h, stop));
         }
         // MNE: filter_length = "{3.3 / trans}s" -> ceil(seconds * fs), made odd.
-        let mut n = ((HAMMING_LENGTH_FACTOR / trans * fs).ceil() as usize).max(1);
+        let n_f = (HAMMING_LENGTH_FACTOR / trans * fs).ceil();
+        if n_f.is_nan() || n_f > MAX_FIR_TAPS as f64 {
+            return Err(DspError::Parameter {
+                name: "FIR filter length (from the narrowest transition band)",
+                value: format!("{n_f} taps"),
+                expected: "at most MAX_FIR_TAPS (4194304) taps: widen the transition band",
+            });
+        }
+        let mut n = (n_f as usize).max(1);
         n += (n - 1) % 2;
 
         let mut taps = vec![0.0; n];
@@ -388,5 +400,7 @@ mod tests {
         let neg = FirSpec { l_trans_bandwidth: Some(-1.0), ..FirSpec::high_pass(1.0) };
         assert!(FirFilter::design(250.0, neg).is_err());
         assert!(FirFilter::from_taps(vec![1.0, 2.0]).is_err());
+        let tiny = FirSpec { l_trans_bandwidth: Some(1e-300), ..FirSpec::high_pass(1.0) };
+        assert!(matches!(FirFilter::design(250.0, tiny), Err(DspError::Parameter { .. })));
     }
 }

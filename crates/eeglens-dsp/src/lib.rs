@@ -83,7 +83,7 @@ pub mod window;
 pub use bandpower::{band_powers, eeg_bands, integrate_band, Band, BandPower, EEG_TOTAL_RANGE};
 pub use butter::{butter, FilterKind, MAX_BUTTER_ORDER};
 pub use error::{DspError, Result};
-pub use fir::{FirFilter, FirSpec, HAMMING_LENGTH_FACTOR};
+pub use fir::{FirFilter, FirSpec, HAMMING_LENGTH_FACTOR, MAX_FIR_TAPS};
 pub use notch::{notch, DEFAULT_NOTCH_Q};
 pub use par::{for_each_channel, map_channels, map_rows};
 pub use reference::{demean, detrend_linear, rereference, rereference_array, Reference};

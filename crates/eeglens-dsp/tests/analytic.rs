@@ -145,3 +145,45 @@ proptest! {
         }
     }
 }
+
+/// Any finite or non-finite parameter, including the awkward ones.
+fn any_param() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        -10.0f64..600.0,
+        Just(0.0),
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(-f64::INFINITY),
+        Just(1e-300),
+        Just(1e300),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// User-provided parameters give a value or a `DspError`, never a panic.
+    #[test]
+    fn designs_never_panic_on_bad_parameters(
+        order in 0usize..30, a in any_param(), b in any_param(), fs in any_param(), n in 0usize..64
+    ) {
+        let x: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+        for kind in [FilterKind::LowPass(a), FilterKind::HighPass(a), FilterKind::BandPass(a, b), FilterKind::BandStop(a, b)] {
+            if let Ok(sos) = butter(order, kind, fs) {
+                let _ = sos.filtfilt(&x);
+            }
+        }
+        if let Ok(sos) = eeglens_dsp::notch(a, b, fs) {
+            let _ = sos.filtfilt(&x);
+        }
+        let spec = eeglens_dsp::FirSpec { l_freq: Some(a), h_freq: Some(b), l_trans_bandwidth: None, h_trans_bandwidth: None };
+        if let Ok(fir) = eeglens_dsp::FirFilter::design(fs, spec) {
+            if fir.taps().len() < 10_000 {
+                let _ = fir.filter_zero_phase(&x);
+            }
+        }
+        let _ = eeglens_dsp::Resampler::from_rates_hz(a, b).map(|r| r.process(&x));
+        let cfg = WelchConfig { nperseg: n.max(1), noverlap: Some(order), nfft: None };
+        let _ = welch(&x, fs, cfg);
+    }
+}
