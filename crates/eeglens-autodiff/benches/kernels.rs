@@ -9,11 +9,18 @@
 //! times a whole training step's convolutions (forward, backward-input except
 //! for conv1 whose input needs no gradient, backward-weight with bias) in one
 //! iteration; `gemm_flop` is the 1024^3 reference point on all threads and on one.
+//!
+//! On a shared machine wall time measures the neighbours too. With
+//! `EEGLENS_BENCH_CPU_TIME=1` the same benches are timed in CPU time summed
+//! over the process's threads (Linux `/proc/self/task/*/schedstat`, in ns):
+//! throughput then reads GFLOP per CPU-second, i.e. per-core efficiency, which
+//! time-slicing by other processes does not dilute.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use eeglens_autodiff::kernels::{self, Conv2dGeom, Pool2dGeom};
 use eeglens_autodiff::Rng;
 
@@ -116,7 +123,7 @@ impl ConvBufs {
     }
 }
 
-fn bench_conv(c: &mut Criterion) {
+fn bench_conv<M: Measurement>(c: &mut Criterion<M>) {
     let mut rng = Rng::new(0);
     let mut layers: Vec<ConvBufs> = RVGG_CONVS.iter().map(|l| ConvBufs::new(l, &mut rng)).collect();
     type Pass = fn(&mut ConvBufs);
@@ -161,7 +168,7 @@ fn bench_conv(c: &mut Criterion) {
     group.finish();
 }
 
-fn bench_gemm(c: &mut Criterion) {
+fn bench_gemm<M: Measurement>(c: &mut Criterion<M>) {
     const N: usize = 1024;
     let mut rng = Rng::new(1);
     let a = random(&mut rng, N * N);
@@ -181,7 +188,7 @@ fn bench_gemm(c: &mut Criterion) {
     group.finish();
 }
 
-fn bench_pool(c: &mut Criterion) {
+fn bench_pool<M: Measurement>(c: &mut Criterion<M>) {
     let mut rng = Rng::new(2);
     let mut fwd = c.benchmark_group("max_pool2d_forward_elem");
     let shapes: Vec<(Pool2dGeom, Vec<f32>)> = RVGG_POOLS
@@ -214,12 +221,63 @@ fn bench_pool(c: &mut Criterion) {
     bwd.finish();
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default()
+/// CPU time of every thread of this process, in nanoseconds.
+struct CpuTime;
+
+impl CpuTime {
+    fn now() -> u64 {
+        let tasks = std::fs::read_dir("/proc/self/task").expect("/proc/self/task (Linux only)");
+        tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+            .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            .sum()
+    }
+}
+
+impl Measurement for CpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+
+    fn start(&self) -> u64 {
+        Self::now()
+    }
+    fn end(&self, start: u64) -> u64 {
+        Self::now().saturating_sub(start)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        // Values are nanoseconds, as for wall time.
+        WallTime.formatter()
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2));
-    targets = bench_conv, bench_gemm, bench_pool
+        .measurement_time(Duration::from_secs(2))
 }
-criterion_main!(benches);
+
+fn main() {
+    if std::env::var_os("EEGLENS_BENCH_CPU_TIME").is_some() {
+        let mut c = config().with_measurement(CpuTime).configure_from_args();
+        bench_conv(&mut c);
+        bench_gemm(&mut c);
+        bench_pool(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = config().configure_from_args();
+        bench_conv(&mut c);
+        bench_gemm(&mut c);
+        bench_pool(&mut c);
+        c.final_summary();
+    }
+}

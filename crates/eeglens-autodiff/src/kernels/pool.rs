@@ -35,6 +35,36 @@ fn planes_per_task(g: &Pool2dGeom) -> usize {
     }
 }
 
+/// Offers value `v` at plane position `i` to a running maximum: taken when
+/// strictly greater or NaN (PyTorch's rule), as branch-free selects.
+#[inline(always)]
+fn offer(best: &mut f32, arg: &mut u32, v: f32, i: u32) {
+    let take = v > *best || v.is_nan();
+    *best = if take { v } else { *best };
+    *arg = if take { i } else { *arg };
+}
+
+/// One output row of the common 2x2, stride 2 max pool: `rows` holds the two
+/// input rows (width `w`) starting at plane position `base`. Each window is
+/// reduced in registers and written once (vectorises). Starting from the
+/// window's first tap instead of -inf gives the same value and switch.
+fn pool_row_2x2(rows: &[f32], w: usize, base: u32, y_r: &mut [f32], sw_r: &mut [u32]) {
+    let (top, bottom) = rows.split_at(w);
+    let w = w as u32;
+    for (ow, (((yv, sv), t), b)) in
+        y_r.iter_mut().zip(sw_r.iter_mut()).zip(top.chunks_exact(2)).zip(bottom.chunks_exact(2)).enumerate()
+    {
+        let (mut best, mut arg) = (t[0], 0u32);
+        for (v, off) in [(t[1], 1), (b[0], w), (b[1], w + 1)] {
+            let take = v > best || v.is_nan();
+            best = if take { v } else { best };
+            arg = if take { off } else { arg };
+        }
+        *yv = best;
+        *sv = base + 2 * ow as u32 + arg;
+    }
+}
+
 /// Max pool that records, for each output, where its maximum came from.
 ///
 /// Layout: `x` is `[n, c, h, w]`, `y` and `switches` are `[n, c, h_out, w_out]`.
@@ -59,24 +89,32 @@ pub fn max_pool2d_forward(g: &Pool2dGeom, x: &[f32], y: &mut [f32], switches: &m
         for ((plane, y_p), sw_p) in
             x_blk.chunks_exact(hw).zip(y_blk.chunks_exact_mut(hw_out)).zip(sw_blk.chunks_exact_mut(hw_out))
         {
-            for oh in 0..h_out {
+            for (oh, (y_r, sw_r)) in y_p.chunks_exact_mut(w_out).zip(sw_p.chunks_exact_mut(w_out)).enumerate()
+            {
                 let h0 = oh * g.stride_h;
-                for ow in 0..w_out {
-                    let w0 = ow * g.stride_w;
-                    let mut best = f32::NEG_INFINITY;
-                    let mut arg = h0 * g.w + w0;
-                    for r in h0..h0 + g.k_h {
-                        let row = &plane[r * g.w + w0..][..g.k_w];
-                        for (dc, &v) in row.iter().enumerate() {
-                            // PyTorch's rule: strictly greater, or NaN.
-                            if v > best || v.is_nan() {
-                                best = v;
-                                arg = r * g.w + w0 + dc;
-                            }
+                // A whole output row at once: start every window at -inf with
+                // its first position, then offer the window's taps in
+                // row-major order. The update is a branch-free select over
+                // the row (PyTorch's rule: strictly greater, or NaN).
+                if (g.k_h, g.k_w, g.stride_w) == (2, 2, 2) {
+                    pool_row_2x2(&plane[h0 * g.w..][..2 * g.w], g.w, (h0 * g.w) as u32, y_r, sw_r);
+                    continue;
+                }
+                for (ow, (yv, sv)) in y_r.iter_mut().zip(sw_r.iter_mut()).enumerate() {
+                    *yv = f32::NEG_INFINITY;
+                    *sv = (h0 * g.w + ow * g.stride_w) as u32;
+                }
+                for r in h0..h0 + g.k_h {
+                    let row = &plane[r * g.w..][..g.w];
+                    for kw in 0..g.k_w {
+                        let taps = row[kw..].iter().step_by(g.stride_w);
+                        let base = (r * g.w + kw) as u32;
+                        let step = g.stride_w as u32;
+                        for (ow, ((yv, sv), &v)) in y_r.iter_mut().zip(sw_r.iter_mut()).zip(taps).enumerate()
+                        {
+                            offer(yv, sv, v, base + ow as u32 * step);
                         }
                     }
-                    y_p[oh * w_out + ow] = best;
-                    sw_p[oh * w_out + ow] = arg as u32;
                 }
             }
         }
