@@ -12,8 +12,9 @@
 //! - A channel is a slice `&[T]` with `T` = `f32` or `f64` (see [`Sample`]); all arithmetic
 //!   and filter state are `f64`, `f32` is rounded once on output.
 //! - Multi-channel data is `[n_channels][n_samples]`: `&[Vec<T>]`, or an `ndarray`
-//!   `Array2`/`ArrayView2` with rows as channels. [`map_channels`], [`for_each_channel`] and
-//!   [`map_rows`] run any per-channel routine over all channels in parallel (rayon).
+//!   `Array2`/`ArrayView2` with rows as channels. [`map_channels`], [`for_each_channel`],
+//!   [`map_rows`] and [`for_each_row`] run any per-channel routine over all channels in
+//!   parallel (rayon).
 //! - Frequencies are in Hz and sampling rates are `fs` in Hz. EEG is in µV, so PSDs are in
 //!   µV²/Hz and band powers in µV².
 //! - Designs ([`Sos`], [`Resampler`], [`Welch`]) are built once, validated, then applied to
@@ -85,7 +86,7 @@ pub use butter::{butter, FilterKind, MAX_BUTTER_ORDER};
 pub use error::{DspError, Result};
 pub use fir::{FirFilter, FirSpec, HAMMING_LENGTH_FACTOR, MAX_FIR_TAPS};
 pub use notch::{notch, DEFAULT_NOTCH_Q};
-pub use par::{for_each_channel, map_channels, map_rows};
+pub use par::{for_each_channel, for_each_row, map_channels, map_rows};
 pub use reference::{demean, detrend_linear, rereference, rereference_array, Reference};
 pub use resample::{resample_poly, Resampler, KAISER_BETA, MAX_RATE_FACTOR};
 pub use sample::{check_finite, Sample};

@@ -4,7 +4,7 @@
 //! `|ch| sos.filtfilt(ch)` or `|ch| resampler.process(ch)`, runs it on every channel in
 //! parallel and reports the first failing channel by index ([`DspError::Channel`]).
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use crate::error::{DspError, Result};
@@ -66,6 +66,33 @@ where
     Ok(Array2::from_shape_vec((data.nrows(), n_out), flat).expect("rows checked to share one length"))
 }
 
+/// Applies `f` to each row of an `[n_channels, n_samples]` array in place, in parallel
+/// (e.g. `for_each_row(data.view_mut(), |ch| sos.filtfilt_in_place(ch))`).
+///
+/// # Errors
+/// The first failing channel's error, wrapped in [`DspError::Channel`]; other rows may
+/// already have been processed.
+pub fn for_each_row<T, F>(mut data: ArrayViewMut2<'_, T>, f: F) -> Result<()>
+where
+    T: Sample,
+    F: Fn(&mut [T]) -> Result<()> + Sync,
+{
+    let mut rows: Vec<_> = data.axis_iter_mut(Axis(0)).collect();
+    rows.par_iter_mut().enumerate().try_for_each(|(c, row)| {
+        let res = match row.as_slice_mut() {
+            Some(s) => f(s),
+            None => {
+                // Non-contiguous row (e.g. a column-major array): work on a copy.
+                let mut buf = row.to_vec();
+                let r = f(&mut buf);
+                row.iter_mut().zip(buf).for_each(|(dst, v)| *dst = v);
+                r
+            }
+        };
+        res.map_err(|e| e.in_channel(c))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +115,13 @@ mod tests {
         let transposed = arr.t().to_owned();
         let rows_t = map_rows(transposed.t(), |ch| sos.filtfilt(ch)).expect("valid");
         assert_eq!(rows_t, rows);
+
+        let mut in_place = arr.clone();
+        for_each_row(in_place.view_mut(), |ch| sos.filtfilt_in_place(ch)).expect("valid");
+        assert_eq!(in_place, rows);
+        let mut col_major = arr.t().to_owned();
+        for_each_row(col_major.view_mut().reversed_axes(), |ch| sos.filtfilt_in_place(ch)).expect("valid");
+        assert_eq!(col_major.t(), rows);
 
         let mut bad = data.clone();
         bad[3][10] = f32::NAN;
