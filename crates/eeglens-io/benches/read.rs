@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use eeglens_io::{
     read, read_with, write_edf, Channel, ChannelType, EdfWriteOptions, Format, ReadOptions, Recording,
 };
@@ -61,5 +61,36 @@ fn bench_read(c: &mut Criterion) {
     g.finish();
 }
 
+/// `EEGLENS_IO_BEST_OF=N cargo bench -p eeglens-io --bench read`: print the best of N whole-file
+/// reads per file (robust to a busy machine; what tools/golden/io_bench_mne.py prints for MNE)
+/// instead of running criterion.
+fn best_of(n: usize) {
+    let (edf, bdf) = bench_files();
+    for path in [&edf, &bdf] {
+        let bytes = std::fs::metadata(path).expect("file").len() as f64;
+        let mut best = f64::INFINITY;
+        for _ in 0..n {
+            let t = std::time::Instant::now();
+            let rec = read(path).expect("read");
+            best = best.min(t.elapsed().as_secs_f64());
+            assert_eq!(rec.data.len(), N_CHANNELS);
+        }
+        println!(
+            "{}: eeglens-io best of {n}: {:.1} ms, {:.1} MiB/s",
+            path.file_name().expect("name").to_string_lossy(),
+            best * 1e3,
+            bytes / best / (1u64 << 20) as f64
+        );
+    }
+}
+
 criterion_group!(benches, bench_read);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(n) = std::env::var("EEGLENS_IO_BEST_OF").ok().and_then(|v| v.parse().ok()) {
+        best_of(n);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

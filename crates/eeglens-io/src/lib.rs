@@ -83,7 +83,7 @@ pub mod tsv;
 use std::path::Path;
 
 pub use brainvision::{read_brainvision, read_brainvision_with};
-pub use edf::{read_edf, read_edf_with, write_bdf, write_edf, EdfWriteOptions};
+pub use edf::{read_edf, read_edf_from, read_edf_with, write_bdf, write_edf, EdfWriteOptions};
 pub use eeglab::{read_eeglab, read_eeglab_with};
 pub use error::IoError;
 pub use recording::{
