@@ -174,3 +174,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn discontinuous_roundtrip_edf_plus_d_and_bdf_plus_d() {
+    for bdf in [false, true] {
+        let mut rec = sample_recording(2, &[10.0], 6, 9);
+        rec.segments = vec![
+            eeglens_io::Segment { data_offset_s: 0.0, onset_s: 0.0, duration_s: 2.0 },
+            eeglens_io::Segment { data_offset_s: 2.0, onset_s: 10.0, duration_s: 4.0 },
+        ];
+        rec.annotations =
+            vec![Annotation { onset_s: 11.5, duration_s: None, description: "after gap".into() }];
+        let p = tmp(if bdf { "disc.bdf" } else { "disc.edf" });
+        write_edf(&p, &rec, &EdfWriteOptions { bdf, plus: true, record_duration_s: Some(1.0) })
+            .expect("write");
+        let back = read(&p).expect("read");
+        assert_eq!(back.format, if bdf { Format::BdfPlusD } else { Format::EdfPlusD });
+        assert_eq!(back.segments, rec.segments);
+        assert_eq!(back.annotations, rec.annotations);
+        assert_eq!(back.data[0].len(), 60);
+    }
+}

@@ -14,8 +14,8 @@ use crate::IoError;
 pub struct EdfWriteOptions {
     /// Write BDF (24-bit samples) instead of EDF (16-bit).
     pub bdf: bool,
-    /// Write EDF+/BDF+ (continuous) with an annotation signal, structured patient and recording
-    /// fields and the sub-second start time. Plain EDF/BDF cannot hold annotations or the
+    /// Write EDF+/BDF+ with an annotation signal, structured patient and recording fields and the
+    /// sub-second start time; discontinuous (EDF+D/BDF+D) when [`Recording::segments`] have gaps. Plain EDF/BDF cannot hold annotations or the
     /// sub-second part; they are dropped.
     pub plus: bool,
     /// Data record duration in seconds; `None` picks the shortest of 1, 2, 4, 5, 10, 20, 50, 100 s,
@@ -170,14 +170,37 @@ pub fn write_edf(path: &Path, rec: &Recording, opts: &EdfWriteOptions) -> Result
         return Err(invalid(format!("{n_records} data records do not fit the 8-character field")));
     }
 
+    // Record onsets (seconds from the first sample): contiguous, or following the recording's
+    // segments when they have gaps (then the file is EDF+D / BDF+D).
+    let discontinuous = opts.plus && rec.segments.iter().any(|s| (s.onset_s - s.data_offset_s).abs() > 1e-9);
+    let record_onsets: Vec<f64> = (0..n_records.max(1))
+        .map(|i| {
+            let t = i as f64 * dur;
+            match rec.segments.iter().rev().find(|s| s.data_offset_s <= t + 1e-9) {
+                Some(s) if discontinuous => s.onset_s + (t - s.data_offset_s),
+                _ => t,
+            }
+        })
+        .collect();
+    if discontinuous {
+        for s in &rec.segments {
+            let k = s.data_offset_s / dur;
+            if (k - k.round()).abs() > 1e-6 {
+                return Err(invalid(format!(
+                    "segment at {} s of data does not start on a {dur}-s record boundary",
+                    s.data_offset_s
+                )));
+            }
+        }
+    }
+
     // Annotations, one TAL list per record (placed in the record that holds their onset).
     let first_onset = rec.start.map_or(0.0, |s| s.nanos as f64 * 1e-9);
     let mut ann_per_record: Vec<Vec<u8>> = Vec::new();
     if opts.plus {
-        ann_per_record =
-            (0..n_records.max(1)).map(|i| tal::encode(first_onset + i as f64 * dur, None, &[""])).collect();
+        ann_per_record = record_onsets.iter().map(|&o| tal::encode(first_onset + o, None, &[""])).collect();
         for a in &rec.annotations {
-            let idx = ((a.onset_s / dur).floor().max(0.0) as usize).min(n_records.max(1) - 1);
+            let idx = record_onsets.iter().rposition(|&o| o <= a.onset_s + 1e-9).unwrap_or(0);
             ann_per_record[idx].extend(tal::encode(first_onset + a.onset_s, a.duration_s, &[&a.description]));
         }
         n_records = n_records.max(1);
@@ -254,6 +277,8 @@ pub fn write_edf(path: &Path, rec: &Recording, opts: &EdfWriteOptions) -> Result
     field(&mut h, &format!("{:02}.{:02}.{:02}", s.hour, s.minute, s.second), 8)?;
     field(&mut h, &(256 * (ns + 1)).to_string(), 8)?;
     let reserved = match (opts.plus, opts.bdf) {
+        (true, false) if discontinuous => "EDF+D",
+        (true, true) if discontinuous => "BDF+D",
         (true, false) => "EDF+C",
         (true, true) => "BDF+C",
         (false, true) => "24BIT",
