@@ -16,10 +16,9 @@ use super::par;
 /// Below this many multiply-adds, [`gemm`] stays on the calling thread: the
 /// product is over before a second thread would have started.
 const PAR_MIN_MACS: usize = 1 << 20;
-/// Rows of `C` per parallel task are a multiple of this (the widest
-/// register tile of matrixmultiply's f32 kernels), so no task gets a ragged
-/// tile it could have shared.
-const ROW_ALIGN: usize = 16;
+/// Fewest rows of `C` per parallel task: below that, packing all of `B` once
+/// per task costs more than the task's share of the product.
+const MIN_ROWS_PER_TASK: usize = 8;
 
 /// Highest element index a `rows x cols` matrix with strides `(rs, cs)` can
 /// reach, or `None` on overflow. Zero-sized matrices reach nothing.
@@ -122,9 +121,11 @@ pub(crate) fn gemm_strided(
 /// and `gW = gy^T x` (`gemm(out, batch, in, 1.0, gy, true, x, false, 0.0, gw)`).
 ///
 /// Algorithm: matrixmultiply's packed, cache-blocked `sgemm`. Large products
-/// (at least 2^20 multiply-adds and 32 rows) are split into contiguous row
-/// blocks of `C`, one per thread of the current rayon pool; each block is an
-/// independent sgemm, so the result does not depend on the thread count.
+/// (at least 2^20 multiply-adds and 8 rows per thread) are split into equal
+/// contiguous row blocks of `C`, one per thread of the current rayon pool
+/// (a linear layer's batch of 40 becomes 20 + 20 on two threads); each block
+/// is an independent sgemm over the same `k` order, so the result does not
+/// depend on the thread count.
 ///
 /// # Panics
 /// When `a.len() != m * k`, `b.len() != k * n` or `c.len() != m * n`.
@@ -153,11 +154,12 @@ pub fn gemm(
     let sa = if trans_a { (1, m) } else { (k, 1) };
     let sb = if trans_b { (1, k) } else { (n, 1) };
     let threads = par::threads();
-    if threads == 1 || m < 2 * ROW_ALIGN || m * k * n < PAR_MIN_MACS {
+    let tasks = threads.min(m / MIN_ROWS_PER_TASK);
+    if tasks <= 1 || m * k * n < PAR_MIN_MACS {
         gemm_strided(m, k, n, alpha, a, sa, b, sb, beta, c, (n, 1));
         return;
     }
-    let rows = m.div_ceil(threads).div_ceil(ROW_ALIGN) * ROW_ALIGN;
+    let rows = m.div_ceil(tasks);
     par::chunks_mut(c, rows * n, |i, c_rows| {
         let i0 = i * rows;
         let mc = c_rows.len() / n;
