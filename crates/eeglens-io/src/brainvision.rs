@@ -165,9 +165,12 @@ fn parse_header(path: &Path) -> Result<Header, IoError> {
         channels.push((name, resolution, unit));
     }
     let dir = path.parent().unwrap_or(Path::new("."));
+    // Version 2.0 allows `$b` for the header's own base name.
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let resolve = |name: &str| dir.join(name.replace("$b", &stem));
     Ok(Header {
-        data_file: dir.join(data_file),
-        marker_file: marker_file.map(|m| dir.join(m)),
+        data_file: resolve(&data_file),
+        marker_file: marker_file.map(|m| resolve(&m)),
         vectorized,
         format,
         fs: 1e6 / interval_us,
