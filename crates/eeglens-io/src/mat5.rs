@@ -345,6 +345,9 @@ fn matrix(c: &Cursor<'_>, r: std::ops::Range<usize>, depth: usize) -> Result<(St
             MatValue::Char(text)
         }
         1 => {
+            if n > (r.end - at.min(r.end)) / 8 {
+                return Err(sub.err(at, format!("cell array of {n} elements does not fit its element")));
+            }
             let mut items = Vec::with_capacity(n.min(1 << 20));
             for _ in 0..n {
                 let (ty, er, next) = sub.element(at)?;
@@ -378,6 +381,12 @@ fn matrix(c: &Cursor<'_>, r: std::ops::Range<usize>, depth: usize) -> Result<(St
                     .collect()
             };
             at = next;
+            // Each element of a struct with fields needs at least one 8-byte tag; without fields
+            // nothing bounds the count, so cap it.
+            let room = (r.end - at.min(r.end)) / 8;
+            if (fields.is_empty() && n > 1 << 20) || (!fields.is_empty() && n > room) {
+                return Err(sub.err(at, format!("struct array of {n} elements does not fit its element")));
+            }
             let mut items = Vec::with_capacity(n.min(1 << 20));
             for _ in 0..n {
                 let mut row = Vec::with_capacity(fields.len());
@@ -417,4 +426,55 @@ fn char_matrix(s: &str, dims: &[usize]) -> String {
         .map(|r| (0..cols).map(|c| chars[c * rows + r]).collect::<String>())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(ty: u32, data: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&ty.to_le_bytes());
+        v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        v.extend_from_slice(data);
+        while v.len() % 8 != 0 {
+            v.push(0);
+        }
+        v
+    }
+
+    fn file(class: u8, dims: [i32; 2], rest: &[u8]) -> Vec<u8> {
+        let mut body = tag(6, &[class, 0, 0, 0, 0, 0, 0, 0]);
+        body.extend(tag(5, &[dims[0].to_le_bytes(), dims[1].to_le_bytes()].concat()));
+        body.extend(tag(1, b"x"));
+        body.extend_from_slice(rest);
+        let mut f = vec![b' '; 124];
+        f.extend_from_slice(&[0, 1, b'I', b'M']);
+        f.extend(tag(14, &body));
+        f
+    }
+
+    #[test]
+    fn double_matrix_and_name() {
+        let data: Vec<u8> = [1.5f64, -2.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let f = file(6, [1, 2], &tag(9, &data));
+        let vars = parse_mat(Path::new("t.mat"), &f).expect("parses");
+        assert_eq!(vars[0].0, "x");
+        assert_eq!(vars[0].1, MatValue::Numeric { dims: vec![1, 2], data: vec![1.5, -2.0] });
+    }
+
+    #[test]
+    fn huge_fieldless_struct_is_an_error_not_a_hang() {
+        let mut rest = tag(5, &0i32.to_le_bytes());
+        rest.extend(tag(1, b""));
+        let f = file(2, [1, 1 << 30], &rest);
+        let e = parse_mat(Path::new("t.mat"), &f).expect_err("too many elements");
+        assert!(matches!(e, IoError::Mat { .. }), "{e}");
+    }
+
+    #[test]
+    fn value_count_must_match_dimensions() {
+        let f = file(6, [3, 3], &tag(9, &1.0f64.to_le_bytes()));
+        assert!(matches!(parse_mat(Path::new("t.mat"), &f), Err(IoError::Mat { .. })));
+    }
 }
