@@ -38,3 +38,8 @@ bench-native:
 
 ci:
     bash .ci/run
+
+# Fuzz every parser (EDF/BDF, BrainVision, MAT-file v5, TSV) for SECONDS each (cargo install cargo-fuzz;
+# RUSTC_BOOTSTRAP lets the stable toolchain build the sanitizer flags). Crashes land in fuzz/artifacts/.
+fuzz seconds="120":
+    cd fuzz && for t in edf brainvision mat5 tsv; do RUSTC_BOOTSTRAP=1 cargo fuzz run $t -- -max_total_time={{seconds}} -rss_limit_mb=2048 || exit 1; done
