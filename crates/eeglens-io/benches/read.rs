@@ -41,6 +41,13 @@ fn bench_files() -> (PathBuf, PathBuf) {
     (edf, bdf)
 }
 
+/// The value the bench file holds at sample `i` of channel `c` (before quantisation).
+fn expected(c: usize, i: usize) -> f32 {
+    let f = 1.0 + c as f32 * 0.7;
+    let t = i as f32 / FS as f32;
+    40.0 * (std::f32::consts::TAU * f * t).sin() + 5.0 * ((i * 7919 + c * 31) % 97) as f32 / 97.0
+}
+
 fn bench_read(c: &mut Criterion) {
     let (edf, bdf) = bench_files();
     let mut g = c.benchmark_group("read");
@@ -74,6 +81,18 @@ fn best_of(n: usize) {
             let rec = read(path).expect("read");
             best = best.min(t.elapsed().as_secs_f64());
             assert_eq!(rec.data.len(), N_CHANNELS);
+            assert!(rec.data.iter().all(|d| d.len() == SECONDS * FS as usize));
+        }
+        // Every sample within a quantisation step (16-bit over ~90 µV) of what was written.
+        let rec = read(path).expect("read");
+        for (c, d) in rec.data.iter().enumerate() {
+            for (i, &x) in d.iter().enumerate() {
+                assert!(
+                    (x - expected(c, i)).abs() < 0.01,
+                    "channel {c} sample {i}: {x} vs {}",
+                    expected(c, i)
+                );
+            }
         }
         println!(
             "{}: eeglens-io best of {n}: {:.1} ms, {:.1} MiB/s",

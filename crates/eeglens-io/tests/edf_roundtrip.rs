@@ -195,3 +195,23 @@ fn discontinuous_roundtrip_edf_plus_d_and_bdf_plus_d() {
         assert_eq!(back.data[0].len(), 60);
     }
 }
+
+#[test]
+fn large_file_decoded_on_all_cores_matches() {
+    // Over 256 KiB of records per read chunk: the channel-parallel decoder runs.
+    let rec = sample_recording(4, &[1000.0, 500.0], 50, 11);
+    for bdf in [false, true] {
+        let p = tmp(if bdf { "large.bdf" } else { "large.edf" });
+        write_edf(&p, &rec, &EdfWriteOptions { bdf, ..EdfWriteOptions::default() }).expect("write");
+        assert!(std::fs::metadata(&p).expect("file").len() > 256 << 10);
+        let back = read(&p).expect("read");
+        std::fs::remove_file(&p).ok();
+        for c in 0..4 {
+            let tol = step(&back, c, bdf) * 1.0001;
+            assert_eq!(back.data[c].len(), rec.data[c].len());
+            for (x, y) in rec.data[c].iter().zip(&back.data[c]) {
+                assert!((*x as f64 - *y as f64).abs() <= tol, "{x} vs {y}");
+            }
+        }
+    }
+}

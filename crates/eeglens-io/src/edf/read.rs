@@ -4,6 +4,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use super::header::{self, Header};
 use super::tal;
 use crate::recording::{
@@ -193,7 +195,7 @@ fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Res
     // Records inside the range: big sequential reads, decoded in place.
     // A chunk small enough to stay in cache between the read and the decode, and to cost few page
     // faults; large enough to amortise the system call.
-    let chunk_records = (512 << 10) / record_bytes.max(1);
+    let chunk_records = (1 << 20) / record_bytes.max(1);
     let chunk_records = chunk_records.clamp(1, n_read.max(1));
     let mut buf = vec![0u8; chunk_records * record_bytes];
     let mut r = first_rec;
@@ -205,13 +207,23 @@ fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Res
         let n = chunk_records.min(last_rec - r);
         let b = &mut buf[..n * record_bytes];
         file.read_exact(b).map_err(|e| IoError::os(&path, e))?;
-        for k in 0..n {
-            let rec_bytes = &b[k * record_bytes..(k + 1) * record_bytes];
-            for (d, out) in decoders.iter().zip(data.iter_mut()) {
-                let raw = &rec_bytes[d.offset_in_record..d.offset_in_record + d.spr * bps];
-                decode(raw, bps, d.gain, d.offset, out);
+        let b: &[u8] = b;
+        // Each channel gathers its slice of every record in the chunk; channels are independent,
+        // so they are decoded on all cores when the chunk is worth splitting.
+        let decode_channel = |(d, out): (&Decode, &mut Vec<f32>)| {
+            for k in 0..n {
+                let at = k * record_bytes + d.offset_in_record;
+                decode(&b[at..at + d.spr * bps], bps, d.gain, d.offset, out);
             }
-            if !ann_bytes.is_empty() {
+        };
+        if decoders.len() > 1 && b.len() >= 256 << 10 {
+            decoders.par_iter().zip(data.par_iter_mut()).for_each(decode_channel);
+        } else {
+            decoders.iter().zip(data.iter_mut()).for_each(decode_channel);
+        }
+        if !ann_bytes.is_empty() {
+            for k in 0..n {
+                let rec_bytes = &b[k * record_bytes..(k + 1) * record_bytes];
                 let v = &mut ann_bytes[r + k];
                 for &(o, len) in &ann_ranges {
                     v.extend_from_slice(&rec_bytes[o..o + len]);
