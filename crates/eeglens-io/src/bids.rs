@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::recording::{Annotation, ChannelType, Recording};
+use crate::recording::{Annotation, ChannelType, ReadOptions, Recording};
 use crate::tsv::Table;
 use crate::IoError;
 
@@ -171,7 +171,15 @@ impl BidsRecording {
     /// # Errors
     /// The data file's reader errors and the TSV errors of malformed sidecars.
     pub fn read(&self) -> Result<Recording, IoError> {
-        let mut rec = crate::read(&self.path)?;
+        self.read_with(&ReadOptions::default())
+    }
+
+    /// As [`BidsRecording::read`], reading only what `opts` selects (channels, time range).
+    ///
+    /// # Errors
+    /// As [`BidsRecording::read`], plus [`IoError::Selection`].
+    pub fn read_with(&self, opts: &ReadOptions) -> Result<Recording, IoError> {
+        let mut rec = crate::read_with(&self.path, opts)?;
         if let Some(p) = &self.channels_tsv {
             apply_channels_tsv(&mut rec, &Table::read(p)?);
         }
