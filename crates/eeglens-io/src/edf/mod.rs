@@ -1,7 +1,7 @@
 //! EDF, EDF+, BDF and BDF+: read and write.
 //!
 //! Written from the EDF (1992), EDF+ (2003) and BioSemi BDF specifications. The two families share
-//! one header layout ([`header`]); BDF stores 24-bit little-endian samples where EDF stores 16-bit.
+//! one fixed-width ASCII header layout; BDF stores 24-bit little-endian samples where EDF stores 16-bit.
 //! Annotation signals (`EDF Annotations`, `BDF Annotations`) are decoded into
 //! [`crate::Annotation`]s and never appear as channels, also in files whose reserved field does not
 //! say EDF+.
