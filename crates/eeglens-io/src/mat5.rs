@@ -332,11 +332,13 @@ fn matrix(c: &Cursor<'_>, r: std::ops::Range<usize>, depth: usize) -> Result<(St
                 16 => String::from_utf8_lossy(&sub.bytes[data_r]).into_owned(),
                 4 | 3 | 17 => {
                     let codes = numbers(&sub, if ty == 17 { 4 } else { ty }, data_r, at)?;
+                    check_len(&sub, at, codes.len(), n)?;
                     let chars: Vec<u16> = codes.iter().map(|&x| x as u16).collect();
                     char_matrix(&String::from_utf16_lossy(&chars), &dims)
                 }
                 _ => {
                     let codes = numbers(&sub, ty, data_r, at)?;
+                    check_len(&sub, at, codes.len(), n)?;
                     let s: String =
                         codes.iter().map(|&x| char::from_u32(x as u32).unwrap_or('\u{fffd}')).collect();
                     char_matrix(&s, &dims)
@@ -418,7 +420,7 @@ fn check_len(c: &Cursor<'_>, at: usize, got: usize, want: usize) -> Result<(), I
 fn char_matrix(s: &str, dims: &[usize]) -> String {
     let chars: Vec<char> = s.chars().collect();
     let rows = dims.first().copied().unwrap_or(0);
-    if rows <= 1 {
+    if rows <= 1 || rows > chars.len() {
         return chars.into_iter().collect();
     }
     let cols = chars.len() / rows;
