@@ -155,3 +155,34 @@ fn traced_forward_exposes_layers_and_switches() {
     assert!(g.get(xv).is_some());
     assert!(p.vars().iter().all(|v| g.get(*v).is_none()));
 }
+
+#[test]
+fn every_model_fits_a_fixed_batch() {
+    // A few optimiser steps on one batch must lower its loss: layers, gradients,
+    // optimiser and batch-norm bookkeeping working together.
+    let labels = [0, 1, 0, 1, 1, 0];
+    for name in models::MODEL_NAMES {
+        // The VGG-style models are heavy per sample; the others need >= 99 samples.
+        let n_samples = match name {
+            "rvgg" => 32,
+            "vanputten" => 16,
+            _ => 128,
+        };
+        let steps = if name == "vanputten" { 3 } else { 15 };
+        let spec = ModelSpec { n_channels: 8, n_samples, n_classes: 2 };
+        let x = noise(&[6, 1, 8, n_samples], 11);
+        let mut rng = Rng::new(1);
+        let mut m = models::build(name, &spec, &mut rng).expect("builds");
+        let mut opt = eeglens_nn::Optimizer::new(eeglens_nn::OptimizerConfig::adam(2e-3));
+        let eval_loss = |m: &Sequential| {
+            let ev = eeglens_nn::evaluate(m, &x, Some(&labels), false).expect("evaluate");
+            ev.loss.expect("labels given").item()
+        };
+        let before = eval_loss(&m);
+        for _ in 0..steps {
+            eeglens_nn::bench::train_step(&mut m, &mut opt, &x, &labels, &mut rng).expect("step");
+        }
+        let after = eval_loss(&m);
+        assert!(after < before, "{name}: loss {before} -> {after}");
+    }
+}
