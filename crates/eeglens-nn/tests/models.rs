@@ -186,3 +186,38 @@ fn every_model_fits_a_fixed_batch() {
         assert!(after < before, "{name}: loss {before} -> {after}");
     }
 }
+
+#[test]
+fn batch_norm_1d_after_a_linear_layer() {
+    use eeglens_nn::layers::{BatchNorm, BatchNormConfig};
+    let mut rng = Rng::new(0);
+    let layers = vec![
+        ("fc".to_string(), Layer::Linear(Linear::new(&LinearConfig::new(6, 4), &mut rng).expect("linear"))),
+        ("bn".to_string(), Layer::BatchNorm1d(BatchNorm::new(&BatchNormConfig::new(4)).expect("bn"))),
+    ];
+    let m = Sequential::new("mlp", &[6], layers).expect("shapes fit");
+    assert_eq!(m.output_shape(), [4]);
+    assert_eq!(
+        m.named_buffers().iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["bn.running_mean", "bn.running_var"]
+    );
+    let x = noise(&[5, 6], 4);
+    let mut tape = Tape::new();
+    let p = m.bind(&mut tape, true);
+    let xv = tape.constant(x);
+    let out = m.forward(&mut tape, &p, xv, Mode::Train, &mut rng).expect("forward");
+    // Training output is normalised per feature: mean ~0 over the batch.
+    let y = tape.value(out.output);
+    for c in 0..4 {
+        let mean: f32 = (0..5).map(|r| y.data()[r * 4 + c]).sum::<f32>() / 5.0;
+        assert!(mean.abs() < 1e-5, "feature {c} mean {mean}");
+    }
+    assert_eq!(out.batch_stats.len(), 1);
+    let err = Sequential::new(
+        "bad",
+        &[6],
+        vec![("bn".into(), Layer::BatchNorm1d(BatchNorm::new(&BatchNormConfig::new(4)).expect("bn")))],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("expects [4]"), "{err}");
+}
