@@ -14,7 +14,7 @@
 //!   [`Conv2dGeom::scratch_len`] `f32`s, so the hot path never allocates.
 //! - Threads come from the rayon pool the caller runs in (all rayon use is in
 //!   `par.rs`); results are deterministic for a given thread count.
-//! - [`reference`] holds slow, obviously-correct versions of every kernel,
+//! - [`reference`](mod@reference) holds slow, obviously-correct versions of every kernel,
 //!   which the tests compare against.
 
 mod conv;
