@@ -1,5 +1,61 @@
 //! # eeglens-report
 //!
-//! SVG figures and a single self-contained HTML report of a training run and
-//! its interpretation.
+//! SVG figures and one self-contained HTML report of a training run and its
+//! interpretation: what an EEG researcher looks at — training curves,
+//! confusion matrices, EEG traces, channel x time maps, class spectra, band
+//! contrasts and scalp maps.
+//!
+//! - [`figures`]: one function per kind of figure, from plain data (slices,
+//!   `[channels][time]` matrices, named per-channel values) to an SVG string.
+//!   Hand-written SVG: no fonts, no network, deterministic output.
+//! - [`ReportInput`] and its parts: what a report shows, built from the
+//!   result types of eeglens-train and eeglens-interpret.
+//! - [`render_html`]: the page; [`load_run`] / [`report_for_run`]: from a run
+//!   directory to `report.html`.
+//!
+//! ## Conventions
+//! - Every figure has a fixed `viewBox`; data are mapped into its plot area
+//!   and clamped there, non-finite values are left out (never written).
+//! - Contrasts are class 1 over class 0, as in eeglens-interpret: red means
+//!   more power (or a larger value) for class 1, blue for class 0.
+//! - Scalp maps use the 2D electrode projection of [`eeglens_io::montage`]
+//!   (Cz at the centre, the Fpz–T7–Oz–T8 ring at radius 1, nose up).
+//! - The page makes no external request: inline CSS and SVG, and an inline
+//!   script that only records each figure's rendered size (for browser tests).
+//!
+//! ## Example
+//! ```
+//! use eeglens_report::figures::{scalp_map, TopoPoint};
+//! use eeglens_io::montage::position;
+//!
+//! let points: Vec<TopoPoint> = [("Fz", 0.4), ("Cz", 0.3), ("Pz", -0.1), ("Oz", -0.2)]
+//!     .iter()
+//!     .map(|&(name, value)| {
+//!         let [x, y] = position(name).expect("a standard electrode").xy();
+//!         TopoPoint { name: name.into(), x, y, value }
+//!     })
+//!     .collect();
+//! let svg = scalp_map("theta contrast", &points, "ln ratio");
+//! assert!(svg.starts_with("<svg") && svg.contains(">Fz</text>"));
+//! ```
+//! A whole report of a run directory (after `eeglens train` and `eeglens interpret`):
+//! ```no_run
+//! let path = eeglens_report::report_for_run(std::path::Path::new("runs/demo"), None)?;
+//! println!("{}", path.display());
+//! # Ok::<(), eeglens_report::ReportError>(())
+//! ```
 #![warn(missing_docs)]
+
+pub mod error;
+pub mod figures;
+pub mod html;
+pub mod input;
+pub mod run;
+pub mod svg;
+
+pub use error::ReportError;
+pub use html::{plain_reading, render, render_html, Rendered};
+pub use input::{
+    DatasetSummary, Example, Interpretation, LayerSummary, ModelSummary, ReportInput, SplitSummary,
+};
+pub use run::{load_run, report_for_run, report_for_run_with, INTERPRET_DIR, REPORT_FILE};

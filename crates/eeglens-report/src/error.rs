@@ -1,0 +1,57 @@
+//! Errors of building a report: each names the run, file or tensor it is about.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// What went wrong while reading a run for its report or writing the report.
+#[derive(Debug, Error)]
+pub enum ReportError {
+    /// The run directory could not be read (no `config.json`, malformed metrics, ...).
+    #[error("run {}: {source}", run.display())]
+    Run {
+        /// the run directory
+        run: PathBuf,
+        /// what eeglens-train said
+        source: Box<eeglens_train::TrainError>,
+    },
+    /// The run has not been interpreted yet.
+    #[error(
+        "run {} has no interpretation yet (looked for {}): run `eeglens interpret --run {}` first",
+        run.display(),
+        looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+        run.display()
+    )]
+    NoInterpretation {
+        /// the run directory
+        run: PathBuf,
+        /// the places searched for `interpret.json`
+        looked: Vec<PathBuf>,
+    },
+    /// A JSON file of the run or its interpretation is malformed.
+    #[error("{}: {msg}", path.display())]
+    Json {
+        /// the file
+        path: PathBuf,
+        /// what is wrong with it
+        msg: String,
+    },
+    /// A tensor of `interpret.safetensors` has an unexpected shape or is missing.
+    #[error("{}: tensor `{name}`: {msg}", path.display())]
+    Tensor {
+        /// the safetensors file
+        path: PathBuf,
+        /// the tensor's name
+        name: String,
+        /// what is wrong with it
+        msg: String,
+    },
+    /// An operating-system error on a file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// the file
+        path: PathBuf,
+        /// the underlying error
+        source: std::io::Error,
+    },
+}

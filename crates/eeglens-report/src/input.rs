@@ -1,0 +1,363 @@
+//! What a report shows, as plain data: [`ReportInput`] and its parts, with
+//! constructors from the results of eeglens-train and eeglens-interpret.
+
+use std::path::{Path, PathBuf};
+
+use eeglens_data::store::{EpochStore, Split};
+use eeglens_interpret::{InterpretResult, Report};
+use eeglens_nn::{IntTensor, Sequential, TensorFile};
+use eeglens_train::{EpochRecord, EvalReport, RunConfig};
+
+use crate::error::ReportError;
+
+/// Everything the report shows. Build it from a run directory with
+/// [`crate::load_run`], or piece by piece from results in memory.
+#[derive(Clone, Debug)]
+pub struct ReportInput {
+    /// the page's heading
+    pub title: String,
+    /// the run directory, when the report is of one
+    pub run_dir: Option<PathBuf>,
+    /// the data set
+    pub dataset: DatasetSummary,
+    /// the network
+    pub model: ModelSummary,
+    /// one record per training epoch (may be empty)
+    pub epochs: Vec<EpochRecord>,
+    /// the test evaluation, when there is one
+    pub eval: Option<EvalReport>,
+    /// the interpretation, when there is one
+    pub interpretation: Option<Interpretation>,
+}
+
+/// Windows and subjects of one split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SplitSummary {
+    /// `train`, `val` or `test`
+    pub name: String,
+    /// windows
+    pub windows: usize,
+    /// distinct subjects (when the epoch store was read)
+    pub subjects: Option<usize>,
+    /// windows per class, in class order (when the epoch store was read)
+    pub per_class: Option<Vec<usize>>,
+}
+
+/// The data set a run was trained on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DatasetSummary {
+    /// the epoch store
+    pub path: PathBuf,
+    /// channel names
+    pub channels: Vec<String>,
+    /// sampling rate, Hz
+    pub fs: f64,
+    /// samples per window
+    pub n_samples: usize,
+    /// class names
+    pub classes: Vec<String>,
+    /// the participants.tsv column of the labels
+    pub label_column: String,
+    /// train, validation and test
+    pub splits: Vec<SplitSummary>,
+    /// the preparation settings recorded in the store (channels, rate, band, ...)
+    pub settings: Option<serde_json::Value>,
+}
+
+impl DatasetSummary {
+    /// What a run's `config.json` says about its data (window counts per split only).
+    pub fn from_config(cfg: &RunConfig) -> Self {
+        let d = &cfg.data;
+        let splits = ["train", "val", "test"]
+            .iter()
+            .zip(d.n_split)
+            .map(|(name, windows)| SplitSummary {
+                name: name.to_string(),
+                windows,
+                subjects: None,
+                per_class: None,
+            })
+            .collect();
+        Self {
+            path: d.path.clone(),
+            channels: d.channels.clone(),
+            fs: d.fs,
+            n_samples: d.n_samples,
+            classes: d.classes.clone(),
+            label_column: d.label_column.clone(),
+            splits,
+            settings: None,
+        }
+    }
+
+    /// Everything from the epoch store itself: subjects and class balance per split, settings.
+    pub fn from_store(store: &EpochStore) -> Self {
+        let meta = store.meta();
+        let k = meta.classes.len();
+        let splits = [Split::Train, Split::Val, Split::Test]
+            .into_iter()
+            .map(|split| {
+                let idx = store.indices(split);
+                let mut per_class = vec![0usize; k];
+                let mut subjects: Vec<u32> = Vec::with_capacity(idx.len());
+                for &i in &idx {
+                    if let Some(n) = per_class.get_mut(store.labels()[i] as usize) {
+                        *n += 1;
+                    }
+                    subjects.push(store.subjects()[i]);
+                }
+                subjects.sort_unstable();
+                subjects.dedup();
+                SplitSummary {
+                    name: split.name().to_string(),
+                    windows: idx.len(),
+                    subjects: Some(subjects.len()),
+                    per_class: Some(per_class),
+                }
+            })
+            .collect();
+        Self {
+            path: store.path().to_path_buf(),
+            channels: meta.channels.clone(),
+            fs: meta.fs,
+            n_samples: store.n_samples(),
+            classes: meta.classes.clone(),
+            label_column: meta.label_column.clone(),
+            splits,
+            settings: Some(meta.settings.clone()).filter(|s| !s.is_null()),
+        }
+    }
+}
+
+/// One layer of the network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerSummary {
+    /// the layer's name (`features.0`)
+    pub name: String,
+    /// its kind (`Conv2d`, `ReLU`, ...)
+    pub kind: String,
+    /// per-sample output shape
+    pub output_shape: Vec<usize>,
+    /// learnable scalars
+    pub params: usize,
+}
+
+/// The network: name, shapes and parameters, layer by layer when known.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelSummary {
+    /// zoo name
+    pub name: String,
+    /// per-sample input shape
+    pub input_shape: Vec<usize>,
+    /// learnable scalars
+    pub n_params: usize,
+    /// the layers (empty when only the totals are known)
+    pub layers: Vec<LayerSummary>,
+}
+
+impl ModelSummary {
+    /// The summary of a built model, layer by layer.
+    pub fn from_model(model: &Sequential) -> Self {
+        let layers = model
+            .layers()
+            .iter()
+            .zip(model.layer_shapes())
+            .map(|((name, layer), shape)| LayerSummary {
+                name: name.clone(),
+                kind: layer.kind().to_string(),
+                output_shape: shape.clone(),
+                params: layer.params().iter().map(|(_, t)| t.data().len()).sum(),
+            })
+            .collect();
+        Self {
+            name: model.name().to_string(),
+            input_shape: model.input_shape().to_vec(),
+            n_params: model.num_params(),
+            layers,
+        }
+    }
+
+    /// What a run's `config.json` says (totals only).
+    pub fn from_config(cfg: &RunConfig) -> Self {
+        Self {
+            name: cfg.model.name.clone(),
+            input_shape: cfg.model.input_shape.clone(),
+            n_params: cfg.model.n_params,
+            layers: Vec::new(),
+        }
+    }
+}
+
+/// One `[channels][time]` matrix shown as figures (a window, a pattern, a map).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Example {
+    /// the class it belongs to
+    pub class: String,
+    /// where it comes from, in words (`window 1234 of subject 017, p(M) = 0.97`)
+    pub note: String,
+    /// `[channels][time]`, row-major
+    pub data: Vec<f32>,
+}
+
+/// The interpretation: `interpret.json` and one example per class and method.
+#[derive(Clone, Debug)]
+pub struct Interpretation {
+    /// the document (`interpret.json`)
+    pub report: Report,
+    /// per class, its best optimal sample (needs the epoch store)
+    pub optimal: Vec<Example>,
+    /// per class, one activation-maximisation pattern (the first restart)
+    pub actmax: Vec<Example>,
+    /// per class, the deconvnet map of its best optimal sample
+    pub deconv: Vec<Example>,
+}
+
+/// The tensors of an interpretation, wherever they come from.
+trait Tensors {
+    fn f32(&self, name: &str) -> Option<(&[usize], &[f32])>;
+    fn int(&self, name: &str) -> Option<&IntTensor>;
+}
+
+impl Tensors for TensorFile {
+    fn f32(&self, name: &str) -> Option<(&[usize], &[f32])> {
+        self.f32s.get(name).map(|t| (t.shape(), t.data()))
+    }
+    fn int(&self, name: &str) -> Option<&IntTensor> {
+        self.ints.get(name)
+    }
+}
+
+impl Tensors for InterpretResult {
+    fn f32(&self, name: &str) -> Option<(&[usize], &[f32])> {
+        self.tensor(name).map(|t| (t.shape(), t.data()))
+    }
+    fn int(&self, name: &str) -> Option<&IntTensor> {
+        self.tensors.iter().find_map(|(n, t)| match t {
+            eeglens_interpret::Saved::I64(t) if n == name => Some(t),
+            _ => None,
+        })
+    }
+}
+
+impl Interpretation {
+    /// From an interpretation in memory (what [`eeglens_interpret::run`] returned);
+    /// `store` supplies the optimal samples' windows.
+    pub fn from_result(result: &InterpretResult, store: Option<&EpochStore>) -> Self {
+        // In memory the tensors' shapes are the crate's own: no shape can be wrong.
+        Self::build(result.report.clone(), result, store, Path::new("interpret.safetensors"))
+            .unwrap_or_else(|_| Self::bare(result.report.clone()))
+    }
+
+    /// The document alone, without examples.
+    pub fn bare(report: Report) -> Self {
+        Self { report, optimal: Vec::new(), actmax: Vec::new(), deconv: Vec::new() }
+    }
+
+    /// From `interpret.json` and the tensors of `interpret.safetensors` read from `path`.
+    ///
+    /// # Errors
+    /// [`ReportError::Tensor`] when a tensor's shape does not fit the document.
+    pub fn from_file(
+        report: Report,
+        file: &TensorFile,
+        store: Option<&EpochStore>,
+    ) -> Result<Self, ReportError> {
+        Self::build(report, file, store, &file.path)
+    }
+
+    fn build(
+        report: Report,
+        t: &dyn Tensors,
+        store: Option<&EpochStore>,
+        path: &Path,
+    ) -> Result<Self, ReportError> {
+        let classes = report.classes.clone();
+        let n_ch = report.channels.len();
+        let bad = |name: &str, msg: String| ReportError::Tensor {
+            path: path.to_path_buf(),
+            name: name.into(),
+            msg,
+        };
+        let mut out = Self::bare(report);
+        let m = &out.report.methods;
+
+        // Optimal samples: the first chosen window of each class.
+        if let (Some(opt), Some(idx), Some(store)) = (&m.optimal, t.int("optimal.indices"), store) {
+            let mut start = 0usize;
+            for class in &classes {
+                let n = opt.reading.n.get(class).copied().unwrap_or(0);
+                if n > 0 {
+                    let i = *idx.data.get(start).ok_or_else(|| {
+                        bad(
+                            "optimal.indices",
+                            format!("{} indices, class {class} starts at {start}", idx.data.len()),
+                        )
+                    })?;
+                    let i = usize::try_from(i).ok().filter(|&i| i < store.len()).ok_or_else(|| {
+                        bad(
+                            "optimal.indices",
+                            format!("index {i} is outside the epoch store of {} windows", store.len()),
+                        )
+                    })?;
+                    let mut data = vec![0.0f32; store.n_channels() * store.n_samples()];
+                    store.copy_window(i, &mut data);
+                    let sample = opt.samples.get(class).and_then(|s| s.first());
+                    let note = match sample {
+                        Some(s) => format!(
+                            "window {} of subject {} (true class {}), p({class}) = {:.3}",
+                            s.index, s.subject, s.label, s.score
+                        ),
+                        None => format!("window {i}"),
+                    };
+                    out.optimal.push(Example { class: class.clone(), note, data });
+                }
+                start += n;
+            }
+        }
+
+        // Activation maximisation: `[classes, restarts, C, T]`, the first restart of each class.
+        if let (Some(_), Some((shape, data))) = (&m.actmax, t.f32("actmax.patterns")) {
+            if shape.len() != 4 || shape[0] != classes.len() || shape[2] != n_ch || shape[1] == 0 {
+                return Err(bad(
+                    "actmax.patterns",
+                    format!("shape {shape:?}, expected [{}, restarts, {n_ch}, T]", classes.len()),
+                ));
+            }
+            let per = shape[2] * shape[3];
+            for (c, class) in classes.iter().enumerate() {
+                let off = c * shape[1] * per;
+                out.actmax.push(Example {
+                    class: class.clone(),
+                    note: format!("restart 1 of {}", shape[1]),
+                    data: data[off..off + per].to_vec(),
+                });
+            }
+        }
+
+        // Deconvnet: `[items, C, T]`, items grouped by class; the first of each class.
+        if let (Some(dec), Some((shape, data))) = (&m.deconv, t.f32("deconv.maps")) {
+            if shape.len() != 3 || shape[1] != n_ch {
+                return Err(bad("deconv.maps", format!("shape {shape:?}, expected [items, {n_ch}, T]")));
+            }
+            let per = shape[1] * shape[2];
+            let idx = t.int("deconv.indices");
+            let mut start = 0usize;
+            for class in &classes {
+                let n = dec.reading.n.get(class).copied().unwrap_or(0);
+                if n > 0 && start < shape[0] {
+                    let window = idx
+                        .and_then(|i| i.data.get(start))
+                        .map(|w| format!(" of window {w}"))
+                        .unwrap_or_default();
+                    out.deconv.push(Example {
+                        class: class.clone(),
+                        note: format!("projection{window} from the {class} output"),
+                        data: data[start * per..(start + 1) * per].to_vec(),
+                    });
+                }
+                start += n;
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,122 @@
+//! Reading a run directory (and its interpretation) into a [`ReportInput`].
+
+use std::path::{Path, PathBuf};
+
+use eeglens_data::store::EpochStore;
+use eeglens_interpret::Report;
+use eeglens_train::{EvalReport, RunDir};
+
+use crate::error::ReportError;
+use crate::input::{DatasetSummary, Interpretation, ModelSummary, ReportInput};
+
+/// The interpretation's file names.
+pub const INTERPRET_JSON: &str = "interpret.json";
+/// See [`INTERPRET_JSON`].
+pub const INTERPRET_TENSORS: &str = "interpret.safetensors";
+/// Where `eeglens interpret` writes by default, inside the run directory.
+pub const INTERPRET_DIR: &str = "interpret";
+/// The report's default file name, inside the run directory.
+pub const REPORT_FILE: &str = "report.html";
+
+/// The places searched for `interpret.json`: `dir` when given, else the run's
+/// `interpret/` subdirectory and the run directory itself.
+pub fn interpret_candidates(run_dir: &Path, dir: Option<&Path>) -> Vec<PathBuf> {
+    match dir {
+        Some(d) => vec![d.join(INTERPRET_JSON)],
+        None => vec![run_dir.join(INTERPRET_DIR).join(INTERPRET_JSON), run_dir.join(INTERPRET_JSON)],
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ReportError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ReportError::Io { path: path.into(), source })?;
+    serde_json::from_str(&text).map_err(|e| ReportError::Json { path: path.into(), msg: e.to_string() })
+}
+
+/// Reads everything a report of `run_dir` shows.
+///
+/// Required: the run's `config.json` and an `interpret.json` (see
+/// [`interpret_candidates`]). Used when present: `metrics.jsonl`,
+/// `eval-test.json`, the best checkpoint (the layer table), the epoch store
+/// (subjects, class balance, settings, the optimal samples' windows) and
+/// `interpret.safetensors` (patterns and maps).
+///
+/// # Errors
+/// [`ReportError::Run`] when `run_dir` is not a run;
+/// [`ReportError::NoInterpretation`] naming the command to run first;
+/// [`ReportError::Json`] / [`ReportError::Tensor`] for malformed files.
+pub fn load_run(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInput, ReportError> {
+    let run_err = |e| ReportError::Run { run: run_dir.to_path_buf(), source: Box::new(e) };
+    let run = RunDir::open(run_dir).map_err(run_err)?;
+    let epochs = run.metrics().map_err(run_err)?;
+    let looked = interpret_candidates(run_dir, interpret_dir);
+    let json = looked.iter().find(|p| p.is_file()).cloned().ok_or_else(|| ReportError::NoInterpretation {
+        run: run_dir.to_path_buf(),
+        looked: looked.clone(),
+    })?;
+    let report: Report = read_json(&json)?;
+
+    let store = EpochStore::open(run.data_path()).ok();
+    let dataset = match &store {
+        Some(s) => DatasetSummary::from_store(s),
+        None => DatasetSummary::from_config(run.config()),
+    };
+    let model = match run.load_model() {
+        Ok((m, _)) => ModelSummary::from_model(&m),
+        Err(_) => ModelSummary::from_config(run.config()),
+    };
+    let eval_path = run.eval_path("test");
+    let eval: Option<EvalReport> = if eval_path.is_file() { Some(read_json(&eval_path)?) } else { None };
+
+    let tensors = json.with_file_name(INTERPRET_TENSORS);
+    let interpretation = if tensors.is_file() {
+        let file = eeglens_nn::read_tensor_file(&tensors).map_err(|e| ReportError::Tensor {
+            path: tensors.clone(),
+            name: "*".into(),
+            msg: e.to_string(),
+        })?;
+        Interpretation::from_file(report, &file, store.as_ref())?
+    } else {
+        Interpretation::bare(report)
+    };
+    Ok(ReportInput {
+        title: format!(
+            "eeglens report: {}",
+            run_dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+        ),
+        run_dir: Some(run_dir.to_path_buf()),
+        dataset,
+        model,
+        epochs,
+        eval,
+        interpretation: Some(interpretation),
+    })
+}
+
+/// Writes the report of `run_dir` to `out` (default: `report.html` in the
+/// run directory) and returns its path.
+///
+/// # Errors
+/// As [`load_run`]; [`ReportError::Io`] when the file cannot be written.
+pub fn report_for_run(run_dir: &Path, out: Option<&Path>) -> Result<PathBuf, ReportError> {
+    report_for_run_with(run_dir, None, out)
+}
+
+/// [`report_for_run`] with the interpretation read from `interpret_dir`.
+///
+/// # Errors
+/// As [`report_for_run`].
+pub fn report_for_run_with(
+    run_dir: &Path,
+    interpret_dir: Option<&Path>,
+    out: Option<&Path>,
+) -> Result<PathBuf, ReportError> {
+    let input = load_run(run_dir, interpret_dir)?;
+    let out = out.map(Path::to_path_buf).unwrap_or_else(|| run_dir.join(REPORT_FILE));
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| ReportError::Io { path: parent.into(), source })?;
+    }
+    std::fs::write(&out, crate::render_html(&input))
+        .map_err(|source| ReportError::Io { path: out.clone(), source })?;
+    Ok(out)
+}

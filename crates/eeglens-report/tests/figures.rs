@@ -1,0 +1,232 @@
+//! Structural tests of every figure: the SVG parses, axis labels and channel
+//! names are present, every coordinate lies inside the viewBox, nothing is NaN,
+//! and values land where their scale puts them.
+
+mod support;
+
+use eeglens_report::figures::{
+    band_bars, confusion_matrix, heatmap, line_chart, psd_curves, scalp_map, stacked_traces, training_curves,
+    BandBar, BandSpan, Curves, Series, TopoPoint,
+};
+use proptest::prelude::*;
+use support::check_svg;
+
+fn channels(n: usize) -> Vec<String> {
+    eeglens_io::montage::HBN24.iter().take(n).map(|s| s.to_string()).collect()
+}
+
+/// A `[c][t]` matrix of sines whose amplitude grows with the channel.
+fn waves(c: usize, t: usize, fs: f64) -> Vec<f32> {
+    (0..c * t)
+        .map(|i| {
+            let (ch, k) = (i / t, i % t);
+            ((ch + 1) as f64 * 5.0 * (2.0 * std::f64::consts::PI * 6.0 * k as f64 / fs).sin()) as f32
+        })
+        .collect()
+}
+
+#[test]
+fn training_curves_have_axes_legend_and_both_panels() {
+    let c = Curves {
+        epochs: (1..=6).map(f64::from).collect(),
+        train_loss: vec![0.7, 0.6, 0.5, 0.45, 0.4, 0.38],
+        val_loss: vec![0.69, 0.62, f64::NAN, 0.5, 0.52, 0.55],
+        train_accuracy: vec![0.5, 0.6, 0.7, 0.75, 0.8, 0.82],
+        val_accuracy: vec![0.5, 0.58, f64::NAN, 0.7, 0.69, 0.7],
+    };
+    let svg = training_curves(&c);
+    let texts = check_svg(&svg);
+    for want in ["epoch", "loss (cross-entropy)", "accuracy", "train", "validation"] {
+        assert!(texts.iter().any(|t| t == want), "missing `{want}` in {texts:?}");
+    }
+    // A missing validation value splits the dashed line into two pieces.
+    assert_eq!(svg.matches("stroke-dasharray").count(), 6, "2 legend entries, 2 pieces in each of 2 panels");
+}
+
+#[test]
+fn line_chart_maps_the_extremes_to_the_frame_edges() {
+    let x = [0.0, 1.0, 2.0];
+    let y = [1.0, 2.0, 3.0];
+    let svg = line_chart(
+        "t",
+        &x,
+        &[Series { name: "s", values: &y, colour: 0, dashed: false }],
+        "x",
+        "y",
+        Some((1.0, 3.0)),
+    );
+    check_svg(&svg);
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let line = doc.descendants().find(|n| n.has_tag_name("polyline")).unwrap();
+    let pts: Vec<(f64, f64)> = line
+        .attribute("points")
+        .unwrap()
+        .split_whitespace()
+        .map(|p| {
+            let (a, b) = p.split_once(',').unwrap();
+            (a.parse().unwrap(), b.parse().unwrap())
+        })
+        .collect();
+    // y range is padded by 5 % on each side; x is not.
+    let (x0, x1) = (pts[0].0, pts[2].0);
+    assert!(x1 > x0);
+    approx::assert_abs_diff_eq!(pts[1].0, (x0 + x1) / 2.0, epsilon = 0.01);
+    approx::assert_abs_diff_eq!(pts[1].1, (pts[0].1 + pts[2].1) / 2.0, epsilon = 0.01);
+    assert!(pts[0].1 > pts[2].1, "larger values are higher up");
+}
+
+#[test]
+fn confusion_matrix_shows_counts_shares_and_axis_names() {
+    let classes = vec!["F".to_string(), "M".to_string()];
+    let svg = confusion_matrix("Confusion", &classes, &[vec![30, 10], vec![5, 55]]);
+    let texts = check_svg(&svg);
+    for want in ["30", "10", "5", "55", "75%", "92%", "true class", "predicted class", "F", "M"] {
+        assert!(texts.iter().any(|t| t == want), "missing `{want}`");
+    }
+}
+
+#[test]
+fn traces_have_every_channel_name_and_a_scale_bar() {
+    let ch = channels(24);
+    let svg = stacked_traces("Optimal sample", &ch, &waves(24, 256, 128.0), 128.0, "µV", 1);
+    let texts = check_svg(&svg);
+    for name in &ch {
+        assert!(texts.iter().any(|t| t == name), "channel {name}");
+    }
+    assert!(texts.iter().any(|t| t.ends_with(" µV")), "scale bar label");
+    assert!(texts.iter().any(|t| t == "time (s)"));
+    assert!(svg.contains("class=\"scale-bar\""));
+    assert_eq!(svg.matches("<polyline").count(), 24);
+}
+
+#[test]
+fn heatmap_has_channel_names_and_a_symmetric_colour_bar() {
+    let ch = channels(8);
+    let mut data = waves(8, 300, 128.0);
+    data[5] = f32::NAN;
+    let svg = heatmap("Pattern", &ch, &data, 128.0, "µV");
+    let texts = check_svg(&svg);
+    for name in &ch {
+        assert!(texts.iter().any(|t| t == name));
+    }
+    let limit = texts.iter().filter_map(|t| t.parse::<f64>().ok()).fold(0.0f64, f64::max);
+    assert!(limit > 0.0);
+    assert!(
+        texts.iter().any(|t| t.parse::<f64>().ok() == Some(-limit)),
+        "colour bar is symmetric: {texts:?}"
+    );
+    // Both ends of the diverging scale are used by a wave.
+    assert!(svg.contains("#2166ac") && svg.contains("#b2182b"));
+}
+
+#[test]
+fn psd_curves_shade_and_name_the_bands_on_a_log_axis() {
+    let freqs: Vec<f64> = (0..=64).map(f64::from).collect();
+    let a: Vec<f64> = freqs.iter().map(|f| 10.0 / (1.0 + f)).collect();
+    let mut b: Vec<f64> = a.iter().map(|v| v * 1.5).collect();
+    b[0] = 0.0; // a zero power is left out, not drawn at -inf
+    let bands = [
+        BandSpan { name: "delta".into(), lo: 1.0, hi: 4.0 },
+        BandSpan { name: "theta".into(), lo: 4.0, hi: 8.0 },
+    ];
+    let svg =
+        psd_curves("Spectra", &freqs, &[("F".into(), a), ("M".into(), b)], &bands, Some(30.0), "µV²/Hz");
+    let texts = check_svg(&svg);
+    for want in ["delta", "theta", "frequency (Hz)", "power (µV²/Hz)", "F", "M", "1", "10"] {
+        assert!(texts.iter().any(|t| t == want), "missing `{want}` in {texts:?}");
+    }
+    assert_eq!(svg.matches("class=\"band\"").count(), 2);
+}
+
+#[test]
+fn band_bars_mark_significance_and_direction() {
+    let bars = vec![
+        BandBar { name: "delta".into(), lo: 1.0, hi: 4.0, log_ratio: -0.05, p: 0.6 },
+        BandBar { name: "theta".into(), lo: 4.0, hi: 8.0, log_ratio: 0.4, p: 0.0005 },
+        BandBar { name: "alpha".into(), lo: 8.0, hi: 13.0, log_ratio: 0.1, p: 0.03 },
+    ];
+    let svg = band_bars("Band contrast", &bars, ("F", "M"), 0.05);
+    let texts = check_svg(&svg);
+    for want in ["n.s.", "***", "*", "theta", "4–8 Hz", "p = 0.0005", "ln power M / F"] {
+        assert!(texts.iter().any(|t| t == want), "missing `{want}` in {texts:?}");
+    }
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let bars: Vec<_> = doc.descendants().filter(|n| n.attribute("class") == Some("bar")).collect();
+    assert_eq!(bars.len(), 3);
+    let h = |i: usize| bars[i].attribute("height").unwrap().parse::<f64>().unwrap();
+    assert!(h(1) > 3.0 * h(2) && h(2) > h(0), "bar heights follow |log ratio|");
+}
+
+#[test]
+fn scalp_map_has_head_nose_electrodes_and_labels() {
+    let pts: Vec<TopoPoint> = channels(24)
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let [x, y] = eeglens_io::montage::position(n).unwrap().xy();
+            TopoPoint { name: n.clone(), x, y, value: y + 0.01 * i as f64 }
+        })
+        .collect();
+    let svg = scalp_map("theta contrast", &pts, "ln ratio");
+    let texts = check_svg(&svg);
+    for p in &pts {
+        assert!(texts.iter().any(|t| t == &p.name), "label {}", p.name);
+    }
+    for class in ["head", "nose", "ear"] {
+        assert!(svg.contains(&format!("class=\"{class}\"")), "{class}");
+    }
+    assert_eq!(svg.matches("class=\"electrode\"").count(), 24);
+    // Frontal electrodes (larger y, so larger values) are drawn above posterior ones.
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let y_of = |name: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name("text") && n.text() == Some(name))
+            .and_then(|n| n.attribute("y"))
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    };
+    assert!(y_of("Fz") < y_of("Cz") && y_of("Cz") < y_of("Pz"));
+}
+
+#[test]
+fn two_scalp_maps_have_distinct_clip_ids() {
+    let p = |v: f64| vec![TopoPoint { name: "Cz".into(), x: 0.0, y: 0.0, value: v }];
+    let id = |s: &str| s.split("clipPath id=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert_ne!(id(&scalp_map("a", &p(1.0), "u")), id(&scalp_map("a", &p(2.0), "u")));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Whatever the values (huge, tiny, constant, NaN, infinite), every figure
+    /// stays inside its viewBox and writes no non-finite number.
+    #[test]
+    fn figures_stay_in_the_viewbox(
+        c in 1usize..6,
+        t in 2usize..80,
+        scale in prop_oneof![Just(0.0), Just(1e-9), Just(1.0), Just(1e6)],
+        seed in 0u64..1000,
+        special in prop_oneof![Just(0.0f64), Just(f64::NAN), Just(f64::INFINITY)],
+    ) {
+        let ch = channels(c);
+        let mut data: Vec<f32> = (0..c * t).map(|i| ((i as u64 * 2654435761 + seed) % 1000) as f32 / 500.0 - 1.0).map(|v| v * scale as f32).collect();
+        data[0] = special as f32;
+        check_svg(&stacked_traces("x", &ch, &data, 128.0, "µV", 0));
+        check_svg(&heatmap("x", &ch, &data, 128.0, "µV"));
+        let series: Vec<f64> = data.iter().map(|v| *v as f64).collect();
+        let x: Vec<f64> = (0..series.len()).map(|i| i as f64).collect();
+        check_svg(&line_chart("x", &x, &[Series { name: "s", values: &series, colour: 0, dashed: false }], "x", "y", None));
+        let freqs: Vec<f64> = (0..t).map(|i| i as f64).collect();
+        let psd: Vec<f64> = series.iter().take(t).map(|v| v.abs()).collect();
+        check_svg(&psd_curves("x", &freqs, &[("A".into(), psd)], &[BandSpan { name: "b".into(), lo: 1.0, hi: 2.0 }], None, "u"));
+        let bars: Vec<BandBar> = series.iter().take(4).map(|&v| BandBar { name: "b".into(), lo: 1.0, hi: 2.0, log_ratio: v, p: v.abs() }).collect();
+        check_svg(&band_bars("x", &bars, ("A", "B"), 0.05));
+        let pts: Vec<TopoPoint> = ch.iter().zip(&series).map(|(n, &v)| {
+            let [x, y] = eeglens_io::montage::position(n).unwrap().xy();
+            TopoPoint { name: n.clone(), x, y, value: v }
+        }).collect();
+        check_svg(&scalp_map("x", &pts, "u"));
+        check_svg(&confusion_matrix("x", &["A".into(), "B".into()], &[vec![seed, 0], vec![]]));
+    }
+}
