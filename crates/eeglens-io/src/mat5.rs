@@ -181,9 +181,8 @@ pub fn read_mat(path: &Path) -> Result<Variables, IoError> {
 /// # Errors
 /// As [`read_mat`].
 pub fn parse_mat(path: &Path, bytes: &[u8]) -> Result<Variables, IoError> {
-    let v73_hint = "re-save it as a v7 MAT-file: in EEGLAB, File > Preferences and untick \
-                    'save as MATLAB 7.3', or pop_saveset(EEG, 'filename', F, 'version', '7'); in \
-                    MATLAB, save(F, '-struct', 'EEG', '-v7')";
+    let v73_hint = "re-save it as a v6/v7 MAT-file: in EEGLAB, pop_saveset(EEG, 'filename', F, \
+                    'version', '6'); in MATLAB, save(F, '-struct', 'EEG', '-v7')";
     if bytes.starts_with(b"MATLAB 7.3") || bytes.get(512..520) == Some(b"\x89HDF\r\n\x1a\n") {
         return Err(IoError::Unsupported {
             path: path.to_path_buf(),
