@@ -132,6 +132,32 @@ fn print_recording(a: &Args, rec: &Recording) {
     }
 }
 
+fn bids_json(ds: &bids::BidsDataset) -> Value {
+    let columns = ds.participants.as_ref().map(|t| t.columns.clone()).unwrap_or_default();
+    let recs: Vec<Value> = ds
+        .recordings
+        .iter()
+        .map(|r| {
+            json!({
+                "path": r.path.strip_prefix(&ds.root).unwrap_or(&r.path).display().to_string(),
+                "subject": r.subject,
+                "session": r.session,
+                "task": r.task,
+                "run": r.run,
+                "participant": r.participant,
+            })
+        })
+        .collect();
+    json!({
+        "format": "BIDS",
+        "root": ds.root.display().to_string(),
+        "subjects": ds.subjects(),
+        "participants_columns": columns,
+        "n_participants": ds.participants.as_ref().map_or(0, |t| t.rows.len()),
+        "recordings": recs,
+    })
+}
+
 fn inspect_bids(a: &Args) -> anyhow::Result<()> {
     if !bids::is_bids_root(&a.file) {
         anyhow::bail!("{}: a directory that is not a BIDS dataset (no participants.tsv, dataset_description.json or sub-*)", a.file.display());
@@ -139,28 +165,7 @@ fn inspect_bids(a: &Args) -> anyhow::Result<()> {
     let ds = bids::scan(&a.file).context("cannot scan the BIDS dataset")?;
     let columns = ds.participants.as_ref().map(|t| t.columns.clone()).unwrap_or_default();
     if a.json {
-        let recs: Vec<Value> = ds
-            .recordings
-            .iter()
-            .map(|r| {
-                json!({
-                    "path": r.path.strip_prefix(&ds.root).unwrap_or(&r.path).display().to_string(),
-                    "subject": r.subject,
-                    "session": r.session,
-                    "task": r.task,
-                    "run": r.run,
-                    "participant": r.participant,
-                })
-            })
-            .collect();
-        let doc = json!({
-            "format": "BIDS",
-            "root": ds.root.display().to_string(),
-            "subjects": ds.subjects(),
-            "participants_columns": columns,
-            "n_participants": ds.participants.as_ref().map_or(0, |t| t.rows.len()),
-            "recordings": recs,
-        });
+        let doc = bids_json(&ds);
         println!("{}", serde_json::to_string(&doc)?);
         return Ok(());
     }
@@ -209,5 +214,17 @@ mod tests {
         assert_eq!(a["duration_s"], Value::Null);
         assert_eq!(a["description"], "Lights off");
         assert_eq!(doc["channels"].as_array().map(Vec::len), Some(3), "no annotation channel");
+    }
+
+    #[test]
+    fn bids_json_lists_subjects_recordings_and_columns() {
+        let ds = bids::scan(&fixture("bids_tiny")).expect("fixture scans");
+        let doc = bids_json(&ds);
+        assert_eq!(doc["format"], "BIDS");
+        assert_eq!(doc["subjects"], json!(["01", "02"]));
+        assert_eq!(doc["participants_columns"], json!(["participant_id", "sex", "age", "EHQ_Total"]));
+        assert_eq!(doc["recordings"][2]["session"], "01");
+        assert_eq!(doc["recordings"][1]["task"], "SAIIT");
+        assert_eq!(doc["recordings"][0]["participant"]["sex"], "F");
     }
 }
