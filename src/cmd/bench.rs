@@ -50,6 +50,9 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         );
         println!("inference  {:.1} samples/s (batch {}, eval)", r.infer_samples_per_s, r.infer_batch);
         println!("actmax     {:.1} steps/s (batch 1, input gradient)", r.actmax_steps_per_s);
+        if let Some((before, after)) = r.load_average {
+            println!("load       {before:.2} before, {after:.2} after (1-minute average)");
+        }
     }
     Ok(())
 }

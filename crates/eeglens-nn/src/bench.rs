@@ -71,6 +71,9 @@ pub struct BenchReport {
     pub cpu_model: String,
     /// timed repetitions per measurement
     pub reps: usize,
+    /// the 1-minute load average before and after the run (`/proc/loadavg`),
+    /// to tell a busy machine's numbers from an idle one's
+    pub load_average: Option<(f64, f64)>,
 }
 
 /// A batch of standard-normal noise `[n, 1, n_channels, n_samples]` and alternating labels.
@@ -173,6 +176,11 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The 1-minute load average, where `/proc/loadavg` exists.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
+}
+
 /// Measures the three throughputs of `cfg.model`.
 ///
 /// # Errors
@@ -185,6 +193,7 @@ pub fn run(cfg: &BenchConfig) -> Result<BenchReport, NnError> {
     }
     let pool = builder.build().map_err(|e| NnError::Config { kind: "thread pool", msg: e.to_string() })?;
     let threads = pool.current_num_threads();
+    let load_before = load_average();
     pool.install(|| {
         let spec = ModelSpec { n_channels: cfg.n_channels, n_samples: cfg.n_samples, n_classes: 2 };
         let mut rng = Rng::new(0);
@@ -210,6 +219,7 @@ pub fn run(cfg: &BenchConfig) -> Result<BenchReport, NnError> {
             threads,
             cpu_model: cpu_model(),
             reps: cfg.reps,
+            load_average: load_before.zip(load_average()),
         })
     })
 }
