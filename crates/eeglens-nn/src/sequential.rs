@@ -235,7 +235,12 @@ impl Sequential {
     /// Runs the model on the batch `x` (`[n, ...input_shape]`).
     ///
     /// `mode` switches dropout and batch norm; `rng` draws the dropout masks
-    /// (untouched in eval mode).
+    /// (untouched in eval mode). `params` come from [`Sequential::bind`] on the
+    /// same tape: bound trainable, the backward yields weight gradients; bound
+    /// frozen, only the input's (when `x` asked for one).
+    ///
+    /// # Shapes
+    /// `x`: `[n, ...input_shape]` (e.g. `[n, 1, 24, 256]`); output `[n, ...output_shape]`.
     ///
     /// # Errors
     /// [`NnError::InputShape`] when `x` does not have the model's input shape.
@@ -262,6 +267,10 @@ impl Sequential {
 
     /// As [`Sequential::forward`], keeping every layer's output and every
     /// max-pool's switches (what the interpretation methods walk).
+    ///
+    /// # Shapes
+    /// `outputs[i]` is `[n, ...layer_shapes()[i]]`; a max-pool's switches hold
+    /// one `u32` per output element, in the output's NCHW order.
     ///
     /// # Errors
     /// [`NnError::InputShape`] when `x` does not have the model's input shape.
