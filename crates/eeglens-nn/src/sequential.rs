@@ -197,6 +197,22 @@ impl Sequential {
         false
     }
 
+    /// A plain-text table of the layers: name, kind, per-sample output shape
+    /// and parameter count, then the total (like Keras' `summary()`).
+    pub fn summary(&self) -> String {
+        let mut out = format!("{} (input {:?})\n", self.name, self.input_shape);
+        for ((name, layer), shape) in self.layers.iter().zip(&self.shapes) {
+            let n: usize = layer.params().iter().map(|(_, t)| t.len()).sum();
+            out.push_str(&format!(
+                "  {name:<24} {:<12} {:<18} {n:>10}\n",
+                layer.kind(),
+                format!("{shape:?}")
+            ));
+        }
+        out.push_str(&format!("  total parameters: {}\n", self.num_params()));
+        out
+    }
+
     /// Number of learnable scalars (what PyTorch's `sum(p.numel() for p in m.parameters())` counts).
     pub fn num_params(&self) -> usize {
         self.named_params().iter().map(|(_, t)| t.len()).sum()

@@ -221,3 +221,13 @@ fn batch_norm_1d_after_a_linear_layer() {
     .unwrap_err();
     assert!(err.to_string().contains("expects [4]"), "{err}");
 }
+
+#[test]
+fn summary_lists_layers_shapes_and_counts() {
+    let m = models::build("rvgg", &ModelSpec::paper(), &mut Rng::new(0)).expect("builds");
+    let s = m.summary();
+    assert_eq!(s.lines().count(), m.layers().len() + 2, "{s}");
+    assert!(s.contains("features.16") && s.contains("[64, 3, 32]"), "{s}");
+    assert!(s.contains("6292480"), "classifier.0 count: {s}");
+    assert!(s.trim_end().ends_with("total parameters: 7452850"), "{s}");
+}
