@@ -191,3 +191,22 @@ proptest! {
         let _ = parse_tensor_file(Path::new("p"), &bad);
     }
 }
+
+#[test]
+fn int32_and_int64_labels_both_read() {
+    use safetensors::tensor::{Dtype, TensorView};
+    let l32: Vec<u8> = [0i32, 1, 1, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let l64: Vec<u8> = [1i64, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let half: Vec<u8> = vec![0u8; 4];
+    let views = vec![
+        ("a", TensorView::new(Dtype::I32, vec![4], &l32).expect("view")),
+        ("b", TensorView::new(Dtype::I64, vec![2], &l64).expect("view")),
+        ("c", TensorView::new(Dtype::F16, vec![2], &half).expect("view")),
+    ];
+    let bytes = safetensors::serialize(views, None).expect("serialise");
+    let f = parse_tensor_file(Path::new("labels.safetensors"), &bytes).expect("parse");
+    assert_eq!(f.int("a").expect("i32").data, [0, 1, 1, 0]);
+    assert_eq!(f.int("b").expect("i64").data, [1, 0]);
+    let err = f.f32("c").unwrap_err();
+    assert!(matches!(&err, NnError::TensorDtype { name, got, .. } if name == "c" && got == "F16"), "{err}");
+}
