@@ -34,6 +34,8 @@ enum Command {
     Synth(cmd::synth::Args),
     /// Turn a BIDS dataset into labelled 2-second windows (an epoch store).
     Prepare(cmd::prepare::Args),
+    /// Optimal samples, activation maximisation and deconvnet on a run, with their spectral reading.
+    Interpret(cmd::interpret::Args),
 }
 
 /// Restores the default action of SIGPIPE, so `eeglens inspect f.edf | head`
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd::inspect::run(a, &cli.global),
         Command::Synth(a) => cmd::synth::run(a, &cli.global),
         Command::Prepare(a) => cmd::prepare::run(a, &cli.global),
+        Command::Interpret(a) => cmd::interpret::run(a, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

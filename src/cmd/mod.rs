@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 pub mod bench;
 pub mod forward;
 pub mod inspect;
+pub mod interpret;
 pub mod prepare;
 pub mod synth;
 

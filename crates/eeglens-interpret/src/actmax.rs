@@ -6,8 +6,10 @@
 //! All restarts of all targets form one batch, so one forward and one
 //! backward per step serve them all (eval mode: samples do not interact).
 //! The pattern is optimised in normalised units `u = x / scale` (`scale` the
-//! data's standard deviation) with Adam on `-objective + l2/2 |u|^2`; then
-//! per step:
+//! data's standard deviation) with Adam. Each pattern's objective gradient is
+//! scaled to unit RMS before the L2 decay `l2 * u` is added, so the decay is
+//! independent of the network's gain: at a fixed point `u = g / (l2 rms(g))`,
+//! a pattern of RMS `1 / l2` data standard deviations. Per step:
 //! 1. decode the parameters to samples (identity, or the 1/f-scaled Fourier
 //!    basis of [`Parameterisation::Spectral`]);
 //! 2. shift each sample circularly by a random number of samples in
@@ -350,7 +352,13 @@ pub fn maximise(
         roll_rows(gx.data(), t, n_ch, &back, &mut shifted);
         for (row, dst) in grad_p.data_mut().chunks_exact_mut(p_len).enumerate() {
             codec.pullback(&shifted[row * t..][..t], dst);
-            dst.iter_mut().for_each(|g| *g *= -scale);
+        }
+        // Each pattern's gradient at unit RMS (so the L2 decay means the same
+        // whatever the network's gain), negated for descent.
+        for g in grad_p.data_mut().chunks_exact_mut(n_ch * p_len) {
+            let rms = (g.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / g.len() as f64).sqrt();
+            let k = if rms > 0.0 { (-1.0 / rms) as f32 } else { 0.0 };
+            g.iter_mut().for_each(|v| *v *= k);
         }
         opt.step(&mut [&mut params], &[Some(&grad_p)]);
         if cfg.smooth > 0.0 || cfg.clip {
@@ -472,10 +480,9 @@ mod tests {
             for r in 0..3 {
                 let pat = &out.patterns.data()[(c * 3 + r) * per..][..per];
                 assert!(cosine(pat, wc) > 1.0 - COS_TOL, "class {c} restart {r}: cos {}", cosine(pat, wc));
-                // The optimum of w.x - |x|^2 / 2 is x = w.
-                let norm_ratio = pat.iter().map(|v| v * v).sum::<f32>().sqrt()
-                    / wc.iter().map(|v| v * v).sum::<f32>().sqrt();
-                assert_relative_eq!(norm_ratio, 1.0, epsilon = 0.02);
+                // The fixed point is x = w / (l2 rms(w)): unit RMS with l2 = 1.
+                let rms = (pat.iter().map(|v| v * v).sum::<f32>() / per as f32).sqrt();
+                assert_relative_eq!(rms, 1.0, epsilon = 0.02);
             }
             // The objective rises.
             let tr = &out.trace.data()[c * 3 * 600..][..600];

@@ -124,7 +124,8 @@ pub struct ActmaxConfig {
     pub steps: usize,
     /// Adam step size, in units of the data's standard deviation
     pub lr: f64,
-    /// L2 decay on the input (its gradient is added to the objective's)
+    /// L2 decay on the input, added to the objective's gradient scaled to
+    /// unit RMS: patterns settle near an RMS of `1 / l2` data standard deviations
     pub l2: f64,
     /// largest random circular time shift per step, in samples (0: none)
     pub jitter: usize,
@@ -146,7 +147,7 @@ impl Default for ActmaxConfig {
             restarts: 8,
             steps: 100,
             lr: 0.05,
-            l2: 0.05,
+            l2: 1.0,
             jitter: 8,
             smooth: 0.0,
             param: Parameterisation::Spectral { f_min: 1.0 },

@@ -1,0 +1,192 @@
+//! `eeglens interpret --run RUN_DIR [--method optimal|actmax|deconv|all] [--out DIR] [--json]`:
+//! the three interpretation methods and their spectral reading on a run's best model.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use eeglens_data::store::{EpochStore, Split};
+use eeglens_dsp::Band;
+use eeglens_interpret::{
+    run as interpret, write_outputs, BackRule, InterpretConfig, Keep, Method, Progress, UnitRef,
+};
+use eeglens_train::RunDir;
+
+/// Flags of `eeglens interpret`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Run directory (from `eeglens train`).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// optimal, actmax, deconv or all.
+    #[arg(long, default_value = "all")]
+    pub method: String,
+    /// Output directory for interpret.json and interpret.safetensors [default: RUN_DIR/interpret].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print interpret.json on stdout too.
+    #[arg(long)]
+    pub json: bool,
+    /// Which windows: test, val or train.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Epoch store, when it moved since training [default: the run's].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Windows per class kept by optimal samples and the deconvnet.
+    #[arg(long, default_value_t = 20)]
+    pub k: usize,
+    /// Keep only correctly classified windows among the optimal samples.
+    #[arg(long)]
+    pub correct_only: bool,
+    /// Activation-maximisation restarts per class.
+    #[arg(long, default_value_t = 8)]
+    pub restarts: usize,
+    /// Activation-maximisation steps.
+    #[arg(long, default_value_t = 100)]
+    pub steps: usize,
+    /// Back-projection rule: deconvnet, guided or saliency.
+    #[arg(long, default_value = "deconvnet")]
+    pub rule: String,
+    /// Also read this layer's --unit on its own (e.g. features.14).
+    #[arg(long, requires = "unit")]
+    pub layer: Option<String>,
+    /// The unit (channel) of --layer.
+    #[arg(long, requires = "layer")]
+    pub unit: Option<usize>,
+    /// Keep the unit's whole map (not only its strongest location) before projecting it back.
+    #[arg(long)]
+    pub whole_map: bool,
+    /// Bands as NAME:LO-HI,... [default: delta:1-4,theta:4-8,alpha:8-13,beta:13-30].
+    #[arg(long)]
+    pub bands: Option<String>,
+    /// Significance level of the band contrasts.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Permutations per test.
+    #[arg(long, default_value_t = 2000)]
+    pub permutations: usize,
+    /// Seed of restarts, jitter and permutations.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// A bar per stage on stderr.
+struct Bar<'a> {
+    g: &'a super::Global,
+    pb: Option<indicatif::ProgressBar>,
+}
+
+impl Progress for Bar<'_> {
+    fn stage(&mut self, name: &str, total: u64) {
+        if let Some(pb) = self.pb.take() {
+            pb.finish_and_clear();
+        }
+        self.pb = Some(super::bar(self.g, total, name));
+    }
+
+    fn advance(&mut self, n: u64) {
+        if let Some(pb) = &self.pb {
+            pb.inc(n);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(pb) = self.pb.take() {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+fn parse_bands(s: &str) -> anyhow::Result<Vec<Band>> {
+    s.split(',')
+        .map(|item| {
+            let (name, range) =
+                item.split_once(':').with_context(|| format!("--bands: `{item}` is not NAME:LO-HI"))?;
+            let (lo, hi) = super::parse_range(range).map_err(|e| anyhow::anyhow!("--bands: {e}"))?;
+            Band::new(name.trim(), lo, hi).map_err(|e| anyhow::anyhow!("--bands: {e}"))
+        })
+        .collect()
+}
+
+fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
+    let methods = Method::parse_list(&a.method)
+        .with_context(|| format!("--method {}: expected optimal, actmax, deconv or all", a.method))?;
+    let split = Split::parse(&a.split)
+        .with_context(|| format!("--split {}: expected test, val or train", a.split))?;
+    let mut cfg = InterpretConfig {
+        methods,
+        split,
+        k: a.k,
+        correct_only: a.correct_only,
+        alpha: a.alpha,
+        permutations: a.permutations,
+        seed: a.seed,
+        ..InterpretConfig::default()
+    };
+    cfg.actmax.restarts = a.restarts;
+    cfg.actmax.steps = a.steps;
+    cfg.deconv.rule = match a.rule.as_str() {
+        "deconvnet" => BackRule::Deconvnet,
+        "guided" => BackRule::Guided,
+        "saliency" => BackRule::Saliency,
+        other => bail!("--rule {other}: expected deconvnet, guided or saliency"),
+    };
+    cfg.deconv.keep = if a.whole_map { Keep::Map } else { Keep::Strongest };
+    if let (Some(layer), Some(unit)) = (&a.layer, a.unit) {
+        cfg.unit = Some(UnitRef { layer: layer.clone(), unit });
+    }
+    if let Some(b) = &a.bands {
+        cfg.bands = parse_bands(b)?;
+    }
+    Ok(cfg)
+}
+
+/// Runs `eeglens interpret`.
+pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
+    let cfg = config(&a)?;
+    let run = RunDir::open(&a.run)?;
+    if !run.best_checkpoint_path().exists() && !run.last_checkpoint_path().exists() {
+        bail!(
+            "{}: the run has no checkpoint ({} or {}); train it first",
+            a.run.display(),
+            run.best_checkpoint_path().file_name().map_or_else(String::new, |s| s.to_string_lossy().into()),
+            run.last_checkpoint_path().file_name().map_or_else(String::new, |s| s.to_string_lossy().into())
+        );
+    }
+    let (model, _) = run.load_model()?;
+    let data = a.data.clone().unwrap_or_else(|| run.data_path().to_path_buf());
+    let store = EpochStore::open(&data)?;
+    let mut bar = Bar { g, pb: None };
+    let result = interpret(&model, &store, &cfg, &mut bar).with_context(|| format!("{}", a.run.display()))?;
+    let out = a.out.clone().unwrap_or_else(|| a.run.join("interpret"));
+    write_outputs(&result, &out)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&result.report)?);
+        return Ok(());
+    }
+    let r = &result.report;
+    let d = &r.model.discrimination;
+    println!(
+        "model       {} on {}: accuracy {:.3}, {} subjects, discrimination p = {:.4}",
+        r.model.name, r.split, d.accuracy, d.n_subjects, d.p
+    );
+    let methods = [
+        ("optimal", r.methods.optimal.as_ref().map(|m| &m.reading)),
+        ("actmax", r.methods.actmax.as_ref().map(|m| &m.reading)),
+        ("deconv", r.methods.deconv.as_ref().map(|m| &m.reading)),
+    ];
+    for (name, reading) in methods {
+        let Some(reading) = reading else { continue };
+        let bands: Vec<String> =
+            reading.bands.iter().map(|b| format!("{} {:+.3} (p {:.4})", b.name, b.log_ratio, b.p)).collect();
+        println!(
+            "{name:<11} top band {:<6} | ln({}/{}) {}",
+            reading.top_band.as_deref().unwrap_or("none"),
+            r.classes.get(1).map_or("", String::as_str),
+            r.classes.first().map_or("", String::as_str),
+            bands.join(", ")
+        );
+    }
+    println!("written     {}", out.join("interpret.json").display());
+    Ok(())
+}

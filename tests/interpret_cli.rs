@@ -1,0 +1,109 @@
+//! `eeglens interpret` end to end on a tiny trained run: the JSON contract
+//! scripts rely on, the files written next to it, and one-line errors for a
+//! run without a checkpoint and for a layer or unit that does not exist.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use eeglens_data::store::EpochStore;
+use eeglens_train::toy::{toy_set, ToyConfig};
+use eeglens_train::{train, TrainConfig};
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("eeglens-interpret-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// A toy store and a run trained on it for two epochs.
+fn trained_run(dir: &Path) -> PathBuf {
+    let data = dir.join("toy.safetensors");
+    toy_set(&ToyConfig { windows: 6, ..ToyConfig::default() }).write(&data).expect("write toy store");
+    let store = EpochStore::open(&data).expect("open toy store");
+    let run = dir.join("run");
+    let cfg = TrainConfig { epochs: 2, ..TrainConfig::default() };
+    train(&cfg, &store, &run, &mut |_| {}).expect("toy training");
+    run
+}
+
+fn interpret(run: &Path, extra: &[&str]) -> Output {
+    let small = ["--k", "3", "--restarts", "2", "--steps", "3", "--permutations", "99", "--quiet"];
+    Command::new(env!("CARGO_BIN_EXE_eeglens"))
+        .args(["interpret", "--run", run.to_str().expect("utf-8")])
+        .args(small)
+        .args(extra)
+        .output()
+        .expect("eeglens runs")
+}
+
+fn one_line_error(out: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("eeglens: error: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{err:?} lacks {n:?}");
+    }
+}
+
+#[test]
+fn interpret_json_has_the_contracted_shape_and_files_are_written() {
+    let d = tmpdir("json");
+    let run = trained_run(&d);
+    let out_dir = d.join("out");
+    let o = interpret(
+        &run,
+        &["--json", "--out", out_dir.to_str().expect("utf-8"), "--layer", "features.0", "--unit", "3"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is one JSON document");
+    assert_eq!(v["classes"], serde_json::json!(["F", "M"]));
+    for m in ["optimal", "actmax", "deconv"] {
+        let m = &v["methods"][m];
+        let n_freqs = m["freqs"].as_array().expect("freqs").len();
+        assert!(n_freqs > 2);
+        for c in ["F", "M"] {
+            assert_eq!(m["psd"][c].as_array().expect("psd per class").len(), n_freqs);
+        }
+        let bands = m["bands"].as_array().expect("bands");
+        let names: Vec<&str> = bands.iter().map(|b| b["name"].as_str().expect("band name")).collect();
+        assert_eq!(names, ["delta", "theta", "alpha", "beta"]);
+        for b in bands {
+            for key in ["lo", "hi", "log_ratio", "p"] {
+                assert!(b[key].is_number(), "{key} in {b}");
+            }
+        }
+        assert_eq!(m["channels"]["theta"].as_object().expect("channels per band").len(), 8);
+        assert!(m["top_band"].is_null() || m["top_band"].is_string());
+    }
+    assert_eq!(v["unit"]["layer"], "features.0");
+    assert!(out_dir.join("interpret.json").exists());
+    let file =
+        eeglens_nn::read_tensor_file(&out_dir.join("interpret.safetensors")).expect("tensors readable");
+    assert_eq!(file.f32("actmax.patterns").expect("patterns").shape(), [2, 2, 8, 32]);
+    assert_eq!(file.f32("deconv.maps").expect("maps").shape(), [6, 8, 32]);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn bad_input_is_one_clear_line() {
+    let d = tmpdir("errors");
+    let run = trained_run(&d);
+    let o = interpret(&run, &["--layer", "features.99", "--unit", "0"]);
+    one_line_error(&o, &["features.99", "features.0 (Conv2d)", "classifier.6 (Linear)"]);
+    let o = interpret(&run, &["--layer", "features.0", "--unit", "99"]);
+    one_line_error(&o, &["features.0", "16 units", "99"]);
+    let o = interpret(&run, &["--method", "saliency"]);
+    one_line_error(&o, &["--method saliency"]);
+    // The same run without its checkpoints.
+    for f in std::fs::read_dir(&run).expect("run dir") {
+        let p = f.expect("entry").path();
+        if p.extension().is_some_and(|e| e == "safetensors") {
+            std::fs::remove_file(p).expect("remove checkpoint");
+        }
+    }
+    let o = interpret(&run, &[]);
+    one_line_error(&o, &["no checkpoint", "train it first"]);
+    let _ = std::fs::remove_dir_all(&d);
+}
