@@ -36,6 +36,8 @@ enum Command {
     Prepare(cmd::prepare::Args),
     /// Optimal samples, activation maximisation and deconvnet on a run, with their spectral reading.
     Interpret(cmd::interpret::Args),
+    /// One self-contained HTML page of a run and its interpretation, with figures.
+    Report(cmd::report::Args),
 }
 
 /// Restores the default action of SIGPIPE, so `eeglens inspect f.edf | head`
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Synth(a) => cmd::synth::run(a, &cli.global),
         Command::Prepare(a) => cmd::prepare::run(a, &cli.global),
         Command::Interpret(a) => cmd::interpret::run(a, &cli.global),
+        Command::Report(a) => cmd::report::run(a, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ pub mod forward;
 pub mod inspect;
 pub mod interpret;
 pub mod prepare;
+pub mod report;
 pub mod synth;
 
 /// Flags every subcommand accepts.

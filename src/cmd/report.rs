@@ -1,0 +1,49 @@
+//! `eeglens report --run RUN_DIR [--out FILE.html]`: one self-contained HTML
+//! page of a run and its interpretation.
+
+use std::path::PathBuf;
+
+use eeglens_report::{load_run, render_html};
+
+/// Flags of `eeglens report`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Run directory (from `eeglens train`, interpreted by `eeglens interpret`).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The HTML file to write [default: RUN_DIR/report.html].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Where `eeglens interpret` wrote its outputs [default: RUN_DIR/interpret].
+    #[arg(long)]
+    pub interpret: Option<PathBuf>,
+}
+
+/// Runs `eeglens report`.
+pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
+    let input = load_run(&a.run, a.interpret.as_deref())?;
+    let out = a.out.clone().unwrap_or_else(|| a.run.join(eeglens_report::REPORT_FILE));
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("{}: {e}", parent.display()))?;
+    }
+    std::fs::write(&out, render_html(&input)).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    if let Some(e) = &input.eval {
+        println!("test        {:.3} per window, {:.3} per subject", e.accuracy, e.subject_accuracy);
+    }
+    if let Some(i) = &input.interpretation {
+        let m = &i.report.methods;
+        let top = |t: Option<&Option<String>>| match t {
+            Some(Some(b)) => b.clone(),
+            Some(None) => "none significant".into(),
+            None => "not run".into(),
+        };
+        println!(
+            "top band    optimal: {}, actmax: {}, deconv: {}",
+            top(m.optimal.as_ref().map(|r| &r.reading.top_band)),
+            top(m.actmax.as_ref().map(|r| &r.reading.top_band)),
+            top(m.deconv.as_ref().map(|r| &r.reading.top_band))
+        );
+    }
+    println!("written     {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! `eeglens report` on a real small run: the page holds every figure and no
+//! external reference; on a run without interpretation it names the command
+//! to run first.
+
+mod report_support;
+
+use std::process::Command;
+
+use report_support::{interpret, trained_run, Scratch};
+
+fn eeglens(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_eeglens")).args(args).output().expect("the binary runs")
+}
+
+#[test]
+fn report_of_a_run_has_every_figure_and_no_external_request() {
+    let dir = Scratch::new("cli");
+    let run = trained_run(&dir.0);
+    let run_s = run.to_str().expect("utf-8 path");
+
+    // Before interpretation: a one-line error naming the command.
+    let o = eeglens(&["report", "--run", run_s]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("eeglens interpret --run {run_s}")), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    interpret(&run);
+    let out = dir.0.join("page/report.html");
+    let o = eeglens(&["report", "--run", run_s, "--out", out.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("top band") && stdout.contains("report.html"), "{stdout}");
+
+    let html = std::fs::read_to_string(&out).expect("the report");
+    let input = eeglens_report::load_run(&run, None).expect("the run reads");
+    let rendered = eeglens_report::render(&input);
+    assert_eq!(rendered.html, html, "the CLI writes the library's page");
+    let figures = rendered.figures;
+    for method in ["optimal", "actmax", "deconv"] {
+        for kind in ["psd", "bands", "topo", "traces-0", "traces-1"] {
+            let id = format!("{method}-{kind}");
+            assert!(figures.contains(&id), "{id} in {figures:?}");
+        }
+    }
+    for id in
+        ["training-curves", "confusion-windows", "confusion-subjects", "actmax-heatmap-1", "deconv-heatmap-0"]
+    {
+        assert!(figures.contains(&id.to_string()), "{id}");
+    }
+    for id in &figures {
+        assert!(html.contains(&format!("data-figure=\"{id}\"")));
+    }
+    assert_eq!(html.matches("<svg").count(), figures.len());
+    // Self-contained: no fetched resource of any kind.
+    for bad in ["<script src", "<link", "@import", "url(http", "src=\"http", "href=\"http", "<img"] {
+        assert!(!html.contains(bad), "`{bad}` in the report");
+    }
+    // Data set, model and the plain-language readings.
+    for want in ["Data set", "Model", "features.0", "Conv2d", "Training and test", "per subject", "Fz"] {
+        assert!(html.contains(want), "`{want}` missing");
+    }
+    assert_eq!(html.matches("class=\"reading\"").count(), 3);
+    assert!(!html.contains("NaN"));
+}
