@@ -2,7 +2,7 @@
 
 use eeglens_nn::models::MODEL_NAMES;
 use eeglens_nn::optim::OptimizerKind;
-use eeglens_nn::{OptimizerConfig, Schedule};
+use eeglens_nn::{Init, OptimizerConfig, Schedule};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
@@ -109,6 +109,9 @@ pub struct TrainConfig {
     pub clip_grad_norm: Option<f64>,
     /// seed of initialisation, shuffling and dropout
     pub seed: u64,
+    /// re-draw every convolution and linear layer's weights with this scheme
+    /// (`None`: the zoo model's own, PyTorch's default)
+    pub init: Option<Init>,
     /// worker threads (`None`: one per core)
     pub threads: Option<usize>,
     /// stop after this many epochs without improvement of `monitor` (`None`: never)
@@ -136,6 +139,7 @@ impl Default for TrainConfig {
             schedule: Schedule::Constant,
             clip_grad_norm: None,
             seed: 0,
+            init: None,
             threads: None,
             patience: Some(8),
             monitor: Monitor::ValLoss,

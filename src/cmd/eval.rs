@@ -1,0 +1,65 @@
+//! `eeglens eval --run RUN_DIR [--split test|val|train] [--json]`: the run's best
+//! model on one split, per window and per subject.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use eeglens_data::store::{EpochStore, Split};
+use eeglens_train::{evaluate_split, RunDir};
+
+/// Flags of `eeglens eval`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Run directory (from `eeglens train`).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Which windows: test, val or train.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Epoch store, when it moved since training [default: the run's].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// With --json, include every window's class probabilities.
+    #[arg(long)]
+    pub windows: bool,
+}
+
+/// Runs `eeglens eval`.
+pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
+    let split = Split::parse(&a.split)
+        .with_context(|| format!("--split {}: expected test, val or train", a.split))?;
+    let run = RunDir::open(&a.run)?;
+    let data = a.data.clone().unwrap_or_else(|| run.data_path().to_path_buf());
+    let store = EpochStore::open(&data)?;
+    let report = evaluate_split(&run, &store, split)?;
+    if a.json {
+        let r = if a.windows { report } else { report.without_windows() };
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+    println!("split       {} ({} windows, {} subjects)", report.split, report.n_windows, report.n_subjects);
+    println!(
+        "per window  accuracy {:.3}  balanced {:.3}  AUC {}  loss {:.4}",
+        report.accuracy,
+        report.balanced_accuracy,
+        fmt(report.auc),
+        report.loss
+    );
+    println!(
+        "per subject accuracy {:.3} (mean probabilities), {:.3} (majority vote)  balanced {:.3}  AUC {}",
+        report.subject_accuracy,
+        report.subject_accuracy_vote,
+        report.subject_balanced_accuracy,
+        fmt(report.subject_auc)
+    );
+    println!("confusion   rows true, columns predicted: {}", report.classes.join(", "));
+    for (name, row) in report.classes.iter().zip(&report.confusion) {
+        let cells: Vec<String> = row.iter().map(|v| format!("{v:>7}")).collect();
+        println!("  {name:>8} {}", cells.join(""));
+    }
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! `eeglens train --data FILE --out RUN_DIR [--model] [--epochs] [--batch] [--lr]
+//! [--optimizer] [--seed] [--threads] [--patience] [--resume]`: train a zoo model on
+//! an epoch store into a run directory.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use eeglens_data::store::EpochStore;
+use eeglens_nn::Init;
+use eeglens_train::{
+    train_with, Monitor, OptimizerName, Progress, RunDir, RunOptions, StopReason, TrainConfig,
+};
+
+/// Flags of `eeglens train`. Unset flags take the defaults, or with `--resume`
+/// the run's stored settings.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Epoch store (from `eeglens prepare`); with --resume, defaults to the run's.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Run directory to create (or, with --resume, to continue).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Zoo model: rvgg, vanputten, shallow, eegnet [default: rvgg].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Passes over the training windows [default: 20].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Windows per mini-batch [default: 40].
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Learning rate [default: 5e-4].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// adam (betas 0.9/0.99), adamw, adamax or sgd [default: adam].
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// Weight decay [default: 0].
+    #[arg(long)]
+    pub weight_decay: Option<f32>,
+    /// Seed of initialisation, shuffling and dropout [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Re-draw conv and linear weights: pytorch (the zoo's default), he, xavier.
+    #[arg(long)]
+    pub init: Option<String>,
+    /// Worker threads [default: one per core]; 1 makes runs bit-for-bit reproducible.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Stop after this many epochs without improvement; 0 never stops early [default: 8].
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Figure for early stopping and the best checkpoint: val_loss, val_accuracy,
+    /// val_balanced_accuracy, val_auc [default: val_loss].
+    #[arg(long)]
+    pub monitor: Option<String>,
+    /// Show every class equally often per epoch (repeating the smaller classes' windows).
+    #[arg(long)]
+    pub balanced: bool,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
+    /// Overwrite a run already in --out.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn settings(a: &Args, mut cfg: TrainConfig) -> anyhow::Result<TrainConfig> {
+    if let Some(m) = &a.model {
+        cfg.model = m.clone();
+    }
+    if let Some(v) = a.epochs {
+        cfg.epochs = v;
+    }
+    if let Some(v) = a.batch {
+        cfg.batch = v;
+    }
+    if let Some(v) = a.lr {
+        cfg.lr = v;
+    }
+    if let Some(o) = &a.optimizer {
+        cfg.optimizer = OptimizerName::parse(o)
+            .with_context(|| format!("--optimizer {o}: expected adam, adamw, adamax or sgd"))?;
+    }
+    if let Some(v) = a.weight_decay {
+        cfg.weight_decay = v;
+    }
+    if let Some(v) = a.seed {
+        cfg.seed = v;
+    }
+    if let Some(v) = a.threads {
+        cfg.threads = Some(v);
+    }
+    if let Some(i) = &a.init {
+        cfg.init = Some(match i.to_ascii_lowercase().as_str() {
+            "pytorch" => Init::PytorchDefault,
+            "he" | "kaiming" => Init::HeNormal,
+            "xavier" | "glorot" => Init::XavierUniform,
+            _ => bail!("--init {i}: expected pytorch, he or xavier"),
+        });
+    }
+    if let Some(v) = a.patience {
+        cfg.patience = (v > 0).then_some(v);
+    }
+    if let Some(m) = &a.monitor {
+        cfg.monitor = Monitor::parse(m).with_context(|| {
+            format!("--monitor {m}: expected val_loss, val_accuracy, val_balanced_accuracy or val_auc")
+        })?;
+    }
+    if a.balanced {
+        cfg.balanced = true;
+    }
+    Ok(cfg)
+}
+
+/// Runs `eeglens train`.
+pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
+    let (cfg, data) = if a.resume {
+        let run = RunDir::open(&a.out).with_context(|| "--resume needs an existing run".to_string())?;
+        let data = a.data.clone().unwrap_or_else(|| run.data_path().to_path_buf());
+        (settings(&a, run.config().train.clone())?, data)
+    } else {
+        let Some(data) = a.data.clone() else {
+            bail!("--data FILE is required (an epoch store from `eeglens prepare`)")
+        };
+        (settings(&a, TrainConfig::default())?, data)
+    };
+    let store = EpochStore::open(&data)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // First Ctrl-C: finish the batch, write checkpoint-last, exit. Second: exit now.
+        ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        })
+        .context("cannot install the Ctrl-C handler")?;
+    }
+    let opts = RunOptions { resume: a.resume, force: a.force, stop: Some(stop) };
+    let bar = if g.progress() { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg}")
+            .expect("the template is valid")
+            .progress_chars("=> "),
+    );
+    let mut epochs = 0;
+    let mut on_progress = |p: &Progress| match p {
+        Progress::Start { epochs: e, epochs_done, batches_done, batches, n_train, n_val, threads } => {
+            epochs = *e;
+            bar.set_length(*batches as u64);
+            bar.set_position(*batches_done as u64);
+            bar.set_prefix(format!("epoch {}/{e}", epochs_done + 1));
+            if *epochs_done > 0 || *batches_done > 0 {
+                bar.println(format!("resuming at epoch {}, batch {batches_done}", epochs_done + 1));
+            }
+            bar.println(format!(
+                "{n_train} training and {n_val} validation windows, {batches} batches per epoch, {threads} threads"
+            ));
+        }
+        Progress::Batch { epoch, batch, loss, accuracy, samples_per_s, eta_s, .. } => {
+            bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+            bar.set_position(*batch as u64);
+            bar.set_message(format!(
+                "loss {loss:.4} acc {accuracy:.3} {samples_per_s:.0} samples/s ETA {}",
+                indicatif::HumanDuration(Duration::from_secs_f64(*eta_s))
+            ));
+        }
+        Progress::Validating { .. } => bar.set_message("validating"),
+        Progress::Epoch(r) => {
+            bar.println(format!(
+                "epoch {:>3}  train loss {:.4} acc {:.3}  val loss {} acc {} subj {}  {:.0} samples/s{}",
+                r.epoch,
+                r.train_loss,
+                r.train_accuracy,
+                opt(r.val_loss, 4),
+                opt(r.val_accuracy, 3),
+                opt(r.val_subject_accuracy, 3),
+                r.samples_per_s,
+                if r.best { "  *" } else { "" }
+            ));
+            bar.set_position(0);
+        }
+        Progress::Testing => bar.set_message("testing the best model"),
+    };
+    let summary = train_with(&cfg, &store, &a.out, &opts, &mut on_progress)?;
+    bar.finish_and_clear();
+    if let StopReason::Interrupted { epoch, batch } = summary.stop {
+        eprintln!(
+            "eeglens: interrupted at epoch {epoch} after batch {batch}; {} written; continue with `eeglens train --out {} --resume`",
+            a.out.join(eeglens_train::run_dir::LAST_CHECKPOINT).display(),
+            a.out.display()
+        );
+        std::process::exit(130);
+    }
+    let how = match summary.stop {
+        StopReason::EarlyStopped => "stopped early",
+        _ => "done",
+    };
+    println!(
+        "{how}: {} epochs in {:.1} s; best epoch {}",
+        summary.epochs_done,
+        summary.seconds,
+        summary.best_epoch.map_or("-".into(), |e| e.to_string())
+    );
+    if let Some(t) = &summary.test {
+        println!(
+            "test: {:.3} per window (balanced {:.3}, AUC {}), {:.3} per subject over {} subjects",
+            t.accuracy,
+            t.balanced_accuracy,
+            opt(t.auc, 3),
+            t.subject_accuracy,
+            t.n_subjects
+        );
+    }
+    println!("run: {}", a.out.display());
+    Ok(())
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("-".into(), |v| format!("{v:.digits$}"))
+}

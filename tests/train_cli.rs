@@ -1,0 +1,240 @@
+//! `eeglens train` and `eeglens eval` end to end on small stores: the run
+//! directory, the eval JSON, resuming (also after Ctrl-C), and one-line errors
+//! for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use eeglens_train::toy::{toy_set, ToyConfig};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_eeglens"))
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("eeglens-train-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn toy(dir: &Path, cfg: &ToyConfig) -> PathBuf {
+    let p = dir.join("toy.safetensors");
+    toy_set(cfg).write(&p).expect("write toy store");
+    p
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("eeglens runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Asserts exit code 1 and a single `eeglens: error:` line containing every `needle`.
+fn assert_one_line_error(out: &Output, needles: &[&str]) {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("eeglens: error: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{err:?} lacks {n:?}");
+    }
+}
+
+#[test]
+fn train_then_eval_writes_the_run_and_reports_per_window_and_subject() {
+    let d = tmpdir("basic");
+    let data = toy(&d, &ToyConfig { windows: 6, ..ToyConfig::default() });
+    let out = d.join("run");
+    let o = run(&[
+        "train",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--epochs",
+        "2",
+        "--threads",
+        "1",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("test: "), "{}", text(&o.stdout));
+    // stderr is not a terminal here: no progress bar, no output at all.
+    assert_eq!(text(&o.stderr), "");
+    for f in ["config.json", "metrics.jsonl", "checkpoint-best.safetensors", "checkpoint-last.safetensors"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let lines = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics");
+    assert_eq!(lines.lines().count(), 2);
+    for l in lines.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).expect("metrics line is JSON");
+        for key in ["train_loss", "val_loss", "val_accuracy", "lr", "seconds", "samples_per_s"] {
+            assert!(v.get(key).is_some(), "metrics line lacks {key}");
+        }
+    }
+
+    let o = run(&["eval", "--run", out.to_str().expect("utf-8"), "--json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&text(&o.stdout)).expect("one JSON document");
+    assert_eq!(v["split"], "test");
+    assert_eq!(v["n_windows"], 8 * 6);
+    assert_eq!(v["n_subjects"], 8);
+    assert_eq!(v["classes"], serde_json::json!(["F", "M"]));
+    let conf: u64 = v["confusion"]
+        .as_array()
+        .expect("confusion")
+        .iter()
+        .flat_map(|r| r.as_array().expect("row").iter().map(|c| c.as_u64().expect("count")))
+        .sum();
+    assert_eq!(conf, 48);
+    for key in ["accuracy", "balanced_accuracy", "auc", "subject_accuracy"] {
+        let x = v[key].as_f64().unwrap_or_else(|| panic!("{key} is not a number"));
+        assert!((0.0..=1.0).contains(&x), "{key} = {x}");
+    }
+    assert!(v.get("probabilities").is_none(), "per-window probabilities only with --windows");
+    // eval-test.json written by training agrees with `eeglens eval`.
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("eval-test.json")).expect("eval-test.json"))
+            .expect("JSON");
+    assert_eq!(file["confusion"], v["confusion"]);
+    assert_eq!(file["subject_accuracy"], v["subject_accuracy"]);
+
+    let o = run(&["eval", "--run", out.to_str().expect("utf-8"), "--split", "val", "--json", "--windows"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&text(&o.stdout)).expect("JSON");
+    assert_eq!(v["split"], "val");
+    assert_eq!(v["probabilities"].as_array().expect("probabilities").len(), 4 * 6);
+    let o = run(&["eval", "--run", out.to_str().expect("utf-8")]);
+    assert!(text(&o.stdout).contains("per subject"), "{}", text(&o.stdout));
+    let o = run(&["eval", "--run", out.to_str().expect("utf-8"), "--split", "holdout"]);
+    assert_one_line_error(&o, &["--split holdout"]);
+}
+
+#[test]
+fn bad_input_gives_one_line_errors() {
+    let d = tmpdir("bad");
+    let data = toy(&d, &ToyConfig { subjects: [4, 2, 2], windows: 4, ..ToyConfig::default() });
+    let ds = data.to_str().expect("utf-8");
+
+    // Not an epoch store.
+    let junk = d.join("junk.safetensors");
+    std::fs::write(&junk, b"not a safetensors file").expect("write");
+    let o = run(&[
+        "train",
+        "--data",
+        junk.to_str().expect("utf-8"),
+        "--out",
+        d.join("r1").to_str().expect("utf-8"),
+    ]);
+    assert_one_line_error(&o, &["junk.safetensors", "not an eeglens epoch store"]);
+
+    // A model whose input shape does not fit the data (R-VGG needs 8 channels).
+    let narrow = d.join("narrow");
+    std::fs::create_dir_all(&narrow).expect("dir");
+    let four =
+        toy(&narrow, &ToyConfig { n_channels: 4, subjects: [4, 2, 2], windows: 4, ..ToyConfig::default() });
+    let o = run(&[
+        "train",
+        "--data",
+        four.to_str().expect("utf-8"),
+        "--out",
+        d.join("r2").to_str().expect("utf-8"),
+    ]);
+    assert_one_line_error(&o, &["model `rvgg` does not fit windows of 4 channels x 32 samples"]);
+
+    // An unwritable run directory (below a regular file).
+    let file = d.join("plain-file");
+    std::fs::write(&file, b"x").expect("write");
+    let o =
+        run(&["train", "--data", ds, "--out", file.join("run").to_str().expect("utf-8"), "--epochs", "1"]);
+    assert_one_line_error(&o, &["plain-file/run"]);
+
+    // A run directory that already holds a run.
+    let r3 = d.join("r3");
+    let r3s = r3.to_str().expect("utf-8");
+    let o = run(&["train", "--data", ds, "--out", r3s, "--epochs", "1", "--threads", "1"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = run(&["train", "--data", ds, "--out", r3s, "--epochs", "1"]);
+    assert_one_line_error(&o, &["already holds a run", "--resume", "--force"]);
+    let o = run(&["train", "--data", ds, "--out", r3s, "--epochs", "1", "--threads", "1", "--force"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    // Bad flags.
+    let o =
+        run(&["train", "--data", ds, "--out", d.join("r4").to_str().expect("utf-8"), "--optimizer", "lbfgs"]);
+    assert_one_line_error(&o, &["--optimizer lbfgs"]);
+    let o = run(&["train", "--data", ds, "--out", d.join("r5").to_str().expect("utf-8"), "--batch", "0"]);
+    assert_one_line_error(&o, &["`batch`"]);
+    let o = run(&["eval", "--run", d.join("nowhere").to_str().expect("utf-8")]);
+    assert_one_line_error(&o, &["nowhere/config.json"]);
+}
+
+#[test]
+fn resume_continues_a_run_and_ctrl_c_leaves_a_resumable_one() {
+    let d = tmpdir("resume");
+    let data = toy(&d, &ToyConfig { subjects: [12, 2, 2], windows: 8, ..ToyConfig::default() });
+    let ds = data.to_str().expect("utf-8");
+    let out = d.join("run");
+    let outs = out.to_str().expect("utf-8");
+    let o = run(&["train", "--data", ds, "--out", outs, "--epochs", "1", "--threads", "1"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // --resume takes the data path from the run.
+    let o = run(&["train", "--out", outs, "--resume", "--epochs", "2"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let metrics = || std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics").lines().count();
+    assert_eq!(metrics(), 2);
+    let o = run(&["train", "--out", outs, "--resume", "--seed", "5"]);
+    assert_one_line_error(&o, &["cannot resume with a different seed"]);
+
+    // Ctrl-C: a long run, interrupted once its first epoch is written.
+    let long = d.join("long");
+    let child = bin()
+        .args([
+            "train",
+            "--data",
+            ds,
+            "--out",
+            long.to_str().expect("utf-8"),
+            "--epochs",
+            "400",
+            "--threads",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    while !long.join("checkpoint-last.safetensors").exists() {
+        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint after 2 minutes");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(kill.success());
+    let o = child.wait_with_output().expect("wait");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted at epoch") && err.contains("--resume"), "{err}");
+    let done = std::fs::read_to_string(long.join("metrics.jsonl")).expect("metrics").lines().count();
+    assert!(done < 400);
+    // Finish the interrupted epoch and one more.
+    let target = (done + 2).to_string();
+    let o = run(&[
+        "train",
+        "--out",
+        long.to_str().expect("utf-8"),
+        "--resume",
+        "--epochs",
+        &target,
+        "--threads",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let lines = std::fs::read_to_string(long.join("metrics.jsonl")).expect("metrics");
+    assert_eq!(lines.lines().count(), done + 2);
+    assert!(long.join("eval-test.json").is_file());
+}
