@@ -34,6 +34,10 @@ enum Command {
     Synth(cmd::synth::Args),
     /// Turn a BIDS dataset into labelled 2-second windows (an epoch store).
     Prepare(cmd::prepare::Args),
+    /// Train a zoo model on an epoch store into a run directory (resumable).
+    Train(cmd::train::Args),
+    /// Evaluate a run's best model on a split, per window and per subject.
+    Eval(cmd::eval::Args),
     /// Optimal samples, activation maximisation and deconvnet on a run, with their spectral reading.
     Interpret(cmd::interpret::Args),
     /// One self-contained HTML page of a run and its interpretation, with figures.
@@ -65,6 +69,8 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd::inspect::run(a, &cli.global),
         Command::Synth(a) => cmd::synth::run(a, &cli.global),
         Command::Prepare(a) => cmd::prepare::run(a, &cli.global),
+        Command::Train(a) => cmd::train::run(a, &cli.global),
+        Command::Eval(a) => cmd::eval::run(a, &cli.global),
         Command::Interpret(a) => cmd::interpret::run(a, &cli.global),
         Command::Report(a) => cmd::report::run(a, &cli.global),
     };

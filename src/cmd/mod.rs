@@ -3,12 +3,14 @@
 use std::io::IsTerminal;
 
 pub mod bench;
+pub mod eval;
 pub mod forward;
 pub mod inspect;
 pub mod interpret;
 pub mod prepare;
 pub mod report;
 pub mod synth;
+pub mod train;
 
 /// Flags every subcommand accepts.
 #[derive(clap::Args, Debug, Clone)]
