@@ -43,7 +43,10 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .note { color: var(--muted); font-size: 13px; }
 .figs { display: flex; flex-wrap: wrap; gap: 18px 26px; align-items: flex-start; }
 figure { margin: 8px 0; max-width: 100%; }
-figure svg { display: block; max-width: 100%; height: auto; }
+.figs > figure { flex: 1 1 440px; max-width: 780px; }
+figure svg { display: block; width: 100%; max-width: 100%; height: auto; }
+figure.wide svg { max-width: 960px; }
+figure.topo svg { max-width: 460px; }
 figcaption { color: var(--muted); font-size: 13px; max-width: 680px; }
 code { font-size: 13px; }
 @media print {
@@ -79,9 +82,16 @@ struct Page {
 
 impl Page {
     fn figure(&mut self, id: &str, svg: &str, caption: &str) {
+        let class = if id == "training-curves" {
+            " class=\"wide\""
+        } else if id.ends_with("-topo") {
+            " class=\"topo\""
+        } else {
+            ""
+        };
         let _ = write!(
             self.body,
-            "<figure data-figure=\"{}\">\n{svg}<figcaption>{}</figcaption>\n</figure>\n",
+            "<figure data-figure=\"{}\"{class}>\n{svg}<figcaption>{}</figcaption>\n</figure>\n",
             escape(id),
             caption
         );
@@ -451,6 +461,7 @@ fn interpretation(p: &mut Page, input: &ReportInput) {
         r.classes.first().map(String::as_str).unwrap_or("class 0"),
         r.classes.get(1).map(String::as_str).unwrap_or("class 1"),
     );
+    let data_unit = input.dataset.unit();
     for (name, reading) in methods(r) {
         let _ = writeln!(p.body, "<h3 id=\"method-{name}\">{}</h3>", method_title(name));
         let _ = writeln!(
@@ -469,7 +480,7 @@ fn interpretation(p: &mut Page, input: &ReportInput) {
             reading.bands.iter().map(|b| BandSpan { name: b.name.clone(), lo: b.lo, hi: b.hi }).collect();
         let f_max = reading.bands.iter().map(|b| b.hi).fold(f64::NAN, f64::max);
         let f_max = if f_max.is_finite() { Some((f_max * 1.25).min(r.fs / 2.0)) } else { None };
-        let unit = if name == "deconv" { "a.u.²/Hz" } else { "µV²/Hz" };
+        let unit = if name == "deconv" { "a.u.²/Hz".to_string() } else { format!("{data_unit}²/Hz") };
         p.figure(
             &format!("{name}-psd"),
             &psd_curves(
@@ -478,7 +489,7 @@ fn interpretation(p: &mut Page, input: &ReportInput) {
                 &reading.psd.0,
                 &spans,
                 f_max,
-                unit,
+                &unit,
             ),
             &format!("Welch PSD per class, mean over channels and {items} ({}); bands shaded.", escape(&n)),
         );
@@ -537,7 +548,7 @@ fn interpretation(p: &mut Page, input: &ReportInput) {
             _ => &interp.deconv,
         };
         let chans = &r.channels;
-        let ex_unit = if name == "deconv" { "a.u." } else { "µV" };
+        let ex_unit = if name == "deconv" { "a.u." } else { data_unit };
         for (k, ex) in examples.iter().enumerate() {
             let colour = r.classes.iter().position(|c| c == &ex.class).unwrap_or(k);
             if name != "optimal" {

@@ -90,6 +90,22 @@ impl DatasetSummary {
         }
     }
 
+    /// The unit of the windows: `µV`, or `SD` (standard deviations of the
+    /// recording or segment) when preparation normalised them.
+    pub fn unit(&self) -> &'static str {
+        let normalised = self
+            .settings
+            .as_ref()
+            .and_then(|s| s.get("normalise"))
+            .and_then(|v| v.as_str())
+            .is_some_and(|v| v != "none");
+        if normalised {
+            "SD"
+        } else {
+            "µV"
+        }
+    }
+
     /// Everything from the epoch store itself: subjects and class balance per split, settings.
     pub fn from_store(store: &EpochStore) -> Self {
         let meta = store.meta();
