@@ -80,10 +80,10 @@ fn theta_planted_fronto_centrally_is_read_as_theta_there() {
 }
 
 #[test]
-#[ignore = "the small test network does not yet learn the posterior beta effect reliably; see the report"]
+#[ignore = "not yet passing: the small network keys on the alpha drop the renormalised effect causes, and a focal beta gain is diluted in the channel-averaged band power"]
 fn beta_planted_posteriorly_is_read_as_beta_there() {
     let planted = vec!["P3", "Pz", "P4", "O1"];
-    let plant = Plant { band: (18.0, 25.0), channels: planted, size: 6.0 };
+    let plant = Plant { band: (18.0, 25.0), channels: planted, size: 3.0 };
     let (data, result) = trained_and_read("beta", &plant, 2);
     let r = &result.report;
     assert!(r.model.discrimination.p < r.alpha, "{:?}", r.model);
@@ -109,4 +109,37 @@ fn a_null_data_set_claims_no_band() {
         assert!(reading.bands.iter().all(|b| b.p >= r.alpha), "{name}: {:?}", reading.bands);
     }
     common_checks(&result, config().k);
+}
+
+/// The paper's network at full size on a larger synthetic set: minutes of
+/// training on two cores, so it is run by hand
+/// (`cargo test --release --test interpret_synthetic -- --ignored --nocapture`).
+#[test]
+#[ignore = "full size: R-VGG on 60 synthetic subjects, minutes of training"]
+fn full_size_rvgg_reads_the_planted_theta() {
+    let planted = vec!["Fz", "FCz", "Cz", "FC3", "FC4"];
+    let plant = Plant { band: (4.0, 8.0), channels: planted, size: 1.0 };
+    let data = synthetic("rvgg", &plant, 60, 120.0, 4);
+    let spec = eeglens_nn::ModelSpec::paper();
+    let mut model = eeglens_nn::models::build("rvgg", &spec, &mut Rng::new(4)).expect("R-VGG builds");
+    train(&mut model, &data.store, 10, 4);
+    let result = run(&model, &data.store, &InterpretConfig::default(), &mut Silent).expect("runs");
+    let r = &result.report;
+    eprintln!("{}", serde_json::to_string_pretty(&r.model).expect("serialises"));
+    for (name, reading) in [
+        ("optimal", &r.methods.optimal.as_ref().expect("ran").reading),
+        ("actmax", &r.methods.actmax.as_ref().expect("ran").reading),
+        ("deconv", &r.methods.deconv.as_ref().expect("ran").reading),
+    ] {
+        eprintln!(
+            "{name}: top band {:?}, planted rank {:.2}",
+            reading.top_band,
+            planted_rank(reading, "theta", &data.planted)
+        );
+        for b in &reading.bands {
+            eprintln!("  {:<6} log ratio {:+.3}  p {:.4}", b.name, b.log_ratio, b.p);
+        }
+    }
+    let optimal = &r.methods.optimal.as_ref().expect("ran").reading;
+    assert_eq!(optimal.top_band.as_deref(), Some("theta"));
 }
