@@ -107,6 +107,67 @@ pub fn samples(store: &EpochStore, indices: &[usize], positions: &[usize], score
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eeglens_autodiff::{Rng, Tensor};
+    use eeglens_data::store::{EpochMeta, EpochSet, Split};
+    use eeglens_nn::layers::{Flatten, Linear, LinearConfig};
+    use eeglens_nn::Layer;
+
+    /// A store of `n` random windows `[2, 4]`, each its own subject.
+    fn store(n: usize, name: &str) -> (std::path::PathBuf, EpochStore) {
+        let mut rng = Rng::new(9);
+        let set = EpochSet {
+            x: (0..n * 8).map(|_| rng.normal() as f32).collect(),
+            n_samples: 4,
+            y: (0..n as u32).map(|i| i % 2).collect(),
+            subject: (0..n as u32).collect(),
+            split: vec![Split::Test; n],
+            meta: EpochMeta {
+                channels: vec!["A".into(), "B".into()],
+                fs: 4.0,
+                classes: vec!["F".into(), "M".into()],
+                label_column: "sex".into(),
+                subjects: (0..n).map(|i| format!("s{i}")).collect(),
+                settings: serde_json::json!({}),
+            },
+        };
+        let dir =
+            std::env::temp_dir().join(format!("eeglens-interpret-optimal-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.safetensors");
+        set.write(&path).unwrap();
+        (dir, EpochStore::open(&path).unwrap())
+    }
+
+    #[test]
+    fn optimal_samples_of_a_known_score_are_its_top_k() {
+        let (dir, store) = store(30, "known");
+        // Logit 1 - logit 0 = 2 * (sum of channel A) - (sample 0 of channel B): a known score,
+        // and p(class 1) = sigmoid(score) is monotone in it.
+        let mut lin = Linear::new(&LinearConfig::new(8, 2), &mut Rng::new(0)).unwrap();
+        let w: Vec<f32> = [[0.0; 8], [2.0, 2.0, 2.0, 2.0, -1.0, 0.0, 0.0, 0.0]].concat();
+        lin.weight = Tensor::from_vec(&[2, 8], w).unwrap();
+        lin.bias = Some(Tensor::zeros(&[2]));
+        let layers = vec![("flatten".into(), Layer::Flatten(Flatten)), ("fc".into(), Layer::Linear(lin))];
+        let model = Sequential::new("known", &[1, 2, 4], layers).unwrap();
+        let idx = store.indices(Split::Test);
+        let scores = score_classes(&model, &store, &idx, 7).unwrap();
+        let mut win = vec![0.0f32; 8];
+        let known: Vec<f64> = idx
+            .iter()
+            .map(|&i| {
+                store.copy_window(i, &mut win);
+                (2.0 * win[..4].iter().sum::<f32>() - win[4]) as f64
+            })
+            .collect();
+        let mut want: Vec<usize> = (0..idx.len()).collect();
+        want.sort_by(|&a, &b| known[b].total_cmp(&known[a]));
+        assert_eq!(top_k(&scores.column(1), 5, |_| true), want[..5].to_vec());
+        want.reverse();
+        assert_eq!(top_k(&scores.column(0), 5, |_| true), want[..5].to_vec());
+        let recs = samples(&store, &idx, &want[..2], &known);
+        assert_eq!(recs[0].subject, format!("s{}", idx[want[0]]));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn top_k_is_the_k_best_kept_scores_best_first() {
