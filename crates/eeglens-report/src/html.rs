@@ -27,7 +27,7 @@ const CSS: &str = r#"
 * { box-sizing: border-box; }
 body { margin: 0; color: var(--ink); background: #fff;
   font: 15px/1.5 "DejaVu Sans", Helvetica, Arial, sans-serif; }
-main { max-width: 1120px; margin: 0 auto; padding: 24px 28px 60px; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 60px; }
 h1 { font-size: 26px; margin: 0 0 4px; }
 h2 { font-size: 20px; margin: 36px 0 8px; padding-top: 8px; border-top: 2px solid var(--rule); }
 h3 { font-size: 16px; margin: 22px 0 6px; }
@@ -41,13 +41,13 @@ th, td { border-bottom: 1px solid var(--rule); padding: 4px 12px 4px 0; text-ali
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .reading { background: #f4f8fb; border-left: 4px solid var(--accent); padding: 10px 14px; margin: 10px 0 16px; }
 .note { color: var(--muted); font-size: 13px; }
-.figs { display: flex; flex-wrap: wrap; gap: 18px 26px; align-items: flex-start; }
+.figs { display: flex; flex-wrap: wrap; gap: 18px 24px; align-items: flex-start; }
 figure { margin: 8px 0; max-width: 100%; }
-.figs > figure { flex: 1 1 440px; max-width: 780px; }
-figure svg { display: block; width: 100%; max-width: 100%; height: auto; }
-figure.wide svg { max-width: 960px; }
-figure.topo svg { max-width: 460px; }
-figcaption { color: var(--muted); font-size: 13px; max-width: 680px; }
+.figs > figure { flex: 0 1 auto; min-width: 0; }
+figure svg { display: block; max-width: 100%; height: auto; }
+figcaption { color: var(--muted); font-size: 13px; }
+/* A caption as wide as its figure, never wider: it does not size the figure. */
+.figs > figure > figcaption { width: 0; min-width: 100%; }
 code { font-size: 13px; }
 @media print {
   body { font-size: 11pt; }
@@ -82,16 +82,9 @@ struct Page {
 
 impl Page {
     fn figure(&mut self, id: &str, svg: &str, caption: &str) {
-        let class = if id == "training-curves" {
-            " class=\"wide\""
-        } else if id.ends_with("-topo") {
-            " class=\"topo\""
-        } else {
-            ""
-        };
         let _ = write!(
             self.body,
-            "<figure data-figure=\"{}\"{class}>\n{svg}<figcaption>{}</figcaption>\n</figure>\n",
+            "<figure data-figure=\"{}\">\n{svg}<figcaption>{}</figcaption>\n</figure>\n",
             escape(id),
             caption
         );

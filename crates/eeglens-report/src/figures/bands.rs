@@ -35,7 +35,7 @@ pub fn stars(p: f64, alpha: f64) -> &'static str {
 /// blue: more in `classes.0`), each marked with stars (see [`stars`]) and its p-value.
 pub fn band_bars(chart_title: &str, bars: &[BandBar], classes: (&str, &str), alpha: f64) -> String {
     let n = bars.len().max(1);
-    let slot = (440.0 / n as f64).clamp(60.0, 120.0);
+    let slot = (400.0 / n as f64).clamp(60.0, 100.0);
     let f = Frame { x: 70.0, y: 44.0, w: slot * n as f64, h: 220.0 };
     let mut svg = Svg::new(f.right() + 40.0, f.bottom() + 74.0);
     title(&mut svg, chart_title);

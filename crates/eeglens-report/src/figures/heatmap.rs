@@ -9,7 +9,7 @@ use crate::svg::{diverging, label, num, ticks, Anchor, Linear, Svg};
 /// Colour levels of the map (odd, so that zero has its own level).
 const LEVELS: usize = 41;
 /// Columns drawn at most (longer rows are averaged in blocks).
-const MAX_COLUMNS: usize = 256;
+const MAX_COLUMNS: usize = 128;
 
 /// A `[channels][time]` matrix (row-major) as a heatmap: red positive, blue
 /// negative, white zero, symmetric about zero with its limit at the 99th
@@ -27,8 +27,8 @@ pub fn heatmap(chart_title: &str, channels: &[String], data: &[f32], fs: f64, un
     let block = t.div_ceil(MAX_COLUMNS).max(1);
     let cols = t.div_ceil(block).max(1);
     let row_h = (420.0 / c as f64).clamp(10.0, 22.0);
-    let f = Frame { x: 64.0, y: 34.0, w: 600.0, h: row_h * c as f64 };
-    let mut svg = Svg::new(f.right() + 110.0, f.bottom() + 48.0);
+    let f = Frame { x: 56.0, y: 34.0, w: 360.0, h: row_h * c as f64 };
+    let mut svg = Svg::new(f.right() + 96.0, f.bottom() + 48.0);
     title(&mut svg, chart_title);
     let limit = abs_quantile(data, 0.99).max(f64::MIN_POSITIVE);
     let cell_w = f.w / cols as f64;
@@ -60,7 +60,7 @@ pub fn heatmap(chart_title: &str, channels: &[String], data: &[f32], fs: f64, un
     }
     let dur = t as f64 / fs.max(f64::MIN_POSITIVE);
     let xs = Linear::new(0.0, dur, f.x, f.right());
-    x_axis(&mut svg, f, &xs, &ticks(0.0, dur, 8), "time (s)");
+    x_axis(&mut svg, f, &xs, &ticks(0.0, dur, 5), "time (s)");
     svg.rect(f.x, f.y, f.w, f.h, r##"fill="none" stroke="#333" stroke-width="1""##);
     colour_bar(&mut svg, Frame { x: f.right() + 20.0, y: f.y, w: 14.0, h: f.h.min(260.0) }, limit, unit);
     svg.finish("heatmap", chart_title)

@@ -27,7 +27,7 @@ pub fn psd_curves(
     f_max: Option<f64>,
     unit: &str,
 ) -> String {
-    let f = Frame { x: 74.0, y: 52.0, w: 520.0, h: 250.0 };
+    let f = Frame { x: 74.0, y: 52.0, w: 420.0, h: 250.0 };
     let mut svg = Svg::new(f.right() + 30.0, f.bottom() + 48.0);
     title(&mut svg, chart_title);
     let fmax = f_max.or_else(|| freqs.last().copied()).filter(|v| v.is_finite() && *v > 0.0).unwrap_or(1.0);
@@ -58,7 +58,7 @@ pub fn psd_curves(
             r#"class="band-label""#,
         );
     }
-    x_axis(&mut svg, f, &xs, &ticks(fmin, fmax, 8), "frequency (Hz)");
+    x_axis(&mut svg, f, &xs, &ticks(fmin, fmax, 6), "frequency (Hz)");
     let yt: Vec<(f64, String)> = ys.ticks().into_iter().map(|v| (ys.map(v), label(v, 2))).collect();
     y_axis_with(&mut svg, f, &yt, &format!("power ({unit})"), 58.0);
     for (k, (_, values)) in classes.iter().enumerate() {

@@ -46,12 +46,12 @@ pub fn stacked_traces(
     assert_eq!(data.len() % c, 0, "data holds {} values, not a whole number of {c} channels", data.len());
     let t = data.len() / c;
     let row_h = (420.0 / c as f64).clamp(14.0, 26.0);
-    let f = Frame { x: 64.0, y: 34.0, w: 600.0, h: row_h * c as f64 };
-    let mut svg = Svg::new(f.right() + 96.0, f.bottom() + 48.0);
+    let f = Frame { x: 56.0, y: 34.0, w: 360.0, h: row_h * c as f64 };
+    let mut svg = Svg::new(f.right() + 86.0, f.bottom() + 48.0);
     title(&mut svg, chart_title);
     let dur = t as f64 / fs.max(f64::MIN_POSITIVE);
     let xs = Linear::new(0.0, dur, f.x, f.right());
-    x_axis(&mut svg, f, &xs, &ticks(0.0, dur, 8), "time (s)");
+    x_axis(&mut svg, f, &xs, &ticks(0.0, dur, 5), "time (s)");
     svg.line(f.x, f.y, f.x, f.bottom(), AXIS_STYLE);
     let amp = abs_quantile(data, 0.98).max(f64::MIN_POSITIVE);
     let px_per_unit = 0.5 * row_h / amp;
