@@ -62,4 +62,16 @@ fn report_of_a_run_has_every_figure_and_no_external_request() {
     }
     assert_eq!(html.matches("class=\"reading\"").count(), 3);
     assert!(!html.contains("NaN"));
+
+    // Without the epoch store and the test evaluation the page still renders,
+    // from config.json alone, and says what is missing.
+    std::fs::remove_file(dir.0.join("epochs.safetensors")).expect("remove the store");
+    std::fs::remove_file(run.join("eval-test.json")).expect("remove the evaluation");
+    let o = eeglens(&["report", "--run", run_s]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(run.join("report.html")).expect("the default report path");
+    assert!(html.contains("No test evaluation yet"));
+    assert!(html.contains("data-figure=\"actmax-heatmap-0\""), "patterns need no store");
+    assert!(!html.contains("data-figure=\"optimal-traces-0\""), "optimal windows need the store");
+    assert!(html.contains("data-figure=\"optimal-topo\""));
 }
