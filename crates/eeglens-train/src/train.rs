@@ -15,9 +15,13 @@
 //! gradients are summed in a fixed order, so runs with the same thread count
 //! are bit-identical too; a different thread count changes the summation
 //! order, and `f32` rounding then differs in the last bits (about `1e-7`
-//! relative per step). Training amplifies such differences slowly: after a
-//! few epochs weights agree to about `1e-3` relative and the accuracies
-//! within a window or two, which the tests check.
+//! relative per step). Training carries such differences forward and slowly
+//! amplifies them: on the toy store, one and two threads give weights that
+//! agree to 1.4e-5 of each tensor's largest value after two epochs (the tests
+//! allow 1e-3). Over long runs the two trajectories drift apart like runs
+//! with nearby seeds, so their final metrics agree statistically (within the
+//! spread over seeds), not digit for digit: compare runs with the same
+//! `--threads`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

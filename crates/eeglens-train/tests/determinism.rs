@@ -12,9 +12,10 @@ use eeglens_train::run_dir::{BEST_CHECKPOINT, LAST_CHECKPOINT};
 use eeglens_train::toy::ToyConfig;
 use eeglens_train::{train, train_with, EpochRecord, Progress, RunDir, RunOptions, StopReason, TrainConfig};
 
-/// Relative tolerance between one and two threads after two epochs
-/// (summation order of the batch-parallel weight gradients differs).
-const THREADS_REL_TOL: f32 = 2e-2;
+/// Largest weight difference between one and two threads after two epochs,
+/// relative to each tensor's largest value (the summation order of the
+/// batch-parallel weight gradients differs; measured 1.4e-5).
+const THREADS_REL_TOL: f32 = 1e-3;
 
 fn cfg(epochs: usize, threads: usize) -> TrainConfig {
     TrainConfig {
@@ -131,5 +132,6 @@ fn two_threads_agree_with_one_within_tolerance() {
         let diff = a.data().iter().zip(b.data()).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
         worst = worst.max(diff / scale);
     }
+    eprintln!("largest relative weight difference, 1 vs 2 threads: {worst:e}");
     assert!(worst <= THREADS_REL_TOL, "largest relative weight difference {worst}");
 }
