@@ -67,7 +67,7 @@ fn report_renders_in_headless_chromium() {
     };
     let dir = Scratch::new("browser");
     let run = trained_run(&dir.0);
-    interpret(&run);
+    let _ = interpret(&run);
     let input = eeglens_report::load_run(&run, None).expect("the run reads");
     let rendered = eeglens_report::render(&input);
     let page = dir.0.join("report.html");

@@ -25,7 +25,7 @@ fn report_of_a_run_has_every_figure_and_no_external_request() {
     assert!(err.contains(&format!("eeglens interpret --run {run_s}")), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 
-    interpret(&run);
+    let result = interpret(&run);
     let out = dir.0.join("page/report.html");
     let o = eeglens(&["report", "--run", run_s, "--out", out.to_str().expect("utf-8")]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -37,6 +37,15 @@ fn report_of_a_run_has_every_figure_and_no_external_request() {
     let rendered = eeglens_report::render(&input);
     assert_eq!(rendered.html, html, "the CLI writes the library's page");
     let figures = rendered.figures;
+    // The same examples from the result in memory as from the files on disk.
+    let store = eeglens_data::store::EpochStore::open(&dir.0.join("epochs.safetensors")).expect("the store");
+    let mem = eeglens_report::Interpretation::from_result(&result, Some(&store));
+    let disk = input.interpretation.as_ref().expect("an interpretation");
+    assert_eq!((mem.optimal.len(), mem.actmax.len(), mem.deconv.len()), (2, 2, 2));
+    assert_eq!(mem.optimal, disk.optimal);
+    assert_eq!(mem.actmax, disk.actmax);
+    assert_eq!(mem.deconv, disk.deconv);
+    drop(store);
     for method in ["optimal", "actmax", "deconv"] {
         for kind in ["psd", "bands", "topo", "traces-0", "traces-1"] {
             let id = format!("{method}-{kind}");

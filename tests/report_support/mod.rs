@@ -54,8 +54,8 @@ pub fn trained_run(dir: &Path) -> PathBuf {
     run
 }
 
-/// Interprets the run into `run/interpret` with a small configuration.
-pub fn interpret(run_dir: &Path) {
+/// Interprets the run into `run/interpret` with a small configuration; returns the result.
+pub fn interpret(run_dir: &Path) -> eeglens_interpret::InterpretResult {
     let run = RunDir::open(run_dir).expect("a run");
     let store = EpochStore::open(run.data_path()).expect("the run's store");
     let (model, _) = run.load_model().expect("a checkpoint");
@@ -70,4 +70,5 @@ pub fn interpret(run_dir: &Path) {
     cfg.actmax.restarts = 2;
     let result = eeglens_interpret::run(&model, &store, &cfg, &mut Silent).expect("interpretation runs");
     write_outputs(&result, &run_dir.join("interpret")).expect("write the interpretation");
+    result
 }
