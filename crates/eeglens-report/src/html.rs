@@ -7,8 +7,8 @@ use std::fmt::Write;
 use eeglens_interpret::Reading;
 
 use crate::figures::{
-    band_bars, confusion_matrix, heatmap, psd_curves, scalp_map, stacked_traces, training_curves, BandBar,
-    BandSpan, Curves, TopoPoint,
+    band_bars, confusion_matrix, heatmap_limit, heatmap_scaled, psd_curves, scalp_map, stacked_traces_scaled,
+    trace_amplitude, training_curves, BandBar, BandSpan, Curves, TopoPoint,
 };
 use crate::input::{Example, ReportInput};
 use crate::svg::{escape, label};
@@ -542,32 +542,40 @@ fn interpretation(p: &mut Page, input: &ReportInput) {
         };
         let chans = &r.channels;
         let ex_unit = if name == "deconv" { "a.u." } else { data_unit };
+        // One scale for all classes of a method, so that they compare.
+        let all: Vec<f32> = examples.iter().flat_map(|e| e.data.iter().copied()).collect();
+        let (amplitude, limit) = (trace_amplitude(&all), heatmap_limit(&all));
         for (k, ex) in examples.iter().enumerate() {
             let colour = r.classes.iter().position(|c| c == &ex.class).unwrap_or(k);
             if name != "optimal" {
                 p.figure(
                     &format!("{name}-heatmap-{k}"),
-                    &heatmap(
+                    &heatmap_scaled(
                         &format!("{}, class {}", method_title(name), ex.class),
                         chans,
                         &ex.data,
                         r.fs,
                         ex_unit,
+                        limit,
                     ),
-                    &format!("Channel x time, {}; red positive, blue negative.", escape(&ex.note)),
+                    &format!(
+                        "Channel x time, {}; red positive, blue negative, one colour scale for all classes.",
+                        escape(&ex.note)
+                    ),
                 );
             }
             p.figure(
                 &format!("{name}-traces-{k}"),
-                &stacked_traces(
+                &stacked_traces_scaled(
                     &format!("{}, class {}", method_title(name), ex.class),
                     chans,
                     &ex.data,
                     r.fs,
                     ex_unit,
                     colour,
+                    amplitude,
                 ),
-                &format!("Traces, {}.", escape(&ex.note)),
+                &format!("Traces, {}; one amplitude scale for all classes.", escape(&ex.note)),
             );
         }
         let _ = writeln!(p.body, "</div>");

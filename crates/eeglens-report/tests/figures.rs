@@ -230,3 +230,27 @@ proptest! {
         check_svg(&confusion_matrix("x", &["A".into(), "B".into()], &[vec![seed, 0], vec![]]));
     }
 }
+
+#[test]
+fn a_shared_scale_draws_larger_signals_larger() {
+    let ch = channels(4);
+    let small = waves(4, 128, 128.0);
+    let big: Vec<f32> = small.iter().map(|v| v * 2.0).collect();
+    let amp = eeglens_report::figures::trace_amplitude(&big);
+    let draw = |d: &[f32]| eeglens_report::figures::stacked_traces_scaled("x", &ch, d, 128.0, "µV", 0, amp);
+    let (a, b) = (draw(&small), draw(&big));
+    let bar = |s: &str| check_svg(s).into_iter().find(|t| t.ends_with(" µV")).expect("a scale bar");
+    assert_eq!(bar(&a), bar(&b), "one scale");
+    let spread = |s: &str| {
+        let doc = roxmltree::Document::parse(s).unwrap();
+        let line = doc.descendants().find(|n| n.has_tag_name("polyline")).unwrap();
+        let ys: Vec<f64> = line
+            .attribute("points")
+            .unwrap()
+            .split_whitespace()
+            .map(|p| p.split_once(',').unwrap().1.parse().unwrap())
+            .collect();
+        ys.iter().cloned().fold(f64::MIN, f64::max) - ys.iter().cloned().fold(f64::MAX, f64::min)
+    };
+    approx::assert_relative_eq!(spread(&b), 2.0 * spread(&a), max_relative = 0.02);
+}

@@ -21,6 +21,27 @@ const MAX_COLUMNS: usize = 128;
 /// # Panics
 /// When `data.len()` is not a multiple of `channels.len()`.
 pub fn heatmap(chart_title: &str, channels: &[String], data: &[f32], fs: f64, unit: &str) -> String {
+    heatmap_scaled(chart_title, channels, data, fs, unit, heatmap_limit(data))
+}
+
+/// The colour limit [`heatmap`] uses: the 99th percentile of `|value|`. Take it
+/// over several matrices to draw them on one scale.
+pub fn heatmap_limit(data: &[f32]) -> f64 {
+    abs_quantile(data, 0.99)
+}
+
+/// [`heatmap`] with the colour scale saturating at `±limit`.
+///
+/// # Panics
+/// When `data.len()` is not a multiple of `channels.len()`.
+pub fn heatmap_scaled(
+    chart_title: &str,
+    channels: &[String],
+    data: &[f32],
+    fs: f64,
+    unit: &str,
+    limit: f64,
+) -> String {
     let c = channels.len().max(1);
     assert_eq!(data.len() % c, 0, "data holds {} values, not a whole number of {c} channels", data.len());
     let t = data.len() / c;
@@ -30,7 +51,7 @@ pub fn heatmap(chart_title: &str, channels: &[String], data: &[f32], fs: f64, un
     let f = Frame { x: 56.0, y: 34.0, w: 360.0, h: row_h * c as f64 };
     let mut svg = Svg::new(f.right() + 96.0, f.bottom() + 48.0);
     title(&mut svg, chart_title);
-    let limit = abs_quantile(data, 0.99).max(f64::MIN_POSITIVE);
+    let limit = if limit.is_finite() && limit > 0.0 { limit } else { 1.0 };
     let cell_w = f.w / cols as f64;
     let mut paths = vec![String::new(); LEVELS];
     for ch in 0..channels.len() {

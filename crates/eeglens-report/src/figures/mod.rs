@@ -23,10 +23,10 @@ mod traces;
 pub use bands::{band_bars, BandBar};
 pub use confusion::confusion_matrix;
 pub use curves::{line_chart, training_curves, Curves, Series};
-pub use heatmap::heatmap;
+pub use heatmap::{heatmap, heatmap_limit, heatmap_scaled};
 pub use psd::{psd_curves, BandSpan};
 pub use topo::{scalp_map, TopoPoint};
-pub use traces::stacked_traces;
+pub use traces::{stacked_traces, stacked_traces_scaled, trace_amplitude};
 
 use crate::svg::{label, Anchor, Linear, Svg};
 

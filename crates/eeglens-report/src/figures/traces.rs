@@ -42,6 +42,29 @@ pub fn stacked_traces(
     unit: &str,
     colour: usize,
 ) -> String {
+    stacked_traces_scaled(chart_title, channels, data, fs, unit, colour, trace_amplitude(data))
+}
+
+/// The amplitude [`stacked_traces`] gives half a row: the 98th percentile of `|value|`.
+/// Take it over several matrices to draw them on one scale.
+pub fn trace_amplitude(data: &[f32]) -> f64 {
+    abs_quantile(data, 0.98)
+}
+
+/// [`stacked_traces`] with `amplitude` (in `unit`) drawn as half a row, so that
+/// several figures share one scale.
+///
+/// # Panics
+/// When `data.len()` is not a multiple of `channels.len()`.
+pub fn stacked_traces_scaled(
+    chart_title: &str,
+    channels: &[String],
+    data: &[f32],
+    fs: f64,
+    unit: &str,
+    colour: usize,
+    amplitude: f64,
+) -> String {
     let c = channels.len().max(1);
     assert_eq!(data.len() % c, 0, "data holds {} values, not a whole number of {c} channels", data.len());
     let t = data.len() / c;
@@ -53,7 +76,7 @@ pub fn stacked_traces(
     let xs = Linear::new(0.0, dur, f.x, f.right());
     x_axis(&mut svg, f, &xs, &ticks(0.0, dur, 5), "time (s)");
     svg.line(f.x, f.y, f.x, f.bottom(), AXIS_STYLE);
-    let amp = abs_quantile(data, 0.98).max(f64::MIN_POSITIVE);
+    let amp = if amplitude.is_finite() && amplitude > 0.0 { amplitude } else { 1.0 };
     let px_per_unit = 0.5 * row_h / amp;
     let stride = t.div_ceil(MAX_POINTS).max(1);
     let style = format!(r#"stroke="{}" stroke-width="1""#, series_colour(colour));
