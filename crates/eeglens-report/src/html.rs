@@ -545,9 +545,10 @@ fn interpretation(p: &mut Page, input: &ReportInput) {
         // One scale for all classes of a method, so that they compare.
         let all: Vec<f32> = examples.iter().flat_map(|e| e.data.iter().copied()).collect();
         let (amplitude, limit) = (trace_amplitude(&all), heatmap_limit(&all));
-        for (k, ex) in examples.iter().enumerate() {
-            let colour = r.classes.iter().position(|c| c == &ex.class).unwrap_or(k);
-            if name != "optimal" {
+        // Heatmaps of every class in one row, then their traces in the next.
+        if name != "optimal" && !examples.is_empty() {
+            let _ = writeln!(p.body, "</div>\n<div class=\"figs\">");
+            for (k, ex) in examples.iter().enumerate() {
                 p.figure(
                     &format!("{name}-heatmap-{k}"),
                     &heatmap_scaled(
@@ -564,6 +565,12 @@ fn interpretation(p: &mut Page, input: &ReportInput) {
                     ),
                 );
             }
+        }
+        if !examples.is_empty() {
+            let _ = writeln!(p.body, "</div>\n<div class=\"figs\">");
+        }
+        for (k, ex) in examples.iter().enumerate() {
+            let colour = r.classes.iter().position(|c| c == &ex.class).unwrap_or(k);
             p.figure(
                 &format!("{name}-traces-{k}"),
                 &stacked_traces_scaled(
