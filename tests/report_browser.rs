@@ -9,8 +9,10 @@
 
 mod report_support;
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use report_support::{interpret, trained_run, Scratch};
 
@@ -18,6 +20,8 @@ use report_support::{interpret, trained_run, Scratch};
 const BROWSERS: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
 /// Distinct colours a rendered report shows at least (text, lines, colour maps).
 const MIN_COLOURS: usize = 64;
+/// How long one browser run may take.
+const BROWSER_DEADLINE: Duration = Duration::from_secs(180);
 /// Share of non-background pixels a rendered report has at least.
 const MIN_INK: f64 = 0.01;
 
@@ -44,7 +48,32 @@ fn browser(exe: &Path, profile: &Path, extra: &[String], page: &Path) -> std::pr
     args.push(format!("--user-data-dir={}", profile.display()));
     args.extend_from_slice(extra);
     args.push(format!("file://{}", page.display()));
-    Command::new(exe).args(&args).output().expect("the browser starts")
+    // Output to files and a deadline, so that a hung browser fails the test instead of hanging CI.
+    let (out, err) = (profile.with_extension("stdout"), profile.with_extension("stderr"));
+    let mut child = Command::new(exe)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(File::create(&out).expect("stdout file"))
+        .stderr(File::create(&err).expect("stderr file"))
+        .spawn()
+        .expect("the browser starts");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the browser") {
+            break status;
+        }
+        if start.elapsed() > BROWSER_DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the browser did not finish within {BROWSER_DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::process::Output {
+        status,
+        stdout: std::fs::read(&out).expect("browser stdout"),
+        stderr: std::fs::read(&err).expect("browser stderr"),
+    }
 }
 
 /// Attribute `name` of the first tag in `tag` (`<figure data-figure="x" ...>`).
