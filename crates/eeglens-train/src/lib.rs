@@ -4,7 +4,7 @@
 //! and evaluates it the way the seed paper's group reports results: per
 //! 2-second window and per subject.
 //!
-//! - [`train`] / [`train_with`]: seeded shuffling, mini-batches, optional
+//! - [`train()`] / [`train_with`]: seeded shuffling, mini-batches, optional
 //!   class-balanced sampling, the optimisers and schedules of eeglens-nn,
 //!   validation after every epoch, early stopping on a validation figure,
 //!   best and last checkpoints, a guard against non-finite losses, a stop
@@ -17,12 +17,16 @@
 //! - [`evaluate_split`]: a run's best model on a split, as an [`EvalReport`]
 //!   (the JSON of `eeglens eval`, with per-subject details and per-window
 //!   probabilities).
+//! - [`toy`]: a tiny store with a planted effect (and optional per-subject
+//!   signatures), for examples and tests that cannot wait for `prepare`.
 //!
 //! ## Conventions
 //! - A store's windows `[N, C, T]` enter the network as `[batch, 1, C, T]`.
 //! - [`TrainConfig::default`] is the command line's defaults: R-VGG, batch
 //!   40, Adam with lr 5e-4 and betas 0.9/0.99 (the seed group's MATLAB demo);
 //!   `optimizer: Adamax, lr: 0.002, weight_decay: 0.001` is their PyTorch setting.
+//!   `init` re-draws the convolution and linear weights (e.g. He-normal)
+//!   instead of the zoo's PyTorch default.
 //! - Determinism: with one thread, the same seed gives bit-identical weights
 //!   and metrics, also across an interruption and `--resume`; with more
 //!   threads, runs with the same thread count are identical and different
