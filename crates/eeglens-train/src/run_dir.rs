@@ -213,15 +213,14 @@ impl RunDir {
     /// best was written yet) and its checkpoint metadata.
     ///
     /// # Errors
-    /// [`TrainError::NothingToResume`] when neither checkpoint exists; as
-    /// [`load_checkpoint`].
+    /// [`TrainError::RunFile`] when neither checkpoint exists; as [`load_checkpoint`].
     pub fn load_model(&self) -> Result<(Sequential, CheckpointMeta), TrainError> {
         let path = [self.best_checkpoint_path(), self.last_checkpoint_path()]
             .into_iter()
             .find(|p| p.exists())
-            .ok_or_else(|| TrainError::NothingToResume {
+            .ok_or_else(|| TrainError::RunFile {
                 path: self.path.clone(),
-                reason: "no checkpoint has been written yet".into(),
+                msg: "no checkpoint yet: training has not finished an epoch".into(),
             })?;
         let (model, meta, _) = load_checkpoint(&path)?;
         Ok((model, meta))
