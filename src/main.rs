@@ -42,6 +42,8 @@ enum Command {
     Interpret(cmd::interpret::Args),
     /// One self-contained HTML page of a run and its interpretation, with figures.
     Report(cmd::report::Args),
+    /// The whole system on synthetic data: synth -> prepare -> train -> interpret -> report.
+    Demo(cmd::demo::Args),
 }
 
 /// Restores the default action of SIGPIPE, so `eeglens inspect f.edf | head`
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd::eval::run(a, &cli.global),
         Command::Interpret(a) => cmd::interpret::run(a, &cli.global),
         Command::Report(a) => cmd::report::run(a, &cli.global),
+        Command::Demo(a) => cmd::demo::run(a, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 
 pub mod bench;
+pub mod demo;
 pub mod eval;
 pub mod forward;
 pub mod inspect;

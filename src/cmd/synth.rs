@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, default_value = "Fz,FCz,Cz,FC3,FC4")]
     pub effect_channels: String,
     /// Added band power relative to the band power present; 0 makes a null data set.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = eeglens_data::synth::DEFAULT_EFFECT_SIZE)]
     pub effect_size: f64,
     /// The class (sex) that carries the effect: F or M.
     #[arg(long, default_value = "M")]

@@ -81,6 +81,7 @@ fn alpha_is_stronger_with_eyes_closed_at_the_back() {
 fn planted_effect_changes_shape_not_gain() {
     let mut c = cfg();
     c.blinks = false;
+    c.effect.size = 1.0;
     let metas = subjects(&c);
     let (i, meta) =
         metas.iter().enumerate().find(|(_, m)| m.sex == c.effect.class).expect("an effect subject");

@@ -1,0 +1,151 @@
+//! `eeglens demo [--out DIR]`: synth -> prepare -> train -> interpret -> report
+//! on the embedded synthetic data set, each step exactly as its own
+//! subcommand runs it (the flags below are passed through to them).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Parser;
+
+use super::Global;
+
+/// Flags of `eeglens demo`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Directory for everything the demo writes (dataset, epochs, run, report).
+    #[arg(long, default_value = "eeglens-demo")]
+    pub out: PathBuf,
+    /// Synthetic subjects.
+    #[arg(long, default_value_t = 60)]
+    pub subjects: usize,
+    /// Training epochs (early stopping may end sooner).
+    #[arg(long, default_value_t = 12)]
+    pub epochs: usize,
+    /// Seed of data, training and interpretation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads [default: one per core].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Planted effect: band LO-HI in Hz.
+    #[arg(long, default_value = "4-8")]
+    pub effect_band: String,
+    /// Planted effect: channels.
+    #[arg(long, default_value = "Fz,FCz,Cz,FC3,FC4")]
+    pub effect_channels: String,
+    /// Planted effect: size (0 for a null data set).
+    #[arg(long, default_value_t = eeglens_data::synth::DEFAULT_EFFECT_SIZE)]
+    pub effect_size: f64,
+}
+
+/// Parses a subcommand's flags exactly as the command line would.
+#[derive(Parser)]
+#[command(no_binary_name = true)]
+struct Sub<T: clap::Args> {
+    #[command(flatten)]
+    args: T,
+}
+
+fn sub<T: clap::Args>(args: &[String]) -> anyhow::Result<T> {
+    Ok(Sub::<T>::try_parse_from(args).map_err(|e| anyhow::anyhow!("{e}"))?.args)
+}
+
+fn p(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+fn step(n: usize, what: &str) {
+    eprintln!("\n[{n}/5] {what}");
+}
+
+/// Runs `eeglens demo`.
+pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
+    let t0 = std::time::Instant::now();
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create the demo directory", a.out.display()))?;
+    let bids = a.out.join("bids");
+    let epochs = a.out.join("epochs.safetensors");
+    let run_dir = a.out.join("run");
+    let report = a.out.join("report.html");
+    let seed = a.seed.to_string();
+    if bids.exists() {
+        std::fs::remove_dir_all(&bids)
+            .with_context(|| format!("{}: cannot replace the old dataset", bids.display()))?;
+    }
+
+    step(1, "synthetic BIDS dataset with a planted effect");
+    super::synth::run(
+        sub(&[
+            "--out".into(),
+            p(&bids),
+            "--subjects".into(),
+            a.subjects.to_string(),
+            "--seed".into(),
+            seed.clone(),
+            "--effect-band".into(),
+            a.effect_band.clone(),
+            "--effect-channels".into(),
+            a.effect_channels.clone(),
+            "--effect-size".into(),
+            a.effect_size.to_string(),
+        ])?,
+        g,
+    )?;
+
+    step(2, "prepare: 24 channels, 128 Hz, 0.25-25 Hz, eyes-closed 2-s windows");
+    super::prepare::run(sub(&[p(&bids), "--label".into(), "sex".into(), "--out".into(), p(&epochs)])?, g)?;
+
+    step(3, "train R-VGG");
+    let mut train_args = vec![
+        "--data".into(),
+        p(&epochs),
+        "--out".into(),
+        p(&run_dir),
+        "--epochs".into(),
+        a.epochs.to_string(),
+        "--seed".into(),
+        seed.clone(),
+        "--force".into(),
+    ];
+    if let Some(t) = a.threads {
+        train_args.extend(["--threads".into(), t.to_string()]);
+    }
+    super::train::run(sub(&train_args)?, g)?;
+
+    step(4, "interpret: optimal samples, activation maximisation, deconvnet");
+    super::interpret::run(sub(&["--run".into(), p(&run_dir), "--seed".into(), seed])?, g)?;
+
+    step(5, "report");
+    super::report::run(sub(&["--run".into(), p(&run_dir), "--out".into(), p(&report)])?, g)?;
+
+    // The three-line summary.
+    let eval: serde_json::Value = read_json(&run_dir.join("eval-test.json"))?;
+    let interp: serde_json::Value = read_json(&run_dir.join("interpret").join("interpret.json"))?;
+    let num = |v: &serde_json::Value| v.as_f64().map_or("n/a".to_string(), |x| format!("{:.1}%", 100.0 * x));
+    let top = |m: &str| {
+        interp["methods"][m]["top_band"].as_str().map_or("none significant".to_string(), |b| b.to_string())
+    };
+    println!();
+    println!("report: {}", report.display());
+    println!(
+        "test accuracy: {} per window, {} per subject ({} subjects)",
+        num(&eval["accuracy"]),
+        num(&eval["subject_accuracy"]),
+        eval["n_subjects"]
+    );
+    println!(
+        "top band: optimal samples {}, activation maximisation {}, deconvnet {} (planted: {} Hz, size {})",
+        top("optimal"),
+        top("actmax"),
+        top("deconv"),
+        a.effect_band,
+        a.effect_size
+    );
+    println!("done in {:.0} s", t0.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn read_json(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))
+}
