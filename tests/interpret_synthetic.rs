@@ -27,7 +27,7 @@ fn config() -> InterpretConfig {
 fn trained_and_read(name: &str, plant: &Plant, seed: u64) -> (Synthetic, InterpretResult) {
     let data = synthetic(name, plant, SUBJECTS, SECONDS, seed);
     let mut model = small_cnn(&mut Rng::new(seed));
-    train(&mut model, &data.store, EPOCHS, seed);
+    train(&mut model, &data.store, EPOCHS, 3e-3, seed);
     let result = run(&model, &data.store, &config(), &mut Silent).expect("interpretation runs");
     (data, result)
 }
@@ -115,14 +115,14 @@ fn a_null_data_set_claims_no_band() {
 /// training on two cores, so it is run by hand
 /// (`cargo test --release --test interpret_synthetic -- --ignored --nocapture`).
 #[test]
-#[ignore = "full size: R-VGG on 60 synthetic subjects, minutes of training"]
+#[ignore = "full size, ~8 min; not yet passing: with this plain Adam loop R-VGG collapses to a constant output (accuracy 0.5), so the reading rightly claims nothing"]
 fn full_size_rvgg_reads_the_planted_theta() {
     let planted = vec!["Fz", "FCz", "Cz", "FC3", "FC4"];
     let plant = Plant { band: (4.0, 8.0), channels: planted, size: 1.0 };
     let data = synthetic("rvgg", &plant, 60, 120.0, 4);
     let spec = eeglens_nn::ModelSpec::paper();
     let mut model = eeglens_nn::models::build("rvgg", &spec, &mut Rng::new(4)).expect("R-VGG builds");
-    train(&mut model, &data.store, 10, 4);
+    train(&mut model, &data.store, 10, 5e-4, 4);
     let result = run(&model, &data.store, &InterpretConfig::default(), &mut Silent).expect("runs");
     let r = &result.report;
     eprintln!("{}", serde_json::to_string_pretty(&r.model).expect("serialises"));

@@ -136,11 +136,11 @@ pub fn small_cnn(rng: &mut Rng) -> Sequential {
     Sequential::new("small", &[1, 24, WINDOW], layers).expect("shapes fit")
 }
 
-/// Trains `model` on the train split with Adam for `epochs` passes.
-pub fn train(model: &mut Sequential, store: &EpochStore, epochs: usize, seed: u64) {
+/// Trains `model` on the train split with Adam (step `lr`) for `epochs` passes.
+pub fn train(model: &mut Sequential, store: &EpochStore, epochs: usize, lr: f64, seed: u64) {
     let mut rng = Rng::new(seed);
     let mut train = store.indices(Split::Train);
-    let mut opt = Optimizer::new(OptimizerConfig::adam(3e-3).weight_decay(1e-3));
+    let mut opt = Optimizer::new(OptimizerConfig::adam(lr).weight_decay(1e-3));
     let batch = 32;
     let (c, t) = (store.n_channels(), store.n_samples());
     for _ in 0..epochs {
