@@ -148,6 +148,16 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
             .expect("the template is valid")
             .progress_chars("=> "),
     );
+    // Lines that matter in a log (start, resume, one per epoch) still go to
+    // stderr when the bar is hidden because stderr is not a terminal.
+    let quiet = g.quiet;
+    let log = |m: String| {
+        if !bar.is_hidden() {
+            bar.println(m);
+        } else if !quiet {
+            eprintln!("{m}");
+        }
+    };
     let mut epochs = 0;
     let mut on_progress = |p: &Progress| match p {
         Progress::Start { epochs: e, epochs_done, batches_done, batches, n_train, n_val, threads } => {
@@ -156,9 +166,9 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
             bar.set_position(*batches_done as u64);
             bar.set_prefix(format!("epoch {}/{e}", epochs_done + 1));
             if *epochs_done > 0 || *batches_done > 0 {
-                bar.println(format!("resuming at epoch {}, batch {batches_done}", epochs_done + 1));
+                log(format!("resuming at epoch {}, batch {batches_done}", epochs_done + 1));
             }
-            bar.println(format!(
+            log(format!(
                 "{n_train} training and {n_val} validation windows, {batches} batches per epoch, {threads} threads"
             ));
         }
@@ -172,7 +182,7 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
         }
         Progress::Validating { .. } => bar.set_message("validating"),
         Progress::Epoch(r) => {
-            bar.println(format!(
+            log(format!(
                 "epoch {:>3}  train loss {:.4} acc {:.3}  val loss {} acc {} subj {}  {:.0} samples/s{}",
                 r.epoch,
                 r.train_loss,
