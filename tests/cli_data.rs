@@ -107,3 +107,17 @@ fn user_errors_are_one_line_with_exit_code_1() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn demo_never_deletes_a_folder_it_did_not_write() {
+    let d = tmp("demo-guard");
+    let mine = d.join("bids");
+    std::fs::create_dir_all(&mine).expect("dir");
+    std::fs::write(mine.join("participants.tsv"), "participant_id\tsex\n").expect("write");
+    let out = eeglens(&["demo", "--out", s(&d)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("is not a synthetic dataset from `eeglens demo`"), "{err}");
+    assert!(mine.join("participants.tsv").is_file(), "the user's file was deleted");
+    let _ = std::fs::remove_dir_all(&d);
+}

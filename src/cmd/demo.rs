@@ -69,6 +69,14 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     let report = a.out.join("report.html");
     let seed = a.seed.to_string();
     if bids.exists() {
+        // Replace only a dataset an earlier demo wrote (it carries the generator's
+        // ground truth); never delete a folder of the user's.
+        if !bids.join("eeglens_synth.json").is_file() {
+            anyhow::bail!(
+                "{}: exists and is not a synthetic dataset from `eeglens demo`; choose another --out",
+                bids.display()
+            );
+        }
         std::fs::remove_dir_all(&bids)
             .with_context(|| format!("{}: cannot replace the old dataset", bids.display()))?;
     }
