@@ -208,6 +208,36 @@ fn gemm_parallel_path_matches_reference_and_is_independent_of_thread_count() {
     }
 }
 
+/// A one-row product (batch-1 linear layers) takes the column-split path.
+#[test]
+fn gemm_one_row_column_split_matches_reference_and_is_independent_of_thread_count() {
+    let (m, k, n) = (1, 3001, 517);
+    let mut rng = Rng::new(11);
+    let a = uniform(&mut rng, m * k);
+    let b = uniform(&mut rng, k * n);
+    for (trans_a, trans_b) in [(false, false), (true, false), (false, true), (true, true)] {
+        let mut c_ref = vec![0.0; m * n];
+        reference::gemm(m, k, n, 1.0, &a, trans_a, &b, trans_b, 0.0, &mut c_ref);
+        let run = |threads: usize, beta: f32| {
+            let mut c: Vec<f32> = (0..n).map(|j| j as f32 * 0.01).collect();
+            pool(threads).install(|| kernels::gemm(m, k, n, 0.5, &a, trans_a, &b, trans_b, beta, &mut c));
+            c
+        };
+        let (c1, c2, c3) = (run(1, 0.0), run(2, 0.0), run(3, 0.0));
+        let half: Vec<f32> = c_ref.iter().map(|v| 0.5 * v).collect();
+        let e = max_rel_err(&c3, &half);
+        assert!(e <= REL_TOL, "one-row gemm ta={trans_a} tb={trans_b}: rel. error {e:e}");
+        for c in [&c2, &c3] {
+            assert!(c1.iter().zip(c).all(|(x, y)| x.to_bits() == y.to_bits()), "thread counts differ");
+        }
+        // beta = 1 accumulates into the existing row.
+        let acc = run(2, 1.0);
+        let want: Vec<f32> = half.iter().enumerate().map(|(j, v)| v + j as f32 * 0.01).collect();
+        let e = max_rel_err(&acc, &want);
+        assert!(e <= REL_TOL, "one-row gemm with beta 1 ta={trans_a} tb={trans_b}: rel. error {e:e}");
+    }
+}
+
 #[test]
 fn conv2d_backward_weight_is_deterministic_for_a_thread_count() {
     let g = Conv2dGeom {

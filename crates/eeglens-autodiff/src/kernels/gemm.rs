@@ -19,6 +19,9 @@ const PAR_MIN_MACS: usize = 1 << 20;
 /// Fewest rows of `C` per parallel task: below that, packing all of `B` once
 /// per task costs more than the task's share of the product.
 const MIN_ROWS_PER_TASK: usize = 8;
+/// Fewest columns of a one-row `C` per parallel task (a multiple of the
+/// micro-kernels' widths, so no task ends in a ragged vector).
+const MIN_COLS_PER_TASK: usize = 64;
 
 /// Highest element index a `rows x cols` matrix with strides `(rs, cs)` can
 /// reach, or `None` on overflow. Zero-sized matrices reach nothing.
@@ -125,7 +128,10 @@ pub(crate) fn gemm_strided(
 /// contiguous row blocks of `C`, one per thread of the current rayon pool
 /// (a linear layer's batch of 40 becomes 20 + 20 on two threads); each block
 /// is an independent sgemm over the same `k` order, so the result does not
-/// depend on the thread count.
+/// depend on the thread count. A one-row product (a linear layer at batch 1,
+/// as in activation maximisation) is split into column blocks instead, each
+/// an sgemm over the same `k` order, so it too does not depend on the thread
+/// count.
 ///
 /// # Panics
 /// When `a.len() != m * k`, `b.len() != k * n` or `c.len() != m * n`.
@@ -154,6 +160,18 @@ pub fn gemm(
     let sa = if trans_a { (1, m) } else { (k, 1) };
     let sb = if trans_b { (1, k) } else { (n, 1) };
     let threads = par::threads();
+    if m == 1 && threads > 1 && k * n >= PAR_MIN_MACS && n >= 2 * MIN_COLS_PER_TASK {
+        // One row of C: split its columns. Column j of op(B) starts at
+        // element j * k (B stored n x k) or j (B stored k x n).
+        let tasks = threads.min(n / MIN_COLS_PER_TASK);
+        let cols = n.div_ceil(tasks).next_multiple_of(16);
+        par::chunks_mut(c, cols, |i, c_cols| {
+            let j0 = i * cols;
+            let b_off = if trans_b { j0 * k } else { j0 };
+            gemm_strided(1, k, c_cols.len(), alpha, a, sa, &b[b_off..], sb, beta, c_cols, (n, 1));
+        });
+        return;
+    }
     let tasks = threads.min(m / MIN_ROWS_PER_TASK);
     if tasks <= 1 || m * k * n < PAR_MIN_MACS {
         gemm_strided(m, k, n, alpha, a, sa, b, sb, beta, c, (n, 1));
