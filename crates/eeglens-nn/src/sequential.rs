@@ -268,17 +268,8 @@ impl Sequential {
         mode: Mode,
         rng: &mut Rng,
     ) -> Result<Forward, NnError> {
-        self.check_input(tape.shape(x))?;
-        let mut y = x;
-        let mut batch_stats = Vec::new();
-        for (i, (_, layer)) in self.layers.iter().enumerate() {
-            let out = layer.forward(tape, y, params.layer(i), mode, rng, false);
-            if let Some(s) = out.stats {
-                batch_stats.push((i, s));
-            }
-            y = out.y;
-        }
-        Ok(Forward { output: y, batch_stats })
+        let t = self.run(tape, params, x, mode, rng, false)?;
+        Ok(Forward { output: t.output, batch_stats: t.batch_stats })
     }
 
     /// As [`Sequential::forward`], keeping every layer's output and every
@@ -298,13 +289,27 @@ impl Sequential {
         mode: Mode,
         rng: &mut Rng,
     ) -> Result<Trace, NnError> {
+        self.run(tape, params, x, mode, rng, true)
+    }
+
+    /// The one layer loop behind [`Sequential::forward`] and
+    /// [`Sequential::forward_traced`]; `trace` asks max-pools for their switches.
+    fn run(
+        &self,
+        tape: &mut Tape<'_>,
+        params: &Params,
+        x: Var,
+        mode: Mode,
+        rng: &mut Rng,
+        trace: bool,
+    ) -> Result<Trace, NnError> {
         self.check_input(tape.shape(x))?;
         let mut y = x;
         let mut outputs = Vec::with_capacity(self.layers.len());
         let mut switches = Vec::with_capacity(self.layers.len());
         let mut batch_stats = Vec::new();
         for (i, (_, layer)) in self.layers.iter().enumerate() {
-            let out = layer.forward(tape, y, params.layer(i), mode, rng, true);
+            let out = layer.forward(tape, y, params.layer(i), mode, rng, trace);
             if let Some(s) = out.stats {
                 batch_stats.push((i, s));
             }
