@@ -24,6 +24,11 @@ fmt:
 doc:
     cargo doc --workspace --no-deps
 
+# eeglens next to PyTorch (benches/peers/): needs a Python with torch, e.g. PYTHON=.venv-peers/bin/python.
+bench-peers threads="2" rounds="3":
+    cargo build --release
+    ${PYTHON:-python3} benches/peers/compare.py --threads {{threads}} --rounds {{rounds}}
+
 # All criterion benches.
 bench:
     cargo bench --workspace

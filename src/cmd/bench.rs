@@ -24,12 +24,15 @@ pub struct Args {
     /// Timed repetitions per measurement (the median is reported).
     #[arg(long, default_value_t = 7)]
     pub reps: usize,
+    /// Activation-maximisation restarts batched into one step.
+    #[arg(long, default_value_t = 16)]
+    pub restarts: usize,
 }
 
 /// Runs `eeglens bench`.
 pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
-    if a.batch == 0 || a.infer_batch == 0 || a.threads == Some(0) {
-        anyhow::bail!("--batch, --infer-batch and --threads must be positive");
+    if a.batch == 0 || a.infer_batch == 0 || a.threads == Some(0) || a.restarts == 0 {
+        anyhow::bail!("--batch, --infer-batch, --threads and --restarts must be positive");
     }
     let cfg = BenchConfig {
         model: a.model,
@@ -37,6 +40,7 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         infer_batch: a.infer_batch,
         threads: a.threads,
         reps: a.reps,
+        actmax_restarts: a.restarts,
         ..BenchConfig::default()
     };
     let r = run_bench(&cfg)?;
@@ -50,6 +54,10 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         );
         println!("inference  {:.1} samples/s (batch {}, eval)", r.infer_samples_per_s, r.infer_batch);
         println!("actmax     {:.1} steps/s (batch 1, input gradient)", r.actmax_steps_per_s);
+        println!(
+            "           {:.1} restart-steps/s ({} restarts batched)",
+            r.actmax_restart_steps_per_s, r.actmax_restarts
+        );
         if let Some((before, after)) = r.load_average {
             println!("load       {before:.2} before, {after:.2} after (1-minute average)");
         }

@@ -13,6 +13,8 @@
 //!   autodiff types, so they can be benchmarked alone and reused.
 //! - Randomness (dropout) comes from an explicit, seeded [`Rng`].
 //! - [`gradcheck`] checks any op's backward against central differences.
+//! - Large buffers are recycled through [`pool`], so a loop that builds the
+//!   same tensors every step does not map fresh memory every step.
 //!
 //! This crate is on the ground floor of the workspace: it imports no other
 //! eeglens crate.
@@ -22,6 +24,7 @@ pub mod error;
 pub mod gradcheck;
 pub mod kernels;
 pub mod ops;
+pub mod pool;
 pub mod rng;
 pub mod tape;
 pub mod tensor;

@@ -133,6 +133,16 @@ impl<'a> Tape<'a> {
         &self.nodes[v.0].value
     }
 
+    /// Ends the tape, keeping the value of `v` (moved out, not copied, when
+    /// the tape owns it) and releasing every other node.
+    ///
+    /// # Panics
+    /// When `v` does not belong to this tape.
+    pub fn into_value(mut self, v: Var) -> Tensor {
+        assert!(v.0 < self.nodes.len(), "into_value: {v:?} is not on this tape ({} nodes)", self.nodes.len());
+        self.nodes.swap_remove(v.0).value.into_owned()
+    }
+
     /// The shape of a node's value.
     pub fn shape(&self, v: Var) -> &[usize] {
         self.nodes[v.0].value.shape()
@@ -212,5 +222,25 @@ impl Gradients {
     /// Takes the gradient of `v` out, leaving `None`.
     pub fn take(&mut self, v: Var) -> Option<Tensor> {
         self.grads.get_mut(v.0).and_then(|g| g.take())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops;
+
+    #[test]
+    fn into_value_moves_out_owned_and_copies_borrowed_values() {
+        let w = Tensor::full(&[2], 3.0);
+        let mut tape = Tape::new();
+        let a = tape.constant(Tensor::full(&[2], 1.0));
+        let b = tape.constant_ref(&w);
+        let y = ops::add(&mut tape, a, b);
+        assert_eq!(tape.into_value(y).data(), &[4.0, 4.0]);
+        let mut tape = Tape::new();
+        let b = tape.constant_ref(&w);
+        let _other = tape.constant(Tensor::zeros(&[1]));
+        assert_eq!(tape.into_value(b), w);
     }
 }

@@ -1,15 +1,34 @@
 //! The [`Tensor`]: a contiguous, row-major `f32` buffer with a shape.
 
 use crate::error::AutodiffError;
+use crate::pool;
 
 /// A contiguous, row-major (C order) `f32` array with a shape.
 ///
 /// Images are NCHW: `[batch, channels, height, width]`. EEG windows enter the
 /// networks as `[batch, 1, n_channels, n_samples]`.
-#[derive(Clone, Debug, PartialEq, Default)]
+///
+/// A tensor's buffer comes from, and returns to, the engine's buffer
+/// [`pool`](crate::pool) when it is large, so a loop that builds the same
+/// tensors every step reuses memory it has already touched.
+#[derive(Debug, PartialEq, Default)]
 pub struct Tensor {
     shape: Vec<usize>,
     data: Vec<f32>,
+}
+
+impl Clone for Tensor {
+    fn clone(&self) -> Self {
+        let mut data = pool::with_capacity(self.data.len());
+        data.extend_from_slice(&self.data);
+        Self { shape: self.shape.clone(), data }
+    }
+}
+
+impl Drop for Tensor {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.data));
+    }
 }
 
 impl Tensor {
@@ -21,7 +40,9 @@ impl Tensor {
     /// A tensor filled with `value`.
     pub fn full(shape: &[usize], value: f32) -> Self {
         let len = shape.iter().product();
-        Self { shape: shape.to_vec(), data: vec![value; len] }
+        let mut data = pool::with_capacity(len);
+        data.resize(len, value);
+        Self { shape: shape.to_vec(), data }
     }
 
     /// A scalar, stored with shape `[1]` (as PyTorch losses are stored in the goldens).
@@ -72,8 +93,8 @@ impl Tensor {
     }
 
     /// Consumes the tensor, returning its elements.
-    pub fn into_vec(self) -> Vec<f32> {
-        self.data
+    pub fn into_vec(mut self) -> Vec<f32> {
+        std::mem::take(&mut self.data)
     }
 
     /// The same elements with another shape.

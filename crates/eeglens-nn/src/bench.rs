@@ -33,6 +33,8 @@ pub struct BenchConfig {
     pub warmup: usize,
     /// rayon threads (`None`: rayon's default, one per core)
     pub threads: Option<usize>,
+    /// activation-maximisation restarts batched into one step
+    pub actmax_restarts: usize,
 }
 
 impl Default for BenchConfig {
@@ -46,6 +48,7 @@ impl Default for BenchConfig {
             reps: 7,
             warmup: 2,
             threads: None,
+            actmax_restarts: 16,
         }
     }
 }
@@ -61,6 +64,11 @@ pub struct BenchReport {
     pub infer_samples_per_s: f64,
     /// activation-maximisation steps per second (batch 1)
     pub actmax_steps_per_s: f64,
+    /// activation-maximisation restart-steps per second with `actmax_restarts`
+    /// restarts batched into one forward/backward
+    pub actmax_restart_steps_per_s: f64,
+    /// restarts per batched activation-maximisation step
+    pub actmax_restarts: usize,
     /// training batch
     pub train_batch: usize,
     /// inference batch
@@ -209,11 +217,17 @@ pub fn run(cfg: &BenchConfig) -> Result<BenchReport, NnError> {
         let actmax_reps = cfg.reps * 5;
         let act =
             median_secs(actmax_reps, cfg.warmup * 5, || actmax_step(&model, &mut xa, 0, 0.1).map(drop))?;
+        let restarts = cfg.actmax_restarts.max(1);
+        let (mut xr, _) = noise_batch(restarts, cfg.n_channels, cfg.n_samples, 4);
+        let act_batched =
+            median_secs(actmax_reps, cfg.warmup * 5, || actmax_step(&model, &mut xr, 0, 0.1).map(drop))?;
         Ok(BenchReport {
             model: cfg.model.clone(),
             train_samples_per_s: cfg.train_batch as f64 / train,
             infer_samples_per_s: cfg.infer_batch as f64 / infer,
             actmax_steps_per_s: 1.0 / act,
+            actmax_restart_steps_per_s: restarts as f64 / act_batched,
+            actmax_restarts: restarts,
             train_batch: cfg.train_batch,
             infer_batch: cfg.infer_batch,
             threads,
@@ -242,6 +256,7 @@ mod tests {
         };
         let r = run(&cfg).expect("bench runs");
         assert!(r.train_samples_per_s > 0.0 && r.infer_samples_per_s > 0.0 && r.actmax_steps_per_s > 0.0);
+        assert!(r.actmax_restart_steps_per_s > 0.0 && r.actmax_restarts == 16);
         assert_eq!(r.threads, 1);
         // Activation maximisation raises the chosen logit.
         let model =

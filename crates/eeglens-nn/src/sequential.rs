@@ -331,14 +331,25 @@ impl Sequential {
 
     /// Convenience for inference: eval-mode logits of `x`, weights frozen.
     ///
+    /// The layers run one at a time, each on a tape of its own, so a layer's
+    /// input is released (to the engine's buffer pool) as soon as its output
+    /// exists: the memory held at any moment is one layer's input and output,
+    /// not every activation of the network.
+    ///
     /// # Errors
     /// [`NnError::InputShape`].
     pub fn predict(&self, x: &Tensor) -> Result<Tensor, NnError> {
-        let mut tape = Tape::new();
-        let params = self.bind(&mut tape, false);
-        let xv = tape.constant(x.clone());
-        let out = self.forward(&mut tape, &params, xv, Mode::Eval, &mut Rng::new(0))?;
-        Ok(tape.value(out.output).clone())
+        self.check_input(x.shape())?;
+        let mut h = x.clone();
+        let mut rng = Rng::new(0);
+        for (_, layer) in &self.layers {
+            let mut tape = Tape::new();
+            let params: Vec<Var> = layer.params().into_iter().map(|(_, t)| tape.constant_ref(t)).collect();
+            let hv = tape.constant(h);
+            let out = layer.forward(&mut tape, hv, &params, Mode::Eval, &mut rng, false);
+            h = tape.into_value(out.y);
+        }
+        Ok(h)
     }
 
     /// Overwrites every convolution and linear parameter with the counter-based

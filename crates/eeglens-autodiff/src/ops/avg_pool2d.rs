@@ -18,7 +18,7 @@ use crate::tensor::Tensor;
 pub fn avg_pool2d(tape: &mut Tape<'_>, x: Var, opts: Pool2dOpts) -> Var {
     let vx = tape.value(x);
     let g = pool_geometry("avg_pool2d", vx.shape(), &opts);
-    let mut y = vec![0.0f32; g.y_len()];
+    let mut y = crate::pool::zeros(g.y_len());
     kernels::avg_pool2d_forward(&g, vx.data(), &mut y);
     let y = tensor(&[g.n, g.c, g.h_out(), g.w_out()], y);
     tape.push_op(y, &[x], Box::new(AvgPool2dBackward { g }))
@@ -35,7 +35,7 @@ impl Backward for AvgPool2dBackward {
     }
 
     fn backward(&self, inputs: &[&Tensor], _: &Tensor, gy: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        let mut gx = vec![0.0f32; self.g.x_len()];
+        let mut gx = crate::pool::zeros(self.g.x_len());
         kernels::avg_pool2d_backward(&self.g, gy.data(), &mut gx);
         vec![Some(tensor(inputs[0].shape(), gx))]
     }

@@ -119,7 +119,7 @@ pub fn batch_norm(
         }
     };
     let (gd, bd) = (vg.data(), vb.data());
-    let mut y = vec![0.0f32; xd.len()];
+    let mut y = crate::pool::zeros(xd.len());
     for (p, (src, dst)) in xd.chunks_exact(hw).zip(y.chunks_exact_mut(hw)).enumerate() {
         let ch = p % c;
         let (m, is, ga, be) = (mean[ch], invstd[ch], gd[ch], bd[ch]);
@@ -165,7 +165,7 @@ impl Backward for BatchNormBackward {
             }
         }
         let gx = needs[0].then(|| {
-            let mut out = vec![0.0f32; xd.len()];
+            let mut out = crate::pool::zeros(xd.len());
             for (p, ((xs, gs), os)) in
                 xd.chunks_exact(hw).zip(gd.chunks_exact(hw)).zip(out.chunks_exact_mut(hw)).enumerate()
             {

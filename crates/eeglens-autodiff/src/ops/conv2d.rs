@@ -78,9 +78,9 @@ pub fn conv2d(tape: &mut Tape<'_>, x: Var, w: Var, b: Option<Var>, opts: Conv2dO
     let (vx, vw) = (tape.value(x), tape.value(w));
     let vb = b.map(|b| tape.value(b));
     let g = geometry(vx.shape(), vw.shape(), vb.map(|b| b.shape()), &opts);
-    let mut y = vec![0.0f32; g.y_len()];
+    let mut y = crate::pool::zeros(g.y_len());
     // The op's one allocation of scratch (a buffer pool can replace it later).
-    let mut scratch = vec![0.0f32; g.scratch_len()];
+    let mut scratch = crate::pool::zeros(g.scratch_len());
     kernels::conv2d_forward(&g, vx.data(), vw.data(), vb.map(|b| b.data()), &mut y, &mut scratch);
     let y = tensor(&[g.n, g.c_out, g.h_out(), g.w_out()], y);
     let parents: Vec<Var> = [x, w].into_iter().chain(b).collect();
@@ -103,15 +103,16 @@ impl Backward for Conv2dBackward {
         let has_bias = inputs.len() == 3;
         let need_b = has_bias && needs[2];
         // The op's one allocation of scratch for both backward kernels.
-        let mut scratch = vec![0.0f32; if needs[0] || needs[1] || need_b { g.scratch_len() } else { 0 }];
+        let mut scratch =
+            crate::pool::zeros(if needs[0] || needs[1] || need_b { g.scratch_len() } else { 0 });
         let gx = needs[0].then(|| {
-            let mut gx = vec![0.0f32; g.x_len()];
+            let mut gx = crate::pool::zeros(g.x_len());
             kernels::conv2d_backward_input(g, gy.data(), w.data(), &mut gx, &mut scratch);
             tensor(x.shape(), gx)
         });
         let mut gb = need_b.then(|| vec![0.0f32; g.c_out]);
         let gw = if needs[1] || need_b {
-            let mut gw = vec![0.0f32; g.w_len()];
+            let mut gw = crate::pool::zeros(g.w_len());
             kernels::conv2d_backward_weight(g, x.data(), gy.data(), &mut gw, gb.as_deref_mut(), &mut scratch);
             needs[1].then(|| tensor(w.shape(), gw))
         } else {

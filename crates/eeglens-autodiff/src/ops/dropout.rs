@@ -25,7 +25,7 @@ pub fn dropout(tape: &mut Tape<'_>, x: Var, p: f32, train: bool, rng: &mut Rng) 
     let v = tape.value(x);
     let mask: Vec<f32> =
         (0..v.len()).map(|_| if rng.uniform_f32() >= p { keep_scale } else { 0.0 }).collect();
-    let y = tensor(v.shape(), v.data().iter().zip(&mask).map(|(a, m)| a * m).collect());
+    let y = tensor(v.shape(), crate::pool::collect(v.len(), v.data().iter().zip(&mask).map(|(a, m)| a * m)));
     tape.push_op(y, &[x], Box::new(DropoutBackward { mask }))
 }
 
@@ -40,7 +40,10 @@ impl Backward for DropoutBackward {
     }
 
     fn backward(&self, inputs: &[&Tensor], _: &Tensor, g: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        vec![Some(tensor(inputs[0].shape(), g.data().iter().zip(&self.mask).map(|(g, m)| g * m).collect()))]
+        vec![Some(tensor(
+            inputs[0].shape(),
+            crate::pool::collect(g.len(), g.data().iter().zip(&self.mask).map(|(g, m)| g * m)),
+        ))]
     }
 }
 

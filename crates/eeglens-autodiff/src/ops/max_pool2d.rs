@@ -70,7 +70,7 @@ pub fn max_pool2d(tape: &mut Tape<'_>, x: Var, opts: Pool2dOpts) -> Var {
 pub fn max_pool2d_with_switches(tape: &mut Tape<'_>, x: Var, opts: Pool2dOpts) -> (Var, Arc<Vec<u32>>) {
     let vx = tape.value(x);
     let g = pool_geometry("max_pool2d", vx.shape(), &opts);
-    let mut y = vec![0.0f32; g.y_len()];
+    let mut y = crate::pool::zeros(g.y_len());
     let mut switches = vec![0u32; g.y_len()];
     kernels::max_pool2d_forward(&g, vx.data(), &mut y, &mut switches);
     let switches = Arc::new(switches);
@@ -91,7 +91,7 @@ impl Backward for MaxPool2dBackward {
     }
 
     fn backward(&self, inputs: &[&Tensor], _: &Tensor, gy: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        let mut gx = vec![0.0f32; self.g.x_len()];
+        let mut gx = crate::pool::zeros(self.g.x_len());
         kernels::max_pool2d_backward(&self.g, gy.data(), &self.switches, &mut gx);
         vec![Some(tensor(inputs[0].shape(), gx))]
     }

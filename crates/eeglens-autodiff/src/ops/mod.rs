@@ -58,12 +58,12 @@ fn tensor(shape: &[usize], data: Vec<f32>) -> Tensor {
 
 /// `y = f(x)` element-wise, the output shaped like `x`.
 fn map(x: &Tensor, f: impl Fn(f32) -> f32) -> Tensor {
-    tensor(x.shape(), x.data().iter().map(|&v| f(v)).collect())
+    tensor(x.shape(), crate::pool::collect(x.len(), x.data().iter().map(|&v| f(v))))
 }
 
 /// `gx = g * d(x)` element-wise, for the backward of unary ops.
 fn map_grad(x: &Tensor, g: &Tensor, d: impl Fn(f32) -> f32) -> Tensor {
-    tensor(x.shape(), x.data().iter().zip(g.data()).map(|(&v, &gv)| gv * d(v)).collect())
+    tensor(x.shape(), crate::pool::collect(x.len(), x.data().iter().zip(g.data()).map(|(&v, &gv)| gv * d(v))))
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ pub fn mul(tape: &mut Tape<'_>, a: Var, b: Var) -> Var {
     let (va, vb) = (tape.value(a), tape.value(b));
     let out = broadcast_shape("mul", va.shape(), vb.shape());
     let y = if va.shape() == vb.shape() {
-        tensor(&out, va.data().iter().zip(vb.data()).map(|(x, y)| x * y).collect())
+        tensor(&out, crate::pool::collect(va.len(), va.data().iter().zip(vb.data()).map(|(x, y)| x * y)))
     } else {
         let (sa, sb) = (broadcast_strides(va.shape(), &out), broadcast_strides(vb.shape(), &out));
         let (da, db) = (va.data(), vb.data());

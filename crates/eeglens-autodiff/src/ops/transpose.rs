@@ -11,7 +11,7 @@ fn swap_last2(x: &Tensor) -> Tensor {
     let (a, b) = (s[nd - 2], s[nd - 1]);
     let mut shape = s.to_vec();
     shape.swap(nd - 2, nd - 1);
-    let mut y = vec![0.0; x.len()];
+    let mut y = crate::pool::zeros(x.len());
     for (src, dst) in x.data().chunks_exact(a * b).zip(y.chunks_exact_mut(a * b)) {
         for i in 0..a {
             for j in 0..b {
