@@ -23,7 +23,9 @@ fn bench_json_has_the_contract_fields() {
     assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8(o.stdout).expect("utf-8");
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON document");
-    for key in ["train_samples_per_s", "infer_samples_per_s", "actmax_steps_per_s", "actmax_restart_steps_per_s"] {
+    for key in
+        ["train_samples_per_s", "infer_samples_per_s", "actmax_steps_per_s", "actmax_restart_steps_per_s"]
+    {
         let x = v[key].as_f64().unwrap_or_else(|| panic!("{key} missing in {stdout}"));
         assert!(x.is_finite() && x > 0.0, "{key} = {x}");
     }
