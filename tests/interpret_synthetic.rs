@@ -24,8 +24,8 @@ fn config() -> InterpretConfig {
     cfg
 }
 
-fn trained_and_read(name: &str, plant: &Plant, seed: u64) -> (Synthetic, InterpretResult) {
-    let data = synthetic(name, plant, SUBJECTS, SECONDS, seed);
+fn trained_and_read(name: &str, plant: &Plant, subjects: usize, seed: u64) -> (Synthetic, InterpretResult) {
+    let data = synthetic(name, plant, subjects, SECONDS, seed);
     let mut model = small_cnn(&mut Rng::new(seed));
     train(&mut model, &data.store, EPOCHS, 3e-3, seed);
     let result = run(&model, &data.store, &config(), &mut Silent).expect("interpretation runs");
@@ -51,6 +51,30 @@ fn planted_rank(reading: &Reading, band: &str, planted: &[usize]) -> f64 {
     above as f64 / pairs as f64
 }
 
+fn describe(result: &InterpretResult, band: &str, planted: &[usize]) {
+    let r = &result.report;
+    eprintln!("discrimination {:?}", r.model.discrimination);
+    for (name, reading) in [
+        ("optimal", &r.methods.optimal.as_ref().expect("ran").reading),
+        ("actmax", &r.methods.actmax.as_ref().expect("ran").reading),
+        ("deconv", &r.methods.deconv.as_ref().expect("ran").reading),
+    ] {
+        eprintln!("{name}: top {:?} rank {:.2}", reading.top_band, planted_rank(reading, band, planted));
+        for b in &reading.bands {
+            let ch = &reading.channels.get(&b.name).unwrap().0;
+            let line: Vec<String> = ch.iter().map(|(c, v)| format!("{c}:{v:+.2}")).collect();
+            eprintln!(
+                "  {:<6} {:+.3} c {:.3} p {:.4} | {}",
+                b.name,
+                b.log_ratio,
+                b.contrast,
+                b.p,
+                line.join(" ")
+            );
+        }
+    }
+}
+
 fn common_checks(result: &InterpretResult, k: usize) {
     let r = &result.report;
     assert_eq!(r.classes, ["F", "M"]);
@@ -69,7 +93,8 @@ fn common_checks(result: &InterpretResult, k: usize) {
 fn theta_planted_fronto_centrally_is_read_as_theta_there() {
     let planted = vec!["Fz", "FCz", "Cz", "FC3", "FC4"];
     let plant = Plant { band: (4.0, 8.0), channels: planted, size: 3.0 };
-    let (data, result) = trained_and_read("theta", &plant, 1);
+    let (data, result) = trained_and_read("theta", &plant, SUBJECTS, 1);
+    describe(&result, "theta", &data.planted);
     let r = &result.report;
     assert!(r.model.discrimination.p < r.alpha, "{:?}", r.model);
     let optimal = &r.methods.optimal.as_ref().expect("optimal ran").reading;
@@ -80,11 +105,14 @@ fn theta_planted_fronto_centrally_is_read_as_theta_there() {
 }
 
 #[test]
-#[ignore = "not yet passing: the small network keys on the alpha drop the renormalised effect causes, and a focal beta gain is diluted in the channel-averaged band power"]
 fn beta_planted_posteriorly_is_read_as_beta_there() {
     let planted = vec!["P3", "Pz", "P4", "O1"];
     let plant = Plant { band: (18.0, 25.0), channels: planted, size: 3.0 };
-    let (data, result) = trained_and_read("beta", &plant, 2);
+    // Beta at the back sits under the strongest alpha and varies with each
+    // subject's 1/f slope: more subjects, so the network learns the effect
+    // rather than the subjects.
+    let (data, result) = trained_and_read("beta", &plant, 60, 2);
+    describe(&result, "beta", &data.planted);
     let r = &result.report;
     assert!(r.model.discrimination.p < r.alpha, "{:?}", r.model);
     let optimal = &r.methods.optimal.as_ref().expect("optimal ran").reading;
@@ -97,7 +125,7 @@ fn beta_planted_posteriorly_is_read_as_beta_there() {
 #[test]
 fn a_null_data_set_claims_no_band() {
     let plant = Plant { band: (4.0, 8.0), channels: vec!["Fz", "FCz", "Cz"], size: 0.0 };
-    let (_data, result) = trained_and_read("null", &plant, 3);
+    let (_data, result) = trained_and_read("null", &plant, SUBJECTS, 3);
     let r = &result.report;
     let m = &r.methods;
     for (name, reading) in [

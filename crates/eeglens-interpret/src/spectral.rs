@@ -5,16 +5,27 @@
 //! # The contrast
 //! Items come in two groups (class 0 and class 1: the windows a network
 //! assigns each class, the patterns that maximise each class, the maps
-//! projected back from each class). For band `b`, with `P_ib` item `i`'s band
-//! power averaged over channels,
-//! `log_ratio_b = ln(mean_{i in class 1} P_ib / mean_{i in class 0} P_ib)`;
-//! per channel the same with channel `c`'s power.
+//! projected back from each class). For band `b` and channel `c`, with
+//! `P_icb` item `i`'s power,
+//! `r_cb = ln(mean_{i in class 1} P_icb / mean_{i in class 0} P_icb)` is the
+//! per-channel log ratio, and `log_ratio_b` the same with the power averaged
+//! over channels.
+//!
+//! A band's *contrast* — what the test and [`top_band`] use — is
+//! `contrast_b = mean_c |r_cb|`, the size of the class difference in that
+//! band channel by channel, over the channels where both classes have power
+//! in every band (a channel one class leaves empty, as a deconvnet map can,
+//! says where and not which band). `log_ratio_b` is not used for the claim:
+//! a class difference at a few electrodes is diluted in the channel average,
+//! and in the patterns of activation maximisation and the deconvnet a band
+//! can rise at some electrodes and fall at others (a network comparing a
+//! band between places), which the average cancels.
 //!
 //! # The test
 //! The group labels of the items are permuted; each permutation's largest
-//! `|log_ratio|` over all bands is the null distribution of every band (the
+//! `contrast` over all bands is the null distribution of every band (the
 //! max statistic, so the p-values hold family-wise across the bands):
-//! `p_b = (1 + #{perm: max_b' |stat_b'| >= |log_ratio_b|}) / (1 + n_perm)`.
+//! `p_b = (1 + #{perm: max_b' contrast*_b' >= contrast_b}) / (1 + n_perm)`.
 //! The reported `p` is then no smaller than the `floor` the caller passes —
 //! the p-value of the network's own ability to tell the classes apart (see
 //! [`discrimination`]). A band contrast among the windows a network picks or
@@ -135,6 +146,11 @@ pub struct BandContrast {
     pub hi: f64,
     /// `ln(power of class 1 / power of class 0)`, channels averaged
     pub log_ratio: f64,
+    /// the band's contrast: the mean over channels of `|ln(power of class 1 /
+    /// power of class 0)|` per channel (channels where both classes have power);
+    /// what the test and `top_band` use
+    #[serde(default)]
+    pub contrast: f64,
     /// the reported p-value: the family-wise permutation p of the contrast,
     /// no smaller than the network's discrimination p
     pub p: f64,
@@ -153,7 +169,7 @@ pub struct Reading {
     pub bands: Vec<BandContrast>,
     /// per band, per channel, `ln(power of class 1 / power of class 0)`
     pub channels: Ordered<Ordered<f64>>,
-    /// the band with the largest `|log_ratio|` among those with `p < alpha`;
+    /// the band with the largest `contrast` among those with `p < alpha`;
     /// `None` (JSON null) when none is significant
     pub top_band: Option<String>,
     /// items per class behind the reading
@@ -245,7 +261,7 @@ pub fn read(
             })
             .collect(),
     );
-    // Item band power averaged over channels: what the band test permutes.
+    // Item band power averaged over channels: the reported log ratio.
     let item_bp: Vec<Vec<f64>> = (0..n_items)
         .map(|i| {
             (0..n_b)
@@ -253,8 +269,11 @@ pub fn read(
                 .collect()
         })
         .collect();
-    let observed = log_ratios(&item_bp, groups, n_b);
-    let p_contrast = max_stat_permutation(&item_bp, groups, &observed, opts.permutations, opts.seed);
+    let averaged = log_ratios(&item_bp, groups, n_b);
+    // Per item, channel and band: what the band test permutes.
+    let item_cb: Vec<&[f64]> = bp.chunks_exact(n_ch * n_b).collect();
+    let observed = contrasts(&item_cb, groups, n_ch, n_b);
+    let p_contrast = max_stat_permutation(&item_cb, groups, &observed, n_ch, opts.permutations, opts.seed);
     let bands: Vec<BandContrast> = opts
         .bands
         .iter()
@@ -263,7 +282,8 @@ pub fn read(
             name: band.name.clone(),
             lo: band.lo,
             hi: band.hi,
-            log_ratio: observed[b],
+            log_ratio: averaged[b],
+            contrast: observed[b],
             p: p_contrast[b].max(opts.floor),
             p_contrast: p_contrast[b],
         })
@@ -294,12 +314,12 @@ pub fn read(
     Ok((reading, arrays))
 }
 
-/// The band with the largest `|log_ratio|` among those with `p < alpha`.
+/// The band with the largest `contrast` among those with `p < alpha`.
 pub fn top_band(bands: &[BandContrast], alpha: f64) -> Option<String> {
     bands
         .iter()
-        .filter(|b| b.p < alpha && b.log_ratio.is_finite())
-        .max_by(|a, b| a.log_ratio.abs().total_cmp(&b.log_ratio.abs()))
+        .filter(|b| b.p < alpha && b.contrast.is_finite())
+        .max_by(|a, b| a.contrast.total_cmp(&b.contrast))
         .map(|b| b.name.clone())
 }
 
@@ -327,17 +347,48 @@ fn log_ratios(values: &[Vec<f64>], groups: &[usize], n_b: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Family-wise permutation p-values (max statistic over the bands).
+/// Per band, the contrast of items `values[item]` (`[n_ch * n_b]`, channel-major):
+/// the mean over channels of `|ln(mean of class 1 / mean of class 0)|`, over
+/// the channels where both classes have positive power in every band (0 when
+/// there is none).
+fn contrasts(values: &[&[f64]], groups: &[usize], n_ch: usize, n_b: usize) -> Vec<f64> {
+    let mut sums = [vec![0.0; n_ch * n_b], vec![0.0; n_ch * n_b]];
+    let mut counts = [0usize; 2];
+    for (v, &g) in values.iter().zip(groups) {
+        if g < 2 {
+            counts[g] += 1;
+            sums[g].iter_mut().zip(v.iter()).for_each(|(s, x)| *s += x);
+        }
+    }
+    let mut out = vec![0.0; n_b];
+    let mut used = 0usize;
+    for c in 0..n_ch {
+        let (s0, s1) = (&sums[0][c * n_b..][..n_b], &sums[1][c * n_b..][..n_b]);
+        if s0.iter().chain(s1).any(|&p| !(p > 0.0 && p.is_finite())) {
+            continue;
+        }
+        used += 1;
+        let scale = counts[0] as f64 / counts[1].max(1) as f64;
+        for b in 0..n_b {
+            out[b] += (s1[b] * scale / s0[b]).ln().abs();
+        }
+    }
+    out.iter_mut().for_each(|v| *v /= used.max(1) as f64);
+    out
+}
+
+/// Family-wise permutation p-values of the band contrasts (max statistic over the bands).
 fn max_stat_permutation(
-    values: &[Vec<f64>],
+    values: &[&[f64]],
     groups: &[usize],
     observed: &[f64],
+    n_ch: usize,
     permutations: usize,
     seed: u64,
 ) -> Vec<f64> {
     // Only items of the two contrasted classes take part.
     let idx: Vec<usize> = (0..groups.len()).filter(|&i| groups[i] < 2).collect();
-    let sub: Vec<Vec<f64>> = idx.iter().map(|&i| values[i].clone()).collect();
+    let sub: Vec<&[f64]> = idx.iter().map(|&i| values[i]).collect();
     let mut labels: Vec<usize> = idx.iter().map(|&i| groups[i]).collect();
     let mut rng = Rng::new(seed).fork(0xB4D5);
     let mut exceed = vec![0usize; observed.len()];
@@ -345,8 +396,8 @@ fn max_stat_permutation(
     let tol = 1e-12;
     for _ in 0..permutations {
         rng.shuffle(&mut labels);
-        let stats = log_ratios(&sub, &labels, observed.len());
-        let max = stats.iter().map(|s| s.abs()).fold(0.0, f64::max);
+        let stats = contrasts(&sub, &labels, n_ch, observed.len());
+        let max = stats.iter().copied().fold(0.0, f64::max);
         for (e, o) in exceed.iter_mut().zip(observed) {
             if max >= o.abs() * (1.0 - tol) {
                 *e += 1;

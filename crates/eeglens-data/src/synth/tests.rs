@@ -75,10 +75,10 @@ fn alpha_is_stronger_with_eyes_closed_at_the_back() {
     assert!(a_closed > 2.0 * a_open, "alpha closed {a_closed} vs open {a_open}");
 }
 
-/// The planted effect raises band power where it is planted, leaves far
-/// channels alone, and keeps every channel's total power.
+/// The planted effect raises band power where it is planted and changes
+/// nothing else: not the other bands there, not the far channels.
 #[test]
-fn planted_effect_changes_shape_not_gain() {
+fn planted_effect_raises_its_band_and_nothing_else() {
     let mut c = cfg();
     c.blinks = false;
     c.effect.size = 1.0;
@@ -97,8 +97,11 @@ fn planted_effect_changes_shape_not_gain() {
     for planted in ["Fz", "FCz", "Cz"] {
         let r = ratio(planted, 4.0, 8.0);
         assert!(r > 1.25, "{planted}: theta ratio {r}");
-        let total = ratio(planted, 0.0, 64.0);
-        assert!((total - 1.0).abs() < 0.05, "{planted}: total power ratio {total}");
+        // Away from the band's edges (the bursts' envelope widens it by ~1 Hz).
+        for (name, lo, hi) in [("delta", 1.0, 2.5), ("alpha", 10.0, 13.0), ("beta", 13.0, 30.0)] {
+            let r = ratio(planted, lo, hi);
+            assert!((r - 1.0).abs() < 0.05, "{planted}: {name} ratio {r}");
+        }
     }
     for far in ["O1", "T5", "T6"] {
         let r = ratio(far, 4.0, 8.0);
