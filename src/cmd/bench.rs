@@ -1,7 +1,7 @@
 //! `eeglens bench [--json] [--model rvgg] [--batch 40] [--threads N]`: training,
 //! inference and activation-maximisation throughput.
 
-use eeglens_nn::bench::{run as run_bench, BenchConfig};
+use eeglens_nn::bench::{profile, run as run_bench, BenchConfig, StepProfile};
 
 /// Flags of `eeglens bench`.
 #[derive(clap::Args, Debug, Clone)]
@@ -24,6 +24,11 @@ pub struct Args {
     /// Timed repetitions per measurement (the median is reported).
     #[arg(long, default_value_t = 7)]
     pub reps: usize,
+    /// Instead of the throughputs, profile a training step: time per layer
+    /// (forward, backward), optimiser, page faults, and each convolution's
+    /// kernels timed alone.
+    #[arg(long)]
+    pub profile: bool,
     /// Activation-maximisation restarts batched into one step.
     #[arg(long, default_value_t = 16)]
     pub restarts: usize,
@@ -43,6 +48,15 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         actmax_restarts: a.restarts,
         ..BenchConfig::default()
     };
+    if a.profile {
+        let p = profile(&cfg)?;
+        if a.json {
+            println!("{}", serde_json::to_string(&p)?);
+        } else {
+            print_profile(&p);
+        }
+        return Ok(());
+    }
     let r = run_bench(&cfg)?;
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
@@ -63,4 +77,44 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The profile as a table, milliseconds per step.
+fn print_profile(p: &StepProfile) {
+    println!(
+        "{} training step, batch {}, {} threads: {:.1} ms (mean of {} steps)",
+        p.model, p.batch, p.threads, p.step_ms, p.reps
+    );
+    let pct = |ms: f64| 100.0 * ms / p.step_ms;
+    println!("{:<14} {:<10} {:>20} {:>10} {:>10} {:>6}", "layer", "ops", "output", "fwd ms", "bwd ms", "%");
+    for l in &p.layers {
+        println!(
+            "{:<14} {:<10} {:>20} {:>10.2} {:>10.2} {:>5.1}%",
+            l.layer,
+            l.ops.join("+"),
+            format!("{:?}", l.shape),
+            l.forward_ms,
+            l.backward_ms,
+            pct(l.forward_ms + l.backward_ms)
+        );
+    }
+    let fwd: f64 = p.layers.iter().map(|l| l.forward_ms).sum();
+    let bwd: f64 = p.layers.iter().map(|l| l.backward_ms).sum();
+    println!("{:<14} {:<10} {:>20} {:>10.2} {:>10.2} {:>5.1}%", "layers", "", "", fwd, bwd, pct(fwd + bwd));
+    let rows = [
+        ("loss", p.loss_forward_ms + p.loss_backward_ms),
+        ("leaves", p.leaves_ms),
+        ("optimizer", p.optimizer_ms),
+        ("other", p.other_ms),
+    ];
+    for (name, ms) in rows {
+        println!("{name:<14} {:<10} {:>20} {ms:>21.2} {:>5.1}%", "", "", pct(ms));
+    }
+    if let Some(f) = p.page_faults_per_step {
+        println!("page faults    {f:.0} per step");
+    }
+    println!("\nconvolution kernels alone (median ms, GFLOP/s):");
+    for k in &p.kernels {
+        println!("{:<14} {:<16} {:>8.2} ms {:>7.1} GFLOP/s", k.layer, k.kernel, k.ms, k.gflop_per_s);
+    }
 }

@@ -31,5 +31,5 @@ pub mod tensor;
 
 pub use error::AutodiffError;
 pub use rng::Rng;
-pub use tape::{Backward, Gradients, Tape, Var};
+pub use tape::{Backward, Gradients, NodeTime, Tape, Var};
 pub use tensor::Tensor;

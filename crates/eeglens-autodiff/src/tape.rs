@@ -12,6 +12,7 @@
 //! not copied each step; the optimiser mutates them after the tape is dropped.
 
 use std::borrow::Cow;
+use std::time::{Duration, Instant};
 
 use crate::tensor::Tensor;
 
@@ -52,18 +53,68 @@ struct Node<'a> {
     parents: Vec<Var>,
     op: Option<Box<dyn Backward + 'a>>,
     needs_grad: bool,
+    /// The op's name (`None` for a leaf), kept for the profile even when the
+    /// backward was dropped.
+    name: Option<&'static str>,
+    /// Wall time from the previous node's recording to this one's.
+    elapsed: Duration,
 }
 
 /// A define-by-run record of a computation.
-#[derive(Default)]
 pub struct Tape<'a> {
     nodes: Vec<Node<'a>>,
+    /// When the last node was recorded (or the tape was made).
+    last: Instant,
+}
+
+impl Default for Tape<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One node of a tape in a profile ([`Tape::profile`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeTime {
+    /// The node.
+    pub var: Var,
+    /// The op's name, `None` for a leaf.
+    pub op: Option<&'static str>,
+    /// The shape of its value.
+    pub shape: Vec<usize>,
+    /// Wall time from the previous node's recording to this one's: for an op
+    /// recorded right after its inputs, the time of its forward computation.
+    pub forward: Duration,
 }
 
 impl<'a> Tape<'a> {
     /// An empty tape.
     pub fn new() -> Self {
-        Self { nodes: Vec::new() }
+        Self { nodes: Vec::new(), last: Instant::now() }
+    }
+
+    /// Every node in recording order with the wall time since the node
+    /// before it: a per-op forward profile, since define-by-run ops compute
+    /// their value just before recording it.
+    pub fn profile(&self) -> Vec<NodeTime> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| NodeTime {
+                var: Var(i),
+                op: n.name,
+                shape: n.value.shape().to_vec(),
+                forward: n.elapsed,
+            })
+            .collect()
+    }
+
+    /// Time since the previous recording; restarts the clock.
+    fn lap(&mut self) -> Duration {
+        let now = Instant::now();
+        let d = now.duration_since(self.last);
+        self.last = now;
+        d
     }
 
     /// Number of nodes recorded so far.
@@ -77,7 +128,8 @@ impl<'a> Tape<'a> {
     }
 
     fn push_leaf(&mut self, value: Cow<'a, Tensor>, needs_grad: bool) -> Var {
-        self.nodes.push(Node { value, parents: Vec::new(), op: None, needs_grad });
+        let elapsed = self.lap();
+        self.nodes.push(Node { value, parents: Vec::new(), op: None, needs_grad, name: None, elapsed });
         Var(self.nodes.len() - 1)
     }
 
@@ -120,8 +172,17 @@ impl<'a> Tape<'a> {
         let needs_grad = parents.iter().any(|p| self.nodes[p.0].needs_grad);
         // An op none of whose parents needs a gradient is a constant: keep the
         // value, drop the backward (and whatever it saved).
+        let name = Some(op.name());
         let op = if needs_grad { Some(op) } else { None };
-        self.nodes.push(Node { value: Cow::Owned(value), parents: parents.to_vec(), op, needs_grad });
+        let elapsed = self.lap();
+        self.nodes.push(Node {
+            value: Cow::Owned(value),
+            parents: parents.to_vec(),
+            op,
+            needs_grad,
+            name,
+            elapsed,
+        });
         Var(self.nodes.len() - 1)
     }
 
@@ -165,14 +226,16 @@ impl<'a> Tape<'a> {
     pub fn backward(&self, loss: Var) -> Gradients {
         let n = loss.0 + 1;
         let mut grads: Vec<Option<Tensor>> = (0..n).map(|_| None).collect();
+        let mut times = vec![Duration::ZERO; n];
         if !self.nodes[loss.0].needs_grad {
-            return Gradients { grads };
+            return Gradients { grads, times };
         }
         grads[loss.0] = Some(Tensor::full(self.nodes[loss.0].value.shape(), 1.0));
         for i in (0..n).rev() {
             let node = &self.nodes[i];
             let Some(op) = &node.op else { continue };
             let Some(grad_out) = grads[i].take() else { continue };
+            let start = Instant::now();
             let inputs: Vec<&Tensor> = node.parents.iter().map(|p| &*self.nodes[p.0].value).collect();
             let needs: Vec<bool> = node.parents.iter().map(|p| self.nodes[p.0].needs_grad).collect();
             let parent_grads = op.backward(&inputs, &node.value, &grad_out, &needs);
@@ -200,8 +263,10 @@ impl<'a> Tape<'a> {
             }
             // Keep gradients of interior nodes only as long as needed: the loop
             // took `grads[i]`; leaves keep theirs because they have no op.
+            drop(grad_out);
+            times[i] = start.elapsed();
         }
-        Gradients { grads }
+        Gradients { grads, times }
     }
 }
 
@@ -209,6 +274,8 @@ impl<'a> Tape<'a> {
 #[derive(Debug, Default)]
 pub struct Gradients {
     grads: Vec<Option<Tensor>>,
+    /// Wall time of each node's backward, accumulation into its parents included.
+    times: Vec<Duration>,
 }
 
 impl Gradients {
@@ -217,6 +284,13 @@ impl Gradients {
     /// the loss depends on it.
     pub fn get(&self, v: Var) -> Option<&Tensor> {
         self.grads.get(v.0).and_then(|g| g.as_ref())
+    }
+
+    /// Wall time of `v`'s backward (its op's gradients and their
+    /// accumulation into the parents); zero for leaves and nodes the walk
+    /// skipped.
+    pub fn backward_time(&self, v: Var) -> Duration {
+        self.times.get(v.0).copied().unwrap_or_default()
     }
 
     /// Takes the gradient of `v` out, leaving `None`.
@@ -242,5 +316,21 @@ mod tests {
         let b = tape.constant_ref(&w);
         let _other = tape.constant(Tensor::zeros(&[1]));
         assert_eq!(tape.into_value(b), w);
+    }
+
+    #[test]
+    fn the_profile_names_every_node_and_times_the_backward_of_ops_only() {
+        let mut tape = Tape::new();
+        let x = tape.input_with_grad(Tensor::full(&[3, 4], 0.5));
+        let y = ops::relu(&mut tape, x);
+        let loss = ops::sum(&mut tape, y);
+        let p = tape.profile();
+        let names: Vec<_> = p.iter().map(|n| n.op).collect();
+        assert_eq!(names, [None, Some("relu"), Some("sum")]);
+        assert_eq!(p[1].shape, [3, 4]);
+        assert_eq!(p[2].var, loss);
+        let g = tape.backward(loss);
+        assert_eq!(g.backward_time(x), Duration::ZERO, "a leaf has no backward");
+        assert!(g.backward_time(y) > Duration::ZERO && g.backward_time(loss) > Duration::ZERO);
     }
 }

@@ -19,6 +19,8 @@ const PAR_MIN_MACS: usize = 1 << 20;
 /// Fewest rows of `C` per parallel task: below that, packing all of `B` once
 /// per task costs more than the task's share of the product.
 const MIN_ROWS_PER_TASK: usize = 8;
+/// Independent partial sums in [`dot`], so the additions pipeline and vectorise.
+const DOT_LANES: usize = 16;
 /// Fewest columns of a one-row `C` per parallel task (a multiple of the
 /// micro-kernels' widths, so no task ends in a ragged vector).
 const MIN_COLS_PER_TASK: usize = 64;
@@ -124,14 +126,17 @@ pub(crate) fn gemm_strided(
 /// and `gW = gy^T x` (`gemm(out, batch, in, 1.0, gy, true, x, false, 0.0, gw)`).
 ///
 /// Algorithm: matrixmultiply's packed, cache-blocked `sgemm`. Large products
-/// (at least 2^20 multiply-adds and 8 rows per thread) are split into equal
-/// contiguous row blocks of `C`, one per thread of the current rayon pool
-/// (a linear layer's batch of 40 becomes 20 + 20 on two threads); each block
-/// is an independent sgemm over the same `k` order, so the result does not
-/// depend on the thread count. A one-row product (a linear layer at batch 1,
-/// as in activation maximisation) is split into column blocks instead, each
-/// an sgemm over the same `k` order, so it too does not depend on the thread
-/// count.
+/// (at least 2^20 multiply-adds) are split over the threads of the current
+/// rayon pool: into column blocks of `C` when it has fewer rows than columns
+/// and than `k` (a linear layer at batch 40: each thread packs only its share
+/// of `B`),
+/// otherwise into row blocks (8 rows per thread at least). Each block is an
+/// independent sgemm over the same `k` order, so the result does not depend
+/// on the thread count. A one-row product (a linear layer at batch 1,
+/// as in activation maximisation) is a matrix-vector product instead: it
+/// streams `B` once without packing it, in column blocks of `C` over the
+/// threads, and each element's sum runs in a fixed order, so it too does not
+/// depend on the thread count.
 ///
 /// # Panics
 /// When `a.len() != m * k`, `b.len() != k * n` or `c.len() != m * n`.
@@ -160,16 +165,52 @@ pub fn gemm(
     let sa = if trans_a { (1, m) } else { (k, 1) };
     let sb = if trans_b { (1, k) } else { (n, 1) };
     let threads = par::threads();
-    if m == 1 && threads > 1 && k * n >= PAR_MIN_MACS && n >= 2 * MIN_COLS_PER_TASK {
-        // One row of C: split its columns. Column j of op(B) starts at
-        // element j * k (B stored n x k) or j (B stored k x n).
+    if m == 1 {
+        // One row of C (a linear layer at batch 1, as in activation
+        // maximisation): a matrix-vector product. Packing B into panels would
+        // cost as much memory traffic as the product itself, so B is streamed
+        // once, in column blocks of C split over the threads.
+        let tasks = if k * n >= PAR_MIN_MACS { threads.min(n / MIN_COLS_PER_TASK).max(1) } else { 1 };
+        let cols = n.div_ceil(tasks).next_multiple_of(16);
+        par::chunks_mut(c, cols, |i, c_cols| gemv(k, n, alpha, a, b, trans_b, beta, c_cols, i * cols));
+        return;
+    }
+    if m < n && m < k && m * k * n >= PAR_MIN_MACS && threads > 1 && n >= 2 * MIN_COLS_PER_TASK {
+        // Fewer rows than columns or inner products (a linear layer at a
+        // training batch: 40 rows of 1024 or 6144 columns): split the columns,
+        // so that each thread packs only its share of B rather than all of it.
+        // Column blocks of a row-major C are not contiguous, so each task works
+        // on a copy of its block and the blocks are copied back, which costs
+        // less than packing B again only while C is smaller than B (m < k).
         let tasks = threads.min(n / MIN_COLS_PER_TASK);
         let cols = n.div_ceil(tasks).next_multiple_of(16);
-        par::chunks_mut(c, cols, |i, c_cols| {
-            let j0 = i * cols;
+        let mut blocks: Vec<(usize, Vec<f32>)> = (0..n.div_ceil(cols))
+            .map(|t| {
+                let (j0, width) = (t * cols, cols.min(n - t * cols));
+                let mut block = Vec::with_capacity(m * width);
+                if beta != 0.0 {
+                    for row in c.chunks_exact(n) {
+                        block.extend_from_slice(&row[j0..j0 + width]);
+                    }
+                } else {
+                    block.resize(m * width, 0.0);
+                }
+                (width, block)
+            })
+            .collect();
+        par::chunks_mut(&mut blocks, 1, |t, blk| {
+            let (width, block) = &mut blk[0];
+            let j0 = t * cols;
+            // Column j0 of op(B) starts at element j0 * k (B stored n x k) or j0 (stored k x n).
             let b_off = if trans_b { j0 * k } else { j0 };
-            gemm_strided(1, k, c_cols.len(), alpha, a, sa, &b[b_off..], sb, beta, c_cols, (n, 1));
+            gemm_strided(m, k, *width, alpha, a, sa, &b[b_off..], sb, beta, block, (*width, 1));
         });
+        for (t, (width, block)) in blocks.iter().enumerate() {
+            let j0 = t * cols;
+            for (row, src) in c.chunks_exact_mut(n).zip(block.chunks_exact(*width)) {
+                row[j0..j0 + width].copy_from_slice(src);
+            }
+        }
         return;
     }
     let tasks = threads.min(m / MIN_ROWS_PER_TASK);
@@ -185,4 +226,63 @@ pub fn gemm(
         let a_off = if trans_a { i0 } else { i0 * k };
         gemm_strided(mc, k, n, alpha, &a[a_off..], sa, b, sb, beta, c_rows, (n, 1));
     });
+}
+
+/// Columns `j0 .. j0 + c.len()` of the one-row product `c = alpha * a op(B) + beta * c`,
+/// with `a` of length `k` and `op(B)` `k x n` (`B` stored `n x k` when `trans_b`).
+///
+/// Each element is a sum over `k` in a fixed order that does not depend on
+/// `j0` or on the block size, so the result does not depend on how the
+/// columns are split over threads.
+#[allow(clippy::too_many_arguments)]
+fn gemv(
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: &[f32],
+    b: &[f32],
+    trans_b: bool,
+    beta: f32,
+    c: &mut [f32],
+    j0: usize,
+) {
+    let finish = |acc: f32, old: f32| if beta == 0.0 { alpha * acc } else { alpha * acc + beta * old };
+    if trans_b {
+        // Column j of op(B) is row j of B: contiguous dot products.
+        for (jj, cj) in c.iter_mut().enumerate() {
+            let row = &b[(j0 + jj) * k..][..k];
+            *cj = finish(dot(a, row), *cj);
+        }
+    } else {
+        // Row p of B scaled by a[p], accumulated into the block; the block
+        // stays in cache while B streams past once.
+        let width = c.len();
+        let mut acc = vec![0.0f32; width];
+        for (p, &ap) in a.iter().enumerate() {
+            let row = &b[p * n + j0..][..width];
+            for (s, &bv) in acc.iter_mut().zip(row) {
+                *s += ap * bv;
+            }
+        }
+        for (cj, &s) in c.iter_mut().zip(&acc) {
+            *cj = finish(s, *cj);
+        }
+    }
+}
+
+/// `sum_i x[i] y[i]` with [`DOT_LANES`] partial sums (pairwise order fixed by the length alone).
+fn dot(x: &[f32], y: &[f32]) -> f32 {
+    let mut acc = [0.0f32; DOT_LANES];
+    let (xc, yc) = (x.chunks_exact(DOT_LANES), y.chunks_exact(DOT_LANES));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (xs, ys) in xc.zip(yc) {
+        for l in 0..DOT_LANES {
+            acc[l] += xs[l] * ys[l];
+        }
+    }
+    let mut tail = 0.0f32;
+    for (a, b) in xr.iter().zip(yr) {
+        tail += a * b;
+    }
+    acc.iter().sum::<f32>() + tail
 }

@@ -2,6 +2,7 @@
 //! `torch.optim.AdamW`).
 
 use eeglens_autodiff::Tensor;
+use rayon::prelude::*;
 
 /// Hyper-parameters of one Adam/AdamW step.
 #[derive(Clone, Copy, Debug)]
@@ -29,16 +30,31 @@ pub(crate) fn adam_update(p: &mut Tensor, g: &Tensor, m: &mut Tensor, v: &mut Te
     let step_size = (h.lr / bc1) as f32;
     let decay = (1.0 - h.lr * h.weight_decay as f64) as f32;
     let (l2, decoupled) = if h.decoupled { (0.0, true) } else { (h.weight_decay, false) };
-    for (((p, g), m), v) in p.data_mut().iter_mut().zip(g.data()).zip(m.data_mut()).zip(v.data_mut()) {
-        if decoupled {
-            *p *= decay;
+    let update = |p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]| {
+        for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            if decoupled {
+                *p *= decay;
+            }
+            let g = g * h.gscale + l2 * *p;
+            *m += (1.0 - h.beta1) * (g - *m);
+            *v = h.beta2 * *v + (1.0 - h.beta2) * g * g;
+            let denom = v.sqrt() / bc2_sqrt + h.eps;
+            *p -= step_size * *m / denom;
         }
-        let g = g * h.gscale + l2 * *p;
-        *m += (1.0 - h.beta1) * (g - *m);
-        *v = h.beta2 * *v + (1.0 - h.beta2) * g * g;
-        let denom = v.sqrt() / bc2_sqrt + h.eps;
-        *p -= step_size * *m / denom;
+    };
+    // Element-wise, so splitting over threads changes no result; a layer's
+    // worth of elements per task keeps the split worth its cost.
+    const CHUNK: usize = 1 << 16;
+    if p.len() <= CHUNK {
+        update(p.data_mut(), g.data(), m.data_mut(), v.data_mut());
+        return;
     }
+    p.data_mut()
+        .par_chunks_mut(CHUNK)
+        .zip(g.data().par_chunks(CHUNK))
+        .zip(m.data_mut().par_chunks_mut(CHUNK))
+        .zip(v.data_mut().par_chunks_mut(CHUNK))
+        .for_each(|(((p, g), m), v)| update(p, g, m, v));
 }
 
 #[cfg(test)]
