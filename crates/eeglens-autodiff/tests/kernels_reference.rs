@@ -468,3 +468,69 @@ fn gemm_column_blocks_match_reference_and_are_independent_of_thread_count() {
         }
     }
 }
+
+/// `A` (m x k, row stride lda) stored in a slice, read back row-major and dense.
+fn dense(x: &[f32], rows: usize, cols: usize, ld: usize) -> Vec<f32> {
+    (0..rows).flat_map(|r| x[r * ld..r * ld + cols].to_vec()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// The unpacked row-major kernels (AVX-512 where the CPU has it) on
+    /// every block shape and remainder: rows not a multiple of 8 or 4, columns
+    /// not a multiple of 16 or 32, inner sizes that fill no vector, padded
+    /// row strides, with and without accumulation.
+    #[test]
+    fn direct_gemm_nn_and_nt_match_reference(
+        m in 1usize..=19,
+        k in 0usize..=37,
+        n in 1usize..=71,
+        pad in 0usize..=3,
+        beta in prop::sample::select(vec![0.0f32, 0.5]),
+        seed in any::<u64>(),
+    ) {
+        let mut rng = Rng::new(seed);
+        // NN: A m x k, B k x n; NT: A m x k, B n x k.
+        let (lda, ldb_nn, ldb_nt, ldc) = (k + pad, n + pad, k + pad, n + 2 * pad);
+        let a = uniform(&mut rng, m * lda);
+        let b_nn = uniform(&mut rng, k * ldb_nn);
+        let b_nt = uniform(&mut rng, n * ldb_nt);
+        let c0 = uniform(&mut rng, m * ldc);
+        let ad = dense(&a, m, k, lda);
+        for nt in [false, true] {
+            let (b, ldb) = if nt { (&b_nt, ldb_nt) } else { (&b_nn, ldb_nn) };
+            let mut c = c0.clone();
+            if nt {
+                kernels::direct::gemm_nt(m, k, n, &a, lda, b, ldb, beta, &mut c, ldc);
+            } else {
+                kernels::direct::gemm_nn(m, k, n, &a, lda, b, ldb, beta, &mut c, ldc);
+            }
+            let bd = if nt { dense(b, n, k, ldb) } else { dense(b, k, n, ldb) };
+            let mut want = dense(&c0, m, n, ldc);
+            reference::gemm(m, k, n, 1.0, &ad, false, &bd, nt, beta, &mut want);
+            let e = max_rel_err(&dense(&c, m, n, ldc), &want);
+            prop_assert!(e <= REL_TOL, "nt={nt} {m}x{k}x{n} pad {pad} beta {beta}: rel. error {e:e}");
+            // The padding between rows of C is never written.
+            for r in 0..m {
+                prop_assert_eq!(&c[r * ldc + n..(r * ldc + ldc).min(c.len())], &c0[r * ldc + n..(r * ldc + ldc).min(c0.len())]);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_direct_kernels_say_which_path_runs() {
+    // On x86-64 CPUs with AVX-512F the kernels use it unless told not to.
+    let expect = std::env::var_os("EEGLENS_NO_AVX512").is_none() && cfg!(target_arch = "x86_64") && {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    };
+    assert_eq!(kernels::direct::use_avx512(), expect);
+}

@@ -34,6 +34,7 @@
 //! Every product is a single-threaded sgemm, and nothing here allocates
 //! (matrixmultiply allocates its own packing buffers inside each call).
 
+use super::direct::{gemm_nn, gemm_nt};
 use super::gemm::gemm_strided;
 use super::geom::Conv2dGeom;
 use super::par;
@@ -244,18 +245,17 @@ fn forward_rows(
         None => 0.0,
     };
     for (grp, a0, a1) in groups_of_rows(r0, r1, d.cog) {
-        gemm_strided(
+        gemm_nn(
             a1 - a0,
             d.kg,
             t.tn,
-            1.0,
             &w[a0 * d.kg..],
-            (d.kg, 1),
+            d.kg,
             &cols[grp * d.kg * t.tn..],
-            (t.tn, 1),
+            t.tn,
             beta,
             &mut y_rows[(a0 - r0) * d.hw_out + t.j0..],
-            (d.hw_out, 1),
+            d.hw_out,
         );
     }
 }
@@ -296,18 +296,17 @@ fn backward_weight_rows(
 ) {
     let r1 = r0 + gw_rows.len() / d.kg;
     for (grp, a0, a1) in groups_of_rows(r0, r1, d.cog) {
-        gemm_strided(
+        gemm_nt(
             a1 - a0,
             t.tn,
             d.kg,
-            1.0,
             &gy[a0 * d.hw_out + t.j0..],
-            (d.hw_out, 1),
+            d.hw_out,
             &cols[grp * d.kg * t.tn..],
-            (1, t.tn),
+            t.tn,
             beta,
             &mut gw_rows[(a0 - r0) * d.kg..],
-            (d.kg, 1),
+            d.kg,
         );
     }
 }

@@ -18,6 +18,7 @@
 //!   which the tests compare against.
 
 mod conv;
+pub mod direct;
 mod gemm;
 mod geom;
 mod par;

@@ -1,0 +1,358 @@
+//! Matrix products on row-major operands without packing, for the
+//! convolutions' im2col tiles.
+//!
+//! The column matrix of an im2col tile is already row-major with contiguous
+//! rows, and it is consumed once, while it is in cache. A packed GEMM copies it
+//! into panels first; for R-VGG's layers (16 to 64 output channels, so each
+//! packed element feeds only 16 to 64 multiply-adds) that copy took about as
+//! long as a third of the products. These kernels read the tile where it is.
+//!
+//! - [`gemm_nn`]: `C = A B + beta C` (the forward convolution, and the
+//!   stride-1 input gradient, which is one): an 8-row x 32-column block of
+//!   `C` lives in 16 AVX-512 registers while the inner dimension streams
+//!   past: two vector loads of `B`, eight broadcasts of `A`, sixteen FMAs.
+//! - [`gemm_nt`]: `C = A B^T + beta C` (the weight gradient, whose inner
+//!   dimension is the tile's width): a 4 x 4 block of `C` as sixteen vectors
+//!   of partial sums, reduced at the end.
+//!
+//! Shaped like matrixmultiply's kernel modules: one ISA module (`avx512`),
+//! one run-time detection point ([`use_avx512`]), and the packed
+//! matrixmultiply path ([`gemm_strided`]) as the fallback on every other CPU,
+//! or when the environment variable `EEGLENS_NO_AVX512` is set (to compare the
+//! two in one binary). Both paths are tested against `reference::gemm` on
+//! random shapes, sizes that fill no vector included. Summation order is fixed
+//! by the shapes alone, so results do not depend on threads.
+
+use std::sync::OnceLock;
+
+use super::gemm::gemm_strided;
+
+/// Whether the AVX-512 kernels run: the CPU has AVX-512F and
+/// `EEGLENS_NO_AVX512` is not set. Decided once per process.
+pub fn use_avx512() -> bool {
+    static USE: OnceLock<bool> = OnceLock::new();
+    *USE.get_or_init(|| std::env::var_os("EEGLENS_NO_AVX512").is_none() && cpu_has_avx512())
+}
+
+#[cfg(target_arch = "x86_64")]
+fn cpu_has_avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn cpu_has_avx512() -> bool {
+    false
+}
+
+/// Asserts that a `rows x cols` row-major matrix with row stride `ld` lies in
+/// a slice of `len` elements.
+fn check(kernel: &str, name: &str, rows: usize, cols: usize, ld: usize, len: usize) {
+    assert!(cols <= ld || rows <= 1, "{kernel}: {name} has {cols} columns but row stride {ld}");
+    let reach = if rows == 0 || cols == 0 { 0 } else { (rows - 1) * ld + cols };
+    assert!(
+        reach <= len,
+        "{kernel}: {name} ({rows}x{cols}, row stride {ld}) needs {reach} elements, has {len}"
+    );
+}
+
+/// `C[m x n] = A[m x k] B[k x n] + beta C`, all row-major with row strides
+/// `lda`, `ldb`, `ldc`. With `beta == 0` the old `C` is not read.
+///
+/// # Panics
+/// When an operand does not fit its slice (message names the kernel).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_nn(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    check("gemm_nn", "A", m, k, lda, a.len());
+    check("gemm_nn", "B", k, n, ldb, b.len());
+    check("gemm_nn", "C", m, n, ldc, c.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if use_avx512() && k > 0 {
+        #[allow(unsafe_code)]
+        // SAFETY: the CPU has AVX-512F (checked at run time above), and the
+        // checks above prove that every element the kernel reads or writes,
+        // A[i * lda + p], B[p * ldb + j] and C[i * ldc + j] for i < m, p < k,
+        // j < n, lies inside its slice; `c` is a unique borrow.
+        unsafe {
+            avx512::gemm_nn(m, k, n, a.as_ptr(), lda, b.as_ptr(), ldb, beta, c.as_mut_ptr(), ldc);
+        }
+        return;
+    }
+    gemm_strided(m, k, n, 1.0, a, (lda, 1), b, (ldb, 1), beta, c, (ldc, 1));
+}
+
+/// `C[m x n] = A[m x k] B[n x k]^T + beta C`, all row-major with row strides
+/// `lda`, `ldb`, `ldc`. With `beta == 0` the old `C` is not read.
+///
+/// # Panics
+/// When an operand does not fit its slice (message names the kernel).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_nt(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    check("gemm_nt", "A", m, k, lda, a.len());
+    check("gemm_nt", "B", n, k, ldb, b.len());
+    check("gemm_nt", "C", m, n, ldc, c.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if use_avx512() && k > 0 {
+        #[allow(unsafe_code)]
+        // SAFETY: the CPU has AVX-512F (checked at run time above), and the
+        // checks above prove that every element the kernel reads or writes,
+        // A[i * lda + p], B[j * ldb + p] and C[i * ldc + j] for i < m, p < k,
+        // j < n, lies inside its slice; `c` is a unique borrow.
+        unsafe {
+            avx512::gemm_nt(m, k, n, a.as_ptr(), lda, b.as_ptr(), ldb, beta, c.as_mut_ptr(), ldc);
+        }
+        return;
+    }
+    gemm_strided(m, k, n, 1.0, a, (lda, 1), b, (1, ldb), beta, c, (ldc, 1));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code, clippy::too_many_arguments)]
+mod avx512 {
+    //! The AVX-512F kernels. Every function here is `unsafe`: the caller
+    //! guarantees AVX-512F and that every index named in its docs is in bounds.
+
+    use std::arch::x86_64::*;
+
+    /// Rows of the `gemm_nn` register block.
+    const MR: usize = 8;
+    /// Columns of the `gemm_nn` register block (two vectors).
+    const NR: usize = 32;
+    /// Lanes of a vector.
+    const L: usize = 16;
+
+    /// Lanes `0..min(n, 16)` set.
+    #[inline]
+    fn mask(n: usize) -> __mmask16 {
+        if n >= L {
+            0xffff
+        } else {
+            ((1u32 << n) - 1) as __mmask16
+        }
+    }
+
+    /// # Safety
+    /// AVX-512F; `A[i * lda + p]`, `B[p * ldb + j]`, `C[i * ldc + j]` in bounds
+    /// for `i < m`, `p < k`, `j < n`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn gemm_nn(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        beta: f32,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        let mut j = 0;
+        while j < n {
+            let w = (n - j).min(NR);
+            let (m0, m1) = (mask(w), mask(w.saturating_sub(L)));
+            let mut i = 0;
+            while i < m {
+                let rows = (m - i).min(MR);
+                // SAFETY: rows i..i + rows and columns j..j + w are inside the
+                // operands (caller's contract).
+                unsafe {
+                    let (ab, cb) = (a.add(i * lda), c.add(i * ldc + j));
+                    match rows {
+                        8 => block_nn::<8>(k, ab, lda, b.add(j), ldb, beta, cb, ldc, m0, m1),
+                        7 => block_nn::<7>(k, ab, lda, b.add(j), ldb, beta, cb, ldc, m0, m1),
+                        6 => block_nn::<6>(k, ab, lda, b.add(j), ldb, beta, cb, ldc, m0, m1),
+                        5 => block_nn::<5>(k, ab, lda, b.add(j), ldb, beta, cb, ldc, m0, m1),
+                        4 => block_nn::<4>(k, ab, lda, b.add(j), ldb, beta, cb, ldc, m0, m1),
+                        3 => block_nn::<3>(k, ab, lda, b.add(j), ldb, beta, cb, ldc, m0, m1),
+                        2 => block_nn::<2>(k, ab, lda, b.add(j), ldb, beta, cb, ldc, m0, m1),
+                        _ => block_nn::<1>(k, ab, lda, b.add(j), ldb, beta, cb, ldc, m0, m1),
+                    }
+                }
+                i += rows;
+            }
+            j += w;
+        }
+    }
+
+    /// One `R x 32` block of `C` (columns masked by `m0`, `m1`).
+    ///
+    /// # Safety
+    /// As [`gemm_nn`], for `R` rows and the masked columns.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn block_nn<const R: usize>(
+        k: usize,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        beta: f32,
+        c: *mut f32,
+        ldc: usize,
+        m0: __mmask16,
+        m1: __mmask16,
+    ) {
+        let mut acc0 = [_mm512_setzero_ps(); R];
+        let mut acc1 = [_mm512_setzero_ps(); R];
+        for p in 0..k {
+            // SAFETY: row p of B, masked to the block's columns; A[r, p] for r < R.
+            unsafe {
+                let bp = b.add(p * ldb);
+                let b0 = _mm512_maskz_loadu_ps(m0, bp);
+                // The second vector may start past the end when the block is
+                // narrow: its lanes are all masked off, and masked lanes never fault.
+                let b1 = _mm512_maskz_loadu_ps(m1, bp.wrapping_add(L));
+                for r in 0..R {
+                    let av = _mm512_set1_ps(*a.add(r * lda + p));
+                    acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+                    acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+                }
+            }
+        }
+        let bv = _mm512_set1_ps(beta);
+        for r in 0..R {
+            // SAFETY: row r of the block of C, masked to its columns.
+            unsafe {
+                let cr = c.add(r * ldc);
+                let (mut o0, mut o1) = (acc0[r], acc1[r]);
+                if beta != 0.0 {
+                    o0 = _mm512_fmadd_ps(bv, _mm512_maskz_loadu_ps(m0, cr), o0);
+                    o1 = _mm512_fmadd_ps(bv, _mm512_maskz_loadu_ps(m1, cr.wrapping_add(L)), o1);
+                }
+                _mm512_mask_storeu_ps(cr, m0, o0);
+                _mm512_mask_storeu_ps(cr.wrapping_add(L), m1, o1);
+            }
+        }
+    }
+
+    /// Rows of `A` and of `B` in one `gemm_nt` block.
+    const TR: usize = 4;
+
+    /// # Safety
+    /// AVX-512F; `A[i * lda + p]`, `B[j * ldb + p]`, `C[i * ldc + j]` in bounds
+    /// for `i < m`, `p < k`, `j < n`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn gemm_nt(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        beta: f32,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        let mut i = 0;
+        while i < m {
+            let ri = (m - i).min(TR);
+            let mut j = 0;
+            while j < n {
+                let rj = (n - j).min(TR);
+                let mut out = [[0.0f32; TR]; TR];
+                // SAFETY: rows i..i + ri of A and j..j + rj of B (caller's contract).
+                unsafe {
+                    let (ab, bb) = (a.add(i * lda), b.add(j * ldb));
+                    match (ri, rj) {
+                        (4, 4) => block_nt::<4, 4>(k, ab, lda, bb, ldb, &mut out),
+                        (4, 3) => block_nt::<4, 3>(k, ab, lda, bb, ldb, &mut out),
+                        (4, 2) => block_nt::<4, 2>(k, ab, lda, bb, ldb, &mut out),
+                        (4, _) => block_nt::<4, 1>(k, ab, lda, bb, ldb, &mut out),
+                        (3, 4) => block_nt::<3, 4>(k, ab, lda, bb, ldb, &mut out),
+                        (2, 4) => block_nt::<2, 4>(k, ab, lda, bb, ldb, &mut out),
+                        (_, 4) => block_nt::<1, 4>(k, ab, lda, bb, ldb, &mut out),
+                        (3, 3) => block_nt::<3, 3>(k, ab, lda, bb, ldb, &mut out),
+                        (3, 2) => block_nt::<3, 2>(k, ab, lda, bb, ldb, &mut out),
+                        (3, _) => block_nt::<3, 1>(k, ab, lda, bb, ldb, &mut out),
+                        (2, 3) => block_nt::<2, 3>(k, ab, lda, bb, ldb, &mut out),
+                        (_, 3) => block_nt::<1, 3>(k, ab, lda, bb, ldb, &mut out),
+                        (2, 2) => block_nt::<2, 2>(k, ab, lda, bb, ldb, &mut out),
+                        (2, _) => block_nt::<2, 1>(k, ab, lda, bb, ldb, &mut out),
+                        (_, 2) => block_nt::<1, 2>(k, ab, lda, bb, ldb, &mut out),
+                        _ => block_nt::<1, 1>(k, ab, lda, bb, ldb, &mut out),
+                    }
+                }
+                for (r, row) in out.iter().enumerate().take(ri) {
+                    for (s, &v) in row.iter().enumerate().take(rj) {
+                        // SAFETY: C[i + r, j + s] with r < ri, s < rj is in bounds.
+                        unsafe {
+                            let cp = c.add((i + r) * ldc + j + s);
+                            *cp = if beta == 0.0 { v } else { v + beta * *cp };
+                        }
+                    }
+                }
+                j += rj;
+            }
+            i += ri;
+        }
+    }
+
+    /// Dot products of `RA` rows of `A` with `RB` rows of `B`, 16 partial sums each.
+    ///
+    /// # Safety
+    /// As [`gemm_nt`], for `RA` rows of `A` and `RB` rows of `B`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn block_nt<const RA: usize, const RB: usize>(
+        k: usize,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        out: &mut [[f32; TR]; TR],
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); RB]; RA];
+        let mut p = 0;
+        while p < k {
+            let mk = mask(k - p);
+            // SAFETY: elements p..p + 16 (masked to k) of the block's rows.
+            unsafe {
+                let mut bv = [_mm512_setzero_ps(); RB];
+                for (s, v) in bv.iter_mut().enumerate() {
+                    *v = _mm512_maskz_loadu_ps(mk, b.add(s * ldb + p));
+                }
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let av = _mm512_maskz_loadu_ps(mk, a.add(r * lda + p));
+                    for (s, cell) in row.iter_mut().enumerate() {
+                        *cell = _mm512_fmadd_ps(av, bv[s], *cell);
+                    }
+                }
+            }
+            p += L;
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for (s, cell) in row.iter().enumerate() {
+                out[r][s] = _mm512_reduce_add_ps(*cell);
+            }
+        }
+    }
+}
