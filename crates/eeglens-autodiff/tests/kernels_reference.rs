@@ -534,3 +534,43 @@ fn the_direct_kernels_say_which_path_runs() {
     };
     assert_eq!(kernels::direct::use_avx512(), expect);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The matrix-vector kernels behind one-row products, with exact zeros in
+    /// the vector (skipped rows) and padded row strides.
+    #[test]
+    fn direct_dots_and_axpys_match_reference(
+        k in 1usize..=70,
+        n in 1usize..=41,
+        pad in 0usize..=3,
+        zeros in 0usize..=3,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = Rng::new(seed);
+        let mut a = uniform(&mut rng, k);
+        for p in (0..k).step_by(zeros + 1).skip(usize::from(zeros == 0) * k) {
+            a[p] = 0.0;
+        }
+        // dots: B is n rows of k; axpys: B is k rows of n.
+        let (ld_d, ld_a) = (k + pad, n + pad);
+        let b_d = uniform(&mut rng, n * ld_d);
+        let b_a = uniform(&mut rng, k * ld_a);
+        let mut out = vec![f32::NAN; n];
+        if kernels::direct::dots(&a, &b_d, ld_d, &mut out) {
+            let mut want = vec![0.0; n];
+            reference::gemm(1, k, n, 1.0, &a, false, &dense(&b_d, n, k, ld_d), true, 0.0, &mut want);
+            let e = max_rel_err(&out, &want);
+            prop_assert!(e <= REL_TOL, "dots k={k} n={n}: rel. error {e:e}");
+        }
+        let start = uniform(&mut rng, n);
+        let mut out = start.clone();
+        if kernels::direct::axpys(&a, &b_a, ld_a, &mut out) {
+            let mut want = start;
+            reference::gemm(1, k, n, 1.0, &a, false, &dense(&b_a, k, n, ld_a), false, 1.0, &mut want);
+            let e = max_rel_err(&out, &want);
+            prop_assert!(e <= REL_TOL, "axpys k={k} n={n}: rel. error {e:e}");
+        }
+    }
+}

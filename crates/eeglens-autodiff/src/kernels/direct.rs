@@ -133,6 +133,54 @@ pub fn gemm_nt(
     gemm_strided(m, k, n, 1.0, a, (lda, 1), b, (1, ldb), beta, c, (ldc, 1));
 }
 
+/// `out[j] = sum_p a[p] B[j, p]` for the rows `j` of `B` (row stride `ldb`,
+/// `out.len()` rows): a matrix-vector product with `B` stored row by row.
+/// Returns `false`, touching nothing, when the AVX-512 path is off (the
+/// caller then uses its portable loop).
+///
+/// # Panics
+/// When `B` does not fit its slice.
+pub fn dots(a: &[f32], b: &[f32], ldb: usize, out: &mut [f32]) -> bool {
+    let k = a.len();
+    check("dots", "B", out.len(), k, ldb, b.len());
+    #[cfg(target_arch = "x86_64")]
+    if use_avx512() {
+        #[allow(unsafe_code)]
+        // SAFETY: AVX-512F is present (checked above); the check proves that
+        // B[j * ldb + p] for j < out.len(), p < k is inside `b`, and a[p] for
+        // p < k is inside `a`.
+        unsafe {
+            avx512::dots(k, a.as_ptr(), b.as_ptr(), ldb, out.as_mut_ptr(), out.len());
+        }
+        return true;
+    }
+    false
+}
+
+/// `out[j] += sum_p a[p] B[p, j]` for `j < out.len()`, `B` with row stride
+/// `ldb` (`a.len()` rows). Rows whose `a[p]` is exactly zero are skipped (a
+/// ReLU's gradient is half zeros; the sum differs only where such a row of
+/// `B` holds an infinity or NaN). Returns `false`, touching nothing, when the
+/// AVX-512 path is off.
+///
+/// # Panics
+/// When `B` does not fit its slice.
+pub fn axpys(a: &[f32], b: &[f32], ldb: usize, out: &mut [f32]) -> bool {
+    let k = a.len();
+    check("axpys", "B", k, out.len(), ldb, b.len());
+    #[cfg(target_arch = "x86_64")]
+    if use_avx512() {
+        #[allow(unsafe_code)]
+        // SAFETY: AVX-512F is present (checked above); the check proves that
+        // B[p * ldb + j] for p < k, j < out.len() is inside `b`.
+        unsafe {
+            avx512::axpys(k, a.as_ptr(), b.as_ptr(), ldb, out.as_mut_ptr(), out.len());
+        }
+        return true;
+    }
+    false
+}
+
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code, clippy::too_many_arguments)]
 mod avx512 {
@@ -352,6 +400,94 @@ mod avx512 {
         for (r, row) in acc.iter().enumerate() {
             for (s, cell) in row.iter().enumerate() {
                 out[r][s] = _mm512_reduce_add_ps(*cell);
+            }
+        }
+    }
+
+    /// Rows of `B` per pass of [`dots`]: four independent sums in flight.
+    const DR: usize = 4;
+
+    /// # Safety
+    /// AVX-512F; `a[p]`, `B[j * ldb + p]` and `out[j]` in bounds for `p < k`, `j < rows`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn dots(
+        k: usize,
+        a: *const f32,
+        b: *const f32,
+        ldb: usize,
+        out: *mut f32,
+        rows: usize,
+    ) {
+        let mut j = 0;
+        while j + DR <= rows {
+            let mut acc = [_mm512_setzero_ps(); DR];
+            let mut p = 0;
+            while p < k {
+                let mk = mask(k - p);
+                // SAFETY: elements p..p + 16 (masked to k) of a and of rows j..j + 4.
+                unsafe {
+                    let av = _mm512_maskz_loadu_ps(mk, a.add(p));
+                    for (r, acc) in acc.iter_mut().enumerate() {
+                        *acc = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(mk, b.add((j + r) * ldb + p)), *acc);
+                    }
+                }
+                p += L;
+            }
+            for (r, acc) in acc.iter().enumerate() {
+                // SAFETY: j + r < rows.
+                unsafe { *out.add(j + r) = _mm512_reduce_add_ps(*acc) };
+            }
+            j += DR;
+        }
+        while j < rows {
+            let mut acc = _mm512_setzero_ps();
+            let mut p = 0;
+            while p < k {
+                let mk = mask(k - p);
+                // SAFETY: elements p..p + 16 (masked to k) of a and of row j.
+                unsafe {
+                    acc = _mm512_fmadd_ps(
+                        _mm512_maskz_loadu_ps(mk, a.add(p)),
+                        _mm512_maskz_loadu_ps(mk, b.add(j * ldb + p)),
+                        acc,
+                    );
+                }
+                p += L;
+            }
+            // SAFETY: j < rows.
+            unsafe { *out.add(j) = _mm512_reduce_add_ps(acc) };
+            j += 1;
+        }
+    }
+
+    /// # Safety
+    /// AVX-512F; `a[p]`, `B[p * ldb + j]` and `out[j]` in bounds for `p < k`, `j < width`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn axpys(
+        k: usize,
+        a: *const f32,
+        b: *const f32,
+        ldb: usize,
+        out: *mut f32,
+        width: usize,
+    ) {
+        for p in 0..k {
+            // SAFETY: p < k.
+            let ap = unsafe { *a.add(p) };
+            if ap == 0.0 {
+                continue;
+            }
+            let av = _mm512_set1_ps(ap);
+            let mut j = 0;
+            while j < width {
+                let mj = mask(width - j);
+                // SAFETY: elements j..j + 16 (masked to width) of row p of B and of out.
+                unsafe {
+                    let o = _mm512_maskz_loadu_ps(mj, out.add(j));
+                    let o = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(mj, b.add(p * ldb + j)), o);
+                    _mm512_mask_storeu_ps(out.add(j), mj, o);
+                }
+                j += L;
             }
         }
     }

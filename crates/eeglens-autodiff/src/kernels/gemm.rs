@@ -249,6 +249,13 @@ fn gemv(
     let finish = |acc: f32, old: f32| if beta == 0.0 { alpha * acc } else { alpha * acc + beta * old };
     if trans_b {
         // Column j of op(B) is row j of B: contiguous dot products.
+        let mut sums = vec![0.0f32; c.len()];
+        if super::direct::dots(a, &b[j0 * k..], k, &mut sums) {
+            for (cj, &s) in c.iter_mut().zip(&sums) {
+                *cj = finish(s, *cj);
+            }
+            return;
+        }
         for (jj, cj) in c.iter_mut().enumerate() {
             let row = &b[(j0 + jj) * k..][..k];
             *cj = finish(dot(a, row), *cj);
@@ -258,6 +265,12 @@ fn gemv(
         // stays in cache while B streams past once.
         let width = c.len();
         let mut acc = vec![0.0f32; width];
+        if super::direct::axpys(a, &b[j0..], n, &mut acc) {
+            for (cj, &s) in c.iter_mut().zip(&acc) {
+                *cj = finish(s, *cj);
+            }
+            return;
+        }
         for (p, &ap) in a.iter().enumerate() {
             let row = &b[p * n + j0..][..width];
             for (s, &bv) in acc.iter_mut().zip(row) {
