@@ -1,18 +1,22 @@
 //! End-to-end on synthetic EEG from the project's generator: a small CNN is
 //! trained on a planted effect, then read with all three methods.
 //!
-//! What is checked: the network separates the held-out subjects; optimal
-//! samples name the planted band and rank the planted electrodes above the
-//! others, wherever the effect is planted (theta fronto-central, beta
-//! posterior); activation maximisation raises both classes' objectives and
-//! the deconvnet returns one map per optimal sample; on a null data set no
-//! method claims any band.
+//! What is checked: the network separates the held-out subjects; wherever
+//! the effect is planted (theta fronto-central, beta posterior) optimal
+//! samples, activation maximisation and the deconvnet rank the planted
+//! electrodes above the others and name the planted band (the deconvnet's
+//! band only for beta: see the theta test); activation maximisation raises
+//! both classes' objectives and the deconvnet returns one map per optimal
+//! sample; on a null data set no method claims any band. The full-size
+//! R-VGG case is run by hand.
 
 mod interpret_support;
 
 use eeglens_autodiff::Rng;
+use eeglens_data::store::Split;
 use eeglens_interpret::{run, InterpretConfig, InterpretResult, Reading, Silent};
-use interpret_support::{small_cnn, synthetic, train, Plant, Synthetic};
+use eeglens_train::{RunDir, TrainConfig};
+use interpret_support::{small_cnn, synthetic, synthetic_split, train, Plant, Synthetic};
 
 const SUBJECTS: usize = 40;
 const SECONDS: f64 = 30.0;
@@ -51,14 +55,20 @@ fn planted_rank(reading: &Reading, band: &str, planted: &[usize]) -> f64 {
     above as f64 / pairs as f64
 }
 
+/// The three methods' readings, by name.
+fn readings(result: &InterpretResult) -> [(&'static str, &Reading); 3] {
+    let m = &result.report.methods;
+    [
+        ("optimal", &m.optimal.as_ref().expect("optimal ran").reading),
+        ("actmax", &m.actmax.as_ref().expect("actmax ran").reading),
+        ("deconv", &m.deconv.as_ref().expect("deconv ran").reading),
+    ]
+}
+
+/// Prints what each method read (`--nocapture` shows it).
 fn describe(result: &InterpretResult, band: &str, planted: &[usize]) {
-    let r = &result.report;
-    eprintln!("discrimination {:?}", r.model.discrimination);
-    for (name, reading) in [
-        ("optimal", &r.methods.optimal.as_ref().expect("ran").reading),
-        ("actmax", &r.methods.actmax.as_ref().expect("ran").reading),
-        ("deconv", &r.methods.deconv.as_ref().expect("ran").reading),
-    ] {
+    eprintln!("discrimination {:?}", result.report.model.discrimination);
+    for (name, reading) in readings(result) {
         eprintln!("{name}: top {:?} rank {:.2}", reading.top_band, planted_rank(reading, band, planted));
         for b in &reading.bands {
             let ch = &reading.channels.get(&b.name).unwrap().0;
@@ -97,10 +107,18 @@ fn theta_planted_fronto_centrally_is_read_as_theta_there() {
     describe(&result, "theta", &data.planted);
     let r = &result.report;
     assert!(r.model.discrimination.p < r.alpha, "{:?}", r.model);
-    let optimal = &r.methods.optimal.as_ref().expect("optimal ran").reading;
-    assert_eq!(optimal.top_band.as_deref(), Some("theta"), "{:?}", optimal.bands);
-    let rank = planted_rank(optimal, "theta", &data.planted);
-    assert!(rank > 0.9, "planted channels rank above {rank:.2} of the others");
+    for (name, reading) in readings(&result) {
+        let rank = planted_rank(reading, "theta", &data.planted);
+        assert!(rank > 0.9, "{name}: planted channels rank above {rank:.2} of the others");
+        // The deconvnet's maps of this two-layer network are its 25-tap
+        // filters' responses placed at the pooling switches: their spectra
+        // differ between the classes by the place, hardly by the band (band
+        // contrasts within 1 % of each other), so its band is left to the
+        // full-size R-VGG run.
+        if name != "deconv" {
+            assert_eq!(reading.top_band.as_deref(), Some("theta"), "{name}: {:?}", reading.bands);
+        }
+    }
     common_checks(&result, config().k);
 }
 
@@ -115,10 +133,11 @@ fn beta_planted_posteriorly_is_read_as_beta_there() {
     describe(&result, "beta", &data.planted);
     let r = &result.report;
     assert!(r.model.discrimination.p < r.alpha, "{:?}", r.model);
-    let optimal = &r.methods.optimal.as_ref().expect("optimal ran").reading;
-    assert_eq!(optimal.top_band.as_deref(), Some("beta"), "{:?}", optimal.bands);
-    let rank = planted_rank(optimal, "beta", &data.planted);
-    assert!(rank > 0.9, "planted channels rank above {rank:.2} of the others");
+    for (name, reading) in readings(&result) {
+        assert_eq!(reading.top_band.as_deref(), Some("beta"), "{name}: {:?}", reading.bands);
+        let rank = planted_rank(reading, "beta", &data.planted);
+        assert!(rank > 0.9, "{name}: planted channels rank above {rank:.2} of the others");
+    }
     common_checks(&result, config().k);
 }
 
@@ -127,47 +146,39 @@ fn a_null_data_set_claims_no_band() {
     let plant = Plant { band: (4.0, 8.0), channels: vec!["Fz", "FCz", "Cz"], size: 0.0 };
     let (_data, result) = trained_and_read("null", &plant, SUBJECTS, 3);
     let r = &result.report;
-    let m = &r.methods;
-    for (name, reading) in [
-        ("optimal", &m.optimal.as_ref().unwrap().reading),
-        ("actmax", &m.actmax.as_ref().unwrap().reading),
-        ("deconv", &m.deconv.as_ref().unwrap().reading),
-    ] {
+    for (name, reading) in readings(&result) {
         assert!(reading.top_band.is_none(), "{name} claims {:?}: {:?}", reading.top_band, reading.bands);
         assert!(reading.bands.iter().all(|b| b.p >= r.alpha), "{name}: {:?}", reading.bands);
     }
     common_checks(&result, config().k);
 }
 
-/// The paper's network at full size on a larger synthetic set: minutes of
-/// training on two cores, so it is run by hand
-/// (`cargo test --release --test interpret_synthetic -- --ignored --nocapture`).
+/// The paper's network at full size, trained by the training crate's loop
+/// with the command line's defaults, on a larger synthetic set: minutes on
+/// two cores, so it is run by hand
+/// (`cargo test --release --test interpret_synthetic -- --ignored --nocapture`)
+/// and its result recorded in BENCHMARKS.md.
 #[test]
-#[ignore = "full size, ~8 min; not yet passing: with this plain Adam loop R-VGG collapses to a constant output (accuracy 0.5), so the reading rightly claims nothing"]
+#[ignore = "full size, ~2.5 min release; not yet passing: R-VGG's optimal samples read alpha (the held-out subjects' own alpha), its actmax and deconvnet read theta by margins under 1 % (BENCHMARKS.md)"]
 fn full_size_rvgg_reads_the_planted_theta() {
     let planted = vec!["Fz", "FCz", "Cz", "FC3", "FC4"];
-    let plant = Plant { band: (4.0, 8.0), channels: planted, size: 1.0 };
-    let data = synthetic("rvgg", &plant, 60, 120.0, 4);
-    let spec = eeglens_nn::ModelSpec::paper();
-    let mut model = eeglens_nn::models::build("rvgg", &spec, &mut Rng::new(4)).expect("R-VGG builds");
-    train(&mut model, &data.store, 10, 5e-4, 4);
+    let plant = Plant { band: (4.0, 8.0), channels: planted, size: 3.0 };
+    let splits = [Split::Train, Split::Val, Split::Train, Split::Test, Split::Train];
+    let data = synthetic_split("rvgg", &plant, 60, 120.0, 4, &splits);
+    let cfg = TrainConfig { epochs: 12, seed: 4, ..TrainConfig::default() };
+    let run_path = data.dir.join("run");
+    let started = std::time::Instant::now();
+    eeglens_train::train(&cfg, &data.store, &run_path, &mut |_| {}).expect("R-VGG trains");
+    let (model, _) = RunDir::open(&run_path).expect("run opens").load_model().expect("best checkpoint");
+    eprintln!("trained in {:.0} s", started.elapsed().as_secs_f64());
     let result = run(&model, &data.store, &InterpretConfig::default(), &mut Silent).expect("runs");
+    eprintln!("interpreted after {:.0} s", started.elapsed().as_secs_f64());
+    describe(&result, "theta", &data.planted);
     let r = &result.report;
-    eprintln!("{}", serde_json::to_string_pretty(&r.model).expect("serialises"));
-    for (name, reading) in [
-        ("optimal", &r.methods.optimal.as_ref().expect("ran").reading),
-        ("actmax", &r.methods.actmax.as_ref().expect("ran").reading),
-        ("deconv", &r.methods.deconv.as_ref().expect("ran").reading),
-    ] {
-        eprintln!(
-            "{name}: top band {:?}, planted rank {:.2}",
-            reading.top_band,
-            planted_rank(reading, "theta", &data.planted)
-        );
-        for b in &reading.bands {
-            eprintln!("  {:<6} log ratio {:+.3}  p {:.4}", b.name, b.log_ratio, b.p);
-        }
+    assert!(r.model.discrimination.p < r.alpha, "{:?}", r.model);
+    for (name, reading) in readings(&result) {
+        assert_eq!(reading.top_band.as_deref(), Some("theta"), "{name}: {:?}", reading.bands);
+        let rank = planted_rank(reading, "theta", &data.planted);
+        assert!(rank > 0.9, "{name}: planted channels rank above {rank:.2} of the others");
     }
-    let optimal = &r.methods.optimal.as_ref().expect("ran").reading;
-    assert_eq!(optimal.top_band.as_deref(), Some("theta"));
 }

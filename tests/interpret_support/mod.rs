@@ -44,6 +44,18 @@ impl Drop for Synthetic {
 /// Writes a store of `n_subjects` synthetic subjects (`seconds` of eyes-closed
 /// rest each), half of each class for training, half for testing.
 pub fn synthetic(name: &str, plant: &Plant, n_subjects: usize, seconds: f64, seed: u64) -> Synthetic {
+    synthetic_split(name, plant, n_subjects, seconds, seed, &[Split::Train, Split::Test])
+}
+
+/// [`synthetic`] with the subjects of each class dealt to `splits` in turn.
+pub fn synthetic_split(
+    name: &str,
+    plant: &Plant,
+    n_subjects: usize,
+    seconds: f64,
+    seed: u64,
+    splits: &[Split],
+) -> Synthetic {
     let channels: Vec<String> = HBN24.iter().map(|s| s.to_string()).collect();
     let positions = HBN24.iter().map(|c| position(c).expect("hbn24 electrodes have positions").xyz).collect();
     let mut cfg = SynthConfig::new(channels.clone(), positions);
@@ -65,8 +77,8 @@ pub fn synthetic(name: &str, plant: &Plant, n_subjects: usize, seconds: f64, see
     let mut seen = [0usize; 2];
     for (i, meta) in metas.iter().enumerate() {
         let class = usize::from(meta.sex == "M");
-        // Alternate within each class: even ranks train, odd ranks test.
-        let sp = if seen[class] % 2 == 0 { Split::Train } else { Split::Test };
+        // Deal within each class: the subject of rank r goes to splits[r % len].
+        let sp = splits[seen[class] % splits.len()];
         seen[class] += 1;
         let subj = generate_subject(&cfg, meta, i);
         let filtered: Vec<Vec<f32>> =

@@ -113,6 +113,17 @@ pub struct UnitRef {
 }
 
 /// Settings of activation maximisation.
+///
+/// The defaults optimise the samples themselves, starting most restarts from
+/// white noise at the data's scale: the spectral reading compares the two
+/// classes' patterns band by band and channel by channel, and both choices
+/// keep that comparison about the network. A 1/f parameterisation
+/// ([`Parameterisation::Spectral`]) moves every Fourier coefficient by about
+/// the same step under Adam, so it piles each pattern's power into the lowest
+/// band whatever the network prefers; near-zero starts leave the channels a
+/// class does not use almost empty, and their log ratios then measure the
+/// leftover start. (On synthetic data with beta planted at parietal
+/// electrodes, the 1/f parameterisation with small starts read delta.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActmaxConfig {
     /// what a class pattern maximises
@@ -150,9 +161,9 @@ impl Default for ActmaxConfig {
             l2: 1.0,
             jitter: 8,
             smooth: 0.0,
-            param: Parameterisation::Spectral { f_min: 1.0 },
+            param: Parameterisation::Samples,
             clip: true,
-            init_noise: 0.1,
+            init_noise: 1.0,
         }
     }
 }

@@ -9,9 +9,9 @@
 //!   highest probability (optionally only correctly classified ones), and
 //!   the windows that activate a unit most;
 //! - [`actmax`]: gradient ascent on the input (weights frozen, eval mode)
-//!   with L2 decay, random circular time shifts, optional smoothing, a
-//!   1/f-scaled spectral parameterisation and clipping to the data's range;
-//!   all restarts of all classes in one batch;
+//!   with L2 decay, random circular time shifts, optional smoothing, an
+//!   optional 1/f-scaled spectral parameterisation and clipping to the
+//!   data's range; all restarts of all classes in one batch;
 //! - [`deconv`]: projection of an activation back to the input through the
 //!   recorded max-pool switches, rectifiers and transposed filters, reusing
 //!   the engine's kernels; guided backpropagation and gradient saliency as
@@ -25,10 +25,12 @@
 //!   [`eeglens_data::store::EpochStore`]. Reading a run directory is the
 //!   caller's business (this crate does not know about training).
 //! - The contrast is always class 1 over class 0 (`log_ratio > 0`: more
-//!   power for the second class). A band is significant when its p-value —
-//!   family-wise over the bands, and no smaller than the p-value of the
-//!   network's own discrimination of the classes — is below `alpha`; see
-//!   [`spectral`] for why.
+//!   power for the second class). A band's `contrast` is the mean over
+//!   channels of its per-channel `|log ratio|`; a band is significant when
+//!   the p-value of its contrast — family-wise over the bands, and no
+//!   smaller than the p-value of the network's own discrimination of the
+//!   classes — is below `alpha`, and `top_band` is the significant band of
+//!   largest contrast; see [`spectral`] for why.
 //! - Everything random (restarts, jitter, permutations) comes from
 //!   [`InterpretConfig::seed`].
 //!

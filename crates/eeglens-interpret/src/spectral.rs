@@ -583,6 +583,67 @@ mod tests {
     }
 
     #[test]
+    fn a_focal_band_difference_outweighs_a_broad_small_one() {
+        // 8 channels; class 1 has 8x the beta power at channel 0 and 1.4x
+        // the alpha power everywhere: beta's contrast is ln 8 / 8, below
+        // alpha's ln 1.4; with the beta difference at three channels, beta leads.
+        let (n_ch, n_b) = (8, 4);
+        let item = |g: usize, jitter: f64| -> Vec<f64> {
+            let mut v = vec![1.0 + jitter; n_ch * n_b];
+            if g == 1 {
+                v[3] *= 8.0;
+                (0..n_ch).for_each(|c| v[c * n_b + 2] *= 1.4);
+            }
+            v
+        };
+        let items: Vec<Vec<f64>> = (0..20).map(|i| item(i / 10, 0.01 * (i % 5) as f64)).collect();
+        let refs: Vec<&[f64]> = items.iter().map(|v| v.as_slice()).collect();
+        let groups: Vec<usize> = (0..20).map(|i| i / 10).collect();
+        let c = contrasts(&refs, &groups, n_ch, n_b);
+        assert_relative_eq!(c[3], 8f64.ln() / n_ch as f64, max_relative = TOL);
+        assert_relative_eq!(c[2], 1.4f64.ln(), max_relative = TOL);
+        assert!(c[3] < c[2], "{c:?}");
+        let items: Vec<Vec<f64>> = items
+            .iter()
+            .zip(&groups)
+            .map(|(v, &g)| {
+                let mut v = v.clone();
+                if g == 1 {
+                    v[n_b + 3] *= 8.0;
+                    v[2 * n_b + 3] *= 8.0;
+                }
+                v
+            })
+            .collect();
+        let refs: Vec<&[f64]> = items.iter().map(|v| v.as_slice()).collect();
+        let c = contrasts(&refs, &groups, n_ch, n_b);
+        assert!(c[3] > c[2], "{c:?}");
+        let p = max_stat_permutation(&refs, &groups, &c, n_ch, 199, 3);
+        assert!(p[3] < 0.01 && p[0] > 0.5, "{p:?}");
+    }
+
+    #[test]
+    fn a_band_rising_at_one_channel_and_falling_at_another_is_a_contrast() {
+        // Class 1: theta x4 at channel 0 and /4 at channel 1; the channel
+        // average of theta power hardly moves, the contrast is ln 4 at both.
+        let (n_ch, n_b) = (2, 2);
+        let items: Vec<Vec<f64>> = (0..12)
+            .map(|i| if i < 6 { vec![1.0, 1.0, 1.0, 1.0] } else { vec![1.0, 4.0, 1.0, 0.25] })
+            .collect();
+        let refs: Vec<&[f64]> = items.iter().map(|v| v.as_slice()).collect();
+        let groups: Vec<usize> = (0..12).map(|i| i / 6).collect();
+        let c = contrasts(&refs, &groups, n_ch, n_b);
+        assert_relative_eq!(c[1], 4f64.ln(), max_relative = TOL);
+        assert_relative_eq!(c[0], 0.0, epsilon = TOL);
+        // A channel one class leaves empty says nothing about bands: it is skipped.
+        let mut empty = items.clone();
+        empty.iter_mut().take(6).for_each(|v| v[2..].iter_mut().for_each(|x| *x = 0.0));
+        let refs: Vec<&[f64]> = empty.iter().map(|v| v.as_slice()).collect();
+        let c = contrasts(&refs, &groups, n_ch, n_b);
+        assert_relative_eq!(c[1], 4f64.ln(), max_relative = TOL);
+    }
+
+    #[test]
     fn discrimination_is_significant_only_when_subjects_separate() {
         // 8 subjects, 3 windows each; class = subject parity.
         let subjects: Vec<u32> = (0..24).map(|i| i / 3).collect();
