@@ -320,12 +320,14 @@ mod avx512 {
         c: *mut f32,
         ldc: usize,
     ) {
-        let mut i = 0;
-        while i < m {
-            let ri = (m - i).min(TR);
-            let mut j = 0;
-            while j < n {
-                let rj = (n - j).min(TR);
+        // Rows of B outer: four of them stay in cache while every row of A
+        // passes, so B (the larger operand for a linear layer) streams once.
+        let mut j = 0;
+        while j < n {
+            let rj = (n - j).min(TR);
+            let mut i = 0;
+            while i < m {
+                let ri = (m - i).min(TR);
                 let mut out = [[0.0f32; TR]; TR];
                 // SAFETY: rows i..i + ri of A and j..j + rj of B (caller's contract).
                 unsafe {
@@ -358,9 +360,9 @@ mod avx512 {
                         }
                     }
                 }
-                j += rj;
+                i += ri;
             }
-            i += ri;
+            j += rj;
         }
     }
 

@@ -203,7 +203,23 @@ pub fn gemm(
             let j0 = t * cols;
             // Column j0 of op(B) starts at element j0 * k (B stored n x k) or j0 (stored k x n).
             let b_off = if trans_b { j0 * k } else { j0 };
-            gemm_strided(m, k, *width, alpha, a, sa, &b[b_off..], sb, beta, block, (*width, 1));
+            let direct = few_rows_direct(
+                m,
+                k,
+                *width,
+                alpha,
+                a,
+                trans_a,
+                &b[b_off..],
+                trans_b,
+                n,
+                beta,
+                block,
+                *width,
+            );
+            if !direct {
+                gemm_strided(m, k, *width, alpha, a, sa, &b[b_off..], sb, beta, block, (*width, 1));
+            }
         });
         for (t, (width, block)) in blocks.iter().enumerate() {
             let j0 = t * cols;
@@ -215,7 +231,9 @@ pub fn gemm(
     }
     let tasks = threads.min(m / MIN_ROWS_PER_TASK);
     if tasks <= 1 || m * k * n < PAR_MIN_MACS {
-        gemm_strided(m, k, n, alpha, a, sa, b, sb, beta, c, (n, 1));
+        if !few_rows_direct(m, k, n, alpha, a, trans_a, b, trans_b, n, beta, c, n) {
+            gemm_strided(m, k, n, alpha, a, sa, b, sb, beta, c, (n, 1));
+        }
         return;
     }
     let rows = m.div_ceil(tasks);
@@ -227,6 +245,45 @@ pub fn gemm(
         gemm_strided(mc, k, n, alpha, &a[a_off..], sa, b, sb, beta, c_rows, (n, 1));
     });
 }
+
+/// A product with few rows (a linear layer at a small batch: activation
+/// maximisation with batched restarts, training at batch 40) on the unpacked
+/// AVX-512 kernels of [`super::direct`], which stream `B` once instead of
+/// packing it. `b` starts at the block's first column of `op(B)`; `n_full` is
+/// `op(B)`'s full column count (`B`'s row stride when stored `k x n`), `ldc`
+/// `C`'s row stride. Returns `false`, touching nothing, when the product does
+/// not qualify (transposed `A`, `alpha != 1`, more than [`DIRECT_MAX_ROWS`]
+/// rows) or the AVX-512 path is off.
+#[allow(clippy::too_many_arguments)]
+fn few_rows_direct(
+    m: usize,
+    k: usize,
+    width: usize,
+    alpha: f32,
+    a: &[f32],
+    trans_a: bool,
+    b: &[f32],
+    trans_b: bool,
+    n_full: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) -> bool {
+    if trans_a || alpha != 1.0 || m > DIRECT_MAX_ROWS || !super::direct::use_avx512() {
+        return false;
+    }
+    let a = &a[..m * k];
+    if trans_b {
+        // B stored n x k: the block's columns are rows of B, row stride k.
+        super::direct::gemm_nt(m, k, width, a, k, b, k, beta, c, ldc);
+    } else {
+        super::direct::gemm_nn(m, k, width, a, k, b, n_full, beta, c, ldc);
+    }
+    true
+}
+
+/// Most rows of `C` for [`few_rows_direct`].
+const DIRECT_MAX_ROWS: usize = 64;
 
 /// Columns `j0 .. j0 + c.len()` of the one-row product `c = alpha * a op(B) + beta * c`,
 /// with `a` of length `k` and `op(B)` `k x n` (`B` stored `n x k` when `trans_b`).
