@@ -31,8 +31,12 @@
 //! maximisation) the samples run one after another and each tile is split
 //! inside: im2col/col2im over input channels, the products over output
 //! channels (forward, backward-weight) or input channels (col2im backward-input).
-//! Every product is a single-threaded sgemm, and nothing here allocates
-//! (matrixmultiply allocates its own packing buffers inside each call).
+//! Every product is single-threaded: the forward (and the stride-1 input
+//! gradient, itself a forward convolution) and the weight gradient run on
+//! the unpacked AVX-512 kernels of [`super::direct`], which read the im2col
+//! tile where it lies; the other products, and every product on CPUs without
+//! AVX-512, are matrixmultiply sgemms. Nothing here allocates (matrixmultiply
+//! allocates its own packing buffers inside each call).
 
 use super::direct::{gemm_nn, gemm_nt};
 use super::gemm::gemm_strided;

@@ -1,8 +1,9 @@
 //! The one safe wrapper around matrixmultiply's `sgemm`.
 //!
-//! Every matrix product in the engine goes through [`gemm_strided`], the only
-//! place in the project that calls into matrixmultiply (an `unsafe` FFI-like
-//! call on raw pointers). It asserts, before the call, that every element the
+//! Every packed matrix product in the engine goes through [`gemm_strided`],
+//! the only place in the project that calls into matrixmultiply (an `unsafe`
+//! FFI-like call on raw pointers); the only other `unsafe` products are the
+//! AVX-512 kernels of [`super::direct`], behind their own bounds checks. It asserts, before the call, that every element the
 //! strides can reach lies inside its slice, so a wrong size is a panic that
 //! names the kernel, never an out-of-bounds read or write.
 //!
@@ -125,7 +126,11 @@ pub(crate) fn gemm_strided(
 /// its gradients are `gx = gy W` (`gemm(batch, out, in, 1.0, gy, false, W, false, 0.0, gx)`)
 /// and `gW = gy^T x` (`gemm(out, batch, in, 1.0, gy, true, x, false, 0.0, gw)`).
 ///
-/// Algorithm: matrixmultiply's packed, cache-blocked `sgemm`. Large products
+/// Algorithm: matrixmultiply's packed, cache-blocked `sgemm`, except for
+/// products with at most 64 rows, `A` not transposed and `alpha == 1` (linear
+/// layers at small batches), which run on the unpacked AVX-512 kernels of
+/// [`super::direct`] where the CPU has them, so that `B` streams once
+/// instead of being packed. Large products
 /// (at least 2^20 multiply-adds) are split over the threads of the current
 /// rayon pool: into column blocks of `C` when it has fewer rows than columns
 /// and than `k` (a linear layer at batch 40: each thread packs only its share
@@ -136,7 +141,9 @@ pub(crate) fn gemm_strided(
 /// as in activation maximisation) is a matrix-vector product instead: it
 /// streams `B` once without packing it, in column blocks of `C` over the
 /// threads, and each element's sum runs in a fixed order, so it too does not
-/// depend on the thread count.
+/// depend on the thread count. With AVX-512, rows of `B` (stored `k x n`)
+/// whose entry of `A` is exactly zero are skipped: the result differs only
+/// where such a row holds an infinity or NaN.
 ///
 /// # Panics
 /// When `a.len() != m * k`, `b.len() != k * n` or `c.len() != m * n`.

@@ -1,5 +1,7 @@
 //! Hot loops as plain functions over slices: im2col + GEMM convolution,
-//! pooling with argmax switches, and the one GEMM wrapper. No autodiff types
+//! pooling with argmax switches, the one GEMM wrapper around matrixmultiply,
+//! and unpacked AVX-512 products for im2col tiles and few-row products
+//! ([`direct`], with matrixmultiply as its fallback). No autodiff types
 //! here, and nothing imported from the rest of the crate, so every kernel can
 //! be benchmarked alone and reused (the deconvnet runs them backwards).
 //!
