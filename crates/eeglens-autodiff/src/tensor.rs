@@ -9,7 +9,7 @@ use crate::pool;
 /// networks as `[batch, 1, n_channels, n_samples]`.
 ///
 /// A tensor's buffer comes from, and returns to, the engine's buffer
-/// [`pool`](crate::pool) when it is large, so a loop that builds the same
+/// [`pool`](mod@crate::pool) when it is large, so a loop that builds the same
 /// tensors every step reuses memory it has already touched.
 #[derive(Debug, PartialEq, Default)]
 pub struct Tensor {

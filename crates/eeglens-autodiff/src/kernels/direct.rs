@@ -17,7 +17,7 @@
 //!
 //! Shaped like matrixmultiply's kernel modules: one ISA module (`avx512`),
 //! one run-time detection point ([`use_avx512`]), and the packed
-//! matrixmultiply path ([`gemm_strided`]) as the fallback on every other CPU,
+//! matrixmultiply path (`gemm_strided`) as the fallback on every other CPU,
 //! or when the environment variable `EEGLENS_NO_AVX512` is set (to compare the
 //! two in one binary). Both paths are tested against `reference::gemm` on
 //! random shapes, sizes that fill no vector included. Summation order is fixed
