@@ -195,6 +195,13 @@ pub struct InterpretConfig {
     pub k: usize,
     /// keep only correctly classified windows among a class's optimal samples
     pub correct_only: bool,
+    /// spread a class's optimal samples over subjects: at most `ceil(k / s)`
+    /// windows of one subject, `s` the subjects of that class in the split.
+    /// Windows of one subject share its traits (alpha peak and amplitude,
+    /// gain, 1/f slope); when the one or two subjects the network is surest
+    /// of supply all of a class's samples, the contrast reads them as much
+    /// as the class. Off: the `k` most probable windows, wherever they come from.
+    pub spread_subjects: bool,
     /// also read this unit on its own
     pub unit: Option<UnitRef>,
     /// bands of the spectral reading
@@ -220,6 +227,7 @@ impl Default for InterpretConfig {
             split: Split::Test,
             k: 20,
             correct_only: false,
+            spread_subjects: true,
             unit: None,
             bands: eeg_bands(),
             alpha: 0.05,

@@ -6,8 +6,8 @@
 //! Truong, Makeig & Delorme (2021), one file each:
 //!
 //! - [`optimal`]: the windows the network assigns each class with the
-//!   highest probability (optionally only correctly classified ones), and
-//!   the windows that activate a unit most;
+//!   highest probability (spread over the class's subjects, optionally only
+//!   correctly classified ones), and the windows that activate a unit most;
 //! - [`actmax`]: gradient ascent on the input (weights frozen, eval mode)
 //!   with L2 decay, random circular time shifts, optional smoothing, an
 //!   optional 1/f-scaled spectral parameterisation and clipping to the
@@ -26,7 +26,8 @@
 //!   caller's business (this crate does not know about training).
 //! - The contrast is always class 1 over class 0 (`log_ratio > 0`: more
 //!   power for the second class). A band's `contrast` is the mean over
-//!   channels of its per-channel `|log ratio|`; a band is significant when
+//!   channels of its per-channel `|log ratio|` beyond that channel's median
+//!   over the bands (the band-specific part); a band is significant when
 //!   the p-value of its contrast — family-wise over the bands, and no
 //!   smaller than the p-value of the network's own discrimination of the
 //!   classes — is below `alpha`, and `top_band` is the significant band of

@@ -85,6 +85,31 @@ pub fn top_k(scores: &[f64], k: usize, keep: impl Fn(usize) -> bool) -> Vec<usiz
     pos
 }
 
+/// [`top_k`] with at most `cap` positions of any one group (`group[p]`, e.g.
+/// the subject of window `p`), best first.
+pub fn top_k_capped(
+    scores: &[f64],
+    k: usize,
+    keep: impl Fn(usize) -> bool,
+    group: &[u32],
+    cap: usize,
+) -> Vec<usize> {
+    let all = top_k(scores, scores.len(), keep);
+    let mut taken: std::collections::HashMap<u32, usize> = Default::default();
+    let mut out = Vec::with_capacity(k);
+    for p in all {
+        let n = taken.entry(group[p]).or_insert(0);
+        if *n < cap {
+            *n += 1;
+            out.push(p);
+            if out.len() == k {
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// The [`Sample`] records of the windows at `positions` of `indices`.
 pub fn samples(store: &EpochStore, indices: &[usize], positions: &[usize], scores: &[f64]) -> Vec<Sample> {
     let meta = store.meta();
@@ -167,6 +192,15 @@ mod tests {
         let recs = samples(&store, &idx, &want[..2], &known);
         assert_eq!(recs[0].subject, format!("s{}", idx[want[0]]));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn top_k_capped_takes_at_most_cap_of_a_group() {
+        let s = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4];
+        let g = [0, 0, 0, 1, 1, 2];
+        assert_eq!(top_k_capped(&s, 4, |_| true, &g, 2), vec![0, 1, 3, 4]);
+        assert_eq!(top_k_capped(&s, 3, |_| true, &g, 1), vec![0, 3, 5]);
+        assert_eq!(top_k_capped(&s, 5, |i| i != 0, &g, 1), vec![1, 3, 5]);
     }
 
     #[test]

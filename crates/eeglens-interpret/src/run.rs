@@ -8,7 +8,7 @@ use crate::actmax::{maximise, ActmaxProblem, DataStats, Target};
 use crate::config::{ClassObjective, InterpretConfig, Method};
 use crate::deconv::{class_seed, project, record, unit_seed};
 use crate::error::InterpretError;
-use crate::optimal::{samples, score_classes, score_unit, top_k, ClassScores};
+use crate::optimal::{samples, score_classes, score_unit, top_k, top_k_capped, ClassScores};
 use crate::ordered::Ordered;
 use crate::result::{
     ActmaxReport, BandTable, DeconvReport, InterpretResult, Methods, ModelSummary, OptimalReport, Report,
@@ -93,7 +93,16 @@ pub fn run(
     for c in 0..n_classes {
         let col = scores.column(c);
         let keep = |p: usize| !cfg.correct_only || (scores.pred[p] == c && labels[p] as usize == c);
-        let top = top_k(&col, cfg.k, keep);
+        let top = if cfg.spread_subjects {
+            let mut of_class: Vec<u32> =
+                (0..labels.len()).filter(|&p| labels[p] as usize == c).map(|p| subjects[p]).collect();
+            of_class.sort_unstable();
+            of_class.dedup();
+            let cap = cfg.k.div_ceil(of_class.len().max(1));
+            top_k_capped(&col, cfg.k, keep, &subjects, cap)
+        } else {
+            top_k(&col, cfg.k, keep)
+        };
         if top.len() < 2 {
             return Err(InterpretError::TooFewWindows {
                 split: split_name,

@@ -11,15 +11,22 @@
 //! per-channel log ratio, and `log_ratio_b` the same with the power averaged
 //! over channels.
 //!
-//! A band's *contrast* — what the test and [`top_band`] use — is
-//! `contrast_b = mean_c |r_cb|`, the size of the class difference in that
-//! band channel by channel, over the channels where both classes have power
-//! in every band (a channel one class leaves empty, as a deconvnet map can,
-//! says where and not which band). `log_ratio_b` is not used for the claim:
-//! a class difference at a few electrodes is diluted in the channel average,
-//! and in the patterns of activation maximisation and the deconvnet a band
-//! can rise at some electrodes and fall at others (a network comparing a
-//! band between places), which the average cancels.
+//! A band's *contrast* — what the test and [`top_band`] use — is the size
+//! of the class difference that is specific to the band, channel by
+//! channel: `contrast_b = mean_c |r_cb - m_c|`, with `m_c` the median of
+//! channel `c`'s log ratios over the bands (with three bands or more; else
+//! 0), over the channels where both classes have power in every band (a
+//! channel one class leaves empty, as a deconvnet map can, says where and
+//! not which band). Why not `log_ratio_b`: a class difference at a few
+//! electrodes is diluted in the channel average, and in the patterns of
+//! activation maximisation and the deconvnet a band can rise at some
+//! electrodes and fall at others (a network comparing a band between
+//! places), which the average cancels. Why the median: those patterns and
+//! maps differ between the classes above all by *where* they put power, in
+//! every band alike (a class pattern fills the electrodes whose power
+//! raises that class); the median removes that broadband part, as it
+//! removes a difference of overall gain between the windows of the two
+//! classes, and leaves the band that differs more than the others.
 //!
 //! # The test
 //! The group labels of the items are permuted; each permutation's largest
@@ -146,9 +153,9 @@ pub struct BandContrast {
     pub hi: f64,
     /// `ln(power of class 1 / power of class 0)`, channels averaged
     pub log_ratio: f64,
-    /// the band's contrast: the mean over channels of `|ln(power of class 1 /
-    /// power of class 0)|` per channel (channels where both classes have power);
-    /// what the test and `top_band` use
+    /// the band's contrast: the mean over channels of the per-channel
+    /// `|ln(power of class 1 / power of class 0)|` less that channel's median
+    /// over the bands (see the module docs); what the test and `top_band` use
     #[serde(default)]
     pub contrast: f64,
     /// the reported p-value: the family-wise permutation p of the contrast,
@@ -347,9 +354,11 @@ fn log_ratios(values: &[Vec<f64>], groups: &[usize], n_b: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Per band, the contrast of items `values[item]` (`[n_ch * n_b]`, channel-major):
-/// the mean over channels of `|ln(mean of class 1 / mean of class 0)|`, over
-/// the channels where both classes have positive power in every band (0 when
+/// Per band, the contrast of items `values[item]` (`[n_ch * n_b]`,
+/// channel-major): the mean over channels of `|r_cb - m_c|`, with `r_cb =
+/// ln(mean of class 1 / mean of class 0)` and `m_c` the median of channel
+/// `c`'s `r_cb` over the bands (0 with fewer than three bands), over the
+/// channels where both classes have positive power in every band (0 when
 /// there is none).
 fn contrasts(values: &[&[f64]], groups: &[usize], n_ch: usize, n_b: usize) -> Vec<f64> {
     let mut sums = [vec![0.0; n_ch * n_b], vec![0.0; n_ch * n_b]];
@@ -360,17 +369,29 @@ fn contrasts(values: &[&[f64]], groups: &[usize], n_ch: usize, n_b: usize) -> Ve
             sums[g].iter_mut().zip(v.iter()).for_each(|(s, x)| *s += x);
         }
     }
+    let scale = counts[0] as f64 / counts[1].max(1) as f64;
     let mut out = vec![0.0; n_b];
     let mut used = 0usize;
+    let mut r = vec![0.0; n_b];
+    let mut sorted = vec![0.0; n_b];
     for c in 0..n_ch {
         let (s0, s1) = (&sums[0][c * n_b..][..n_b], &sums[1][c * n_b..][..n_b]);
         if s0.iter().chain(s1).any(|&p| !(p > 0.0 && p.is_finite())) {
             continue;
         }
         used += 1;
-        let scale = counts[0] as f64 / counts[1].max(1) as f64;
         for b in 0..n_b {
-            out[b] += (s1[b] * scale / s0[b]).ln().abs();
+            r[b] = (s1[b] * scale / s0[b]).ln();
+        }
+        let m = if n_b >= 3 {
+            sorted.copy_from_slice(&r);
+            sorted.sort_by(f64::total_cmp);
+            (sorted[n_b / 2] + sorted[(n_b - 1) / 2]) / 2.0
+        } else {
+            0.0
+        };
+        for b in 0..n_b {
+            out[b] += (r[b] - m).abs();
         }
     }
     out.iter_mut().for_each(|v| *v /= used.max(1) as f64);
@@ -584,9 +605,9 @@ mod tests {
 
     #[test]
     fn a_focal_band_difference_outweighs_a_broad_small_one() {
-        // 8 channels; class 1 has 8x the beta power at channel 0 and 1.4x
-        // the alpha power everywhere: beta's contrast is ln 8 / 8, below
-        // alpha's ln 1.4; with the beta difference at three channels, beta leads.
+        // 8 channels, 4 bands; class 1 has 8x the beta power at channel 0
+        // and 1.4x the alpha power everywhere. Channel 0's median log ratio
+        // is ln(1.4) / 2, the others' 0.
         let (n_ch, n_b) = (8, 4);
         let item = |g: usize, jitter: f64| -> Vec<f64> {
             let mut v = vec![1.0 + jitter; n_ch * n_b];
@@ -600,9 +621,12 @@ mod tests {
         let refs: Vec<&[f64]> = items.iter().map(|v| v.as_slice()).collect();
         let groups: Vec<usize> = (0..20).map(|i| i / 10).collect();
         let c = contrasts(&refs, &groups, n_ch, n_b);
-        assert_relative_eq!(c[3], 8f64.ln() / n_ch as f64, max_relative = TOL);
-        assert_relative_eq!(c[2], 1.4f64.ln(), max_relative = TOL);
+        let (l8, l14) = (8f64.ln(), 1.4f64.ln());
+        assert_relative_eq!(c[3], (l8 - l14 / 2.0) / 8.0, max_relative = TOL);
+        assert_relative_eq!(c[2], (l14 / 2.0 + 7.0 * l14) / 8.0, max_relative = TOL);
+        assert_relative_eq!(c[0], l14 / 2.0 / 8.0, max_relative = TOL);
         assert!(c[3] < c[2], "{c:?}");
+        // With the beta difference at three channels, beta leads.
         let items: Vec<Vec<f64>> = items
             .iter()
             .zip(&groups)
@@ -624,23 +648,38 @@ mod tests {
 
     #[test]
     fn a_band_rising_at_one_channel_and_falling_at_another_is_a_contrast() {
-        // Class 1: theta x4 at channel 0 and /4 at channel 1; the channel
-        // average of theta power hardly moves, the contrast is ln 4 at both.
-        let (n_ch, n_b) = (2, 2);
-        let items: Vec<Vec<f64>> = (0..12)
-            .map(|i| if i < 6 { vec![1.0, 1.0, 1.0, 1.0] } else { vec![1.0, 4.0, 1.0, 0.25] })
-            .collect();
+        // 3 bands; class 1: theta x4 at channel 0 and /4 at channel 1. The
+        // channel average of theta power hardly moves; the contrast is ln 4.
+        let (n_ch, n_b) = (2, 3);
+        let items: Vec<Vec<f64>> =
+            (0..12).map(|i| if i < 6 { vec![1.0; 6] } else { vec![1.0, 4.0, 1.0, 1.0, 0.25, 1.0] }).collect();
         let refs: Vec<&[f64]> = items.iter().map(|v| v.as_slice()).collect();
         let groups: Vec<usize> = (0..12).map(|i| i / 6).collect();
         let c = contrasts(&refs, &groups, n_ch, n_b);
         assert_relative_eq!(c[1], 4f64.ln(), max_relative = TOL);
         assert_relative_eq!(c[0], 0.0, epsilon = TOL);
+        assert_relative_eq!(c[2], 0.0, epsilon = TOL);
         // A channel one class leaves empty says nothing about bands: it is skipped.
         let mut empty = items.clone();
-        empty.iter_mut().take(6).for_each(|v| v[2..].iter_mut().for_each(|x| *x = 0.0));
+        empty.iter_mut().take(6).for_each(|v| v[3..].iter_mut().for_each(|x| *x = 0.0));
         let refs: Vec<&[f64]> = empty.iter().map(|v| v.as_slice()).collect();
         let c = contrasts(&refs, &groups, n_ch, n_b);
         assert_relative_eq!(c[1], 4f64.ln(), max_relative = TOL);
+    }
+
+    #[test]
+    fn a_broadband_difference_is_no_band_contrast() {
+        // Class 1: 5x the power in every band of both channels (a gain, or a
+        // pattern filling those electrodes), plus 4x theta at channel 0.
+        let (n_ch, n_b) = (2, 3);
+        let items: Vec<Vec<f64>> =
+            (0..12).map(|i| if i < 6 { vec![1.0; 6] } else { vec![5.0, 20.0, 5.0, 5.0, 5.0, 5.0] }).collect();
+        let refs: Vec<&[f64]> = items.iter().map(|v| v.as_slice()).collect();
+        let groups: Vec<usize> = (0..12).map(|i| i / 6).collect();
+        let c = contrasts(&refs, &groups, n_ch, n_b);
+        assert_relative_eq!(c[1], 4f64.ln() / 2.0, max_relative = TOL);
+        assert_relative_eq!(c[0], 0.0, epsilon = TOL);
+        assert_relative_eq!(c[2], 0.0, epsilon = TOL);
     }
 
     #[test]
