@@ -16,7 +16,13 @@
 //!   then col2im adds every column entry back onto the pixel it came from;
 //! - backward-weight: `gw_g += gy_g cols_g^T`, `gb += row sums of gy`.
 //!
-//! The column matrix is never built whole: it is made in tiles of a few
+//! With AVX-512, a stride-1, one-group forward convolution (and so the
+//! stride-1 input gradient) builds no column matrix at all: each sample is
+//! copied once into a zero-padded buffer, and every row of the column matrix
+//! is read in place from it (`Padded`, [`super::direct::gemm_nn_rows`]); for
+//! R-VGG's 3x3 layers that replaces nine copies of the input by one.
+//!
+//! Otherwise the column matrix is never built whole: it is made in tiles of a few
 //! output rows ([`Conv2dGeom::tile_rows`], 512 KiB each) and each tile is
 //! consumed by sgemm while it is still in cache (`y`/`gy` are then strided
 //! views with row stride `h_out * w_out`).
@@ -38,7 +44,7 @@
 //! AVX-512, are matrixmultiply sgemms. Nothing here allocates (matrixmultiply
 //! allocates its own packing buffers inside each call).
 
-use super::direct::{gemm_nn, gemm_nt};
+use super::direct::{gemm_nn, gemm_nn_rows, gemm_nt, use_avx512};
 use super::gemm::gemm_strided;
 use super::geom::Conv2dGeom;
 use super::par;
@@ -102,6 +108,133 @@ impl Tile {
         let w_out = g.w_out();
         Self { oh0, oh1, j0: oh0 * w_out, tn: (oh1 - oh0) * w_out }
     }
+}
+
+/// The im2col-free layout of a stride-1, one-group convolution on the AVX-512
+/// kernels: each sample is copied once into a zero-padded buffer `xp`
+/// (`c_in` planes of `hp x wp`, plus `k_w` slack elements), and row
+/// `(c, kh, kw)` of the column matrix for output rows `oh0..` is the slice of
+/// `xp` starting at `c * hp * wp + (oh0 + kh) * wp + kw`. Output rows are `wp`
+/// wide in this layout (the last `wp - w_out` columns of each are discarded),
+/// so a tile of several output rows is one contiguous run per column-matrix row.
+struct Padded {
+    /// padded width and height
+    wp: usize,
+    hp: usize,
+    /// elements of `xp`
+    xp_len: usize,
+    /// output rows per tile
+    tile_rows: usize,
+    /// start of each column-matrix row in `xp`, relative to the tile's first row
+    offs: Vec<usize>,
+}
+
+impl Padded {
+    /// The layout for `g`, when the geometry and the CPU allow it.
+    fn new(g: &Conv2dGeom) -> Option<Self> {
+        if g.stride_h != 1 || g.stride_w != 1 || g.groups != 1 || !use_avx512() {
+            return None;
+        }
+        let (wp, hp) = g.padded_dims();
+        let plane = hp * wp;
+        let mut offs = Vec::with_capacity(g.c_in * g.k_h * g.k_w);
+        for c in 0..g.c_in {
+            for kh in 0..g.k_h {
+                for kw in 0..g.k_w {
+                    offs.push(c * plane + kh * wp + kw);
+                }
+            }
+        }
+        Some(Self { wp, hp, xp_len: g.c_in * plane + g.k_w, tile_rows: g.padded_tile_rows(), offs })
+    }
+
+    /// Copies sample `x_s` (`[c_in, h, w]`) into `xp` with its zero border.
+    fn pad(&self, g: &Conv2dGeom, x_s: &[f32], xp: &mut [f32]) {
+        let xp = &mut xp[..self.xp_len];
+        xp.fill(0.0);
+        for (c, plane) in x_s.chunks_exact(g.h * g.w).enumerate() {
+            for (ih, row) in plane.chunks_exact(g.w).enumerate() {
+                let at = c * self.hp * self.wp + (ih + g.pad_h) * self.wp + g.pad_w;
+                xp[at..at + g.w].copy_from_slice(row);
+            }
+        }
+    }
+
+    /// The tiles of output rows, `(oh0, rows)`.
+    fn tiles(&self, g: &Conv2dGeom) -> impl Iterator<Item = (usize, usize)> {
+        let (h_out, step) = (g.h_out(), self.tile_rows);
+        (0..h_out).step_by(step).map(move |oh0| (oh0, step.min(h_out - oh0)))
+    }
+
+    /// Copies a tile of `ct` (`[c_out, rows * wp]`) into `y_s`, dropping the
+    /// extra columns and adding the bias.
+    fn unpad(
+        &self,
+        g: &Conv2dGeom,
+        ct: &[f32],
+        (oh0, rows): (usize, usize),
+        b: Option<&[f32]>,
+        y_s: &mut [f32],
+    ) {
+        let (w_out, hw_out) = (g.w_out(), g.h_out() * g.w_out());
+        for (co, (src, dst)) in ct.chunks_exact(rows * self.wp).zip(y_s.chunks_exact_mut(hw_out)).enumerate()
+        {
+            let bias = b.map_or(0.0, |b| b[co]);
+            for r in 0..rows {
+                let (s, d) = (&src[r * self.wp..][..w_out], &mut dst[(oh0 + r) * w_out..][..w_out]);
+                for (d, s) in d.iter_mut().zip(s) {
+                    *d = s + bias;
+                }
+            }
+        }
+    }
+}
+
+/// Forward convolution in the [`Padded`] layout.
+fn forward_padded(
+    g: &Conv2dGeom,
+    pd: &Padded,
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let d = Dims::new(g);
+    let tile = |xp: &[f32], ct: &mut [f32], (oh0, rows): (usize, usize), r0: usize| {
+        let n = rows * pd.wp;
+        let m = ct.len() / n;
+        let done = gemm_nn_rows(m, d.kg, n, &w[r0 * d.kg..], d.kg, &xp[oh0 * pd.wp..], &pd.offs, 0.0, ct, n);
+        assert!(done, "conv2d_forward: the padded layout is used only with AVX-512");
+    };
+    if split_inside_samples(g) {
+        let (xp, ct) = scratch.split_at_mut(pd.xp_len);
+        let rpt = rows_per_task(g.c_out);
+        for (x_s, y_s) in x.chunks_exact(d.x_ps).zip(y.chunks_exact_mut(d.y_ps)) {
+            pd.pad(g, x_s, xp);
+            let xp = &*xp;
+            for t in pd.tiles(g) {
+                let n = t.1 * pd.wp;
+                let ct = &mut ct[..g.c_out * n];
+                par::chunks_mut(ct, rpt * n, |i, rows| tile(xp, rows, t, i * rpt));
+                pd.unpad(g, ct, t, b, y_s);
+            }
+        }
+        return;
+    }
+    let per = g.padded_scratch();
+    let spw = g.n.div_ceil(batch_workers(g, scratch.len(), per));
+    par::zip_chunks_mut(y, spw * d.y_ps, scratch, per, |blk, y_blk, mine| {
+        let (xp, ct) = mine.split_at_mut(pd.xp_len);
+        for (i, y_s) in y_blk.chunks_exact_mut(d.y_ps).enumerate() {
+            pd.pad(g, &x[(blk * spw + i) * d.x_ps..][..d.x_ps], xp);
+            for t in pd.tiles(g) {
+                let ct = &mut ct[..g.c_out * t.1 * pd.wp];
+                tile(xp, ct, t, 0);
+                pd.unpad(g, ct, t, b, y_s);
+            }
+        }
+    });
 }
 
 /// Validates the geometry and the lengths of every buffer, naming the kernel.
@@ -328,6 +461,10 @@ fn im2col_par(g: &Conv2dGeom, d: &Dims, t: Tile, x_s: &[f32], cols: &mut [f32]) 
 
 /// The forward pass without argument checks (shared with backward-input).
 fn forward_impl(g: &Conv2dGeom, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut [f32], scratch: &mut [f32]) {
+    if let Some(pd) = Padded::new(g) {
+        forward_padded(g, &pd, x, w, b, y, scratch);
+        return;
+    }
     let d = Dims::new(g);
     let need = g.cols_tile_len();
     if split_inside_samples(g) {

@@ -87,7 +87,18 @@ pub fn gemm_nn(
         // A[i * lda + p], B[p * ldb + j] and C[i * ldc + j] for i < m, p < k,
         // j < n, lies inside its slice; `c` is a unique borrow.
         unsafe {
-            avx512::gemm_nn(m, k, n, a.as_ptr(), lda, b.as_ptr(), ldb, beta, c.as_mut_ptr(), ldc);
+            avx512::gemm_nn(
+                m,
+                k,
+                n,
+                a.as_ptr(),
+                lda,
+                b.as_ptr(),
+                avx512::Rows::Stride(ldb),
+                beta,
+                c.as_mut_ptr(),
+                ldc,
+            );
         }
         return;
     }
@@ -126,11 +137,73 @@ pub fn gemm_nt(
         // A[i * lda + p], B[j * ldb + p] and C[i * ldc + j] for i < m, p < k,
         // j < n, lies inside its slice; `c` is a unique borrow.
         unsafe {
-            avx512::gemm_nt(m, k, n, a.as_ptr(), lda, b.as_ptr(), ldb, beta, c.as_mut_ptr(), ldc);
+            avx512::gemm_nt(
+                m,
+                k,
+                n,
+                a.as_ptr(),
+                lda,
+                b.as_ptr(),
+                avx512::Rows::Stride(ldb),
+                beta,
+                c.as_mut_ptr(),
+                ldc,
+            );
         }
         return;
     }
     gemm_strided(m, k, n, 1.0, a, (lda, 1), b, (1, ldb), beta, c, (ldc, 1));
+}
+
+/// Checks a table of row starts: every row of `len` elements lies in `b_len`.
+fn check_table(kernel: &str, offs: &[usize], len: usize, b_len: usize) {
+    let reach = offs.iter().map(|&o| o + len).max().unwrap_or(0);
+    assert!(reach <= b_len, "{kernel}: B rows reach element {reach}, B has {b_len}");
+}
+
+/// [`gemm_nn`] with row `p` of `B` starting at `b[offs[p]]` (`offs.len() == k`):
+/// the rows of a convolution's im2col matrix read straight from a padded
+/// input, without building the matrix. Returns `false`, touching nothing,
+/// when the AVX-512 path is off (the caller builds the matrix instead).
+///
+/// # Panics
+/// When `offs.len() != k` or an operand does not fit its slice.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_nn_rows(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    offs: &[usize],
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) -> bool {
+    assert_eq!(offs.len(), k, "gemm_nn_rows: {} row offsets for k = {k}", offs.len());
+    check("gemm_nn_rows", "A", m, k, lda, a.len());
+    check_table("gemm_nn_rows", offs, n, b.len());
+    check("gemm_nn_rows", "C", m, n, ldc, c.len());
+    #[cfg(target_arch = "x86_64")]
+    if use_avx512() {
+        if m > 0 && n > 0 && k > 0 {
+            #[allow(unsafe_code)]
+            // SAFETY: AVX-512F is present (checked above); the checks prove that
+            // A[i * lda + p], B[offs[p] + j] and C[i * ldc + j] for i < m, p < k,
+            // j < n lie inside their slices, and the table has k entries.
+            unsafe {
+                let rows = avx512::Rows::Table(offs.as_ptr());
+                avx512::gemm_nn(m, k, n, a.as_ptr(), lda, b.as_ptr(), rows, beta, c.as_mut_ptr(), ldc);
+            }
+        } else if k == 0 {
+            for row in c.chunks_mut(ldc).take(m) {
+                row[..n].iter_mut().for_each(|v| *v = if beta == 0.0 { 0.0 } else { beta * *v });
+            }
+        }
+        return true;
+    }
+    false
 }
 
 /// `out[j] = sum_p a[p] B[j, p]` for the rows `j` of `B` (row stride `ldb`,
@@ -189,6 +262,30 @@ mod avx512 {
 
     use std::arch::x86_64::*;
 
+    /// Where row `p` of `B` starts: `p * stride`, or an entry of a table.
+    #[derive(Clone, Copy)]
+    pub(super) enum Rows {
+        /// Rows `stride` elements apart.
+        Stride(usize),
+        /// Row `p` starts at element `table[p]` (the table has a row for every index used).
+        Table(*const usize),
+    }
+
+    impl Rows {
+        /// The first element of row `p`.
+        ///
+        /// # Safety
+        /// For a table, `p` is within it.
+        #[inline(always)]
+        unsafe fn at(self, p: usize) -> usize {
+            match self {
+                Rows::Stride(s) => p * s,
+                // SAFETY: the caller keeps `p` inside the table.
+                Rows::Table(t) => unsafe { *t.add(p) },
+            }
+        }
+    }
+
     /// Rows of the `gemm_nn` register block.
     const MR: usize = 8;
     /// Columns of the `gemm_nn` register block (two vectors).
@@ -217,7 +314,7 @@ mod avx512 {
         a: *const f32,
         lda: usize,
         b: *const f32,
-        ldb: usize,
+        ldb: Rows,
         beta: f32,
         c: *mut f32,
         ldc: usize,
@@ -261,7 +358,7 @@ mod avx512 {
         a: *const f32,
         lda: usize,
         b: *const f32,
-        ldb: usize,
+        ldb: Rows,
         beta: f32,
         c: *mut f32,
         ldc: usize,
@@ -273,7 +370,7 @@ mod avx512 {
         for p in 0..k {
             // SAFETY: row p of B, masked to the block's columns; A[r, p] for r < R.
             unsafe {
-                let bp = b.add(p * ldb);
+                let bp = b.add(ldb.at(p));
                 let b0 = _mm512_maskz_loadu_ps(m0, bp);
                 // The second vector may start past the end when the block is
                 // narrow: its lanes are all masked off, and masked lanes never fault.
@@ -315,7 +412,7 @@ mod avx512 {
         a: *const f32,
         lda: usize,
         b: *const f32,
-        ldb: usize,
+        ldb: Rows,
         beta: f32,
         c: *mut f32,
         ldc: usize,
@@ -331,24 +428,24 @@ mod avx512 {
                 let mut out = [[0.0f32; TR]; TR];
                 // SAFETY: rows i..i + ri of A and j..j + rj of B (caller's contract).
                 unsafe {
-                    let (ab, bb) = (a.add(i * lda), b.add(j * ldb));
+                    let ab = a.add(i * lda);
                     match (ri, rj) {
-                        (4, 4) => block_nt::<4, 4>(k, ab, lda, bb, ldb, &mut out),
-                        (4, 3) => block_nt::<4, 3>(k, ab, lda, bb, ldb, &mut out),
-                        (4, 2) => block_nt::<4, 2>(k, ab, lda, bb, ldb, &mut out),
-                        (4, _) => block_nt::<4, 1>(k, ab, lda, bb, ldb, &mut out),
-                        (3, 4) => block_nt::<3, 4>(k, ab, lda, bb, ldb, &mut out),
-                        (2, 4) => block_nt::<2, 4>(k, ab, lda, bb, ldb, &mut out),
-                        (_, 4) => block_nt::<1, 4>(k, ab, lda, bb, ldb, &mut out),
-                        (3, 3) => block_nt::<3, 3>(k, ab, lda, bb, ldb, &mut out),
-                        (3, 2) => block_nt::<3, 2>(k, ab, lda, bb, ldb, &mut out),
-                        (3, _) => block_nt::<3, 1>(k, ab, lda, bb, ldb, &mut out),
-                        (2, 3) => block_nt::<2, 3>(k, ab, lda, bb, ldb, &mut out),
-                        (_, 3) => block_nt::<1, 3>(k, ab, lda, bb, ldb, &mut out),
-                        (2, 2) => block_nt::<2, 2>(k, ab, lda, bb, ldb, &mut out),
-                        (2, _) => block_nt::<2, 1>(k, ab, lda, bb, ldb, &mut out),
-                        (_, 2) => block_nt::<1, 2>(k, ab, lda, bb, ldb, &mut out),
-                        _ => block_nt::<1, 1>(k, ab, lda, bb, ldb, &mut out),
+                        (4, 4) => block_nt::<4, 4>(k, ab, lda, b, ldb, j, &mut out),
+                        (4, 3) => block_nt::<4, 3>(k, ab, lda, b, ldb, j, &mut out),
+                        (4, 2) => block_nt::<4, 2>(k, ab, lda, b, ldb, j, &mut out),
+                        (4, _) => block_nt::<4, 1>(k, ab, lda, b, ldb, j, &mut out),
+                        (3, 4) => block_nt::<3, 4>(k, ab, lda, b, ldb, j, &mut out),
+                        (2, 4) => block_nt::<2, 4>(k, ab, lda, b, ldb, j, &mut out),
+                        (_, 4) => block_nt::<1, 4>(k, ab, lda, b, ldb, j, &mut out),
+                        (3, 3) => block_nt::<3, 3>(k, ab, lda, b, ldb, j, &mut out),
+                        (3, 2) => block_nt::<3, 2>(k, ab, lda, b, ldb, j, &mut out),
+                        (3, _) => block_nt::<3, 1>(k, ab, lda, b, ldb, j, &mut out),
+                        (2, 3) => block_nt::<2, 3>(k, ab, lda, b, ldb, j, &mut out),
+                        (_, 3) => block_nt::<1, 3>(k, ab, lda, b, ldb, j, &mut out),
+                        (2, 2) => block_nt::<2, 2>(k, ab, lda, b, ldb, j, &mut out),
+                        (2, _) => block_nt::<2, 1>(k, ab, lda, b, ldb, j, &mut out),
+                        (_, 2) => block_nt::<1, 2>(k, ab, lda, b, ldb, j, &mut out),
+                        _ => block_nt::<1, 1>(k, ab, lda, b, ldb, j, &mut out),
                     }
                 }
                 for (r, row) in out.iter().enumerate().take(ri) {
@@ -377,7 +474,8 @@ mod avx512 {
         a: *const f32,
         lda: usize,
         b: *const f32,
-        ldb: usize,
+        ldb: Rows,
+        j: usize,
         out: &mut [[f32; TR]; TR],
     ) {
         let mut acc = [[_mm512_setzero_ps(); RB]; RA];
@@ -388,7 +486,7 @@ mod avx512 {
             unsafe {
                 let mut bv = [_mm512_setzero_ps(); RB];
                 for (s, v) in bv.iter_mut().enumerate() {
-                    *v = _mm512_maskz_loadu_ps(mk, b.add(s * ldb + p));
+                    *v = _mm512_maskz_loadu_ps(mk, b.add(ldb.at(j + s) + p));
                 }
                 for (r, row) in acc.iter_mut().enumerate() {
                     let av = _mm512_maskz_loadu_ps(mk, a.add(r * lda + p));

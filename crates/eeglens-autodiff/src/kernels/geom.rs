@@ -4,6 +4,8 @@
 /// Budget, in `f32`s, of one im2col tile: 512 KiB, so a tile written by
 /// im2col is still in L2 when sgemm packs it.
 pub(crate) const COLS_TILE_FLOATS: usize = 1 << 17;
+/// Output floats per tile in the padded (im2col-free) layout: 128 KiB.
+pub(crate) const PADDED_TILE_FLOATS: usize = 1 << 15;
 
 /// Geometry of a 2-D convolution over an NCHW batch.
 ///
@@ -141,11 +143,32 @@ impl Conv2dGeom {
     /// `conv2d_backward_input`). It is also the least scratch any conv kernel accepts.
     pub fn scratch_per_worker(&self) -> usize {
         let tile = if self.backward_input_as_conv() {
-            self.cols_tile_len().max(self.transposed().cols_tile_len())
+            let t = self.transposed();
+            self.cols_tile_len().max(t.cols_tile_len()).max(self.padded_scratch()).max(t.padded_scratch())
         } else {
-            self.cols_tile_len()
+            self.cols_tile_len().max(self.padded_scratch())
         };
         tile + self.w_len() + self.c_out
+    }
+
+    /// Padded width and height of a sample, `(w + 2 pad_w, h + 2 pad_h)`
+    /// (the im2col-free layout of stride-1 convolutions on AVX-512).
+    pub fn padded_dims(&self) -> (usize, usize) {
+        (self.w + 2 * self.pad_w, self.h + 2 * self.pad_h)
+    }
+
+    /// Output rows per tile in the padded layout: an output tile of about
+    /// 32 Ki `f32` (`c_out` rows of `tile_rows * (w + 2 pad_w)`).
+    pub fn padded_tile_rows(&self) -> usize {
+        let per_row = self.c_out * self.padded_dims().0;
+        (PADDED_TILE_FLOATS / per_row.max(1)).clamp(1, self.h_out().max(1))
+    }
+
+    /// Scratch of one worker in the padded layout: the padded sample (plus
+    /// `k_w` slack) and one output (or output-gradient) tile.
+    pub fn padded_scratch(&self) -> usize {
+        let (wp, hp) = self.padded_dims();
+        self.c_in * hp * wp + self.k_w + self.c_out * self.padded_tile_rows() * wp
     }
 
     /// `f32`s of scratch the caller must pass to `conv2d_forward`,
