@@ -479,23 +479,37 @@ mod avx512 {
         out: &mut [[f32; TR]; TR],
     ) {
         let mut acc = [[_mm512_setzero_ps(); RB]; RA];
+        // Row starts once, outside the loop over k.
+        // SAFETY: rows j..j + RB of B and 0..RA of A exist (caller's contract).
+        let bp: [*const f32; RB] = std::array::from_fn(|s| unsafe { b.add(ldb.at(j + s)) });
+        let ap: [*const f32; RA] = std::array::from_fn(|r| a.wrapping_add(r * lda));
+        let full = k / L * L;
         let mut p = 0;
-        while p < k {
-            let mk = mask(k - p);
-            // SAFETY: elements p..p + 16 (masked to k) of the block's rows.
+        while p < full {
+            // SAFETY: elements p..p + 16 < k of the block's rows.
             unsafe {
-                let mut bv = [_mm512_setzero_ps(); RB];
-                for (s, v) in bv.iter_mut().enumerate() {
-                    *v = _mm512_maskz_loadu_ps(mk, b.add(ldb.at(j + s) + p));
-                }
+                let bv: [__m512; RB] = std::array::from_fn(|s| _mm512_loadu_ps(bp[s].add(p)));
                 for (r, row) in acc.iter_mut().enumerate() {
-                    let av = _mm512_maskz_loadu_ps(mk, a.add(r * lda + p));
+                    let av = _mm512_loadu_ps(ap[r].add(p));
                     for (s, cell) in row.iter_mut().enumerate() {
                         *cell = _mm512_fmadd_ps(av, bv[s], *cell);
                     }
                 }
             }
             p += L;
+        }
+        if p < k {
+            let mk = mask(k - p);
+            // SAFETY: elements p..k of the block's rows, the rest masked off.
+            unsafe {
+                let bv: [__m512; RB] = std::array::from_fn(|s| _mm512_maskz_loadu_ps(mk, bp[s].add(p)));
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let av = _mm512_maskz_loadu_ps(mk, ap[r].add(p));
+                    for (s, cell) in row.iter_mut().enumerate() {
+                        *cell = _mm512_fmadd_ps(av, bv[s], *cell);
+                    }
+                }
+            }
         }
         for (r, row) in acc.iter().enumerate() {
             for (s, cell) in row.iter().enumerate() {
