@@ -14,8 +14,11 @@
 //! ones are cheap for the allocator), serves a request from the smallest
 //! cached buffer that holds it and is at most twice its size, and holds at most
 //! [`limit`] bytes in all ([`set_limit`] changes it; 0 turns the pool off).
-//! What it returns is always initialised: [`zeros`] writes zeros, [`with_capacity`]
-//! is empty. Contents never leak from one tensor into another.
+//! What it returns is always initialised memory: [`zeros`] writes zeros,
+//! [`with_capacity`] is empty, and [`overwritten`] keeps whatever values the
+//! buffer last held, for outputs that a kernel writes in full (the
+//! convolution kernels overwrite their outputs, so zeroing them first would be
+//! a wasted pass over memory).
 //!
 //! [`Tensor`]: crate::Tensor
 
@@ -28,7 +31,7 @@ pub const MIN_POOLED: usize = 1 << 14;
 pub const DEFAULT_LIMIT: usize = 1 << 30;
 
 struct Pool {
-    /// Cached buffers, empty (`len == 0`), in the order they were returned.
+    /// Cached buffers (holding their last values), in the order they were returned.
     free: Vec<Vec<f32>>,
     /// Bytes held by `free`.
     bytes: usize,
@@ -51,6 +54,25 @@ fn lock() -> std::sync::MutexGuard<'static, Pool> {
 /// An empty buffer that can hold `n` elements without reallocating, reusing a
 /// cached one where possible.
 pub fn with_capacity(n: usize) -> Vec<f32> {
+    let mut v = cached(n);
+    v.clear();
+    v
+}
+
+/// `n` elements whose values are unspecified (those a reused buffer last
+/// held, zeros beyond them): for an output the caller overwrites in full.
+pub fn overwritten(n: usize) -> Vec<f32> {
+    let mut v = cached(n);
+    if v.len() >= n {
+        v.truncate(n);
+    } else {
+        v.resize(n, 0.0);
+    }
+    v
+}
+
+/// A cached buffer with capacity for `n` (any length), or a new empty one.
+fn cached(n: usize) -> Vec<f32> {
     if n >= MIN_POOLED {
         let mut p = lock();
         let best = p
@@ -85,13 +107,12 @@ pub fn collect(n: usize, values: impl Iterator<Item = f32>) -> Vec<f32> {
 
 /// Hands a buffer back for reuse (dropped instead when it is small or the
 /// pool is full: the oldest buffers go first).
-pub fn give(mut v: Vec<f32>) {
+pub fn give(v: Vec<f32>) {
     let limit = LIMIT.load(Ordering::Relaxed);
     let size = bytes_of(&v);
     if v.capacity() < MIN_POOLED || size > limit {
         return;
     }
-    v.clear();
     let mut p = lock();
     while p.bytes + size > limit && !p.free.is_empty() {
         let old = p.free.remove(0);
@@ -171,6 +192,22 @@ mod tests {
         give(w);
         let small = with_capacity(n / 3);
         assert_ne!(small.as_ptr(), ptr);
+    }
+
+    #[test]
+    fn overwritten_has_the_requested_length_in_a_new_or_reused_buffer() {
+        let n = MIN_POOLED * 5 + 11;
+        let fresh = overwritten(n);
+        assert_eq!(fresh.len(), n);
+        give(fresh);
+        // Reused for a shorter request: truncated, never longer than asked.
+        let again = overwritten(n - 10);
+        assert_eq!(again.len(), n - 10);
+        // And a longer one than the buffer held grows with zeros.
+        give(again);
+        let longer = overwritten(n + 10);
+        assert_eq!(longer.len(), n + 10);
+        assert!(longer[n - 10..].iter().all(|&v| v == 0.0));
     }
 
     #[test]

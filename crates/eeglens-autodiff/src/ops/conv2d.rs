@@ -78,9 +78,10 @@ pub fn conv2d(tape: &mut Tape<'_>, x: Var, w: Var, b: Option<Var>, opts: Conv2dO
     let (vx, vw) = (tape.value(x), tape.value(w));
     let vb = b.map(|b| tape.value(b));
     let g = geometry(vx.shape(), vw.shape(), vb.map(|b| b.shape()), &opts);
-    let mut y = crate::pool::zeros(g.y_len());
-    // The op's one allocation of scratch (a buffer pool can replace it later).
-    let mut scratch = crate::pool::zeros(g.scratch_len());
+    // The kernels overwrite their outputs and never read stale scratch.
+    let mut y = crate::pool::overwritten(g.y_len());
+    // Scratch from the buffer pool, reused across steps.
+    let mut scratch = crate::pool::overwritten(g.scratch_len());
     kernels::conv2d_forward(&g, vx.data(), vw.data(), vb.map(|b| b.data()), &mut y, &mut scratch);
     let y = tensor(&[g.n, g.c_out, g.h_out(), g.w_out()], y);
     let parents: Vec<Var> = [x, w].into_iter().chain(b).collect();
@@ -102,17 +103,17 @@ impl Backward for Conv2dBackward {
         let (x, w) = (inputs[0], inputs[1]);
         let has_bias = inputs.len() == 3;
         let need_b = has_bias && needs[2];
-        // The op's one allocation of scratch for both backward kernels.
+        // Scratch for both backward kernels, from the buffer pool.
         let mut scratch =
-            crate::pool::zeros(if needs[0] || needs[1] || need_b { g.scratch_len() } else { 0 });
+            crate::pool::overwritten(if needs[0] || needs[1] || need_b { g.scratch_len() } else { 0 });
         let gx = needs[0].then(|| {
-            let mut gx = crate::pool::zeros(g.x_len());
+            let mut gx = crate::pool::overwritten(g.x_len());
             kernels::conv2d_backward_input(g, gy.data(), w.data(), &mut gx, &mut scratch);
             tensor(x.shape(), gx)
         });
         let mut gb = need_b.then(|| vec![0.0f32; g.c_out]);
         let gw = if needs[1] || need_b {
-            let mut gw = crate::pool::zeros(g.w_len());
+            let mut gw = crate::pool::overwritten(g.w_len());
             kernels::conv2d_backward_weight(g, x.data(), gy.data(), &mut gw, gb.as_deref_mut(), &mut scratch);
             needs[1].then(|| tensor(w.shape(), gw))
         } else {

@@ -20,7 +20,7 @@ pub fn linear(tape: &mut Tape<'_>, x: Var, w: Var, b: Option<Var>) -> Var {
         "linear: input {xs:?} does not fit weight {ws:?} (expected [n, in] and [out, in])"
     );
     let (n, k, m) = (xs[0], xs[1], ws[0]);
-    let mut y = crate::pool::zeros(n * m);
+    let mut y = crate::pool::overwritten(n * m);
     let beta = match b {
         Some(b) => {
             let vb = tape.value(b);
@@ -51,12 +51,12 @@ impl Backward for LinearBackward {
         let (n, k, m) = (x.shape()[0], x.shape()[1], w.shape()[0]);
         // gx = gy w, gw = gy^T x, gb = column sums of gy.
         let gx = needs[0].then(|| {
-            let mut gx = crate::pool::zeros(n * k);
+            let mut gx = crate::pool::overwritten(n * k);
             kernels::gemm(n, m, k, 1.0, gy.data(), false, w.data(), false, 0.0, &mut gx);
             tensor(x.shape(), gx)
         });
         let gw = needs[1].then(|| {
-            let mut gw = crate::pool::zeros(m * k);
+            let mut gw = crate::pool::overwritten(m * k);
             kernels::gemm(m, n, k, 1.0, gy.data(), true, x.data(), false, 0.0, &mut gw);
             tensor(w.shape(), gw)
         });
