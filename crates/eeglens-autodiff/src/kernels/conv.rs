@@ -651,6 +651,14 @@ pub fn conv2d_backward_weight(
     let spw = g.n.div_ceil(batch_workers(g, scratch.len(), per));
     let used = g.n.div_ceil(spw);
     let (w_len, c_out) = (g.w_len(), g.c_out);
+    // With AVX-512, one group and at least 32 output channels (a full
+    // 32-column register block), each worker accumulates the transposed
+    // gradient `gw^T = cols gy^T` ([kg, c_out]) with the unpacked A B kernel:
+    // the tile's output gradient is transposed (c_out x tn, small), so the
+    // long inner dimension streams through register blocks instead of
+    // ending in one horizontal sum per weight (measured 1.2-1.6x on R-VGG's
+    // 32- and 64-channel layers, 0.7x on its 16-channel ones).
+    let transposed = g.groups == 1 && g.c_out >= 32 && use_avx512();
     par::chunks_mut(&mut scratch[..used * per], per, |blk, mine| {
         let (cols, acc) = mine.split_at_mut(per - w_len - c_out);
         let (acc_w, acc_b) = acc.split_at_mut(w_len);
@@ -659,10 +667,20 @@ pub fn conv2d_backward_weight(
         for s in first..(first + spw).min(g.n) {
             let (x_s, gy_s) = (&x[s * d.x_ps..][..d.x_ps], &gy[s * d.y_ps..][..d.y_ps]);
             for t in d.tiles(g).map(|r| Tile::new(g, r)) {
-                let cols = &mut cols[..g.c_in * d.kk * t.tn];
+                let (cols, gyt) = cols.split_at_mut(g.c_in * d.kk * t.tn);
                 im2col(g, &d, t, x_s, cols);
                 let beta = if s == first && t.oh0 == 0 { 0.0 } else { 1.0 };
-                backward_weight_rows(&d, t, gy_s, cols, 0, acc_w, beta);
+                if transposed {
+                    let gyt = &mut gyt[..t.tn * c_out];
+                    for (co, row) in gy_s.chunks_exact(d.hw_out).enumerate() {
+                        for (j, &v) in row[t.j0..t.j0 + t.tn].iter().enumerate() {
+                            gyt[j * c_out + co] = v;
+                        }
+                    }
+                    gemm_nn(d.kg, t.tn, c_out, cols, t.tn, gyt, c_out, beta, acc_w, c_out);
+                } else {
+                    backward_weight_rows(&d, t, gy_s, cols, 0, acc_w, beta);
+                }
             }
             for (b, row) in acc_b.iter_mut().zip(gy_s.chunks_exact(d.hw_out)) {
                 *b += sum8(row);
@@ -671,10 +689,25 @@ pub fn conv2d_backward_weight(
     });
     // Fixed-order reduction over the workers' accumulators.
     let acc = |blk: usize| &scratch[(blk + 1) * per - w_len - c_out..][..w_len + c_out];
-    gw.copy_from_slice(&acc(0)[..w_len]);
-    for blk in 1..used {
-        for (o, a) in gw.iter_mut().zip(&acc(blk)[..w_len]) {
-            *o += *a;
+    if transposed {
+        let kg = d.kg;
+        for (co, row) in gw.chunks_exact_mut(kg).enumerate() {
+            for (p, o) in row.iter_mut().enumerate() {
+                *o = (0..used).fold(0.0, |sum, blk| {
+                    if blk == 0 {
+                        acc(0)[p * c_out + co]
+                    } else {
+                        sum + acc(blk)[p * c_out + co]
+                    }
+                });
+            }
+        }
+    } else {
+        gw.copy_from_slice(&acc(0)[..w_len]);
+        for blk in 1..used {
+            for (o, a) in gw.iter_mut().zip(&acc(blk)[..w_len]) {
+                *o += *a;
+            }
         }
     }
     if let Some(gb) = gb {

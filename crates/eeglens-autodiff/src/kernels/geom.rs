@@ -148,6 +148,9 @@ impl Conv2dGeom {
         } else {
             self.cols_tile_len().max(self.padded_scratch())
         };
+        // The im2col tile plus the transposed output-gradient tile of
+        // `conv2d_backward_weight` on AVX-512.
+        let tile = tile.max(self.cols_tile_len() + self.c_out * self.tile_rows() * self.w_out());
         tile + self.w_len() + self.c_out
     }
 
