@@ -576,3 +576,23 @@ proptest! {
         }
     }
 }
+
+/// Element-wise maps split over threads give every element exactly its own
+/// value, whatever the thread count and whatever the output held before.
+#[test]
+fn elementwise_maps_are_exact_for_any_thread_count() {
+    let n = 100_003;
+    let mut rng = Rng::new(19);
+    let (x, y) = (uniform(&mut rng, n), uniform(&mut rng, n));
+    for threads in [1, 2, 3] {
+        let mut out = vec![f32::NAN; n];
+        pool(threads).install(|| kernels::elementwise::map(&x, &mut out, |v| v.max(0.0) * 3.0));
+        assert!(
+            out.iter().zip(&x).all(|(o, v)| o.to_bits() == (v.max(0.0) * 3.0).to_bits()),
+            "{threads} threads"
+        );
+        let mut out2 = vec![f32::NAN; n];
+        pool(threads).install(|| kernels::elementwise::map2(&x, &y, &mut out2, |a, b| a * b - 1.0));
+        assert!(out2.iter().zip(x.iter().zip(&y)).all(|(o, (a, b))| o.to_bits() == (a * b - 1.0).to_bits()));
+    }
+}

@@ -21,6 +21,7 @@
 
 mod conv;
 pub mod direct;
+pub mod elementwise;
 mod gemm;
 mod geom;
 mod par;

@@ -57,13 +57,17 @@ fn tensor(shape: &[usize], data: Vec<f32>) -> Tensor {
 }
 
 /// `y = f(x)` element-wise, the output shaped like `x`.
-fn map(x: &Tensor, f: impl Fn(f32) -> f32) -> Tensor {
-    tensor(x.shape(), crate::pool::collect(x.len(), x.data().iter().map(|&v| f(v))))
+fn map(x: &Tensor, f: impl Fn(f32) -> f32 + Sync) -> Tensor {
+    let mut y = crate::pool::overwritten(x.len());
+    crate::kernels::elementwise::map(x.data(), &mut y, f);
+    tensor(x.shape(), y)
 }
 
 /// `gx = g * d(x)` element-wise, for the backward of unary ops.
-fn map_grad(x: &Tensor, g: &Tensor, d: impl Fn(f32) -> f32) -> Tensor {
-    tensor(x.shape(), crate::pool::collect(x.len(), x.data().iter().zip(g.data()).map(|(&v, &gv)| gv * d(v))))
+fn map_grad(x: &Tensor, g: &Tensor, d: impl Fn(f32) -> f32 + Sync) -> Tensor {
+    let mut gx = crate::pool::overwritten(x.len());
+    crate::kernels::elementwise::map2(x.data(), g.data(), &mut gx, |v, gv| gv * d(v));
+    tensor(x.shape(), gx)
 }
 
 #[cfg(test)]
