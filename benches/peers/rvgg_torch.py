@@ -110,8 +110,8 @@ def main():
 
         return step
 
-    act1 = median_secs(a.reps * 5, 10, actmax(1))
-    actb = median_secs(a.reps * 5, 10, actmax(a.restarts))
+    act1 = median_secs(a.reps * 20, 20, actmax(1))
+    actb = median_secs(a.reps * 20, 20, actmax(a.restarts))
     print(json.dumps({
         "model": "rvgg",
         "peer": f"torch {torch.__version__}",

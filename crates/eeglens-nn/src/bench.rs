@@ -462,13 +462,14 @@ pub fn run(cfg: &BenchConfig) -> Result<BenchReport, NnError> {
         let (xi, _) = noise_batch(cfg.infer_batch, cfg.n_channels, cfg.n_samples, 2);
         let infer = median_secs(cfg.reps, cfg.warmup, || model.predict(&xi).map(drop))?;
         let (mut xa, _) = noise_batch(1, cfg.n_channels, cfg.n_samples, 3);
-        let actmax_reps = cfg.reps * 5;
+        // A step takes milliseconds: many more repetitions for a stable median.
+        let actmax_reps = cfg.reps * 20;
         let act =
-            median_secs(actmax_reps, cfg.warmup * 5, || actmax_step(&model, &mut xa, 0, 0.1).map(drop))?;
+            median_secs(actmax_reps, cfg.warmup * 10, || actmax_step(&model, &mut xa, 0, 0.1).map(drop))?;
         let restarts = cfg.actmax_restarts.max(1);
         let (mut xr, _) = noise_batch(restarts, cfg.n_channels, cfg.n_samples, 4);
         let act_batched =
-            median_secs(actmax_reps, cfg.warmup * 5, || actmax_step(&model, &mut xr, 0, 0.1).map(drop))?;
+            median_secs(actmax_reps, cfg.warmup * 10, || actmax_step(&model, &mut xr, 0, 0.1).map(drop))?;
         Ok(BenchReport {
             model: cfg.model.clone(),
             train_samples_per_s: cfg.train_batch as f64 / train,
