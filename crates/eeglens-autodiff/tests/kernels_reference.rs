@@ -94,6 +94,12 @@ fn check_conv(g: &Conv2dGeom, seed: u64, bias: bool, minimal_scratch: bool) -> R
     reference::conv2d_forward(g, &x, &w, b, &mut y_ref);
     let e = max_rel_err(&y, &y_ref);
     prop_assert!(e <= REL_TOL, "forward rel. error {e:e} for {g:?}");
+    // The fused ReLU is exactly the ReLU of the same kernel's output.
+    let mut y_relu = vec![f32::NAN; g.y_len()];
+    scratch.fill(f32::NAN);
+    kernels::conv2d_forward_relu(g, &x, &w, b, &mut y_relu, &mut scratch);
+    let relu = |v: f32| if v <= 0.0 { 0.0 } else { v };
+    prop_assert!(y_relu.iter().zip(&y).all(|(r, v)| r.to_bits() == relu(*v).to_bits()), "fused ReLU for {g:?}");
 
     let (mut gx, mut gx_ref) = (vec![f32::NAN; g.x_len()], vec![0.0; g.x_len()]);
     kernels::conv2d_backward_input(g, &gy, &w, &mut gx, &mut scratch);

@@ -308,7 +308,20 @@ impl Sequential {
         let mut outputs = Vec::with_capacity(self.layers.len());
         let mut switches = Vec::with_capacity(self.layers.len());
         let mut batch_stats = Vec::new();
-        for (i, (_, layer)) in self.layers.iter().enumerate() {
+        let mut i = 0;
+        while i < self.layers.len() {
+            let layer = &self.layers[i].1;
+            // Untraced, a convolution and the ReLU after it run as one op
+            // (bit-identical); traced, every layer keeps its own output.
+            if let (false, Layer::Conv2d(conv), Some((_, Layer::Relu(_)))) =
+                (trace, layer, self.layers.get(i + 1))
+            {
+                y = conv.forward_relu(tape, y, params.layer(i));
+                outputs.extend([y, y]);
+                switches.extend([None, None]);
+                i += 2;
+                continue;
+            }
             let out = layer.forward(tape, y, params.layer(i), mode, rng, trace);
             if let Some(s) = out.stats {
                 batch_stats.push((i, s));
@@ -316,6 +329,7 @@ impl Sequential {
             y = out.y;
             outputs.push(y);
             switches.push(out.switches);
+            i += 1;
         }
         Ok(Trace { output: y, outputs, switches, batch_stats })
     }
@@ -342,12 +356,22 @@ impl Sequential {
         self.check_input(x.shape())?;
         let mut h = x.clone();
         let mut rng = Rng::new(0);
-        for (_, layer) in &self.layers {
+        let mut i = 0;
+        while i < self.layers.len() {
+            let layer = &self.layers[i].1;
             let mut tape = Tape::new();
             let params: Vec<Var> = layer.params().into_iter().map(|(_, t)| tape.constant_ref(t)).collect();
             let hv = tape.constant(h);
+            // A convolution and the ReLU after it run as one op (bit-identical).
+            if let (Layer::Conv2d(conv), Some((_, Layer::Relu(_)))) = (layer, self.layers.get(i + 1)) {
+                let y = conv.forward_relu(&mut tape, hv, &params);
+                h = tape.into_value(y);
+                i += 2;
+                continue;
+            }
             let out = layer.forward(&mut tape, hv, &params, Mode::Eval, &mut rng, false);
             h = tape.into_value(out.y);
+            i += 1;
         }
         Ok(h)
     }

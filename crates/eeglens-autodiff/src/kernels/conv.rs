@@ -175,6 +175,7 @@ impl Padded {
         (oh0, rows): (usize, usize),
         b: Option<&[f32]>,
         y_s: &mut [f32],
+        relu: bool,
     ) {
         let (w_out, hw_out) = (g.w_out(), g.h_out() * g.w_out());
         for (co, (src, dst)) in ct.chunks_exact(rows * self.wp).zip(y_s.chunks_exact_mut(hw_out)).enumerate()
@@ -182,10 +183,35 @@ impl Padded {
             let bias = b.map_or(0.0, |b| b[co]);
             for r in 0..rows {
                 let (s, d) = (&src[r * self.wp..][..w_out], &mut dst[(oh0 + r) * w_out..][..w_out]);
-                for (d, s) in d.iter_mut().zip(s) {
-                    *d = s + bias;
+                if relu {
+                    for (d, s) in d.iter_mut().zip(s) {
+                        *d = relu_of(s + bias);
+                    }
+                } else {
+                    for (d, s) in d.iter_mut().zip(s) {
+                        *d = s + bias;
+                    }
                 }
             }
+        }
+    }
+}
+
+/// `max(v, 0)` as the ReLU op computes it (NaN passes through).
+#[inline]
+fn relu_of(v: f32) -> f32 {
+    if v <= 0.0 {
+        0.0
+    } else {
+        v
+    }
+}
+
+/// ReLU in place on columns `j0..j0 + tn` of every row (of length `row`) of `y`.
+fn relu_tile(y: &mut [f32], row: usize, j0: usize, tn: usize) {
+    for r in y.chunks_exact_mut(row) {
+        for v in &mut r[j0..j0 + tn] {
+            *v = relu_of(*v);
         }
     }
 }
@@ -199,6 +225,7 @@ fn forward_padded(
     b: Option<&[f32]>,
     y: &mut [f32],
     scratch: &mut [f32],
+    relu: bool,
 ) {
     let d = Dims::new(g);
     let tile = |xp: &[f32], ct: &mut [f32], (oh0, rows): (usize, usize), r0: usize| {
@@ -217,7 +244,7 @@ fn forward_padded(
                 let n = t.1 * pd.wp;
                 let ct = &mut ct[..g.c_out * n];
                 par::chunks_mut(ct, rpt * n, |i, rows| tile(xp, rows, t, i * rpt));
-                pd.unpad(g, ct, t, b, y_s);
+                pd.unpad(g, ct, t, b, y_s, relu);
             }
         }
         return;
@@ -231,7 +258,7 @@ fn forward_padded(
             for t in pd.tiles(g) {
                 let ct = &mut ct[..g.c_out * t.1 * pd.wp];
                 tile(xp, ct, t, 0);
-                pd.unpad(g, ct, t, b, y_s);
+                pd.unpad(g, ct, t, b, y_s, relu);
             }
         }
     });
@@ -460,9 +487,17 @@ fn im2col_par(g: &Conv2dGeom, d: &Dims, t: Tile, x_s: &[f32], cols: &mut [f32]) 
 }
 
 /// The forward pass without argument checks (shared with backward-input).
-fn forward_impl(g: &Conv2dGeom, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut [f32], scratch: &mut [f32]) {
+fn forward_impl(
+    g: &Conv2dGeom,
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    y: &mut [f32],
+    scratch: &mut [f32],
+    relu: bool,
+) {
     if let Some(pd) = Padded::new(g) {
-        forward_padded(g, &pd, x, w, b, y, scratch);
+        forward_padded(g, &pd, x, w, b, y, scratch, relu);
         return;
     }
     let d = Dims::new(g);
@@ -476,7 +511,10 @@ fn forward_impl(g: &Conv2dGeom, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut
                 im2col_par(g, &d, t, x_s, cols);
                 let cols = &*cols;
                 par::chunks_mut(y_s, rpt * d.hw_out, |i, y_rows| {
-                    forward_rows(&d, t, w, b, cols, i * rpt, y_rows)
+                    forward_rows(&d, t, w, b, cols, i * rpt, y_rows);
+                    if relu {
+                        relu_tile(y_rows, d.hw_out, t.j0, t.tn);
+                    }
                 });
             }
         }
@@ -490,6 +528,9 @@ fn forward_impl(g: &Conv2dGeom, x: &[f32], w: &[f32], b: Option<&[f32]>, y: &mut
                 let cols = &mut cols[..g.c_in * d.kk * t.tn];
                 im2col(g, &d, t, x_s, cols);
                 forward_rows(&d, t, w, b, cols, 0, y_s);
+                if relu {
+                    relu_tile(y_s, d.hw_out, t.j0, t.tn);
+                }
             }
         }
     });
@@ -522,7 +563,29 @@ pub fn conv2d_forward(
     if let Some(b) = b {
         check(K, g, &[("b", b.len(), g.c_out)], scratch.len());
     }
-    forward_impl(g, x, w, b, y, scratch);
+    forward_impl(g, x, w, b, y, scratch, false);
+}
+
+/// [`conv2d_forward`] followed by a ReLU, applied while each output tile is
+/// written (one pass over the output instead of two).
+///
+/// # Panics
+/// As [`conv2d_forward`].
+pub fn conv2d_forward_relu(
+    g: &Conv2dGeom,
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    const K: &str = "conv2d_forward_relu";
+    let bufs = [("x", x.len(), g.x_len()), ("w", w.len(), g.w_len()), ("y", y.len(), g.y_len())];
+    check(K, g, &bufs, scratch.len());
+    if let Some(b) = b {
+        check(K, g, &[("b", b.len(), g.c_out)], scratch.len());
+    }
+    forward_impl(g, x, w, b, y, scratch, true);
 }
 
 /// Convolution backward with respect to the input: `gx = d/dx` given `gy`,
@@ -558,7 +621,7 @@ pub fn conv2d_backward_input(g: &Conv2dGeom, gy: &[f32], w: &[f32], gx: &mut [f3
                 }
             }
         }
-        forward_impl(&g.transposed(), gy, w_t, None, gx, rest);
+        forward_impl(&g.transposed(), gy, w_t, None, gx, rest, false);
         return;
     }
     let need = g.cols_tile_len();

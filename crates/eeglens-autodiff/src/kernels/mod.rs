@@ -28,7 +28,7 @@ mod par;
 mod pool;
 pub mod reference;
 
-pub use conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward};
+pub use conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, conv2d_forward_relu};
 pub use gemm::gemm;
 pub use geom::{Conv2dGeom, Pool2dGeom};
 pub use pool::{avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward};

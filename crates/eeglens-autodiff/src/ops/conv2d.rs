@@ -75,6 +75,22 @@ fn geometry(x: &[usize], w: &[usize], b: Option<&[usize]>, opts: &Conv2dOpts) ->
 /// When the shapes do not fit each other or `opts` (the message names `conv2d`
 /// and the shapes).
 pub fn conv2d(tape: &mut Tape<'_>, x: Var, w: Var, b: Option<Var>, opts: Conv2dOpts) -> Var {
+    conv2d_act(tape, x, w, b, opts, false)
+}
+
+/// `relu(conv2d(x, w, b))` as one op: the ReLU is applied while the kernel
+/// writes its output, and the backward masks the gradient with the output
+/// before the convolution's own backward. Values and gradients are
+/// bit-identical to [`conv2d`] followed by [`super::relu`]; one tensor and one
+/// pass over memory fewer.
+///
+/// # Panics
+/// As [`conv2d`].
+pub fn conv2d_relu(tape: &mut Tape<'_>, x: Var, w: Var, b: Option<Var>, opts: Conv2dOpts) -> Var {
+    conv2d_act(tape, x, w, b, opts, true)
+}
+
+fn conv2d_act(tape: &mut Tape<'_>, x: Var, w: Var, b: Option<Var>, opts: Conv2dOpts, relu: bool) -> Var {
     let (vx, vw) = (tape.value(x), tape.value(w));
     let vb = b.map(|b| tape.value(b));
     let g = geometry(vx.shape(), vw.shape(), vb.map(|b| b.shape()), &opts);
@@ -82,23 +98,39 @@ pub fn conv2d(tape: &mut Tape<'_>, x: Var, w: Var, b: Option<Var>, opts: Conv2dO
     let mut y = crate::pool::overwritten(g.y_len());
     // Scratch from the buffer pool, reused across steps.
     let mut scratch = crate::pool::overwritten(g.scratch_len());
-    kernels::conv2d_forward(&g, vx.data(), vw.data(), vb.map(|b| b.data()), &mut y, &mut scratch);
+    let forward = if relu { kernels::conv2d_forward_relu } else { kernels::conv2d_forward };
+    forward(&g, vx.data(), vw.data(), vb.map(|b| b.data()), &mut y, &mut scratch);
     let y = tensor(&[g.n, g.c_out, g.h_out(), g.w_out()], y);
     let parents: Vec<Var> = [x, w].into_iter().chain(b).collect();
-    tape.push_op(y, &parents, Box::new(Conv2dBackward { g }))
+    tape.push_op(y, &parents, Box::new(Conv2dBackward { g, relu }))
 }
 
 /// The geometry; the backward reads `x` and `w` from the tape's input values.
 struct Conv2dBackward {
     g: Conv2dGeom,
+    /// the output went through a ReLU (see [`conv2d_relu`])
+    relu: bool,
 }
 
 impl Backward for Conv2dBackward {
     fn name(&self) -> &'static str {
-        "conv2d"
+        if self.relu {
+            "conv2d_relu"
+        } else {
+            "conv2d"
+        }
     }
 
-    fn backward(&self, inputs: &[&Tensor], _: &Tensor, gy: &Tensor, needs: &[bool]) -> Vec<Option<Tensor>> {
+    fn backward(&self, inputs: &[&Tensor], y: &Tensor, gy: &Tensor, needs: &[bool]) -> Vec<Option<Tensor>> {
+        // Through the ReLU first: the same arithmetic as the relu op's backward.
+        let masked = self.relu.then(|| {
+            let mut m = crate::pool::overwritten(gy.len());
+            kernels::elementwise::map2(y.data(), gy.data(), &mut m, |v, gv| {
+                gv * if v > 0.0 { 1.0 } else { 0.0 }
+            });
+            tensor(gy.shape(), m)
+        });
+        let gy = masked.as_ref().unwrap_or(gy);
         let g = &self.g;
         let (x, w) = (inputs[0], inputs[1]);
         let has_bias = inputs.len() == 3;
@@ -180,6 +212,45 @@ mod tests {
         conv_check(&[2, 4, 4, 4], &[6, 2, 3, 3], true, opts, 45);
         let depthwise = Conv2dOpts { stride: (1, 1), padding: (0, 1), groups: 3 };
         conv_check(&[2, 3, 4, 5], &[3, 1, 1, 3], false, depthwise, 46);
+    }
+
+    /// The fused op against its two gradchecked parts (a central-difference
+    /// check of the fused op itself would straddle the ReLU's kink at the many
+    /// pre-activations near zero).
+    #[test]
+    fn conv2d_relu_is_bit_identical_to_conv2d_then_relu() {
+        let mut r = Rng::new(49);
+        for opts in [
+            Conv2dOpts { stride: (1, 1), padding: (1, 1), groups: 1 },
+            Conv2dOpts { stride: (2, 1), padding: (0, 1), groups: 1 },
+        ] {
+            let (xv, wv, bv) =
+                (randn(&[3, 4, 9, 17], &mut r), randn(&[5, 4, 3, 3], &mut r), randn(&[5], &mut r));
+            let run = |fused: bool| {
+                let mut tape = Tape::new();
+                let x = tape.input_with_grad(xv.clone());
+                let w = tape.input_with_grad(wv.clone());
+                let b = tape.input_with_grad(bv.clone());
+                let y = if fused {
+                    conv2d_relu(&mut tape, x, w, Some(b), opts)
+                } else {
+                    let c = conv2d(&mut tape, x, w, Some(b), opts);
+                    crate::ops::relu(&mut tape, c)
+                };
+                let sq = crate::ops::square(&mut tape, y);
+                let loss = crate::ops::sum(&mut tape, sq);
+                let g = tape.backward(loss);
+                let grads: Vec<Vec<f32>> =
+                    [x, w, b].iter().map(|v| g.get(*v).expect("grad").data().to_vec()).collect();
+                (tape.value(y).data().to_vec(), grads)
+            };
+            let (fused, plain) = (run(true), run(false));
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fused.0), bits(&plain.0), "{opts:?}: values differ");
+            for (a, b) in fused.1.iter().zip(&plain.1) {
+                assert_eq!(bits(a), bits(b), "{opts:?}: gradients differ");
+            }
+        }
     }
 
     #[test]

@@ -32,7 +32,7 @@ mod transpose;
 pub use add::add;
 pub use avg_pool2d::avg_pool2d;
 pub use batch_norm::{batch_norm, BatchNormMode, BatchStats};
-pub use conv2d::{conv2d, Conv2dOpts};
+pub use conv2d::{conv2d, conv2d_relu, Conv2dOpts};
 pub use cross_entropy::{cross_entropy, log_softmax};
 pub use dropout::dropout;
 pub use elu::elu;

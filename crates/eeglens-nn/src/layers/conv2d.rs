@@ -168,4 +168,12 @@ impl Conv2d {
         let opts = Conv2dOpts { stride: c.stride, padding: c.padding, groups: c.groups };
         ops::conv2d(tape, x, p[0], p.get(1).copied(), opts)
     }
+
+    /// This layer followed by a ReLU, as one op ([`ops::conv2d_relu`]:
+    /// bit-identical, one pass over the output fewer).
+    pub fn forward_relu(&self, tape: &mut Tape<'_>, x: Var, p: &[Var]) -> Var {
+        let c = &self.cfg;
+        let opts = Conv2dOpts { stride: c.stride, padding: c.padding, groups: c.groups };
+        ops::conv2d_relu(tape, x, p[0], p.get(1).copied(), opts)
+    }
 }
