@@ -1,10 +1,32 @@
 //! Gradient-norm clipping (`torch.nn.utils.clip_grad_norm_`).
 
 use eeglens_autodiff::Tensor;
+use rayon::prelude::*;
 
 /// The global L2 norm of all gradients (accumulated in f64).
+///
+/// Each tensor is summed in fixed chunks (over the threads), each chunk with
+/// four running sums, and the partial sums are added in order: the result
+/// depends only on the gradients, not on the thread count.
 pub fn grad_norm(grads: &[Option<&Tensor>]) -> f64 {
-    grads.iter().flatten().flat_map(|g| g.data()).map(|x| (*x as f64) * (*x as f64)).sum::<f64>().sqrt()
+    const CHUNK: usize = 1 << 14;
+    let chunk_sum = |c: &[f32]| {
+        let mut acc = [0.0f64; 4];
+        let quads = c.chunks_exact(4);
+        let tail: f64 = quads.remainder().iter().map(|&x| (x as f64) * (x as f64)).sum();
+        for q in quads {
+            for (a, &x) in acc.iter_mut().zip(q) {
+                *a += (x as f64) * (x as f64);
+            }
+        }
+        (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    };
+    let mut total = 0.0f64;
+    for g in grads.iter().flatten() {
+        let partial: Vec<f64> = g.data().par_chunks(CHUNK).map(chunk_sum).collect();
+        total += partial.iter().sum::<f64>();
+    }
+    total.sqrt()
 }
 
 /// The factor PyTorch scales gradients by so their global norm is at most
