@@ -99,7 +99,10 @@ fn check_conv(g: &Conv2dGeom, seed: u64, bias: bool, minimal_scratch: bool) -> R
     scratch.fill(f32::NAN);
     kernels::conv2d_forward_relu(g, &x, &w, b, &mut y_relu, &mut scratch);
     let relu = |v: f32| if v <= 0.0 { 0.0 } else { v };
-    prop_assert!(y_relu.iter().zip(&y).all(|(r, v)| r.to_bits() == relu(*v).to_bits()), "fused ReLU for {g:?}");
+    prop_assert!(
+        y_relu.iter().zip(&y).all(|(r, v)| r.to_bits() == relu(*v).to_bits()),
+        "fused ReLU for {g:?}"
+    );
 
     let (mut gx, mut gx_ref) = (vec![f32::NAN; g.x_len()], vec![0.0; g.x_len()]);
     kernels::conv2d_backward_input(g, &gy, &w, &mut gx, &mut scratch);
