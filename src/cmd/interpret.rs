@@ -177,14 +177,19 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     ];
     for (name, reading) in methods {
         let Some(reading) = reading else { continue };
-        let bands: Vec<String> =
-            reading.bands.iter().map(|b| format!("{} {:+.3} (p {:.4})", b.name, b.log_ratio, b.p)).collect();
+        // The top band is chosen by each band's contrast and its p; the
+        // channel-averaged log ratio follows for reference.
+        let contrasts: Vec<String> =
+            reading.bands.iter().map(|b| format!("{} {:.3} (p {:.4})", b.name, b.contrast, b.p)).collect();
+        let ratios: Vec<String> =
+            reading.bands.iter().map(|b| format!("{} {:+.3}", b.name, b.log_ratio)).collect();
         println!(
-            "{name:<11} top band {:<6} | ln({}/{}) {}",
+            "{name:<11} top band {:<6} | contrast {} | mean ln({}/{}) {}",
             reading.top_band.as_deref().unwrap_or("none"),
+            contrasts.join(", "),
             r.classes.get(1).map_or("", String::as_str),
             r.classes.first().map_or("", String::as_str),
-            bands.join(", ")
+            ratios.join(", ")
         );
     }
     println!("written     {}", out.join("interpret.json").display());
