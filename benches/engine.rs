@@ -1,7 +1,8 @@
 //! End-to-end R-VGG throughput at the paper's input (1 x 24 x 256): a training
 //! step at batch 40 (forward, backward, Adam), inference at batch 256, and an
-//! activation-maximisation step at batch 1 (input gradient, weights frozen).
-//! `eeglens bench --json` measures the same three with the same functions.
+//! activation-maximisation step at batch 1 (input gradient, weights frozen) and
+//! with 16 restarts batched. `eeglens bench --json` measures the same with the
+//! same functions.
 
 use std::hint::black_box;
 
@@ -32,6 +33,12 @@ fn rvgg_end_to_end(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("actmax_step_b1", |b| {
         b.iter(|| black_box(actmax_step(&model, &mut xa, 0, 0.1).expect("step")))
+    });
+
+    let (mut xr, _) = noise_batch(16, spec.n_channels, spec.n_samples, 4);
+    g.throughput(Throughput::Elements(16));
+    g.bench_function("actmax_step_16_restarts", |b| {
+        b.iter(|| black_box(actmax_step(&model, &mut xr, 0, 0.1).expect("step")))
     });
     g.finish();
 }
