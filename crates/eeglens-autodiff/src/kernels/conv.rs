@@ -557,13 +557,7 @@ pub fn conv2d_forward(
     y: &mut [f32],
     scratch: &mut [f32],
 ) {
-    const K: &str = "conv2d_forward";
-    let bufs = [("x", x.len(), g.x_len()), ("w", w.len(), g.w_len()), ("y", y.len(), g.y_len())];
-    check(K, g, &bufs, scratch.len());
-    if let Some(b) = b {
-        check(K, g, &[("b", b.len(), g.c_out)], scratch.len());
-    }
-    forward_impl(g, x, w, b, y, scratch, false);
+    forward_checked("conv2d_forward", g, x, w, b, y, scratch, false);
 }
 
 /// [`conv2d_forward`] followed by a ReLU, applied while each output tile is
@@ -579,13 +573,26 @@ pub fn conv2d_forward_relu(
     y: &mut [f32],
     scratch: &mut [f32],
 ) {
-    const K: &str = "conv2d_forward_relu";
+    forward_checked("conv2d_forward_relu", g, x, w, b, y, scratch, true);
+}
+
+/// The buffer checks of the forward kernels (named `kernel` in messages), then the work.
+fn forward_checked(
+    kernel: &str,
+    g: &Conv2dGeom,
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+    y: &mut [f32],
+    scratch: &mut [f32],
+    relu: bool,
+) {
     let bufs = [("x", x.len(), g.x_len()), ("w", w.len(), g.w_len()), ("y", y.len(), g.y_len())];
-    check(K, g, &bufs, scratch.len());
+    check(kernel, g, &bufs, scratch.len());
     if let Some(b) = b {
-        check(K, g, &[("b", b.len(), g.c_out)], scratch.len());
+        check(kernel, g, &[("b", b.len(), g.c_out)], scratch.len());
     }
-    forward_impl(g, x, w, b, y, scratch, true);
+    forward_impl(g, x, w, b, y, scratch, relu);
 }
 
 /// Convolution backward with respect to the input: `gx = d/dx` given `gy`,
