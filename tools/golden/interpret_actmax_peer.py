@@ -6,30 +6,20 @@ work per step as `cargo bench -p eeglens-interpret --bench interpret`
 (forward, backward to the input, one Adam step). Prints steps/s and
 pattern-steps/s for 1, 2x8 and 2x16 patterns per batch.
 
-    pip install torch --index-url https://download.pytorch.org/whl/cpu
+    pip install torch numpy
     python3 tools/golden/interpret_actmax_peer.py [--threads 2] [--seconds 10]
+
+The network is the one of `benches/peers/rvgg_torch.py`, imported from there.
 """
 import argparse
+import os
+import sys
 import time
 
 import torch
-import torch.nn as nn
 
-
-def rvgg(n_channels=24, n_samples=256, n_classes=2):
-    layers, c_in = [], 1
-    for block in ([16, 16], [32, 32], [64, 64, 64]):
-        for c_out in block:
-            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU()]
-            c_in = c_out
-        layers.append(nn.MaxPool2d(2))
-    flat = 64 * (n_channels // 8) * (n_samples // 8)
-    classifier = nn.Sequential(
-        nn.Linear(flat, 1024), nn.ReLU(), nn.Dropout(0.5),
-        nn.Linear(1024, 1024), nn.ReLU(), nn.Dropout(0.5),
-        nn.Linear(1024, n_classes),
-    )
-    return nn.Sequential(nn.Sequential(*layers), nn.Flatten(), classifier)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "benches", "peers"))
+from rvgg_torch import rvgg  # noqa: E402  (the peers' R-VGG, one definition)
 
 
 def bench(model, batch, seconds):
