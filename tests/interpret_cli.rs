@@ -81,7 +81,11 @@ fn interpret_json_has_the_contracted_shape_and_files_are_written() {
     assert!(out_dir.join("interpret.json").exists());
     let file =
         eeglens_nn::read_tensor_file(&out_dir.join("interpret.safetensors")).expect("tensors readable");
-    assert_eq!(file.f32("actmax.patterns").expect("patterns").shape(), [2, 2, 8, 32]);
+    // The default: gains per channel and band on 8 windows per restart.
+    assert_eq!(v["methods"]["actmax"]["parameterisation"], "gains");
+    assert_eq!(v["methods"]["actmax"]["windows_per_restart"], 8);
+    assert_eq!(file.f32("actmax.patterns").expect("patterns").shape(), [2, 2 * 8, 8, 32]);
+    assert_eq!(file.f32("actmax.gains").expect("gains").shape(), [2, 2, 8, 4]);
     assert_eq!(file.f32("deconv.maps").expect("maps").shape(), [6, 8, 32]);
     let _ = std::fs::remove_dir_all(&d);
 }
@@ -96,6 +100,8 @@ fn bad_input_is_one_clear_line() {
     one_line_error(&o, &["features.0", "16 units", "99"]);
     let o = interpret(&run, &["--method", "saliency"]);
     one_line_error(&o, &["--method saliency"]);
+    let o = interpret(&run, &["--actmax-param", "pixels"]);
+    one_line_error(&o, &["--actmax-param pixels", "gains, samples or spectral"]);
     // The same run without its checkpoints.
     for f in std::fs::read_dir(&run).expect("run dir") {
         let p = f.expect("entry").path();

@@ -7,7 +7,8 @@ use anyhow::{bail, Context};
 use eeglens_data::store::{EpochStore, Split};
 use eeglens_dsp::Band;
 use eeglens_interpret::{
-    run as interpret, write_outputs, BackRule, InterpretConfig, Keep, Method, Progress, UnitRef,
+    run as interpret, write_outputs, BackRule, InterpretConfig, Keep, Method, Parameterisation, Progress,
+    UnitRef,
 };
 use eeglens_train::RunDir;
 
@@ -44,6 +45,20 @@ pub struct Args {
     /// Activation-maximisation steps.
     #[arg(long, default_value_t = 100)]
     pub steps: usize,
+    /// Activation-maximisation input: gains (per-frequency gains of real windows),
+    /// samples, or spectral (1/f-scaled Fourier coefficients).
+    #[arg(long, default_value = "gains")]
+    pub actmax_param: String,
+    /// Windows one set of activation-maximisation gains is applied to (gains only).
+    #[arg(long, default_value_t = 8)]
+    pub actmax_windows: usize,
+    /// Activation-maximisation Adam step size (log gain, or data standard deviations).
+    #[arg(long, default_value_t = 0.05)]
+    pub actmax_lr: f64,
+    /// Activation-maximisation L2 decay: towards gain 1 under gains (default 10),
+    /// towards zero otherwise (default 1).
+    #[arg(long)]
+    pub actmax_l2: Option<f64>,
     /// Back-projection rule: deconvnet, guided or saliency.
     #[arg(long, default_value = "deconvnet")]
     pub rule: String,
@@ -125,6 +140,19 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
     };
     cfg.actmax.restarts = a.restarts;
     cfg.actmax.steps = a.steps;
+    cfg.actmax.lr = a.actmax_lr;
+    cfg.actmax.windows_per_restart = a.actmax_windows;
+    cfg.actmax.param = match a.actmax_param.as_str() {
+        "gains" => Parameterisation::Gains,
+        "samples" => Parameterisation::Samples,
+        "spectral" => Parameterisation::Spectral { f_min: 1.0 },
+        other => bail!("--actmax-param {other}: expected gains, samples or spectral"),
+    };
+    if let Some(l2) = a.actmax_l2 {
+        cfg.actmax.l2 = l2;
+    } else if cfg.actmax.param != Parameterisation::Gains {
+        cfg.actmax.l2 = 1.0;
+    }
     cfg.deconv.rule = match a.rule.as_str() {
         "deconvnet" => BackRule::Deconvnet,
         "guided" => BackRule::Guided,

@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use eeglens_autodiff::{Rng, Tensor};
 use eeglens_interpret::actmax::{maximise, ActmaxProblem, DataStats, Target};
 use eeglens_interpret::deconv::{class_seed, project, record};
-use eeglens_interpret::{ActmaxConfig, BackRule};
+use eeglens_interpret::{ActmaxConfig, BackRule, Parameterisation};
 use eeglens_nn::{models, ModelSpec, Sequential};
 
 fn rvgg() -> Sequential {
@@ -23,15 +23,50 @@ fn bench_actmax(c: &mut Criterion) {
     group.sample_size(10);
     for restarts in [1usize, 8, 16] {
         // Two classes x restarts patterns per step; throughput counts pattern-steps.
-        let cfg = ActmaxConfig { restarts, steps: 1, ..ActmaxConfig::default() };
+        let cfg = ActmaxConfig {
+            restarts,
+            steps: 1,
+            param: Parameterisation::Samples,
+            l2: 1.0,
+            ..ActmaxConfig::default()
+        };
         let targets = [Target::Class(0), Target::Class(1)];
-        let problem =
-            ActmaxProblem { model: &model, targets: &targets, fs: 128.0, stats: &stats, cfg: &cfg, seed: 0 };
+        let problem = ActmaxProblem {
+            model: &model,
+            targets: &targets,
+            fs: 128.0,
+            stats: &stats,
+            cfg: &cfg,
+            seed: 0,
+            starts: &[],
+            bands: &[],
+        };
         group.throughput(Throughput::Elements(2 * restarts as u64));
         group.bench_function(format!("rvgg_step_2x{restarts}_restarts"), |b| {
             b.iter(|| maximise(&problem, &mut |_| {}).expect("actmax step"))
         });
     }
+    // The default: band gains shared by 8 real windows per restart, 8 restarts per class.
+    let cfg = ActmaxConfig { steps: 1, ..ActmaxConfig::default() };
+    let mut rng = Rng::new(2);
+    let n = cfg.restarts * cfg.windows_per_restart;
+    let starts: Vec<f32> = (0..n * n_ch * t).map(|_| rng.normal() as f32).collect();
+    let bands = eeglens_dsp::eeg_bands();
+    let targets = [Target::Class(0), Target::Class(1)];
+    let problem = ActmaxProblem {
+        model: &model,
+        targets: &targets,
+        fs: 128.0,
+        stats: &stats,
+        cfg: &cfg,
+        seed: 0,
+        starts: &starts,
+        bands: &bands,
+    };
+    group.throughput(Throughput::Elements(2 * n as u64));
+    group.bench_function(format!("rvgg_gains_step_2x{}x{}", cfg.restarts, cfg.windows_per_restart), |b| {
+        b.iter(|| maximise(&problem, &mut |_| {}).expect("actmax step"))
+    });
     group.finish();
 }
 

@@ -66,6 +66,17 @@ pub enum Parameterisation {
         /// below this frequency (Hz) the scale stays flat
         f_min: f64,
     },
+    /// a log gain per channel and frequency bin applied to a real window:
+    /// the pattern is `irfft(exp(g) * rfft(x0))` per channel, `x0` a window
+    /// of the split, and the gains `g` (starting at 0) are what is
+    /// optimised. The pattern stays real EEG re-weighted in frequency, so the
+    /// network is asked which frequencies, where, it wants more or less of —
+    /// not which out-of-distribution input drives it hardest (the free
+    /// parameterisations find fast components the data never have). Restarts
+    /// start from different windows, the same ones for every class,
+    /// alternating between the classes. Clipping and smoothing act on samples
+    /// and do not apply.
+    Gains,
 }
 
 /// Back-projection rule at rectifiers: what distinguishes the deconvnet from
@@ -128,15 +139,19 @@ pub struct UnitRef {
 pub struct ActmaxConfig {
     /// what a class pattern maximises
     pub objective: ClassObjective,
-    /// restarts per class (or unit), run together in one batch; restart 0
-    /// starts from zeros, 1 from the data mean, the rest from small noise
+    /// restarts per class (or unit), run together in one batch. Under
+    /// [`Parameterisation::Gains`] a restart is one set of gains on its own
+    /// windows; otherwise restart 0 starts from zeros, 1 from the data
+    /// mean, the rest from small noise
     pub restarts: usize,
     /// gradient-ascent steps
     pub steps: usize,
     /// Adam step size, in units of the data's standard deviation
     pub lr: f64,
-    /// L2 decay on the input, added to the objective's gradient scaled to
-    /// unit RMS: patterns settle near an RMS of `1 / l2` data standard deviations
+    /// L2 decay on the parameters, added to the objective's gradient scaled
+    /// to unit RMS: free patterns settle near an RMS of `1 / l2` data
+    /// standard deviations, gains near an RMS of `1 / l2` (default 10: gains
+    /// stay near the data; free patterns want about 1)
     pub l2: f64,
     /// largest random circular time shift per step, in samples (0: none)
     pub jitter: usize,
@@ -149,6 +164,9 @@ pub struct ActmaxConfig {
     pub clip: bool,
     /// standard deviation of the noise restarts, in units of the data's
     pub init_noise: f64,
+    /// under [`Parameterisation::Gains`], the windows one restart's gains
+    /// are applied to together (their mean objective is maximised)
+    pub windows_per_restart: usize,
 }
 
 impl Default for ActmaxConfig {
@@ -158,12 +176,13 @@ impl Default for ActmaxConfig {
             restarts: 8,
             steps: 100,
             lr: 0.05,
-            l2: 1.0,
+            l2: 10.0,
             jitter: 8,
             smooth: 0.0,
-            param: Parameterisation::Samples,
+            param: Parameterisation::Gains,
             clip: true,
             init_noise: 1.0,
+            windows_per_restart: 8,
         }
     }
 }
@@ -282,6 +301,13 @@ impl InterpretConfig {
         }
         if !(a.smooth >= 0.0 && a.smooth.is_finite()) {
             return bad("actmax.smooth", a.smooth.to_string(), "a width >= 0 samples");
+        }
+        if a.param == Parameterisation::Gains && a.smooth > 0.0 {
+            return bad(
+                "actmax.smooth",
+                a.smooth.to_string(),
+                "0 with the gains parameterisation (it smooths samples)",
+            );
         }
         if let Parameterisation::Spectral { f_min } = a.param {
             if !(f_min > 0.0 && f_min.is_finite()) {

@@ -9,9 +9,11 @@
 //!   highest probability (spread over the class's subjects, optionally only
 //!   correctly classified ones), and the windows that activate a unit most;
 //! - [`actmax`]: gradient ascent on the input (weights frozen, eval mode)
-//!   with L2 decay, random circular time shifts, optional smoothing, an
-//!   optional 1/f-scaled spectral parameterisation and clipping to the
-//!   data's range; all restarts of all classes in one batch;
+//!   with L2 decay and random circular time shifts; by default the input is
+//!   real windows scaled by a gain per channel and band (what is optimised),
+//!   or else the samples themselves (optionally 1/f-scaled Fourier
+//!   coefficients, smoothing, clipping to the data's range); all restarts of
+//!   all classes in one batch;
 //! - [`deconv`]: projection of an activation back to the input through the
 //!   recorded max-pool switches, rectifiers and transposed filters, reusing
 //!   the engine's kernels; guided backpropagation and gradient saliency as

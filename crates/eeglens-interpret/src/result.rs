@@ -64,6 +64,17 @@ pub struct ActmaxReport {
     pub steps: usize,
     /// restarts per class
     pub restarts: usize,
+    /// `gains` (real windows scaled per channel and band), `samples` or `spectral`
+    #[serde(default)]
+    pub parameterisation: String,
+    /// under `gains`, the windows each restart's gains are applied to; the
+    /// saved patterns are `[classes, restarts * windows_per_restart, C, T]`
+    #[serde(default = "one")]
+    pub windows_per_restart: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// Reverse convolution: the reading of the projected maps.

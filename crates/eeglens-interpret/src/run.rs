@@ -1,11 +1,11 @@
 //! [`run`]: the three methods and their spectral reading on one split.
 
-use eeglens_autodiff::Tensor;
+use eeglens_autodiff::{Rng, Tensor};
 use eeglens_data::store::EpochStore;
 use eeglens_nn::{IntTensor, Sequential};
 
 use crate::actmax::{maximise, ActmaxProblem, DataStats, Target};
-use crate::config::{ClassObjective, InterpretConfig, Method};
+use crate::config::{ClassObjective, InterpretConfig, Method, Parameterisation};
 use crate::deconv::{class_seed, project, record, unit_seed};
 use crate::error::InterpretError;
 use crate::optimal::{samples, score_classes, score_unit, top_k, top_k_capped, ClassScores};
@@ -14,7 +14,9 @@ use crate::result::{
     ActmaxReport, BandTable, DeconvReport, InterpretResult, Methods, ModelSummary, OptimalReport, Report,
     Saved, UnitReport,
 };
-use crate::spectral::{band_power, discrimination, read, spectra, ReadOpts, Reading, ReadingArrays};
+use crate::spectral::{
+    band_power, discrimination, read, read_paired, spectra, ReadOpts, Reading, ReadingArrays,
+};
 use crate::walk::{load_windows, resolve_unit};
 
 /// Receives progress of long work (the CLI draws a bar; tests ignore it).
@@ -142,18 +144,42 @@ pub fn run(
     } else {
         None
     };
+    let starts = if cfg.actmax.param == Parameterisation::Gains
+        && (cfg.methods.contains(&Method::Actmax) || unit.is_some())
+    {
+        let n = cfg.actmax.restarts * cfg.actmax.windows_per_restart.max(1);
+        let pos = start_windows(&labels, &subjects, n_classes, n, cfg.seed);
+        let idx: Vec<usize> = pos.iter().map(|&p| indices[p]).collect();
+        load_windows(store, &idx).data().to_vec()
+    } else {
+        Vec::new()
+    };
 
     if cfg.methods.contains(&Method::Actmax) {
         let stats = stats.as_ref().expect("computed when actmax runs");
         let targets: Vec<Target> = (0..n_classes).map(Target::Class).collect();
         progress.stage("activation maximisation", cfg.actmax.steps as u64);
-        let problem =
-            ActmaxProblem { model, targets: &targets, fs: meta.fs, stats, cfg: &cfg.actmax, seed: cfg.seed };
+        let problem = ActmaxProblem {
+            model,
+            targets: &targets,
+            fs: meta.fs,
+            stats,
+            cfg: &cfg.actmax,
+            seed: cfg.seed,
+            starts: &starts,
+            bands: &cfg.bands,
+        };
         let pats = maximise(&problem, &mut |_| progress.advance(1))?;
         let r = cfg.actmax.restarts;
         let groups: Vec<usize> = (0..n_classes * r).map(|i| i / r).collect();
-        let sp = spectra(pats.patterns.data(), n_ch, t, meta.fs)?;
-        let (reading, arrays) = read(&sp, &groups, &opts.with_seed(cfg.seed ^ 0xA))?;
+        let sp = spectra(pats.patterns.data(), n_ch, t, meta.fs)?.mean_of_runs(pats.members);
+        // Under gains, restart j of every class is made from the same windows: a pair.
+        let (reading, arrays) = if pats.gains.is_some() {
+            let pairs: Vec<usize> = (0..n_classes * r).map(|i| i % r).collect();
+            read_paired(&sp, &groups, &pairs, &opts.with_seed(cfg.seed ^ 0xA))?
+        } else {
+            read(&sp, &groups, &opts.with_seed(cfg.seed ^ 0xA))?
+        };
         let steps = cfg.actmax.steps;
         let at = |step: usize| {
             Ordered(
@@ -176,10 +202,19 @@ pub fn run(
             objective_end: at(steps - 1),
             steps,
             restarts: r,
+            parameterisation: match cfg.actmax.param {
+                Parameterisation::Gains => "gains".into(),
+                Parameterisation::Samples => "samples".into(),
+                Parameterisation::Spectral { .. } => "spectral".into(),
+            },
+            windows_per_restart: pats.members,
         });
         push_arrays(&mut tensors, "actmax", &arrays, n_classes, n_ch, sp.n_freqs(), cfg.bands.len());
         tensors.push(("actmax.patterns".into(), Saved::F32(pats.patterns)));
         tensors.push(("actmax.trace".into(), Saved::F32(pats.trace)));
+        if let Some(g) = pats.gains {
+            tensors.push(("actmax.gains".into(), Saved::F32(g)));
+        }
     }
 
     if cfg.methods.contains(&Method::Deconv) {
@@ -242,6 +277,8 @@ pub fn run(
                     stats,
                     cfg: &cfg.actmax,
                     seed: cfg.seed,
+                    starts: &starts,
+                    bands: &cfg.bands,
                 };
                 let pats = maximise(&problem, &mut |_| progress.advance(1))?;
                 let table = band_table(pats.patterns.data(), n_ch, t, meta.fs, &opts)?;
@@ -369,4 +406,86 @@ fn band_table(
             })
             .collect(),
     ))
+}
+
+/// The windows (positions into the split) activation maximisation's gains
+/// parameterisation starts from: `n` of them, alternating between the
+/// classes, each class's taken one per subject in a random order of its
+/// subjects (a random window of each) before any subject is used twice.
+fn start_windows(labels: &[u32], subjects: &[u32], n_classes: usize, n: usize, seed: u64) -> Vec<usize> {
+    let mut rng = Rng::new(seed).fork(0x57A7);
+    let mut queues: Vec<Vec<usize>> = (0..n_classes)
+        .map(|c| {
+            let mut subs: Vec<u32> =
+                (0..labels.len()).filter(|&p| labels[p] as usize == c).map(|p| subjects[p]).collect();
+            subs.sort_unstable();
+            subs.dedup();
+            // Per subject its windows in random order; then rounds over the subjects in random order.
+            let mut per: Vec<Vec<usize>> = subs
+                .iter()
+                .map(|&s| {
+                    let mut w: Vec<usize> =
+                        (0..labels.len()).filter(|&p| labels[p] as usize == c && subjects[p] == s).collect();
+                    rng.shuffle(&mut w);
+                    w
+                })
+                .collect();
+            rng.shuffle(&mut per);
+            let mut order = Vec::new();
+            let longest = per.iter().map(Vec::len).max().unwrap_or(0);
+            for round in 0..longest {
+                order.extend(per.iter().filter_map(|w| w.get(round).copied()));
+            }
+            order.reverse();
+            order
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    let mut c = 0;
+    while out.len() < n && queues.iter().any(|q| !q.is_empty()) {
+        if let Some(p) = queues[c].pop() {
+            out.push(p);
+        }
+        c = (c + 1) % n_classes;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_windows_alternate_classes_and_use_every_subject_before_repeating_one() {
+        // 3 subjects of class 0 with 4 windows each, 2 of class 1 with 5 each, interleaved.
+        let mut labels = Vec::new();
+        let mut subjects = Vec::new();
+        for (s, class, n) in [(0u32, 0u32, 4), (1, 1, 5), (2, 0, 4), (3, 1, 5), (4, 0, 4)] {
+            labels.extend(std::iter::repeat_n(class, n));
+            subjects.extend(std::iter::repeat_n(s, n));
+        }
+        for seed in 0..5 {
+            let pos = start_windows(&labels, &subjects, 2, 10, seed);
+            assert_eq!(pos.len(), 10);
+            let mut seen = pos.clone();
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(seen.len(), 10, "a window twice: {pos:?}");
+            for (i, &p) in pos.iter().enumerate() {
+                assert_eq!(labels[p] as usize, i % 2, "seed {seed}: {pos:?}");
+            }
+            // Class 0's first three windows come from its three subjects, class 1's first two from its two.
+            let subs = |class: usize, k: usize| {
+                let mut s: Vec<u32> =
+                    pos.iter().skip(class).step_by(2).take(k).map(|&p| subjects[p]).collect();
+                s.sort_unstable();
+                s
+            };
+            assert_eq!(subs(0, 3), [0, 2, 4]);
+            assert_eq!(subs(1, 2), [1, 3]);
+        }
+        // More windows asked than there are: all of them, none twice.
+        let pos = start_windows(&labels, &subjects, 2, 100, 1);
+        assert_eq!(pos.len(), labels.len());
+    }
 }

@@ -67,6 +67,19 @@ impl Spectra {
         self.freqs.len()
     }
 
+    /// The mean PSD of every run of `m` consecutive items (`n_items` must be
+    /// a multiple of `m`): one item per run.
+    pub fn mean_of_runs(&self, m: usize) -> Spectra {
+        let m = m.max(1);
+        let per = self.n_channels * self.n_freqs();
+        let mut psd = vec![0.0; self.n_items / m * per];
+        for (i, item) in self.psd.chunks_exact(per).enumerate() {
+            let dst = &mut psd[i / m * per..][..per];
+            dst.iter_mut().zip(item).for_each(|(d, v)| *d += v / m as f64);
+        }
+        Spectra { freqs: self.freqs.clone(), psd, n_items: self.n_items / m, n_channels: self.n_channels }
+    }
+
     /// The PSD of item `i`, channel `c`.
     pub fn get(&self, i: usize, c: usize) -> &[f64] {
         let f = self.n_freqs();
@@ -224,6 +237,38 @@ pub fn read(
     groups: &[usize],
     opts: &ReadOpts<'_>,
 ) -> Result<(Reading, ReadingArrays), InterpretError> {
+    read_with_pairs(spectra, groups, None, opts)
+}
+
+/// [`read`] for paired items: `pairs[i]` names item `i`'s pair, and a pair
+/// holds one item of class 0 and one of class 1 made from the same material
+/// (activation maximisation's gains applied to the same windows). The test
+/// then swaps the labels within pairs (each pair at random) instead of
+/// shuffling them over all items: what the two items of a pair share (their
+/// windows' own spectra) cancels out of the null distribution, as it does
+/// out of the contrast. Items in no complete pair keep their labels.
+///
+/// # Panics
+/// When `groups` or `pairs` does not have one entry per item.
+///
+/// # Errors
+/// As [`read`].
+pub fn read_paired(
+    spectra: &Spectra,
+    groups: &[usize],
+    pairs: &[usize],
+    opts: &ReadOpts<'_>,
+) -> Result<(Reading, ReadingArrays), InterpretError> {
+    assert_eq!(pairs.len(), spectra.n_items, "read_paired: one pair per item");
+    read_with_pairs(spectra, groups, Some(pairs), opts)
+}
+
+fn read_with_pairs(
+    spectra: &Spectra,
+    groups: &[usize],
+    pairs: Option<&[usize]>,
+    opts: &ReadOpts<'_>,
+) -> Result<(Reading, ReadingArrays), InterpretError> {
     assert_eq!(groups.len(), spectra.n_items, "read: one group per item");
     let (n_items, n_ch, n_f, n_b) =
         (spectra.n_items, spectra.n_channels, spectra.n_freqs(), opts.bands.len());
@@ -280,7 +325,8 @@ pub fn read(
     // Per item, channel and band: what the band test permutes.
     let item_cb: Vec<&[f64]> = bp.chunks_exact(n_ch * n_b).collect();
     let observed = contrasts(&item_cb, groups, n_ch, n_b);
-    let p_contrast = max_stat_permutation(&item_cb, groups, &observed, n_ch, opts.permutations, opts.seed);
+    let p_contrast =
+        max_stat_permutation(&item_cb, groups, pairs, &observed, n_ch, opts.permutations, opts.seed);
     let bands: Vec<BandContrast> = opts
         .bands
         .iter()
@@ -399,9 +445,11 @@ fn contrasts(values: &[&[f64]], groups: &[usize], n_ch: usize, n_b: usize) -> Ve
 }
 
 /// Family-wise permutation p-values of the band contrasts (max statistic over the bands).
+/// With `pairs`, the labels are swapped within complete pairs instead of shuffled.
 fn max_stat_permutation(
     values: &[&[f64]],
     groups: &[usize],
+    pairs: Option<&[usize]>,
     observed: &[f64],
     n_ch: usize,
     permutations: usize,
@@ -410,13 +458,38 @@ fn max_stat_permutation(
     // Only items of the two contrasted classes take part.
     let idx: Vec<usize> = (0..groups.len()).filter(|&i| groups[i] < 2).collect();
     let sub: Vec<&[f64]> = idx.iter().map(|&i| values[i]).collect();
-    let mut labels: Vec<usize> = idx.iter().map(|&i| groups[i]).collect();
+    let original: Vec<usize> = idx.iter().map(|&i| groups[i]).collect();
+    let mut labels = original.clone();
+    // Positions (into `sub`) of the complete pairs: one item of each class.
+    let swaps: Vec<(usize, usize)> = match pairs {
+        None => Vec::new(),
+        Some(pairs) => {
+            let mut by_pair: std::collections::BTreeMap<usize, [Vec<usize>; 2]> = Default::default();
+            for (pos, &i) in idx.iter().enumerate() {
+                by_pair.entry(pairs[i]).or_default()[groups[i]].push(pos);
+            }
+            by_pair
+                .values()
+                .filter(|[a, b]| a.len() == 1 && b.len() == 1)
+                .map(|[a, b]| (a[0], b[0]))
+                .collect()
+        }
+    };
     let mut rng = Rng::new(seed).fork(0xB4D5);
     let mut exceed = vec![0usize; observed.len()];
     // A relative tolerance, so a permutation equal to the observed labelling counts.
     let tol = 1e-12;
     for _ in 0..permutations {
-        rng.shuffle(&mut labels);
+        if pairs.is_some() {
+            labels.copy_from_slice(&original);
+            for &(a, b) in &swaps {
+                if rng.below(2) == 1 {
+                    labels.swap(a, b);
+                }
+            }
+        } else {
+            rng.shuffle(&mut labels);
+        }
         let stats = contrasts(&sub, &labels, n_ch, observed.len());
         let max = stats.iter().copied().fold(0.0, f64::max);
         for (e, o) in exceed.iter_mut().zip(observed) {
@@ -581,6 +654,92 @@ mod tests {
         assert_eq!(r.n.0, vec![("F".to_string(), 12), ("M".to_string(), 12)]);
     }
 
+    /// Spectra of paired items: pair `j` of `n` has its own power factor
+    /// (`e^{±1.5}` per channel and EEG band, shared by its two items, like
+    /// two patterns made from one window); class 1 has `e^{shift}` times the
+    /// power of band `band` on channel 0. PSDs on a 0.5 Hz grid, flat within a band.
+    fn paired_spectra(n: usize, band: usize, shift: f64, seed: u64) -> (Spectra, Vec<usize>, Vec<usize>) {
+        let (n_ch, n_b) = (2, 4);
+        let freqs: Vec<f64> = (0..=64).map(|k| k as f64 * 0.5).collect();
+        let band_of = |f: f64| [4.0, 8.0, 13.0].iter().filter(|&&edge| f >= edge).count();
+        let mut rng = Rng::new(seed);
+        let factors: Vec<f64> =
+            (0..n * n_ch * n_b).map(|_| (1.5 * (2.0 * rng.uniform_f64() - 1.0)).exp()).collect();
+        let mut psd = Vec::new();
+        for g in 0..2 {
+            for j in 0..n {
+                for c in 0..n_ch {
+                    let noise: Vec<f64> = (0..n_b).map(|_| 1.0 + 0.05 * rng.normal()).collect();
+                    for &f in &freqs {
+                        let b = band_of(f);
+                        let mut v = factors[(j * n_ch + c) * n_b + b] * noise[b];
+                        if g == 1 && c == 0 && b == band {
+                            v *= shift.exp();
+                        }
+                        psd.push(v);
+                    }
+                }
+            }
+        }
+        let sp = Spectra { freqs, psd, n_items: 2 * n, n_channels: n_ch };
+        let groups = (0..2 * n).map(|i| i / n).collect();
+        let pairs = (0..2 * n).map(|i| i % n).collect();
+        (sp, groups, pairs)
+    }
+
+    #[test]
+    fn pairing_cancels_what_the_two_items_of_a_pair_share() {
+        let bands: Vec<Band> =
+            [("delta", 1.0, 4.0), ("theta", 4.0, 8.0), ("alpha", 8.0, 13.0), ("beta", 13.0, 30.0)]
+                .iter()
+                .map(|&(n, lo, hi)| Band::new(n, lo, hi).unwrap())
+                .collect();
+        let (classes, channels) = (names(&["F", "M"]), names(&["Fz", "Pz"]));
+        let opts = ReadOpts {
+            classes: &classes,
+            channels: &channels,
+            bands: &bands,
+            alpha: 0.05,
+            permutations: 499,
+            floor: 0.0,
+            seed: 3,
+        };
+        // A 0.4 difference in theta under pair-to-pair spread of e^{±1.5}: the
+        // paired test finds it, the unpaired one cannot.
+        let (sp, groups, pairs) = paired_spectra(8, 1, 0.4, 5);
+        let (paired, _) = read_paired(&sp, &groups, &pairs, &opts).unwrap();
+        let (unpaired, _) = read(&sp, &groups, &opts).unwrap();
+        assert_eq!(paired.top_band.as_deref(), Some("theta"), "{:?}", paired.bands);
+        assert!(paired.bands[1].p < 0.01, "{:?}", paired.bands);
+        assert!(unpaired.bands[1].p > 0.05, "{:?}", unpaired.bands);
+        // The contrast itself does not depend on the pairing.
+        assert_relative_eq!(paired.bands[1].contrast, unpaired.bands[1].contrast, max_relative = TOL);
+        // No class difference: over seeds, the paired test rejects about as
+        // often as its level says (0 to 3 of 20 at 5 %).
+        let rejections = (0..20)
+            .filter(|&s| {
+                let (sp, groups, pairs) = paired_spectra(8, 1, 0.0, 100 + s);
+                let (r, _) = read_paired(&sp, &groups, &pairs, &ReadOpts { seed: s, ..opts }).unwrap();
+                r.top_band.is_some()
+            })
+            .count();
+        assert!(rejections <= 3, "{rejections} of 20 null pair sets claimed a band");
+    }
+
+    #[test]
+    fn mean_of_runs_averages_consecutive_items() {
+        let sp = Spectra {
+            freqs: vec![1.0, 2.0],
+            psd: (0..12).map(f64::from).collect(),
+            n_items: 6,
+            n_channels: 1,
+        };
+        let m = sp.mean_of_runs(3);
+        assert_eq!((m.n_items, m.n_channels), (2, 1));
+        assert_eq!(m.psd, vec![2.0, 3.0, 8.0, 9.0]);
+        assert_eq!(sp.mean_of_runs(1), sp);
+    }
+
     #[test]
     fn identical_groups_are_not_significant_and_the_floor_holds() {
         let (fs, t) = (128.0, 128);
@@ -642,7 +801,7 @@ mod tests {
         let refs: Vec<&[f64]> = items.iter().map(|v| v.as_slice()).collect();
         let c = contrasts(&refs, &groups, n_ch, n_b);
         assert!(c[3] > c[2], "{c:?}");
-        let p = max_stat_permutation(&refs, &groups, &c, n_ch, 199, 3);
+        let p = max_stat_permutation(&refs, &groups, None, &c, n_ch, 199, 3);
         assert!(p[3] < 0.01 && p[0] > 0.5, "{p:?}");
     }
 

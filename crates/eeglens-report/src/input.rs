@@ -332,7 +332,7 @@ impl Interpretation {
         }
 
         // Activation maximisation: `[classes, restarts, C, T]`, the first restart of each class.
-        if let (Some(_), Some((shape, data))) = (&m.actmax, t.f32("actmax.patterns")) {
+        if let (Some(am), Some((shape, data))) = (&m.actmax, t.f32("actmax.patterns")) {
             if shape.len() != 4 || shape[0] != classes.len() || shape[2] != n_ch || shape[1] == 0 {
                 return Err(bad(
                     "actmax.patterns",
@@ -344,7 +344,11 @@ impl Interpretation {
                 let off = c * shape[1] * per;
                 out.actmax.push(Example {
                     class: class.clone(),
-                    note: format!("restart 1 of {}", shape[1]),
+                    note: if am.parameterisation == "gains" {
+                        format!("a window with the {class} gains (1 of {})", shape[1])
+                    } else {
+                        format!("restart 1 of {}", shape[1])
+                    },
                     data: data[off..off + per].to_vec(),
                 });
             }
