@@ -439,6 +439,13 @@ pub fn maximise(
             expected: "windows to start from".into(),
         });
     }
+    if gains && bands.is_empty() {
+        return Err(InterpretError::Config {
+            field: "actmax.param",
+            value: "gains".into(),
+            expected: "at least one band to have a gain for".into(),
+        });
+    }
     let bases: Vec<f32> = if gains {
         let scale = stats.scale;
         (0..bn)
@@ -803,6 +810,11 @@ mod tests {
             bands: &bands,
         };
         let out = maximise(&problem, &mut |_| {}).unwrap();
+        // Without windows or bands the gains have nothing to act on: an error, not a panic.
+        for (starts, bands) in [(&[][..], &bands[..]), (&starts[..], &[][..])] {
+            let err = maximise(&ActmaxProblem { starts, bands, ..problem }, &mut |_| {}).unwrap_err();
+            assert!(err.to_string().contains("actmax.param"), "{err}");
+        }
         assert_eq!(out.members, 2);
         assert_eq!(out.patterns.shape(), [2, 4, n_ch, t]);
         let g = out.gains.expect("gains returned");

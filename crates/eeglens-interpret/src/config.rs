@@ -66,16 +66,18 @@ pub enum Parameterisation {
         /// below this frequency (Hz) the scale stays flat
         f_min: f64,
     },
-    /// a log gain per channel and frequency bin applied to a real window:
-    /// the pattern is `irfft(exp(g) * rfft(x0))` per channel, `x0` a window
-    /// of the split, and the gains `g` (starting at 0) are what is
-    /// optimised. The pattern stays real EEG re-weighted in frequency, so the
-    /// network is asked which frequencies, where, it wants more or less of —
-    /// not which out-of-distribution input drives it hardest (the free
-    /// parameterisations find fast components the data never have). Restarts
-    /// start from different windows, the same ones for every class,
-    /// alternating between the classes. Clipping and smoothing act on samples
-    /// and do not apply.
+    /// a log gain per channel and band (the reading's bands) applied to
+    /// real windows: per channel, the pattern is `irfft(exp(g_k) * rfft(x0))`
+    /// with `g_k` the sum of the gains of the bands holding bin `k` (0
+    /// outside them), `x0` a window of the split; the gains (starting at 0)
+    /// are what is optimised. The pattern stays real EEG re-weighted in
+    /// frequency and place, so the network is asked which bands, where, it
+    /// wants more or less of — not which out-of-distribution input drives
+    /// it hardest (free patterns of R-VGG fill up with fast components the
+    /// data never have). A restart is one set of gains shared by
+    /// `windows_per_restart` windows; every class uses the same windows,
+    /// which alternate between the classes and spread over subjects.
+    /// Clipping does not apply; smoothing is refused.
     Gains,
 }
 
