@@ -373,14 +373,28 @@ pub fn map_band(reading: &Reading) -> Option<&eeglens_interpret::BandContrast> {
     }
 }
 
-/// Up to `n` channels where the band's contrast is strongest in its own direction.
+/// The channel with the largest |log ratio| in the band, with that ratio;
+/// `None` when the reading has no finite per-channel ratio for it.
+fn peak_channel(reading: &Reading, band: &eeglens_interpret::BandContrast) -> Option<(String, f64)> {
+    let per = reading.channels.get(&band.name)?;
+    per.0
+        .iter()
+        .filter(|(_, x)| x.is_finite())
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .map(|(c, x)| (c.clone(), *x))
+}
+
+/// Up to `n` channels where the band's contrast is strongest in its own
+/// direction: the direction of its largest per-channel ratio (a focal
+/// difference can have the other sign than the channel average).
 pub fn strongest_channels(
     reading: &Reading,
     band: &eeglens_interpret::BandContrast,
     n: usize,
 ) -> Vec<String> {
     let Some(per) = reading.channels.get(&band.name) else { return Vec::new() };
-    let sign = if band.log_ratio >= 0.0 { 1.0 } else { -1.0 };
+    let direction = peak_channel(reading, band).map_or(band.log_ratio, |(_, x)| x);
+    let sign = if direction >= 0.0 { 1.0 } else { -1.0 };
     let mut v: Vec<(&str, f64)> =
         per.0.iter().filter(|(_, x)| x.is_finite()).map(|(c, x)| (c.as_str(), sign * x)).collect();
     v.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -394,17 +408,34 @@ pub fn plain_reading(reading: &Reading, classes: &[String], alpha: f64) -> Strin
     let hz = |b: &eeglens_interpret::BandContrast| format!("{}–{} Hz", label(b.lo, 3), label(b.hi, 3));
     match reading.top_band.as_ref().and_then(|n| reading.bands.iter().find(|b| &b.name == n)) {
         Some(b) => {
-            let (more, less) = if b.log_ratio >= 0.0 { (c1, c0) } else { (c0, c1) };
+            // Direction and size at the channel where the band differs most: the
+            // channel average can dilute a focal difference, or even flip its sign.
+            let Some((peak, r)) = peak_channel(reading, b) else {
+                let (more, less) = if b.log_ratio >= 0.0 { (c1, c0) } else { (c0, c1) };
+                return format!(
+                    "The largest class difference is in {} ({}): {} shows {} times the power of {} (log ratio {:+.2}); p = {}.",
+                    b.name,
+                    hz(b),
+                    more,
+                    label(b.log_ratio.abs().exp(), 3),
+                    less,
+                    b.log_ratio,
+                    label(b.p, 2)
+                );
+            };
+            let (more, less) = if r >= 0.0 { (c1, c0) } else { (c0, c1) };
             let where_ = strongest_channels(reading, b, 3);
             format!(
-                "The largest class difference is in {} ({}): {} shows {} times the power of {} (log ratio {:+.2}), strongest at {}; p = {}.",
+                "The largest class difference is in {} ({}): {} shows {} times the power of {} at {} (log ratio {:+.2}), strongest at {} (averaged over channels: {:+.2}); p = {}.",
                 b.name,
                 hz(b),
                 more,
-                label(b.log_ratio.abs().exp(), 3),
+                label(r.abs().exp(), 3),
                 less,
-                b.log_ratio,
+                peak,
+                r,
                 where_.join(", "),
+                b.log_ratio,
                 label(b.p, 2)
             )
         }

@@ -114,9 +114,21 @@ fn the_reading_names_band_direction_channels_and_p() {
     let opt = &r.methods.optimal.as_ref().unwrap().reading;
     let text = plain_reading(opt, &r.classes, r.alpha);
     assert!(text.contains("theta (4–8 Hz)"), "{text}");
-    assert!(text.contains("M shows 1.42 times the power of F"), "{text}");
+    assert!(text.contains("M shows 1.42 times the power of F at Fz (log ratio +0.35)"), "{text}");
     assert!(text.contains("strongest at Fz, FCz, Cz"), "{text}");
     assert!(text.contains("p = 0.002"), "{text}");
+    // A focal rise at one channel with a small fall everywhere else: the
+    // channel average is negative, the reading follows the focal rise.
+    let mut focal = opt.clone();
+    let theta = focal.channels.0.iter_mut().find(|(b, _)| b == "theta").expect("theta channels");
+    for (ch, v) in theta.1 .0.iter_mut() {
+        *v = if ch == "Cz" { 1.5 } else { -0.4 };
+    }
+    focal.bands[1].log_ratio = -0.08;
+    let text = plain_reading(&focal, &r.classes, r.alpha);
+    assert!(text.contains("M shows 4.48 times the power of F at Cz (log ratio +1.50)"), "{text}");
+    assert!(text.contains("strongest at Cz,"), "{text}");
+    assert!(text.contains("averaged over channels: -0.08"), "{text}");
     let dec = &r.methods.deconv.as_ref().unwrap().reading;
     let text = plain_reading(dec, &r.classes, r.alpha);
     assert!(text.starts_with("No band differs significantly between F and M at α = 0.05"), "{text}");
