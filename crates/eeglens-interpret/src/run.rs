@@ -414,18 +414,20 @@ fn band_table(
 /// subjects (a random window of each) before any subject is used twice.
 fn start_windows(labels: &[u32], subjects: &[u32], n_classes: usize, n: usize, seed: u64) -> Vec<usize> {
     let mut rng = Rng::new(seed).fork(0x57A7);
-    let mut queues: Vec<Vec<usize>> = (0..n_classes)
-        .map(|c| {
-            let mut subs: Vec<u32> =
-                (0..labels.len()).filter(|&p| labels[p] as usize == c).map(|p| subjects[p]).collect();
-            subs.sort_unstable();
-            subs.dedup();
+    // Per class, per subject (in subject order), the windows.
+    let mut by_class: Vec<std::collections::BTreeMap<u32, Vec<usize>>> = vec![Default::default(); n_classes];
+    for (p, (&l, &s)) in labels.iter().zip(subjects).enumerate() {
+        if let Some(m) = by_class.get_mut(l as usize) {
+            m.entry(s).or_default().push(p);
+        }
+    }
+    let mut queues: Vec<Vec<usize>> = by_class
+        .into_iter()
+        .map(|m| {
             // Per subject its windows in random order; then rounds over the subjects in random order.
-            let mut per: Vec<Vec<usize>> = subs
-                .iter()
-                .map(|&s| {
-                    let mut w: Vec<usize> =
-                        (0..labels.len()).filter(|&p| labels[p] as usize == c && subjects[p] == s).collect();
+            let mut per: Vec<Vec<usize>> = m
+                .into_values()
+                .map(|mut w| {
                     rng.shuffle(&mut w);
                     w
                 })
