@@ -38,11 +38,15 @@
 //!     def forward(self, x):  # x: [N, 1, channels, samples]
 //!         return self.classifier(torch.flatten(self.features(x), 1))
 //!
-//! ckpt = load_file("run/checkpoint.safetensors")
+//! ckpt = load_file("run/checkpoint-best.safetensors")
 //! model = RVGG().eval()
 //! model.load_state_dict({k: v for k, v in ckpt.items() if not k.startswith("optim.")})
 //! logits = model(load_file("x.safetensors")["input"])
 //! ```
+//!
+//! `tools/golden/checkpoint_snippet.py RUN_DIR` runs this snippet as written
+//! here and compares its logits with `eeglens forward` (on the demo's run,
+//! torch 2.15: largest relative difference 1.7e-7).
 //!
 //! The other direction (PyTorch weights into eeglens) is what the golden
 //! tests do: [`load_weights`] takes PyTorch names, or the short names
