@@ -86,6 +86,7 @@ fn interpret_json_has_the_contracted_shape_and_files_are_written() {
     assert_eq!(v["methods"]["actmax"]["windows_per_restart"], 8);
     assert_eq!(file.f32("actmax.patterns").expect("patterns").shape(), [2, 2 * 8, 8, 32]);
     assert_eq!(file.f32("actmax.gains").expect("gains").shape(), [2, 2, 8, 4]);
+    assert_eq!(file.f32("unit.actmax.gains").expect("unit gains").shape(), [1, 2, 8, 4]);
     assert_eq!(file.f32("deconv.maps").expect("maps").shape(), [6, 8, 32]);
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -24,6 +24,17 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from rvgg_torch import rvgg  # noqa: E402  (the peers' R-VGG, one definition)
 
 
+def per_second(step, seconds, warmup):
+    """Calls of `step` per second over `seconds`, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        step()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        step()
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
 def bench(model, batch, seconds):
     x = (0.1 * torch.randn(batch, 1, 24, 256)).requires_grad_(True)
     opt = torch.optim.Adam([x], lr=0.05, weight_decay=1.0)
@@ -37,14 +48,7 @@ def bench(model, batch, seconds):
         (-obj).backward()
         opt.step()
 
-    for _ in range(3):
-        step()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        step()
-        n += 1
-    dt = time.perf_counter() - t0
-    return n / dt
+    return per_second(step, seconds, warmup=3)
 
 
 def bench_gains(model, sets, windows, seconds):
@@ -69,14 +73,7 @@ def bench_gains(model, sets, windows, seconds):
         (-obj).backward()
         opt.step()
 
-    for _ in range(2):
-        step()
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        step()
-        n += 1
-    dt = time.perf_counter() - t0
-    return n / dt
+    return per_second(step, seconds, warmup=2)
 
 
 def main():

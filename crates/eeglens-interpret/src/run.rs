@@ -284,6 +284,9 @@ pub fn run(
                 let table = band_table(pats.patterns.data(), n_ch, t, meta.fs, &opts)?;
                 tensors.push(("unit.actmax.patterns".into(), Saved::F32(pats.patterns)));
                 tensors.push(("unit.actmax.trace".into(), Saved::F32(pats.trace)));
+                if let Some(g) = pats.gains {
+                    tensors.push(("unit.actmax.gains".into(), Saved::F32(g)));
+                }
                 Some(table)
             } else {
                 None
