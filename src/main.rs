@@ -36,6 +36,8 @@ enum Command {
     Prepare(cmd::prepare::Args),
     /// Train a zoo model on an epoch store into a run directory (resumable).
     Train(cmd::train::Args),
+    /// Band power + logistic regression on an epoch store: what is decodable at all, and where.
+    Baseline(cmd::baseline::Args),
     /// Evaluate a run's best model on a split, per window and per subject.
     Eval(cmd::eval::Args),
     /// Optimal samples, activation maximisation and deconvnet on a run, with their spectral reading.
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Synth(a) => cmd::synth::run(a, &cli.global),
         Command::Prepare(a) => cmd::prepare::run(a, &cli.global),
         Command::Train(a) => cmd::train::run(a, &cli.global),
+        Command::Baseline(a) => cmd::baseline::run(a, &cli.global),
         Command::Eval(a) => cmd::eval::run(a, &cli.global),
         Command::Interpret(a) => cmd::interpret::run(a, &cli.global),
         Command::Report(a) => cmd::report::run(a, &cli.global),

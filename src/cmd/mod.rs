@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 
+pub mod baseline;
 pub mod bench;
 pub mod demo;
 pub mod eval;

@@ -111,17 +111,34 @@ pub fn evaluate_model(
     let k: usize = model.output_shape().iter().product();
     let logits = predict_windows(model, store, &indices, batch)?;
     let labels: Vec<usize> = indices.iter().map(|&i| store.labels()[i] as usize).collect();
-    let subjects: Vec<usize> = indices.iter().map(|&i| store.subjects()[i] as usize).collect();
     let window = ClassMetrics::from_logits(&logits, &labels, k);
     let probs = softmax_rows(&logits, k);
-    let subj = per_subject(&probs, &labels, &subjects, k, &store.meta().subjects);
+    Ok(report_from_probs(store, split, indices, &probs, k, window.loss, model.name()))
+}
+
+/// The [`EvalReport`] of class probabilities `probs` (`[indices.len(), k]`)
+/// of the windows `indices` of `store`, whatever model made them (a network,
+/// or the band-power baseline).
+pub fn report_from_probs(
+    store: &EpochStore,
+    split: Split,
+    indices: Vec<usize>,
+    probs: &[f32],
+    k: usize,
+    loss: f64,
+    model: &str,
+) -> EvalReport {
+    let labels: Vec<usize> = indices.iter().map(|&i| store.labels()[i] as usize).collect();
+    let subjects: Vec<usize> = indices.iter().map(|&i| store.subjects()[i] as usize).collect();
+    let window = ClassMetrics::from_probs(probs, &labels, k, loss);
+    let subj = per_subject(probs, &labels, &subjects, k, &store.meta().subjects);
     let s_labels: Vec<usize> = subj.iter().map(|s| s.label).collect();
     let s_conf = confusion(&s_labels, &subj.iter().map(|s| s.predicted).collect::<Vec<_>>(), k);
     let s_vote = confusion(&s_labels, &subj.iter().map(|s| s.predicted_vote).collect::<Vec<_>>(), k);
     let s_probs: Vec<f32> = subj.iter().flat_map(|s| s.mean_prob.iter().map(|&p| p as f32)).collect();
     let mut classes = store.meta().classes.clone();
     classes.resize_with(k, || "?".into());
-    Ok(EvalReport {
+    EvalReport {
         split: split.name().into(),
         n_windows: indices.len(),
         n_subjects: subj.len(),
@@ -136,12 +153,12 @@ pub fn evaluate_model(
         confusion: window.confusion,
         subject_confusion: s_conf,
         classes,
-        model: model.name().into(),
+        model: model.into(),
         checkpoint: None,
         subjects: subj,
         windows: indices,
         probabilities: probs.chunks_exact(k).map(|r| r.to_vec()).collect(),
-    })
+    }
 }
 
 /// Evaluates a run's best model (see [`RunDir::load_model`]) on the `split`

@@ -62,6 +62,8 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod baseline;
+pub mod chance;
 pub mod config;
 pub mod error;
 pub mod eval;
@@ -70,9 +72,11 @@ pub mod run_dir;
 pub mod toy;
 pub mod train;
 
+pub use baseline::{baseline, BaselineReport};
+pub use chance::{BinomialTest, ChanceReport};
 pub use config::{Monitor, OptimizerName, TrainConfig};
 pub use error::TrainError;
-pub use eval::{evaluate_model, evaluate_split, predict_windows, EvalReport};
+pub use eval::{evaluate_model, evaluate_split, predict_windows, report_from_probs, EvalReport};
 pub use metrics::{ClassMetrics, SubjectResult};
 pub use run_dir::{EpochRecord, RunConfig, RunDir};
 pub use train::{train, train_with, Progress, RunOptions, StopReason, TrainSummary};
