@@ -3,9 +3,10 @@
 //! Stored outputs are the float64 truth on float32 inputs; the fixture's
 //! README asks for `max|got - ref| <= 1e-4 * max|ref|` per tensor. Each case
 //! runs on one thread and on a pool of two (the batch-parallel and the
-//! split-inside-a-sample paths both get checked at batch 1 and 2).
+//! split-inside-a-sample paths both get checked at batch 1 and 2), on every
+//! kernel set this CPU has.
 
-use eeglens_autodiff::kernels::{self, Conv2dGeom, Pool2dGeom};
+use eeglens_autodiff::kernels::{self, with_kernel_set, Conv2dGeom, KernelSet, Pool2dGeom};
 use safetensors::{Dtype, SafeTensors};
 
 /// The fixture README's rule: per tensor, max abs error over max abs reference.
@@ -48,11 +49,15 @@ fn assert_close(case: &str, got: &[f32], want: &[f32]) {
     );
 }
 
-/// Runs `f` once on a one-thread pool and once on a two-thread pool.
-fn on_pools(f: impl Fn(usize) + Sync) {
-    for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
-        pool.install(|| f(threads));
+/// Runs `f` on a one-thread pool and on a two-thread pool, on every kernel
+/// set this CPU has; `f` gets a label of both for its messages.
+fn on_pools(f: impl Fn(&str) + Sync) {
+    for set in KernelSet::available() {
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+            let label = format!("{threads} thread(s), {} kernels", set.name());
+            pool.install(|| with_kernel_set(set, || f(&label)));
+        }
     }
 }
 
@@ -79,11 +84,11 @@ fn conv2d_matches_pytorch_forward_and_both_backwards() {
     let (x, xs) = gd.get("conv.x");
     let (w, ws) = gd.get("conv.w");
     let (b, gy) = (gd.f32s("conv.b"), gd.f32s("conv.gy"));
-    on_pools(|threads| {
+    on_pools(|label| {
         // Whole batch of 2, then each sample alone (batch 1 splits inside the sample).
         for n in [xs[0], 1] {
             let g = Conv2dGeom { n, ..conv_geom(&xs, &ws) };
-            let case = |what: &str| format!("conv {what}, n = {n}, {threads} thread(s)");
+            let case = |what: &str| format!("conv {what}, n = {n}, {label}");
             let x = &x[..g.x_len()];
             let gy = &gy[..g.y_len()];
             let mut scratch = vec![f32::NAN; g.scratch_len()];
@@ -120,14 +125,14 @@ fn check_max_pool(gd: &Goldens, prefix: &str) {
     let (x, xs) = gd.get(&format!("{prefix}.x"));
     let g = pool_geom(&xs);
     let gy = gd.f32s(&format!("{prefix}.gy"));
-    on_pools(|threads| {
+    on_pools(|label| {
         let mut y = vec![f32::NAN; g.y_len()];
         let mut sw = vec![u32::MAX; g.y_len()];
         kernels::max_pool2d_forward(&g, &x, &mut y, &mut sw);
-        assert_close(&format!("{prefix}.y, {threads} thread(s)"), &y, &gd.f32s(&format!("{prefix}.y")));
+        assert_close(&format!("{prefix}.y, {label}"), &y, &gd.f32s(&format!("{prefix}.y")));
         let mut gx = vec![f32::NAN; g.x_len()];
         kernels::max_pool2d_backward(&g, &gy, &sw, &mut gx);
-        assert_close(&format!("{prefix}.gx, {threads} thread(s)"), &gx, &gd.f32s(&format!("{prefix}.gx")));
+        assert_close(&format!("{prefix}.gx, {label}"), &gx, &gd.f32s(&format!("{prefix}.gx")));
     });
 }
 
@@ -160,20 +165,22 @@ fn linear_layer_through_gemm_matches_pytorch() {
     let (w, ws) = gd.get("lin.w");
     let (b, gy) = (gd.f32s("lin.b"), gd.f32s("lin.gy"));
     let (batch, n_in, n_out) = (xs[0], xs[1], ws[0]);
-    // y = x W^T + b: rows pre-filled with b, beta = 1.
-    let mut y: Vec<f32> = (0..batch).flat_map(|_| b.iter().copied()).collect();
-    kernels::gemm(batch, n_in, n_out, 1.0, &x, false, &w, true, 1.0, &mut y);
-    assert_close("lin.y", &y, &gd.f32s("lin.y"));
-    // gx = gy W, gW = gy^T x; old contents must not leak with beta = 0.
-    let mut gx = vec![f32::NAN; batch * n_in];
-    kernels::gemm(batch, n_out, n_in, 1.0, &gy, false, &w, false, 0.0, &mut gx);
-    assert_close("lin.gx", &gx, &gd.f32s("lin.gx"));
-    let mut gw = vec![f32::NAN; n_out * n_in];
-    kernels::gemm(n_out, batch, n_in, 1.0, &gy, true, &x, false, 0.0, &mut gw);
-    assert_close("lin.gw", &gw, &gd.f32s("lin.gw"));
-    // gb = column sums of gy = gy^T 1.
-    let ones = vec![1.0f32; batch];
-    let mut gb = vec![f32::NAN; n_out];
-    kernels::gemm(n_out, batch, 1, 1.0, &gy, true, &ones, false, 0.0, &mut gb);
-    assert_close("lin.gb", &gb, &gd.f32s("lin.gb"));
+    on_pools(|label| {
+        // y = x W^T + b: rows pre-filled with b, beta = 1.
+        let mut y: Vec<f32> = (0..batch).flat_map(|_| b.iter().copied()).collect();
+        kernels::gemm(batch, n_in, n_out, 1.0, &x, false, &w, true, 1.0, &mut y);
+        assert_close(&format!("lin.y, {label}"), &y, &gd.f32s("lin.y"));
+        // gx = gy W, gW = gy^T x; old contents must not leak with beta = 0.
+        let mut gx = vec![f32::NAN; batch * n_in];
+        kernels::gemm(batch, n_out, n_in, 1.0, &gy, false, &w, false, 0.0, &mut gx);
+        assert_close(&format!("lin.gx, {label}"), &gx, &gd.f32s("lin.gx"));
+        let mut gw = vec![f32::NAN; n_out * n_in];
+        kernels::gemm(n_out, batch, n_in, 1.0, &gy, true, &x, false, 0.0, &mut gw);
+        assert_close(&format!("lin.gw, {label}"), &gw, &gd.f32s("lin.gw"));
+        // gb = column sums of gy = gy^T 1.
+        let ones = vec![1.0f32; batch];
+        let mut gb = vec![f32::NAN; n_out];
+        kernels::gemm(n_out, batch, 1, 1.0, &gy, true, &ones, false, 0.0, &mut gb);
+        assert_close(&format!("lin.gb, {label}"), &gb, &gd.f32s("lin.gb"));
+    });
 }

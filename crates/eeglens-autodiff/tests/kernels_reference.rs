@@ -1,8 +1,10 @@
 //! Every fast kernel against `kernels::reference` over random valid geometries,
 //! on pools of 1, 2 and 3 threads (so both the batch-parallel and the
-//! split-inside-a-sample paths, and uneven splits, get exercised).
+//! split-inside-a-sample paths, and uneven splits, get exercised), and on
+//! every kernel set this CPU has (`KernelSet::available`: the portable set,
+//! and the AVX-512 set where the CPU has AVX-512F) in the same run.
 
-use eeglens_autodiff::kernels::{self, reference, Conv2dGeom, Pool2dGeom};
+use eeglens_autodiff::kernels::{self, reference, with_kernel_set, Conv2dGeom, KernelSet, Pool2dGeom};
 use eeglens_autodiff::Rng;
 use proptest::prelude::*;
 
@@ -28,6 +30,21 @@ fn uniform(rng: &mut Rng, len: usize) -> Vec<f32> {
 
 fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool")
+}
+
+/// Every kernel set this CPU runs; says so on stderr when the AVX-512 half is skipped.
+fn sets() -> Vec<KernelSet> {
+    let sets = KernelSet::available();
+    if sets.len() == 1 {
+        eprintln!("this CPU has no AVX-512F: only the portable kernel set is tested");
+    }
+    sets
+}
+
+/// `f` on a pool of `threads` threads with the kernels on `set` (the set is
+/// per thread, so it is chosen inside the pool).
+fn on<R: Send>(threads: usize, set: KernelSet, f: impl FnOnce() -> R + Send) -> R {
+    pool(threads).install(|| with_kernel_set(set, f))
 }
 
 fn conv_geom() -> impl Strategy<Value = Conv2dGeom> {
@@ -134,7 +151,10 @@ proptest! {
         bias in any::<bool>(),
         minimal_scratch in any::<bool>(),
     ) {
-        pool(threads).install(|| check_conv(&g, seed, bias, minimal_scratch))?;
+        for set in sets() {
+            on(threads, set, || check_conv(&g, seed, bias, minimal_scratch))
+                .map_err(|e| TestCaseError::fail(format!("{set:?}: {e}")))?;
+        }
     }
 
     #[test]
@@ -187,11 +207,14 @@ proptest! {
         let a = uniform(&mut rng, m * k);
         let b = uniform(&mut rng, k * n);
         let c0 = uniform(&mut rng, m * n);
-        let (mut c, mut c_ref) = (c0.clone(), c0);
-        kernels::gemm(m, k, n, alpha, &a, trans_a, &b, trans_b, beta, &mut c);
+        let mut c_ref = c0.clone();
         reference::gemm(m, k, n, alpha, &a, trans_a, &b, trans_b, beta, &mut c_ref);
-        let e = max_rel_err(&c, &c_ref);
-        prop_assert!(e <= REL_TOL, "gemm {m}x{k}x{n} ta={trans_a} tb={trans_b} rel. error {e:e}");
+        for set in sets() {
+            let mut c = c0.clone();
+            with_kernel_set(set, || kernels::gemm(m, k, n, alpha, &a, trans_a, &b, trans_b, beta, &mut c));
+            let e = max_rel_err(&c, &c_ref);
+            prop_assert!(e <= REL_TOL, "{set:?} gemm {m}x{k}x{n} ta={trans_a} tb={trans_b} rel. error {e:e}");
+        }
     }
 }
 
@@ -205,15 +228,20 @@ fn gemm_parallel_path_matches_reference_and_is_independent_of_thread_count() {
     for (trans_a, trans_b) in [(false, false), (true, false), (false, true), (true, true)] {
         let mut c_ref = vec![0.0; m * n];
         reference::gemm(m, k, n, 1.0, &a, trans_a, &b, trans_b, 0.0, &mut c_ref);
-        let run = |threads: usize| {
-            let mut c = vec![f32::NAN; m * n];
-            pool(threads).install(|| kernels::gemm(m, k, n, 1.0, &a, trans_a, &b, trans_b, 0.0, &mut c));
-            c
-        };
-        let (c1, c3) = (run(1), run(3));
-        let e = max_rel_err(&c3, &c_ref);
-        assert!(e <= REL_TOL, "parallel gemm ta={trans_a} tb={trans_b}: rel. error {e:e}");
-        assert!(c1.iter().zip(&c3).all(|(x, y)| x.to_bits() == y.to_bits()), "1 vs 3 threads differ");
+        for set in sets() {
+            let run = |threads: usize| {
+                let mut c = vec![f32::NAN; m * n];
+                on(threads, set, || kernels::gemm(m, k, n, 1.0, &a, trans_a, &b, trans_b, 0.0, &mut c));
+                c
+            };
+            let (c1, c3) = (run(1), run(3));
+            let e = max_rel_err(&c3, &c_ref);
+            assert!(e <= REL_TOL, "{set:?} parallel gemm ta={trans_a} tb={trans_b}: rel. error {e:e}");
+            assert!(
+                c1.iter().zip(&c3).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{set:?}: 1 vs 3 threads differ"
+            );
+        }
     }
 }
 
@@ -227,23 +255,31 @@ fn gemm_one_row_column_split_matches_reference_and_is_independent_of_thread_coun
     for (trans_a, trans_b) in [(false, false), (true, false), (false, true), (true, true)] {
         let mut c_ref = vec![0.0; m * n];
         reference::gemm(m, k, n, 1.0, &a, trans_a, &b, trans_b, 0.0, &mut c_ref);
-        let run = |threads: usize, beta: f32| {
-            let mut c: Vec<f32> = (0..n).map(|j| j as f32 * 0.01).collect();
-            pool(threads).install(|| kernels::gemm(m, k, n, 0.5, &a, trans_a, &b, trans_b, beta, &mut c));
-            c
-        };
-        let (c1, c2, c3) = (run(1, 0.0), run(2, 0.0), run(3, 0.0));
         let half: Vec<f32> = c_ref.iter().map(|v| 0.5 * v).collect();
-        let e = max_rel_err(&c3, &half);
-        assert!(e <= REL_TOL, "one-row gemm ta={trans_a} tb={trans_b}: rel. error {e:e}");
-        for c in [&c2, &c3] {
-            assert!(c1.iter().zip(c).all(|(x, y)| x.to_bits() == y.to_bits()), "thread counts differ");
+        for set in sets() {
+            let run = |threads: usize, beta: f32| {
+                let mut c: Vec<f32> = (0..n).map(|j| j as f32 * 0.01).collect();
+                on(threads, set, || kernels::gemm(m, k, n, 0.5, &a, trans_a, &b, trans_b, beta, &mut c));
+                c
+            };
+            let (c1, c2, c3) = (run(1, 0.0), run(2, 0.0), run(3, 0.0));
+            let e = max_rel_err(&c3, &half);
+            assert!(e <= REL_TOL, "{set:?} one-row gemm ta={trans_a} tb={trans_b}: rel. error {e:e}");
+            for c in [&c2, &c3] {
+                assert!(
+                    c1.iter().zip(c).all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{set:?}: thread counts differ"
+                );
+            }
+            // beta = 1 accumulates into the existing row.
+            let acc = run(2, 1.0);
+            let want: Vec<f32> = half.iter().enumerate().map(|(j, v)| v + j as f32 * 0.01).collect();
+            let e = max_rel_err(&acc, &want);
+            assert!(
+                e <= REL_TOL,
+                "{set:?} one-row gemm with beta 1 ta={trans_a} tb={trans_b}: rel. error {e:e}"
+            );
         }
-        // beta = 1 accumulates into the existing row.
-        let acc = run(2, 1.0);
-        let want: Vec<f32> = half.iter().enumerate().map(|(j, v)| v + j as f32 * 0.01).collect();
-        let e = max_rel_err(&acc, &want);
-        assert!(e <= REL_TOL, "one-row gemm with beta 1 ta={trans_a} tb={trans_b}: rel. error {e:e}");
     }
 }
 
@@ -273,9 +309,14 @@ fn conv2d_backward_weight_is_deterministic_for_a_thread_count() {
         (gw, gb)
     };
     let p = pool(2);
-    let first = p.install(run);
-    for _ in 0..5 {
-        assert!(p.install(run) == first, "two runs on the same pool differ");
+    for set in sets() {
+        let first = p.install(|| with_kernel_set(set, run));
+        for _ in 0..5 {
+            assert!(
+                p.install(|| with_kernel_set(set, run)) == first,
+                "{set:?}: two runs on the same pool differ"
+            );
+        }
     }
 }
 
@@ -438,18 +479,19 @@ fn conv2d_kernels_match_reference_across_several_im2col_tiles() {
     for (i, g) in cases.iter().enumerate() {
         assert!(g.tile_rows() < g.h_out(), "case {i} must span several tiles: {g:?}");
         assert_eq!(g.backward_input_as_conv(), i < 2, "case {i} backward-input algorithm");
-        for threads in [1, 2, 3] {
-            pool(threads)
-                .install(|| check_conv(g, i as u64, true, false))
-                .unwrap_or_else(|e| panic!("case {i}, {threads} thread(s): {e}"));
+        for set in sets() {
+            for threads in [1, 2, 3] {
+                on(threads, set, || check_conv(g, i as u64, true, false))
+                    .unwrap_or_else(|e| panic!("{set:?} case {i}, {threads} thread(s): {e}"));
+            }
         }
     }
 }
 
 /// Fewer rows than columns (a linear layer at a training batch) takes the
 /// column-block path, with copies of C's blocks; with `alpha == 1` and `A`
-/// not transposed each block runs on the unpacked AVX-512 kernels where the
-/// CPU has them.
+/// not transposed each block runs on the unpacked AVX-512 kernels in the
+/// AVX-512 set.
 #[test]
 fn gemm_column_blocks_match_reference_and_are_independent_of_thread_count() {
     let (m, k, n) = (13, 301, 517);
@@ -461,127 +503,27 @@ fn gemm_column_blocks_match_reference_and_are_independent_of_thread_count() {
         for (alpha, beta) in [(0.75f32, 0.0f32), (0.75, 0.5), (1.0, 0.0), (1.0, 0.5)] {
             let mut c_ref = c0.clone();
             reference::gemm(m, k, n, alpha, &a, trans_a, &b, trans_b, beta, &mut c_ref);
-            let run = |threads: usize| {
-                let mut c = c0.clone();
-                pool(threads)
-                    .install(|| kernels::gemm(m, k, n, alpha, &a, trans_a, &b, trans_b, beta, &mut c));
-                c
-            };
-            let (c1, c2, c3) = (run(1), run(2), run(3));
-            let e = max_rel_err(&c2, &c_ref);
-            assert!(
-                e <= REL_TOL,
-                "column-block gemm ta={trans_a} tb={trans_b} alpha={alpha} beta={beta}: rel. error {e:e}"
-            );
-            for c in [&c2, &c3] {
-                assert!(c1.iter().zip(c).all(|(x, y)| x.to_bits() == y.to_bits()), "thread counts differ");
+            for set in sets() {
+                let run = |threads: usize| {
+                    let mut c = c0.clone();
+                    on(threads, set, || {
+                        kernels::gemm(m, k, n, alpha, &a, trans_a, &b, trans_b, beta, &mut c)
+                    });
+                    c
+                };
+                let (c1, c2, c3) = (run(1), run(2), run(3));
+                let e = max_rel_err(&c2, &c_ref);
+                assert!(
+                    e <= REL_TOL,
+                    "{set:?} column-block gemm ta={trans_a} tb={trans_b} alpha={alpha} beta={beta}: rel. error {e:e}"
+                );
+                for c in [&c2, &c3] {
+                    assert!(
+                        c1.iter().zip(c).all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{set:?}: thread counts differ"
+                    );
+                }
             }
-        }
-    }
-}
-
-/// `A` (m x k, row stride lda) stored in a slice, read back row-major and dense.
-fn dense(x: &[f32], rows: usize, cols: usize, ld: usize) -> Vec<f32> {
-    (0..rows).flat_map(|r| x[r * ld..r * ld + cols].to_vec()).collect()
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
-
-    /// The unpacked row-major kernels (AVX-512 where the CPU has it) on
-    /// every block shape and remainder: rows not a multiple of 8 or 4, columns
-    /// not a multiple of 16 or 32, inner sizes that fill no vector, padded
-    /// row strides, with and without accumulation.
-    #[test]
-    fn direct_gemm_nn_and_nt_match_reference(
-        m in 1usize..=19,
-        k in 0usize..=37,
-        n in 1usize..=71,
-        pad in 0usize..=3,
-        beta in prop::sample::select(vec![0.0f32, 0.5]),
-        seed in any::<u64>(),
-    ) {
-        let mut rng = Rng::new(seed);
-        // NN: A m x k, B k x n; NT: A m x k, B n x k.
-        let (lda, ldb_nn, ldb_nt, ldc) = (k + pad, n + pad, k + pad, n + 2 * pad);
-        let a = uniform(&mut rng, m * lda);
-        let b_nn = uniform(&mut rng, k * ldb_nn);
-        let b_nt = uniform(&mut rng, n * ldb_nt);
-        let c0 = uniform(&mut rng, m * ldc);
-        let ad = dense(&a, m, k, lda);
-        for nt in [false, true] {
-            let (b, ldb) = if nt { (&b_nt, ldb_nt) } else { (&b_nn, ldb_nn) };
-            let mut c = c0.clone();
-            if nt {
-                kernels::direct::gemm_nt(m, k, n, &a, lda, b, ldb, beta, &mut c, ldc);
-            } else {
-                kernels::direct::gemm_nn(m, k, n, &a, lda, b, ldb, beta, &mut c, ldc);
-            }
-            let bd = if nt { dense(b, n, k, ldb) } else { dense(b, k, n, ldb) };
-            let mut want = dense(&c0, m, n, ldc);
-            reference::gemm(m, k, n, 1.0, &ad, false, &bd, nt, beta, &mut want);
-            let e = max_rel_err(&dense(&c, m, n, ldc), &want);
-            prop_assert!(e <= REL_TOL, "nt={nt} {m}x{k}x{n} pad {pad} beta {beta}: rel. error {e:e}");
-            // The padding between rows of C is never written.
-            for r in 0..m {
-                prop_assert_eq!(&c[r * ldc + n..(r * ldc + ldc).min(c.len())], &c0[r * ldc + n..(r * ldc + ldc).min(c0.len())]);
-            }
-        }
-    }
-}
-
-#[test]
-fn the_direct_kernels_say_which_path_runs() {
-    // On x86-64 CPUs with AVX-512F the kernels use it unless told not to.
-    let expect = std::env::var_os("EEGLENS_NO_AVX512").is_none() && cfg!(target_arch = "x86_64") && {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::arch::is_x86_feature_detected!("avx512f")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
-    };
-    assert_eq!(kernels::direct::use_avx512(), expect);
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
-
-    /// The matrix-vector kernels behind one-row products, with exact zeros in
-    /// the vector (skipped rows) and padded row strides.
-    #[test]
-    fn direct_dots_and_axpys_match_reference(
-        k in 1usize..=70,
-        n in 1usize..=41,
-        pad in 0usize..=3,
-        zeros in 0usize..=3,
-        seed in any::<u64>(),
-    ) {
-        let mut rng = Rng::new(seed);
-        let mut a = uniform(&mut rng, k);
-        for p in (0..k).step_by(zeros + 1).skip(usize::from(zeros == 0) * k) {
-            a[p] = 0.0;
-        }
-        // dots: B is n rows of k; axpys: B is k rows of n.
-        let (ld_d, ld_a) = (k + pad, n + pad);
-        let b_d = uniform(&mut rng, n * ld_d);
-        let b_a = uniform(&mut rng, k * ld_a);
-        let mut out = vec![f32::NAN; n];
-        if kernels::direct::dots(&a, &b_d, ld_d, &mut out) {
-            let mut want = vec![0.0; n];
-            reference::gemm(1, k, n, 1.0, &a, false, &dense(&b_d, n, k, ld_d), true, 0.0, &mut want);
-            let e = max_rel_err(&out, &want);
-            prop_assert!(e <= REL_TOL, "dots k={k} n={n}: rel. error {e:e}");
-        }
-        let start = uniform(&mut rng, n);
-        let mut out = start.clone();
-        if kernels::direct::axpys(&a, &b_a, ld_a, &mut out) {
-            let mut want = start;
-            reference::gemm(1, k, n, 1.0, &a, false, &dense(&b_a, k, n, ld_a), false, 1.0, &mut want);
-            let e = max_rel_err(&out, &want);
-            prop_assert!(e <= REL_TOL, "axpys k={k} n={n}: rel. error {e:e}");
         }
     }
 }

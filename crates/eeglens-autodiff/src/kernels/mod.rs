@@ -1,9 +1,15 @@
-//! Hot loops as plain functions over slices: im2col + GEMM convolution,
-//! pooling with argmax switches, the one GEMM wrapper around matrixmultiply,
-//! and unpacked AVX-512 products for im2col tiles and few-row products
-//! ([`direct`], with matrixmultiply as its fallback). No autodiff types
-//! here, and nothing imported from the rest of the crate, so every kernel can
-//! be benchmarked alone and reused (the deconvnet runs them backwards).
+//! Hot loops as plain functions over slices: convolution (padded in-place
+//! read, tiled im2col, col2im), pooling with argmax switches, and the matrix
+//! products under them. No autodiff types here, and nothing imported from
+//! the rest of the crate, so every kernel can be benchmarked alone and reused
+//! (the deconvnet runs them backwards).
+//!
+//! The products form a one-way graph: two leaves that compute and decide
+//! nothing, `sgemm.rs` (the one wrapper around matrixmultiply's packed
+//! sgemm) and `avx512.rs` (unpacked AVX-512 kernels, no fallback inside),
+//! under one policy layer, `products.rs`, which alone decides which leaf runs
+//! for which product, and owns the [`KernelSet`] chosen once per process.
+//! The convolutions and [`gemm`] call only the policy layer.
 //!
 //! Conventions shared by every kernel:
 //! - Images are NCHW, row-major, contiguous `f32`; conv weights are
@@ -15,20 +21,25 @@
 //! - The conv kernels take a caller-provided scratch buffer of at least
 //!   [`Conv2dGeom::scratch_len`] `f32`s, so the hot path never allocates.
 //! - Threads come from the rayon pool the caller runs in (all rayon use is in
-//!   `par.rs`); results are deterministic for a given thread count.
+//!   `par.rs`); results are deterministic for a given thread count and
+//!   [`KernelSet`].
 //! - [`reference`](mod@reference) holds slow, obviously-correct versions of every kernel,
-//!   which the tests compare against.
+//!   which the tests compare against, on every kernel set the CPU has
+//!   ([`with_kernel_set`]).
 
+mod avx512;
 mod conv;
-pub mod direct;
 pub mod elementwise;
-mod gemm;
 mod geom;
 mod par;
 mod pool;
+mod products;
 pub mod reference;
+mod sgemm;
+#[cfg(test)]
+mod testing;
 
 pub use conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, conv2d_forward_relu};
-pub use gemm::gemm;
 pub use geom::{Conv2dGeom, Pool2dGeom};
 pub use pool::{avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward};
+pub use products::{gemm, with_kernel_set, KernelSet};

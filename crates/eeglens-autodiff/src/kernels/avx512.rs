@@ -1,5 +1,5 @@
-//! Matrix products on row-major operands without packing, for the
-//! convolutions' im2col tiles.
+//! The AVX-512 leaf: matrix products on row-major operands without packing,
+//! for the convolutions' im2col tiles and few-row products.
 //!
 //! The column matrix of an im2col tile is already row-major with contiguous
 //! rows, and it is consumed once, while it is in cache. A packed GEMM copies it
@@ -7,41 +7,215 @@
 //! packed element feeds only 16 to 64 multiply-adds) that copy took about as
 //! long as a third of the products. These kernels read the tile where it is.
 //!
-//! - [`gemm_nn`]: `C = A B + beta C` (the forward convolution, and the
+//! - [`Avx512::gemm_nn`]: `C = A B + beta C` (the forward convolution, and the
 //!   stride-1 input gradient, which is one): an 8-row x 32-column block of
 //!   `C` lives in 16 AVX-512 registers while the inner dimension streams
 //!   past: two vector loads of `B`, eight broadcasts of `A`, sixteen FMAs.
-//! - [`gemm_nt`]: `C = A B^T + beta C` (the weight gradient, whose inner
-//!   dimension is the tile's width): a 4 x 4 block of `C` as sixteen vectors
-//!   of partial sums, reduced at the end.
+//! - [`Avx512::gemm_nn_rows`]: the same with row `p` of `B` found through a
+//!   table of row starts (the rows of a column matrix read in place from a
+//!   zero-padded input).
+//! - [`Avx512::gemm_nt`]: `C = A B^T + beta C` (the weight gradient, whose
+//!   inner dimension is the tile's width): a 4 x 4 block of `C` as sixteen
+//!   vectors of partial sums, reduced at the end.
+//! - [`Avx512::dots`], [`Avx512::axpys`]: matrix-vector products (a linear
+//!   layer at batch 1).
 //!
-//! Shaped like matrixmultiply's kernel modules: one ISA module (`avx512`),
-//! one run-time detection point ([`use_avx512`]), and the packed
-//! matrixmultiply path (`gemm_strided`) as the fallback on every other CPU,
-//! or when the environment variable `EEGLENS_NO_AVX512` is set (to compare the
-//! two in one binary). Both paths are tested against `reference::gemm` on
-//! random shapes, sizes that fill no vector included. Summation order is fixed
-//! by the shapes alone, so results do not depend on threads.
+//! A leaf, shaped like matrixmultiply's per-ISA kernel modules: it imports no
+//! other kernel module, and its functions only compute, with no fallback.
+//! They are methods of [`Avx512`], a token that exists only once the CPU has
+//! been seen to have AVX-512F ([`Avx512::detect`]), so holding one is the
+//! proof the `unsafe` intrinsics need; whether they run at all is decided in
+//! [`super::products`]. Summation order is fixed by the shapes alone, so
+//! results do not depend on threads.
 
-use std::sync::OnceLock;
-
-use super::gemm::gemm_strided;
-
-/// Whether the AVX-512 kernels run: the CPU has AVX-512F and
-/// `EEGLENS_NO_AVX512` is not set. Decided once per process.
-pub fn use_avx512() -> bool {
-    static USE: OnceLock<bool> = OnceLock::new();
-    *USE.get_or_init(|| std::env::var_os("EEGLENS_NO_AVX512").is_none() && cpu_has_avx512())
+/// Proof that this CPU has AVX-512F: the receiver of every kernel here.
+/// Made only by [`Avx512::detect`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Avx512 {
+    _detected: (),
 }
 
-#[cfg(target_arch = "x86_64")]
-fn cpu_has_avx512() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-}
+impl Avx512 {
+    /// The token, when the CPU has AVX-512F (read from the CPU every call;
+    /// the kernel set is chosen once, in [`super::products`]).
+    pub(crate) fn detect() -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Some(Self { _detected: () });
+        }
+        None
+    }
 
-#[cfg(not(target_arch = "x86_64"))]
-fn cpu_has_avx512() -> bool {
-    false
+    /// `C[m x n] = A[m x k] B[k x n] + beta C`, all row-major with row strides
+    /// `lda`, `ldb`, `ldc`. With `beta == 0` the old `C` is not read.
+    ///
+    /// # Panics
+    /// When an operand does not fit its slice (message names the kernel).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn gemm_nn(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        lda: usize,
+        b: &[f32],
+        ldb: usize,
+        beta: f32,
+        c: &mut [f32],
+        ldc: usize,
+    ) {
+        check("gemm_nn", "A", m, k, lda, a.len());
+        check("gemm_nn", "B", k, n, ldb, b.len());
+        check("gemm_nn", "C", m, n, ldc, c.len());
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 {
+            scale(m, n, beta, c, ldc);
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[allow(unsafe_code)]
+        // SAFETY: `self` proves the CPU has AVX-512F, and the checks above
+        // prove that every element the kernel reads or writes,
+        // A[i * lda + p], B[p * ldb + j] and C[i * ldc + j] for i < m, p < k,
+        // j < n, lies inside its slice; `c` is a unique borrow.
+        unsafe {
+            let rows = imp::Rows::Stride(ldb);
+            imp::gemm_nn(m, k, n, a.as_ptr(), lda, b.as_ptr(), rows, beta, c.as_mut_ptr(), ldc);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("an Avx512 token exists only on x86-64");
+    }
+
+    /// `C[m x n] = A[m x k] B[n x k]^T + beta C`, all row-major with row strides
+    /// `lda`, `ldb`, `ldc`. With `beta == 0` the old `C` is not read.
+    ///
+    /// # Panics
+    /// When an operand does not fit its slice (message names the kernel).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn gemm_nt(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        lda: usize,
+        b: &[f32],
+        ldb: usize,
+        beta: f32,
+        c: &mut [f32],
+        ldc: usize,
+    ) {
+        check("gemm_nt", "A", m, k, lda, a.len());
+        check("gemm_nt", "B", n, k, ldb, b.len());
+        check("gemm_nt", "C", m, n, ldc, c.len());
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 {
+            scale(m, n, beta, c, ldc);
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[allow(unsafe_code)]
+        // SAFETY: `self` proves the CPU has AVX-512F, and the checks above
+        // prove that every element the kernel reads or writes,
+        // A[i * lda + p], B[j * ldb + p] and C[i * ldc + j] for i < m, p < k,
+        // j < n, lies inside its slice; `c` is a unique borrow.
+        unsafe {
+            let rows = imp::Rows::Stride(ldb);
+            imp::gemm_nt(m, k, n, a.as_ptr(), lda, b.as_ptr(), rows, beta, c.as_mut_ptr(), ldc);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("an Avx512 token exists only on x86-64");
+    }
+
+    /// [`Self::gemm_nn`] with row `p` of `B` starting at `b[offs[p]]`
+    /// (`offs.len() == k`): the rows of a convolution's im2col matrix read
+    /// straight from a padded input, without building the matrix.
+    ///
+    /// # Panics
+    /// When `offs.len() != k` or an operand does not fit its slice.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn gemm_nn_rows(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &[f32],
+        lda: usize,
+        b: &[f32],
+        offs: &[usize],
+        beta: f32,
+        c: &mut [f32],
+        ldc: usize,
+    ) {
+        assert_eq!(offs.len(), k, "gemm_nn_rows: {} row offsets for k = {k}", offs.len());
+        check("gemm_nn_rows", "A", m, k, lda, a.len());
+        check_table("gemm_nn_rows", offs, n, b.len());
+        check("gemm_nn_rows", "C", m, n, ldc, c.len());
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 {
+            scale(m, n, beta, c, ldc);
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[allow(unsafe_code)]
+        // SAFETY: `self` proves the CPU has AVX-512F; the checks prove that
+        // A[i * lda + p], B[offs[p] + j] and C[i * ldc + j] for i < m, p < k,
+        // j < n lie inside their slices, and the table has k entries.
+        unsafe {
+            let rows = imp::Rows::Table(offs.as_ptr());
+            imp::gemm_nn(m, k, n, a.as_ptr(), lda, b.as_ptr(), rows, beta, c.as_mut_ptr(), ldc);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("an Avx512 token exists only on x86-64");
+    }
+
+    /// `out[j] = sum_p a[p] B[j, p]` for the rows `j` of `B` (row stride `ldb`,
+    /// `out.len()` rows): a matrix-vector product with `B` stored row by row.
+    ///
+    /// # Panics
+    /// When `B` does not fit its slice.
+    pub(crate) fn dots(self, a: &[f32], b: &[f32], ldb: usize, out: &mut [f32]) {
+        let k = a.len();
+        check("dots", "B", out.len(), k, ldb, b.len());
+        #[cfg(target_arch = "x86_64")]
+        #[allow(unsafe_code)]
+        // SAFETY: `self` proves the CPU has AVX-512F; the check proves that
+        // B[j * ldb + p] for j < out.len(), p < k is inside `b`, and a[p] for
+        // p < k is inside `a`.
+        unsafe {
+            imp::dots(k, a.as_ptr(), b.as_ptr(), ldb, out.as_mut_ptr(), out.len());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("an Avx512 token exists only on x86-64");
+    }
+
+    /// `out[j] += sum_p a[p] B[p, j]` for `j < out.len()`, `B` with row stride
+    /// `ldb` (`a.len()` rows). Rows whose `a[p]` is exactly zero are skipped (a
+    /// ReLU's gradient is half zeros; the sum differs only where such a row of
+    /// `B` holds an infinity or NaN).
+    ///
+    /// # Panics
+    /// When `B` does not fit its slice.
+    pub(crate) fn axpys(self, a: &[f32], b: &[f32], ldb: usize, out: &mut [f32]) {
+        let k = a.len();
+        check("axpys", "B", k, out.len(), ldb, b.len());
+        #[cfg(target_arch = "x86_64")]
+        #[allow(unsafe_code)]
+        // SAFETY: `self` proves the CPU has AVX-512F; the check proves that
+        // B[p * ldb + j] for p < k, j < out.len() is inside `b`.
+        unsafe {
+            imp::axpys(k, a.as_ptr(), b.as_ptr(), ldb, out.as_mut_ptr(), out.len());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("an Avx512 token exists only on x86-64");
+    }
 }
 
 /// Asserts that a `rows x cols` row-major matrix with row stride `ld` lies in
@@ -55,209 +229,24 @@ fn check(kernel: &str, name: &str, rows: usize, cols: usize, ld: usize, len: usi
     );
 }
 
-/// `C[m x n] = A[m x k] B[k x n] + beta C`, all row-major with row strides
-/// `lda`, `ldb`, `ldc`. With `beta == 0` the old `C` is not read.
-///
-/// # Panics
-/// When an operand does not fit its slice (message names the kernel).
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_nn(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-) {
-    check("gemm_nn", "A", m, k, lda, a.len());
-    check("gemm_nn", "B", k, n, ldb, b.len());
-    check("gemm_nn", "C", m, n, ldc, c.len());
-    if m == 0 || n == 0 {
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if use_avx512() && k > 0 {
-        #[allow(unsafe_code)]
-        // SAFETY: the CPU has AVX-512F (checked at run time above), and the
-        // checks above prove that every element the kernel reads or writes,
-        // A[i * lda + p], B[p * ldb + j] and C[i * ldc + j] for i < m, p < k,
-        // j < n, lies inside its slice; `c` is a unique borrow.
-        unsafe {
-            avx512::gemm_nn(
-                m,
-                k,
-                n,
-                a.as_ptr(),
-                lda,
-                b.as_ptr(),
-                avx512::Rows::Stride(ldb),
-                beta,
-                c.as_mut_ptr(),
-                ldc,
-            );
-        }
-        return;
-    }
-    gemm_strided(m, k, n, 1.0, a, (lda, 1), b, (ldb, 1), beta, c, (ldc, 1));
-}
-
-/// `C[m x n] = A[m x k] B[n x k]^T + beta C`, all row-major with row strides
-/// `lda`, `ldb`, `ldc`. With `beta == 0` the old `C` is not read.
-///
-/// # Panics
-/// When an operand does not fit its slice (message names the kernel).
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_nt(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-) {
-    check("gemm_nt", "A", m, k, lda, a.len());
-    check("gemm_nt", "B", n, k, ldb, b.len());
-    check("gemm_nt", "C", m, n, ldc, c.len());
-    if m == 0 || n == 0 {
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if use_avx512() && k > 0 {
-        #[allow(unsafe_code)]
-        // SAFETY: the CPU has AVX-512F (checked at run time above), and the
-        // checks above prove that every element the kernel reads or writes,
-        // A[i * lda + p], B[j * ldb + p] and C[i * ldc + j] for i < m, p < k,
-        // j < n, lies inside its slice; `c` is a unique borrow.
-        unsafe {
-            avx512::gemm_nt(
-                m,
-                k,
-                n,
-                a.as_ptr(),
-                lda,
-                b.as_ptr(),
-                avx512::Rows::Stride(ldb),
-                beta,
-                c.as_mut_ptr(),
-                ldc,
-            );
-        }
-        return;
-    }
-    gemm_strided(m, k, n, 1.0, a, (lda, 1), b, (1, ldb), beta, c, (ldc, 1));
-}
-
 /// Checks a table of row starts: every row of `len` elements lies in `b_len`.
 fn check_table(kernel: &str, offs: &[usize], len: usize, b_len: usize) {
     let reach = offs.iter().map(|&o| o + len).max().unwrap_or(0);
     assert!(reach <= b_len, "{kernel}: B rows reach element {reach}, B has {b_len}");
 }
 
-/// [`gemm_nn`] with row `p` of `B` starting at `b[offs[p]]` (`offs.len() == k`):
-/// the rows of a convolution's im2col matrix read straight from a padded
-/// input, without building the matrix. Returns `false`, touching nothing,
-/// when the AVX-512 path is off (the caller builds the matrix instead).
-///
-/// # Panics
-/// When `offs.len() != k` or an operand does not fit its slice.
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_nn_rows(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    offs: &[usize],
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-) -> bool {
-    assert_eq!(offs.len(), k, "gemm_nn_rows: {} row offsets for k = {k}", offs.len());
-    check("gemm_nn_rows", "A", m, k, lda, a.len());
-    check_table("gemm_nn_rows", offs, n, b.len());
-    check("gemm_nn_rows", "C", m, n, ldc, c.len());
-    #[cfg(target_arch = "x86_64")]
-    if use_avx512() {
-        if m > 0 && n > 0 && k > 0 {
-            #[allow(unsafe_code)]
-            // SAFETY: AVX-512F is present (checked above); the checks prove that
-            // A[i * lda + p], B[offs[p] + j] and C[i * ldc + j] for i < m, p < k,
-            // j < n lie inside their slices, and the table has k entries.
-            unsafe {
-                let rows = avx512::Rows::Table(offs.as_ptr());
-                avx512::gemm_nn(m, k, n, a.as_ptr(), lda, b.as_ptr(), rows, beta, c.as_mut_ptr(), ldc);
-            }
-        } else if k == 0 {
-            for row in c.chunks_mut(ldc).take(m) {
-                row[..n].iter_mut().for_each(|v| *v = if beta == 0.0 { 0.0 } else { beta * *v });
-            }
-        }
-        return true;
+/// `C = beta C` on an `m x n` block with row stride `ldc` (an empty inner
+/// dimension; exactly zero when `beta == 0`, so old NaNs do not leak).
+fn scale(m: usize, n: usize, beta: f32, c: &mut [f32], ldc: usize) {
+    for row in c.chunks_mut(ldc).take(m) {
+        row[..n].iter_mut().for_each(|v| *v = if beta == 0.0 { 0.0 } else { beta * *v });
     }
-    false
-}
-
-/// `out[j] = sum_p a[p] B[j, p]` for the rows `j` of `B` (row stride `ldb`,
-/// `out.len()` rows): a matrix-vector product with `B` stored row by row.
-/// Returns `false`, touching nothing, when the AVX-512 path is off (the
-/// caller then uses its portable loop).
-///
-/// # Panics
-/// When `B` does not fit its slice.
-pub fn dots(a: &[f32], b: &[f32], ldb: usize, out: &mut [f32]) -> bool {
-    let k = a.len();
-    check("dots", "B", out.len(), k, ldb, b.len());
-    #[cfg(target_arch = "x86_64")]
-    if use_avx512() {
-        #[allow(unsafe_code)]
-        // SAFETY: AVX-512F is present (checked above); the check proves that
-        // B[j * ldb + p] for j < out.len(), p < k is inside `b`, and a[p] for
-        // p < k is inside `a`.
-        unsafe {
-            avx512::dots(k, a.as_ptr(), b.as_ptr(), ldb, out.as_mut_ptr(), out.len());
-        }
-        return true;
-    }
-    false
-}
-
-/// `out[j] += sum_p a[p] B[p, j]` for `j < out.len()`, `B` with row stride
-/// `ldb` (`a.len()` rows). Rows whose `a[p]` is exactly zero are skipped (a
-/// ReLU's gradient is half zeros; the sum differs only where such a row of
-/// `B` holds an infinity or NaN). Returns `false`, touching nothing, when the
-/// AVX-512 path is off.
-///
-/// # Panics
-/// When `B` does not fit its slice.
-pub fn axpys(a: &[f32], b: &[f32], ldb: usize, out: &mut [f32]) -> bool {
-    let k = a.len();
-    check("axpys", "B", k, out.len(), ldb, b.len());
-    #[cfg(target_arch = "x86_64")]
-    if use_avx512() {
-        #[allow(unsafe_code)]
-        // SAFETY: AVX-512F is present (checked above); the check proves that
-        // B[p * ldb + j] for p < k, j < out.len() is inside `b`.
-        unsafe {
-            avx512::axpys(k, a.as_ptr(), b.as_ptr(), ldb, out.as_mut_ptr(), out.len());
-        }
-        return true;
-    }
-    false
 }
 
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code, clippy::too_many_arguments)]
-mod avx512 {
-    //! The AVX-512F kernels. Every function here is `unsafe`: the caller
+mod imp {
+    //! The AVX-512F intrinsics. Every function here is `unsafe`: the caller
     //! guarantees AVX-512F and that every index named in its docs is in bounds.
 
     use std::arch::x86_64::*;
@@ -604,5 +593,93 @@ mod avx512 {
                 j += L;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Avx512;
+    use crate::kernels::reference;
+    use crate::kernels::testing::{max_rel_err, uniform, REL_TOL};
+
+    /// The token, or `None` after saying that test `what` is skipped.
+    fn token(what: &str) -> Option<Avx512> {
+        let t = Avx512::detect();
+        if t.is_none() {
+            eprintln!("{what}: skipped, this CPU has no AVX-512F");
+        }
+        t
+    }
+
+    /// Both register blocks and every remainder (rows 1..=9 around the 8-row
+    /// and 4-row blocks, columns around 16 and 32, inner sizes around 16),
+    /// against the reference; the table form reads the same rows as the
+    /// strided one and gives the same bits.
+    #[test]
+    fn products_match_reference_on_every_remainder() {
+        let Some(t) = token("products_match_reference_on_every_remainder") else { return };
+        for m in [1, 3, 4, 5, 8, 9] {
+            for k in [0, 1, 15, 16, 17, 40] {
+                for n in [1, 5, 16, 17, 32, 33, 70] {
+                    let (a, b_nn, b_nt) = (uniform(1, m * k), uniform(2, k * n), uniform(3, n * k));
+                    let c0 = uniform(4, m * n);
+                    for beta in [0.0f32, 0.5] {
+                        let mut c = c0.clone();
+                        t.gemm_nn(m, k, n, &a, k, &b_nn, n, beta, &mut c, n);
+                        let mut want = c0.clone();
+                        reference::gemm(m, k, n, 1.0, &a, false, &b_nn, false, beta, &mut want);
+                        let e = max_rel_err(&c, &want);
+                        assert!(e <= REL_TOL, "gemm_nn {m}x{k}x{n} beta {beta}: rel. error {e:e}");
+
+                        let offs: Vec<usize> = (0..k).map(|p| p * n).collect();
+                        let mut c_rows = c0.clone();
+                        t.gemm_nn_rows(m, k, n, &a, k, &b_nn, &offs, beta, &mut c_rows, n);
+                        assert!(
+                            c_rows.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "gemm_nn_rows"
+                        );
+
+                        let mut c = c0.clone();
+                        t.gemm_nt(m, k, n, &a, k, &b_nt, k, beta, &mut c, n);
+                        let mut want = c0.clone();
+                        reference::gemm(m, k, n, 1.0, &a, false, &b_nt, true, beta, &mut want);
+                        let e = max_rel_err(&c, &want);
+                        assert!(e <= REL_TOL, "gemm_nt {m}x{k}x{n} beta {beta}: rel. error {e:e}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_inner_dimension_scales_c_and_drops_old_nans() {
+        let Some(t) = token("an_empty_inner_dimension_scales_c_and_drops_old_nans") else { return };
+        let mut c = [1.0, 2.0, f32::NAN, 4.0];
+        t.gemm_nn(2, 0, 2, &[], 0, &[], 2, 0.5, &mut c, 2);
+        assert_eq!(&c[..2], &[0.5, 1.0]);
+        t.gemm_nt(2, 0, 2, &[], 0, &[], 0, 0.0, &mut c, 2);
+        assert_eq!(c, [0.0; 4]);
+    }
+
+    #[test]
+    fn axpys_skips_exact_zeros() {
+        let Some(t) = token("axpys_skips_exact_zeros") else { return };
+        // Row 0 of B is NaN, but its weight is exactly zero: it is not read.
+        let b = [f32::NAN, f32::NAN, 1.0, 2.0];
+        let mut out = [1.0, 1.0];
+        t.axpys(&[0.0, 2.0], &b, 2, &mut out);
+        assert_eq!(out, [3.0, 5.0]);
+    }
+
+    #[test]
+    fn a_row_table_past_the_slice_is_a_panic_naming_the_kernel() {
+        let Some(t) = token("a_row_table_past_the_slice_is_a_panic_naming_the_kernel") else { return };
+        let err = std::panic::catch_unwind(|| {
+            let mut c = [0.0; 2];
+            t.gemm_nn_rows(1, 2, 2, &[1.0, 1.0], 2, &[0.0; 4], &[0, 3], 0.0, &mut c, 2);
+        })
+        .expect_err("row 1 of B runs past the slice");
+        let msg = err.downcast_ref::<String>().map_or("", String::as_str);
+        assert!(msg.starts_with("gemm_nn_rows: B rows reach element 5"), "{msg}");
     }
 }
