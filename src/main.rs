@@ -46,6 +46,8 @@ enum Command {
     Report(cmd::report::Args),
     /// The whole system on synthetic data: synth -> prepare -> train -> interpret -> report.
     Demo(cmd::demo::Args),
+    /// Planted-effect grid: is an effect found where it was planted, and nothing on null data?
+    Validate(cmd::validate::Args),
 }
 
 /// Restores the default action of SIGPIPE, so `eeglens inspect f.edf | head`
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Interpret(a) => cmd::interpret::run(a, &cli.global),
         Command::Report(a) => cmd::report::run(a, &cli.global),
         Command::Demo(a) => cmd::demo::run(a, &cli.global),
+        Command::Validate(a) => cmd::validate::run(a, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,6 +13,7 @@ pub mod prepare;
 pub mod report;
 pub mod synth;
 pub mod train;
+pub mod validate;
 
 /// Flags every subcommand accepts.
 #[derive(clap::Args, Debug, Clone)]

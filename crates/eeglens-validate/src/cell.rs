@@ -1,0 +1,473 @@
+//! Running one cell: synth -> prepare -> baseline -> train -> interpret ->
+//! score, in the cell's own directory, timed stage by stage, ending with
+//! `cell.json` ([`CellFile`]).
+//!
+//! # Files of a cell (`OUT/cells/<name>/`)
+//! - `cell.json`: the grid and its hash, the cell, the training recipe, the
+//!   results and the seconds of each stage; written last (atomically), so
+//!   its presence means the cell is done;
+//! - `epochs.safetensors`: the prepared windows;
+//! - `run/`: the training run (`checkpoint-best.safetensors`, metrics,
+//!   `eval-test.json`) and `run/interpret/` (the interpretation's outputs), so
+//!   `eeglens report --run OUT/cells/<name>/run` works on any cell;
+//! - with [`CellOptions::keep_data`] also `bids/` (the synthetic recordings)
+//!   and `run/checkpoint-last.safetensors`, which are otherwise deleted once
+//!   used (they are large and the data are regenerated from the seed).
+//!
+//! A cell whose `cell.json` is present and matches the grid and the cell is
+//! skipped; a directory without `cell.json` (an interrupted cell) is
+//! removed and the cell run again.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use eeglens_data::prepare::{prepare, PrepareConfig};
+use eeglens_data::store::EpochStore;
+use eeglens_data::synth::{write_bids, Eyes, SynthConfig, SynthFormat};
+use eeglens_interpret::{write_outputs, InterpretConfig, Method, Silent};
+use eeglens_train::baseline::baseline;
+use eeglens_train::{train, ChanceReport, Progress, RunDir, TrainConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{io, ValidateError};
+use crate::grid::{CellSpec, GridSpec};
+use crate::score::{score, MethodScore};
+
+/// The format tag of `cell.json`.
+pub const CELL_SCHEMA: &str = "eeglens-validate-cell/1";
+
+/// The label column of the synthetic data sets.
+const LABEL: &str = "sex";
+
+/// Options of running cells that do not change their results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CellOptions {
+    /// recompute a cell even when its `cell.json` is present
+    pub force: bool,
+    /// keep the synthetic recordings and the last checkpoint
+    pub keep_data: bool,
+}
+
+/// What a running cell reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CellEvent {
+    /// A stage begins: synth, prepare, baseline, train or interpret.
+    Stage(&'static str),
+    /// An epoch of training ended.
+    Epoch {
+        /// the epoch, from 1
+        epoch: usize,
+        /// epochs asked for
+        epochs: usize,
+        /// validation accuracy per window
+        val_accuracy: Option<f64>,
+    },
+}
+
+/// The baseline's figures on the test split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BaselineScore {
+    /// accuracy per window
+    pub accuracy: f64,
+    /// accuracy per subject (mean window probabilities)
+    pub subject_accuracy: f64,
+    /// test subjects
+    pub n_subjects: usize,
+    /// the chance tests' verdict
+    pub learned: bool,
+    /// the band of largest class difference (Cohen's d on the training windows)
+    pub top_band: String,
+}
+
+/// The trained model's figures on the test split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelScore {
+    /// accuracy per window
+    pub accuracy: f64,
+    /// balanced accuracy per window
+    pub balanced_accuracy: f64,
+    /// accuracy per subject (mean window probabilities)
+    pub subject_accuracy: f64,
+    /// test windows
+    pub n_windows: usize,
+    /// test subjects
+    pub n_subjects: usize,
+    /// above chance (`eeglens_train::chance`): per-window binomial p < 0.05
+    /// and per-subject accuracy above the subjects' chance
+    pub learned: bool,
+    /// the per-window binomial p
+    pub window_p: f64,
+    /// epochs trained (early stopping may end sooner)
+    pub epochs_done: usize,
+    /// the epoch of the best checkpoint (the one evaluated and interpreted)
+    pub best_epoch: Option<usize>,
+}
+
+/// One score per method.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Methods<T> {
+    /// optimal samples
+    pub optimal: T,
+    /// activation maximisation
+    pub actmax: T,
+    /// deconvnet
+    pub deconv: T,
+}
+
+impl<T> Methods<T> {
+    /// The three, with their names, in the order they run.
+    pub fn iter(&self) -> [(&'static str, &T); 3] {
+        [("optimal", &self.optimal), ("actmax", &self.actmax), ("deconv", &self.deconv)]
+    }
+
+    /// The same function of each.
+    pub fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> Methods<U> {
+        Methods { optimal: f(&self.optimal), actmax: f(&self.actmax), deconv: f(&self.deconv) }
+    }
+}
+
+/// Seconds spent in each stage of a cell.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageSeconds {
+    /// writing the synthetic BIDS data set
+    pub synth: f64,
+    /// preparing the epoch store
+    pub prepare: f64,
+    /// the band-power baseline
+    pub baseline: f64,
+    /// training and testing the model
+    pub train: f64,
+    /// the three interpretation methods
+    pub interpret: f64,
+    /// all of the cell
+    pub total: f64,
+}
+
+impl StageSeconds {
+    /// Adds `other` stage by stage.
+    pub fn add(&mut self, other: &StageSeconds) {
+        self.synth += other.synth;
+        self.prepare += other.prepare;
+        self.baseline += other.baseline;
+        self.train += other.train;
+        self.interpret += other.interpret;
+        self.total += other.total;
+    }
+}
+
+/// One cell's results: an entry of `cells` in `validate.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellResult {
+    /// the cell's index in the grid
+    pub index: usize,
+    /// the cell's name (its directory)
+    pub name: String,
+    /// the planted band's name (`null` for a null cell)
+    pub band_name: Option<String>,
+    /// the planted band `[lo, hi]`, Hz (`null` for a null cell)
+    pub band: Option<[f64; 2]>,
+    /// the planted place's name (`null` for a null cell)
+    pub place: Option<String>,
+    /// the planted channels (empty for a null cell)
+    pub channels: Vec<String>,
+    /// effect size (0: null)
+    pub size: f64,
+    /// training and interpretation seed
+    pub seed: u64,
+    /// the generator's seed
+    pub data_seed: u64,
+    /// the band-power baseline on the test split
+    pub baseline: BaselineScore,
+    /// the trained model on the test split
+    pub model: ModelScore,
+    /// each method's reading scored against the truth
+    pub methods: Methods<MethodScore>,
+    /// seconds per stage
+    pub seconds: StageSeconds,
+}
+
+impl CellResult {
+    /// True for a cell without a planted effect.
+    pub fn is_null(&self) -> bool {
+        self.band.is_none() || self.size == 0.0
+    }
+}
+
+/// The contents of `cell.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellFile {
+    /// [`CELL_SCHEMA`]
+    pub schema: String,
+    /// [`GridSpec::hash`] of `grid`
+    pub grid_hash: String,
+    /// the grid the cell belongs to
+    pub grid: GridSpec,
+    /// the cell
+    pub cell: CellSpec,
+    /// the training recipe used (the training defaults with the grid's
+    /// model, epochs and the cell's seed)
+    pub train: TrainConfig,
+    /// worker threads of training
+    pub threads: usize,
+    /// version of eeglens-validate that ran the cell
+    pub version: String,
+    /// the results
+    pub result: CellResult,
+}
+
+/// How [`run_cell`] ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CellRun {
+    /// the cell was computed now
+    Ran(Box<CellFile>),
+    /// `cell.json` was already there and matches: nothing was done
+    Skipped(Box<CellFile>),
+}
+
+impl CellRun {
+    /// The cell's file, however it was obtained.
+    pub fn file(&self) -> &CellFile {
+        match self {
+            CellRun::Ran(f) | CellRun::Skipped(f) => f,
+        }
+    }
+}
+
+/// The directory of `cell` under the output directory `out`.
+pub fn cell_dir(out: &Path, cell: &CellSpec) -> PathBuf {
+    out.join("cells").join(&cell.name)
+}
+
+/// The training recipe of a cell: the training defaults with the grid's
+/// model and epochs and the cell's seed.
+pub fn train_config(grid: &GridSpec, cell: &CellSpec) -> TrainConfig {
+    TrainConfig { model: grid.model.clone(), epochs: grid.epochs, seed: cell.seed, ..TrainConfig::default() }
+}
+
+/// The interpretation settings of a cell.
+pub fn interpret_config(grid: &GridSpec, cell: &CellSpec) -> InterpretConfig {
+    let s = &grid.interpret;
+    let mut cfg = InterpretConfig {
+        methods: Method::ALL.to_vec(),
+        k: s.k,
+        alpha: s.alpha,
+        permutations: s.permutations,
+        seed: cell.seed,
+        ..InterpretConfig::default()
+    };
+    cfg.actmax.restarts = s.restarts;
+    cfg.actmax.steps = s.steps;
+    cfg.actmax.windows_per_restart = s.windows_per_restart;
+    cfg
+}
+
+/// The generator's configuration of a cell.
+pub fn synth_config(grid: &GridSpec, cell: &CellSpec) -> SynthConfig {
+    let mut c = SynthConfig::hbn24();
+    c.n_subjects = grid.subjects;
+    c.seed = cell.data_seed;
+    if let (Some(b), Some(p)) = (&cell.band, &cell.place) {
+        c.effect.band = (b.lo, b.hi);
+        c.effect.channels = p.channels.clone();
+    }
+    c.effect.size = cell.size;
+    // As `eeglens synth --minutes`: two cycles of eyes open 1/3, closed 2/3.
+    let cycle = grid.minutes * 60.0 / 2.0;
+    c.blocks = vec![
+        (Eyes::Open, cycle / 3.0),
+        (Eyes::Closed, 2.0 * cycle / 3.0),
+        (Eyes::Open, cycle / 3.0),
+        (Eyes::Closed, 2.0 * cycle / 3.0),
+    ];
+    c
+}
+
+/// Reads a `cell.json`.
+///
+/// # Errors
+/// [`ValidateError::Io`] or [`ValidateError::Json`] naming the file.
+pub fn read_cell_file(path: &Path) -> Result<CellFile, ValidateError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let file: CellFile = serde_json::from_str(&text).map_err(|e| ValidateError::Json {
+        path: path.to_path_buf(),
+        msg: format!("not a cell.json: {e}"),
+    })?;
+    if file.schema != CELL_SCHEMA {
+        return Err(ValidateError::Json {
+            path: path.to_path_buf(),
+            msg: format!("schema `{}`, expected `{CELL_SCHEMA}`", file.schema),
+        });
+    }
+    Ok(file)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a
+/// reader never sees half a file.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ValidateError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".tmp-{}-{name}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// Runs one cell of `grid` under the output directory `out` (or skips it
+/// when its `cell.json` is already there and matches).
+///
+/// # Errors
+/// [`ValidateError::Out`] when the cell's `cell.json` belongs to another
+/// grid or cell (and `force` is off); [`ValidateError::Stage`] naming the
+/// stage that failed; [`ValidateError::Io`] for the cell's files.
+pub fn run_cell(
+    grid: &GridSpec,
+    cell: &CellSpec,
+    out: &Path,
+    opts: &CellOptions,
+    progress: &mut dyn FnMut(&CellEvent),
+) -> Result<CellRun, ValidateError> {
+    let dir = cell_dir(out, cell);
+    let json = dir.join("cell.json");
+    let hash = grid.hash();
+    if json.is_file() && !opts.force {
+        let file = read_cell_file(&json)?;
+        if file.grid_hash == hash && file.cell == *cell {
+            return Ok(CellRun::Skipped(Box::new(file)));
+        }
+        return Err(ValidateError::Out {
+            path: dir,
+            msg: format!(
+                "cell.json is of another grid or cell (grid {}, cell {}); pass --force to recompute it",
+                file.grid_hash, file.cell.name
+            ),
+        });
+    }
+    if dir.exists() {
+        // Only ever this cell's own directory: an interrupted or forced cell starts afresh.
+        std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+    }
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let stage_err = |stage: &'static str| {
+        let name = cell.name.clone();
+        move |e: &dyn std::fmt::Display| ValidateError::Stage { cell: name, stage, msg: e.to_string() }
+    };
+    let t_cell = Instant::now();
+    let mut seconds = StageSeconds::default();
+
+    progress(&CellEvent::Stage("synth"));
+    let t = Instant::now();
+    let bids = dir.join("bids");
+    let synth = synth_config(grid, cell);
+    write_bids(&synth, &bids, SynthFormat::Edf, &|| {}).map_err(|e| stage_err("synth")(&e))?;
+    seconds.synth = t.elapsed().as_secs_f64();
+
+    progress(&CellEvent::Stage("prepare"));
+    let t = Instant::now();
+    let epochs = dir.join("epochs.safetensors");
+    let mut prep = PrepareConfig::new(LABEL);
+    prep.split.seed = cell.data_seed;
+    prepare(&bids, &prep, &epochs, &|_| {}).map_err(|e| stage_err("prepare")(&e))?;
+    if !opts.keep_data {
+        std::fs::remove_dir_all(&bids).map_err(io(&bids))?;
+    }
+    let store = EpochStore::open(&epochs).map_err(|e| stage_err("prepare")(&e))?;
+    seconds.prepare = t.elapsed().as_secs_f64();
+
+    progress(&CellEvent::Stage("baseline"));
+    let t = Instant::now();
+    let b = baseline(&store).map_err(|e| stage_err("baseline")(&e))?;
+    let baseline_score = BaselineScore {
+        accuracy: b.test.accuracy,
+        subject_accuracy: b.test.subject_accuracy,
+        n_subjects: b.test.n_subjects,
+        learned: b.chance.learned,
+        top_band: b.top_band.clone(),
+    };
+    seconds.baseline = t.elapsed().as_secs_f64();
+
+    progress(&CellEvent::Stage("train"));
+    let t = Instant::now();
+    let tcfg = train_config(grid, cell);
+    let run_dir = dir.join("run");
+    let summary = train(&tcfg, &store, &run_dir, &mut |p| {
+        if let Progress::Epoch(r) = p {
+            progress(&CellEvent::Epoch { epoch: r.epoch, epochs: tcfg.epochs, val_accuracy: r.val_accuracy });
+        }
+    })
+    .map_err(|e| stage_err("train")(&e))?;
+    let test = summary.test.as_ref().ok_or_else(|| ValidateError::Stage {
+        cell: cell.name.clone(),
+        stage: "train",
+        msg: "the data set has no test subjects to evaluate the model on".into(),
+    })?;
+    let chance = ChanceReport::of(test);
+    let model_score = ModelScore {
+        accuracy: test.accuracy,
+        balanced_accuracy: test.balanced_accuracy,
+        subject_accuracy: test.subject_accuracy,
+        n_windows: test.n_windows,
+        n_subjects: test.n_subjects,
+        learned: chance.learned,
+        window_p: chance.window.p,
+        epochs_done: summary.epochs_done,
+        best_epoch: summary.best_epoch,
+    };
+    seconds.train = t.elapsed().as_secs_f64();
+
+    progress(&CellEvent::Stage("interpret"));
+    let t = Instant::now();
+    let run = RunDir::open(&run_dir).map_err(|e| stage_err("interpret")(&e))?;
+    let (model, _) = run.load_model().map_err(|e| stage_err("interpret")(&e))?;
+    let icfg = interpret_config(grid, cell);
+    let result =
+        eeglens_interpret::run(&model, &store, &icfg, &mut Silent).map_err(|e| stage_err("interpret")(&e))?;
+    write_outputs(&result, &run_dir.join("interpret")).map_err(|e| stage_err("interpret")(&e))?;
+    let planted = cell.band.as_ref().filter(|_| !cell.is_null()).map(|b| (b, cell.channels()));
+    let m = &result.report.methods;
+    let missing = || ValidateError::Stage {
+        cell: cell.name.clone(),
+        stage: "interpret",
+        msg: "a method returned no reading".into(),
+    };
+    let methods = Methods {
+        optimal: score(&m.optimal.as_ref().ok_or_else(missing)?.reading, planted),
+        actmax: score(&m.actmax.as_ref().ok_or_else(missing)?.reading, planted),
+        deconv: score(&m.deconv.as_ref().ok_or_else(missing)?.reading, planted),
+    };
+    seconds.interpret = t.elapsed().as_secs_f64();
+    if !opts.keep_data {
+        let last = run.last_checkpoint_path();
+        if last.exists() {
+            std::fs::remove_file(&last).map_err(io(&last))?;
+        }
+    }
+    seconds.total = t_cell.elapsed().as_secs_f64();
+
+    let result = CellResult {
+        index: cell.index,
+        name: cell.name.clone(),
+        band_name: cell.band.as_ref().map(|b| b.name.clone()),
+        band: cell.band.as_ref().map(|b| [b.lo, b.hi]),
+        place: cell.place.as_ref().map(|p| p.name.clone()),
+        channels: cell.channels().to_vec(),
+        size: cell.size,
+        seed: cell.seed,
+        data_seed: cell.data_seed,
+        baseline: baseline_score,
+        model: model_score,
+        methods,
+        seconds,
+    };
+    let file = CellFile {
+        schema: CELL_SCHEMA.into(),
+        grid_hash: hash,
+        grid: grid.clone(),
+        cell: cell.clone(),
+        train: tcfg,
+        threads: summary.threads,
+        version: env!("CARGO_PKG_VERSION").into(),
+        result,
+    };
+    let text = serde_json::to_string_pretty(&file).expect("a cell file always serialises");
+    write_atomic(&json, text.as_bytes())?;
+    Ok(CellRun::Ran(Box::new(file)))
+}

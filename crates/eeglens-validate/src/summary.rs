@@ -1,0 +1,482 @@
+//! [`Summary`]: the grid's rates against its targets.
+//!
+//! - **Detectable** effect cells: the band-power baseline reaches
+//!   [`DETECTABLE_SUBJECT_ACCURACY`] per subject on the test split. Among
+//!   them, the fraction where the network reaches [`MODEL_ACCURACY`] per
+//!   window (target [`ACCURATE_TARGET`]) and the fraction where it `learned`
+//!   (above chance; reported, no target).
+//! - **Recovery**, over the effect cells whose network learned (detectable
+//!   or not): per method, the fraction whose top band hits the planted band
+//!   (target [`BAND_HIT_TARGET`]) and whose channel ranks hit the planted
+//!   channels (target [`CHANNELS_HIT_TARGET`]).
+//! - **Null silence**, over the null cells: per method, the fraction with a
+//!   claim, i.e. a top band at all (target at most [`NULL_CLAIM_MAX`]); and
+//!   how often the network is wrongly `learned` there (reported).
+//!
+//! A rate over no cells has no value and its check is `no data`, never a
+//! pass. [`Summary::nothing_learned`] is set when no effect cell's network
+//! learned: every recovery rate is then undefined, and that is the finding.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cell::{CellResult, Methods};
+
+/// Per-subject baseline test accuracy from which an effect cell counts as detectable.
+pub const DETECTABLE_SUBJECT_ACCURACY: f64 = 0.9;
+/// Per-window test accuracy a network should reach on detectable cells.
+pub const MODEL_ACCURACY: f64 = 0.8;
+/// Target: fraction of detectable cells where the network reaches [`MODEL_ACCURACY`].
+pub const ACCURATE_TARGET: f64 = 0.9;
+/// Target: fraction of learned cells whose top band hits the planted band.
+pub const BAND_HIT_TARGET: f64 = 0.9;
+/// Target: fraction of learned cells whose channel ranks hit the planted channels.
+pub const CHANNELS_HIT_TARGET: f64 = 0.8;
+/// Target: largest fraction of null cells with a claim.
+pub const NULL_CLAIM_MAX: f64 = 0.05;
+
+/// `k` of `n`, and their ratio (`None` when `n` is 0).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rate {
+    /// cells that qualify
+    pub k: usize,
+    /// cells counted
+    pub n: usize,
+    /// `k / n`, `None` without cells
+    pub rate: Option<f64>,
+}
+
+impl Rate {
+    /// `k` of `n`.
+    pub fn new(k: usize, n: usize) -> Self {
+        Self { k, n, rate: (n > 0).then(|| k as f64 / n as f64) }
+    }
+
+    /// The fraction of `items` for which `f` holds.
+    pub fn of<T>(items: &[&T], f: impl Fn(&T) -> bool) -> Self {
+        Self::new(items.iter().filter(|&&x| f(x)).count(), items.len())
+    }
+
+    /// `k/n (pp%)`, or `-/0` without cells.
+    pub fn describe(&self) -> String {
+        match self.rate {
+            Some(r) => format!("{}/{} ({:.0}%)", self.k, self.n, 100.0 * r),
+            None => "-/0".into(),
+        }
+    }
+}
+
+/// The verdict of one check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// the rate meets the target
+    Pass,
+    /// the rate misses the target
+    Fail,
+    /// no cell to compute the rate on
+    NoData,
+    /// reported without a target
+    Info,
+}
+
+impl Status {
+    /// `PASS`, `FAIL`, `NO DATA` or `INFO`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::NoData => "NO DATA",
+            Status::Info => "INFO",
+        }
+    }
+}
+
+/// One line of the verdict.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// short key, e.g. `actmax.band_hit`
+    pub key: String,
+    /// what is measured, over which cells
+    pub what: String,
+    /// the rate
+    pub rate: Rate,
+    /// the target (`None`: reported only)
+    pub target: Option<f64>,
+    /// true when the rate must stay at or below the target, false when at or above
+    pub at_most: bool,
+    /// the verdict
+    pub status: Status,
+}
+
+impl Check {
+    fn new(key: String, what: String, rate: Rate, target: Option<f64>, at_most: bool) -> Self {
+        let status = match (target, rate.rate) {
+            (None, _) => Status::Info,
+            (Some(_), None) => Status::NoData,
+            (Some(t), Some(r)) => {
+                // A rate is a ratio of counts; compare with a little slack for rounding.
+                let ok = if at_most { r <= t + 1e-12 } else { r >= t - 1e-12 };
+                if ok {
+                    Status::Pass
+                } else {
+                    Status::Fail
+                }
+            }
+        };
+        Self { key, what, rate, target, at_most, status }
+    }
+
+    /// One line for the terminal: `PASS  actmax band hit ...  9/10 (90%)  target >= 90%`.
+    pub fn describe(&self) -> String {
+        let target = match self.target {
+            Some(t) => format!("  target {} {:.0}%", if self.at_most { "<=" } else { ">=" }, 100.0 * t),
+            None => String::new(),
+        };
+        format!("{:<7} {:<58} {}{target}", self.status.label(), self.what, self.rate.describe())
+    }
+}
+
+/// One method's rates.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MethodSummary {
+    /// top band hits the planted band, over learned effect cells
+    pub band_hit: Rate,
+    /// planted channels ranked near the top, over learned effect cells
+    pub channels_hit: Rate,
+    /// any claim (a top band), over null cells
+    pub null_claims: Rate,
+    /// any claim, over effect cells whose network did not learn
+    pub unlearned_claims: Rate,
+}
+
+/// The rates of one effect size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SizeSummary {
+    /// the effect size
+    pub size: f64,
+    /// detectable, over the size's cells
+    pub detectable: Rate,
+    /// learned, over the size's cells
+    pub learned: Rate,
+    /// the network reaches [`MODEL_ACCURACY`], over the size's detectable cells
+    pub accurate: Rate,
+    /// per method, band hits over the size's learned cells
+    pub band_hit: Methods<Rate>,
+}
+
+/// The thresholds the summary used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// [`DETECTABLE_SUBJECT_ACCURACY`]
+    pub detectable_subject_accuracy: f64,
+    /// [`MODEL_ACCURACY`]
+    pub model_accuracy: f64,
+}
+
+/// The grid's verdict.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// cells with a planted effect
+    pub effect_cells: usize,
+    /// cells without
+    pub null_cells: usize,
+    /// detectable, over effect cells
+    pub detectable: Rate,
+    /// the network reaches [`MODEL_ACCURACY`], over detectable cells
+    pub accurate: Rate,
+    /// the network learned, over detectable cells
+    pub learned_detectable: Rate,
+    /// the network learned, over all effect cells
+    pub learned: Rate,
+    /// per method
+    pub methods: Methods<MethodSummary>,
+    /// the network learned, over null cells (a false positive of training)
+    pub null_learned: Rate,
+    /// the baseline counts a null cell detectable
+    pub null_detectable: Rate,
+    /// per effect size, smallest first
+    pub by_size: Vec<SizeSummary>,
+    /// the targets, checked
+    pub checks: Vec<Check>,
+    /// no effect cell's network learned
+    pub nothing_learned: bool,
+    /// the thresholds used
+    pub thresholds: Thresholds,
+}
+
+impl Summary {
+    /// True when no check fails and nothing-learned is not set (checks
+    /// without data do not fail).
+    pub fn all_pass(&self) -> bool {
+        !self.nothing_learned && self.checks.iter().all(|c| c.status != Status::Fail)
+    }
+}
+
+fn detectable(c: &CellResult) -> bool {
+    c.baseline.subject_accuracy >= DETECTABLE_SUBJECT_ACCURACY
+}
+
+fn accurate(c: &CellResult) -> bool {
+    c.model.accuracy >= MODEL_ACCURACY
+}
+
+/// The summary of a grid's cells.
+pub fn summarise(cells: &[CellResult]) -> Summary {
+    let effect: Vec<&CellResult> = cells.iter().filter(|c| !c.is_null()).collect();
+    let nulls: Vec<&CellResult> = cells.iter().filter(|c| c.is_null()).collect();
+    let det: Vec<&CellResult> = effect.iter().copied().filter(|c| detectable(c)).collect();
+    let learned: Vec<&CellResult> = effect.iter().copied().filter(|c| c.model.learned).collect();
+    let unlearned: Vec<&CellResult> = effect.iter().copied().filter(|c| !c.model.learned).collect();
+    let methods = Methods {
+        optimal: method_summary(&learned, &unlearned, &nulls, |c| &c.methods.optimal),
+        actmax: method_summary(&learned, &unlearned, &nulls, |c| &c.methods.actmax),
+        deconv: method_summary(&learned, &unlearned, &nulls, |c| &c.methods.deconv),
+    };
+    let mut sizes: Vec<f64> = effect.iter().map(|c| c.size).collect();
+    sizes.sort_by(f64::total_cmp);
+    sizes.dedup();
+    let by_size = sizes
+        .iter()
+        .map(|&size| {
+            let of: Vec<&CellResult> = effect.iter().copied().filter(|c| c.size == size).collect();
+            let det: Vec<&CellResult> = of.iter().copied().filter(|c| detectable(c)).collect();
+            let learned: Vec<&CellResult> = of.iter().copied().filter(|c| c.model.learned).collect();
+            SizeSummary {
+                size,
+                detectable: Rate::of(&of, detectable),
+                learned: Rate::of(&of, |c| c.model.learned),
+                accurate: Rate::of(&det, accurate),
+                band_hit: Methods {
+                    optimal: Rate::of(&learned, |c| c.methods.optimal.band_hit),
+                    actmax: Rate::of(&learned, |c| c.methods.actmax.band_hit),
+                    deconv: Rate::of(&learned, |c| c.methods.deconv.band_hit),
+                },
+            }
+        })
+        .collect();
+
+    let pct = |x: f64| format!("{:.0}%", 100.0 * x);
+    let mut checks = vec![
+        Check::new(
+            "model.accurate".into(),
+            format!("network >= {} per window, detectable cells", pct(MODEL_ACCURACY)),
+            Rate::of(&det, accurate),
+            Some(ACCURATE_TARGET),
+            false,
+        ),
+        Check::new(
+            "model.learned".into(),
+            "network learned (above chance), detectable cells".into(),
+            Rate::of(&det, |c| c.model.learned),
+            None,
+            false,
+        ),
+    ];
+    for (name, m) in methods.iter() {
+        checks.push(Check::new(
+            format!("{name}.band_hit"),
+            format!("{name}: top band = planted band, learned cells"),
+            m.band_hit,
+            Some(BAND_HIT_TARGET),
+            false,
+        ));
+        checks.push(Check::new(
+            format!("{name}.channels_hit"),
+            format!("{name}: planted channels ranked near the top, learned cells"),
+            m.channels_hit,
+            Some(CHANNELS_HIT_TARGET),
+            false,
+        ));
+    }
+    for (name, m) in methods.iter() {
+        checks.push(Check::new(
+            format!("{name}.null_claims"),
+            format!("{name}: claims a band on null data"),
+            m.null_claims,
+            Some(NULL_CLAIM_MAX),
+            true,
+        ));
+    }
+    checks.push(Check::new(
+        "model.null_learned".into(),
+        "network 'learned' on null data".into(),
+        Rate::of(&nulls, |c| c.model.learned),
+        None,
+        true,
+    ));
+    Summary {
+        effect_cells: effect.len(),
+        null_cells: nulls.len(),
+        detectable: Rate::of(&effect, detectable),
+        accurate: Rate::of(&det, accurate),
+        learned_detectable: Rate::of(&det, |c| c.model.learned),
+        learned: Rate::of(&effect, |c| c.model.learned),
+        methods,
+        null_learned: Rate::of(&nulls, |c| c.model.learned),
+        null_detectable: Rate::of(&nulls, detectable),
+        by_size,
+        checks,
+        nothing_learned: !effect.is_empty() && learned.is_empty(),
+        thresholds: Thresholds {
+            detectable_subject_accuracy: DETECTABLE_SUBJECT_ACCURACY,
+            model_accuracy: MODEL_ACCURACY,
+        },
+    }
+}
+
+fn method_summary(
+    learned: &[&CellResult],
+    unlearned: &[&CellResult],
+    nulls: &[&CellResult],
+    pick: impl Fn(&CellResult) -> &crate::score::MethodScore,
+) -> MethodSummary {
+    MethodSummary {
+        band_hit: Rate::of(learned, |c| pick(c).band_hit),
+        channels_hit: Rate::of(learned, |c| pick(c).channels_hit),
+        null_claims: Rate::of(nulls, |c| pick(c).top_band.is_some()),
+        unlearned_claims: Rate::of(unlearned, |c| pick(c).top_band.is_some()),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::cell::{BaselineScore, ModelScore, StageSeconds};
+    use crate::score::MethodScore;
+
+    fn method(top: Option<&str>, band_hit: bool, channels_hit: bool) -> MethodScore {
+        MethodScore {
+            top_band: top.map(str::to_string),
+            top_band_range: None,
+            band_hit,
+            rank_band: None,
+            channel_ranks: vec![],
+            channels_hit,
+            top_channels: vec![],
+            bands: vec![],
+        }
+    }
+
+    /// A hand-made cell: baseline per-subject accuracy, model accuracy and
+    /// verdict, and every method's top band, band hit and channel hit.
+    pub(crate) fn cell(
+        index: usize,
+        size: f64,
+        base_subj: f64,
+        acc: f64,
+        learned: bool,
+        m: (Option<&str>, bool, bool),
+    ) -> CellResult {
+        let score = method(m.0, m.1, m.2);
+        CellResult {
+            index,
+            name: format!("{index:03}"),
+            band_name: (size > 0.0).then(|| "theta".into()),
+            band: (size > 0.0).then_some([4.0, 8.0]),
+            place: (size > 0.0).then(|| "central".into()),
+            channels: vec![],
+            size,
+            seed: 0,
+            data_seed: index as u64,
+            baseline: BaselineScore {
+                accuracy: base_subj,
+                subject_accuracy: base_subj,
+                n_subjects: 6,
+                learned: base_subj > 0.6,
+                top_band: "theta".into(),
+            },
+            model: ModelScore {
+                accuracy: acc,
+                balanced_accuracy: acc,
+                subject_accuracy: acc,
+                n_windows: 240,
+                n_subjects: 6,
+                learned,
+                window_p: if learned { 1e-6 } else { 0.5 },
+                epochs_done: 12,
+                best_epoch: Some(12),
+            },
+            methods: Methods { optimal: score.clone(), actmax: score.clone(), deconv: score },
+            seconds: StageSeconds::default(),
+        }
+    }
+
+    fn check<'a>(s: &'a Summary, key: &str) -> &'a Check {
+        s.checks.iter().find(|c| c.key == key).unwrap()
+    }
+
+    #[test]
+    fn rates_count_the_right_cells() {
+        let theta = Some("theta");
+        let cells = vec![
+            // Detectable, accurate, learned, recovered.
+            cell(0, 3.0, 1.0, 0.95, true, (theta, true, true)),
+            cell(1, 3.0, 1.0, 0.90, true, (theta, true, false)),
+            // Detectable, learned, but below 80 % per window; wrong band.
+            cell(2, 3.0, 1.0, 0.70, true, (Some("beta"), false, true)),
+            // Detectable, not learned (a claim without learning is counted apart).
+            cell(3, 3.0, 0.95, 0.52, false, (theta, true, true)),
+            // Not detectable, but learned: counts for recovery only.
+            cell(4, 1.5, 0.67, 0.65, true, (None, false, false)),
+            // Nulls: one claim in four, one 'learned'.
+            cell(5, 0.0, 0.5, 0.5, false, (None, false, false)),
+            cell(6, 0.0, 0.5, 0.6, true, (Some("alpha"), false, false)),
+            cell(7, 0.0, 0.5, 0.5, false, (None, false, false)),
+            cell(8, 0.0, 1.0, 0.5, false, (None, false, false)),
+        ];
+        let s = summarise(&cells);
+        assert_eq!((s.effect_cells, s.null_cells), (5, 4));
+        assert_eq!(s.detectable, Rate::new(4, 5));
+        assert_eq!(s.accurate, Rate::new(2, 4));
+        assert_eq!(s.learned_detectable, Rate::new(3, 4));
+        assert_eq!(s.learned, Rate::new(4, 5));
+        let m = &s.methods.actmax;
+        assert_eq!(m.band_hit, Rate::new(2, 4));
+        assert_eq!(m.channels_hit, Rate::new(2, 4));
+        assert_eq!(m.null_claims, Rate::new(1, 4));
+        assert_eq!(m.unlearned_claims, Rate::new(1, 1));
+        assert_eq!(s.null_learned, Rate::new(1, 4));
+        assert_eq!(s.null_detectable, Rate::new(1, 4));
+        assert_eq!(check(&s, "model.accurate").status, Status::Fail);
+        assert_eq!(check(&s, "deconv.band_hit").status, Status::Fail);
+        assert_eq!(check(&s, "optimal.null_claims").status, Status::Fail);
+        assert_eq!(check(&s, "model.learned").status, Status::Info);
+        assert_eq!(s.by_size.len(), 2);
+        assert_eq!(s.by_size[0].size, 1.5);
+        assert_eq!(s.by_size[1].detectable, Rate::new(4, 4));
+        assert_eq!(s.by_size[1].band_hit.optimal, Rate::new(2, 3));
+        assert!(!s.nothing_learned && !s.all_pass());
+    }
+
+    #[test]
+    fn targets_pass_at_their_bound() {
+        let theta = Some("theta");
+        let mut cells: Vec<CellResult> =
+            (0..10).map(|i| cell(i, 3.0, 1.0, 0.9, true, (theta, i != 0, i > 1))).collect();
+        cells.extend(
+            (10..30)
+                .map(|i| cell(i, 0.0, 0.5, 0.5, false, (if i == 10 { theta } else { None }, false, false))),
+        );
+        let s = summarise(&cells);
+        assert_eq!(check(&s, "actmax.band_hit").status, Status::Pass, "9/10 meets >= 90%");
+        assert_eq!(check(&s, "actmax.channels_hit").status, Status::Pass, "8/10 meets >= 80%");
+        assert_eq!(check(&s, "actmax.null_claims").status, Status::Pass, "1/20 meets <= 5%");
+        assert_eq!(check(&s, "model.accurate").status, Status::Pass);
+        assert!(s.all_pass());
+    }
+
+    #[test]
+    fn nothing_learned_is_flagged_and_rates_have_no_data() {
+        let cells = vec![
+            cell(0, 3.0, 1.0, 0.5, false, (None, false, false)),
+            cell(1, 3.0, 1.0, 0.55, false, (None, false, false)),
+            cell(2, 0.0, 0.5, 0.5, false, (None, false, false)),
+        ];
+        let s = summarise(&cells);
+        assert!(s.nothing_learned);
+        assert!(!s.all_pass());
+        assert_eq!(check(&s, "optimal.band_hit").status, Status::NoData);
+        assert_eq!(s.methods.optimal.band_hit.rate, None);
+        assert_eq!(check(&s, "optimal.null_claims").status, Status::Pass);
+    }
+}

@@ -1,0 +1,199 @@
+//! `eeglens validate` end to end on a tiny grid (8 subjects, 1 epoch, one
+//! effect cell and one null): the schema of validate.json, a rerun that does
+//! nothing, the refusal of an output directory of another grid, and a job
+//! array's cells merged (and a missing cell named).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_eeglens");
+
+/// The tiny grid: cell 0 plants theta at the central channels, cell 1 is a null.
+const TINY: [&str; 20] = [
+    "--subjects",
+    "8",
+    "--minutes",
+    "1",
+    "--epochs",
+    "1",
+    "--bands",
+    "theta",
+    "--places",
+    "central",
+    "--sizes",
+    "0,3",
+    "--seeds",
+    "0",
+    "--nulls",
+    "1",
+    "--restarts",
+    "2",
+    "--steps",
+    "2",
+];
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("eeglens-validate-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn validate(out: &Path, extra: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("validate")
+        .args(TINY)
+        .args(["--permutations", "99", "--quiet", "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A user error: exit 1 and one line `eeglens: error: ...` on stderr.
+fn refused(o: &Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
+    assert!(err.starts_with("eeglens: error: "), "{err}");
+    err
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn tiny_grid_schema_rerun_refusal_and_merge() {
+    let out = tmp("grid");
+    let stdout = ok(&validate(&out, &["--json"]));
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("--json prints one JSON document");
+    assert_eq!(doc, json(&out.join("validate.json")));
+    assert_eq!(doc["schema"], "eeglens-validate/1");
+    assert_eq!(doc["grid_hash"].as_str().unwrap().len(), 16);
+    assert_eq!(doc["grid"]["subjects"], 8);
+    let cells = doc["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2);
+    let effect = &cells[0];
+    assert_eq!(effect["band"], serde_json::json!([4.0, 8.0]));
+    assert_eq!(effect["channels"], serde_json::json!(["FC3", "FCz", "FC4", "C3", "C4"]));
+    assert_eq!(effect["size"], 3.0);
+    assert_eq!(effect["seed"], 0);
+    for key in ["accuracy", "subject_accuracy"] {
+        assert!(effect["baseline"][key].is_number() && effect["model"][key].is_number(), "{key}");
+    }
+    assert!(effect["model"]["learned"].is_boolean());
+    for m in ["optimal", "actmax", "deconv"] {
+        let s = &effect["methods"][m];
+        assert!(s["top_band"].is_null() || s["top_band"].is_string(), "{m}");
+        assert!(s["band_hit"].is_boolean(), "{m}");
+        let ranks = s["channel_ranks"].as_array().unwrap();
+        assert_eq!(ranks.len(), 5, "{m}: one rank per planted channel");
+        assert!(ranks.iter().all(|r| (1..=24).contains(&r["rank"].as_u64().unwrap())), "{m}");
+    }
+    let null = &cells[1];
+    assert!(null["band"].is_null() && null["size"] == 0.0);
+    assert!(null["methods"]["actmax"]["channel_ranks"].as_array().unwrap().is_empty());
+    for stage in ["synth", "prepare", "baseline", "train", "interpret", "total"] {
+        assert!(effect["seconds"][stage].as_f64().unwrap() >= 0.0, "{stage}");
+    }
+    let s = &doc["summary"];
+    assert_eq!((s["effect_cells"].as_u64(), s["null_cells"].as_u64()), (Some(1), Some(1)));
+    assert!(s["checks"].as_array().unwrap().iter().any(|c| c["key"] == "actmax.null_claims"));
+    let html = std::fs::read_to_string(out.join("validate.html")).unwrap();
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("Null data sets") && !html.contains("<script")
+    );
+
+    // A rerun finds both cells done and recomputes nothing.
+    let cell_json = out.join("cells").join(effect["name"].as_str().unwrap()).join("cell.json");
+    let before = std::fs::read(&cell_json).unwrap();
+    let o = Command::new(BIN)
+        .arg("validate")
+        .args(TINY)
+        .args(["--permutations", "99", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = ok(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("done before, skipped").count(), 2, "{err}");
+    assert!(text.contains("validate.json"), "{text}");
+    assert_eq!(std::fs::read(&cell_json).unwrap(), before);
+
+    // Another grid in the same directory is refused without --force.
+    let mut other: Vec<&str> = TINY.to_vec();
+    other[11] = "0,2";
+    let o = Command::new(BIN).arg("validate").args(&other).arg("--out").arg(&out).output().unwrap();
+    let err = refused(&o);
+    assert!(err.contains("another grid") && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(&cell_json).unwrap(), before, "nothing was touched");
+
+    // A job array: task 0 of 2 runs cell 0 only; merging names the missing cell 1.
+    let array = tmp("array");
+    let text = ok(&validate(&array, &["--cell", "0/2"]));
+    assert!(text.contains("--merge"), "{text}");
+    assert!(array.join("cells").join(cells[0]["name"].as_str().unwrap()).join("cell.json").is_file());
+    assert!(!array.join("validate.json").exists());
+    let o = Command::new(BIN).args(["validate", "--merge"]).arg(&array).output().unwrap();
+    let err = refused(&o);
+    assert!(err.contains("1 of 2 cells missing") && err.contains("001-null0-s0-seed0"), "{err}");
+    // Task 1 of 2 in another directory; merging both gives the whole grid.
+    let array2 = tmp("array2");
+    ok(&validate(&array2, &["--cell", "1/2"]));
+    let merged = tmp("merged");
+    let o = Command::new(BIN)
+        .args(["validate", "--json", "--merge"])
+        .arg(&array)
+        .arg(&array2)
+        .arg("--out")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    let doc2: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(doc2["grid_hash"], doc["grid_hash"]);
+    assert_eq!(doc2["cells"].as_array().unwrap().len(), 2);
+    assert!(merged.join("validate.html").is_file());
+    // Merging a directory twice duplicates every cell.
+    let o = Command::new(BIN).args(["validate", "--merge"]).arg(&array).arg(&array).output().unwrap();
+    assert!(refused(&o).contains("twice"));
+
+    // A folder of the user's is never used.
+    let user = tmp("user");
+    std::fs::create_dir_all(&user).unwrap();
+    std::fs::write(user.join("notes.txt"), "mine").unwrap();
+    let err = refused(&validate(&user, &["--force"]));
+    assert!(err.contains("not an `eeglens validate` output"), "{err}");
+
+    for d in [out, array, array2, merged, user] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn bad_flags_are_one_line_errors() {
+    let out = tmp("flags");
+    for (flags, needle) in [
+        (vec!["--bands", "gamma"], "gamma"),
+        (vec!["--places", "x:Fz+Oz"], "Oz"),
+        (vec!["--cell", "2/2"], "--cell"),
+        (vec!["--sizes", "3,3"], "twice"),
+    ] {
+        let o = Command::new(BIN).arg("validate").args(&flags).arg("--out").arg(&out).output().unwrap();
+        let err = refused(&o);
+        assert!(err.contains(needle), "{flags:?}: {err}");
+    }
+    assert!(!out.exists(), "nothing is written for bad flags");
+    let o = Command::new(BIN).args(["validate", "--quick", "--list"]).output().unwrap();
+    assert_eq!(ok(&o).lines().count(), 8);
+}
