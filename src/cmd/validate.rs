@@ -170,6 +170,9 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
         eeglens_validate::merge::interpret_note(&grid),
         out.display()
     ));
+    for w in grid.warnings() {
+        eprintln!("eeglens: warning: {w}");
+    }
     let opts = CellOptions { force: a.force, keep_data: a.keep_data };
     let t0 = Instant::now();
     let mut failed: Vec<String> = Vec::new();

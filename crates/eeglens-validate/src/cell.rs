@@ -365,6 +365,8 @@ pub fn run_cell(
     let epochs = dir.join("epochs.safetensors");
     let mut prep = PrepareConfig::new(LABEL);
     prep.split.seed = cell.data_seed;
+    prep.split.test = grid.test;
+    prep.split.val = grid.val;
     prepare(&bids, &prep, &epochs, &|_| {}).map_err(|e| stage_err("prepare")(&e))?;
     if !opts.keep_data {
         std::fs::remove_dir_all(&bids).map_err(io(&bids))?;

@@ -186,6 +186,11 @@ pub struct GridSpec {
     pub subjects: usize,
     /// minutes of recording per subject
     pub minutes: f64,
+    /// fraction of subjects held out for testing (the windows the network
+    /// is scored on and the interpretation reads)
+    pub test: f64,
+    /// fraction of subjects for validation (early stopping, best checkpoint)
+    pub val: f64,
     /// zoo model trained in every cell
     pub model: String,
     /// training epochs (the rest of the recipe is `TrainConfig::default()`)
@@ -208,10 +213,20 @@ impl GridSpec {
     /// The full grid: 5 bands x 4 places x sizes 1.5 (near the baseline's
     /// detection threshold at this data size) and 3 (the demo's), 1 seed,
     /// plus 8 nulls: 48 cells of 40 subjects x 2 minutes, 12 epochs.
+    ///
+    /// The split holds out a quarter of the subjects for testing (5 per
+    /// class) and a fifth for validation, leaving 22 for training (as many
+    /// as `prepare`'s default split of 40). The default 12.5 % would test on
+    /// 3 subjects per class: the interpretation's claims are floored by the
+    /// network's discrimination p, a permutation test over test subjects,
+    /// whose smallest value is then 1 / C(6, 3) = 0.05, so no method could
+    /// ever claim a band; with 5 per class it is 1 / 252.
     pub fn full(model: &str) -> Self {
         Self {
             subjects: 40,
             minutes: 2.0,
+            test: 0.25,
+            val: 0.2,
             model: model.into(),
             epochs: 12,
             bands: PlantedBand::standard(),
@@ -256,6 +271,13 @@ impl GridSpec {
         }
         if !(self.minutes.is_finite() && self.minutes > 0.0) {
             return bad(format!("minutes {}: must be positive", self.minutes));
+        }
+        let ok = |f: f64| f > 0.0 && f < 1.0;
+        if !(ok(self.test) && ok(self.val) && self.test + self.val < 1.0) {
+            return bad(format!(
+                "split test {} and validation {}: each must be in (0, 1) and leave subjects for training",
+                self.test, self.val
+            ));
         }
         if self.epochs == 0 {
             return bad("epochs 0: need at least 1".into());
@@ -302,6 +324,36 @@ impl GridSpec {
             return bad("the grid has no cells (no non-zero size, and no nulls)".into());
         }
         Ok(())
+    }
+
+    /// Test subjects per class (the smaller class), as the subject split rounds them.
+    pub fn test_subjects_per_class(&self) -> usize {
+        let per_class = self.subjects / 2;
+        ((per_class as f64 * self.test).round() as usize).max(usize::from(per_class >= 3))
+    }
+
+    /// The smallest p-value the network's discrimination test can reach
+    /// with this many test subjects: one over the number of ways to assign
+    /// the classes to them, `1 / C(2m, m)` with `m` subjects per class.
+    /// Every claim of the interpretation is floored by it.
+    pub fn smallest_claim_p(&self) -> f64 {
+        let m = self.test_subjects_per_class() as u32;
+        let ways: f64 = (1..=m).map(|i| f64::from(m + i) / f64::from(i)).product();
+        1.0 / ways.max(1.0)
+    }
+
+    /// What makes the grid's answers meaningless, in words (empty when nothing does).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        let p = self.smallest_claim_p();
+        if p >= self.interpret.alpha {
+            w.push(format!(
+                "with {} test subjects per class the interpretation's p cannot go below {p:.3} >= alpha {}: no method can claim a band (more --subjects)",
+                self.test_subjects_per_class(),
+                self.interpret.alpha
+            ));
+        }
+        w
     }
 
     /// The spec's hash: the first 16 hex digits of the SHA-256 of its JSON.
@@ -504,6 +556,18 @@ mod tests {
         let same =
             g2.cells().into_iter().find(|c| c.band == cells[0].band && c.place == cells[0].place).unwrap();
         assert_eq!(same.data_seed, cells[0].data_seed);
+    }
+
+    #[test]
+    fn too_few_test_subjects_are_flagged() {
+        let g = GridSpec::full("rvgg");
+        assert_eq!(g.test_subjects_per_class(), 5);
+        approx::assert_relative_eq!(g.smallest_claim_p(), 1.0 / 252.0, max_relative = 1e-12);
+        assert!(g.warnings().is_empty());
+        let small = GridSpec { test: 0.125, ..g };
+        assert_eq!(small.test_subjects_per_class(), 3);
+        approx::assert_relative_eq!(small.smallest_claim_p(), 0.05, max_relative = 1e-12);
+        assert_eq!(small.warnings().len(), 1);
     }
 
     #[test]
