@@ -288,7 +288,7 @@ fn cell_line(run: &CellRun) -> String {
         })
         .collect();
     let how = match run {
-        CellRun::Ran(_) => format!("{:.0} s", r.seconds.total),
+        CellRun::Ran(_) => format!("{:.0} s{}", r.seconds.total, cpu(r.seconds.cpu)),
         CellRun::Skipped(_) => "done before, skipped".into(),
     };
     format!(
@@ -307,13 +307,19 @@ fn print_summary(doc: &ValidateDoc, secs: f64) {
         println!("{loud}");
     }
     println!(
-        "validate    grid {}: {} cells ({} effect, {} null), {:.0} s of cells ({:.0} s this run)",
+        "validate    grid {}: {} cells ({} effect, {} null), {:.0} s of cells{} ({:.0} s this run)",
         doc.grid_hash,
         doc.cells.len(),
         s.effect_cells,
         s.null_cells,
         doc.seconds.total,
+        cpu(doc.seconds.cpu),
         secs
+    );
+    let t = &doc.seconds;
+    println!(
+        "stages      synth {:.0} s, prepare {:.0} s, baseline {:.0} s, train {:.0} s, interpret {:.0} s",
+        t.synth, t.prepare, t.baseline, t.train, t.interpret
     );
     println!(
         "detectable  {} of the effect cells (baseline >= {:.0}% per subject); network learned on {} of all effect cells",
@@ -350,4 +356,9 @@ fn print_summary(doc: &ValidateDoc, secs: f64) {
         );
     }
     println!("note        {}", doc.interpret_note);
+}
+
+/// `, 412 CPU s` when the platform reports CPU time.
+fn cpu(c: Option<f64>) -> String {
+    c.map_or(String::new(), |c| format!(", {c:.0} CPU s"))
 }

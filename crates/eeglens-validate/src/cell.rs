@@ -141,10 +141,15 @@ pub struct StageSeconds {
     pub interpret: f64,
     /// all of the cell
     pub total: f64,
+    /// CPU seconds (user + system, all threads) of the whole cell, where the
+    /// platform reports them (Linux): on a shared machine, divided by the
+    /// cores, what the cell would take alone
+    #[serde(default)]
+    pub cpu: Option<f64>,
 }
 
 impl StageSeconds {
-    /// Adds `other` stage by stage.
+    /// Adds `other` stage by stage (not `cpu`: see [`sum_seconds`]).
     pub fn add(&mut self, other: &StageSeconds) {
         self.synth += other.synth;
         self.prepare += other.prepare;
@@ -153,6 +158,28 @@ impl StageSeconds {
         self.interpret += other.interpret;
         self.total += other.total;
     }
+}
+
+/// The stages summed over cells; `cpu` only when every cell has it.
+pub fn sum_seconds(cells: &[CellResult]) -> StageSeconds {
+    let mut s = StageSeconds::default();
+    cells.iter().for_each(|c| s.add(&c.seconds));
+    s.cpu = cells.iter().map(|c| c.seconds.cpu).sum();
+    s
+}
+
+/// CPU seconds (user + system) this process has used so far, from
+/// `/proc/self/stat` (`None` elsewhere). Clock ticks are taken as 100 per
+/// second, the value on every Linux architecture eeglens builds for.
+pub fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// One cell's results: an entry of `cells` in `validate.json`.
@@ -351,6 +378,7 @@ pub fn run_cell(
         move |e: &dyn std::fmt::Display| ValidateError::Stage { cell: name, stage, msg: e.to_string() }
     };
     let t_cell = Instant::now();
+    let cpu0 = process_cpu_seconds();
     let mut seconds = StageSeconds::default();
 
     progress(&CellEvent::Stage("synth"));
@@ -443,6 +471,7 @@ pub fn run_cell(
         }
     }
     seconds.total = t_cell.elapsed().as_secs_f64();
+    seconds.cpu = process_cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
 
     let result = CellResult {
         index: cell.index,

@@ -253,9 +253,15 @@ pub fn page(doc: &ValidateDoc) -> String {
     let t = &doc.seconds;
     let _ = write!(
         o,
-        "</table><p>Seconds summed over cells: synth {:.0}, prepare {:.0}, baseline {:.0}, train {:.0}, interpret {:.0}, total {:.0}.</p>\
+        "</table><p>Seconds summed over cells: synth {:.0}, prepare {:.0}, baseline {:.0}, train {:.0}, interpret {:.0}, total {:.0}{}.</p>\
          <p>Cell entries: the method's top band, then each planted channel's rank.</p></body></html>",
-        t.synth, t.prepare, t.baseline, t.train, t.interpret, t.total
+        t.synth,
+        t.prepare,
+        t.baseline,
+        t.train,
+        t.interpret,
+        t.total,
+        t.cpu.map_or(String::new(), |c| format!(" ({c:.0} CPU seconds)"))
     );
     o.push('\n');
     o

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cell::{read_cell_file, write_atomic, CellFile, CellResult, StageSeconds};
+use crate::cell::{read_cell_file, sum_seconds, write_atomic, CellFile, CellResult, StageSeconds};
 use crate::error::{io, ValidateError};
 use crate::grid::GridSpec;
 use crate::summary::{summarise, Summary};
@@ -244,8 +244,7 @@ pub fn assemble(files: Vec<(PathBuf, CellFile)>) -> Result<ValidateDoc, Validate
         )));
     }
     let cells: Vec<CellResult> = slots.into_iter().map(|s| s.expect("checked above").1.result).collect();
-    let mut seconds = StageSeconds::default();
-    cells.iter().for_each(|c| seconds.add(&c.seconds));
+    let seconds = sum_seconds(&cells);
     Ok(ValidateDoc {
         schema: SCHEMA.into(),
         grid_hash: hash,
