@@ -56,6 +56,22 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         report.subject_balanced_accuracy,
         fmt(report.subject_auc)
     );
+    if let Some(c) = &report.chance {
+        if c.learned {
+            println!("chance      {}", c.describe());
+        } else {
+            println!("WARNING     {}", c.describe());
+        }
+    }
+    if let Ok(Some(b)) = run.baseline() {
+        let r = if report.split == "val" { &b.val } else { &b.test };
+        if r.split == report.split {
+            println!(
+                "baseline    band power + logistic regression: accuracy {:.3} per window, {:.3} per subject ({})",
+                r.accuracy, r.subject_accuracy, r.split
+            );
+        }
+    }
     println!("confusion   rows true, columns predicted: {}", report.classes.join(", "));
     for (name, row) in report.classes.iter().zip(&report.confusion) {
         let cells: Vec<String> = row.iter().map(|v| format!("{v:>7}")).collect();

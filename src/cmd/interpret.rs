@@ -18,6 +18,9 @@ pub struct Args {
     /// Run directory (from `eeglens train`).
     #[arg(long)]
     pub run: PathBuf,
+    /// Run the methods even when the model is not above chance on the split (their readings then mean nothing).
+    #[arg(long)]
+    pub read_anyway: bool,
     /// optimal, actmax, deconv or all.
     #[arg(long, default_value = "all")]
     pub method: String,
@@ -129,6 +132,7 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
     let split = Split::parse(&a.split)
         .with_context(|| format!("--split {}: expected test, val or train", a.split))?;
     let mut cfg = InterpretConfig {
+        read_anyway: a.read_anyway,
         methods,
         split,
         k: a.k,
@@ -198,6 +202,25 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
         "model       {} on {}: accuracy {:.3}, {} subjects, discrimination p = {:.4}",
         r.model.name, r.split, d.accuracy, d.n_subjects, d.p
     );
+    if let Ok(Some(b)) = run.baseline() {
+        println!(
+            "baseline    band power + logistic regression on test: accuracy {:.3} per window, {:.3} per subject; strongest difference in {} at {}",
+            b.test.accuracy,
+            b.test.subject_accuracy,
+            b.top_band,
+            b.top_channels.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    if !d.learned {
+        println!(
+            "NOTHING LEARNED: the model is not above chance on the {} split (windows {:.3}, binomial p = {:.3}; subjects {:.3}); no reading is possible{}",
+            r.split,
+            d.accuracy,
+            d.p_binomial,
+            d.subject_accuracy,
+            if cfg.read_anyway { " (methods run anyway: their readings say nothing about the data)" } else { "" }
+        );
+    }
     let methods = [
         ("optimal", r.methods.optimal.as_ref().map(|m| &m.reading)),
         ("actmax", r.methods.actmax.as_ref().map(|m| &m.reading)),

@@ -24,7 +24,7 @@ pub struct Args {
     /// Run directory to create (or, with --resume, to continue).
     #[arg(long)]
     pub out: PathBuf,
-    /// Zoo model: rvgg, vanputten, shallow, eegnet [default: rvgg].
+    /// Zoo model: rvgg, rvgg-bn, vanputten, shallow, eegnet [default: rvgg].
     #[arg(long)]
     pub model: Option<String>,
     /// Passes over the training windows [default: 20].
@@ -61,6 +61,15 @@ pub struct Args {
     /// Show every class equally often per epoch (repeating the smaller classes' windows).
     #[arg(long)]
     pub balanced: bool,
+    /// Re-initialise a network still at chance after this many epochs; 0 never checks [default: 5].
+    #[arg(long)]
+    pub stuck_epochs: Option<usize>,
+    /// At most this many re-initialisations of a stuck network [default: 2].
+    #[arg(long)]
+    pub restarts: Option<usize>,
+    /// Skip the band-power baseline that is otherwise fitted first (baseline.json).
+    #[arg(long)]
+    pub no_baseline: bool,
     /// Continue the run in --out from its last checkpoint.
     #[arg(long, conflicts_with = "force")]
     pub resume: bool,
@@ -113,6 +122,15 @@ fn settings(a: &Args, mut cfg: TrainConfig) -> anyhow::Result<TrainConfig> {
     }
     if a.balanced {
         cfg.balanced = true;
+    }
+    if let Some(v) = a.stuck_epochs {
+        cfg.stuck_epochs = (v > 0).then_some(v);
+    }
+    if let Some(v) = a.restarts {
+        cfg.restarts = v;
+    }
+    if a.no_baseline {
+        cfg.baseline = false;
     }
     Ok(cfg)
 }
@@ -196,6 +214,15 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
             bar.set_position(0);
         }
         Progress::Testing => bar.set_message("testing the best model"),
+        Progress::Baseline(b) => {
+            for line in b.describe().lines() {
+                log(line.to_string());
+            }
+        }
+        Progress::BaselineSkipped(why) => log(format!("baseline: not fitted: {why}")),
+        Progress::Restart { attempt, reason } => {
+            log(format!("restart: the network learned nothing ({reason}); attempt {attempt} from a new initialisation"));
+        }
     };
     let summary = train_with(&cfg, &store, &a.out, &opts, &mut on_progress)?;
     bar.finish_and_clear();
@@ -225,6 +252,19 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
             opt(t.auc, 3),
             t.subject_accuracy,
             t.n_subjects
+        );
+        if let Some(c) = &t.chance {
+            if c.learned {
+                println!("chance: {}", c.describe());
+            } else {
+                println!("WARNING: {}", c.describe());
+            }
+        }
+    }
+    if let Ok(Some(b)) = RunDir::open(&a.out).and_then(|r| r.baseline()) {
+        println!(
+            "baseline: {:.3} per window, {:.3} per subject (band power + logistic regression; baseline.json)",
+            b.test.accuracy, b.test.subject_accuracy
         );
     }
     println!("run: {}", a.out.display());

@@ -85,6 +85,7 @@ mod reference;
 mod resample;
 mod sample;
 mod sos;
+pub mod stats;
 mod welch;
 pub mod window;
 

@@ -239,6 +239,10 @@ pub struct InterpretConfig {
     pub actmax: ActmaxConfig,
     /// deconvnet settings
     pub deconv: DeconvConfig,
+    /// run the methods even when the model's accuracy on the split is not
+    /// above chance (`model.learned` false); their readings then say nothing
+    /// about the data
+    pub read_anyway: bool,
 }
 
 impl Default for InterpretConfig {
@@ -257,6 +261,7 @@ impl Default for InterpretConfig {
             batch: 64,
             actmax: ActmaxConfig::default(),
             deconv: DeconvConfig::default(),
+            read_anyway: false,
         }
     }
 }

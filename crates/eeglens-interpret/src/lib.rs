@@ -79,11 +79,17 @@
 //! cfg.actmax.restarts = 3;
 //! cfg.permutations = 99;
 //! cfg.bands = vec![Band::new("delta", 1.0, 4.0)?, Band::new("theta", 4.0, 8.0)?];
+//! // An untrained network separates nothing: it learned nothing, and no method reads it.
 //! let result = run(&model, &store, &cfg, &mut Silent)?;
 //! let json = serde_json::to_value(&result.report)?;
 //! assert_eq!(json["classes"], serde_json::json!(["F", "M"]));
+//! assert_eq!(json["model"]["learned"], serde_json::json!(false));
+//! assert!(json["methods"]["optimal"].is_null());
+//! // Read anyway, no band may be claimed.
+//! cfg.read_anyway = true;
+//! let result = run(&model, &store, &cfg, &mut Silent)?;
+//! let json = serde_json::to_value(&result.report)?;
 //! assert!(json["methods"]["deconv"]["bands"][1]["p"].is_number());
-//! // An untrained network separates nothing: no band may be claimed.
 //! assert!(json["methods"]["optimal"]["top_band"].is_null());
 //! write_outputs(&result, &dir.join("out"))?;
 //! assert!(dir.join("out/interpret.safetensors").exists());

@@ -127,8 +127,11 @@ pub fn run(
     };
     let mut tensors: Vec<(String, Saved)> = Vec::new();
     let mut methods = Methods::default();
+    // A model that learned nothing on this split has nothing to read: its
+    // preferred windows, patterns and maps say nothing about the data.
+    let read_methods = disc.learned || cfg.read_anyway;
 
-    if cfg.methods.contains(&Method::Optimal) {
+    if read_methods && cfg.methods.contains(&Method::Optimal) {
         progress.stage("optimal samples", 1);
         let (reading, samples_by_class) =
             optimal_method(store, &indices, &scores, &chosen, &opts, &mut tensors)?;
@@ -155,7 +158,7 @@ pub fn run(
         Vec::new()
     };
 
-    if cfg.methods.contains(&Method::Actmax) {
+    if read_methods && cfg.methods.contains(&Method::Actmax) {
         let stats = stats.as_ref().expect("computed when actmax runs");
         let targets: Vec<Target> = (0..n_classes).map(Target::Class).collect();
         progress.stage("activation maximisation", cfg.actmax.steps as u64);
@@ -217,7 +220,7 @@ pub fn run(
         }
     }
 
-    if cfg.methods.contains(&Method::Deconv) {
+    if read_methods && cfg.methods.contains(&Method::Deconv) {
         let total: usize = chosen.iter().map(Vec::len).sum();
         progress.stage("reverse convolution", total as u64);
         let last = model.layers().len() - 1;

@@ -516,6 +516,26 @@ pub struct Discrimination {
     pub statistic: f64,
     /// one-sided permutation p of `statistic` (subject labels permuted)
     pub p: f64,
+    /// fraction of (subject, class) units whose mean probability of their
+    /// class is the larger one
+    #[serde(default)]
+    pub subject_accuracy: f64,
+    /// one-sided binomial p of the window accuracy against the largest class share
+    #[serde(default = "one")]
+    pub p_binomial: f64,
+    /// the verdict of [`eeglens_dsp::stats::learned_verdict`]: the window
+    /// accuracy is above chance and more subjects than chance are right.
+    /// When false, no reading of this model is possible.
+    #[serde(default = "yes")]
+    pub learned: bool,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Tests whether the network separates class 1 from class 0 better than
@@ -579,7 +599,36 @@ pub fn discrimination(
         }
         (1 + exceed) as f64 / (1 + permutations) as f64
     };
-    Discrimination { n_windows, n_subjects: means.len(), accuracy, statistic: observed, p }
+    // The chance verdict: windows against the largest class share, units
+    // (subject, class) right when their mean probability of class 1 falls on
+    // their side of 1/2.
+    let share = |ls: &mut dyn Iterator<Item = usize>| {
+        let mut n = [0usize; 2];
+        for l in ls {
+            n[l.min(1)] += 1;
+        }
+        n[0].max(n[1]) as f64 / (n[0] + n[1]).max(1) as f64
+    };
+    let window_chance = share(&mut labels.iter().map(|&l| l as usize));
+    let unit_labels: Vec<usize> = units.keys().map(|k| k.1 as usize).collect();
+    let unit_chance = share(&mut unit_labels.iter().copied());
+    let unit_correct = means.iter().zip(&unit_labels).filter(|(m, &l)| (**m > 0.5) == (l == 1)).count();
+    let correct = (accuracy * n_windows as f64).round() as usize;
+    let p_binomial = eeglens_dsp::stats::binomial_upper_tail(n_windows, correct, window_chance);
+    let learned = eeglens_dsp::stats::learned_verdict(
+        (correct, n_windows, window_chance),
+        (unit_correct, means.len(), unit_chance),
+    );
+    Discrimination {
+        n_windows,
+        n_subjects: means.len(),
+        accuracy,
+        statistic: observed,
+        p,
+        subject_accuracy: unit_correct as f64 / means.len().max(1) as f64,
+        p_binomial,
+        learned,
+    }
 }
 
 #[cfg(test)]

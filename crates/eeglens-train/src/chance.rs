@@ -10,18 +10,18 @@
 //! the right unit but little power with few test subjects (with 8 subjects,
 //! 7 right gives p = 0.035 and 6 right p = 0.145).
 //!
-//! The verdict: a model **learned** when the per-window test gives
+//! The verdict ([`learned_verdict`]): a model **learned** when the per-window test gives
 //! `p < ALPHA` *and* the per-subject accuracy is above the subjects' chance.
 //! The first condition is the sensitive one; the second keeps a model whose
 //! above-chance windows come from a minority of subjects from being called
 //! a success.
 
+use eeglens_dsp::stats::{binomial_upper_tail, learned_verdict};
 use serde::{Deserialize, Serialize};
 
 use crate::eval::EvalReport;
 
-/// Level of the chance tests.
-pub const ALPHA: f64 = 0.05;
+pub use eeglens_dsp::stats::CHANCE_ALPHA as ALPHA;
 
 /// One binomial test of `correct` successes out of `n` against `chance`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,8 +77,10 @@ impl ChanceReport {
             total(&report.subject_confusion),
             share(&report.subject_confusion),
         );
-        let subject_above = subject.n > 0 && subject.correct as f64 > subject.chance * subject.n as f64;
-        let learned = window.p < ALPHA && subject_above;
+        let learned = learned_verdict(
+            (window.correct, window.n, window.chance),
+            (subject.correct, subject.n, subject.chance),
+        );
         Self { split: report.split.clone(), window, subject, learned }
     }
 
@@ -114,73 +116,10 @@ pub fn fmt_p(p: f64) -> String {
     }
 }
 
-/// `P(X >= k)` for `X ~ Binomial(n, q)`, summed in log space (exact to
-/// rounding for any `n` a split can have).
-pub fn binomial_upper_tail(n: usize, k: usize, q: f64) -> f64 {
-    if k == 0 {
-        return 1.0;
-    }
-    if k > n {
-        return 0.0;
-    }
-    if q <= 0.0 {
-        return 0.0;
-    }
-    if q >= 1.0 {
-        return 1.0;
-    }
-    let (lq, lr) = (q.ln(), (1.0 - q).ln());
-    let terms: Vec<f64> = (k..=n).map(|j| ln_choose(n, j) + j as f64 * lq + (n - j) as f64 * lr).collect();
-    let m = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let s: f64 = terms.iter().map(|t| (t - m).exp()).sum();
-    (m + s.ln()).exp().min(1.0)
-}
-
-fn ln_choose(n: usize, k: usize) -> f64 {
-    ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k)
-}
-
-fn ln_factorial(n: usize) -> f64 {
-    (2..=n).map(|i| (i as f64).ln()).sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
-
-    /// Direct sums with exact binomial coefficients, for small n.
-    fn tail_direct(n: u64, k: u64, q: f64) -> f64 {
-        let choose = |n: u64, k: u64| (1..=k).fold(1.0f64, |acc, i| acc * (n - k + i) as f64 / i as f64);
-        (k..=n).map(|j| choose(n, j) * q.powi(j as i32) * (1.0 - q).powi((n - j) as i32)).sum()
-    }
-
-    #[test]
-    fn tail_matches_direct_sums() {
-        for n in [1u64, 5, 8, 20, 40] {
-            for k in 0..=n {
-                for q in [0.1, 0.5, 0.625, 0.9] {
-                    assert_relative_eq!(
-                        binomial_upper_tail(n as usize, k as usize, q),
-                        tail_direct(n, k, q),
-                        max_relative = 1e-9
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn known_values() {
-        // 7 of 8 at 1/2: (8 + 1) / 256.
-        assert_relative_eq!(binomial_upper_tail(8, 7, 0.5), 9.0 / 256.0, max_relative = 1e-12);
-        assert_relative_eq!(binomial_upper_tail(8, 8, 0.5), 1.0 / 256.0, max_relative = 1e-12);
-        // A large n stays finite and tiny: 700 of 1000.
-        let p = binomial_upper_tail(1000, 700, 0.5);
-        assert!(p > 0.0 && p < 1e-30, "{p}");
-        assert_eq!(binomial_upper_tail(10, 0, 0.5), 1.0);
-        assert_eq!(binomial_upper_tail(10, 11, 0.5), 0.0);
-    }
 
     fn report(conf: Vec<Vec<u64>>, subject_conf: Vec<Vec<u64>>) -> EvalReport {
         EvalReport {
@@ -203,6 +142,7 @@ mod tests {
             subjects: vec![],
             windows: vec![],
             probabilities: vec![],
+            chance: None,
         }
     }
 

@@ -123,6 +123,13 @@ pub struct TrainConfig {
     pub balanced: bool,
     /// windows per batch when evaluating
     pub eval_batch: usize,
+    /// epochs after which a network that learned nothing is re-initialised
+    /// (see [`crate::train`]'s stuck detection); `None` never checks
+    pub stuck_epochs: Option<usize>,
+    /// at most this many re-initialisations of a stuck network
+    pub restarts: usize,
+    /// fit the band-power baseline first and record it in the run (`baseline.json`)
+    pub baseline: bool,
 }
 
 impl Default for TrainConfig {
@@ -145,6 +152,9 @@ impl Default for TrainConfig {
             monitor: Monitor::ValLoss,
             balanced: false,
             eval_batch: 256,
+            stuck_epochs: Some(5),
+            restarts: 2,
+            baseline: true,
         }
     }
 }
@@ -187,6 +197,9 @@ impl TrainConfig {
         }
         if self.patience == Some(0) {
             return bad("patience", "must be at least 1 (or absent to never stop early)".into());
+        }
+        if self.stuck_epochs == Some(0) {
+            return bad("stuck-epochs", "must be at least 1 (or absent to never check)".into());
         }
         if let Some(c) = self.clip_grad_norm {
             if !(c.is_finite() && c > 0.0) {

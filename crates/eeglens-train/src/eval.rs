@@ -8,6 +8,7 @@ use eeglens_data::store::{EpochStore, Split};
 use eeglens_nn::Sequential;
 use serde::{Deserialize, Serialize};
 
+use crate::chance::ChanceReport;
 use crate::error::TrainError;
 use crate::metrics::{
     accuracy, auc, balanced_accuracy, confusion, per_subject, softmax_rows, ClassMetrics, SubjectResult,
@@ -62,6 +63,10 @@ pub struct EvalReport {
     /// class probabilities of each window, `[n_windows][classes]`
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probabilities: Vec<Vec<f32>>,
+    /// whether the accuracy is above chance (binomial tests per window and
+    /// per subject) and the verdict `learned`
+    #[serde(default)]
+    pub chance: Option<ChanceReport>,
 }
 
 impl EvalReport {
@@ -138,7 +143,7 @@ pub fn report_from_probs(
     let s_probs: Vec<f32> = subj.iter().flat_map(|s| s.mean_prob.iter().map(|&p| p as f32)).collect();
     let mut classes = store.meta().classes.clone();
     classes.resize_with(k, || "?".into());
-    EvalReport {
+    let mut report = EvalReport {
         split: split.name().into(),
         n_windows: indices.len(),
         n_subjects: subj.len(),
@@ -158,7 +163,10 @@ pub fn report_from_probs(
         subjects: subj,
         windows: indices,
         probabilities: probs.chunks_exact(k).map(|r| r.to_vec()).collect(),
-    }
+        chance: None,
+    };
+    report.chance = Some(ChanceReport::of(&report));
+    report
 }
 
 /// Evaluates a run's best model (see [`RunDir::load_model`]) on the `split`

@@ -31,6 +31,8 @@ pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const BEST_CHECKPOINT: &str = "checkpoint-best.safetensors";
 /// Name of the last checkpoint.
 pub const LAST_CHECKPOINT: &str = "checkpoint-last.safetensors";
+/// Name of the band-power baseline's result.
+pub const BASELINE_FILE: &str = "baseline.json";
 
 /// The data a run was trained on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,6 +89,21 @@ pub struct RunConfig {
     pub versions: Versions,
     /// seconds since the Unix epoch when the run was created
     pub created_unix_s: u64,
+    /// earlier attempts abandoned because the network learned nothing
+    /// (stuck detection); the current attempt is number `attempts.len()`
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+}
+
+/// An attempt abandoned by stuck detection: its seed stream and its epochs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// attempt number, from 0
+    pub attempt: usize,
+    /// why it was abandoned
+    pub reason: String,
+    /// its epochs, as they were in `metrics.jsonl`
+    pub records: Vec<EpochRecord>,
 }
 
 /// Versions and platform recorded with a run.
@@ -144,6 +161,9 @@ pub struct EpochRecord {
     pub load_seconds: f64,
     /// `load_seconds` over the training part of the epoch
     pub load_fraction: f64,
+    /// the attempt this epoch belongs to (0 unless stuck detection re-initialised the network)
+    #[serde(default)]
+    pub attempt: usize,
 }
 
 impl EpochRecord {
@@ -199,6 +219,20 @@ impl RunDir {
     /// `eval-<split>.json`.
     pub fn eval_path(&self, split: &str) -> PathBuf {
         self.path.join(format!("eval-{split}.json"))
+    }
+
+    /// The band-power baseline recorded with the run (`None` when the run has
+    /// no `baseline.json`, e.g. trained with the baseline off).
+    ///
+    /// # Errors
+    /// [`TrainError::RunFile`] when the file is not a baseline report.
+    pub fn baseline(&self) -> Result<Option<crate::BaselineReport>, TrainError> {
+        let path = self.path.join(BASELINE_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+        serde_json::from_str(&text).map(Some).map_err(|e| TrainError::RunFile { path, msg: e.to_string() })
     }
 
     /// The per-epoch records of `metrics.jsonl` (empty before the first epoch ends).

@@ -38,13 +38,15 @@ use eeglens_nn::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::BaselineReport;
 use crate::config::{Monitor, TrainConfig};
 use crate::error::TrainError;
 use crate::eval::{evaluate_model, predict_windows, EvalReport};
 use crate::metrics::{per_subject, softmax_rows, ClassMetrics};
 use crate::run_dir::{
-    file_sha256, read_config, read_metrics, tmp_path, write_json, write_metrics, DataInfo, EpochRecord,
-    ModelInfo, RunConfig, Versions, BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT, METRICS_FILE, RUN_FORMAT,
+    file_sha256, read_config, read_metrics, tmp_path, write_json, write_metrics, Attempt, DataInfo,
+    EpochRecord, ModelInfo, RunConfig, Versions, BASELINE_FILE, BEST_CHECKPOINT, CONFIG_FILE,
+    LAST_CHECKPOINT, METRICS_FILE, RUN_FORMAT,
 };
 
 /// Random stream of the initial weights.
@@ -53,6 +55,12 @@ const INIT_STREAM: u64 = 0x1417;
 const SHUFFLE_STREAM: u64 = 0x5408;
 /// Random stream of the dropout masks.
 const DROPOUT_STREAM: u64 = 0xD809;
+/// Stream (plus the attempt number) of a re-initialised attempt.
+const RESTART_STREAM: u64 = 0x5E57_0000;
+/// A training loss within this many nats of chance counts as "learned nothing".
+pub const STUCK_LOSS_MARGIN: f64 = 0.01;
+/// A validation balanced accuracy below this counts as chance.
+pub const STUCK_VAL_BALANCED: f64 = 0.55;
 /// Checkpoint metadata key of the loop's position.
 const STATE_KEY: &str = "train.state";
 
@@ -117,6 +125,17 @@ pub enum Progress {
     Epoch(EpochRecord),
     /// The best model is being evaluated on the test split.
     Testing,
+    /// The band-power baseline was fitted (and written to `baseline.json`).
+    Baseline(Box<BaselineReport>),
+    /// The baseline could not be fitted (e.g. a split without windows); training goes on.
+    BaselineSkipped(String),
+    /// Stuck detection abandoned the network and starts attempt `attempt` from a new initialisation.
+    Restart {
+        /// the new attempt, from 1
+        attempt: usize,
+        /// why the previous one was abandoned
+        reason: String,
+    },
 }
 
 /// Why the loop ended.
@@ -251,9 +270,19 @@ pub fn train_with(
     let k = store.meta().classes.len().max(1);
     let (c, t) = (store.n_channels(), store.n_samples());
     let labels = store.labels();
-    let seed_rng = Rng::new(cfg.seed);
-    let shuffle_base = seed_rng.fork(SHUFFLE_STREAM);
-    let dropout_base = seed_rng.fork(DROPOUT_STREAM);
+    let seed_rng = attempt_rng(cfg.seed, setup.config.attempts.len());
+    let mut shuffle_base = seed_rng.fork(SHUFFLE_STREAM);
+    let mut dropout_base = seed_rng.fork(DROPOUT_STREAM);
+    if !opts.resume && cfg.baseline {
+        match crate::baseline::baseline(store) {
+            Ok(b) => {
+                write_json(&run_dir.join(BASELINE_FILE), &b.without_windows())?;
+                progress(&Progress::Baseline(Box::new(b)));
+            }
+            Err(e) => progress(&Progress::BaselineSkipped(e.to_string())),
+        }
+    }
+    let chance_loss = class_entropy(&train_idx, labels, k, cfg.balanced);
     let batches_of = |order: &[usize]| -> Vec<(usize, usize)> {
         let mut b: Vec<(usize, usize)> =
             (0..order.len()).step_by(cfg.batch).map(|s| (s, (s + cfg.batch).min(order.len()))).collect();
@@ -400,6 +429,7 @@ pub fn train_with(
             samples_per_s: st.seen as f64 / st.train_s.max(1e-9),
             load_seconds: st.load_s,
             load_fraction: st.load_s / st.train_s.max(1e-9),
+            attempt: setup.config.attempts.len(),
         };
         setup.records.push(record.clone());
         // metrics.jsonl first, then checkpoint-last: a crash in between leaves
@@ -408,7 +438,44 @@ pub fn train_with(
         st.epochs_done += 1;
         st.reset_epoch();
         write_checkpoint(&last_path, &setup.model, &ckpt_meta, Some(&setup.opt), Some(st))?;
-        progress(&Progress::Epoch(record));
+        progress(&Progress::Epoch(record.clone()));
+        // Stuck detection: a network still at chance after `stuck_epochs`
+        // epochs starts again from the next attempt's initialisation.
+        let attempt = setup.config.attempts.len();
+        if cfg.stuck_epochs == Some(st.epochs_done)
+            && attempt < cfg.restarts
+            && is_stuck(&record, chance_loss)
+        {
+            let reason = format!(
+                "stuck after {} epochs: training loss {:.4} within {STUCK_LOSS_MARGIN} of chance ({chance_loss:.4}), \
+                 validation balanced accuracy {}",
+                st.epochs_done,
+                record.train_loss,
+                record.val_balanced_accuracy.map_or("n/a".into(), |v| format!("{v:.3}")),
+            );
+            setup.config.attempts.push(Attempt {
+                attempt,
+                reason: reason.clone(),
+                records: std::mem::take(&mut setup.records),
+            });
+            let next = attempt + 1;
+            setup.model = build_model_attempt(&cfg, store, next)?;
+            setup.opt = Optimizer::new(cfg.optimizer_config());
+            *st = LoopState::default();
+            let base = attempt_rng(cfg.seed, next);
+            shuffle_base = base.fork(SHUFFLE_STREAM);
+            dropout_base = base.fork(DROPOUT_STREAM);
+            match std::fs::remove_file(&best_path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(TrainError::io(&best_path, e))
+                }
+                _ => {}
+            }
+            write_json(&run_dir.join(CONFIG_FILE), &setup.config)?;
+            write_metrics(&run_dir.join(METRICS_FILE), &setup.records)?;
+            write_checkpoint(&last_path, &setup.model, &ckpt_meta, Some(&setup.opt), Some(st))?;
+            progress(&Progress::Restart { attempt: next, reason });
+        }
     }
     if stop == StopReason::Completed && cfg.patience.is_some_and(|p| st.bad_epochs >= p) {
         stop = StopReason::EarlyStopped;
@@ -468,6 +535,28 @@ fn train_step(
     let info = opt.step(&mut model.params_mut(), &grads);
     model.apply_batch_stats(&stats);
     Ok((loss, correct, info.grad_norm))
+}
+
+/// The cross-entropy of a model that ignores its input: the entropy of the
+/// class shares the loop trains on (`ln k` with balanced sampling).
+fn class_entropy(train_idx: &[usize], labels: &[u32], k: usize, balanced: bool) -> f64 {
+    if balanced {
+        return (k as f64).ln();
+    }
+    let mut counts = vec![0usize; k];
+    for &i in train_idx {
+        counts[(labels[i] as usize).min(k - 1)] += 1;
+    }
+    let n = train_idx.len().max(1) as f64;
+    counts.iter().filter(|&&c| c > 0).map(|&c| -(c as f64 / n) * (c as f64 / n).ln()).sum()
+}
+
+/// Whether an epoch's figures say the network learned nothing: training
+/// loss within [`STUCK_LOSS_MARGIN`] of `chance_loss` and validation balanced
+/// accuracy below [`STUCK_VAL_BALANCED`] (or no validation windows).
+pub fn is_stuck(record: &EpochRecord, chance_loss: f64) -> bool {
+    record.train_loss >= chance_loss - STUCK_LOSS_MARGIN
+        && record.val_balanced_accuracy.is_none_or(|b| b < STUCK_VAL_BALANCED)
 }
 
 /// The order of the training windows in epoch `epoch` (from 0): a shuffle
@@ -536,12 +625,31 @@ struct Setup {
 }
 
 fn build_model(cfg: &TrainConfig, store: &EpochStore) -> Result<Sequential, TrainError> {
+    build_model_attempt(cfg, store, 0)
+}
+
+/// The random stream of attempt `attempt` of a run seeded `seed`: the seed's
+/// own for the first attempt, a fork of it for each re-initialisation.
+pub fn attempt_rng(seed: u64, attempt: usize) -> Rng {
+    let base = Rng::new(seed);
+    if attempt == 0 {
+        base
+    } else {
+        base.fork(RESTART_STREAM.wrapping_add(attempt as u64))
+    }
+}
+
+fn build_model_attempt(
+    cfg: &TrainConfig,
+    store: &EpochStore,
+    attempt: usize,
+) -> Result<Sequential, TrainError> {
     let spec = ModelSpec {
         n_channels: store.n_channels(),
         n_samples: store.n_samples(),
         n_classes: store.meta().classes.len().max(1),
     };
-    let mut rng = Rng::new(cfg.seed).fork(INIT_STREAM);
+    let mut rng = attempt_rng(cfg.seed, attempt).fork(INIT_STREAM);
     let mut model = build(&cfg.model, &spec, &mut rng).map_err(|source| TrainError::ModelShape {
         model: cfg.model.clone(),
         data: store.path().to_path_buf(),
@@ -600,8 +708,10 @@ fn data_info(store: &EpochStore) -> Result<DataInfo, TrainError> {
 
 /// Files a run writes (removed by `force`).
 fn run_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> =
-        [CONFIG_FILE, METRICS_FILE, BEST_CHECKPOINT, LAST_CHECKPOINT].iter().map(|f| dir.join(f)).collect();
+    let mut v: Vec<PathBuf> = [CONFIG_FILE, METRICS_FILE, BEST_CHECKPOINT, LAST_CHECKPOINT, BASELINE_FILE]
+        .iter()
+        .map(|f| dir.join(f))
+        .collect();
     v.extend(Split::ALL.iter().map(|s| dir.join(format!("eval-{}.json", s.name()))));
     v
 }
@@ -640,6 +750,7 @@ fn new_run(
         created_unix_s: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
+        attempts: Vec::new(),
     };
     write_json(&dir.join(CONFIG_FILE), &config)?;
     write_metrics(&dir.join(METRICS_FILE), &[])?;

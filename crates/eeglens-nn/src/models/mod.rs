@@ -9,7 +9,7 @@ mod vanputten;
 use eeglens_autodiff::Rng;
 
 pub use eegnet::eegnet;
-pub use rvgg::{rvgg, RVGG_SHORT_NAMES};
+pub use rvgg::{rvgg, rvgg_bn, RVGG_SHORT_NAMES};
 pub use shallow::shallow;
 pub use vanputten::vanputten;
 
@@ -17,7 +17,7 @@ use crate::error::NnError;
 use crate::sequential::Sequential;
 
 /// Names accepted by [`build`] (and `--model`).
-pub const MODEL_NAMES: [&str; 4] = ["rvgg", "vanputten", "shallow", "eegnet"];
+pub const MODEL_NAMES: [&str; 5] = ["rvgg", "rvgg-bn", "vanputten", "shallow", "eegnet"];
 
 /// What a model is sized from: input `[1, n_channels, n_samples]`, `n_classes` logits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +45,7 @@ impl ModelSpec {
 pub fn build(name: &str, spec: &ModelSpec, rng: &mut Rng) -> Result<Sequential, NnError> {
     match name {
         "rvgg" => rvgg(spec, rng),
+        "rvgg-bn" => rvgg_bn(spec, rng),
         "vanputten" => vanputten(spec, rng),
         "shallow" => shallow(spec, rng),
         "eegnet" => eegnet(spec, rng),
