@@ -32,11 +32,12 @@ fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool")
 }
 
-/// Every kernel set this CPU runs; says so on stderr when the AVX-512 half is skipped.
+/// Every kernel set this CPU runs; says so on stderr (once) when the AVX-512 half is skipped.
 fn sets() -> Vec<KernelSet> {
+    static SAY: std::sync::Once = std::sync::Once::new();
     let sets = KernelSet::available();
     if sets.len() == 1 {
-        eprintln!("this CPU has no AVX-512F: only the portable kernel set is tested");
+        SAY.call_once(|| eprintln!("this CPU has no AVX-512F: only the portable kernel set is tested"));
     }
     sets
 }

@@ -706,6 +706,7 @@ mod tests {
     #[test]
     fn gemm_matches_reference_on_every_set_and_path() {
         let shapes = [(1, 3001, 517), (13, 301, 517), (5, 40, 33), (67, 203, 101), (1, 7, 3)];
+        let sets = sets("gemm_matches_reference_on_every_set_and_path");
         for (si, &(m, k, n)) in shapes.iter().enumerate() {
             let a = uniform(si as u64, m * k);
             let b = uniform(100 + si as u64, k * n);
@@ -714,7 +715,7 @@ mod tests {
                 for (alpha, beta) in [(1.0f32, 0.0f32), (1.0, 0.5), (0.75, 0.0), (0.75, 0.5)] {
                     let mut want = c0.clone();
                     reference::gemm(m, k, n, alpha, &a, trans_a, &b, trans_b, beta, &mut want);
-                    for ks in sets("gemm_matches_reference_on_every_set_and_path") {
+                    for &ks in &sets {
                         let run = |threads: usize| {
                             let mut c = c0.clone();
                             pool(threads).install(|| {

@@ -145,12 +145,13 @@ mod tests {
 
     #[test]
     fn col2im_input_gradient_matches_reference_on_every_kernel_set() {
+        let sets = sets("col2im_input_gradient_matches_reference_on_every_kernel_set");
         for (i, g) in cases().iter().enumerate() {
             let d = ConvData::new(g, i as u64);
             let mut want = vec![0.0; g.x_len()];
             reference::conv2d_backward_input(g, &d.gy, &d.w, &mut want);
             let mut by_set = Vec::new();
-            for ks in sets("col2im_input_gradient_matches_reference_on_every_kernel_set") {
+            for &ks in &sets {
                 for threads in [1, 2, 3] {
                     let gx = pool(threads).install(|| {
                         let mut gx = vec![f32::NAN; g.x_len()];
