@@ -100,6 +100,7 @@
 #![warn(missing_docs)]
 
 pub mod actmax;
+pub mod agreement;
 pub mod config;
 pub mod deconv;
 pub mod error;
@@ -110,6 +111,7 @@ mod run;
 pub mod spectral;
 pub mod walk;
 
+pub use agreement::{agreement, Agreement};
 pub use config::{
     ActmaxConfig, BackRule, ClassObjective, DeconvConfig, InterpretConfig, Keep, Method, Parameterisation,
     UnitRef,
