@@ -67,9 +67,12 @@ pub struct Args {
     /// Null data sets per seed when the sizes include 0 [default: 8; quick 2].
     #[arg(long)]
     pub nulls: Option<usize>,
-    /// Activation-maximisation restarts per class in each cell [default: 4].
+    /// Activation-maximisation restarts per class in each cell; below 6 it can never claim a band [default: 8].
     #[arg(long)]
     pub restarts: Option<usize>,
+    /// Windows one set of activation-maximisation gains is applied to [default: 4].
+    #[arg(long)]
+    pub actmax_windows: Option<usize>,
     /// Activation-maximisation steps in each cell [default: 50].
     #[arg(long)]
     pub steps: Option<usize>,
@@ -120,6 +123,9 @@ fn grid(a: &Args) -> anyhow::Result<GridSpec> {
     }
     if let Some(v) = a.restarts {
         g.interpret.restarts = v;
+    }
+    if let Some(v) = a.actmax_windows {
+        g.interpret.windows_per_restart = v;
     }
     if let Some(v) = a.steps {
         g.interpret.steps = v;
