@@ -97,9 +97,14 @@ fn tiny_grid_schema_rerun_refusal_and_merge() {
         let s = &effect["methods"][m];
         assert!(s["top_band"].is_null() || s["top_band"].is_string(), "{m}");
         assert!(s["band_hit"].is_boolean(), "{m}");
+        // A network at chance is not read (one epoch on 8 subjects usually is): no claim, no ranks.
         let ranks = s["channel_ranks"].as_array().unwrap();
-        assert_eq!(ranks.len(), 5, "{m}: one rank per planted channel");
-        assert!(ranks.iter().all(|r| (1..=24).contains(&r["rank"].as_u64().unwrap())), "{m}");
+        if s["read"].as_bool().unwrap() {
+            assert_eq!(ranks.len(), 5, "{m}: one rank per planted channel");
+            assert!(ranks.iter().all(|r| (1..=24).contains(&r["rank"].as_u64().unwrap())), "{m}");
+        } else {
+            assert!(ranks.is_empty() && s["top_band"].is_null() && !s["band_hit"].as_bool().unwrap(), "{m}");
+        }
     }
     let null = &cells[1];
     assert!(null["band"].is_null() && null["size"] == 0.0);

@@ -278,7 +278,7 @@ fn cell_line(run: &CellRun) -> String {
         .iter()
         .iter()
         .map(|(name, m)| {
-            let top = m.top_band.as_deref().unwrap_or("none");
+            let top = m.top_band.as_deref().unwrap_or(if m.read { "none" } else { "unread" });
             let mark = if r.is_null() {
                 if m.top_band.is_some() {
                     " (false claim)"

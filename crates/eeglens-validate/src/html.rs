@@ -229,7 +229,7 @@ pub fn page(doc: &ValidateDoc) -> String {
             };
             format!(
                 "<td class=\"{cls}\">{}{}</td>",
-                esc(x.top_band.as_deref().unwrap_or("none")),
+                esc(x.top_band.as_deref().unwrap_or(if x.read { "none" } else { "unread" })),
                 if ranks.is_empty() {
                     String::new()
                 } else {

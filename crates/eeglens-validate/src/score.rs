@@ -26,6 +26,10 @@ use crate::grid::PlantedBand;
 /// A reading scored against the planted truth: one entry of a cell's `methods`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MethodScore {
+    /// the method read the network (`eeglens interpret` reads only a network
+    /// whose test accuracy is above chance); unread is no claim
+    #[serde(default = "yes")]
+    pub read: bool,
     /// the reading's top band (`None`: no claim)
     pub top_band: Option<String>,
     /// the top band's edges, Hz
@@ -43,6 +47,27 @@ pub struct MethodScore {
     pub top_channels: Vec<String>,
     /// each reading band's contrast and p, for the record
     pub bands: Vec<BandSummary>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl MethodScore {
+    /// The score of a method that did not read the network: no claim, no ranks.
+    pub fn unread() -> Self {
+        Self {
+            read: false,
+            top_band: None,
+            top_band_range: None,
+            band_hit: false,
+            rank_band: None,
+            channel_ranks: Vec::new(),
+            channels_hit: false,
+            top_channels: Vec::new(),
+            bands: Vec::new(),
+        }
+    }
 }
 
 /// One planted channel's rank.
@@ -113,6 +138,7 @@ pub fn score(reading: &Reading, planted: Option<(&PlantedBand, &[String])>) -> M
         .map(|b| BandSummary { name: b.name.clone(), contrast: b.contrast, p: b.p })
         .collect();
     let mut s = MethodScore {
+        read: true,
         top_band: reading.top_band.clone(),
         top_band_range,
         band_hit: false,
@@ -251,6 +277,7 @@ mod tests {
         assert_eq!(ranked[0].0, "Pz");
         assert!(ranked[4..].iter().all(|(c, _)| c == "Fz" || c == "O1"));
         let s = score(&r, None);
+        assert!(s.read);
         assert_eq!(s.top_band.as_deref(), Some("theta"));
         assert!(!s.band_hit && !s.channels_hit && s.channel_ranks.is_empty());
     }

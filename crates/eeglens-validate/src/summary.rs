@@ -346,6 +346,7 @@ pub(crate) mod tests {
 
     fn method(top: Option<&str>, band_hit: bool, channels_hit: bool) -> MethodScore {
         MethodScore {
+            read: true,
             top_band: top.map(str::to_string),
             top_band_range: None,
             band_hit,
