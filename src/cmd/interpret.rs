@@ -173,8 +173,40 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
     Ok(cfg)
 }
 
-/// Runs `eeglens interpret`.
+/// Runs `eeglens interpret`: on one run, or on every seed of a parent
+/// directory (`train --seeds`) followed by their agreement.
 pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
+    let seeds = eeglens_train::run_dir::seed_runs(&a.run)?;
+    if seeds.is_empty() {
+        return run_one(a, g).map(|_| ());
+    }
+    let mut reports = Vec::new();
+    for (seed, dir) in &seeds {
+        println!("== seed {seed}: {}", dir.display());
+        let out = a.out.as_ref().map(|o| o.join(eeglens_train::run_dir::seed_dir_name(*seed)));
+        let one = Args { run: dir.clone(), out, json: false, ..a.clone() };
+        reports.push(run_one(one, g)?);
+    }
+    let ids: Vec<u64> = seeds.iter().map(|s| s.0).collect();
+    let agreement = eeglens_interpret::agreement(&ids, &reports);
+    let dir = a.out.clone().unwrap_or_else(|| a.run.clone());
+    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let path = dir.join("agreement.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&agreement)? + "\n")
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string(&agreement)?);
+        return Ok(());
+    }
+    println!("== agreement over {} seeds (a top band needs a strict majority of all seeds)", ids.len());
+    for line in agreement.describe() {
+        println!("{line}");
+    }
+    println!("written     {}", path.display());
+    Ok(())
+}
+
+fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Report> {
     let cfg = config(&a)?;
     let run = RunDir::open(&a.run)?;
     if !run.best_checkpoint_path().exists() && !run.last_checkpoint_path().exists() {
@@ -194,7 +226,7 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     write_outputs(&result, &out)?;
     if a.json {
         println!("{}", serde_json::to_string(&result.report)?);
-        return Ok(());
+        return Ok(result.report);
     }
     let r = &result.report;
     let d = &r.model.discrimination;
@@ -244,5 +276,5 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
         );
     }
     println!("written     {}", out.join("interpret.json").display());
-    Ok(())
+    Ok(result.report)
 }

@@ -43,8 +43,12 @@ pub struct Args {
     #[arg(long)]
     pub weight_decay: Option<f32>,
     /// Seed of initialisation, shuffling and dropout [default: 0].
-    #[arg(long)]
+    #[arg(long, conflicts_with = "seeds")]
     pub seed: Option<u64>,
+    /// Train one network per seed into OUT/seed-<n>/ (e.g. 0-4 or 0,3,7); a seed whose run is
+    /// complete is skipped, an interrupted one resumed. Each is also `--seed n --out OUT/seed-n`.
+    #[arg(long)]
+    pub seeds: Option<String>,
     /// Re-draw conv and linear weights: pytorch (the zoo's default), he, xavier.
     #[arg(long)]
     pub init: Option<String>,
@@ -135,8 +139,82 @@ fn settings(a: &Args, mut cfg: TrainConfig) -> anyhow::Result<TrainConfig> {
     Ok(cfg)
 }
 
+/// Parses `0-4` (inclusive) or `0,3,7`.
+pub fn parse_seeds(s: &str) -> anyhow::Result<Vec<u64>> {
+    let bad = || anyhow::anyhow!("--seeds {s}: expected a range like 0-4 or a list like 0,3,7");
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        let part = part.trim();
+        if let Some((lo, hi)) = part.split_once('-') {
+            let (lo, hi): (u64, u64) =
+                (lo.trim().parse().map_err(|_| bad())?, hi.trim().parse().map_err(|_| bad())?);
+            if lo > hi || hi - lo >= 10_000 {
+                return Err(bad());
+            }
+            out.extend(lo..=hi);
+        } else {
+            out.push(part.parse().map_err(|_| bad())?);
+        }
+    }
+    let mut sorted = out.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.len() != out.len() || out.is_empty() {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
 /// Runs `eeglens train`.
 pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
+    let Some(spec) = a.seeds.clone() else { return run_one(a, g) };
+    let seeds = parse_seeds(&spec)?;
+    if a.resume {
+        bail!("--seeds resumes interrupted seeds by itself; drop --resume");
+    }
+    if a.out.join(eeglens_train::run_dir::CONFIG_FILE).exists() {
+        bail!("{}: holds a single run (config.json); choose another --out for --seeds", a.out.display());
+    }
+    std::fs::create_dir_all(&a.out).with_context(|| format!("{}: cannot create", a.out.display()))?;
+    for seed in seeds {
+        let dir = a.out.join(eeglens_train::run_dir::seed_dir_name(seed));
+        let done = dir.join("eval-test.json").exists();
+        let started = dir.join(eeglens_train::run_dir::CONFIG_FILE).exists();
+        if done && !a.force {
+            println!("seed {seed}: complete in {} (skipped; --force retrains)", dir.display());
+            continue;
+        }
+        println!("seed {seed}: {}", dir.display());
+        let one = Args { seeds: None, seed: Some(seed), out: dir, resume: started && !a.force, ..a.clone() };
+        run_one(one, g)?;
+    }
+    println!(
+        "seeds: {} (interpret them together with `eeglens interpret --run {}`)",
+        a.out.display(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+/// The process's stop flag, raised by Ctrl-C (installed once: `--seeds` trains several runs).
+fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    static STOP: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    if let Some(s) = STOP.get() {
+        return Ok(s.clone());
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_flag = stop.clone();
+    // First Ctrl-C: finish the batch, write checkpoint-last, exit. Second: exit now.
+    ctrlc::set_handler(move || {
+        if handler_flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    Ok(STOP.get_or_init(|| stop).clone())
+}
+
+fn run_one(a: Args, g: &super::Global) -> anyhow::Result<()> {
     let (cfg, data) = if a.resume {
         let run = RunDir::open(&a.out).with_context(|| "--resume needs an existing run".to_string())?;
         let data = a.data.clone().unwrap_or_else(|| run.data_path().to_path_buf());
@@ -148,17 +226,7 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
         (settings(&a, TrainConfig::default())?, data)
     };
     let store = EpochStore::open(&data)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // First Ctrl-C: finish the batch, write checkpoint-last, exit. Second: exit now.
-        ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-        })
-        .context("cannot install the Ctrl-C handler")?;
-    }
+    let stop = stop_flag()?;
     let opts = RunOptions { resume: a.resume, force: a.force, stop: Some(stop) };
     let bar = if g.progress() { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::hidden() };
     bar.set_style(

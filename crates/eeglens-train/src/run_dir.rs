@@ -21,6 +21,34 @@ use sha2::{Digest, Sha256};
 use crate::config::TrainConfig;
 use crate::error::TrainError;
 
+/// The folder name of seed `seed`'s run inside a parent run directory
+/// (`train --seeds`): `seed-<n>`.
+pub fn seed_dir_name(seed: u64) -> String {
+    format!("seed-{seed}")
+}
+
+/// The seed runs of a parent directory: every `seed-<n>/` holding a
+/// `config.json`, sorted by seed. Empty when `dir` is a run itself or holds none.
+///
+/// # Errors
+/// [`TrainError::Io`] when the directory cannot be listed.
+pub fn seed_runs(dir: &Path) -> Result<Vec<(u64, PathBuf)>, TrainError> {
+    if dir.join(CONFIG_FILE).exists() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| TrainError::io(dir, e))? {
+        let entry = entry.map_err(|e| TrainError::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(seed) = name.strip_prefix("seed-").and_then(|n| n.parse::<u64>().ok()) else { continue };
+        if entry.path().join(CONFIG_FILE).is_file() {
+            out.push((seed, entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// The format tag of `config.json`.
 pub const RUN_FORMAT: &str = "eeglens-run/1";
 /// Name of the run's configuration file.
