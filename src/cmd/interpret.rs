@@ -30,7 +30,7 @@ pub struct Args {
     /// Print interpret.json on stdout too.
     #[arg(long)]
     pub json: bool,
-    /// Which windows: test, val or train.
+    /// Which windows: test, val, val+test (every held-out subject: a lower floor for the p-values) or train.
     #[arg(long, default_value = "test")]
     pub split: String,
     /// Epoch store, when it moved since training [default: the run's].
@@ -129,12 +129,19 @@ fn parse_bands(s: &str) -> anyhow::Result<Vec<Band>> {
 fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
     let methods = Method::parse_list(&a.method)
         .with_context(|| format!("--method {}: expected optimal, actmax, deconv or all", a.method))?;
-    let split = Split::parse(&a.split)
-        .with_context(|| format!("--split {}: expected test, val or train", a.split))?;
+    let (split, also) = match a.split.as_str() {
+        "test+val" | "val+test" => (Split::Test, Some(Split::Val)),
+        other => (
+            Split::parse(other)
+                .with_context(|| format!("--split {other}: expected test, val, val+test or train"))?,
+            None,
+        ),
+    };
     let mut cfg = InterpretConfig {
         read_anyway: a.read_anyway,
         methods,
         split,
+        also,
         k: a.k,
         correct_only: a.correct_only,
         alpha: a.alpha,

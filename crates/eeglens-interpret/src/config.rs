@@ -212,6 +212,9 @@ pub struct InterpretConfig {
     /// windows read by optimal samples and the deconvnet (and whose
     /// statistics set actmax's scale), default test
     pub split: Split,
+    /// also read the windows of this held-out split (validation with test:
+    /// more subjects, so a lower floor for every p-value; never `train`)
+    pub also: Option<Split>,
     /// windows per class (or unit) kept by optimal samples and the deconvnet
     pub k: usize,
     /// keep only correctly classified windows among a class's optimal samples
@@ -250,6 +253,7 @@ impl Default for InterpretConfig {
         Self {
             methods: Method::ALL.to_vec(),
             split: Split::Test,
+            also: None,
             k: 20,
             correct_only: false,
             spread_subjects: true,
@@ -267,6 +271,14 @@ impl Default for InterpretConfig {
 }
 
 impl InterpretConfig {
+    /// The windows read, by name: `test`, or `test+val` with [`InterpretConfig::also`].
+    pub fn split_name(&self) -> String {
+        match self.also {
+            Some(a) => format!("{}+{}", self.split.name(), a.name()),
+            None => self.split.name().to_string(),
+        }
+    }
+
     /// Checks the settings that do not depend on the model or the data.
     ///
     /// # Errors
@@ -277,6 +289,15 @@ impl InterpretConfig {
         };
         if self.methods.is_empty() {
             return bad("methods", "[]".into(), "at least one method");
+        }
+        if let Some(also) = self.also {
+            if also == Split::Train || also == self.split {
+                return bad(
+                    "also",
+                    also.name().into(),
+                    "a held-out split other than `split` (val with test)",
+                );
+            }
         }
         if self.k < 2 {
             return bad("k", self.k.to_string(), "at least 2 windows per class");

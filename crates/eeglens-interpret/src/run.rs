@@ -71,8 +71,12 @@ pub fn run(
         });
     }
     let unit = cfg.unit.as_ref().map(|u| resolve_unit(model, u)).transpose()?;
-    let indices = store.indices(cfg.split);
-    let split_name = cfg.split.name().to_string();
+    let mut indices = store.indices(cfg.split);
+    if let Some(also) = cfg.also {
+        indices.extend(store.indices(also));
+        indices.sort_unstable();
+    }
+    let split_name = cfg.split_name();
     if indices.len() < 4 {
         return Err(InterpretError::TooFewWindows {
             split: split_name,
@@ -326,7 +330,7 @@ pub fn run(
         classes: meta.classes.clone(),
         channels: meta.channels.clone(),
         fs: meta.fs,
-        split: cfg.split.name().to_string(),
+        split: cfg.split_name(),
         alpha: cfg.alpha,
         permutations: cfg.permutations,
         model: ModelSummary { name: model.name().to_string(), discrimination: disc },
