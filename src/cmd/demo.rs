@@ -126,26 +126,40 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     step(5, "report");
     super::report::run(sub(&["--run".into(), p(&run_dir), "--out".into(), p(&report)])?, g)?;
 
-    // The three-line summary.
-    let eval: serde_json::Value = read_json(&run_dir.join("eval-test.json"))?;
-    let interp: serde_json::Value = read_json(&run_dir.join("interpret").join("interpret.json"))?;
-    let num = |v: &serde_json::Value| v.as_f64().map_or("n/a".to_string(), |x| format!("{:.1}%", 100.0 * x));
-    let top = |m: &str| {
-        interp["methods"][m]["top_band"].as_str().map_or("none significant".to_string(), |b| b.to_string())
+    // The summary, from the typed documents the steps wrote.
+    let run = eeglens_train::RunDir::open(&run_dir)?;
+    let eval: eeglens_train::EvalReport = read_json(&run.eval_path("test"))?;
+    let interp: eeglens_interpret::Report = read_json(&run_dir.join("interpret").join("interpret.json"))?;
+    let pct = |x: f64| format!("{:.1}%", 100.0 * x);
+    let top = |r: Option<&eeglens_interpret::Reading>| match r {
+        Some(r) => r.top_band.clone().unwrap_or_else(|| "none significant".into()),
+        None => "not read".into(),
     };
     println!();
     println!("report: {}", report.display());
     println!(
         "test accuracy: {} per window, {} per subject ({} subjects)",
-        num(&eval["accuracy"]),
-        num(&eval["subject_accuracy"]),
-        eval["n_subjects"]
+        pct(eval.accuracy),
+        pct(eval.subject_accuracy),
+        eval.n_subjects
     );
+    if let Some(b) = run.baseline()? {
+        println!(
+            "baseline (band power + logistic regression): {} per window, {} per subject; strongest difference in {}",
+            pct(b.test.accuracy),
+            pct(b.test.subject_accuracy),
+            b.top_band
+        );
+    }
+    if !interp.model.discrimination.learned {
+        println!("NOTHING LEARNED: the network is not above chance on the test split; no reading is possible");
+    }
+    let m = &interp.methods;
     println!(
         "top band: optimal samples {}, activation maximisation {}, deconvnet {} (planted: {} Hz, size {})",
-        top("optimal"),
-        top("actmax"),
-        top("deconv"),
+        top(m.optimal.as_ref().map(|x| &x.reading)),
+        top(m.actmax.as_ref().map(|x| &x.reading)),
+        top(m.deconv.as_ref().map(|x| &x.reading)),
         a.effect_band,
         a.effect_size
     );
@@ -153,7 +167,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_json(path: &Path) -> anyhow::Result<serde_json::Value> {
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))
 }
