@@ -337,6 +337,20 @@ impl Svg {
         );
     }
 
+    /// Text rotated by `angle` degrees (negative: counter-clockwise) about its anchor point `(x, y)`.
+    pub fn text_rotated(&mut self, x: f64, y: f64, size: f64, anchor: Anchor, angle: f64, s: &str) {
+        let _ = writeln!(
+            self.body,
+            r#"<text x="{0}" y="{1}" font-size="{2}" text-anchor="{3}" transform="rotate({4} {0} {1})">{5}</text>"#,
+            num(x),
+            num(y),
+            num(size),
+            anchor.name(),
+            num(angle),
+            escape(s)
+        );
+    }
+
     /// The document: `<svg>` with `viewBox`, a `<title>`, a class naming the figure kind.
     pub fn finish(self, kind: &str, title: &str) -> String {
         format!(

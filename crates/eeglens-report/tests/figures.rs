@@ -5,8 +5,9 @@
 mod support;
 
 use eeglens_report::figures::{
-    band_bars, confusion_matrix, heatmap, line_chart, psd_curves, scalp_map, stacked_traces, training_curves,
-    BandBar, BandSpan, Curves, Series, TopoPoint,
+    band_bars, channel_spread, confusion_matrix, fraction_bars, heatmap, line_chart, psd_curves, scalp_map,
+    stacked_traces, training_curves, value_matrix, BandBar, BandSpan, ChannelSpread, Curves, FractionBar,
+    Series, TopoPoint,
 };
 use proptest::prelude::*;
 use support::check_svg;
@@ -228,7 +229,78 @@ proptest! {
         }).collect();
         check_svg(&scalp_map("x", &pts, "u"));
         check_svg(&confusion_matrix("x", &["A".into(), "B".into()], &[vec![seed, 0], vec![]]));
+        let rows: Vec<Vec<f64>> = series.chunks(2).take(c).map(|r| r.to_vec()).collect();
+        check_svg(&value_matrix("x", &ch, &["a".into(), "b".into()], &rows, "d"));
+        let fractions: Vec<FractionBar> = series.iter().take(4).map(|&v| FractionBar { name: "b".into(), fraction: v }).collect();
+        check_svg(&fraction_bars("x", &fractions, 3));
+        let spread: Vec<ChannelSpread> = ch.iter().zip(&series).map(|(n, &v)| ChannelSpread { name: n.clone(), mean: v, sd: v / 2.0 }).collect();
+        check_svg(&channel_spread("x", &spread, "u"));
     }
+}
+
+/// The `height` attributes of the elements of class `class`, in document order.
+fn heights(svg: &str, class: &str) -> Vec<f64> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.attribute("class") == Some(class))
+        .map(|n| n.attribute("height").unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn fraction_bars_are_proportional_and_mark_the_majority() {
+    let bars: Vec<FractionBar> = [("theta", 0.75), ("alpha", 0.25), ("none", 0.0)]
+        .iter()
+        .map(|&(n, f)| FractionBar { name: n.into(), fraction: f })
+        .collect();
+    let svg = fraction_bars("Bands named", &bars, 4);
+    let texts = check_svg(&svg);
+    for want in ["theta", "alpha", "none", "3/4", "1/4", "0/4", "majority", "share of seeds"] {
+        assert!(texts.iter().any(|t| t == want), "missing `{want}` in {texts:?}");
+    }
+    let h = heights(&svg, "bar");
+    assert_eq!(h.len(), 3);
+    approx::assert_abs_diff_eq!(h[0], 3.0 * h[1], epsilon = 0.05);
+    assert_eq!(h[2], 0.0);
+    assert!(
+        svg.contains(r#"fill-opacity="1""#) && svg.contains(r#"fill-opacity="0.5""#),
+        "only a majority is solid"
+    );
+}
+
+#[test]
+fn channel_spread_draws_a_bar_and_whiskers_per_channel_and_fits_its_title() {
+    let ch = channels(3);
+    let spread: Vec<ChannelSpread> = ch
+        .iter()
+        .zip([0.2, 0.4, f64::NAN])
+        .map(|(n, m)| ChannelSpread { name: n.clone(), mean: m, sd: 0.05 })
+        .collect();
+    let title = "a long title that needs more room than three channels take";
+    let svg = channel_spread(title, &spread, "contrast");
+    let texts = check_svg(&svg);
+    for name in &ch {
+        assert!(texts.contains(name), "{name}");
+    }
+    let h = heights(&svg, "bar");
+    assert_eq!(h.len(), 2, "no bar for a non-finite mean");
+    approx::assert_abs_diff_eq!(h[1], 2.0 * h[0], epsilon = 0.05);
+    assert_eq!(svg.matches("class=\"whisker\"").count(), 6);
+    let (w, _) = support::view_box(&roxmltree::Document::parse(&svg).unwrap());
+    assert!(w >= title.len() as f64 * 0.6 * 14.0, "{w} px for the title");
+}
+
+#[test]
+fn value_matrix_labels_cells_rows_and_columns() {
+    let rows = channels(2);
+    let cols = vec!["theta".to_string(), "alpha".to_string()];
+    let svg = value_matrix("d", &rows, &cols, &[vec![0.5, -1.0], vec![f64::NAN, 0.0]], "d");
+    let texts = check_svg(&svg);
+    for want in ["theta", "alpha", "0.50", "-1.00", "0.00", &rows[0], &rows[1]] {
+        assert!(texts.iter().any(|t| t == want), "missing `{want}` in {texts:?}");
+    }
+    assert_eq!(svg.matches("class=\"cell\"").count(), 4, "a grey cell for the missing value");
+    assert!(svg.contains("#e0e0e0"));
 }
 
 #[test]

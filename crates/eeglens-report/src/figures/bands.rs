@@ -32,7 +32,7 @@ pub fn stars(p: f64, alpha: f64) -> &'static str {
 }
 
 /// Bars of the log power ratio per band (red: more power in `classes.1`,
-/// blue: more in `classes.0`), each marked with stars (see [`stars`]) and its p-value.
+/// blue: more in `classes.0`), each marked with stars (`*` below alpha, `**` below alpha/5, `***` below alpha/50) and its p-value.
 pub fn band_bars(chart_title: &str, bars: &[BandBar], classes: (&str, &str), alpha: f64) -> String {
     let n = bars.len().max(1);
     let slot = (400.0 / n as f64).clamp(60.0, 100.0);

@@ -11,20 +11,29 @@
 //! | [`psd_curves`] | class spectra on a log axis, bands shaded and labelled |
 //! | [`band_bars`] | log power ratio per band with significance marks |
 //! | [`scalp_map`] | per-channel values interpolated over the head |
+//! | [`value_matrix`] | a small matrix (channels x bands) as labelled cells |
+//! | [`fraction_bars`] | the share of seeds naming each band, with the majority line |
+//! | [`channel_spread`] | a mean per channel with ± 1 SD whiskers |
 
 mod bands;
 mod confusion;
 mod curves;
+mod fractions;
 mod heatmap;
+mod matrix;
 mod psd;
+mod spread;
 mod topo;
 mod traces;
 
 pub use bands::{band_bars, BandBar};
 pub use confusion::confusion_matrix;
 pub use curves::{line_chart, training_curves, Curves, Series};
+pub use fractions::{fraction_bars, FractionBar};
 pub use heatmap::{heatmap, heatmap_limit, heatmap_scaled};
+pub use matrix::value_matrix;
 pub use psd::{psd_curves, BandSpan};
+pub use spread::{channel_spread, ChannelSpread};
 pub use topo::{scalp_map, TopoPoint};
 pub use traces::{stacked_traces, stacked_traces_scaled, trace_amplitude};
 
@@ -57,6 +66,12 @@ impl Frame {
     pub fn bottom(&self) -> f64 {
         self.y + self.h
     }
+}
+
+/// The width a figure needs to hold `text` as its title (an estimate of bold
+/// text at [`TITLE_FONT`], with a margin on each side).
+pub(crate) fn title_width(text: &str) -> f64 {
+    text.chars().count() as f64 * 0.62 * TITLE_FONT + 24.0
 }
 
 /// The title centred above the figure.
