@@ -65,6 +65,21 @@ fn default_sigpipe() {
 #[cfg(not(unix))]
 fn default_sigpipe() {}
 
+/// One line: the context chain joined with ": ", leaving out a cause whose
+/// text the message already holds (library errors that name their source
+/// in their own message would otherwise print it twice).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !msg.contains(&c) {
+            msg.push_str(": ");
+            msg.push_str(&c);
+        }
+    }
+    msg.replace('\n', " ")
+}
+
 fn main() -> ExitCode {
     default_sigpipe();
     let cli = Cli::parse();
@@ -86,8 +101,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line: the whole context chain joined with ": ".
-            eprintln!("eeglens: error: {e:#}");
+            eprintln!("eeglens: error: {}", one_line(&e));
             ExitCode::from(1)
         }
     }

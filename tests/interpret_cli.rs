@@ -54,7 +54,16 @@ fn interpret_json_has_the_contracted_shape_and_files_are_written() {
     let out_dir = d.join("out");
     let o = interpret(
         &run,
-        &["--json", "--out", out_dir.to_str().expect("utf-8"), "--layer", "features.0", "--unit", "3"],
+        &[
+            "--json",
+            "--read-anyway",
+            "--out",
+            out_dir.to_str().expect("utf-8"),
+            "--layer",
+            "features.0",
+            "--unit",
+            "3",
+        ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is one JSON document");
@@ -92,6 +101,29 @@ fn interpret_json_has_the_contracted_shape_and_files_are_written() {
 }
 
 #[test]
+fn a_model_at_chance_is_not_read_and_says_so() {
+    let d = tmpdir("chance");
+    let data = d.join("toy.safetensors");
+    toy_set(&ToyConfig { windows: 6, effect: 0.0, ..ToyConfig::default() }).write(&data).expect("write");
+    let store = EpochStore::open(&data).expect("open");
+    let run = d.join("run");
+    let cfg = TrainConfig { epochs: 1, lr: 1e-7, stuck_epochs: None, ..TrainConfig::default() };
+    train(&cfg, &store, &run, &mut |_| {}).expect("training");
+    let o = interpret(&run, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("NOTHING LEARNED"), "{text}");
+    assert!(!text.contains("top band"), "a method was read: {text}");
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("interpret/interpret.json")).expect("written"),
+    )
+    .expect("JSON");
+    assert_eq!(v["model"]["learned"], serde_json::json!(false));
+    assert!(v["methods"].as_object().expect("methods object").is_empty(), "{}", v["methods"]);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
 fn bad_input_is_one_clear_line() {
     let d = tmpdir("errors");
     let run = trained_run(&d);
@@ -112,5 +144,10 @@ fn bad_input_is_one_clear_line() {
     }
     let o = interpret(&run, &[]);
     one_line_error(&o, &["no checkpoint", "train it first"]);
+    // A cause the message already names is not repeated.
+    let o = interpret(&d.join("no-such-run"), &[]);
+    one_line_error(&o, &["no-such-run", "config.json"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }

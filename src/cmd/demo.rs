@@ -152,7 +152,9 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
         );
     }
     if !interp.model.discrimination.learned {
-        println!("NOTHING LEARNED: the network is not above chance on the test split; no reading is possible");
+        println!(
+            "NOTHING LEARNED: the network is not above chance on the test split; no reading is possible"
+        );
     }
     let m = &interp.methods;
     println!(

@@ -28,12 +28,13 @@ pub fn seed_dir_name(seed: u64) -> String {
 }
 
 /// The seed runs of a parent directory: every `seed-<n>/` holding a
-/// `config.json`, sorted by seed. Empty when `dir` is a run itself or holds none.
+/// `config.json`, sorted by seed. Empty when `dir` is a run itself, is not a
+/// directory, or holds none.
 ///
 /// # Errors
 /// [`TrainError::Io`] when the directory cannot be listed.
 pub fn seed_runs(dir: &Path) -> Result<Vec<(u64, PathBuf)>, TrainError> {
-    if dir.join(CONFIG_FILE).exists() {
+    if dir.join(CONFIG_FILE).exists() || !dir.is_dir() {
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
