@@ -52,10 +52,12 @@ pub struct Args {
     /// Training epochs per cell [default: 12].
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Planted bands: delta, theta, alpha, low-beta, high-beta or NAME:LO-HI, comma-separated.
+    /// Planted bands: delta, theta, alpha, low-beta, high-beta or NAME:LO-HI, comma-separated
+    /// [default: all five; quick theta,alpha,high-beta].
     #[arg(long, value_delimiter = ',')]
     pub bands: Option<Vec<String>>,
-    /// Planted places: frontal, central, temporal, parieto-occipital (po) or NAME:CH+CH+..., comma-separated.
+    /// Planted places: frontal, central, temporal, parieto-occipital (po) or NAME:CH+CH+..., comma-separated
+    /// [default: all four; quick frontal,parieto-occipital].
     #[arg(long, value_delimiter = ',')]
     pub places: Option<Vec<String>>,
     /// Effect sizes, comma-separated; 0 adds null data sets [default: 0,1.5,3; quick 0,3].
