@@ -12,8 +12,8 @@
 //! use eeglens_data::store::{EpochStore, Split};
 //! let store = EpochStore::open(std::path::Path::new("epochs.safetensors"))?;
 //! let train = store.indices(Split::Train);
-//! let mut batch = vec![0.0f32; 40 * store.n_channels() * store.n_samples()];
-//! store.fill_batch(&train[..40], &mut batch);
+//! let x = store.batch(&train[..40]); // [40, 1, C, T], the networks' input
+//! assert_eq!(x.shape(), &[40, 1, store.n_channels(), store.n_samples()]);
 //! # Ok::<(), eeglens_data::DataError>(())
 //! ```
 #![warn(missing_docs)]

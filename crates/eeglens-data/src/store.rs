@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use eeglens_autodiff::Tensor;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 
@@ -435,6 +436,23 @@ impl EpochStore {
         }
     }
 
+    /// The windows `indices`, in that order, as one network batch.
+    ///
+    /// This is the one place where stored windows `[N, C, T]` become the
+    /// networks' input layout; the buffer comes from the engine's pool, so a
+    /// loop over batches of one size reuses the memory of the previous batch.
+    ///
+    /// # Shapes
+    /// `[indices.len(), 1, n_channels, n_samples]`.
+    ///
+    /// # Panics
+    /// When an index is out of range.
+    pub fn batch(&self, indices: &[usize]) -> Tensor {
+        let mut x = Tensor::zeros(&[indices.len(), 1, self.n_channels, self.n_samples]);
+        self.fill_batch(indices, x.data_mut());
+        x
+    }
+
     /// Reads the whole store into memory.
     pub fn to_set(&self) -> EpochSet {
         let w = self.n_channels * self.n_samples;
@@ -494,6 +512,23 @@ mod tests {
         st.fill_batch(&[4, 1], &mut b);
         assert_eq!(&b[..6], &set.x[24..30]);
         assert_eq!(&b[6..], &set.x[6..12]);
+    }
+
+    #[test]
+    fn a_batch_is_the_windows_in_order_shaped_for_the_networks() {
+        let set = tiny();
+        let p = tmpdir("batch").join("e.safetensors");
+        set.write(&p).expect("write");
+        let st = EpochStore::open(&p).expect("open");
+        let x = st.batch(&[4, 1, 4]);
+        assert_eq!(x.shape(), &[3, 1, 2, 3]);
+        assert_eq!(&x.data()[..6], &set.x[24..30]);
+        assert_eq!(&x.data()[6..12], &set.x[6..12]);
+        assert_eq!(&x.data()[12..], &set.x[24..30]);
+        let mut buf = vec![0.0; 3 * 6];
+        st.fill_batch(&[4, 1, 4], &mut buf);
+        assert_eq!(x.data(), &buf[..]);
+        assert_eq!(st.batch(&[]).shape(), &[0, 1, 2, 3]);
     }
 
     #[test]

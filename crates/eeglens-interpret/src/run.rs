@@ -17,7 +17,7 @@ use crate::result::{
 use crate::spectral::{
     band_power, discrimination, read, read_paired, spectra, ReadOpts, Reading, ReadingArrays,
 };
-use crate::walk::{load_windows, resolve_unit};
+use crate::walk::resolve_unit;
 
 /// Receives progress of long work (the CLI draws a bar; tests ignore it).
 pub trait Progress {
@@ -146,7 +146,7 @@ pub fn run(
     let stats = if cfg.methods.contains(&Method::Actmax) || unit.is_some() {
         let step = indices.len().div_ceil(MAX_STATS_WINDOWS).max(1);
         let sub: Vec<usize> = indices.iter().step_by(step).copied().collect();
-        let x = load_windows(store, &sub);
+        let x = store.batch(&sub);
         Some(DataStats::of(x.data(), n_ch, t))
     } else {
         None
@@ -157,7 +157,7 @@ pub fn run(
         let n = cfg.actmax.restarts * cfg.actmax.windows_per_restart.max(1);
         let pos = start_windows(&labels, &subjects, n_classes, n, cfg.seed);
         let idx: Vec<usize> = pos.iter().map(|&p| indices[p]).collect();
-        load_windows(store, &idx).data().to_vec()
+        store.batch(&idx).data().to_vec()
     } else {
         Vec::new()
     };
@@ -233,7 +233,7 @@ pub fn run(
         for (c, pos) in chosen.iter().enumerate() {
             let idx: Vec<usize> = pos.iter().map(|&p| indices[p]).collect();
             for chunk in idx.chunks(cfg.batch) {
-                let x = load_windows(store, chunk);
+                let x = store.batch(chunk);
                 let rec = record(model, &x, last)?;
                 let m = project(model, &rec, last, class_seed(chunk.len(), n_classes, c), cfg.deconv.rule);
                 maps.extend_from_slice(m.data());
@@ -265,7 +265,7 @@ pub fn run(
             let mut groups = Vec::new();
             for (g, pos) in [&bottom, &top].into_iter().enumerate() {
                 let idx: Vec<usize> = pos.iter().map(|&p| indices[p]).collect();
-                items.extend_from_slice(load_windows(store, &idx).data());
+                items.extend_from_slice(store.batch(&idx).data());
                 groups.extend(std::iter::repeat_n(g, idx.len()));
             }
             let names = ["bottom".to_string(), "top".to_string()];
@@ -299,7 +299,7 @@ pub fn run(
                 None
             };
             let deconv = if cfg.methods.contains(&Method::Deconv) {
-                let x = load_windows(store, &top_idx);
+                let x = store.batch(&top_idx);
                 let rec = record(model, &x, u.index)?;
                 let seed = unit_seed(&rec.output, u.unit, cfg.deconv.keep);
                 let maps = project(model, &rec, u.index, seed, cfg.deconv.rule);
@@ -361,7 +361,7 @@ fn optimal_method(
     let mut by_class = Vec::new();
     for (c, pos) in chosen.iter().enumerate() {
         let idx: Vec<usize> = pos.iter().map(|&p| indices[p]).collect();
-        items.extend_from_slice(load_windows(store, &idx).data());
+        items.extend_from_slice(store.batch(&idx).data());
         groups.extend(std::iter::repeat_n(c, idx.len()));
         by_class.push((opts.classes[c].clone(), samples(store, indices, pos, &scores.column(c))));
     }

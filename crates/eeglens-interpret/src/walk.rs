@@ -96,23 +96,11 @@ pub fn map_batches<T>(
     batch: usize,
     mut f: impl FnMut(Tensor) -> Result<Vec<T>, InterpretError>,
 ) -> Result<Vec<T>, InterpretError> {
-    let (c, t) = (store.n_channels(), store.n_samples());
     let mut out = Vec::with_capacity(indices.len());
     for chunk in indices.chunks(batch.max(1)) {
-        let mut buf = vec![0.0f32; chunk.len() * c * t];
-        store.fill_batch(chunk, &mut buf);
-        let x = Tensor::from_vec(&[chunk.len(), 1, c, t], buf).expect("buffer sized from the batch");
-        out.extend(f(x)?);
+        out.extend(f(store.batch(chunk))?);
     }
     Ok(out)
-}
-
-/// The windows `indices` of `store` as one batch `[n, 1, C, T]`.
-pub fn load_windows(store: &EpochStore, indices: &[usize]) -> Tensor {
-    let (c, t) = (store.n_channels(), store.n_samples());
-    let mut buf = vec![0.0f32; indices.len() * c * t];
-    store.fill_batch(indices, &mut buf);
-    Tensor::from_vec(&[indices.len(), 1, c, t], buf).expect("buffer sized from the windows")
 }
 
 #[cfg(test)]

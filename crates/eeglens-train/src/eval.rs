@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use eeglens_autodiff::Tensor;
 use eeglens_data::store::{EpochStore, Split};
 use eeglens_nn::Sequential;
 use serde::{Deserialize, Serialize};
@@ -88,13 +87,9 @@ pub fn predict_windows(
     indices: &[usize],
     batch: usize,
 ) -> Result<Vec<f32>, TrainError> {
-    let (c, t) = (store.n_channels(), store.n_samples());
     let mut logits = Vec::with_capacity(indices.len() * 2);
     for chunk in indices.chunks(batch.max(1)) {
-        let mut buf = vec![0.0f32; chunk.len() * c * t];
-        store.fill_batch(chunk, &mut buf);
-        let x = Tensor::from_vec(&[chunk.len(), 1, c, t], buf).expect("buffer sized from the batch shape");
-        logits.extend_from_slice(model.predict(&x)?.data());
+        logits.extend_from_slice(model.predict(&store.batch(chunk))?.data());
     }
     Ok(logits)
 }

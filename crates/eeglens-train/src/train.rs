@@ -333,10 +333,8 @@ pub fn train_with(
             let (s, e) = batches[st.batches_done];
             let idx = &order[s..e];
             let t0 = Instant::now();
-            let mut buf = vec![0.0f32; idx.len() * c * t];
-            store.fill_batch(idx, &mut buf);
+            let x = store.batch(idx);
             let y: Vec<usize> = idx.iter().map(|&i| labels[i] as usize).collect();
-            let x = Tensor::from_vec(&[idx.len(), 1, c, t], buf).expect("buffer sized from the batch shape");
             let load_s = t0.elapsed().as_secs_f64();
             let mut drng = dropout_base.fork(st.step);
             let (loss, correct, grad_norm) =
