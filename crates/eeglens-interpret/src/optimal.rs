@@ -2,11 +2,11 @@
 //! probability, and the windows that activate a unit most.
 
 use eeglens_data::store::EpochStore;
-use eeglens_nn::Sequential;
+use eeglens_nn::{softmax_rows, Sequential};
 use serde::{Deserialize, Serialize};
 
 use crate::error::InterpretError;
-use crate::walk::{forward_prefix, map_batches, softmax_rows, unit_means};
+use crate::walk::{forward_prefix, map_batches, unit_means};
 
 /// One selected window, as written to `interpret.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,7 +50,10 @@ pub fn score_classes(
     batch: usize,
 ) -> Result<ClassScores, InterpretError> {
     let n_classes = model.output_shape().iter().product();
-    let probs = map_batches(store, indices, batch, |x| Ok(softmax_rows(&model.predict(&x)?)))?;
+    let probs = map_batches(store, indices, batch, |x| {
+        let logits = model.predict(&x)?;
+        Ok(softmax_rows(logits.data(), logits.shape()[1]))
+    })?;
     let pred = probs
         .chunks_exact(n_classes)
         .map(|r| r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i))

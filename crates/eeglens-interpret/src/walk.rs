@@ -71,19 +71,6 @@ pub fn unit_means(act: &Tensor, u: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Softmax of each row of `[n, k]` logits.
-pub fn softmax_rows(logits: &Tensor) -> Vec<f64> {
-    let k = logits.shape()[1];
-    let mut out = Vec::with_capacity(logits.len());
-    for row in logits.data().chunks_exact(k) {
-        let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64;
-        let e: Vec<f64> = row.iter().map(|&v| (v as f64 - m).exp()).collect();
-        let s: f64 = e.iter().sum();
-        out.extend(e.iter().map(|v| v / s));
-    }
-    out
-}
-
 /// Runs `f` on the windows `indices` of `store` in batches of `batch`,
 /// each batch shaped `[b, 1, n_channels, n_samples]`, concatenating the
 /// per-window values `f` returns.

@@ -1,6 +1,8 @@
 //! One eval-mode pass of a model over a batch: logits, and with labels the mean
 //! cross-entropy and optionally its gradient with respect to the input (what
-//! `eeglens forward` writes, and what saliency and activation maximisation use).
+//! `eeglens forward` writes, and what saliency and activation maximisation use);
+//! and the class probabilities of logits ([`softmax_rows`]), which training's
+//! metrics and the interpretation's sample selection both read.
 
 use eeglens_autodiff::{ops, Rng, Tape, Tensor};
 
@@ -77,4 +79,51 @@ pub fn evaluate(
         None
     };
     Ok(Evaluation { logits, loss: Some(tape.value(loss).clone()), grad_input: grad })
+}
+
+/// Softmax of each row of `logits` (`[n, k]`, row-major), computed in `f64`:
+/// the class probabilities of a batch's logits.
+///
+/// Each row is shifted by its maximum before `exp`, so large logits do not
+/// overflow. Callers that keep `f32` probabilities cast each value.
+///
+/// # Panics
+/// When `k == 0` or `logits.len()` is not a multiple of `k`.
+pub fn softmax_rows(logits: &[f32], k: usize) -> Vec<f64> {
+    assert!(k > 0 && logits.len() % k == 0, "softmax_rows: {} logits for {k} classes", logits.len());
+    let mut out = Vec::with_capacity(logits.len());
+    for row in logits.chunks_exact(k) {
+        let max = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
+        let start = out.len();
+        out.extend(row.iter().map(|&v| (v as f64 - max).exp()));
+        let sum: f64 = out[start..].iter().sum();
+        for p in &mut out[start..] {
+            *p /= sum;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn softmax_rows_match_the_closed_form_and_survive_large_logits() {
+        // logits [0, ln 3]: softmax [1/4, 3/4].
+        let p = softmax_rows(&[0.0, 3f32.ln(), 1000.0, 1000.0], 2);
+        assert_eq!(p.len(), 4);
+        assert_relative_eq!(p[0], 0.25, epsilon = 1e-7);
+        assert_relative_eq!(p[1], 0.75, epsilon = 1e-7);
+        assert_relative_eq!(p[2], 0.5, epsilon = 1e-12);
+        assert_relative_eq!(p[3], 0.5, epsilon = 1e-12);
+        assert!(softmax_rows(&[], 3).is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "softmax_rows: 5 logits for 2 classes")]
+    fn softmax_rows_refuse_a_ragged_batch() {
+        softmax_rows(&[0.0; 5], 2);
+    }
 }

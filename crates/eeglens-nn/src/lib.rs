@@ -68,7 +68,7 @@ pub use checkpoint::{
 };
 pub use eeglens_autodiff::Rng;
 pub use error::NnError;
-pub use evaluate::{evaluate, Evaluation};
+pub use evaluate::{evaluate, softmax_rows, Evaluation};
 pub use init::Init;
 pub use layers::{Layer, Mode};
 pub use models::ModelSpec;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::chance::ChanceReport;
 use crate::error::TrainError;
 use crate::metrics::{
-    accuracy, auc, balanced_accuracy, confusion, per_subject, softmax_rows, ClassMetrics, SubjectResult,
+    accuracy, auc, balanced_accuracy, confusion, per_subject, probabilities, ClassMetrics, SubjectResult,
 };
 use crate::run_dir::RunDir;
 
@@ -112,7 +112,7 @@ pub fn evaluate_model(
     let logits = predict_windows(model, store, &indices, batch)?;
     let labels: Vec<usize> = indices.iter().map(|&i| store.labels()[i] as usize).collect();
     let window = ClassMetrics::from_logits(&logits, &labels, k);
-    let probs = softmax_rows(&logits, k);
+    let probs = probabilities(&logits, k);
     Ok(report_from_probs(store, split, indices, &probs, k, window.loss, model.name()))
 }
 

@@ -5,21 +5,16 @@
 //! argmax of the mean of its windows' probabilities (and, as a second reading,
 //! the majority vote of its windows' predicted classes).
 
+use eeglens_nn::softmax_rows;
 use serde::{Deserialize, Serialize};
 
-/// Softmax of each row of `logits` (`[n, k]`), computed in `f64`.
+/// Class probabilities `[n, k]` of logits `[n, k]` as the metrics take them:
+/// [`eeglens_nn::softmax_rows`] (computed in `f64`), each value cast to `f32`.
 ///
 /// # Panics
 /// When `k == 0` or `logits.len()` is not a multiple of `k`.
-pub fn softmax_rows(logits: &[f32], k: usize) -> Vec<f32> {
-    assert!(k > 0 && logits.len() % k == 0, "softmax_rows: {} logits for {k} classes", logits.len());
-    let mut out = Vec::with_capacity(logits.len());
-    for row in logits.chunks_exact(k) {
-        let max = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
-        let sum: f64 = row.iter().map(|&v| (v as f64 - max).exp()).sum();
-        out.extend(row.iter().map(|&v| ((v as f64 - max).exp() / sum) as f32));
-    }
-    out
+pub fn probabilities(logits: &[f32], k: usize) -> Vec<f32> {
+    softmax_rows(logits, k).into_iter().map(|p| p as f32).collect()
 }
 
 /// Sum over rows of the cross-entropy `-log softmax(logits)[label]`, in `f64`
@@ -161,7 +156,7 @@ pub struct ClassMetrics {
 impl ClassMetrics {
     /// Metrics of logits `[n, k]` against `labels`.
     pub fn from_logits(logits: &[f32], labels: &[usize], k: usize) -> Self {
-        let probs = softmax_rows(logits, k);
+        let probs = probabilities(logits, k);
         let n = labels.len();
         let loss = if n == 0 { 0.0 } else { cross_entropy_sum(logits, labels, k) / n as f64 };
         Self::from_probs(&probs, labels, k, loss)
@@ -291,7 +286,7 @@ mod tests {
     fn cross_entropy_and_softmax_agree_with_closed_forms() {
         // logits [0, ln 3]: softmax [1/4, 3/4]; CE for label 1 = ln(4/3).
         let logits = [0.0f32, 3f32.ln()];
-        let p = softmax_rows(&logits, 2);
+        let p = probabilities(&logits, 2);
         assert_relative_eq!(p[1] as f64, 0.75, epsilon = 1e-7);
         assert_relative_eq!(cross_entropy_sum(&logits, &[1], 2), (4.0f64 / 3.0).ln(), epsilon = 1e-7);
     }

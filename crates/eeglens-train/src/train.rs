@@ -42,7 +42,7 @@ use crate::baseline::BaselineReport;
 use crate::config::{Monitor, TrainConfig};
 use crate::error::TrainError;
 use crate::eval::{evaluate_model, predict_windows, EvalReport};
-use crate::metrics::{per_subject, softmax_rows, ClassMetrics};
+use crate::metrics::{per_subject, probabilities, ClassMetrics};
 use crate::run_dir::{
     file_sha256, read_config, read_metrics, tmp_path, write_json, write_metrics, Attempt, DataInfo,
     EpochRecord, ModelInfo, RunConfig, Versions, BASELINE_FILE, BEST_CHECKPOINT, CONFIG_FILE,
@@ -388,7 +388,7 @@ pub fn train_with(
             let y: Vec<usize> = val_idx.iter().map(|&i| labels[i] as usize).collect();
             let subj: Vec<usize> = val_idx.iter().map(|&i| store.subjects()[i] as usize).collect();
             let m = ClassMetrics::from_logits(&logits, &y, k);
-            let per = per_subject(&softmax_rows(&logits, k), &y, &subj, k, &store.meta().subjects);
+            let per = per_subject(&probabilities(&logits, k), &y, &subj, k, &store.meta().subjects);
             let s_acc = per.iter().filter(|s| s.predicted == s.label).count() as f64 / per.len() as f64;
             Some((m, s_acc))
         };
