@@ -1,12 +1,13 @@
-//! `eeglens report` on a real small run: the page holds every figure and no
-//! external reference; on a run without interpretation it names the command
-//! to run first.
+//! `eeglens report` on real small runs: the page of a run that learned holds
+//! every figure and no external reference; on a run without interpretation
+//! it names the command to run first; a run at chance says so at the top,
+//! shows no reading, and sets the band-power baseline beside the network.
 
 mod report_support;
 
 use std::process::Command;
 
-use report_support::{interpret, trained_run, Scratch};
+use report_support::{interpret, trained_run, trained_run_with, RunSpec, Scratch};
 
 fn eeglens(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_eeglens")).args(args).output().expect("the binary runs")
@@ -69,6 +70,8 @@ fn report_of_a_run_has_every_figure_and_no_external_request() {
     for want in ["Data set", "Model", "features.0", "Conv2d", "Training and test", "per subject", "Fz"] {
         assert!(html.contains(want), "`{want}` missing");
     }
+    assert!(!html.contains("nothing-learned"), "the network learned");
+    assert!(html.contains("id=\"baseline\"") && figures.contains(&"baseline-effect".to_string()));
     assert_eq!(html.matches("class=\"reading\"").count(), 3);
     assert!(!html.contains("NaN"));
 
@@ -83,4 +86,36 @@ fn report_of_a_run_has_every_figure_and_no_external_request() {
     assert!(html.contains("data-figure=\"actmax-heatmap-0\""), "patterns need no store");
     assert!(!html.contains("data-figure=\"optimal-traces-0\""), "optimal windows need the store");
     assert!(html.contains("data-figure=\"optimal-topo\""));
+}
+
+#[test]
+fn a_run_at_chance_says_so_and_shows_no_reading() {
+    let dir = Scratch::new("null");
+    let run = trained_run_with(&dir.0, RunSpec::NULL);
+    let run_s = run.to_str().expect("utf-8 path");
+    let result = interpret(&run);
+    assert!(!result.report.model.discrimination.learned, "a null store teaches nothing");
+
+    let o = eeglens(&["report", "--run", run_s]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("not read (the model is at chance)"), "{stdout}");
+    let html = std::fs::read_to_string(run.join("report.html")).expect("the report");
+    let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("`{s}` missing"));
+    assert!(at("id=\"nothing-learned\"") < at("id=\"data\""), "the verdict comes first");
+    assert!(html.contains("The model learned nothing on the test split."));
+    assert!(html.contains("Windows: ") && html.contains("Subjects: "), "the tests are spelled out");
+    assert_eq!(html.matches("Not read: the model is at chance.").count(), 3);
+    for method in ["optimal", "actmax", "deconv"] {
+        assert!(!html.contains(&format!("data-figure=\"{method}-")), "a {method} figure");
+    }
+    // Training fits the band-power baseline: the page sets it beside the network.
+    assert!(run.join("baseline.json").is_file());
+    assert!(html.contains("id=\"baseline\"") && html.contains("data-figure=\"baseline-effect\""));
+
+    std::fs::remove_file(run.join("baseline.json")).expect("remove the baseline");
+    let o = eeglens(&["report", "--run", run_s]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(run.join("report.html")).expect("the report");
+    assert!(!html.contains("id=\"baseline\"") && !html.contains("baseline-effect"));
 }

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use eeglens_report::{load_run, render_html};
+use eeglens_report::wording::chance_verdict;
+use eeglens_report::{load_run, render_html, ReportInput};
 
 /// Flags of `eeglens report`.
 #[derive(clap::Args, Debug, Clone)]
@@ -27,23 +28,41 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("{}: {e}", parent.display()))?;
     }
     std::fs::write(&out, render_html(&input)).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
-    if let Some(e) = &input.eval {
-        println!("test        {:.3} per window, {:.3} per subject", e.accuracy, e.subject_accuracy);
-    }
-    if let Some(i) = &input.interpretation {
-        let m = &i.report.methods;
-        let top = |t: Option<&Option<String>>| match t {
-            Some(Some(b)) => b.clone(),
-            Some(None) => "none significant".into(),
-            None => "not run".into(),
-        };
-        println!(
-            "top band    optimal: {}, actmax: {}, deconv: {}",
-            top(m.optimal.as_ref().map(|r| &r.reading.top_band)),
-            top(m.actmax.as_ref().map(|r| &r.reading.top_band)),
-            top(m.deconv.as_ref().map(|r| &r.reading.top_band))
-        );
-    }
+    print_summary(&input);
     println!("written     {}", out.display());
     Ok(())
+}
+
+/// What the page says first, on the terminal.
+fn print_summary(input: &ReportInput) {
+    if let Some(e) = &input.eval {
+        println!("test        {:.3} per window, {:.3} per subject", e.accuracy, e.subject_accuracy);
+        if let Some(c) = &e.chance {
+            println!("chance      {}", c.describe());
+        }
+    }
+    if let Some(b) = &input.baseline {
+        println!(
+            "baseline    {:.3} per window, {:.3} per subject (band power; {})",
+            b.test.accuracy,
+            b.test.subject_accuracy,
+            if b.chance.learned { "above chance" } else { "not above chance" }
+        );
+    }
+    let Some(i) = &input.interpretation else { return };
+    let verdict = chance_verdict(input.eval.as_ref(), Some(&i.report));
+    let not_run =
+        if verdict.is_some_and(|v| !v.learned) { "not read (the model is at chance)" } else { "not run" };
+    let m = &i.report.methods;
+    let top = |t: Option<&Option<String>>| match t {
+        Some(Some(b)) => b.clone(),
+        Some(None) => "none significant".into(),
+        None => not_run.into(),
+    };
+    println!(
+        "top band    optimal: {}, actmax: {}, deconv: {}",
+        top(m.optimal.as_ref().map(|r| &r.reading.top_band)),
+        top(m.actmax.as_ref().map(|r| &r.reading.top_band)),
+        top(m.deconv.as_ref().map(|r| &r.reading.top_band))
+    );
 }

@@ -1,6 +1,7 @@
 //! Shared by the report tests: a small, real run directory — a toy epoch
-//! store on the hbn24 electrodes, a few epochs of R-VGG, its test evaluation
-//! and all three interpretation methods in `RUN/interpret`.
+//! store on the hbn24 electrodes, a few epochs of a network, its baseline and
+//! test evaluation, and the interpretation in `RUN/interpret` (all three
+//! methods when the network learned, none when it is at chance).
 
 #![allow(dead_code)]
 
@@ -31,14 +32,39 @@ impl Drop for Scratch {
     }
 }
 
-/// Trains a small run in `dir/run` (no interpretation yet); returns the run directory.
+/// The toy store and the training of a run.
+#[derive(Clone, Copy, Debug)]
+pub struct RunSpec {
+    /// zoo name of the network
+    pub model: &'static str,
+    /// amplitude of the planted class effect (0: a null store)
+    pub effect: f32,
+    /// training epochs
+    pub epochs: usize,
+    /// learning rate
+    pub lr: f64,
+}
+
+impl RunSpec {
+    /// R-VGG on a clear effect: above chance on test after a few epochs.
+    pub const LEARNS: Self = Self { model: "rvgg", effect: 1.5, epochs: 6, lr: 2e-3 };
+    /// A null store: nothing to learn, so the network stays at chance.
+    pub const NULL: Self = Self { model: "shallow", effect: 0.0, epochs: 1, lr: 1e-3 };
+}
+
+/// Trains [`RunSpec::LEARNS`] in `dir/run` (no interpretation yet); returns the run directory.
 pub fn trained_run(dir: &Path) -> PathBuf {
+    trained_run_with(dir, RunSpec::LEARNS)
+}
+
+/// Trains `spec` on a toy store in `dir` into `dir/run`; returns the run directory.
+pub fn trained_run_with(dir: &Path, spec: RunSpec) -> PathBuf {
     let mut set = toy_set(&ToyConfig {
         subjects: [8, 2, 6],
         windows: 6,
         n_channels: 24,
         n_samples: 256,
-        effect: 0.8,
+        effect: spec.effect,
         signature: 0.0,
         seed: 3,
     });
@@ -48,7 +74,15 @@ pub fn trained_run(dir: &Path) -> PathBuf {
     let data = dir.join("epochs.safetensors");
     set.write(&data).expect("write the store");
     let store = EpochStore::open(&data).expect("open the store");
-    let cfg = TrainConfig { epochs: 3, threads: Some(1), batch: 16, ..TrainConfig::default() };
+    let cfg = TrainConfig {
+        model: spec.model.into(),
+        epochs: spec.epochs,
+        lr: spec.lr,
+        threads: Some(1),
+        batch: 16,
+        stuck_epochs: None,
+        ..TrainConfig::default()
+    };
     let run = dir.join("run");
     train(&cfg, &store, &run, &mut |_| {}).expect("training runs");
     run

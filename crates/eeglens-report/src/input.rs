@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use eeglens_data::store::{EpochStore, Split};
 use eeglens_interpret::{InterpretResult, Report};
 use eeglens_nn::{IntTensor, Sequential, TensorFile};
-use eeglens_train::{EpochRecord, EvalReport, RunConfig};
+use eeglens_train::{BaselineReport, EpochRecord, EvalReport, RunConfig};
 
 use crate::error::ReportError;
 
@@ -28,6 +28,8 @@ pub struct ReportInput {
     pub eval: Option<EvalReport>,
     /// the interpretation, when there is one
     pub interpretation: Option<Interpretation>,
+    /// the band-power baseline recorded with the run (`baseline.json`), when there is one
+    pub baseline: Option<BaselineReport>,
 }
 
 /// Windows and subjects of one split.

@@ -5,11 +5,18 @@
 //! confusion matrices, EEG traces, channel x time maps, class spectra, band
 //! contrasts and scalp maps.
 //!
+//! What the page says first: when the network is not above chance, a box at
+//! the top says it learned nothing (with the chance tests) and no method is
+//! read; the band-power baseline stands beside the network.
+//!
 //! - [`figures`]: one function per kind of figure, from plain data (slices,
 //!   `[channels][time]` matrices, named per-channel values) to an SVG string.
 //!   Hand-written SVG: no fonts, no network, deterministic output.
 //! - [`ReportInput`] and its parts: what a report shows, built from the
 //!   result types of eeglens-train and eeglens-interpret.
+//! - [`wording`]: what the page says in words (the plain reading, the chance
+//!   verdict, the floor under the p-values, the baseline), apart
+//!   from the markup.
 //! - [`render_html`]: the page; [`load_run`] / [`report_for_run`]: from a run
 //!   directory to `report.html`.
 //!
@@ -52,10 +59,12 @@ pub mod html;
 pub mod input;
 pub mod run;
 pub mod svg;
+pub mod wording;
 
 pub use error::ReportError;
-pub use html::{plain_reading, render, render_html, Rendered};
+pub use html::{render, render_html, Rendered};
 pub use input::{
     DatasetSummary, Example, Interpretation, LayerSummary, ModelSummary, ReportInput, SplitSummary,
 };
 pub use run::{load_run, report_for_run, report_for_run_with, INTERPRET_DIR, REPORT_FILE};
+pub use wording::plain_reading;

@@ -17,7 +17,6 @@ pub const INTERPRET_TENSORS: &str = "interpret.safetensors";
 pub const INTERPRET_DIR: &str = "interpret";
 /// The report's default file name, inside the run directory.
 pub const REPORT_FILE: &str = "report.html";
-
 /// The places searched for `interpret.json`: `dir` when given, else the run's
 /// `interpret/` subdirectory and the run directory itself.
 pub fn interpret_candidates(run_dir: &Path, dir: Option<&Path>) -> Vec<PathBuf> {
@@ -37,15 +36,24 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ReportErr
 ///
 /// Required: the run's `config.json` and an `interpret.json` (see
 /// [`interpret_candidates`]). Used when present: `metrics.jsonl`,
-/// `eval-test.json`, the best checkpoint (the layer table), the epoch store
-/// (subjects, class balance, settings, the optimal samples' windows) and
-/// `interpret.safetensors` (patterns and maps).
+/// `eval-test.json`, `baseline.json`, the best checkpoint (the layer table),
+/// the epoch store (subjects, class balance, settings, the optimal samples'
+/// windows) and `interpret.safetensors` (patterns and maps).
 ///
 /// # Errors
 /// [`ReportError::Run`] when `run_dir` is not a run;
 /// [`ReportError::NoInterpretation`] naming the command to run first;
 /// [`ReportError::Json`] / [`ReportError::Tensor`] for malformed files.
 pub fn load_run(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInput, ReportError> {
+    load_single(run_dir, interpret_dir)
+}
+
+fn dir_name(dir: &Path) -> String {
+    let name = |d: &Path| d.file_name().map(|n| n.to_string_lossy().into_owned());
+    name(dir).or_else(|| name(&dir.canonicalize().ok()?)).unwrap_or_else(|| dir.display().to_string())
+}
+
+fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInput, ReportError> {
     let run_err = |e| ReportError::Run { run: run_dir.to_path_buf(), source: Box::new(e) };
     let run = RunDir::open(run_dir).map_err(run_err)?;
     let epochs = run.metrics().map_err(run_err)?;
@@ -67,6 +75,7 @@ pub fn load_run(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportIn
     };
     let eval_path = run.eval_path("test");
     let eval: Option<EvalReport> = if eval_path.is_file() { Some(read_json(&eval_path)?) } else { None };
+    let baseline = run.baseline().map_err(run_err)?;
 
     let tensors = json.with_file_name(INTERPRET_TENSORS);
     let interpretation = if tensors.is_file() {
@@ -80,16 +89,14 @@ pub fn load_run(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportIn
         Interpretation::bare(report)
     };
     Ok(ReportInput {
-        title: format!(
-            "eeglens report: {}",
-            run_dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
-        ),
+        title: format!("eeglens report: {}", dir_name(run_dir)),
         run_dir: Some(run_dir.to_path_buf()),
         dataset,
         model,
         epochs,
         eval,
         interpretation: Some(interpretation),
+        baseline,
     })
 }
 

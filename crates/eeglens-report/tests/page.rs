@@ -5,8 +5,10 @@ mod support;
 
 use eeglens_interpret::Report;
 use eeglens_report::{
-    plain_reading, render, DatasetSummary, Example, Interpretation, ModelSummary, ReportInput, SplitSummary,
+    plain_reading, render, DatasetSummary, Example, Interpretation, ModelSummary, Rendered, ReportInput,
+    SplitSummary,
 };
+use eeglens_train::{BaselineReport, ChanceReport, EvalReport};
 use serde_json::json;
 use support::check_svg;
 
@@ -105,6 +107,7 @@ fn input() -> ReportInput {
             actmax: vec![example("F"), example("M")],
             deconv: vec![example("F")],
         }),
+        baseline: None,
     }
 }
 
@@ -157,8 +160,14 @@ fn the_page_has_every_section_and_figure_and_nothing_external() {
         assert_eq!(n, allowed, "`{bad}` in the page");
     }
     assert!(html.contains("@media print"));
-    // Every figure is a well-formed SVG with its coordinates inside its viewBox.
-    let mut rest = html.as_str();
+    check_figures(&rendered);
+    // A network above chance: no verdict box; no baseline.json, no baseline section.
+    assert!(!html.contains("nothing-learned") && !html.contains("id=\"baseline\""));
+}
+
+/// Every figure is a well-formed SVG with its coordinates inside its viewBox.
+fn check_figures(rendered: &Rendered) {
+    let mut rest = rendered.html.as_str();
     let mut n = 0;
     while let Some(i) = rest.find("<svg") {
         let j = rest[i..].find("</svg>").expect("closed") + i + "</svg>".len();
@@ -167,4 +176,137 @@ fn the_page_has_every_section_and_figure_and_nothing_external() {
         n += 1;
     }
     assert_eq!(n, rendered.figures.len());
+}
+
+/// A test evaluation of two classes with `right` of `n` windows and
+/// `subjects_right` of `subjects` subjects right, with its chance tests.
+fn eval(right: u64, n: u64, subjects_right: u64, subjects: u64) -> EvalReport {
+    let split = |k: u64, n: u64| vec![vec![k / 2, n / 2 - k / 2], vec![(n - n / 2) - (k - k / 2), k - k / 2]];
+    let mut e: EvalReport = serde_json::from_value(json!({
+        "split": "test", "n_windows": n, "n_subjects": subjects, "loss": 0.69,
+        "accuracy": right as f64 / n as f64, "balanced_accuracy": 0.5, "auc": null,
+        "subject_accuracy": subjects_right as f64 / subjects as f64, "subject_accuracy_vote": 0.5,
+        "subject_balanced_accuracy": 0.5, "subject_auc": null,
+        "confusion": split(right, n), "subject_confusion": split(subjects_right, subjects),
+        "classes": ["F", "M"], "model": "rvgg", "checkpoint": null, "subjects": []
+    }))
+    .expect("a valid evaluation");
+    e.chance = Some(ChanceReport::of(&e));
+    e
+}
+
+/// The page of a network at chance: the interpretation ran no method.
+fn at_chance() -> ReportInput {
+    let mut i = input();
+    i.eval = Some(eval(18, 36, 3, 6));
+    let interp = i.interpretation.as_mut().expect("an interpretation");
+    let d = &mut interp.report.model.discrimination;
+    (d.accuracy, d.p, d.learned, d.n_subjects) = (0.5, 0.6, false, 6);
+    interp.report.methods = Default::default();
+    (interp.optimal, interp.actmax, interp.deconv) = (vec![], vec![], vec![]);
+    i
+}
+
+#[test]
+fn a_model_at_chance_says_so_at_the_top_and_shows_no_reading() {
+    let rendered = render(&at_chance());
+    let html = &rendered.html;
+    let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("`{s}` missing"));
+    assert!(at("id=\"nothing-learned\"") < at("id=\"data\""), "the box comes before the data set");
+    for want in [
+        "The model learned nothing on the test split.",
+        "Windows: 18 of 36 right, against a chance of 0.5",
+        "binomial p = 0.566",
+        "Subjects: 3 of 6 right",
+        "no reading of it is possible",
+        "the interpretation methods were not run",
+    ] {
+        assert!(html.contains(want), "`{want}` missing");
+    }
+    assert_eq!(html.matches("Not read: the model is at chance.").count(), 3);
+    assert!(html.contains("<b>not read</b>"), "the top-band cards say so too");
+    for id in &rendered.figures {
+        assert!(
+            !["optimal", "actmax", "deconv"].iter().any(|m| id.starts_with(m)),
+            "figure {id} of a method"
+        );
+    }
+    check_figures(&rendered);
+
+    // Read anyway: the figures come back, each method warned.
+    let mut anyway = at_chance();
+    let interp = anyway.interpretation.as_mut().expect("an interpretation");
+    interp.report.methods = report().methods;
+    let rendered = render(&anyway);
+    assert!(rendered.html.contains("id=\"nothing-learned\"") && rendered.html.contains("run anyway"));
+    assert_eq!(rendered.html.matches("Read anyway: the model is at chance").count(), 3);
+    assert!(rendered.figures.iter().any(|f| f == "optimal-bands"));
+
+    // The interpretation's own verdict is enough when there is no test evaluation.
+    let mut only = at_chance();
+    only.eval = None;
+    let html = render(&only).html;
+    assert!(html.contains("id=\"nothing-learned\"") && html.contains("Interpretation, test split: 20 of 40"));
+}
+
+#[test]
+fn a_p_at_its_floor_is_named() {
+    let mut i = input();
+    let d = &mut i.interpretation.as_mut().expect("an interpretation").report.model.discrimination;
+    d.p = 0.015;
+    let html = render(&i).html;
+    assert!(html.contains("p at its floor"), "p = 0.015 with 8 subjects");
+    assert!(html.contains("with 8 test subjects (4 and 4 per class) only 70 assignments"), "{html}");
+    assert!(html.contains("cannot go below it either"));
+    // Far from the floor: no note.
+    let d = &mut i.interpretation.as_mut().expect("an interpretation").report.model.discrimination;
+    d.p = 0.2;
+    assert!(!render(&i).html.contains("id=\"p-floor\""));
+    // Six subjects: the floor 1/20 = alpha, so no band can be significant, whatever p is.
+    let d = &mut i.interpretation.as_mut().expect("an interpretation").report.model.discrimination;
+    d.n_subjects = 6;
+    let html = render(&i).html;
+    assert!(html.contains("no band can be called significant"), "floor at alpha");
+}
+
+fn baseline(learned: bool) -> BaselineReport {
+    let e = if learned { eval(30, 36, 6, 6) } else { eval(18, 36, 3, 6) };
+    let chance = e.chance.clone().expect("chance tests");
+    let effect: Vec<Vec<f64>> = (0..3)
+        .map(|b| (0..CHANNELS.len()).map(|c| if b == 1 { 1.2 - 0.3 * c as f64 } else { 0.1 }).collect())
+        .collect();
+    serde_json::from_value(json!({
+        "format": "eeglens-baseline/1", "data": "epochs.safetensors",
+        "bands": ["delta", "theta", "alpha"], "band_edges": [[1.0, 4.0], [4.0, 8.0], [8.0, 13.0]],
+        "channels": CHANNELS, "c": 0.1, "c_path": [[0.1, 0.6]],
+        "val": e, "test": e, "chance": chance,
+        "coefficients": [effect.clone()], "effect": effect,
+        "top_band": "theta", "top_channels": ["Fz", "FCz", "Cz"]
+    }))
+    .expect("a valid baseline")
+}
+
+#[test]
+fn the_baseline_stands_beside_the_network_when_there_is_one() {
+    let mut i = at_chance();
+    assert!(!render(&i).html.contains("id=\"baseline\""), "no baseline.json, no section");
+    i.baseline = Some(baseline(true));
+    let rendered = render(&i);
+    let html = &rendered.html;
+    let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("`{s}` missing"));
+    assert!(at("id=\"baseline\"") < at("id=\"data\""), "near the top");
+    for want in [
+        "the effect is decodable from band power but the network did not learn it",
+        "83.3% of 36",
+        "is in theta, strongest at Fz, FCz, Cz",
+        "M has more theta power there (Cohen&#39;s d +1.20 at Fz)",
+    ] {
+        assert!(html.to_lowercase().contains(&want.to_lowercase()), "`{want}` missing");
+    }
+    for id in ["baseline-effect", "baseline-topo"] {
+        assert!(rendered.figures.iter().any(|f| f == id), "{id}");
+    }
+    check_figures(&rendered);
+    i.baseline = Some(baseline(false));
+    assert!(render(&i).html.contains("Neither the network nor the band-power baseline"));
 }

@@ -1,0 +1,96 @@
+//! The band-power baseline beside the network: accuracy on test, who is
+//! above chance, and where the baseline looks.
+
+use std::fmt::Write;
+
+use eeglens_train::{BaselineReport, ChanceReport, EvalReport};
+
+use super::methods::topo_points;
+use super::{chance, pct, Page};
+use crate::figures::{scalp_map, value_matrix};
+use crate::input::ReportInput;
+use crate::svg::{escape, label};
+use crate::wording::{baseline_verdict, baseline_where, p_is};
+
+/// The section, when the run holds a baseline.
+pub(super) fn baseline(p: &mut Page, input: &ReportInput) {
+    let Some(b) = &input.baseline else { return };
+    let _ = writeln!(p.body, "<h2 id=\"baseline\">The network beside a band-power baseline</h2>");
+    let _ = writeln!(
+        p.body,
+        "<p>The baseline is a logistic regression on the log power of each channel in {} bands (penalty C = {} chosen on the validation windows): what the simplest model decodes from band power alone.</p>",
+        b.bands.len(),
+        label(b.c, 3)
+    );
+    let mut t = String::from(concat!(
+        "<table><tr><th>test split</th><th class=\"n\">per window</th><th class=\"n\">per subject</th>",
+        "<th>above chance?</th></tr>"
+    ));
+    let network = input.eval.as_ref();
+    row(&mut t, "network", network, network.and_then(|e| e.chance.as_ref()));
+    row(&mut t, "band-power baseline", Some(&b.test), Some(&b.chance));
+    t.push_str("</table>");
+    let _ = writeln!(p.body, "{t}");
+    let learned = chance(input).map(|v| v.learned);
+    let _ = writeln!(p.body, "<p class=\"says\">{}</p>", escape(&baseline_verdict(b, learned)));
+    let _ = writeln!(p.body, "<p>{}</p>", escape(&baseline_where(b, &input.dataset.classes)));
+    figures(p, input, b);
+}
+
+fn row(t: &mut String, who: &str, e: Option<&EvalReport>, c: Option<&ChanceReport>) {
+    let acc = |v: Option<f64>, n: Option<usize>| match (v, n) {
+        (Some(v), Some(n)) => format!("{} of {n}", pct(v)),
+        _ => "–".into(),
+    };
+    let verdict = match c {
+        Some(c) => format!(
+            "{} (windows {}, subjects {})",
+            if c.learned { "yes" } else { "no" },
+            p_is(c.window.p),
+            p_is(c.subject.p)
+        ),
+        None => "–".into(),
+    };
+    let _ = write!(
+        t,
+        "<tr><td>{who}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{verdict}</td></tr>",
+        acc(e.map(|e| e.accuracy), e.map(|e| e.n_windows)),
+        acc(e.map(|e| e.subject_accuracy), e.map(|e| e.n_subjects)),
+    );
+}
+
+/// Cohen's d per channel and band, and the scalp map of the top band's d.
+fn figures(p: &mut Page, input: &ReportInput, b: &BaselineReport) {
+    let classes = &input.dataset.classes;
+    let (c0, c1) = (
+        classes.first().map(String::as_str).unwrap_or("class 0"),
+        classes.get(1).map(String::as_str).unwrap_or("class 1"),
+    );
+    let d = |band: usize, ch: usize| b.effect.get(band).and_then(|r| r.get(ch)).copied().unwrap_or(f64::NAN);
+    let values: Vec<Vec<f64>> =
+        (0..b.channels.len()).map(|ch| (0..b.bands.len()).map(|band| d(band, ch)).collect()).collect();
+    let _ = writeln!(p.body, "<div class=\"figs\">");
+    p.figure(
+        "baseline-effect",
+        &value_matrix("Baseline: Cohen's d of log band power", &b.channels, &b.bands, &values, "d"),
+        &format!(
+            "Cohen's d of the log band power, {} over {}, per channel and band on the training windows: red, more power for {}; blue, more for {}.",
+            escape(c1),
+            escape(c0),
+            escape(c1),
+            escape(c0)
+        ),
+    );
+    if let Some(top) = b.bands.iter().position(|n| n == &b.top_band) {
+        let points = topo_points(b.channels.iter().enumerate().map(|(ch, name)| (name, d(top, ch))));
+        p.figure(
+            "baseline-topo",
+            &scalp_map(&format!("Baseline: {} d", b.top_band), &points, "Cohen's d"),
+            &format!(
+                "Cohen's d in {}, the baseline's top band, per channel, interpolated between the electrodes (nose up).",
+                escape(&b.top_band)
+            ),
+        );
+    }
+    let _ = writeln!(p.body, "</div>");
+}

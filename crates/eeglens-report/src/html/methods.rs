@@ -1,0 +1,251 @@
+//! What the network learned: the discrimination test, then one section per
+//! interpretation method (its reading in words, spectra, band contrast,
+//! scalp map and examples), or "not read" when the network is at chance.
+
+use std::fmt::Write;
+
+use eeglens_interpret::{BandContrast, Reading, Report};
+
+use super::{chance, pct, Page};
+use crate::figures::{
+    band_bars, heatmap_limit, heatmap_scaled, psd_curves, scalp_map, stacked_traces_scaled, trace_amplitude,
+    BandBar, BandSpan, TopoPoint,
+};
+use crate::input::{Example, Interpretation, ReportInput};
+use crate::svg::{escape, label};
+use crate::wording::{floor_note, map_band, plain_reading, units_per_class, PFloor, NOT_READ};
+
+/// The methods, in page order.
+pub(super) const METHODS: [&str; 3] = ["optimal", "actmax", "deconv"];
+
+/// The methods the interpretation ran, with their readings, in page order.
+pub(super) fn methods(r: &Report) -> Vec<(&'static str, &Reading)> {
+    let m = &r.methods;
+    let mut out = Vec::new();
+    if let Some(o) = &m.optimal {
+        out.push(("optimal", &o.reading));
+    }
+    if let Some(a) = &m.actmax {
+        out.push(("actmax", &a.reading));
+    }
+    if let Some(d) = &m.deconv {
+        out.push(("deconv", &d.reading));
+    }
+    out
+}
+
+/// A method's name for people.
+pub(super) fn method_title(name: &str) -> &'static str {
+    match name {
+        "optimal" => "optimal samples",
+        "actmax" => "activation maximisation",
+        _ => "reverse convolution (deconvnet)",
+    }
+}
+
+/// The two class names of a report, `(class 0, class 1)`.
+fn classes(r: &Report) -> (&str, &str) {
+    (
+        r.classes.first().map(String::as_str).unwrap_or("class 0"),
+        r.classes.get(1).map(String::as_str).unwrap_or("class 1"),
+    )
+}
+
+/// The section "What the network learned".
+pub(super) fn interpretation(p: &mut Page, input: &ReportInput) {
+    let _ = writeln!(p.body, "<h2 id=\"interpretation\">What the network learned</h2>");
+    let Some(interp) = &input.interpretation else {
+        let _ = writeln!(p.body, "<p class=\"note\">No interpretation yet: <code>eeglens interpret --run RUN_DIR</code> writes it.</p>");
+        return;
+    };
+    discrimination(p, input, &interp.report);
+    let at_chance = chance(input).is_some_and(|v| !v.learned);
+    let read = methods(&interp.report);
+    if read.is_empty() && at_chance {
+        for name in METHODS {
+            let _ = writeln!(p.body, "<h3 id=\"method-{name}\">{}</h3>", method_title(name));
+            let _ = writeln!(p.body, "<p class=\"not-read\">{}</p>", escape(NOT_READ));
+        }
+        return;
+    }
+    for (name, reading) in read {
+        method(p, input, interp, name, reading, at_chance);
+    }
+}
+
+/// The network's own test: how well it separates the classes, and the floor under its p.
+fn discrimination(p: &mut Page, input: &ReportInput, r: &Report) {
+    let d = &r.model.discrimination;
+    let (c0, c1) = classes(r);
+    let _ = writeln!(
+        p.body,
+        concat!(
+            "<p>On the {} split ({} windows, {} subject-class pairs) the network is right for {} of the windows; ",
+            "that it separates {} from {} better than chance has p = {} (subject labels permuted, {} permutations). ",
+            "Every contrast below is {} over {} (log power ratio &gt; 0: more power for {}), and no band is ",
+            "called significant with a p below the network's own.</p>"
+        ),
+        escape(&r.split),
+        d.n_windows,
+        d.n_subjects,
+        pct(d.accuracy),
+        escape(c1),
+        escape(c0),
+        label(d.p, 2),
+        r.permutations,
+        escape(c1),
+        escape(c0),
+        escape(c1),
+    );
+    let floor = PFloor::new(d.n_subjects, units_per_class(input.eval.as_ref(), r), r.permutations);
+    if let Some(note) = floor_note(d, &floor, r.alpha) {
+        let _ = writeln!(p.body, "<p class=\"warning\" id=\"p-floor\">{}</p>", escape(&note));
+    }
+}
+
+/// One method: its reading in words, then its figures.
+fn method(
+    p: &mut Page,
+    input: &ReportInput,
+    interp: &Interpretation,
+    name: &str,
+    reading: &Reading,
+    at_chance: bool,
+) {
+    let r = &interp.report;
+    let _ = writeln!(p.body, "<h3 id=\"method-{name}\">{}</h3>", method_title(name));
+    if at_chance {
+        let _ = writeln!(
+            p.body,
+            "<p class=\"warning\">Read anyway: the model is at chance, so this reading describes a network that separates nothing and says nothing about the data.</p>"
+        );
+    }
+    let _ =
+        writeln!(p.body, "<p class=\"reading\">{}</p>", escape(&plain_reading(reading, &r.classes, r.alpha)));
+    let _ = writeln!(p.body, "<div class=\"figs\">");
+    spectra(p, input, r, name, reading);
+    if let Some(b) = map_band(reading) {
+        topo(p, r, name, reading, b);
+    }
+    let examples: &[Example] = match name {
+        "optimal" => &interp.optimal,
+        "actmax" => &interp.actmax,
+        _ => &interp.deconv,
+    };
+    self::examples(p, input, r, name, examples);
+    let _ = writeln!(p.body, "</div>");
+}
+
+/// The class spectra and the band contrast of a method.
+fn spectra(p: &mut Page, input: &ReportInput, r: &Report, name: &str, reading: &Reading) {
+    let cls = classes(r);
+    let n = reading.n.0.iter().map(|(c, n)| format!("{n} {c}")).collect::<Vec<_>>().join(", ");
+    let items = match name {
+        "optimal" => "windows",
+        "actmax" => "patterns",
+        _ => "maps",
+    };
+    let spans: Vec<BandSpan> =
+        reading.bands.iter().map(|b| BandSpan { name: b.name.clone(), lo: b.lo, hi: b.hi }).collect();
+    let f_max = reading.bands.iter().map(|b| b.hi).fold(f64::NAN, f64::max);
+    let f_max = if f_max.is_finite() { Some((f_max * 1.25).min(r.fs / 2.0)) } else { None };
+    let unit =
+        if name == "deconv" { "a.u.²/Hz".to_string() } else { format!("{}²/Hz", input.dataset.unit()) };
+    let title = format!("Spectra, {}", method_title(name));
+    p.figure(
+        &format!("{name}-psd"),
+        &psd_curves(&title, &reading.freqs, &reading.psd.0, &spans, f_max, &unit),
+        &format!("Welch PSD per class, mean over channels and {items} ({}); bands shaded.", escape(&n)),
+    );
+    let bars: Vec<BandBar> = reading
+        .bands
+        .iter()
+        .map(|b| BandBar { name: b.name.clone(), lo: b.lo, hi: b.hi, log_ratio: b.log_ratio, p: b.p })
+        .collect();
+    p.figure(
+        &format!("{name}-bands"),
+        &band_bars(&format!("Band contrast, {}", method_title(name)), &bars, cls, r.alpha),
+        &format!(
+            "ln(power of {} / power of {}) per band, channels averaged; faded bars are not significant at α = {}.",
+            escape(cls.1),
+            escape(cls.0),
+            label(r.alpha, 2)
+        ),
+    );
+}
+
+/// Per-channel values as scalp-map points; channels without a standard position are left out.
+pub(super) fn topo_points<'a>(values: impl Iterator<Item = (&'a String, f64)>) -> Vec<TopoPoint> {
+    values
+        .filter_map(|(ch, v)| {
+            eeglens_io::montage::position(ch).map(|e| {
+                let [x, y] = e.xy();
+                TopoPoint { name: ch.clone(), x, y, value: v }
+            })
+        })
+        .collect()
+}
+
+/// The scalp map of a method's map band.
+fn topo(p: &mut Page, r: &Report, name: &str, reading: &Reading, b: &BandContrast) {
+    let cls = classes(r);
+    let per = reading.channels.get(&b.name);
+    let points = per.map(|per| topo_points(per.0.iter().map(|(c, v)| (c, *v)))).unwrap_or_default();
+    let missing = per.map_or(0, |per| per.0.len()) - points.len();
+    let why = if reading.top_band.is_some() {
+        "its significant band"
+    } else {
+        "the band with the largest contrast (not significant)"
+    };
+    let mut caption = format!(
+        "ln({} / {}) power in {} ({}–{} Hz) per channel, {why}, interpolated between the electrodes (nose up).",
+        escape(cls.1),
+        escape(cls.0),
+        escape(&b.name),
+        label(b.lo, 3),
+        label(b.hi, 3)
+    );
+    if missing > 0 {
+        let _ = write!(caption, " {missing} channel(s) without a standard position are not shown.");
+    }
+    p.figure(
+        &format!("{name}-topo"),
+        &scalp_map(&format!("{} contrast, {}", b.name, method_title(name)), &points, "ln ratio"),
+        &caption,
+    );
+}
+
+/// A method's examples: heatmaps of every class in one row (not for optimal
+/// samples, which are raw windows), then their traces in the next.
+fn examples(p: &mut Page, input: &ReportInput, r: &Report, name: &str, examples: &[Example]) {
+    if examples.is_empty() {
+        return;
+    }
+    let unit = if name == "deconv" { "a.u." } else { input.dataset.unit() };
+    // One scale for all classes of a method, so that they compare.
+    let all: Vec<f32> = examples.iter().flat_map(|e| e.data.iter().copied()).collect();
+    let (amplitude, limit) = (trace_amplitude(&all), heatmap_limit(&all));
+    let title = |ex: &Example| format!("{}, class {}", method_title(name), ex.class);
+    if name != "optimal" {
+        let _ = writeln!(p.body, "</div>\n<div class=\"figs\">");
+        for (k, ex) in examples.iter().enumerate() {
+            p.figure(
+                &format!("{name}-heatmap-{k}"),
+                &heatmap_scaled(&title(ex), &r.channels, &ex.data, r.fs, unit, limit),
+                &format!(
+                    "Channel x time, {}; red positive, blue negative, one colour scale for all classes.",
+                    escape(&ex.note)
+                ),
+            );
+        }
+    }
+    let _ = writeln!(p.body, "</div>\n<div class=\"figs\">");
+    for (k, ex) in examples.iter().enumerate() {
+        let colour = r.classes.iter().position(|c| c == &ex.class).unwrap_or(k);
+        p.figure(
+            &format!("{name}-traces-{k}"),
+            &stacked_traces_scaled(&title(ex), &r.channels, &ex.data, r.fs, unit, colour, amplitude),
+            &format!("Traces, {}; one amplitude scale for all classes.", escape(&ex.note)),
+        );
+    }
+}

@@ -1,0 +1,168 @@
+//! The run itself: the data set, the network, training and the test evaluation.
+
+use std::fmt::Write;
+
+use super::{pct, shape, Page};
+use crate::figures::{confusion_matrix, training_curves, Curves};
+use crate::input::ReportInput;
+use crate::svg::{escape, label};
+
+pub(super) fn dataset(p: &mut Page, input: &ReportInput) {
+    let d = &input.dataset;
+    let _ = writeln!(p.body, "<h2 id=\"data\">Data set</h2>");
+    let _ = writeln!(
+        p.body,
+        "<p>Epoch store <code>{}</code>: {} channels ({}), {} Hz, windows of {} samples; label column <code>{}</code>.</p>",
+        escape(&d.path.display().to_string()),
+        d.channels.len(),
+        escape(&d.channels.join(", ")),
+        label(d.fs, 4),
+        d.n_samples,
+        escape(&d.label_column)
+    );
+    let mut t =
+        String::from("<table><tr><th>split</th><th class=\"n\">subjects</th><th class=\"n\">windows</th>");
+    for c in &d.classes {
+        let _ = write!(t, "<th class=\"n\">{}</th>", escape(c));
+    }
+    t.push_str("</tr>");
+    for s in &d.splits {
+        let _ = write!(
+            t,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
+            escape(&s.name),
+            s.subjects.map(|v| v.to_string()).unwrap_or_else(|| "–".into()),
+            s.windows
+        );
+        for k in 0..d.classes.len() {
+            let cell = match &s.per_class {
+                Some(v) => {
+                    let n = v.get(k).copied().unwrap_or(0);
+                    format!("{n} ({})", pct(n as f64 / s.windows.max(1) as f64))
+                }
+                None => "–".into(),
+            };
+            let _ = write!(t, "<td class=\"n\">{cell}</td>");
+        }
+        t.push_str("</tr>");
+    }
+    t.push_str("</table>");
+    let _ = writeln!(p.body, "{t}");
+    if let Some(serde_json::Value::Object(m)) = &d.settings {
+        let mut s = String::from("<h3>Preparation</h3><table>");
+        for (k, v) in m {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let _ = write!(s, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(&v));
+        }
+        s.push_str("</table>");
+        let _ = writeln!(p.body, "{s}");
+    }
+}
+
+pub(super) fn model(p: &mut Page, input: &ReportInput) {
+    let m = &input.model;
+    let _ = writeln!(p.body, "<h2 id=\"model\">Model</h2>");
+    let _ = writeln!(
+        p.body,
+        "<p><b>{}</b>: input {}, {} learnable parameters.</p>",
+        escape(&m.name),
+        shape(&m.input_shape),
+        m.n_params
+    );
+    if m.layers.is_empty() {
+        let _ = writeln!(p.body, "<p class=\"note\">The layer table needs the run's checkpoint.</p>");
+        return;
+    }
+    let mut t = String::from(
+        "<table><tr><th>layer</th><th>kind</th><th>output shape</th><th class=\"n\">parameters</th></tr>",
+    );
+    for l in &m.layers {
+        let _ = write!(
+            t,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+            escape(&l.name),
+            escape(&l.kind),
+            shape(&l.output_shape),
+            l.params
+        );
+    }
+    t.push_str("</table>");
+    let _ = writeln!(p.body, "{t}");
+}
+
+pub(super) fn training(p: &mut Page, input: &ReportInput) {
+    let _ = writeln!(p.body, "<h2 id=\"training\">Training and test</h2>");
+    let e = &input.epochs;
+    if e.is_empty() {
+        let _ = writeln!(p.body, "<p class=\"note\">No epoch has been recorded yet.</p>");
+    } else {
+        let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
+        let curves = Curves {
+            epochs: e.iter().map(|r| r.epoch as f64).collect(),
+            train_loss: e.iter().map(|r| r.train_loss).collect(),
+            val_loss: e.iter().map(|r| nan(r.val_loss)).collect(),
+            train_accuracy: e.iter().map(|r| r.train_accuracy).collect(),
+            val_accuracy: e.iter().map(|r| nan(r.val_accuracy)).collect(),
+        };
+        let best = e
+            .iter()
+            .rev()
+            .find(|r| r.best)
+            .map(|r| format!(" The best checkpoint is from epoch {}.", r.epoch));
+        let seconds: f64 = e.iter().map(|r| r.seconds).sum();
+        p.figure(
+            "training-curves",
+            &training_curves(&curves),
+            &format!(
+                "Loss and accuracy per epoch over {} epochs ({} s): training (solid, dropout on) and validation (dashed).{}",
+                e.len(),
+                label(seconds, 3),
+                best.unwrap_or_default()
+            ),
+        );
+    }
+    let Some(ev) = &input.eval else {
+        let _ = writeln!(p.body, "<p class=\"note\">No test evaluation yet: <code>eeglens eval --run RUN_DIR</code> writes it.</p>");
+        return;
+    };
+    let _ = writeln!(
+        p.body,
+        concat!(
+            "<table><tr><th>{} split</th><th class=\"n\">per window</th><th class=\"n\">per subject</th></tr>",
+            "<tr><td>count</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>accuracy</td><td class=\"n\">{}</td><td class=\"n\">{} (majority vote {})</td></tr>",
+            "<tr><td>balanced accuracy</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>ROC AUC</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>loss</td><td class=\"n\">{}</td><td class=\"n\">–</td></tr></table>"
+        ),
+        escape(&ev.split),
+        ev.n_windows,
+        ev.n_subjects,
+        pct(ev.accuracy),
+        pct(ev.subject_accuracy),
+        pct(ev.subject_accuracy_vote),
+        pct(ev.balanced_accuracy),
+        pct(ev.subject_balanced_accuracy),
+        ev.auc.map(|v| label(v, 3)).unwrap_or_else(|| "–".into()),
+        ev.subject_auc.map(|v| label(v, 3)).unwrap_or_else(|| "–".into()),
+        label(ev.loss, 3)
+    );
+    let _ = writeln!(p.body, "<div class=\"figs\">");
+    p.figure(
+        "confusion-windows",
+        &confusion_matrix("Confusion per window", &ev.classes, &ev.confusion),
+        &format!("Test windows by true and predicted class ({} windows).", ev.n_windows),
+    );
+    p.figure(
+        "confusion-subjects",
+        &confusion_matrix("Confusion per subject", &ev.classes, &ev.subject_confusion),
+        &format!(
+            "Test subjects, each predicted from its mean window probabilities ({} subjects).",
+            ev.n_subjects
+        ),
+    );
+    let _ = writeln!(p.body, "</div>");
+}

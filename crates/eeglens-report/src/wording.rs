@@ -1,0 +1,388 @@
+//! What the report says in words: the plain reading of a method, whether the
+//! network learned anything, the floor under the discrimination p, and the
+//! baseline beside the network.
+//!
+//! Pure functions from result types to sentences. The sentences are plain
+//! text (the page escapes them), so the same words can go to a terminal.
+
+use eeglens_interpret::spectral::Discrimination;
+use eeglens_interpret::{BandContrast, Reading, Report};
+use eeglens_train::chance::{fmt_p, ChanceReport};
+use eeglens_train::{BaselineReport, EvalReport};
+
+use crate::svg::label;
+
+/// The band a method's scalp map shows: its top band, else the largest contrast.
+pub fn map_band(reading: &Reading) -> Option<&BandContrast> {
+    match &reading.top_band {
+        Some(name) => reading.bands.iter().find(|b| &b.name == name),
+        None => reading
+            .bands
+            .iter()
+            .filter(|b| b.log_ratio.is_finite())
+            .max_by(|a, b| a.log_ratio.abs().total_cmp(&b.log_ratio.abs())),
+    }
+}
+
+/// The channel with the largest |log ratio| in the band, with that ratio;
+/// `None` when the reading has no finite per-channel ratio for it.
+fn peak_channel(reading: &Reading, band: &BandContrast) -> Option<(String, f64)> {
+    let per = reading.channels.get(&band.name)?;
+    per.0
+        .iter()
+        .filter(|(_, x)| x.is_finite())
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .map(|(c, x)| (c.clone(), *x))
+}
+
+/// Up to `n` channels where the band's contrast is strongest in its own
+/// direction: the direction of its largest per-channel ratio (a focal
+/// difference can have the other sign than the channel average).
+pub fn strongest_channels(reading: &Reading, band: &BandContrast, n: usize) -> Vec<String> {
+    let Some(per) = reading.channels.get(&band.name) else { return Vec::new() };
+    let direction = peak_channel(reading, band).map_or(band.log_ratio, |(_, x)| x);
+    let sign = if direction >= 0.0 { 1.0 } else { -1.0 };
+    let mut v: Vec<(&str, f64)> =
+        per.0.iter().filter(|(_, x)| x.is_finite()).map(|(c, x)| (c.as_str(), sign * x)).collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1));
+    v.into_iter().take(n).map(|(c, _)| c.to_string()).collect()
+}
+
+/// The two class names (the contrast is the second over the first).
+fn class_pair(classes: &[String]) -> (&str, &str) {
+    (
+        classes.first().map(String::as_str).unwrap_or("class 0"),
+        classes.get(1).map(String::as_str).unwrap_or("class 1"),
+    )
+}
+
+fn hz(b: &BandContrast) -> String {
+    format!("{}–{} Hz", label(b.lo, 3), label(b.hi, 3))
+}
+
+/// The reading in words: which band differs, which way, where, and how sure.
+pub fn plain_reading(reading: &Reading, classes: &[String], alpha: f64) -> String {
+    let (c0, c1) = class_pair(classes);
+    let Some(b) = reading.top_band.as_ref().and_then(|n| reading.bands.iter().find(|b| &b.name == n)) else {
+        return no_significant_band(reading, (c0, c1), alpha);
+    };
+    // Direction and size at the channel where the band differs most: the
+    // channel average can dilute a focal difference, or even flip its sign.
+    let Some((peak, r)) = peak_channel(reading, b) else {
+        let (more, less) = if b.log_ratio >= 0.0 { (c1, c0) } else { (c0, c1) };
+        return format!(
+            "The largest class difference is in {} ({}): {} shows {} times the power of {} (log ratio {:+.2}); p = {}.",
+            b.name,
+            hz(b),
+            more,
+            label(b.log_ratio.abs().exp(), 3),
+            less,
+            b.log_ratio,
+            label(b.p, 2)
+        );
+    };
+    let (more, less) = if r >= 0.0 { (c1, c0) } else { (c0, c1) };
+    format!(
+        "The largest class difference is in {} ({}): {} shows {} times the power of {} at {} (log ratio {:+.2}), strongest at {} (averaged over channels: {:+.2}); p = {}.",
+        b.name,
+        hz(b),
+        more,
+        label(r.abs().exp(), 3),
+        less,
+        peak,
+        r,
+        strongest_channels(reading, b, 3).join(", "),
+        b.log_ratio,
+        label(b.p, 2)
+    )
+}
+
+fn no_significant_band(reading: &Reading, (c0, c1): (&str, &str), alpha: f64) -> String {
+    match reading.bands.iter().filter(|b| b.p.is_finite()).min_by(|a, b| a.p.total_cmp(&b.p)) {
+        Some(b) => format!(
+            "No band differs significantly between {c0} and {c1} at α = {}: the smallest p is {} ({}, {}, log ratio {:+.2}).",
+            label(alpha, 2),
+            label(b.p, 2),
+            b.name,
+            hz(b),
+            b.log_ratio
+        ),
+        None => "No band contrast was computed.".into(),
+    }
+}
+
+/// Whether the network learned anything on the split it was tested (and read) on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChanceVerdict {
+    /// above chance by every test the run holds
+    pub learned: bool,
+    /// the split tested
+    pub split: String,
+    /// the tests, one sentence each
+    pub tests: Vec<String>,
+}
+
+/// The verdict of the test evaluation's chance tests and of the
+/// interpretation's own check; `None` when the run holds neither.
+pub fn chance_verdict(eval: Option<&EvalReport>, interp: Option<&Report>) -> Option<ChanceVerdict> {
+    let chance = eval.and_then(|e| e.chance.as_ref());
+    let disc = interp.map(|r| (r.split.as_str(), &r.model.discrimination));
+    if chance.is_none() && disc.is_none() {
+        return None;
+    }
+    let mut tests = chance.map(chance_tests).unwrap_or_default();
+    if let Some((split, d)) = disc {
+        // The interpretation's check adds something when it is all there is,
+        // or when it was made on another split or came to another verdict.
+        let adds = chance.is_none_or(|c| c.split != split || c.learned != d.learned);
+        if adds {
+            tests.push(discrimination_test(split, d));
+        }
+    }
+    Some(ChanceVerdict {
+        learned: chance.is_none_or(|c| c.learned) && disc.is_none_or(|(_, d)| d.learned),
+        split: chance
+            .map(|c| c.split.clone())
+            .or_else(|| disc.map(|(s, _)| s.to_string()))
+            .unwrap_or_default(),
+        tests,
+    })
+}
+
+/// `p = 0.032`, or `p < 1e-6` for the smallest values.
+pub fn p_is(p: f64) -> String {
+    let s = fmt_p(p);
+    if s.starts_with('<') {
+        format!("p {s}")
+    } else {
+        format!("p = {s}")
+    }
+}
+
+fn chance_tests(c: &ChanceReport) -> Vec<String> {
+    vec![
+        format!(
+            "Windows: {} of {} right, against a chance of {} (the largest class's share); one-sided binomial {}.",
+            c.window.correct,
+            c.window.n,
+            label(c.window.chance, 3),
+            p_is(c.window.p)
+        ),
+        format!(
+            "Subjects: {} of {} right, against a chance of {}; {}.",
+            c.subject.correct,
+            c.subject.n,
+            label(c.subject.chance, 3),
+            p_is(c.subject.p)
+        ),
+    ]
+}
+
+fn discrimination_test(split: &str, d: &Discrimination) -> String {
+    let right = (d.accuracy * d.n_windows as f64).round() as usize;
+    let units = (d.subject_accuracy * d.n_subjects as f64).round() as usize;
+    format!(
+        "Interpretation, {split} split: {right} of {} windows right (binomial {}), {units} of {} subject-class pairs right; {}.",
+        d.n_windows,
+        p_is(d.p_binomial),
+        d.n_subjects,
+        if d.learned { "above chance" } else { "not above chance" }
+    )
+}
+
+/// The heading and the conclusion of the box shown when the network learned nothing.
+pub fn nothing_learned(v: &ChanceVerdict, read_anyway: bool) -> (String, String) {
+    let heading = format!("The model learned nothing on the {} split.", v.split);
+    let conclusion = if read_anyway {
+        "Its accuracy is not above chance, so no reading of it is possible. The interpretation methods \
+         were run anyway: their readings below describe a network that separates nothing and say nothing \
+         about the data."
+    } else {
+        "Its accuracy is not above chance, so no reading of it is possible: there is nothing learned to \
+         read, and the interpretation methods were not run."
+    };
+    (heading, conclusion.into())
+}
+
+/// What a method section says instead of its figures when the network is at chance.
+pub const NOT_READ: &str = "Not read: the model is at chance.";
+
+/// The smallest p-value the network's discrimination test can give: it
+/// permutes the classes of the test subjects, so it cannot go below one over
+/// the number of ways to assign them, nor below one over the permutations drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PFloor {
+    /// test subjects (strictly, subject-class pairs)
+    pub units: usize,
+    /// how many of them are in each class
+    pub per_class: (usize, usize),
+    /// the ways to assign the classes to the units, `C(units, per_class.0)`
+    pub assignments: f64,
+    /// permutations drawn
+    pub permutations: usize,
+    /// `max(1 / assignments, 1 / (permutations + 1))`
+    pub floor: f64,
+    /// the p a network that separates the units perfectly gets on average:
+    /// `(1 + permutations / assignments) / (permutations + 1)`
+    pub expected: f64,
+}
+
+impl PFloor {
+    /// The floor for `units` split as `per_class` (an even split when `None`).
+    pub fn new(units: usize, per_class: Option<(usize, usize)>, permutations: usize) -> Self {
+        let per_class = per_class.filter(|(a, b)| a + b == units).unwrap_or((units / 2, units - units / 2));
+        let k = per_class.0.min(per_class.1);
+        let assignments: f64 = (1..=k).map(|i| (units - k + i) as f64 / i as f64).product();
+        let b = permutations as f64;
+        Self {
+            units,
+            per_class,
+            assignments,
+            permutations,
+            floor: (1.0 / assignments).max(1.0 / (b + 1.0)),
+            expected: (1.0 + b / assignments) / (b + 1.0),
+        }
+    }
+
+    /// Whether `p` is at (or within the permutation noise of) the floor.
+    pub fn reached_by(&self, p: f64) -> bool {
+        p <= 1.5 * self.expected
+    }
+
+    /// Whether the assignments, rather than the permutations drawn, set the floor.
+    pub fn set_by_subjects(&self) -> bool {
+        1.0 / self.assignments >= 1.0 / (self.permutations as f64 + 1.0)
+    }
+}
+
+/// How many test units of each class the discrimination permuted: from the
+/// test evaluation's per-subject confusion when it covers the same units.
+pub fn units_per_class(eval: Option<&EvalReport>, r: &Report) -> Option<(usize, usize)> {
+    let e = eval.filter(|e| e.split == r.split && e.subject_confusion.len() == 2)?;
+    let row = |i: usize| e.subject_confusion[i].iter().sum::<u64>() as usize;
+    Some((row(0), row(1))).filter(|(a, b)| a + b == r.model.discrimination.n_subjects)
+}
+
+/// The note on the floor of the discrimination p: `p at its floor` when the
+/// network's p is there, and a warning whenever the floor leaves no band a
+/// chance of significance at `alpha`; `None` when there is nothing to say.
+pub fn floor_note(d: &Discrimination, f: &PFloor, alpha: f64) -> Option<String> {
+    let blocks = f.floor >= alpha;
+    if f.units == 0 || !(f.reached_by(d.p) || blocks) {
+        return None;
+    }
+    let why = if f.set_by_subjects() {
+        format!(
+            "with {} test subjects ({} and {} per class) only {} assignments of the classes exist, so p cannot go below about 1/{} = {}",
+            f.units,
+            f.per_class.0,
+            f.per_class.1,
+            label(f.assignments, 6),
+            label(f.assignments, 6),
+            label(f.floor, 2)
+        )
+    } else {
+        format!(
+            "with {} permutations p cannot go below 1/{} = {} (more permutations would let it go lower)",
+            f.permutations,
+            f.permutations + 1,
+            label(f.floor, 2)
+        )
+    };
+    let mut s = if f.reached_by(d.p) {
+        format!(
+            "p at its floor: the network's discrimination p = {} is the smallest this test can give: {why}. \
+             The band p-values are floored by the network's p and cannot go below it either.",
+            label(d.p, 2)
+        )
+    } else {
+        format!("The network's discrimination p = {} has a floor: {why}.", label(d.p, 2))
+    };
+    if blocks {
+        s.push_str(&format!(
+            " At α = {} no band can be called significant: the test needs more subjects.",
+            label(alpha, 2)
+        ));
+    }
+    Some(s)
+}
+
+/// The baseline beside the network: who decodes the classes on the test split.
+/// `network` is whether the network learned (`None`: not known).
+pub fn baseline_verdict(b: &BaselineReport, network: Option<bool>) -> String {
+    let base = b.chance.learned;
+    match (base, network) {
+        (true, Some(false)) => {
+            "The effect is decodable from band power but the network did not learn it: the band-power \
+             baseline is above chance on the test split, the network is not."
+                .into()
+        }
+        (true, Some(true)) => "Both the network and the band-power baseline are above chance on the test split.".into(),
+        (false, Some(true)) => "The network is above chance on the test split and the band-power baseline is not: \
+             the network may use more than band power (waveform, timing, phase), which a band reading does not show."
+            .into(),
+        (false, Some(false)) => "Neither the network nor the band-power baseline is above chance on the test split: \
+             there may be no class difference to find at this data size."
+            .into(),
+        (true, None) => "The band-power baseline is above chance on the test split.".into(),
+        (false, None) => "The band-power baseline is not above chance on the test split.".into(),
+    }
+}
+
+/// Where the baseline looks: its top band, the direction there and its channels.
+pub fn baseline_where(b: &BaselineReport, classes: &[String]) -> String {
+    let (c0, c1) = class_pair(classes);
+    let top: Vec<&str> = b.top_channels.iter().take(5).map(String::as_str).collect();
+    let band = b.bands.iter().position(|n| n == &b.top_band);
+    let d = band.and_then(|i| {
+        let ch = b.channels.iter().position(|c| Some(c.as_str()) == top.first().copied())?;
+        b.effect.get(i)?.get(ch).copied()
+    });
+    let direction = match d {
+        Some(d) if d.is_finite() => {
+            let more = if d >= 0.0 { c1 } else { c0 };
+            format!(" {more} has more {} power there (Cohen's d {:+.2} at {}).", b.top_band, d, top[0])
+        }
+        _ => String::new(),
+    };
+    format!(
+        "The baseline's largest class difference in log band power (Cohen's d on the training windows, summed over channels) is in {}, strongest at {}.{direction}",
+        b.top_band,
+        top.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn p_values_read_as_sentences() {
+        assert_eq!(p_is(0.0321), "p = 0.032");
+        assert_eq!(p_is(1e-9), "p < 1e-6");
+    }
+
+    #[test]
+    fn the_box_says_whether_the_methods_ran() {
+        let v = ChanceVerdict { learned: false, split: "test".into(), tests: vec![] };
+        assert_eq!(nothing_learned(&v, false).0, "The model learned nothing on the test split.");
+        assert!(nothing_learned(&v, true).1.contains("run anyway"));
+    }
+
+    #[test]
+    fn the_floor_of_eight_subjects_is_one_in_seventy() {
+        let f = PFloor::new(8, None, 999);
+        assert_relative_eq!(f.assignments, 70.0, max_relative = 1e-12);
+        assert_relative_eq!(f.floor, 1.0 / 70.0, max_relative = 1e-12);
+        assert!(f.set_by_subjects());
+        assert!(f.reached_by(0.015) && f.reached_by(0.012) && !f.reached_by(0.04));
+        // Unequal classes: fewer assignments, a higher floor.
+        let f = PFloor::new(8, Some((2, 6)), 999);
+        assert_relative_eq!(f.assignments, 28.0, max_relative = 1e-12);
+        // Many subjects: the permutations drawn set the floor.
+        let f = PFloor::new(20, None, 199);
+        assert!(!f.set_by_subjects());
+        assert_relative_eq!(f.floor, 1.0 / 200.0, max_relative = 1e-12);
+    }
+}
