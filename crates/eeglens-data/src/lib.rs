@@ -7,6 +7,9 @@
 //! - [`split`]: subject-wise, class-stratified train/validation/test splits.
 //! - [`synth`]: a realistic synthetic resting-state EEG generator with a
 //!   planted class effect of known band, channels and size.
+//! - [`toy`]: a tiny store with a planted effect (and optional per-subject
+//!   signatures), built in milliseconds, for examples and tests that cannot
+//!   wait for `prepare`.
 //!
 //! ```no_run
 //! use eeglens_data::store::{EpochStore, Split};
@@ -23,5 +26,6 @@ pub mod prepare;
 pub mod split;
 pub mod store;
 pub mod synth;
+pub mod toy;
 
 pub use error::DataError;

@@ -18,7 +18,8 @@
 //!   (the JSON of `eeglens eval`, with per-subject details and per-window
 //!   probabilities).
 //! - [`toy`]: a tiny store with a planted effect (and optional per-subject
-//!   signatures), for examples and tests that cannot wait for `prepare`.
+//!   signatures), for examples and tests that cannot wait for `prepare`;
+//!   it lives in `eeglens-data` ([`eeglens_data::toy`]) and is re-exported here.
 //!
 //! ## Conventions
 //! - A store's windows `[N, C, T]` enter the network as `[batch, 1, C, T]`.
@@ -69,8 +70,9 @@ pub mod error;
 pub mod eval;
 pub mod metrics;
 pub mod run_dir;
-pub mod toy;
 pub mod train;
+
+pub use eeglens_data::toy;
 
 pub use baseline::{baseline, BaselineReport};
 pub use chance::{BinomialTest, ChanceReport};

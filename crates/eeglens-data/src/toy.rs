@@ -10,9 +10,13 @@
 //! from it, so with `effect = 0` any test accuracy above chance would reveal
 //! leakage. Subjects alternate between the classes, and each subject's windows
 //! are in one split.
+//!
+//! Unlike [`synth`](crate::synth), which imitates resting-state EEG, this set
+//! is deliberately crude: it exists to make a trainable store quickly.
 
 use eeglens_autodiff::Rng;
-use eeglens_data::store::{EpochMeta, EpochSet, Split};
+
+use crate::store::{EpochMeta, EpochSet, Split};
 
 /// The shape of the toy set.
 #[derive(Clone, Debug, PartialEq)]
@@ -93,5 +97,25 @@ pub fn toy_set(cfg: &ToyConfig) -> EpochSet {
             subjects: (0..n_subjects).map(|i| format!("sub-{:03}", i + 1)).collect(),
             settings: serde_json::json!({ "toy": { "effect": cfg.effect, "seed": cfg.seed } }),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_set_is_shaped_by_its_config_and_fixed_by_its_seed() {
+        let cfg = ToyConfig { subjects: [2, 1, 1], windows: 3, ..ToyConfig::default() };
+        let set = toy_set(&cfg);
+        assert_eq!(set.x.len(), 4 * 3 * cfg.n_channels * cfg.n_samples);
+        assert_eq!(set.y, [0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1]);
+        assert_eq!(set.split[..6], [Split::Train; 6]);
+        assert_eq!(
+            set.split[6..],
+            [Split::Val, Split::Val, Split::Val, Split::Test, Split::Test, Split::Test]
+        );
+        assert_eq!(toy_set(&cfg), set);
+        assert_ne!(toy_set(&ToyConfig { seed: 1, ..cfg }).x, set.x);
     }
 }
