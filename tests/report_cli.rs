@@ -1,13 +1,13 @@
 //! `eeglens report` on real small runs: the page of a run that learned holds
 //! every figure and no external reference; on a run without interpretation
-//! it names the command to run first; a run at chance says so at the top,
-//! shows no reading, and sets the band-power baseline beside the network.
+//! it names the command to run first; a run at chance says so at the top and
+//! shows no reading; a parent of seed runs shows their agreement.
 
 mod report_support;
 
 use std::process::Command;
 
-use report_support::{interpret, trained_run, trained_run_with, RunSpec, Scratch};
+use report_support::{copy_dir, interpret, trained_run, trained_run_with, RunSpec, Scratch};
 
 fn eeglens(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_eeglens")).args(args).output().expect("the binary runs")
@@ -118,4 +118,46 @@ fn a_run_at_chance_says_so_and_shows_no_reading() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let html = std::fs::read_to_string(run.join("report.html")).expect("the report");
     assert!(!html.contains("id=\"baseline\"") && !html.contains("baseline-effect"));
+}
+
+#[test]
+fn a_parent_of_seed_runs_shows_the_agreement_across_seeds() {
+    let dir = Scratch::new("seeds");
+    let run = trained_run_with(&dir.0, RunSpec::QUICK);
+    let first = interpret(&run).report;
+    assert!(first.model.discrimination.learned, "the quick run learns");
+    let parent = dir.0.join("seeds");
+    copy_dir(&run, &parent.join("seed-1"));
+    copy_dir(&run, &parent.join("seed-2"));
+    // The second seed names no band with activation maximisation.
+    let mut second = first.clone();
+    second.methods.actmax.as_mut().expect("actmax ran").reading.top_band = None;
+    let agreement = eeglens_interpret::agreement(&[1, 2], &[first, second]);
+    let json = serde_json::to_string_pretty(&agreement).expect("serialise");
+    let agreement_path = parent.join(eeglens_report::AGREEMENT_FILE);
+    std::fs::write(&agreement_path, json).expect("write agreement.json");
+
+    let parent_s = parent.to_str().expect("utf-8 path");
+    let o = eeglens(&["report", "--run", parent_s]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("the page shows seed 1") && stdout.contains("agreement"), "{stdout}");
+    let html = std::fs::read_to_string(parent.join("report.html")).expect("the report of the parent");
+    let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("`{s}` missing"));
+    assert!(at("id=\"agreement\"") < at("id=\"data\""), "the agreement comes first");
+    for method in ["optimal", "actmax", "deconv"] {
+        for kind in ["fractions", "channels"] {
+            assert!(html.contains(&format!("data-figure=\"agreement-{method}-{kind}\"")), "{method} {kind}");
+        }
+        assert!(html.contains(&format!("data-figure=\"{method}-bands\"")), "seed 1's own {method} reading");
+    }
+    assert!(html.contains("2 seeds (1, 2)") && html.contains("1 (shown below)"));
+
+    // A malformed agreement.json: one line naming the file.
+    std::fs::write(&agreement_path, "{\"format\": ").expect("break agreement.json");
+    let o = eeglens(&["report", "--run", parent_s]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&agreement_path.display().to_string()), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }

@@ -1,5 +1,6 @@
 //! `eeglens report --run RUN_DIR [--out FILE.html]`: one self-contained HTML
-//! page of a run and its interpretation.
+//! page of a run and its interpretation, or of a parent directory of seed
+//! runs with their agreement.
 
 use std::path::PathBuf;
 
@@ -9,13 +10,15 @@ use eeglens_report::{load_run, render_html, ReportInput};
 /// Flags of `eeglens report`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// Run directory (from `eeglens train`, interpreted by `eeglens interpret`).
+    /// Run directory (from `eeglens train`, interpreted by `eeglens interpret`), or a parent
+    /// directory of seed runs (`seed-<n>/`) with their `agreement.json`.
     #[arg(long)]
     pub run: PathBuf,
     /// The HTML file to write [default: RUN_DIR/report.html].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Where `eeglens interpret` wrote its outputs [default: RUN_DIR/interpret].
+    /// Where `eeglens interpret` wrote its outputs [default: RUN_DIR/interpret; for a parent
+    /// directory, that of the seed shown].
     #[arg(long)]
     pub interpret: Option<PathBuf>,
 }
@@ -35,6 +38,12 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
 
 /// What the page says first, on the terminal.
 fn print_summary(input: &ReportInput) {
+    if let Some(s) = &input.seeds {
+        println!("seeds       {} runs; the page shows seed {}", s.runs.len(), s.shown);
+        for line in s.agreement.iter().flat_map(|a| a.describe()) {
+            println!("agreement   {line}");
+        }
+    }
     if let Some(e) = &input.eval {
         println!("test        {:.3} per window, {:.3} per subject", e.accuracy, e.subject_accuracy);
         if let Some(c) = &e.chance {

@@ -48,6 +48,8 @@ pub struct RunSpec {
 impl RunSpec {
     /// R-VGG on a clear effect: above chance on test after a few epochs.
     pub const LEARNS: Self = Self { model: "rvgg", effect: 1.5, epochs: 6, lr: 2e-3 };
+    /// The shallow network on a clear effect: above chance within seconds.
+    pub const QUICK: Self = Self { model: "shallow", effect: 1.5, epochs: 3, lr: 1e-3 };
     /// A null store: nothing to learn, so the network stays at chance.
     pub const NULL: Self = Self { model: "shallow", effect: 0.0, epochs: 1, lr: 1e-3 };
 }
@@ -86,6 +88,20 @@ pub fn trained_run_with(dir: &Path, spec: RunSpec) -> PathBuf {
     let run = dir.join("run");
     train(&cfg, &store, &run, &mut |_| {}).expect("training runs");
     run
+}
+
+/// Copies the directory `from` to `to`, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for e in std::fs::read_dir(from).expect("read the directory") {
+        let e = e.expect("a directory entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("a file type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy a file");
+        }
+    }
 }
 
 /// Interprets the run into `run/interpret` with a small configuration; returns the result.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use eeglens_data::store::{EpochStore, Split};
-use eeglens_interpret::{InterpretResult, Report};
+use eeglens_interpret::{Agreement, InterpretResult, Report};
 use eeglens_nn::{IntTensor, Sequential, TensorFile};
 use eeglens_train::{BaselineReport, EpochRecord, EvalReport, RunConfig};
 
@@ -30,6 +30,22 @@ pub struct ReportInput {
     pub interpretation: Option<Interpretation>,
     /// the band-power baseline recorded with the run (`baseline.json`), when there is one
     pub baseline: Option<BaselineReport>,
+    /// the seeds around the run, when the report is of a parent directory of seed runs
+    pub seeds: Option<Seeds>,
+}
+
+/// A parent directory of runs that differ only in their seed (`seed-<n>/`),
+/// and their agreement (`agreement.json`).
+#[derive(Clone, Debug)]
+pub struct Seeds {
+    /// the parent directory
+    pub parent: PathBuf,
+    /// `agreement.json`, when the parent has one
+    pub agreement: Option<Agreement>,
+    /// the seed runs found, `(seed, run directory)` in seed order
+    pub runs: Vec<(u64, PathBuf)>,
+    /// the seed whose run the rest of the report shows
+    pub shown: u64,
 }
 
 /// Windows and subjects of one split.

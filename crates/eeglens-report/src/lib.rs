@@ -7,7 +7,8 @@
 //!
 //! What the page says first: when the network is not above chance, a box at
 //! the top says it learned nothing (with the chance tests) and no method is
-//! read; the band-power baseline stands beside the network.
+//! read; the band-power baseline stands beside the network; a parent
+//! directory of seed runs gets the agreement across seeds at the top.
 //!
 //! - [`figures`]: one function per kind of figure, from plain data (slices,
 //!   `[channels][time]` matrices, named per-channel values) to an SVG string.
@@ -15,10 +16,10 @@
 //! - [`ReportInput`] and its parts: what a report shows, built from the
 //!   result types of eeglens-train and eeglens-interpret.
 //! - [`wording`]: what the page says in words (the plain reading, the chance
-//!   verdict, the floor under the p-values, the baseline), apart
+//!   verdict, the floor under the p-values, the baseline, the seeds), apart
 //!   from the markup.
 //! - [`render_html`]: the page; [`load_run`] / [`report_for_run`]: from a run
-//!   directory to `report.html`.
+//!   directory (or a parent of seed runs) to `report.html`.
 //!
 //! ## Conventions
 //! - Every figure has a fixed `viewBox`; data are mapped into its plot area
@@ -64,7 +65,7 @@ pub mod wording;
 pub use error::ReportError;
 pub use html::{render, render_html, Rendered};
 pub use input::{
-    DatasetSummary, Example, Interpretation, LayerSummary, ModelSummary, ReportInput, SplitSummary,
+    DatasetSummary, Example, Interpretation, LayerSummary, ModelSummary, ReportInput, Seeds, SplitSummary,
 };
-pub use run::{load_run, report_for_run, report_for_run_with, INTERPRET_DIR, REPORT_FILE};
+pub use run::{load_run, report_for_run, report_for_run_with, AGREEMENT_FILE, INTERPRET_DIR, REPORT_FILE};
 pub use wording::plain_reading;

@@ -3,11 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use eeglens_data::store::EpochStore;
-use eeglens_interpret::Report;
+use eeglens_interpret::agreement::AGREEMENT_FORMAT;
+use eeglens_interpret::{Agreement, Report};
+use eeglens_train::run_dir::CONFIG_FILE;
 use eeglens_train::{EvalReport, RunDir};
 
 use crate::error::ReportError;
-use crate::input::{DatasetSummary, Interpretation, ModelSummary, ReportInput};
+use crate::input::{DatasetSummary, Interpretation, ModelSummary, ReportInput, Seeds};
 
 /// The interpretation's file names.
 pub const INTERPRET_JSON: &str = "interpret.json";
@@ -17,6 +19,11 @@ pub const INTERPRET_TENSORS: &str = "interpret.safetensors";
 pub const INTERPRET_DIR: &str = "interpret";
 /// The report's default file name, inside the run directory.
 pub const REPORT_FILE: &str = "report.html";
+/// The agreement across seeds, inside a parent directory of seed runs.
+pub const AGREEMENT_FILE: &str = "agreement.json";
+/// The prefix of a seed run's directory name inside its parent (`seed-3`).
+pub const SEED_PREFIX: &str = "seed-";
+
 /// The places searched for `interpret.json`: `dir` when given, else the run's
 /// `interpret/` subdirectory and the run directory itself.
 pub fn interpret_candidates(run_dir: &Path, dir: Option<&Path>) -> Vec<PathBuf> {
@@ -34,6 +41,12 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ReportErr
 
 /// Reads everything a report of `run_dir` shows.
 ///
+/// `run_dir` is a run (it has a `config.json`), or a parent directory of
+/// seed runs (`seed-<n>/config.json`, and `agreement.json` from reading them
+/// together): then the report is of the first seed whose network learned
+/// (else the first seed), with the agreement across seeds in
+/// [`ReportInput::seeds`]; `interpret_dir` then applies to that seed's run.
+///
 /// Required: the run's `config.json` and an `interpret.json` (see
 /// [`interpret_candidates`]). Used when present: `metrics.jsonl`,
 /// `eval-test.json`, `baseline.json`, the best checkpoint (the layer table),
@@ -43,9 +56,75 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ReportErr
 /// # Errors
 /// [`ReportError::Run`] when `run_dir` is not a run;
 /// [`ReportError::NoInterpretation`] naming the command to run first;
-/// [`ReportError::Json`] / [`ReportError::Tensor`] for malformed files.
+/// [`ReportError::Json`] / [`ReportError::Tensor`] for malformed files
+/// (`agreement.json` included).
 pub fn load_run(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInput, ReportError> {
+    if !run_dir.join(CONFIG_FILE).is_file() {
+        let runs = seed_runs(run_dir);
+        if !runs.is_empty() {
+            return load_parent(run_dir, runs, interpret_dir);
+        }
+    }
     load_single(run_dir, interpret_dir)
+}
+
+/// The seed runs in `parent`: `seed-<n>` directories holding a `config.json`, by seed.
+pub fn seed_runs(parent: &Path) -> Vec<(u64, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(parent) else { return Vec::new() };
+    let mut runs: Vec<(u64, PathBuf)> = entries
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let seed = path.file_name()?.to_str()?.strip_prefix(SEED_PREFIX)?.parse().ok()?;
+            path.join(CONFIG_FILE).is_file().then_some((seed, path))
+        })
+        .collect();
+    runs.sort();
+    runs
+}
+
+/// Reads `parent/agreement.json`, when there is one.
+///
+/// # Errors
+/// [`ReportError::Json`] naming the file when it is malformed or not an agreement.
+pub fn read_agreement(parent: &Path) -> Result<Option<Agreement>, ReportError> {
+    let path = parent.join(AGREEMENT_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let a: Agreement = read_json(&path)?;
+    if a.format != AGREEMENT_FORMAT {
+        let msg = format!("format `{}`, expected `{AGREEMENT_FORMAT}`", a.format);
+        return Err(ReportError::Json { path, msg });
+    }
+    if a.learned.len() != a.seeds.len() {
+        let msg = format!("{} seeds but {} `learned` flags", a.seeds.len(), a.learned.len());
+        return Err(ReportError::Json { path, msg });
+    }
+    Ok(Some(a))
+}
+
+/// The seed the report shows: the first (in the agreement's order) whose
+/// network learned and whose run is here, else the first run.
+fn shown_seed(runs: &[(u64, PathBuf)], agreement: Option<&Agreement>) -> u64 {
+    let learned = agreement.and_then(|a| {
+        a.seeds.iter().zip(&a.learned).find(|(s, &l)| l && runs.iter().any(|(r, _)| r == *s)).map(|(s, _)| *s)
+    });
+    learned.unwrap_or(runs[0].0)
+}
+
+fn load_parent(
+    parent: &Path,
+    runs: Vec<(u64, PathBuf)>,
+    interpret_dir: Option<&Path>,
+) -> Result<ReportInput, ReportError> {
+    let agreement = read_agreement(parent)?;
+    let shown = shown_seed(&runs, agreement.as_ref());
+    let dir =
+        runs.iter().find(|(s, _)| *s == shown).map(|(_, d)| d.clone()).expect("the shown seed is a run");
+    let mut input = load_single(&dir, interpret_dir)?;
+    input.title = format!("eeglens report: {}, seed {shown}", dir_name(parent));
+    input.seeds = Some(Seeds { parent: parent.to_path_buf(), agreement, runs, shown });
+    Ok(input)
 }
 
 fn dir_name(dir: &Path) -> String {
@@ -97,6 +176,7 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
         eval,
         interpretation: Some(interpretation),
         baseline,
+        seeds: None,
     })
 }
 

@@ -1,10 +1,11 @@
 //! What the report says in words: the plain reading of a method, whether the
-//! network learned anything, the floor under the discrimination p, and the
-//! baseline beside the network.
+//! network learned anything, the floor under the discrimination p, the
+//! baseline beside the network, and the agreement across seeds.
 //!
 //! Pure functions from result types to sentences. The sentences are plain
 //! text (the page escapes them), so the same words can go to a terminal.
 
+use eeglens_interpret::agreement::{Agreement, MethodAgreement};
 use eeglens_interpret::spectral::Discrimination;
 use eeglens_interpret::{BandContrast, Reading, Report};
 use eeglens_train::chance::{fmt_p, ChanceReport};
@@ -190,9 +191,11 @@ fn discrimination_test(split: &str, d: &Discrimination) -> String {
     )
 }
 
-/// The heading and the conclusion of the box shown when the network learned nothing.
-pub fn nothing_learned(v: &ChanceVerdict, read_anyway: bool) -> (String, String) {
-    let heading = format!("The model learned nothing on the {} split.", v.split);
+/// The heading and the conclusion of the box shown when the network learned
+/// nothing; `seed` names the seed run when the page is of several.
+pub fn nothing_learned(v: &ChanceVerdict, read_anyway: bool, seed: Option<u64>) -> (String, String) {
+    let model = seed.map_or("The model".to_string(), |s| format!("The model of seed {s}"));
+    let heading = format!("{model} learned nothing on the {} split.", v.split);
     let conclusion = if read_anyway {
         "Its accuracy is not above chance, so no reading of it is possible. The interpretation methods \
          were run anyway: their readings below describe a network that separates nothing and say nothing \
@@ -352,6 +355,78 @@ pub fn baseline_where(b: &BaselineReport, classes: &[String]) -> String {
     )
 }
 
+/// The seeds in one sentence, and which seed the rest of the page shows.
+pub fn seeds_summary(a: &Agreement, shown: u64) -> String {
+    let learned = a.learned.iter().filter(|&&l| l).count();
+    let seeds: Vec<String> = a.seeds.iter().map(u64::to_string).collect();
+    let shown_learned =
+        a.seeds.iter().position(|&s| s == shown).and_then(|i| a.learned.get(i)).copied().unwrap_or(false);
+    let why = if shown_learned {
+        "the first seed whose network learned"
+    } else if learned == 0 {
+        "no seed's network learned: the first seed"
+    } else {
+        "the first seed found"
+    };
+    format!(
+        "{} seeds ({}): the network learned in {learned} of them. A band is the seeds' top band only when a strict majority of all seeds names it (a seed whose network learned nothing names none). The rest of this page is the report of seed {shown} ({why}).",
+        a.seeds.len(),
+        seeds.join(", ")
+    )
+}
+
+/// One method's agreement in one sentence.
+pub fn method_agreement(m: &MethodAgreement) -> String {
+    let named = |f: f64| (f * m.n_seeds as f64).round() as usize;
+    let shares: Vec<String> = m
+        .band_fraction
+        .0
+        .iter()
+        .filter(|(_, f)| *f > 0.0)
+        .map(|(b, f)| format!("{b} {} of {}", named(*f), m.n_seeds))
+        .collect();
+    match &m.top_band {
+        Some(b) => format!(
+            "Top band by a majority: {b}, named by {} of {} seeds ({}).",
+            named(m.band_fraction.get(b).copied().unwrap_or(0.0)),
+            m.n_seeds,
+            shares.join(", ")
+        ),
+        None => format!("No majority: the seeds name {}.", shares.join(", ")),
+    }
+}
+
+/// The band whose per-channel contrast the agreement figure shows, and why:
+/// the majority band, else the band most seeds name, else the band with the
+/// largest mean contrast.
+pub fn agreement_band(m: &MethodAgreement) -> Option<(String, &'static str)> {
+    if let Some(b) = &m.top_band {
+        return Some((b.clone(), "the majority band"));
+    }
+    let named = m
+        .band_fraction
+        .0
+        .iter()
+        .filter(|(b, f)| b != "none" && *f > 0.0 && m.channel_mean.get(b).is_some())
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((b, _)) = named {
+        return Some((b.clone(), "the band most seeds name (no majority)"));
+    }
+    let mean = |row: &eeglens_interpret::Ordered<f64>| {
+        let v: Vec<f64> = row.0.iter().map(|(_, x)| *x).filter(|x| x.is_finite()).collect();
+        if v.is_empty() {
+            f64::NEG_INFINITY
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
+    m.channel_mean
+        .0
+        .iter()
+        .max_by(|a, b| mean(&a.1).total_cmp(&mean(&b.1)))
+        .map(|(b, _)| (b.clone(), "the band with the largest mean contrast (no seed names a band)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,10 +439,14 @@ mod tests {
     }
 
     #[test]
-    fn the_box_says_whether_the_methods_ran() {
+    fn the_box_names_the_seed_when_there_are_several() {
         let v = ChanceVerdict { learned: false, split: "test".into(), tests: vec![] };
-        assert_eq!(nothing_learned(&v, false).0, "The model learned nothing on the test split.");
-        assert!(nothing_learned(&v, true).1.contains("run anyway"));
+        assert_eq!(nothing_learned(&v, false, None).0, "The model learned nothing on the test split.");
+        assert_eq!(
+            nothing_learned(&v, false, Some(3)).0,
+            "The model of seed 3 learned nothing on the test split."
+        );
+        assert!(nothing_learned(&v, true, None).1.contains("run anyway"));
     }
 
     #[test]

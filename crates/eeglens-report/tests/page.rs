@@ -6,7 +6,7 @@ mod support;
 use eeglens_interpret::Report;
 use eeglens_report::{
     plain_reading, render, DatasetSummary, Example, Interpretation, ModelSummary, Rendered, ReportInput,
-    SplitSummary,
+    Seeds, SplitSummary,
 };
 use eeglens_train::{BaselineReport, ChanceReport, EvalReport};
 use serde_json::json;
@@ -108,6 +108,7 @@ fn input() -> ReportInput {
             deconv: vec![example("F")],
         }),
         baseline: None,
+        seeds: None,
     }
 }
 
@@ -309,4 +310,52 @@ fn the_baseline_stands_beside_the_network_when_there_is_one() {
     check_figures(&rendered);
     i.baseline = Some(baseline(false));
     assert!(render(&i).html.contains("Neither the network nor the band-power baseline"));
+}
+
+fn seed_report(top: [Option<&str>; 3], learned: bool) -> Report {
+    let mut r = report();
+    r.model.discrimination.learned = learned;
+    let m = &mut r.methods;
+    m.optimal.as_mut().expect("optimal").reading.top_band = top[0].map(String::from);
+    m.actmax.as_mut().expect("actmax").reading.top_band = top[1].map(String::from);
+    m.deconv.as_mut().expect("deconv").reading.top_band = top[2].map(String::from);
+    r
+}
+
+#[test]
+fn seeds_show_their_agreement_per_method() {
+    let reports = [
+        seed_report([Some("theta"), Some("theta"), None], true),
+        seed_report([Some("theta"), Some("delta"), None], true),
+        seed_report([Some("theta"), None, None], false),
+    ];
+    let agreement = eeglens_interpret::agreement(&[4, 5, 6], &reports);
+    let mut i = input();
+    i.seeds = Some(Seeds {
+        parent: "runs/seeds".into(),
+        agreement: Some(agreement),
+        runs: vec![(4, "runs/seeds/seed-4".into()), (5, "runs/seeds/seed-5".into())],
+        shown: 4,
+    });
+    let rendered = render(&i);
+    let html = &rendered.html;
+    let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("`{s}` missing"));
+    assert!(at("id=\"agreement\"") < at("id=\"data\""), "at the top");
+    for m in ["optimal", "actmax", "deconv"] {
+        for kind in ["fractions", "channels"] {
+            let id = format!("agreement-{m}-{kind}");
+            assert!(rendered.figures.contains(&id), "{id} in {:?}", rendered.figures);
+        }
+    }
+    for want in [
+        "3 seeds (4, 5, 6): the network learned in 2 of them",
+        "report of seed 4 (the first seed whose network learned)",
+        "Top band by a majority: theta, named by 3 of 3 seeds",
+        "No majority: the seeds name delta 1 of 3, theta 1 of 3, none 1 of 3.",
+        "No majority: the seeds name none 3 of 3.",
+        "4 (shown below)",
+    ] {
+        assert!(html.contains(want), "`{want}` missing");
+    }
+    check_figures(&rendered);
 }

@@ -1,4 +1,4 @@
-//! Bad input to `load_run`: every error names the run and what to do.
+//! Bad input to `load_run`: every error names the run or file and what to do.
 
 use eeglens_report::{load_run, ReportError};
 
@@ -23,4 +23,33 @@ fn no_interpretation_names_the_command_and_the_places_searched() {
     let msg = e.to_string();
     assert!(msg.contains("run `eeglens interpret --run runs/x` first"), "{msg}");
     assert!(msg.contains("runs/x/interpret/interpret.json, runs/x/interpret.json"), "{msg}");
+}
+
+#[test]
+fn a_malformed_agreement_names_its_file_in_one_line() {
+    let parent = std::env::temp_dir().join(format!("eeglens-report-badagreement-{}", std::process::id()));
+    std::fs::create_dir_all(parent.join("seed-1")).unwrap();
+    std::fs::write(parent.join("seed-1/config.json"), "{}").unwrap();
+    let path = parent.join(eeglens_report::AGREEMENT_FILE);
+    std::fs::write(&path, "{\"format\": \"eeglens-agreement/1\", \"seeds\": [1,").unwrap();
+    let e = load_run(&parent, None).unwrap_err();
+    assert!(matches!(e, ReportError::Json { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.starts_with(&path.display().to_string()) && msg.lines().count() == 1, "{msg}");
+    // Well-formed JSON of another kind: named too.
+    std::fs::write(&path, r#"{"format": "eeglens-run/1", "seeds": [], "learned": [], "methods": {}}"#)
+        .unwrap();
+    let msg = load_run(&parent, None).unwrap_err().to_string();
+    assert!(msg.contains("agreement.json") && msg.contains("expected `eeglens-agreement/1`"), "{msg}");
+    std::fs::remove_dir_all(&parent).unwrap();
+}
+
+#[test]
+fn a_parent_without_seed_runs_is_not_a_run() {
+    let parent = std::env::temp_dir().join(format!("eeglens-report-noseeds-{}", std::process::id()));
+    std::fs::create_dir_all(parent.join("seed-x")).unwrap();
+    std::fs::write(parent.join(eeglens_report::AGREEMENT_FILE), "{}").unwrap();
+    let e = load_run(&parent, None).unwrap_err();
+    assert!(matches!(e, ReportError::Run { .. }), "seed-x is no seed run: {e:?}");
+    std::fs::remove_dir_all(&parent).unwrap();
 }

@@ -11,6 +11,7 @@ use crate::wording::{chance_verdict, ChanceVerdict};
 mod baseline;
 mod methods;
 mod overview;
+mod seeds;
 mod setup;
 
 pub use crate::wording::{map_band, plain_reading, strongest_channels};
@@ -111,6 +112,7 @@ pub fn render(input: &ReportInput) -> Rendered {
     overview::header(&mut p, input);
     overview::verdict(&mut p, input);
     overview::cards(&mut p, input);
+    seeds::agreement(&mut p, input);
     baseline::baseline(&mut p, input);
     setup::dataset(&mut p, input);
     setup::model(&mut p, input);

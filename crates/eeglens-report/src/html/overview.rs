@@ -33,7 +33,7 @@ pub(super) fn header(p: &mut Page, input: &ReportInput) {
 pub(super) fn verdict(p: &mut Page, input: &ReportInput) {
     let Some(v) = chance(input).filter(|v| !v.learned) else { return };
     let read_anyway = input.interpretation.as_ref().is_some_and(|i| !methods(&i.report).is_empty());
-    let (heading, conclusion) = nothing_learned(&v, read_anyway);
+    let (heading, conclusion) = nothing_learned(&v, read_anyway, input.seeds.as_ref().map(|s| s.shown));
     let tests: String = v.tests.iter().map(|t| format!("<li>{}</li>", escape(t))).collect();
     let _ = writeln!(
         p.body,
