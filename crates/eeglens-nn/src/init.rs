@@ -1,5 +1,6 @@
-//! Parameter initialisation: PyTorch's defaults, He-normal, Xavier, and the
-//! counter-based generator of the PyTorch golden files.
+//! Parameter initialisation: PyTorch's defaults, He-normal, Xavier, the
+//! counter-based generator of the PyTorch golden files, and re-drawing a built
+//! model's weights with another scheme ([`reinit`]).
 //!
 //! Fans follow `torch.nn.init._calculate_fan_in_and_fan_out`: for a weight of
 //! shape `[out, in, k_h, k_w]` (or `[out, in]`), `fan_in = in * k_h * k_w` and
@@ -8,6 +9,9 @@
 
 use eeglens_autodiff::{Rng, Tensor};
 use serde::{Deserialize, Serialize};
+
+use crate::layers::Layer;
+use crate::sequential::Sequential;
 
 /// How a layer's weight (and bias) are drawn.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +74,32 @@ impl Init {
     }
 }
 
+/// Re-draws the weight and bias of every convolution and linear layer of
+/// `model` with `init`, in parameter order (each bias uses its own layer's
+/// `fan_in`). Other parameters (batch norm) are left as they are.
+pub fn reinit(model: &mut Sequential, init: Init, rng: &mut Rng) {
+    let layers: std::collections::HashSet<String> = model
+        .layers()
+        .iter()
+        .filter(|(_, l)| matches!(l, Layer::Conv2d(_) | Layer::Linear(_)))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let mut fan_in = 1;
+    for (name, t) in model.named_params_mut() {
+        let Some((layer, leaf)) = name.rsplit_once('.') else { continue };
+        if !layers.contains(layer) {
+            continue;
+        }
+        let fresh = if leaf == "weight" {
+            fan_in = fans(t.shape()).0;
+            init.weight(t.shape(), rng)
+        } else {
+            init.bias(t.len(), fan_in, rng)
+        };
+        t.data_mut().copy_from_slice(fresh.data());
+    }
+}
+
 /// splitmix64's finaliser.
 fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -124,6 +154,38 @@ mod tests {
         let bound = (6.0f32 / 50.0).sqrt();
         let max = w.data().iter().fold(0f32, |m, v| m.max(v.abs()));
         assert!(max <= bound && max > 0.9 * bound);
+    }
+
+    #[test]
+    fn reinit_redraws_convolutions_and_linears_only() {
+        use crate::models::{build, ModelSpec};
+        let spec = ModelSpec { n_channels: 8, n_samples: 32, n_classes: 2 };
+        let before = build("rvgg-bn", &spec, &mut Rng::new(0)).expect("rvgg-bn builds");
+        let mut model = build("rvgg-bn", &spec, &mut Rng::new(0)).expect("rvgg-bn builds");
+        reinit(&mut model, Init::HeNormal, &mut Rng::new(4));
+        let redrawn: std::collections::HashSet<&str> = model
+            .layers()
+            .iter()
+            .filter(|(_, l)| matches!(l, Layer::Conv2d(_) | Layer::Linear(_)))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let (mut weights, mut kept) = (0, 0);
+        for ((name, new), (_, old)) in model.named_params().into_iter().zip(before.named_params()) {
+            let (layer, leaf) = name.rsplit_once('.').expect("parameter names are layer.leaf");
+            if !redrawn.contains(layer) {
+                assert_eq!(new, old, "{name} is not a convolution or linear parameter");
+                kept += 1;
+            } else if leaf == "weight" {
+                assert_ne!(new, old, "{name}");
+                weights += 1;
+            } else {
+                assert!(new.data().iter().all(|v| *v == 0.0), "He-normal biases are zero: {name}");
+            }
+        }
+        assert!(weights > 0 && kept > 0, "{weights} weights redrawn, {kept} parameters kept");
+        let mut again = build("rvgg-bn", &spec, &mut Rng::new(0)).expect("rvgg-bn builds");
+        reinit(&mut again, Init::HeNormal, &mut Rng::new(4));
+        assert_eq!(again.named_params(), model.named_params());
     }
 
     #[test]

@@ -30,11 +30,10 @@ use std::time::Instant;
 
 use eeglens_autodiff::{ops, Rng, Tape, Tensor};
 use eeglens_data::store::{EpochStore, Split};
-use eeglens_nn::init::fans;
+pub use eeglens_nn::init::reinit;
 use eeglens_nn::models::{build, ModelSpec};
 use eeglens_nn::{
-    load_checkpoint, load_optimizer, save_checkpoint, CheckpointMeta, Init, Layer, Mode, Optimizer,
-    Sequential,
+    load_checkpoint, load_optimizer, save_checkpoint, CheckpointMeta, Mode, Optimizer, Sequential,
 };
 use serde::{Deserialize, Serialize};
 
@@ -659,30 +658,6 @@ fn build_model_attempt(
         reinit(&mut model, init, &mut rng);
     }
     Ok(model)
-}
-
-/// Re-draws the weight and bias of every convolution and linear layer with `init`.
-pub fn reinit(model: &mut Sequential, init: Init, rng: &mut Rng) {
-    let layers: std::collections::HashSet<String> = model
-        .layers()
-        .iter()
-        .filter(|(_, l)| matches!(l, Layer::Conv2d(_) | Layer::Linear(_)))
-        .map(|(n, _)| n.clone())
-        .collect();
-    let mut fan_in = 1;
-    for (name, t) in model.named_params_mut() {
-        let Some((layer, leaf)) = name.rsplit_once('.') else { continue };
-        if !layers.contains(layer) {
-            continue;
-        }
-        let fresh = if leaf == "weight" {
-            fan_in = fans(t.shape()).0;
-            init.weight(t.shape(), rng)
-        } else {
-            init.bias(t.len(), fan_in, rng)
-        };
-        t.data_mut().copy_from_slice(fresh.data());
-    }
 }
 
 fn data_info(store: &EpochStore) -> Result<DataInfo, TrainError> {
