@@ -18,6 +18,22 @@
 //!
 //! This crate is on the ground floor of the workspace: it imports no other
 //! eeglens crate.
+//!
+//! ## Where to start
+//! - Make a [`Tape`], put weights on it with [`Tape::param`] and data with
+//!   [`Tape::constant`] (or [`Tape::input_with_grad`] to get the input's
+//!   gradient too), call functions of [`ops`], then [`Tape::backward`] on the
+//!   loss and read [`Gradients::get`].
+//! - `examples/03_graph_gradients.rs`
+//!   (`cargo run -p eeglens-autodiff --example 03_graph_gradients`): a small
+//!   convolutional graph, every parameter's gradient and the input's, checked
+//!   with [`gradcheck`].
+//! - `examples/04_train_on_tape.rs`
+//!   (`cargo run -p eeglens-autodiff --example 04_train_on_tape`): a tiny CNN
+//!   trained on fake EEG windows with the tape and a hand-written SGD step.
+//! - The crate's README (what it does and does not do, features, MSRV) has a
+//!   two-layer network learning XOR; it is compiled and run as a doctest.
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 #![warn(missing_docs)]
 
 pub mod error;

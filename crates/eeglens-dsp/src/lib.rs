@@ -8,6 +8,15 @@
 //! This crate is on the ground floor of the workspace: plain slices and `ndarray` arrays in,
 //! plain arrays out; it imports no other eeglens crate.
 //!
+//! ## Where to start
+//! - Filter with [`butter`] and [`Sos::filtfilt`], change the rate with [`Resampler`], and read
+//!   spectra with [`Welch`] and [`band_powers`]; the example at the bottom of this page chains
+//!   them over two channels with [`map_channels`].
+//! - `examples/02_filter_resample.rs` (`cargo run -p eeglens-dsp --example 02_filter_resample`):
+//!   band-pass and resample a multi-channel array and print what each step did to its band powers.
+//! - The crate's README (what it does and does not do, features, MSRV) has a one-channel example;
+//!   it is compiled and run as a doctest.
+//!
 //! ## Conventions
 //! - A channel is a slice `&[T]` with `T` = `f32` or `f64` (see [`Sample`]); all arithmetic
 //!   and filter state are `f64`, `f32` is rounded once on output.
@@ -73,6 +82,7 @@
 //! # Ok(())
 //! # }
 //! ```
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 #![warn(missing_docs)]
 
 mod bandpower;

@@ -62,12 +62,18 @@
 //!                  "task": "RestingState", "run": null, "participant": {"sex": "F", ..}}]}
 //! ```
 //!
-//! ## Entry points
+//! ## Where to start
 //! - [`read`] / [`read_with`]: any supported file, by extension (`.edf`, `.bdf`, `.vhdr`, `.set`).
 //! - [`write_edf`] / [`write_bdf`] with [`EdfWriteOptions`].
 //! - [`bids::scan`] for a dataset root, [`bids::BidsRecording::read`] to read one recording with
 //!   its sidecars applied.
 //! - [`montage`]: the `hbn24` channel set, EGI HydroCel-129 mapping, 10-20 positions.
+//! - `examples/01_read_edf.rs` (`cargo run -p eeglens-io --example 01_read_edf`): write a small
+//!   EDF+ file, read it back, print each channel's statistics and the annotations.
+//!
+//! The crate's README (what it does and does not do, features, MSRV) has a second example; it is
+//! compiled and run as a doctest.
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 #![warn(missing_docs)]
 
 pub mod bids;

@@ -5,6 +5,18 @@
 //! EEGNet), initialisation, optimisers and safetensors checkpoints whose
 //! tensor names and layouts follow PyTorch, so weights move both ways.
 //!
+//! ## Where to start
+//! - [`models::build`] with a [`ModelSpec`] for a zoo model, [`Sequential::predict`] for
+//!   eval-mode logits, [`evaluate()`] for the loss and the input gradient too, and the
+//!   example at the bottom of this page for a training step with an [`Optimizer`].
+//! - [`save_checkpoint`] / [`load_checkpoint`]: weights, model description and optimiser
+//!   state in one safetensors file ([`checkpoint`] shows the PyTorch side).
+//! - `examples/05_rvgg_checkpoint.rs`
+//!   (`cargo run -p eeglens-nn --example 05_rvgg_checkpoint`): R-VGG's layer table, a
+//!   forward pass, one Adam step and a checkpoint saved and restored.
+//! - The crate's README (what it does and does not do, features, MSRV) has a shorter
+//!   forward-and-checkpoint example; it is compiled and run as a doctest.
+//!
 //! ## Conventions
 //! - Inputs are NCHW `f32`: an EEG batch is `[n, 1, n_channels, n_samples]`.
 //!   Shapes without the batch dimension are "per-sample" shapes.
@@ -49,6 +61,7 @@
 //! opt.step(&mut model.params_mut(), &grads);
 //! assert_eq!(opt.steps(), 1);
 //! ```
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 #![warn(missing_docs)]
 
 pub mod bench;
