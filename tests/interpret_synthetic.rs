@@ -144,7 +144,10 @@ fn a_null_data_set_claims_no_band() {
     if !r.model.discrimination.learned {
         // The network is at chance on the null set: no method may read it.
         let m = &r.methods;
-        assert!(m.optimal.is_none() && m.actmax.is_none() && m.deconv.is_none(), "a model at chance was read");
+        assert!(
+            m.optimal.is_none() && m.actmax.is_none() && m.deconv.is_none(),
+            "a model at chance was read"
+        );
         return;
     }
     for (name, reading) in readings(&result) {
