@@ -21,6 +21,19 @@
 //! - [`spectral`]: Welch PSD per channel, band power, the class contrast
 //!   per band and channel, and its permutation test.
 //!
+//! ## Where to start
+//! - [`run`] with [`InterpretConfig::default`] (the defaults of `eeglens
+//!   interpret`) on a model and an epoch store, then [`write_outputs`]; the
+//!   example at the bottom of this page does it on an untrained network,
+//!   which is not read.
+//! - [`spectral::read`] alone for two groups of windows of your own.
+//! - `examples/08_interpret_model.rs`
+//!   (`cargo run -p eeglens-interpret --example 08_interpret_model`): a small
+//!   R-VGG trained on a toy store with a planted rhythm, and what each of the
+//!   three methods reads from it.
+//! - The crate's README (what it does and does not do, features, MSRV) has
+//!   an example of the spectral reading; it is compiled and run as a doctest.
+//!
 //! ## Conventions
 //! - The model is an [`eeglens_nn::Sequential`] taking `[n, 1, C, T]`
 //!   windows and returning one logit per class; the data an
@@ -97,6 +110,7 @@
 //! # Ok(())
 //! # }
 //! ```
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 #![warn(missing_docs)]
 
 pub mod actmax;

@@ -21,6 +21,18 @@
 //!   signatures), for examples and tests that cannot wait for `prepare`;
 //!   it lives in `eeglens-data` ([`eeglens_data::toy`]) and is re-exported here.
 //!
+//! ## Where to start
+//! - [`TrainConfig::default`] (the command line's recipe), then [`train()`]
+//!   into a run directory, as in the example below; [`RunDir::open`] reads a
+//!   run back and [`evaluate_split`] scores its best model on any split.
+//! - [`baseline()`] and [`chance`] for what the network is measured against.
+//! - `examples/07_train_run.rs`
+//!   (`cargo run -p eeglens-train --example 07_train_run`): R-VGG on a toy
+//!   store, each epoch, the baseline, the test figures, the chance verdict
+//!   and the files of the run directory.
+//! - The crate's README (what it does and does not do, features, MSRV) has a
+//!   shorter example; it is compiled and run as a doctest.
+//!
 //! ## Conventions
 //! - A store's windows `[N, C, T]` enter the network as `[batch, 1, C, T]`.
 //! - [`TrainConfig::default`] is the command line's defaults: R-VGG, batch
@@ -61,6 +73,7 @@
 //! println!("test: {:.2} per window, {:.2} per subject", report.accuracy, report.subject_accuracy);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 #![warn(missing_docs)]
 
 pub mod baseline;
