@@ -62,10 +62,6 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         t.n_subjects
     );
     println!("chance      {}", report.chance.describe());
-    println!(
-        "where       largest class difference (train windows, Cohen's d): {} at {}",
-        report.top_band,
-        report.top_channels.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
-    );
+    println!("where       {}", report.where_text());
     Ok(())
 }

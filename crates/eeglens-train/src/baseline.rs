@@ -21,8 +21,9 @@
 //! An [`EvalReport`] on validation and test (per window and per subject,
 //! as the network's), the chance tests on test, the coefficients per class,
 //! band and channel (standardised units), and each band and channel's class
-//! difference on the training windows (Cohen's d of the log power), whose
-//! summed magnitude per band gives the baseline's [`BaselineReport::top_band`].
+//! difference (Cohen's d of the log power, subjects as the unit, over the
+//! training and validation subjects); the band whose three largest |d| are
+//! largest is the baseline's [`BaselineReport::top_band`].
 
 use eeglens_data::store::{EpochStore, Split};
 use eeglens_dsp::{integrate_band, Band, Psd, Welch, WelchConfig};
@@ -84,9 +85,11 @@ pub struct BaselineReport {
     /// else one per class)
     pub coefficients: Vec<Vec<Vec<f64>>>,
     /// Cohen's d of the log band power between the second and the first
-    /// class on the training windows, `[bands][channels]`
+    /// class, with subjects as the unit (each subject's mean over its
+    /// windows; training and validation subjects), `[bands][channels]`
     pub effect: Vec<Vec<f64>>,
-    /// the band whose |d| summed over channels is largest
+    /// the band whose three largest |d| have the largest mean (meaningful
+    /// only when the baseline decodes: see `chance`)
     pub top_band: String,
     /// channels ordered by their |d| in the top band, largest first
     pub top_channels: Vec<String>,
@@ -102,11 +105,22 @@ impl BaselineReport {
     pub fn describe(&self) -> String {
         format!(
             "baseline (band power + logistic regression, C = {}): test {:.3} per window, {:.3} per subject over {} subjects\n\
-             baseline: strongest class difference in {} at {}",
+             baseline: {}",
             self.c,
             self.test.accuracy,
             self.test.subject_accuracy,
             self.test.n_subjects,
+            self.where_text()
+        )
+    }
+
+    /// Where the class difference is, or why there is nothing to locate.
+    pub fn where_text(&self) -> String {
+        if !self.chance.learned {
+            return "at chance on test: no class difference in band power to locate".into();
+        }
+        format!(
+            "strongest class difference in {} at {}",
             self.top_band,
             self.top_channels.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
         )
@@ -165,11 +179,25 @@ pub fn baseline(store: &EpochStore) -> Result<BaselineReport, TrainError> {
     let test = eval(Split::Test, te, &x_te);
     let chance = ChanceReport::of(&test);
 
-    let effect = cohens_d(&x_tr, &y_tr, p, bands.len(), c_n);
+    // Where: subjects, not windows, are the unit (windows of one subject
+    // share its idiosyncrasies, which per-window statistics mistake for a
+    // class difference); every subject the model was not tested on counts.
+    let subj = |idx: &[usize]| idx.iter().map(|&i| store.subjects()[i]).collect::<Vec<_>>();
+    let (mut x_fit, mut y_fit, mut s_fit) = (x_tr.clone(), y_tr.clone(), subj(&tr));
+    x_fit.extend_from_slice(&x_va);
+    y_fit.extend_from_slice(&y_va);
+    s_fit.extend(subj(&val.windows));
+    let (x_subj, y_subj) = subject_means(&x_fit, &y_fit, &s_fit, p);
+    let effect = cohens_d(&x_subj, &y_subj, p, bands.len(), c_n);
+    let top_k = TOP_CHANNELS.min(c_n).max(1);
     let (top_b, _) = effect
         .iter()
         .enumerate()
-        .map(|(b, row)| (b, row.iter().map(|d| d.abs()).sum::<f64>()))
+        .map(|(b, row)| {
+            let mut a: Vec<f64> = row.iter().map(|d| d.abs()).collect();
+            a.sort_by(|x, y| y.total_cmp(x));
+            (b, a[..top_k].iter().sum::<f64>() / top_k as f64)
+        })
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .expect("at least one band");
     let mut order: Vec<usize> = (0..c_n).collect();
@@ -268,6 +296,34 @@ fn standardise(x: &mut [f64], mean: &[f64], sd: &[f64]) {
             *v = (*v - m) / s;
         }
     }
+}
+
+/// Channels whose |d| make a band's score (a local effect is not diluted
+/// over the whole montage).
+const TOP_CHANNELS: usize = 3;
+
+/// Per subject, the mean feature row and the (majority) label, in order of first appearance.
+fn subject_means(x: &[f64], y: &[usize], subjects: &[u32], p: usize) -> (Vec<f64>, Vec<usize>) {
+    let mut order: Vec<u32> = Vec::new();
+    let mut acc: std::collections::HashMap<u32, (Vec<f64>, Vec<usize>, usize)> = Default::default();
+    for ((row, &label), &s) in x.chunks_exact(p).zip(y).zip(subjects) {
+        let e = acc.entry(s).or_insert_with(|| {
+            order.push(s);
+            (vec![0.0; p], Vec::new(), 0)
+        });
+        e.0.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+        e.1.push(label);
+        e.2 += 1;
+    }
+    let mut xs = Vec::with_capacity(order.len() * p);
+    let mut ys = Vec::with_capacity(order.len());
+    for s in order {
+        let (sum, labels, n) = &acc[&s];
+        xs.extend(sum.iter().map(|v| v / *n as f64));
+        let ones = labels.iter().filter(|&&l| l >= 1).count();
+        ys.push(usize::from(2 * ones > labels.len()));
+    }
+    (xs, ys)
 }
 
 fn cohens_d(x: &[f64], y: &[usize], p: usize, n_bands: usize, c_n: usize) -> Vec<Vec<f64>> {
