@@ -21,6 +21,19 @@
 //! - [`render_html`]: the page; [`load_run`] / [`report_for_run`]: from a run
 //!   directory (or a parent of seed runs) to `report.html`.
 //!
+//! ## Where to start
+//! - [`report_for_run`] on a run directory that `eeglens train` and
+//!   `eeglens interpret` (or [`eeglens_train::train()`] and
+//!   [`eeglens_interpret::write_outputs`]) have filled, as in the second
+//!   example below.
+//! - The functions of [`figures`] for single figures in your own pages, as in
+//!   the first example.
+//! - `examples/09_report.rs` (`cargo run -p eeglens-report --example
+//!   09_report`): train, interpret and report a small model on a toy store;
+//!   pass a directory to keep `report.html`.
+//! - The crate's README (what it does and does not do, features, MSRV) has an
+//!   example with two figures; it is compiled and run as a doctest.
+//!
 //! ## Conventions
 //! - Every figure has a fixed `viewBox`; data are mapped into its plot area
 //!   and clamped there, non-finite values are left out (never written).
@@ -52,6 +65,7 @@
 //! println!("{}", path.display());
 //! # Ok::<(), eeglens_report::ReportError>(())
 //! ```
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 #![warn(missing_docs)]
 
 pub mod error;
