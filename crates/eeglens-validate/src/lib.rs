@@ -11,17 +11,28 @@
 //! directory ([`run_cell`]), recording the baseline's and the network's test
 //! accuracy, whether the network `learned` (above chance), and for each
 //! method its top band, whether that hits the planted band and where the
-//! planted channels rank ([`score`]). [`summarise`] turns the cells into
+//! planted channels rank ([`score()`]). [`summarise`] turns the cells into
 //! rates against targets; [`assemble`] checks that cells are one complete
 //! grid and builds `validate.json`; [`write_doc`] writes it with
 //! `validate.html`.
 //!
 //! - [`grid`]: the spec, its hash, the cells, the `i/N` partition;
 //! - [`cell`]: one cell, its files and `cell.json`;
-//! - [`score`]: band hit and channel ranks of one reading;
+//! - [`score`](mod@score): band hit and channel ranks of one reading;
 //! - [`summary`]: detectability, accuracy, recovery and null-silence rates;
 //! - [`merge`]: the output directory, collecting and joining cells;
 //! - [`html`]: the page.
+//!
+//! ## Where to start
+//! - [`GridSpec::quick`] or [`GridSpec::full`] (the presets of `eeglens
+//!   validate`), then [`run_cell`] for each of [`GridSpec::cells`], then
+//!   [`collect`], [`assemble`] and [`write_doc`].
+//! - `examples/10_validate_grid.rs`
+//!   (`cargo run -p eeglens-validate --example 10_validate_grid`): a two-cell
+//!   grid in miniature (one effect, one null) run end to end, each cell's
+//!   scores and the merged summary.
+//! - The crate's README (what it does and does not do, features, MSRV) has
+//!   an example of a grid and its cells; it is compiled and run as a doctest.
 //!
 //! ## Conventions
 //! - Cells are independent: one process per cell (a job array) or all in
@@ -50,6 +61,7 @@
 //! assert_eq!(grid.hash(), GridSpec::quick("rvgg").hash());
 //! # Ok::<(), eeglens_validate::ValidateError>(())
 //! ```
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 #![warn(missing_docs)]
 
 pub mod cell;
