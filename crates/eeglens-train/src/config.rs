@@ -124,7 +124,7 @@ pub struct TrainConfig {
     /// windows per batch when evaluating
     pub eval_batch: usize,
     /// epochs after which a network that learned nothing is re-initialised
-    /// (see [`crate::train`]'s stuck detection); `None` never checks
+    /// (see the stuck detection, [`crate::train::is_stuck`]); `None` never checks
     pub stuck_epochs: Option<usize>,
     /// at most this many re-initialisations of a stuck network
     pub restarts: usize,
