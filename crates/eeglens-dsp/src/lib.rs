@@ -13,7 +13,8 @@
 //!   spectra with [`Welch`] and [`band_powers`]; the example at the bottom of this page chains
 //!   them over two channels with [`map_channels`].
 //! - `examples/02_filter_resample.rs` (`cargo run -p eeglens-dsp --example 02_filter_resample`):
-//!   band-pass and resample a multi-channel array and print what each step did to its band powers.
+//!   resample, band-pass and re-reference a multi-channel array as `eeglens prepare` does, and
+//!   print what each step did to its band powers.
 //! - The crate's README (what it does and does not do, features, MSRV) has a one-channel example;
 //!   it is compiled and run as a doctest.
 //!
