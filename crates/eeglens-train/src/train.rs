@@ -193,6 +193,9 @@ struct LoopState {
     best_bits: Option<u64>,
     best_epoch: Option<usize>,
     bad_epochs: usize,
+    /// the attempt (stuck detection) this state belongs to
+    #[serde(default)]
+    attempt: usize,
 }
 
 impl LoopState {
@@ -458,7 +461,7 @@ pub fn train_with(
             let next = attempt + 1;
             setup.model = build_model_attempt(&cfg, store, next)?;
             setup.opt = Optimizer::new(cfg.optimizer_config());
-            *st = LoopState::default();
+            *st = LoopState { attempt: next, ..LoopState::default() };
             let base = attempt_rng(cfg.seed, next);
             shuffle_base = base.fork(SHUFFLE_STREAM);
             dropout_base = base.fork(DROPOUT_STREAM);
@@ -468,9 +471,11 @@ pub fn train_with(
                 }
                 _ => {}
             }
-            write_json(&run_dir.join(CONFIG_FILE), &setup.config)?;
-            write_metrics(&run_dir.join(METRICS_FILE), &setup.records)?;
+            // The new attempt's checkpoint first: an interruption before
+            // config.json is written is repaired on resume (see `resume_run`).
             write_checkpoint(&last_path, &setup.model, &ckpt_meta, Some(&setup.opt), Some(st))?;
+            write_metrics(&run_dir.join(METRICS_FILE), &setup.records)?;
+            write_json(&run_dir.join(CONFIG_FILE), &setup.config)?;
             progress(&Progress::Restart { attempt: next, reason });
         }
     }
@@ -786,6 +791,15 @@ fn resume_run(cfg: &TrainConfig, store: &EpochStore, dir: &Path) -> Result<Setup
             serde_json::from_str(s)
                 .map_err(|e| TrainError::RunFile { path: last.clone(), msg: format!("`{STATE_KEY}`: {e}") })
         })?;
+    // A restart interrupted after its checkpoint but before config.json:
+    // the checkpoint's attempt is the truth; the abandoned attempt's epochs are lost.
+    while config.attempts.len() < state.attempt {
+        config.attempts.push(Attempt {
+            attempt: config.attempts.len(),
+            reason: "abandoned by stuck detection; its epochs were lost in an interruption".into(),
+            records: Vec::new(),
+        });
+    }
     let mut records = read_metrics(&dir.join(METRICS_FILE))?;
     records.truncate(state.epochs_done);
     write_metrics(&dir.join(METRICS_FILE), &records)?;

@@ -110,3 +110,31 @@ fn stuck_means_chance_loss_and_chance_validation() {
     assert!(!is_stuck(&rec(0.6935, Some(0.7)), ln2), "validation above chance");
     assert!(is_stuck(&rec(0.6935, None), ln2));
 }
+
+#[test]
+fn a_restart_interrupted_before_its_config_is_repaired_on_resume() {
+    let d = tmpdir("stuck-torn");
+    let store = toy_store(&d, &ToyConfig { windows: 8, effect: 0.0, ..ToyConfig::default() });
+    let run = d.join("run");
+    let cfg = TrainConfig { restarts: 1, epochs: 2, ..null_cfg() };
+    train(&cfg, &store, &run, &mut |_| {}).expect("training");
+    // As if the process died after the new attempt's checkpoint, before config.json.
+    let path = run.join("config.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+    assert_eq!(v["attempts"].as_array().expect("attempts").len(), 1);
+    v["attempts"] = serde_json::json!([]);
+    std::fs::write(&path, v.to_string()).expect("write");
+    let resumed = train_with(
+        &TrainConfig { epochs: 3, ..cfg },
+        &store,
+        &run,
+        &RunOptions { resume: true, ..RunOptions::default() },
+        &mut |_| {},
+    )
+    .expect("resumed");
+    let rd = RunDir::open(&run).expect("open");
+    assert_eq!(rd.config().attempts.len(), 1, "the attempt is restored from the checkpoint");
+    assert!(rd.config().attempts[0].reason.contains("lost in an interruption"));
+    assert!(resumed.records.iter().all(|r| r.attempt == 1));
+}
