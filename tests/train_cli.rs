@@ -238,3 +238,50 @@ fn resume_continues_a_run_and_ctrl_c_leaves_a_resumable_one() {
     assert_eq!(lines.lines().count(), done + 2);
     assert!(long.join("eval-test.json").is_file());
 }
+
+#[test]
+fn seeds_train_into_a_parent_that_eval_and_interpret_read_together() {
+    let d = tmpdir("seeds");
+    let data = toy(&d, &ToyConfig { windows: 6, effect: 1.5, ..ToyConfig::default() });
+    let parent = d.join("runs");
+    let (data_s, parent_s) = (data.to_str().expect("utf-8"), parent.to_str().expect("utf-8"));
+    let args =
+        ["train", "--data", data_s, "--out", parent_s, "--seeds", "0-1", "--epochs", "1", "--threads", "1"];
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    for s in ["seed-0", "seed-1"] {
+        assert!(parent.join(s).join("eval-test.json").is_file(), "{s} not trained");
+        assert!(parent.join(s).join("baseline.json").is_file(), "{s} has no baseline");
+    }
+    let seed1: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(parent.join("seed-1/config.json")).expect("read"))
+            .expect("JSON");
+    assert_eq!(seed1["train"]["seed"], 1);
+    // A second call skips the finished seeds.
+    let again = run(&args);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(text(&again.stdout).matches("skipped").count(), 2, "{}", text(&again.stdout));
+
+    let o = run(&["eval", "--run", parent_s, "--json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+    assert_eq!(v["seeds"].as_array().expect("seeds").len(), 2);
+    assert!(v["mean"]["accuracy"].is_number() && v["sd"]["accuracy"].is_number());
+
+    let small = ["--k", "3", "--restarts", "2", "--steps", "2", "--permutations", "19", "--read-anyway"];
+    let o = bin().args(["interpret", "--run", parent_s]).args(small).output().expect("runs");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let a: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(parent.join("agreement.json")).expect("written"))
+            .expect("JSON");
+    assert_eq!(a["seeds"], serde_json::json!([0, 1]));
+    for m in ["optimal", "actmax", "deconv"] {
+        let fractions = a["methods"][m]["band_fraction"].as_object().expect("fractions");
+        let total: f64 = fractions.values().map(|f| f.as_f64().expect("number")).sum();
+        assert!((total - 1.0).abs() < 1e-9, "{m}: fractions sum to {total}");
+    }
+    // --seeds and --seed together are refused.
+    let o = run(&["train", "--data", data_s, "--out", parent_s, "--seeds", "0-1", "--seed", "3"]);
+    assert_eq!(o.status.code(), Some(2), "clap refuses the pair: {}", text(&o.stderr));
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -27,8 +27,69 @@ pub struct Args {
     pub windows: bool,
 }
 
-/// Runs `eeglens eval`.
-pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
+/// Runs `eeglens eval`: one run, or every seed of a parent directory (`train --seeds`).
+pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
+    let seeds = eeglens_train::run_dir::seed_runs(&a.run)?;
+    if seeds.is_empty() {
+        return run_one(a, g);
+    }
+    let split = Split::parse(&a.split)
+        .with_context(|| format!("--split {}: expected test, val or train", a.split))?;
+    let mut rows = Vec::new();
+    for (seed, dir) in &seeds {
+        let run = RunDir::open(dir)?;
+        let data = a.data.clone().unwrap_or_else(|| run.data_path().to_path_buf());
+        let store = EpochStore::open(&data)?;
+        rows.push((*seed, evaluate_split(&run, &store, split)?.without_windows()));
+    }
+    let stat = |f: &dyn Fn(&eeglens_train::EvalReport) -> f64| {
+        let v: Vec<f64> = rows.iter().map(|(_, r)| f(r)).collect();
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let sd = if v.len() < 2 {
+            0.0
+        } else {
+            (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        };
+        (mean, sd)
+    };
+    let acc = stat(&|r| r.accuracy);
+    let subj = stat(&|r| r.subject_accuracy);
+    let learned = rows.iter().filter(|(_, r)| r.chance.as_ref().is_some_and(|c| c.learned)).count();
+    if a.json {
+        let doc = serde_json::json!({
+            "split": split.name(),
+            "seeds": rows.iter().map(|(s, r)| serde_json::json!({"seed": s, "report": r})).collect::<Vec<_>>(),
+            "mean": {"accuracy": acc.0, "subject_accuracy": subj.0},
+            "sd": {"accuracy": acc.1, "subject_accuracy": subj.1},
+            "learned": learned,
+        });
+        println!("{doc}");
+        return Ok(());
+    }
+    println!("seed   accuracy  subject  learned");
+    for (seed, r) in &rows {
+        let l = r.chance.as_ref().is_some_and(|c| c.learned);
+        println!(
+            "{seed:>4}   {:.3}     {:.3}    {}",
+            r.accuracy,
+            r.subject_accuracy,
+            if l { "yes" } else { "NO" }
+        );
+    }
+    println!(
+        "mean   {:.3} ± {:.3} per window, {:.3} ± {:.3} per subject (SD over {} seeds); above chance in {learned} of {}",
+        acc.0,
+        acc.1,
+        subj.0,
+        subj.1,
+        rows.len(),
+        rows.len()
+    );
+    Ok(())
+}
+
+fn run_one(a: Args, _g: &super::Global) -> anyhow::Result<()> {
     let split = Split::parse(&a.split)
         .with_context(|| format!("--split {}: expected test, val or train", a.split))?;
     let run = RunDir::open(&a.run)?;
