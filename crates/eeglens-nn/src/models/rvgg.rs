@@ -51,16 +51,7 @@ pub fn rvgg(spec: &ModelSpec, rng: &mut Rng) -> Result<Sequential, NnError> {
         s.push(format!("features.{i}"), Layer::MaxPool2d(MaxPool2d::new(&MaxPool2dConfig::new((2, 2)))?));
         i += 1;
     }
-    let flat = 64 * (spec.n_channels / 8) * (spec.n_samples / 8);
-    s.push("flatten", Layer::Flatten(Flatten));
-    let drop = DropoutConfig { p: 0.5 };
-    s.push("classifier.0", Layer::Linear(Linear::new(&LinearConfig::new(flat.max(1), 1024), rng)?));
-    s.push("classifier.1", Layer::Relu(Relu));
-    s.push("classifier.2", Layer::Dropout(Dropout::new(&drop)?));
-    s.push("classifier.3", Layer::Linear(Linear::new(&LinearConfig::new(1024, 1024), rng)?));
-    s.push("classifier.4", Layer::Relu(Relu));
-    s.push("classifier.5", Layer::Dropout(Dropout::new(&drop)?));
-    s.push("classifier.6", Layer::Linear(Linear::new(&LinearConfig::new(1024, spec.n_classes), rng)?));
+    classifier(&mut s, spec, rng)?;
     Sequential::new("rvgg", &[1, spec.n_channels, spec.n_samples], s.0)
 }
 
@@ -98,6 +89,13 @@ pub fn rvgg_bn(spec: &ModelSpec, rng: &mut Rng) -> Result<Sequential, NnError> {
         s.push(format!("features.{i}"), Layer::MaxPool2d(MaxPool2d::new(&MaxPool2dConfig::new((2, 2)))?));
         i += 1;
     }
+    classifier(&mut s, spec, rng)?;
+    Sequential::new("rvgg-bn", &[1, spec.n_channels, spec.n_samples], s.0)
+}
+
+/// R-VGG's classifier after the last pool: flatten `64 x (C/8) x (T/8)`;
+/// linear 1024, ReLU, dropout 0.5; linear 1024, ReLU, dropout 0.5; linear to the classes.
+fn classifier(s: &mut Stack, spec: &ModelSpec, rng: &mut Rng) -> Result<(), NnError> {
     let flat = 64 * (spec.n_channels / 8) * (spec.n_samples / 8);
     s.push("flatten", Layer::Flatten(Flatten));
     let drop = DropoutConfig { p: 0.5 };
@@ -108,5 +106,5 @@ pub fn rvgg_bn(spec: &ModelSpec, rng: &mut Rng) -> Result<Sequential, NnError> {
     s.push("classifier.4", Layer::Relu(Relu));
     s.push("classifier.5", Layer::Dropout(Dropout::new(&drop)?));
     s.push("classifier.6", Layer::Linear(Linear::new(&LinearConfig::new(1024, spec.n_classes), rng)?));
-    Sequential::new("rvgg-bn", &[1, spec.n_channels, spec.n_samples], s.0)
+    Ok(())
 }
