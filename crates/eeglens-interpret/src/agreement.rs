@@ -7,7 +7,7 @@
 //!
 //! A channel's contrast in a band is `|r_cb - m_c|`, the per-channel
 //! log ratio less that channel's median over the bands: the quantity whose
-//! channel mean is the band's `contrast` (see [`crate::spectral`]).
+//! channel mean is the band's `contrast` ([`Reading::channel_contrasts`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -75,47 +75,6 @@ impl Agreement {
     }
 }
 
-/// Per band, per channel: `|r_cb - median_b' r_cb'|` of a reading.
-pub fn channel_contrasts(reading: &Reading) -> Ordered<Ordered<f64>> {
-    let bands: Vec<&str> = reading.channels.keys().collect();
-    let channels: Vec<String> =
-        reading.channels.0.first().map(|(_, c)| c.keys().map(String::from).collect()).unwrap_or_default();
-    let median = |ch: &str| {
-        let mut v: Vec<f64> = reading
-            .channels
-            .0
-            .iter()
-            .filter_map(|(_, c)| c.get(ch).copied())
-            .filter(|x| x.is_finite())
-            .collect();
-        if v.len() < 3 {
-            return 0.0;
-        }
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            0.5 * (v[n / 2 - 1] + v[n / 2])
-        }
-    };
-    let medians: Vec<f64> = channels.iter().map(|c| median(c)).collect();
-    Ordered(
-        bands
-            .iter()
-            .map(|&b| {
-                let row = reading.channels.get(b).expect("band listed");
-                let vals = channels
-                    .iter()
-                    .zip(&medians)
-                    .map(|(c, m)| (c.clone(), row.get(c).map_or(f64::NAN, |r| (r - m).abs())))
-                    .collect();
-                (b.to_string(), Ordered(vals))
-            })
-            .collect(),
-    )
-}
-
 /// The agreement of the reports of `seeds` (one report per seed, same order).
 ///
 /// # Panics
@@ -155,7 +114,7 @@ pub fn agreement(seeds: &[u64], reports: &[Report]) -> Agreement {
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map_or((None, 0.0), |(b, f)| (Some(b.clone()), *f));
         let top_band = best.filter(|_| best_fraction > 0.5);
-        let contrasts: Vec<Ordered<Ordered<f64>>> = present.iter().map(|r| channel_contrasts(r)).collect();
+        let contrasts: Vec<Ordered<Ordered<f64>>> = present.iter().map(|r| r.channel_contrasts()).collect();
         let (mean, sd) = mean_sd(&contrasts);
         let agreement = fraction.iter().map(|f| f.1).fold(0.0, f64::max);
         methods.push((

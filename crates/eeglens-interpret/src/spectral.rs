@@ -429,19 +429,63 @@ fn contrasts(values: &[&[f64]], groups: &[usize], n_ch: usize, n_b: usize) -> Ve
         for b in 0..n_b {
             r[b] = (s1[b] * scale / s0[b]).ln();
         }
-        let m = if n_b >= 3 {
-            sorted.copy_from_slice(&r);
-            sorted.sort_by(f64::total_cmp);
-            (sorted[n_b / 2] + sorted[(n_b - 1) / 2]) / 2.0
-        } else {
-            0.0
-        };
+        sorted.copy_from_slice(&r);
+        let m = band_median(&mut sorted);
         for b in 0..n_b {
             out[b] += (r[b] - m).abs();
         }
     }
     out.iter_mut().for_each(|v| *v /= used.max(1) as f64);
     out
+}
+
+/// The median of one channel's log ratios over the bands, the broadband
+/// part every band's contrast leaves out: 0 with fewer than three bands.
+/// `r` is reordered (callers pass a scratch copy).
+pub fn band_median(r: &mut [f64]) -> f64 {
+    let n_b = r.len();
+    if n_b < 3 {
+        return 0.0;
+    }
+    r.sort_by(f64::total_cmp);
+    (r[n_b / 2] + r[(n_b - 1) / 2]) / 2.0
+}
+
+impl Reading {
+    /// Per band, per channel, the channel's band-specific contrast
+    /// `|r_cb - m_c|` (`m_c` = [`band_median`] of its log ratios): the
+    /// quantity whose channel mean is the band's `contrast`. A channel with a
+    /// non-finite log ratio in some band (one class without power there) gets NaN.
+    pub fn channel_contrasts(&self) -> Ordered<Ordered<f64>> {
+        let channels: Vec<&str> =
+            self.channels.0.first().map(|(_, c)| c.keys().collect()).unwrap_or_default();
+        let medians: Vec<f64> = channels
+            .iter()
+            .map(|ch| {
+                let mut r: Vec<f64> =
+                    self.channels.0.iter().map(|(_, per)| per.get(ch).copied().unwrap_or(f64::NAN)).collect();
+                if r.iter().all(|v| v.is_finite()) {
+                    band_median(&mut r)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
+        Ordered(
+            self.channels
+                .0
+                .iter()
+                .map(|(band, per)| {
+                    let row = channels
+                        .iter()
+                        .zip(&medians)
+                        .map(|(ch, m)| (ch.to_string(), per.get(ch).map_or(f64::NAN, |r| (r - m).abs())))
+                        .collect();
+                    (band.clone(), Ordered(row))
+                })
+                .collect(),
+        )
+    }
 }
 
 /// Family-wise permutation p-values of the band contrasts (max statistic over the bands).

@@ -103,23 +103,12 @@ fn contains(lo: f64, hi: f64, x: f64) -> bool {
 /// Every channel of `reading` ranked in `band` by its band-specific
 /// difference (see the module docs), best first, with the values.
 pub fn ranked_channels(reading: &Reading, band: &str) -> Vec<(String, f64)> {
-    let Some(row) = reading.channels.get(band) else { return Vec::new() };
-    let n_b = reading.channels.0.len();
+    let contrasts = reading.channel_contrasts();
+    let Some(row) = contrasts.get(band) else { return Vec::new() };
     let mut out: Vec<(String, f64)> = row
         .0
         .iter()
-        .map(|(ch, r)| {
-            let mut all: Vec<f64> =
-                reading.channels.0.iter().map(|(_, per)| per.get(ch).copied().unwrap_or(f64::NAN)).collect();
-            let m = if n_b >= 3 {
-                all.sort_by(f64::total_cmp);
-                (all[n_b / 2] + all[(n_b - 1) / 2]) / 2.0
-            } else {
-                0.0
-            };
-            let v = (*r - m).abs();
-            (ch.clone(), if v.is_finite() { v } else { f64::NEG_INFINITY })
-        })
+        .map(|(ch, v)| (ch.clone(), if v.is_finite() { *v } else { f64::NEG_INFINITY }))
         .collect();
     // Stable: ties keep montage order.
     out.sort_by(|a, b| b.1.total_cmp(&a.1));
