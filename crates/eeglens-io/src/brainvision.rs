@@ -122,6 +122,14 @@ fn parse_header(path: &Path) -> Result<Header, IoError> {
         .ok()
         .filter(|&n| n > 0)
         .ok_or_else(|| err(l, format!("NumberOfChannels {n:?} is not a positive integer")))?;
+    // Each channel needs its own `Ch<n>=` line: a larger count is wrong, and must not size an
+    // allocation.
+    if n_channels > entries.len() {
+        return Err(err(
+            l,
+            format!("NumberOfChannels {n_channels} but the header has only {} entries", entries.len()),
+        ));
+    }
     let (l, si) = get("Common Infos", "SamplingInterval")
         .ok_or_else(|| err(0, "no SamplingInterval in [Common Infos]".into()))?;
     let interval_us: f64 = si
@@ -210,7 +218,14 @@ pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recordin
     let len = file.metadata().map_err(|e| IoError::os(&h.data_file, e))?.len();
     let bps = h.format.bytes() as u64;
     let nc = h.channels.len() as u64;
-    if len % (bps * nc) != 0 {
+    // The channel count is bounded by the header's lines, so the frame size cannot overflow; it is
+    // checked anyway, as every size made from header fields is.
+    let frame_bytes = bps.checked_mul(nc).filter(|&f| f > 0).ok_or_else(|| IoError::Text {
+        path: path.to_path_buf(),
+        line: 0,
+        what: format!("{nc} channels of {bps} bytes do not make a frame size"),
+    })?;
+    if len % frame_bytes != 0 {
         return Err(IoError::SizeMismatch {
             path: h.data_file.clone(),
             what: format!(
@@ -218,11 +233,16 @@ pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recordin
                 h.format,
                 path.display()
             ),
-            expected: (len / (bps * nc) + 1) * bps * nc,
+            expected: (len / frame_bytes).saturating_add(1).saturating_mul(frame_bytes),
             actual: len,
         });
     }
-    let n_samples = (len / (bps * nc)) as usize;
+    let n_samples = usize::try_from(len / frame_bytes).map_err(|_| IoError::SizeMismatch {
+        path: h.data_file.clone(),
+        what: "more samples than this machine can address".into(),
+        expected: len,
+        actual: len,
+    })?;
 
     let mut rec = Recording::new(Format::BrainVision);
     let names: Vec<&str> = h.channels.iter().map(|c| c.0.as_str()).collect();
@@ -244,7 +264,7 @@ pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recordin
     };
     let first = ((opts.start_s * h.fs).round().max(0.0) as usize).min(n_samples);
     let last = match opts.duration_s {
-        Some(d) => (first + (d * h.fs).round().max(0.0) as usize).min(n_samples),
+        Some(d) => first.saturating_add((d * h.fs).round().max(0.0) as usize).min(n_samples),
         None => n_samples,
     };
     let (first, last) = if opts.header_only { (0, 0) } else { (first, last) };

@@ -73,7 +73,41 @@ pub fn read_eeglab_with(path: &Path, opts: &ReadOptions) -> Result<Recording, Io
         }
     }
     let (nbchan, pnts, trials) = (nbchan as usize, pnts as usize, (trials as usize).max(1));
-    let total = pnts * trials;
+    if nbchan > MAX_CHANNELS {
+        return Err(bad("nbchan", nbchan.to_string(), &format!("more than {MAX_CHANNELS} channels")));
+    }
+    if pnts == 0 && trials > 1 {
+        return Err(bad("trials", trials.to_string(), "several trials of EEG.pnts = 0 points"));
+    }
+    // Sizes from header fields, in checked arithmetic, compared with the data before anything is
+    // allocated from them: a product that wrapped could match a small file.
+    let overflow = |what: &str| {
+        bad(
+            what,
+            format!("nbchan {nbchan} x pnts {pnts} x trials {trials}"),
+            "the data size this implies overflows",
+        )
+    };
+    let total = pnts.checked_mul(trials).ok_or_else(|| overflow("pnts"))?;
+    let n_values = nbchan.checked_mul(total).ok_or_else(|| overflow("nbchan"))?;
+    let data_v = get("data").ok_or_else(|| bad("data", String::new(), "missing"))?;
+    let source = match data_v {
+        MatValue::Char(name) => {
+            let fdt = find_fdt(path, name, get("datfile").and_then(MatValue::as_string))?;
+            let bytes = (n_values as u64).checked_mul(4).ok_or_else(|| overflow("nbchan"))?;
+            check_fdt(&fdt, nbchan, total, bytes)?;
+            Source::Fdt(fdt)
+        }
+        MatValue::Single { data, .. } => {
+            check_embedded(path, data.len(), n_values)?;
+            Source::Single(data)
+        }
+        MatValue::Numeric { data, .. } => {
+            check_embedded(path, data.len(), n_values)?;
+            Source::Double(data)
+        }
+        _ => return Err(bad("data", String::new(), "neither a matrix nor a .fdt file name")),
+    };
 
     let mut rec = Recording::new(Format::Eeglab);
     // Channels.
@@ -115,27 +149,20 @@ pub fn read_eeglab_with(path: &Path, opts: &ReadOptions) -> Result<Recording, Io
     }
     let first = ((opts.start_s * srate).round().max(0.0) as usize).min(total);
     let last = match opts.duration_s {
-        Some(d) => (first + (d * srate).round().max(0.0) as usize).min(total),
+        Some(d) => first.saturating_add((d * srate).round().max(0.0) as usize).min(total),
         None => total,
     };
     let (first, last) = if opts.header_only { (0, 0) } else { (first, last) };
 
-    // Data.
-    let data_v = get("data").ok_or_else(|| bad("data", String::new(), "missing"))?;
-    rec.data = match data_v {
-        MatValue::Char(name) => {
-            let fdt = find_fdt(path, name, get("datfile").and_then(MatValue::as_string))?;
-            read_fdt(&fdt, nbchan, total, &selected, first, last)?
-        }
-        MatValue::Single { data, .. } => {
-            check_embedded(path, data.len(), nbchan, total)?;
+    // Data (its size was checked against nbchan x pnts x trials above).
+    rec.data = match source {
+        Source::Fdt(fdt) => read_fdt(&fdt, nbchan, &selected, first, last)?,
+        Source::Single(data) => {
             selected.iter().map(|&c| (first..last).map(|t| data[t * nbchan + c]).collect()).collect()
         }
-        MatValue::Numeric { data, .. } => {
-            check_embedded(path, data.len(), nbchan, total)?;
+        Source::Double(data) => {
             selected.iter().map(|&c| (first..last).map(|t| data[t * nbchan + c] as f32).collect()).collect()
         }
-        _ => return Err(bad("data", String::new(), "neither a matrix nor a .fdt file name")),
     };
 
     // Events.
@@ -180,15 +207,36 @@ pub fn read_eeglab_with(path: &Path, opts: &ReadOptions) -> Result<Recording, Io
     Ok(rec)
 }
 
-fn check_embedded(path: &Path, len: usize, nbchan: usize, total: usize) -> Result<(), IoError> {
-    if len != nbchan * total {
+/// Where the samples are: a `.fdt` file, or the `.set` itself.
+enum Source<'a> {
+    Fdt(PathBuf),
+    Single(&'a [f32]),
+    Double(&'a [f64]),
+}
+
+/// At most this many channels (EEG systems have a few hundred): the channel list is allocated
+/// before any data is read, and a file without samples does not bound it otherwise.
+const MAX_CHANNELS: usize = 1 << 20;
+
+fn check_embedded(path: &Path, len: usize, n_values: usize) -> Result<(), IoError> {
+    if len != n_values {
         return Err(IoError::Field {
             path: path.to_path_buf(),
             field: "EEG.data".into(),
             offset: 0,
             value: format!("{len} values"),
-            reason: format!("nbchan * pnts * trials = {}", nbchan * total),
+            reason: format!("nbchan * pnts * trials = {n_values}"),
         });
+    }
+    Ok(())
+}
+
+/// Checks the `.fdt` size against the `expected` bytes of `nbchan * total` float32 values.
+fn check_fdt(fdt: &Path, nbchan: usize, total: usize, expected: u64) -> Result<(), IoError> {
+    let len = std::fs::metadata(fdt).map_err(|e| IoError::os(fdt, e))?.len();
+    let what = format!("nbchan {nbchan} x pnts*trials {total} float32 values");
+    if len != expected {
+        return Err(IoError::SizeMismatch { path: fdt.to_path_buf(), what, expected, actual: len });
     }
     Ok(())
 }
@@ -213,25 +261,16 @@ fn find_fdt(set: &Path, name: &str, datfile: Option<String>) -> Result<PathBuf, 
     })
 }
 
+/// Reads samples `first..last` of the `selected` channels; the file's size was checked by
+/// [`check_fdt`].
 fn read_fdt(
     fdt: &Path,
     nbchan: usize,
-    total: usize,
     selected: &[usize],
     first: usize,
     last: usize,
 ) -> Result<Vec<Vec<f32>>, IoError> {
     let mut f = File::open(fdt).map_err(|e| IoError::os(fdt, e))?;
-    let len = f.metadata().map_err(|e| IoError::os(fdt, e))?.len();
-    let expected = (nbchan * total * 4) as u64;
-    if len != expected {
-        return Err(IoError::SizeMismatch {
-            path: fdt.to_path_buf(),
-            what: format!("nbchan {nbchan} x pnts*trials {total} float32 values"),
-            expected,
-            actual: len,
-        });
-    }
     let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(last - first); selected.len()];
     if last == first {
         return Ok(out);

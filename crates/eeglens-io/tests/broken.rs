@@ -52,6 +52,14 @@ fn record_count_exceeds_file() {
     }
 }
 
+/// 2048 signals of 2^26 samples per record and 2^26 records: 2^64 bytes of data, which wrapped to
+/// 0 and passed the size check; the reader then asked for petabytes and the process aborted.
+#[test]
+fn record_size_overflow() {
+    let msg = field_err("record_size_overflow.edf", "number of data records", 236);
+    assert!(msg.contains("67108864") && msg.contains("more bytes than any file holds"), "{msg}");
+}
+
 #[test]
 fn minus1_records_partial() {
     let msg = field_err("minus1_records_partial.edf", "number of data records", 236);
@@ -132,6 +140,7 @@ fn every_broken_fixture_has_a_test() {
         "truncated_signal_header.edf",
         "truncated_record.edf",
         "record_count_exceeds_file.edf",
+        "record_size_overflow.edf",
         "minus1_records_partial.edf",
         "samples_per_record_not_a_number.edf",
         "zero_samples_per_record.edf",

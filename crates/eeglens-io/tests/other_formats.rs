@@ -212,3 +212,22 @@ fn broken_set_zero_srate() {
         other => panic!("{other:?}"),
     }
 }
+
+/// NumberOfChannels 2^62 with one channel line: the count sized an allocation (a panic), and
+/// 2^62 channels of 4 bytes wrap to 0 bytes a frame.
+#[test]
+fn broken_bv_channel_count_overflow() {
+    let e = read(&fixture("broken", "bv_channel_count_overflow.vhdr")).expect_err("2^62 channels");
+    assert!(matches!(e, IoError::Text { line: 7, .. }), "{e}");
+    assert!(e.to_string().contains("NumberOfChannels 4611686018427387904"), "{e}");
+}
+
+/// nbchan 2^20 x pnts 2^39 x trials 8 float32 values are 2^64 bytes, which wrapped to the empty
+/// .fdt's 0; the reader then reserved 2^42 samples a channel.
+#[test]
+fn broken_set_size_overflow() {
+    let e = read(&fixture("broken", "set_size_overflow.set")).expect_err("2^62 values");
+    assert!(matches!(e, IoError::Field { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("set_size_overflow.set") && msg.contains("overflows"), "{msg}");
+}

@@ -305,8 +305,23 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], file_len: u64) -> Result<Header, 
         warnings,
     };
 
-    // Record count against the file size.
-    let record_bytes = header.record_bytes() as u64;
+    // Record count against the file size. Every size below comes from header fields, so it is
+    // computed with checked arithmetic: a product that wrapped would pass the comparison with the
+    // file size and let the reader allocate what the file does not hold.
+    let record_bytes = header
+        .signals
+        .iter()
+        .try_fold(0u64, |acc, s| acc.checked_add(s.samples_per_record as u64))
+        .and_then(|n| n.checked_mul(header.bytes_per_sample() as u64))
+        .filter(|&n| usize::try_from(n).is_ok())
+        .ok_or_else(|| {
+            f.err(
+                "number of signals",
+                252,
+                &ns.to_string(),
+                "the samples per record of all signals add up to more bytes than a record can hold",
+            )
+        })?;
     let data_bytes = file_len.saturating_sub(expected_header);
     let declared = f.integer("number of data records", 236, 8)?;
     if declared == -1 {
@@ -329,7 +344,17 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], file_len: u64) -> Result<Header, 
     } else if declared < 0 {
         return Err(f.err("number of data records", 236, &declared.to_string(), "negative"));
     } else {
-        let expected = declared as u64 * record_bytes;
+        let Some(expected) = (declared as u64).checked_mul(record_bytes) else {
+            return Err(f.err(
+                "number of data records",
+                236,
+                &declared.to_string(),
+                &format!(
+                    "{declared} records of {record_bytes} bytes are more bytes than any file holds; \
+                     the file holds {data_bytes} bytes of data"
+                ),
+            ));
+        };
         if data_bytes < expected {
             return Err(IoError::SizeMismatch {
                 path: path.to_path_buf(),

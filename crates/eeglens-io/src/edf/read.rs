@@ -197,7 +197,10 @@ fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Res
     // faults; large enough to amortise the system call.
     let chunk_records = (1 << 20) / record_bytes.max(1);
     let chunk_records = chunk_records.clamp(1, n_read.max(1));
-    let mut buf = vec![0u8; chunk_records * record_bytes];
+    // Only records the file holds are read (the header check compared their count with the file
+    // size), so the buffer is allocated only when there is one to read: a file of zero records may
+    // declare records of any size.
+    let mut buf = if n_read > 0 { vec![0u8; chunk_records * record_bytes] } else { Vec::new() };
     let mut r = first_rec;
     if n_read > 0 {
         file.seek(SeekFrom::Start(h.header_bytes + (first_rec * record_bytes) as u64))
