@@ -113,9 +113,14 @@ fn check_layout(path: &Path, bytes: &[u8]) -> Result<(), NnError> {
             .and_then(|o| o.as_array())
             .and_then(|a| Some((a.first()?.as_u64()?, a.get(1)?.as_u64()?)))
             .ok_or_else(|| format_err(path, format!("tensor `{name}`: no valid data_offsets")))?;
-        let end = data_start + offsets.1;
+        // Offsets come from the file: added in checked arithmetic, so a huge one cannot wrap
+        // to a small end that passes the comparison with the file's length.
+        let (Some(start), Some(end)) = (data_start.checked_add(offsets.0), data_start.checked_add(offsets.1))
+        else {
+            return Err(format_err(path, format!("tensor `{name}`: data_offsets {offsets:?} overflow")));
+        };
         if end > len {
-            return Err(truncated(format!("tensor `{name}` (bytes {}..{end})", data_start + offsets.0), end));
+            return Err(truncated(format!("tensor `{name}` (bytes {start}..{end})"), end));
         }
     }
     Ok(())

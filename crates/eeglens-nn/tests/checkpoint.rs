@@ -192,6 +192,54 @@ proptest! {
     }
 }
 
+/// A safetensors file whose header is built from the given shape and offsets, followed by
+/// `data` bytes.
+fn file_with_header(dtype: &str, shape: &[u64], offsets: (u64, u64), data: usize) -> Vec<u8> {
+    let header =
+        serde_json::json!({"t": {"dtype": dtype, "shape": shape, "data_offsets": [offsets.0, offsets.1]}});
+    let mut text = header.to_string().into_bytes();
+    text.resize(text.len().div_ceil(8) * 8, b' ');
+    let mut bytes = (text.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(text);
+    bytes.resize(bytes.len() + data, 0);
+    bytes
+}
+
+/// A number for a header: small, a power of two, or near the largest `u64`.
+fn header_number() -> impl Strategy<Value = u64> {
+    prop_oneof![0..64u64, (0..64u32).prop_map(|b| 1u64 << b), (0..8u64).prop_map(|k| u64::MAX - k)]
+}
+
+/// Data offsets near `u64::MAX` wrapped when added to the header's length, and passed the
+/// comparison with the file's length (a panic in a debug build).
+#[test]
+fn offsets_that_overflow_are_an_error() {
+    let bytes = file_with_header("F32", &[1], (0, u64::MAX - 4), 4);
+    let err = parse_tensor_file(Path::new("wrap.safetensors"), &bytes).unwrap_err();
+    assert!(err.to_string().contains("overflow"), "{err}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    /// Random shapes and offsets in the header give a file or an error, never a panic, and
+    /// never more values than the file holds.
+    #[test]
+    fn header_numbers_give_a_file_or_an_error(
+        dtype in prop::sample::select(vec!["F32", "I64", "I32", "F16", "U8"]),
+        shape in prop::collection::vec(header_number(), 0..4),
+        offsets in (header_number(), header_number()),
+        data in 0usize..256,
+    ) {
+        let bytes = file_with_header(dtype, &shape, offsets, data);
+        if let Ok(f) = parse_tensor_file(Path::new("random.safetensors"), &bytes) {
+            // Every value read takes at least 4 bytes of the file.
+            let values: usize = f.f32s.values().map(|t| t.data().len()).sum::<usize>()
+                + f.ints.values().map(|t| t.data.len()).sum::<usize>();
+            prop_assert!(values * 4 <= data, "{values} values from {data} bytes");
+        }
+    }
+}
+
 #[test]
 fn int32_and_int64_labels_both_read() {
     use safetensors::tensor::{Dtype, TensorView};
