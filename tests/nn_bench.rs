@@ -1,4 +1,5 @@
-//! `eeglens bench --json` prints one JSON object with the contract's fields.
+//! `eeglens bench --json` prints one JSON object with the contract's fields;
+//! `--profile` accounts for every layer.
 
 use std::process::Command;
 
@@ -23,13 +24,21 @@ fn bench_json_has_the_contract_fields() {
     assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8(o.stdout).expect("utf-8");
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON document");
-    for key in
-        ["train_samples_per_s", "infer_samples_per_s", "actmax_steps_per_s", "actmax_restart_steps_per_s"]
-    {
+    for key in [
+        "train_samples_per_s",
+        "infer_samples_per_s",
+        "actmax_steps_per_s",
+        "actmax_restart_steps_per_s",
+        "actmax_gains_steps_per_s",
+    ] {
         let x = v[key].as_f64().unwrap_or_else(|| panic!("{key} missing in {stdout}"));
         assert!(x.is_finite() && x > 0.0, "{key} = {x}");
     }
     assert_eq!(v["threads"], 1);
+    assert_eq!((v["train_batch"].as_u64(), v["infer_batch"].as_u64()), (Some(4), Some(4)));
+    assert_eq!(v["actmax_restarts"], 16);
+    // `eeglens interpret`'s default: 2 classes x 8 restarts x 8 windows.
+    assert_eq!(v["actmax_gains_windows"], 128);
     assert_eq!(v["model"], "eegnet");
     assert!(v["cpu_model"].as_str().is_some_and(|s| !s.is_empty()));
 }
@@ -43,4 +52,24 @@ fn bench_rejects_an_unknown_model_in_one_line() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("alexnet") && err.trim_end().lines().count() == 1, "{err}");
+}
+
+#[test]
+fn bench_profile_lists_every_layer_and_counts_page_faults() {
+    let o = Command::new(env!("CARGO_BIN_EXE_eeglens"))
+        .args(["bench", "--profile", "--json", "--model", "eegnet", "--batch", "4", "--threads", "1"])
+        .args(["--reps", "1"])
+        .output()
+        .expect("eeglens runs");
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).expect("one JSON document");
+    assert_eq!(v["model"], "eegnet");
+    assert_eq!(v["batch"], 4);
+    let layers = v["layers"].as_array().expect("layers");
+    assert!(!layers.is_empty() && layers.iter().all(|l| l["forward_ms"].as_f64().is_some()));
+    assert!(v["step_ms"].as_f64().is_some_and(|ms| ms > 0.0));
+    if std::path::Path::new("/proc/self/stat").exists() {
+        assert!(v["page_faults_per_step"].as_f64().is_some_and(|f| f >= 0.0));
+    }
 }

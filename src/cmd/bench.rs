@@ -1,7 +1,35 @@
 //! `eeglens bench [--json] [--model rvgg] [--batch 40] [--threads N]`: training,
 //! inference and activation-maximisation throughput.
+//!
+//! Each figure times the code the other subcommands run: a training step is
+//! `eeglens_train::train::train_step` with `eeglens train`'s default
+//! optimiser, inference is `Sequential::predict` (through
+//! `eeglens_nn::bench`), and an activation-maximisation step is one step of
+//! `eeglens_interpret::actmax::maximise`, timed between its per-step
+//! callbacks so that its set-up is left out. What the machine was (CPU, load,
+//! page faults) is read here, in [`machine`], not by the libraries.
 
-use eeglens_nn::bench::{profile, run as run_bench, BenchConfig, StepProfile};
+mod machine;
+
+use std::time::Instant;
+
+use anyhow::Context;
+use eeglens_autodiff::Rng;
+use eeglens_interpret::actmax::{maximise, ActmaxProblem, DataStats, Target};
+use eeglens_interpret::{ActmaxConfig, InterpretConfig, Parameterisation};
+use eeglens_nn::bench::{infer_samples_per_s, noise_batch, profile, thread_pool, ProfileConfig, StepProfile};
+use eeglens_nn::models::{build, ModelSpec};
+use eeglens_nn::{Optimizer, Sequential};
+use eeglens_train::train::train_step;
+use eeglens_train::TrainConfig;
+use serde::Serialize;
+
+/// Window size of the measurements: the paper's 24 channels x 2 s at 128 Hz.
+const SPEC: ModelSpec = ModelSpec { n_channels: 24, n_samples: 256, n_classes: 2 };
+/// Sampling rate of the windows, Hz (the spectral parameterisations need one).
+const FS: f64 = 128.0;
+/// Untimed repetitions before each measurement.
+const WARMUP: usize = 2;
 
 /// Flags of `eeglens bench`.
 #[derive(clap::Args, Debug, Clone)]
@@ -34,22 +62,59 @@ pub struct Args {
     pub restarts: usize,
 }
 
+/// What `eeglens bench --json` prints: medians over the timed repetitions.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BenchReport {
+    /// model name
+    pub model: String,
+    /// training samples per second (`train_step`: forward, backward, Adam)
+    pub train_samples_per_s: f64,
+    /// inference samples per second (eval mode)
+    pub infer_samples_per_s: f64,
+    /// activation-maximisation steps per second, one free pattern (batch 1)
+    pub actmax_steps_per_s: f64,
+    /// activation-maximisation restart-steps per second with `actmax_restarts`
+    /// free patterns of one class in one batch
+    pub actmax_restart_steps_per_s: f64,
+    /// restarts per batched activation-maximisation step
+    pub actmax_restarts: usize,
+    /// steps per second of `eeglens interpret`'s default activation
+    /// maximisation: band gains on real-sized windows, every class's restarts
+    /// in one batch
+    pub actmax_gains_steps_per_s: f64,
+    /// windows per step of that default (classes x restarts x windows per restart)
+    pub actmax_gains_windows: usize,
+    /// training batch
+    pub train_batch: usize,
+    /// inference batch
+    pub infer_batch: usize,
+    /// rayon threads used
+    pub threads: usize,
+    /// the CPU, from `/proc/cpuinfo` where available
+    pub cpu_model: String,
+    /// timed repetitions per measurement
+    pub reps: usize,
+    /// the 1-minute load average before and after the run (`/proc/loadavg`),
+    /// to tell a busy machine's numbers from an idle one's
+    pub load_average: Option<(f64, f64)>,
+}
+
 /// Runs `eeglens bench`.
 pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
     if a.batch == 0 || a.infer_batch == 0 || a.threads == Some(0) || a.restarts == 0 {
         anyhow::bail!("--batch, --infer-batch, --threads and --restarts must be positive");
     }
-    let cfg = BenchConfig {
-        model: a.model,
-        train_batch: a.batch,
-        infer_batch: a.infer_batch,
-        threads: a.threads,
-        reps: a.reps,
-        actmax_restarts: a.restarts,
-        ..BenchConfig::default()
-    };
     if a.profile {
-        let p = profile(&cfg)?;
+        let cfg = ProfileConfig {
+            model: a.model.clone(),
+            n_channels: SPEC.n_channels,
+            n_samples: SPEC.n_samples,
+            batch: a.batch,
+            reps: a.reps,
+            warmup: WARMUP,
+            threads: a.threads,
+        };
+        let p = profile(&cfg, &machine::minor_faults)?;
         if a.json {
             println!("{}", serde_json::to_string(&p)?);
         } else {
@@ -57,7 +122,11 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let r = run_bench(&cfg)?;
+    let load_before = machine::load_average();
+    let pool = thread_pool(a.threads)?;
+    let threads = pool.current_num_threads();
+    let mut r = pool.install(|| measure(&a, threads))?;
+    r.load_average = load_before.zip(machine::load_average());
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
     } else {
@@ -67,16 +136,109 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
             r.train_samples_per_s, r.train_batch
         );
         println!("inference  {:.1} samples/s (batch {}, eval)", r.infer_samples_per_s, r.infer_batch);
-        println!("actmax     {:.1} steps/s (batch 1, input gradient)", r.actmax_steps_per_s);
+        println!("actmax     {:.1} steps/s (batch 1, one free pattern)", r.actmax_steps_per_s);
         println!(
             "           {:.1} restart-steps/s ({} restarts batched)",
             r.actmax_restart_steps_per_s, r.actmax_restarts
+        );
+        println!(
+            "           {:.2} steps/s (`eeglens interpret`'s default: band gains, {} windows a step)",
+            r.actmax_gains_steps_per_s, r.actmax_gains_windows
         );
         if let Some((before, after)) = r.load_average {
             println!("load       {before:.2} before, {after:.2} after (1-minute average)");
         }
     }
     Ok(())
+}
+
+/// The throughputs, on the calling thread's pool of `threads` threads (the
+/// load average is the caller's to read).
+fn measure(a: &Args, threads: usize) -> anyhow::Result<BenchReport> {
+    let mut model = build(&a.model, &SPEC, &mut Rng::new(0))?;
+    let train = TrainConfig { model: a.model.clone(), batch: a.batch, ..TrainConfig::default() };
+    let mut opt = Optimizer::new(train.optimizer_config());
+    let (x, y) = noise_batch(a.batch, SPEC.n_channels, SPEC.n_samples, 1);
+    // As the training loop: a fork of one dropout stream per step.
+    let dropout = Rng::new(0);
+    let mut step = 0u64;
+    let train_s = eeglens_nn::bench::median_secs(a.reps, WARMUP, || {
+        step += 1;
+        train_step(&mut model, &mut opt, &x, &y, SPEC.n_classes, &mut dropout.fork(step)).map(drop)
+    })?;
+    let infer = infer_samples_per_s(&model, a.infer_batch, a.reps, WARMUP)?;
+
+    // Free patterns of one class, as `eeglens interpret --actmax-param samples` (L2 1).
+    // A batch-1 step takes milliseconds: many more repetitions for a stable median.
+    let free = |restarts: usize| ActmaxConfig {
+        restarts,
+        steps: 10 * WARMUP + 20 * a.reps.max(1),
+        param: Parameterisation::Samples,
+        l2: 1.0,
+        ..ActmaxConfig::default()
+    };
+    let one = actmax_step_secs(&model, &free(1), &[Target::Class(0)], &[], 10 * WARMUP)?;
+    let batched = actmax_step_secs(&model, &free(a.restarts), &[Target::Class(0)], &[], 10 * WARMUP)?;
+
+    // `eeglens interpret`'s default: band gains on windows of every class.
+    let mut gains = InterpretConfig::default().actmax;
+    gains.steps = WARMUP + a.reps.max(1);
+    let n_windows = gains.restarts * gains.windows_per_restart.max(1);
+    let (starts, _) = noise_batch(n_windows, SPEC.n_channels, SPEC.n_samples, 3);
+    let targets: Vec<Target> = (0..SPEC.n_classes).map(Target::Class).collect();
+    let gains_s = actmax_step_secs(&model, &gains, &targets, starts.data(), WARMUP)?;
+
+    Ok(BenchReport {
+        model: a.model.clone(),
+        train_samples_per_s: a.batch as f64 / train_s,
+        infer_samples_per_s: infer,
+        actmax_steps_per_s: 1.0 / one,
+        actmax_restart_steps_per_s: a.restarts as f64 / batched,
+        actmax_restarts: a.restarts,
+        actmax_gains_steps_per_s: 1.0 / gains_s,
+        actmax_gains_windows: targets.len() * n_windows,
+        train_batch: a.batch,
+        infer_batch: a.infer_batch,
+        threads,
+        cpu_model: machine::cpu_model(),
+        reps: a.reps,
+        load_average: None,
+    })
+}
+
+/// The median seconds of one step of [`maximise`] with `cfg` (its `steps`
+/// at least `warmup + 1`): the time between successive per-step callbacks,
+/// after the first `warmup` steps (the first one carries the set-up).
+/// `starts` are the windows the gains parameterisation applies its gains to
+/// (standard-normal noise here, so the data statistics are the starts' own).
+fn actmax_step_secs(
+    model: &Sequential,
+    cfg: &ActmaxConfig,
+    targets: &[Target],
+    starts: &[f32],
+    warmup: usize,
+) -> anyhow::Result<f64> {
+    let (n_ch, t) = (SPEC.n_channels, SPEC.n_samples);
+    let stats = if starts.is_empty() {
+        DataStats::of(noise_batch(16, n_ch, t, 4).0.data(), n_ch, t)
+    } else {
+        DataStats::of(starts, n_ch, t)
+    };
+    let bands = InterpretConfig::default().bands;
+    let problem =
+        ActmaxProblem { model, targets, fs: FS, stats: &stats, cfg, seed: 0, starts, bands: &bands };
+    let mut marks = Vec::with_capacity(cfg.steps + 1);
+    marks.push(Instant::now());
+    maximise(&problem, &mut |_| marks.push(Instant::now())).context("activation maximisation")?;
+    let mut secs: Vec<f64> =
+        marks.windows(2).skip(warmup.max(1)).map(|w| (w[1] - w[0]).as_secs_f64()).collect();
+    anyhow::ensure!(
+        !secs.is_empty(),
+        "activation maximisation ran {} steps, fewer than {warmup} + 1",
+        cfg.steps
+    );
+    secs.sort_by(f64::total_cmp);
+    Ok(secs[secs.len() / 2])
 }
 
 /// The profile as a table, milliseconds per step.

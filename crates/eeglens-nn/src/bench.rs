@@ -1,7 +1,14 @@
-//! End-to-end throughput of a zoo model: a training step (forward, backward,
-//! Adam update), inference, and an activation-maximisation step (gradient with
-//! respect to the input, weights frozen). What `eeglens bench` reports and the
-//! root criterion bench times; the step functions are public so both share them.
+//! Measurements of a zoo model that need nothing above this crate: inference
+//! throughput, and a training step broken down per layer (the profile behind
+//! `eeglens bench --profile`), with each convolution's kernels timed alone.
+//!
+//! The throughputs of a whole training step and of an activation-maximisation
+//! step are measured where those steps live: `eeglens bench` and the
+//! criterion benches time `eeglens_train::train::train_step` and
+//! `eeglens_interpret::actmax::maximise` themselves, the code `eeglens train`
+//! and `eeglens interpret` run. This crate sits below both and cannot call
+//! them. Nothing here reads the machine (CPU model, load, page-fault
+//! counters): the caller passes in what it wants recorded.
 
 use std::time::Instant;
 
@@ -14,9 +21,9 @@ use crate::models::{build, ModelSpec};
 use crate::optim::{Optimizer, OptimizerConfig};
 use crate::sequential::Sequential;
 
-/// What to measure.
+/// What [`profile`] measures.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BenchConfig {
+pub struct ProfileConfig {
     /// zoo model name
     pub model: String,
     /// input size
@@ -24,64 +31,40 @@ pub struct BenchConfig {
     /// input size
     pub n_samples: usize,
     /// training batch (the paper's 40)
-    pub train_batch: usize,
-    /// inference batch
-    pub infer_batch: usize,
-    /// timed repetitions of each measurement (the median is reported)
+    pub batch: usize,
+    /// timed steps (their mean is reported)
     pub reps: usize,
-    /// untimed repetitions first
+    /// untimed steps first
     pub warmup: usize,
     /// rayon threads (`None`: rayon's default, one per core)
     pub threads: Option<usize>,
-    /// activation-maximisation restarts batched into one step
-    pub actmax_restarts: usize,
 }
 
-impl Default for BenchConfig {
+impl Default for ProfileConfig {
     fn default() -> Self {
         Self {
             model: "rvgg".into(),
             n_channels: 24,
             n_samples: 256,
-            train_batch: 40,
-            infer_batch: 256,
+            batch: 40,
             reps: 7,
             warmup: 2,
             threads: None,
-            actmax_restarts: 16,
         }
     }
 }
 
-/// Medians over the timed repetitions.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct BenchReport {
-    /// model name
-    pub model: String,
-    /// training samples per second (forward + backward + Adam step)
-    pub train_samples_per_s: f64,
-    /// inference samples per second (eval mode)
-    pub infer_samples_per_s: f64,
-    /// activation-maximisation steps per second (batch 1)
-    pub actmax_steps_per_s: f64,
-    /// activation-maximisation restart-steps per second with `actmax_restarts`
-    /// restarts batched into one forward/backward
-    pub actmax_restart_steps_per_s: f64,
-    /// restarts per batched activation-maximisation step
-    pub actmax_restarts: usize,
-    /// training batch
-    pub train_batch: usize,
-    /// inference batch
-    pub infer_batch: usize,
-    /// rayon threads used
-    pub threads: usize,
-    /// the CPU, from `/proc/cpuinfo` where available
-    pub cpu_model: String,
-    /// timed repetitions per measurement
-    pub reps: usize,
-    /// the 1-minute load average before and after the run (`/proc/loadavg`),
-    /// to tell a busy machine's numbers from an idle one's
-    pub load_average: Option<(f64, f64)>,
+/// A rayon pool of `threads` threads (`None`: one per core), for measuring
+/// at a chosen thread count.
+///
+/// # Errors
+/// [`NnError::Config`] when the pool cannot be built.
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, NnError> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        builder = builder.num_threads(n);
+    }
+    builder.build().map_err(|e| NnError::Config { kind: "thread pool", msg: e.to_string() })
 }
 
 /// A batch of standard-normal noise `[n, 1, n_channels, n_samples]` and alternating labels.
@@ -94,63 +77,44 @@ pub fn noise_batch(n: usize, n_channels: usize, n_samples: usize, seed: u64) -> 
     (x, (0..n).map(|i| i % 2).collect())
 }
 
-/// One training step: train-mode forward, cross-entropy, backward, optimiser
-/// update (and batch-norm statistics). Returns the loss.
+/// The median wall time of `f`, in seconds, over `reps` timed calls (at
+/// least one) after `warmup` untimed ones.
 ///
 /// # Errors
-/// [`NnError::InputShape`].
-pub fn train_step(
-    model: &mut Sequential,
-    opt: &mut Optimizer,
-    x: &Tensor,
-    labels: &[usize],
-    rng: &mut Rng,
-) -> Result<f32, NnError> {
-    let (loss, grads, stats) = {
-        let mut tape = Tape::new();
-        let params = model.bind(&mut tape, true);
-        let xv = tape.constant(x.clone());
-        let out = model.forward(&mut tape, &params, xv, Mode::Train, rng)?;
-        let loss = ops::cross_entropy(&mut tape, out.output, labels, None);
-        let mut g = tape.backward(loss);
-        let grads: Vec<Option<Tensor>> = params.vars().iter().map(|v| g.take(*v)).collect();
-        (tape.value(loss).item(), grads, out.batch_stats)
-    };
-    let grads: Vec<Option<&Tensor>> = grads.iter().map(|g| g.as_ref()).collect();
-    opt.step(&mut model.params_mut(), &grads);
-    model.apply_batch_stats(&stats);
-    Ok(loss)
+/// The first error of `f`.
+pub fn median_secs<E>(reps: usize, warmup: usize, mut f: impl FnMut() -> Result<(), E>) -> Result<f64, E> {
+    for _ in 0..warmup {
+        f()?;
+    }
+    let mut t = Vec::with_capacity(reps.max(1));
+    for _ in 0..reps.max(1) {
+        let start = Instant::now();
+        f()?;
+        t.push(start.elapsed().as_secs_f64());
+    }
+    t.sort_by(f64::total_cmp);
+    Ok(t[t.len() / 2])
 }
 
-/// One activation-maximisation step: the gradient of logit `class` with
-/// respect to `x` (weights frozen, eval mode), then `x += lr * grad`.
+/// Inference samples per second: [`Sequential::predict`] (eval mode, one
+/// layer per tape) on `batch` windows of standard-normal noise, the median
+/// of `reps` calls after `warmup`. Runs on the calling thread's rayon pool.
 ///
 /// # Errors
-/// [`NnError::InputShape`].
-pub fn actmax_step(model: &Sequential, x: &mut Tensor, class: usize, lr: f32) -> Result<f32, NnError> {
-    let (value, grad) = {
-        let mut tape = Tape::new();
-        let params = model.bind(&mut tape, false);
-        let xv = tape.input_with_grad(x.clone());
-        let out = model.forward(&mut tape, &params, xv, Mode::Eval, &mut Rng::new(0))?;
-        let shape = tape.shape(out.output).to_vec();
-        let mut onehot = Tensor::zeros(&shape);
-        let n_classes = shape[1];
-        for row in 0..shape[0] {
-            onehot.data_mut()[row * n_classes + class] = 1.0;
-        }
-        let mask = tape.constant(onehot);
-        let picked = ops::mul(&mut tape, out.output, mask);
-        let target = ops::sum(&mut tape, picked);
-        let mut g = tape.backward(target);
-        (tape.value(target).item(), g.take(xv))
-    };
-    if let Some(g) = grad {
-        for (v, d) in x.data_mut().iter_mut().zip(g.data()) {
-            *v += lr * d;
-        }
-    }
-    Ok(value)
+/// [`NnError::InputShape`] for `batch` 0.
+pub fn infer_samples_per_s(
+    model: &Sequential,
+    batch: usize,
+    reps: usize,
+    warmup: usize,
+) -> Result<f64, NnError> {
+    let mut shape = vec![batch];
+    shape.extend_from_slice(model.input_shape());
+    let mut rng = Rng::new(2);
+    let data = (0..shape.iter().product()).map(|_| rng.normal() as f32).collect();
+    let x = Tensor::from_vec(&shape, data).expect("length is the product of the shape");
+    let secs = median_secs(reps, warmup, || model.predict(&x).map(drop))?;
+    Ok(batch as f64 / secs)
 }
 
 /// Forward and backward wall time of one layer in a training step.
@@ -210,41 +174,46 @@ pub struct StepProfile {
     /// what the clocks above do not cover (tape set-up and teardown, taking the
     /// gradients out, freeing memory)
     pub other_ms: f64,
-    /// minor page faults per step (first touches of fresh memory), from
-    /// `/proc/self/stat`; `None` where that file does not exist
+    /// minor page faults per step (first touches of fresh memory), from the
+    /// caller's counter; `None` where it has none
     pub page_faults_per_step: Option<f64>,
     /// each convolution's kernels timed alone on the layer's data
     pub kernels: Vec<KernelTime>,
 }
 
-/// Minor page faults of this process so far (`/proc/self/stat`, field 10).
-pub fn minor_faults() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name (field 2) may hold spaces; the fields after its ')' start at field 3.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(7)?.parse().ok()
-}
-
-/// Profiles training steps of `cfg.model` at batch `cfg.train_batch`
-/// (`cfg.warmup` untimed steps, then `cfg.reps` timed ones).
+/// Profiles training steps of `cfg.model` at batch `cfg.batch`
+/// (`cfg.warmup` untimed steps, then `cfg.reps` timed ones) on noise.
+///
+/// The step is the training step of `eeglens_train::train::train_step`
+/// (train-mode forward, cross-entropy, backward, Adam update, batch-norm
+/// statistics) taken apart so that every node of the tape can be charged to
+/// its layer: it runs [`Sequential::forward_traced`], which keeps each
+/// layer's output, so a convolution and its ReLU are two ops here where the
+/// real step fuses them, and max-pools record their switches. Its total is
+/// therefore a little above the real step's; `eeglens bench` without
+/// `--profile` times the real one.
+///
+/// `minor_faults` counts the process's minor page faults so far (`None`
+/// where the platform has no such counter); it is read before and after the
+/// timed steps.
 ///
 /// # Errors
-/// As [`run`].
-pub fn profile(cfg: &BenchConfig) -> Result<StepProfile, NnError> {
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = cfg.threads {
-        builder = builder.num_threads(n);
-    }
-    let pool = builder.build().map_err(|e| NnError::Config { kind: "thread pool", msg: e.to_string() })?;
+/// [`NnError::UnknownModel`], [`NnError::LayerShape`]; [`NnError::Config`]
+/// when the thread pool cannot be built.
+pub fn profile(
+    cfg: &ProfileConfig,
+    minor_faults: &(dyn Fn() -> Option<u64> + Sync),
+) -> Result<StepProfile, NnError> {
+    let pool = thread_pool(cfg.threads)?;
     let threads = pool.current_num_threads();
     pool.install(|| {
         let spec = ModelSpec { n_channels: cfg.n_channels, n_samples: cfg.n_samples, n_classes: 2 };
         let mut rng = Rng::new(0);
         let mut model = build(&cfg.model, &spec, &mut rng)?;
         let mut opt = Optimizer::new(OptimizerConfig::adam(5e-4));
-        let (x, labels) = noise_batch(cfg.train_batch, cfg.n_channels, cfg.n_samples, 1);
+        let (x, labels) = noise_batch(cfg.batch, cfg.n_channels, cfg.n_samples, 1);
         for _ in 0..cfg.warmup {
-            train_step(&mut model, &mut opt, &x, &labels, &mut rng)?;
+            profiled_step(&mut model, &mut opt, &x, &labels, &mut rng)?;
         }
         let n_layers = model.layers().len();
         let (mut fwd, mut bwd) = (vec![0.0f64; n_layers], vec![0.0f64; n_layers]);
@@ -328,7 +297,7 @@ pub fn profile(cfg: &BenchConfig) -> Result<StepProfile, NnError> {
         let kernels = conv_kernel_times(&model, &conv_inputs, cfg.reps.max(3));
         Ok(StepProfile {
             model: cfg.model.clone(),
-            batch: cfg.train_batch,
+            batch: cfg.batch,
             threads,
             reps,
             step_ms: total / r,
@@ -342,6 +311,30 @@ pub fn profile(cfg: &BenchConfig) -> Result<StepProfile, NnError> {
             kernels,
         })
     })
+}
+
+/// The untimed warm-up step of [`profile`]: the same operations as its timed steps.
+fn profiled_step(
+    model: &mut Sequential,
+    opt: &mut Optimizer,
+    x: &Tensor,
+    labels: &[usize],
+    rng: &mut Rng,
+) -> Result<(), NnError> {
+    let (grads, stats) = {
+        let mut tape = Tape::new();
+        let params = model.bind(&mut tape, true);
+        let xv = tape.constant(x.clone());
+        let trace = model.forward_traced(&mut tape, &params, xv, Mode::Train, rng)?;
+        let loss = ops::cross_entropy(&mut tape, trace.output, labels, None);
+        let mut g = tape.backward(loss);
+        let grads: Vec<Option<Tensor>> = params.vars().iter().map(|v| g.take(*v)).collect();
+        (grads, trace.batch_stats)
+    };
+    let grads: Vec<Option<&Tensor>> = grads.iter().map(|g| g.as_ref()).collect();
+    opt.step(&mut model.params_mut(), &grads);
+    model.apply_batch_stats(&stats);
+    Ok(())
 }
 
 /// Times each convolution's forward, backward-input and backward-weight
@@ -401,137 +394,43 @@ fn conv_kernel_times(model: &Sequential, inputs: &[Option<Tensor>], reps: usize)
     out
 }
 
-fn median_secs(
-    reps: usize,
-    warmup: usize,
-    mut f: impl FnMut() -> Result<(), NnError>,
-) -> Result<f64, NnError> {
-    for _ in 0..warmup {
-        f()?;
-    }
-    let mut t = Vec::with_capacity(reps.max(1));
-    for _ in 0..reps.max(1) {
-        let start = Instant::now();
-        f()?;
-        t.push(start.elapsed().as_secs_f64());
-    }
-    t.sort_by(f64::total_cmp);
-    Ok(t[t.len() / 2])
-}
-
-/// The CPU's model name (`/proc/cpuinfo`), or `"unknown"`.
-pub fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// The 1-minute load average, where `/proc/loadavg` exists.
-pub fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
-}
-
-/// Measures the three throughputs of `cfg.model`.
-///
-/// # Errors
-/// [`NnError::UnknownModel`], [`NnError::LayerShape`]; [`NnError::Config`]
-/// when the thread pool cannot be built.
-pub fn run(cfg: &BenchConfig) -> Result<BenchReport, NnError> {
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = cfg.threads {
-        builder = builder.num_threads(n);
-    }
-    let pool = builder.build().map_err(|e| NnError::Config { kind: "thread pool", msg: e.to_string() })?;
-    let threads = pool.current_num_threads();
-    let load_before = load_average();
-    pool.install(|| {
-        let spec = ModelSpec { n_channels: cfg.n_channels, n_samples: cfg.n_samples, n_classes: 2 };
-        let mut rng = Rng::new(0);
-        let mut model = build(&cfg.model, &spec, &mut rng)?;
-        let mut opt = Optimizer::new(OptimizerConfig::adam(5e-4));
-        let (xt, yt) = noise_batch(cfg.train_batch, cfg.n_channels, cfg.n_samples, 1);
-        let train = median_secs(cfg.reps, cfg.warmup, || {
-            train_step(&mut model, &mut opt, &xt, &yt, &mut rng).map(drop)
-        })?;
-        let (xi, _) = noise_batch(cfg.infer_batch, cfg.n_channels, cfg.n_samples, 2);
-        let infer = median_secs(cfg.reps, cfg.warmup, || model.predict(&xi).map(drop))?;
-        let (mut xa, _) = noise_batch(1, cfg.n_channels, cfg.n_samples, 3);
-        // A step takes milliseconds: many more repetitions for a stable median.
-        let actmax_reps = cfg.reps * 20;
-        let act =
-            median_secs(actmax_reps, cfg.warmup * 10, || actmax_step(&model, &mut xa, 0, 0.1).map(drop))?;
-        let restarts = cfg.actmax_restarts.max(1);
-        let (mut xr, _) = noise_batch(restarts, cfg.n_channels, cfg.n_samples, 4);
-        let act_batched =
-            median_secs(actmax_reps, cfg.warmup * 10, || actmax_step(&model, &mut xr, 0, 0.1).map(drop))?;
-        Ok(BenchReport {
-            model: cfg.model.clone(),
-            train_samples_per_s: cfg.train_batch as f64 / train,
-            infer_samples_per_s: cfg.infer_batch as f64 / infer,
-            actmax_steps_per_s: 1.0 / act,
-            actmax_restart_steps_per_s: restarts as f64 / act_batched,
-            actmax_restarts: restarts,
-            train_batch: cfg.train_batch,
-            infer_batch: cfg.infer_batch,
-            threads,
-            cpu_model: cpu_model(),
-            reps: cfg.reps,
-            load_average: load_before.zip(load_average()),
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn tiny_bench_runs_and_steps_learn() {
-        let cfg = BenchConfig {
-            n_channels: 8,
-            n_samples: 16,
-            train_batch: 4,
-            infer_batch: 4,
-            reps: 1,
-            warmup: 0,
-            threads: Some(1),
-            ..BenchConfig::default()
-        };
-        let r = run(&cfg).expect("bench runs");
-        assert!(r.train_samples_per_s > 0.0 && r.infer_samples_per_s > 0.0 && r.actmax_steps_per_s > 0.0);
-        assert!(r.actmax_restart_steps_per_s > 0.0 && r.actmax_restarts == 16);
-        assert_eq!(r.threads, 1);
-        // Activation maximisation raises the chosen logit.
-        let model =
-            build("rvgg", &ModelSpec { n_channels: 8, n_samples: 16, n_classes: 2 }, &mut Rng::new(0))
-                .expect("model");
-        let (mut x, _) = noise_batch(1, 8, 16, 9);
-        let first = actmax_step(&model, &mut x, 1, 0.5).expect("step");
-        let mut last = first;
-        for _ in 0..5 {
-            last = actmax_step(&model, &mut x, 1, 0.5).expect("step");
-        }
-        assert!(last > first, "logit did not rise: {first} -> {last}");
+    fn inference_and_the_median_are_timed() {
+        let spec = ModelSpec { n_channels: 8, n_samples: 16, n_classes: 2 };
+        let model = build("rvgg", &spec, &mut Rng::new(0)).expect("model");
+        let pool = thread_pool(Some(1)).expect("pool");
+        assert_eq!(pool.current_num_threads(), 1);
+        let r = pool.install(|| infer_samples_per_s(&model, 4, 1, 0)).expect("inference runs");
+        assert!(r.is_finite() && r > 0.0, "{r}");
+        let mut calls = 0;
+        let m = median_secs::<NnError>(3, 2, || {
+            calls += 1;
+            Ok(())
+        })
+        .expect("no error");
+        assert!(m >= 0.0 && calls == 5);
     }
 
     #[test]
     fn the_profile_accounts_for_every_layer_and_its_convolutions() {
-        let cfg = BenchConfig {
+        let cfg = ProfileConfig {
             n_channels: 8,
             n_samples: 16,
-            train_batch: 4,
+            batch: 4,
             reps: 2,
             warmup: 1,
             threads: Some(1),
-            ..BenchConfig::default()
+            ..ProfileConfig::default()
         };
-        let p = profile(&cfg).expect("profile runs");
+        let counter = std::sync::atomic::AtomicU64::new(10);
+        let p = profile(&cfg, &|| Some(counter.fetch_add(6, std::sync::atomic::Ordering::SeqCst)))
+            .expect("profile runs");
+        // Read once before and once after the two timed steps.
+        assert_eq!(p.page_faults_per_step, Some(3.0));
         let model =
             build("rvgg", &ModelSpec { n_channels: 8, n_samples: 16, n_classes: 2 }, &mut Rng::new(0))
                 .expect("model");
@@ -552,5 +451,6 @@ mod tests {
             + p.layers.iter().map(|l| l.forward_ms + l.backward_ms).sum::<f64>();
         assert!((parts - p.step_ms).abs() < 1e-6 * p.step_ms.max(1.0), "{parts} vs {}", p.step_ms);
         assert!(p.layers.iter().all(|l| l.forward_ms >= 0.0 && l.backward_ms >= 0.0));
+        assert!(profile(&cfg, &|| None).expect("profile runs").page_faults_per_step.is_none());
     }
 }
