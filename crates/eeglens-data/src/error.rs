@@ -23,6 +23,28 @@ pub enum DataError {
         /// what is missing or wrong
         reason: String,
     },
+    /// A stored window holds NaN or an infinity (a store written by other software, or damaged).
+    #[error(
+        "{}: window {window} (subject {subject}, {split} split) holds a non-finite value ({value}) at channel {channel}, sample {sample}; \
+         training or evaluating on it gives meaningless results: remove that window or prepare the store again (eeglens prepare never writes one)",
+        path.display()
+    )]
+    NonFinite {
+        /// the epoch store
+        path: PathBuf,
+        /// window index in the store
+        window: usize,
+        /// its subject's identifier
+        subject: String,
+        /// its split (`train`, `val` or `test`)
+        split: &'static str,
+        /// the channel's name
+        channel: String,
+        /// sample index within the window
+        sample: usize,
+        /// the value (NaN, inf or -inf)
+        value: f32,
+    },
     /// Epochs or labels that do not fit together (lengths, shapes, classes).
     #[error("invalid epochs: {0}")]
     Invalid(String),

@@ -17,7 +17,11 @@
 //! train/validation/test by subject ([`crate::split`]). Recordings are
 //! processed in parallel. Nothing disappears silently: every recording's
 //! outcome — windows kept, windows rejected and why, or the reason it was
-//! skipped — is in the returned [`PrepareSummary`].
+//! skipped — is in the returned [`PrepareSummary`]. A recording that cannot be
+//! read (a damaged header included) or holds a non-finite sample (NaN or an
+//! infinity, before or after filtering) is skipped whole, with the reason: the
+//! filters spread one NaN over the whole channel, so no window of it could be
+//! trusted. No non-finite value is ever written into a store.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -650,6 +654,17 @@ fn process_recording(r: &BidsRecording, cfg: &PrepareConfig) -> Result<Processed
         }
     }
     normalise(&mut windows, keep.len(), c, seg, cfg.normalise);
+    // Finite samples can still leave the f32 range in the filters or the reference (amplitudes
+    // near f32::MAX): such a recording is skipped with the reason, never written into the store.
+    if let Some(i) = windows.iter().position(|v| !v.is_finite()) {
+        let (w, ch) = (i / (c * seg), i / seg % c);
+        return Err(format!(
+            "channel {} becomes non-finite after resampling, filtering and re-referencing (window at {:.3} s): \
+             its amplitudes exceed what the preparation can represent",
+            names[ch],
+            keep[w] as f64 / rate
+        ));
+    }
     Ok(Processed {
         windows,
         n_windows: keep.len(),

@@ -232,3 +232,96 @@ fn bad_settings_are_refused() {
     assert_eq!(Normalise::parse("per-segment"), Some(Normalise::Segment));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Rewrites a recording of the synthetic dataset as BrainVision float32 (`.vhdr`, `.eeg`), with
+/// `edit(channel, sample, value)` applied to every sample, and removes its EDF.
+fn as_brainvision(edf: &Path, edit: impl Fn(usize, usize, f32) -> f32) {
+    let rec = eeglens_io::read(edf).expect("read");
+    let stem = edf.file_stem().expect("stem").to_string_lossy().into_owned();
+    let dir = edf.parent().expect("dir");
+    let mut vhdr = format!(
+        "Brain Vision Data Exchange Header File Version 1.0\n[Common Infos]\nDataFile={stem}.eeg\n\
+         DataFormat=BINARY\nDataOrientation=MULTIPLEXED\nNumberOfChannels={}\nSamplingInterval={}\n\
+         [Binary Infos]\nBinaryFormat=IEEE_FLOAT_32\n[Channel Infos]\n",
+        rec.channels.len(),
+        1e6 / rec.channels[0].fs
+    );
+    for (k, ch) in rec.channels.iter().enumerate() {
+        vhdr += &format!("Ch{}={},,1,µV\n", k + 1, ch.name);
+    }
+    let n = rec.data[0].len();
+    let mut eeg = Vec::with_capacity(n * rec.channels.len() * 4);
+    for t in 0..n {
+        for (k, ch) in rec.data.iter().enumerate() {
+            eeg.extend(edit(k, t, ch[t]).to_le_bytes());
+        }
+    }
+    std::fs::write(dir.join(format!("{stem}.vhdr")), vhdr).expect("write vhdr");
+    std::fs::write(dir.join(format!("{stem}.eeg")), eeg).expect("write eeg");
+    std::fs::remove_file(edf).expect("remove edf");
+}
+
+fn skipped_reason(s: &PrepareSummary, subject: &str) -> String {
+    let r = s.recordings.iter().find(|r| r.subject == subject).expect("report");
+    match &r.outcome {
+        Outcome::Skipped(why) => why.clone(),
+        o => panic!("sub-{subject} not skipped: {o:?}"),
+    }
+}
+
+/// An EDF header whose record size times record count wraps 64 bits made the reader allocate
+/// petabytes: the process aborted and no recording was prepared.
+#[test]
+fn a_header_whose_sizes_overflow_skips_its_recording_only() {
+    let d = tmp("overflow");
+    let root = d.join("bids");
+    let c = synth(&root, 4, 0.0, 4);
+    let f = root.join("sub-002/eeg/sub-002_task-RestingState_eeg.edf");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/broken/record_size_overflow.edf");
+    std::fs::copy(fixture, &f).expect("copy the fixture");
+    let out = d.join("e.safetensors");
+    let s = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).expect("prepare");
+    let why = skipped_reason(&s, "002");
+    assert!(
+        why.contains("sub-002_task-RestingState_eeg.edf") && why.contains("number of data records"),
+        "{why}"
+    );
+    assert_eq!(s.n_subjects, c.n_subjects - 1);
+    assert_eq!(EpochStore::open(&out).expect("open").meta().subjects.len(), c.n_subjects - 1);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A NaN sample skips the recording (the filters would spread it over the whole channel);
+/// samples so large that filtering leaves the f32 range skip it too, instead of failing the
+/// whole preparation when the store is written.
+#[test]
+fn non_finite_recordings_are_skipped_and_never_written() {
+    let d = tmp("nonfinite");
+    let root = d.join("bids");
+    let c = synth(&root, 6, 0.0, 5);
+    let edf = |s: &str| root.join(format!("sub-{s}/eeg/sub-{s}_task-RestingState_eeg.edf"));
+    as_brainvision(&edf("002"), |k, t, v| if k == 3 && t == 5000 { f32::NAN } else { v });
+    // 10 Hz at 0.9 f32::MAX, in opposite phase on channel 1 and the others: finite samples, but
+    // the common average reference takes channel 1 to about 1.7 f32::MAX.
+    as_brainvision(&edf("004"), |k, t, _| {
+        let wave = 0.9 * f32::MAX * (2.0 * std::f32::consts::PI * 10.0 * t as f32 / 256.0).sin();
+        if k == 0 {
+            wave
+        } else {
+            -wave
+        }
+    });
+    let out = d.join("e.safetensors");
+    let mut cfg = PrepareConfig::new("sex");
+    cfg.reject_uv = None;
+    let s = prepare(&root, &cfg, &out, &|_| {}).expect("prepare");
+    let why = skipped_reason(&s, "002");
+    assert!(why.contains("non-finite sample"), "{why}");
+    let why = skipped_reason(&s, "004");
+    assert!(why.contains("becomes non-finite after resampling, filtering and re-referencing"), "{why}");
+    assert_eq!(s.n_subjects, c.n_subjects - 2);
+    let store = EpochStore::open(&out).expect("the store is written and opens");
+    assert!(store.to_set().x.iter().all(|v| v.is_finite()));
+    let _ = std::fs::remove_dir_all(&d);
+}
