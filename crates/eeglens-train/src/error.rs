@@ -72,6 +72,23 @@ pub enum TrainError {
         /// the value given now
         given: String,
     },
+    /// An epoch store that is not the run's, or whose subjects changed split
+    /// (see [`crate::data_check`]).
+    #[error("{}: {msg}", data.display())]
+    StoreMismatch {
+        /// the epoch store
+        data: PathBuf,
+        /// what differs and what to do
+        msg: String,
+    },
+    /// A store whose train split holds one class (or a store of one class).
+    #[error("{}: {msg}", data.display())]
+    OneClass {
+        /// the epoch store
+        data: PathBuf,
+        /// which class, and what to do
+        msg: String,
+    },
     /// A file of the run directory is malformed.
     #[error("{}: {msg}", path.display())]
     RunFile {

@@ -79,6 +79,7 @@
 pub mod baseline;
 pub mod chance;
 pub mod config;
+pub mod data_check;
 pub mod error;
 pub mod eval;
 pub mod metrics;

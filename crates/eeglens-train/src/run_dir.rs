@@ -2,7 +2,7 @@
 //!
 //! | file | written | content |
 //! | --- | --- | --- |
-//! | `config.json` | at the start | [`RunConfig`]: settings, data file and its SHA-256, model, threads, versions |
+//! | `config.json` | at the start | [`RunConfig`]: settings, data file, its SHA-256 and content hash, each subject's split, model, threads, versions |
 //! | `metrics.jsonl` | after every epoch | one [`EpochRecord`] per line |
 //! | `checkpoint-last.safetensors` | after every epoch and on interruption | weights, optimiser state and the loop's position (`train.state`) |
 //! | `checkpoint-best.safetensors` | when the monitored figure improves | weights of the best epoch |
@@ -11,9 +11,11 @@
 //! Every file is written to a temporary name and renamed into place, so a
 //! crash never leaves a torn checkpoint or a half-written JSON document.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use eeglens_data::store::{EpochStore, Split};
 use eeglens_nn::{load_checkpoint, CheckpointMeta, Sequential};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -88,6 +90,41 @@ pub struct DataInfo {
     pub classes: Vec<String>,
     /// the participants.tsv column of the labels
     pub label_column: String,
+    /// the content hash the store's writer recorded (`None` for stores
+    /// written before it existed, and in older runs)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
+    /// each subject's split ([`crate::data_check::subject_splits`]); `None` in
+    /// runs made before it was recorded
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_splits: Option<BTreeMap<String, String>>,
+}
+
+impl DataInfo {
+    /// What a run records about `store` (reads the whole file for its SHA-256).
+    ///
+    /// # Errors
+    /// [`TrainError::Io`] when the file cannot be read.
+    pub fn of_store(store: &EpochStore) -> Result<Self, TrainError> {
+        let path = store.path().canonicalize().unwrap_or_else(|_| store.path().to_path_buf());
+        let (sha256, bytes) = file_sha256(store.path())?;
+        let m = store.meta();
+        Ok(DataInfo {
+            path,
+            sha256,
+            bytes,
+            n_windows: store.len(),
+            n_split: Split::ALL.map(|s| store.indices(s).len()),
+            n_channels: store.n_channels(),
+            n_samples: store.n_samples(),
+            fs: m.fs,
+            channels: m.channels.clone(),
+            classes: m.classes.clone(),
+            label_column: m.label_column.clone(),
+            content_sha256: store.recorded_content_sha256().map(String::from),
+            subject_splits: Some(crate::data_check::subject_splits(store)),
+        })
+    }
 }
 
 /// The model a run trains.
@@ -233,6 +270,29 @@ impl RunDir {
     /// The epoch store the run was trained on.
     pub fn data_path(&self) -> &Path {
         &self.config.data.path
+    }
+
+    /// Opens the epoch store to evaluate or read this run: the run's own
+    /// (`data` is `None`), which must be unchanged since training, or the one
+    /// `data` names, which must be the run's or keep its subjects' splits
+    /// (see [`crate::data_check`]).
+    ///
+    /// # Errors
+    /// As [`EpochStore::open`] (as [`TrainError::Data`]);
+    /// [`TrainError::StoreMismatch`] saying what differs and what to do.
+    pub fn open_store(&self, data: Option<&Path>) -> Result<EpochStore, TrainError> {
+        let store = EpochStore::open(data.unwrap_or_else(|| self.data_path()))?;
+        self.check_store(&store, data.is_some())?;
+        Ok(store)
+    }
+
+    /// Checks an open store as [`RunDir::open_store`] does; `explicit` when
+    /// the user named it rather than taking the run's.
+    ///
+    /// # Errors
+    /// As [`crate::data_check::check_store_for_run`].
+    pub fn check_store(&self, store: &EpochStore, explicit: bool) -> Result<(), TrainError> {
+        crate::data_check::check_store_for_run(&self.config.data, &self.path, store, explicit)
     }
 
     /// `checkpoint-best.safetensors`.

@@ -43,9 +43,9 @@ use crate::error::TrainError;
 use crate::eval::{evaluate_model, predict_windows, EvalReport};
 use crate::metrics::{per_subject, probabilities, ClassMetrics};
 use crate::run_dir::{
-    file_sha256, read_config, read_metrics, tmp_path, write_json, write_metrics, Attempt, DataInfo,
-    EpochRecord, ModelInfo, RunConfig, Versions, BASELINE_FILE, BEST_CHECKPOINT, CONFIG_FILE,
-    LAST_CHECKPOINT, METRICS_FILE, RUN_FORMAT,
+    read_config, read_metrics, tmp_path, write_json, write_metrics, Attempt, DataInfo, EpochRecord,
+    ModelInfo, RunConfig, Versions, BASELINE_FILE, BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT,
+    METRICS_FILE, RUN_FORMAT,
 };
 
 /// Random stream of the initial weights.
@@ -260,6 +260,7 @@ pub fn train_with(
     if train_idx.is_empty() {
         return Err(TrainError::EmptySplit { data: store.path().to_path_buf(), split: "train" });
     }
+    crate::data_check::check_trainable(store, &train_idx)?;
     let val_idx = store.indices(Split::Val);
     let mut setup =
         if opts.resume { resume_run(cfg, store, run_dir)? } else { new_run(cfg, store, run_dir, opts)? };
@@ -691,25 +692,6 @@ fn build_model_attempt(
     Ok(model)
 }
 
-fn data_info(store: &EpochStore) -> Result<DataInfo, TrainError> {
-    let path = store.path().canonicalize().unwrap_or_else(|_| store.path().to_path_buf());
-    let (sha256, bytes) = file_sha256(store.path())?;
-    let m = store.meta();
-    Ok(DataInfo {
-        path,
-        sha256,
-        bytes,
-        n_windows: store.len(),
-        n_split: Split::ALL.map(|s| store.indices(s).len()),
-        n_channels: store.n_channels(),
-        n_samples: store.n_samples(),
-        fs: m.fs,
-        channels: m.channels.clone(),
-        classes: m.classes.clone(),
-        label_column: m.label_column.clone(),
-    })
-}
-
 /// Files a run writes (removed by `force`).
 fn run_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = [CONFIG_FILE, METRICS_FILE, BEST_CHECKPOINT, LAST_CHECKPOINT, BASELINE_FILE]
@@ -743,7 +725,7 @@ fn new_run(
     let config = RunConfig {
         format: RUN_FORMAT.into(),
         train: cfg.clone(),
-        data: data_info(store)?,
+        data: DataInfo::of_store(store)?,
         model: ModelInfo {
             name: cfg.model.clone(),
             input_shape: model.input_shape().to_vec(),
@@ -779,12 +761,11 @@ fn resume_run(cfg: &TrainConfig, store: &EpochStore, dir: &Path) -> Result<Setup
         stored,
         given,
     };
-    let (sha, _) = file_sha256(store.path())?;
-    if sha != config.data.sha256 {
+    if let Some((then, now)) = crate::data_check::differs(&config.data, store)? {
         return Err(mismatch(
             "data file",
-            format!("{} (sha256 {})", config.data.path.display(), &config.data.sha256),
-            format!("{} (sha256 {sha})", store.path().display()),
+            format!("{} ({then})", config.data.path.display()),
+            format!("{} ({now})", store.path().display()),
         ));
     }
     let s = &config.train;
