@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use eeglens_data::store::{EpochStore, Split};
+use eeglens_data::store::Split;
 use eeglens_train::{evaluate_split, RunDir};
 
 /// Flags of `eeglens eval`.
@@ -16,7 +16,8 @@ pub struct Args {
     /// Which windows: test, val or train.
     #[arg(long, default_value = "test")]
     pub split: String,
-    /// Epoch store, when it moved since training [default: the run's].
+    /// Another epoch store (the run's moved, or was prepared again): accepted when it is the
+    /// run's or its subjects keep the run's splits [default: the run's, which must be unchanged].
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Print one JSON object on stdout.
@@ -38,8 +39,7 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for (seed, dir) in &seeds {
         let run = RunDir::open(dir)?;
-        let data = a.data.clone().unwrap_or_else(|| run.data_path().to_path_buf());
-        let store = EpochStore::open(&data)?;
+        let store = run.open_store(a.data.as_deref())?;
         rows.push((*seed, evaluate_split(&run, &store, split)?.without_windows()));
     }
     let stat = |f: &dyn Fn(&eeglens_train::EvalReport) -> f64| {
@@ -93,8 +93,7 @@ fn run_one(a: Args, _g: &super::Global) -> anyhow::Result<()> {
     let split = Split::parse(&a.split)
         .with_context(|| format!("--split {}: expected test, val or train", a.split))?;
     let run = RunDir::open(&a.run)?;
-    let data = a.data.clone().unwrap_or_else(|| run.data_path().to_path_buf());
-    let store = EpochStore::open(&data)?;
+    let store = run.open_store(a.data.as_deref())?;
     let report = evaluate_split(&run, &store, split)?;
     if a.json {
         let r = if a.windows { report } else { report.without_windows() };

@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use eeglens_data::store::EpochStore;
 use eeglens_interpret::agreement::AGREEMENT_FORMAT;
 use eeglens_interpret::{Agreement, Report};
 use eeglens_train::run_dir::CONFIG_FILE;
@@ -143,7 +142,10 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
     })?;
     let report: Report = read_json(&json)?;
 
-    let store = EpochStore::open(run.data_path()).ok();
+    // The run's store when it is still there, and only if unchanged since training (a store
+    // prepared again over it could put training subjects among the test windows shown); without
+    // it the page is drawn from config.json.
+    let store = if run.data_path().exists() { Some(run.open_store(None).map_err(run_err)?) } else { None };
     let dataset = match &store {
         Some(s) => DatasetSummary::from_store(s),
         None => DatasetSummary::from_config(run.config()),
