@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use eeglens_data::store::{EpochStore, Split};
+use eeglens_data::store::Split;
 use eeglens_dsp::Band;
 use eeglens_interpret::{
     run as interpret, write_outputs, BackRule, InterpretConfig, Keep, Method, Parameterisation, Progress,
@@ -33,7 +33,8 @@ pub struct Args {
     /// Which windows: test, val, val+test (every held-out subject: a lower floor for the p-values) or train.
     #[arg(long, default_value = "test")]
     pub split: String,
-    /// Epoch store, when it moved since training [default: the run's].
+    /// Another epoch store (the run's moved, or was prepared again): accepted when it is the
+    /// run's or its subjects keep the run's splits [default: the run's, which must be unchanged].
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Windows per class kept by optimal samples and the deconvnet.
@@ -225,8 +226,7 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
         );
     }
     let (model, _) = run.load_model()?;
-    let data = a.data.clone().unwrap_or_else(|| run.data_path().to_path_buf());
-    let store = EpochStore::open(&data)?;
+    let store = run.open_store(a.data.as_deref())?;
     let mut bar = Bar { g, pb: None };
     let result = interpret(&model, &store, &cfg, &mut bar).with_context(|| format!("{}", a.run.display()))?;
     let out = a.out.clone().unwrap_or_else(|| a.run.join("interpret"));
