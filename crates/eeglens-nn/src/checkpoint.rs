@@ -266,7 +266,8 @@ pub fn load_optimizer(file: &TensorFile, model: &Sequential) -> Result<Option<Op
 ///
 /// # Errors
 /// As [`read_tensor_file`], [`read_meta`], [`load_weights`]; [`NnError::UnknownModel`];
-/// [`NnError::Metadata`] when `input_shape` is not `[1, channels, samples]`.
+/// [`NnError::Metadata`] when `input_shape` is not `[1, channels, samples]`, or implies a
+/// model with more weights than the file holds (refused before the model is allocated).
 pub fn load_checkpoint(path: &Path) -> Result<(Sequential, CheckpointMeta, TensorFile), NnError> {
     let file = read_tensor_file(path)?;
     let meta = read_meta(&file)?;
@@ -278,9 +279,28 @@ pub fn load_checkpoint(path: &Path) -> Result<(Sequential, CheckpointMeta, Tenso
         });
     };
     let spec = ModelSpec { n_channels, n_samples, n_classes: meta.class_names.len().max(1) };
-    let mut model = build(&meta.model, &spec, &mut Rng::new(0))?;
+    let mut model = build_from_file(&meta.model, &spec, &file).map_err(|e| match e {
+        NnError::Config { .. } => NnError::Metadata {
+            path: path.to_path_buf(),
+            key: "input_shape".into(),
+            msg: format!(
+                "{:?} with {} classes does not fit the file's weights: {e}",
+                meta.input_shape, spec.n_classes
+            ),
+        },
+        e => e,
+    })?;
     load_weights(&mut model, &file)?;
     Ok((model, meta, file))
+}
+
+/// Builds the zoo model `name` for `spec`, allowing its layers no more weight
+/// values than `file` holds: the shape comes from the file's metadata (or the
+/// input's), and a model larger than the weights could not load them anyway,
+/// so it is refused before anything is allocated.
+fn build_from_file(name: &str, spec: &ModelSpec, file: &TensorFile) -> Result<Sequential, NnError> {
+    let values = file.f32s.values().fold(0usize, |a, t| a.saturating_add(t.data().len()));
+    crate::init::with_param_budget(values, || build(name, spec, &mut Rng::new(0)))
 }
 
 /// Builds the zoo model `name` for `[1, n_channels, n_samples]` inputs with the
@@ -296,7 +316,7 @@ pub fn model_for_weights(
     file: &TensorFile,
 ) -> Result<Sequential, NnError> {
     let spec = ModelSpec { n_channels, n_samples, n_classes: 2 };
-    let mut model = build(name, &spec, &mut Rng::new(0))?;
+    let mut model = build_from_file(name, &spec, file)?;
     let n_classes = match read_meta(file) {
         Ok(meta) if !meta.class_names.is_empty() => meta.class_names.len(),
         _ => {
@@ -306,7 +326,7 @@ pub fn model_for_weights(
         }
     };
     if n_classes != 2 {
-        model = build(name, &ModelSpec { n_classes, ..spec }, &mut Rng::new(0))?;
+        model = build_from_file(name, &ModelSpec { n_classes, ..spec }, file)?;
     }
     load_weights(&mut model, file)?;
     Ok(model)

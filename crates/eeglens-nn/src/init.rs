@@ -7,11 +7,64 @@
 //! `fan_out = out * k_h * k_w`. For a grouped convolution `in` is already
 //! `c_in / groups`, as in PyTorch.
 
+use std::cell::Cell;
+
 use eeglens_autodiff::{Rng, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::error::NnError;
 use crate::layers::Layer;
 use crate::sequential::Sequential;
+
+thread_local! {
+    /// Weight and bias values the layer constructors of this thread may still
+    /// allocate; `None` outside [`with_param_budget`].
+    static BUDGET: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Runs `build` (which builds a model) allowing its convolution and linear
+/// layers at most `values` weight and bias values in all: a layer that would
+/// exceed it is refused by [`reserve`] before anything is allocated. Loading
+/// weights uses the file's own count, so a model sized from a file's
+/// metadata can never ask for more memory than the file's weights fill.
+pub(crate) fn with_param_budget<T>(values: usize, build: impl FnOnce() -> T) -> T {
+    struct Restore(Option<usize>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            BUDGET.with(|b| b.set(self.0));
+        }
+    }
+    let _restore = Restore(BUDGET.with(|b| b.replace(Some(values))));
+    build()
+}
+
+/// Counts a weight or bias of `shape` against the budget of
+/// [`with_param_budget`] (if any), before it is allocated.
+///
+/// # Errors
+/// [`NnError::Config`] (of layer `kind`) when the shape's size overflows or
+/// exceeds what is left of the budget.
+pub(crate) fn reserve(kind: &'static str, shape: &[usize]) -> Result<(), NnError> {
+    let n = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as usize / 4)
+        .ok_or_else(|| NnError::Config {
+            kind,
+            msg: format!("a parameter of shape {shape:?} cannot be held in memory"),
+        })?;
+    BUDGET.with(|b| match b.get() {
+        Some(left) if n > left => Err(NnError::Config {
+            kind,
+            msg: format!("a parameter of shape {shape:?} ({n} values) is more than the {left} weight values left in the file"),
+        }),
+        Some(left) => {
+            b.set(Some(left - n));
+            Ok(())
+        }
+        None => Ok(()),
+    })
+}
 
 /// How a layer's weight (and bias) are drawn.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -192,6 +192,30 @@ proptest! {
     }
 }
 
+/// The model is sized from the checkpoint's `input_shape` before its weights are read: a
+/// claimed input of 2^20 x 2^20 made R-VGG ask for 2^50 weights (4 PiB) and the process abort.
+#[test]
+fn an_input_shape_larger_than_the_weights_is_refused_before_allocating() {
+    let path = tmp("huge-input.safetensors");
+    for name in models::MODEL_NAMES {
+        for (c, t) in
+            [(1usize << 20, 1usize << 20), (usize::MAX, usize::MAX), (8, usize::MAX), (1 << 40, 128)]
+        {
+            let m = CheckpointMeta { input_shape: vec![1, c, t], ..meta(name) };
+            save_checkpoint(&path, &model(name, 0), &m, None).expect("save");
+            let err = load_checkpoint(&path).map(|_| ()).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                matches!(&err, NnError::Metadata { key, .. } if key == "input_shape"),
+                "{name} {c}x{t}: {msg}"
+            );
+            assert!(msg.contains("huge-input.safetensors"), "{msg}");
+            let file = read_tensor_file(&path).expect("read");
+            assert!(eeglens_nn::model_for_weights(name, c, t, &file).is_err(), "{name} {c}x{t}");
+        }
+    }
+}
+
 /// A safetensors file whose header is built from the given shape and offsets, followed by
 /// `data` bytes.
 fn file_with_header(dtype: &str, shape: &[u64], offsets: (u64, u64), data: usize) -> Vec<u8> {

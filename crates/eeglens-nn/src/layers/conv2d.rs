@@ -107,6 +107,8 @@ impl Conv2d {
             ));
         }
         let shape = [cfg.c_out, cfg.c_in / cfg.groups, cfg.kernel.0, cfg.kernel.1];
+        crate::init::reserve("Conv2d", &shape)?;
+        crate::init::reserve("Conv2d", &[if cfg.bias { cfg.c_out } else { 0 }])?;
         let weight = cfg.init.weight(&shape, rng);
         let bias = cfg.bias.then(|| cfg.init.bias(cfg.c_out, fans(&shape).0, rng));
         Ok(Self { cfg: cfg.clone(), weight, bias })

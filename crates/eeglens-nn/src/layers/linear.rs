@@ -53,6 +53,8 @@ impl Linear {
         if cfg.d_in == 0 || cfg.d_out == 0 {
             return Err(NnError::Config { kind: "Linear", msg: format!("zero size in {cfg:?}") });
         }
+        crate::init::reserve("Linear", &[cfg.d_out, cfg.d_in])?;
+        crate::init::reserve("Linear", &[if cfg.bias { cfg.d_out } else { 0 }])?;
         let weight = cfg.init.weight(&[cfg.d_out, cfg.d_in], rng);
         let bias = cfg.bias.then(|| cfg.init.bias(cfg.d_out, cfg.d_in, rng));
         Ok(Self { cfg: cfg.clone(), weight, bias })

@@ -56,11 +56,14 @@ pub fn eegnet(spec: &ModelSpec, rng: &mut Rng) -> Result<Sequential, NnError> {
     s.push("pool_2", Layer::AvgPool2d(AvgPool2d::new(&AvgPool2dConfig::new((1, 8)))?));
     s.push("drop_2", Layer::Dropout(Dropout::new(&drop)?));
     s.push("flatten", Layer::Flatten(Flatten));
-    let w1 = (spec.n_samples + 1) / 4; // conv_temporal gives T + 1 samples
+    let w1 = spec.n_samples.saturating_add(1) / 4; // conv_temporal gives T + 1 samples
     let w = (w1 + 1) / 8; // conv_separable_depth gives w1 + 1
     s.push(
         "classifier",
-        Layer::Linear(Linear::new(&LinearConfig::new((f2 * w).max(1), spec.n_classes), rng)?),
+        Layer::Linear(Linear::new(
+            &LinearConfig::new(super::layer_size("eegnet", spec, &[f2, w])?.max(1), spec.n_classes),
+            rng,
+        )?),
     );
     Sequential::new("eegnet", &[1, spec.n_channels, spec.n_samples], s.0)
 }

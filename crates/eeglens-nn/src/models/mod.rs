@@ -53,6 +53,18 @@ pub fn build(name: &str, spec: &ModelSpec, rng: &mut Rng) -> Result<Sequential, 
     }
 }
 
+/// The product of `factors`, a layer size that follows the input shape of
+/// `spec`, or an error naming `model` and the input when it overflows.
+pub(crate) fn layer_size(model: &'static str, spec: &ModelSpec, factors: &[usize]) -> Result<usize, NnError> {
+    factors.iter().try_fold(1usize, |a, &f| a.checked_mul(f)).ok_or_else(|| NnError::Config {
+        kind: model,
+        msg: format!(
+            "input [1, {}, {}] is too large: a layer's size overflows",
+            spec.n_channels, spec.n_samples
+        ),
+    })
+}
+
 /// Accumulates `(name, layer)` pairs.
 pub(crate) struct Stack(pub(crate) Vec<(String, crate::layers::Layer)>);
 

@@ -96,7 +96,7 @@ pub fn rvgg_bn(spec: &ModelSpec, rng: &mut Rng) -> Result<Sequential, NnError> {
 /// R-VGG's classifier after the last pool: flatten `64 x (C/8) x (T/8)`;
 /// linear 1024, ReLU, dropout 0.5; linear 1024, ReLU, dropout 0.5; linear to the classes.
 fn classifier(s: &mut Stack, spec: &ModelSpec, rng: &mut Rng) -> Result<(), NnError> {
-    let flat = 64 * (spec.n_channels / 8) * (spec.n_samples / 8);
+    let flat = super::layer_size("R-VGG", spec, &[64, spec.n_channels / 8, spec.n_samples / 8])?;
     s.push("flatten", Layer::Flatten(Flatten));
     let drop = DropoutConfig { p: 0.5 };
     s.push("classifier.0", Layer::Linear(Linear::new(&LinearConfig::new(flat.max(1), 1024), rng)?));

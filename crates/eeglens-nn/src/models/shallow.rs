@@ -45,6 +45,7 @@ pub fn shallow(spec: &ModelSpec, rng: &mut Rng) -> Result<Sequential, NnError> {
     s.push("drop", Layer::Dropout(Dropout::new(&DropoutConfig { p: 0.5 })?));
     s.push("flatten", Layer::Flatten(Flatten));
     let w = (spec.n_samples.saturating_sub(24 + 75)) / 15 + 1;
-    s.push("classifier", Layer::Linear(Linear::new(&LinearConfig::new(f * w, spec.n_classes), rng)?));
+    let flat = super::layer_size("shallow", spec, &[f, w])?;
+    s.push("classifier", Layer::Linear(Linear::new(&LinearConfig::new(flat, spec.n_classes), rng)?));
     Sequential::new("shallow", &[1, spec.n_channels, spec.n_samples], s.0)
 }

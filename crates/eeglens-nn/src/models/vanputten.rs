@@ -45,7 +45,7 @@ pub fn vanputten(spec: &ModelSpec, rng: &mut Rng) -> Result<Sequential, NnError>
         s.push(format!("features.{}", i + 1), Layer::Dropout(Dropout::new(&DropoutConfig { p: 0.25 })?));
         i += 2;
     }
-    let flat = 100 * (spec.n_channels / 8) * (spec.n_samples / 8);
+    let flat = super::layer_size("vanputten", spec, &[100, spec.n_channels / 8, spec.n_samples / 8])?;
     s.push("flatten", Layer::Flatten(Flatten));
     s.push("classifier.0", Layer::Linear(Linear::new(&LinearConfig::new(flat.max(1), spec.n_classes), rng)?));
     Sequential::new("vanputten", &[1, spec.n_channels, spec.n_samples], s.0)
