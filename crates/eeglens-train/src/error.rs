@@ -104,7 +104,7 @@ pub enum TrainError {
         epoch: usize,
         /// batch within the epoch (from 1)
         batch: usize,
-        /// `loss` or `gradient norm`
+        /// `loss`, `gradient norm` or `validation loss`
         what: &'static str,
         /// the offending value
         value: f64,

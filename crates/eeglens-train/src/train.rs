@@ -241,12 +241,13 @@ pub fn train(
 ///
 /// # Errors
 /// [`TrainError::Config`] for bad settings; [`TrainError::EmptySplit`] without
-/// training windows; [`TrainError::ModelShape`] when the model does not fit
+/// training windows; [`TrainError::OneClass`] when they are all of one class;
+/// [`TrainError::ModelShape`] when the model does not fit
 /// the windows; [`TrainError::RunExists`], [`TrainError::NothingToResume`],
 /// [`TrainError::ResumeMismatch`] for the run directory;
 /// [`TrainError::Io`] when it cannot be written; [`TrainError::Diverged`]
-/// when the loss or gradients stop being finite (`checkpoint-last` then holds
-/// the last good epoch).
+/// when the loss, the gradients or the validation loss stop being finite
+/// (`checkpoint-last` then holds the last good epoch).
 pub fn train_with(
     cfg: &TrainConfig,
     store: &EpochStore,
@@ -351,11 +352,7 @@ pub fn train_with(
                 None
             };
             if let Some((what, value)) = bad {
-                let kept = if last_path.exists() {
-                    format!("{} holds the state after epoch {}", last_path.display(), st.epochs_done)
-                } else {
-                    "no checkpoint was written before".to_string()
-                };
+                let kept = kept_note(&last_path, st.epochs_done);
                 return Err(TrainError::Diverged { epoch, batch: st.batches_done + 1, what, value, kept });
             }
             st.step += 1;
@@ -395,6 +392,18 @@ pub fn train_with(
             let s_acc = per.iter().filter(|s| s.predicted == s.label).count() as f64 / per.len() as f64;
             Some((m, s_acc))
         };
+        // The store holds finite windows only, so a validation loss that is not finite means
+        // the network's outputs are not: stop as for a training loss, never record `null`.
+        if let Some((m, _)) = val.as_ref().filter(|(m, _)| !m.loss.is_finite()) {
+            let kept = kept_note(&last_path, st.epochs_done);
+            return Err(TrainError::Diverged {
+                epoch,
+                batch: st.batches_done,
+                what: "validation loss",
+                value: m.loss,
+                kept,
+            });
+        }
         let train_loss = st.loss_sum() / st.seen.max(1) as f64;
         let monitored = match (&val, cfg.monitor) {
             (None, _) => train_loss,
@@ -503,6 +512,15 @@ pub fn train_with(
         seconds: started.elapsed().as_secs_f64(),
         threads,
     })
+}
+
+/// Which checkpoint keeps the last good state when training stops on a non-finite figure.
+fn kept_note(last_path: &Path, epochs_done: usize) -> String {
+    if last_path.exists() {
+        format!("{} holds the state after epoch {epochs_done}", last_path.display())
+    } else {
+        "no checkpoint was written before".to_string()
+    }
 }
 
 /// What one [`train_step`] did.

@@ -152,3 +152,24 @@ fn a_train_split_of_one_class_is_refused() {
     let store = EpochStore::open(&data).expect("open");
     train(&one_epoch(), &store, &d.join("run"), &mut |_| {}).expect("two classes train");
 }
+
+/// Finite but enormous validation windows (unscaled data) overflow the network's outputs: the
+/// run used to end with exit 0, `val_loss: null` and no best checkpoint.
+#[test]
+fn a_validation_loss_that_is_not_finite_stops_training() {
+    let d = tmpdir("dc-valnan");
+    let data = d.join("loud.safetensors");
+    let mut set = toy_set(&tiny());
+    let w = set.meta.channels.len() * set.n_samples;
+    for (i, sp) in set.split.clone().iter().enumerate() {
+        if *sp == Split::Val {
+            set.x[i * w..(i + 1) * w].iter_mut().for_each(|v| *v = f32::MAX * v.signum());
+        }
+    }
+    set.write(&data).expect("finite values are written");
+    let store = EpochStore::open(&data).expect("and open");
+    let e = train(&one_epoch(), &store, &d.join("run"), &mut |_| {}).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, TrainError::Diverged { epoch: 1, what: "validation loss", .. }), "{msg}");
+    assert!(!msg.contains('\n'), "{msg}");
+}
