@@ -186,3 +186,59 @@ fn full_size_rvgg_reads_the_planted_theta() {
         assert!(rank > 0.9, "{name}: planted channels rank above {rank:.2} of the others");
     }
 }
+
+/// The deconvnet's variants on one (untrained) network: `shared` projects
+/// every window from the second class's output, so its maps equal the
+/// paper's maps for that class's windows and differ for the other class's;
+/// `times_input` reads each map multiplied sample by sample with its window.
+#[test]
+fn deconv_variants_change_only_the_seed_and_the_product_with_the_window() {
+    use eeglens_interpret::{DeconvSeed, Method, Saved};
+    let plant = Plant { band: (4.0, 8.0), channels: vec!["Fz", "Cz"], size: 2.0 };
+    let data = synthetic("deconv-variants", &plant, 8, 10.0, 3);
+    let model = small_cnn(&mut Rng::new(3));
+    let read = |seed: DeconvSeed, times_input: bool| {
+        let mut cfg =
+            InterpretConfig { k: 4, permutations: 19, read_anyway: true, ..InterpretConfig::default() };
+        cfg.methods = vec![Method::Deconv];
+        cfg.deconv.seed = seed;
+        cfg.deconv.times_input = times_input;
+        let r = run(&model, &data.store, &cfg, &mut Silent).expect("runs");
+        let maps = r.tensor("deconv.maps").expect("maps").clone();
+        let idx = r
+            .tensors
+            .iter()
+            .find_map(|(n, t)| match t {
+                Saved::I64(t) if n == "deconv.indices" => Some(t.data.clone()),
+                _ => None,
+            })
+            .expect("indices");
+        (r.report.methods.deconv.expect("read").rule, maps, idx)
+    };
+    let (rule, class, idx) = read(DeconvSeed::Class, false);
+    assert_eq!(rule, "deconvnet");
+    let (rule, shared, idx2) = read(DeconvSeed::Shared, false);
+    assert_eq!(rule, "deconvnet/shared");
+    assert_eq!(idx, idx2, "the same windows are projected");
+    // The maps come class by class: the 4 optimal samples of class 0, then those of class 1.
+    assert_eq!(idx.len(), 8, "k = 4 windows per class");
+    let per = class.len() / idx.len();
+    for (i, &w) in idx.iter().enumerate() {
+        let a = &class.data()[i * per..][..per];
+        let b = &shared.data()[i * per..][..per];
+        if i >= 4 {
+            assert!(a == b, "class-1 sample {i} (window {w}): the same seed must give the same map");
+        } else {
+            assert!(a != b, "class-0 sample {i} (window {w}): another seed must give another map");
+        }
+    }
+    let (rule, product, _) = read(DeconvSeed::Shared, true);
+    assert_eq!(rule, "deconvnet/shared×input");
+    for (i, &w) in idx.iter().enumerate() {
+        let x = data.store.batch(&[w as usize]);
+        for j in 0..per {
+            let want = shared.data()[i * per + j] * x.data()[j];
+            assert!(product.data()[i * per + j] == want, "window {w}, sample {j}");
+        }
+    }
+}

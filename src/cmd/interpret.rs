@@ -7,8 +7,8 @@ use anyhow::{bail, Context};
 use eeglens_data::store::Split;
 use eeglens_dsp::Band;
 use eeglens_interpret::{
-    run as interpret, write_outputs, BackRule, InterpretConfig, Keep, Method, Parameterisation, Progress,
-    UnitRef,
+    run as interpret, write_outputs, BackRule, DeconvSeed, InterpretConfig, Keep, Method, Parameterisation,
+    Progress, UnitRef,
 };
 use eeglens_train::RunDir;
 
@@ -66,6 +66,13 @@ pub struct Args {
     /// Back-projection rule: deconvnet, guided or saliency.
     #[arg(long, default_value = "deconvnet")]
     pub rule: String,
+    /// Which output the deconvnet projects each class's windows from: class
+    /// (its own class, as the paper) or shared (the same output for every window).
+    #[arg(long, default_value = "class")]
+    pub deconv_seed: String,
+    /// Read each deconvnet map multiplied with its window instead of the map alone.
+    #[arg(long)]
+    pub deconv_times_input: bool,
     /// Also read this layer's --unit on its own (e.g. features.14).
     #[arg(long, requires = "unit")]
     pub layer: Option<String>,
@@ -172,6 +179,12 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
         other => bail!("--rule {other}: expected deconvnet, guided or saliency"),
     };
     cfg.deconv.keep = if a.whole_map { Keep::Map } else { Keep::Strongest };
+    cfg.deconv.seed = match a.deconv_seed.as_str() {
+        "class" => DeconvSeed::Class,
+        "shared" => DeconvSeed::Shared,
+        other => bail!("--deconv-seed {other}: expected class or shared"),
+    };
+    cfg.deconv.times_input = a.deconv_times_input;
     if let (Some(layer), Some(unit)) = (&a.layer, a.unit) {
         cfg.unit = Some(UnitRef { layer: layer.clone(), unit });
     }

@@ -349,6 +349,14 @@ fn print_summary(doc: &ValidateDoc, secs: f64) {
     for c in &s.checks {
         println!("{}", c.describe());
     }
+    for (name, v) in &s.variants {
+        println!(
+            "variant     {name}: band hit {}, channels hit {}, null claims {}",
+            v.band_hit.describe(),
+            v.channels_hit.describe(),
+            v.null_claims.describe()
+        );
+    }
     let fails = s.checks.iter().filter(|c| c.status == Status::Fail).count();
     let nodata = s.checks.iter().filter(|c| c.status == Status::NoData).count();
     if s.nothing_learned {

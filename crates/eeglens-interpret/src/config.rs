@@ -189,6 +189,30 @@ impl Default for ActmaxConfig {
     }
 }
 
+/// Which output the windows of each class are projected back from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeconvSeed {
+    /// each class's windows from their own class (Zeiler & Fergus; the
+    /// paper): the two groups of maps then pass through different paths of
+    /// the network, so their contrast mixes the data with the paths
+    Class,
+    /// every window from the same output (the second class's logit
+    /// difference): both groups pass through the same path, so what differs
+    /// between their maps comes from the windows
+    Shared,
+}
+
+impl DeconvSeed {
+    /// The name used in JSON and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeconvSeed::Class => "class",
+            DeconvSeed::Shared => "shared",
+        }
+    }
+}
+
 /// Settings of the deconvnet and its variants.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeconvConfig {
@@ -196,11 +220,33 @@ pub struct DeconvConfig {
     pub rule: BackRule,
     /// what a unit keeps before projection (classes keep their logit difference)
     pub keep: Keep,
+    /// which output each class's windows are projected from
+    pub seed: DeconvSeed,
+    /// read each map multiplied sample by sample with its window (the
+    /// window's content weighted by what the network projects back onto it)
+    /// instead of the map alone
+    pub times_input: bool,
 }
 
 impl Default for DeconvConfig {
     fn default() -> Self {
-        Self { rule: BackRule::Deconvnet, keep: Keep::Strongest }
+        Self { rule: BackRule::Deconvnet, keep: Keep::Strongest, seed: DeconvSeed::Class, times_input: false }
+    }
+}
+
+impl DeconvConfig {
+    /// A short name of the variant: `deconvnet`, `deconvnet/shared`,
+    /// `deconvnet/class×input`, ...
+    pub fn variant_name(&self) -> String {
+        let mut s = self.rule.name().to_string();
+        if self.seed != DeconvSeed::Class || self.times_input {
+            s.push('/');
+            s.push_str(self.seed.name());
+        }
+        if self.times_input {
+            s.push_str("×input");
+        }
+        s
     }
 }
 

@@ -127,8 +127,8 @@ pub mod walk;
 
 pub use agreement::{agreement, Agreement};
 pub use config::{
-    ActmaxConfig, BackRule, ClassObjective, DeconvConfig, InterpretConfig, Keep, Method, Parameterisation,
-    UnitRef,
+    ActmaxConfig, BackRule, ClassObjective, DeconvConfig, DeconvSeed, InterpretConfig, Keep, Method,
+    Parameterisation, UnitRef,
 };
 pub use error::InterpretError;
 pub use ordered::Ordered;

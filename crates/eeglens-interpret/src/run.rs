@@ -5,7 +5,7 @@ use eeglens_data::store::EpochStore;
 use eeglens_nn::{IntTensor, Sequential};
 
 use crate::actmax::{maximise, ActmaxProblem, DataStats, Target};
-use crate::config::{ClassObjective, InterpretConfig, Method, Parameterisation};
+use crate::config::{ClassObjective, DeconvSeed, InterpretConfig, Method, Parameterisation};
 use crate::deconv::{class_seed, project, record, unit_seed};
 use crate::error::InterpretError;
 use crate::optimal::{samples, score_classes, score_unit, top_k, top_k_capped, ClassScores};
@@ -40,6 +40,12 @@ const MAX_STATS_WINDOWS: usize = 2048;
 
 /// Runs the configured methods on `model` and the windows of `cfg.split`.
 ///
+/// In order: the windows of the split are scored and the network's
+/// discrimination tested; each class's optimal samples are chosen; then,
+/// when the network separates the classes (or [`InterpretConfig::read_anyway`]),
+/// optimal samples, activation maximisation and the deconvnet, each with its
+/// spectral reading; then the unit of [`InterpretConfig::unit`], if any.
+///
 /// # Shapes
 /// The model takes `[n, 1, n_channels, n_samples]` windows of the store and
 /// returns one logit per class of the store.
@@ -57,69 +63,26 @@ pub fn run(
     progress: &mut dyn Progress,
 ) -> Result<InterpretResult, InterpretError> {
     cfg.validate()?;
-    let meta = store.meta();
-    let (n_ch, t) = (store.n_channels(), store.n_samples());
-    let n_classes = meta.classes.len();
-    let n_out: usize = model.output_shape().iter().product();
-    if model.input_shape() != [1, n_ch, t] || n_out != n_classes || n_classes < 2 {
-        return Err(InterpretError::ModelData {
-            model: model.name().to_string(),
-            expected: model.input_shape().to_vec(),
-            got: vec![1, n_ch, t],
-            n_outputs: n_out,
-            n_classes,
-        });
-    }
+    check_shapes(model, store)?;
     let unit = cfg.unit.as_ref().map(|u| resolve_unit(model, u)).transpose()?;
-    let mut indices = store.indices(cfg.split);
-    if let Some(also) = cfg.also {
-        indices.extend(store.indices(also));
-        indices.sort_unstable();
-    }
-    let split_name = cfg.split_name();
-    if indices.len() < 4 {
-        return Err(InterpretError::TooFewWindows {
-            split: split_name,
-            class: "any".into(),
-            got: indices.len(),
-            needed: 4,
-        });
-    }
-    let labels: Vec<u32> = indices.iter().map(|&i| store.labels()[i]).collect();
-    let subjects: Vec<u32> = indices.iter().map(|&i| store.subjects()[i]).collect();
+    let w = Windows::of(store, cfg)?;
+    let ctx = Ctx {
+        model,
+        store,
+        cfg,
+        n_ch: store.n_channels(),
+        t: store.n_samples(),
+        n_classes: store.meta().classes.len(),
+    };
 
-    progress.stage("scoring windows", indices.len() as u64);
-    let scores = score_classes(model, store, &indices, cfg.batch)?;
-    progress.advance(indices.len() as u64);
+    progress.stage("scoring windows", w.indices.len() as u64);
+    let scores = score_classes(model, store, &w.indices, cfg.batch)?;
+    progress.advance(w.indices.len() as u64);
     let disc =
-        discrimination(&scores.column(1), &scores.pred, &labels, &subjects, cfg.permutations, cfg.seed);
+        discrimination(&scores.column(1), &scores.pred, &w.labels, &w.subjects, cfg.permutations, cfg.seed);
+    let chosen = choose_optimal(&ctx, &w, &scores)?;
 
-    // Optimal samples per class: positions into `indices`.
-    let mut chosen: Vec<Vec<usize>> = Vec::with_capacity(n_classes);
-    for c in 0..n_classes {
-        let col = scores.column(c);
-        let keep = |p: usize| !cfg.correct_only || (scores.pred[p] == c && labels[p] as usize == c);
-        let top = if cfg.spread_subjects {
-            let mut of_class: Vec<u32> =
-                (0..labels.len()).filter(|&p| labels[p] as usize == c).map(|p| subjects[p]).collect();
-            of_class.sort_unstable();
-            of_class.dedup();
-            let cap = cfg.k.div_ceil(of_class.len().max(1));
-            top_k_capped(&col, cfg.k, keep, &subjects, cap)
-        } else {
-            top_k(&col, cfg.k, keep)
-        };
-        if top.len() < 2 {
-            return Err(InterpretError::TooFewWindows {
-                split: split_name,
-                class: meta.classes[c].clone(),
-                got: top.len(),
-                needed: 2,
-            });
-        }
-        chosen.push(top);
-    }
-
+    let meta = store.meta();
     let opts = ReadOpts {
         classes: &meta.classes,
         channels: &meta.channels,
@@ -134,195 +97,27 @@ pub fn run(
     // A model that learned nothing on this split has nothing to read: its
     // preferred windows, patterns and maps say nothing about the data.
     let read_methods = disc.learned || cfg.read_anyway;
+    let runs = |m: Method| read_methods && cfg.methods.contains(&m);
 
-    if read_methods && cfg.methods.contains(&Method::Optimal) {
+    if runs(Method::Optimal) {
         progress.stage("optimal samples", 1);
         let (reading, samples_by_class) =
-            optimal_method(store, &indices, &scores, &chosen, &opts, &mut tensors)?;
+            optimal_method(store, &w.indices, &scores, &chosen, &opts, &mut tensors)?;
         methods.optimal = Some(OptimalReport { reading, samples: samples_by_class });
         progress.advance(1);
     }
-
-    let stats = if cfg.methods.contains(&Method::Actmax) || unit.is_some() {
-        let step = indices.len().div_ceil(MAX_STATS_WINDOWS).max(1);
-        let sub: Vec<usize> = indices.iter().step_by(step).copied().collect();
-        let x = store.batch(&sub);
-        Some(DataStats::of(x.data(), n_ch, t))
-    } else {
-        None
-    };
-    let starts = if cfg.actmax.param == Parameterisation::Gains
-        && (cfg.methods.contains(&Method::Actmax) || unit.is_some())
-    {
-        let n = cfg.actmax.restarts * cfg.actmax.windows_per_restart.max(1);
-        let pos = start_windows(&labels, &subjects, n_classes, n, cfg.seed);
-        let idx: Vec<usize> = pos.iter().map(|&p| indices[p]).collect();
-        store.batch(&idx).data().to_vec()
-    } else {
-        Vec::new()
-    };
-
-    if read_methods && cfg.methods.contains(&Method::Actmax) {
-        let stats = stats.as_ref().expect("computed when actmax runs");
-        let targets: Vec<Target> = (0..n_classes).map(Target::Class).collect();
-        progress.stage("activation maximisation", cfg.actmax.steps as u64);
-        let problem = ActmaxProblem {
-            model,
-            targets: &targets,
-            fs: meta.fs,
-            stats,
-            cfg: &cfg.actmax,
-            seed: cfg.seed,
-            starts: &starts,
-            bands: &cfg.bands,
-        };
-        let pats = maximise(&problem, &mut |_| progress.advance(1))?;
-        let r = cfg.actmax.restarts;
-        let groups: Vec<usize> = (0..n_classes * r).map(|i| i / r).collect();
-        let sp = spectra(pats.patterns.data(), n_ch, t, meta.fs)?.mean_of_runs(pats.members);
-        // Under gains, restart j of every class is made from the same windows: a pair.
-        let (reading, arrays) = if pats.gains.is_some() {
-            let pairs: Vec<usize> = (0..n_classes * r).map(|i| i % r).collect();
-            read_paired(&sp, &groups, &pairs, &opts.with_seed(cfg.seed ^ 0xA))?
-        } else {
-            read(&sp, &groups, &opts.with_seed(cfg.seed ^ 0xA))?
-        };
-        let steps = cfg.actmax.steps;
-        let at = |step: usize| {
-            Ordered(
-                (0..n_classes)
-                    .map(|c| {
-                        let m =
-                            (0..r).map(|j| pats.trace.data()[(c * r + j) * steps + step] as f64).sum::<f64>();
-                        (meta.classes[c].clone(), m / r as f64)
-                    })
-                    .collect(),
-            )
-        };
-        methods.actmax = Some(ActmaxReport {
-            reading,
-            objective: match cfg.actmax.objective {
-                ClassObjective::Logit => "logit".into(),
-                ClassObjective::LogitDifference => "logit_difference".into(),
-            },
-            objective_start: at(0),
-            objective_end: at(steps - 1),
-            steps,
-            restarts: r,
-            parameterisation: match cfg.actmax.param {
-                Parameterisation::Gains => "gains".into(),
-                Parameterisation::Samples => "samples".into(),
-                Parameterisation::Spectral { .. } => "spectral".into(),
-            },
-            windows_per_restart: pats.members,
-        });
-        push_arrays(&mut tensors, "actmax", &arrays, n_classes, n_ch, sp.n_freqs(), cfg.bands.len());
-        tensors.push(("actmax.patterns".into(), Saved::F32(pats.patterns)));
-        tensors.push(("actmax.trace".into(), Saved::F32(pats.trace)));
-        if let Some(g) = pats.gains {
-            tensors.push(("actmax.gains".into(), Saved::F32(g)));
-        }
+    let actmax_in =
+        (cfg.methods.contains(&Method::Actmax) || unit.is_some()).then(|| ActmaxInputs::of(&ctx, &w));
+    if runs(Method::Actmax) {
+        let inputs = actmax_in.as_ref().expect("prepared when actmax runs");
+        methods.actmax = Some(actmax_method(&ctx, inputs, &opts, &mut tensors, progress)?);
     }
-
-    if read_methods && cfg.methods.contains(&Method::Deconv) {
-        let total: usize = chosen.iter().map(Vec::len).sum();
-        progress.stage("reverse convolution", total as u64);
-        let last = model.layers().len() - 1;
-        let mut maps = Vec::with_capacity(total * n_ch * t);
-        let mut groups = Vec::with_capacity(total);
-        for (c, pos) in chosen.iter().enumerate() {
-            let idx: Vec<usize> = pos.iter().map(|&p| indices[p]).collect();
-            for chunk in idx.chunks(cfg.batch) {
-                let x = store.batch(chunk);
-                let rec = record(model, &x, last)?;
-                let m = project(model, &rec, last, class_seed(chunk.len(), n_classes, c), cfg.deconv.rule);
-                maps.extend_from_slice(m.data());
-                groups.extend(std::iter::repeat_n(c, chunk.len()));
-                progress.advance(chunk.len() as u64);
-            }
-        }
-        let sp = spectra(&maps, n_ch, t, meta.fs)?;
-        let (reading, arrays) = read(&sp, &groups, &opts.with_seed(cfg.seed ^ 0xD))?;
-        methods.deconv =
-            Some(DeconvReport { reading, rule: cfg.deconv.rule.name().into(), from: "output".into() });
-        push_arrays(&mut tensors, "deconv", &arrays, n_classes, n_ch, sp.n_freqs(), cfg.bands.len());
-        let maps = Tensor::from_vec(&[total, n_ch, t], maps).expect("one map per window");
-        tensors.push(("deconv.maps".into(), Saved::F32(maps)));
-        let flat: Vec<i64> = chosen.iter().flatten().map(|&p| indices[p] as i64).collect();
-        tensors.push(("deconv.indices".into(), Saved::I64(IntTensor { shape: vec![total], data: flat })));
+    if runs(Method::Deconv) {
+        methods.deconv = Some(deconv_method(&ctx, &w, &chosen, &opts, &mut tensors, progress)?);
     }
-
     let unit_report = match &unit {
         None => None,
-        Some(u) => {
-            progress.stage("unit", indices.len() as u64);
-            let us = score_unit(model, store, &indices, cfg.batch, u.index, u.unit)?;
-            progress.advance(indices.len() as u64);
-            let top = top_k(&us, cfg.k, |_| true);
-            let neg: Vec<f64> = us.iter().map(|v| -v).collect();
-            let bottom = top_k(&neg, cfg.k, |p| !top.contains(&p));
-            let mut items = Vec::new();
-            let mut groups = Vec::new();
-            for (g, pos) in [&bottom, &top].into_iter().enumerate() {
-                let idx: Vec<usize> = pos.iter().map(|&p| indices[p]).collect();
-                items.extend_from_slice(store.batch(&idx).data());
-                groups.extend(std::iter::repeat_n(g, idx.len()));
-            }
-            let names = ["bottom".to_string(), "top".to_string()];
-            let uopts = ReadOpts { classes: &names, seed: cfg.seed ^ 0x7, ..opts };
-            let (optimal, _) = read(&spectra(&items, n_ch, t, meta.fs)?, &groups, &uopts)?;
-            let top_idx: Vec<usize> = top.iter().map(|&p| indices[p]).collect();
-
-            let actmax = if cfg.methods.contains(&Method::Actmax) {
-                let stats = stats.as_ref().expect("computed when a unit is read");
-                let targets = [Target::Unit { layer: u.index, unit: u.unit }];
-                progress.stage("unit activation maximisation", cfg.actmax.steps as u64);
-                let problem = ActmaxProblem {
-                    model,
-                    targets: &targets,
-                    fs: meta.fs,
-                    stats,
-                    cfg: &cfg.actmax,
-                    seed: cfg.seed,
-                    starts: &starts,
-                    bands: &cfg.bands,
-                };
-                let pats = maximise(&problem, &mut |_| progress.advance(1))?;
-                let table = band_table(pats.patterns.data(), n_ch, t, meta.fs, &opts)?;
-                tensors.push(("unit.actmax.patterns".into(), Saved::F32(pats.patterns)));
-                tensors.push(("unit.actmax.trace".into(), Saved::F32(pats.trace)));
-                if let Some(g) = pats.gains {
-                    tensors.push(("unit.actmax.gains".into(), Saved::F32(g)));
-                }
-                Some(table)
-            } else {
-                None
-            };
-            let deconv = if cfg.methods.contains(&Method::Deconv) {
-                let x = store.batch(&top_idx);
-                let rec = record(model, &x, u.index)?;
-                let seed = unit_seed(&rec.output, u.unit, cfg.deconv.keep);
-                let maps = project(model, &rec, u.index, seed, cfg.deconv.rule);
-                let table = band_table(maps.data(), n_ch, t, meta.fs, &opts)?;
-                let shape = [top_idx.len(), n_ch, t];
-                let maps = maps.reshape(&shape).expect("one map per window");
-                tensors.push(("unit.deconv.maps".into(), Saved::F32(maps)));
-                Some(table)
-            } else {
-                None
-            };
-            let data = top_idx.iter().map(|&i| i as i64).collect();
-            tensors.push(("unit.indices".into(), Saved::I64(IntTensor { shape: vec![top_idx.len()], data })));
-            Some(UnitReport {
-                layer: u.layer.clone(),
-                unit: u.unit,
-                n_units: u.n_units,
-                samples: samples(store, &indices, &top, &us),
-                optimal,
-                actmax,
-                deconv,
-            })
-        }
+        Some(u) => Some(unit_method(&ctx, &w, u, actmax_in.as_ref(), &opts, &mut tensors, progress)?),
     };
     progress.finish();
 
@@ -338,6 +133,315 @@ pub fn run(
         unit: unit_report,
     };
     Ok(InterpretResult { report, tensors })
+}
+
+/// What every step reads: the model, the store, the settings and the shapes.
+struct Ctx<'a> {
+    model: &'a Sequential,
+    store: &'a EpochStore,
+    cfg: &'a InterpretConfig,
+    n_ch: usize,
+    t: usize,
+    n_classes: usize,
+}
+
+/// The windows read: their store indices, labels and subjects.
+struct Windows {
+    indices: Vec<usize>,
+    labels: Vec<u32>,
+    subjects: Vec<u32>,
+    /// `test`, or `test+val`
+    name: String,
+}
+
+impl Windows {
+    /// The windows of `cfg.split` (and `cfg.also`), at least 4 of them.
+    fn of(store: &EpochStore, cfg: &InterpretConfig) -> Result<Self, InterpretError> {
+        let mut indices = store.indices(cfg.split);
+        if let Some(also) = cfg.also {
+            indices.extend(store.indices(also));
+            indices.sort_unstable();
+        }
+        let name = cfg.split_name();
+        if indices.len() < 4 {
+            return Err(InterpretError::TooFewWindows {
+                split: name,
+                class: "any".into(),
+                got: indices.len(),
+                needed: 4,
+            });
+        }
+        let labels = indices.iter().map(|&i| store.labels()[i]).collect();
+        let subjects = indices.iter().map(|&i| store.subjects()[i]).collect();
+        Ok(Self { indices, labels, subjects, name })
+    }
+}
+
+/// The model takes the store's windows and has one output per class (two or more).
+fn check_shapes(model: &Sequential, store: &EpochStore) -> Result<(), InterpretError> {
+    let (n_ch, t) = (store.n_channels(), store.n_samples());
+    let n_classes = store.meta().classes.len();
+    let n_out: usize = model.output_shape().iter().product();
+    if model.input_shape() != [1, n_ch, t] || n_out != n_classes || n_classes < 2 {
+        return Err(InterpretError::ModelData {
+            model: model.name().to_string(),
+            expected: model.input_shape().to_vec(),
+            got: vec![1, n_ch, t],
+            n_outputs: n_out,
+            n_classes,
+        });
+    }
+    Ok(())
+}
+
+/// Each class's optimal samples: positions into the windows, at most `k`
+/// per class (spread over the class's subjects unless told otherwise).
+fn choose_optimal(
+    ctx: &Ctx<'_>,
+    w: &Windows,
+    scores: &ClassScores,
+) -> Result<Vec<Vec<usize>>, InterpretError> {
+    let cfg = ctx.cfg;
+    let mut chosen: Vec<Vec<usize>> = Vec::with_capacity(ctx.n_classes);
+    for c in 0..ctx.n_classes {
+        let col = scores.column(c);
+        let keep = |p: usize| !cfg.correct_only || (scores.pred[p] == c && w.labels[p] as usize == c);
+        let top = if cfg.spread_subjects {
+            let mut of_class: Vec<u32> =
+                (0..w.labels.len()).filter(|&p| w.labels[p] as usize == c).map(|p| w.subjects[p]).collect();
+            of_class.sort_unstable();
+            of_class.dedup();
+            let cap = cfg.k.div_ceil(of_class.len().max(1));
+            top_k_capped(&col, cfg.k, keep, &w.subjects, cap)
+        } else {
+            top_k(&col, cfg.k, keep)
+        };
+        if top.len() < 2 {
+            return Err(InterpretError::TooFewWindows {
+                split: w.name.clone(),
+                class: ctx.store.meta().classes[c].clone(),
+                got: top.len(),
+                needed: 2,
+            });
+        }
+        chosen.push(top);
+    }
+    Ok(chosen)
+}
+
+/// What activation maximisation starts from: the data statistics that set
+/// its scale and, under gains, the windows the gains apply to.
+struct ActmaxInputs {
+    stats: DataStats,
+    starts: Vec<f32>,
+}
+
+impl ActmaxInputs {
+    fn of(ctx: &Ctx<'_>, w: &Windows) -> Self {
+        let (store, cfg) = (ctx.store, ctx.cfg);
+        let step = w.indices.len().div_ceil(MAX_STATS_WINDOWS).max(1);
+        let sub: Vec<usize> = w.indices.iter().step_by(step).copied().collect();
+        let stats = DataStats::of(store.batch(&sub).data(), ctx.n_ch, ctx.t);
+        let starts = if cfg.actmax.param == Parameterisation::Gains {
+            let n = cfg.actmax.restarts * cfg.actmax.windows_per_restart.max(1);
+            let pos = start_windows(&w.labels, &w.subjects, ctx.n_classes, n, cfg.seed);
+            let idx: Vec<usize> = pos.iter().map(|&p| w.indices[p]).collect();
+            store.batch(&idx).data().to_vec()
+        } else {
+            Vec::new()
+        };
+        Self { stats, starts }
+    }
+
+    fn problem<'a>(&'a self, ctx: &Ctx<'a>, targets: &'a [Target]) -> ActmaxProblem<'a> {
+        ActmaxProblem {
+            model: ctx.model,
+            targets,
+            fs: ctx.store.meta().fs,
+            stats: &self.stats,
+            cfg: &ctx.cfg.actmax,
+            seed: ctx.cfg.seed,
+            starts: &self.starts,
+            bands: &ctx.cfg.bands,
+        }
+    }
+}
+
+/// Activation maximisation of every class and the reading of its patterns.
+fn actmax_method(
+    ctx: &Ctx<'_>,
+    inputs: &ActmaxInputs,
+    opts: &ReadOpts<'_>,
+    tensors: &mut Vec<(String, Saved)>,
+    progress: &mut dyn Progress,
+) -> Result<ActmaxReport, InterpretError> {
+    let (cfg, n_classes) = (ctx.cfg, ctx.n_classes);
+    let classes = &ctx.store.meta().classes;
+    let targets: Vec<Target> = (0..n_classes).map(Target::Class).collect();
+    progress.stage("activation maximisation", cfg.actmax.steps as u64);
+    let pats = maximise(&inputs.problem(ctx, &targets), &mut |_| progress.advance(1))?;
+    let r = cfg.actmax.restarts;
+    let groups: Vec<usize> = (0..n_classes * r).map(|i| i / r).collect();
+    let sp = spectra(pats.patterns.data(), ctx.n_ch, ctx.t, ctx.store.meta().fs)?.mean_of_runs(pats.members);
+    // Under gains, restart j of every class is made from the same windows: a pair.
+    let (reading, arrays) = if pats.gains.is_some() {
+        let pairs: Vec<usize> = (0..n_classes * r).map(|i| i % r).collect();
+        read_paired(&sp, &groups, &pairs, &opts.with_seed(cfg.seed ^ 0xA))?
+    } else {
+        read(&sp, &groups, &opts.with_seed(cfg.seed ^ 0xA))?
+    };
+    let steps = cfg.actmax.steps;
+    let at = |step: usize| {
+        Ordered(
+            (0..n_classes)
+                .map(|c| {
+                    let m = (0..r).map(|j| pats.trace.data()[(c * r + j) * steps + step] as f64).sum::<f64>();
+                    (classes[c].clone(), m / r as f64)
+                })
+                .collect(),
+        )
+    };
+    let report = ActmaxReport {
+        reading,
+        objective: match cfg.actmax.objective {
+            ClassObjective::Logit => "logit".into(),
+            ClassObjective::LogitDifference => "logit_difference".into(),
+        },
+        objective_start: at(0),
+        objective_end: at(steps - 1),
+        steps,
+        restarts: r,
+        parameterisation: match cfg.actmax.param {
+            Parameterisation::Gains => "gains".into(),
+            Parameterisation::Samples => "samples".into(),
+            Parameterisation::Spectral { .. } => "spectral".into(),
+        },
+        windows_per_restart: pats.members,
+    };
+    push_arrays(tensors, "actmax", &arrays, n_classes, ctx.n_ch, sp.n_freqs(), cfg.bands.len());
+    tensors.push(("actmax.patterns".into(), Saved::F32(pats.patterns)));
+    tensors.push(("actmax.trace".into(), Saved::F32(pats.trace)));
+    if let Some(g) = pats.gains {
+        tensors.push(("actmax.gains".into(), Saved::F32(g)));
+    }
+    Ok(report)
+}
+
+/// The deconvnet: each optimal sample projected back from the output (its
+/// own class's, or the shared one) and the reading of the maps.
+fn deconv_method(
+    ctx: &Ctx<'_>,
+    w: &Windows,
+    chosen: &[Vec<usize>],
+    opts: &ReadOpts<'_>,
+    tensors: &mut Vec<(String, Saved)>,
+    progress: &mut dyn Progress,
+) -> Result<DeconvReport, InterpretError> {
+    let (model, cfg, n_classes, n_ch, t) = (ctx.model, ctx.cfg, ctx.n_classes, ctx.n_ch, ctx.t);
+    let total: usize = chosen.iter().map(Vec::len).sum();
+    progress.stage("reverse convolution", total as u64);
+    let last = model.layers().len() - 1;
+    let mut maps = Vec::with_capacity(total * n_ch * t);
+    let mut groups = Vec::with_capacity(total);
+    for (c, pos) in chosen.iter().enumerate() {
+        let idx: Vec<usize> = pos.iter().map(|&p| w.indices[p]).collect();
+        let from = match cfg.deconv.seed {
+            DeconvSeed::Class => c,
+            DeconvSeed::Shared => 1.min(n_classes - 1),
+        };
+        for chunk in idx.chunks(cfg.batch) {
+            let x = ctx.store.batch(chunk);
+            let rec = record(model, &x, last)?;
+            let m = project(model, &rec, last, class_seed(chunk.len(), n_classes, from), cfg.deconv.rule);
+            if cfg.deconv.times_input {
+                maps.extend(m.data().iter().zip(x.data()).map(|(a, b)| a * b));
+            } else {
+                maps.extend_from_slice(m.data());
+            }
+            groups.extend(std::iter::repeat_n(c, chunk.len()));
+            progress.advance(chunk.len() as u64);
+        }
+    }
+    let sp = spectra(&maps, n_ch, t, ctx.store.meta().fs)?;
+    let (reading, arrays) = read(&sp, &groups, &opts.with_seed(cfg.seed ^ 0xD))?;
+    push_arrays(tensors, "deconv", &arrays, n_classes, n_ch, sp.n_freqs(), cfg.bands.len());
+    let maps = Tensor::from_vec(&[total, n_ch, t], maps).expect("one map per window");
+    tensors.push(("deconv.maps".into(), Saved::F32(maps)));
+    let flat: Vec<i64> = chosen.iter().flatten().map(|&p| w.indices[p] as i64).collect();
+    tensors.push(("deconv.indices".into(), Saved::I64(IntTensor { shape: vec![total], data: flat })));
+    Ok(DeconvReport { reading, rule: cfg.deconv.variant_name(), from: "output".into() })
+}
+
+/// One unit read on its own: the windows that drive it most against those
+/// that drive it least, its activation-maximisation patterns and its
+/// deconvnet maps.
+fn unit_method(
+    ctx: &Ctx<'_>,
+    w: &Windows,
+    u: &crate::walk::Unit,
+    actmax_in: Option<&ActmaxInputs>,
+    opts: &ReadOpts<'_>,
+    tensors: &mut Vec<(String, Saved)>,
+    progress: &mut dyn Progress,
+) -> Result<UnitReport, InterpretError> {
+    let (model, store, cfg, n_ch, t) = (ctx.model, ctx.store, ctx.cfg, ctx.n_ch, ctx.t);
+    let fs = store.meta().fs;
+    progress.stage("unit", w.indices.len() as u64);
+    let us = score_unit(model, store, &w.indices, cfg.batch, u.index, u.unit)?;
+    progress.advance(w.indices.len() as u64);
+    let top = top_k(&us, cfg.k, |_| true);
+    let neg: Vec<f64> = us.iter().map(|v| -v).collect();
+    let bottom = top_k(&neg, cfg.k, |p| !top.contains(&p));
+    let mut items = Vec::new();
+    let mut groups = Vec::new();
+    for (g, pos) in [&bottom, &top].into_iter().enumerate() {
+        let idx: Vec<usize> = pos.iter().map(|&p| w.indices[p]).collect();
+        items.extend_from_slice(store.batch(&idx).data());
+        groups.extend(std::iter::repeat_n(g, idx.len()));
+    }
+    let names = ["bottom".to_string(), "top".to_string()];
+    let uopts = ReadOpts { classes: &names, seed: cfg.seed ^ 0x7, ..*opts };
+    let (optimal, _) = read(&spectra(&items, n_ch, t, fs)?, &groups, &uopts)?;
+    let top_idx: Vec<usize> = top.iter().map(|&p| w.indices[p]).collect();
+
+    let actmax = if cfg.methods.contains(&Method::Actmax) {
+        let inputs = actmax_in.expect("prepared when a unit is read");
+        let targets = [Target::Unit { layer: u.index, unit: u.unit }];
+        progress.stage("unit activation maximisation", cfg.actmax.steps as u64);
+        let pats = maximise(&inputs.problem(ctx, &targets), &mut |_| progress.advance(1))?;
+        let table = band_table(pats.patterns.data(), n_ch, t, fs, opts)?;
+        tensors.push(("unit.actmax.patterns".into(), Saved::F32(pats.patterns)));
+        tensors.push(("unit.actmax.trace".into(), Saved::F32(pats.trace)));
+        if let Some(g) = pats.gains {
+            tensors.push(("unit.actmax.gains".into(), Saved::F32(g)));
+        }
+        Some(table)
+    } else {
+        None
+    };
+    let deconv = if cfg.methods.contains(&Method::Deconv) {
+        let x = store.batch(&top_idx);
+        let rec = record(model, &x, u.index)?;
+        let seed = unit_seed(&rec.output, u.unit, cfg.deconv.keep);
+        let maps = project(model, &rec, u.index, seed, cfg.deconv.rule);
+        let table = band_table(maps.data(), n_ch, t, fs, opts)?;
+        let maps = maps.reshape(&[top_idx.len(), n_ch, t]).expect("one map per window");
+        tensors.push(("unit.deconv.maps".into(), Saved::F32(maps)));
+        Some(table)
+    } else {
+        None
+    };
+    let data = top_idx.iter().map(|&i| i as i64).collect();
+    tensors.push(("unit.indices".into(), Saved::I64(IntTensor { shape: vec![top_idx.len()], data })));
+    Ok(UnitReport {
+        layer: u.layer.clone(),
+        unit: u.unit,
+        n_units: u.n_units,
+        samples: samples(store, &w.indices, &top, &us),
+        optimal,
+        actmax,
+        deconv,
+    })
 }
 
 impl ReadOpts<'_> {

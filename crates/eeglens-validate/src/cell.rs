@@ -18,13 +18,14 @@
 //! skipped; a directory without `cell.json` (an interrupted cell) is
 //! removed and the cell run again.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use eeglens_data::prepare::{prepare, PrepareConfig};
 use eeglens_data::store::EpochStore;
 use eeglens_data::synth::{write_bids, Eyes, SynthConfig, SynthFormat};
-use eeglens_interpret::{write_outputs, InterpretConfig, Method, Silent};
+use eeglens_interpret::{write_outputs, DeconvSeed, InterpretConfig, Method, Silent};
 use eeglens_train::baseline::baseline;
 use eeglens_train::{train, ChanceReport, Progress, RunDir, TrainConfig};
 use serde::{Deserialize, Serialize};
@@ -209,6 +210,11 @@ pub struct CellResult {
     pub model: ModelScore,
     /// each method's reading scored against the truth
     pub methods: Methods<MethodScore>,
+    /// other settings of a method read from the same network, by name (the
+    /// deconvnet's variants, [`DECONV_VARIANTS`]): what a change of a
+    /// method's default is chosen by
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variants: BTreeMap<String, MethodScore>,
     /// seconds per stage
     pub seconds: StageSeconds,
 }
@@ -270,6 +276,14 @@ pub fn cell_dir(out: &Path, cell: &CellSpec) -> PathBuf {
 pub fn train_config(grid: &GridSpec, cell: &CellSpec) -> TrainConfig {
     TrainConfig { model: grid.model.clone(), epochs: grid.epochs, seed: cell.seed, ..TrainConfig::default() }
 }
+
+/// The deconvnet's variants every cell also reads (name, seed, times input),
+/// beside the default: the grid is what a change of the default is chosen by.
+pub const DECONV_VARIANTS: [(&str, DeconvSeed, bool); 3] = [
+    ("deconv-shared", DeconvSeed::Shared, false),
+    ("deconv-x-input", DeconvSeed::Class, true),
+    ("deconv-shared-x-input", DeconvSeed::Shared, true),
+];
 
 /// The interpretation settings of a cell. Everything else is
 /// `InterpretConfig::default()`: in particular a network whose test
@@ -462,6 +476,24 @@ pub fn run_cell(
         actmax: m.actmax.as_ref().map_or_else(MethodScore::unread, |x| score(&x.reading, planted)),
         deconv: m.deconv.as_ref().map_or_else(MethodScore::unread, |x| score(&x.reading, planted)),
     };
+    let mut variants = BTreeMap::new();
+    if m.deconv.is_some() {
+        for (name, seed, times_input) in DECONV_VARIANTS {
+            let mut vcfg = icfg.clone();
+            vcfg.methods = vec![Method::Deconv];
+            vcfg.deconv.seed = seed;
+            vcfg.deconv.times_input = times_input;
+            let r = eeglens_interpret::run(&model, &store, &vcfg, &mut Silent)
+                .map_err(|e| stage_err("interpret")(&e))?;
+            let s = r
+                .report
+                .methods
+                .deconv
+                .as_ref()
+                .map_or_else(MethodScore::unread, |x| score(&x.reading, planted));
+            variants.insert(name.to_string(), s);
+        }
+    }
     seconds.interpret = t.elapsed().as_secs_f64();
     if !opts.keep_data {
         let last = run.last_checkpoint_path();
@@ -485,6 +517,7 @@ pub fn run_cell(
         baseline: baseline_score,
         model: model_score,
         methods,
+        variants,
         seconds,
     };
     let file = CellFile {

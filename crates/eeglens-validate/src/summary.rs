@@ -17,9 +17,12 @@
 //! pass. [`Summary::nothing_learned`] is set when no effect cell's network
 //! learned: every recovery rate is then undefined, and that is the finding.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::{Deserialize, Serialize};
 
 use crate::cell::{CellResult, Methods};
+use crate::score::MethodScore;
 
 /// Per-subject baseline test accuracy from which an effect cell counts as detectable.
 pub const DETECTABLE_SUBJECT_ACCURACY: f64 = 0.9;
@@ -190,6 +193,9 @@ pub struct Summary {
     pub learned: Rate,
     /// per method
     pub methods: Methods<MethodSummary>,
+    /// per variant of a method the cells also read (no targets: for choosing defaults)
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variants: BTreeMap<String, MethodSummary>,
     /// the network learned, over null cells (a false positive of training)
     pub null_learned: Rate,
     /// the baseline counts a null cell detectable
@@ -228,10 +234,15 @@ pub fn summarise(cells: &[CellResult]) -> Summary {
     let learned: Vec<&CellResult> = effect.iter().copied().filter(|c| c.model.learned).collect();
     let unlearned: Vec<&CellResult> = effect.iter().copied().filter(|c| !c.model.learned).collect();
     let methods = Methods {
-        optimal: method_summary(&learned, &unlearned, &nulls, |c| &c.methods.optimal),
-        actmax: method_summary(&learned, &unlearned, &nulls, |c| &c.methods.actmax),
-        deconv: method_summary(&learned, &unlearned, &nulls, |c| &c.methods.deconv),
+        optimal: method_summary(&learned, &unlearned, &nulls, |c| Some(&c.methods.optimal)),
+        actmax: method_summary(&learned, &unlearned, &nulls, |c| Some(&c.methods.actmax)),
+        deconv: method_summary(&learned, &unlearned, &nulls, |c| Some(&c.methods.deconv)),
     };
+    let names: BTreeSet<&String> = cells.iter().flat_map(|c| c.variants.keys()).collect();
+    let variants = names
+        .into_iter()
+        .map(|name| (name.clone(), method_summary(&learned, &unlearned, &nulls, |c| c.variants.get(name))))
+        .collect();
     let mut sizes: Vec<f64> = effect.iter().map(|c| c.size).collect();
     sizes.sort_by(f64::total_cmp);
     sizes.dedup();
@@ -312,6 +323,7 @@ pub fn summarise(cells: &[CellResult]) -> Summary {
         learned_detectable: Rate::of(&det, |c| c.model.learned),
         learned: Rate::of(&effect, |c| c.model.learned),
         methods,
+        variants,
         null_learned: Rate::of(&nulls, |c| c.model.learned),
         null_detectable: Rate::of(&nulls, detectable),
         by_size,
@@ -328,13 +340,14 @@ fn method_summary(
     learned: &[&CellResult],
     unlearned: &[&CellResult],
     nulls: &[&CellResult],
-    pick: impl Fn(&CellResult) -> &crate::score::MethodScore,
+    pick: impl Fn(&CellResult) -> Option<&MethodScore>,
 ) -> MethodSummary {
+    // A cell without the score (a variant it did not read) counts as unread: no hit, no claim.
     MethodSummary {
-        band_hit: Rate::of(learned, |c| pick(c).band_hit),
-        channels_hit: Rate::of(learned, |c| pick(c).channels_hit),
-        null_claims: Rate::of(nulls, |c| pick(c).top_band.is_some()),
-        unlearned_claims: Rate::of(unlearned, |c| pick(c).top_band.is_some()),
+        band_hit: Rate::of(learned, |c| pick(c).is_some_and(|m| m.band_hit)),
+        channels_hit: Rate::of(learned, |c| pick(c).is_some_and(|m| m.channels_hit)),
+        null_claims: Rate::of(nulls, |c| pick(c).is_some_and(|m| m.top_band.is_some())),
+        unlearned_claims: Rate::of(unlearned, |c| pick(c).is_some_and(|m| m.top_band.is_some())),
     }
 }
 
@@ -342,7 +355,6 @@ fn method_summary(
 pub(crate) mod tests {
     use super::*;
     use crate::cell::{BaselineScore, ModelScore, StageSeconds};
-    use crate::score::MethodScore;
 
     fn method(top: Option<&str>, band_hit: bool, channels_hit: bool) -> MethodScore {
         MethodScore {
@@ -398,6 +410,7 @@ pub(crate) mod tests {
                 best_epoch: Some(12),
             },
             methods: Methods { optimal: score.clone(), actmax: score.clone(), deconv: score },
+            variants: BTreeMap::new(),
             seconds: StageSeconds::default(),
         }
     }
