@@ -77,7 +77,9 @@ pub struct CheckpointMeta {
     pub extra: BTreeMap<String, String>,
 }
 
-const FORMAT: &str = "eeglens-checkpoint-1";
+/// The format tag written to a checkpoint's metadata (one scheme with the
+/// other files: `eeglens-<kind>/<version>`).
+pub const CHECKPOINT_FORMAT: &str = "eeglens-checkpoint/1";
 
 /// Writes `model` (parameters, batch-norm statistics and counters), `meta`
 /// and, when given, the optimiser state to `path`.
@@ -98,7 +100,7 @@ pub fn save_checkpoint(
         .map(|(n, v)| (n, IntTensor { shape: vec![], data: vec![v] }))
         .collect();
     let mut md = meta.extra.clone();
-    md.insert("format".into(), FORMAT.into());
+    md.insert("format".into(), CHECKPOINT_FORMAT.into());
     md.insert("model".into(), meta.model.clone());
     md.insert("input_shape".into(), json(&meta.input_shape));
     md.insert("class_names".into(), json(&meta.class_names));
@@ -267,7 +269,7 @@ pub fn load_optimizer(file: &TensorFile, model: &Sequential) -> Result<Option<Op
 /// # Errors
 /// As [`read_tensor_file`], [`read_meta`], [`load_weights`]; [`NnError::UnknownModel`];
 /// [`NnError::Metadata`] when `input_shape` is not `[1, channels, samples]`, or implies a
-/// model with more weights than the file holds (refused before the model is allocated).
+/// model with far more weights than the file holds (refused before the model is allocated).
 pub fn load_checkpoint(path: &Path) -> Result<(Sequential, CheckpointMeta, TensorFile), NnError> {
     let file = read_tensor_file(path)?;
     let meta = read_meta(&file)?;
@@ -280,14 +282,9 @@ pub fn load_checkpoint(path: &Path) -> Result<(Sequential, CheckpointMeta, Tenso
     };
     let spec = ModelSpec { n_channels, n_samples, n_classes: meta.class_names.len().max(1) };
     let mut model = build_from_file(&meta.model, &spec, &file).map_err(|e| match e {
-        NnError::Config { .. } => NnError::Metadata {
-            path: path.to_path_buf(),
-            key: "input_shape".into(),
-            msg: format!(
-                "{:?} with {} classes does not fit the file's weights: {e}",
-                meta.input_shape, spec.n_classes
-            ),
-        },
+        NnError::Format { msg, .. } => {
+            NnError::Metadata { path: path.to_path_buf(), key: "input_shape".into(), msg }
+        }
         e => e,
     })?;
     load_weights(&mut model, &file)?;
@@ -295,20 +292,41 @@ pub fn load_checkpoint(path: &Path) -> Result<(Sequential, CheckpointMeta, Tenso
 }
 
 /// Builds the zoo model `name` for `spec`, allowing its layers no more weight
-/// values than `file` holds: the shape comes from the file's metadata (or the
-/// input's), and a model larger than the weights could not load them anyway,
-/// so it is refused before anything is allocated.
+/// values than `file` could justify: the shape comes from the file's metadata
+/// (or the input's), and a model much larger than the weights could not load
+/// them anyway, so it is refused before anything is allocated. The bound has
+/// room ([`BUDGET_FACTOR`] times the file's values, plus [`BUDGET_SLACK`]) so
+/// that a file missing a tensor or two still builds and [`load_weights`] names
+/// what is missing.
 fn build_from_file(name: &str, spec: &ModelSpec, file: &TensorFile) -> Result<Sequential, NnError> {
     let values = file.f32s.values().fold(0usize, |a, t| a.saturating_add(t.data().len()));
-    crate::init::with_param_budget(values, || build(name, spec, &mut Rng::new(0)))
+    let budget = values.saturating_mul(BUDGET_FACTOR).saturating_add(BUDGET_SLACK);
+    crate::init::with_param_budget(budget, || build(name, spec, &mut Rng::new(0))).map_err(|e| match e {
+        NnError::Config { .. } => NnError::Format {
+            path: file.path.clone(),
+            msg: format!(
+                "a `{name}` model for input [1, {}, {}] and {} classes needs far more weights than the file \
+                 holds ({values} values): {e}",
+                spec.n_channels, spec.n_samples, spec.n_classes
+            ),
+        },
+        e => e,
+    })
 }
+
+/// See [`build_from_file`]: a model may have this many times the file's weight values...
+const BUDGET_FACTOR: usize = 16;
+/// ...plus this many (16 Mi values, 64 MiB).
+const BUDGET_SLACK: usize = 1 << 24;
 
 /// Builds the zoo model `name` for `[1, n_channels, n_samples]` inputs with the
 /// weights in `file`, taking the class count from the file (its `class_names`
 /// metadata, else the rows of the last layer's weight).
 ///
 /// # Errors
-/// [`NnError::UnknownModel`], [`NnError::LayerShape`], and as [`load_weights`].
+/// [`NnError::UnknownModel`], [`NnError::LayerShape`], and as [`load_weights`];
+/// [`NnError::Format`] when the input shape implies a model with far more
+/// weights than the file holds (refused before the model is allocated).
 pub fn model_for_weights(
     name: &str,
     n_channels: usize,

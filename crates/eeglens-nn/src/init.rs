@@ -25,8 +25,8 @@ thread_local! {
 /// Runs `build` (which builds a model) allowing its convolution and linear
 /// layers at most `values` weight and bias values in all: a layer that would
 /// exceed it is refused by [`reserve`] before anything is allocated. Loading
-/// weights uses the file's own count, so a model sized from a file's
-/// metadata can never ask for more memory than the file's weights fill.
+/// weights bounds it by the file's own count of values, so a model sized from
+/// a file's metadata cannot ask for memory out of proportion to the file.
 pub(crate) fn with_param_budget<T>(values: usize, build: impl FnOnce() -> T) -> T {
     struct Restore(Option<usize>);
     impl Drop for Restore {
@@ -56,7 +56,7 @@ pub(crate) fn reserve(kind: &'static str, shape: &[usize]) -> Result<(), NnError
     BUDGET.with(|b| match b.get() {
         Some(left) if n > left => Err(NnError::Config {
             kind,
-            msg: format!("a parameter of shape {shape:?} ({n} values) is more than the {left} weight values left in the file"),
+            msg: format!("a parameter of shape {shape:?} ({n} values) is more than the {left} values left for this model"),
         }),
         Some(left) => {
             b.set(Some(left - n));
