@@ -129,7 +129,11 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     // The summary, from the typed documents the steps wrote.
     let run = eeglens_train::RunDir::open(&run_dir)?;
     let eval: eeglens_train::EvalReport = read_json(&run.eval_path("test"))?;
-    let interp: eeglens_interpret::Report = read_json(&run_dir.join("interpret").join("interpret.json"))?;
+    let interp: eeglens_interpret::Report = read_json(
+        &run_dir
+            .join(eeglens_interpret::result::INTERPRET_DIR)
+            .join(eeglens_interpret::result::INTERPRET_JSON),
+    )?;
     let pct = |x: f64| format!("{:.1}%", 100.0 * x);
     let top = |r: Option<&eeglens_interpret::Reading>| match r {
         Some(r) => r.top_band.clone().unwrap_or_else(|| "none significant".into()),

@@ -212,7 +212,7 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     let agreement = eeglens_interpret::agreement(&ids, &reports);
     let dir = a.out.clone().unwrap_or_else(|| a.run.clone());
     std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let path = dir.join("agreement.json");
+    let path = dir.join(eeglens_interpret::agreement::AGREEMENT_FILE);
     std::fs::write(&path, serde_json::to_string_pretty(&agreement)? + "\n")
         .with_context(|| format!("{}: cannot write", path.display()))?;
     if a.json {
@@ -242,7 +242,7 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
     let store = run.open_store(a.data.as_deref())?;
     let mut bar = Bar { g, pb: None };
     let result = interpret(&model, &store, &cfg, &mut bar).with_context(|| format!("{}", a.run.display()))?;
-    let out = a.out.clone().unwrap_or_else(|| a.run.join("interpret"));
+    let out = a.out.clone().unwrap_or_else(|| a.run.join(eeglens_interpret::result::INTERPRET_DIR));
     write_outputs(&result, &out)?;
     if a.json {
         println!("{}", serde_json::to_string(&result.report)?);
@@ -295,6 +295,6 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
             ratios.join(", ")
         );
     }
-    println!("written     {}", out.join("interpret.json").display());
+    println!("written     {}", out.join(eeglens_interpret::result::INTERPRET_JSON).display());
     Ok(result.report)
 }

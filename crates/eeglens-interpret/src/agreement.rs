@@ -15,8 +15,10 @@ use crate::ordered::Ordered;
 use crate::result::Report;
 use crate::spectral::Reading;
 
-/// The format tag of `agreement.json`.
+/// The format tag of [`AGREEMENT_FILE`].
 pub const AGREEMENT_FORMAT: &str = "eeglens-agreement/1";
+/// The agreement across seeds, inside a parent directory of seed runs.
+pub const AGREEMENT_FILE: &str = "agreement.json";
 
 /// One method's agreement over seeds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -27,6 +27,12 @@ use crate::spectral::{Discrimination, Reading};
 
 /// The format tag written to the safetensors metadata.
 pub const FORMAT: &str = "eeglens-interpret/1";
+/// Where `eeglens interpret` writes by default, inside the run directory.
+pub const INTERPRET_DIR: &str = "interpret";
+/// The JSON document [`write_outputs`] writes.
+pub const INTERPRET_JSON: &str = "interpret.json";
+/// The tensors [`write_outputs`] writes beside it.
+pub const INTERPRET_TENSORS: &str = "interpret.safetensors";
 
 /// The network and how well it separates the classes on the split.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -178,7 +184,7 @@ impl InterpretResult {
     }
 }
 
-/// Writes `interpret.json` (pretty-printed) and `interpret.safetensors` into
+/// Writes [`INTERPRET_JSON`] (pretty-printed) and [`INTERPRET_TENSORS`] into
 /// `dir` (created when missing).
 ///
 /// # Errors
@@ -186,7 +192,7 @@ impl InterpretResult {
 /// safetensors writer refuses a tensor.
 pub fn write_outputs(result: &InterpretResult, dir: &Path) -> Result<(), InterpretError> {
     std::fs::create_dir_all(dir).map_err(|source| InterpretError::Io { path: dir.to_path_buf(), source })?;
-    let json_path = dir.join("interpret.json");
+    let json_path = dir.join(INTERPRET_JSON);
     let json = serde_json::to_string_pretty(&result.report).expect("the report serialises");
     std::fs::write(&json_path, json + "\n")
         .map_err(|source| InterpretError::Io { path: json_path, source })?;
@@ -205,6 +211,6 @@ pub fn write_outputs(result: &InterpretResult, dir: &Path) -> Result<(), Interpr
     meta.insert("channels".to_string(), serde_json::to_string(&r.channels).expect("strings serialise"));
     meta.insert("fs".to_string(), r.fs.to_string());
     meta.insert("split".to_string(), r.split.clone());
-    eeglens_nn::write_tensor_file(&dir.join("interpret.safetensors"), &f32s, &ints, &meta)?;
+    eeglens_nn::write_tensor_file(&dir.join(INTERPRET_TENSORS), &f32s, &ints, &meta)?;
     Ok(())
 }

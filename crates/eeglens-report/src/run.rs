@@ -10,18 +10,12 @@ use eeglens_train::{EvalReport, RunDir};
 use crate::error::ReportError;
 use crate::input::{DatasetSummary, Interpretation, ModelSummary, ReportInput, Seeds};
 
-/// The interpretation's file names.
-pub const INTERPRET_JSON: &str = "interpret.json";
-/// See [`INTERPRET_JSON`].
-pub const INTERPRET_TENSORS: &str = "interpret.safetensors";
-/// Where `eeglens interpret` writes by default, inside the run directory.
-pub const INTERPRET_DIR: &str = "interpret";
+// The names of what the report reads are owned by the crates that write them.
+pub use eeglens_interpret::agreement::AGREEMENT_FILE;
+pub use eeglens_interpret::result::{INTERPRET_DIR, INTERPRET_JSON, INTERPRET_TENSORS};
+pub use eeglens_train::run_dir::SEED_PREFIX;
 /// The report's default file name, inside the run directory.
 pub const REPORT_FILE: &str = "report.html";
-/// The agreement across seeds, inside a parent directory of seed runs.
-pub const AGREEMENT_FILE: &str = "agreement.json";
-/// The prefix of a seed run's directory name inside its parent (`seed-3`).
-pub const SEED_PREFIX: &str = "seed-";
 
 /// The places searched for `interpret.json`: `dir` when given, else the run's
 /// `interpret/` subdirectory and the run directory itself.

@@ -23,10 +23,13 @@ use sha2::{Digest, Sha256};
 use crate::config::TrainConfig;
 use crate::error::TrainError;
 
+/// The prefix of a seed run's folder name inside its parent (`seed-3`).
+pub const SEED_PREFIX: &str = "seed-";
+
 /// The folder name of seed `seed`'s run inside a parent run directory
 /// (`train --seeds`): `seed-<n>`.
 pub fn seed_dir_name(seed: u64) -> String {
-    format!("seed-{seed}")
+    format!("{SEED_PREFIX}{seed}")
 }
 
 /// The seed runs of a parent directory: every `seed-<n>/` holding a
@@ -43,7 +46,7 @@ pub fn seed_runs(dir: &Path) -> Result<Vec<(u64, PathBuf)>, TrainError> {
     for entry in std::fs::read_dir(dir).map_err(|e| TrainError::io(dir, e))? {
         let entry = entry.map_err(|e| TrainError::io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(seed) = name.strip_prefix("seed-").and_then(|n| n.parse::<u64>().ok()) else { continue };
+        let Some(seed) = name.strip_prefix(SEED_PREFIX).and_then(|n| n.parse::<u64>().ok()) else { continue };
         if entry.path().join(CONFIG_FILE).is_file() {
             out.push((seed, entry.path()));
         }

@@ -467,7 +467,8 @@ pub fn run_cell(
     let icfg = interpret_config(grid, cell);
     let result =
         eeglens_interpret::run(&model, &store, &icfg, &mut Silent).map_err(|e| stage_err("interpret")(&e))?;
-    write_outputs(&result, &run_dir.join("interpret")).map_err(|e| stage_err("interpret")(&e))?;
+    write_outputs(&result, &run_dir.join(eeglens_interpret::result::INTERPRET_DIR))
+        .map_err(|e| stage_err("interpret")(&e))?;
     let planted = cell.band.as_ref().filter(|_| !cell.is_null()).map(|b| (b, cell.channels()));
     // A method is absent when interpretation declined to read a network at chance: no claim.
     let m = &result.report.methods;
