@@ -232,18 +232,9 @@ impl EpochSet {
         info.insert(CONTENT_KEY.to_string(), hash);
         let bytes = safetensors::serialize(tensors, Some(info))
             .map_err(|e| DataError::Invalid(format!("cannot serialise epochs: {e}")))?;
-        // Write to a temporary file and rename, so a crash never leaves a torn store.
-        let tmp = tmp_path(path);
-        std::fs::write(&tmp, &bytes).map_err(|e| DataError::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| DataError::io(path, e))?;
-        Ok(())
+        // Atomic and durable: a crash or a full disk never leaves a torn or empty store.
+        eeglens_io::atomic::write_file(path, &bytes).map_err(|e| DataError::io(path, e))
     }
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|s| s.to_os_string()).unwrap_or_default();
-    name.push(".tmp");
-    path.with_file_name(name)
 }
 
 /// A memory-mapped epoch store.

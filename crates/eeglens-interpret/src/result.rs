@@ -185,7 +185,10 @@ impl InterpretResult {
 }
 
 /// Writes [`INTERPRET_JSON`] (pretty-printed) and [`INTERPRET_TENSORS`] into
-/// `dir` (created when missing).
+/// `dir` (created when missing), together ([`eeglens_io::atomic::write_files`]):
+/// both are written in full before either replaces an older one, so a failure
+/// (a full disk) leaves the old pair, never a new document beside old or torn
+/// tensors.
 ///
 /// # Errors
 /// [`InterpretError::Io`] naming the file; [`InterpretError::Nn`] when the
@@ -193,9 +196,8 @@ impl InterpretResult {
 pub fn write_outputs(result: &InterpretResult, dir: &Path) -> Result<(), InterpretError> {
     std::fs::create_dir_all(dir).map_err(|source| InterpretError::Io { path: dir.to_path_buf(), source })?;
     let json_path = dir.join(INTERPRET_JSON);
-    let json = serde_json::to_string_pretty(&result.report).expect("the report serialises");
-    std::fs::write(&json_path, json + "\n")
-        .map_err(|source| InterpretError::Io { path: json_path, source })?;
+    let tensors_path = dir.join(INTERPRET_TENSORS);
+    let json = serde_json::to_string_pretty(&result.report).expect("the report serialises") + "\n";
     let mut f32s = Vec::new();
     let mut ints = Vec::new();
     for (name, t) in &result.tensors {
@@ -211,6 +213,8 @@ pub fn write_outputs(result: &InterpretResult, dir: &Path) -> Result<(), Interpr
     meta.insert("channels".to_string(), serde_json::to_string(&r.channels).expect("strings serialise"));
     meta.insert("fs".to_string(), r.fs.to_string());
     meta.insert("split".to_string(), r.split.clone());
-    eeglens_nn::write_tensor_file(&dir.join(INTERPRET_TENSORS), &f32s, &ints, &meta)?;
-    Ok(())
+    let tensors = eeglens_nn::tensor_file::tensor_file_bytes(&tensors_path, &f32s, &ints, &meta)?;
+    // The tensors first: of the two, the document is what readers open first.
+    eeglens_io::atomic::write_files(&[(&tensors_path, &tensors), (&json_path, json.as_bytes())])
+        .map_err(|source| InterpretError::Io { path: dir.to_path_buf(), source })
 }

@@ -68,6 +68,8 @@
 //! - [`bids::scan`] for a dataset root, [`bids::BidsRecording::read`] to read one recording with
 //!   its sidecars applied.
 //! - [`montage`]: the `hbn24` channel set, EGI HydroCel-129 mapping, 10-20 positions.
+//! - [`atomic`]: how every eeglens crate writes a file (temporary, `fsync`, rename, `fsync` of
+//!   the directory), so that no failure leaves a torn file under the final name.
 //! - `examples/01_read_edf.rs` (`cargo run -p eeglens-io --example 01_read_edf`): write a small
 //!   EDF+ file, read it back, print each channel's statistics and the annotations.
 //!
@@ -76,6 +78,7 @@
 #![cfg_attr(doctest, doc = include_str!("../README.md"))]
 #![warn(missing_docs)]
 
+pub mod atomic;
 pub mod bids;
 pub mod brainvision;
 pub mod edf;

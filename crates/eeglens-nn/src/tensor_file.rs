@@ -214,7 +214,9 @@ pub fn tensor_file_bytes(
     safetensors::serialize(views, meta).map_err(|e| format_err(path, e.to_string()))
 }
 
-/// Writes `f32` tensors, `I64` tensors and metadata to a safetensors file.
+/// Writes `f32` tensors, `I64` tensors and metadata to a safetensors file,
+/// atomically and durably ([`eeglens_io::atomic`]): a failure leaves the old
+/// file, never a torn one.
 ///
 /// # Errors
 /// [`NnError::Io`], [`NnError::Format`].
@@ -225,5 +227,6 @@ pub fn write_tensor_file(
     metadata: &BTreeMap<String, String>,
 ) -> Result<(), NnError> {
     let bytes = tensor_file_bytes(path, f32s, ints, metadata)?;
-    std::fs::write(path, bytes).map_err(|source| NnError::Io { path: path.to_path_buf(), source })
+    eeglens_io::atomic::write_file(path, &bytes)
+        .map_err(|source| NnError::Io { path: path.to_path_buf(), source })
 }

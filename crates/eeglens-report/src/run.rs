@@ -199,7 +199,7 @@ pub fn report_for_run_with(
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| ReportError::Io { path: parent.into(), source })?;
     }
-    std::fs::write(&out, crate::render_html(&input))
+    eeglens_io::atomic::write_file(&out, crate::render_html(&input).as_bytes())
         .map_err(|source| ReportError::Io { path: out.clone(), source })?;
     Ok(out)
 }

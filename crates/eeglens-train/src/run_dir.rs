@@ -12,7 +12,7 @@
 //! crash never leaves a torn checkpoint or a half-written JSON document.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use eeglens_data::store::{EpochStore, Split};
@@ -385,20 +385,9 @@ pub(crate) fn read_metrics(path: &Path) -> Result<Vec<EpochRecord>, TrainError> 
         .collect()
 }
 
-/// `path` with `.tmp` appended to its file name.
-pub(crate) fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|s| s.to_os_string()).unwrap_or_default();
-    name.push(".tmp");
-    path.with_file_name(name)
-}
-
-/// Writes `bytes` to `path` through a temporary file, synced, then renamed.
+/// Writes `bytes` to `path` atomically and durably ([`eeglens_io::atomic`]).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    let tmp = tmp_path(path);
-    let mut f = std::fs::File::create(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| TrainError::io(&tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+    eeglens_io::atomic::write_file(path, bytes).map_err(|e| TrainError::io(path, e))
 }
 
 /// Writes `value` as pretty JSON to `path`, atomically.
@@ -455,6 +444,5 @@ mod tests {
         assert_eq!(n, 3);
         write_atomic(&p, b"new").expect("atomic write");
         assert_eq!(std::fs::read(&p).expect("read"), b"new");
-        assert!(!tmp_path(&p).exists());
     }
 }

@@ -43,9 +43,9 @@ use crate::error::TrainError;
 use crate::eval::{evaluate_model, predict_windows, EvalReport};
 use crate::metrics::{per_subject, probabilities, ClassMetrics};
 use crate::run_dir::{
-    read_config, read_metrics, tmp_path, write_json, write_metrics, Attempt, DataInfo, EpochRecord,
-    ModelInfo, RunConfig, Versions, BASELINE_FILE, BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT,
-    METRICS_FILE, RUN_FORMAT,
+    read_config, read_metrics, write_json, write_metrics, Attempt, DataInfo, EpochRecord, ModelInfo,
+    RunConfig, Versions, BASELINE_FILE, BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT, METRICS_FILE,
+    RUN_FORMAT,
 };
 
 /// Random stream of the initial weights.
@@ -643,7 +643,7 @@ pub fn epoch_order(
     order
 }
 
-/// Writes a checkpoint through a temporary file and a rename.
+/// Writes a checkpoint (with the loop's position, when given).
 fn write_checkpoint(
     path: &Path,
     model: &Sequential,
@@ -657,9 +657,9 @@ fn write_checkpoint(
             .insert(STATE_KEY.into(), serde_json::to_string(st).expect("plain data serialises to JSON"));
         meta.extra.insert("train.epochs_done".into(), st.epochs_done.to_string());
     }
-    let tmp = tmp_path(path);
-    save_checkpoint(&tmp, model, &meta, opt)?;
-    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+    // Atomic and durable: the tensor-file writer goes through a synced temporary.
+    save_checkpoint(path, model, &meta, opt)?;
+    Ok(())
 }
 
 /// The model, optimiser, position and records a session starts from.

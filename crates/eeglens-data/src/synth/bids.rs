@@ -209,5 +209,5 @@ fn pretty(v: &serde_json::Value) -> String {
 }
 
 fn write_text(path: &Path, text: &str) -> Result<(), DataError> {
-    std::fs::write(path, text).map_err(os(path))
+    eeglens_io::atomic::write_file(path, text.as_bytes()).map_err(os(path))
 }

@@ -1,7 +1,5 @@
 //! Writing EDF, EDF+, BDF and BDF+ files.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use super::header::month_abbrev;
@@ -322,29 +320,30 @@ pub fn write_edf(path: &Path, rec: &Recording, opts: &EdfWriteOptions) -> Result
     }
     debug_assert_eq!(h.len(), 256 * (ns + 1));
 
-    let file = File::create(path).map_err(|e| IoError::os(path, e))?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    w.write_all(&h).map_err(|e| IoError::os(path, e))?;
-    let mut buf: Vec<u8> = Vec::new();
-    for r in 0..n_records {
-        buf.clear();
-        for (p, d) in plans.iter().zip(&rec.data) {
-            let pad = (0.0f64).clamp(p.pmin.min(p.pmax), p.pmin.max(p.pmax));
-            for k in 0..p.spr {
-                let x = d.get(r * p.spr + k).map_or(pad, |&v| v as f64);
-                let q = ((x - p.offset) / p.gain).round().clamp(dmin as f64, dmax as f64) as i32;
-                buf.extend_from_slice(&q.to_le_bytes()[..bps]);
+    // Through a temporary: a failure (a full disk) never leaves a torn file under `path`.
+    crate::atomic::write_file_with(path, |w| {
+        w.write_all(&h)?;
+        let mut buf: Vec<u8> = Vec::new();
+        for r in 0..n_records {
+            buf.clear();
+            for (p, d) in plans.iter().zip(&rec.data) {
+                let pad = (0.0f64).clamp(p.pmin.min(p.pmax), p.pmin.max(p.pmax));
+                for k in 0..p.spr {
+                    let x = d.get(r * p.spr + k).map_or(pad, |&v| v as f64);
+                    let q = ((x - p.offset) / p.gain).round().clamp(dmin as f64, dmax as f64) as i32;
+                    buf.extend_from_slice(&q.to_le_bytes()[..bps]);
+                }
             }
+            if opts.plus {
+                let a = &ann_per_record[r];
+                buf.extend_from_slice(a);
+                buf.extend(std::iter::repeat_n(0u8, ann_spr * bps - a.len()));
+            }
+            w.write_all(&buf)?;
         }
-        if opts.plus {
-            let a = &ann_per_record[r];
-            buf.extend_from_slice(a);
-            buf.extend(std::iter::repeat_n(0u8, ann_spr * bps - a.len()));
-        }
-        w.write_all(&buf).map_err(|e| IoError::os(path, e))?;
-    }
-    w.flush().map_err(|e| IoError::os(path, e))?;
-    Ok(())
+        Ok(())
+    })
+    .map_err(|e| IoError::os(path, e))
 }
 
 fn truncate(s: &str, w: usize) -> String {
