@@ -401,7 +401,17 @@ pub fn maximise(
     problem: &ActmaxProblem<'_>,
     on_step: &mut dyn FnMut(usize),
 ) -> Result<Patterns, InterpretError> {
-    let ActmaxProblem { model, targets, fs, stats, cfg, seed, starts, bands } = *problem;
+    let upto = target_layer(problem.model, problem.targets)?;
+    let mut ascent = Ascent::new(problem, upto)?;
+    for step in 0..problem.cfg.steps {
+        ascent.step(step)?;
+        on_step(step);
+    }
+    Ok(ascent.finish())
+}
+
+/// The one layer every target is read at (the output for classes).
+fn target_layer(model: &Sequential, targets: &[Target]) -> Result<usize, InterpretError> {
     let layer_of = |t: &Target| match t {
         Target::Class(_) => model.layers().len() - 1,
         Target::Unit { layer, .. } => *layer,
@@ -421,50 +431,81 @@ pub fn maximise(
             expected: "targets at one layer".into(),
         });
     }
-    let in_shape = model.input_shape();
-    let (n_ch, t) = (in_shape[1], in_shape[2]);
-    let restarts = cfg.restarts;
-    let gains = cfg.param == Parameterisation::Gains;
-    // Parameter sets, and network samples (each set drives `m` of them).
-    let b = targets.len() * restarts;
-    let m = if gains { cfg.windows_per_restart.max(1) } else { 1 };
-    let bn = b * m;
-    let rows = bn * n_ch;
-    let per_window = n_ch * t;
-    let n_starts = starts.len() / per_window.max(1);
-    if gains && n_starts == 0 {
-        return Err(InterpretError::Config {
-            field: "actmax.param",
-            value: "gains".into(),
-            expected: "windows to start from".into(),
-        });
-    }
-    if gains && bands.is_empty() {
-        return Err(InterpretError::Config {
-            field: "actmax.param",
-            value: "gains".into(),
-            expected: "at least one band to have a gain for".into(),
-        });
-    }
-    let bases: Vec<f32> = if gains {
-        let scale = stats.scale;
-        (0..bn)
-            .flat_map(|q| {
-                let window = (q % (restarts * m)) % n_starts;
-                starts[window * per_window..][..per_window].iter().map(move |v| v / scale)
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let codec = Codec::new(cfg.param, t, fs, &bases, bands);
-    let p_len = codec.row_len(t);
-    let scale = stats.scale;
-    let mut rng = Rng::new(seed).fork(0xAC7);
+    Ok(upto)
+}
 
-    // Initial patterns in normalised units, encoded.
-    let mut params = Tensor::zeros(&[b, n_ch, p_len]);
-    {
+/// The state of a gradient ascent: the parameters of `b = targets ×
+/// restarts` patterns, each decoded into `m` network samples (`m` windows
+/// per restart under gains, else 1), and the buffers of one step.
+struct Ascent<'a> {
+    problem: &'a ActmaxProblem<'a>,
+    upto: usize,
+    n_ch: usize,
+    t: usize,
+    /// network samples per parameter set
+    m: usize,
+    codec: Codec,
+    p_len: usize,
+    rng: Rng,
+    params: Tensor,
+    /// per channel, the data's range in normalised units (for clipping)
+    ranges: Vec<(f32, f32)>,
+    opt: Optimizer,
+    /// `[b, steps]`: each pattern's objective per step
+    trace: Vec<f32>,
+    /// decoded rows `[b * m * n_ch, t]`, normalised units
+    u: Vec<f32>,
+    shifted: Vec<f32>,
+    grad_p: Tensor,
+    gp_row: Vec<f32>,
+    shifts: Vec<isize>,
+}
+
+impl<'a> Ascent<'a> {
+    /// Checks the problem, encodes the initial patterns (restart 0 zeros,
+    /// restart 1 the data mean, the others noise) and sets up the optimiser.
+    fn new(problem: &'a ActmaxProblem<'a>, upto: usize) -> Result<Self, InterpretError> {
+        let ActmaxProblem { model, targets, fs, stats, cfg, seed, starts, bands } = *problem;
+        let in_shape = model.input_shape();
+        let (n_ch, t) = (in_shape[1], in_shape[2]);
+        let restarts = cfg.restarts;
+        let gains = cfg.param == Parameterisation::Gains;
+        let b = targets.len() * restarts;
+        let m = if gains { cfg.windows_per_restart.max(1) } else { 1 };
+        let bn = b * m;
+        let per_window = n_ch * t;
+        let n_starts = starts.len() / per_window.max(1);
+        if gains && n_starts == 0 {
+            return Err(InterpretError::Config {
+                field: "actmax.param",
+                value: "gains".into(),
+                expected: "windows to start from".into(),
+            });
+        }
+        if gains && bands.is_empty() {
+            return Err(InterpretError::Config {
+                field: "actmax.param",
+                value: "gains".into(),
+                expected: "at least one band to have a gain for".into(),
+            });
+        }
+        let scale = stats.scale;
+        let bases: Vec<f32> = if gains {
+            (0..bn)
+                .flat_map(|q| {
+                    let window = (q % (restarts * m)) % n_starts;
+                    starts[window * per_window..][..per_window].iter().map(move |v| v / scale)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let codec = Codec::new(cfg.param, t, fs, &bases, bands);
+        let p_len = codec.row_len(t);
+        let mut rng = Rng::new(seed).fork(0xAC7);
+
+        // Initial patterns in normalised units, encoded.
+        let mut params = Tensor::zeros(&[b, n_ch, p_len]);
         let mut u = vec![0.0f32; t];
         let p = params.data_mut();
         for s in 0..b {
@@ -480,84 +521,132 @@ pub fn maximise(
                 codec.encode(&u, &mut p[(s * n_ch + c) * p_len..][..p_len]);
             }
         }
+        let rows = bn * n_ch;
+        Ok(Self {
+            problem,
+            upto,
+            n_ch,
+            t,
+            m,
+            codec,
+            p_len,
+            rng,
+            params,
+            ranges: stats.range.iter().map(|&(lo, hi)| (lo / scale, hi / scale)).collect(),
+            opt: Optimizer::new(OptimizerConfig::adam(cfg.lr).weight_decay(cfg.l2 as f32)),
+            trace: vec![0.0f32; b * cfg.steps],
+            u: vec![0.0f32; rows * t],
+            shifted: vec![0.0f32; rows * t],
+            grad_p: Tensor::zeros(&[b, n_ch, p_len]),
+            gp_row: vec![0.0f32; p_len],
+            shifts: vec![0isize; bn],
+        })
     }
-    let ranges: Vec<(f32, f32)> = stats.range.iter().map(|&(lo, hi)| (lo / scale, hi / scale)).collect();
-    let mut opt = Optimizer::new(OptimizerConfig::adam(cfg.lr).weight_decay(cfg.l2 as f32));
-    let mut trace = vec![0.0f32; b * cfg.steps];
-    let mut u = vec![0.0f32; rows * t];
-    let mut shifted = vec![0.0f32; rows * t];
-    let mut grad_p = Tensor::zeros(&[b, n_ch, p_len]);
-    let mut gp_row = vec![0.0f32; p_len];
-    let mut shifts = vec![0isize; bn];
-    // Network row `row` (sample `q`, channel `c`) is decoded from parameter row `(q / m) * n_ch + c`.
-    let param_row = |row: usize| (row / n_ch / m) * n_ch + row % n_ch;
-    for step in 0..cfg.steps {
-        for (row, dst) in u.chunks_exact_mut(t).enumerate() {
-            codec.decode(row, &params.data()[param_row(row) * p_len..][..p_len], dst);
+
+    /// Network row `row` (sample `q`, channel `c`) is decoded from parameter row `(q / m) * n_ch + c`.
+    fn param_row(&self, row: usize) -> usize {
+        (row / self.n_ch / self.m) * self.n_ch + row % self.n_ch
+    }
+
+    /// Decodes every network row from the parameters into `u`.
+    fn decode_all(&mut self) {
+        let (t, p_len) = (self.t, self.p_len);
+        for row in 0..self.u.len() / t {
+            let pr = self.param_row(row);
+            self.codec.decode(row, &self.params.data()[pr * p_len..][..p_len], &mut self.u[row * t..][..t]);
         }
-        for s in shifts.iter_mut() {
+    }
+
+    /// One step: decode, jitter, the objective and its gradient through the
+    /// network, back to the parameters (at unit RMS per pattern), Adam, and
+    /// the constraints of the samples parameterisations.
+    fn step(&mut self, step: usize) -> Result<(), InterpretError> {
+        let p = self.problem;
+        let (cfg, scale) = (p.cfg, p.stats.scale);
+        let (n_ch, t, m, p_len) = (self.n_ch, self.t, self.m, self.p_len);
+        self.decode_all();
+        for s in self.shifts.iter_mut() {
             *s = if cfg.jitter > 0 {
-                rng.below(2 * cfg.jitter as u64 + 1) as isize - cfg.jitter as isize
+                self.rng.below(2 * cfg.jitter as u64 + 1) as isize - cfg.jitter as isize
             } else {
                 0
             };
         }
-        roll_rows(&u, t, n_ch, &shifts, &mut shifted);
-        let x: Vec<f32> = shifted.iter().map(|v| v * scale).collect();
-        let x = Tensor::from_vec(&[bn, 1, n_ch, t], x).expect("sized from the batch");
-        let (values, gx) = objective_and_gradient(model, x, upto, targets, restarts * m, cfg.objective)?;
+        roll_rows(&self.u, t, n_ch, &self.shifts, &mut self.shifted);
+        let x: Vec<f32> = self.shifted.iter().map(|v| v * scale).collect();
+        let x = Tensor::from_vec(&[self.shifts.len(), 1, n_ch, t], x).expect("sized from the batch");
+        let (values, gx) =
+            objective_and_gradient(p.model, x, self.upto, p.targets, cfg.restarts * m, cfg.objective)?;
         for (s, v) in values.chunks_exact(m).enumerate() {
-            trace[s * cfg.steps + step] = v.iter().sum::<f32>() / m as f32;
+            self.trace[s * cfg.steps + step] = v.iter().sum::<f32>() / m as f32;
         }
         // Back to the unshifted frame, in normalised units (d/du = scale * d/dx), negated for descent.
-        let back: Vec<isize> = shifts.iter().map(|s| -s).collect();
-        roll_rows(gx.data(), t, n_ch, &back, &mut shifted);
-        grad_p.data_mut().fill(0.0);
-        for row in 0..rows {
-            let pr = param_row(row);
-            codec.pullback(row, &params.data()[pr * p_len..][..p_len], &shifted[row * t..][..t], &mut gp_row);
-            let dst = &mut grad_p.data_mut()[pr * p_len..][..p_len];
-            dst.iter_mut().zip(&gp_row).for_each(|(d, g)| *d += g / m as f32);
+        let back: Vec<isize> = self.shifts.iter().map(|s| -s).collect();
+        roll_rows(gx.data(), t, n_ch, &back, &mut self.shifted);
+        self.grad_p.data_mut().fill(0.0);
+        for row in 0..self.u.len() / t {
+            let pr = self.param_row(row);
+            self.codec.pullback(
+                row,
+                &self.params.data()[pr * p_len..][..p_len],
+                &self.shifted[row * t..][..t],
+                &mut self.gp_row,
+            );
+            let dst = &mut self.grad_p.data_mut()[pr * p_len..][..p_len];
+            dst.iter_mut().zip(&self.gp_row).for_each(|(d, g)| *d += g / m as f32);
         }
         // Each pattern's gradient at unit RMS (so the L2 decay means the same
         // whatever the network's gain), negated for descent.
-        for g in grad_p.data_mut().chunks_exact_mut(n_ch * p_len) {
+        for g in self.grad_p.data_mut().chunks_exact_mut(n_ch * p_len) {
             let rms = (g.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / g.len() as f64).sqrt();
             let k = if rms > 0.0 { (-1.0 / rms) as f32 } else { 0.0 };
             g.iter_mut().for_each(|v| *v *= k);
         }
-        opt.step(&mut [&mut params], &[Some(&grad_p)]);
-        if !gains && (cfg.smooth > 0.0 || cfg.clip) {
-            let p = params.data_mut();
-            for (row, chunk) in p.chunks_exact_mut(p_len).enumerate() {
-                let dst = &mut u[row * t..][..t];
-                codec.decode(row, chunk, dst);
-                if cfg.smooth > 0.0 {
-                    smooth_row(dst, cfg.smooth);
-                }
-                if cfg.clip {
-                    let (lo, hi) = ranges[row % n_ch];
-                    dst.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
-                }
-                codec.encode(dst, chunk);
-            }
+        self.opt.step(&mut [&mut self.params], &[Some(&self.grad_p)]);
+        if cfg.param != Parameterisation::Gains && (cfg.smooth > 0.0 || cfg.clip) {
+            self.constrain();
         }
-        on_step(step);
+        Ok(())
     }
-    for (row, dst) in u.chunks_exact_mut(t).enumerate() {
-        codec.decode(row, &params.data()[param_row(row) * p_len..][..p_len], dst);
+
+    /// Smoothing and clipping to the data's range, on the decoded samples.
+    fn constrain(&mut self) {
+        let cfg = self.problem.cfg;
+        let (t, n_ch) = (self.t, self.n_ch);
+        let p = self.params.data_mut();
+        for (row, chunk) in p.chunks_exact_mut(self.p_len).enumerate() {
+            let dst = &mut self.u[row * t..][..t];
+            self.codec.decode(row, chunk, dst);
+            if cfg.smooth > 0.0 {
+                smooth_row(dst, cfg.smooth);
+            }
+            if cfg.clip {
+                let (lo, hi) = self.ranges[row % n_ch];
+                dst.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
+            }
+            self.codec.encode(dst, chunk);
+        }
     }
-    let patterns: Vec<f32> = u.iter().map(|v| v * scale).collect();
-    Ok(Patterns {
-        patterns: Tensor::from_vec(&[targets.len(), restarts * m, n_ch, t], patterns)
-            .expect("sized from the batch"),
-        members: m,
-        gains: gains.then(|| {
-            Tensor::from_vec(&[targets.len(), restarts, n_ch, p_len], params.data().to_vec())
-                .expect("sized from the parameters")
-        }),
-        trace: Tensor::from_vec(&[targets.len(), restarts, cfg.steps], trace).expect("sized from the batch"),
-    })
+
+    /// The final patterns in data units, the gains and the trace.
+    fn finish(mut self) -> Patterns {
+        self.decode_all();
+        let p = self.problem;
+        let (n_targets, restarts, steps) = (p.targets.len(), p.cfg.restarts, p.cfg.steps);
+        let scale = p.stats.scale;
+        let patterns: Vec<f32> = self.u.iter().map(|v| v * scale).collect();
+        let gains = p.cfg.param == Parameterisation::Gains;
+        Patterns {
+            patterns: Tensor::from_vec(&[n_targets, restarts * self.m, self.n_ch, self.t], patterns)
+                .expect("sized from the batch"),
+            members: self.m,
+            gains: gains.then(|| {
+                Tensor::from_vec(&[n_targets, restarts, self.n_ch, self.p_len], self.params.data().to_vec())
+                    .expect("sized from the parameters")
+            }),
+            trace: Tensor::from_vec(&[n_targets, restarts, steps], self.trace).expect("sized from the batch"),
+        }
+    }
 }
 
 /// Per-sample objective values and the gradient of their sum with respect to `x`.
