@@ -285,3 +285,96 @@ fn seeds_train_into_a_parent_that_eval_and_interpret_read_together() {
     assert_eq!(o.status.code(), Some(2), "clap refuses the pair: {}", text(&o.stderr));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn one_process_trains_a_run_at_a_time_and_sigterm_stops_it_like_ctrl_c() {
+    let d = tmpdir("lock");
+    let data = toy(&d, &ToyConfig { subjects: [12, 2, 2], windows: 8, ..ToyConfig::default() });
+    let ds = data.to_str().expect("utf-8");
+    let out = d.join("run");
+    let outs = out.to_str().expect("utf-8");
+    let lock = out.join("train.lock");
+    let spawn = |args: &[&str]| {
+        bin()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let wait_for = |what: &str, cond: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !cond() {
+            assert!(start.elapsed() < Duration::from_secs(120), "no {what} after 2 minutes");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let child = spawn(&["train", "--data", ds, "--out", outs, "--epochs", "400", "--threads", "1"]);
+    wait_for("checkpoint", &|| out.join("checkpoint-last.safetensors").exists());
+
+    // A second process on the same run is refused, naming the one that holds it.
+    let o = run(&["train", "--out", outs, "--resume", "--threads", "1"]);
+    assert_one_line_error(&o, &["train.lock: the run is locked by", &format!("pid {}", child.id())]);
+
+    // SIGTERM (what `kill` and batch schedulers send) stops it as Ctrl-C does.
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(kill.success());
+    let o = child.wait_with_output().expect("wait");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted at epoch") && err.contains("--resume"), "{err}");
+    assert!(!lock.exists(), "the lock is released");
+
+    // A process killed outright leaves its lock: the next one takes it over and says so.
+    let child = spawn(&["train", "--out", outs, "--resume", "--threads", "1"]);
+    let pid = child.id();
+    let held_by_child =
+        || std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&format!("\"pid\":{pid},")));
+    wait_for("lock of the resumed run", &held_by_child);
+    let mut child = child;
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    assert!(lock.exists(), "a killed process leaves its lock");
+    let lines = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics").lines().count();
+    let target = (lines + 1).to_string();
+    let o = run(&["train", "--out", outs, "--resume", "--epochs", &target, "--threads", "1", "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains(&format!("taking over the lock of pid {pid}")), "{err}");
+    assert!(err.contains(&format!("ending the run after {target} epochs instead of 400")), "{err}");
+    assert!(!lock.exists());
+
+    // Fewer epochs than done: refused, config.json unchanged.
+    let config = std::fs::read(out.join("config.json")).expect("config");
+    let o = run(&["train", "--out", outs, "--resume", "--epochs", "1"]);
+    assert_one_line_error(
+        &o,
+        &["cannot resume with --epochs 1", &format!("done {target} epochs"), "at least"],
+    );
+    assert_eq!(std::fs::read(out.join("config.json")).expect("config"), config);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn far_more_threads_than_cores_are_capped_with_a_message() {
+    let d = tmpdir("threads");
+    let data = toy(&d, &ToyConfig { subjects: [4, 2, 2], windows: 4, ..ToyConfig::default() });
+    let out = d.join("run");
+    let o = run(&[
+        "train",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--epochs",
+        "1",
+        "--threads",
+        "100000",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let cap = eeglens_train::config::max_threads();
+    let err = text(&o.stderr);
+    assert!(err.contains(&format!("--threads 100000 is more than 4 per core; using {cap}")), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

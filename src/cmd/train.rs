@@ -52,7 +52,7 @@ pub struct Args {
     /// Re-draw conv and linear weights: pytorch (the zoo's default), he, xavier.
     #[arg(long)]
     pub init: Option<String>,
-    /// Worker threads [default: one per core]; 1 makes runs bit-for-bit reproducible.
+    /// Worker threads [default: one per core; at most 4 per core]; 1 makes runs bit-for-bit reproducible.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Stop after this many epochs without improvement; 0 never stops early [default: 8].
@@ -74,10 +74,11 @@ pub struct Args {
     /// Skip the band-power baseline that is otherwise fitted first (baseline.json).
     #[arg(long)]
     pub no_baseline: bool,
-    /// Continue the run in --out from its last checkpoint.
+    /// Continue the run in --out from its last checkpoint; with --epochs N, N may extend the run
+    /// or end it sooner (said, and recorded in config.json), never below the epochs done.
     #[arg(long, conflicts_with = "force")]
     pub resume: bool,
-    /// Overwrite a run already in --out.
+    /// Overwrite a run already in --out, or train into an existing directory that holds other files.
     #[arg(long)]
     pub force: bool,
 }
@@ -106,7 +107,14 @@ fn settings(a: &Args, mut cfg: TrainConfig) -> anyhow::Result<TrainConfig> {
         cfg.seed = v;
     }
     if let Some(v) = a.threads {
-        cfg.threads = Some(v);
+        let cap = eeglens_train::config::max_threads();
+        if v > cap {
+            eprintln!(
+                "eeglens: --threads {v} is more than {} per core; using {cap}",
+                eeglens_train::config::MAX_THREADS_PER_CORE
+            );
+        }
+        cfg.threads = Some(v.min(cap));
     }
     if let Some(i) = &a.init {
         cfg.init = Some(match i.to_ascii_lowercase().as_str() {
@@ -196,7 +204,9 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The process's stop flag, raised by Ctrl-C (installed once: `--seeds` trains several runs).
+/// The process's stop flag, raised by Ctrl-C, SIGTERM (what `kill` and batch
+/// schedulers send at a time limit) and SIGHUP (installed once: `--seeds`
+/// trains several runs).
 fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     static STOP: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
     if let Some(s) = STOP.get() {
@@ -204,13 +214,13 @@ fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     }
     let stop = Arc::new(AtomicBool::new(false));
     let handler_flag = stop.clone();
-    // First Ctrl-C: finish the batch, write checkpoint-last, exit. Second: exit now.
+    // First signal: finish the batch, write checkpoint-last, exit. Second: exit now.
     ctrlc::set_handler(move || {
         if handler_flag.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
     })
-    .context("cannot install the Ctrl-C handler")?;
+    .context("cannot install the Ctrl-C and SIGTERM handler")?;
     Ok(STOP.get_or_init(|| stop).clone())
 }
 
@@ -242,6 +252,14 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<()> {
             bar.println(m);
         } else if !quiet {
             eprintln!("{m}");
+        }
+    };
+    // What changes the run (a setting, a taken-over lock) is said even with --quiet.
+    let say = |m: String| {
+        if bar.is_hidden() {
+            eprintln!("{m}");
+        } else {
+            bar.println(m);
         }
     };
     let mut epochs = 0;
@@ -288,6 +306,12 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<()> {
             }
         }
         Progress::BaselineSkipped(why) => log(format!("baseline: not fitted: {why}")),
+        Progress::SettingChanged(c) => say(format!("resume: {} (recorded in config.json)", c.describe())),
+        Progress::LockTakenOver(h) => say(format!(
+            "{}: taking over the lock of {}, which is no longer running",
+            a.out.join(eeglens_train::lock::LOCK_FILE).display(),
+            h.describe()
+        )),
         Progress::Restart { attempt, reason } => {
             log(format!("restart: the network learned nothing ({reason}); attempt {attempt} from a new initialisation"));
         }

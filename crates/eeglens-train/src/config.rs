@@ -239,6 +239,18 @@ impl TrainConfig {
     }
 }
 
+/// Worker threads per core beyond which more threads only cost memory and
+/// start-up time (tens of thousands of threads take minutes to start, or
+/// exhaust the system's limit).
+pub const MAX_THREADS_PER_CORE: usize = 4;
+
+/// The most worker threads a run uses on this machine:
+/// [`MAX_THREADS_PER_CORE`] per core. [`crate::train_with`] caps
+/// [`TrainConfig::threads`] there.
+pub fn max_threads() -> usize {
+    MAX_THREADS_PER_CORE * std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,40 @@ pub enum TrainError {
         /// the run directory
         path: PathBuf,
     },
+    /// The run directory exists, holds files and no run, and overwriting was not asked for.
+    #[error("{}: exists and holds `{entry}` but no run (no config.json); choose another --out or pass --force to train into it", path.display())]
+    NotARun {
+        /// the directory
+        path: PathBuf,
+        /// one of the entries it holds
+        entry: String,
+    },
+    /// The run would replace its own epoch store (named like one of the run's files).
+    #[error("{}: is the epoch store being trained on; a run directory cannot hold its store under the name of a run file", data.display())]
+    StoreInRunFiles {
+        /// the epoch store
+        data: PathBuf,
+    },
+    /// Another process trains in the run directory (see [`crate::lock`]).
+    #[error("{}: the run is locked by {by}; wait for that run to end", path.display())]
+    Locked {
+        /// the lock file
+        path: PathBuf,
+        /// who holds it
+        by: String,
+    },
+    /// `--resume --epochs N` with fewer epochs than the run has done.
+    #[error("{}: cannot resume with --epochs {asked}: the run has done {done} epochs already (it was set to {stored}); give at least {done}, or leave --epochs out", path.display())]
+    ResumeEpochs {
+        /// the run directory
+        path: PathBuf,
+        /// epochs asked for
+        asked: usize,
+        /// epochs done (of the current attempt)
+        done: usize,
+        /// epochs in config.json
+        stored: usize,
+    },
     /// `--resume` on a directory that holds no resumable run.
     #[error("{}: nothing to resume: {reason}", path.display())]
     NothingToResume {

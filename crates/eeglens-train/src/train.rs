@@ -41,6 +41,7 @@ use crate::baseline::BaselineReport;
 use crate::config::{Monitor, TrainConfig};
 use crate::error::TrainError;
 use crate::eval::{evaluate_model, predict_windows, EvalReport};
+use crate::lock::RunLock;
 use crate::metrics::{per_subject, probabilities, ClassMetrics};
 use crate::run_dir::{
     read_config, read_metrics, write_json, write_metrics, Attempt, DataInfo, EpochRecord, ModelInfo,
@@ -67,9 +68,12 @@ const STATE_KEY: &str = "train.state";
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     /// continue the run in the directory from `checkpoint-last` (the stored
-    /// settings are kept except `epochs`, `patience` and `threads`)
+    /// settings are kept except `epochs`, `patience` and `threads`; a change
+    /// is reported as [`Progress::SettingChanged`], and `epochs` below those
+    /// done is refused)
     pub resume: bool,
-    /// overwrite a run already in the directory
+    /// overwrite a run already in the directory, or train into an existing
+    /// directory that holds other files
     pub force: bool,
     /// when set (for example by a Ctrl-C handler), the loop finishes the
     /// current batch, writes `checkpoint-last` and returns
@@ -128,6 +132,12 @@ pub enum Progress {
     Baseline(Box<BaselineReport>),
     /// The baseline could not be fitted (e.g. a split without windows); training goes on.
     BaselineSkipped(String),
+    /// A resumed session changes a stored setting (`epochs`, `patience` or
+    /// `threads`, given explicitly); `config.json` records the new value.
+    SettingChanged(SettingChange),
+    /// The run directory's lock was left by a process that is gone; this
+    /// session took it over.
+    LockTakenOver(crate::lock::Holder),
     /// Stuck detection abandoned the network and starts attempt `attempt` from a new initialisation.
     Restart {
         /// the new attempt, from 1
@@ -135,6 +145,29 @@ pub enum Progress {
         /// why the previous one was abandoned
         reason: String,
     },
+}
+
+/// A stored setting a resumed session changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingChange {
+    /// `epochs`, `patience` or `threads`
+    pub field: &'static str,
+    /// the value in `config.json` before
+    pub stored: String,
+    /// the value from now on
+    pub now: String,
+}
+
+impl SettingChange {
+    /// One line for the user, e.g. `extending the run from 12 to 20 epochs`.
+    pub fn describe(&self) -> String {
+        let num = |s: &str| s.parse::<usize>().ok();
+        match (self.field, num(&self.stored), num(&self.now)) {
+            ("epochs", Some(a), Some(b)) if b > a => format!("extending the run from {a} to {b} epochs"),
+            ("epochs", Some(a), Some(b)) => format!("ending the run after {b} epochs instead of {a}"),
+            (f, ..) => format!("{f}: {} instead of the stored {}", self.now, self.stored),
+        }
+    }
 }
 
 /// Why the loop ended.
@@ -243,8 +276,12 @@ pub fn train(
 /// [`TrainError::Config`] for bad settings; [`TrainError::EmptySplit`] without
 /// training windows; [`TrainError::OneClass`] when they are all of one class;
 /// [`TrainError::ModelShape`] when the model does not fit
-/// the windows; [`TrainError::RunExists`], [`TrainError::NothingToResume`],
-/// [`TrainError::ResumeMismatch`] for the run directory;
+/// the windows; [`TrainError::RunExists`], [`TrainError::NotARun`],
+/// [`TrainError::StoreInRunFiles`], [`TrainError::NothingToResume`],
+/// [`TrainError::ResumeMismatch`], [`TrainError::ResumeEpochs`] and
+/// [`TrainError::RunFile`] (a `metrics.jsonl` that disagrees with the
+/// checkpoint) for the run directory; [`TrainError::Locked`] when another
+/// process trains in it;
 /// [`TrainError::Io`] when it cannot be written; [`TrainError::Diverged`]
 /// when the loss, the gradients or the validation loss stop being finite
 /// (`checkpoint-last` then holds the last good epoch).
@@ -263,11 +300,25 @@ pub fn train_with(
     }
     crate::data_check::check_trainable(store, &train_idx)?;
     let val_idx = store.indices(Split::Val);
+    // One process per run directory: the lock is held until this function returns.
+    let _lock = if opts.resume && !run_dir.join(CONFIG_FILE).is_file() {
+        None // nothing to resume: `resume_run` says so
+    } else {
+        let (lock, stale) = RunLock::acquire(run_dir)?;
+        if let Some(h) = stale {
+            progress(&Progress::LockTakenOver(h));
+        }
+        Some(lock)
+    };
     let mut setup =
         if opts.resume { resume_run(cfg, store, run_dir)? } else { new_run(cfg, store, run_dir, opts)? };
+    for c in std::mem::take(&mut setup.changes) {
+        progress(&Progress::SettingChanged(c));
+    }
     let cfg = setup.config.train.clone();
+    // Tens of thousands of threads take minutes to start: beyond a few per core, none help.
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads.unwrap_or(0))
+        .num_threads(cfg.threads.map_or(0, |t| t.min(crate::config::max_threads())))
         .build()
         .map_err(|e| TrainError::Config { field: "threads", msg: e.to_string() })?;
     let threads = pool.current_num_threads();
@@ -669,6 +720,8 @@ struct Setup {
     opt: Optimizer,
     state: LoopState,
     records: Vec<EpochRecord>,
+    /// stored settings a resumed session changes
+    changes: Vec<SettingChange>,
 }
 
 fn build_model(cfg: &TrainConfig, store: &EpochStore) -> Result<Sequential, TrainError> {
@@ -720,6 +773,32 @@ fn run_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// Whether `a` and `b` are the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// An entry of the existing directory `dir` that no run wrote (the run
+/// lock and write temporaries do not count); `None` for a missing or empty one.
+fn foreign_entry(dir: &Path) -> Result<Option<String>, TrainError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        // Not a directory, or unreadable: creating the run says so.
+        Err(_) => return Ok(None),
+    };
+    for e in entries {
+        let name = e.map_err(|e| TrainError::io(dir, e))?.file_name();
+        if !(name == crate::lock::LOCK_FILE || eeglens_io::atomic::is_temporary(&name)) {
+            return Ok(Some(name.to_string_lossy().into_owned()));
+        }
+    }
+    Ok(None)
+}
+
 fn new_run(
     cfg: &TrainConfig,
     store: &EpochStore,
@@ -727,15 +806,21 @@ fn new_run(
     opts: &RunOptions,
 ) -> Result<Setup, TrainError> {
     let model = build_model(cfg, store)?;
-    if dir.join(CONFIG_FILE).exists() {
-        if !opts.force {
+    if run_files(dir).iter().any(|f| same_file(f, store.path())) {
+        return Err(TrainError::StoreInRunFiles { data: store.path().to_path_buf() });
+    }
+    if !opts.force {
+        if dir.join(CONFIG_FILE).exists() {
             return Err(TrainError::RunExists { path: dir.to_path_buf() });
         }
-        for f in run_files(dir) {
-            match std::fs::remove_file(&f) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(TrainError::io(&f, e)),
-                _ => {}
-            }
+        if let Some(entry) = foreign_entry(dir)? {
+            return Err(TrainError::NotARun { path: dir.to_path_buf(), entry });
+        }
+    }
+    for f in run_files(dir) {
+        match std::fs::remove_file(&f) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(TrainError::io(&f, e)),
+            _ => {}
         }
     }
     std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
@@ -759,7 +844,7 @@ fn new_run(
     write_json(&dir.join(CONFIG_FILE), &config)?;
     write_metrics(&dir.join(METRICS_FILE), &[])?;
     let opt = Optimizer::new(cfg.optimizer_config());
-    Ok(Setup { config, model, opt, state: LoopState::default(), records: Vec::new() })
+    Ok(Setup { config, model, opt, state: LoopState::default(), records: Vec::new(), changes: Vec::new() })
 }
 
 fn resume_run(cfg: &TrainConfig, store: &EpochStore, dir: &Path) -> Result<Setup, TrainError> {
@@ -799,9 +884,6 @@ fn resume_run(cfg: &TrainConfig, store: &EpochStore, dir: &Path) -> Result<Setup
     if let Some((field, _, stored, given)) = checks.into_iter().find(|c| !c.1) {
         return Err(mismatch(field, stored, given));
     }
-    config.train.epochs = cfg.epochs;
-    config.train.patience = cfg.patience;
-    config.train.threads = cfg.threads;
     let (model, meta, file) = load_checkpoint(&last)?;
     if meta.model != config.train.model {
         return Err(TrainError::RunFile { path: last, msg: format!("holds model `{}`", meta.model) });
@@ -825,11 +907,91 @@ fn resume_run(cfg: &TrainConfig, store: &EpochStore, dir: &Path) -> Result<Setup
             records: Vec::new(),
         });
     }
-    let mut records = read_metrics(&dir.join(METRICS_FILE))?;
-    records.truncate(state.epochs_done);
-    write_metrics(&dir.join(METRICS_FILE), &records)?;
+    if cfg.epochs < state.epochs_done {
+        return Err(TrainError::ResumeEpochs {
+            path: dir.to_path_buf(),
+            asked: cfg.epochs,
+            done: state.epochs_done,
+            stored: config.train.epochs,
+        });
+    }
+    // The settings a session may change, announced and recorded, never silently.
+    let opt_str = |v: Option<usize>, none: &str| v.map_or_else(|| none.to_string(), |v| v.to_string());
+    let changes: Vec<SettingChange> = [
+        ("epochs", config.train.epochs.to_string(), cfg.epochs.to_string()),
+        ("patience", opt_str(config.train.patience, "none"), opt_str(cfg.patience, "none")),
+        ("threads", opt_str(config.train.threads, "one per core"), opt_str(cfg.threads, "one per core")),
+    ]
+    .into_iter()
+    .filter(|(_, stored, now)| stored != now)
+    .map(|(field, stored, now)| SettingChange { field, stored, now })
+    .collect();
+    config.train.epochs = cfg.epochs;
+    config.train.patience = cfg.patience;
+    config.train.threads = cfg.threads;
+    let metrics = dir.join(METRICS_FILE);
+    let records = resumed_records(read_metrics(&metrics)?, &state, &metrics, &last)?;
+    write_metrics(&metrics, &records)?;
     write_json(&dir.join(CONFIG_FILE), &config)?;
-    Ok(Setup { config, model, opt, state, records })
+    Ok(Setup { config, model, opt, state, records, changes })
+}
+
+/// The lines of `metrics.jsonl` a resumed run keeps: epochs 1 to the
+/// checkpoint's, each once, of the checkpoint's attempt. Later lines (an
+/// epoch written just before an interruption, whose checkpoint was not) are
+/// dropped; a missing, repeated or foreign line below is an inconsistent
+/// history, refused rather than continued.
+fn resumed_records(
+    all: Vec<EpochRecord>,
+    state: &LoopState,
+    metrics: &Path,
+    checkpoint: &Path,
+) -> Result<Vec<EpochRecord>, TrainError> {
+    let done = state.epochs_done;
+    let kept: Vec<EpochRecord> = all.into_iter().filter(|r| r.epoch <= done).collect();
+    let epochs: Vec<usize> = kept.iter().map(|r| r.epoch).collect();
+    let problem = if let Some(missing) = (1..=done).find(|e| !epochs.contains(e)) {
+        Some(format!("lacks epoch {missing}"))
+    } else if epochs.len() != done || epochs.windows(2).any(|w| w[0] >= w[1]) {
+        Some("holds epochs repeated or out of order".to_string())
+    } else {
+        kept.iter().find(|r| r.attempt != state.attempt).map(|r| {
+            format!(
+                "holds epoch {} of attempt {}, not of the checkpoint's attempt {}",
+                r.epoch, r.attempt, state.attempt
+            )
+        })
+    };
+    match problem {
+        None => Ok(kept),
+        Some(p) => Err(TrainError::RunFile {
+            path: metrics.to_path_buf(),
+            msg: format!(
+                "{p} (it holds epochs {}) while {} is after epoch {done}; the run's history cannot be continued: restore the file, or train again with --force",
+                epoch_ranges(&epochs),
+                checkpoint.display()
+            ),
+        }),
+    }
+}
+
+/// `1-4, 6-13`; `none` for no epoch.
+fn epoch_ranges(epochs: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < epochs.len() {
+        let mut j = i;
+        while j + 1 < epochs.len() && epochs[j + 1] == epochs[j] + 1 {
+            j += 1;
+        }
+        parts.push(if i == j { epochs[i].to_string() } else { format!("{}-{}", epochs[i], epochs[j]) });
+        i = j + 1;
+    }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 #[cfg(test)]
