@@ -114,7 +114,7 @@ fn a_run_at_chance_says_so_and_shows_no_reading() {
     assert!(html.contains("id=\"baseline\"") && html.contains("data-figure=\"baseline-effect\""));
 
     std::fs::remove_file(run.join("baseline.json")).expect("remove the baseline");
-    let o = eeglens(&["report", "--run", run_s]);
+    let o = eeglens(&["report", "--run", run_s, "--force"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let html = std::fs::read_to_string(run.join("report.html")).expect("the report");
     assert!(!html.contains("id=\"baseline\"") && !html.contains("baseline-effect"));

@@ -27,15 +27,13 @@ pub struct Args {
 /// Runs `eeglens baseline`.
 pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
     if let Some(out) = &a.out {
-        if out.exists() && !a.force {
-            anyhow::bail!("{}: exists; choose another --out or pass --force", out.display());
-        }
+        super::claim_output(out, "--out", a.force, &[("the --data store", &a.data)])?;
     }
     let store = EpochStore::open(&a.data)?;
     let report = baseline(&store)?;
     let text = serde_json::to_string(&report.without_windows())?;
     if let Some(out) = &a.out {
-        std::fs::write(out, &text).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", out.display()))?;
+        super::write_file(out, text.as_bytes())?;
     }
     if a.json {
         println!("{text}");

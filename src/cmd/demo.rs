@@ -12,7 +12,8 @@ use super::Global;
 /// Flags of `eeglens demo`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Directory for everything the demo writes (dataset, epochs, run, report).
+    /// Directory for everything the demo writes (dataset, epochs, run, report); what an earlier
+    /// demo wrote there is replaced, and a directory holding anything else is refused.
     #[arg(long, default_value = "eeglens-demo")]
     pub out: PathBuf,
     /// Synthetic subjects.
@@ -68,6 +69,19 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     let run_dir = a.out.join("run");
     let report = a.out.join("report.html");
     let seed = a.seed.to_string();
+    // The demo replaces what an earlier demo wrote in --out, and nothing else.
+    let own = ["bids", "epochs.safetensors", "run", "report.html"];
+    let entries = std::fs::read_dir(&a.out).with_context(|| format!("{}: cannot list", a.out.display()))?;
+    for e in entries {
+        let name = e.with_context(|| format!("{}: cannot list", a.out.display()))?.file_name();
+        if !(own.iter().any(|o| name == *o) || eeglens_io::atomic::is_temporary(&name)) {
+            anyhow::bail!(
+                "{}: holds `{}`, which `eeglens demo` did not write; choose another --out",
+                a.out.display(),
+                name.to_string_lossy()
+            );
+        }
+    }
     if bids.exists() {
         // Replace only a dataset an earlier demo wrote (it carries the generator's
         // ground truth); never delete a folder of the user's.
@@ -101,7 +115,10 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     )?;
 
     step(2, "prepare: 24 channels, 128 Hz, 0.25-25 Hz, eyes-closed 2-s windows");
-    super::prepare::run(sub(&[p(&bids), "--label".into(), "sex".into(), "--out".into(), p(&epochs)])?, g)?;
+    super::prepare::run(
+        sub(&[p(&bids), "--label".into(), "sex".into(), "--out".into(), p(&epochs), "--force".into()])?,
+        g,
+    )?;
 
     step(3, "train R-VGG");
     let mut train_args = vec![
@@ -121,10 +138,13 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     super::train::run(sub(&train_args)?, g)?;
 
     step(4, "interpret: optimal samples, activation maximisation, deconvnet");
-    super::interpret::run(sub(&["--run".into(), p(&run_dir), "--seed".into(), seed])?, g)?;
+    super::interpret::run(sub(&["--run".into(), p(&run_dir), "--seed".into(), seed, "--force".into()])?, g)?;
 
     step(5, "report");
-    super::report::run(sub(&["--run".into(), p(&run_dir), "--out".into(), p(&report)])?, g)?;
+    super::report::run(
+        sub(&["--run".into(), p(&run_dir), "--out".into(), p(&report), "--force".into()])?,
+        g,
+    )?;
 
     // The summary, from the typed documents the steps wrote.
     let run = eeglens_train::RunDir::open(&run_dir)?;

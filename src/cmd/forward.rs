@@ -26,10 +26,19 @@ pub struct Args {
     /// Also write `grad_input` = d loss / d input (needs labels).
     #[arg(long)]
     pub grad_input: bool,
+    /// Replace --out when it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs `eeglens forward`.
 pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
+    super::claim_output(
+        &a.out,
+        "--out",
+        a.force,
+        &[("the --input", &a.input), ("the --weights", &a.weights)],
+    )?;
     let x = read_tensor_file(&a.input)?;
     let input = x.f32("input")?;
     let [n, 1, n_channels, n_samples] = *input.shape() else {

@@ -1,7 +1,7 @@
 //! `eeglens interpret --run RUN_DIR [--method optimal|actmax|deconv|all] [--out DIR] [--json]`:
 //! the three interpretation methods and their spectral reading on a run's best model.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use eeglens_data::store::Split;
@@ -94,6 +94,9 @@ pub struct Args {
     /// Seed of restarts, jitter and permutations.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Replace the outputs of an earlier interpretation in the output directory.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A bar per stage on stderr.
@@ -199,22 +202,29 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
 pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     let seeds = eeglens_train::run_dir::seed_runs(&a.run)?;
     if seeds.is_empty() {
+        claim_outputs(&output_dir(&a), a.force)?;
         return run_one(a, g).map(|_| ());
     }
+    let one = |seed: u64, dir: &PathBuf| {
+        let out = a.out.as_ref().map(|o| o.join(eeglens_train::run_dir::seed_dir_name(seed)));
+        Args { run: dir.clone(), out, json: false, ..a.clone() }
+    };
+    // Every output is checked before the first seed is read: no seed's work is lost to a refusal.
+    let dir = a.out.clone().unwrap_or_else(|| a.run.clone());
+    let path = dir.join(eeglens_interpret::agreement::AGREEMENT_FILE);
+    super::claim_output(&path, "--out", a.force, &[])?;
+    for (seed, run) in &seeds {
+        claim_outputs(&output_dir(&one(*seed, run)), a.force)?;
+    }
     let mut reports = Vec::new();
-    for (seed, dir) in &seeds {
-        println!("== seed {seed}: {}", dir.display());
-        let out = a.out.as_ref().map(|o| o.join(eeglens_train::run_dir::seed_dir_name(*seed)));
-        let one = Args { run: dir.clone(), out, json: false, ..a.clone() };
-        reports.push(run_one(one, g)?);
+    for (seed, run) in &seeds {
+        println!("== seed {seed}: {}", run.display());
+        reports.push(run_one(one(*seed, run), g)?);
     }
     let ids: Vec<u64> = seeds.iter().map(|s| s.0).collect();
     let agreement = eeglens_interpret::agreement(&ids, &reports);
-    let dir = a.out.clone().unwrap_or_else(|| a.run.clone());
     std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let path = dir.join(eeglens_interpret::agreement::AGREEMENT_FILE);
-    std::fs::write(&path, serde_json::to_string_pretty(&agreement)? + "\n")
-        .with_context(|| format!("{}: cannot write", path.display()))?;
+    super::write_file(&path, (serde_json::to_string_pretty(&agreement)? + "\n").as_bytes())?;
     if a.json {
         println!("{}", serde_json::to_string(&agreement)?);
         return Ok(());
@@ -224,6 +234,20 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
         println!("{line}");
     }
     println!("written     {}", path.display());
+    Ok(())
+}
+
+/// Where the outputs of one run's interpretation go.
+fn output_dir(a: &Args) -> PathBuf {
+    a.out.clone().unwrap_or_else(|| a.run.join(eeglens_interpret::result::INTERPRET_DIR))
+}
+
+/// Refuses to replace an earlier interpretation in `dir` without `--force`.
+fn claim_outputs(dir: &Path, force: bool) -> anyhow::Result<()> {
+    use eeglens_interpret::result::{INTERPRET_JSON, INTERPRET_TENSORS};
+    for name in [INTERPRET_JSON, INTERPRET_TENSORS] {
+        super::claim_output(&dir.join(name), "--out", force, &[])?;
+    }
     Ok(())
 }
 
@@ -242,7 +266,7 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
     let store = run.open_store(a.data.as_deref())?;
     let mut bar = Bar { g, pb: None };
     let result = interpret(&model, &store, &cfg, &mut bar).with_context(|| format!("{}", a.run.display()))?;
-    let out = a.out.clone().unwrap_or_else(|| a.run.join(eeglens_interpret::result::INTERPRET_DIR));
+    let out = output_dir(&a);
     write_outputs(&result, &out)?;
     if a.json {
         println!("{}", serde_json::to_string(&result.report)?);

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 use std::io::IsTerminal;
+use std::path::Path;
 
 pub mod baseline;
 pub mod bench;
@@ -44,6 +45,45 @@ pub fn bar(g: &Global, len: u64, what: &str) -> indicatif::ProgressBar {
     pb.set_style(style);
     pb.set_message(what.to_string());
     pb
+}
+
+/// The rule for every file a subcommand writes: an input is never written
+/// over (not even with `--force`), and an existing file is replaced only with
+/// `--force`. `flag` names the option that chose `out` (e.g. `--out`).
+pub fn claim_output(out: &Path, flag: &str, force: bool, inputs: &[(&str, &Path)]) -> anyhow::Result<()> {
+    if let Some((what, input)) = inputs.iter().find(|(_, input)| same_file(out, input)) {
+        anyhow::bail!(
+            "{}: is {what} ({}); {flag} must name another file, so the input is not destroyed",
+            out.display(),
+            input.display()
+        );
+    }
+    if out.exists() && !force {
+        anyhow::bail!("{}: exists; choose another {flag} or pass --force to replace it", out.display());
+    }
+    Ok(())
+}
+
+/// Whether `a` and `b` are the same existing file (through links and
+/// different spellings of the path too).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else { return false };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        ma.dev() == mb.dev() && ma.ino() == mb.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (ma, mb);
+        matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+    }
+}
+
+/// Writes `bytes` to `path` atomically and durably (`eeglens_io::atomic`).
+pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    eeglens_io::atomic::write_file(path, bytes)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
 }
 
 /// Parses a range written `LO-HI` (e.g. `4-8`, `0.25-25`).

@@ -1,8 +1,8 @@
 //! `eeglens prepare`: a BIDS dataset into an epoch store.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use eeglens_data::prepare::{prepare, ChannelSet, Normalise, Outcome, PrepareConfig, PrepareSummary};
 
 use super::{bar, parse_range, Global};
@@ -66,6 +66,9 @@ pub struct Args {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Replace --out when it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Builds the preparation settings from the flags.
@@ -101,7 +104,13 @@ pub fn config(a: &Args) -> anyhow::Result<PrepareConfig> {
 /// Runs `eeglens prepare`.
 pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     let cfg = config(&a)?;
-    let n = eeglens_io::bids::scan(&a.bids_dir).map(|d| d.recordings.len()).unwrap_or(0);
+    let dataset = eeglens_io::bids::scan(&a.bids_dir).ok();
+    if let Some(ds) = &dataset {
+        claim(&a, ds)?;
+    } else {
+        super::claim_output(&a.out, "--out", a.force, &[])?;
+    }
+    let n = dataset.map_or(0, |d| d.recordings.len());
     let pb = bar(g, n as u64, "prepare");
     let t0 = std::time::Instant::now();
     let s = prepare(&a.bids_dir, &cfg, &a.out, &|_| pb.inc(1))
@@ -114,6 +123,35 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
         print_summary(&s, secs);
     }
     Ok(())
+}
+
+/// Refuses an --out among the dataset's files (a recording, its sidecars, a file
+/// beside a recording such as an EEGLAB `.fdt`, `participants.tsv`), and an
+/// existing store without --force.
+fn claim(a: &Args, ds: &eeglens_io::bids::BidsDataset) -> anyhow::Result<()> {
+    let mut inputs: Vec<(&str, &Path)> = Vec::new();
+    if let Some(p) = &ds.participants {
+        inputs.push(("the dataset's participants table", &p.path));
+    }
+    for r in &ds.recordings {
+        inputs.push(("a recording of the dataset", &r.path));
+        inputs.extend(r.channels_tsv.iter().map(|p| ("a sidecar of the dataset", p.as_path())));
+        inputs.extend(r.events_tsv.iter().map(|p| ("a sidecar of the dataset", p.as_path())));
+    }
+    // The named inputs first (with `force` set, only they are checked), then their neighbours.
+    super::claim_output(&a.out, "--out", true, &inputs)?;
+    let beside = ds.recordings.iter().find(|r| {
+        a.out.is_file()
+            && r.path.parent().is_some_and(|dir| a.out.parent().is_some_and(|o| super::same_file(o, dir)))
+    });
+    if let Some(r) = beside {
+        bail!(
+            "{}: is beside the recording {} (the dataset's own files); --out must name a file outside sub-*/ folders",
+            a.out.display(),
+            r.path.display()
+        );
+    }
+    super::claim_output(&a.out, "--out", a.force, &inputs)
 }
 
 fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {

@@ -2,10 +2,12 @@
 //! page of a run and its interpretation, or of a parent directory of seed
 //! runs with their agreement.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::bail;
 use eeglens_report::wording::chance_verdict;
 use eeglens_report::{load_run, render_html, ReportInput};
+use eeglens_train::RunDir;
 
 /// Flags of `eeglens report`.
 #[derive(clap::Args, Debug, Clone)]
@@ -21,16 +23,42 @@ pub struct Args {
     /// directory, that of the seed shown].
     #[arg(long)]
     pub interpret: Option<PathBuf>,
+    /// Replace the HTML file when it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Refuses an `out` that would replace a file the report is made from (a file
+/// of the run or of the interpretation other than a report, or the run's
+/// store), and an existing report without `--force`.
+fn claim(a: &Args, out: &Path) -> anyhow::Result<()> {
+    let inside = |dir: &Path| match (std::fs::canonicalize(out), std::fs::canonicalize(dir)) {
+        (Ok(o), Ok(d)) => o.starts_with(d),
+        _ => false,
+    };
+    let is_report = out.file_name().is_some_and(|n| n == eeglens_report::REPORT_FILE);
+    let of_run = inside(&a.run) || a.interpret.as_deref().is_some_and(inside);
+    if out.is_file() && of_run && !is_report {
+        bail!(
+            "{}: is a file of the run {}; --out must name another file, so the run is not destroyed",
+            out.display(),
+            a.run.display()
+        );
+    }
+    let data = RunDir::open(&a.run).ok().map(|r| r.data_path().to_path_buf());
+    let inputs: Vec<(&str, &Path)> = data.iter().map(|d| ("the run's epoch store", d.as_path())).collect();
+    super::claim_output(out, "--out", a.force, &inputs)
 }
 
 /// Runs `eeglens report`.
 pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
-    let input = load_run(&a.run, a.interpret.as_deref())?;
     let out = a.out.clone().unwrap_or_else(|| a.run.join(eeglens_report::REPORT_FILE));
+    let input = load_run(&a.run, a.interpret.as_deref())?;
+    claim(&a, &out)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("{}: {e}", parent.display()))?;
     }
-    std::fs::write(&out, render_html(&input)).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    super::write_file(&out, render_html(&input).as_bytes())?;
     print_summary(&input);
     println!("written     {}", out.display());
     Ok(())

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use eeglens_data::synth::{write_bids, SynthConfig, SynthFormat};
 
 use super::{bar, parse_range, Global};
@@ -46,6 +46,9 @@ pub struct Args {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Write into --out even when it holds files (those of the same names are replaced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Builds the generator's configuration from the flags.
@@ -78,6 +81,16 @@ pub fn config(a: &Args) -> anyhow::Result<SynthConfig> {
 pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     let cfg = config(&a)?;
     let format = SynthFormat::parse(&a.format).map_err(|e| anyhow!("--format: {e}"))?;
+    if a.out.is_file() {
+        bail!("{}: is a file; --out names the dataset's directory", a.out.display());
+    }
+    let holds_files = std::fs::read_dir(&a.out).is_ok_and(|mut d| d.next().is_some());
+    if holds_files && !a.force {
+        bail!(
+            "{}: exists and is not empty; choose another --out or pass --force to write the dataset into it",
+            a.out.display()
+        );
+    }
     let pb = bar(g, cfg.n_subjects as u64, "synth");
     let summary = write_bids(&cfg, &a.out, format, &|| pb.inc(1))
         .with_context(|| format!("writing {}", a.out.display()))?;
