@@ -202,7 +202,6 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
 pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     let seeds = eeglens_train::run_dir::seed_runs(&a.run)?;
     if seeds.is_empty() {
-        claim_outputs(&output_dir(&a), a.force)?;
         return run_one(a, g).map(|_| ());
     }
     let one = |seed: u64, dir: &PathBuf| {
@@ -264,6 +263,8 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
     }
     let (model, _) = run.load_model()?;
     let store = run.open_store(a.data.as_deref())?;
+    // After the inputs are checked (their problems come first), before the work.
+    claim_outputs(&output_dir(&a), a.force)?;
     let mut bar = Bar { g, pb: None };
     let result = interpret(&model, &store, &cfg, &mut bar).with_context(|| format!("{}", a.run.display()))?;
     let out = output_dir(&a);
