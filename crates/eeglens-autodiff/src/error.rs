@@ -4,6 +4,7 @@ use thiserror::Error;
 
 /// What went wrong when building a tensor or an op through the public API.
 #[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum AutodiffError {
     /// Data length does not match the shape.
     #[error("tensor of shape {shape:?} needs {} elements, got {len}", shape.iter().product::<usize>())]

@@ -6,6 +6,7 @@ use thiserror::Error;
 
 /// What went wrong, naming the file and the problem.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum DataError {
     /// An operating-system error on a file.
     #[error("{}: {source}", path.display())]

@@ -7,6 +7,7 @@ use thiserror::Error;
 /// Every user-provided parameter is checked and reported through this type; no function of
 /// this crate panics on bad parameters or bad samples.
 #[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum DspError {
     /// The sampling rate is not a finite positive number.
     #[error("sampling rate must be finite and > 0 Hz, got {fs}")]

@@ -7,6 +7,7 @@ use thiserror::Error;
 
 /// What went wrong when interpreting a model.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum InterpretError {
     /// The requested layer is not in the model.
     #[error("model `{model}` has no layer `{layer}` (layers: {valid})")]

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 /// Every variant names the file; header problems also name the field and its
 /// byte offset, so a user can open the file in a hex editor and see the fault.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IoError {
     /// The operating system refused to read or write the file.
     #[error("{path}: {cause}")]

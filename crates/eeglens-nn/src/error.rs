@@ -7,6 +7,7 @@ use thiserror::Error;
 
 /// What went wrong when building a model, loading weights or configuring an optimiser.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum NnError {
     /// A layer cannot take the shape the previous layer produces.
     #[error("layer {index} `{layer}` ({kind}): cannot take input of shape {input:?}: {msg}")]

@@ -6,6 +6,7 @@ use thiserror::Error;
 
 /// What went wrong while reading a run for its report or writing the report.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ReportError {
     /// The run directory could not be read (no `config.json`, malformed metrics, ...).
     #[error("run {}: {source}", run.display())]

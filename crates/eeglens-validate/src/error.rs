@@ -7,6 +7,7 @@ use thiserror::Error;
 
 /// Errors of the validation grid.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ValidateError {
     /// The grid's settings are not usable (an unknown band or channel, no cells, ...).
     #[error("{0}")]
