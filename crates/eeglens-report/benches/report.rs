@@ -42,7 +42,7 @@ fn small_run(dir: &Path) -> PathBuf {
     set.write(&data).expect("the toy store is written");
     let store = EpochStore::open(&data).expect("the toy store opens");
     let run_dir = dir.join("run");
-    let cfg = TrainConfig { epochs: 6, lr: 1e-3, ..TrainConfig::default() };
+    let cfg = TrainConfig { model: "rvgg".into(), epochs: 6, lr: 1e-3, ..TrainConfig::default() };
     train(&cfg, &store, &run_dir, &mut |_| {}).expect("the toy run trains");
     let (model, _) = RunDir::open(&run_dir).and_then(|r| r.load_model()).expect("the run has a model");
     // Every method is run (and so every figure drawn) even if this network learned little.
