@@ -22,7 +22,7 @@ fn trained_run(dir: &Path) -> PathBuf {
     toy_set(&ToyConfig { windows: 6, ..ToyConfig::default() }).write(&data).expect("write toy store");
     let store = EpochStore::open(&data).expect("open toy store");
     let run = dir.join("run");
-    let cfg = TrainConfig { epochs: 2, ..TrainConfig::default() };
+    let cfg = TrainConfig { model: "rvgg".into(), epochs: 2, ..TrainConfig::default() };
     train(&cfg, &store, &run, &mut |_| {}).expect("toy training");
     run
 }
@@ -107,7 +107,13 @@ fn a_model_at_chance_is_not_read_and_says_so() {
     toy_set(&ToyConfig { windows: 6, effect: 0.0, ..ToyConfig::default() }).write(&data).expect("write");
     let store = EpochStore::open(&data).expect("open");
     let run = d.join("run");
-    let cfg = TrainConfig { epochs: 1, lr: 1e-7, stuck_epochs: None, ..TrainConfig::default() };
+    let cfg = TrainConfig {
+        model: "rvgg".into(),
+        epochs: 1,
+        lr: 1e-7,
+        stuck_epochs: None,
+        ..TrainConfig::default()
+    };
     train(&cfg, &store, &run, &mut |_| {}).expect("training");
     let o = interpret(&run, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

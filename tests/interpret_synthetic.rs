@@ -169,7 +169,7 @@ fn full_size_rvgg_reads_the_planted_theta() {
     let plant = Plant { band: (4.0, 8.0), channels: planted, size: 3.0 };
     let splits = [Split::Train, Split::Val, Split::Train, Split::Test, Split::Train];
     let data = synthetic_split("rvgg", &plant, 60, 120.0, 4, &splits);
-    let cfg = TrainConfig { epochs: 12, seed: 4, ..TrainConfig::default() };
+    let cfg = TrainConfig { model: "rvgg".into(), epochs: 12, seed: 4, ..TrainConfig::default() };
     let run_path = data.dir.join("run");
     let started = std::time::Instant::now();
     eeglens_train::train(&cfg, &data.store, &run_path, &mut |_| {}).expect("R-VGG trains");

@@ -179,12 +179,26 @@ fn train_interpret_report_and_baseline_keep_what_exists_and_what_they_read() {
     let mine = d.join("mine");
     std::fs::create_dir_all(&mine).expect("dir");
     std::fs::write(mine.join("notes.txt"), "mine").expect("write");
-    let o = run(&["train", "--data", s(&data), "--out", s(&mine), "--epochs", "1", "--threads", "1"]);
+    let o = run(&[
+        "train",
+        "--model",
+        "rvgg",
+        "--data",
+        s(&data),
+        "--out",
+        s(&mine),
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+    ]);
     assert_one_line_error(&o, &["mine: exists and holds `notes.txt` but no run", "--force"]);
     assert_eq!(std::fs::read_dir(&mine).expect("dir").count(), 1);
 
     let o = run(&[
         "train",
+        "--model",
+        "rvgg",
         "--data",
         s(&data),
         "--out",

@@ -88,7 +88,17 @@ fn train_refuses_non_finite_windows_and_a_single_class() {
     let x_at = bytes.windows(needle.len()).position(|b| b == needle.as_slice()).expect("window 17");
     bytes[x_at + 4 * 3..x_at + 4 * 4].copy_from_slice(&f32::NAN.to_le_bytes());
     std::fs::write(&path, bytes).expect("write");
-    let o = eeglens(&["train", "--data", s(&path), "--out", s(&dir.0.join("run-nan")), "--epochs", "1"]);
+    let o = eeglens(&[
+        "train",
+        "--model",
+        "rvgg",
+        "--data",
+        s(&path),
+        "--out",
+        s(&dir.0.join("run-nan")),
+        "--epochs",
+        "1",
+    ]);
     assert_one_line_error(&o, &["nan.safetensors", "window 17 (subject sub-005, val split)", "NaN"]);
     assert!(!dir.0.join("run-nan").exists());
 
@@ -96,6 +106,16 @@ fn train_refuses_non_finite_windows_and_a_single_class() {
     set.y.iter_mut().for_each(|y| *y = 1);
     let one = dir.0.join("one.safetensors");
     set.write(&one).expect("write");
-    let o = eeglens(&["train", "--data", s(&one), "--out", s(&dir.0.join("run-one")), "--epochs", "1"]);
+    let o = eeglens(&[
+        "train",
+        "--model",
+        "rvgg",
+        "--data",
+        s(&one),
+        "--out",
+        s(&dir.0.join("run-one")),
+        "--epochs",
+        "1",
+    ]);
     assert_one_line_error(&o, &["one.safetensors", "only class `M`"]);
 }

@@ -51,6 +51,8 @@ fn train_then_eval_writes_the_run_and_reports_per_window_and_subject() {
     let out = d.join("run");
     let o = run(&[
         "train",
+        "--model",
+        "rvgg",
         "--data",
         data.to_str().expect("utf-8"),
         "--out",
@@ -125,6 +127,8 @@ fn bad_input_gives_one_line_errors() {
     std::fs::write(&junk, b"not a safetensors file").expect("write");
     let o = run(&[
         "train",
+        "--model",
+        "rvgg",
         "--data",
         junk.to_str().expect("utf-8"),
         "--out",
@@ -139,6 +143,8 @@ fn bad_input_gives_one_line_errors() {
         toy(&narrow, &ToyConfig { n_channels: 4, subjects: [4, 2, 2], windows: 4, ..ToyConfig::default() });
     let o = run(&[
         "train",
+        "--model",
+        "rvgg",
         "--data",
         four.to_str().expect("utf-8"),
         "--out",
@@ -149,25 +155,66 @@ fn bad_input_gives_one_line_errors() {
     // An unwritable run directory (below a regular file).
     let file = d.join("plain-file");
     std::fs::write(&file, b"x").expect("write");
-    let o =
-        run(&["train", "--data", ds, "--out", file.join("run").to_str().expect("utf-8"), "--epochs", "1"]);
+    let o = run(&[
+        "train",
+        "--model",
+        "rvgg",
+        "--data",
+        ds,
+        "--out",
+        file.join("run").to_str().expect("utf-8"),
+        "--epochs",
+        "1",
+    ]);
     assert_one_line_error(&o, &["plain-file/run"]);
 
     // A run directory that already holds a run.
     let r3 = d.join("r3");
     let r3s = r3.to_str().expect("utf-8");
-    let o = run(&["train", "--data", ds, "--out", r3s, "--epochs", "1", "--threads", "1"]);
+    let o = run(&["train", "--model", "rvgg", "--data", ds, "--out", r3s, "--epochs", "1", "--threads", "1"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let o = run(&["train", "--data", ds, "--out", r3s, "--epochs", "1"]);
+    let o = run(&["train", "--model", "rvgg", "--data", ds, "--out", r3s, "--epochs", "1"]);
     assert_one_line_error(&o, &["already holds a run", "--resume", "--force"]);
-    let o = run(&["train", "--data", ds, "--out", r3s, "--epochs", "1", "--threads", "1", "--force"]);
+    let o = run(&[
+        "train",
+        "--model",
+        "rvgg",
+        "--data",
+        ds,
+        "--out",
+        r3s,
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--force",
+    ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
 
     // Bad flags.
-    let o =
-        run(&["train", "--data", ds, "--out", d.join("r4").to_str().expect("utf-8"), "--optimizer", "lbfgs"]);
+    let o = run(&[
+        "train",
+        "--model",
+        "rvgg",
+        "--data",
+        ds,
+        "--out",
+        d.join("r4").to_str().expect("utf-8"),
+        "--optimizer",
+        "lbfgs",
+    ]);
     assert_one_line_error(&o, &["--optimizer lbfgs"]);
-    let o = run(&["train", "--data", ds, "--out", d.join("r5").to_str().expect("utf-8"), "--batch", "0"]);
+    let o = run(&[
+        "train",
+        "--model",
+        "rvgg",
+        "--data",
+        ds,
+        "--out",
+        d.join("r5").to_str().expect("utf-8"),
+        "--batch",
+        "0",
+    ]);
     assert_one_line_error(&o, &["`batch`"]);
     let o = run(&["eval", "--run", d.join("nowhere").to_str().expect("utf-8")]);
     assert_one_line_error(&o, &["nowhere/config.json"]);
@@ -180,7 +227,8 @@ fn resume_continues_a_run_and_ctrl_c_leaves_a_resumable_one() {
     let ds = data.to_str().expect("utf-8");
     let out = d.join("run");
     let outs = out.to_str().expect("utf-8");
-    let o = run(&["train", "--data", ds, "--out", outs, "--epochs", "1", "--threads", "1"]);
+    let o =
+        run(&["train", "--model", "rvgg", "--data", ds, "--out", outs, "--epochs", "1", "--threads", "1"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     // --resume takes the data path from the run.
     let o = run(&["train", "--out", outs, "--resume", "--epochs", "2"]);
@@ -195,6 +243,8 @@ fn resume_continues_a_run_and_ctrl_c_leaves_a_resumable_one() {
     let child = bin()
         .args([
             "train",
+            "--model",
+            "rvgg",
             "--data",
             ds,
             "--out",
@@ -245,8 +295,21 @@ fn seeds_train_into_a_parent_that_eval_and_interpret_read_together() {
     let data = toy(&d, &ToyConfig { windows: 6, effect: 1.5, ..ToyConfig::default() });
     let parent = d.join("runs");
     let (data_s, parent_s) = (data.to_str().expect("utf-8"), parent.to_str().expect("utf-8"));
-    let args =
-        ["train", "--data", data_s, "--out", parent_s, "--seeds", "0-1", "--epochs", "1", "--threads", "1"];
+    let args = [
+        "train",
+        "--model",
+        "rvgg",
+        "--data",
+        data_s,
+        "--out",
+        parent_s,
+        "--seeds",
+        "0-1",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+    ];
     let o = run(&args);
     assert!(o.status.success(), "{}", text(&o.stderr));
     for s in ["seed-0", "seed-1"] {
@@ -281,7 +344,9 @@ fn seeds_train_into_a_parent_that_eval_and_interpret_read_together() {
         assert!((total - 1.0).abs() < 1e-9, "{m}: fractions sum to {total}");
     }
     // --seeds and --seed together are refused.
-    let o = run(&["train", "--data", data_s, "--out", parent_s, "--seeds", "0-1", "--seed", "3"]);
+    let o = run(&[
+        "train", "--model", "rvgg", "--data", data_s, "--out", parent_s, "--seeds", "0-1", "--seed", "3",
+    ]);
     assert_eq!(o.status.code(), Some(2), "clap refuses the pair: {}", text(&o.stderr));
     let _ = std::fs::remove_dir_all(&d);
 }
@@ -309,7 +374,19 @@ fn one_process_trains_a_run_at_a_time_and_sigterm_stops_it_like_ctrl_c() {
             std::thread::sleep(Duration::from_millis(20));
         }
     };
-    let child = spawn(&["train", "--data", ds, "--out", outs, "--epochs", "400", "--threads", "1"]);
+    let child = spawn(&[
+        "train",
+        "--model",
+        "rvgg",
+        "--data",
+        ds,
+        "--out",
+        outs,
+        "--epochs",
+        "400",
+        "--threads",
+        "1",
+    ]);
     wait_for("checkpoint", &|| out.join("checkpoint-last.safetensors").exists());
 
     // A second process on the same run is refused, naming the one that holds it.
@@ -362,6 +439,8 @@ fn far_more_threads_than_cores_are_capped_with_a_message() {
     let out = d.join("run");
     let o = run(&[
         "train",
+        "--model",
+        "rvgg",
         "--data",
         data.to_str().expect("utf-8"),
         "--out",

@@ -50,7 +50,20 @@ fn small_synthetic_dataset_goes_through_train_and_eval() {
     let d = tmpdir("small");
     let data = prepared(&d, &["--subjects", "8", "--minutes", "1", "--seed", "3"]);
     let run = d.join("run");
-    eeglens(&["train", "--data", s(&data), "--out", s(&run), "--epochs", "1", "--threads", "1", "--quiet"]);
+    eeglens(&[
+        "train",
+        "--model",
+        "rvgg",
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--quiet",
+    ]);
     let v = eval_json(&run);
     assert_eq!(v["split"], "test");
     assert_eq!(v["classes"], serde_json::json!(["F", "M"]));
@@ -73,7 +86,7 @@ fn small_synthetic_dataset_goes_through_train_and_eval() {
 fn train_defaults(d: &Path, data: &Path) -> (serde_json::Value, f64) {
     let run = d.join("run");
     let extra = std::env::var("EEGLENS_TRAIN_ARGS").unwrap_or_default();
-    let mut a = vec!["train", "--data", s(data), "--out", s(&run), "--quiet"];
+    let mut a = vec!["train", "--model", "rvgg", "--data", s(data), "--out", s(&run), "--quiet"];
     a.extend(extra.split_whitespace());
     let start = Instant::now();
     let o = eeglens(&a);

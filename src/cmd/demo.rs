@@ -22,6 +22,9 @@ pub struct Args {
     /// Training epochs (early stopping may end sooner).
     #[arg(long, default_value_t = 12)]
     pub epochs: usize,
+    /// Zoo model to train: the training default (shallow), or rvgg for the paper's R-VGG.
+    #[arg(long, default_value = eeglens_train::DEFAULT_MODEL)]
+    pub model: String,
     /// Seed of data, training and interpretation.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -53,6 +56,16 @@ fn sub<T: clap::Args>(args: &[String]) -> anyhow::Result<T> {
 
 fn p(path: &Path) -> String {
     path.to_string_lossy().into_owned()
+}
+
+/// A model's name for people: `shallow` is ShallowConvNet, `rvgg` the paper's R-VGG.
+fn model_title(model: &str) -> String {
+    match model {
+        "shallow" => "ShallowConvNet (the default: it learns the most planted effects, VALIDATION.md)".into(),
+        "rvgg" => "R-VGG (the paper's network)".into(),
+        "rvgg-bn" => "R-VGG with batch normalisation".into(),
+        other => other.to_string(),
+    }
 }
 
 fn step(n: usize, what: &str) {
@@ -120,8 +133,10 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
         g,
     )?;
 
-    step(3, "train R-VGG");
+    step(3, &format!("train {}", model_title(&a.model)));
     let mut train_args = vec![
+        "--model".into(),
+        a.model.clone(),
         "--data".into(),
         p(&epochs),
         "--out".into(),

@@ -24,7 +24,7 @@ pub struct Args {
     /// Run directory to create (or, with --resume, to continue).
     #[arg(long)]
     pub out: PathBuf,
-    /// Zoo model: rvgg, rvgg-bn, vanputten, shallow, eegnet [default: rvgg].
+    /// Zoo model: shallow, rvgg (the paper's R-VGG), rvgg-bn, vanputten, eegnet [default: shallow, see VALIDATION.md].
     #[arg(long)]
     pub model: Option<String>,
     /// Passes over the training windows [default: 20].
@@ -358,11 +358,60 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<()> {
             "baseline: {:.3} per window, {:.3} per subject (band power + logistic regression; baseline.json)",
             b.test.accuracy, b.test.subject_accuracy
         );
+        let net_learned = summary.test.as_ref().and_then(|t| t.chance.as_ref()).is_some_and(|c| c.learned);
+        let base_learned = b.test.chance.as_ref().is_some_and(|c| c.learned);
+        if base_learned && !net_learned {
+            println!("{}", missed_effect_hint(&cfg.model));
+        }
     }
     println!("run: {}", a.out.display());
     Ok(())
 }
 
+/// What to do when the baseline decodes the data and the network does not:
+/// the effect is there and this network missed it. The advice follows the
+/// validation grid (VALIDATION.md), where no one model learned every
+/// detectable effect but `shallow` and `rvgg-bn` each learned cells the
+/// other (and `rvgg`) missed.
+fn missed_effect_hint(model: &str) -> String {
+    let other = if model == "shallow" { "rvgg-bn" } else { "shallow" };
+    format!(
+        "MISSED: the band-power baseline decodes this data but the network ({model}) is at chance, so an effect is there that this network did not learn; \
+         train another model on it (--model {other}; see VALIDATION.md for what each model learns) and more seeds (--seeds 0-4)"
+    )
+}
+
 fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or("-".into(), |v| format!("{v:.digits$}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missed_effect_names_another_model_than_the_one_trained() {
+        for model in ["shallow", "rvgg", "rvgg-bn", "eegnet"] {
+            let hint = missed_effect_hint(model);
+            assert!(hint.starts_with("MISSED:"), "{hint}");
+            assert!(hint.contains(&format!("network ({model})")), "{hint}");
+            let suggested =
+                hint.split("--model ").nth(1).and_then(|s| s.split(';').next()).expect("a model is named");
+            assert_ne!(suggested, model, "{hint}");
+            assert!(eeglens_nn::models::MODEL_NAMES.contains(&suggested), "{suggested} is a zoo model");
+        }
+    }
+
+    #[test]
+    fn the_default_model_is_a_zoo_model_that_takes_the_papers_windows() {
+        let spec = eeglens_nn::models::ModelSpec::paper();
+        let m = eeglens_nn::models::build(
+            eeglens_train::DEFAULT_MODEL,
+            &spec,
+            &mut eeglens_autodiff::Rng::new(0),
+        )
+        .expect("the default model builds for 24 x 256");
+        assert_eq!(m.input_shape(), [1, 24, 256]);
+        assert_eq!(TrainConfig::default().model, eeglens_train::DEFAULT_MODEL);
+    }
 }

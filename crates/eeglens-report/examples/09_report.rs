@@ -61,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Train (the command line's recipe, a larger learning rate so that six epochs are enough).
     let run_dir = dir.join("run");
-    let cfg = TrainConfig { epochs: 6, lr: 1e-3, ..TrainConfig::default() };
+    let cfg = TrainConfig { model: "rvgg".into(), epochs: 6, lr: 1e-3, ..TrainConfig::default() };
     let summary = train(&cfg, &store, &run_dir, &mut |_| {})?;
     let test = summary.test.as_ref().expect("the toy store has a test split");
     println!(

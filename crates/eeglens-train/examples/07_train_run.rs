@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // The command line's recipe with a larger learning rate, so six epochs are enough.
-    let cfg = TrainConfig { epochs: 6, lr: 1e-3, ..TrainConfig::default() };
+    let cfg = TrainConfig { model: "rvgg".into(), epochs: 6, lr: 1e-3, ..TrainConfig::default() };
     let run = dir.join("run");
     let summary = train(&cfg, &store, &run, &mut |p| match p {
         Progress::Start { n_train, n_val, batches, threads, .. } => {

@@ -35,7 +35,7 @@
 //!
 //! ## Conventions
 //! - A store's windows `[N, C, T]` enter the network as `[batch, 1, C, T]`.
-//! - [`TrainConfig::default`] is the command line's defaults: R-VGG, batch
+//! - [`TrainConfig::default`] is the command line's defaults: ShallowConvNet ([`DEFAULT_MODEL`], chosen by the validation grid), batch
 //!   40, Adam with lr 5e-4 and betas 0.9/0.99 (the seed group's MATLAB demo);
 //!   `optimizer: Adamax, lr: 0.002, weight_decay: 0.001` is their PyTorch setting.
 //!   `init` re-draws the convolution and linear weights (e.g. He-normal)
@@ -59,7 +59,7 @@
 //! toy_set(&ToyConfig { subjects: [4, 2, 2], windows: 4, ..ToyConfig::default() }).write(&data)?;
 //! let store = EpochStore::open(&data)?;
 //!
-//! let cfg = TrainConfig { epochs: 1, threads: Some(1), ..TrainConfig::default() };
+//! let cfg = TrainConfig { model: "rvgg".into(), epochs: 1, threads: Some(1), ..TrainConfig::default() };
 //! let summary = train(&cfg, &store, &dir.join("run"), &mut |p| {
 //!     if let Progress::Epoch(r) = p {
 //!         println!("epoch {}: train loss {:.3}, val accuracy {:?}", r.epoch, r.train_loss, r.val_accuracy);
@@ -91,7 +91,7 @@ pub use eeglens_data::toy;
 
 pub use baseline::{baseline, BaselineReport};
 pub use chance::{BinomialTest, ChanceReport};
-pub use config::{Monitor, OptimizerName, TrainConfig};
+pub use config::{Monitor, OptimizerName, TrainConfig, DEFAULT_MODEL};
 pub use error::TrainError;
 pub use eval::{evaluate_model, evaluate_split, predict_windows, report_from_probs, EvalReport};
 pub use metrics::{ClassMetrics, SubjectResult};

@@ -12,7 +12,13 @@ use eeglens_train::toy::{toy_set, ToyConfig};
 use eeglens_train::{evaluate_split, train, RunDir, TrainConfig, TrainError};
 
 fn one_epoch() -> TrainConfig {
-    TrainConfig { epochs: 1, threads: Some(1), baseline: false, ..TrainConfig::default() }
+    TrainConfig {
+        model: "rvgg".into(),
+        epochs: 1,
+        threads: Some(1),
+        baseline: false,
+        ..TrainConfig::default()
+    }
 }
 
 fn tiny() -> ToyConfig {

@@ -19,6 +19,7 @@ const THREADS_REL_TOL: f32 = 1e-3;
 
 fn cfg(epochs: usize, threads: usize) -> TrainConfig {
     TrainConfig {
+        model: "rvgg".into(),
         epochs,
         lr: 1e-3,
         seed: 7,

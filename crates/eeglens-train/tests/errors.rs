@@ -10,7 +10,7 @@ use eeglens_train::toy::ToyConfig;
 use eeglens_train::{train, train_with, RunDir, RunOptions, TrainConfig, TrainError};
 
 fn one_epoch() -> TrainConfig {
-    TrainConfig { epochs: 1, threads: Some(1), ..TrainConfig::default() }
+    TrainConfig { model: "rvgg".into(), epochs: 1, threads: Some(1), ..TrainConfig::default() }
 }
 
 fn one_line(e: &TrainError) -> String {
@@ -105,6 +105,7 @@ fn divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint() {
     // 16 train windows: 1 batch per epoch. The rate jumps by 1e30 after the
     // first step, so the second epoch's weights blow up.
     let cfg = TrainConfig {
+        model: "rvgg".into(),
         epochs: 3,
         schedule: Schedule::Step { every: 1, gamma: 1e30 },
         threads: Some(1),

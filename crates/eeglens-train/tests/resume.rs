@@ -18,7 +18,14 @@ fn tiny() -> ToyConfig {
 
 fn epochs(n: usize) -> TrainConfig {
     // No early stopping and no stuck detection: every asked epoch runs.
-    TrainConfig { epochs: n, threads: Some(1), patience: None, stuck_epochs: None, ..TrainConfig::default() }
+    TrainConfig {
+        model: "rvgg".into(),
+        epochs: n,
+        threads: Some(1),
+        patience: None,
+        stuck_epochs: None,
+        ..TrainConfig::default()
+    }
 }
 
 fn resume() -> RunOptions {

@@ -12,6 +12,7 @@ use eeglens_train::{train, train_with, Progress, RunDir, RunOptions, TrainConfig
 
 fn null_cfg() -> TrainConfig {
     TrainConfig {
+        model: "rvgg".into(),
         epochs: 3,
         lr: 1e-3,
         threads: Some(1),

@@ -11,7 +11,14 @@ use eeglens_train::{evaluate_split, train, Progress, RunDir, StopReason, TrainCo
 
 /// A learning rate that learns the toy effect in a few epochs.
 fn quick(epochs: usize) -> TrainConfig {
-    TrainConfig { epochs, lr: 1e-3, threads: Some(1), patience: None, ..TrainConfig::default() }
+    TrainConfig {
+        model: "rvgg".into(),
+        epochs,
+        lr: 1e-3,
+        threads: Some(1),
+        patience: None,
+        ..TrainConfig::default()
+    }
 }
 
 #[test]
