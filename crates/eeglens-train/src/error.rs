@@ -7,6 +7,7 @@ use thiserror::Error;
 
 /// What went wrong while training, evaluating or reading a run directory.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum TrainError {
     /// An operating-system error on a file or directory of the run.
     #[error("{}: {source}", path.display())]

@@ -345,14 +345,11 @@ pub fn read_cell_file(path: &Path) -> Result<CellFile, ValidateError> {
     Ok(file)
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so a
-/// reader never sees half a file.
+/// Writes `bytes` to `path` with [`eeglens_io::atomic::write_file`]
+/// (temporary, fsync, rename, fsync of the directory), so a reader never
+/// sees half a file and a crash leaves the old one.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ValidateError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".tmp-{}-{name}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    eeglens_io::atomic::write_file(path, bytes).map_err(io(path))
 }
 
 /// Runs one cell of `grid` under the output directory `out` (or skips it
