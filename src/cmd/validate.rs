@@ -25,7 +25,8 @@ use super::Global;
 /// Flags of `eeglens validate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The small grid (8 cells, about 10 minutes on 2 cores) instead of the full one (48 cells, about an hour).
+    /// The small grid (8 cells, about 5 minutes on 2 cores with the default model) instead of the full one
+    /// (48 cells, about half an hour; R-VGG takes about twice as long).
     #[arg(long)]
     pub quick: bool,
     /// Run only task i of N (0-based: cells i, i+N, i+2N, ...), e.g. --cell $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT.
