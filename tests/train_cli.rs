@@ -457,3 +457,42 @@ fn far_more_threads_than_cores_are_capped_with_a_message() {
     assert!(err.contains(&format!("--threads 100000 is more than 4 per core; using {cap}")), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn auto_trains_both_candidates_keeps_the_better_on_validation_and_resumes() {
+    let d = tmpdir("auto");
+    // ShallowConvNet needs at least 99 samples per window.
+    let data = toy(&d, &ToyConfig { windows: 4, n_samples: 128, subjects: [8, 4, 4], ..ToyConfig::default() });
+    let out = d.join("run");
+    let args = |extra: &[&str]| {
+        let mut v = vec!["train", "--model", "auto", "--data", data.to_str().expect("utf-8")];
+        v.extend(["--out", out.to_str().expect("utf-8"), "--epochs", "2", "--threads", "1"]);
+        v.extend_from_slice(extra);
+        v.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let o = bin().args(args(&[])).output().expect("eeglens runs");
+    let (so, se) = (text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success(), "{so}\n{se}");
+    for m in eeglens_train::select::AUTO_CANDIDATES {
+        assert!(se.contains(&format!(": {m} in ")), "candidate {m} is announced: {se}");
+        assert!(out.join("candidates").join(m).join("eval-test.json").is_file(), "{m} trained");
+    }
+    let sel = eeglens_train::Selection::read(&out).expect("readable").expect("selection.json");
+    assert!(so.contains(&format!("model selection: {}", sel.chosen)), "{so}");
+    assert!(so.contains("the test split was not looked at"), "{so}");
+    assert_eq!(se.matches("baseline (band power").count(), 1, "the baseline is said once: {se}");
+    // OUT is a run of the chosen model: eval reads it.
+    let e = run(&["eval", "--run", out.to_str().expect("utf-8"), "--json"]);
+    assert!(e.status.success(), "{}", text(&e.stderr));
+    let run_cfg = eeglens_train::RunDir::open(&out).expect("a run");
+    assert_eq!(run_cfg.config().train.model, sel.chosen);
+
+    // Again without --resume or --force: refused in one line.
+    let again = bin().args(args(&[])).output().expect("eeglens runs");
+    assert_one_line_error(&again, &["already holds a run"]);
+    // --resume on the finished selection re-scores and keeps the choice.
+    let r = bin().args(args(&["--resume"])).output().expect("eeglens runs");
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let sel2 = eeglens_train::Selection::read(&out).expect("readable").expect("selection.json");
+    assert_eq!(sel2, sel);
+}

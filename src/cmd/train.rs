@@ -11,7 +11,8 @@ use anyhow::{bail, Context};
 use eeglens_data::store::EpochStore;
 use eeglens_nn::Init;
 use eeglens_train::{
-    train_with, Monitor, OptimizerName, Progress, RunDir, RunOptions, StopReason, TrainConfig,
+    select, train_selected, train_with, Monitor, OptimizerName, Progress, RunDir, RunOptions, StopReason,
+    TrainConfig,
 };
 
 /// Flags of `eeglens train`. Unset flags take the defaults, or with `--resume`
@@ -24,7 +25,8 @@ pub struct Args {
     /// Run directory to create (or, with --resume, to continue).
     #[arg(long)]
     pub out: PathBuf,
-    /// Zoo model: shallow, rvgg (the paper's R-VGG), rvgg-bn, vanputten, eegnet [default: shallow, see VALIDATION.md].
+    /// Zoo model: shallow, rvgg (the paper's R-VGG), rvgg-bn, vanputten, eegnet, or auto (train shallow and
+    /// rvgg-bn, keep the better on validation; OUT/candidates/ holds both) [default: shallow, see VALIDATION.md].
     #[arg(long)]
     pub model: Option<String>,
     /// Passes over the training windows [default: 20].
@@ -225,7 +227,28 @@ fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
 }
 
 fn run_one(a: Args, g: &super::Global) -> anyhow::Result<()> {
-    let (cfg, data) = if a.resume {
+    let candidates_dir = a.out.join(select::CANDIDATES_DIR);
+    let (cfg, data) = if a.resume && candidates_dir.is_dir() {
+        // A selection run: its settings are stored with its candidates, which share them.
+        if a.model.as_deref().is_some_and(|m| m != select::AUTO) {
+            bail!("{}: is a model selection run (auto); resume it without --model", a.out.display());
+        }
+        let first = select::AUTO_CANDIDATES
+            .iter()
+            .map(|m| candidates_dir.join(m))
+            .find(|d| d.join(eeglens_train::run_dir::CONFIG_FILE).is_file())
+            .with_context(|| {
+                format!(
+                    "{}: nothing to resume: no candidate has started (start again with --force)",
+                    a.out.display()
+                )
+            })?;
+        let run = RunDir::open(&first)?;
+        let data = a.data.clone().unwrap_or_else(|| run.data_path().to_path_buf());
+        let mut cfg = settings(&a, run.config().train.clone())?;
+        cfg.model = select::AUTO.into();
+        (cfg, data)
+    } else if a.resume {
         let run = RunDir::open(&a.out).with_context(|| "--resume needs an existing run".to_string())?;
         let data = a.data.clone().unwrap_or_else(|| run.data_path().to_path_buf());
         (settings(&a, run.config().train.clone())?, data)
@@ -263,6 +286,7 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<()> {
         }
     };
     let mut epochs = 0;
+    let mut baseline_shown = false;
     let mut on_progress = |p: &Progress| match p {
         Progress::Start { epochs: e, epochs_done, batches_done, batches, n_train, n_val, threads } => {
             epochs = *e;
@@ -301,9 +325,13 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<()> {
         }
         Progress::Testing => bar.set_message("testing the best model"),
         Progress::Baseline(b) => {
-            for line in b.describe().lines() {
-                log(line.to_string());
+            // Model selection fits it once per candidate; the figures are the same.
+            if !baseline_shown {
+                for line in b.describe().lines() {
+                    log(line.to_string());
+                }
             }
+            baseline_shown = true;
         }
         Progress::BaselineSkipped(why) => log(format!("baseline: not fitted: {why}")),
         Progress::SettingChanged(c) => say(format!("resume: {} (recorded in config.json)", c.describe())),
@@ -315,8 +343,19 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<()> {
         Progress::Restart { attempt, reason } => {
             log(format!("restart: the network learned nothing ({reason}); attempt {attempt} from a new initialisation"));
         }
+        Progress::Candidate { model, index, of, dir } => {
+            log(format!("candidate {}/{of}: {model} in {}", index + 1, dir.display()));
+        }
+        // Said once training has ended, below.
+        Progress::Selected(_) => {}
     };
-    let summary = train_with(&cfg, &store, &a.out, &opts, &mut on_progress)?;
+    let (summary, selection) = if cfg.model == select::AUTO {
+        let s = train_selected(&cfg, &select::AUTO_CANDIDATES, &store, &a.out, &opts, &mut on_progress)?;
+        let seconds = s.seconds;
+        (eeglens_train::TrainSummary { seconds, ..s.summary }, s.selection)
+    } else {
+        (train_with(&cfg, &store, &a.out, &opts, &mut on_progress)?, None)
+    };
     bar.finish_and_clear();
     if let StopReason::Interrupted { epoch, batch } = summary.stop {
         eprintln!(
@@ -330,12 +369,23 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<()> {
         StopReason::EarlyStopped => "stopped early",
         _ => "done",
     };
-    println!(
-        "{how}: {} epochs in {:.1} s; best epoch {}",
-        summary.epochs_done,
-        summary.seconds,
-        summary.best_epoch.map_or("-".into(), |e| e.to_string())
-    );
+    if let Some(sel) = &selection {
+        println!("{}", sel.describe());
+        println!(
+            "{how}: {} epochs of {} (the chosen model); all candidates in {:.1} s; best epoch {}",
+            summary.epochs_done,
+            sel.chosen,
+            summary.seconds,
+            summary.best_epoch.map_or("-".into(), |e| e.to_string())
+        );
+    } else {
+        println!(
+            "{how}: {} epochs in {:.1} s; best epoch {}",
+            summary.epochs_done,
+            summary.seconds,
+            summary.best_epoch.map_or("-".into(), |e| e.to_string())
+        );
+    }
     if let Some(t) = &summary.test {
         println!(
             "test: {:.3} per window (balanced {:.3}, AUC {}), {:.3} per subject over {} subjects",
@@ -374,6 +424,13 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<()> {
 /// detectable effect but `shallow` and `rvgg-bn` each learned cells the
 /// other (and `rvgg`) missed.
 fn missed_effect_hint(model: &str) -> String {
+    if model == select::AUTO {
+        return format!(
+            "MISSED: the band-power baseline decodes this data but neither candidate network ({}) learned it, so an effect is there that these networks did not learn; \
+             train more seeds (--seeds 0-4) and see VALIDATION.md for what each model learns",
+            select::AUTO_CANDIDATES.join(", ")
+        );
+    }
     let other = if model == "shallow" { "rvgg-bn" } else { "shallow" };
     format!(
         "MISSED: the band-power baseline decodes this data but the network ({model}) is at chance, so an effect is there that this network did not learn; \
@@ -400,6 +457,16 @@ mod tests {
             assert_ne!(suggested, model, "{hint}");
             assert!(eeglens_nn::models::MODEL_NAMES.contains(&suggested), "{suggested} is a zoo model");
         }
+    }
+
+    #[test]
+    fn a_missed_effect_under_selection_names_both_candidates_and_suggests_seeds() {
+        let hint = missed_effect_hint(select::AUTO);
+        assert!(hint.starts_with("MISSED:"), "{hint}");
+        for m in select::AUTO_CANDIDATES {
+            assert!(hint.contains(m), "{hint}");
+        }
+        assert!(hint.contains("--seeds"), "{hint}");
     }
 
     #[test]

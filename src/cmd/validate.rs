@@ -358,6 +358,10 @@ fn print_summary(doc: &ValidateDoc, secs: f64) {
             v.null_claims.describe()
         );
     }
+    if !s.chosen.is_empty() {
+        let counts: Vec<String> = s.chosen.iter().map(|(m, n)| format!("{m} {n}")).collect();
+        println!("selection   chosen on validation, cells: {}", counts.join(", "));
+    }
     let fails = s.checks.iter().filter(|c| c.status == Status::Fail).count();
     let nodata = s.checks.iter().filter(|c| c.status == Status::NoData).count();
     if s.nothing_learned {

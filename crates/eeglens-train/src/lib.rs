@@ -17,6 +17,9 @@
 //! - [`evaluate_split`]: a run's best model on a split, as an [`EvalReport`]
 //!   (the JSON of `eeglens eval`, with per-subject details and per-window
 //!   probabilities).
+//! - [`select`]: model selection on the validation split ([`train_selected`],
+//!   the `auto` model of the command line): several zoo models trained on
+//!   the same store, the one with the best validation figure kept.
 //! - [`toy`]: a tiny store with a planted effect (and optional per-subject
 //!   signatures), for examples and tests that cannot wait for `prepare`;
 //!   it lives in `eeglens-data` ([`eeglens_data::toy`]) and is re-exported here.
@@ -85,6 +88,7 @@ pub mod eval;
 pub mod lock;
 pub mod metrics;
 pub mod run_dir;
+pub mod select;
 pub mod train;
 
 pub use eeglens_data::toy;
@@ -96,4 +100,5 @@ pub use error::TrainError;
 pub use eval::{evaluate_model, evaluate_split, predict_windows, report_from_probs, EvalReport};
 pub use metrics::{ClassMetrics, SubjectResult};
 pub use run_dir::{EpochRecord, RunConfig, RunDir};
+pub use select::{train_selected, SelectedSummary, Selection};
 pub use train::{train, train_with, Progress, RunOptions, SettingChange, StopReason, TrainSummary};

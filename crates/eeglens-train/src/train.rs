@@ -145,6 +145,20 @@ pub enum Progress {
         /// why the previous one was abandoned
         reason: String,
     },
+    /// Model selection ([`crate::select`]) starts (or resumes, or re-scores) a candidate;
+    /// its own progress follows.
+    Candidate {
+        /// zoo model name
+        model: String,
+        /// position among the candidates, from 0
+        index: usize,
+        /// number of candidates
+        of: usize,
+        /// the candidate's run directory
+        dir: PathBuf,
+    },
+    /// Model selection chose a candidate (also written to `selection.json`).
+    Selected(Box<crate::select::Selection>),
 }
 
 /// A stored setting a resumed session changes.
@@ -764,7 +778,7 @@ fn build_model_attempt(
 }
 
 /// Files a run writes (removed by `force`).
-fn run_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn run_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = [CONFIG_FILE, METRICS_FILE, BEST_CHECKPOINT, LAST_CHECKPOINT, BASELINE_FILE]
         .iter()
         .map(|f| dir.join(f))
@@ -783,7 +797,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// An entry of the existing directory `dir` that no run wrote (the run
 /// lock and write temporaries do not count); `None` for a missing or empty one.
-fn foreign_entry(dir: &Path) -> Result<Option<String>, TrainError> {
+pub(crate) fn foreign_entry(dir: &Path) -> Result<Option<String>, TrainError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

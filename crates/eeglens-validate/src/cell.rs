@@ -10,9 +10,11 @@
 //! - `run/`: the training run (`checkpoint-best.safetensors`, metrics,
 //!   `eval-test.json`) and `run/interpret/` (the interpretation's outputs), so
 //!   `eeglens report --run OUT/cells/<name>/run` works on any cell;
-//! - with [`CellOptions::keep_data`] also `bids/` (the synthetic recordings)
-//!   and `run/checkpoint-last.safetensors`, which are otherwise deleted once
-//!   used (they are large and the data are regenerated from the seed).
+//! - with [`CellOptions::keep_data`] also `bids/` (the synthetic recordings),
+//!   `run/checkpoint-last.safetensors` and, with model `auto`,
+//!   `run/candidates/` (every candidate's run), which are otherwise deleted
+//!   once used (they are large and the data are regenerated from the seed;
+//!   the candidates' validation figures stay in `cell.json`).
 //!
 //! A cell whose `cell.json` is present and matches the grid and the cell is
 //! skipped; a directory without `cell.json` (an interrupted cell) is
@@ -27,7 +29,7 @@ use eeglens_data::store::EpochStore;
 use eeglens_data::synth::{write_bids, Eyes, SynthConfig, SynthFormat};
 use eeglens_interpret::{write_outputs, DeconvSeed, InterpretConfig, Method, Silent};
 use eeglens_train::baseline::baseline;
-use eeglens_train::{train, ChanceReport, Progress, RunDir, TrainConfig};
+use eeglens_train::{select, train, train_selected, ChanceReport, Progress, RunDir, RunOptions, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{io, ValidateError};
@@ -102,6 +104,10 @@ pub struct ModelScore {
     pub epochs_done: usize,
     /// the epoch of the best checkpoint (the one evaluated and interpreted)
     pub best_epoch: Option<usize>,
+    /// with model `auto`: the model chosen on validation, and every
+    /// candidate's validation figures (`eeglens_train::select`)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<eeglens_train::Selection>,
 }
 
 /// One score per method.
@@ -432,12 +438,25 @@ pub fn run_cell(
     let t = Instant::now();
     let tcfg = train_config(grid, cell);
     let run_dir = dir.join("run");
-    let summary = train(&tcfg, &store, &run_dir, &mut |p| {
+    let mut on_train = |p: &Progress| {
         if let Progress::Epoch(r) = p {
             progress(&CellEvent::Epoch { epoch: r.epoch, epochs: tcfg.epochs, val_accuracy: r.val_accuracy });
         }
-    })
-    .map_err(|e| stage_err("train")(&e))?;
+    };
+    let (summary, selection) = if tcfg.model == select::AUTO {
+        let s = train_selected(
+            &tcfg,
+            &select::AUTO_CANDIDATES,
+            &store,
+            &run_dir,
+            &RunOptions::default(),
+            &mut on_train,
+        )
+        .map_err(|e| stage_err("train")(&e))?;
+        (s.summary, s.selection)
+    } else {
+        (train(&tcfg, &store, &run_dir, &mut on_train).map_err(|e| stage_err("train")(&e))?, None)
+    };
     let test = summary.test.as_ref().ok_or_else(|| ValidateError::Stage {
         cell: cell.name.clone(),
         stage: "train",
@@ -454,6 +473,7 @@ pub fn run_cell(
         window_p: chance.window.p,
         epochs_done: summary.epochs_done,
         best_epoch: summary.best_epoch,
+        selection,
     };
     seconds.train = t.elapsed().as_secs_f64();
 
@@ -497,6 +517,11 @@ pub fn run_cell(
         let last = run.last_checkpoint_path();
         if last.exists() {
             std::fs::remove_file(&last).map_err(io(&last))?;
+        }
+        // Model selection's candidates: their figures are in the cell's result.
+        let candidates = run_dir.join(select::CANDIDATES_DIR);
+        if candidates.exists() {
+            std::fs::remove_dir_all(&candidates).map_err(io(&candidates))?;
         }
     }
     seconds.total = t_cell.elapsed().as_secs_f64();

@@ -196,6 +196,9 @@ pub struct Summary {
     /// per variant of a method the cells also read (no targets: for choosing defaults)
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variants: BTreeMap<String, MethodSummary>,
+    /// with model `auto`: how many cells chose each candidate on validation
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub chosen: BTreeMap<String, usize>,
     /// the network learned, over null cells (a false positive of training)
     pub null_learned: Rate,
     /// the baseline counts a null cell detectable
@@ -243,6 +246,12 @@ pub fn summarise(cells: &[CellResult]) -> Summary {
         .into_iter()
         .map(|name| (name.clone(), method_summary(&learned, &unlearned, &nulls, |c| c.variants.get(name))))
         .collect();
+    let mut chosen = BTreeMap::new();
+    for c in cells {
+        if let Some(sel) = &c.model.selection {
+            *chosen.entry(sel.chosen.clone()).or_insert(0) += 1;
+        }
+    }
     let mut sizes: Vec<f64> = effect.iter().map(|c| c.size).collect();
     sizes.sort_by(f64::total_cmp);
     sizes.dedup();
@@ -324,6 +333,7 @@ pub fn summarise(cells: &[CellResult]) -> Summary {
         learned: Rate::of(&effect, |c| c.model.learned),
         methods,
         variants,
+        chosen,
         null_learned: Rate::of(&nulls, |c| c.model.learned),
         null_detectable: Rate::of(&nulls, detectable),
         by_size,
@@ -408,6 +418,7 @@ pub(crate) mod tests {
                 window_p: if learned { 1e-6 } else { 0.5 },
                 epochs_done: 12,
                 best_epoch: Some(12),
+                selection: None,
             },
             methods: Methods { optimal: score.clone(), actmax: score.clone(), deconv: score },
             variants: BTreeMap::new(),
