@@ -25,7 +25,7 @@ impl Table {
     /// [`IoError::Os`] when unreadable, [`IoError::Text`] for an empty file, invalid UTF-8 or a row
     /// whose field count differs from the header's.
     pub fn read(path: &Path) -> Result<Table, IoError> {
-        let bytes = std::fs::read(path).map_err(|e| IoError::os(path, e))?;
+        let bytes = crate::files::read_regular(path)?;
         Table::parse(path, &bytes)
     }
 
