@@ -26,7 +26,7 @@ BrainVision (`.vhdr` with a `.eeg` of float32 multiplexed samples):
 - escape/bv_datafile_absolute.vhdr: DataFile=/etc/passwd; escape/bv_datafile_device.vhdr: /dev/zero.
 - escape/bv_datafile_backslash_parent.vhdr: DataFile=..\\bv_outside.eeg (Windows separators).
 - escape/bv_markerfile_parent.vhdr: a valid DataFile and MarkerFile=sub/../../bv_outside.vmrk.
-- bv_binary_garbage.vhdr: 600 pseudo-random bytes.
+- bv_binary_garbage.vhdr: 600 pseudo-random bytes, none of them a line ending.
 - bv_no_sampling_interval.vhdr: [Common Infos] on line 3 has no SamplingInterval.
 - bv_no_channel_line.vhdr: NumberOfChannels=2 and only Ch1; [Channel Infos] is on line 14.
 
@@ -208,7 +208,9 @@ def main():
     write("bv_markerfile_parent.vhdr", vhdr("bv_inside.eeg", ["Fz"], marker_file="sub/../../bv_outside.vmrk"),
           ESCAPE)
     rng = random.Random(20261206)
-    write("bv_binary_garbage.vhdr", bytes(rng.randrange(256) for _ in range(600)))
+    # No line ending among them: the whole file is its first line.
+    garbage = [b for b in (rng.randrange(256) for _ in range(700)) if b not in (10, 13)][:600]
+    write("bv_binary_garbage.vhdr", bytes(garbage))
     write("bv_no_sampling_interval.vhdr", vhdr("bv_sampling_interval.eeg", ["Fz"], interval=None))
     write("bv_no_channel_line.vhdr", vhdr("bv_sampling_interval.eeg", ["Fz"], n_channels=2))
     # EEGLAB.

@@ -228,7 +228,7 @@ pub fn read_events_tsv(path: &Path) -> Result<Vec<Annotation>, IoError> {
             None => Ok(None),
             Some(v) => v.parse::<f64>().map(Some).map_err(|_| IoError::Text {
                 path: path.to_path_buf(),
-                line: row + 2,
+                line: t.row_lines[row],
                 what: format!("{col} {} is not a number", crate::error::quote(v)),
             }),
         }

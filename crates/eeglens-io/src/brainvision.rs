@@ -63,11 +63,32 @@ fn decode_text(bytes: &[u8]) -> String {
     }
 }
 
+/// The lines of a text file, ended by `\r\n`, `\n` or a lone `\r` (files from classic Mac OS),
+/// so that line numbers count what an editor shows.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.find(['\r', '\n']) {
+            None => {
+                rest = None;
+                // A final line ending does not start another line.
+                (!t.is_empty()).then_some(t)
+            }
+            Some(i) => {
+                let skip = if t[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&t[i + skip..]);
+                Some(&t[..i])
+            }
+        }
+    })
+}
+
 /// Iterates `(line number, section, key, value)` over an INI-like BrainVision text file.
 fn ini(text: &str) -> Vec<(usize, String, String, String)> {
     let mut section = String::new();
     let mut out = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
+    for (i, raw) in lines(text).enumerate() {
         let line = raw.trim_start_matches('\u{feff}').trim();
         if line.is_empty() || line.starts_with(';') {
             continue;
@@ -85,7 +106,7 @@ fn ini(text: &str) -> Vec<(usize, String, String, String)> {
 
 /// 1-based number of the line that opens `[section]`.
 fn section_line(text: &str, section: &str) -> Option<usize> {
-    text.lines()
+    lines(text)
         .position(|raw| {
             let line = raw.trim_start_matches('\u{feff}').trim();
             line.len() >= 2
@@ -100,7 +121,7 @@ fn parse_header(path: &Path) -> Result<Header, IoError> {
     let bytes = files::read_regular(path)?;
     let text = decode_text(&bytes);
     let err = |line: usize, what: String| IoError::Text { path: path.to_path_buf(), line, what };
-    let first = text.lines().next().unwrap_or("").trim_start_matches('\u{feff}').trim();
+    let first = lines(&text).next().unwrap_or("").trim_start_matches('\u{feff}').trim();
     if !(first.starts_with("Brain Vision Data Exchange Header File")
         || first.starts_with("BrainVision Data Exchange Header File"))
     {
@@ -117,7 +138,7 @@ fn parse_header(path: &Path) -> Result<Header, IoError> {
     // section is missing too.
     let missing = |sec: &str, key: &str| match section_line(&text, sec) {
         Some(l) => err(l, format!("[{sec}] has no {key}")),
-        None => err(text.lines().count().max(1), format!("no [{sec}] section, so no {key}")),
+        None => err(lines(&text).count().max(1), format!("no [{sec}] section, so no {key}")),
     };
     let (data_line, data_file) =
         get("Common Infos", "DataFile").ok_or_else(|| missing("Common Infos", "DataFile"))?;
@@ -388,7 +409,8 @@ fn read_markers(path: &Path, fs: f64, rec: &mut Recording) -> Result<(), IoError
             continue;
         }
         let parts: Vec<&str> = value.split(',').collect();
-        let bad = |what: &str| format!("{}: line {line}: marker {key} skipped: {what}", path.display());
+        let bad =
+            |what: &str| format!("{}: line {line}: marker {} skipped: {what}", path.display(), quote(&key));
         if parts.len() < 4 {
             rec.warnings.push(bad("fewer than 4 fields"));
             continue;
@@ -441,6 +463,16 @@ fn parse_marker_date(s: &str) -> Option<DateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_end_at_crlf_lf_or_a_lone_cr() {
+        let all: Vec<&str> = lines("a\r\nb\nc\rd\r\n\r\ne").collect();
+        assert_eq!(all, ["a", "b", "c", "d", "", "e"]);
+        assert_eq!(lines("a\n").count(), 1);
+        assert_eq!(lines("").count(), 0);
+        let entries = ini("Brain Vision\r[S]\r; c\rk=v\r");
+        assert_eq!(entries, [(4, "S".to_string(), "k".to_string(), "v".to_string())]);
+    }
 
     #[test]
     fn marker_date() {

@@ -262,10 +262,13 @@ fn find_fdt(set: &Path, name: &str, datfile: Option<String>) -> Result<PathBuf, 
     for n in [Some(name.to_string()), datfile].into_iter().flatten() {
         let n = n.trim();
         let base = n.rsplit(['/', '\\']).next().unwrap_or(n);
-        if !base.is_empty() && base != "." && base != ".." {
+        // A name no file can have (binary read as text) is not looked for, nor quoted later.
+        let valid = base.len() <= files::MAX_NAME_BYTES && !base.chars().any(char::is_control);
+        if valid && !base.is_empty() && base != "." && base != ".." {
             candidates.push(dir.join(base));
         }
     }
+    let missing = candidates.first().cloned().unwrap_or_else(|| set.with_extension("fdt"));
     candidates.push(set.with_extension("fdt"));
     candidates.push(set.with_extension("FDT"));
     for p in &candidates {
@@ -279,7 +282,7 @@ fn find_fdt(set: &Path, name: &str, datfile: Option<String>) -> Result<PathBuf, 
     }
     Err(IoError::MissingFile {
         path: set.to_path_buf(),
-        missing: dir.join(name.trim().rsplit(['/', '\\']).next().unwrap_or_default()),
+        missing,
         referenced_by: format!("EEG.data (also tried {})", set.with_extension("fdt").display()),
     })
 }

@@ -66,6 +66,9 @@ pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, IoError> {
     std::fs::read(path).map_err(|e| IoError::os(path, e))
 }
 
+/// Longest file name (one path component) file systems allow, in bytes.
+pub(crate) const MAX_NAME_BYTES: usize = 255;
+
 /// Why a companion file name cannot be used, or its path inside `dir`.
 ///
 /// `name` is split at `/` and at `\` (files written on Windows name sub-folders that way); it must
@@ -78,6 +81,9 @@ pub(crate) fn inside(dir: &Path, name: &str) -> Result<PathBuf, String> {
             quote(name)
         ));
     }
+    if name.chars().any(char::is_control) {
+        return Err(format!("{} holds control characters, which no file name should", quote(name)));
+    }
     let mut out = dir.to_path_buf();
     let mut any = false;
     for part in name.split(['/', '\\']) {
@@ -89,6 +95,9 @@ pub(crate) fn inside(dir: &Path, name: &str) -> Result<PathBuf, String> {
                      that folder only",
                     quote(name)
                 ))
+            }
+            p if p.len() > MAX_NAME_BYTES => {
+                return Err(format!("{} has a name longer than {MAX_NAME_BYTES} bytes", quote(name)))
             }
             p => {
                 out.push(p);
@@ -126,7 +135,12 @@ mod tests {
             "",
             ".",
             "./",
+            "x\u{1b}[2J.eeg",
+            "x\n.eeg",
         ] {
+            assert!(inside(d, bad).is_err(), "{bad:?} must be refused");
+        }
+        for bad in [&"x".repeat(600), &format!("raw/{}.eeg", "\u{fffd}".repeat(100))] {
             assert!(inside(d, bad).is_err(), "{bad:?} must be refused");
         }
     }

@@ -128,3 +128,20 @@ fn a_header_field_of_binary_is_escaped() {
     assert!(msg.contains("\\u{1b}[2J"), "{msg}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_companion_file_name_of_binary_is_refused_and_quoted_short() {
+    let dir = common::tmp_dir("bv-binary-name");
+    let path = dir.join("binary_name.vhdr");
+    let vhdr = std::fs::read(fixture("broken", "bv_duplicate_labels.vhdr")).expect("fixture");
+    let text = String::from_utf8(vhdr).expect("UTF-8");
+    for name in ["\u{1b}[2J\u{7}x.eeg".to_string(), "x".repeat(600), "y\u{fffd}".repeat(200)] {
+        std::fs::write(&path, text.replace("DataFile=bv_duplicate_labels.eeg", &format!("DataFile={name}")))
+            .expect("write");
+        let e = read(&path).expect_err("no such data file name");
+        let msg = e.to_string();
+        assert!(matches!(e, IoError::Text { line: 5, .. }), "{msg}");
+        assert!(msg.chars().all(|c| !c.is_control()) && msg.len() < 400, "{msg:?}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -263,8 +263,9 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], file_len: u64) -> Result<Header, 
         }
         if !is_annotation && physical_max == physical_min {
             warnings.push(format!(
-                "signal {n} ({label}): physical minimum equals physical maximum ({physical_min}); \
-                 all its samples read as that value"
+                "signal {n} ({}): physical minimum equals physical maximum ({physical_min}); \
+                 all its samples read as that value",
+                crate::error::quote(&label)
             ));
         }
         if spr <= 0 {
