@@ -8,7 +8,8 @@ process aborted) or indexed past its data.
 No dependencies beyond the standard library; rerunning reproduces the committed bytes.
 
 - record_size_overflow.edf: 2048 signals of 2^26 samples per record (2^38 bytes a record) and 2^26
-  records: the data size 2^64 wraps to 0, and the file holds no data record.
+  records: the data size 2^64 wraps to 0, and the file holds no data record. Records last 100 s, so
+  the sampling rate (671 kHz) is within what the reader accepts and the size check is what fails.
 - bv_channel_count_overflow.vhdr/.eeg: NumberOfChannels 2^62 with one channel line; the count sized
   an allocation, and 2^62 channels of 4 bytes wrap to 0.
 - set_size_overflow.set/.fdt: EEGLAB fields nbchan 2^20, pnts 2^39, trials 8 and an empty .fdt:
@@ -31,7 +32,7 @@ def edf_record_size_overflow():
     ns, spr, records = 2048, 1 << 26, 1 << 26
     head = (field("0", 8) + field("X X X X", 80) + field("Startdate X X X X", 80) + field("01.01.20", 8)
             + field("00.00.00", 8) + field(str(256 * (ns + 1)), 8) + field("", 44) + field(str(records), 8)
-            + field("1", 8) + field(str(ns), 4))
+            + field("100", 8) + field(str(ns), 4))
     assert len(head) == 256
     cols = [(lambda i: f"S{i}", 16), (lambda i: "", 80), (lambda i: "uV", 8), (lambda i: "-100", 8),
             (lambda i: "100", 8), (lambda i: "-32768", 8), (lambda i: "32767", 8), (lambda i: "", 80),

@@ -228,8 +228,8 @@ pub fn read_events_tsv(path: &Path) -> Result<Vec<Annotation>, IoError> {
             None => Ok(None),
             Some(v) => v.parse::<f64>().map(Some).map_err(|_| IoError::Text {
                 path: path.to_path_buf(),
-                line: row + 2,
-                what: format!("{col} {v:?} is not a number"),
+                line: t.row_lines[row],
+                what: format!("{col} {} is not a number", crate::error::quote(v)),
             }),
         }
     };

@@ -13,12 +13,14 @@
 //! (`YYYYMMDDhhmmssuuuuuu`) is the start time; a `New Segment` at the first sample is not an
 //! annotation.
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crate::error::quote;
+use crate::files;
 use crate::recording::{
-    voltage_scale, Annotation, Channel, ChannelType, DateTime, Format, ReadOptions, Recording, Segment,
+    duplicate_label_warnings, implausible_fs, voltage_scale, Annotation, Channel, ChannelType, DateTime,
+    Format, ReadOptions, Recording, Segment,
 };
 use crate::IoError;
 
@@ -49,6 +51,8 @@ struct Header {
     format: BinaryFormat,
     fs: f64,
     channels: Vec<(String, f64, String)>,
+    /// Line of `NumberOfChannels`, for errors about the channel count.
+    n_channels_line: usize,
 }
 
 fn decode_text(bytes: &[u8]) -> String {
@@ -59,11 +63,32 @@ fn decode_text(bytes: &[u8]) -> String {
     }
 }
 
+/// The lines of a text file, ended by `\r\n`, `\n` or a lone `\r` (files from classic Mac OS),
+/// so that line numbers count what an editor shows.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        match t.find(['\r', '\n']) {
+            None => {
+                rest = None;
+                // A final line ending does not start another line.
+                (!t.is_empty()).then_some(t)
+            }
+            Some(i) => {
+                let skip = if t[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&t[i + skip..]);
+                Some(&t[..i])
+            }
+        }
+    })
+}
+
 /// Iterates `(line number, section, key, value)` over an INI-like BrainVision text file.
 fn ini(text: &str) -> Vec<(usize, String, String, String)> {
     let mut section = String::new();
     let mut out = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
+    for (i, raw) in lines(text).enumerate() {
         let line = raw.trim_start_matches('\u{feff}').trim();
         if line.is_empty() || line.starts_with(';') {
             continue;
@@ -79,15 +104,28 @@ fn ini(text: &str) -> Vec<(usize, String, String, String)> {
     out
 }
 
+/// 1-based number of the line that opens `[section]`.
+fn section_line(text: &str, section: &str) -> Option<usize> {
+    lines(text)
+        .position(|raw| {
+            let line = raw.trim_start_matches('\u{feff}').trim();
+            line.len() >= 2
+                && line.starts_with('[')
+                && line.ends_with(']')
+                && line[1..line.len() - 1].trim().eq_ignore_ascii_case(section)
+        })
+        .map(|i| i + 1)
+}
+
 fn parse_header(path: &Path) -> Result<Header, IoError> {
-    let bytes = std::fs::read(path).map_err(|e| IoError::os(path, e))?;
+    let bytes = files::read_regular(path)?;
     let text = decode_text(&bytes);
     let err = |line: usize, what: String| IoError::Text { path: path.to_path_buf(), line, what };
-    let first = text.lines().next().unwrap_or("").trim_start_matches('\u{feff}').trim();
+    let first = lines(&text).next().unwrap_or("").trim_start_matches('\u{feff}').trim();
     if !(first.starts_with("Brain Vision Data Exchange Header File")
         || first.starts_with("BrainVision Data Exchange Header File"))
     {
-        return Err(err(1, format!("not a BrainVision header (first line {first:?})")));
+        return Err(err(1, format!("not a BrainVision header (first line {})", quote(first))));
     }
     let entries = ini(&text);
     let get = |sec: &str, key: &str| {
@@ -96,14 +134,20 @@ fn parse_header(path: &Path) -> Result<Header, IoError> {
             .find(|(_, s, k, _)| s.eq_ignore_ascii_case(sec) && k.eq_ignore_ascii_case(key))
             .map(|(l, _, _, v)| (*l, v.clone()))
     };
-    let (_, data_file) =
-        get("Common Infos", "DataFile").ok_or_else(|| err(0, "no DataFile in [Common Infos]".into()))?;
-    let marker_file = get("Common Infos", "MarkerFile").map(|(_, v)| v);
+    // A missing entry is reported at the line of its section, or at the last line when the
+    // section is missing too.
+    let missing = |sec: &str, key: &str| match section_line(&text, sec) {
+        Some(l) => err(l, format!("[{sec}] has no {key}")),
+        None => err(lines(&text).count().max(1), format!("no [{sec}] section, so no {key}")),
+    };
+    let (data_line, data_file) =
+        get("Common Infos", "DataFile").ok_or_else(|| missing("Common Infos", "DataFile"))?;
+    let marker_file = get("Common Infos", "MarkerFile");
     if let Some((l, v)) = get("Common Infos", "DataFormat") {
         if !v.eq_ignore_ascii_case("BINARY") {
             return Err(IoError::Unsupported {
                 path: path.to_path_buf(),
-                what: format!("DataFormat={v} (line {l}); only BINARY is read"),
+                what: format!("DataFormat={} (line {l}); only BINARY is read", quote(&v)),
             });
         }
     }
@@ -112,16 +156,20 @@ fn parse_header(path: &Path) -> Result<Header, IoError> {
         Some((_, v)) if v.eq_ignore_ascii_case("MULTIPLEXED") => false,
         Some((_, v)) if v.eq_ignore_ascii_case("VECTORIZED") => true,
         Some((l, v)) => {
-            return Err(err(l, format!("DataOrientation {v:?} is neither MULTIPLEXED nor VECTORIZED")))
+            return Err(err(
+                l,
+                format!("DataOrientation {} is neither MULTIPLEXED nor VECTORIZED", quote(&v)),
+            ))
         }
     };
-    let (l, n) = get("Common Infos", "NumberOfChannels")
-        .ok_or_else(|| err(0, "no NumberOfChannels in [Common Infos]".into()))?;
+    let (n_channels_line, n) =
+        get("Common Infos", "NumberOfChannels").ok_or_else(|| missing("Common Infos", "NumberOfChannels"))?;
+    let l = n_channels_line;
     let n_channels: usize = n
         .parse()
         .ok()
         .filter(|&n| n > 0)
-        .ok_or_else(|| err(l, format!("NumberOfChannels {n:?} is not a positive integer")))?;
+        .ok_or_else(|| err(l, format!("NumberOfChannels {} is not a positive integer", quote(&n))))?;
     // Each channel needs its own `Ch<n>=` line: a larger count is wrong, and must not size an
     // allocation.
     if n_channels > entries.len() {
@@ -130,13 +178,16 @@ fn parse_header(path: &Path) -> Result<Header, IoError> {
             format!("NumberOfChannels {n_channels} but the header has only {} entries", entries.len()),
         ));
     }
-    let (l, si) = get("Common Infos", "SamplingInterval")
-        .ok_or_else(|| err(0, "no SamplingInterval in [Common Infos]".into()))?;
-    let interval_us: f64 = si
-        .parse()
-        .ok()
-        .filter(|&x: &f64| x > 0.0 && x.is_finite())
-        .ok_or_else(|| err(l, format!("SamplingInterval {si:?} is not a positive number of µs")))?;
+    let (l, si) =
+        get("Common Infos", "SamplingInterval").ok_or_else(|| missing("Common Infos", "SamplingInterval"))?;
+    let interval_us: f64 =
+        si.parse().ok().filter(|&x: &f64| x > 0.0 && x.is_finite()).ok_or_else(|| {
+            err(l, format!("SamplingInterval {} is not a positive number of µs", quote(&si)))
+        })?;
+    let fs = 1e6 / interval_us;
+    if let Some(why) = implausible_fs(fs) {
+        return Err(err(l, format!("SamplingInterval {} µs: {why}", quote(&si))));
+    }
     let format = match get("Binary Infos", "BinaryFormat") {
         None => BinaryFormat::Int16,
         Some((l, v)) => match v.to_ascii_uppercase().as_str() {
@@ -147,7 +198,7 @@ fn parse_header(path: &Path) -> Result<Header, IoError> {
             _ => {
                 return Err(err(
                     l,
-                    format!("BinaryFormat {v:?} is not INT_16, UINT_16, INT_32 or IEEE_FLOAT_32"),
+                    format!("BinaryFormat {} is not INT_16, UINT_16, INT_32 or IEEE_FLOAT_32", quote(&v)),
                 ))
             }
         },
@@ -155,7 +206,7 @@ fn parse_header(path: &Path) -> Result<Header, IoError> {
     let mut channels = Vec::with_capacity(n_channels);
     for c in 1..=n_channels {
         let (l, v) = get("Channel Infos", &format!("Ch{c}"))
-            .ok_or_else(|| err(0, format!("no Ch{c} in [Channel Infos] (NumberOfChannels={n_channels})")))?;
+            .ok_or_else(|| missing("Channel Infos", &format!("Ch{c} (NumberOfChannels={n_channels})")))?;
         let parts: Vec<&str> = v.split(',').collect();
         let name = parts[0].replace("\\1", ",");
         let resolution = match parts.get(2).map(|s| s.trim()) {
@@ -164,7 +215,7 @@ fn parse_header(path: &Path) -> Result<Header, IoError> {
                 .parse::<f64>()
                 .ok()
                 .filter(|x| x.is_finite())
-                .ok_or_else(|| err(l, format!("Ch{c} resolution {r:?} is not a number")))?,
+                .ok_or_else(|| err(l, format!("Ch{c} resolution {} is not a number", quote(r))))?,
         };
         let unit = match parts.get(3).map(|s| s.trim()) {
             None | Some("") => "µV".to_string(),
@@ -175,14 +226,17 @@ fn parse_header(path: &Path) -> Result<Header, IoError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     // Version 2.0 allows `$b` for the header's own base name.
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let resolve = |name: &str| dir.join(name.replace("$b", &stem));
+    let resolve = |line: usize, key: &str, name: &str| {
+        files::inside(dir, &name.replace("$b", &stem)).map_err(|why| err(line, format!("{key} {why}")))
+    };
     Ok(Header {
-        data_file: resolve(&data_file),
-        marker_file: marker_file.map(|m| resolve(&m)),
+        data_file: resolve(data_line, "DataFile", &data_file)?,
+        marker_file: marker_file.map(|(l, m)| resolve(l, "MarkerFile", &m)).transpose()?,
         vectorized,
         format,
-        fs: 1e6 / interval_us,
+        fs,
         channels,
+        n_channels_line,
     })
 }
 
@@ -201,19 +255,23 @@ pub fn read_brainvision(path: &Path) -> Result<Recording, IoError> {
 /// [`IoError::Text`] for a malformed header or marker line, [`IoError::MissingFile`] when the
 /// `.eeg` file does not exist, [`IoError::SizeMismatch`] when its size is not a whole number of
 /// samples of the declared format and channel count, [`IoError::Selection`] for channels not in the
-/// file.
+/// file. A `DataFile` or `MarkerFile` that is absolute or climbs out of the header's folder with
+/// `..` is an [`IoError::Text`] naming its line; a header, data or marker file that is not a
+/// regular file (a FIFO, a device, a directory) is [`IoError::NotAFile`], refused before it is
+/// opened. A sampling interval whose rate is not between 1e-6 Hz and 1 MHz is an [`IoError::Text`].
+/// Duplicate channel labels are [`Recording::warnings`].
 pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recording, IoError> {
     let h = parse_header(path)?;
-    let mut file = match File::open(&h.data_file) {
+    let mut file = match files::open_regular(&h.data_file) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(IoError::Os { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {
             return Err(IoError::MissingFile {
                 path: path.to_path_buf(),
                 missing: h.data_file.clone(),
                 referenced_by: "DataFile".into(),
             })
         }
-        Err(e) => return Err(IoError::os(&h.data_file, e)),
+        Err(e) => return Err(e),
     };
     let len = file.metadata().map_err(|e| IoError::os(&h.data_file, e))?.len();
     let bps = h.format.bytes() as u64;
@@ -222,7 +280,7 @@ pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recordin
     // checked anyway, as every size made from header fields is.
     let frame_bytes = bps.checked_mul(nc).filter(|&f| f > 0).ok_or_else(|| IoError::Text {
         path: path.to_path_buf(),
-        line: 0,
+        line: h.n_channels_line,
         what: format!("{nc} channels of {bps} bytes do not make a frame size"),
     })?;
     if len % frame_bytes != 0 {
@@ -246,6 +304,8 @@ pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recordin
 
     let mut rec = Recording::new(Format::BrainVision);
     let names: Vec<&str> = h.channels.iter().map(|c| c.0.as_str()).collect();
+    rec.warnings
+        .extend(duplicate_label_warnings(names.iter().enumerate().map(|(i, n)| (i + 1, *n)), "channels"));
     let selected: Vec<usize> = match &opts.channels {
         None => (0..names.len()).collect(),
         Some(want) => want
@@ -320,10 +380,12 @@ pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recordin
     rec.data = data;
     rec.segments = vec![Segment { data_offset_s: 0.0, onset_s: 0.0, duration_s: n_samples as f64 / h.fs }];
     if let Some(m) = &h.marker_file {
-        if m.is_file() {
-            read_markers(m, h.fs, &mut rec)?;
-        } else {
-            rec.warnings.push(format!("marker file {} does not exist; no annotations", m.display()));
+        match files::check_regular(m) {
+            Ok(()) => read_markers(m, h.fs, &mut rec)?,
+            Err(IoError::Os { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {
+                rec.warnings.push(format!("marker file {} does not exist; no annotations", m.display()));
+            }
+            Err(e) => return Err(e),
         }
     }
     Ok(rec)
@@ -340,14 +402,15 @@ fn sample(s: &[u8], f: BinaryFormat) -> f64 {
 }
 
 fn read_markers(path: &Path, fs: f64, rec: &mut Recording) -> Result<(), IoError> {
-    let bytes = std::fs::read(path).map_err(|e| IoError::os(path, e))?;
+    let bytes = files::read_regular(path)?;
     let text = decode_text(&bytes);
     for (line, section, key, value) in ini(&text) {
         if !section.eq_ignore_ascii_case("Marker Infos") || !key.starts_with("Mk") {
             continue;
         }
         let parts: Vec<&str> = value.split(',').collect();
-        let bad = |what: &str| format!("{}: line {line}: marker {key} skipped: {what}", path.display());
+        let bad =
+            |what: &str| format!("{}: line {line}: marker {} skipped: {what}", path.display(), quote(&key));
         if parts.len() < 4 {
             rec.warnings.push(bad("fewer than 4 fields"));
             continue;
@@ -400,6 +463,16 @@ fn parse_marker_date(s: &str) -> Option<DateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_end_at_crlf_lf_or_a_lone_cr() {
+        let all: Vec<&str> = lines("a\r\nb\nc\rd\r\n\r\ne").collect();
+        assert_eq!(all, ["a", "b", "c", "d", "", "e"]);
+        assert_eq!(lines("a\n").count(), 1);
+        assert_eq!(lines("").count(), 0);
+        let entries = ini("Brain Vision\r[S]\r; c\rk=v\r");
+        assert_eq!(entries, [(4, "S".to_string(), "k".to_string(), "v".to_string())]);
+    }
 
     #[test]
     fn marker_date() {

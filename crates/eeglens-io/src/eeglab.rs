@@ -13,12 +13,15 @@
 //! `.fdt` with the same stem as the `.set` is used. Epoched sets are returned as their trials laid
 //! end to end; each trial is one [`Segment`]. EEGLAB data are in µV.
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crate::files;
 use crate::mat5::{self, MatValue};
-use crate::recording::{Annotation, Channel, ChannelType, DateTime, Format, ReadOptions, Recording, Segment};
+use crate::recording::{
+    duplicate_label_warnings, implausible_fs, Annotation, Channel, ChannelType, DateTime, Format,
+    ReadOptions, Recording, Segment,
+};
 use crate::IoError;
 
 /// Reads a whole EEGLAB dataset.
@@ -43,7 +46,10 @@ fn field<'a>(vars: &'a [(String, MatValue)], eeg: Option<&'a MatValue>, name: &s
 /// [`IoError::Unsupported`] for MATLAB v7.3 (HDF5) files (the message says how to re-save),
 /// [`IoError::Mat`] for malformed MAT-file elements, [`IoError::Field`] for missing or
 /// inconsistent `EEG` fields, [`IoError::MissingFile`] when no `.fdt` is found,
-/// [`IoError::SizeMismatch`] when the `.fdt` size disagrees with `nbchan * pnts * trials`.
+/// [`IoError::SizeMismatch`] when the `.fdt` size disagrees with `nbchan * pnts * trials`,
+/// [`IoError::NotAFile`] when the `.set` or `.fdt` is a FIFO, device or directory. `EEG.srate`
+/// must be between 1e-6 Hz and 1 MHz. The `.fdt` is looked for in the `.set`'s folder only.
+/// Duplicate channel labels are [`Recording::warnings`].
 pub fn read_eeglab_with(path: &Path, opts: &ReadOptions) -> Result<Recording, IoError> {
     let vars = mat5::read_mat(path)?;
     let eeg = vars.iter().find(|(n, v)| n == "EEG" && matches!(v, MatValue::Struct { .. })).map(|(_, v)| v);
@@ -61,8 +67,8 @@ pub fn read_eeglab_with(path: &Path, opts: &ReadOptions) -> Result<Recording, Io
             .ok_or_else(|| bad(name, String::new(), "missing or not a number"))
     };
     let srate = num("srate")?;
-    if !(srate > 0.0 && srate.is_finite()) {
-        return Err(bad("srate", srate.to_string(), "sampling rate must be positive"));
+    if let Some(why) = implausible_fs(srate) {
+        return Err(bad("srate", format!("{srate:e}"), &why));
     }
     let nbchan = num("nbchan")?;
     let pnts = num("pnts")?;
@@ -128,6 +134,10 @@ pub fn read_eeglab_with(path: &Path, opts: &ReadOptions) -> Result<Recording, Io
         names.push(label);
         kinds.push(kind);
     }
+    rec.warnings.extend(duplicate_label_warnings(
+        names.iter().enumerate().map(|(i, n)| (i + 1, n.as_str())),
+        "channels",
+    ));
     let selected: Vec<usize> = match &opts.channels {
         None => (0..nbchan).collect(),
         Some(want) => want
@@ -233,6 +243,7 @@ fn check_embedded(path: &Path, len: usize, n_values: usize) -> Result<(), IoErro
 
 /// Checks the `.fdt` size against the `expected` bytes of `nbchan * total` float32 values.
 fn check_fdt(fdt: &Path, nbchan: usize, total: usize, expected: u64) -> Result<(), IoError> {
+    files::check_regular(fdt)?;
     let len = std::fs::metadata(fdt).map_err(|e| IoError::os(fdt, e))?.len();
     let what = format!("nbchan {nbchan} x pnts*trials {total} float32 values");
     if len != expected {
@@ -241,22 +252,37 @@ fn check_fdt(fdt: &Path, nbchan: usize, total: usize, expected: u64) -> Result<(
     Ok(())
 }
 
+/// Finds the `.fdt` file in the `.set`'s folder: the name stored in `EEG.data`, then `EEG.datfile`,
+/// then the `.set`'s stem with `.fdt`/`.FDT`. Only the last component of a stored name is used
+/// (it may carry a folder of the machine that saved it), so the data are never looked for outside
+/// the `.set`'s folder, whatever the name says (`../x.fdt`, `/dev/zero`).
 fn find_fdt(set: &Path, name: &str, datfile: Option<String>) -> Result<PathBuf, IoError> {
     let dir = set.parent().unwrap_or(Path::new("."));
     let mut candidates = Vec::new();
     for n in [Some(name.to_string()), datfile].into_iter().flatten() {
         let n = n.trim();
-        if !n.is_empty() {
-            // The stored name may carry a directory from the machine that saved it.
-            let base = n.rsplit(['/', '\\']).next().unwrap_or(n);
+        let base = n.rsplit(['/', '\\']).next().unwrap_or(n);
+        // A name no file can have (binary read as text) is not looked for, nor quoted later.
+        let valid = base.len() <= files::MAX_NAME_BYTES && !base.chars().any(char::is_control);
+        if valid && !base.is_empty() && base != "." && base != ".." {
             candidates.push(dir.join(base));
         }
     }
+    let missing = candidates.first().cloned().unwrap_or_else(|| set.with_extension("fdt"));
     candidates.push(set.with_extension("fdt"));
     candidates.push(set.with_extension("FDT"));
-    candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| IoError::MissingFile {
+    for p in &candidates {
+        match files::check_regular(p) {
+            Ok(()) => return Ok(p.clone()),
+            Err(IoError::Os { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {}
+            // A candidate that exists but cannot be read (a FIFO, a directory, no permission) is
+            // an error rather than a reason to read another file.
+            Err(e) => return Err(e),
+        }
+    }
+    Err(IoError::MissingFile {
         path: set.to_path_buf(),
-        missing: dir.join(name.trim()),
+        missing,
         referenced_by: format!("EEG.data (also tried {})", set.with_extension("fdt").display()),
     })
 }
@@ -270,7 +296,7 @@ fn read_fdt(
     first: usize,
     last: usize,
 ) -> Result<Vec<Vec<f32>>, IoError> {
-    let mut f = File::open(fdt).map_err(|e| IoError::os(fdt, e))?;
+    let mut f = files::open_regular(fdt)?;
     let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(last - first); selected.len()];
     if last == first {
         return Ok(out);

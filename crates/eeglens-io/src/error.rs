@@ -32,7 +32,7 @@ pub enum IoError {
         len: u64,
     },
     /// A header field holds a value that does not parse or is out of range.
-    #[error("{path}: header field `{field}` at byte {offset}: {reason} (found {value:?})")]
+    #[error("{path}: header field `{field}` at byte {offset}: {reason} (found {})", quote(.value))]
     Field {
         /// The file.
         path: PathBuf,
@@ -95,6 +95,16 @@ pub enum IoError {
         /// What is wrong.
         what: String,
     },
+    /// The path names something other than a regular file: a directory, a FIFO, a socket or a
+    /// device. Readers refuse it before opening it, since opening a FIFO for reading waits for a
+    /// writer and a device can stream without end.
+    #[error("{path}: not a regular file ({kind}); recordings are read from regular files only")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead (`a directory`, `a FIFO`, ...).
+        kind: &'static str,
+    },
     /// The file extension does not name a format this crate reads.
     #[error("{path}: unknown file format (expected .edf, .bdf, .vhdr, .set or a BIDS directory)")]
     UnknownFormat {
@@ -117,6 +127,33 @@ pub enum IoError {
         /// What was asked for and not found.
         what: String,
     },
+}
+
+/// Longest stretch of file content quoted in a message, in characters.
+const QUOTE_CHARS: usize = 60;
+
+/// Quotes text taken from a file for an error message: at most 60 characters, in double quotes,
+/// with control characters, quotes and backslashes escaped (`\n`, `\u{1b}`, ...), and the number
+/// of characters left out when it was longer. A binary file read as text therefore cannot fill a
+/// terminal or break the message's single line.
+pub(crate) fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(4 * QUOTE_CHARS) + 2);
+    out.push('"');
+    let mut shown = 0;
+    for c in text.chars() {
+        if shown == QUOTE_CHARS {
+            break;
+        }
+        // `escape_debug` escapes control and other non-printable characters, `"` and `\`.
+        out.extend(c.escape_debug());
+        shown += 1;
+    }
+    out.push('"');
+    let total = text.chars().count();
+    if total > shown {
+        out.push_str(&format!(" ... ({} more characters)", total - shown));
+    }
+    out
 }
 
 impl IoError {

@@ -18,8 +18,14 @@
 //!   time-keeping annotation).
 //! - Annotation signals are never channels.
 //! - Problems that do not prevent reading (a malformed annotation, a `-1` record count inferred
-//!   from the file size) are collected in [`Recording::warnings`]; everything else is an
-//!   [`IoError`] naming the file, the field or byte offset, and what was wrong.
+//!   from the file size, duplicate channel labels, EDF+C records whose time-keeping annotations do
+//!   not follow on) are collected in [`Recording::warnings`]; everything else is an [`IoError`]
+//!   naming the file, the field or byte offset, and what was wrong, in one line that quotes at most
+//!   60 characters of the file's content, escaped. An error shows its cause in its own message and
+//!   has no [`std::error::Error::source`], so printing a chain never repeats it.
+//! - Readers open regular files only (a FIFO or device is refused before it is opened), and look
+//!   for the files a header names (BrainVision `DataFile`/`MarkerFile`, EEGLAB `.fdt`) in the
+//!   header's folder only.
 //!
 //! ## Example
 //! ```
@@ -84,6 +90,7 @@ pub mod brainvision;
 pub mod edf;
 pub mod eeglab;
 mod error;
+mod files;
 pub mod mat5;
 pub mod montage;
 mod recording;

@@ -172,7 +172,7 @@ impl<'a> Cursor<'a> {
 /// [`IoError::Unsupported`] for v7.3 (HDF5) and v4 files, [`IoError::Mat`] naming the byte
 /// offset of a malformed element.
 pub fn read_mat(path: &Path) -> Result<Variables, IoError> {
-    let bytes = std::fs::read(path).map_err(|e| IoError::os(path, e))?;
+    let bytes = crate::files::read_regular(path)?;
     parse_mat(path, &bytes)
 }
 

@@ -448,6 +448,74 @@ impl Recording {
     }
 }
 
+/// Highest sampling rate a reader accepts, in Hz. EEG amplifiers sample at up to a few tens of
+/// kHz (intracranial and brainstem-response systems reach 20 to 100 kHz); 1 MHz is ten times the
+/// fastest of them, so a rate above it comes from broken header numbers (a record duration of
+/// 1e-300 s), never from a real recording.
+pub(crate) const MAX_FS: f64 = 1e6;
+
+/// Lowest sampling rate a reader accepts, in Hz: one sample every 11.6 days. The slowest real
+/// channels (temperature, SpO2 in long sleep or ICU recordings) take one sample a minute or so.
+pub(crate) const MIN_FS: f64 = 1e-6;
+
+/// Why `fs` (Hz) is not a sampling rate a recording can have, if it is not one.
+pub(crate) fn implausible_fs(fs: f64) -> Option<String> {
+    if !fs.is_finite() || fs <= 0.0 {
+        Some(format!("the sampling rate would be {fs} Hz, not a positive finite number"))
+    } else if fs > MAX_FS {
+        Some(format!("the sampling rate would be {fs:e} Hz, above the {MAX_FS:e} Hz any EEG system reaches"))
+    } else if fs < MIN_FS {
+        Some(format!("the sampling rate would be {fs:e} Hz, below {MIN_FS:e} Hz (one sample in 11.6 days)"))
+    } else {
+        None
+    }
+}
+
+/// One warning per channel label used more than once, naming the label and the channels (by the
+/// 1-based `numbers` given with each label, of the kind `what`, e.g. `signals`). Labels are
+/// compared without case and surrounding spaces, as channel selection and BIDS `channels.tsv`
+/// match them, so either of two such channels may be taken for the other.
+pub(crate) fn duplicate_label_warnings<'a>(
+    labels: impl IntoIterator<Item = (usize, &'a str)>,
+    what: &str,
+) -> Vec<String> {
+    let mut groups: Vec<(String, Vec<(usize, &'a str)>)> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for (n, label) in labels {
+        let key = label.trim().to_lowercase();
+        let g = *index.entry(key.clone()).or_insert_with(|| {
+            groups.push((key, Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push((n, label));
+    }
+    let mut out = Vec::new();
+    for (_, members) in groups.iter().filter(|(_, m)| m.len() > 1) {
+        let numbers: Vec<String> = members.iter().map(|(n, _)| n.to_string()).collect();
+        let (last, rest) = numbers.split_last().expect("a group of two or more");
+        let first = members[0].1;
+        let mut spellings: Vec<&str> = Vec::new();
+        for &(_, l) in &members[1..] {
+            if l != first && !spellings.contains(&l) {
+                spellings.push(l);
+            }
+        }
+        let also = if spellings.is_empty() {
+            String::new()
+        } else {
+            let q: Vec<String> = spellings.iter().map(|s| crate::error::quote(s)).collect();
+            format!(" (also written {})", q.join(", "))
+        };
+        out.push(format!(
+            "duplicate channel label {}{also}: {what} {} and {last} share it; selecting a channel by \
+             that name takes the first",
+            crate::error::quote(first),
+            rest.join(", ")
+        ));
+    }
+    out
+}
+
 /// What part of a file to read. The default reads everything.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadOptions {
@@ -473,6 +541,29 @@ mod tests {
         assert_eq!(e.to_iso8601(), "2000-01-01T00:00:00.5");
         let f = e.add_seconds(-1.5);
         assert_eq!(f, d);
+    }
+
+    #[test]
+    fn duplicate_labels_are_named_once_each() {
+        let w = duplicate_label_warnings(
+            [(1, "Fz"), (2, "Cz"), (3, "FZ "), (4, "Pz"), (5, "Cz"), (6, "fz")],
+            "channels",
+        );
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("\"Fz\"") && w[0].contains("channels 1, 3 and 6"), "{}", w[0]);
+        assert!(w[0].contains("also written \"FZ \", \"fz\""), "{}", w[0]);
+        assert!(w[1].contains("\"Cz\"") && w[1].contains("channels 2 and 5"), "{}", w[1]);
+        assert!(duplicate_label_warnings([(1, "A"), (2, "B")], "channels").is_empty());
+    }
+
+    #[test]
+    fn sampling_rate_bounds() {
+        assert!(implausible_fs(128.0).is_none());
+        assert!(implausible_fs(MAX_FS).is_none());
+        assert!(implausible_fs(1.0 / 60.0).is_none());
+        for fs in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300, 1e-300, MAX_FS * 1.01] {
+            assert!(implausible_fs(fs).is_some(), "{fs}");
+        }
     }
 
     #[test]

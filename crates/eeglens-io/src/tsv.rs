@@ -16,6 +16,9 @@ pub struct Table {
     pub columns: Vec<String>,
     /// Rows of cells, each as long as `columns`.
     pub rows: Vec<Vec<String>>,
+    /// The 1-based line of each row in the file (blank lines are skipped, so not always its
+    /// index + 2), for messages about a cell.
+    pub row_lines: Vec<usize>,
 }
 
 impl Table {
@@ -25,7 +28,7 @@ impl Table {
     /// [`IoError::Os`] when unreadable, [`IoError::Text`] for an empty file, invalid UTF-8 or a row
     /// whose field count differs from the header's.
     pub fn read(path: &Path) -> Result<Table, IoError> {
-        let bytes = std::fs::read(path).map_err(|e| IoError::os(path, e))?;
+        let bytes = crate::files::read_regular(path)?;
         Table::parse(path, &bytes)
     }
 
@@ -47,6 +50,7 @@ impl Table {
             .ok_or_else(|| text_err(1, "empty table: no header line".into()))?;
         let columns: Vec<String> = header.split('\t').map(|c| c.trim().to_string()).collect();
         let mut rows = Vec::new();
+        let mut row_lines = Vec::new();
         for (n, line) in lines {
             if line.trim().is_empty() {
                 continue;
@@ -59,8 +63,9 @@ impl Table {
                 ));
             }
             rows.push(cells);
+            row_lines.push(n);
         }
-        Ok(Table { path: path.to_path_buf(), columns, rows })
+        Ok(Table { path: path.to_path_buf(), columns, rows, row_lines })
     }
 
     /// Index of a column by name (exact, then case-insensitive).
@@ -96,6 +101,7 @@ mod tests {
         assert_eq!(t.get(0, "age"), Some("10.5"));
         assert_eq!(t.get(1, "age"), None);
         assert_eq!(t.get(1, "Sex"), Some("M"));
+        assert_eq!(t.row_lines, [2, 4]);
     }
 
     #[test]

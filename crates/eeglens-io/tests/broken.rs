@@ -152,6 +152,16 @@ fn every_broken_fixture_has_a_test() {
         "digital_max_below_min.edf",
         "bad_version.edf",
         "malformed_tal.edf",
+        // Tested in implausible.rs.
+        "record_duration_tiny.edf",
+        "record_duration_huge.edf",
+        "record_duration_tiny.bdf",
+        "sampling_rate_too_high.edf",
+        "edfplus_c_tal_backwards.edf",
+        "edfplus_c_tal_jump.edf",
+        "edfplus_d_tal_overlap.edf",
+        "edfplus_tal_onset_huge.edf",
+        "duplicate_labels.edf",
     ];
     let dir = fixture("broken", "");
     for entry in std::fs::read_dir(&dir).expect("fixtures/broken") {

@@ -48,12 +48,13 @@ pub enum NnError {
     #[error("unknown model `{0}` (known: rvgg, vanputten, shallow, eegnet)")]
     UnknownModel(String),
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// the file
         path: PathBuf,
-        /// the I/O error
-        source: std::io::Error,
+        /// the I/O error (shown in the message, so not chained as a source: printing the chain
+        /// would repeat it)
+        cause: std::io::Error,
     },
     /// The file ends before the header or the data it declares.
     #[error("{path}: truncated: {what} needs {needed} bytes, the file has {len}")]

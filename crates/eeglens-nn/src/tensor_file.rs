@@ -32,6 +32,8 @@ pub struct TensorFile {
     pub f32s: HashMap<String, Tensor>,
     /// `I64` and `I32` tensors
     pub ints: HashMap<String, IntTensor>,
+    /// the dtype on disk (`I64` or `I32`) of each tensor in `ints`, for messages
+    pub int_dtypes: HashMap<String, &'static str>,
     /// the dtype (as safetensors spells it, e.g. `F16`) of every tensor of another type
     pub other: HashMap<String, String>,
     /// the `__metadata__` map
@@ -70,7 +72,7 @@ impl TensorFile {
         let got = if self.f32s.contains_key(name) {
             Some("F32".to_string())
         } else if self.ints.contains_key(name) {
-            Some("I64".to_string())
+            Some(self.int_dtypes.get(name).copied().unwrap_or("I64").to_string())
         } else {
             self.other.get(name).cloned()
         };
@@ -132,7 +134,7 @@ fn check_layout(path: &Path, bytes: &[u8]) -> Result<(), NnError> {
 /// [`NnError::Io`], [`NnError::Truncated`] (naming the header or the tensor
 /// whose bytes are missing and the offset needed), [`NnError::Format`].
 pub fn read_tensor_file(path: &Path) -> Result<TensorFile, NnError> {
-    let bytes = std::fs::read(path).map_err(|source| NnError::Io { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|cause| NnError::Io { path: path.to_path_buf(), cause })?;
     parse_tensor_file(path, &bytes)
 }
 
@@ -168,6 +170,7 @@ pub fn parse_tensor_file(path: &Path, bytes: &[u8]) -> Result<TensorFile, NnErro
                     .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
                     .collect();
                 out.ints.insert(name.to_string(), IntTensor { shape, data });
+                out.int_dtypes.insert(name.to_string(), "I64");
             }
             Dtype::I32 => {
                 let data = data
@@ -175,6 +178,7 @@ pub fn parse_tensor_file(path: &Path, bytes: &[u8]) -> Result<TensorFile, NnErro
                     .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")) as i64)
                     .collect();
                 out.ints.insert(name.to_string(), IntTensor { shape, data });
+                out.int_dtypes.insert(name.to_string(), "I32");
             }
             other => {
                 out.other.insert(name.to_string(), format!("{other:?}"));
@@ -228,5 +232,51 @@ pub fn write_tensor_file(
 ) -> Result<(), NnError> {
     let bytes = tensor_file_bytes(path, f32s, ints, metadata)?;
     eeglens_io::atomic::write_file(path, &bytes)
-        .map_err(|source| NnError::Io { path: path.to_path_buf(), source })
+        .map_err(|cause| NnError::Io { path: path.to_path_buf(), cause })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Safetensors bytes holding one tensor `t` of `dtype` with `n` elements of `width` bytes.
+    fn one_tensor(dtype: &str, n: usize, width: usize) -> Vec<u8> {
+        let header =
+            format!(r#"{{"t":{{"dtype":"{dtype}","shape":[{n}],"data_offsets":[0,{}]}}}}"#, n * width);
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend(std::iter::repeat_n(0u8, n * width));
+        bytes
+    }
+
+    #[test]
+    fn a_missing_file_prints_the_os_message_once_in_its_chain() {
+        let path = Path::new("/nonexistent-eeglens/nope.safetensors");
+        let os = std::fs::metadata(path).expect_err("absent").to_string();
+        let e = read_tensor_file(path).expect_err("absent");
+        let mut chain = e.to_string();
+        let mut cur = std::error::Error::source(&e);
+        while let Some(s) = cur {
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            cur = s.source();
+        }
+        assert_eq!(chain.matches(&os).count(), 1, "{chain}");
+        assert_eq!(chain.matches("nope.safetensors").count(), 1, "{chain}");
+    }
+
+    #[test]
+    fn a_dtype_error_names_the_dtype_on_disk() {
+        for (dtype, width) in [("I32", 4), ("I64", 8), ("F16", 2)] {
+            let file =
+                parse_tensor_file(Path::new("x.safetensors"), &one_tensor(dtype, 3, width)).expect("parses");
+            let e = file.f32("t").expect_err("not F32");
+            let msg = e.to_string();
+            assert!(matches!(e, NnError::TensorDtype { .. }), "{msg}");
+            assert!(msg.contains(&format!("has dtype {dtype}, expected F32")), "{msg}");
+        }
+        let file = parse_tensor_file(Path::new("x.safetensors"), &one_tensor("F32", 2, 4)).expect("parses");
+        let msg = file.int("t").expect_err("not an integer").to_string();
+        assert!(msg.contains("has dtype F32, expected I64 or I32"), "{msg}");
+    }
 }

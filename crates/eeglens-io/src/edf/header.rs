@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::recording::{DateTime, Subject};
+use crate::recording::{implausible_fs, DateTime, Subject, MAX_FS, MIN_FS};
 use crate::IoError;
 
 /// Which family and variant the header declares.
@@ -209,6 +209,19 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], file_len: u64) -> Result<Header, 
     if record_duration < 0.0 {
         return Err(f.err("duration of a data record", 244, &f.text(244, 8), "must not be negative"));
     }
+    // Zero is allowed for files of annotations only (checked below). Otherwise every record holds
+    // at least one sample of each signal, so a record shorter than one sample at MAX_FS, or longer
+    // than one sample at MIN_FS, makes a rate no recording has: such numbers are a broken header.
+    // Writers use records of a fraction of a second to a minute.
+    let (min_s, max_s) = (1.0 / MAX_FS, 1.0 / MIN_FS);
+    if record_duration != 0.0 && !(min_s..=max_s).contains(&record_duration) {
+        return Err(f.err(
+            "duration of a data record",
+            244,
+            &f.text(244, 8),
+            &format!("implausible: a record must last between {min_s:e} s and {max_s:e} s"),
+        ));
+    }
 
     // Signal headers: each field for all signals in turn.
     let widths = [16usize, 80, 8, 8, 8, 8, 8, 80, 8, 32];
@@ -250,8 +263,9 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], file_len: u64) -> Result<Header, 
         }
         if !is_annotation && physical_max == physical_min {
             warnings.push(format!(
-                "signal {n} ({label}): physical minimum equals physical maximum ({physical_min}); \
-                 all its samples read as that value"
+                "signal {n} ({}): physical minimum equals physical maximum ({physical_min}); \
+                 all its samples read as that value",
+                crate::error::quote(&label)
             ));
         }
         if spr <= 0 {
@@ -269,6 +283,16 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], file_len: u64) -> Result<Header, 
                 &spr.to_string(),
                 "implausibly large",
             ));
+        }
+        if !is_annotation && record_duration > 0.0 {
+            if let Some(why) = implausible_fs(spr as f64 / record_duration) {
+                return Err(f.err(
+                    &format!("signal {n} number of samples in each data record"),
+                    at(8, i),
+                    &spr.to_string(),
+                    &format!("with data records of {record_duration} s, {why}"),
+                ));
+            }
         }
         signals.push(SignalHeader {
             label,

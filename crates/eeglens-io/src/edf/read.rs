@@ -1,6 +1,5 @@
 //! Reading EDF, EDF+, BDF and BDF+ files, whole or in part.
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
@@ -9,7 +8,8 @@ use rayon::prelude::*;
 use super::header::{self, Header};
 use super::tal;
 use crate::recording::{
-    voltage_scale, Annotation, Channel, ChannelType, Format, ReadOptions, Recording, Segment,
+    duplicate_label_warnings, voltage_scale, Annotation, Channel, ChannelType, Format, ReadOptions,
+    Recording, Segment,
 };
 use crate::IoError;
 
@@ -31,11 +31,14 @@ pub fn read_edf(path: &Path) -> Result<Recording, IoError> {
 ///
 /// # Errors
 /// [`IoError::Truncated`], [`IoError::Field`] (naming the header field and its offset) and
-/// [`IoError::SizeMismatch`] for broken headers; [`IoError::Selection`] for channels not in the file.
+/// [`IoError::SizeMismatch`] for broken headers, among them a record duration or sampling rate no
+/// recording has (a rate outside 1e-6 Hz to 1 MHz); [`IoError::Selection`] for channels not in the
+/// file; [`IoError::NotAFile`] for a FIFO, device or directory, refused before it is opened.
 /// Malformed annotations are not errors: they are skipped and reported in
-/// [`Recording::warnings`].
+/// [`Recording::warnings`], as are duplicate channel labels and time-keeping annotations that
+/// contradict the header (EDF+C records that do not follow on, EDF+D records that overlap).
 pub fn read_edf_with(path: &Path, opts: &ReadOptions) -> Result<Recording, IoError> {
-    let mut file = File::open(path).map_err(|e| IoError::os(path, e))?;
+    let mut file = crate::files::open_regular(path)?;
     let file_len = file.metadata().map_err(|e| IoError::os(path, e))?.len();
     read_edf_from(&mut file, file_len, path, opts)
 }
@@ -113,6 +116,10 @@ fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Res
             out
         }
     };
+    rec.warnings.extend(duplicate_label_warnings(
+        data_signals.iter().map(|&i| (i + 1, h.signals[i].label.as_str())),
+        "signals",
+    ));
     let annotation_signals: Vec<usize> =
         (0..h.signals.len()).filter(|&i| h.signals[i].is_annotation).collect();
 
@@ -287,8 +294,18 @@ fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Res
             }
         }
     }
+    check_record_onsets(&h, format, &record_onsets, &mut rec.warnings);
     let first_onset = record_onsets.first().copied().unwrap_or(0.0);
-    rec.start = h.start.map(|s| s.add_seconds(first_onset));
+    rec.start = if first_onset.abs() <= MAX_START_OFFSET_S {
+        h.start.map(|s| s.add_seconds(first_onset))
+    } else {
+        rec.warnings.push(format!(
+            "data record 0: time-keeping onset {} s is more than 31 years from the header's start \
+             time; start time unknown",
+            seconds(first_onset)
+        ));
+        None
+    };
     rec.annotations = anns
         .into_iter()
         .map(|(onset, duration_s, description)| Annotation {
@@ -311,6 +328,62 @@ fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Res
     }
     rec.segments = segments;
     Ok(rec)
+}
+
+/// Farthest the first record's time-keeping onset may lie from the header's start time (about 31.7
+/// years) for the start time to be moved by it: an onset beyond that is a broken annotation.
+const MAX_START_OFFSET_S: f64 = 1e9;
+
+/// A number of seconds for a message: plain decimals, except an exponent for huge or tiny values
+/// (a broken onset of 1e300 s would otherwise print 300 digits).
+fn seconds(s: f64) -> String {
+    if s != 0.0 && !(1e-6..1e9).contains(&s.abs()) {
+        format!("{s:e}")
+    } else {
+        format!("{s}")
+    }
+}
+
+/// Warns when the records' time-keeping onsets contradict the header: in EDF+C/BDF+C (and plain
+/// EDF/BDF, continuous by definition) each record must start where the one before ends; in
+/// EDF+D/BDF+D records may leave gaps but must not start before the one before ends. The segments
+/// follow the onsets either way; the warning says that the file is not what it declares.
+fn check_record_onsets(h: &Header, format: Format, onsets: &[f64], warnings: &mut Vec<String>) {
+    let dur = h.record_duration;
+    if dur == 0.0 {
+        // Annotation-only files: records take no time, and their onsets may be anything.
+        return;
+    }
+    let continuous = h.variant.plus != Some(true);
+    // The tolerance the segments use to join records.
+    let tol = 1e-6 * dur.max(1.0);
+    let mut bad = 0usize;
+    let mut first = None;
+    for (i, w) in onsets.windows(2).enumerate() {
+        let expected = w[0] + dur;
+        // Written so that a NaN onset (an overflowing decimal) counts as wrong.
+        let fits = if continuous { (w[1] - expected).abs() < tol } else { w[1] > expected - tol };
+        let wrong = !fits;
+        if wrong {
+            bad += 1;
+            first.get_or_insert((i + 1, w[1], expected));
+        }
+    }
+    let Some((i, got, expected)) = first else { return };
+    let records = if bad == 1 { "1 data record".to_string() } else { format!("{bad} data records") };
+    let (got, expected) = (seconds(got), seconds(expected));
+    warnings.push(if continuous {
+        format!(
+            "{format} declares a continuous recording, but the time-keeping annotations of {records} \
+             do not follow on from the record before (first: data record {i} starts at {got} s, \
+             expected {expected} s); the data are split into segments there"
+        )
+    } else {
+        format!(
+            "{format} data records must not overlap, but {records} start before the record before \
+             ends (first: data record {i} starts at {got} s, the record before ends at {expected} s)"
+        )
+    });
 }
 
 /// Decodes little-endian 16- or 24-bit two's-complement samples and applies `gain * d + offset`
