@@ -93,6 +93,14 @@ fn tiny_grid_schema_rerun_refusal_and_merge() {
         assert!(effect["baseline"][key].is_number() && effect["model"][key].is_number(), "{key}");
     }
     assert!(effect["model"]["learned"].is_boolean());
+    // The default model is selection on validation: the choice and both candidates are recorded.
+    let sel = &effect["model"]["selection"];
+    assert!(sel["chosen"].is_string(), "{sel}");
+    assert_eq!(
+        sel["candidates"].as_array().map(Vec::len),
+        Some(eeglens_train::select::AUTO_CANDIDATES.len()),
+        "{sel}"
+    );
     for m in ["optimal", "actmax", "deconv"] {
         let s = &effect["methods"][m];
         assert!(s["top_band"].is_null() || s["top_band"].is_string(), "{m}");

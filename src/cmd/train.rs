@@ -25,8 +25,8 @@ pub struct Args {
     /// Run directory to create (or, with --resume, to continue).
     #[arg(long)]
     pub out: PathBuf,
-    /// Zoo model: shallow, rvgg (the paper's R-VGG), rvgg-bn, vanputten, eegnet, or auto (train shallow and
-    /// rvgg-bn, keep the better on validation; OUT/candidates/ holds both) [default: shallow, see VALIDATION.md].
+    /// auto (train shallow and rvgg-bn, keep the better on validation; OUT/candidates/ holds both), or one zoo
+    /// model: shallow, rvgg (the paper's R-VGG), rvgg-bn, vanputten, eegnet [default: auto, see VALIDATION.md].
     #[arg(long)]
     pub model: Option<String>,
     /// Passes over the training windows [default: 20].
@@ -256,7 +256,7 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<()> {
         let Some(data) = a.data.clone() else {
             bail!("--data FILE is required (an epoch store from `eeglens prepare`)")
         };
-        (settings(&a, TrainConfig::default())?, data)
+        (settings(&a, TrainConfig { model: select::COMMAND_DEFAULT.into(), ..TrainConfig::default() })?, data)
     };
     let store = EpochStore::open(&data)?;
     let stop = stop_flag()?;
@@ -467,6 +467,17 @@ mod tests {
             assert!(hint.contains(m), "{hint}");
         }
         assert!(hint.contains("--seeds"), "{hint}");
+    }
+
+    #[test]
+    fn the_command_line_selects_among_zoo_models_unless_told_otherwise() {
+        assert_eq!(select::COMMAND_DEFAULT, select::AUTO);
+        let spec = eeglens_nn::models::ModelSpec::paper();
+        for m in select::AUTO_CANDIDATES {
+            let net = eeglens_nn::models::build(m, &spec, &mut eeglens_autodiff::Rng::new(0))
+                .expect("every candidate builds for 24 x 256");
+            assert_eq!(net.input_shape(), [1, 24, 256], "{m}");
+        }
     }
 
     #[test]

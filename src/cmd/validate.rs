@@ -25,8 +25,8 @@ use super::Global;
 /// Flags of `eeglens validate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The small grid (8 cells, about 5 minutes on 2 cores with the default model) instead of the full one
-    /// (48 cells, about half an hour; R-VGG takes about twice as long).
+    /// The small grid (8 cells, about 17 minutes on 2 cores with the default, auto; 5 with --model shallow)
+    /// instead of the full one (48 cells, about 100 minutes with auto, 30 with shallow; use --cell to spread it).
     #[arg(long)]
     pub quick: bool,
     /// Run only task i of N (0-based: cells i, i+N, i+2N, ...), e.g. --cell $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT.
@@ -41,7 +41,7 @@ pub struct Args {
     /// Print validate.json (with --cell: the cells' results) on stdout instead of the summary.
     #[arg(long)]
     pub json: bool,
-    /// Zoo model trained in every cell [default: the training default].
+    /// Model trained in every cell: auto (selection on validation) or a zoo model [default: auto, as `train`].
     #[arg(long)]
     pub model: Option<String>,
     /// Synthetic subjects per data set [default: 40].
@@ -98,7 +98,7 @@ pub struct Args {
 
 /// Builds the grid from the preset and the flags.
 fn grid(a: &Args) -> anyhow::Result<GridSpec> {
-    let model = a.model.clone().unwrap_or_else(|| eeglens_train::TrainConfig::default().model);
+    let model = a.model.clone().unwrap_or_else(|| eeglens_train::select::COMMAND_DEFAULT.into());
     let mut g = if a.quick { GridSpec::quick(&model) } else { GridSpec::full(&model) };
     if let Some(v) = a.subjects {
         g.subjects = v;

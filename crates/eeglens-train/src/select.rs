@@ -27,6 +27,12 @@ use crate::train::{foreign_entry, run_files, train_with, Progress, RunOptions, S
 
 /// The model name that asks for selection among [`AUTO_CANDIDATES`].
 pub const AUTO: &str = "auto";
+/// What `eeglens train` and `eeglens validate` train unless told otherwise:
+/// selection among [`AUTO_CANDIDATES`]. On the planted-effect grid
+/// (VALIDATION.md) it learned more of the effects the band-power baseline
+/// decodes than any one model. The library's single-model default,
+/// [`crate::DEFAULT_MODEL`], is what [`crate::TrainConfig::default`] holds.
+pub const COMMAND_DEFAULT: &str = AUTO;
 /// The candidates of `auto`: the two models that, between them, learned the
 /// most planted effects of the validation grid.
 pub const AUTO_CANDIDATES: [&str; 2] = ["shallow", "rvgg-bn"];
