@@ -121,3 +121,53 @@ fn demo_never_deletes_a_folder_it_did_not_write() {
     assert!(mine.join("participants.tsv").is_file(), "the user's file was deleted");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A recording that yields no window is skipped with the reason, never counted as used; when all
+/// are, the reasons are printed (text and --json) and the error says why in one line.
+#[test]
+fn prepare_names_every_skipped_recording_and_missing_participant() {
+    let d = tmp("skipped");
+    let root = d.join("bids");
+    assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "4", "--minutes", "0.2"]).status.success());
+    let p = root.join("participants.tsv");
+    let text = std::fs::read_to_string(&p).expect("read");
+    std::fs::write(&p, format!("{text}sub-077\tM\t12\n")).expect("write");
+    let store = d.join("e.safetensors");
+    // 0.2 minutes hold no 30-s window.
+    for json in [false, true] {
+        let mut args = vec!["prepare", s(&root), "--label", "sex", "--out", s(&store), "--segment-s", "30"];
+        if json {
+            args.push("--json");
+        }
+        let out = eeglens(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("no recording could be prepared, all 4 were skipped"), "{err}");
+        assert!(err.contains("shorter than one 30 s window"), "{err}");
+        if json {
+            let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+            assert_eq!(v["used"], 0);
+            assert_eq!(v["skipped"], 4);
+            assert!(v["recordings"][3]["reason"]
+                .as_str()
+                .expect("reason")
+                .contains("shorter than one 30 s window"));
+            assert_eq!(v["participants_without_recording"], serde_json::json!(["sub-077"]));
+        } else {
+            for sub in ["001", "002", "003", "004"] {
+                assert!(stdout.contains(&format!("skipped  sub-{sub}: no window")), "{stdout}");
+            }
+            assert!(stdout.contains("missing  sub-077"), "{stdout}");
+        }
+    }
+    // A usable dataset: every recording is listed as used, the missing participant too.
+    let out = eeglens(&["prepare", s(&root), "--label", "sex", "--out", s(&store)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("(4 recordings used, 0 skipped, of 4)"), "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("used     sub-")).count(), 4, "{stdout}");
+    assert!(stdout.contains("missing  sub-077"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&d);
+}

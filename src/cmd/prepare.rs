@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use eeglens_data::prepare::{prepare, ChannelSet, Normalise, Outcome, PrepareConfig, PrepareSummary};
+use eeglens_data::DataError;
 
 use super::{bar, parse_range, Global};
 
@@ -60,7 +61,7 @@ pub struct Args {
     /// Leave out subjects without a label (reported) instead of failing.
     #[arg(long)]
     pub skip_unlabelled: bool,
-    /// Fail on the first unreadable recording instead of skipping it.
+    /// Fail when any recording is skipped (unreadable, no window left, ...), naming it and why.
     #[arg(long)]
     pub strict: bool,
     /// Print a JSON summary on stdout.
@@ -113,14 +114,32 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     let n = dataset.map_or(0, |d| d.recordings.len());
     let pb = bar(g, n as u64, "prepare");
     let t0 = std::time::Instant::now();
-    let s = prepare(&a.bids_dir, &cfg, &a.out, &|_| pb.inc(1))
-        .with_context(|| format!("preparing {}", a.bids_dir.display()))?;
+    let res = prepare(&a.bids_dir, &cfg, &a.out, &|_| pb.inc(1));
     pb.finish_and_clear();
     let secs = t0.elapsed().as_secs_f64();
+    let s = match res {
+        Ok(s) => s,
+        Err(e) => {
+            // After the recordings were read, a failure still shows what happened to each.
+            if let DataError::Prepare { message, partial } = &e {
+                if a.json {
+                    let mut doc = summary_json(partial, secs);
+                    doc["error"] = serde_json::json!(message);
+                    println!("{doc}");
+                } else {
+                    print_outcomes(partial);
+                }
+            }
+            return Err(e).with_context(|| format!("preparing {}", a.bids_dir.display()));
+        }
+    };
     if a.json {
         println!("{}", summary_json(&s, secs));
     } else {
         print_summary(&s, secs);
+    }
+    for w in &s.warnings {
+        eprintln!("eeglens: warning: {w}");
     }
     Ok(())
 }
@@ -155,20 +174,7 @@ fn claim(a: &Args, ds: &eeglens_io::bids::BidsDataset) -> anyhow::Result<()> {
 }
 
 fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {
-    let recs: Vec<serde_json::Value> = s
-        .recordings
-        .iter()
-        .map(|r| match &r.outcome {
-            Outcome::Kept { windows, rejected, seconds_used, eyes_closed_events } => serde_json::json!({
-                "path": r.path, "subject": r.subject, "label": r.label, "status": "kept",
-                "windows": windows, "rejected_amplitude": rejected, "seconds_used": seconds_used,
-                "eyes_closed_events": eyes_closed_events,
-            }),
-            Outcome::Skipped(why) => serde_json::json!({
-                "path": r.path, "subject": r.subject, "label": r.label, "status": "skipped", "reason": why,
-            }),
-        })
-        .collect();
+    let outcome = s.outcome_json();
     serde_json::json!({
         "out": s.out,
         "classes": s.classes,
@@ -176,14 +182,17 @@ fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {
         "n_windows": s.n_windows(),
         "n_subjects": s.n_subjects,
         "splits": s.per_split.iter().map(|(sp, subj, w)| serde_json::json!({"split": sp.name(), "subjects": subj, "windows": w})).collect::<Vec<_>>(),
-        "recordings": recs,
+        "used": outcome["used"],
+        "skipped": outcome["skipped"],
+        "recordings": outcome["recordings"],
+        "participants_without_recording": outcome["participants_without_recording"],
+        "warnings": outcome["warnings"],
         "seconds": secs,
         "raw_mb": s.raw_bytes as f64 / 1e6,
     })
 }
 
 fn print_summary(s: &PrepareSummary, secs: f64) {
-    let kept = s.recordings.iter().filter(|r| matches!(r.outcome, Outcome::Kept { .. })).count();
     let rejected: usize = s
         .recordings
         .iter()
@@ -193,10 +202,11 @@ fn print_summary(s: &PrepareSummary, secs: f64) {
         })
         .sum();
     println!(
-        "{} windows from {} subjects ({} of {} recordings) in {:.1} s -> {}",
+        "{} windows from {} subjects ({} recordings used, {} skipped, of {}) in {:.1} s -> {}",
         s.n_windows(),
         s.n_subjects,
-        kept,
+        s.n_used(),
+        s.recordings.len() - s.n_used(),
         s.recordings.len(),
         secs,
         s.out.display()
@@ -210,9 +220,22 @@ fn print_summary(s: &PrepareSummary, secs: f64) {
     if rejected > 0 {
         println!("rejected {rejected} windows over the amplitude threshold");
     }
+    print_outcomes(s);
+}
+
+/// One line per recording (used with its windows, or skipped with the reason), then the
+/// participants without a recording.
+fn print_outcomes(s: &PrepareSummary) {
     for r in &s.recordings {
-        if let Outcome::Skipped(why) = &r.outcome {
-            println!("skipped  sub-{}: {why}", r.subject);
+        match &r.outcome {
+            Outcome::Kept { windows, rejected, .. } => {
+                let rej = if *rejected > 0 { format!(", {rejected} rejected") } else { String::new() };
+                println!("used     sub-{}: {windows} windows{rej} ({})", r.subject, r.path.display());
+            }
+            Outcome::Skipped(why) => println!("skipped  sub-{}: {why} ({})", r.subject, r.path.display()),
         }
+    }
+    for p in &s.participants_without_recording {
+        println!("missing  {p}: listed in participants.tsv, no recording found");
     }
 }

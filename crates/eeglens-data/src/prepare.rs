@@ -126,7 +126,7 @@ pub struct PrepareConfig {
     pub split: SplitConfig,
     /// skip subjects without a label (reported) instead of failing
     pub skip_unlabelled: bool,
-    /// fail on the first unreadable recording instead of skipping it
+    /// fail when any recording is skipped (for whatever reason) instead of going on without it
     pub strict: bool,
 }
 
@@ -200,10 +200,13 @@ impl PrepareConfig {
     }
 }
 
-/// What happened to one recording.
+/// What happened to one recording: used (with at least one window in the
+/// store) or skipped (with the reason). A recording that yields no window —
+/// shorter than one window, or every window over the amplitude threshold — is
+/// skipped, never counted as used.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
-    /// windows were cut from it
+    /// used: windows were cut from it and written (at least one)
     Kept {
         /// windows kept
         windows: usize,
@@ -248,6 +251,11 @@ pub struct PrepareSummary {
     pub n_subjects: usize,
     /// bytes of raw EEG read (selected channels, before resampling)
     pub raw_bytes: u64,
+    /// participants listed in participants.tsv (as `sub-<label>`) with no
+    /// recording in the dataset (of the chosen task, when one is given)
+    pub participants_without_recording: Vec<String>,
+    /// what the user should know about the data (also written to the store)
+    pub warnings: Vec<String>,
 }
 
 impl PrepareSummary {
@@ -255,6 +263,53 @@ impl PrepareSummary {
     pub fn n_windows(&self) -> usize {
         self.windows_per_class.iter().sum()
     }
+
+    /// Recordings used (at least one window written).
+    pub fn n_used(&self) -> usize {
+        self.recordings.iter().filter(|r| matches!(r.outcome, Outcome::Kept { .. })).count()
+    }
+
+    /// Recordings skipped, each with its reason.
+    pub fn skipped(&self) -> impl Iterator<Item = (&RecordingReport, &str)> {
+        self.recordings.iter().filter_map(|r| match &r.outcome {
+            Outcome::Skipped(why) => Some((r, why.as_str())),
+            Outcome::Kept { .. } => None,
+        })
+    }
+
+    /// What happened to every recording and participant, as JSON: the
+    /// `outcome` object of the store's `settings` and of `prepare --json`.
+    pub fn outcome_json(&self) -> serde_json::Value {
+        outcome_json(&self.recordings, &self.participants_without_recording, &self.warnings)
+    }
+}
+
+fn outcome_json(
+    recordings: &[RecordingReport],
+    participants_without_recording: &[String],
+    warnings: &[String],
+) -> serde_json::Value {
+    let recs: Vec<serde_json::Value> = recordings
+        .iter()
+        .map(|r| match &r.outcome {
+            Outcome::Kept { windows, rejected, seconds_used, eyes_closed_events } => serde_json::json!({
+                "path": r.path, "subject": r.subject, "label": r.label, "status": "used",
+                "windows": windows, "rejected_amplitude": rejected, "seconds_used": seconds_used,
+                "eyes_closed_events": eyes_closed_events,
+            }),
+            Outcome::Skipped(why) => serde_json::json!({
+                "path": r.path, "subject": r.subject, "label": r.label, "status": "skipped", "reason": why,
+            }),
+        })
+        .collect();
+    let used = recordings.iter().filter(|r| matches!(r.outcome, Outcome::Kept { .. })).count();
+    serde_json::json!({
+        "used": used,
+        "skipped": recordings.len() - used,
+        "recordings": recs,
+        "participants_without_recording": participants_without_recording,
+        "warnings": warnings,
+    })
 }
 
 struct Processed {
@@ -275,9 +330,12 @@ struct Processed {
 /// - [`DataError::Config`]: invalid settings; a dataset without
 ///   participants.tsv or without the label column (the message lists the
 ///   columns that exist); subjects without a label (unless
-///   `skip_unlabelled`); fewer than two classes; no usable recording.
+///   `skip_unlabelled`).
 /// - [`DataError::Io`]: `out` cannot be written (checked before any work).
-/// - With `strict`, the first recording that cannot be read or processed.
+/// - [`DataError::Prepare`], carrying every recording's outcome: no recording
+///   could be used (the message gives the first reasons); with `strict`, any
+///   skipped recording; fewer than two classes among the usable recordings; a
+///   split that cannot be made.
 pub fn prepare(
     root: &Path,
     cfg: &PrepareConfig,
@@ -312,6 +370,8 @@ pub fn prepare(
         let what = cfg.task.as_ref().map(|t| format!(" of task {t}")).unwrap_or_default();
         return Err(DataError::Config(format!("{}: no EEG recording{what} found", root.display())));
     }
+
+    let participants_without_recording = participants_without_recording(participants, &recs);
 
     // Labels first: a missing label is a configuration problem, found before any work.
     let mut reports: Vec<RecordingReport> = Vec::new();
@@ -365,7 +425,7 @@ pub fn prepare(
             Ok(p) => {
                 raw_bytes += p.raw_bytes;
                 match &channel_names {
-                    Some(names) if *names != p.channels => Err(format!(
+                    Some(names) if *names != p.channels => Outcome::Skipped(format!(
                         "its channels ({}) differ from the other recordings' ({})",
                         p.channels.join(","),
                         names.join(",")
@@ -378,23 +438,12 @@ pub fn prepare(
                             seconds_used: p.seconds_used,
                             eyes_closed_events: p.eyes_closed_events,
                         };
-                        if p.n_windows > 0 {
-                            kept.push((r.subject.clone(), label.clone(), p));
-                        }
-                        Ok(o)
+                        kept.push((r.subject.clone(), label.clone(), p));
+                        o
                     }
                 }
             }
-            Err(e) => Err(e),
-        };
-        let outcome = match outcome {
-            Ok(o) => o,
-            Err(reason) => {
-                if cfg.strict {
-                    return Err(DataError::Config(format!("{}: {reason}", r.path.display())));
-                }
-                Outcome::Skipped(reason)
-            }
+            Err(reason) => Outcome::Skipped(reason),
         };
         reports.push(RecordingReport {
             path: r.path.clone(),
@@ -404,25 +453,69 @@ pub fn prepare(
         });
     }
     reports.sort_by(|a, b| a.path.cmp(&b.path));
+    let warnings: Vec<String> = Vec::new();
 
-    let channels = channel_names.ok_or_else(|| {
-        DataError::Config(format!(
-            "{}: no recording could be prepared; see the reasons above",
-            root.display()
-        ))
-    })?;
-    if kept.is_empty() {
-        return Err(DataError::Config(format!("{}: no window survived preparation", root.display())));
+    // Every failure from here on carries what happened to each recording.
+    let partial = |message: String, warnings: &[String]| DataError::Prepare {
+        message,
+        partial: Box::new(PrepareSummary {
+            out: out.to_path_buf(),
+            classes: Vec::new(),
+            recordings: reports.clone(),
+            windows_per_class: Vec::new(),
+            per_split: Vec::new(),
+            n_subjects: 0,
+            raw_bytes,
+            participants_without_recording: participants_without_recording.clone(),
+            warnings: warnings.to_vec(),
+        }),
+    };
+    let skipped: Vec<&RecordingReport> =
+        reports.iter().filter(|r| matches!(r.outcome, Outcome::Skipped(_))).collect();
+    let reason = |r: &RecordingReport| match &r.outcome {
+        Outcome::Skipped(why) => why.clone(),
+        Outcome::Kept { .. } => String::new(),
+    };
+    let Some(channels) = channel_names else {
+        let shown: Vec<String> =
+            skipped.iter().take(3).map(|r| format!("sub-{}: {}", r.subject, reason(r))).collect();
+        return Err(partial(
+            format!(
+                "{}: no recording could be prepared, all {} were skipped: {}{}",
+                root.display(),
+                reports.len(),
+                shown.join("; "),
+                if skipped.len() > 3 { format!("; and {} more", skipped.len() - 3) } else { String::new() }
+            ),
+            &warnings,
+        ));
+    };
+    if cfg.strict {
+        if let Some(first) = skipped.first() {
+            return Err(partial(
+                format!(
+                    "{}: skipped: {} (--strict refuses any skipped recording; {} of {} were skipped)",
+                    first.path.display(),
+                    reason(first),
+                    skipped.len(),
+                    reports.len()
+                ),
+                &warnings,
+            ));
+        }
     }
     let classes: Vec<String> =
         kept.iter().map(|k| k.1.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     if classes.len() < 2 {
-        return Err(DataError::Config(format!(
-            "column `{}` has {} class(es) among the usable recordings ({}); at least two are needed",
-            cfg.label,
-            classes.len(),
-            classes.join(", ")
-        )));
+        return Err(partial(
+            format!(
+                "column `{}` has {} class(es) among the usable recordings ({}); at least two are needed",
+                cfg.label,
+                classes.len(),
+                classes.join(", ")
+            ),
+            &warnings,
+        ));
     }
     // Subjects, with one class each.
     let mut subject_class: BTreeMap<String, usize> = BTreeMap::new();
@@ -436,7 +529,8 @@ pub fn prepare(
     }
     let subjects: Vec<String> = subject_class.keys().cloned().collect();
     let subj_classes: Vec<usize> = subject_class.values().copied().collect();
-    let assignment = split_subjects(&subj_classes, classes.len(), &cfg.split)?;
+    let assignment = split_subjects(&subj_classes, classes.len(), &cfg.split)
+        .map_err(|e| partial(e.to_string(), &warnings))?;
 
     let seg = (cfg.segment_s * cfg.rate).round() as usize;
     let mut set = EpochSet {
@@ -451,7 +545,7 @@ pub fn prepare(
             classes: classes.clone(),
             label_column: cfg.label.clone(),
             subjects: subjects.iter().map(|s| format!("sub-{s}")).collect(),
-            settings: cfg.settings_json(),
+            settings: serde_json::Value::Null,
         },
     };
     let mut windows_per_class = vec![0; classes.len()];
@@ -472,9 +566,8 @@ pub fn prepare(
         e.1.insert(si);
         e.2 += p.n_windows;
     }
-    set.write(out)?;
     let n_subjects = per_split.iter().map(|e| e.1.len()).sum();
-    Ok(PrepareSummary {
+    let summary = PrepareSummary {
         out: out.to_path_buf(),
         classes,
         recordings: reports,
@@ -482,7 +575,35 @@ pub fn prepare(
         per_split: per_split.into_iter().map(|(s, subj, w)| (s, subj.len(), w)).collect(),
         n_subjects,
         raw_bytes,
-    })
+        participants_without_recording,
+        warnings,
+    };
+    let mut settings = cfg.settings_json();
+    settings["outcome"] = summary.outcome_json();
+    set.meta.settings = settings;
+    set.write(out)?;
+    Ok(summary)
+}
+
+/// Participants of participants.tsv (as `sub-<label>`) that none of `recs` belongs to.
+fn participants_without_recording(
+    participants: &eeglens_io::tsv::Table,
+    recs: &[&BidsRecording],
+) -> Vec<String> {
+    let Some(idcol) = participants.column("participant_id") else { return Vec::new() };
+    let with: BTreeSet<&str> = recs.iter().map(|r| r.subject.as_str()).collect();
+    let mut out: Vec<String> = participants
+        .rows
+        .iter()
+        .map(|row| row[idcol].trim())
+        .filter(|id| !id.is_empty())
+        .map(|id| id.strip_prefix("sub-").unwrap_or(id))
+        .filter(|id| !with.contains(id))
+        .map(|id| format!("sub-{id}"))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Fails early, before any work, when `out` cannot be created.
@@ -646,6 +767,17 @@ fn process_recording(r: &BidsRecording, cfg: &PrepareConfig) -> Result<Processed
         } else {
             keep.push(s);
         }
+    }
+    if keep.is_empty() {
+        let what = if eyes_closed_events { "eyes-closed data" } else { "data" };
+        return Err(if rejected > 0 {
+            format!(
+                "no window left: all {rejected} windows exceed the amplitude threshold of {} µV",
+                cfg.reject_uv.unwrap_or(f64::INFINITY)
+            )
+        } else {
+            format!("no window: {seconds_used:.2} s of {what}, shorter than one {} s window", cfg.segment_s)
+        });
     }
     let mut windows = Vec::with_capacity(keep.len() * c * seg);
     for &s in &keep {

@@ -236,6 +236,11 @@ fn bad_settings_are_refused() {
 /// Rewrites a recording of the synthetic dataset as BrainVision float32 (`.vhdr`, `.eeg`), with
 /// `edit(channel, sample, value)` applied to every sample, and removes its EDF.
 fn as_brainvision(edf: &Path, edit: impl Fn(usize, usize, f32) -> f32) {
+    as_brainvision_cut(edf, usize::MAX, edit)
+}
+
+/// As [`as_brainvision`], keeping only the first `n_keep` samples.
+fn as_brainvision_cut(edf: &Path, n_keep: usize, edit: impl Fn(usize, usize, f32) -> f32) {
     let rec = eeglens_io::read(edf).expect("read");
     let stem = edf.file_stem().expect("stem").to_string_lossy().into_owned();
     let dir = edf.parent().expect("dir");
@@ -249,7 +254,7 @@ fn as_brainvision(edf: &Path, edit: impl Fn(usize, usize, f32) -> f32) {
     for (k, ch) in rec.channels.iter().enumerate() {
         vhdr += &format!("Ch{}={},,1,µV\n", k + 1, ch.name);
     }
-    let n = rec.data[0].len();
+    let n = rec.data[0].len().min(n_keep);
     let mut eeg = Vec::with_capacity(n * rec.channels.len() * 4);
     for t in 0..n {
         for (k, ch) in rec.data.iter().enumerate() {
@@ -323,5 +328,77 @@ fn non_finite_recordings_are_skipped_and_never_written() {
     assert_eq!(s.n_subjects, c.n_subjects - 2);
     let store = EpochStore::open(&out).expect("the store is written and opens");
     assert!(store.to_set().x.iter().all(|v| v.is_finite()));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A recording that yields no window (too short, or every window over the amplitude threshold)
+/// was counted as kept: it is skipped with the reason, `--strict` fails on it, the store's
+/// metadata says so, and a listed participant without a recording is named.
+#[test]
+fn recordings_without_windows_are_skipped_with_the_reason() {
+    let d = tmp("nowindow");
+    let root = d.join("bids");
+    synth(&root, 6, 0.0, 6);
+    let edf = |s: &str| root.join(format!("sub-{s}/eeg/sub-{s}_task-RestingState_eeg.edf"));
+    as_brainvision_cut(&edf("002"), 150, |_, _, v| v);
+    as_brainvision(&edf("005"), |_, _, v| v * 1e4);
+    let p = root.join("participants.tsv");
+    let text = std::fs::read_to_string(&p).expect("read");
+    std::fs::write(&p, format!("{text}sub-099\tF\t10\n")).expect("write");
+    let out = d.join("e.safetensors");
+    let s = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).expect("prepare");
+    assert!(
+        skipped_reason(&s, "002").contains("shorter than one 2 s window"),
+        "{}",
+        skipped_reason(&s, "002")
+    );
+    let why = skipped_reason(&s, "005");
+    assert!(why.contains("all 24 windows exceed the amplitude threshold of 250"), "{why}");
+    assert_eq!(s.n_used(), 4);
+    assert_eq!(s.n_subjects, 4);
+    assert_eq!(s.participants_without_recording, vec!["sub-099".to_string()]);
+    let meta = EpochStore::open(&out).expect("open").meta().settings["outcome"].clone();
+    assert_eq!(meta["used"], 4);
+    assert_eq!(meta["skipped"], 2);
+    assert_eq!(meta["participants_without_recording"], serde_json::json!(["sub-099"]));
+    let statuses: Vec<&str> = meta["recordings"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|r| r["status"].as_str().expect("s"))
+        .collect();
+    assert_eq!(statuses, ["used", "skipped", "used", "used", "skipped", "used"]);
+
+    let mut strict = PrepareConfig::new("sex");
+    strict.strict = true;
+    match prepare(&root, &strict, &out, &|_| {}).unwrap_err() {
+        DataError::Prepare { message, partial } => {
+            assert!(
+                message.contains("sub-002") && message.contains("--strict") && message.contains("2 of 6"),
+                "{message}"
+            );
+            assert_eq!(partial.recordings.len(), 6);
+        }
+        e => panic!("{e}"),
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// When every recording was skipped, the error carries each one's reason.
+#[test]
+fn when_every_recording_is_skipped_the_reasons_are_given() {
+    let d = tmp("allskipped");
+    let root = d.join("bids");
+    synth(&root, 4, 0.0, 7);
+    let mut cfg = PrepareConfig::new("sex");
+    cfg.reject_uv = Some(0.001);
+    match prepare(&root, &cfg, &d.join("e.safetensors"), &|_| {}).unwrap_err() {
+        DataError::Prepare { message, partial } => {
+            assert!(message.contains("no recording could be prepared, all 4 were skipped"), "{message}");
+            assert!(message.contains("sub-001: no window left: all 24 windows exceed"), "{message}");
+            assert_eq!(partial.skipped().count(), 4);
+        }
+        e => panic!("{e}"),
+    }
     let _ = std::fs::remove_dir_all(&d);
 }

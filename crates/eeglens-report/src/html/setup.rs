@@ -53,6 +53,13 @@ pub(super) fn dataset(p: &mut Page, input: &ReportInput) {
         for (k, v) in m {
             let v = match v {
                 serde_json::Value::String(s) => s.clone(),
+                // What happened to each recording: counted here, listed by `prepare`.
+                serde_json::Value::Object(o) if k == "outcome" => format!(
+                    "{} recordings used, {} skipped, {} listed participants without a recording",
+                    o.get("used").map_or("?".into(), |v| v.to_string()),
+                    o.get("skipped").map_or("?".into(), |v| v.to_string()),
+                    o.get("participants_without_recording").and_then(|v| v.as_array()).map_or(0, Vec::len),
+                ),
                 other => other.to_string(),
             };
             let _ = write!(s, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(&v));
