@@ -40,6 +40,11 @@ fn synth_then_prepare_with_defaults() {
     assert!(n > 40 && n <= 60, "{n} windows");
     let st = eeglens_data::store::EpochStore::open(&store).expect("open");
     assert_eq!(st.len() as u64, n);
+    // Three subjects per class: said on stderr, in the JSON and in the store.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning: class `F` has only 3 subjects"), "{err}");
+    assert_eq!(v["warnings"].as_array().expect("warnings").len(), 2, "{}", v["warnings"]);
+    assert_eq!(st.meta().settings["outcome"]["warnings"], v["warnings"]);
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -128,7 +133,7 @@ fn demo_never_deletes_a_folder_it_did_not_write() {
 fn prepare_names_every_skipped_recording_and_missing_participant() {
     let d = tmp("skipped");
     let root = d.join("bids");
-    assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "4", "--minutes", "0.2"]).status.success());
+    assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "6", "--minutes", "0.2"]).status.success());
     let p = root.join("participants.tsv");
     let text = std::fs::read_to_string(&p).expect("read");
     std::fs::write(&p, format!("{text}sub-077\tM\t12\n")).expect("write");
@@ -144,19 +149,19 @@ fn prepare_names_every_skipped_recording_and_missing_participant() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-        assert!(err.contains("no recording could be prepared, all 4 were skipped"), "{err}");
+        assert!(err.contains("no recording could be prepared, all 6 were skipped"), "{err}");
         assert!(err.contains("shorter than one 30 s window"), "{err}");
         if json {
             let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
             assert_eq!(v["used"], 0);
-            assert_eq!(v["skipped"], 4);
+            assert_eq!(v["skipped"], 6);
             assert!(v["recordings"][3]["reason"]
                 .as_str()
                 .expect("reason")
                 .contains("shorter than one 30 s window"));
             assert_eq!(v["participants_without_recording"], serde_json::json!(["sub-077"]));
         } else {
-            for sub in ["001", "002", "003", "004"] {
+            for sub in ["001", "002", "003", "004", "005", "006"] {
                 assert!(stdout.contains(&format!("skipped  sub-{sub}: no window")), "{stdout}");
             }
             assert!(stdout.contains("missing  sub-077"), "{stdout}");
@@ -166,8 +171,54 @@ fn prepare_names_every_skipped_recording_and_missing_participant() {
     let out = eeglens(&["prepare", s(&root), "--label", "sex", "--out", s(&store)]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("(4 recordings used, 0 skipped, of 4)"), "{stdout}");
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("used     sub-")).count(), 4, "{stdout}");
+    assert!(stdout.contains("(6 recordings used, 0 skipped, of 6)"), "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("used     sub-")).count(), 6, "{stdout}");
     assert!(stdout.contains("missing  sub-077"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A label typo, a participant listed twice with different labels, a numeric column, a class of
+/// one subject: each is refused in one line naming participants.tsv and the problem.
+#[test]
+fn prepare_refuses_labels_that_would_make_wrong_classes() {
+    let d = tmp("labels");
+    let root = d.join("bids");
+    assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "8", "--minutes", "0.2"]).status.success());
+    let p = root.join("participants.tsv");
+    let original = std::fs::read_to_string(&p).expect("read");
+    let store = d.join("e.safetensors");
+    let refused = |label: &str, needles: &[&str]| {
+        let out = eeglens(&["prepare", s(&root), "--label", label, "--out", s(&store)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("participants.tsv"), "{err}");
+        for n in needles {
+            assert!(err.contains(n), "{n}: {err}");
+        }
+        assert!(!store.exists());
+    };
+    refused("age", &["column `age` holds numbers", "categorical column"]);
+    let edit = |row: usize, f: &dyn Fn(&str) -> String| {
+        let mut lines: Vec<String> = original.lines().map(String::from).collect();
+        lines[row] = f(&lines[row]);
+        std::fs::write(&p, lines.join("\n") + "\n").expect("write");
+    };
+    let lower = |l: &str| {
+        let c: Vec<&str> = l.split('\t').collect();
+        format!("{}\t{}\t{}", c[0], c[1].to_lowercase(), c[2])
+    };
+    edit(4, &lower);
+    let c: Vec<String> = original.lines().nth(4).expect("row").split('\t').map(String::from).collect();
+    let (upper, low) = (format!("`{}` (lines", c[1]), format!("`{}` (line 5)", c[1].to_lowercase()));
+    refused("sex", &[&upper, &low]);
+    std::fs::write(&p, format!("{original}{}\t{}\t10\n", c[0], if c[1] == "M" { "F" } else { "M" }))
+        .expect("write");
+    refused("sex", &[&format!("{} is listed 2 times with different `sex`", c[0])]);
+    edit(2, &|l: &str| {
+        let c: Vec<&str> = l.split('\t').collect();
+        format!("{}\tX\t{}", c[0], c[2])
+    });
+    refused("sex", &["class `X`", "too few to appear in every split"]);
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -14,7 +14,13 @@
 //! 7. normalise (default: per recording, see [`Normalise`]).
 //!
 //! Labels come from any `participants.tsv` column; subjects are split into
-//! train/validation/test by subject ([`crate::split`]). Recordings are
+//! train/validation/test by subject ([`crate::split`]). The column is checked
+//! before any recording is read: one class spelt two ways (`M`, `m`), a
+//! participant listed twice with different values, and a column of numbers
+//! (`age`: bin it into a categorical column) are refused; `n/a`, `NA`,
+//! `unknown` and the like count as no value. A class that cannot appear in
+//! every split (validation and test when their fractions are not zero) is
+//! refused; a class of fewer than five subjects is a warning. Recordings are
 //! processed in parallel. Nothing disappears silently: every recording's
 //! outcome — windows kept, windows rejected and why, or the reason it was
 //! skipped — is in the returned [`PrepareSummary`]. A recording that cannot be
@@ -30,6 +36,8 @@ use eeglens_dsp::{butter, rereference, FilterKind, Reference, Resampler};
 use eeglens_io::bids::{self, BidsRecording};
 use eeglens_io::{montage, Annotation, ChannelType, ReadOptions};
 use rayon::prelude::*;
+
+mod labels;
 
 use crate::error::DataError;
 use crate::split::{split_subjects, SplitConfig};
@@ -362,6 +370,7 @@ pub fn prepare(
             participants.columns.join(", ")
         )));
     }
+    let mut warnings = labels::check_column(participants, &cfg.label).map_err(DataError::Config)?;
     let recs: Vec<&BidsRecording> = match &cfg.task {
         Some(t) => ds.with_task(t),
         None => ds.recordings.iter().collect(),
@@ -378,11 +387,8 @@ pub fn prepare(
     let mut todo: Vec<(&BidsRecording, String)> = Vec::new();
     let mut unlabelled = Vec::new();
     for r in recs {
-        let label = r
-            .participant
-            .get(&cfg.label)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty() && s != "n/a");
+        let label =
+            r.participant.get(&cfg.label).map(|s| s.trim().to_string()).filter(|s| !labels::is_missing(s));
         match label {
             Some(l) => todo.push((r, l)),
             None => {
@@ -406,6 +412,24 @@ pub fn prepare(
             shown.join(", "),
             if unlabelled.len() > 5 { ", ..." } else { "" }
         )));
+    }
+
+    // Classes and splits of the labelled subjects, before any work: the usable ones are among them.
+    {
+        let subject_label: BTreeMap<&str, &str> =
+            todo.iter().map(|(r, l)| (r.subject.as_str(), l.as_str())).collect();
+        let names: Vec<String> =
+            subject_label.values().map(|l| l.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
+        if names.len() >= 2 {
+            let subjects: Vec<String> = subject_label.keys().map(|s| s.to_string()).collect();
+            let classes: Vec<usize> = subject_label
+                .values()
+                .map(|l| names.iter().position(|n| n == l).expect("names built from these labels"))
+                .collect();
+            let assignment = split_subjects(&classes, names.len(), &cfg.split)?;
+            labels::check_split(&subjects, &classes, &names, &assignment, &cfg.split, &cfg.label)
+                .map_err(|e| DataError::Config(format!("{}: {e}", participants.path.display())))?;
+        }
     }
 
     let results: Vec<Result<Processed, String>> = todo
@@ -453,7 +477,6 @@ pub fn prepare(
         });
     }
     reports.sort_by(|a, b| a.path.cmp(&b.path));
-    let warnings: Vec<String> = Vec::new();
 
     // Every failure from here on carries what happened to each recording.
     let partial = |message: String, warnings: &[String]| DataError::Prepare {
@@ -531,6 +554,10 @@ pub fn prepare(
     let subj_classes: Vec<usize> = subject_class.values().copied().collect();
     let assignment = split_subjects(&subj_classes, classes.len(), &cfg.split)
         .map_err(|e| partial(e.to_string(), &warnings))?;
+    match labels::check_split(&subjects, &subj_classes, &classes, &assignment, &cfg.split, &cfg.label) {
+        Ok(w) => warnings.extend(w),
+        Err(e) => return Err(partial(format!("{}: {e}", participants.path.display()), &warnings)),
+    }
 
     let seg = (cfg.segment_s * cfg.rate).round() as usize;
     let mut set = EpochSet {

@@ -141,7 +141,7 @@ fn an_unwritable_output_fails_before_any_work() {
 fn unlabelled_subjects_fail_or_are_skipped_with_a_report() {
     let d = tmp("unlabelled");
     let root = d.join("bids");
-    synth(&root, 4, 0.0, 2);
+    synth(&root, 8, 0.0, 2);
     let p = root.join("participants.tsv");
     let text = std::fs::read_to_string(&p).expect("read");
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
@@ -163,7 +163,7 @@ fn unlabelled_subjects_fail_or_are_skipped_with_a_report() {
 fn an_unreadable_recording_is_skipped_or_fails_with_strict() {
     let d = tmp("broken");
     let root = d.join("bids");
-    let c = synth(&root, 4, 0.0, 4);
+    let c = synth(&root, 8, 0.0, 4);
     let f = root.join("sub-003/eeg/sub-003_task-RestingState_eeg.edf");
     let bytes = std::fs::read(&f).expect("read");
     std::fs::write(&f, &bytes[..bytes.len() / 2]).expect("truncate");
@@ -280,7 +280,7 @@ fn skipped_reason(s: &PrepareSummary, subject: &str) -> String {
 fn a_header_whose_sizes_overflow_skips_its_recording_only() {
     let d = tmp("overflow");
     let root = d.join("bids");
-    let c = synth(&root, 4, 0.0, 4);
+    let c = synth(&root, 8, 0.0, 4);
     let f = root.join("sub-002/eeg/sub-002_task-RestingState_eeg.edf");
     let fixture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/broken/record_size_overflow.edf");
@@ -304,7 +304,7 @@ fn a_header_whose_sizes_overflow_skips_its_recording_only() {
 fn non_finite_recordings_are_skipped_and_never_written() {
     let d = tmp("nonfinite");
     let root = d.join("bids");
-    let c = synth(&root, 6, 0.0, 5);
+    let c = synth(&root, 10, 0.0, 5);
     let edf = |s: &str| root.join(format!("sub-{s}/eeg/sub-{s}_task-RestingState_eeg.edf"));
     as_brainvision(&edf("002"), |k, t, v| if k == 3 && t == 5000 { f32::NAN } else { v });
     // 10 Hz at 0.9 f32::MAX, in opposite phase on channel 1 and the others: finite samples, but
@@ -338,7 +338,7 @@ fn non_finite_recordings_are_skipped_and_never_written() {
 fn recordings_without_windows_are_skipped_with_the_reason() {
     let d = tmp("nowindow");
     let root = d.join("bids");
-    synth(&root, 6, 0.0, 6);
+    synth(&root, 10, 0.0, 6);
     let edf = |s: &str| root.join(format!("sub-{s}/eeg/sub-{s}_task-RestingState_eeg.edf"));
     as_brainvision_cut(&edf("002"), 150, |_, _, v| v);
     as_brainvision(&edf("005"), |_, _, v| v * 1e4);
@@ -354,11 +354,11 @@ fn recordings_without_windows_are_skipped_with_the_reason() {
     );
     let why = skipped_reason(&s, "005");
     assert!(why.contains("all 24 windows exceed the amplitude threshold of 250"), "{why}");
-    assert_eq!(s.n_used(), 4);
-    assert_eq!(s.n_subjects, 4);
+    assert_eq!(s.n_used(), 8);
+    assert_eq!(s.n_subjects, 8);
     assert_eq!(s.participants_without_recording, vec!["sub-099".to_string()]);
     let meta = EpochStore::open(&out).expect("open").meta().settings["outcome"].clone();
-    assert_eq!(meta["used"], 4);
+    assert_eq!(meta["used"], 8);
     assert_eq!(meta["skipped"], 2);
     assert_eq!(meta["participants_without_recording"], serde_json::json!(["sub-099"]));
     let statuses: Vec<&str> = meta["recordings"]
@@ -367,17 +367,18 @@ fn recordings_without_windows_are_skipped_with_the_reason() {
         .iter()
         .map(|r| r["status"].as_str().expect("s"))
         .collect();
-    assert_eq!(statuses, ["used", "skipped", "used", "used", "skipped", "used"]);
+    let skipped_at: Vec<usize> = (0..10).filter(|&i| statuses[i] == "skipped").collect();
+    assert_eq!(skipped_at, [1, 4], "{statuses:?}");
 
     let mut strict = PrepareConfig::new("sex");
     strict.strict = true;
     match prepare(&root, &strict, &out, &|_| {}).unwrap_err() {
         DataError::Prepare { message, partial } => {
             assert!(
-                message.contains("sub-002") && message.contains("--strict") && message.contains("2 of 6"),
+                message.contains("sub-002") && message.contains("--strict") && message.contains("2 of 10"),
                 "{message}"
             );
-            assert_eq!(partial.recordings.len(), 6);
+            assert_eq!(partial.recordings.len(), 10);
         }
         e => panic!("{e}"),
     }
@@ -389,16 +390,39 @@ fn recordings_without_windows_are_skipped_with_the_reason() {
 fn when_every_recording_is_skipped_the_reasons_are_given() {
     let d = tmp("allskipped");
     let root = d.join("bids");
-    synth(&root, 4, 0.0, 7);
+    synth(&root, 6, 0.0, 7);
     let mut cfg = PrepareConfig::new("sex");
     cfg.reject_uv = Some(0.001);
     match prepare(&root, &cfg, &d.join("e.safetensors"), &|_| {}).unwrap_err() {
         DataError::Prepare { message, partial } => {
-            assert!(message.contains("no recording could be prepared, all 4 were skipped"), "{message}");
+            assert!(message.contains("no recording could be prepared, all 6 were skipped"), "{message}");
             assert!(message.contains("sub-001: no window left: all 24 windows exceed"), "{message}");
-            assert_eq!(partial.skipped().count(), 4);
+            assert_eq!(partial.skipped().count(), 6);
         }
         e => panic!("{e}"),
     }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A one-subject class (a typo such as `X` for `M`) became a class with no test or validation
+/// subject: it is refused before any recording is read, naming the class and the subject.
+#[test]
+fn a_class_too_small_for_every_split_is_refused_before_any_work() {
+    let d = tmp("tinyclass");
+    let root = d.join("bids");
+    synth(&root, 8, 0.0, 8);
+    let p = root.join("participants.tsv");
+    let text = std::fs::read_to_string(&p).expect("read");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[3] = lines[3].replacen("\tF\t", "\tX\t", 1).replacen("\tM\t", "\tX\t", 1);
+    std::fs::write(&p, lines.join("\n") + "\n").expect("write");
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let e = prepare(&root, &PrepareConfig::new("sex"), &d.join("e.safetensors"), &|_| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("participants.tsv") && e.contains("class `X`") && e.contains("sub-003"), "{e}");
+    assert_eq!(calls.into_inner(), 0);
     let _ = std::fs::remove_dir_all(&d);
 }
