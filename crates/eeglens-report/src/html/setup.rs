@@ -6,10 +6,12 @@ use super::{pct, shape, Page};
 use crate::figures::{confusion_matrix, training_curves, Curves};
 use crate::input::ReportInput;
 use crate::svg::{escape, label};
+use eeglens_train::run_dir::METRICS_FILE;
 
 pub(super) fn dataset(p: &mut Page, input: &ReportInput) {
     let d = &input.dataset;
     let _ = writeln!(p.body, "<h2 id=\"data\">Data set</h2>");
+    super::missing_here(p, input, "data", None);
     let _ = writeln!(
         p.body,
         "<p>Epoch store <code>{}</code>: {} channels ({}), {} Hz, windows of {} samples; label column <code>{}</code>.</p>",
@@ -72,6 +74,7 @@ pub(super) fn dataset(p: &mut Page, input: &ReportInput) {
 pub(super) fn model(p: &mut Page, input: &ReportInput) {
     let m = &input.model;
     let _ = writeln!(p.body, "<h2 id=\"model\">Model</h2>");
+    super::missing_here(p, input, "model", None);
     let _ = writeln!(
         p.body,
         "<p><b>{}</b>: input {}, {} learnable parameters.</p>",
@@ -103,8 +106,11 @@ pub(super) fn model(p: &mut Page, input: &ReportInput) {
 pub(super) fn training(p: &mut Page, input: &ReportInput) {
     let _ = writeln!(p.body, "<h2 id=\"training\">Training and test</h2>");
     let e = &input.epochs;
+    let noticed = super::missing_here(p, input, "training", Some(METRICS_FILE));
     if e.is_empty() {
-        let _ = writeln!(p.body, "<p class=\"note\">No epoch has been recorded yet.</p>");
+        if !noticed {
+            let _ = writeln!(p.body, "<p class=\"note\">No epoch has been recorded yet.</p>");
+        }
     } else {
         let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
         let curves = Curves {
@@ -132,6 +138,9 @@ pub(super) fn training(p: &mut Page, input: &ReportInput) {
         );
     }
     let Some(ev) = &input.eval else {
+        if super::missing_here(p, input, "training", Some("eval-test.json")) {
+            return;
+        }
         let _ = writeln!(p.body, "<p class=\"note\">No test evaluation yet: <code>eeglens eval --run RUN_DIR</code> writes it.</p>");
         return;
     };
