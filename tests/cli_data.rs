@@ -222,3 +222,34 @@ fn prepare_refuses_labels_that_would_make_wrong_classes() {
     refused("sex", &["class `X`", "too few to appear in every split"]);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A recording without eyes-closed markers, used whole beside eyes-closed data of the others: a
+/// warning on stderr, a count in the summary and the JSON; --skip-unmarked skips it with the reason.
+#[test]
+fn prepare_warns_about_recordings_without_eyes_markers() {
+    let d = tmp("unmarked");
+    let root = d.join("bids");
+    assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "8", "--minutes", "0.2"]).status.success());
+    let events = root.join("sub-002/eeg/sub-002_task-RestingState_events.tsv");
+    std::fs::write(&events, "onset\tduration\ttrial_type\n").expect("write");
+    let store = d.join("e.safetensors");
+    let out = eeglens(&["prepare", s(&root), "--label", "sex", "--out", s(&store)]);
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: 1 of 8 used recordings have no eyes-closed markers"), "{err}");
+    assert!(stdout.contains("unmarked 1 recordings without eyes-closed markers used whole"), "{stdout}");
+    assert!(
+        stdout.contains("used     sub-002") && stdout.contains("whole: no eyes-closed markers"),
+        "{stdout}"
+    );
+    let out = eeglens(&["prepare", s(&root), "--label", "sex", "--out", s(&store), "--force", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(v["used_whole_without_eyes_markers"], 1);
+    let out =
+        eeglens(&["prepare", s(&root), "--label", "sex", "--out", s(&store), "--force", "--skip-unmarked"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("skipped  sub-002: no event marks eyes closed or open"), "{stdout}");
+    assert!(stdout.contains("(7 recordings used, 1 skipped, of 8)"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&d);
+}

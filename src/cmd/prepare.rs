@@ -40,6 +40,10 @@ pub struct Args {
     /// Use the whole recording even when events mark eyes-closed periods.
     #[arg(long)]
     pub all_periods: bool,
+    /// Skip recordings whose events mark no eyes state (otherwise used whole, beside the
+    /// eyes-closed periods of the others).
+    #[arg(long)]
+    pub skip_unmarked: bool,
     /// Reject windows whose absolute amplitude exceeds this many µV (0 keeps all).
     #[arg(long, default_value_t = 250.0)]
     pub reject_uv: f64,
@@ -90,6 +94,7 @@ pub fn config(a: &Args) -> anyhow::Result<PrepareConfig> {
     };
     c.task = a.task.clone();
     c.eyes_closed = !a.all_periods;
+    c.skip_unmarked = a.skip_unmarked;
     c.reject_uv = (a.reject_uv > 0.0).then_some(a.reject_uv);
     c.normalise = Normalise::parse(&a.normalise)
         .ok_or_else(|| anyhow!("--normalise: `{}` is not one of recording, segment, none", a.normalise))?;
@@ -184,6 +189,7 @@ fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {
         "splits": s.per_split.iter().map(|(sp, subj, w)| serde_json::json!({"split": sp.name(), "subjects": subj, "windows": w})).collect::<Vec<_>>(),
         "used": outcome["used"],
         "skipped": outcome["skipped"],
+        "used_whole_without_eyes_markers": outcome["used_whole_without_eyes_markers"],
         "recordings": outcome["recordings"],
         "participants_without_recording": outcome["participants_without_recording"],
         "warnings": outcome["warnings"],
@@ -220,6 +226,12 @@ fn print_summary(s: &PrepareSummary, secs: f64) {
     if rejected > 0 {
         println!("rejected {rejected} windows over the amplitude threshold");
     }
+    if !s.unmarked.is_empty() {
+        println!(
+            "unmarked {} recordings without eyes-closed markers used whole (the others: eyes-closed only)",
+            s.unmarked.len()
+        );
+    }
     print_outcomes(s);
 }
 
@@ -230,7 +242,8 @@ fn print_outcomes(s: &PrepareSummary) {
         match &r.outcome {
             Outcome::Kept { windows, rejected, .. } => {
                 let rej = if *rejected > 0 { format!(", {rejected} rejected") } else { String::new() };
-                println!("used     sub-{}: {windows} windows{rej} ({})", r.subject, r.path.display());
+                let whole = if s.unmarked.contains(&r.path) { ", whole: no eyes-closed markers" } else { "" };
+                println!("used     sub-{}: {windows} windows{rej}{whole} ({})", r.subject, r.path.display());
             }
             Outcome::Skipped(why) => println!("skipped  sub-{}: {why} ({})", r.subject, r.path.display()),
         }

@@ -9,7 +9,8 @@
 //! 3. band-pass (default 0.25–25 Hz; 4th-order Butterworth, zero phase);
 //! 4. re-reference (default: common average);
 //! 5. keep the eyes-closed periods when events mark them (else the whole
-//!    recording) and cut non-overlapping windows of `segment_s` seconds;
+//!    recording: a warning when others were marked, or skipped with
+//!    `skip_unmarked`) and cut non-overlapping windows of `segment_s` seconds;
 //! 6. reject windows whose absolute amplitude exceeds `reject_uv` µV;
 //! 7. normalise (default: per recording, see [`Normalise`]).
 //!
@@ -126,6 +127,9 @@ pub struct PrepareConfig {
     pub task: Option<String>,
     /// keep only eyes-closed periods when the events mark them
     pub eyes_closed: bool,
+    /// with `eyes_closed`, skip recordings whose events mark no eyes state
+    /// (instead of using them whole beside eyes-closed data of the others)
+    pub skip_unmarked: bool,
     /// reject windows whose absolute amplitude exceeds this many µV
     pub reject_uv: Option<f64>,
     /// scaling of the windows
@@ -150,6 +154,7 @@ impl PrepareConfig {
             average_reference: true,
             task: None,
             eyes_closed: true,
+            skip_unmarked: false,
             reject_uv: Some(250.0),
             normalise: Normalise::Recording,
             split: SplitConfig::default(),
@@ -172,6 +177,7 @@ impl PrepareConfig {
             "reference": if self.average_reference { "average" } else { "as recorded" },
             "task": self.task,
             "eyes_closed": self.eyes_closed,
+            "skip_unmarked": self.skip_unmarked,
             "reject_uv": self.reject_uv,
             "normalise": self.normalise.name(),
             "split": {"test": self.split.test, "val": self.split.val, "seed": self.split.seed, "balance": self.split.balance},
@@ -264,6 +270,9 @@ pub struct PrepareSummary {
     pub participants_without_recording: Vec<String>,
     /// what the user should know about the data (also written to the store)
     pub warnings: Vec<String>,
+    /// recordings used whole because their events mark no eyes state, while
+    /// eyes-closed periods were kept from others (empty unless that mix happened)
+    pub unmarked: Vec<PathBuf>,
 }
 
 impl PrepareSummary {
@@ -288,7 +297,9 @@ impl PrepareSummary {
     /// What happened to every recording and participant, as JSON: the
     /// `outcome` object of the store's `settings` and of `prepare --json`.
     pub fn outcome_json(&self) -> serde_json::Value {
-        outcome_json(&self.recordings, &self.participants_without_recording, &self.warnings)
+        let mut o = outcome_json(&self.recordings, &self.participants_without_recording, &self.warnings);
+        o["used_whole_without_eyes_markers"] = serde_json::json!(self.unmarked.len());
+        o
     }
 }
 
@@ -477,6 +488,31 @@ pub fn prepare(
         });
     }
     reports.sort_by(|a, b| a.path.cmp(&b.path));
+    // Eyes-closed data from some recordings, whole recordings from others: a mix of conditions.
+    let marked = |want: bool| -> Vec<PathBuf> {
+        reports
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Kept { eyes_closed_events, .. } if eyes_closed_events == want))
+            .map(|r| r.path.clone())
+            .collect()
+    };
+    let unmarked = if cfg.eyes_closed && !marked(true).is_empty() { marked(false) } else { Vec::new() };
+    if !unmarked.is_empty() {
+        let names: Vec<String> = reports
+            .iter()
+            .filter(|r| unmarked.contains(&r.path))
+            .take(5)
+            .map(|r| format!("sub-{}", r.subject))
+            .collect();
+        warnings.push(format!(
+            "{} of {} used recordings have no eyes-closed markers and were used whole ({}{}), while the others \
+             give eyes-closed data only: the classes may mix conditions; --skip-unmarked leaves them out",
+            unmarked.len(),
+            marked(true).len() + unmarked.len(),
+            names.join(", "),
+            if unmarked.len() > 5 { ", ..." } else { "" }
+        ));
+    }
 
     // Every failure from here on carries what happened to each recording.
     let partial = |message: String, warnings: &[String]| DataError::Prepare {
@@ -491,6 +527,7 @@ pub fn prepare(
             raw_bytes,
             participants_without_recording: participants_without_recording.clone(),
             warnings: warnings.to_vec(),
+            unmarked: unmarked.clone(),
         }),
     };
     let skipped: Vec<&RecordingReport> =
@@ -604,6 +641,7 @@ pub fn prepare(
         raw_bytes,
         participants_without_recording,
         warnings,
+        unmarked,
     };
     let mut settings = cfg.settings_json();
     settings["outcome"] = summary.outcome_json();
@@ -769,6 +807,9 @@ fn process_recording(r: &BidsRecording, cfg: &PrepareConfig) -> Result<Processed
     let duration = n as f64 / rate;
     let closed = if cfg.eyes_closed { eyes_closed_intervals(&events, duration) } else { None };
     let eyes_closed_events = closed.is_some();
+    if cfg.eyes_closed && cfg.skip_unmarked && !eyes_closed_events {
+        return Err("no event marks eyes closed or open, so it would be used whole (--skip-unmarked)".into());
+    }
     let intervals = closed.unwrap_or_else(|| vec![(0.0, duration)]);
     let seg = (cfg.segment_s * rate).round() as usize;
     let mut starts = Vec::new();

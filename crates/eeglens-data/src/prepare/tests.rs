@@ -426,3 +426,38 @@ fn a_class_too_small_for_every_split_is_refused_before_any_work() {
     assert_eq!(calls.into_inner(), 0);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A recording without eyes markers was used whole while the others gave eyes-closed data only,
+/// shown only in the JSON: it is a warning and a count, and `skip_unmarked` skips it with the reason.
+#[test]
+fn recordings_without_eyes_markers_are_counted_or_skipped() {
+    let d = tmp("unmarked");
+    let root = d.join("bids");
+    synth(&root, 10, 0.0, 9);
+    let events = root.join("sub-003/eeg/sub-003_task-RestingState_events.tsv");
+    std::fs::write(&events, "onset\tduration\ttrial_type\n1.000\t0.000\tboundary\n").expect("write");
+    let out = d.join("e.safetensors");
+    let s = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).expect("prepare");
+    assert_eq!(s.unmarked.len(), 1);
+    assert!(s.unmarked[0].ends_with("sub-003_task-RestingState_eeg.edf"));
+    let w = s.warnings.iter().find(|w| w.contains("eyes-closed markers")).expect("a warning");
+    assert!(
+        w.contains("1 of 10 used recordings") && w.contains("sub-003") && w.contains("--skip-unmarked"),
+        "{w}"
+    );
+    let meta = EpochStore::open(&out).expect("open").meta().settings["outcome"].clone();
+    assert_eq!(meta["used_whole_without_eyes_markers"], 1);
+
+    let mut cfg = PrepareConfig::new("sex");
+    cfg.skip_unmarked = true;
+    let s = prepare(&root, &cfg, &out, &|_| {}).expect("prepare");
+    assert!(skipped_reason(&s, "003").contains("no event marks eyes closed or open"));
+    assert!(s.unmarked.is_empty() && !s.warnings.iter().any(|w| w.contains("eyes-closed markers")));
+    assert_eq!(s.n_used(), 9);
+    // With --all-periods every recording is used whole on purpose: no warning.
+    let mut all = PrepareConfig::new("sex");
+    all.eyes_closed = false;
+    let s = prepare(&root, &all, &out, &|_| {}).expect("prepare");
+    assert!(s.unmarked.is_empty() && !s.warnings.iter().any(|w| w.contains("eyes-closed markers")));
+    let _ = std::fs::remove_dir_all(&d);
+}
