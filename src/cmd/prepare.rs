@@ -190,6 +190,7 @@ fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {
         "used": outcome["used"],
         "skipped": outcome["skipped"],
         "used_whole_without_eyes_markers": outcome["used_whole_without_eyes_markers"],
+        "upsampled": outcome["upsampled"],
         "recordings": outcome["recordings"],
         "participants_without_recording": outcome["participants_without_recording"],
         "warnings": outcome["warnings"],
@@ -225,6 +226,9 @@ fn print_summary(s: &PrepareSummary, secs: f64) {
     }
     if rejected > 0 {
         println!("rejected {rejected} windows over the amplitude threshold");
+    }
+    if !s.upsampled.is_empty() {
+        println!("upsampled {} recordings sampled below the output rate", s.upsampled.len());
     }
     if !s.unmarked.is_empty() {
         println!(

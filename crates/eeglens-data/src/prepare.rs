@@ -5,7 +5,9 @@
 //! 1. pick the channels (`hbn24` by default: the 24 channels of Truong et
 //!    al., found under their 10-20 names, their aliases or their EGI
 //!    HydroCel-129 labels; or `all` EEG channels; or a list);
-//! 2. resample to `rate` (default 128 Hz; polyphase with anti-aliasing);
+//! 2. resample to `rate` (default 128 Hz; polyphase with anti-aliasing); a
+//!    recording sampled below twice the band's upper edge is skipped (it cannot
+//!    hold the band), and upsampling is a warning;
 //! 3. band-pass (default 0.25–25 Hz; 4th-order Butterworth, zero phase);
 //! 4. re-reference (default: common average);
 //! 5. keep the eyes-closed periods when events mark them (else the whole
@@ -273,6 +275,9 @@ pub struct PrepareSummary {
     /// recordings used whole because their events mark no eyes state, while
     /// eyes-closed periods were kept from others (empty unless that mix happened)
     pub unmarked: Vec<PathBuf>,
+    /// used recordings sampled below the output rate, with their rate in Hz:
+    /// upsampled, which adds no information above half their rate
+    pub upsampled: Vec<(PathBuf, f64)>,
 }
 
 impl PrepareSummary {
@@ -299,6 +304,11 @@ impl PrepareSummary {
     pub fn outcome_json(&self) -> serde_json::Value {
         let mut o = outcome_json(&self.recordings, &self.participants_without_recording, &self.warnings);
         o["used_whole_without_eyes_markers"] = serde_json::json!(self.unmarked.len());
+        o["upsampled"] = serde_json::json!(self
+            .upsampled
+            .iter()
+            .map(|(p, fs)| serde_json::json!({"path": p, "fs": fs}))
+            .collect::<Vec<_>>());
         o
     }
 }
@@ -332,6 +342,8 @@ fn outcome_json(
 }
 
 struct Processed {
+    /// the recording's own sampling rate, Hz
+    fs: f64,
     windows: Vec<f32>,
     n_windows: usize,
     rejected: usize,
@@ -455,6 +467,7 @@ pub fn prepare(
     let mut channel_names: Option<Vec<String>> = None;
     let mut kept: Vec<(String, String, Processed)> = Vec::new();
     let mut raw_bytes = 0;
+    let mut upsampled: Vec<(PathBuf, f64)> = Vec::new();
     for ((r, label), res) in todo.iter().zip(results) {
         let outcome = match res {
             Ok(p) => {
@@ -473,6 +486,9 @@ pub fn prepare(
                             seconds_used: p.seconds_used,
                             eyes_closed_events: p.eyes_closed_events,
                         };
+                        if p.fs < cfg.rate {
+                            upsampled.push((r.path.clone(), p.fs));
+                        }
                         kept.push((r.subject.clone(), label.clone(), p));
                         o
                     }
@@ -497,6 +513,21 @@ pub fn prepare(
             .collect()
     };
     let unmarked = if cfg.eyes_closed && !marked(true).is_empty() { marked(false) } else { Vec::new() };
+    upsampled.sort_by(|a, b| a.0.cmp(&b.0));
+    if !upsampled.is_empty() {
+        let rates: BTreeSet<String> = upsampled.iter().map(|(_, fs)| format!("{fs} Hz")).collect();
+        let shown: Vec<String> =
+            upsampled.iter().take(5).map(|(p, fs)| format!("{} ({fs} Hz)", p.display())).collect();
+        warnings.push(format!(
+            "{} recording(s) sampled below --rate {} Hz were upsampled (from {}): upsampling adds nothing above half \
+             their rate; {}{}",
+            upsampled.len(),
+            cfg.rate,
+            rates.into_iter().collect::<Vec<_>>().join(", "),
+            shown.join(", "),
+            if upsampled.len() > 5 { ", ..." } else { "" }
+        ));
+    }
     if !unmarked.is_empty() {
         let names: Vec<String> = reports
             .iter()
@@ -528,6 +559,7 @@ pub fn prepare(
             participants_without_recording: participants_without_recording.clone(),
             warnings: warnings.to_vec(),
             unmarked: unmarked.clone(),
+            upsampled: upsampled.clone(),
         }),
     };
     let skipped: Vec<&RecordingReport> =
@@ -642,6 +674,7 @@ pub fn prepare(
         participants_without_recording,
         warnings,
         unmarked,
+        upsampled,
     };
     let mut settings = cfg.settings_json();
     settings["outcome"] = summary.outcome_json();
@@ -772,6 +805,17 @@ fn process_recording(r: &BidsRecording, cfg: &PrepareConfig) -> Result<Processed
             cfg.rate
         ));
     }
+    // A rate whose Nyquist frequency is below the band's upper edge recorded nothing of the band's top:
+    // resampling cannot put it back, so the windows would not hold what the settings say.
+    if let Some((lo, hi)) = cfg.band {
+        if fs < 2.0 * hi {
+            return Err(format!(
+                "sampling rate {fs} Hz cannot hold the band {lo}-{hi} Hz: it records frequencies up to {} Hz only \
+                 (half its rate), below the band's upper edge {hi} Hz",
+                fs / 2.0
+            ));
+        }
+    }
     let wanted: Vec<String> = indices.iter().map(|&i| header.channels[i].name.clone()).collect();
     let rec = eeglens_io::read_with(&r.path, &ReadOptions { channels: Some(wanted), ..Default::default() })
         .map_err(|e| e.to_string())?;
@@ -866,6 +910,7 @@ fn process_recording(r: &BidsRecording, cfg: &PrepareConfig) -> Result<Processed
         ));
     }
     Ok(Processed {
+        fs,
         windows,
         n_windows: keep.len(),
         rejected,

@@ -241,6 +241,11 @@ fn as_brainvision(edf: &Path, edit: impl Fn(usize, usize, f32) -> f32) {
 
 /// As [`as_brainvision`], keeping only the first `n_keep` samples.
 fn as_brainvision_cut(edf: &Path, n_keep: usize, edit: impl Fn(usize, usize, f32) -> f32) {
+    as_brainvision_every(edf, n_keep, 1, edit)
+}
+
+/// As [`as_brainvision_cut`], keeping every `step`-th sample (the rate divided by `step`).
+fn as_brainvision_every(edf: &Path, n_keep: usize, step: usize, edit: impl Fn(usize, usize, f32) -> f32) {
     let rec = eeglens_io::read(edf).expect("read");
     let stem = edf.file_stem().expect("stem").to_string_lossy().into_owned();
     let dir = edf.parent().expect("dir");
@@ -249,14 +254,14 @@ fn as_brainvision_cut(edf: &Path, n_keep: usize, edit: impl Fn(usize, usize, f32
          DataFormat=BINARY\nDataOrientation=MULTIPLEXED\nNumberOfChannels={}\nSamplingInterval={}\n\
          [Binary Infos]\nBinaryFormat=IEEE_FLOAT_32\n[Channel Infos]\n",
         rec.channels.len(),
-        1e6 / rec.channels[0].fs
+        1e6 * step as f64 / rec.channels[0].fs
     );
     for (k, ch) in rec.channels.iter().enumerate() {
         vhdr += &format!("Ch{}={},,1,µV\n", k + 1, ch.name);
     }
     let n = rec.data[0].len().min(n_keep);
     let mut eeg = Vec::with_capacity(n * rec.channels.len() * 4);
-    for t in 0..n {
+    for t in (0..n).step_by(step) {
         for (k, ch) in rec.data.iter().enumerate() {
             eeg.extend(edit(k, t, ch[t]).to_le_bytes());
         }
@@ -459,5 +464,32 @@ fn recordings_without_eyes_markers_are_counted_or_skipped() {
     all.eyes_closed = false;
     let s = prepare(&root, &all, &out, &|_| {}).expect("prepare");
     assert!(s.unmarked.is_empty() && !s.warnings.iter().any(|w| w.contains("eyes-closed markers")));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A 2 Hz recording was upsampled to 128 Hz and band-passed to 25 Hz without a word: a rate
+/// below twice the band's upper edge is skipped with the reason, and any upsampling is a warning.
+#[test]
+fn rates_that_cannot_hold_the_band_are_skipped_and_upsampling_is_said() {
+    let d = tmp("rates");
+    let root = d.join("bids");
+    synth(&root, 10, 0.0, 10);
+    let edf = |s: &str| root.join(format!("sub-{s}/eeg/sub-{s}_task-RestingState_eeg.edf"));
+    let fs = eeglens_io::read(&edf("001")).expect("read").channels[0].fs as usize;
+    as_brainvision_every(&edf("002"), usize::MAX, fs / 64, |_, _, v| v);
+    as_brainvision_every(&edf("004"), usize::MAX, fs / 2, |_, _, v| v);
+    let out = d.join("e.safetensors");
+    let s = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).expect("prepare");
+    let why = skipped_reason(&s, "004");
+    assert!(why.contains("sampling rate 2 Hz cannot hold the band 0.25-25 Hz"), "{why}");
+    assert_eq!(s.upsampled.len(), 1);
+    assert!(s.upsampled[0].0.ends_with("sub-002_task-RestingState_eeg.vhdr") && s.upsampled[0].1 == 64.0);
+    let w = s.warnings.iter().find(|w| w.contains("upsampled")).expect("a warning");
+    assert!(w.contains("1 recording(s) sampled below --rate 128 Hz") && w.contains("64 Hz"), "{w}");
+    // Without a band, the 2 Hz recording has nothing to miss, but its upsampling is said.
+    let mut none = PrepareConfig::new("sex");
+    none.band = None;
+    let s = prepare(&root, &none, &out, &|_| {}).expect("prepare");
+    assert_eq!(s.upsampled.len(), 2);
     let _ = std::fs::remove_dir_all(&d);
 }
