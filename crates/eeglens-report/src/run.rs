@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use eeglens_interpret::agreement::AGREEMENT_FORMAT;
 use eeglens_interpret::{Agreement, Report};
-use eeglens_train::run_dir::{CONFIG_FILE, METRICS_FILE};
+use eeglens_train::run_dir::{BASELINE_FILE, CONFIG_FILE, METRICS_FILE};
 use eeglens_train::{EvalReport, RunDir};
 
 use crate::error::ReportError;
@@ -187,6 +187,14 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
         None
     };
     let baseline = run.baseline().map_err(run_err)?;
+    if baseline.is_none() && run.config().train.baseline {
+        lack(
+            "baseline",
+            run_dir.join(BASELINE_FILE),
+            "the band-power baseline beside the network",
+            "not found, though the run was trained with the baseline on (`eeglens train` writes it)".into(),
+        );
+    }
 
     let tensors = json.with_file_name(INTERPRET_TENSORS);
     let interpretation = if tensors.is_file() {
@@ -195,6 +203,14 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
             name: "*".into(),
             msg: e.to_string(),
         })?;
+        if store.is_none() && report.methods.optimal.is_some() {
+            lack(
+                "interpretation",
+                run.data_path().to_path_buf(),
+                "the optimal samples' EEG traces (their windows are read from the store)",
+                "the run's epoch store is not found".into(),
+            );
+        }
         Interpretation::from_file(report, &file, store.as_ref())?
     } else {
         lack(
