@@ -132,7 +132,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
                     doc["error"] = serde_json::json!(message);
                     println!("{doc}");
                 } else {
-                    print_outcomes(partial);
+                    print_outcomes(partial, a.task.as_deref());
                 }
             }
             return Err(e).with_context(|| format!("preparing {}", a.bids_dir.display()));
@@ -141,7 +141,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     if a.json {
         println!("{}", summary_json(&s, secs));
     } else {
-        print_summary(&s, secs);
+        print_summary(&s, secs, a.task.as_deref());
     }
     for w in &s.warnings {
         eprintln!("eeglens: warning: {w}");
@@ -199,7 +199,7 @@ fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {
     })
 }
 
-fn print_summary(s: &PrepareSummary, secs: f64) {
+fn print_summary(s: &PrepareSummary, secs: f64, task: Option<&str>) {
     let rejected: usize = s
         .recordings
         .iter()
@@ -236,12 +236,13 @@ fn print_summary(s: &PrepareSummary, secs: f64) {
             s.unmarked.len()
         );
     }
-    print_outcomes(s);
+    print_outcomes(s, task);
 }
 
 /// One line per recording (used with its windows, or skipped with the reason), then the
 /// participants without a recording.
-fn print_outcomes(s: &PrepareSummary) {
+fn print_outcomes(s: &PrepareSummary, task: Option<&str>) {
+    let of_task = task.map(|t| format!(" of task {t}")).unwrap_or_default();
     for r in &s.recordings {
         match &r.outcome {
             Outcome::Kept { windows, rejected, .. } => {
@@ -253,6 +254,6 @@ fn print_outcomes(s: &PrepareSummary) {
         }
     }
     for p in &s.participants_without_recording {
-        println!("missing  {p}: listed in participants.tsv, no recording found");
+        println!("missing  {p}: listed in participants.tsv, no recording{of_task} found");
     }
 }

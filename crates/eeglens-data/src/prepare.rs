@@ -140,7 +140,8 @@ pub struct PrepareConfig {
     pub split: SplitConfig,
     /// skip subjects without a label (reported) instead of failing
     pub skip_unlabelled: bool,
-    /// fail when any recording is skipped (for whatever reason) instead of going on without it
+    /// fail when any recording is skipped (unreadable, no label, no window left, ...) instead of
+    /// going on without it; subjects left out by class balancing (asked for) do not count
     pub strict: bool,
 }
 
@@ -409,18 +410,27 @@ pub fn prepare(
     let mut reports: Vec<RecordingReport> = Vec::new();
     let mut todo: Vec<(&BidsRecording, String)> = Vec::new();
     let mut unlabelled = Vec::new();
+    // The column as participants.tsv spells it (`--label` matches it regardless of case).
+    let column = participants
+        .column(&cfg.label)
+        .map(|i| participants.columns[i].clone())
+        .expect("the column was found above");
     for r in recs {
-        let label =
-            r.participant.get(&cfg.label).map(|s| s.trim().to_string()).filter(|s| !labels::is_missing(s));
-        match label {
+        let raw = r.participant.get(&column).map(|s| s.trim().to_string());
+        match raw.clone().filter(|s| !labels::is_missing(s)) {
             Some(l) => todo.push((r, l)),
             None => {
                 unlabelled.push(r.subject.clone());
+                let why = match raw {
+                    _ if r.participant.is_empty() => "not listed in participants.tsv".to_string(),
+                    Some(v) if !v.is_empty() => format!("`{v}` in column `{column}` counts as no value"),
+                    _ => format!("no value in column `{column}`"),
+                };
                 reports.push(RecordingReport {
                     path: r.path.clone(),
                     subject: r.subject.clone(),
                     label: None,
-                    outcome: Outcome::Skipped(format!("no value in column `{}`", cfg.label)),
+                    outcome: Outcome::Skipped(why),
                 });
             }
         }
@@ -644,6 +654,17 @@ pub fn prepare(
             settings: serde_json::Value::Null,
         },
     };
+    // Subjects that class balancing left out: their recordings end as skipped, with the reason.
+    for (si, a) in assignment.iter().enumerate() {
+        if a.is_none() {
+            for r in summary_reports_of(&mut reports, &subjects[si]) {
+                r.outcome = Outcome::Skipped(format!(
+                    "left out by --balance: class `{}` has more subjects than the smallest class",
+                    classes[subj_classes[si]]
+                ));
+            }
+        }
+    }
     let mut windows_per_class = vec![0; classes.len()];
     let mut per_split: Vec<(Split, BTreeSet<usize>, usize)> =
         Split::ALL.iter().map(|&s| (s, BTreeSet::new(), 0)).collect();
@@ -681,6 +702,14 @@ pub fn prepare(
     set.meta.settings = settings;
     set.write(out)?;
     Ok(summary)
+}
+
+/// The used recordings of subject `subject`.
+fn summary_reports_of<'r>(
+    reports: &'r mut [RecordingReport],
+    subject: &'r str,
+) -> impl Iterator<Item = &'r mut RecordingReport> + 'r {
+    reports.iter_mut().filter(move |r| r.subject == subject && matches!(r.outcome, Outcome::Kept { .. }))
 }
 
 /// Participants of participants.tsv (as `sub-<label>`) that none of `recs` belongs to.

@@ -18,7 +18,7 @@ use crate::split::SplitConfig;
 use crate::store::Split;
 
 /// Cell values that mean "no value" (compared case-insensitively, trimmed).
-const MISSING: [&str; 10] = ["", "n/a", "na", "nan", "null", "none", "unknown", "missing", "?", "-"];
+const MISSING: [&str; 8] = ["", "n/a", "na", "nan", "null", "unknown", "missing", "?"];
 
 /// Numeric columns with more distinct values than this are refused as labels.
 const MAX_NUMERIC_CODES: usize = 4;

@@ -493,3 +493,47 @@ fn rates_that_cannot_hold_the_band_are_skipped_and_upsampling_is_said() {
     assert_eq!(s.upsampled.len(), 2);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Subjects left out by class balancing were counted as used with no window in the store; a
+/// label read through `--label` spelt in another case than the column found no value; a subject
+/// not in participants.tsv was said to have no value.
+#[test]
+fn balancing_leftovers_and_unlisted_subjects_end_as_skipped_with_the_reason() {
+    let d = tmp("balance");
+    let root = d.join("bids");
+    synth(&root, 10, 0.0, 12);
+    let p = root.join("participants.tsv");
+    let text = std::fs::read_to_string(&p).expect("read");
+    // Two F become M (7 M, 3 F after removing sub-010's row), one subject is not listed at all.
+    let mut m_to_f = 0;
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with("sub-010"))
+        .map(|l| {
+            if m_to_f < 2 && l.contains("\tF\t") && !l.starts_with("participant_id") {
+                m_to_f += 1;
+                l.replacen("\tF\t", "\tM\t", 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&p, lines.join("\n") + "\n").expect("write");
+    let mut cfg = PrepareConfig::new("SEX");
+    cfg.split.balance = true;
+    cfg.skip_unlabelled = true;
+    let out = d.join("e.safetensors");
+    let s = prepare(&root, &cfg, &out, &|_| {}).expect("prepare");
+    assert_eq!(skipped_reason(&s, "010"), "not listed in participants.tsv");
+    let left: Vec<&str> = s
+        .skipped()
+        .filter(|(_, why)| why.starts_with("left out by --balance: class `M`"))
+        .map(|(r, _)| r.subject.as_str())
+        .collect();
+    let n_f = s.recordings.iter().filter(|r| r.label.as_deref() == Some("F")).count();
+    let n_m = s.recordings.iter().filter(|r| r.label.as_deref() == Some("M")).count();
+    assert_eq!(left.len(), n_m - n_f, "{left:?}");
+    assert_eq!(s.n_used(), 2 * n_f);
+    assert_eq!(s.n_subjects, 2 * n_f);
+    let _ = std::fs::remove_dir_all(&d);
+}
