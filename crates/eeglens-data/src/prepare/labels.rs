@@ -175,7 +175,7 @@ pub(crate) fn check_split(
             let shown: Vec<String> =
                 members.iter().take(5).map(|&i| format!("sub-{}", subjects[i])).collect();
             return Err(format!(
-                "class `{name}` of column `{column}` has {} usable subject(s) ({}{}), too few to appear in every \
+                "class `{name}` of column `{column}` has {} subject(s) ({}{}), too few to appear in every \
                  split ({}); its {} split would have none: correct the value in participants.tsv if it is a \
                  typo, or leave these subjects out",
                 members.len(),
