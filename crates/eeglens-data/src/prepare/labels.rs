@@ -186,9 +186,12 @@ pub(crate) fn check_split(
             ));
         }
         if members.len() < FEW_SUBJECTS {
+            let shown: Vec<String> = members.iter().map(|&i| format!("sub-{}", subjects[i])).collect();
             warnings.push(format!(
-                "class `{name}` has only {} subjects: accuracies on its few test subjects are very uncertain",
-                members.len()
+                "class `{name}` has only {} subjects ({}): accuracies on its few test subjects are very uncertain; \
+                 if `{name}` is a typo or an unknown value, correct participants.tsv or write n/a",
+                members.len(),
+                shown.join(", ")
             ));
         }
     }
