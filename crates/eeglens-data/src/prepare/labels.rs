@@ -187,9 +187,15 @@ pub(crate) fn check_split(
         }
         if members.len() < FEW_SUBJECTS {
             let shown: Vec<String> = members.iter().map(|&i| format!("sub-{}", subjects[i])).collect();
+            // Much smaller than the largest class: perhaps not a class at all.
+            let largest = (0..class_names.len()).map(|k| classes.iter().filter(|&&x| x == k).count()).max();
+            let typo = if largest.is_some_and(|l| 4 * members.len() < l) {
+                format!("; if `{name}` is a typo or an unknown value, correct participants.tsv or write n/a")
+            } else {
+                String::new()
+            };
             warnings.push(format!(
-                "class `{name}` has only {} subjects ({}): accuracies on its few test subjects are very uncertain; \
-                 if `{name}` is a typo or an unknown value, correct participants.tsv or write n/a",
+                "class `{name}` has only {} subjects ({}): accuracies on its few test subjects are very uncertain{typo}",
                 members.len(),
                 shown.join(", ")
             ));
@@ -262,6 +268,16 @@ mod tests {
         let a = crate::split::split_subjects(&classes, 2, &cfg).expect("split");
         let w = check_split(&subjects[..6], &classes, names, &a, &cfg, "sex").expect("ok");
         assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].contains("only 3 subjects (sub-001, sub-002, sub-003)") && !w[0].contains("typo"),
+            "{w:?}"
+        );
+        // A class of 3 beside one of 13: perhaps a typo.
+        let subjects: Vec<String> = (1..=16).map(|i| format!("{i:03}")).collect();
+        let classes: Vec<usize> = (0..16).map(|i| usize::from(i >= 3)).collect();
+        let a = crate::split::split_subjects(&classes, 2, &cfg).expect("split");
+        let w = check_split(&subjects, &classes, names, &a, &cfg, "sex").expect("ok");
+        assert!(w.len() == 1 && w[0].contains("class `F`") && w[0].contains("typo"), "{w:?}");
         let mut no_test = a.clone();
         no_test.iter_mut().filter(|s| **s == Some(Split::Test)).for_each(|s| *s = Some(Split::Train));
         let e = check_split(&subjects[..6], &classes, names, &no_test, &cfg, "sex").unwrap_err();
