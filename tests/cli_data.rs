@@ -40,6 +40,11 @@ fn synth_then_prepare_with_defaults() {
     assert!(n > 40 && n <= 60, "{n} windows");
     let st = eeglens_data::store::EpochStore::open(&store).expect("open");
     assert_eq!(st.len() as u64, n);
+    // Three subjects per class: said on stderr, in the JSON and in the store.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning: class `F` has only 3 subjects"), "{err}");
+    assert_eq!(v["warnings"].as_array().expect("warnings").len(), 2, "{}", v["warnings"]);
+    assert_eq!(st.meta().settings["outcome"]["warnings"], v["warnings"]);
     let _ = std::fs::remove_dir_all(&d);
 }
 
@@ -119,5 +124,132 @@ fn demo_never_deletes_a_folder_it_did_not_write() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("is not a synthetic dataset from `eeglens demo`"), "{err}");
     assert!(mine.join("participants.tsv").is_file(), "the user's file was deleted");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A recording that yields no window is skipped with the reason, never counted as used; when all
+/// are, the reasons are printed (text and --json) and the error says why in one line.
+#[test]
+fn prepare_names_every_skipped_recording_and_missing_participant() {
+    let d = tmp("skipped");
+    let root = d.join("bids");
+    assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "6", "--minutes", "0.2"]).status.success());
+    let p = root.join("participants.tsv");
+    let text = std::fs::read_to_string(&p).expect("read");
+    std::fs::write(&p, format!("{text}sub-077\tM\t12\n")).expect("write");
+    let store = d.join("e.safetensors");
+    // 0.2 minutes hold no 30-s window.
+    for json in [false, true] {
+        let mut args = vec!["prepare", s(&root), "--label", "sex", "--out", s(&store), "--segment-s", "30"];
+        if json {
+            args.push("--json");
+        }
+        let out = eeglens(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("no recording could be prepared, all 6 were skipped"), "{err}");
+        assert!(err.contains("shorter than one 30 s window"), "{err}");
+        if json {
+            let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+            assert_eq!(v["used"], 0);
+            assert_eq!(v["skipped"], 6);
+            assert!(v["recordings"][3]["reason"]
+                .as_str()
+                .expect("reason")
+                .contains("shorter than one 30 s window"));
+            assert_eq!(v["participants_without_recording"], serde_json::json!(["sub-077"]));
+        } else {
+            for sub in ["001", "002", "003", "004", "005", "006"] {
+                assert!(stdout.contains(&format!("skipped  sub-{sub}: no window")), "{stdout}");
+            }
+            assert!(stdout.contains("missing  sub-077"), "{stdout}");
+        }
+    }
+    // A usable dataset: every recording is listed as used, the missing participant too.
+    let out = eeglens(&["prepare", s(&root), "--label", "sex", "--out", s(&store)]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("(6 recordings used, 0 skipped, of 6)"), "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("used     sub-")).count(), 6, "{stdout}");
+    assert!(stdout.contains("missing  sub-077"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A label typo, a participant listed twice with different labels, a numeric column, a class of
+/// one subject: each is refused in one line naming participants.tsv and the problem.
+#[test]
+fn prepare_refuses_labels_that_would_make_wrong_classes() {
+    let d = tmp("labels");
+    let root = d.join("bids");
+    assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "8", "--minutes", "0.2"]).status.success());
+    let p = root.join("participants.tsv");
+    let original = std::fs::read_to_string(&p).expect("read");
+    let store = d.join("e.safetensors");
+    let refused = |label: &str, needles: &[&str]| {
+        let out = eeglens(&["prepare", s(&root), "--label", label, "--out", s(&store)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("participants.tsv"), "{err}");
+        for n in needles {
+            assert!(err.contains(n), "{n}: {err}");
+        }
+        assert!(!store.exists());
+    };
+    refused("age", &["column `age` holds numbers", "categorical column"]);
+    let edit = |row: usize, f: &dyn Fn(&str) -> String| {
+        let mut lines: Vec<String> = original.lines().map(String::from).collect();
+        lines[row] = f(&lines[row]);
+        std::fs::write(&p, lines.join("\n") + "\n").expect("write");
+    };
+    let lower = |l: &str| {
+        let c: Vec<&str> = l.split('\t').collect();
+        format!("{}\t{}\t{}", c[0], c[1].to_lowercase(), c[2])
+    };
+    edit(4, &lower);
+    let c: Vec<String> = original.lines().nth(4).expect("row").split('\t').map(String::from).collect();
+    let (upper, low) = (format!("`{}` (lines", c[1]), format!("`{}` (line 5)", c[1].to_lowercase()));
+    refused("sex", &[&upper, &low]);
+    std::fs::write(&p, format!("{original}{}\t{}\t10\n", c[0], if c[1] == "M" { "F" } else { "M" }))
+        .expect("write");
+    refused("sex", &[&format!("{} is listed 2 times with different `sex`", c[0])]);
+    edit(2, &|l: &str| {
+        let c: Vec<&str> = l.split('\t').collect();
+        format!("{}\tX\t{}", c[0], c[2])
+    });
+    refused("sex", &["class `X`", "too few to appear in every split"]);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A recording without eyes-closed markers, used whole beside eyes-closed data of the others: a
+/// warning on stderr, a count in the summary and the JSON; --skip-unmarked skips it with the reason.
+#[test]
+fn prepare_warns_about_recordings_without_eyes_markers() {
+    let d = tmp("unmarked");
+    let root = d.join("bids");
+    assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "8", "--minutes", "0.2"]).status.success());
+    let events = root.join("sub-002/eeg/sub-002_task-RestingState_events.tsv");
+    std::fs::write(&events, "onset\tduration\ttrial_type\n").expect("write");
+    let store = d.join("e.safetensors");
+    let out = eeglens(&["prepare", s(&root), "--label", "sex", "--out", s(&store)]);
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: 1 of 8 used recordings have no eyes-closed markers"), "{err}");
+    assert!(stdout.contains("unmarked 1 recordings without eyes-closed markers used whole"), "{stdout}");
+    assert!(
+        stdout.contains("used     sub-002") && stdout.contains("whole: no eyes-closed markers"),
+        "{stdout}"
+    );
+    let out = eeglens(&["prepare", s(&root), "--label", "sex", "--out", s(&store), "--force", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(v["used_whole_without_eyes_markers"], 1);
+    let out =
+        eeglens(&["prepare", s(&root), "--label", "sex", "--out", s(&store), "--force", "--skip-unmarked"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("skipped  sub-002: no event marks eyes closed or open"), "{stdout}");
+    assert!(stdout.contains("(7 recordings used, 1 skipped, of 8)"), "{stdout}");
     let _ = std::fs::remove_dir_all(&d);
 }

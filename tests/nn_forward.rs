@@ -31,6 +31,11 @@ fn assert_close(name: &str, got: &Tensor, want: &Tensor) {
 
 /// Writes the golden weights, under short (`conv1.weight`) or PyTorch names.
 fn golden_weights(path: &Path, short: bool, drop: Option<&str>) {
+    golden_weights_with(path, short, drop, &BTreeMap::new());
+}
+
+/// As [`golden_weights`], with `__metadata__` entries.
+fn golden_weights_with(path: &Path, short: bool, drop: Option<&str>, meta: &BTreeMap<String, String>) {
     let mut model = rvgg(&ModelSpec::paper(), &mut Rng::new(0)).expect("R-VGG builds");
     model.init_golden(0);
     let mut tensors: Vec<(String, &Tensor)> = Vec::new();
@@ -46,7 +51,7 @@ fn golden_weights(path: &Path, short: bool, drop: Option<&str>) {
             tensors.push((name, t));
         }
     }
-    write_tensor_file(path, &tensors, &[], &BTreeMap::new()).expect("write weights");
+    write_tensor_file(path, &tensors, &[], meta).expect("write weights");
 }
 
 fn forward(weights: &Path, input: &Path, out: &Path, grad: bool) -> std::process::Output {
@@ -124,4 +129,41 @@ fn bad_files_give_one_line_errors() {
         &forward(&good_w, Path::new("/nonexistent/x.safetensors"), &y, false),
         "/nonexistent/x.safetensors",
     );
+}
+
+/// R-VGG weights for 24 x 256 windows returned logits for 48 x 128 ones (the flattened size is
+/// the same): an input whose shape differs from the one stored with the weights is refused, and
+/// without a stored shape, one that does not fit the weights is refused as the input's fault.
+#[test]
+fn an_input_of_another_shape_than_the_model_expects_is_refused() {
+    let input_of = |c: usize, t: usize, name: &str| {
+        let x = Tensor::from_vec(&[2, 1, c, t], vec![0.1; 2 * c * t]).expect("tensor");
+        let p = tmp(name);
+        write_tensor_file(&p, &[("input".into(), &x)], &[], &BTreeMap::new()).expect("write");
+        p
+    };
+    let stored = tmp("w_stored.safetensors");
+    let meta = BTreeMap::from([("input_shape".to_string(), "[1,24,256]".to_string())]);
+    golden_weights_with(&stored, false, None, &meta);
+    let y = tmp("y_shape.safetensors");
+    for (c, t) in [(48, 128), (24, 128), (12, 256), (24, 512)] {
+        let x = input_of(c, t, &format!("x_{c}x{t}.safetensors"));
+        let o = forward(&stored, &x, &y, false);
+        one_line_error(&o, &format!("[1, {c}, {t}] per sample ({c} channels x {t} samples)"));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("expects [1, 24, 256]") && err.contains(x.to_str().expect("utf-8")), "{err}");
+        assert!(!err.contains("w_stored"), "blames the weights: {err}");
+    }
+    // Without a stored shape: the last layer's size tells the input does not fit.
+    let plain = tmp("w_plain.safetensors");
+    golden_weights(&plain, false, None);
+    let x = input_of(24, 128, "x_plain.safetensors");
+    let o = forward(&plain, &x, &y, false);
+    one_line_error(&o, "[1, 24, 128] per sample");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the weights expect another input shape") && !err.contains("w_plain"), "{err}");
+    // The right shape still works.
+    let x = input_of(24, 256, "x_right.safetensors");
+    let o = forward(&stored, &x, &y, false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -85,7 +85,7 @@ fn toy(dir: &Path) -> PathBuf {
 fn prepare_replaces_a_store_only_with_force_and_never_a_file_of_the_dataset() {
     let d = tmpdir("prepare");
     let bids = d.join("bids");
-    ok(&run(&["synth", "--out", s(&bids), "--subjects", "4", "--minutes", "0.3", "--quiet"]));
+    ok(&run(&["synth", "--out", s(&bids), "--subjects", "6", "--minutes", "0.3", "--quiet"]));
     let store = d.join("e.safetensors");
     let prepare = |extra: &[&str]| -> Vec<String> {
         let args = ["prepare", s(&bids), "--label", "sex", "--out"];

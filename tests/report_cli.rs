@@ -82,10 +82,58 @@ fn report_of_a_run_has_every_figure_and_no_external_request() {
     let o = eeglens(&["report", "--run", run_s]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let html = std::fs::read_to_string(run.join("report.html")).expect("the default report path");
-    assert!(html.contains("No test evaluation yet"));
     assert!(html.contains("data-figure=\"actmax-heatmap-0\""), "patterns need no store");
     assert!(!html.contains("data-figure=\"optimal-traces-0\""), "optimal windows need the store");
     assert!(html.contains("data-figure=\"optimal-topo\""));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_missing(
+        &html,
+        &stdout,
+        &[
+            ("epochs.safetensors", "data"),
+            ("eval-test.json", "training"),
+            ("epochs.safetensors", "interpretation"),
+        ],
+    );
+
+    // Without interpret.safetensors and metrics.jsonl too: no figure of a method, no curves, and
+    // the page says so where they would be, naming each file.
+    let tensors = [run.join("interpret/interpret.safetensors"), run.join("interpret.safetensors")]
+        .into_iter()
+        .find(|p| p.is_file())
+        .expect("interpret.safetensors");
+    std::fs::remove_file(&tensors).expect("remove the tensors");
+    std::fs::remove_file(run.join("metrics.jsonl")).expect("remove the metrics");
+    let o = eeglens(&["report", "--run", run_s, "--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(run.join("report.html")).expect("the report");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(!html.contains("data-figure=\"actmax-heatmap-0\"") && !html.contains("training-curves"));
+    assert_missing(
+        &html,
+        &stdout,
+        &[
+            ("epochs.safetensors", "data"),
+            ("eval-test.json", "training"),
+            ("metrics.jsonl", "training"),
+            ("interpret.safetensors", "interpretation"),
+        ],
+    );
+}
+
+/// Each missing file: one `missing` line on stdout naming it, a line in the page's list at the
+/// top, and a notice inside its section (after the section's heading, before the next one).
+fn assert_missing(html: &str, stdout: &str, parts: &[(&str, &str)]) {
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("missing ")).collect();
+    assert_eq!(lines.len(), parts.len(), "{stdout}");
+    assert!(html.contains("This report is incomplete"), "no list at the top");
+    for (file, section) in parts {
+        assert!(lines.iter().any(|l| l.contains(file) && l.contains("the page lacks")), "{file}: {stdout}");
+        let start = html.find(&format!("<h2 id=\"{section}\"")).expect("the section");
+        let end = html[start + 4..].find("<h2").map_or(html.len(), |i| start + 4 + i);
+        let here = &html[start..end];
+        assert!(here.contains(&format!("data-missing=\"{file}\"")), "{file}: no notice in section {section}");
+    }
 }
 
 #[test]
@@ -117,7 +165,8 @@ fn a_run_at_chance_says_so_and_shows_no_reading() {
     let o = eeglens(&["report", "--run", run_s, "--force"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let html = std::fs::read_to_string(run.join("report.html")).expect("the report");
-    assert!(!html.contains("id=\"baseline\"") && !html.contains("baseline-effect"));
+    assert!(!html.contains("baseline-effect"));
+    assert_missing(&html, &String::from_utf8_lossy(&o.stdout), &[("baseline.json", "baseline")]);
 }
 
 #[test]

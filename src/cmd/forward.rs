@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use eeglens_nn::evaluate::check_labels;
-use eeglens_nn::{evaluate, model_for_weights, read_tensor_file, write_tensor_file};
+use eeglens_nn::{evaluate, model_for_weights, read_tensor_file, write_tensor_file, NnError};
 
 /// Flags of `eeglens forward`.
 #[derive(clap::Args, Debug, Clone)]
@@ -45,7 +45,13 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         bail!("{}: `input` must be [N, 1, channels, samples], got {:?}", a.input.display(), input.shape());
     };
     let w = read_tensor_file(&a.weights)?;
-    let model = model_for_weights(&a.model, n_channels, n_samples, &w)?;
+    // A shape mismatch is the input's: the message names the input file, not the weights.
+    let model = model_for_weights(&a.model, n_channels, n_samples, &w).map_err(|e| match e {
+        NnError::InputMismatch { .. } | NnError::InputDoesNotFitWeights { .. } => {
+            anyhow::anyhow!("{}: {e}", a.input.display())
+        }
+        e => e.into(),
+    })?;
     let labels = if x.contains("labels") {
         let l = x.int("labels")?;
         let n_classes = model.output_shape().iter().product();

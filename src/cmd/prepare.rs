@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use eeglens_data::prepare::{prepare, ChannelSet, Normalise, Outcome, PrepareConfig, PrepareSummary};
+use eeglens_data::DataError;
 
 use super::{bar, parse_range, Global};
 
@@ -39,6 +40,10 @@ pub struct Args {
     /// Use the whole recording even when events mark eyes-closed periods.
     #[arg(long)]
     pub all_periods: bool,
+    /// Skip recordings whose events mark no eyes state (otherwise used whole, beside the
+    /// eyes-closed periods of the others).
+    #[arg(long)]
+    pub skip_unmarked: bool,
     /// Reject windows whose absolute amplitude exceeds this many µV (0 keeps all).
     #[arg(long, default_value_t = 250.0)]
     pub reject_uv: f64,
@@ -60,7 +65,7 @@ pub struct Args {
     /// Leave out subjects without a label (reported) instead of failing.
     #[arg(long)]
     pub skip_unlabelled: bool,
-    /// Fail on the first unreadable recording instead of skipping it.
+    /// Fail when any recording is skipped (unreadable, no window left, ...), naming it and why.
     #[arg(long)]
     pub strict: bool,
     /// Print a JSON summary on stdout.
@@ -89,6 +94,7 @@ pub fn config(a: &Args) -> anyhow::Result<PrepareConfig> {
     };
     c.task = a.task.clone();
     c.eyes_closed = !a.all_periods;
+    c.skip_unmarked = a.skip_unmarked;
     c.reject_uv = (a.reject_uv > 0.0).then_some(a.reject_uv);
     c.normalise = Normalise::parse(&a.normalise)
         .ok_or_else(|| anyhow!("--normalise: `{}` is not one of recording, segment, none", a.normalise))?;
@@ -113,14 +119,32 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     let n = dataset.map_or(0, |d| d.recordings.len());
     let pb = bar(g, n as u64, "prepare");
     let t0 = std::time::Instant::now();
-    let s = prepare(&a.bids_dir, &cfg, &a.out, &|_| pb.inc(1))
-        .with_context(|| format!("preparing {}", a.bids_dir.display()))?;
+    let res = prepare(&a.bids_dir, &cfg, &a.out, &|_| pb.inc(1));
     pb.finish_and_clear();
     let secs = t0.elapsed().as_secs_f64();
+    let s = match res {
+        Ok(s) => s,
+        Err(e) => {
+            // After the recordings were read, a failure still shows what happened to each.
+            if let DataError::Prepare { message, partial } = &e {
+                if a.json {
+                    let mut doc = summary_json(partial, secs);
+                    doc["error"] = serde_json::json!(message);
+                    println!("{doc}");
+                } else {
+                    print_outcomes(partial, a.task.as_deref());
+                }
+            }
+            return Err(e).with_context(|| format!("preparing {}", a.bids_dir.display()));
+        }
+    };
     if a.json {
         println!("{}", summary_json(&s, secs));
     } else {
-        print_summary(&s, secs);
+        print_summary(&s, secs, a.task.as_deref());
+    }
+    for w in &s.warnings {
+        eprintln!("eeglens: warning: {w}");
     }
     Ok(())
 }
@@ -155,20 +179,7 @@ fn claim(a: &Args, ds: &eeglens_io::bids::BidsDataset) -> anyhow::Result<()> {
 }
 
 fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {
-    let recs: Vec<serde_json::Value> = s
-        .recordings
-        .iter()
-        .map(|r| match &r.outcome {
-            Outcome::Kept { windows, rejected, seconds_used, eyes_closed_events } => serde_json::json!({
-                "path": r.path, "subject": r.subject, "label": r.label, "status": "kept",
-                "windows": windows, "rejected_amplitude": rejected, "seconds_used": seconds_used,
-                "eyes_closed_events": eyes_closed_events,
-            }),
-            Outcome::Skipped(why) => serde_json::json!({
-                "path": r.path, "subject": r.subject, "label": r.label, "status": "skipped", "reason": why,
-            }),
-        })
-        .collect();
+    let outcome = s.outcome_json();
     serde_json::json!({
         "out": s.out,
         "classes": s.classes,
@@ -176,14 +187,19 @@ fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {
         "n_windows": s.n_windows(),
         "n_subjects": s.n_subjects,
         "splits": s.per_split.iter().map(|(sp, subj, w)| serde_json::json!({"split": sp.name(), "subjects": subj, "windows": w})).collect::<Vec<_>>(),
-        "recordings": recs,
+        "used": outcome["used"],
+        "skipped": outcome["skipped"],
+        "used_whole_without_eyes_markers": outcome["used_whole_without_eyes_markers"],
+        "upsampled": outcome["upsampled"],
+        "recordings": outcome["recordings"],
+        "participants_without_recording": outcome["participants_without_recording"],
+        "warnings": outcome["warnings"],
         "seconds": secs,
         "raw_mb": s.raw_bytes as f64 / 1e6,
     })
 }
 
-fn print_summary(s: &PrepareSummary, secs: f64) {
-    let kept = s.recordings.iter().filter(|r| matches!(r.outcome, Outcome::Kept { .. })).count();
+fn print_summary(s: &PrepareSummary, secs: f64, task: Option<&str>) {
     let rejected: usize = s
         .recordings
         .iter()
@@ -193,10 +209,11 @@ fn print_summary(s: &PrepareSummary, secs: f64) {
         })
         .sum();
     println!(
-        "{} windows from {} subjects ({} of {} recordings) in {:.1} s -> {}",
+        "{} windows from {} subjects ({} recordings used, {} skipped, of {}) in {:.1} s -> {}",
         s.n_windows(),
         s.n_subjects,
-        kept,
+        s.n_used(),
+        s.recordings.len() - s.n_used(),
         s.recordings.len(),
         secs,
         s.out.display()
@@ -210,9 +227,33 @@ fn print_summary(s: &PrepareSummary, secs: f64) {
     if rejected > 0 {
         println!("rejected {rejected} windows over the amplitude threshold");
     }
+    if !s.upsampled.is_empty() {
+        println!("upsampled {} recordings sampled below the output rate", s.upsampled.len());
+    }
+    if !s.unmarked.is_empty() {
+        println!(
+            "unmarked {} recordings without eyes-closed markers used whole (the others: eyes-closed only)",
+            s.unmarked.len()
+        );
+    }
+    print_outcomes(s, task);
+}
+
+/// One line per recording (used with its windows, or skipped with the reason), then the
+/// participants without a recording.
+fn print_outcomes(s: &PrepareSummary, task: Option<&str>) {
+    let of_task = task.map(|t| format!(" of task {t}")).unwrap_or_default();
     for r in &s.recordings {
-        if let Outcome::Skipped(why) = &r.outcome {
-            println!("skipped  sub-{}: {why}", r.subject);
+        match &r.outcome {
+            Outcome::Kept { windows, rejected, .. } => {
+                let rej = if *rejected > 0 { format!(", {rejected} rejected") } else { String::new() };
+                let whole = if s.unmarked.contains(&r.path) { ", whole: no eyes-closed markers" } else { "" };
+                println!("used     sub-{}: {windows} windows{rej}{whole} ({})", r.subject, r.path.display());
+            }
+            Outcome::Skipped(why) => println!("skipped  sub-{}: {why} ({})", r.subject, r.path.display()),
         }
+    }
+    for p in &s.participants_without_recording {
+        println!("missing  {p}: listed in participants.tsv, no recording{of_task} found");
     }
 }

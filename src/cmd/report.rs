@@ -60,6 +60,9 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
     }
     super::write_file(&out, render_html(&input).as_bytes())?;
     print_summary(&input);
+    for m in &input.missing {
+        println!("missing     {}", m.describe());
+    }
     println!("written     {}", out.display());
     Ok(())
 }

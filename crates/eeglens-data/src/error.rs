@@ -52,6 +52,16 @@ pub enum DataError {
     /// A configuration that cannot work (for example a split with no subjects).
     #[error("{0}")]
     Config(String),
+    /// Preparation stopped after the recordings were read: `partial` says what
+    /// happened to each recording (the reasons each was skipped) and which
+    /// participants have none, so a caller can show them.
+    #[error("{message}")]
+    Prepare {
+        /// the one-line reason
+        message: String,
+        /// every recording's outcome so far (no windows, classes or splits)
+        partial: Box<crate::prepare::PrepareSummary>,
+    },
     /// A reading or writing error from the recording layer.
     #[error(transparent)]
     Recording(#[from] eeglens_io::IoError),

@@ -5,16 +5,25 @@
 //! 1. pick the channels (`hbn24` by default: the 24 channels of Truong et
 //!    al., found under their 10-20 names, their aliases or their EGI
 //!    HydroCel-129 labels; or `all` EEG channels; or a list);
-//! 2. resample to `rate` (default 128 Hz; polyphase with anti-aliasing);
+//! 2. resample to `rate` (default 128 Hz; polyphase with anti-aliasing); a
+//!    recording sampled below twice the band's upper edge is skipped (it cannot
+//!    hold the band), and upsampling is a warning;
 //! 3. band-pass (default 0.25–25 Hz; 4th-order Butterworth, zero phase);
 //! 4. re-reference (default: common average);
 //! 5. keep the eyes-closed periods when events mark them (else the whole
-//!    recording) and cut non-overlapping windows of `segment_s` seconds;
+//!    recording: a warning when others were marked, or skipped with
+//!    `skip_unmarked`) and cut non-overlapping windows of `segment_s` seconds;
 //! 6. reject windows whose absolute amplitude exceeds `reject_uv` µV;
 //! 7. normalise (default: per recording, see [`Normalise`]).
 //!
 //! Labels come from any `participants.tsv` column; subjects are split into
-//! train/validation/test by subject ([`crate::split`]). Recordings are
+//! train/validation/test by subject ([`crate::split`]). The column is checked
+//! before any recording is read: one class spelt two ways (`M`, `m`), a
+//! participant listed twice with different values, and a column of numbers
+//! (`age`: bin it into a categorical column) are refused; `n/a`, `NA`,
+//! `unknown` and the like count as no value. A class that cannot appear in
+//! every split (validation and test when their fractions are not zero) is
+//! refused; a class of fewer than five subjects is a warning. Recordings are
 //! processed in parallel. Nothing disappears silently: every recording's
 //! outcome — windows kept, windows rejected and why, or the reason it was
 //! skipped — is in the returned [`PrepareSummary`]. A recording that cannot be
@@ -30,6 +39,8 @@ use eeglens_dsp::{butter, rereference, FilterKind, Reference, Resampler};
 use eeglens_io::bids::{self, BidsRecording};
 use eeglens_io::{montage, Annotation, ChannelType, ReadOptions};
 use rayon::prelude::*;
+
+mod labels;
 
 use crate::error::DataError;
 use crate::split::{split_subjects, SplitConfig};
@@ -118,6 +129,9 @@ pub struct PrepareConfig {
     pub task: Option<String>,
     /// keep only eyes-closed periods when the events mark them
     pub eyes_closed: bool,
+    /// with `eyes_closed`, skip recordings whose events mark no eyes state
+    /// (instead of using them whole beside eyes-closed data of the others)
+    pub skip_unmarked: bool,
     /// reject windows whose absolute amplitude exceeds this many µV
     pub reject_uv: Option<f64>,
     /// scaling of the windows
@@ -126,7 +140,8 @@ pub struct PrepareConfig {
     pub split: SplitConfig,
     /// skip subjects without a label (reported) instead of failing
     pub skip_unlabelled: bool,
-    /// fail on the first unreadable recording instead of skipping it
+    /// fail when any recording is skipped (unreadable, no label, no window left, ...) instead of
+    /// going on without it; subjects left out by class balancing (asked for) do not count
     pub strict: bool,
 }
 
@@ -142,6 +157,7 @@ impl PrepareConfig {
             average_reference: true,
             task: None,
             eyes_closed: true,
+            skip_unmarked: false,
             reject_uv: Some(250.0),
             normalise: Normalise::Recording,
             split: SplitConfig::default(),
@@ -164,6 +180,7 @@ impl PrepareConfig {
             "reference": if self.average_reference { "average" } else { "as recorded" },
             "task": self.task,
             "eyes_closed": self.eyes_closed,
+            "skip_unmarked": self.skip_unmarked,
             "reject_uv": self.reject_uv,
             "normalise": self.normalise.name(),
             "split": {"test": self.split.test, "val": self.split.val, "seed": self.split.seed, "balance": self.split.balance},
@@ -200,10 +217,13 @@ impl PrepareConfig {
     }
 }
 
-/// What happened to one recording.
+/// What happened to one recording: used (with at least one window in the
+/// store) or skipped (with the reason). A recording that yields no window —
+/// shorter than one window, or every window over the amplitude threshold — is
+/// skipped, never counted as used.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
-    /// windows were cut from it
+    /// used: windows were cut from it and written (at least one)
     Kept {
         /// windows kept
         windows: usize,
@@ -248,6 +268,17 @@ pub struct PrepareSummary {
     pub n_subjects: usize,
     /// bytes of raw EEG read (selected channels, before resampling)
     pub raw_bytes: u64,
+    /// participants listed in participants.tsv (as `sub-<label>`) with no
+    /// recording in the dataset (of the chosen task, when one is given)
+    pub participants_without_recording: Vec<String>,
+    /// what the user should know about the data (also written to the store)
+    pub warnings: Vec<String>,
+    /// recordings used whole because their events mark no eyes state, while
+    /// eyes-closed periods were kept from others (empty unless that mix happened)
+    pub unmarked: Vec<PathBuf>,
+    /// used recordings sampled below the output rate, with their rate in Hz:
+    /// upsampled, which adds no information above half their rate
+    pub upsampled: Vec<(PathBuf, f64)>,
 }
 
 impl PrepareSummary {
@@ -255,9 +286,65 @@ impl PrepareSummary {
     pub fn n_windows(&self) -> usize {
         self.windows_per_class.iter().sum()
     }
+
+    /// Recordings used (at least one window written).
+    pub fn n_used(&self) -> usize {
+        self.recordings.iter().filter(|r| matches!(r.outcome, Outcome::Kept { .. })).count()
+    }
+
+    /// Recordings skipped, each with its reason.
+    pub fn skipped(&self) -> impl Iterator<Item = (&RecordingReport, &str)> {
+        self.recordings.iter().filter_map(|r| match &r.outcome {
+            Outcome::Skipped(why) => Some((r, why.as_str())),
+            Outcome::Kept { .. } => None,
+        })
+    }
+
+    /// What happened to every recording and participant, as JSON: the
+    /// `outcome` object of the store's `settings` and of `prepare --json`.
+    pub fn outcome_json(&self) -> serde_json::Value {
+        let mut o = outcome_json(&self.recordings, &self.participants_without_recording, &self.warnings);
+        o["used_whole_without_eyes_markers"] = serde_json::json!(self.unmarked.len());
+        o["upsampled"] = serde_json::json!(self
+            .upsampled
+            .iter()
+            .map(|(p, fs)| serde_json::json!({"path": p, "fs": fs}))
+            .collect::<Vec<_>>());
+        o
+    }
+}
+
+fn outcome_json(
+    recordings: &[RecordingReport],
+    participants_without_recording: &[String],
+    warnings: &[String],
+) -> serde_json::Value {
+    let recs: Vec<serde_json::Value> = recordings
+        .iter()
+        .map(|r| match &r.outcome {
+            Outcome::Kept { windows, rejected, seconds_used, eyes_closed_events } => serde_json::json!({
+                "path": r.path, "subject": r.subject, "label": r.label, "status": "used",
+                "windows": windows, "rejected_amplitude": rejected, "seconds_used": seconds_used,
+                "eyes_closed_events": eyes_closed_events,
+            }),
+            Outcome::Skipped(why) => serde_json::json!({
+                "path": r.path, "subject": r.subject, "label": r.label, "status": "skipped", "reason": why,
+            }),
+        })
+        .collect();
+    let used = recordings.iter().filter(|r| matches!(r.outcome, Outcome::Kept { .. })).count();
+    serde_json::json!({
+        "used": used,
+        "skipped": recordings.len() - used,
+        "recordings": recs,
+        "participants_without_recording": participants_without_recording,
+        "warnings": warnings,
+    })
 }
 
 struct Processed {
+    /// the recording's own sampling rate, Hz
+    fs: f64,
     windows: Vec<f32>,
     n_windows: usize,
     rejected: usize,
@@ -275,9 +362,12 @@ struct Processed {
 /// - [`DataError::Config`]: invalid settings; a dataset without
 ///   participants.tsv or without the label column (the message lists the
 ///   columns that exist); subjects without a label (unless
-///   `skip_unlabelled`); fewer than two classes; no usable recording.
+///   `skip_unlabelled`).
 /// - [`DataError::Io`]: `out` cannot be written (checked before any work).
-/// - With `strict`, the first recording that cannot be read or processed.
+/// - [`DataError::Prepare`], carrying every recording's outcome: no recording
+///   could be used (the message gives the first reasons); with `strict`, any
+///   skipped recording; fewer than two classes among the usable recordings; a
+///   split that cannot be made.
 pub fn prepare(
     root: &Path,
     cfg: &PrepareConfig,
@@ -304,6 +394,7 @@ pub fn prepare(
             participants.columns.join(", ")
         )));
     }
+    let mut warnings = labels::check_column(participants, &cfg.label).map_err(DataError::Config)?;
     let recs: Vec<&BidsRecording> = match &cfg.task {
         Some(t) => ds.with_task(t),
         None => ds.recordings.iter().collect(),
@@ -313,25 +404,33 @@ pub fn prepare(
         return Err(DataError::Config(format!("{}: no EEG recording{what} found", root.display())));
     }
 
+    let participants_without_recording = participants_without_recording(participants, &recs);
+
     // Labels first: a missing label is a configuration problem, found before any work.
     let mut reports: Vec<RecordingReport> = Vec::new();
     let mut todo: Vec<(&BidsRecording, String)> = Vec::new();
     let mut unlabelled = Vec::new();
+    // The column as participants.tsv spells it (`--label` matches it regardless of case).
+    let column = participants
+        .column(&cfg.label)
+        .map(|i| participants.columns[i].clone())
+        .expect("the column was found above");
     for r in recs {
-        let label = r
-            .participant
-            .get(&cfg.label)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty() && s != "n/a");
-        match label {
+        let raw = r.participant.get(&column).map(|s| s.trim().to_string());
+        match raw.clone().filter(|s| !labels::is_missing(s)) {
             Some(l) => todo.push((r, l)),
             None => {
                 unlabelled.push(r.subject.clone());
+                let why = match raw {
+                    _ if r.participant.is_empty() => "not listed in participants.tsv".to_string(),
+                    Some(v) if !v.is_empty() => format!("`{v}` in column `{column}` counts as no value"),
+                    _ => format!("no value in column `{column}`"),
+                };
                 reports.push(RecordingReport {
                     path: r.path.clone(),
                     subject: r.subject.clone(),
                     label: None,
-                    outcome: Outcome::Skipped(format!("no value in column `{}`", cfg.label)),
+                    outcome: Outcome::Skipped(why),
                 });
             }
         }
@@ -348,6 +447,24 @@ pub fn prepare(
         )));
     }
 
+    // Classes and splits of the labelled subjects, before any work: the usable ones are among them.
+    {
+        let subject_label: BTreeMap<&str, &str> =
+            todo.iter().map(|(r, l)| (r.subject.as_str(), l.as_str())).collect();
+        let names: Vec<String> =
+            subject_label.values().map(|l| l.to_string()).collect::<BTreeSet<_>>().into_iter().collect();
+        if names.len() >= 2 {
+            let subjects: Vec<String> = subject_label.keys().map(|s| s.to_string()).collect();
+            let classes: Vec<usize> = subject_label
+                .values()
+                .map(|l| names.iter().position(|n| n == l).expect("names built from these labels"))
+                .collect();
+            let assignment = split_subjects(&classes, names.len(), &cfg.split)?;
+            labels::check_split(&subjects, &classes, &names, &assignment, &cfg.split, &cfg.label)
+                .map_err(|e| DataError::Config(format!("{}: {e}", participants.path.display())))?;
+        }
+    }
+
     let results: Vec<Result<Processed, String>> = todo
         .par_iter()
         .map(|(r, _)| {
@@ -360,12 +477,13 @@ pub fn prepare(
     let mut channel_names: Option<Vec<String>> = None;
     let mut kept: Vec<(String, String, Processed)> = Vec::new();
     let mut raw_bytes = 0;
+    let mut upsampled: Vec<(PathBuf, f64)> = Vec::new();
     for ((r, label), res) in todo.iter().zip(results) {
         let outcome = match res {
             Ok(p) => {
                 raw_bytes += p.raw_bytes;
                 match &channel_names {
-                    Some(names) if *names != p.channels => Err(format!(
+                    Some(names) if *names != p.channels => Outcome::Skipped(format!(
                         "its channels ({}) differ from the other recordings' ({})",
                         p.channels.join(","),
                         names.join(",")
@@ -378,23 +496,15 @@ pub fn prepare(
                             seconds_used: p.seconds_used,
                             eyes_closed_events: p.eyes_closed_events,
                         };
-                        if p.n_windows > 0 {
-                            kept.push((r.subject.clone(), label.clone(), p));
+                        if p.fs < cfg.rate {
+                            upsampled.push((r.path.clone(), p.fs));
                         }
-                        Ok(o)
+                        kept.push((r.subject.clone(), label.clone(), p));
+                        o
                     }
                 }
             }
-            Err(e) => Err(e),
-        };
-        let outcome = match outcome {
-            Ok(o) => o,
-            Err(reason) => {
-                if cfg.strict {
-                    return Err(DataError::Config(format!("{}: {reason}", r.path.display())));
-                }
-                Outcome::Skipped(reason)
-            }
+            Err(reason) => Outcome::Skipped(reason),
         };
         reports.push(RecordingReport {
             path: r.path.clone(),
@@ -404,25 +514,110 @@ pub fn prepare(
         });
     }
     reports.sort_by(|a, b| a.path.cmp(&b.path));
+    // Eyes-closed data from some recordings, whole recordings from others: a mix of conditions.
+    let marked = |want: bool| -> Vec<PathBuf> {
+        reports
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Kept { eyes_closed_events, .. } if eyes_closed_events == want))
+            .map(|r| r.path.clone())
+            .collect()
+    };
+    let unmarked = if cfg.eyes_closed && !marked(true).is_empty() { marked(false) } else { Vec::new() };
+    upsampled.sort_by(|a, b| a.0.cmp(&b.0));
+    if !upsampled.is_empty() {
+        let rates: BTreeSet<String> = upsampled.iter().map(|(_, fs)| format!("{fs} Hz")).collect();
+        let shown: Vec<String> =
+            upsampled.iter().take(5).map(|(p, fs)| format!("{} ({fs} Hz)", p.display())).collect();
+        warnings.push(format!(
+            "{} recording(s) sampled below --rate {} Hz were upsampled (from {}): upsampling adds nothing above half \
+             their rate; {}{}",
+            upsampled.len(),
+            cfg.rate,
+            rates.into_iter().collect::<Vec<_>>().join(", "),
+            shown.join(", "),
+            if upsampled.len() > 5 { ", ..." } else { "" }
+        ));
+    }
+    if !unmarked.is_empty() {
+        let names: Vec<String> = reports
+            .iter()
+            .filter(|r| unmarked.contains(&r.path))
+            .take(5)
+            .map(|r| format!("sub-{}", r.subject))
+            .collect();
+        warnings.push(format!(
+            "{} of {} used recordings have no eyes-closed markers and were used whole ({}{}), while the others \
+             give eyes-closed data only: the classes may mix conditions; --skip-unmarked leaves them out",
+            unmarked.len(),
+            marked(true).len() + unmarked.len(),
+            names.join(", "),
+            if unmarked.len() > 5 { ", ..." } else { "" }
+        ));
+    }
 
-    let channels = channel_names.ok_or_else(|| {
-        DataError::Config(format!(
-            "{}: no recording could be prepared; see the reasons above",
-            root.display()
-        ))
-    })?;
-    if kept.is_empty() {
-        return Err(DataError::Config(format!("{}: no window survived preparation", root.display())));
+    // Every failure from here on carries what happened to each recording.
+    let partial = |message: String, warnings: &[String]| DataError::Prepare {
+        message,
+        partial: Box::new(PrepareSummary {
+            out: out.to_path_buf(),
+            classes: Vec::new(),
+            recordings: reports.clone(),
+            windows_per_class: Vec::new(),
+            per_split: Vec::new(),
+            n_subjects: 0,
+            raw_bytes,
+            participants_without_recording: participants_without_recording.clone(),
+            warnings: warnings.to_vec(),
+            unmarked: unmarked.clone(),
+            upsampled: upsampled.clone(),
+        }),
+    };
+    let skipped: Vec<&RecordingReport> =
+        reports.iter().filter(|r| matches!(r.outcome, Outcome::Skipped(_))).collect();
+    let reason = |r: &RecordingReport| match &r.outcome {
+        Outcome::Skipped(why) => why.clone(),
+        Outcome::Kept { .. } => String::new(),
+    };
+    let Some(channels) = channel_names else {
+        let shown: Vec<String> =
+            skipped.iter().take(3).map(|r| format!("sub-{}: {}", r.subject, reason(r))).collect();
+        return Err(partial(
+            format!(
+                "{}: no recording could be prepared, all {} were skipped: {}{}",
+                root.display(),
+                reports.len(),
+                shown.join("; "),
+                if skipped.len() > 3 { format!("; and {} more", skipped.len() - 3) } else { String::new() }
+            ),
+            &warnings,
+        ));
+    };
+    if cfg.strict {
+        if let Some(first) = skipped.first() {
+            return Err(partial(
+                format!(
+                    "{}: skipped: {} (--strict refuses any skipped recording; {} of {} were skipped)",
+                    first.path.display(),
+                    reason(first),
+                    skipped.len(),
+                    reports.len()
+                ),
+                &warnings,
+            ));
+        }
     }
     let classes: Vec<String> =
         kept.iter().map(|k| k.1.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     if classes.len() < 2 {
-        return Err(DataError::Config(format!(
-            "column `{}` has {} class(es) among the usable recordings ({}); at least two are needed",
-            cfg.label,
-            classes.len(),
-            classes.join(", ")
-        )));
+        return Err(partial(
+            format!(
+                "column `{}` has {} class(es) among the usable recordings ({}); at least two are needed",
+                cfg.label,
+                classes.len(),
+                classes.join(", ")
+            ),
+            &warnings,
+        ));
     }
     // Subjects, with one class each.
     let mut subject_class: BTreeMap<String, usize> = BTreeMap::new();
@@ -436,7 +631,12 @@ pub fn prepare(
     }
     let subjects: Vec<String> = subject_class.keys().cloned().collect();
     let subj_classes: Vec<usize> = subject_class.values().copied().collect();
-    let assignment = split_subjects(&subj_classes, classes.len(), &cfg.split)?;
+    let assignment = split_subjects(&subj_classes, classes.len(), &cfg.split)
+        .map_err(|e| partial(e.to_string(), &warnings))?;
+    match labels::check_split(&subjects, &subj_classes, &classes, &assignment, &cfg.split, &cfg.label) {
+        Ok(w) => warnings.extend(w),
+        Err(e) => return Err(partial(format!("{}: {e}", participants.path.display()), &warnings)),
+    }
 
     let seg = (cfg.segment_s * cfg.rate).round() as usize;
     let mut set = EpochSet {
@@ -451,9 +651,20 @@ pub fn prepare(
             classes: classes.clone(),
             label_column: cfg.label.clone(),
             subjects: subjects.iter().map(|s| format!("sub-{s}")).collect(),
-            settings: cfg.settings_json(),
+            settings: serde_json::Value::Null,
         },
     };
+    // Subjects that class balancing left out: their recordings end as skipped, with the reason.
+    for (si, a) in assignment.iter().enumerate() {
+        if a.is_none() {
+            for r in summary_reports_of(&mut reports, &subjects[si]) {
+                r.outcome = Outcome::Skipped(format!(
+                    "left out by --balance: class `{}` has more subjects than the smallest class",
+                    classes[subj_classes[si]]
+                ));
+            }
+        }
+    }
     let mut windows_per_class = vec![0; classes.len()];
     let mut per_split: Vec<(Split, BTreeSet<usize>, usize)> =
         Split::ALL.iter().map(|&s| (s, BTreeSet::new(), 0)).collect();
@@ -472,9 +683,8 @@ pub fn prepare(
         e.1.insert(si);
         e.2 += p.n_windows;
     }
-    set.write(out)?;
     let n_subjects = per_split.iter().map(|e| e.1.len()).sum();
-    Ok(PrepareSummary {
+    let summary = PrepareSummary {
         out: out.to_path_buf(),
         classes,
         recordings: reports,
@@ -482,7 +692,45 @@ pub fn prepare(
         per_split: per_split.into_iter().map(|(s, subj, w)| (s, subj.len(), w)).collect(),
         n_subjects,
         raw_bytes,
-    })
+        participants_without_recording,
+        warnings,
+        unmarked,
+        upsampled,
+    };
+    let mut settings = cfg.settings_json();
+    settings["outcome"] = summary.outcome_json();
+    set.meta.settings = settings;
+    set.write(out)?;
+    Ok(summary)
+}
+
+/// The used recordings of subject `subject`.
+fn summary_reports_of<'r>(
+    reports: &'r mut [RecordingReport],
+    subject: &'r str,
+) -> impl Iterator<Item = &'r mut RecordingReport> + 'r {
+    reports.iter_mut().filter(move |r| r.subject == subject && matches!(r.outcome, Outcome::Kept { .. }))
+}
+
+/// Participants of participants.tsv (as `sub-<label>`) that none of `recs` belongs to.
+fn participants_without_recording(
+    participants: &eeglens_io::tsv::Table,
+    recs: &[&BidsRecording],
+) -> Vec<String> {
+    let Some(idcol) = participants.column("participant_id") else { return Vec::new() };
+    let with: BTreeSet<&str> = recs.iter().map(|r| r.subject.as_str()).collect();
+    let mut out: Vec<String> = participants
+        .rows
+        .iter()
+        .map(|row| row[idcol].trim())
+        .filter(|id| !id.is_empty())
+        .map(|id| id.strip_prefix("sub-").unwrap_or(id))
+        .filter(|id| !with.contains(id))
+        .map(|id| format!("sub-{id}"))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Fails early, before any work, when `out` cannot be created.
@@ -586,6 +834,17 @@ fn process_recording(r: &BidsRecording, cfg: &PrepareConfig) -> Result<Processed
             cfg.rate
         ));
     }
+    // A rate whose Nyquist frequency is below the band's upper edge recorded nothing of the band's top:
+    // resampling cannot put it back, so the windows would not hold what the settings say.
+    if let Some((lo, hi)) = cfg.band {
+        if fs < 2.0 * hi {
+            return Err(format!(
+                "sampling rate {fs} Hz cannot hold the band {lo}-{hi} Hz: it records frequencies up to {} Hz only \
+                 (half its rate), below the band's upper edge {hi} Hz",
+                fs / 2.0
+            ));
+        }
+    }
     let wanted: Vec<String> = indices.iter().map(|&i| header.channels[i].name.clone()).collect();
     let rec = eeglens_io::read_with(&r.path, &ReadOptions { channels: Some(wanted), ..Default::default() })
         .map_err(|e| e.to_string())?;
@@ -621,6 +880,9 @@ fn process_recording(r: &BidsRecording, cfg: &PrepareConfig) -> Result<Processed
     let duration = n as f64 / rate;
     let closed = if cfg.eyes_closed { eyes_closed_intervals(&events, duration) } else { None };
     let eyes_closed_events = closed.is_some();
+    if cfg.eyes_closed && cfg.skip_unmarked && !eyes_closed_events {
+        return Err("no event marks eyes closed or open, so it would be used whole (--skip-unmarked)".into());
+    }
     let intervals = closed.unwrap_or_else(|| vec![(0.0, duration)]);
     let seg = (cfg.segment_s * rate).round() as usize;
     let mut starts = Vec::new();
@@ -647,6 +909,17 @@ fn process_recording(r: &BidsRecording, cfg: &PrepareConfig) -> Result<Processed
             keep.push(s);
         }
     }
+    if keep.is_empty() {
+        let what = if eyes_closed_events { "eyes-closed data" } else { "data" };
+        return Err(if rejected > 0 {
+            format!(
+                "no window left: all {rejected} windows exceed the amplitude threshold of {} µV",
+                cfg.reject_uv.unwrap_or(f64::INFINITY)
+            )
+        } else {
+            format!("no window: {seconds_used:.2} s of {what}, shorter than one {} s window", cfg.segment_s)
+        });
+    }
     let mut windows = Vec::with_capacity(keep.len() * c * seg);
     for &s in &keep {
         for ch in &data {
@@ -666,6 +939,7 @@ fn process_recording(r: &BidsRecording, cfg: &PrepareConfig) -> Result<Processed
         ));
     }
     Ok(Processed {
+        fs,
         windows,
         n_windows: keep.len(),
         rejected,

@@ -326,13 +326,23 @@ const BUDGET_SLACK: usize = 1 << 24;
 /// # Errors
 /// [`NnError::UnknownModel`], [`NnError::LayerShape`], and as [`load_weights`];
 /// [`NnError::Format`] when the input shape implies a model with far more
-/// weights than the file holds (refused before the model is allocated).
+/// weights than the file holds (refused before the model is allocated);
+/// [`NnError::InputMismatch`] when the file stores an `input_shape` other than
+/// `[1, n_channels, n_samples]`; [`NnError::InputDoesNotFitWeights`] when it
+/// stores none and a tensor whose shape follows from the input does not fit.
 pub fn model_for_weights(
     name: &str,
     n_channels: usize,
     n_samples: usize,
     file: &TensorFile,
 ) -> Result<Sequential, NnError> {
+    let got = vec![1, n_channels, n_samples];
+    // The shape the weights were trained on, when stored with them, is the one the model takes.
+    let stored =
+        file.metadata.get("input_shape").and_then(|raw| serde_json::from_str::<Vec<usize>>(raw).ok());
+    if let Some(expected) = stored.filter(|s| s.len() == 3 && *s != got) {
+        return Err(NnError::InputMismatch { got, expected });
+    }
     let spec = ModelSpec { n_channels, n_samples, n_classes: 2 };
     let mut model = build_from_file(name, &spec, file)?;
     let n_classes = match read_meta(file) {
@@ -343,9 +353,40 @@ pub fn model_for_weights(
             file.f32s.get(&key).and_then(|t| t.shape().first().copied()).unwrap_or(2)
         }
     };
+    let spec = ModelSpec { n_classes, ..spec };
     if n_classes != 2 {
-        model = build_from_file(name, &ModelSpec { n_classes, ..spec }, file)?;
+        model = build_from_file(name, &spec, file)?;
     }
-    load_weights(&mut model, file)?;
-    Ok(model)
+    match load_weights(&mut model, file) {
+        Err(NnError::TensorShape { path, name: tensor, expected, got: holds }) => {
+            if shape_follows_input(name, &spec, &model, file, &tensor) {
+                Err(NnError::InputDoesNotFitWeights { got, tensor, needs: expected, holds })
+            } else {
+                Err(NnError::TensorShape { path, name: tensor, expected, got: holds })
+            }
+        }
+        Err(e) => Err(e),
+        Ok(()) => Ok(model),
+    }
+}
+
+/// Whether the shape of the file's tensor `key` in `model` (built for `spec`)
+/// changes with the input shape: then a mismatch is the input's, not the file's.
+fn shape_follows_input(
+    name: &str,
+    spec: &ModelSpec,
+    model: &Sequential,
+    file: &TensorFile,
+    key: &str,
+) -> bool {
+    let other = ModelSpec { n_channels: spec.n_channels * 2, n_samples: spec.n_samples * 2, ..*spec };
+    let Ok(bigger) = build_from_file(name, &other, file) else { return false };
+    let aliases = short_names(model);
+    let shapes = |m: &Sequential| -> Vec<(String, Vec<usize>)> {
+        m.named_params().into_iter().map(|(n, t)| (n, t.shape().to_vec())).collect()
+    };
+    shapes(model)
+        .into_iter()
+        .zip(shapes(&bigger))
+        .any(|((n, a), (_, b))| a != b && resolve(file, &aliases, &n) == key)
 }

@@ -44,6 +44,37 @@ pub enum NnError {
         /// the shape given
         got: Vec<usize>,
     },
+    /// The input's per-sample shape differs from the one stored with the
+    /// weights (the shape the model was trained on).
+    #[error(
+        "the input is {got:?} per sample ({} channels x {} samples), but the model expects {expected:?} \
+         (the input shape stored with its weights); give windows of that shape",
+        got.get(1).copied().unwrap_or(0), got.get(2).copied().unwrap_or(0)
+    )]
+    InputMismatch {
+        /// per-sample shape of the input, `[1, channels, samples]`
+        got: Vec<usize>,
+        /// per-sample shape the weights were made for
+        expected: Vec<usize>,
+    },
+    /// The input's shape does not fit weights that store no input shape: a
+    /// tensor whose shape follows from the input has another shape in the file.
+    #[error(
+        "the input is {got:?} per sample ({} channels x {} samples), which does not fit the model these weights \
+         were made for: with this input `{tensor}` would be {needs:?}, but it is {holds:?}, so the weights \
+         expect another input shape",
+        got.get(1).copied().unwrap_or(0), got.get(2).copied().unwrap_or(0)
+    )]
+    InputDoesNotFitWeights {
+        /// per-sample shape of the input, `[1, channels, samples]`
+        got: Vec<usize>,
+        /// the tensor whose shape depends on the input
+        tensor: String,
+        /// its shape for this input
+        needs: Vec<usize>,
+        /// its shape in the weights
+        holds: Vec<usize>,
+    },
     /// Unknown model name.
     #[error("unknown model `{0}` (known: rvgg, vanputten, shallow, eegnet)")]
     UnknownModel(String),

@@ -282,3 +282,33 @@ fn int32_and_int64_labels_both_read() {
     let err = f.f32("c").unwrap_err();
     assert!(matches!(&err, NnError::TensorDtype { name, got, .. } if name == "c" && got == "F16"), "{err}");
 }
+
+/// Weights for one input shape took inputs of another whenever the flattened size agreed (R-VGG
+/// weights for 24 x 256 gave logits for 48 x 128): the stored input shape is checked first, and
+/// without one a tensor that follows from the input and does not fit is the input's fault.
+#[test]
+fn an_input_shape_other_than_the_weights_is_refused_as_the_inputs() {
+    let path = tmp("shape-mismatch.safetensors");
+    let plain = tmp("shape-mismatch-plain.safetensors");
+    for name in models::MODEL_NAMES {
+        let m = model(name, 1);
+        save_checkpoint(&path, &m, &meta(name), None).expect("save");
+        let file = read_tensor_file(&path).expect("read");
+        for (c, t) in [(16, 64), (4, 256), (8, 256), (16, 128)] {
+            match eeglens_nn::model_for_weights(name, c, t, &file) {
+                Err(NnError::InputMismatch { got, expected }) => {
+                    assert_eq!((got, expected), (vec![1, c, t], vec![1, 8, 128]), "{name}");
+                }
+                other => panic!("{name} {c}x{t}: {:?}", other.map(|_| ())),
+            }
+        }
+        assert!(eeglens_nn::model_for_weights(name, 8, 128, &file).is_ok(), "{name}");
+        // The same weights without metadata.
+        write_tensor_file(&plain, &m.named_params(), &[], &BTreeMap::new()).expect("write");
+        let file = read_tensor_file(&plain).expect("read");
+        match eeglens_nn::model_for_weights(name, 8, 256, &file) {
+            Err(NnError::InputDoesNotFitWeights { got, .. }) => assert_eq!(got, vec![1, 8, 256], "{name}"),
+            other => panic!("{name}: {:?}", other.map(|_| ())),
+        }
+    }
+}

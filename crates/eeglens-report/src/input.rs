@@ -32,6 +32,30 @@ pub struct ReportInput {
     pub baseline: Option<BaselineReport>,
     /// the seeds around the run, when the report is of a parent directory of seed runs
     pub seeds: Option<Seeds>,
+    /// the parts of the page that could not be drawn, each with its file and why
+    pub missing: Vec<MissingPart>,
+}
+
+/// A part of the page that could not be drawn because a file of the run is
+/// missing or unreadable. The page shows a notice in the section where the
+/// part would be, and `eeglens report` prints one line per part.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MissingPart {
+    /// the page section it belongs to (its `id`: `data`, `model`, `training`, `interpretation`)
+    pub section: &'static str,
+    /// the file that would supply it
+    pub file: PathBuf,
+    /// what the page lacks without it
+    pub lacks: String,
+    /// why it is missing, and what writes it
+    pub why: String,
+}
+
+impl MissingPart {
+    /// One line: the file, what the page lacks, and why.
+    pub fn describe(&self) -> String {
+        format!("{}: {}; the page lacks {}", self.file.display(), self.why, self.lacks)
+    }
 }
 
 /// A parent directory of runs that differ only in their seed (`seed-<n>/`),

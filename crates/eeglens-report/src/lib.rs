@@ -79,7 +79,8 @@ pub mod wording;
 pub use error::ReportError;
 pub use html::{render, render_html, Rendered};
 pub use input::{
-    DatasetSummary, Example, Interpretation, LayerSummary, ModelSummary, ReportInput, Seeds, SplitSummary,
+    DatasetSummary, Example, Interpretation, LayerSummary, MissingPart, ModelSummary, ReportInput, Seeds,
+    SplitSummary,
 };
 pub use run::{load_run, report_for_run, report_for_run_with, AGREEMENT_FILE, INTERPRET_DIR, REPORT_FILE};
 pub use wording::plain_reading;

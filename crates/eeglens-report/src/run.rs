@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 
 use eeglens_interpret::agreement::AGREEMENT_FORMAT;
 use eeglens_interpret::{Agreement, Report};
-use eeglens_train::run_dir::CONFIG_FILE;
+use eeglens_train::run_dir::{BASELINE_FILE, CONFIG_FILE, METRICS_FILE};
 use eeglens_train::{EvalReport, RunDir};
 
 use crate::error::ReportError;
-use crate::input::{DatasetSummary, Interpretation, ModelSummary, ReportInput, Seeds};
+use crate::input::{DatasetSummary, Interpretation, MissingPart, ModelSummary, ReportInput, Seeds};
 
 // The names of what the report reads are owned by the crates that write them.
 pub use eeglens_interpret::agreement::AGREEMENT_FILE;
@@ -44,7 +44,9 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ReportErr
 /// [`interpret_candidates`]). Used when present: `metrics.jsonl`,
 /// `eval-test.json`, `baseline.json`, the best checkpoint (the layer table),
 /// the epoch store (subjects, class balance, settings, the optimal samples'
-/// windows) and `interpret.safetensors` (patterns and maps).
+/// windows) and `interpret.safetensors` (patterns and maps). Each of these
+/// that is missing (or, for the checkpoint, unusable) is listed in
+/// [`ReportInput::missing`] with its file, what the page lacks and why.
 ///
 /// # Errors
 /// [`ReportError::Run`] when `run_dir` is not a run;
@@ -135,6 +137,19 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
         looked: looked.clone(),
     })?;
     let report: Report = read_json(&json)?;
+    let mut missing = Vec::new();
+    let mut lack = |section: &'static str, file: PathBuf, lacks: &str, why: String| {
+        missing.push(MissingPart { section, file, lacks: lacks.into(), why })
+    };
+    let metrics = run_dir.join(METRICS_FILE);
+    if !metrics.is_file() {
+        lack(
+            "training",
+            metrics,
+            "the learning curves (loss and accuracy per epoch)",
+            "not found (`eeglens train` writes it)".into(),
+        );
+    }
 
     // The run's store when it is still there, and only if unchanged since training (a store
     // prepared again over it could put training subjects among the test windows shown); without
@@ -142,15 +157,44 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
     let store = if run.data_path().exists() { Some(run.open_store(None).map_err(run_err)?) } else { None };
     let dataset = match &store {
         Some(s) => DatasetSummary::from_store(s),
-        None => DatasetSummary::from_config(run.config()),
+        None => {
+            lack(
+                "data",
+                run.data_path().to_path_buf(),
+                "the subjects and class balance per split, the preparation settings and the optimal samples' windows",
+                "the run's epoch store is not found".into(),
+            );
+            DatasetSummary::from_config(run.config())
+        }
     };
     let model = match run.load_model() {
         Ok((m, _)) => ModelSummary::from_model(&m),
-        Err(_) => ModelSummary::from_config(run.config()),
+        Err(e) => {
+            lack("model", run.best_checkpoint_path(), "the layer table", format!("cannot be used: {e}"));
+            ModelSummary::from_config(run.config())
+        }
     };
     let eval_path = run.eval_path("test");
-    let eval: Option<EvalReport> = if eval_path.is_file() { Some(read_json(&eval_path)?) } else { None };
+    let eval: Option<EvalReport> = if eval_path.is_file() {
+        Some(read_json(&eval_path)?)
+    } else {
+        lack(
+            "training",
+            eval_path.clone(),
+            "the test accuracies (per window and per subject), the confusion matrix and the test's chance verdict",
+            "not found (`eeglens eval --run RUN_DIR` writes it)".into(),
+        );
+        None
+    };
     let baseline = run.baseline().map_err(run_err)?;
+    if baseline.is_none() && run.config().train.baseline {
+        lack(
+            "baseline",
+            run_dir.join(BASELINE_FILE),
+            "the band-power baseline beside the network",
+            "not found, though the run was trained with the baseline on (`eeglens train` writes it)".into(),
+        );
+    }
 
     let tensors = json.with_file_name(INTERPRET_TENSORS);
     let interpretation = if tensors.is_file() {
@@ -159,8 +203,22 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
             name: "*".into(),
             msg: e.to_string(),
         })?;
+        if store.is_none() && report.methods.optimal.is_some() {
+            lack(
+                "interpretation",
+                run.data_path().to_path_buf(),
+                "the optimal samples' EEG traces (their windows are read from the store)",
+                "the run's epoch store is not found".into(),
+            );
+        }
         Interpretation::from_file(report, &file, store.as_ref())?
     } else {
+        lack(
+            "interpretation",
+            tensors.clone(),
+            "every method's figures (patterns, maps, spectra and examples); only the numbers of interpret.json are shown",
+            format!("not found beside {} (`eeglens interpret` writes both)", json.display()),
+        );
         Interpretation::bare(report)
     };
     Ok(ReportInput {
@@ -173,6 +231,7 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
         interpretation: Some(interpretation),
         baseline,
         seeds: None,
+        missing,
     })
 }
 

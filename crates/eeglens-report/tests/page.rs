@@ -109,6 +109,7 @@ fn input() -> ReportInput {
         }),
         baseline: None,
         seeds: None,
+        missing: Vec::new(),
     }
 }
 

@@ -141,7 +141,7 @@ fn an_unwritable_output_fails_before_any_work() {
 fn unlabelled_subjects_fail_or_are_skipped_with_a_report() {
     let d = tmp("unlabelled");
     let root = d.join("bids");
-    synth(&root, 4, 0.0, 2);
+    synth(&root, 8, 0.0, 2);
     let p = root.join("participants.tsv");
     let text = std::fs::read_to_string(&p).expect("read");
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
@@ -163,7 +163,7 @@ fn unlabelled_subjects_fail_or_are_skipped_with_a_report() {
 fn an_unreadable_recording_is_skipped_or_fails_with_strict() {
     let d = tmp("broken");
     let root = d.join("bids");
-    let c = synth(&root, 4, 0.0, 4);
+    let c = synth(&root, 8, 0.0, 4);
     let f = root.join("sub-003/eeg/sub-003_task-RestingState_eeg.edf");
     let bytes = std::fs::read(&f).expect("read");
     std::fs::write(&f, &bytes[..bytes.len() / 2]).expect("truncate");
@@ -236,6 +236,16 @@ fn bad_settings_are_refused() {
 /// Rewrites a recording of the synthetic dataset as BrainVision float32 (`.vhdr`, `.eeg`), with
 /// `edit(channel, sample, value)` applied to every sample, and removes its EDF.
 fn as_brainvision(edf: &Path, edit: impl Fn(usize, usize, f32) -> f32) {
+    as_brainvision_cut(edf, usize::MAX, edit)
+}
+
+/// As [`as_brainvision`], keeping only the first `n_keep` samples.
+fn as_brainvision_cut(edf: &Path, n_keep: usize, edit: impl Fn(usize, usize, f32) -> f32) {
+    as_brainvision_every(edf, n_keep, 1, edit)
+}
+
+/// As [`as_brainvision_cut`], keeping every `step`-th sample (the rate divided by `step`).
+fn as_brainvision_every(edf: &Path, n_keep: usize, step: usize, edit: impl Fn(usize, usize, f32) -> f32) {
     let rec = eeglens_io::read(edf).expect("read");
     let stem = edf.file_stem().expect("stem").to_string_lossy().into_owned();
     let dir = edf.parent().expect("dir");
@@ -244,14 +254,14 @@ fn as_brainvision(edf: &Path, edit: impl Fn(usize, usize, f32) -> f32) {
          DataFormat=BINARY\nDataOrientation=MULTIPLEXED\nNumberOfChannels={}\nSamplingInterval={}\n\
          [Binary Infos]\nBinaryFormat=IEEE_FLOAT_32\n[Channel Infos]\n",
         rec.channels.len(),
-        1e6 / rec.channels[0].fs
+        1e6 * step as f64 / rec.channels[0].fs
     );
     for (k, ch) in rec.channels.iter().enumerate() {
         vhdr += &format!("Ch{}={},,1,µV\n", k + 1, ch.name);
     }
-    let n = rec.data[0].len();
+    let n = rec.data[0].len().min(n_keep);
     let mut eeg = Vec::with_capacity(n * rec.channels.len() * 4);
-    for t in 0..n {
+    for t in (0..n).step_by(step) {
         for (k, ch) in rec.data.iter().enumerate() {
             eeg.extend(edit(k, t, ch[t]).to_le_bytes());
         }
@@ -275,7 +285,7 @@ fn skipped_reason(s: &PrepareSummary, subject: &str) -> String {
 fn a_header_whose_sizes_overflow_skips_its_recording_only() {
     let d = tmp("overflow");
     let root = d.join("bids");
-    let c = synth(&root, 4, 0.0, 4);
+    let c = synth(&root, 8, 0.0, 4);
     let f = root.join("sub-002/eeg/sub-002_task-RestingState_eeg.edf");
     let fixture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/broken/record_size_overflow.edf");
@@ -299,7 +309,7 @@ fn a_header_whose_sizes_overflow_skips_its_recording_only() {
 fn non_finite_recordings_are_skipped_and_never_written() {
     let d = tmp("nonfinite");
     let root = d.join("bids");
-    let c = synth(&root, 6, 0.0, 5);
+    let c = synth(&root, 10, 0.0, 5);
     let edf = |s: &str| root.join(format!("sub-{s}/eeg/sub-{s}_task-RestingState_eeg.edf"));
     as_brainvision(&edf("002"), |k, t, v| if k == 3 && t == 5000 { f32::NAN } else { v });
     // 10 Hz at 0.9 f32::MAX, in opposite phase on channel 1 and the others: finite samples, but
@@ -323,5 +333,207 @@ fn non_finite_recordings_are_skipped_and_never_written() {
     assert_eq!(s.n_subjects, c.n_subjects - 2);
     let store = EpochStore::open(&out).expect("the store is written and opens");
     assert!(store.to_set().x.iter().all(|v| v.is_finite()));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A recording that yields no window (too short, or every window over the amplitude threshold)
+/// was counted as kept: it is skipped with the reason, `--strict` fails on it, the store's
+/// metadata says so, and a listed participant without a recording is named.
+#[test]
+fn recordings_without_windows_are_skipped_with_the_reason() {
+    let d = tmp("nowindow");
+    let root = d.join("bids");
+    synth(&root, 10, 0.0, 6);
+    let edf = |s: &str| root.join(format!("sub-{s}/eeg/sub-{s}_task-RestingState_eeg.edf"));
+    as_brainvision_cut(&edf("002"), 150, |_, _, v| v);
+    as_brainvision(&edf("005"), |_, _, v| v * 1e4);
+    let p = root.join("participants.tsv");
+    let text = std::fs::read_to_string(&p).expect("read");
+    std::fs::write(&p, format!("{text}sub-099\tF\t10\n")).expect("write");
+    let out = d.join("e.safetensors");
+    let s = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).expect("prepare");
+    assert!(
+        skipped_reason(&s, "002").contains("shorter than one 2 s window"),
+        "{}",
+        skipped_reason(&s, "002")
+    );
+    let why = skipped_reason(&s, "005");
+    assert!(why.contains("all 24 windows exceed the amplitude threshold of 250"), "{why}");
+    assert_eq!(s.n_used(), 8);
+    assert_eq!(s.n_subjects, 8);
+    assert_eq!(s.participants_without_recording, vec!["sub-099".to_string()]);
+    let meta = EpochStore::open(&out).expect("open").meta().settings["outcome"].clone();
+    assert_eq!(meta["used"], 8);
+    assert_eq!(meta["skipped"], 2);
+    assert_eq!(meta["participants_without_recording"], serde_json::json!(["sub-099"]));
+    let statuses: Vec<&str> = meta["recordings"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|r| r["status"].as_str().expect("s"))
+        .collect();
+    let skipped_at: Vec<usize> = (0..10).filter(|&i| statuses[i] == "skipped").collect();
+    assert_eq!(skipped_at, [1, 4], "{statuses:?}");
+
+    let mut strict = PrepareConfig::new("sex");
+    strict.strict = true;
+    match prepare(&root, &strict, &out, &|_| {}).unwrap_err() {
+        DataError::Prepare { message, partial } => {
+            assert!(
+                message.contains("sub-002") && message.contains("--strict") && message.contains("2 of 10"),
+                "{message}"
+            );
+            assert_eq!(partial.recordings.len(), 10);
+        }
+        e => panic!("{e}"),
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// When every recording was skipped, the error carries each one's reason.
+#[test]
+fn when_every_recording_is_skipped_the_reasons_are_given() {
+    let d = tmp("allskipped");
+    let root = d.join("bids");
+    synth(&root, 6, 0.0, 7);
+    let mut cfg = PrepareConfig::new("sex");
+    cfg.reject_uv = Some(0.001);
+    match prepare(&root, &cfg, &d.join("e.safetensors"), &|_| {}).unwrap_err() {
+        DataError::Prepare { message, partial } => {
+            assert!(message.contains("no recording could be prepared, all 6 were skipped"), "{message}");
+            assert!(message.contains("sub-001: no window left: all 24 windows exceed"), "{message}");
+            assert_eq!(partial.skipped().count(), 6);
+        }
+        e => panic!("{e}"),
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A one-subject class (a typo such as `X` for `M`) became a class with no test or validation
+/// subject: it is refused before any recording is read, naming the class and the subject.
+#[test]
+fn a_class_too_small_for_every_split_is_refused_before_any_work() {
+    let d = tmp("tinyclass");
+    let root = d.join("bids");
+    synth(&root, 8, 0.0, 8);
+    let p = root.join("participants.tsv");
+    let text = std::fs::read_to_string(&p).expect("read");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[3] = lines[3].replacen("\tF\t", "\tX\t", 1).replacen("\tM\t", "\tX\t", 1);
+    std::fs::write(&p, lines.join("\n") + "\n").expect("write");
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let e = prepare(&root, &PrepareConfig::new("sex"), &d.join("e.safetensors"), &|_| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("participants.tsv") && e.contains("class `X`") && e.contains("sub-003"), "{e}");
+    assert_eq!(calls.into_inner(), 0);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A recording without eyes markers was used whole while the others gave eyes-closed data only,
+/// shown only in the JSON: it is a warning and a count, and `skip_unmarked` skips it with the reason.
+#[test]
+fn recordings_without_eyes_markers_are_counted_or_skipped() {
+    let d = tmp("unmarked");
+    let root = d.join("bids");
+    synth(&root, 10, 0.0, 9);
+    let events = root.join("sub-003/eeg/sub-003_task-RestingState_events.tsv");
+    std::fs::write(&events, "onset\tduration\ttrial_type\n1.000\t0.000\tboundary\n").expect("write");
+    let out = d.join("e.safetensors");
+    let s = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).expect("prepare");
+    assert_eq!(s.unmarked.len(), 1);
+    assert!(s.unmarked[0].ends_with("sub-003_task-RestingState_eeg.edf"));
+    let w = s.warnings.iter().find(|w| w.contains("eyes-closed markers")).expect("a warning");
+    assert!(
+        w.contains("1 of 10 used recordings") && w.contains("sub-003") && w.contains("--skip-unmarked"),
+        "{w}"
+    );
+    let meta = EpochStore::open(&out).expect("open").meta().settings["outcome"].clone();
+    assert_eq!(meta["used_whole_without_eyes_markers"], 1);
+
+    let mut cfg = PrepareConfig::new("sex");
+    cfg.skip_unmarked = true;
+    let s = prepare(&root, &cfg, &out, &|_| {}).expect("prepare");
+    assert!(skipped_reason(&s, "003").contains("no event marks eyes closed or open"));
+    assert!(s.unmarked.is_empty() && !s.warnings.iter().any(|w| w.contains("eyes-closed markers")));
+    assert_eq!(s.n_used(), 9);
+    // With --all-periods every recording is used whole on purpose: no warning.
+    let mut all = PrepareConfig::new("sex");
+    all.eyes_closed = false;
+    let s = prepare(&root, &all, &out, &|_| {}).expect("prepare");
+    assert!(s.unmarked.is_empty() && !s.warnings.iter().any(|w| w.contains("eyes-closed markers")));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// A 2 Hz recording was upsampled to 128 Hz and band-passed to 25 Hz without a word: a rate
+/// below twice the band's upper edge is skipped with the reason, and any upsampling is a warning.
+#[test]
+fn rates_that_cannot_hold_the_band_are_skipped_and_upsampling_is_said() {
+    let d = tmp("rates");
+    let root = d.join("bids");
+    synth(&root, 10, 0.0, 10);
+    let edf = |s: &str| root.join(format!("sub-{s}/eeg/sub-{s}_task-RestingState_eeg.edf"));
+    let fs = eeglens_io::read(&edf("001")).expect("read").channels[0].fs as usize;
+    as_brainvision_every(&edf("002"), usize::MAX, fs / 64, |_, _, v| v);
+    as_brainvision_every(&edf("004"), usize::MAX, fs / 2, |_, _, v| v);
+    let out = d.join("e.safetensors");
+    let s = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).expect("prepare");
+    let why = skipped_reason(&s, "004");
+    assert!(why.contains("sampling rate 2 Hz cannot hold the band 0.25-25 Hz"), "{why}");
+    assert_eq!(s.upsampled.len(), 1);
+    assert!(s.upsampled[0].0.ends_with("sub-002_task-RestingState_eeg.vhdr") && s.upsampled[0].1 == 64.0);
+    let w = s.warnings.iter().find(|w| w.contains("upsampled")).expect("a warning");
+    assert!(w.contains("1 recording(s) sampled below --rate 128 Hz") && w.contains("64 Hz"), "{w}");
+    // Without a band, the 2 Hz recording has nothing to miss, but its upsampling is said.
+    let mut none = PrepareConfig::new("sex");
+    none.band = None;
+    let s = prepare(&root, &none, &out, &|_| {}).expect("prepare");
+    assert_eq!(s.upsampled.len(), 2);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Subjects left out by class balancing were counted as used with no window in the store; a
+/// label read through `--label` spelt in another case than the column found no value; a subject
+/// not in participants.tsv was said to have no value.
+#[test]
+fn balancing_leftovers_and_unlisted_subjects_end_as_skipped_with_the_reason() {
+    let d = tmp("balance");
+    let root = d.join("bids");
+    synth(&root, 10, 0.0, 12);
+    let p = root.join("participants.tsv");
+    let text = std::fs::read_to_string(&p).expect("read");
+    // Two F become M (7 M, 3 F after removing sub-010's row), one subject is not listed at all.
+    let mut m_to_f = 0;
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with("sub-010"))
+        .map(|l| {
+            if m_to_f < 2 && l.contains("\tF\t") && !l.starts_with("participant_id") {
+                m_to_f += 1;
+                l.replacen("\tF\t", "\tM\t", 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&p, lines.join("\n") + "\n").expect("write");
+    let mut cfg = PrepareConfig::new("SEX");
+    cfg.split.balance = true;
+    cfg.skip_unlabelled = true;
+    let out = d.join("e.safetensors");
+    let s = prepare(&root, &cfg, &out, &|_| {}).expect("prepare");
+    assert_eq!(skipped_reason(&s, "010"), "not listed in participants.tsv");
+    let left: Vec<&str> = s
+        .skipped()
+        .filter(|(_, why)| why.starts_with("left out by --balance: class `M`"))
+        .map(|(r, _)| r.subject.as_str())
+        .collect();
+    let n_f = s.recordings.iter().filter(|r| r.label.as_deref() == Some("F")).count();
+    let n_m = s.recordings.iter().filter(|r| r.label.as_deref() == Some("M")).count();
+    assert_eq!(left.len(), n_m - n_f, "{left:?}");
+    assert_eq!(s.n_used(), 2 * n_f);
+    assert_eq!(s.n_subjects, 2 * n_f);
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -14,7 +14,13 @@ use crate::wording::{baseline_verdict, baseline_where, p_is};
 
 /// The section, when the run holds a baseline.
 pub(super) fn baseline(p: &mut Page, input: &ReportInput) {
-    let Some(b) = &input.baseline else { return };
+    let Some(b) = &input.baseline else {
+        if input.missing.iter().any(|m| m.section == "baseline") {
+            let _ = writeln!(p.body, "<h2 id=\"baseline\">The network beside a band-power baseline</h2>");
+            super::missing_here(p, input, "baseline", None);
+        }
+        return;
+    };
     let _ = writeln!(p.body, "<h2 id=\"baseline\">The network beside a band-power baseline</h2>");
     let _ = writeln!(
         p.body,

@@ -58,6 +58,7 @@ pub(super) fn interpretation(p: &mut Page, input: &ReportInput) {
         let _ = writeln!(p.body, "<p class=\"note\">No interpretation yet: <code>eeglens interpret --run RUN_DIR</code> writes it.</p>");
         return;
     };
+    super::missing_here(p, input, "interpretation", None);
     discrimination(p, input, &interp.report);
     let at_chance = chance(input).is_some_and(|v| !v.learned);
     let read = methods(&interp.report);

@@ -110,6 +110,7 @@ pub fn render_html(input: &ReportInput) -> String {
 pub fn render(input: &ReportInput) -> Rendered {
     let mut p = Page { body: String::new(), figures: Vec::new() };
     overview::header(&mut p, input);
+    incomplete(&mut p, input);
     overview::verdict(&mut p, input);
     overview::cards(&mut p, input);
     seeds::agreement(&mut p, input);
@@ -130,6 +131,45 @@ pub fn render(input: &ReportInput) -> Rendered {
         SCRIPT
     );
     Rendered { html, figures: p.figures }
+}
+
+/// At the top of an incomplete page: every part that could not be drawn, with its file.
+fn incomplete(p: &mut Page, input: &ReportInput) {
+    if input.missing.is_empty() {
+        return;
+    }
+    let items: String = input
+        .missing
+        .iter()
+        .map(|m| format!("<li><a href=\"#{}\">{}</a></li>", m.section, escape(&m.describe())))
+        .collect();
+    let _ = writeln!(
+        p.body,
+        "<section class=\"warning\" id=\"incomplete\"><b>This report is incomplete</b>: {} part(s) of the run could not be read.<ul>{items}</ul></section>",
+        input.missing.len()
+    );
+}
+
+/// The notices of the parts of `section` that could not be drawn, where they would be;
+/// with `file`, only the part of the file of that name. Returns whether it wrote one.
+fn missing_here(p: &mut Page, input: &ReportInput, section: &str, file: Option<&str>) -> bool {
+    let mut any = false;
+    for m in input.missing.iter().filter(|m| m.section == section) {
+        let name = m.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if file.is_some_and(|f| f != name) {
+            continue;
+        }
+        let _ = writeln!(
+            p.body,
+            "<p class=\"warning missing\" data-missing=\"{}\">Missing <code>{}</code>: {}. Not shown here: {}.</p>",
+            escape(&name),
+            escape(&m.file.display().to_string()),
+            escape(&m.why),
+            escape(&m.lacks)
+        );
+        any = true;
+    }
+    any
 }
 
 /// Whether the network learned, by the run's test evaluation and its interpretation.

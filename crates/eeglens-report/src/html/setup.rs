@@ -6,10 +6,12 @@ use super::{pct, shape, Page};
 use crate::figures::{confusion_matrix, training_curves, Curves};
 use crate::input::ReportInput;
 use crate::svg::{escape, label};
+use eeglens_train::run_dir::METRICS_FILE;
 
 pub(super) fn dataset(p: &mut Page, input: &ReportInput) {
     let d = &input.dataset;
     let _ = writeln!(p.body, "<h2 id=\"data\">Data set</h2>");
+    super::missing_here(p, input, "data", None);
     let _ = writeln!(
         p.body,
         "<p>Epoch store <code>{}</code>: {} channels ({}), {} Hz, windows of {} samples; label column <code>{}</code>.</p>",
@@ -53,6 +55,13 @@ pub(super) fn dataset(p: &mut Page, input: &ReportInput) {
         for (k, v) in m {
             let v = match v {
                 serde_json::Value::String(s) => s.clone(),
+                // What happened to each recording: counted here, listed by `prepare`.
+                serde_json::Value::Object(o) if k == "outcome" => format!(
+                    "{} recordings used, {} skipped, {} listed participants without a recording",
+                    o.get("used").map_or("?".into(), |v| v.to_string()),
+                    o.get("skipped").map_or("?".into(), |v| v.to_string()),
+                    o.get("participants_without_recording").and_then(|v| v.as_array()).map_or(0, Vec::len),
+                ),
                 other => other.to_string(),
             };
             let _ = write!(s, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(&v));
@@ -65,6 +74,7 @@ pub(super) fn dataset(p: &mut Page, input: &ReportInput) {
 pub(super) fn model(p: &mut Page, input: &ReportInput) {
     let m = &input.model;
     let _ = writeln!(p.body, "<h2 id=\"model\">Model</h2>");
+    super::missing_here(p, input, "model", None);
     let _ = writeln!(
         p.body,
         "<p><b>{}</b>: input {}, {} learnable parameters.</p>",
@@ -96,8 +106,11 @@ pub(super) fn model(p: &mut Page, input: &ReportInput) {
 pub(super) fn training(p: &mut Page, input: &ReportInput) {
     let _ = writeln!(p.body, "<h2 id=\"training\">Training and test</h2>");
     let e = &input.epochs;
+    let noticed = super::missing_here(p, input, "training", Some(METRICS_FILE));
     if e.is_empty() {
-        let _ = writeln!(p.body, "<p class=\"note\">No epoch has been recorded yet.</p>");
+        if !noticed {
+            let _ = writeln!(p.body, "<p class=\"note\">No epoch has been recorded yet.</p>");
+        }
     } else {
         let nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
         let curves = Curves {
@@ -125,6 +138,9 @@ pub(super) fn training(p: &mut Page, input: &ReportInput) {
         );
     }
     let Some(ev) = &input.eval else {
+        if super::missing_here(p, input, "training", Some("eval-test.json")) {
+            return;
+        }
         let _ = writeln!(p.body, "<p class=\"note\">No test evaluation yet: <code>eeglens eval --run RUN_DIR</code> writes it.</p>");
         return;
     };
