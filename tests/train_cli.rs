@@ -462,7 +462,8 @@ fn far_more_threads_than_cores_are_capped_with_a_message() {
 fn auto_trains_both_candidates_keeps_the_better_on_validation_and_resumes() {
     let d = tmpdir("auto");
     // ShallowConvNet needs at least 99 samples per window.
-    let data = toy(&d, &ToyConfig { windows: 4, n_samples: 128, subjects: [8, 4, 4], ..ToyConfig::default() });
+    let data =
+        toy(&d, &ToyConfig { windows: 4, n_samples: 128, subjects: [8, 4, 4], ..ToyConfig::default() });
     let out = d.join("run");
     let args = |extra: &[&str]| {
         let mut v = vec!["train", "--model", "auto", "--data", data.to_str().expect("utf-8")];
