@@ -98,7 +98,9 @@ fn meta_f64(st_bytes: &[u8], key: &str) -> f64 {
 
 #[test]
 fn rvgg_forward_and_backward_match_pytorch() {
-    let bytes = std::fs::read(GOLDEN).expect("R-VGG golden is committed under fixtures/");
+    let bytes = std::fs::read(GOLDEN).unwrap_or_else(|e| {
+        panic!("reading {GOLDEN}: {e} (the goldens are in the repository's fixtures/golden/)")
+    });
     let st = SafeTensors::deserialize(&bytes).unwrap();
 
     // Weights from the generator, checked against what the file stores.

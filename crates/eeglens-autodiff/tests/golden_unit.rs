@@ -21,7 +21,11 @@ struct Golden {
 
 impl Golden {
     fn load() -> Self {
-        Self { bytes: std::fs::read(GOLDEN).expect("unit goldens are committed under fixtures/") }
+        Self {
+            bytes: std::fs::read(GOLDEN).unwrap_or_else(|e| {
+                panic!("reading {GOLDEN}: {e} (the goldens are in the repository's fixtures/golden/)")
+            }),
+        }
     }
 
     fn file(&self) -> SafeTensors<'_> {

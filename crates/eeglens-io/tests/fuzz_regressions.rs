@@ -1,11 +1,9 @@
 //! Inputs the fuzz targets (fuzz/) found, kept as regression tests: each must give a result or an
-//! error quickly, without a panic or an outsized allocation.
-
-mod common;
+//! error quickly, without a panic or an outsized allocation. The inputs are in `fuzz_inputs/`
+//! beside this file (small, so these tests also run from the package).
 
 use std::path::Path;
 
-use common::fixture;
 use eeglens_io::mat5::parse_mat;
 use eeglens_io::IoError;
 
@@ -13,7 +11,7 @@ use eeglens_io::IoError;
 /// allocated one String per claimed row.
 #[test]
 fn mat5_char_rows_oom() {
-    let data = std::fs::read(fixture("broken/fuzz", "mat5_char_rows_oom.bin")).expect("fixture");
-    let r = parse_mat(Path::new("mat5_char_rows_oom.bin"), &data);
+    let data = include_bytes!("fuzz_inputs/mat5_char_rows_oom.bin");
+    let r = parse_mat(Path::new("mat5_char_rows_oom.bin"), data);
     assert!(matches!(r, Err(IoError::Mat { .. })), "{r:?}");
 }

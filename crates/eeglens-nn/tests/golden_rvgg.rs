@@ -32,7 +32,9 @@ fn torch_name(short: &str) -> String {
 }
 
 fn golden_model() -> (Sequential, TensorFile) {
-    let file = read_tensor_file(Path::new(GOLDEN)).expect("golden file reads");
+    let file = read_tensor_file(Path::new(GOLDEN)).unwrap_or_else(|e| {
+        panic!("reading {GOLDEN}: {e} (the goldens are in the repository's fixtures/golden/)")
+    });
     let mut model = rvgg(&ModelSpec::paper(), &mut Rng::new(1)).expect("R-VGG builds");
     model.init_golden(0);
     (model, file)

@@ -3,9 +3,17 @@
 
 use std::path::PathBuf;
 
-/// `fixtures/<sub>/<name>` at the workspace root.
+/// `fixtures/<sub>/<name>` at the workspace root. Panics, naming the folder, when the
+/// workspace's `fixtures/<sub>` is missing (the tests that read it run from the repository).
 pub fn fixture(sub: &str, name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(sub).join(name)
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(sub);
+    assert!(
+        dir.is_dir(),
+        "fixture folder {} is missing: this test reads the workspace's fixtures/ and runs from \
+         the repository checkout",
+        dir.display()
+    );
+    dir.join(name)
 }
 
 /// A fresh per-process temporary directory.
