@@ -22,7 +22,8 @@ pub struct Args {
     /// Training epochs (early stopping may end sooner).
     #[arg(long, default_value_t = 12)]
     pub epochs: usize,
-    /// Zoo model to train: the training default (shallow), or rvgg for the paper's R-VGG.
+    /// Model to train: shallow (one network, quick), auto (as `train` does by default: shallow and rvgg-bn,
+    /// the better on validation kept; about 3.4 times as long), or rvgg for the paper's R-VGG.
     #[arg(long, default_value = eeglens_train::DEFAULT_MODEL)]
     pub model: String,
     /// Seed of data, training and interpretation.

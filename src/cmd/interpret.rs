@@ -66,9 +66,10 @@ pub struct Args {
     /// Back-projection rule: deconvnet, guided or saliency.
     #[arg(long, default_value = "deconvnet")]
     pub rule: String,
-    /// Which output the deconvnet projects each class's windows from: class
-    /// (its own class, as the paper) or shared (the same output for every window).
-    #[arg(long, default_value = "class")]
+    /// Which output the deconvnet projects each class's windows from: shared (the same output for every
+    /// window; named the planted band twice as often on the validation grid) or class (its own class, as
+    /// the paper).
+    #[arg(long, default_value = "shared")]
     pub deconv_seed: String,
     /// Read each deconvnet map multiplied with its window instead of the map alone.
     #[arg(long)]

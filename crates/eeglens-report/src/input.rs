@@ -211,6 +211,9 @@ pub struct ModelSummary {
     pub n_params: usize,
     /// the layers (empty when only the totals are known)
     pub layers: Vec<LayerSummary>,
+    /// how the model was chosen, when the run selected it among candidates
+    /// on validation (`selection.json`)
+    pub selection: Option<eeglens_train::Selection>,
 }
 
 impl ModelSummary {
@@ -232,6 +235,7 @@ impl ModelSummary {
             input_shape: model.input_shape().to_vec(),
             n_params: model.num_params(),
             layers,
+            selection: None,
         }
     }
 
@@ -242,6 +246,7 @@ impl ModelSummary {
             input_shape: cfg.model.input_shape.clone(),
             n_params: cfg.model.n_params,
             layers: Vec::new(),
+            selection: None,
         }
     }
 }

@@ -167,13 +167,14 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
             DatasetSummary::from_config(run.config())
         }
     };
-    let model = match run.load_model() {
+    let mut model = match run.load_model() {
         Ok((m, _)) => ModelSummary::from_model(&m),
         Err(e) => {
             lack("model", run.best_checkpoint_path(), "the layer table", format!("cannot be used: {e}"));
             ModelSummary::from_config(run.config())
         }
     };
+    model.selection = eeglens_train::Selection::read(run_dir).map_err(run_err)?;
     let eval_path = run.eval_path("test");
     let eval: Option<EvalReport> = if eval_path.is_file() {
         Some(read_json(&eval_path)?)

@@ -98,6 +98,7 @@ fn input() -> ReportInput {
             input_shape: vec![1, 6, 64],
             n_params: 1234,
             layers: vec![],
+            selection: None,
         },
         epochs: vec![],
         eval: None,
@@ -359,4 +360,36 @@ fn seeds_show_their_agreement_per_method() {
         assert!(html.contains(want), "`{want}` missing");
     }
     check_figures(&rendered);
+}
+
+#[test]
+fn a_model_chosen_on_validation_shows_every_candidate_and_the_choice() {
+    use eeglens_train::select::{CandidateScore, Selection, CRITERION, SELECTION_FORMAT};
+    let mut i = input();
+    assert!(!render(&i).html.contains("Chosen among"), "no selection.json, no table");
+    let cand = |model: &str, acc: f64| CandidateScore {
+        model: model.into(),
+        dir: format!("candidates/{model}").into(),
+        best_epoch: Some(7),
+        val_balanced_accuracy: Some(acc),
+        val_loss: Some(0.4),
+        val_subject_accuracy: Some(1.0),
+        restarts: 0,
+    };
+    i.model.selection = Some(Selection {
+        format: SELECTION_FORMAT.into(),
+        criterion: CRITERION.into(),
+        candidates: vec![cand("shallow", 0.413), cand("rvgg-bn", 0.859)],
+        chosen: "rvgg-bn".into(),
+    });
+    let html = render(&i).html;
+    let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("`{s}` missing"));
+    assert!(at("id=\"model\"") < at("Chosen among 2 candidates"), "in the model section");
+    assert!(html.contains("the test figures below are of the chosen model alone"));
+    let row = |m: &str| {
+        let start = at(&format!("<code>{m}</code>"));
+        html[start..].split("</tr>").next().expect("a row").to_string()
+    };
+    assert!(row("rvgg-bn").contains("0.859") && row("rvgg-bn").contains("chosen"), "{}", row("rvgg-bn"));
+    assert!(row("shallow").contains("0.413") && !row("shallow").contains("chosen"), "{}", row("shallow"));
 }

@@ -284,10 +284,11 @@ pub fn train_config(grid: &GridSpec, cell: &CellSpec) -> TrainConfig {
 }
 
 /// The deconvnet's variants every cell also reads (name, seed, times input),
-/// beside the default: the grid is what a change of the default is chosen by.
+/// beside the default (shared seed, the map alone): the grid is what a change
+/// of the default is chosen by. `deconv-class` is the paper's reading.
 pub const DECONV_VARIANTS: [(&str, DeconvSeed, bool); 3] = [
-    ("deconv-shared", DeconvSeed::Shared, false),
-    ("deconv-x-input", DeconvSeed::Class, true),
+    ("deconv-class", DeconvSeed::Class, false),
+    ("deconv-class-x-input", DeconvSeed::Class, true),
     ("deconv-shared-x-input", DeconvSeed::Shared, true),
 ];
 

@@ -82,6 +82,30 @@ pub(super) fn model(p: &mut Page, input: &ReportInput) {
         shape(&m.input_shape),
         m.n_params
     );
+    if let Some(sel) = &m.selection {
+        let mut t = String::from(
+            "<table><tr><th>candidate</th><th class=\"n\">validation balanced accuracy</th><th class=\"n\">validation loss</th><th class=\"n\">best epoch</th><th></th></tr>",
+        );
+        let fig = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.3}"));
+        for c in &sel.candidates {
+            let _ = write!(
+                t,
+                "<tr><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                escape(&c.model),
+                fig(c.val_balanced_accuracy),
+                fig(c.val_loss),
+                c.best_epoch.map_or("–".into(), |e| e.to_string()),
+                if c.model == sel.chosen { "chosen" } else { "" }
+            );
+        }
+        t.push_str("</table>");
+        let _ = writeln!(
+            p.body,
+            "<p>Chosen among {} candidates trained on the same data, by {}. Only the validation subjects were looked at: the test figures below are of the chosen model alone.</p>{t}",
+            sel.candidates.len(),
+            escape(&sel.criterion)
+        );
+    }
     if m.layers.is_empty() {
         let _ = writeln!(p.body, "<p class=\"note\">The layer table needs the run's checkpoint.</p>");
         return;
