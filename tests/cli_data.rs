@@ -296,3 +296,22 @@ fn prepare_reports_reader_warnings_with_the_recording() {
     assert_eq!(st.meta().settings["outcome"]["recordings"], v["recordings"]);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// An operating-system error reaches the user in one line with each piece once: the library's
+/// error shows the OS message and does not chain it again.
+#[test]
+fn an_os_error_is_one_line_with_the_os_message_once() {
+    let d = tmp("os-error");
+    let root = d.join("bids");
+    assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "2", "--minutes", "0.2"]).status.success());
+    std::fs::write(d.join("plain-file"), b"x").expect("write");
+    let store = d.join("plain-file").join("e.safetensors");
+    let os = std::fs::write(d.join("plain-file").join("probe"), b"").expect_err("below a file").to_string();
+    let out = eeglens(&["prepare", s(&root), "--label", "sex", "--out", s(&store)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(err.matches(&os).count(), 1, "{err}");
+    assert_eq!(err.matches("plain-file/e.safetensors").count(), 1, "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}
