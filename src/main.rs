@@ -66,8 +66,10 @@ fn default_sigpipe() {
 fn default_sigpipe() {}
 
 /// One line: the context chain joined with ": ", leaving out a cause whose
-/// text the message already holds (library errors that name their source
-/// in their own message would otherwise print it twice).
+/// text the message already holds. The libraries' errors show what they wrap
+/// in their own message and do not chain it again as a `source()`, so each
+/// piece is printed once; the check keeps it so for a context or a foreign
+/// error that quotes its cause.
 fn one_line(e: &anyhow::Error) -> String {
     let mut msg = e.to_string();
     for cause in e.chain().skip(1) {

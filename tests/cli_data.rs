@@ -253,3 +253,65 @@ fn prepare_warns_about_recordings_without_eyes_markers() {
     assert!(stdout.contains("(7 recordings used, 1 skipped, of 8)"), "{stdout}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A reader's warning about a recording (here a channel label used twice) reached `inspect` but
+/// not `prepare`: now one stderr line naming the file, and the recording's outcome in --json and
+/// in the store carries it.
+#[test]
+fn prepare_reports_reader_warnings_with_the_recording() {
+    let d = tmp("reader-warnings");
+    let root = d.join("bids");
+    assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "8", "--minutes", "0.2"]).status.success());
+    let edf = root.join("sub-002/eeg/sub-002_task-RestingState_eeg.edf");
+    let mut rec = eeglens_io::read(&edf).expect("read");
+    let cz = rec.channels.iter().position(|c| c.name == "Cz").expect("Cz");
+    let mut twin = rec.channels[cz].clone();
+    twin.name = "CZ".into();
+    let samples = rec.data[cz].clone();
+    rec.push_channel(twin, samples);
+    eeglens_io::write_edf(&edf, &rec, &eeglens_io::EdfWriteOptions::edf_plus()).expect("write");
+
+    let store = d.join("e.safetensors");
+    let out = eeglens(&["prepare", s(&root), "--label", "sex", "--out", s(&store)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("duplicate channel label")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with("eeglens: warning: ")
+            && lines[0].contains("sub-002_task-RestingState_eeg.edf: duplicate channel label \"Cz\""),
+        "{err}"
+    );
+
+    let out = eeglens(&["prepare", s(&root), "--label", "sex", "--out", s(&store), "--force", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let recs = v["recordings"].as_array().expect("recordings");
+    let of = |sub: &str| recs.iter().find(|r| r["subject"] == sub).expect("entry");
+    let w = of("002")["warnings"].as_array().expect("warnings");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].as_str().is_some_and(|w| w.contains("duplicate channel label")), "{w:?}");
+    assert_eq!(of("001")["warnings"], serde_json::json!([]));
+    let st = eeglens_data::store::EpochStore::open(&store).expect("open");
+    assert_eq!(st.meta().settings["outcome"]["recordings"], v["recordings"]);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// An operating-system error reaches the user in one line with each piece once: the library's
+/// error shows the OS message and does not chain it again.
+#[test]
+fn an_os_error_is_one_line_with_the_os_message_once() {
+    let d = tmp("os-error");
+    let root = d.join("bids");
+    assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "2", "--minutes", "0.2"]).status.success());
+    std::fs::write(d.join("plain-file"), b"x").expect("write");
+    let store = d.join("plain-file").join("e.safetensors");
+    let os = std::fs::write(d.join("plain-file").join("probe"), b"").expect_err("below a file").to_string();
+    let out = eeglens(&["prepare", s(&root), "--label", "sex", "--out", s(&store)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(err.matches(&os).count(), 1, "{err}");
+    assert_eq!(err.matches("plain-file/e.safetensors").count(), 1, "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -134,6 +134,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
                 } else {
                     print_outcomes(partial, a.task.as_deref());
                 }
+                print_reader_warnings(partial);
             }
             return Err(e).with_context(|| format!("preparing {}", a.bids_dir.display()));
         }
@@ -143,6 +144,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     } else {
         print_summary(&s, secs, a.task.as_deref());
     }
+    print_reader_warnings(&s);
     for w in &s.warnings {
         eprintln!("eeglens: warning: {w}");
     }
@@ -237,6 +239,15 @@ fn print_summary(s: &PrepareSummary, secs: f64, task: Option<&str>) {
         );
     }
     print_outcomes(s, task);
+}
+
+/// What the readers warned about, one line each on stderr, naming the file.
+fn print_reader_warnings(s: &PrepareSummary) {
+    for r in &s.recordings {
+        for w in &r.warnings {
+            eprintln!("eeglens: warning: {}: {w}", r.path.display());
+        }
+    }
 }
 
 /// One line per recording (used with its windows, or skipped with the reason), then the

@@ -9,12 +9,13 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum DataError {
     /// An operating-system error on a file.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// the file
         path: PathBuf,
-        /// the underlying error
-        source: std::io::Error,
+        /// the underlying error (shown in the message, so not chained as a source: printing the
+        /// chain would repeat it)
+        cause: std::io::Error,
     },
     /// A file that is not an eeglens epoch store, or a damaged one.
     #[error("{}: not an eeglens epoch store: {reason}", path.display())]
@@ -68,7 +69,7 @@ pub enum DataError {
 }
 
 impl DataError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { path: path.into(), source }
+    pub(crate) fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
+        Self::Io { path: path.into(), cause }
     }
 }

@@ -26,11 +26,12 @@
 //! refused; a class of fewer than five subjects is a warning. Recordings are
 //! processed in parallel. Nothing disappears silently: every recording's
 //! outcome — windows kept, windows rejected and why, or the reason it was
-//! skipped — is in the returned [`PrepareSummary`]. A recording that cannot be
-//! read (a damaged header included) or holds a non-finite sample (NaN or an
-//! infinity, before or after filtering) is skipped whole, with the reason: the
-//! filters spread one NaN over the whole channel, so no window of it could be
-//! trusted. No non-finite value is ever written into a store.
+//! skipped — is in the returned [`PrepareSummary`], with what its reader warned
+//! about (a duplicate channel label, ...). A recording that cannot be read (a
+//! damaged header included) or holds a non-finite sample (NaN or an infinity,
+//! before or after filtering) is skipped whole, with the reason: the filters
+//! spread one NaN over the whole channel, so no window of it could be trusted.
+//! No non-finite value is ever written into a store.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -249,6 +250,10 @@ pub struct RecordingReport {
     pub label: Option<String>,
     /// what happened
     pub outcome: Outcome,
+    /// what the file's reader warned about while reading it (a duplicate channel label, EDF+
+    /// time-keeping records that are not consecutive, ...), one sentence each; empty for a
+    /// recording that was not read
+    pub warnings: Vec<String>,
 }
 
 /// What `prepare` did.
@@ -325,10 +330,11 @@ fn outcome_json(
             Outcome::Kept { windows, rejected, seconds_used, eyes_closed_events } => serde_json::json!({
                 "path": r.path, "subject": r.subject, "label": r.label, "status": "used",
                 "windows": windows, "rejected_amplitude": rejected, "seconds_used": seconds_used,
-                "eyes_closed_events": eyes_closed_events,
+                "eyes_closed_events": eyes_closed_events, "warnings": r.warnings,
             }),
             Outcome::Skipped(why) => serde_json::json!({
                 "path": r.path, "subject": r.subject, "label": r.label, "status": "skipped", "reason": why,
+                "warnings": r.warnings,
             }),
         })
         .collect();
@@ -431,6 +437,7 @@ pub fn prepare(
                     subject: r.subject.clone(),
                     label: None,
                     outcome: Outcome::Skipped(why),
+                    warnings: Vec::new(),
                 });
             }
         }
@@ -465,12 +472,13 @@ pub fn prepare(
         }
     }
 
-    let results: Vec<Result<Processed, String>> = todo
+    let results: Vec<(Result<Processed, String>, Vec<String>)> = todo
         .par_iter()
         .map(|(r, _)| {
-            let res = process_recording(r, cfg);
+            let mut reader_warnings = Vec::new();
+            let res = process_recording(r, cfg, &mut reader_warnings);
             progress(&r.subject);
-            res
+            (res, reader_warnings)
         })
         .collect();
 
@@ -478,7 +486,7 @@ pub fn prepare(
     let mut kept: Vec<(String, String, Processed)> = Vec::new();
     let mut raw_bytes = 0;
     let mut upsampled: Vec<(PathBuf, f64)> = Vec::new();
-    for ((r, label), res) in todo.iter().zip(results) {
+    for ((r, label), (res, reader_warnings)) in todo.iter().zip(results) {
         let outcome = match res {
             Ok(p) => {
                 raw_bytes += p.raw_bytes;
@@ -511,6 +519,7 @@ pub fn prepare(
             subject: r.subject.clone(),
             label: Some(label.clone()),
             outcome,
+            warnings: reader_warnings,
         });
     }
     reports.sort_by(|a, b| a.path.cmp(&b.path));
@@ -795,9 +804,26 @@ fn eyes_closed_intervals(events: &[Annotation], duration_s: f64) -> Option<Vec<(
     Some(out)
 }
 
-fn process_recording(r: &BidsRecording, cfg: &PrepareConfig) -> Result<Processed, String> {
+/// Adds the reader's `new` warnings to `warnings`, each once: the header and the data are read
+/// separately and both reads repeat what the header says.
+fn add_reader_warnings(warnings: &mut Vec<String>, new: &[String]) {
+    for w in new {
+        if !warnings.contains(w) {
+            warnings.push(w.clone());
+        }
+    }
+}
+
+/// Prepares one recording. The reader's warnings go to `reader_warnings`, also when the
+/// recording is skipped after it was read.
+fn process_recording(
+    r: &BidsRecording,
+    cfg: &PrepareConfig,
+    reader_warnings: &mut Vec<String>,
+) -> Result<Processed, String> {
     let header = eeglens_io::read_with(&r.path, &ReadOptions { header_only: true, ..Default::default() })
         .map_err(|e| e.to_string())?;
+    add_reader_warnings(reader_warnings, &header.warnings);
     let labels: Vec<&str> = header.channels.iter().map(|c| c.name.as_str()).collect();
     let (indices, names): (Vec<usize>, Vec<String>) = match &cfg.channels {
         ChannelSet::Hbn24 => {
@@ -848,6 +874,7 @@ fn process_recording(r: &BidsRecording, cfg: &PrepareConfig) -> Result<Processed
     let wanted: Vec<String> = indices.iter().map(|&i| header.channels[i].name.clone()).collect();
     let rec = eeglens_io::read_with(&r.path, &ReadOptions { channels: Some(wanted), ..Default::default() })
         .map_err(|e| e.to_string())?;
+    add_reader_warnings(reader_warnings, &rec.warnings);
     let raw_bytes = rec.data.iter().map(|c| c.len() as u64 * 4).sum();
     let mut data: Vec<Vec<f32>> = rec.data;
     for (k, ch) in data.iter().enumerate() {

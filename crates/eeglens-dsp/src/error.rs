@@ -62,13 +62,12 @@ pub enum DspError {
         value: f64,
     },
     /// An error in one channel of a multi-channel call.
-    #[error("channel {channel}: {source}")]
+    #[error("channel {channel}: {cause}")]
     Channel {
         /// index of the channel
         channel: usize,
-        /// the error in that channel
-        #[source]
-        source: Box<DspError>,
+        /// the error in that channel (shown in the message, so not chained as a source)
+        cause: Box<DspError>,
     },
     /// Channels of a multi-channel call differ in length.
     #[error("channel {channel} has {len} samples, channel 0 has {expected}")]
@@ -114,6 +113,6 @@ pub type Result<T> = std::result::Result<T, DspError>;
 impl DspError {
     /// Wraps this error with the index of the channel it happened in.
     pub fn in_channel(self, channel: usize) -> Self {
-        DspError::Channel { channel, source: Box::new(self) }
+        DspError::Channel { channel, cause: Box::new(self) }
     }
 }

@@ -127,6 +127,10 @@ mod tests {
         bad[3][10] = f32::NAN;
         let err = map_channels(&bad, |ch| sos.filtfilt(ch)).expect_err("NaN in channel 3");
         assert!(matches!(err, DspError::Channel { channel: 3, .. }));
+        // The channel's error is in the message and not chained again as a source.
+        let msg = err.to_string();
+        assert!(msg.starts_with("channel 3: sample 10 is not finite"), "{msg}");
+        assert!(std::error::Error::source(&err).is_none(), "{err:?}");
         let err = for_each_channel(&mut bad, |ch| sos.filtfilt_in_place(ch)).expect_err("NaN");
         assert!(matches!(err, DspError::Channel { channel: 3, .. }));
     }

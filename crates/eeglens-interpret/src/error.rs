@@ -78,22 +78,23 @@ pub enum InterpretError {
         nyquist: f64,
     },
     /// The spectral estimate failed.
-    #[error("spectral estimate of {what}: {source}")]
+    #[error("spectral estimate of {what}: {cause}")]
     Dsp {
         /// what was being estimated
         what: String,
-        /// the underlying error
-        source: eeglens_dsp::DspError,
+        /// the underlying error (shown in the message, so not chained as a source)
+        cause: eeglens_dsp::DspError,
     },
     /// The model refused its input.
     #[error(transparent)]
     Nn(#[from] eeglens_nn::NnError),
     /// Writing an output failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// the file
         path: PathBuf,
-        /// the I/O error
-        source: std::io::Error,
+        /// the I/O error (shown in the message, so not chained as a source: printing the chain
+        /// would repeat it)
+        cause: std::io::Error,
     },
 }

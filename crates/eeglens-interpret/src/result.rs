@@ -194,7 +194,7 @@ impl InterpretResult {
 /// [`InterpretError::Io`] naming the file; [`InterpretError::Nn`] when the
 /// safetensors writer refuses a tensor.
 pub fn write_outputs(result: &InterpretResult, dir: &Path) -> Result<(), InterpretError> {
-    std::fs::create_dir_all(dir).map_err(|source| InterpretError::Io { path: dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(dir).map_err(|cause| InterpretError::Io { path: dir.to_path_buf(), cause })?;
     let json_path = dir.join(INTERPRET_JSON);
     let tensors_path = dir.join(INTERPRET_TENSORS);
     let json = serde_json::to_string_pretty(&result.report).expect("the report serialises") + "\n";
@@ -216,5 +216,5 @@ pub fn write_outputs(result: &InterpretResult, dir: &Path) -> Result<(), Interpr
     let tensors = eeglens_nn::tensor_file::tensor_file_bytes(&tensors_path, &f32s, &ints, &meta)?;
     // The tensors first: of the two, the document is what readers open first.
     eeglens_io::atomic::write_files(&[(&tensors_path, &tensors), (&json_path, json.as_bytes())])
-        .map_err(|source| InterpretError::Io { path: dir.to_path_buf(), source })
+        .map_err(|cause| InterpretError::Io { path: dir.to_path_buf(), cause })
 }

@@ -103,15 +103,15 @@ pub fn spectra(
 ) -> Result<Spectra, InterpretError> {
     let nperseg = ((fs.round() as usize).max(8)).min(n_samples);
     let welch = Welch::new(fs, WelchConfig { nperseg, noverlap: None, nfft: None })
-        .map_err(|source| InterpretError::Dsp { what: "the Welch planner".into(), source })?;
+        .map_err(|cause| InterpretError::Dsp { what: "the Welch planner".into(), cause })?;
     let freqs = welch.freqs();
     let f = freqs.len();
     let n_items = items.len() / (n_channels * n_samples).max(1);
     let mut psd = vec![0.0; n_items * n_channels * f];
     for (row, (x, out)) in items.chunks_exact(n_samples).zip(psd.chunks_exact_mut(f)).enumerate() {
-        welch.psd_into(x, out).map_err(|source| InterpretError::Dsp {
+        welch.psd_into(x, out).map_err(|cause| InterpretError::Dsp {
             what: format!("item {} channel {}", row / n_channels, row % n_channels),
-            source,
+            cause,
         })?;
     }
     Ok(Spectra { freqs, psd, n_items, n_channels })

@@ -9,12 +9,12 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum ReportError {
     /// The run directory could not be read (no `config.json`, malformed metrics, ...).
-    #[error("run {}: {source}", run.display())]
+    #[error("run {}: {cause}", run.display())]
     Run {
         /// the run directory
         run: PathBuf,
-        /// what eeglens-train said
-        source: Box<eeglens_train::TrainError>,
+        /// what eeglens-train said (shown in the message, so not chained as a source)
+        cause: Box<eeglens_train::TrainError>,
     },
     /// The run has not been interpreted yet.
     #[error(
@@ -48,11 +48,12 @@ pub enum ReportError {
         msg: String,
     },
     /// An operating-system error on a file.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// the file
         path: PathBuf,
-        /// the underlying error
-        source: std::io::Error,
+        /// the underlying error (shown in the message, so not chained as a source: printing the
+        /// chain would repeat it)
+        cause: std::io::Error,
     },
 }

@@ -27,8 +27,7 @@ pub fn interpret_candidates(run_dir: &Path, dir: Option<&Path>) -> Vec<PathBuf> 
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ReportError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| ReportError::Io { path: path.into(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|cause| ReportError::Io { path: path.into(), cause })?;
     serde_json::from_str(&text).map_err(|e| ReportError::Json { path: path.into(), msg: e.to_string() })
 }
 
@@ -128,7 +127,7 @@ fn dir_name(dir: &Path) -> String {
 }
 
 fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInput, ReportError> {
-    let run_err = |e| ReportError::Run { run: run_dir.to_path_buf(), source: Box::new(e) };
+    let run_err = |e| ReportError::Run { run: run_dir.to_path_buf(), cause: Box::new(e) };
     let run = RunDir::open(run_dir).map_err(run_err)?;
     let epochs = run.metrics().map_err(run_err)?;
     let looked = interpret_candidates(run_dir, interpret_dir);
@@ -257,9 +256,9 @@ pub fn report_for_run_with(
     let input = load_run(run_dir, interpret_dir)?;
     let out = out.map(Path::to_path_buf).unwrap_or_else(|| run_dir.join(REPORT_FILE));
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| ReportError::Io { path: parent.into(), source })?;
+        std::fs::create_dir_all(parent).map_err(|cause| ReportError::Io { path: parent.into(), cause })?;
     }
     eeglens_io::atomic::write_file(&out, crate::render_html(&input).as_bytes())
-        .map_err(|source| ReportError::Io { path: out.clone(), source })?;
+        .map_err(|cause| ReportError::Io { path: out.clone(), cause })?;
     Ok(out)
 }

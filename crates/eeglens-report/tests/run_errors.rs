@@ -53,3 +53,29 @@ fn a_parent_without_seed_runs_is_not_a_run() {
     assert!(matches!(e, ReportError::Run { .. }), "seed-x is no seed run: {e:?}");
     std::fs::remove_dir_all(&parent).unwrap();
 }
+
+/// The error and every `source()` below it, joined with ": " as a program printing the whole
+/// chain does.
+fn full_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        parts.push(s.to_string());
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+/// The OS message (from eeglens-train's error inside) is shown once: each error shows what it
+/// wraps in its own text and does not chain it again.
+#[test]
+fn a_missing_run_shows_the_os_message_once_in_the_whole_chain() {
+    let run = std::path::Path::new("/nonexistent-eeglens/run");
+    let os = std::fs::metadata(run).expect_err("absent").to_string();
+    let e = load_run(run, None).expect_err("absent");
+    assert!(matches!(e, ReportError::Run { .. }), "{e:?}");
+    let chain = full_chain(&e);
+    assert_eq!(chain.matches(&os).count(), 1, "{chain}");
+    assert_eq!(chain.matches("config.json").count(), 1, "{chain}");
+    assert!(std::error::Error::source(&e).is_none(), "{e:?}");
+}

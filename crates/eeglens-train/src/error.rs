@@ -10,12 +10,13 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum TrainError {
     /// An operating-system error on a file or directory of the run.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// the file or directory
         path: PathBuf,
-        /// the underlying error
-        source: std::io::Error,
+        /// the underlying error (shown in the message, so not chained as a source: printing the
+        /// chain would repeat it)
+        cause: std::io::Error,
     },
     /// A setting that cannot work (zero batch, unknown optimiser, ...).
     #[error("invalid setting `{field}`: {msg}")]
@@ -26,7 +27,7 @@ pub enum TrainError {
         msg: String,
     },
     /// The model cannot be built for the data's window shape.
-    #[error("model `{model}` does not fit windows of {n_channels} channels x {n_samples} samples in {}: {source}", data.display())]
+    #[error("model `{model}` does not fit windows of {n_channels} channels x {n_samples} samples in {}: {cause}", data.display())]
     ModelShape {
         /// zoo name
         model: String,
@@ -36,8 +37,9 @@ pub enum TrainError {
         n_channels: usize,
         /// samples per window
         n_samples: usize,
-        /// the layer that cannot take its input
-        source: Box<eeglens_nn::NnError>,
+        /// the layer that cannot take its input (shown in the message, so not chained as a
+        /// source)
+        cause: Box<eeglens_nn::NnError>,
     },
     /// A split the work needs holds no window.
     #[error("{}: the {split} split holds no window", data.display())]
@@ -155,7 +157,7 @@ pub enum TrainError {
 }
 
 impl TrainError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { path: path.into(), source }
+    pub(crate) fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
+        Self::Io { path: path.into(), cause }
     }
 }

@@ -764,12 +764,12 @@ fn build_model_attempt(
         n_classes: store.meta().classes.len().max(1),
     };
     let mut rng = attempt_rng(cfg.seed, attempt).fork(INIT_STREAM);
-    let mut model = build(&cfg.model, &spec, &mut rng).map_err(|source| TrainError::ModelShape {
+    let mut model = build(&cfg.model, &spec, &mut rng).map_err(|cause| TrainError::ModelShape {
         model: cfg.model.clone(),
         data: store.path().to_path_buf(),
         n_channels: spec.n_channels,
         n_samples: spec.n_samples,
-        source: Box::new(source),
+        cause: Box::new(cause),
     })?;
     if let Some(init) = cfg.init {
         reinit(&mut model, init, &mut rng);

@@ -13,6 +13,18 @@ fn one_epoch() -> TrainConfig {
     TrainConfig { model: "rvgg".into(), epochs: 1, threads: Some(1), ..TrainConfig::default() }
 }
 
+/// The error and every `source()` below it, joined with ": " as a program printing the whole
+/// chain does.
+fn full_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        parts.push(s.to_string());
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
 fn one_line(e: &TrainError) -> String {
     let s = e.to_string();
     assert!(!s.contains('\n'), "not one line: {s}");
@@ -33,6 +45,10 @@ fn a_model_that_does_not_fit_the_windows_is_refused_before_anything_is_written()
     assert!(matches!(e, TrainError::ModelShape { .. }), "{msg}");
     assert!(msg.contains("model `rvgg` does not fit windows of 4 channels x 32 samples"), "{msg}");
     assert!(msg.contains("toy.safetensors"), "{msg}");
+    // The layer's error is in the message, so it is not chained again.
+    let TrainError::ModelShape { cause, .. } = &e else { unreachable!("matched above") };
+    assert_eq!(full_chain(&e).matches(&cause.to_string()).count(), 1, "{}", full_chain(&e));
+    assert!(std::error::Error::source(&e).is_none(), "{e:?}");
     assert!(!run.exists());
 }
 
@@ -123,4 +139,17 @@ fn divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint() {
     assert!(weights(&last).values().all(|t| t.data().iter().all(|v| v.is_finite())));
     let records = RunDir::open(&run).expect("run").metrics().expect("metrics");
     assert_eq!(records.len(), done);
+}
+
+/// The OS message is in the error's own text and not chained again as its `source()`.
+#[test]
+fn a_missing_run_names_the_file_and_the_os_message_once() {
+    let run = std::path::Path::new("/nonexistent-eeglens/run");
+    let os = std::fs::metadata(run).expect_err("absent").to_string();
+    let e = RunDir::open(run).expect_err("absent");
+    assert!(matches!(e, TrainError::Io { .. }), "{e:?}");
+    let chain = full_chain(&e);
+    assert_eq!(chain.matches(&os).count(), 1, "{chain}");
+    assert_eq!(chain.matches("config.json").count(), 1, "{chain}");
+    assert!(std::error::Error::source(&e).is_none(), "{e:?}");
 }

@@ -13,12 +13,13 @@ pub enum ValidateError {
     #[error("{0}")]
     Grid(String),
     /// A file or directory could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// the file or directory
         path: PathBuf,
-        /// what the OS said
-        source: std::io::Error,
+        /// what the OS said (shown in the message, so not chained as a source: printing the chain
+        /// would repeat it)
+        cause: std::io::Error,
     },
     /// A JSON file is malformed or not what it should be.
     #[error("{}: {msg}", path.display())]
@@ -54,5 +55,5 @@ pub enum ValidateError {
 /// Wraps an I/O error with its path.
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> ValidateError {
     let path = path.into();
-    move |source| ValidateError::Io { path, source }
+    move |cause| ValidateError::Io { path, cause }
 }

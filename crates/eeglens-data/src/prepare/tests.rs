@@ -537,3 +537,65 @@ fn balancing_leftovers_and_unlisted_subjects_end_as_skipped_with_the_reason() {
     assert_eq!(s.n_subjects, 2 * n_f);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Rewrites a synthetic EDF+ with channel `from` relabelled `to` (`to` already names another
+/// channel, so the label is used twice).
+fn relabel_edf(edf: &Path, from: &str, to: &str) {
+    let mut rec = eeglens_io::read(edf).expect("read");
+    assert!(rec.warnings.is_empty(), "{:?}", rec.warnings);
+    let ch = rec.channels.iter_mut().find(|c| c.name == from).expect("channel to relabel");
+    ch.name = to.to_string();
+    eeglens_io::write_edf(edf, &rec, &eeglens_io::EdfWriteOptions::edf_plus()).expect("write");
+}
+
+/// The readers' warnings (here a duplicate channel label) never reached `prepare`'s user: each
+/// now ends with its recording's outcome, in the summary and in the store, for a used recording
+/// and for one skipped after it was read.
+#[test]
+fn reader_warnings_are_kept_with_each_recording_outcome() {
+    let d = tmp("reader-warnings");
+    let root = d.join("bids");
+    synth(&root, 8, 0.0, 5);
+    let edf = |s: &str| root.join(format!("sub-{s}/eeg/sub-{s}_task-RestingState_eeg.edf"));
+    // A label spelt in another case names the same channel: still used, with a warning.
+    let mut rec = eeglens_io::read(&edf("002")).expect("read");
+    let cz = rec.channels.iter().position(|c| c.name == "Cz").expect("Cz");
+    let mut extra = rec.channels[cz].clone();
+    extra.name = "CZ".into();
+    let samples = rec.data[cz].clone();
+    rec.push_channel(extra, samples);
+    eeglens_io::write_edf(&edf("002"), &rec, &eeglens_io::EdfWriteOptions::edf_plus()).expect("write");
+    // O1 relabelled Cz: the label is used twice and O1 is missing, so the recording is skipped.
+    relabel_edf(&edf("003"), "O1", "Cz");
+
+    let out = d.join("e.safetensors");
+    let s = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).expect("prepare");
+    let report = |sub: &str| s.recordings.iter().find(|r| r.subject == sub).expect("report");
+    let used = report("002");
+    assert!(matches!(used.outcome, Outcome::Kept { .. }), "{:?}", used.outcome);
+    assert_eq!(used.warnings.len(), 1, "each warning once, not once per read: {:?}", used.warnings);
+    assert!(
+        used.warnings[0].contains("duplicate channel label \"Cz\"") && used.warnings[0].contains("CZ"),
+        "{:?}",
+        used.warnings
+    );
+    assert!(skipped_reason(&s, "003").contains("channels not found: O1"));
+    let skipped = report("003");
+    assert_eq!(skipped.warnings.len(), 1, "{:?}", skipped.warnings);
+    assert!(skipped.warnings[0].contains("duplicate channel label \"Cz\""), "{:?}", skipped.warnings);
+    for r in s.recordings.iter().filter(|r| r.subject != "002" && r.subject != "003") {
+        assert!(r.warnings.is_empty(), "sub-{}: {:?}", r.subject, r.warnings);
+    }
+
+    // The store's outcome and the summary's JSON carry them with the recording.
+    let store = EpochStore::open(&out).expect("open");
+    let recs = store.meta().settings["outcome"]["recordings"].as_array().expect("recordings").clone();
+    assert_eq!(serde_json::Value::Array(recs.clone()), s.outcome_json()["recordings"]);
+    for (sub, want) in [("002", &used.warnings), ("003", &skipped.warnings)] {
+        let entry = recs.iter().find(|r| r["subject"] == sub).expect("entry");
+        assert_eq!(entry["warnings"], serde_json::json!(want), "sub-{sub}");
+    }
+    let entry = recs.iter().find(|r| r["subject"] == "001").expect("entry");
+    assert_eq!(entry["warnings"], serde_json::json!([]));
+    let _ = std::fs::remove_dir_all(&d);
+}
