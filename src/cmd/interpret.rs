@@ -66,11 +66,11 @@ pub struct Args {
     /// Back-projection rule: deconvnet, guided or saliency.
     #[arg(long, default_value = "deconvnet")]
     pub rule: String,
-    /// Which output the deconvnet projects each class's windows from: shared (the same output for every
-    /// window; named the planted band twice as often on the validation grid) or class (its own class, as
-    /// the paper).
-    #[arg(long, default_value = "shared")]
-    pub deconv_seed: String,
+    /// Which output the deconvnet projects each class's windows from: class (its own class, as the paper)
+    /// or shared (the same output for every window) [default: shared for rvgg-bn, where the validation
+    /// grid found it names the planted band far more often; class for every other model].
+    #[arg(long)]
+    pub deconv_seed: Option<String>,
     /// Read each deconvnet map multiplied with its window instead of the map alone.
     #[arg(long)]
     pub deconv_times_input: bool,
@@ -183,11 +183,13 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
         other => bail!("--rule {other}: expected deconvnet, guided or saliency"),
     };
     cfg.deconv.keep = if a.whole_map { Keep::Map } else { Keep::Strongest };
-    cfg.deconv.seed = match a.deconv_seed.as_str() {
-        "class" => DeconvSeed::Class,
-        "shared" => DeconvSeed::Shared,
-        other => bail!("--deconv-seed {other}: expected class or shared"),
-    };
+    if let Some(seed) = &a.deconv_seed {
+        cfg.deconv.seed = match seed.as_str() {
+            "class" => DeconvSeed::Class,
+            "shared" => DeconvSeed::Shared,
+            other => bail!("--deconv-seed {other}: expected class or shared"),
+        };
+    }
     cfg.deconv.times_input = a.deconv_times_input;
     if let (Some(layer), Some(unit)) = (&a.layer, a.unit) {
         cfg.unit = Some(UnitRef { layer: layer.clone(), unit });
@@ -263,6 +265,10 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
         );
     }
     let (model, _) = run.load_model()?;
+    let mut cfg = cfg;
+    if a.deconv_seed.is_none() {
+        cfg.deconv.seed = eeglens_interpret::DeconvConfig::for_model(model.name()).seed;
+    }
     let store = run.open_store(a.data.as_deref())?;
     // After the inputs are checked (their problems come first), before the work.
     claim_outputs(&output_dir(&a), a.force)?;

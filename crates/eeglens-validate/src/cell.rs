@@ -283,11 +283,13 @@ pub fn train_config(grid: &GridSpec, cell: &CellSpec) -> TrainConfig {
     TrainConfig { model: grid.model.clone(), epochs: grid.epochs, seed: cell.seed, ..TrainConfig::default() }
 }
 
-/// The deconvnet's variants every cell also reads (name, seed, times input),
-/// beside the default (shared seed, the map alone): the grid is what a change
-/// of the default is chosen by. `deconv-class` is the paper's reading.
-pub const DECONV_VARIANTS: [(&str, DeconvSeed, bool); 3] = [
+/// The deconvnet's readings (name, seed, times input). Every cell reads the
+/// trained model's default ([`eeglens_interpret::DeconvConfig::for_model`]) as
+/// its `deconv` method and the other three as `variants`: the grid is what a
+/// change of the default is chosen by. `deconv-class` is the paper's reading.
+pub const DECONV_VARIANTS: [(&str, DeconvSeed, bool); 4] = [
     ("deconv-class", DeconvSeed::Class, false),
+    ("deconv-shared", DeconvSeed::Shared, false),
     ("deconv-class-x-input", DeconvSeed::Class, true),
     ("deconv-shared-x-input", DeconvSeed::Shared, true),
 ];
@@ -482,7 +484,8 @@ pub fn run_cell(
     let t = Instant::now();
     let run = RunDir::open(&run_dir).map_err(|e| stage_err("interpret")(&e))?;
     let (model, _) = run.load_model().map_err(|e| stage_err("interpret")(&e))?;
-    let icfg = interpret_config(grid, cell);
+    let mut icfg = interpret_config(grid, cell);
+    icfg.deconv.seed = eeglens_interpret::DeconvConfig::for_model(model.name()).seed;
     let result =
         eeglens_interpret::run(&model, &store, &icfg, &mut Silent).map_err(|e| stage_err("interpret")(&e))?;
     write_outputs(&result, &run_dir.join(eeglens_interpret::result::INTERPRET_DIR))
@@ -497,7 +500,8 @@ pub fn run_cell(
     };
     let mut variants = BTreeMap::new();
     if m.deconv.is_some() {
-        for (name, seed, times_input) in DECONV_VARIANTS {
+        let default = (icfg.deconv.seed, icfg.deconv.times_input);
+        for (name, seed, times_input) in DECONV_VARIANTS.into_iter().filter(|v| (v.1, v.2) != default) {
             let mut vcfg = icfg.clone();
             vcfg.methods = vec![Method::Deconv];
             vcfg.deconv.seed = seed;

@@ -287,8 +287,8 @@ fn a_header_whose_sizes_overflow_skips_its_recording_only() {
     let root = d.join("bids");
     let c = synth(&root, 8, 0.0, 4);
     let f = root.join("sub-002/eeg/sub-002_task-RestingState_eeg.edf");
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/broken/record_size_overflow.edf");
+    // A copy of the workspace's fixtures/broken/record_size_overflow.edf, so the crate's package tests it too.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/record_size_overflow.edf");
     std::fs::copy(fixture, &f).expect("copy the fixture");
     let out = d.join("e.safetensors");
     let s = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).expect("prepare");
