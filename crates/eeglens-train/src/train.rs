@@ -779,10 +779,17 @@ fn build_model_attempt(
 
 /// Files a run writes (removed by `force`).
 pub(crate) fn run_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = [CONFIG_FILE, METRICS_FILE, BEST_CHECKPOINT, LAST_CHECKPOINT, BASELINE_FILE]
-        .iter()
-        .map(|f| dir.join(f))
-        .collect();
+    let mut v: Vec<PathBuf> = [
+        CONFIG_FILE,
+        METRICS_FILE,
+        BEST_CHECKPOINT,
+        LAST_CHECKPOINT,
+        BASELINE_FILE,
+        crate::select::SELECTION_FILE,
+    ]
+    .iter()
+    .map(|f| dir.join(f))
+    .collect();
     v.extend(Split::ALL.iter().map(|s| dir.join(format!("eval-{}.json", s.name()))));
     v
 }
@@ -836,6 +843,12 @@ fn new_run(
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(TrainError::io(&f, e)),
             _ => {}
         }
+    }
+    // A model selection's candidates belong to the run being replaced: left
+    // behind, `--resume` would take this run for a selection.
+    let candidates = dir.join(crate::select::CANDIDATES_DIR);
+    if candidates.is_dir() {
+        std::fs::remove_dir_all(&candidates).map_err(|e| TrainError::io(&candidates, e))?;
     }
     std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
     let threads = cfg.threads.unwrap_or_else(rayon::current_num_threads);

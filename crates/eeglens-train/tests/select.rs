@@ -170,3 +170,26 @@ fn bad_candidate_lists_and_nothing_to_resume_are_refused() {
     assert!(matches!(r, Err(TrainError::NothingToResume { .. })), "{r:?}");
     assert!(!out.exists(), "a refused call writes nothing");
 }
+
+#[test]
+fn a_single_model_forced_over_a_selection_leaves_no_trace_of_it() {
+    let d = tmpdir("select-force");
+    let store = toy_store(&d, &ToyConfig { windows: 4, ..ToyConfig::default() });
+    let out = d.join("run");
+    let one = TrainConfig { epochs: 1, ..cfg() };
+    train_selected(&one, &CANDIDATES, &store, &out, &RunOptions::default(), &mut |_| {})
+        .expect("selection runs");
+    assert!(out.join(SELECTION_FILE).is_file() && out.join(CANDIDATES_DIR).is_dir());
+    let single = TrainConfig { model: "rvgg".into(), ..one };
+    eeglens_train::train_with(
+        &single,
+        &store,
+        &out,
+        &RunOptions { force: true, ..RunOptions::default() },
+        &mut |_| {},
+    )
+    .expect("--force replaces the run");
+    assert!(!out.join(SELECTION_FILE).exists(), "no selection.json describes the new run");
+    assert!(!out.join(CANDIDATES_DIR).exists(), "no candidates make --resume take it for a selection");
+    assert_eq!(Selection::read(&out).expect("readable"), None);
+}
