@@ -2,7 +2,10 @@
 //!
 //! No science lives here. Each subcommand is one module in `cmd/` with an
 //! `Args` struct (clap) and `run(args, &Global) -> anyhow::Result<()>`.
-//! Errors print as one line, `eeglens: error: ...`, and exit with code 1.
+//! Errors print as one line, `eeglens: error: ...`. Exit codes: 0 success;
+//! 1 the command failed (bad input, a refused output, ...); 2 the command line
+//! cannot be parsed; 3 `validate --check` found a target missed; 130
+//! interrupted (`train` after Ctrl-C or SIGTERM, resumable).
 
 use std::process::ExitCode;
 
@@ -82,9 +85,43 @@ fn one_line(e: &anyhow::Error) -> String {
     msg.replace('\n', " ")
 }
 
+/// Exit code of a command line that cannot be parsed (an unknown flag, a
+/// missing or malformed value, flags that exclude each other).
+const EXIT_USAGE: u8 = 2;
+
+/// `--help` and `--version` print as clap writes them and succeed; any
+/// other parse failure is one line, `eeglens: error: ...`, naming the
+/// command's usage, and exits with [`EXIT_USAGE`].
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = e.print();
+        return ExitCode::from(EXIT_USAGE);
+    }
+    eprintln!("eeglens: error: {}", usage_line(&e.render().to_string()));
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// clap's multi-line message as one line: the error, then the usage.
+fn usage_line(rendered: &str) -> String {
+    let lines: Vec<&str> = rendered.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let error = lines.first().map_or("", |l| l.strip_prefix("error: ").unwrap_or(l));
+    match lines.iter().find_map(|l| l.strip_prefix("Usage: ")) {
+        Some(usage) => format!("{error} (usage: {usage}; see --help)"),
+        None => format!("{error} (see --help)"),
+    }
+}
+
 fn main() -> ExitCode {
     default_sigpipe();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let result = match cli.command {
         Command::Version => cmd::version(&cli.global),
         Command::Forward(a) => cmd::forward::run(a, &cli.global),

@@ -347,7 +347,20 @@ fn seeds_train_into_a_parent_that_eval_and_interpret_read_together() {
     let o = run(&[
         "train", "--model", "rvgg", "--data", data_s, "--out", parent_s, "--seeds", "0-1", "--seed", "3",
     ]);
-    assert_eq!(o.status.code(), Some(2), "clap refuses the pair: {}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "clap refuses the pair: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "a usage error is one line: {err}");
+    assert!(
+        err.starts_with("eeglens: error: ") && err.contains("--seed") && err.contains("usage: eeglens train"),
+        "{err}"
+    );
+    // An unknown flag too; --help still prints the whole help and succeeds.
+    let o = run(&["train", "--modle", "rvgg"]);
+    let err = text(&o.stderr);
+    assert_eq!((o.status.code(), err.trim_end().lines().count()), (Some(2), 1), "{err}");
+    assert!(err.contains("--modle"), "{err}");
+    let o = run(&["train", "--help"]);
+    assert!(o.status.success() && text(&o.stdout).contains("--model"), "{}", text(&o.stderr));
     let _ = std::fs::remove_dir_all(&d);
 }
 

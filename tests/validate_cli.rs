@@ -184,6 +184,19 @@ fn tiny_grid_schema_rerun_refusal_and_merge() {
     assert_eq!(doc2["grid_hash"], doc["grid_hash"]);
     assert_eq!(doc2["cells"].as_array().unwrap().len(), 2);
     assert!(merged.join("validate.html").is_file());
+    // --check: a grid this small misses targets, which is exit code 3 (not 1, not a usage error's 2).
+    let o = Command::new(BIN)
+        .args(["validate", "--check", "--force", "--merge"])
+        .arg(&array)
+        .arg(&array2)
+        .arg("--out")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    let s = &doc2["summary"];
+    let fails = s["checks"].as_array().unwrap().iter().any(|c| c["status"] == "fail");
+    assert!(fails || s["nothing_learned"] == true, "the tiny grid passes every target: {s}");
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
     // Merging a directory twice duplicates every cell.
     let o = Command::new(BIN).args(["validate", "--merge"]).arg(&array).arg(&array).output().unwrap();
     assert!(refused(&o).contains("twice"));

@@ -91,7 +91,7 @@ pub struct Args {
     /// Print the grid's cells and exit.
     #[arg(long)]
     pub list: bool,
-    /// Exit with code 2 when a target is missed or nothing was learned.
+    /// Exit with code 3 when a target is missed or nothing was learned.
     #[arg(long)]
     pub check: bool,
 }
@@ -255,7 +255,7 @@ fn finish(doc: &ValidateDoc, out: &std::path::Path, a: &Args, secs: f64) -> anyh
         println!("written     {}, {}", json.display(), html.display());
     }
     if a.check && !doc.summary.all_pass() {
-        std::process::exit(2);
+        std::process::exit(3);
     }
     Ok(())
 }
