@@ -16,15 +16,46 @@ fn tmpdir(name: &str) -> PathBuf {
     d
 }
 
-/// A toy store and a run trained on it for two epochs.
+/// A toy store and an R-VGG run trained on it for two epochs.
 fn trained_run(dir: &Path) -> PathBuf {
+    trained_model_run(dir, "rvgg")
+}
+
+/// A toy store and a run of `model` trained on it for two epochs.
+fn trained_model_run(dir: &Path, model: &str) -> PathBuf {
     let data = dir.join("toy.safetensors");
     toy_set(&ToyConfig { windows: 6, ..ToyConfig::default() }).write(&data).expect("write toy store");
     let store = EpochStore::open(&data).expect("open toy store");
     let run = dir.join("run");
-    let cfg = TrainConfig { model: "rvgg".into(), epochs: 2, ..TrainConfig::default() };
+    let cfg = TrainConfig { model: model.into(), epochs: 2, ..TrainConfig::default() };
     train(&cfg, &store, &run, &mut |_| {}).expect("toy training");
     run
+}
+
+#[test]
+fn the_deconvnet_reads_rvgg_bn_from_the_shared_seed_and_other_models_as_the_paper() {
+    let d = tmpdir("deconv-seed");
+    let rule = |run: &Path, extra: &[&str]| {
+        let mut args = vec!["--json", "--read-anyway", "--method", "deconv", "--force"];
+        args.extend_from_slice(extra);
+        let o = interpret(run, &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+        v["methods"]["deconv"]["rule"].as_str().expect("the deconvnet's rule").to_string()
+    };
+    for (model, want) in [("rvgg", "deconvnet"), ("rvgg-bn", "deconvnet/shared")] {
+        let dir = d.join(model);
+        std::fs::create_dir_all(&dir).expect("model dir");
+        let run = trained_model_run(&dir, model);
+        assert_eq!(rule(&run, &[]), want, "{model}: the default reading");
+        let other = if want == "deconvnet" { "shared" } else { "class" };
+        assert_ne!(
+            rule(&run, &["--deconv-seed", other]),
+            want,
+            "{model}: --deconv-seed {other} overrides it"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 fn interpret(run: &Path, extra: &[&str]) -> Output {
