@@ -509,4 +509,23 @@ fn auto_trains_both_candidates_keeps_the_better_on_validation_and_resumes() {
     assert!(r.status.success(), "{}", text(&r.stderr));
     let sel2 = eeglens_train::Selection::read(&out).expect("readable").expect("selection.json");
     assert_eq!(sel2, sel);
+
+    // A seed of `--seeds` whose selection stopped before its choice (candidates, no run files yet)
+    // is resumed, not refused.
+    let parent = d.join("seeds");
+    let seed0 = parent.join("seed-0");
+    std::fs::create_dir_all(&parent).expect("parent");
+    std::fs::rename(&out, &seed0).expect("move the selection under the parent");
+    for f in std::fs::read_dir(&seed0).expect("readable") {
+        let f = f.expect("entry").path();
+        if f.is_file() {
+            std::fs::remove_file(&f).expect("remove a run file");
+        }
+    }
+    let mut v = vec!["train", "--model", "auto", "--data", data.to_str().expect("utf-8")];
+    v.extend(["--out", parent.to_str().expect("utf-8"), "--seeds", "0", "--epochs", "2", "--threads", "1"]);
+    let o = run(&v);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let sel3 = eeglens_train::Selection::read(&seed0).expect("readable").expect("selection.json");
+    assert_eq!(sel3, sel, "the resumed seed makes the same choice");
 }

@@ -189,7 +189,9 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     for seed in seeds {
         let dir = a.out.join(eeglens_train::run_dir::seed_dir_name(seed));
         let done = dir.join("eval-test.json").exists();
-        let started = dir.join(eeglens_train::run_dir::CONFIG_FILE).exists();
+        // A model selection interrupted before its choice has candidates and no config.json yet.
+        let started = dir.join(eeglens_train::run_dir::CONFIG_FILE).exists()
+            || dir.join(select::CANDIDATES_DIR).is_dir();
         if done && !a.force {
             println!("seed {seed}: complete in {} (skipped; --force retrains)", dir.display());
             continue;
