@@ -55,6 +55,13 @@ pub enum TrainError {
         /// the run directory
         path: PathBuf,
     },
+    /// The directory holds a model selection that stopped before its choice
+    /// (`candidates/`, no `config.json`) and neither resuming nor overwriting was asked for.
+    #[error("{}: holds a model selection that has not chosen yet (candidates/); continue it with --resume or start again with --force", path.display())]
+    SelectionStarted {
+        /// the run directory
+        path: PathBuf,
+    },
     /// The run directory exists, holds files and no run, and overwriting was not asked for.
     #[error("{}: exists and holds `{entry}` but no run (no config.json); choose another --out or pass --force to train into it", path.display())]
     NotARun {

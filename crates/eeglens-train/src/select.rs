@@ -200,7 +200,8 @@ pub struct SelectedSummary {
 /// # Errors
 /// As [`train_with`] for each candidate; [`TrainError::Config`] for an
 /// empty or repeated candidate list; [`TrainError::RunExists`],
-/// [`TrainError::NotARun`] and [`TrainError::NothingToResume`] for `out`;
+/// [`TrainError::SelectionStarted`], [`TrainError::NotARun`] and
+/// [`TrainError::NothingToResume`] for `out`;
 /// [`TrainError::Io`] when the copy cannot be written.
 pub fn train_selected(
     base: &TrainConfig,
@@ -229,8 +230,11 @@ pub fn train_selected(
             });
         }
     } else if !opts.force {
-        if out.join(CONFIG_FILE).exists() || cand_root.exists() {
+        if out.join(CONFIG_FILE).exists() {
             return Err(TrainError::RunExists { path: out.to_path_buf() });
+        }
+        if cand_root.exists() {
+            return Err(TrainError::SelectionStarted { path: out.to_path_buf() });
         }
         if let Some(entry) = foreign_entry(out)? {
             return Err(TrainError::NotARun { path: out.to_path_buf(), entry });

@@ -116,6 +116,11 @@ fn an_interrupted_selection_resumes_to_the_same_choice() {
     })
     .expect("an interruption is not an error");
     assert!(matches!(first.summary.stop, StopReason::Interrupted { .. }), "{:?}", first.summary.stop);
+    // Started again without --resume: refused, naming what is there.
+    let again = train_selected(&cfg(), &CANDIDATES, &store, &parts, &RunOptions::default(), &mut |_| {});
+    let err = again.expect_err("refused");
+    assert!(matches!(err, TrainError::SelectionStarted { .. }), "{err:?}");
+    assert!(err.to_string().contains("--resume"), "{err}");
     assert!(first.selection.is_none(), "nothing is chosen before every candidate has trained");
     assert!(!parts.join(CONFIG_FILE).exists(), "OUT is not a run yet");
 
