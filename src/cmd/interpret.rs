@@ -30,8 +30,8 @@ pub struct Args {
     /// Print interpret.json on stdout too.
     #[arg(long)]
     pub json: bool,
-    /// Which windows: test, val, val+test (every held-out subject: a lower floor for the p-values) or train.
-    #[arg(long, default_value = "test")]
+    /// Which windows the methods read: val+test (every held-out subject), test, val or train. Whether the model learned, and the floor of every p-value, are judged on test alone when val is read with it.
+    #[arg(long, default_value = "val+test")]
     pub split: String,
     /// Another epoch store (the run's moved, or was prepared again): accepted when it is the
     /// run's or its subjects keep the run's splits [default: the run's, which must be unchanged].
@@ -283,8 +283,8 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
     let r = &result.report;
     let d = &r.model.discrimination;
     println!(
-        "model       {} on {}: accuracy {:.3}, {} subjects, discrimination p = {:.4}",
-        r.model.name, r.split, d.accuracy, d.n_subjects, d.p
+        "model       {} on {}: accuracy {:.3}, {} subjects, discrimination p = {:.4} (windows read: {})",
+        r.model.name, r.model.split, d.accuracy, d.n_subjects, d.p, r.split
     );
     if let Ok(Some(b)) = run.baseline() {
         println!(
@@ -298,7 +298,7 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
     if !d.learned {
         println!(
             "NOTHING LEARNED: the model is not above chance on the {} split (windows {:.3}, binomial p = {:.3}; subjects {:.3}); no reading is possible{}",
-            r.split,
+            r.model.split,
             d.accuracy,
             d.p_binomial,
             d.subject_accuracy,

@@ -7,7 +7,7 @@
 //!
 //! A channel's contrast in a band is `|r_cb - m_c|`, the per-channel
 //! log ratio less that channel's median over the bands: the quantity whose
-//! channel mean is the band's `contrast` ([`Reading::channel_contrasts`]).
+//! strongest quarter's mean is the band's `contrast` ([`Reading::channel_contrasts`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -215,6 +215,7 @@ mod tests {
             permutations: 99,
             model: ModelSummary {
                 name: "m".into(),
+                split: "test".into(),
                 discrimination: Discrimination {
                     n_windows: 10,
                     n_subjects: 4,

@@ -277,8 +277,11 @@ pub struct InterpretConfig {
     /// windows read by optimal samples and the deconvnet (and whose
     /// statistics set actmax's scale), default test
     pub split: Split,
-    /// also read the windows of this held-out split (validation with test:
-    /// more subjects, so a lower floor for every p-value; never `train`)
+    /// also read the windows of this held-out split, by default validation
+    /// with test: more subjects behind every reading. `model.learned` and the
+    /// floor of every p-value stay on `split` alone (the validation split
+    /// chose the best epoch, so the network looks better there than it is).
+    /// Never `train`; ignored when it is `split` itself.
     pub also: Option<Split>,
     /// windows per class (or unit) kept by optimal samples and the deconvnet
     pub k: usize,
@@ -318,7 +321,7 @@ impl Default for InterpretConfig {
         Self {
             methods: Method::ALL.to_vec(),
             split: Split::Test,
-            also: None,
+            also: Some(Split::Val),
             k: 20,
             correct_only: false,
             spread_subjects: true,
@@ -338,10 +341,15 @@ impl Default for InterpretConfig {
 impl InterpretConfig {
     /// The windows read, by name: `test`, or `test+val` with [`InterpretConfig::also`].
     pub fn split_name(&self) -> String {
-        match self.also {
+        match self.extra() {
             Some(a) => format!("{}+{}", self.split.name(), a.name()),
             None => self.split.name().to_string(),
         }
+    }
+
+    /// The split read besides `split`: [`InterpretConfig::also`] unless it is `split` itself.
+    pub fn extra(&self) -> Option<Split> {
+        self.also.filter(|&a| a != self.split)
     }
 
     /// Checks the settings that do not depend on the model or the data.
@@ -356,12 +364,8 @@ impl InterpretConfig {
             return bad("methods", "[]".into(), "at least one method");
         }
         if let Some(also) = self.also {
-            if also == Split::Train || also == self.split {
-                return bad(
-                    "also",
-                    also.name().into(),
-                    "a held-out split other than `split` (val with test)",
-                );
+            if also == Split::Train {
+                return bad("also", also.name().into(), "a held-out split (val with test)");
             }
         }
         if self.k < 2 {

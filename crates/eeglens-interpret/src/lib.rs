@@ -40,9 +40,10 @@
 //!   [`eeglens_data::store::EpochStore`]. Reading a run directory is the
 //!   caller's business (this crate does not know about training).
 //! - The contrast is always class 1 over class 0 (`log_ratio > 0`: more
-//!   power for the second class). A band's `contrast` is the mean over
-//!   channels of its per-channel `|log ratio|` beyond that channel's median
-//!   over the bands (the band-specific part); a band is significant when
+//!   power for the second class). A band's `contrast` is the mean, over
+//!   the quarter of the channels where it is largest, of the per-channel
+//!   `|log ratio|` beyond that channel's median over the bands (the
+//!   band-specific part); a band is significant when
 //!   the p-value of its contrast — family-wise over the bands, and no
 //!   smaller than the p-value of the network's own discrimination of the
 //!   classes — is below `alpha`, and `top_band` is the significant band of

@@ -34,14 +34,23 @@ pub const INTERPRET_JSON: &str = "interpret.json";
 /// The tensors [`write_outputs`] writes beside it.
 pub const INTERPRET_TENSORS: &str = "interpret.safetensors";
 
-/// The network and how well it separates the classes on the split.
+/// The network and how well it separates the classes: the verdict behind
+/// every reading, judged on the split that chose nothing (test).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelSummary {
     /// the model's name
     pub name: String,
-    /// discrimination on the split (accuracy, permutation p)
+    /// the split the verdict is on: the read split without the validation
+    /// windows read besides it (`test` when test and validation are read)
+    #[serde(default = "test_split")]
+    pub split: String,
+    /// discrimination on that split (accuracy, permutation p)
     #[serde(flatten)]
     pub discrimination: Discrimination,
+}
+
+fn test_split() -> String {
+    "test".into()
 }
 
 /// Optimal samples: the reading of the selected windows and the windows themselves.

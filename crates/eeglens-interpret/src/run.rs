@@ -15,7 +15,7 @@ use crate::result::{
     Saved, UnitReport,
 };
 use crate::spectral::{
-    band_power, discrimination, read, read_paired, spectra, ReadOpts, Reading, ReadingArrays,
+    band_power, discrimination, read, read_paired, spectra, Discrimination, ReadOpts, Reading, ReadingArrays,
 };
 use crate::walk::resolve_unit;
 
@@ -78,8 +78,7 @@ pub fn run(
     progress.stage("scoring windows", w.indices.len() as u64);
     let scores = score_classes(model, store, &w.indices, cfg.batch)?;
     progress.advance(w.indices.len() as u64);
-    let disc =
-        discrimination(&scores.column(1), &scores.pred, &w.labels, &w.subjects, cfg.permutations, cfg.seed);
+    let disc = verdict(&w, store, cfg, &scores);
     let chosen = choose_optimal(&ctx, &w, &scores)?;
 
     let meta = store.meta();
@@ -128,7 +127,11 @@ pub fn run(
         split: cfg.split_name(),
         alpha: cfg.alpha,
         permutations: cfg.permutations,
-        model: ModelSummary { name: model.name().to_string(), discrimination: disc },
+        model: ModelSummary {
+            name: model.name().to_string(),
+            split: cfg.split.name().to_string(),
+            discrimination: disc,
+        },
         methods,
         unit: unit_report,
     };
@@ -158,7 +161,7 @@ impl Windows {
     /// The windows of `cfg.split` (and `cfg.also`), at least 4 of them.
     fn of(store: &EpochStore, cfg: &InterpretConfig) -> Result<Self, InterpretError> {
         let mut indices = store.indices(cfg.split);
-        if let Some(also) = cfg.also {
+        if let Some(also) = cfg.extra() {
             indices.extend(store.indices(also));
             indices.sort_unstable();
         }
@@ -175,6 +178,25 @@ impl Windows {
         let subjects = indices.iter().map(|&i| store.subjects()[i]).collect();
         Ok(Self { indices, labels, subjects, name })
     }
+}
+
+/// Whether the network tells the classes apart, judged on `cfg.split` alone.
+///
+/// With [`InterpretConfig::also`] the methods read the validation windows
+/// too, but the verdict — `model.learned` and the floor of every p-value —
+/// stays on the split that chose nothing: the validation split picked the
+/// best epoch (and, under model selection, the model), so the network's
+/// discrimination there is biased upwards, most of all on data with nothing
+/// to learn.
+fn verdict(w: &Windows, store: &EpochStore, cfg: &InterpretConfig, scores: &ClassScores) -> Discrimination {
+    let splits = store.splits();
+    let keep: Vec<usize> = (0..w.indices.len()).filter(|&p| splits[w.indices[p]] == cfg.split).collect();
+    let prob1 = scores.column(1);
+    let pick_f = |v: &[f64]| keep.iter().map(|&p| v[p]).collect::<Vec<f64>>();
+    let pred: Vec<usize> = keep.iter().map(|&p| scores.pred[p]).collect();
+    let labels: Vec<u32> = keep.iter().map(|&p| w.labels[p]).collect();
+    let subjects: Vec<u32> = keep.iter().map(|&p| w.subjects[p]).collect();
+    discrimination(&pick_f(&prob1), &pred, &labels, &subjects, cfg.permutations, cfg.seed)
 }
 
 /// The model takes the store's windows and has one output per class (two or more).

@@ -1,0 +1,67 @@
+"""Scores the readings of `eeglens interpret` re-run on the cells of `eeglens validate` grids.
+
+Usage: python3 score_readings.py SUBDIR GRID_DIR...
+For every cell (CELL/run/SUBDIR/interpret.json beside CELL/cell.json): whether the network
+learned (`model.learned`), and per method read, whether its top band contains the planted
+band's centre and whether at least half the planted channels rank within the top
+(planted + 2) by band-specific contrast in the planted band, as `eeglens validate` scores
+them (eeglens_validate::score). Prints the counts over learned effect cells, and the claims
+on null cells.
+"""
+import glob, json, os, sys
+
+def rank_hit(m, bandname, planted):
+    per = m["channels"][bandname]
+    chans = list(per.keys())
+    bands = list(m["channels"].keys())
+    def contrast(ch):
+        r = [m["channels"][b][ch] for b in bands]
+        if any(x is None or abs(x) == float("inf") for x in r):
+            return float("nan")
+        s = sorted(r); n = len(s)
+        med = (s[n // 2] + s[(n - 1) // 2]) / 2 if n >= 3 else 0.0
+        return abs(per[ch] - med)
+    vals = {ch: contrast(ch) for ch in chans}
+    order = sorted([c for c in chans if vals[c] == vals[c]], key=lambda c: -vals[c])
+    ranks = [order.index(c) + 1 if c in order else None for c in planted]
+    within = sum(1 for r in ranks if r is not None and r <= len(planted) + 2)
+    return 2 * within >= len(planted)
+
+def main():
+    sub, grids = sys.argv[1], sys.argv[2:]
+    tally, nulls = {}, {"cells": 0, "learned": 0, "claims": 0, "reads": 0}
+    learned_cells = 0
+    for g in grids:
+        for cd in sorted(glob.glob(f"{g}/cells/*")):
+            cell = json.load(open(f"{cd}/cell.json"))["result"]
+            for path in sorted(glob.glob(f"{cd}/run/{sub}/interpret.json")):
+                ij = json.load(open(path))
+                null = cell.get("size", 0) == 0
+                if null:
+                    nulls["cells"] += 1
+                    nulls["learned"] += ij["model"]["learned"]
+                    for m in (ij["methods"] or {}).values():
+                        if m:
+                            nulls["reads"] += 1
+                            nulls["claims"] += m["top_band"] is not None
+                    continue
+                if not ij["model"]["learned"]:
+                    continue
+                learned_cells += 1
+                lo, hi = cell["band"]; centre = (lo + hi) / 2
+                for name, m in ij["methods"].items():
+                    if not m:
+                        continue
+                    t = tally.setdefault(name, [0, 0, 0, 0])
+                    t[0] += 1
+                    top = m["top_band"]
+                    band = next(b for b in m["bands"] if b["lo"] <= centre < b["hi"])
+                    t[1] += top == band["name"]
+                    t[2] += top is None
+                    t[3] += rank_hit(m, band["name"], cell["channels"])
+    print(f"{sub}: learned effect cells {learned_cells}")
+    for name, (n, hit, none, ch) in sorted(tally.items()):
+        print(f"  {name:8s} band hit {hit}/{n}  no claim {none}  planted channels near the top {ch}/{n}")
+    print(f"  null cells {nulls['cells']}: learned {nulls['learned']}, readings {nulls['reads']}, claims {nulls['claims']}")
+
+main()
