@@ -78,6 +78,17 @@ fn one_line_error(out: &Output, needles: &[&str]) {
     }
 }
 
+/// A command line clap refuses: exit 2, one line naming the valid values.
+fn usage_error(out: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("eeglens: error: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{err:?} lacks {n:?}");
+    }
+}
+
 #[test]
 fn interpret_json_has_the_contracted_shape_and_files_are_written() {
     let d = tmpdir("json");
@@ -169,9 +180,9 @@ fn bad_input_is_one_clear_line() {
     let o = interpret(&run, &["--layer", "features.0", "--unit", "99"]);
     one_line_error(&o, &["features.0", "16 units", "99"]);
     let o = interpret(&run, &["--method", "saliency"]);
-    one_line_error(&o, &["--method saliency"]);
+    usage_error(&o, &["'saliency'", "--method", "all, optimal, actmax, deconv"]);
     let o = interpret(&run, &["--actmax-param", "pixels"]);
-    one_line_error(&o, &["--actmax-param pixels", "gains, samples or spectral"]);
+    usage_error(&o, &["'pixels'", "--actmax-param", "gains, samples, spectral"]);
     // The same run without its checkpoints.
     for f in std::fs::read_dir(&run).expect("run dir") {
         let p = f.expect("entry").path();

@@ -49,9 +49,10 @@ fn bench_rejects_an_unknown_model_in_one_line() {
         .args(["bench", "--json", "--model", "alexnet", "--reps", "1"])
         .output()
         .expect("eeglens runs");
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("alexnet") && err.trim_end().lines().count() == 1, "{err}");
+    assert!(err.contains("rvgg, rvgg-bn, vanputten, shallow, eegnet"), "the zoo's names: {err}");
 }
 
 #[test]

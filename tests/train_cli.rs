@@ -44,6 +44,17 @@ fn assert_one_line_error(out: &Output, needles: &[&str]) {
     }
 }
 
+/// A command line clap refuses: exit 2, one line naming the usage.
+fn assert_usage_error(out: &Output, needles: &[&str]) {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("eeglens: error: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{err:?} lacks {n:?}");
+    }
+}
+
 #[test]
 fn train_then_eval_writes_the_run_and_reports_per_window_and_subject() {
     let d = tmpdir("basic");
@@ -113,7 +124,7 @@ fn train_then_eval_writes_the_run_and_reports_per_window_and_subject() {
     let o = run(&["eval", "--run", out.to_str().expect("utf-8")]);
     assert!(text(&o.stdout).contains("per subject"), "{}", text(&o.stdout));
     let o = run(&["eval", "--run", out.to_str().expect("utf-8"), "--split", "holdout"]);
-    assert_one_line_error(&o, &["--split holdout"]);
+    assert_usage_error(&o, &["'holdout'", "--split", "test, val, train"]);
 }
 
 #[test]
@@ -203,7 +214,7 @@ fn bad_input_gives_one_line_errors() {
         "--optimizer",
         "lbfgs",
     ]);
-    assert_one_line_error(&o, &["--optimizer lbfgs"]);
+    assert_usage_error(&o, &["'lbfgs'", "--optimizer", "adam, adamw, adamax, sgd"]);
     let o = run(&[
         "train",
         "--model",

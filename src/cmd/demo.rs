@@ -24,7 +24,8 @@ pub struct Args {
     pub epochs: usize,
     /// Model to train: shallow (one network, quick), auto (as `train` does by default: shallow and rvgg-bn,
     /// the better on validation kept; about 3.4 times as long), or rvgg for the paper's R-VGG.
-    #[arg(long, default_value = eeglens_train::DEFAULT_MODEL)]
+    #[arg(long, value_parser = super::choice::zoo_model_or_auto(),
+          default_value = eeglens_train::DEFAULT_MODEL)]
     pub model: String,
     /// Seed of data, training and interpretation.
     #[arg(long, default_value_t = 0)]

@@ -11,8 +11,8 @@ use eeglens_nn::{evaluate, model_for_weights, read_tensor_file, write_tensor_fil
 /// Flags of `eeglens forward`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// Zoo model: rvgg, vanputten, shallow, eegnet.
-    #[arg(long, default_value = "rvgg")]
+    /// Zoo model.
+    #[arg(long, value_parser = super::choice::zoo_model(), default_value = "rvgg")]
     pub model: String,
     /// Weights (safetensors) with PyTorch names (`features.0.weight`) or short ones (`conv1.weight`).
     #[arg(long)]

@@ -5,6 +5,7 @@ use std::path::Path;
 
 pub mod baseline;
 pub mod bench;
+pub mod choice;
 pub mod demo;
 pub mod eval;
 pub mod forward;
