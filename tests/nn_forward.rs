@@ -55,13 +55,23 @@ fn golden_weights_with(path: &Path, short: bool, drop: Option<&str>, meta: &BTre
 }
 
 fn forward(weights: &Path, input: &Path, out: &Path, grad: bool) -> std::process::Output {
+    forward_model(Some("rvgg"), weights, input, out, grad)
+}
+
+/// `eeglens forward`, with `--model` when given.
+fn forward_model(
+    model: Option<&str>,
+    weights: &Path,
+    input: &Path,
+    out: &Path,
+    grad: bool,
+) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_eeglens"));
-    cmd.args(["forward", "--model", "rvgg", "--weights"])
-        .arg(weights)
-        .arg("--input")
-        .arg(input)
-        .arg("--out")
-        .arg(out);
+    cmd.arg("forward");
+    if let Some(m) = model {
+        cmd.args(["--model", m]);
+    }
+    cmd.arg("--weights").arg(weights).arg("--input").arg(input).arg("--out").arg(out);
     if grad {
         cmd.arg("--grad-input");
     }
@@ -131,17 +141,19 @@ fn bad_files_give_one_line_errors() {
     );
 }
 
+/// A batch of `c` x `t` windows (without labels) in a file called `name`.
+fn input_of(c: usize, t: usize, name: &str) -> PathBuf {
+    let x = Tensor::from_vec(&[2, 1, c, t], vec![0.1; 2 * c * t]).expect("tensor");
+    let p = tmp(name);
+    write_tensor_file(&p, &[("input".into(), &x)], &[], &BTreeMap::new()).expect("write");
+    p
+}
+
 /// R-VGG weights for 24 x 256 windows returned logits for 48 x 128 ones (the flattened size is
-/// the same): an input whose shape differs from the one stored with the weights is refused, and
-/// without a stored shape, one that does not fit the weights is refused as the input's fault.
+/// the same): an input whose shape differs from the one stored with the weights is refused as
+/// the input's fault, naming the input file and both shapes, never the weights.
 #[test]
-fn an_input_of_another_shape_than_the_model_expects_is_refused() {
-    let input_of = |c: usize, t: usize, name: &str| {
-        let x = Tensor::from_vec(&[2, 1, c, t], vec![0.1; 2 * c * t]).expect("tensor");
-        let p = tmp(name);
-        write_tensor_file(&p, &[("input".into(), &x)], &[], &BTreeMap::new()).expect("write");
-        p
-    };
+fn an_input_of_another_shape_than_the_stored_one_is_refused() {
     let stored = tmp("w_stored.safetensors");
     let meta = BTreeMap::from([("input_shape".to_string(), "[1,24,256]".to_string())]);
     golden_weights_with(&stored, false, None, &meta);
@@ -154,7 +166,17 @@ fn an_input_of_another_shape_than_the_model_expects_is_refused() {
         assert!(err.contains("expects [1, 24, 256]") && err.contains(x.to_str().expect("utf-8")), "{err}");
         assert!(!err.contains("w_stored"), "blames the weights: {err}");
     }
-    // Without a stored shape: the last layer's size tells the input does not fit.
+    // The right shape still works.
+    let x = input_of(24, 256, "x_right.safetensors");
+    let o = forward(&stored, &x, &y, false);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Without a stored shape, an input that does not fit the weights (the last layer's size tells)
+/// is refused as the input's fault too.
+#[test]
+fn an_input_that_does_not_fit_weights_without_a_stored_shape_is_refused() {
+    let y = tmp("y_plain.safetensors");
     let plain = tmp("w_plain.safetensors");
     golden_weights(&plain, false, None);
     let x = input_of(24, 128, "x_plain.safetensors");
@@ -162,8 +184,27 @@ fn an_input_of_another_shape_than_the_model_expects_is_refused() {
     one_line_error(&o, "[1, 24, 128] per sample");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("the weights expect another input shape") && !err.contains("w_plain"), "{err}");
-    // The right shape still works.
-    let x = input_of(24, 256, "x_right.safetensors");
-    let o = forward(&stored, &x, &y, false);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(err.contains(x.to_str().expect("utf-8")), "names the input: {err}");
+}
+
+/// Weights whose metadata names their model (as checkpoints do) are refused for another
+/// `--model`, naming both; without `--model` the stored one is used.
+#[test]
+fn weights_of_another_model_than_the_named_one_are_refused() {
+    let w = tmp("w_named.safetensors");
+    let meta = BTreeMap::from([("model".to_string(), "rvgg".to_string())]);
+    golden_weights_with(&w, false, None, &meta);
+    let y = tmp("y_named.safetensors");
+    let o = forward_model(Some("shallow"), &w, Path::new(GOLDEN), &y, false);
+    one_line_error(&o, "`rvgg` model");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--model is `shallow`") && err.contains("w_named"), "{err}");
+    // The named model, or none: the stored one.
+    for model in [Some("rvgg"), None] {
+        let o = forward_model(model, &w, Path::new(GOLDEN), &y, false);
+        assert!(o.status.success(), "{model:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let out = read_tensor_file(&y).expect("output reads");
+        assert_eq!(out.metadata.get("model").map(String::as_str), Some("rvgg"));
+        std::fs::remove_file(&y).expect("remove output");
+    }
 }
