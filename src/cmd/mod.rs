@@ -98,9 +98,22 @@ pub fn parse_range(s: &str) -> Result<(f64, f64), String> {
     Ok((lo, hi))
 }
 
-/// `eeglens version`.
+/// `eeglens version`: the version, then the kernels' configuration: which
+/// set runs the products (AVX-512 or portable, and why) and how many threads
+/// they use when no `--threads` is given.
 pub fn version(_g: &Global) -> anyhow::Result<()> {
+    use eeglens_autodiff::kernels;
     println!("eeglens {}", env!("CARGO_PKG_VERSION"));
-    println!("threads: {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!("kernels: {}", kernels::KernelConfig::of_process());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = kernels::threads();
+    let why = if std::env::var_os("RAYON_NUM_THREADS").is_some() {
+        format!("RAYON_NUM_THREADS; {cores} cores")
+    } else if threads == cores {
+        "one per core".to_string()
+    } else {
+        format!("{cores} cores")
+    };
+    println!("threads: {threads} ({why}; --threads overrides it per command)");
     Ok(())
 }
