@@ -1,11 +1,11 @@
 //! `eeglens version` prints the kernels' configuration it promises.
 
-use std::process::Command;
-
 use eeglens_autodiff::kernels::{KernelSet, NO_AVX512_VAR};
 
+use crate::util::{bin, ok};
+
 fn version(no_avx512: bool, threads: Option<&str>) -> String {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eeglens"));
+    let mut cmd = bin();
     cmd.arg("version").env_remove(NO_AVX512_VAR).env_remove("RAYON_NUM_THREADS");
     if no_avx512 {
         cmd.env(NO_AVX512_VAR, "1");
@@ -13,9 +13,7 @@ fn version(no_avx512: bool, threads: Option<&str>) -> String {
     if let Some(t) = threads {
         cmd.env("RAYON_NUM_THREADS", t);
     }
-    let o = cmd.output().expect("eeglens runs");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).expect("utf-8")
+    ok(&cmd.output().expect("eeglens runs"))
 }
 
 fn line<'a>(out: &'a str, key: &str) -> &'a str {

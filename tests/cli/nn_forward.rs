@@ -4,21 +4,23 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::sync::OnceLock;
 
 use eeglens_autodiff::{Rng, Tensor};
 use eeglens_nn::models::{rvgg, RVGG_SHORT_NAMES};
 use eeglens_nn::{read_tensor_file, write_tensor_file, ModelSpec, TensorFile};
+
+use crate::util::{assert_one_line_error, bin, tmpdir};
 
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/golden/pytorch/rvgg_seed0.safetensors");
 
 /// The golden README's check: `max|got - ref| <= REL_TO_MAX * max|ref|` per tensor.
 const REL_TO_MAX: f32 = 1e-4;
 
+/// `name` in this module's scratch directory.
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eeglens-nn-forward-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| tmpdir("nn-forward")).join(name)
 }
 
 fn assert_close(name: &str, got: &Tensor, want: &Tensor) {
@@ -66,7 +68,7 @@ fn forward_model(
     out: &Path,
     grad: bool,
 ) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eeglens"));
+    let mut cmd = bin();
     cmd.arg("forward");
     if let Some(m) = model {
         cmd.args(["--model", m]);
@@ -113,31 +115,23 @@ fn forward_without_labels_writes_only_logits() {
     assert_eq!(o.status.code(), Some(1));
 }
 
-fn one_line_error(o: &std::process::Output, needle: &str) {
-    assert_eq!(o.status.code(), Some(1), "exit code");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(err.contains(needle), "{needle:?} not in {err}");
-    assert!(!err.contains("panicked"), "{err}");
-}
-
 #[test]
 fn bad_files_give_one_line_errors() {
     let w = tmp("w_missing.safetensors");
     golden_weights(&w, false, Some("features.12.bias"));
     let y = tmp("y_err.safetensors");
-    one_line_error(&forward(&w, Path::new(GOLDEN), &y, false), "features.12.bias");
+    assert_one_line_error(&forward(&w, Path::new(GOLDEN), &y, false), &["features.12.bias"]);
 
     let bytes = std::fs::read(GOLDEN).expect("golden bytes");
     let cut = tmp("cut.safetensors");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
     let good_w = tmp("w_good.safetensors");
     golden_weights(&good_w, true, None);
-    one_line_error(&forward(&good_w, &cut, &y, false), "truncated");
+    assert_one_line_error(&forward(&good_w, &cut, &y, false), &["truncated"]);
 
-    one_line_error(
+    assert_one_line_error(
         &forward(&good_w, Path::new("/nonexistent/x.safetensors"), &y, false),
-        "/nonexistent/x.safetensors",
+        &["/nonexistent/x.safetensors"],
     );
 }
 
@@ -161,7 +155,7 @@ fn an_input_of_another_shape_than_the_stored_one_is_refused() {
     for (c, t) in [(48, 128), (24, 128), (12, 256), (24, 512)] {
         let x = input_of(c, t, &format!("x_{c}x{t}.safetensors"));
         let o = forward(&stored, &x, &y, false);
-        one_line_error(&o, &format!("[1, {c}, {t}] per sample ({c} channels x {t} samples)"));
+        assert_one_line_error(&o, &[&format!("[1, {c}, {t}] per sample ({c} channels x {t} samples)")]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("expects [1, 24, 256]") && err.contains(x.to_str().expect("utf-8")), "{err}");
         assert!(!err.contains("w_stored"), "blames the weights: {err}");
@@ -181,7 +175,7 @@ fn an_input_that_does_not_fit_weights_without_a_stored_shape_is_refused() {
     golden_weights(&plain, false, None);
     let x = input_of(24, 128, "x_plain.safetensors");
     let o = forward(&plain, &x, &y, false);
-    one_line_error(&o, "[1, 24, 128] per sample");
+    assert_one_line_error(&o, &["[1, 24, 128] per sample"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("the weights expect another input shape") && !err.contains("w_plain"), "{err}");
     assert!(err.contains(x.to_str().expect("utf-8")), "names the input: {err}");
@@ -196,7 +190,7 @@ fn weights_of_another_model_than_the_named_one_are_refused() {
     golden_weights_with(&w, false, None, &meta);
     let y = tmp("y_named.safetensors");
     let o = forward_model(Some("shallow"), &w, Path::new(GOLDEN), &y, false);
-    one_line_error(&o, "`rvgg` model");
+    assert_one_line_error(&o, &["`rvgg` model"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("--model is `shallow`") && err.contains("w_named"), "{err}");
     // The named model, or none: the stored one.

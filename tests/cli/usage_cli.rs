@@ -1,22 +1,11 @@
 //! The command line's fixed choices: a value outside them is a usage error
 //! (exit 2) on one line that names the valid values, and `--help` lists them.
 
-use std::process::{Command, Output};
+use crate::util::{assert_usage_error, eeglens};
 
-fn eeglens(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eeglens")).args(args).output().expect("eeglens runs")
-}
-
-/// Exit 2, one `eeglens: error:` line holding every needle.
+/// `eeglens ARGS` is refused as a usage error naming every needle.
 fn usage_error(args: &[&str], needles: &[&str]) {
-    let o = eeglens(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
-    assert!(err.starts_with("eeglens: error: "), "{args:?}: {err}");
-    for n in needles {
-        assert!(err.contains(n), "{args:?}: {err:?} lacks {n:?}");
-    }
+    assert_usage_error(&eeglens(args), needles);
 }
 
 #[test]
