@@ -13,7 +13,7 @@ use eeglens_train::RunDir;
 use super::choice::{ActmaxParamArg, DeconvSeedArg, MethodArg, ReadSplitArg, RuleArg};
 
 /// Flags of `eeglens interpret`.
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct Args {
     /// Run directory (from `eeglens train`).
     #[arg(long)]
@@ -96,6 +96,41 @@ pub struct Args {
     /// Replace the outputs of an earlier interpretation in the output directory.
     #[arg(long)]
     pub force: bool,
+}
+
+impl Default for Args {
+    /// The flags' defaults, with an empty --run: for callers that build the
+    /// flags in code (`eeglens demo`). A test holds them to clap's.
+    fn default() -> Self {
+        Self {
+            run: PathBuf::new(),
+            read_anyway: false,
+            method: MethodArg::All,
+            out: None,
+            json: false,
+            split: ReadSplitArg::Test,
+            data: None,
+            k: 20,
+            correct_only: false,
+            restarts: 8,
+            steps: 100,
+            actmax_param: ActmaxParamArg::Gains,
+            actmax_windows: 8,
+            actmax_lr: 0.05,
+            actmax_l2: None,
+            rule: RuleArg::Deconvnet,
+            deconv_seed: None,
+            deconv_times_input: false,
+            layer: None,
+            unit: None,
+            whole_map: false,
+            bands: None,
+            alpha: 0.05,
+            permutations: 2000,
+            seed: 0,
+            force: false,
+        }
+    }
 }
 
 /// A bar per stage on stderr.

@@ -117,3 +117,42 @@ pub fn version(_g: &Global) -> anyhow::Result<()> {
     println!("threads: {threads} ({why}; --threads overrides it per command)");
     Ok(())
 }
+
+/// Parses a subcommand's flags as the command line would (for tests).
+#[cfg(test)]
+pub fn parse<T: clap::Args>(args: &[&str]) -> T {
+    use clap::Parser;
+    #[derive(Parser)]
+    #[command(no_binary_name = true)]
+    struct Sub<T: clap::Args> {
+        #[command(flatten)]
+        args: T,
+    }
+    Sub::<T>::try_parse_from(args).expect("the flags parse").args
+}
+
+#[cfg(test)]
+mod tests {
+    /// `eeglens demo` builds its steps' flags in code from these `Default`s;
+    /// they must be what the command line gives when the flags are left out.
+    #[test]
+    fn the_flags_built_in_code_default_as_on_the_command_line() {
+        use std::path::PathBuf;
+        let synth: super::synth::Args = super::parse(&["--out", "d"]);
+        assert_eq!(synth, super::synth::Args { out: "d".into(), ..Default::default() });
+        let prepare: super::prepare::Args = super::parse(&["d", "--label", "sex", "--out", "e"]);
+        let want = super::prepare::Args {
+            bids_dir: "d".into(),
+            label: "sex".into(),
+            out: "e".into(),
+            ..Default::default()
+        };
+        assert_eq!(prepare, want);
+        let train: super::train::Args = super::parse(&["--out", "r"]);
+        assert_eq!(train, super::train::Args { out: "r".into(), ..Default::default() });
+        let interpret: super::interpret::Args = super::parse(&["--run", "r"]);
+        assert_eq!(interpret, super::interpret::Args { run: "r".into(), ..Default::default() });
+        let report: super::report::Args = super::parse(&["--run", "r"]);
+        assert_eq!(report, super::report::Args { run: PathBuf::from("r"), ..Default::default() });
+    }
+}

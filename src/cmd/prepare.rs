@@ -10,7 +10,7 @@ use super::choice::{NormaliseArg, ReferenceArg};
 use super::{bar, parse_range, Global};
 
 /// Flags of `eeglens prepare`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// BIDS dataset root.
     pub bids_dir: PathBuf,
@@ -75,6 +75,37 @@ pub struct Args {
     /// Replace --out when it exists.
     #[arg(long)]
     pub force: bool,
+}
+
+impl Default for Args {
+    /// The flags' defaults, with empty positional and required values: for
+    /// callers that build the flags in code (`eeglens demo`). A test holds
+    /// them to clap's.
+    fn default() -> Self {
+        Self {
+            bids_dir: PathBuf::new(),
+            label: String::new(),
+            out: PathBuf::new(),
+            channels: "hbn24".into(),
+            rate: 128.0,
+            band: "0.25-25".into(),
+            segment_s: 2.0,
+            reference: ReferenceArg::Average,
+            task: None,
+            all_periods: false,
+            skip_unmarked: false,
+            reject_uv: 250.0,
+            normalise: NormaliseArg::Recording,
+            test: 0.125,
+            val: 0.3125,
+            split_seed: 0,
+            balance: false,
+            skip_unlabelled: false,
+            strict: false,
+            json: false,
+            force: false,
+        }
+    }
 }
 
 /// Builds the preparation settings from the flags.

@@ -9,7 +9,7 @@ use super::choice::SynthFormatArg;
 use super::{bar, parse_range, Global};
 
 /// Flags of `eeglens synth`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// Dataset root to write (created if missing).
     #[arg(long)]
@@ -50,6 +50,28 @@ pub struct Args {
     /// Write into --out even when it holds files (those of the same names are replaced).
     #[arg(long)]
     pub force: bool,
+}
+
+impl Default for Args {
+    /// The flags' defaults, with an empty --out: for callers that build the
+    /// flags in code (`eeglens demo`). A test holds them to clap's.
+    fn default() -> Self {
+        Self {
+            out: PathBuf::new(),
+            subjects: 60,
+            seed: 0,
+            format: SynthFormatArg::Edf,
+            effect_band: "4-8".into(),
+            effect_channels: "Fz,FCz,Cz,FC3,FC4".into(),
+            effect_size: eeglens_data::synth::DEFAULT_EFFECT_SIZE,
+            effect_class: "M".into(),
+            rate: 256.0,
+            minutes: 2.0,
+            no_blinks: false,
+            json: false,
+            force: false,
+        }
+    }
 }
 
 /// Builds the generator's configuration from the flags.

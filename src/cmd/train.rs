@@ -16,8 +16,8 @@ use eeglens_train::{
 use super::choice::{InitArg, MonitorArg, OptimizerArg};
 
 /// Flags of `eeglens train`. Unset flags take the defaults, or with `--resume`
-/// the run's stored settings.
-#[derive(clap::Args, Debug, Clone)]
+/// the run's stored settings (so `Default` is every flag unset).
+#[derive(clap::Args, Debug, Clone, Default, PartialEq)]
 pub struct Args {
     /// Epoch store (from `eeglens prepare`); with --resume, defaults to the run's.
     #[arg(long)]
