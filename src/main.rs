@@ -106,10 +106,18 @@ fn usage_error(e: &clap::Error) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
-/// clap's multi-line message as one line: the error, then the usage.
+/// clap's multi-line message as one line: the error, the valid values and
+/// clap's suggestion when it has them, then the usage.
 fn usage_line(rendered: &str) -> String {
     let lines: Vec<&str> = rendered.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    let error = lines.first().map_or("", |l| l.strip_prefix("error: ").unwrap_or(l));
+    let mut error = lines.first().map_or("", |l| l.strip_prefix("error: ").unwrap_or(l)).to_string();
+    for l in lines.iter().skip(1).take_while(|l| !l.starts_with("Usage: ") && !l.starts_with("For more")) {
+        if let Some(values) = l.strip_prefix("[possible values: ").and_then(|v| v.strip_suffix(']')) {
+            error.push_str(&format!("; possible values: {values}"));
+        } else if let Some(tip) = l.strip_prefix("tip: ") {
+            error.push_str(&format!("; {tip}"));
+        }
+    }
     match lines.iter().find_map(|l| l.strip_prefix("Usage: ")) {
         Some(usage) => format!("{error} (usage: {usage}; see --help)"),
         None => format!("{error} (see --help)"),

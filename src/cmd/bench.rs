@@ -37,8 +37,8 @@ pub struct Args {
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Zoo model: rvgg, vanputten, shallow, eegnet.
-    #[arg(long, default_value = "rvgg")]
+    /// Zoo model.
+    #[arg(long, value_parser = super::choice::zoo_model(), default_value = "rvgg")]
     pub model: String,
     /// Training batch size.
     #[arg(long, default_value_t = 40)]

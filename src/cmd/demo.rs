@@ -1,13 +1,13 @@
 //! `eeglens demo [--out DIR]`: synth -> prepare -> train -> interpret -> report
 //! on the embedded synthetic data set, each step exactly as its own
-//! subcommand runs it (the flags below are passed through to them).
+//! subcommand runs it: the demo fills in each step's flags (its `Args`, the
+//! rest at their defaults) and calls the step's `run`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::Parser;
 
-use super::Global;
+use super::{interpret, prepare, report, synth, train, Global};
 
 /// Flags of `eeglens demo`.
 #[derive(clap::Args, Debug)]
@@ -24,7 +24,8 @@ pub struct Args {
     pub epochs: usize,
     /// Model to train: shallow (one network, quick), auto (as `train` does by default: shallow and rvgg-bn,
     /// the better on validation kept; about 3.4 times as long), or rvgg for the paper's R-VGG.
-    #[arg(long, default_value = eeglens_train::DEFAULT_MODEL)]
+    #[arg(long, value_parser = super::choice::zoo_model_or_auto(),
+          default_value = eeglens_train::DEFAULT_MODEL)]
     pub model: String,
     /// Seed of data, training and interpretation.
     #[arg(long, default_value_t = 0)]
@@ -41,22 +42,6 @@ pub struct Args {
     /// Planted effect: size (0 for a null data set).
     #[arg(long, default_value_t = eeglens_data::synth::DEFAULT_EFFECT_SIZE)]
     pub effect_size: f64,
-}
-
-/// Parses a subcommand's flags exactly as the command line would.
-#[derive(Parser)]
-#[command(no_binary_name = true)]
-struct Sub<T: clap::Args> {
-    #[command(flatten)]
-    args: T,
-}
-
-fn sub<T: clap::Args>(args: &[String]) -> anyhow::Result<T> {
-    Ok(Sub::<T>::try_parse_from(args).map_err(|e| anyhow::anyhow!("{e}"))?.args)
-}
-
-fn p(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
 }
 
 /// A model's name for people: `shallow` is ShallowConvNet, `rvgg` the paper's R-VGG.
@@ -82,7 +67,6 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     let epochs = a.out.join("epochs.safetensors");
     let run_dir = a.out.join("run");
     let report = a.out.join("report.html");
-    let seed = a.seed.to_string();
     // The demo replaces what an earlier demo wrote in --out, and nothing else.
     let own = ["bids", "epochs.safetensors", "run", "report.html"];
     let entries = std::fs::read_dir(&a.out).with_context(|| format!("{}: cannot list", a.out.display()))?;
@@ -110,55 +94,55 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     }
 
     step(1, "synthetic BIDS dataset with a planted effect");
-    super::synth::run(
-        sub(&[
-            "--out".into(),
-            p(&bids),
-            "--subjects".into(),
-            a.subjects.to_string(),
-            "--seed".into(),
-            seed.clone(),
-            "--effect-band".into(),
-            a.effect_band.clone(),
-            "--effect-channels".into(),
-            a.effect_channels.clone(),
-            "--effect-size".into(),
-            a.effect_size.to_string(),
-        ])?,
+    synth::run(
+        synth::Args {
+            out: bids.clone(),
+            subjects: a.subjects,
+            seed: a.seed,
+            effect_band: a.effect_band.clone(),
+            effect_channels: a.effect_channels.clone(),
+            effect_size: a.effect_size,
+            ..Default::default()
+        },
         g,
     )?;
 
     step(2, "prepare: 24 channels, 128 Hz, 0.25-25 Hz, eyes-closed 2-s windows");
-    super::prepare::run(
-        sub(&[p(&bids), "--label".into(), "sex".into(), "--out".into(), p(&epochs), "--force".into()])?,
+    prepare::run(
+        prepare::Args {
+            bids_dir: bids.clone(),
+            label: "sex".into(),
+            out: epochs.clone(),
+            force: true,
+            ..Default::default()
+        },
         g,
     )?;
 
     step(3, &format!("train {}", model_title(&a.model)));
-    let mut train_args = vec![
-        "--model".into(),
-        a.model.clone(),
-        "--data".into(),
-        p(&epochs),
-        "--out".into(),
-        p(&run_dir),
-        "--epochs".into(),
-        a.epochs.to_string(),
-        "--seed".into(),
-        seed.clone(),
-        "--force".into(),
-    ];
-    if let Some(t) = a.threads {
-        train_args.extend(["--threads".into(), t.to_string()]);
-    }
-    super::train::run(sub(&train_args)?, g)?;
+    train::run(
+        train::Args {
+            model: Some(a.model.clone()),
+            data: Some(epochs.clone()),
+            out: run_dir.clone(),
+            epochs: Some(a.epochs),
+            seed: Some(a.seed),
+            threads: a.threads,
+            force: true,
+            ..Default::default()
+        },
+        g,
+    )?;
 
     step(4, "interpret: optimal samples, activation maximisation, deconvnet");
-    super::interpret::run(sub(&["--run".into(), p(&run_dir), "--seed".into(), seed, "--force".into()])?, g)?;
+    interpret::run(
+        interpret::Args { run: run_dir.clone(), seed: a.seed, force: true, ..Default::default() },
+        g,
+    )?;
 
     step(5, "report");
-    super::report::run(
-        sub(&["--run".into(), p(&run_dir), "--out".into(), p(&report), "--force".into()])?,
+    report::run(
+        report::Args { run: run_dir.clone(), out: Some(report.clone()), force: true, ..Default::default() },
         g,
     )?;
 

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use eeglens_data::store::Split;
 use eeglens_train::{evaluate_split, RunDir};
+
+use super::choice::SplitArg;
 
 /// Flags of `eeglens eval`.
 #[derive(clap::Args, Debug, Clone)]
@@ -13,9 +14,9 @@ pub struct Args {
     /// Run directory (from `eeglens train`).
     #[arg(long)]
     pub run: PathBuf,
-    /// Which windows: test, val or train.
-    #[arg(long, default_value = "test")]
-    pub split: String,
+    /// Which windows.
+    #[arg(long, value_enum, ignore_case = true, default_value = "test")]
+    pub split: SplitArg,
     /// Another epoch store (the run's moved, or was prepared again): accepted when it is the
     /// run's or its subjects keep the run's splits [default: the run's, which must be unchanged].
     #[arg(long)]
@@ -34,8 +35,7 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     if seeds.is_empty() {
         return run_one(a, g);
     }
-    let split = Split::parse(&a.split)
-        .with_context(|| format!("--split {}: expected test, val or train", a.split))?;
+    let split = Split::from(a.split);
     let mut rows = Vec::new();
     for (seed, dir) in &seeds {
         let run = RunDir::open(dir)?;
@@ -90,8 +90,7 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
 }
 
 fn run_one(a: Args, _g: &super::Global) -> anyhow::Result<()> {
-    let split = Split::parse(&a.split)
-        .with_context(|| format!("--split {}: expected test, val or train", a.split))?;
+    let split = Split::from(a.split);
     let run = RunDir::open(&a.run)?;
     let store = run.open_store(a.data.as_deref())?;
     let report = evaluate_split(&run, &store, split)?;

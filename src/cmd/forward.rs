@@ -6,14 +6,14 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use eeglens_nn::evaluate::check_labels;
-use eeglens_nn::{evaluate, model_for_weights, read_tensor_file, write_tensor_file, NnError};
+use eeglens_nn::{evaluate, model_for_weights, read_tensor_file, write_tensor_file, NnError, TensorFile};
 
 /// Flags of `eeglens forward`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// Zoo model: rvgg, vanputten, shallow, eegnet.
-    #[arg(long, default_value = "rvgg")]
-    pub model: String,
+    /// Zoo model [default: the one the weights' metadata names (a checkpoint's `model`), else rvgg].
+    #[arg(long, value_parser = super::choice::zoo_model())]
+    pub model: Option<String>,
     /// Weights (safetensors) with PyTorch names (`features.0.weight`) or short ones (`conv1.weight`).
     #[arg(long)]
     pub weights: PathBuf,
@@ -45,8 +45,9 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         bail!("{}: `input` must be [N, 1, channels, samples], got {:?}", a.input.display(), input.shape());
     };
     let w = read_tensor_file(&a.weights)?;
+    let model_name = model_name(&a, &w)?;
     // A shape mismatch is the input's: the message names the input file, not the weights.
-    let model = model_for_weights(&a.model, n_channels, n_samples, &w).map_err(|e| match e {
+    let model = model_for_weights(&model_name, n_channels, n_samples, &w).map_err(|e| match e {
         NnError::InputMismatch { .. } | NnError::InputDoesNotFitWeights { .. } => {
             anyhow::anyhow!("{}: {e}", a.input.display())
         }
@@ -70,7 +71,27 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
     if let Some(g) = &ev.grad_input {
         out.push(("grad_input".into(), g));
     }
-    let meta = BTreeMap::from([("model".to_string(), a.model.clone())]);
+    let meta = BTreeMap::from([("model".to_string(), model_name)]);
     write_tensor_file(&a.out, &out, &[], &meta)?;
     Ok(())
 }
+
+/// The model to build: `--model`, else the one the weights' metadata names,
+/// else R-VGG. Weights that name their model are refused for another, since
+/// they would load only where the two happen to share tensor names and shapes.
+fn model_name(a: &Args, w: &TensorFile) -> anyhow::Result<String> {
+    let stored = w.metadata.get("model");
+    match (&a.model, stored) {
+        (Some(asked), Some(stored)) if asked != stored => bail!(
+            "{}: holds weights of a `{stored}` model (its metadata says so), but --model is `{asked}`; \
+             pass --model {stored} or leave --model out",
+            a.weights.display()
+        ),
+        (Some(asked), _) => Ok(asked.clone()),
+        (None, Some(stored)) => Ok(stored.clone()),
+        (None, None) => Ok(DEFAULT_MODEL.to_string()),
+    }
+}
+
+/// `--model` when neither the flag nor the weights name one: the paper's network.
+const DEFAULT_MODEL: &str = "rvgg";

@@ -4,16 +4,16 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use eeglens_data::store::Split;
 use eeglens_dsp::Band;
 use eeglens_interpret::{
-    run as interpret, write_outputs, BackRule, DeconvSeed, InterpretConfig, Keep, Method, Parameterisation,
-    Progress, UnitRef,
+    run as interpret, write_outputs, InterpretConfig, Keep, Parameterisation, Progress, UnitRef,
 };
 use eeglens_train::RunDir;
 
+use super::choice::{ActmaxParamArg, DeconvSeedArg, MethodArg, ReadSplitArg, RuleArg};
+
 /// Flags of `eeglens interpret`.
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct Args {
     /// Run directory (from `eeglens train`).
     #[arg(long)]
@@ -21,18 +21,19 @@ pub struct Args {
     /// Run the methods even when the model is not above chance on the split (their readings then mean nothing).
     #[arg(long)]
     pub read_anyway: bool,
-    /// optimal, actmax, deconv or all.
-    #[arg(long, default_value = "all")]
-    pub method: String,
+    /// Which method to run.
+    #[arg(long, value_enum, ignore_case = true, default_value = "all")]
+    pub method: MethodArg,
     /// Output directory for interpret.json and interpret.safetensors [default: RUN_DIR/interpret].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Print interpret.json on stdout too.
     #[arg(long)]
     pub json: bool,
-    /// Which windows the methods read: val+test (every held-out subject), test, val or train. Whether the model learned, and the floor of every p-value, are judged on test alone when val is read with it.
-    #[arg(long, default_value = "val+test")]
-    pub split: String,
+    /// Which windows the methods read. Whether the model learned, and the floor of every
+    /// p-value, are judged on test alone when validation is read with it.
+    #[arg(long, value_enum, ignore_case = true, default_value = "val+test")]
+    pub split: ReadSplitArg,
     /// Another epoch store (the run's moved, or was prepared again): accepted when it is the
     /// run's or its subjects keep the run's splits [default: the run's, which must be unchanged].
     #[arg(long)]
@@ -49,10 +50,9 @@ pub struct Args {
     /// Activation-maximisation steps.
     #[arg(long, default_value_t = 100)]
     pub steps: usize,
-    /// Activation-maximisation input: gains (per-frequency gains of real windows),
-    /// samples, or spectral (1/f-scaled Fourier coefficients).
-    #[arg(long, default_value = "gains")]
-    pub actmax_param: String,
+    /// Activation-maximisation input.
+    #[arg(long, value_enum, ignore_case = true, default_value = "gains")]
+    pub actmax_param: ActmaxParamArg,
     /// Windows one set of activation-maximisation gains is applied to (gains only).
     #[arg(long, default_value_t = 8)]
     pub actmax_windows: usize,
@@ -63,14 +63,13 @@ pub struct Args {
     /// towards zero otherwise (default 1).
     #[arg(long)]
     pub actmax_l2: Option<f64>,
-    /// Back-projection rule: deconvnet, guided or saliency.
-    #[arg(long, default_value = "deconvnet")]
-    pub rule: String,
-    /// Which output the deconvnet projects each class's windows from: class (its own class, as the paper)
-    /// or shared (the same output for every window) [default: shared for rvgg-bn, where the validation
-    /// grid found it names the planted band far more often; class for every other model].
-    #[arg(long)]
-    pub deconv_seed: Option<String>,
+    /// Back-projection rule.
+    #[arg(long, value_enum, ignore_case = true, default_value = "deconvnet")]
+    pub rule: RuleArg,
+    /// Which output the deconvnet projects each class's windows from [default: shared for rvgg-bn, where
+    /// the validation grid found it names the planted band far more often; class for every other model].
+    #[arg(long, value_enum, ignore_case = true)]
+    pub deconv_seed: Option<DeconvSeedArg>,
     /// Read each deconvnet map multiplied with its window instead of the map alone.
     #[arg(long)]
     pub deconv_times_input: bool,
@@ -98,6 +97,41 @@ pub struct Args {
     /// Replace the outputs of an earlier interpretation in the output directory.
     #[arg(long)]
     pub force: bool,
+}
+
+impl Default for Args {
+    /// The flags' defaults, with an empty --run: for callers that build the
+    /// flags in code (`eeglens demo`). A test holds them to clap's.
+    fn default() -> Self {
+        Self {
+            run: PathBuf::new(),
+            read_anyway: false,
+            method: MethodArg::All,
+            out: None,
+            json: false,
+            split: ReadSplitArg::ValTest,
+            data: None,
+            k: 20,
+            correct_only: false,
+            restarts: 8,
+            steps: 100,
+            actmax_param: ActmaxParamArg::Gains,
+            actmax_windows: 8,
+            actmax_lr: 0.05,
+            actmax_l2: None,
+            rule: RuleArg::Deconvnet,
+            deconv_seed: None,
+            deconv_times_input: false,
+            layer: None,
+            unit: None,
+            whole_map: false,
+            bands: None,
+            alpha: 0.05,
+            permutations: 2000,
+            seed: 0,
+            force: false,
+        }
+    }
 }
 
 /// A bar per stage on stderr.
@@ -139,16 +173,8 @@ fn parse_bands(s: &str) -> anyhow::Result<Vec<Band>> {
 }
 
 fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
-    let methods = Method::parse_list(&a.method)
-        .with_context(|| format!("--method {}: expected optimal, actmax, deconv or all", a.method))?;
-    let (split, also) = match a.split.as_str() {
-        "test+val" | "val+test" => (Split::Test, Some(Split::Val)),
-        other => (
-            Split::parse(other)
-                .with_context(|| format!("--split {other}: expected test, val, val+test or train"))?,
-            None,
-        ),
-    };
+    let methods = a.method.methods();
+    let (split, also) = a.split.splits();
     let mut cfg = InterpretConfig {
         read_anyway: a.read_anyway,
         methods,
@@ -165,30 +191,16 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
     cfg.actmax.steps = a.steps;
     cfg.actmax.lr = a.actmax_lr;
     cfg.actmax.windows_per_restart = a.actmax_windows;
-    cfg.actmax.param = match a.actmax_param.as_str() {
-        "gains" => Parameterisation::Gains,
-        "samples" => Parameterisation::Samples,
-        "spectral" => Parameterisation::Spectral { f_min: 1.0 },
-        other => bail!("--actmax-param {other}: expected gains, samples or spectral"),
-    };
+    cfg.actmax.param = a.actmax_param.into();
     if let Some(l2) = a.actmax_l2 {
         cfg.actmax.l2 = l2;
     } else if cfg.actmax.param != Parameterisation::Gains {
         cfg.actmax.l2 = 1.0;
     }
-    cfg.deconv.rule = match a.rule.as_str() {
-        "deconvnet" => BackRule::Deconvnet,
-        "guided" => BackRule::Guided,
-        "saliency" => BackRule::Saliency,
-        other => bail!("--rule {other}: expected deconvnet, guided or saliency"),
-    };
+    cfg.deconv.rule = a.rule.into();
     cfg.deconv.keep = if a.whole_map { Keep::Map } else { Keep::Strongest };
-    if let Some(seed) = &a.deconv_seed {
-        cfg.deconv.seed = match seed.as_str() {
-            "class" => DeconvSeed::Class,
-            "shared" => DeconvSeed::Shared,
-            other => bail!("--deconv-seed {other}: expected class or shared"),
-        };
+    if let Some(seed) = a.deconv_seed {
+        cfg.deconv.seed = seed.into();
     }
     cfg.deconv.times_input = a.deconv_times_input;
     if let (Some(layer), Some(unit)) = (&a.layer, a.unit) {

@@ -5,6 +5,7 @@ use std::path::Path;
 
 pub mod baseline;
 pub mod bench;
+pub mod choice;
 pub mod demo;
 pub mod eval;
 pub mod forward;
@@ -97,9 +98,61 @@ pub fn parse_range(s: &str) -> Result<(f64, f64), String> {
     Ok((lo, hi))
 }
 
-/// `eeglens version`.
+/// `eeglens version`: the version, then the kernels' configuration: which
+/// set runs the products (AVX-512 or portable, and why) and how many threads
+/// they use when no `--threads` is given.
 pub fn version(_g: &Global) -> anyhow::Result<()> {
+    use eeglens_autodiff::kernels;
     println!("eeglens {}", env!("CARGO_PKG_VERSION"));
-    println!("threads: {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!("kernels: {}", kernels::KernelConfig::of_process());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = kernels::threads();
+    let why = if std::env::var_os("RAYON_NUM_THREADS").is_some() {
+        format!("RAYON_NUM_THREADS; {cores} cores")
+    } else if threads == cores {
+        "one per core".to_string()
+    } else {
+        format!("{cores} cores")
+    };
+    println!("threads: {threads} ({why}; --threads overrides it per command)");
     Ok(())
+}
+
+/// Parses a subcommand's flags as the command line would (for tests).
+#[cfg(test)]
+pub fn parse<T: clap::Args>(args: &[&str]) -> T {
+    use clap::Parser;
+    #[derive(Parser)]
+    #[command(no_binary_name = true)]
+    struct Sub<T: clap::Args> {
+        #[command(flatten)]
+        args: T,
+    }
+    Sub::<T>::try_parse_from(args).expect("the flags parse").args
+}
+
+#[cfg(test)]
+mod tests {
+    /// `eeglens demo` builds its steps' flags in code from these `Default`s;
+    /// they must be what the command line gives when the flags are left out.
+    #[test]
+    fn the_flags_built_in_code_default_as_on_the_command_line() {
+        use std::path::PathBuf;
+        let synth: super::synth::Args = super::parse(&["--out", "d"]);
+        assert_eq!(synth, super::synth::Args { out: "d".into(), ..Default::default() });
+        let prepare: super::prepare::Args = super::parse(&["d", "--label", "sex", "--out", "e"]);
+        let want = super::prepare::Args {
+            bids_dir: "d".into(),
+            label: "sex".into(),
+            out: "e".into(),
+            ..Default::default()
+        };
+        assert_eq!(prepare, want);
+        let train: super::train::Args = super::parse(&["--out", "r"]);
+        assert_eq!(train, super::train::Args { out: "r".into(), ..Default::default() });
+        let interpret: super::interpret::Args = super::parse(&["--run", "r"]);
+        assert_eq!(interpret, super::interpret::Args { run: "r".into(), ..Default::default() });
+        let report: super::report::Args = super::parse(&["--run", "r"]);
+        assert_eq!(report, super::report::Args { run: PathBuf::from("r"), ..Default::default() });
+    }
 }

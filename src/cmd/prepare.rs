@@ -3,13 +3,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
-use eeglens_data::prepare::{prepare, ChannelSet, Normalise, Outcome, PrepareConfig, PrepareSummary};
+use eeglens_data::prepare::{prepare, ChannelSet, Outcome, PrepareConfig, PrepareSummary};
 use eeglens_data::DataError;
 
+use super::choice::{NormaliseArg, ReferenceArg};
 use super::{bar, parse_range, Global};
 
 /// Flags of `eeglens prepare`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// BIDS dataset root.
     pub bids_dir: PathBuf,
@@ -31,9 +32,9 @@ pub struct Args {
     /// Window length, seconds.
     #[arg(long, default_value_t = 2.0)]
     pub segment_s: f64,
-    /// Re-reference: average or none.
-    #[arg(long, default_value = "average")]
-    pub reference: String,
+    /// Re-reference.
+    #[arg(long, value_enum, ignore_case = true, default_value = "average")]
+    pub reference: ReferenceArg,
     /// Only recordings of this BIDS task (e.g. RestingState).
     #[arg(long)]
     pub task: Option<String>,
@@ -47,9 +48,9 @@ pub struct Args {
     /// Reject windows whose absolute amplitude exceeds this many µV (0 keeps all).
     #[arg(long, default_value_t = 250.0)]
     pub reject_uv: f64,
-    /// Normalisation: recording (default), segment or none.
-    #[arg(long, default_value = "recording")]
-    pub normalise: String,
+    /// Normalisation.
+    #[arg(long, value_enum, ignore_case = true, default_value = "recording")]
+    pub normalise: NormaliseArg,
     /// Fraction of subjects held out for testing.
     #[arg(long, default_value_t = 0.125)]
     pub test: f64,
@@ -76,6 +77,37 @@ pub struct Args {
     pub force: bool,
 }
 
+impl Default for Args {
+    /// The flags' defaults, with empty positional and required values: for
+    /// callers that build the flags in code (`eeglens demo`). A test holds
+    /// them to clap's.
+    fn default() -> Self {
+        Self {
+            bids_dir: PathBuf::new(),
+            label: String::new(),
+            out: PathBuf::new(),
+            channels: "hbn24".into(),
+            rate: 128.0,
+            band: "0.25-25".into(),
+            segment_s: 2.0,
+            reference: ReferenceArg::Average,
+            task: None,
+            all_periods: false,
+            skip_unmarked: false,
+            reject_uv: 250.0,
+            normalise: NormaliseArg::Recording,
+            test: 0.125,
+            val: 0.3125,
+            split_seed: 0,
+            balance: false,
+            skip_unlabelled: false,
+            strict: false,
+            json: false,
+            force: false,
+        }
+    }
+}
+
 /// Builds the preparation settings from the flags.
 pub fn config(a: &Args) -> anyhow::Result<PrepareConfig> {
     let mut c = PrepareConfig::new(&a.label);
@@ -87,17 +119,12 @@ pub fn config(a: &Args) -> anyhow::Result<PrepareConfig> {
         Some(parse_range(&a.band).map_err(|e| anyhow!("--band: {e}"))?)
     };
     c.segment_s = a.segment_s;
-    c.average_reference = match a.reference.to_ascii_lowercase().as_str() {
-        "average" => true,
-        "none" => false,
-        other => return Err(anyhow!("--reference: `{other}` is not one of average, none")),
-    };
+    c.average_reference = a.reference == ReferenceArg::Average;
     c.task = a.task.clone();
     c.eyes_closed = !a.all_periods;
     c.skip_unmarked = a.skip_unmarked;
     c.reject_uv = (a.reject_uv > 0.0).then_some(a.reject_uv);
-    c.normalise = Normalise::parse(&a.normalise)
-        .ok_or_else(|| anyhow!("--normalise: `{}` is not one of recording, segment, none", a.normalise))?;
+    c.normalise = a.normalise.into();
     c.split.test = a.test;
     c.split.val = a.val;
     c.split.seed = a.split_seed;

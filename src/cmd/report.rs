@@ -10,7 +10,7 @@ use eeglens_report::{load_run, render_html, ReportInput};
 use eeglens_train::RunDir;
 
 /// Flags of `eeglens report`.
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, Default, PartialEq)]
 pub struct Args {
     /// Run directory (from `eeglens train`, interpreted by `eeglens interpret`), or a parent
     /// directory of seed runs (`seed-<n>/`) with their `agreement.json`.

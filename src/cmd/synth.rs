@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context};
 use eeglens_data::synth::{write_bids, SynthConfig, SynthFormat};
 
+use super::choice::SynthFormatArg;
 use super::{bar, parse_range, Global};
 
 /// Flags of `eeglens synth`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
     /// Dataset root to write (created if missing).
     #[arg(long)]
@@ -19,9 +20,9 @@ pub struct Args {
     /// Seed of everything random.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// File format of the recordings: edf or bdf.
-    #[arg(long, default_value = "edf")]
-    pub format: String,
+    /// File format of the recordings.
+    #[arg(long, value_enum, ignore_case = true, default_value = "edf")]
+    pub format: SynthFormatArg,
     /// Band of the planted effect, LO-HI in Hz.
     #[arg(long, default_value = "4-8")]
     pub effect_band: String,
@@ -49,6 +50,28 @@ pub struct Args {
     /// Write into --out even when it holds files (those of the same names are replaced).
     #[arg(long)]
     pub force: bool,
+}
+
+impl Default for Args {
+    /// The flags' defaults, with an empty --out: for callers that build the
+    /// flags in code (`eeglens demo`). A test holds them to clap's.
+    fn default() -> Self {
+        Self {
+            out: PathBuf::new(),
+            subjects: 60,
+            seed: 0,
+            format: SynthFormatArg::Edf,
+            effect_band: "4-8".into(),
+            effect_channels: "Fz,FCz,Cz,FC3,FC4".into(),
+            effect_size: eeglens_data::synth::DEFAULT_EFFECT_SIZE,
+            effect_class: "M".into(),
+            rate: 256.0,
+            minutes: 2.0,
+            no_blinks: false,
+            json: false,
+            force: false,
+        }
+    }
 }
 
 /// Builds the generator's configuration from the flags.
@@ -80,7 +103,7 @@ pub fn config(a: &Args) -> anyhow::Result<SynthConfig> {
 /// Runs `eeglens synth`.
 pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     let cfg = config(&a)?;
-    let format = SynthFormat::parse(&a.format).map_err(|e| anyhow!("--format: {e}"))?;
+    let format = SynthFormat::parse(a.format.name()).map_err(|e| anyhow!("--format: {e}"))?;
     if a.out.is_file() {
         bail!("{}: is a file; --out names the dataset's directory", a.out.display());
     }
@@ -119,7 +142,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
             summary.subjects.len() - n_effect,
             summary.root.display(),
             summary.bytes as f64 / 1e6,
-            a.format.to_uppercase()
+            a.format.name().to_uppercase()
         );
         println!(
             "planted effect: {}-{} Hz at {} in class {}, size {} (ground truth in eeglens_synth.json)",

@@ -9,15 +9,15 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use eeglens_data::store::EpochStore;
-use eeglens_nn::Init;
 use eeglens_train::{
-    select, train_selected, train_with, Monitor, OptimizerName, Progress, RunDir, RunOptions, StopReason,
-    TrainConfig,
+    select, train_selected, train_with, Progress, RunDir, RunOptions, StopReason, TrainConfig,
 };
 
+use super::choice::{InitArg, MonitorArg, OptimizerArg};
+
 /// Flags of `eeglens train`. Unset flags take the defaults, or with `--resume`
-/// the run's stored settings.
-#[derive(clap::Args, Debug, Clone)]
+/// the run's stored settings (so `Default` is every flag unset).
+#[derive(clap::Args, Debug, Clone, Default, PartialEq)]
 pub struct Args {
     /// Epoch store (from `eeglens prepare`); with --resume, defaults to the run's.
     #[arg(long)]
@@ -27,7 +27,7 @@ pub struct Args {
     pub out: PathBuf,
     /// auto (train shallow and rvgg-bn, keep the better on validation; OUT/candidates/ holds both), or one zoo
     /// model: shallow, rvgg (the paper's R-VGG), rvgg-bn, vanputten, eegnet [default: auto, see VALIDATION.md].
-    #[arg(long)]
+    #[arg(long, value_parser = super::choice::zoo_model_or_auto())]
     pub model: Option<String>,
     /// Passes over the training windows [default: 20].
     #[arg(long)]
@@ -38,9 +38,9 @@ pub struct Args {
     /// Learning rate [default: 5e-4].
     #[arg(long)]
     pub lr: Option<f64>,
-    /// adam (betas 0.9/0.99), adamw, adamax or sgd [default: adam].
-    #[arg(long)]
-    pub optimizer: Option<String>,
+    /// Optimiser [default: adam].
+    #[arg(long, value_enum, ignore_case = true)]
+    pub optimizer: Option<OptimizerArg>,
     /// Weight decay [default: 0].
     #[arg(long)]
     pub weight_decay: Option<f32>,
@@ -51,19 +51,18 @@ pub struct Args {
     /// complete is skipped, an interrupted one resumed. Each is also `--seed n --out OUT/seed-n`.
     #[arg(long)]
     pub seeds: Option<String>,
-    /// Re-draw conv and linear weights: pytorch (the zoo's default), he, xavier.
-    #[arg(long)]
-    pub init: Option<String>,
+    /// Re-draw conv and linear weights.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub init: Option<InitArg>,
     /// Worker threads [default: one per core; at most 4 per core]; 1 makes runs bit-for-bit reproducible.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Stop after this many epochs without improvement; 0 never stops early [default: 8].
     #[arg(long)]
     pub patience: Option<usize>,
-    /// Figure for early stopping and the best checkpoint: val_loss, val_accuracy,
-    /// val_balanced_accuracy, val_auc [default: val_loss].
-    #[arg(long)]
-    pub monitor: Option<String>,
+    /// Figure for early stopping and the best checkpoint [default: val_loss].
+    #[arg(long, value_enum, ignore_case = true)]
+    pub monitor: Option<MonitorArg>,
     /// Show every class equally often per epoch (repeating the smaller classes' windows).
     #[arg(long)]
     pub balanced: bool,
@@ -98,9 +97,8 @@ fn settings(a: &Args, mut cfg: TrainConfig) -> anyhow::Result<TrainConfig> {
     if let Some(v) = a.lr {
         cfg.lr = v;
     }
-    if let Some(o) = &a.optimizer {
-        cfg.optimizer = OptimizerName::parse(o)
-            .with_context(|| format!("--optimizer {o}: expected adam, adamw, adamax or sgd"))?;
+    if let Some(o) = a.optimizer {
+        cfg.optimizer = o.into();
     }
     if let Some(v) = a.weight_decay {
         cfg.weight_decay = v;
@@ -118,21 +116,14 @@ fn settings(a: &Args, mut cfg: TrainConfig) -> anyhow::Result<TrainConfig> {
         }
         cfg.threads = Some(v.min(cap));
     }
-    if let Some(i) = &a.init {
-        cfg.init = Some(match i.to_ascii_lowercase().as_str() {
-            "pytorch" => Init::PytorchDefault,
-            "he" | "kaiming" => Init::HeNormal,
-            "xavier" | "glorot" => Init::XavierUniform,
-            _ => bail!("--init {i}: expected pytorch, he or xavier"),
-        });
+    if let Some(i) = a.init {
+        cfg.init = Some(i.into());
     }
     if let Some(v) = a.patience {
         cfg.patience = (v > 0).then_some(v);
     }
-    if let Some(m) = &a.monitor {
-        cfg.monitor = Monitor::parse(m).with_context(|| {
-            format!("--monitor {m}: expected val_loss, val_accuracy, val_balanced_accuracy or val_auc")
-        })?;
+    if let Some(m) = a.monitor {
+        cfg.monitor = m.into();
     }
     if a.balanced {
         cfg.balanced = true;

@@ -42,7 +42,7 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Model trained in every cell: auto (selection on validation) or a zoo model [default: auto, as `train`].
-    #[arg(long)]
+    #[arg(long, value_parser = super::choice::zoo_model_or_auto())]
     pub model: Option<String>,
     /// Synthetic subjects per data set [default: 40].
     #[arg(long)]

@@ -41,5 +41,6 @@ mod testing;
 
 pub use conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, conv2d_forward_relu};
 pub use geom::{Conv2dGeom, Pool2dGeom};
+pub use par::threads;
 pub use pool::{avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward};
-pub use products::{gemm, with_kernel_set, KernelSet};
+pub use products::{gemm, with_kernel_set, KernelConfig, KernelSet, NO_AVX512_VAR};

@@ -13,9 +13,10 @@
 
 use rayon::prelude::*;
 
-/// Threads of the rayon pool the caller is running in (the global pool
-/// outside any `install`).
-pub(crate) fn threads() -> usize {
+/// Threads the kernels split their work over when called from here: those of
+/// the rayon pool the caller is running in (outside any `install`, the global
+/// pool: one per core unless `RAYON_NUM_THREADS` says otherwise).
+pub fn threads() -> usize {
     rayon::current_num_threads().max(1)
 }
 

@@ -87,11 +87,7 @@ impl KernelSet {
     /// when the CPU has AVX-512F and the environment variable
     /// `EEGLENS_NO_AVX512` is not set, otherwise portable.
     pub fn process_default() -> Self {
-        static DEFAULT: OnceLock<KernelSet> = OnceLock::new();
-        *DEFAULT.get_or_init(|| {
-            let allowed = std::env::var_os("EEGLENS_NO_AVX512").is_none();
-            allowed.then(Self::avx512).flatten().unwrap_or_else(Self::portable)
-        })
+        KernelConfig::of_process().set
     }
 
     /// The set a kernel called from this thread uses: the one given to an
@@ -111,6 +107,52 @@ impl KernelSet {
             "avx512"
         } else {
             "portable"
+        }
+    }
+}
+
+/// The environment variable that keeps a process on the portable set.
+pub const NO_AVX512_VAR: &str = "EEGLENS_NO_AVX512";
+
+/// How this process's kernels are configured, and why: what `eeglens version`
+/// prints and a bug report should quote.
+///
+/// ```
+/// let c = eeglens_autodiff::kernels::KernelConfig::of_process();
+/// assert_eq!(c.set, eeglens_autodiff::kernels::KernelSet::process_default());
+/// println!("kernels: {c}"); // e.g. "avx512 (the CPU has AVX-512F)"
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelConfig {
+    /// the process's set, [`KernelSet::process_default`]
+    pub set: KernelSet,
+    /// whether this CPU has AVX-512F
+    pub cpu_has_avx512: bool,
+    /// whether [`NO_AVX512_VAR`] was set when the set was chosen
+    pub avx512_disabled: bool,
+}
+
+impl KernelConfig {
+    /// The configuration of this process, chosen on first use and then fixed.
+    pub fn of_process() -> Self {
+        static CHOSEN: OnceLock<KernelConfig> = OnceLock::new();
+        *CHOSEN.get_or_init(|| {
+            let avx512 = KernelSet::avx512();
+            let avx512_disabled = std::env::var_os(NO_AVX512_VAR).is_some();
+            let set = avx512.filter(|_| !avx512_disabled).unwrap_or_else(KernelSet::portable);
+            KernelConfig { set, cpu_has_avx512: avx512.is_some(), avx512_disabled }
+        })
+    }
+}
+
+impl std::fmt::Display for KernelConfig {
+    /// The set's name and the reason, e.g. `portable (EEGLENS_NO_AVX512 is set; the CPU has AVX-512F)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cpu = if self.cpu_has_avx512 { "the CPU has AVX-512F" } else { "the CPU has no AVX-512F" };
+        if self.avx512_disabled && !self.set.has_avx512() {
+            write!(f, "{} ({NO_AVX512_VAR} is set; {cpu})", self.set.name())
+        } else {
+            write!(f, "{} ({cpu})", self.set.name())
         }
     }
 }
@@ -558,6 +600,9 @@ mod tests {
             KernelSet::portable()
         };
         assert_eq!(KernelSet::process_default(), want);
+        let config = super::KernelConfig::of_process();
+        assert_eq!((config.set, config.avx512_disabled), (want, !allowed));
+        assert!(config.to_string().starts_with(want.name()), "{config}");
         eprintln!("kernel set of this process: {}", want.name());
         assert_eq!(KernelSet::available()[0], KernelSet::portable());
         assert_eq!(KernelSet::available().len(), 1 + usize::from(KernelSet::avx512().is_some()));

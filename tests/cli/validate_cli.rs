@@ -3,10 +3,10 @@
 //! nothing, the refusal of an output directory of another grid, and a job
 //! array's cells merged (and a missing cell named).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_eeglens");
+use crate::util::{assert_one_line_error, bin, fresh_path, ok};
 
 /// The tiny grid: cell 0 plants theta at the central channels, cell 1 is a null.
 const TINY: [&str; 20] = [
@@ -32,14 +32,8 @@ const TINY: [&str; 20] = [
     "2",
 ];
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("eeglens-validate-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
 fn validate(out: &Path, extra: &[&str]) -> Output {
-    Command::new(BIN)
+    bin()
         .arg("validate")
         .args(TINY)
         .args(["--permutations", "99", "--quiet", "--out"])
@@ -49,33 +43,13 @@ fn validate(out: &Path, extra: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// A user error: exit 1 and one line `eeglens: error: ...` on stderr.
-fn refused(o: &Output) -> String {
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
-    assert!(err.starts_with("eeglens: error: "), "{err}");
-    err
-}
-
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]
 fn tiny_grid_schema_rerun_refusal_and_merge() {
-    let out = tmp("grid");
+    let out = fresh_path("grid");
     let stdout = ok(&validate(&out, &["--json"]));
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("--json prints one JSON document");
     assert_eq!(doc, json(&out.join("validate.json")));
@@ -131,13 +105,8 @@ fn tiny_grid_schema_rerun_refusal_and_merge() {
     // A rerun finds both cells done and recomputes nothing.
     let cell_json = out.join("cells").join(effect["name"].as_str().unwrap()).join("cell.json");
     let before = std::fs::read(&cell_json).unwrap();
-    let o = Command::new(BIN)
-        .arg("validate")
-        .args(TINY)
-        .args(["--permutations", "99", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o =
+        bin().arg("validate").args(TINY).args(["--permutations", "99", "--out"]).arg(&out).output().unwrap();
     let text = ok(&o);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.matches("done before, skipped").count(), 2, "{err}");
@@ -147,23 +116,23 @@ fn tiny_grid_schema_rerun_refusal_and_merge() {
     // Another grid in the same directory is refused without --force.
     let mut other: Vec<&str> = TINY.to_vec();
     other[11] = "0,2";
-    let o = Command::new(BIN).arg("validate").args(&other).arg("--out").arg(&out).output().unwrap();
-    let err = refused(&o);
+    let o = bin().arg("validate").args(&other).arg("--out").arg(&out).output().unwrap();
+    let err = assert_one_line_error(&o, &[]);
     assert!(err.contains("another grid") && err.contains("--force"), "{err}");
     assert_eq!(std::fs::read(&cell_json).unwrap(), before, "nothing was touched");
 
     // A job array: task 0 of 2 runs cell 0 only; merging names the missing cell 1.
-    let array = tmp("array");
+    let array = fresh_path("array");
     let text = ok(&validate(&array, &["--cell", "0/2"]));
     assert!(text.contains("--merge"), "{text}");
     assert!(array.join("cells").join(cells[0]["name"].as_str().unwrap()).join("cell.json").is_file());
     assert!(!array.join("validate.json").exists());
-    let o = Command::new(BIN).args(["validate", "--merge"]).arg(&array).output().unwrap();
-    let err = refused(&o);
+    let o = bin().args(["validate", "--merge"]).arg(&array).output().unwrap();
+    let err = assert_one_line_error(&o, &[]);
     assert!(err.contains("1 of 2 cells missing") && err.contains("001-null0-s0-seed0"), "{err}");
     // Task 1 of 2 elsewhere (its cell copied from the full run, which computed the same cell);
     // merging both gives the whole grid.
-    let array2 = tmp("array2");
+    let array2 = fresh_path("array2");
     let name1 = cells[1]["name"].as_str().unwrap();
     std::fs::create_dir_all(array2.join("cells").join(name1)).unwrap();
     std::fs::copy(
@@ -171,8 +140,8 @@ fn tiny_grid_schema_rerun_refusal_and_merge() {
         array2.join("cells").join(name1).join("cell.json"),
     )
     .unwrap();
-    let merged = tmp("merged");
-    let o = Command::new(BIN)
+    let merged = fresh_path("merged");
+    let o = bin()
         .args(["validate", "--json", "--merge"])
         .arg(&array)
         .arg(&array2)
@@ -185,7 +154,7 @@ fn tiny_grid_schema_rerun_refusal_and_merge() {
     assert_eq!(doc2["cells"].as_array().unwrap().len(), 2);
     assert!(merged.join("validate.html").is_file());
     // --check: a grid this small misses targets, which is exit code 3 (not 1, not a usage error's 2).
-    let o = Command::new(BIN)
+    let o = bin()
         .args(["validate", "--check", "--force", "--merge"])
         .arg(&array)
         .arg(&array2)
@@ -198,14 +167,14 @@ fn tiny_grid_schema_rerun_refusal_and_merge() {
     assert!(fails || s["nothing_learned"] == true, "the tiny grid passes every target: {s}");
     assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
     // Merging a directory twice duplicates every cell.
-    let o = Command::new(BIN).args(["validate", "--merge"]).arg(&array).arg(&array).output().unwrap();
-    assert!(refused(&o).contains("twice"));
+    let o = bin().args(["validate", "--merge"]).arg(&array).arg(&array).output().unwrap();
+    assert!(assert_one_line_error(&o, &[]).contains("twice"));
 
     // A folder of the user's is never used.
-    let user = tmp("user");
+    let user = fresh_path("user");
     std::fs::create_dir_all(&user).unwrap();
     std::fs::write(user.join("notes.txt"), "mine").unwrap();
-    let err = refused(&validate(&user, &["--force"]));
+    let err = assert_one_line_error(&validate(&user, &["--force"]), &[]);
     assert!(err.contains("not an `eeglens validate` output"), "{err}");
 
     for d in [out, array, array2, merged, user] {
@@ -215,18 +184,18 @@ fn tiny_grid_schema_rerun_refusal_and_merge() {
 
 #[test]
 fn bad_flags_are_one_line_errors() {
-    let out = tmp("flags");
+    let out = fresh_path("flags");
     for (flags, needle) in [
         (vec!["--bands", "gamma"], "gamma"),
         (vec!["--places", "x:Fz+Oz"], "Oz"),
         (vec!["--cell", "2/2"], "--cell"),
         (vec!["--sizes", "3,3"], "twice"),
     ] {
-        let o = Command::new(BIN).arg("validate").args(&flags).arg("--out").arg(&out).output().unwrap();
-        let err = refused(&o);
+        let o = bin().arg("validate").args(&flags).arg("--out").arg(&out).output().unwrap();
+        let err = assert_one_line_error(&o, &[]);
         assert!(err.contains(needle), "{flags:?}: {err}");
     }
     assert!(!out.exists(), "nothing is written for bad flags");
-    let o = Command::new(BIN).args(["validate", "--quick", "--list"]).output().unwrap();
+    let o = bin().args(["validate", "--quick", "--list"]).output().unwrap();
     assert_eq!(ok(&o).lines().count(), 8);
 }

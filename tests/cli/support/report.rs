@@ -14,24 +14,6 @@ use eeglens_io::montage::HBN24;
 use eeglens_train::toy::{toy_set, ToyConfig};
 use eeglens_train::{train, RunDir, TrainConfig};
 
-/// A scratch directory removed when dropped.
-pub struct Scratch(pub PathBuf);
-
-impl Scratch {
-    pub fn new(name: &str) -> Self {
-        let d = std::env::temp_dir().join(format!("eeglens-report-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).expect("scratch dir");
-        Self(d)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The toy store and the training of a run.
 #[derive(Clone, Copy, Debug)]
 pub struct RunSpec {

@@ -1,11 +1,11 @@
 //! `eeglens bench --json` prints one JSON object with the contract's fields;
 //! `--profile` accounts for every layer.
 
-use std::process::Command;
+use crate::util::bin;
 
 #[test]
 fn bench_json_has_the_contract_fields() {
-    let o = Command::new(env!("CARGO_BIN_EXE_eeglens"))
+    let o = bin()
         .args([
             "bench",
             "--json",
@@ -45,18 +45,17 @@ fn bench_json_has_the_contract_fields() {
 
 #[test]
 fn bench_rejects_an_unknown_model_in_one_line() {
-    let o = Command::new(env!("CARGO_BIN_EXE_eeglens"))
-        .args(["bench", "--json", "--model", "alexnet", "--reps", "1"])
-        .output()
-        .expect("eeglens runs");
-    assert_eq!(o.status.code(), Some(1));
+    let o =
+        bin().args(["bench", "--json", "--model", "alexnet", "--reps", "1"]).output().expect("eeglens runs");
+    assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("alexnet") && err.trim_end().lines().count() == 1, "{err}");
+    assert!(err.contains("rvgg, rvgg-bn, vanputten, shallow, eegnet"), "the zoo's names: {err}");
 }
 
 #[test]
 fn bench_profile_lists_every_layer_and_counts_page_faults() {
-    let o = Command::new(env!("CARGO_BIN_EXE_eeglens"))
+    let o = bin()
         .args(["bench", "--profile", "--json", "--model", "eegnet", "--batch", "4", "--threads", "1"])
         .args(["--reps", "1"])
         .output()

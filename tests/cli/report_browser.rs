@@ -7,14 +7,13 @@
 //! `EEGLENS_SCREENSHOT=FILE.png` the screenshot is also copied there (the
 //! README's picture comes from here).
 
-mod report_support;
-
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use report_support::{interpret, trained_run, Scratch};
+use crate::support::report::{interpret, trained_run};
+use crate::util::Scratch;
 
 /// Browser names tried, in order.
 const BROWSERS: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];

@@ -3,18 +3,13 @@
 //! run without a checkpoint and for a layer or unit that does not exist.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use eeglens_data::store::EpochStore;
 use eeglens_train::toy::{toy_set, ToyConfig};
 use eeglens_train::{train, TrainConfig};
 
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("eeglens-interpret-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
+use crate::util::{assert_one_line_error, assert_usage_error, bin, tmpdir};
 
 /// A toy store and an R-VGG run trained on it for two epochs.
 fn trained_run(dir: &Path) -> PathBuf {
@@ -60,22 +55,12 @@ fn the_deconvnet_reads_rvgg_bn_from_the_shared_seed_and_other_models_as_the_pape
 
 fn interpret(run: &Path, extra: &[&str]) -> Output {
     let small = ["--k", "3", "--restarts", "2", "--steps", "3", "--permutations", "99", "--quiet"];
-    Command::new(env!("CARGO_BIN_EXE_eeglens"))
+    bin()
         .args(["interpret", "--run", run.to_str().expect("utf-8")])
         .args(small)
         .args(extra)
         .output()
         .expect("eeglens runs")
-}
-
-fn one_line_error(out: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("eeglens: error: "), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "{err:?} lacks {n:?}");
-    }
 }
 
 #[test]
@@ -165,13 +150,13 @@ fn bad_input_is_one_clear_line() {
     let d = tmpdir("errors");
     let run = trained_run(&d);
     let o = interpret(&run, &["--layer", "features.99", "--unit", "0"]);
-    one_line_error(&o, &["features.99", "features.0 (Conv2d)", "classifier.6 (Linear)"]);
+    assert_one_line_error(&o, &["features.99", "features.0 (Conv2d)", "classifier.6 (Linear)"]);
     let o = interpret(&run, &["--layer", "features.0", "--unit", "99"]);
-    one_line_error(&o, &["features.0", "16 units", "99"]);
+    assert_one_line_error(&o, &["features.0", "16 units", "99"]);
     let o = interpret(&run, &["--method", "saliency"]);
-    one_line_error(&o, &["--method saliency"]);
+    assert_usage_error(&o, &["'saliency'", "--method", "all, optimal, actmax, deconv"]);
     let o = interpret(&run, &["--actmax-param", "pixels"]);
-    one_line_error(&o, &["--actmax-param pixels", "gains, samples or spectral"]);
+    assert_usage_error(&o, &["'pixels'", "--actmax-param", "gains, samples, spectral"]);
     // The same run without its checkpoints.
     for f in std::fs::read_dir(&run).expect("run dir") {
         let p = f.expect("entry").path();
@@ -180,10 +165,10 @@ fn bad_input_is_one_clear_line() {
         }
     }
     let o = interpret(&run, &[]);
-    one_line_error(&o, &["no checkpoint", "train it first"]);
+    assert_one_line_error(&o, &["no checkpoint", "train it first"]);
     // A cause the message already names is not repeated.
     let o = interpret(&d.join("no-such-run"), &[]);
-    one_line_error(&o, &["no-such-run", "config.json"]);
+    assert_one_line_error(&o, &["no-such-run", "config.json"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");
     let _ = std::fs::remove_dir_all(&d);

@@ -9,24 +9,16 @@
 //! Extra training flags for them can be given in `EEGLENS_TRAIN_ARGS`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::Output;
 use std::time::Instant;
 
-fn eeglens(args: &[&str]) -> std::process::Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_eeglens")).args(args).output().expect("eeglens runs");
-    assert!(o.status.success(), "eeglens {}: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
+use crate::util::{ok, s, tmpdir};
+
+/// Runs `eeglens ARGS`, which must succeed.
+fn eeglens(args: &[&str]) -> Output {
+    let o = crate::util::eeglens(args);
+    ok(&o);
     o
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("eeglens-train-pipeline-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 /// Writes a synthetic BIDS dataset with `synth_args` and prepares it with the defaults.

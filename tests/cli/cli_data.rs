@@ -1,26 +1,10 @@
 //! `eeglens synth` and `eeglens prepare` through the binary, as a user runs them.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn eeglens(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_eeglens")).args(args).output().expect("the binary runs")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("eeglens-cli-data-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
+use crate::util::{eeglens, s, tmpdir};
 
 #[test]
 fn synth_then_prepare_with_defaults() {
-    let d = tmp("defaults");
+    let d = tmpdir("defaults");
     let root = d.join("bids");
     let out = eeglens(&["synth", "--out", s(&root), "--subjects", "6", "--minutes", "0.5", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -50,7 +34,7 @@ fn synth_then_prepare_with_defaults() {
 
 #[test]
 fn user_errors_are_one_line_with_exit_code_1() {
-    let d = tmp("errors");
+    let d = tmpdir("errors");
     let root = d.join("bids");
     assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "2", "--minutes", "0.2"]).status.success());
     let cases: Vec<(Vec<String>, &str)> = vec![
@@ -115,7 +99,7 @@ fn user_errors_are_one_line_with_exit_code_1() {
 
 #[test]
 fn demo_never_deletes_a_folder_it_did_not_write() {
-    let d = tmp("demo-guard");
+    let d = tmpdir("demo-guard");
     let mine = d.join("bids");
     std::fs::create_dir_all(&mine).expect("dir");
     std::fs::write(mine.join("participants.tsv"), "participant_id\tsex\n").expect("write");
@@ -131,7 +115,7 @@ fn demo_never_deletes_a_folder_it_did_not_write() {
 /// are, the reasons are printed (text and --json) and the error says why in one line.
 #[test]
 fn prepare_names_every_skipped_recording_and_missing_participant() {
-    let d = tmp("skipped");
+    let d = tmpdir("skipped");
     let root = d.join("bids");
     assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "6", "--minutes", "0.2"]).status.success());
     let p = root.join("participants.tsv");
@@ -181,7 +165,7 @@ fn prepare_names_every_skipped_recording_and_missing_participant() {
 /// one subject: each is refused in one line naming participants.tsv and the problem.
 #[test]
 fn prepare_refuses_labels_that_would_make_wrong_classes() {
-    let d = tmp("labels");
+    let d = tmpdir("labels");
     let root = d.join("bids");
     assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "8", "--minutes", "0.2"]).status.success());
     let p = root.join("participants.tsv");
@@ -227,7 +211,7 @@ fn prepare_refuses_labels_that_would_make_wrong_classes() {
 /// warning on stderr, a count in the summary and the JSON; --skip-unmarked skips it with the reason.
 #[test]
 fn prepare_warns_about_recordings_without_eyes_markers() {
-    let d = tmp("unmarked");
+    let d = tmpdir("unmarked");
     let root = d.join("bids");
     assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "8", "--minutes", "0.2"]).status.success());
     let events = root.join("sub-002/eeg/sub-002_task-RestingState_events.tsv");
@@ -259,7 +243,7 @@ fn prepare_warns_about_recordings_without_eyes_markers() {
 /// in the store carries it.
 #[test]
 fn prepare_reports_reader_warnings_with_the_recording() {
-    let d = tmp("reader-warnings");
+    let d = tmpdir("reader-warnings");
     let root = d.join("bids");
     assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "8", "--minutes", "0.2"]).status.success());
     let edf = root.join("sub-002/eeg/sub-002_task-RestingState_eeg.edf");
@@ -301,7 +285,7 @@ fn prepare_reports_reader_warnings_with_the_recording() {
 /// error shows the OS message and does not chain it again.
 #[test]
 fn an_os_error_is_one_line_with_the_os_message_once() {
-    let d = tmp("os-error");
+    let d = tmpdir("os-error");
     let root = d.join("bids");
     assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "2", "--minutes", "0.2"]).status.success());
     std::fs::write(d.join("plain-file"), b"x").expect("write");

@@ -3,21 +3,12 @@
 //! for bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use eeglens_train::toy::{toy_set, ToyConfig};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_eeglens"))
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("eeglens-train-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
+use crate::util::{assert_one_line_error, assert_usage_error, bin, eeglens, text, tmpdir};
 
 fn toy(dir: &Path, cfg: &ToyConfig) -> PathBuf {
     let p = dir.join("toy.safetensors");
@@ -25,31 +16,12 @@ fn toy(dir: &Path, cfg: &ToyConfig) -> PathBuf {
     p
 }
 
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("eeglens runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Asserts exit code 1 and a single `eeglens: error:` line containing every `needle`.
-fn assert_one_line_error(out: &Output, needles: &[&str]) {
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("eeglens: error: "), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "{err:?} lacks {n:?}");
-    }
-}
-
 #[test]
 fn train_then_eval_writes_the_run_and_reports_per_window_and_subject() {
     let d = tmpdir("basic");
     let data = toy(&d, &ToyConfig { windows: 6, ..ToyConfig::default() });
     let out = d.join("run");
-    let o = run(&[
+    let o = eeglens(&[
         "train",
         "--model",
         "rvgg",
@@ -79,7 +51,7 @@ fn train_then_eval_writes_the_run_and_reports_per_window_and_subject() {
         }
     }
 
-    let o = run(&["eval", "--run", out.to_str().expect("utf-8"), "--json"]);
+    let o = eeglens(&["eval", "--run", out.to_str().expect("utf-8"), "--json"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_str(&text(&o.stdout)).expect("one JSON document");
     assert_eq!(v["split"], "test");
@@ -105,15 +77,16 @@ fn train_then_eval_writes_the_run_and_reports_per_window_and_subject() {
     assert_eq!(file["confusion"], v["confusion"]);
     assert_eq!(file["subject_accuracy"], v["subject_accuracy"]);
 
-    let o = run(&["eval", "--run", out.to_str().expect("utf-8"), "--split", "val", "--json", "--windows"]);
+    let o =
+        eeglens(&["eval", "--run", out.to_str().expect("utf-8"), "--split", "val", "--json", "--windows"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_str(&text(&o.stdout)).expect("JSON");
     assert_eq!(v["split"], "val");
     assert_eq!(v["probabilities"].as_array().expect("probabilities").len(), 4 * 6);
-    let o = run(&["eval", "--run", out.to_str().expect("utf-8")]);
+    let o = eeglens(&["eval", "--run", out.to_str().expect("utf-8")]);
     assert!(text(&o.stdout).contains("per subject"), "{}", text(&o.stdout));
-    let o = run(&["eval", "--run", out.to_str().expect("utf-8"), "--split", "holdout"]);
-    assert_one_line_error(&o, &["--split holdout"]);
+    let o = eeglens(&["eval", "--run", out.to_str().expect("utf-8"), "--split", "holdout"]);
+    assert_usage_error(&o, &["'holdout'", "--split", "test, val, train"]);
 }
 
 #[test]
@@ -125,7 +98,7 @@ fn bad_input_gives_one_line_errors() {
     // Not an epoch store.
     let junk = d.join("junk.safetensors");
     std::fs::write(&junk, b"not a safetensors file").expect("write");
-    let o = run(&[
+    let o = eeglens(&[
         "train",
         "--model",
         "rvgg",
@@ -141,7 +114,7 @@ fn bad_input_gives_one_line_errors() {
     std::fs::create_dir_all(&narrow).expect("dir");
     let four =
         toy(&narrow, &ToyConfig { n_channels: 4, subjects: [4, 2, 2], windows: 4, ..ToyConfig::default() });
-    let o = run(&[
+    let o = eeglens(&[
         "train",
         "--model",
         "rvgg",
@@ -155,7 +128,7 @@ fn bad_input_gives_one_line_errors() {
     // An unwritable run directory (below a regular file).
     let file = d.join("plain-file");
     std::fs::write(&file, b"x").expect("write");
-    let o = run(&[
+    let o = eeglens(&[
         "train",
         "--model",
         "rvgg",
@@ -171,11 +144,12 @@ fn bad_input_gives_one_line_errors() {
     // A run directory that already holds a run.
     let r3 = d.join("r3");
     let r3s = r3.to_str().expect("utf-8");
-    let o = run(&["train", "--model", "rvgg", "--data", ds, "--out", r3s, "--epochs", "1", "--threads", "1"]);
+    let o =
+        eeglens(&["train", "--model", "rvgg", "--data", ds, "--out", r3s, "--epochs", "1", "--threads", "1"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let o = run(&["train", "--model", "rvgg", "--data", ds, "--out", r3s, "--epochs", "1"]);
+    let o = eeglens(&["train", "--model", "rvgg", "--data", ds, "--out", r3s, "--epochs", "1"]);
     assert_one_line_error(&o, &["already holds a run", "--resume", "--force"]);
-    let o = run(&[
+    let o = eeglens(&[
         "train",
         "--model",
         "rvgg",
@@ -192,7 +166,7 @@ fn bad_input_gives_one_line_errors() {
     assert!(o.status.success(), "{}", text(&o.stderr));
 
     // Bad flags.
-    let o = run(&[
+    let o = eeglens(&[
         "train",
         "--model",
         "rvgg",
@@ -203,8 +177,8 @@ fn bad_input_gives_one_line_errors() {
         "--optimizer",
         "lbfgs",
     ]);
-    assert_one_line_error(&o, &["--optimizer lbfgs"]);
-    let o = run(&[
+    assert_usage_error(&o, &["'lbfgs'", "--optimizer", "adam, adamw, adamax, sgd"]);
+    let o = eeglens(&[
         "train",
         "--model",
         "rvgg",
@@ -216,7 +190,7 @@ fn bad_input_gives_one_line_errors() {
         "0",
     ]);
     assert_one_line_error(&o, &["`batch`"]);
-    let o = run(&["eval", "--run", d.join("nowhere").to_str().expect("utf-8")]);
+    let o = eeglens(&["eval", "--run", d.join("nowhere").to_str().expect("utf-8")]);
     assert_one_line_error(&o, &["nowhere/config.json"]);
 }
 
@@ -227,15 +201,26 @@ fn resume_continues_a_run_and_ctrl_c_leaves_a_resumable_one() {
     let ds = data.to_str().expect("utf-8");
     let out = d.join("run");
     let outs = out.to_str().expect("utf-8");
-    let o =
-        run(&["train", "--model", "rvgg", "--data", ds, "--out", outs, "--epochs", "1", "--threads", "1"]);
+    let o = eeglens(&[
+        "train",
+        "--model",
+        "rvgg",
+        "--data",
+        ds,
+        "--out",
+        outs,
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+    ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     // --resume takes the data path from the run.
-    let o = run(&["train", "--out", outs, "--resume", "--epochs", "2"]);
+    let o = eeglens(&["train", "--out", outs, "--resume", "--epochs", "2"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let metrics = || std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics").lines().count();
     assert_eq!(metrics(), 2);
-    let o = run(&["train", "--out", outs, "--resume", "--seed", "5"]);
+    let o = eeglens(&["train", "--out", outs, "--resume", "--seed", "5"]);
     assert_one_line_error(&o, &["cannot resume with a different seed"]);
 
     // Ctrl-C: a long run, interrupted once its first epoch is written.
@@ -273,7 +258,7 @@ fn resume_continues_a_run_and_ctrl_c_leaves_a_resumable_one() {
     assert!(done < 400);
     // Finish the interrupted epoch and one more.
     let target = (done + 2).to_string();
-    let o = run(&[
+    let o = eeglens(&[
         "train",
         "--out",
         long.to_str().expect("utf-8"),
@@ -310,7 +295,7 @@ fn seeds_train_into_a_parent_that_eval_and_interpret_read_together() {
         "--threads",
         "1",
     ];
-    let o = run(&args);
+    let o = eeglens(&args);
     assert!(o.status.success(), "{}", text(&o.stderr));
     for s in ["seed-0", "seed-1"] {
         assert!(parent.join(s).join("eval-test.json").is_file(), "{s} not trained");
@@ -321,11 +306,11 @@ fn seeds_train_into_a_parent_that_eval_and_interpret_read_together() {
             .expect("JSON");
     assert_eq!(seed1["train"]["seed"], 1);
     // A second call skips the finished seeds.
-    let again = run(&args);
+    let again = eeglens(&args);
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert_eq!(text(&again.stdout).matches("skipped").count(), 2, "{}", text(&again.stdout));
 
-    let o = run(&["eval", "--run", parent_s, "--json"]);
+    let o = eeglens(&["eval", "--run", parent_s, "--json"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
     assert_eq!(v["seeds"].as_array().expect("seeds").len(), 2);
@@ -344,7 +329,7 @@ fn seeds_train_into_a_parent_that_eval_and_interpret_read_together() {
         assert!((total - 1.0).abs() < 1e-9, "{m}: fractions sum to {total}");
     }
     // --seeds and --seed together are refused.
-    let o = run(&[
+    let o = eeglens(&[
         "train", "--model", "rvgg", "--data", data_s, "--out", parent_s, "--seeds", "0-1", "--seed", "3",
     ]);
     let err = text(&o.stderr);
@@ -355,11 +340,11 @@ fn seeds_train_into_a_parent_that_eval_and_interpret_read_together() {
         "{err}"
     );
     // An unknown flag too; --help still prints the whole help and succeeds.
-    let o = run(&["train", "--modle", "rvgg"]);
+    let o = eeglens(&["train", "--modle", "rvgg"]);
     let err = text(&o.stderr);
     assert_eq!((o.status.code(), err.trim_end().lines().count()), (Some(2), 1), "{err}");
     assert!(err.contains("--modle"), "{err}");
-    let o = run(&["train", "--help"]);
+    let o = eeglens(&["train", "--help"]);
     assert!(o.status.success() && text(&o.stdout).contains("--model"), "{}", text(&o.stderr));
     let _ = std::fs::remove_dir_all(&d);
 }
@@ -403,7 +388,7 @@ fn one_process_trains_a_run_at_a_time_and_sigterm_stops_it_like_ctrl_c() {
     wait_for("checkpoint", &|| out.join("checkpoint-last.safetensors").exists());
 
     // A second process on the same run is refused, naming the one that holds it.
-    let o = run(&["train", "--out", outs, "--resume", "--threads", "1"]);
+    let o = eeglens(&["train", "--out", outs, "--resume", "--threads", "1"]);
     assert_one_line_error(&o, &["train.lock: the run is locked by", &format!("pid {}", child.id())]);
 
     // SIGTERM (what `kill` and batch schedulers send) stops it as Ctrl-C does.
@@ -427,7 +412,7 @@ fn one_process_trains_a_run_at_a_time_and_sigterm_stops_it_like_ctrl_c() {
     assert!(lock.exists(), "a killed process leaves its lock");
     let lines = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics").lines().count();
     let target = (lines + 1).to_string();
-    let o = run(&["train", "--out", outs, "--resume", "--epochs", &target, "--threads", "1", "--quiet"]);
+    let o = eeglens(&["train", "--out", outs, "--resume", "--epochs", &target, "--threads", "1", "--quiet"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let err = text(&o.stderr);
     assert!(err.contains(&format!("taking over the lock of pid {pid}")), "{err}");
@@ -436,7 +421,7 @@ fn one_process_trains_a_run_at_a_time_and_sigterm_stops_it_like_ctrl_c() {
 
     // Fewer epochs than done: refused, config.json unchanged.
     let config = std::fs::read(out.join("config.json")).expect("config");
-    let o = run(&["train", "--out", outs, "--resume", "--epochs", "1"]);
+    let o = eeglens(&["train", "--out", outs, "--resume", "--epochs", "1"]);
     assert_one_line_error(
         &o,
         &["cannot resume with --epochs 1", &format!("done {target} epochs"), "at least"],
@@ -450,7 +435,7 @@ fn far_more_threads_than_cores_are_capped_with_a_message() {
     let d = tmpdir("threads");
     let data = toy(&d, &ToyConfig { subjects: [4, 2, 2], windows: 4, ..ToyConfig::default() });
     let out = d.join("run");
-    let o = run(&[
+    let o = eeglens(&[
         "train",
         "--model",
         "rvgg",
@@ -496,7 +481,7 @@ fn auto_trains_both_candidates_keeps_the_better_on_validation_and_resumes() {
     assert!(so.contains("the test split was not looked at"), "{so}");
     assert_eq!(se.matches("baseline (band power").count(), 1, "the baseline is said once: {se}");
     // OUT is a run of the chosen model: eval reads it.
-    let e = run(&["eval", "--run", out.to_str().expect("utf-8"), "--json"]);
+    let e = eeglens(&["eval", "--run", out.to_str().expect("utf-8"), "--json"]);
     assert!(e.status.success(), "{}", text(&e.stderr));
     let run_cfg = eeglens_train::RunDir::open(&out).expect("a run");
     assert_eq!(run_cfg.config().train.model, sel.chosen);
@@ -524,7 +509,7 @@ fn auto_trains_both_candidates_keeps_the_better_on_validation_and_resumes() {
     }
     let mut v = vec!["train", "--model", "auto", "--data", data.to_str().expect("utf-8")];
     v.extend(["--out", parent.to_str().expect("utf-8"), "--seeds", "0", "--epochs", "2", "--threads", "1"]);
-    let o = run(&v);
+    let o = eeglens(&v);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let sel3 = eeglens_train::Selection::read(&seed0).expect("readable").expect("selection.json");
     assert_eq!(sel3, sel, "the resumed seed makes the same choice");

@@ -12,13 +12,7 @@ use eeglens_nn::models::rvgg;
 use eeglens_nn::{write_tensor_file, ModelSpec};
 use eeglens_train::toy::{toy_set, ToyConfig};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_eeglens"))
-}
-
-fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    bin().args(args).output().expect("eeglens runs")
-}
+use crate::util::{assert_one_line_error, eeglens, ok, s, tmpdir, BIN};
 
 /// Runs eeglens with files limited to `kib` KiB, as on a disk that fills up:
 /// a write past the limit fails with "File too large" (SIGXFSZ is ignored).
@@ -26,44 +20,14 @@ fn run_on_full_disk<S: AsRef<std::ffi::OsStr>>(kib: u64, args: &[S]) -> Output {
     Command::new("bash")
         .arg("-c")
         .arg(format!("ulimit -f {kib}; trap '' XFSZ; exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_eeglens"))
+        .arg(BIN)
         .args(args)
         .output()
         .expect("bash runs")
 }
 
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("eeglens-outputs-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", text(&o.stderr));
-}
-
-/// Asserts exit code 1 and a single `eeglens: error:` line containing every `needle`.
-fn assert_one_line_error(o: &Output, needles: &[&str]) {
-    let err = text(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("eeglens: error: "), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "{err:?} lacks {n:?}");
-    }
 }
 
 /// Names of write temporaries left in `dir`.
@@ -85,17 +49,17 @@ fn toy(dir: &Path) -> PathBuf {
 fn prepare_replaces_a_store_only_with_force_and_never_a_file_of_the_dataset() {
     let d = tmpdir("prepare");
     let bids = d.join("bids");
-    ok(&run(&["synth", "--out", s(&bids), "--subjects", "6", "--minutes", "0.3", "--quiet"]));
+    ok(&eeglens(&["synth", "--out", s(&bids), "--subjects", "6", "--minutes", "0.3", "--quiet"]));
     let store = d.join("e.safetensors");
     let prepare = |extra: &[&str]| -> Vec<String> {
         let args = ["prepare", s(&bids), "--label", "sex", "--out"];
         args.iter().chain(extra).map(|a| a.to_string()).collect()
     };
-    ok(&run(&prepare(&[s(&store)])));
+    ok(&eeglens(&prepare(&[s(&store)])));
     let first = read(&store);
-    assert_one_line_error(&run(&prepare(&[s(&store)])), &["e.safetensors: exists", "--force"]);
+    assert_one_line_error(&eeglens(&prepare(&[s(&store)])), &["e.safetensors: exists", "--force"]);
     assert_eq!(read(&store), first);
-    ok(&run(&prepare(&[s(&store), "--split-seed", "1", "--force"])));
+    ok(&eeglens(&prepare(&[s(&store), "--split-seed", "1", "--force"])));
     let second = read(&store);
 
     // The dataset's own files: refused even with --force.
@@ -105,14 +69,14 @@ fn prepare_replaces_a_store_only_with_force_and_never_a_file_of_the_dataset() {
         .find(|p| p.extension().is_some_and(|x| x == "edf"))
         .expect("a recording");
     let before = read(&recording);
-    let o = run(&prepare(&[s(&recording), "--force"]));
+    let o = eeglens(&prepare(&[s(&recording), "--force"]));
     assert_one_line_error(&o, &["is a recording of the dataset"]);
     assert_eq!(read(&recording), before);
     let participants = bids.join("participants.tsv");
-    let o = run(&prepare(&[s(&participants), "--force"]));
+    let o = eeglens(&prepare(&[s(&participants), "--force"]));
     assert_one_line_error(&o, &["participants.tsv", "participants table"]);
     let sidecar = bids.join("sub-001/eeg/sub-001_task-RestingState_eeg.json");
-    let o = run(&prepare(&[s(&sidecar), "--force"]));
+    let o = eeglens(&prepare(&[s(&sidecar), "--force"]));
     assert_one_line_error(&o, &["beside the recording"]);
 
     // A full disk: the store written before stays whole.
@@ -122,16 +86,16 @@ fn prepare_replaces_a_store_only_with_force_and_never_a_file_of_the_dataset() {
     assert_eq!(temporaries(&d), Vec::<String>::new());
 
     // synth into a directory that holds files.
-    let o = run(&["synth", "--out", s(&bids), "--subjects", "2", "--minutes", "0.2"]);
+    let o = eeglens(&["synth", "--out", s(&bids), "--subjects", "2", "--minutes", "0.2"]);
     assert_one_line_error(&o, &["bids: exists and is not empty", "--force"]);
-    ok(&run(&["synth", "--out", s(&bids), "--subjects", "2", "--minutes", "0.2", "--force", "--quiet"]));
+    ok(&eeglens(&["synth", "--out", s(&bids), "--subjects", "2", "--minutes", "0.2", "--force", "--quiet"]));
 
     // demo into a directory of the user's: refused before anything is written.
     let mine = d.join("mine");
     std::fs::create_dir_all(&mine).expect("dir");
     std::fs::write(mine.join("epochs.safetensors"), "mine").expect("write");
     std::fs::write(mine.join("notes.txt"), "mine").expect("write");
-    let o = run(&["demo", "--out", s(&mine)]);
+    let o = eeglens(&["demo", "--out", s(&mine)]);
     assert_one_line_error(&o, &["holds `notes.txt`, which `eeglens demo` did not write"]);
     assert_eq!(std::fs::read_dir(&mine).expect("dir").count(), 2);
     assert_eq!(read(&mine.join("epochs.safetensors")), b"mine");
@@ -154,7 +118,7 @@ fn forward_never_writes_over_its_input() {
         if force {
             args.push("--force");
         }
-        run(&args)
+        eeglens(&args)
     };
     assert_one_line_error(&forward(&input, true), &["x.safetensors: is the --input"]);
     // Another spelling of the same file is the same file.
@@ -179,7 +143,7 @@ fn train_interpret_report_and_baseline_keep_what_exists_and_what_they_read() {
     let mine = d.join("mine");
     std::fs::create_dir_all(&mine).expect("dir");
     std::fs::write(mine.join("notes.txt"), "mine").expect("write");
-    let o = run(&[
+    let o = eeglens(&[
         "train",
         "--model",
         "rvgg",
@@ -195,7 +159,7 @@ fn train_interpret_report_and_baseline_keep_what_exists_and_what_they_read() {
     assert_one_line_error(&o, &["mine: exists and holds `notes.txt` but no run", "--force"]);
     assert_eq!(std::fs::read_dir(&mine).expect("dir").count(), 1);
 
-    let o = run(&[
+    let o = eeglens(&[
         "train",
         "--model",
         "rvgg",
@@ -217,11 +181,11 @@ fn train_interpret_report_and_baseline_keep_what_exists_and_what_they_read() {
         let args = ["interpret", "--run", s(&run_dir)];
         args.iter().chain(&small).chain(extra).map(|a| a.to_string()).collect()
     };
-    ok(&run(&interpret(&[])));
+    ok(&eeglens(&interpret(&[])));
     let dir = run_dir.join("interpret");
     let (json, tensors) = (dir.join("interpret.json"), dir.join("interpret.safetensors"));
     let (j0, t0) = (read(&json), read(&tensors));
-    assert_one_line_error(&run(&interpret(&["--seed", "1"])), &["interpret.json: exists", "--force"]);
+    assert_one_line_error(&eeglens(&interpret(&["--seed", "1"])), &["interpret.json: exists", "--force"]);
     assert_eq!((read(&json), read(&tensors)), (j0.clone(), t0.clone()));
     // A full disk that fits the document but not the tensors: neither is replaced.
     let (jn, tn) = (j0.len() as u64, t0.len() as u64);
@@ -231,34 +195,37 @@ fn train_interpret_report_and_baseline_keep_what_exists_and_what_they_read() {
     assert_eq!(read(&json), j0, "interpret.json kept");
     assert_eq!(read(&tensors), t0, "interpret.safetensors kept");
     assert_eq!(temporaries(&dir), Vec::<String>::new());
-    ok(&run(&interpret(&["--seed", "1", "--force"])));
+    ok(&eeglens(&interpret(&["--seed", "1", "--force"])));
     assert_ne!(read(&json), j0, "replaced with --force");
 
     // report: an existing page only with --force; never a file of the run or its store.
-    ok(&run(&["report", "--run", s(&run_dir)]));
+    ok(&eeglens(&["report", "--run", s(&run_dir)]));
     let page = run_dir.join("report.html");
     let p0 = read(&page);
-    assert_one_line_error(&run(&["report", "--run", s(&run_dir)]), &["report.html: exists", "--force"]);
+    assert_one_line_error(&eeglens(&["report", "--run", s(&run_dir)]), &["report.html: exists", "--force"]);
     let o = run_on_full_disk(1, &["report", "--run", s(&run_dir), "--force"]);
     assert_one_line_error(&o, &["report.html"]);
     assert_eq!(read(&page), p0, "report.html kept");
     assert_eq!(temporaries(&run_dir), Vec::<String>::new());
     let config = run_dir.join("config.json");
     let c0 = read(&config);
-    let o = run(&["report", "--run", s(&run_dir), "--out", s(&config), "--force"]);
+    let o = eeglens(&["report", "--run", s(&run_dir), "--out", s(&config), "--force"]);
     assert_one_line_error(&o, &["config.json: is a file of the run"]);
     assert_eq!(read(&config), c0);
-    let o = run(&["report", "--run", s(&run_dir), "--out", s(&data), "--force"]);
+    let o = eeglens(&["report", "--run", s(&run_dir), "--out", s(&data), "--force"]);
     assert_one_line_error(&o, &["toy.safetensors: is the run's epoch store"]);
-    ok(&run(&["report", "--run", s(&run_dir), "--force"]));
+    ok(&eeglens(&["report", "--run", s(&run_dir), "--force"]));
 
     // baseline --out: never its own store.
     let d0 = read(&data);
-    let o = run(&["baseline", "--data", s(&data), "--out", s(&data), "--force"]);
+    let o = eeglens(&["baseline", "--data", s(&data), "--out", s(&data), "--force"]);
     assert_one_line_error(&o, &["toy.safetensors: is the --data store"]);
     assert_eq!(read(&data), d0);
     let b = d.join("baseline.json");
-    ok(&run(&["baseline", "--data", s(&data), "--out", s(&b)]));
-    assert_one_line_error(&run(&["baseline", "--data", s(&data), "--out", s(&b)]), &["exists", "--force"]);
+    ok(&eeglens(&["baseline", "--data", s(&data), "--out", s(&b)]));
+    assert_one_line_error(
+        &eeglens(&["baseline", "--data", s(&data), "--out", s(&b)]),
+        &["exists", "--force"],
+    );
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -4,21 +4,23 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::sync::OnceLock;
 
 use eeglens_autodiff::{Rng, Tensor};
 use eeglens_nn::models::{rvgg, RVGG_SHORT_NAMES};
 use eeglens_nn::{read_tensor_file, write_tensor_file, ModelSpec, TensorFile};
+
+use crate::util::{assert_one_line_error, bin, tmpdir};
 
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/golden/pytorch/rvgg_seed0.safetensors");
 
 /// The golden README's check: `max|got - ref| <= REL_TO_MAX * max|ref|` per tensor.
 const REL_TO_MAX: f32 = 1e-4;
 
+/// `name` in this module's scratch directory.
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eeglens-nn-forward-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| tmpdir("nn-forward")).join(name)
 }
 
 fn assert_close(name: &str, got: &Tensor, want: &Tensor) {
@@ -55,13 +57,23 @@ fn golden_weights_with(path: &Path, short: bool, drop: Option<&str>, meta: &BTre
 }
 
 fn forward(weights: &Path, input: &Path, out: &Path, grad: bool) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eeglens"));
-    cmd.args(["forward", "--model", "rvgg", "--weights"])
-        .arg(weights)
-        .arg("--input")
-        .arg(input)
-        .arg("--out")
-        .arg(out);
+    forward_model(Some("rvgg"), weights, input, out, grad)
+}
+
+/// `eeglens forward`, with `--model` when given.
+fn forward_model(
+    model: Option<&str>,
+    weights: &Path,
+    input: &Path,
+    out: &Path,
+    grad: bool,
+) -> std::process::Output {
+    let mut cmd = bin();
+    cmd.arg("forward");
+    if let Some(m) = model {
+        cmd.args(["--model", m]);
+    }
+    cmd.arg("--weights").arg(weights).arg("--input").arg(input).arg("--out").arg(out);
     if grad {
         cmd.arg("--grad-input");
     }
@@ -103,45 +115,39 @@ fn forward_without_labels_writes_only_logits() {
     assert_eq!(o.status.code(), Some(1));
 }
 
-fn one_line_error(o: &std::process::Output, needle: &str) {
-    assert_eq!(o.status.code(), Some(1), "exit code");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(err.contains(needle), "{needle:?} not in {err}");
-    assert!(!err.contains("panicked"), "{err}");
-}
-
 #[test]
 fn bad_files_give_one_line_errors() {
     let w = tmp("w_missing.safetensors");
     golden_weights(&w, false, Some("features.12.bias"));
     let y = tmp("y_err.safetensors");
-    one_line_error(&forward(&w, Path::new(GOLDEN), &y, false), "features.12.bias");
+    assert_one_line_error(&forward(&w, Path::new(GOLDEN), &y, false), &["features.12.bias"]);
 
     let bytes = std::fs::read(GOLDEN).expect("golden bytes");
     let cut = tmp("cut.safetensors");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
     let good_w = tmp("w_good.safetensors");
     golden_weights(&good_w, true, None);
-    one_line_error(&forward(&good_w, &cut, &y, false), "truncated");
+    assert_one_line_error(&forward(&good_w, &cut, &y, false), &["truncated"]);
 
-    one_line_error(
+    assert_one_line_error(
         &forward(&good_w, Path::new("/nonexistent/x.safetensors"), &y, false),
-        "/nonexistent/x.safetensors",
+        &["/nonexistent/x.safetensors"],
     );
 }
 
+/// A batch of `c` x `t` windows (without labels) in a file called `name`.
+fn input_of(c: usize, t: usize, name: &str) -> PathBuf {
+    let x = Tensor::from_vec(&[2, 1, c, t], vec![0.1; 2 * c * t]).expect("tensor");
+    let p = tmp(name);
+    write_tensor_file(&p, &[("input".into(), &x)], &[], &BTreeMap::new()).expect("write");
+    p
+}
+
 /// R-VGG weights for 24 x 256 windows returned logits for 48 x 128 ones (the flattened size is
-/// the same): an input whose shape differs from the one stored with the weights is refused, and
-/// without a stored shape, one that does not fit the weights is refused as the input's fault.
+/// the same): an input whose shape differs from the one stored with the weights is refused as
+/// the input's fault, naming the input file and both shapes, never the weights.
 #[test]
-fn an_input_of_another_shape_than_the_model_expects_is_refused() {
-    let input_of = |c: usize, t: usize, name: &str| {
-        let x = Tensor::from_vec(&[2, 1, c, t], vec![0.1; 2 * c * t]).expect("tensor");
-        let p = tmp(name);
-        write_tensor_file(&p, &[("input".into(), &x)], &[], &BTreeMap::new()).expect("write");
-        p
-    };
+fn an_input_of_another_shape_than_the_stored_one_is_refused() {
     let stored = tmp("w_stored.safetensors");
     let meta = BTreeMap::from([("input_shape".to_string(), "[1,24,256]".to_string())]);
     golden_weights_with(&stored, false, None, &meta);
@@ -149,21 +155,50 @@ fn an_input_of_another_shape_than_the_model_expects_is_refused() {
     for (c, t) in [(48, 128), (24, 128), (12, 256), (24, 512)] {
         let x = input_of(c, t, &format!("x_{c}x{t}.safetensors"));
         let o = forward(&stored, &x, &y, false);
-        one_line_error(&o, &format!("[1, {c}, {t}] per sample ({c} channels x {t} samples)"));
+        assert_one_line_error(&o, &[&format!("[1, {c}, {t}] per sample ({c} channels x {t} samples)")]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("expects [1, 24, 256]") && err.contains(x.to_str().expect("utf-8")), "{err}");
         assert!(!err.contains("w_stored"), "blames the weights: {err}");
     }
-    // Without a stored shape: the last layer's size tells the input does not fit.
-    let plain = tmp("w_plain.safetensors");
-    golden_weights(&plain, false, None);
-    let x = input_of(24, 128, "x_plain.safetensors");
-    let o = forward(&plain, &x, &y, false);
-    one_line_error(&o, "[1, 24, 128] per sample");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("the weights expect another input shape") && !err.contains("w_plain"), "{err}");
     // The right shape still works.
     let x = input_of(24, 256, "x_right.safetensors");
     let o = forward(&stored, &x, &y, false);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Without a stored shape, an input that does not fit the weights (the last layer's size tells)
+/// is refused as the input's fault too.
+#[test]
+fn an_input_that_does_not_fit_weights_without_a_stored_shape_is_refused() {
+    let y = tmp("y_plain.safetensors");
+    let plain = tmp("w_plain.safetensors");
+    golden_weights(&plain, false, None);
+    let x = input_of(24, 128, "x_plain.safetensors");
+    let o = forward(&plain, &x, &y, false);
+    assert_one_line_error(&o, &["[1, 24, 128] per sample"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the weights expect another input shape") && !err.contains("w_plain"), "{err}");
+    assert!(err.contains(x.to_str().expect("utf-8")), "names the input: {err}");
+}
+
+/// Weights whose metadata names their model (as checkpoints do) are refused for another
+/// `--model`, naming both; without `--model` the stored one is used.
+#[test]
+fn weights_of_another_model_than_the_named_one_are_refused() {
+    let w = tmp("w_named.safetensors");
+    let meta = BTreeMap::from([("model".to_string(), "rvgg".to_string())]);
+    golden_weights_with(&w, false, None, &meta);
+    let y = tmp("y_named.safetensors");
+    let o = forward_model(Some("shallow"), &w, Path::new(GOLDEN), &y, false);
+    assert_one_line_error(&o, &["`rvgg` model"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--model is `shallow`") && err.contains("w_named"), "{err}");
+    // The named model, or none: the stored one.
+    for model in [Some("rvgg"), None] {
+        let o = forward_model(model, &w, Path::new(GOLDEN), &y, false);
+        assert!(o.status.success(), "{model:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let out = read_tensor_file(&y).expect("output reads");
+        assert_eq!(out.metadata.get("model").map(String::as_str), Some("rvgg"));
+        std::fs::remove_file(&y).expect("remove output");
+    }
 }

@@ -3,15 +3,8 @@
 //! it names the command to run first; a run at chance says so at the top and
 //! shows no reading; a parent of seed runs shows their agreement.
 
-mod report_support;
-
-use std::process::Command;
-
-use report_support::{copy_dir, interpret, trained_run, trained_run_with, RunSpec, Scratch};
-
-fn eeglens(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_eeglens")).args(args).output().expect("the binary runs")
-}
+use crate::support::report::{copy_dir, interpret, trained_run, trained_run_with, RunSpec};
+use crate::util::{eeglens, Scratch};
 
 #[test]
 fn report_of_a_run_has_every_figure_and_no_external_request() {

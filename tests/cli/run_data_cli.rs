@@ -5,32 +5,10 @@
 //! a non-finite value (naming window, subject and split) or a train split of
 //! one class.
 
-mod report_support;
-
-use std::path::Path;
-use std::process::{Command, Output};
-
 use eeglens_data::store::{EpochSet, Split};
-use report_support::{interpret, trained_run_with, RunSpec, Scratch};
 
-fn eeglens(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_eeglens")).args(args).output().expect("the binary runs")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-/// Asserts exit code 1 and a single `eeglens: error:` line containing every `needle`.
-fn assert_one_line_error(out: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("eeglens: error: "), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "{err:?} lacks {n:?}");
-    }
-}
+use crate::support::report::{interpret, trained_run_with, RunSpec};
+use crate::util::{assert_one_line_error, eeglens, s, Scratch};
 
 /// The store's first train subject and first test subject trade splits: what
 /// `prepare --split-seed 2` over the same path does.

@@ -9,13 +9,11 @@
 //! sample; on a null data set no method claims any band. The full-size
 //! R-VGG case is run by hand.
 
-mod interpret_support;
-
+use crate::support::interpret::{small_cnn, synthetic, synthetic_split, train, Plant, Synthetic};
 use eeglens_autodiff::Rng;
 use eeglens_data::store::Split;
 use eeglens_interpret::{run, InterpretConfig, InterpretResult, Reading, Silent};
 use eeglens_train::{RunDir, TrainConfig};
-use interpret_support::{small_cnn, synthetic, synthetic_split, train, Plant, Synthetic};
 
 const SUBJECTS: usize = 40;
 const SECONDS: f64 = 30.0;

@@ -1,0 +1,297 @@
+//! The fixed choices of the flags, as clap knows them: `--help` lists them
+//! and a value outside them is a usage error (exit 2) naming the valid ones.
+//!
+//! Model names belong to the zoo (`eeglens_nn::models::MODEL_NAMES`, with
+//! `eeglens_train::select::AUTO` where selection is allowed), so their parsers
+//! are built from that list rather than repeated here. Every other choice is
+//! a [`clap::ValueEnum`] that converts into the library's own type; its names
+//! and aliases are the ones the libraries' `parse` functions accept.
+
+use clap::builder::PossibleValuesParser;
+use clap::ValueEnum;
+use eeglens_data::store::Split;
+use eeglens_interpret::{BackRule, DeconvSeed, Method, Parameterisation};
+use eeglens_nn::models::MODEL_NAMES;
+use eeglens_nn::Init;
+use eeglens_train::{select, Monitor, OptimizerName};
+
+/// `--model` where one zoo model is needed (`forward`, `bench`).
+pub fn zoo_model() -> PossibleValuesParser {
+    PossibleValuesParser::new(MODEL_NAMES)
+}
+
+/// `--model` where model selection is allowed too (`train`, `validate`, `demo`).
+pub fn zoo_model_or_auto() -> PossibleValuesParser {
+    PossibleValuesParser::new(std::iter::once(select::AUTO).chain(MODEL_NAMES))
+}
+
+/// `train --optimizer`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptimizerArg {
+    /// Adam, betas 0.9/0.99
+    Adam,
+    /// Adam with decoupled weight decay
+    Adamw,
+    /// Adamax (infinity norm)
+    Adamax,
+    /// plain stochastic gradient descent
+    Sgd,
+}
+
+impl From<OptimizerArg> for OptimizerName {
+    fn from(o: OptimizerArg) -> Self {
+        match o {
+            OptimizerArg::Adam => OptimizerName::Adam,
+            OptimizerArg::Adamw => OptimizerName::AdamW,
+            OptimizerArg::Adamax => OptimizerName::Adamax,
+            OptimizerArg::Sgd => OptimizerName::Sgd,
+        }
+    }
+}
+
+/// `train --init`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitArg {
+    /// PyTorch's default (the zoo's)
+    Pytorch,
+    /// He (kaiming) normal
+    #[value(alias = "kaiming")]
+    He,
+    /// Xavier (Glorot) uniform
+    #[value(alias = "glorot")]
+    Xavier,
+}
+
+impl From<InitArg> for Init {
+    fn from(i: InitArg) -> Self {
+        match i {
+            InitArg::Pytorch => Init::PytorchDefault,
+            InitArg::He => Init::HeNormal,
+            InitArg::Xavier => Init::XavierUniform,
+        }
+    }
+}
+
+/// `train --monitor`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MonitorArg {
+    /// validation loss (lower is better)
+    #[value(name = "val_loss", alias = "loss")]
+    Loss,
+    /// validation accuracy
+    #[value(name = "val_accuracy", alias = "accuracy")]
+    Accuracy,
+    /// validation balanced accuracy
+    #[value(name = "val_balanced_accuracy", alias = "balanced_accuracy")]
+    BalancedAccuracy,
+    /// validation area under the ROC curve
+    #[value(name = "val_auc", alias = "auc")]
+    Auc,
+}
+
+impl From<MonitorArg> for Monitor {
+    fn from(m: MonitorArg) -> Self {
+        match m {
+            MonitorArg::Loss => Monitor::ValLoss,
+            MonitorArg::Accuracy => Monitor::ValAccuracy,
+            MonitorArg::BalancedAccuracy => Monitor::ValBalancedAccuracy,
+            MonitorArg::Auc => Monitor::ValAuc,
+        }
+    }
+}
+
+/// `eval --split`: one split of the store.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SplitArg {
+    /// the held-out test subjects
+    Test,
+    /// the validation subjects
+    #[value(alias = "valid", alias = "validation")]
+    Val,
+    /// the training subjects
+    Train,
+}
+
+impl From<SplitArg> for Split {
+    fn from(s: SplitArg) -> Self {
+        match s {
+            SplitArg::Test => Split::Test,
+            SplitArg::Val => Split::Val,
+            SplitArg::Train => Split::Train,
+        }
+    }
+}
+
+/// `interpret --split`: one split, or every held-out subject.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadSplitArg {
+    /// the held-out test subjects only
+    Test,
+    /// the validation subjects
+    #[value(alias = "valid", alias = "validation")]
+    Val,
+    /// every held-out subject (validation and test); the verdict stays on test
+    #[value(name = "val+test", alias = "test+val")]
+    ValTest,
+    /// the training subjects
+    Train,
+}
+
+impl ReadSplitArg {
+    /// The split read, and the one read with it.
+    pub fn splits(self) -> (Split, Option<Split>) {
+        match self {
+            ReadSplitArg::Test => (Split::Test, None),
+            ReadSplitArg::Val => (Split::Val, None),
+            ReadSplitArg::ValTest => (Split::Test, Some(Split::Val)),
+            ReadSplitArg::Train => (Split::Train, None),
+        }
+    }
+}
+
+/// `interpret --method`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MethodArg {
+    /// optimal samples, activation maximisation and the deconvnet
+    All,
+    /// the windows the network is most sure of, per class
+    Optimal,
+    /// activation maximisation
+    Actmax,
+    /// the deconvnet (or --rule's variant)
+    Deconv,
+}
+
+impl MethodArg {
+    /// The methods to run, in their order.
+    pub fn methods(self) -> Vec<Method> {
+        match self {
+            MethodArg::All => Method::ALL.to_vec(),
+            MethodArg::Optimal => vec![Method::Optimal],
+            MethodArg::Actmax => vec![Method::Actmax],
+            MethodArg::Deconv => vec![Method::Deconv],
+        }
+    }
+}
+
+/// `interpret --actmax-param`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActmaxParamArg {
+    /// per-electrode, per-band gains of real windows
+    Gains,
+    /// the samples themselves
+    Samples,
+    /// 1/f-scaled Fourier coefficients
+    Spectral,
+}
+
+impl From<ActmaxParamArg> for Parameterisation {
+    fn from(p: ActmaxParamArg) -> Self {
+        match p {
+            ActmaxParamArg::Gains => Parameterisation::Gains,
+            ActmaxParamArg::Samples => Parameterisation::Samples,
+            ActmaxParamArg::Spectral => Parameterisation::Spectral { f_min: 1.0 },
+        }
+    }
+}
+
+/// `interpret --rule`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleArg {
+    /// Zeiler and Fergus: ReLU on the signal going back
+    Deconvnet,
+    /// guided back-propagation
+    Guided,
+    /// the gradient (saliency)
+    Saliency,
+}
+
+impl From<RuleArg> for BackRule {
+    fn from(r: RuleArg) -> Self {
+        match r {
+            RuleArg::Deconvnet => BackRule::Deconvnet,
+            RuleArg::Guided => BackRule::Guided,
+            RuleArg::Saliency => BackRule::Saliency,
+        }
+    }
+}
+
+/// `interpret --deconv-seed`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeconvSeedArg {
+    /// each class's windows from their own class's output (the paper)
+    Class,
+    /// the same output for every window
+    Shared,
+}
+
+impl From<DeconvSeedArg> for DeconvSeed {
+    fn from(s: DeconvSeedArg) -> Self {
+        match s {
+            DeconvSeedArg::Class => DeconvSeed::Class,
+            DeconvSeedArg::Shared => DeconvSeed::Shared,
+        }
+    }
+}
+
+/// `prepare --normalise`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NormaliseArg {
+    /// per recording: channel means removed, one shared scale
+    #[value(alias = "per-recording")]
+    Recording,
+    /// per window: channel means removed, one shared scale
+    #[value(alias = "per-segment")]
+    Segment,
+    /// keep µV
+    None,
+}
+
+impl From<NormaliseArg> for eeglens_data::prepare::Normalise {
+    fn from(n: NormaliseArg) -> Self {
+        use eeglens_data::prepare::Normalise;
+        match n {
+            NormaliseArg::Recording => Normalise::Recording,
+            NormaliseArg::Segment => Normalise::Segment,
+            NormaliseArg::None => Normalise::None,
+        }
+    }
+}
+
+/// `prepare --reference`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReferenceArg {
+    /// the average of the channels kept
+    Average,
+    /// the recording's own reference
+    None,
+}
+
+/// `synth --format`: the formats eeglens writes. EEGLAB and BrainVision are
+/// accepted by name, hidden, so that the library refuses them with its reason
+/// (they are read, not written).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SynthFormatArg {
+    /// EDF+ (16-bit)
+    Edf,
+    /// BDF+ (24-bit)
+    Bdf,
+    /// EEGLAB (read only)
+    #[value(hide = true)]
+    Set,
+    /// BrainVision (read only)
+    #[value(hide = true)]
+    Vhdr,
+}
+
+impl SynthFormatArg {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            SynthFormatArg::Edf => "edf",
+            SynthFormatArg::Bdf => "bdf",
+            SynthFormatArg::Set => "set",
+            SynthFormatArg::Vhdr => "vhdr",
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! What every test of the command line shares: running the `eeglens` binary
+//! and reading what it printed, the checks of its error contract, and
+//! scratch directories.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_eeglens");
+
+/// A command running the binary, for tests that set more than arguments.
+pub fn bin() -> Command {
+    Command::new(BIN)
+}
+
+/// Runs `eeglens ARGS` to the end, capturing its exit status, stdout and stderr.
+pub fn eeglens<S: AsRef<OsStr>>(args: &[S]) -> Output {
+    bin().args(args).output().expect("eeglens runs")
+}
+
+/// Captured output as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A path as an argument (scratch paths are UTF-8).
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Asserts success; returns stdout.
+pub fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    text(&o.stdout)
+}
+
+/// A user error (exit 1): one `eeglens: error:` line holding every needle,
+/// no panic. Returns stderr.
+pub fn assert_one_line_error(o: &Output, needles: &[&str]) -> String {
+    assert_error_line(o, 1, needles)
+}
+
+/// A command line clap refuses (exit 2): one `eeglens: error:` line holding
+/// every needle. Returns stderr.
+pub fn assert_usage_error(o: &Output, needles: &[&str]) -> String {
+    assert_error_line(o, 2, needles)
+}
+
+fn assert_error_line(o: &Output, code: i32, needles: &[&str]) -> String {
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("eeglens: error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{err:?} lacks {n:?}");
+    }
+    err
+}
+
+/// A path in the temporary directory no other test of this process uses
+/// (nothing is created there): `eeglens-<name>-<pid>-<n>`.
+pub fn fresh_path(name: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("eeglens-{name}-{}-{n}", std::process::id()))
+}
+
+/// A new, empty directory of this test's own (see [`fresh_path`]).
+pub fn tmpdir(name: &str) -> PathBuf {
+    let d = fresh_path(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// A scratch directory removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    /// A new, empty one (see [`tmpdir`]).
+    pub fn new(name: &str) -> Self {
+        Self(tmpdir(name))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,47 @@
+//! `eeglens version` prints the kernels' configuration it promises.
+
+use eeglens_autodiff::kernels::{KernelSet, NO_AVX512_VAR};
+
+use crate::util::{bin, ok};
+
+fn version(no_avx512: bool, threads: Option<&str>) -> String {
+    let mut cmd = bin();
+    cmd.arg("version").env_remove(NO_AVX512_VAR).env_remove("RAYON_NUM_THREADS");
+    if no_avx512 {
+        cmd.env(NO_AVX512_VAR, "1");
+    }
+    if let Some(t) = threads {
+        cmd.env("RAYON_NUM_THREADS", t);
+    }
+    ok(&cmd.output().expect("eeglens runs"))
+}
+
+fn line<'a>(out: &'a str, key: &str) -> &'a str {
+    out.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_else(|| panic!("no `{key}` line: {out}"))
+}
+
+#[test]
+fn version_names_the_kernel_set_and_why() {
+    let cpu = KernelSet::avx512().is_some();
+    let out = version(false, None);
+    assert!(out.starts_with(&format!("eeglens {}\n", env!("CARGO_PKG_VERSION"))), "{out}");
+    let kernels = line(&out, "kernels: ");
+    if cpu {
+        assert_eq!(kernels, "avx512 (the CPU has AVX-512F)");
+    } else {
+        assert_eq!(kernels, "portable (the CPU has no AVX-512F)");
+    }
+    let out = version(true, None);
+    let kernels = line(&out, "kernels: ");
+    assert!(kernels.starts_with(&format!("portable ({NO_AVX512_VAR} is set; ")), "{out}");
+    assert!(kernels.contains(if cpu { "the CPU has AVX-512F" } else { "no AVX-512F" }), "{out}");
+}
+
+#[test]
+fn version_names_the_thread_count() {
+    let out = version(false, None);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(line(&out, "threads: ").starts_with(&format!("{cores} (one per core")), "{out}");
+    let out = version(false, Some("3"));
+    assert!(line(&out, "threads: ").starts_with("3 (RAYON_NUM_THREADS"), "{out}");
+}
