@@ -320,7 +320,8 @@ pub fn read_brainvision(path: &Path) -> Result<Recording, IoError> {
 /// `.eeg` file does not exist, [`IoError::SizeMismatch`] when its size is not a whole number of
 /// samples of the declared format and channel count, [`IoError::Selection`] for channels not in the
 /// file. A `DataFile` or `MarkerFile` that is absolute or climbs out of the header's folder with
-/// `..` is an [`IoError::Text`] naming its line; a header, data or marker file that is not a
+/// `..` is an [`IoError::Text`] naming its line; one that is, or lies in, a symbolic link leading
+/// out of the header's folder is [`IoError::OutsideFolder`]; a header, data or marker file that is not a
 /// regular file (a FIFO, a device, a directory) is [`IoError::NotAFile`], refused before it is
 /// opened. A sampling interval whose rate is not between 1e-6 Hz and 1 MHz is an [`IoError::Text`].
 /// Duplicate channel labels are [`Recording::warnings`].
@@ -339,6 +340,7 @@ pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recordin
     rec.data = read_samples(&mut file, &h, &selected, &scales, n_samples, first..last)?;
     rec.segments = vec![Segment { data_offset_s: 0.0, onset_s: 0.0, duration_s: n_samples as f64 / h.fs }];
     if let Some(m) = &h.marker_file {
+        files::check_within(path, folder_of(path), m)?;
         match files::check_regular(m) {
             Ok(()) => read_markers(m, h.fs, &mut rec)?,
             Err(IoError::Os { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {
@@ -352,6 +354,7 @@ pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recordin
 
 /// Opens the binary data file, returning it with its length.
 fn open_data(path: &Path, h: &Header) -> Result<(File, u64), IoError> {
+    files::check_within(path, folder_of(path), &h.data_file)?;
     let file = match files::open_regular(&h.data_file) {
         Ok(f) => f,
         Err(IoError::Os { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {

@@ -48,7 +48,8 @@ fn field<'a>(vars: &'a [(String, MatValue)], eeg: Option<&'a MatValue>, name: &s
 /// inconsistent `EEG` fields, [`IoError::MissingFile`] when no `.fdt` is found,
 /// [`IoError::SizeMismatch`] when the `.fdt` size disagrees with `nbchan * pnts * trials`,
 /// [`IoError::NotAFile`] when the `.set` or `.fdt` is a FIFO, device or directory. `EEG.srate`
-/// must be between 1e-6 Hz and 1 MHz. The `.fdt` is looked for in the `.set`'s folder only.
+/// must be between 1e-6 Hz and 1 MHz. The `.fdt` is looked for in the `.set`'s folder only; one
+/// that is a symbolic link leading out of it is [`IoError::OutsideFolder`].
 /// Duplicate channel labels are [`Recording::warnings`].
 pub fn read_eeglab_with(path: &Path, opts: &ReadOptions) -> Result<Recording, IoError> {
     let vars = mat5::read_mat(path)?;
@@ -291,7 +292,8 @@ fn check_fdt(fdt: &Path, nbchan: usize, total: usize, expected: u64) -> Result<(
 /// Finds the `.fdt` file in the `.set`'s folder: the name stored in `EEG.data`, then `EEG.datfile`,
 /// then the `.set`'s stem with `.fdt`/`.FDT`. Only the last component of a stored name is used
 /// (it may carry a folder of the machine that saved it), so the data are never looked for outside
-/// the `.set`'s folder, whatever the name says (`../x.fdt`, `/dev/zero`).
+/// the `.set`'s folder, whatever the name says (`../x.fdt`, `/dev/zero`), nor through a symbolic
+/// link that leads out of it ([`IoError::OutsideFolder`]).
 fn find_fdt(set: &Path, name: &str, datfile: Option<String>) -> Result<PathBuf, IoError> {
     let dir = set.parent().unwrap_or(Path::new("."));
     let mut candidates = Vec::new();
@@ -308,6 +310,7 @@ fn find_fdt(set: &Path, name: &str, datfile: Option<String>) -> Result<PathBuf, 
     candidates.push(set.with_extension("fdt"));
     candidates.push(set.with_extension("FDT"));
     for p in &candidates {
+        files::check_within(set, dir, p)?;
         match files::check_regular(p) {
             Ok(()) => return Ok(p.clone()),
             Err(IoError::Os { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {}
