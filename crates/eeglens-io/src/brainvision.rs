@@ -13,14 +13,15 @@
 //! (`YYYYMMDDhhmmssuuuuuu`) is the start time; a `New Segment` at the first sample is not an
 //! annotation.
 
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::quote;
 use crate::files;
 use crate::recording::{
-    duplicate_label_warnings, implausible_fs, voltage_scale, Annotation, Channel, ChannelType, DateTime,
-    Format, ReadOptions, Recording, Segment,
+    duplicate_label_warnings, implausible_fs, sample_range, select_by_label, voltage_scale, Annotation,
+    Channel, ChannelType, DateTime, Format, ReadOptions, Recording, Segment,
 };
 use crate::IoError;
 
@@ -117,121 +118,184 @@ fn section_line(text: &str, section: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-fn parse_header(path: &Path) -> Result<Header, IoError> {
-    let bytes = files::read_regular(path)?;
-    let text = decode_text(&bytes);
-    let err = |line: usize, what: String| IoError::Text { path: path.to_path_buf(), line, what };
-    let first = lines(&text).next().unwrap_or("").trim_start_matches('\u{feff}').trim();
-    if !(first.starts_with("Brain Vision Data Exchange Header File")
-        || first.starts_with("BrainVision Data Exchange Header File"))
-    {
-        return Err(err(1, format!("not a BrainVision header (first line {})", quote(first))));
+/// The `.vhdr` text and its entries, with the lookups and errors the header's steps share.
+struct HeaderText<'a> {
+    path: &'a Path,
+    text: String,
+    entries: Vec<(usize, String, String, String)>,
+}
+
+impl<'a> HeaderText<'a> {
+    /// Decodes the header and checks its first line.
+    fn new(path: &'a Path, bytes: &[u8]) -> Result<Self, IoError> {
+        let text = decode_text(bytes);
+        let first = lines(&text).next().unwrap_or("").trim_start_matches('\u{feff}').trim();
+        if !(first.starts_with("Brain Vision Data Exchange Header File")
+            || first.starts_with("BrainVision Data Exchange Header File"))
+        {
+            let what = format!("not a BrainVision header (first line {})", quote(first));
+            return Err(IoError::Text { path: path.to_path_buf(), line: 1, what });
+        }
+        let entries = ini(&text);
+        Ok(HeaderText { path, text, entries })
     }
-    let entries = ini(&text);
-    let get = |sec: &str, key: &str| {
-        entries
+
+    fn err(&self, line: usize, what: String) -> IoError {
+        IoError::Text { path: self.path.to_path_buf(), line, what }
+    }
+
+    /// `(line, value)` of `key` in `[sec]`, both matched ignoring case.
+    fn get(&self, sec: &str, key: &str) -> Option<(usize, String)> {
+        self.entries
             .iter()
             .find(|(_, s, k, _)| s.eq_ignore_ascii_case(sec) && k.eq_ignore_ascii_case(key))
             .map(|(l, _, _, v)| (*l, v.clone()))
-    };
-    // A missing entry is reported at the line of its section, or at the last line when the
-    // section is missing too.
-    let missing = |sec: &str, key: &str| match section_line(&text, sec) {
-        Some(l) => err(l, format!("[{sec}] has no {key}")),
-        None => err(lines(&text).count().max(1), format!("no [{sec}] section, so no {key}")),
-    };
-    let (data_line, data_file) =
-        get("Common Infos", "DataFile").ok_or_else(|| missing("Common Infos", "DataFile"))?;
-    let marker_file = get("Common Infos", "MarkerFile");
-    if let Some((l, v)) = get("Common Infos", "DataFormat") {
-        if !v.eq_ignore_ascii_case("BINARY") {
-            return Err(IoError::Unsupported {
-                path: path.to_path_buf(),
-                what: format!("DataFormat={} (line {l}); only BINARY is read", quote(&v)),
-            });
+    }
+
+    /// A missing entry is reported at the line of its section, or at the last line when the
+    /// section is missing too.
+    fn missing(&self, sec: &str, key: &str) -> IoError {
+        match section_line(&self.text, sec) {
+            Some(l) => self.err(l, format!("[{sec}] has no {key}")),
+            None => self.err(lines(&self.text).count().max(1), format!("no [{sec}] section, so no {key}")),
         }
     }
-    let vectorized = match get("Common Infos", "DataOrientation") {
-        None => false,
-        Some((_, v)) if v.eq_ignore_ascii_case("MULTIPLEXED") => false,
-        Some((_, v)) if v.eq_ignore_ascii_case("VECTORIZED") => true,
-        Some((l, v)) => {
-            return Err(err(
-                l,
-                format!("DataOrientation {} is neither MULTIPLEXED nor VECTORIZED", quote(&v)),
-            ))
-        }
-    };
-    let (n_channels_line, n) =
-        get("Common Infos", "NumberOfChannels").ok_or_else(|| missing("Common Infos", "NumberOfChannels"))?;
-    let l = n_channels_line;
-    let n_channels: usize = n
-        .parse()
-        .ok()
-        .filter(|&n| n > 0)
-        .ok_or_else(|| err(l, format!("NumberOfChannels {} is not a positive integer", quote(&n))))?;
-    // Each channel needs its own `Ch<n>=` line: a larger count is wrong, and must not size an
-    // allocation.
-    if n_channels > entries.len() {
-        return Err(err(
-            l,
-            format!("NumberOfChannels {n_channels} but the header has only {} entries", entries.len()),
-        ));
+
+    /// As [`HeaderText::get`], an error when the entry is missing.
+    fn require(&self, sec: &str, key: &str) -> Result<(usize, String), IoError> {
+        self.get(sec, key).ok_or_else(|| self.missing(sec, key))
     }
-    let (l, si) =
-        get("Common Infos", "SamplingInterval").ok_or_else(|| missing("Common Infos", "SamplingInterval"))?;
-    let interval_us: f64 =
-        si.parse().ok().filter(|&x: &f64| x > 0.0 && x.is_finite()).ok_or_else(|| {
-            err(l, format!("SamplingInterval {} is not a positive number of µs", quote(&si)))
-        })?;
-    let fs = 1e6 / interval_us;
-    if let Some(why) = implausible_fs(fs) {
-        return Err(err(l, format!("SamplingInterval {} µs: {why}", quote(&si))));
-    }
-    let format = match get("Binary Infos", "BinaryFormat") {
-        None => BinaryFormat::Int16,
-        Some((l, v)) => match v.to_ascii_uppercase().as_str() {
-            "INT_16" => BinaryFormat::Int16,
-            "UINT_16" => BinaryFormat::UInt16,
-            "INT_32" => BinaryFormat::Int32,
-            "IEEE_FLOAT_32" => BinaryFormat::Float32,
-            _ => {
-                return Err(err(
-                    l,
-                    format!("BinaryFormat {} is not INT_16, UINT_16, INT_32 or IEEE_FLOAT_32", quote(&v)),
-                ))
+
+    /// `DataFormat`: only `BINARY` (the default) is read.
+    fn check_data_format(&self) -> Result<(), IoError> {
+        if let Some((l, v)) = self.get("Common Infos", "DataFormat") {
+            if !v.eq_ignore_ascii_case("BINARY") {
+                return Err(IoError::Unsupported {
+                    path: self.path.to_path_buf(),
+                    what: format!("DataFormat={} (line {l}); only BINARY is read", quote(&v)),
+                });
             }
-        },
-    };
-    let mut channels = Vec::with_capacity(n_channels);
-    for c in 1..=n_channels {
-        let (l, v) = get("Channel Infos", &format!("Ch{c}"))
-            .ok_or_else(|| missing("Channel Infos", &format!("Ch{c} (NumberOfChannels={n_channels})")))?;
-        let parts: Vec<&str> = v.split(',').collect();
-        let name = parts[0].replace("\\1", ",");
-        let resolution = match parts.get(2).map(|s| s.trim()) {
-            None | Some("") => 1.0,
-            Some(r) => r
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| err(l, format!("Ch{c} resolution {} is not a number", quote(r))))?,
-        };
-        let unit = match parts.get(3).map(|s| s.trim()) {
-            None | Some("") => "µV".to_string(),
-            Some(u) => u.to_string(),
-        };
-        channels.push((name, resolution, unit));
+        }
+        Ok(())
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    // Version 2.0 allows `$b` for the header's own base name.
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let resolve = |line: usize, key: &str, name: &str| {
-        files::inside(dir, &name.replace("$b", &stem)).map_err(|why| err(line, format!("{key} {why}")))
-    };
+
+    /// `DataOrientation`: whether each channel's samples are stored together.
+    fn vectorized(&self) -> Result<bool, IoError> {
+        match self.get("Common Infos", "DataOrientation") {
+            None => Ok(false),
+            Some((_, v)) if v.eq_ignore_ascii_case("MULTIPLEXED") => Ok(false),
+            Some((_, v)) if v.eq_ignore_ascii_case("VECTORIZED") => Ok(true),
+            Some((l, v)) => {
+                Err(self
+                    .err(l, format!("DataOrientation {} is neither MULTIPLEXED nor VECTORIZED", quote(&v))))
+            }
+        }
+    }
+
+    /// `NumberOfChannels` and its line.
+    fn channel_count(&self) -> Result<(usize, usize), IoError> {
+        let (l, n) = self.require("Common Infos", "NumberOfChannels")?;
+        let n_channels: usize = n.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+            self.err(l, format!("NumberOfChannels {} is not a positive integer", quote(&n)))
+        })?;
+        // Each channel needs its own `Ch<n>=` line: a larger count is wrong, and must not size an
+        // allocation.
+        if n_channels > self.entries.len() {
+            return Err(self.err(
+                l,
+                format!(
+                    "NumberOfChannels {n_channels} but the header has only {} entries",
+                    self.entries.len()
+                ),
+            ));
+        }
+        Ok((l, n_channels))
+    }
+
+    /// The sampling rate in Hz, from `SamplingInterval` (µs).
+    fn sampling_rate(&self) -> Result<f64, IoError> {
+        let (l, si) = self.require("Common Infos", "SamplingInterval")?;
+        let interval_us: f64 =
+            si.parse().ok().filter(|&x: &f64| x > 0.0 && x.is_finite()).ok_or_else(|| {
+                self.err(l, format!("SamplingInterval {} is not a positive number of µs", quote(&si)))
+            })?;
+        let fs = 1e6 / interval_us;
+        if let Some(why) = implausible_fs(fs) {
+            return Err(self.err(l, format!("SamplingInterval {} µs: {why}", quote(&si))));
+        }
+        Ok(fs)
+    }
+
+    /// `[Binary Infos]` `BinaryFormat`, `INT_16` by default.
+    fn binary_format(&self) -> Result<BinaryFormat, IoError> {
+        let Some((l, v)) = self.get("Binary Infos", "BinaryFormat") else {
+            return Ok(BinaryFormat::Int16);
+        };
+        match v.to_ascii_uppercase().as_str() {
+            "INT_16" => Ok(BinaryFormat::Int16),
+            "UINT_16" => Ok(BinaryFormat::UInt16),
+            "INT_32" => Ok(BinaryFormat::Int32),
+            "IEEE_FLOAT_32" => Ok(BinaryFormat::Float32),
+            _ => Err(self.err(
+                l,
+                format!("BinaryFormat {} is not INT_16, UINT_16, INT_32 or IEEE_FLOAT_32", quote(&v)),
+            )),
+        }
+    }
+
+    /// `Ch1=` to `Ch<n_channels>=`: name, resolution and unit of each channel.
+    fn channels(&self, n_channels: usize) -> Result<Vec<(String, f64, String)>, IoError> {
+        let mut channels = Vec::with_capacity(n_channels);
+        for c in 1..=n_channels {
+            let (l, v) = self.get("Channel Infos", &format!("Ch{c}")).ok_or_else(|| {
+                self.missing("Channel Infos", &format!("Ch{c} (NumberOfChannels={n_channels})"))
+            })?;
+            let parts: Vec<&str> = v.split(',').collect();
+            let name = parts[0].replace("\\1", ",");
+            let resolution =
+                match parts.get(2).map(|s| s.trim()) {
+                    None | Some("") => 1.0,
+                    Some(r) => r.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| {
+                        self.err(l, format!("Ch{c} resolution {} is not a number", quote(r)))
+                    })?,
+                };
+            let unit = match parts.get(3).map(|s| s.trim()) {
+                None | Some("") => "µV".to_string(),
+                Some(u) => u.to_string(),
+            };
+            channels.push((name, resolution, unit));
+        }
+        Ok(channels)
+    }
+
+    /// The path of a companion file named at `line` by `key`, inside the header's folder.
+    fn companion(&self, line: usize, key: &str, name: &str) -> Result<PathBuf, IoError> {
+        let dir = folder_of(self.path);
+        // Version 2.0 allows `$b` for the header's own base name.
+        let stem = self.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        files::inside(dir, &name.replace("$b", &stem)).map_err(|why| self.err(line, format!("{key} {why}")))
+    }
+}
+
+/// The header's folder, where its companion files are.
+fn folder_of(path: &Path) -> &Path {
+    path.parent().unwrap_or(Path::new("."))
+}
+
+fn parse_header(path: &Path) -> Result<Header, IoError> {
+    let bytes = files::read_regular(path)?;
+    let t = HeaderText::new(path, &bytes)?;
+    let (data_line, data_file) = t.require("Common Infos", "DataFile")?;
+    let marker_file = t.get("Common Infos", "MarkerFile");
+    t.check_data_format()?;
+    let vectorized = t.vectorized()?;
+    let (n_channels_line, n_channels) = t.channel_count()?;
+    let fs = t.sampling_rate()?;
+    let format = t.binary_format()?;
+    let channels = t.channels(n_channels)?;
     Ok(Header {
-        data_file: resolve(data_line, "DataFile", &data_file)?,
-        marker_file: marker_file.map(|(l, m)| resolve(l, "MarkerFile", &m)).transpose()?,
+        data_file: t.companion(data_line, "DataFile", &data_file)?,
+        marker_file: marker_file.map(|(l, m)| t.companion(l, "MarkerFile", &m)).transpose()?,
         vectorized,
         format,
         fs,
@@ -256,13 +320,42 @@ pub fn read_brainvision(path: &Path) -> Result<Recording, IoError> {
 /// `.eeg` file does not exist, [`IoError::SizeMismatch`] when its size is not a whole number of
 /// samples of the declared format and channel count, [`IoError::Selection`] for channels not in the
 /// file. A `DataFile` or `MarkerFile` that is absolute or climbs out of the header's folder with
-/// `..` is an [`IoError::Text`] naming its line; a header, data or marker file that is not a
+/// `..` is an [`IoError::Text`] naming its line; one that is, or lies in, a symbolic link leading
+/// out of the header's folder is [`IoError::OutsideFolder`]; a header, data or marker file that is not a
 /// regular file (a FIFO, a device, a directory) is [`IoError::NotAFile`], refused before it is
 /// opened. A sampling interval whose rate is not between 1e-6 Hz and 1 MHz is an [`IoError::Text`].
 /// Duplicate channel labels are [`Recording::warnings`].
 pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recording, IoError> {
     let h = parse_header(path)?;
-    let mut file = match files::open_regular(&h.data_file) {
+    let (mut file, len) = open_data(path, &h)?;
+    let n_samples = sample_count(path, &h, len)?;
+
+    let mut rec = Recording::new(Format::BrainVision);
+    let names: Vec<&str> = h.channels.iter().map(|c| c.0.as_str()).collect();
+    rec.warnings
+        .extend(duplicate_label_warnings(names.iter().enumerate().map(|(i, n)| (i + 1, *n)), "channels"));
+    let selected = select_by_label(path, &names, opts)?;
+    let (first, last) = sample_range(opts, h.fs, n_samples);
+    let scales = push_channels(&mut rec, &h, &selected);
+    rec.data = read_samples(&mut file, &h, &selected, &scales, n_samples, first..last)?;
+    rec.segments = vec![Segment { data_offset_s: 0.0, onset_s: 0.0, duration_s: n_samples as f64 / h.fs }];
+    if let Some(m) = &h.marker_file {
+        files::check_within(path, folder_of(path), m)?;
+        match files::check_regular(m) {
+            Ok(()) => read_markers(m, h.fs, &mut rec)?,
+            Err(IoError::Os { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {
+                rec.warnings.push(format!("marker file {} does not exist; no annotations", m.display()));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(rec)
+}
+
+/// Opens the binary data file, returning it with its length.
+fn open_data(path: &Path, h: &Header) -> Result<(File, u64), IoError> {
+    files::check_within(path, folder_of(path), &h.data_file)?;
+    let file = match files::open_regular(&h.data_file) {
         Ok(f) => f,
         Err(IoError::Os { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {
             return Err(IoError::MissingFile {
@@ -274,6 +367,11 @@ pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recordin
         Err(e) => return Err(e),
     };
     let len = file.metadata().map_err(|e| IoError::os(&h.data_file, e))?.len();
+    Ok((file, len))
+}
+
+/// Samples per channel in a data file of `len` bytes, which must be a whole number of frames.
+fn sample_count(path: &Path, h: &Header, len: u64) -> Result<usize, IoError> {
     let bps = h.format.bytes() as u64;
     let nc = h.channels.len() as u64;
     // The channel count is bounded by the header's lines, so the frame size cannot overflow; it is
@@ -295,42 +393,18 @@ pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recordin
             actual: len,
         });
     }
-    let n_samples = usize::try_from(len / frame_bytes).map_err(|_| IoError::SizeMismatch {
+    usize::try_from(len / frame_bytes).map_err(|_| IoError::SizeMismatch {
         path: h.data_file.clone(),
         what: "more samples than this machine can address".into(),
         expected: len,
         actual: len,
-    })?;
+    })
+}
 
-    let mut rec = Recording::new(Format::BrainVision);
-    let names: Vec<&str> = h.channels.iter().map(|c| c.0.as_str()).collect();
-    rec.warnings
-        .extend(duplicate_label_warnings(names.iter().enumerate().map(|(i, n)| (i + 1, *n)), "channels"));
-    let selected: Vec<usize> = match &opts.channels {
-        None => (0..names.len()).collect(),
-        Some(want) => want
-            .iter()
-            .map(|w| {
-                names
-                    .iter()
-                    .position(|n| n == w)
-                    .or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(w)))
-                    .ok_or_else(|| IoError::Selection {
-                        path: path.to_path_buf(),
-                        what: format!("channel {w:?} is not in the file"),
-                    })
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    let first = ((opts.start_s * h.fs).round().max(0.0) as usize).min(n_samples);
-    let last = match opts.duration_s {
-        Some(d) => first.saturating_add((d * h.fs).round().max(0.0) as usize).min(n_samples),
-        None => n_samples,
-    };
-    let (first, last) = if opts.header_only { (0, 0) } else { (first, last) };
-    let count = last - first;
+/// Adds the `selected` channels to `rec`; returns each one's factor from raw values to its unit.
+fn push_channels(rec: &mut Recording, h: &Header, selected: &[usize]) -> Vec<f64> {
     let mut scales = Vec::with_capacity(selected.len());
-    for &c in &selected {
+    for &c in selected {
         let (name, res, unit) = &h.channels[c];
         let k = voltage_scale(unit);
         rec.channels.push(Channel {
@@ -345,50 +419,53 @@ pub fn read_brainvision_with(path: &Path, opts: &ReadOptions) -> Result<Recordin
         });
         scales.push(res * k.unwrap_or(1.0));
     }
+    scales
+}
+
+/// Reads samples `range` of the `selected` channels (of `n_samples` each) and scales them.
+fn read_samples(
+    file: &mut File,
+    h: &Header,
+    selected: &[usize],
+    scales: &[f64],
+    n_samples: usize,
+    range: std::ops::Range<usize>,
+) -> Result<Vec<Vec<f32>>, IoError> {
+    let (first, count) = (range.start, range.len());
+    let bps = h.format.bytes();
     let mut data: Vec<Vec<f32>> = vec![Vec::with_capacity(count); selected.len()];
     let io = |e| IoError::os(&h.data_file, e);
-    if count > 0 {
-        if h.vectorized {
-            let mut buf = vec![0u8; count * bps as usize];
+    if count == 0 {
+        return Ok(data);
+    }
+    if h.vectorized {
+        let mut buf = vec![0u8; count * bps];
+        for (k, &c) in selected.iter().enumerate() {
+            file.seek(SeekFrom::Start((c * n_samples + first) as u64 * bps as u64)).map_err(io)?;
+            file.read_exact(&mut buf).map_err(io)?;
+            for s in buf.chunks_exact(bps) {
+                data[k].push((sample(s, h.format) * scales[k]) as f32);
+            }
+        }
+        return Ok(data);
+    }
+    let frame = h.channels.len() * bps;
+    let chunk = ((4 << 20) / frame).max(1);
+    let mut buf = vec![0u8; chunk * frame];
+    file.seek(SeekFrom::Start(first as u64 * frame as u64)).map_err(io)?;
+    let mut done = 0;
+    while done < count {
+        let n = chunk.min(count - done);
+        let b = &mut buf[..n * frame];
+        file.read_exact(b).map_err(io)?;
+        for f in b.chunks_exact(frame) {
             for (k, &c) in selected.iter().enumerate() {
-                file.seek(SeekFrom::Start((c * n_samples + first) as u64 * bps)).map_err(io)?;
-                file.read_exact(&mut buf).map_err(io)?;
-                for s in buf.chunks_exact(bps as usize) {
-                    data[k].push((sample(s, h.format) * scales[k]) as f32);
-                }
-            }
-        } else {
-            let frame = (nc * bps) as usize;
-            let chunk = ((4 << 20) / frame).max(1);
-            let mut buf = vec![0u8; chunk * frame];
-            file.seek(SeekFrom::Start(first as u64 * frame as u64)).map_err(io)?;
-            let mut done = 0;
-            while done < count {
-                let n = chunk.min(count - done);
-                let b = &mut buf[..n * frame];
-                file.read_exact(b).map_err(io)?;
-                for f in b.chunks_exact(frame) {
-                    for (k, &c) in selected.iter().enumerate() {
-                        let s = &f[c * bps as usize..(c + 1) * bps as usize];
-                        data[k].push((sample(s, h.format) * scales[k]) as f32);
-                    }
-                }
-                done += n;
+                data[k].push((sample(&f[c * bps..(c + 1) * bps], h.format) * scales[k]) as f32);
             }
         }
+        done += n;
     }
-    rec.data = data;
-    rec.segments = vec![Segment { data_offset_s: 0.0, onset_s: 0.0, duration_s: n_samples as f64 / h.fs }];
-    if let Some(m) = &h.marker_file {
-        match files::check_regular(m) {
-            Ok(()) => read_markers(m, h.fs, &mut rec)?,
-            Err(IoError::Os { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {
-                rec.warnings.push(format!("marker file {} does not exist; no annotations", m.display()));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(rec)
+    Ok(data)
 }
 
 #[inline]

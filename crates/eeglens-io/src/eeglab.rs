@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use crate::files;
 use crate::mat5::{self, MatValue};
 use crate::recording::{
-    duplicate_label_warnings, implausible_fs, Annotation, Channel, ChannelType, DateTime, Format,
-    ReadOptions, Recording, Segment,
+    duplicate_label_warnings, implausible_fs, sample_range, select_by_label, Annotation, Channel,
+    ChannelType, DateTime, Format, ReadOptions, Recording, Segment,
 };
 use crate::IoError;
 
@@ -48,76 +48,163 @@ fn field<'a>(vars: &'a [(String, MatValue)], eeg: Option<&'a MatValue>, name: &s
 /// inconsistent `EEG` fields, [`IoError::MissingFile`] when no `.fdt` is found,
 /// [`IoError::SizeMismatch`] when the `.fdt` size disagrees with `nbchan * pnts * trials`,
 /// [`IoError::NotAFile`] when the `.set` or `.fdt` is a FIFO, device or directory. `EEG.srate`
-/// must be between 1e-6 Hz and 1 MHz. The `.fdt` is looked for in the `.set`'s folder only.
+/// must be between 1e-6 Hz and 1 MHz. The `.fdt` is looked for in the `.set`'s folder only; one
+/// that is a symbolic link leading out of it is [`IoError::OutsideFolder`].
 /// Duplicate channel labels are [`Recording::warnings`].
 pub fn read_eeglab_with(path: &Path, opts: &ReadOptions) -> Result<Recording, IoError> {
     let vars = mat5::read_mat(path)?;
     let eeg = vars.iter().find(|(n, v)| n == "EEG" && matches!(v, MatValue::Struct { .. })).map(|(_, v)| v);
-    let get = |name: &str| field(&vars, eeg, name);
-    let bad = |name: &str, value: String, reason: &str| IoError::Field {
-        path: path.to_path_buf(),
-        field: format!("EEG.{name}"),
-        offset: 0,
-        value,
-        reason: reason.into(),
-    };
-    let num = |name: &str| -> Result<f64, IoError> {
-        get(name)
-            .and_then(MatValue::as_f64)
-            .ok_or_else(|| bad(name, String::new(), "missing or not a number"))
-    };
-    let srate = num("srate")?;
+    let f = Fields { path, vars: &vars, eeg };
+    let srate = f.num("srate")?;
     if let Some(why) = implausible_fs(srate) {
-        return Err(bad("srate", format!("{srate:e}"), &why));
+        return Err(f.bad("srate", format!("{srate:e}"), &why));
     }
-    let nbchan = num("nbchan")?;
-    let pnts = num("pnts")?;
-    let trials = get("trials").and_then(MatValue::as_f64).unwrap_or(1.0);
-    for (n, v) in [("nbchan", nbchan), ("pnts", pnts), ("trials", trials)] {
-        if v < 0.0 || v.fract() != 0.0 || v > 1e12 {
-            return Err(bad(n, v.to_string(), "must be a non-negative integer"));
-        }
-    }
-    let (nbchan, pnts, trials) = (nbchan as usize, pnts as usize, (trials as usize).max(1));
-    if nbchan > MAX_CHANNELS {
-        return Err(bad("nbchan", nbchan.to_string(), &format!("more than {MAX_CHANNELS} channels")));
-    }
-    if pnts == 0 && trials > 1 {
-        return Err(bad("trials", trials.to_string(), "several trials of EEG.pnts = 0 points"));
-    }
-    // Sizes from header fields, in checked arithmetic, compared with the data before anything is
-    // allocated from them: a product that wrapped could match a small file.
-    let overflow = |what: &str| {
-        bad(
-            what,
-            format!("nbchan {nbchan} x pnts {pnts} x trials {trials}"),
-            "the data size this implies overflows",
-        )
-    };
-    let total = pnts.checked_mul(trials).ok_or_else(|| overflow("pnts"))?;
-    let n_values = nbchan.checked_mul(total).ok_or_else(|| overflow("nbchan"))?;
-    let data_v = get("data").ok_or_else(|| bad("data", String::new(), "missing"))?;
-    let source = match data_v {
-        MatValue::Char(name) => {
-            let fdt = find_fdt(path, name, get("datfile").and_then(MatValue::as_string))?;
-            let bytes = (n_values as u64).checked_mul(4).ok_or_else(|| overflow("nbchan"))?;
-            check_fdt(&fdt, nbchan, total, bytes)?;
-            Source::Fdt(fdt)
-        }
-        MatValue::Single { data, .. } => {
-            check_embedded(path, data.len(), n_values)?;
-            Source::Single(data)
-        }
-        MatValue::Numeric { data, .. } => {
-            check_embedded(path, data.len(), n_values)?;
-            Source::Double(data)
-        }
-        _ => return Err(bad("data", String::new(), "neither a matrix nor a .fdt file name")),
-    };
+    let shape = f.shape()?;
+    let source = f.source(&shape)?;
 
     let mut rec = Recording::new(Format::Eeglab);
-    // Channels.
-    let chanlocs = get("chanlocs");
+    let (names, kinds) = channel_labels(f.get("chanlocs"), shape.nbchan);
+    rec.warnings.extend(duplicate_label_warnings(
+        names.iter().enumerate().map(|(i, n)| (i + 1, n.as_str())),
+        "channels",
+    ));
+    let selected = select_by_label(path, &names, opts)?;
+    for &c in &selected {
+        rec.channels.push(Channel::new(names[c].clone(), kinds[c], srate));
+    }
+    let (first, last) = sample_range(opts, srate, shape.total);
+
+    // Data (its size was checked against nbchan x pnts x trials above).
+    let nbchan = shape.nbchan;
+    rec.data = match source {
+        Source::Fdt(fdt) => read_fdt(&fdt, nbchan, &selected, first, last)?,
+        Source::Single(data) => {
+            selected.iter().map(|&c| (first..last).map(|t| data[t * nbchan + c]).collect()).collect()
+        }
+        Source::Double(data) => {
+            selected.iter().map(|&c| (first..last).map(|t| data[t * nbchan + c] as f32).collect()).collect()
+        }
+    };
+    if let Some(ev) = f.get("event") {
+        read_events(ev, srate, &mut rec);
+    }
+    rec.segments = (0..shape.trials)
+        .map(|k| {
+            let off = (k * shape.pnts) as f64 / srate;
+            Segment { data_offset_s: off, onset_s: off, duration_s: shape.pnts as f64 / srate }
+        })
+        .collect();
+    if let Some(s) = f.get("subject").and_then(MatValue::as_string) {
+        rec.subject.id = s;
+    }
+    if let Some(s) = f.get("session").and_then(MatValue::as_string) {
+        rec.recording_id = format!("session {s}");
+    }
+    rec.start = f.get("etc").and_then(|e| e.field(0, "T0")).and_then(start_time);
+    Ok(rec)
+}
+
+/// The `EEG` fields of a dataset, from its struct or from its top-level variables.
+struct Fields<'a> {
+    path: &'a Path,
+    vars: &'a [(String, MatValue)],
+    eeg: Option<&'a MatValue>,
+}
+
+/// The data's dimensions, checked: `nbchan` channels of `total = pnts * trials` samples.
+struct Shape {
+    nbchan: usize,
+    pnts: usize,
+    trials: usize,
+    total: usize,
+    /// `nbchan * total`.
+    n_values: usize,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, name: &str) -> Option<&'a MatValue> {
+        field(self.vars, self.eeg, name)
+    }
+
+    fn bad(&self, name: &str, value: String, reason: &str) -> IoError {
+        IoError::Field {
+            path: self.path.to_path_buf(),
+            field: format!("EEG.{name}"),
+            offset: 0,
+            value,
+            reason: reason.into(),
+        }
+    }
+
+    fn num(&self, name: &str) -> Result<f64, IoError> {
+        self.get(name)
+            .and_then(MatValue::as_f64)
+            .ok_or_else(|| self.bad(name, String::new(), "missing or not a number"))
+    }
+
+    /// `nbchan`, `pnts` and `trials`, and the sizes they imply.
+    fn shape(&self) -> Result<Shape, IoError> {
+        let nbchan = self.num("nbchan")?;
+        let pnts = self.num("pnts")?;
+        let trials = self.get("trials").and_then(MatValue::as_f64).unwrap_or(1.0);
+        for (n, v) in [("nbchan", nbchan), ("pnts", pnts), ("trials", trials)] {
+            if v < 0.0 || v.fract() != 0.0 || v > 1e12 {
+                return Err(self.bad(n, v.to_string(), "must be a non-negative integer"));
+            }
+        }
+        let (nbchan, pnts, trials) = (nbchan as usize, pnts as usize, (trials as usize).max(1));
+        if nbchan > MAX_CHANNELS {
+            return Err(self.bad(
+                "nbchan",
+                nbchan.to_string(),
+                &format!("more than {MAX_CHANNELS} channels"),
+            ));
+        }
+        if pnts == 0 && trials > 1 {
+            return Err(self.bad("trials", trials.to_string(), "several trials of EEG.pnts = 0 points"));
+        }
+        // Sizes from header fields, in checked arithmetic, compared with the data before anything
+        // is allocated from them: a product that wrapped could match a small file.
+        let shape = Shape { nbchan, pnts, trials, total: 0, n_values: 0 };
+        let total = pnts.checked_mul(trials).ok_or_else(|| self.overflow(&shape, "pnts"))?;
+        let n_values = nbchan.checked_mul(total).ok_or_else(|| self.overflow(&shape, "nbchan"))?;
+        Ok(Shape { total, n_values, ..shape })
+    }
+
+    fn overflow(&self, s: &Shape, what: &str) -> IoError {
+        self.bad(
+            what,
+            format!("nbchan {} x pnts {} x trials {}", s.nbchan, s.pnts, s.trials),
+            "the data size this implies overflows",
+        )
+    }
+
+    /// Where the samples are, with their size checked against `shape`.
+    fn source(&self, shape: &Shape) -> Result<Source<'a>, IoError> {
+        let data_v = self.get("data").ok_or_else(|| self.bad("data", String::new(), "missing"))?;
+        match data_v {
+            MatValue::Char(name) => {
+                let fdt = find_fdt(self.path, name, self.get("datfile").and_then(MatValue::as_string))?;
+                let bytes =
+                    (shape.n_values as u64).checked_mul(4).ok_or_else(|| self.overflow(shape, "nbchan"))?;
+                check_fdt(&fdt, shape.nbchan, shape.total, bytes)?;
+                Ok(Source::Fdt(fdt))
+            }
+            MatValue::Single { data, .. } => {
+                check_embedded(self.path, data.len(), shape.n_values)?;
+                Ok(Source::Single(data))
+            }
+            MatValue::Numeric { data, .. } => {
+                check_embedded(self.path, data.len(), shape.n_values)?;
+                Ok(Source::Double(data))
+            }
+            _ => Err(self.bad("data", String::new(), "neither a matrix nor a .fdt file name")),
+        }
+    }
+}
+
+/// Each channel's label and type from `EEG.chanlocs` (the channel's number when it has no label).
+fn channel_labels(chanlocs: Option<&MatValue>, nbchan: usize) -> (Vec<String>, Vec<ChannelType>) {
     let mut names = Vec::with_capacity(nbchan);
     let mut kinds = Vec::with_capacity(nbchan);
     for c in 0..nbchan {
@@ -134,87 +221,37 @@ pub fn read_eeglab_with(path: &Path, opts: &ReadOptions) -> Result<Recording, Io
         names.push(label);
         kinds.push(kind);
     }
-    rec.warnings.extend(duplicate_label_warnings(
-        names.iter().enumerate().map(|(i, n)| (i + 1, n.as_str())),
-        "channels",
-    ));
-    let selected: Vec<usize> = match &opts.channels {
-        None => (0..nbchan).collect(),
-        Some(want) => want
-            .iter()
-            .map(|w| {
-                names
-                    .iter()
-                    .position(|n| n == w)
-                    .or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(w)))
-                    .ok_or_else(|| IoError::Selection {
-                        path: path.to_path_buf(),
-                        what: format!("channel {w:?} is not in the file"),
-                    })
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    for &c in &selected {
-        rec.channels.push(Channel::new(names[c].clone(), kinds[c], srate));
-    }
-    let first = ((opts.start_s * srate).round().max(0.0) as usize).min(total);
-    let last = match opts.duration_s {
-        Some(d) => first.saturating_add((d * srate).round().max(0.0) as usize).min(total),
-        None => total,
-    };
-    let (first, last) = if opts.header_only { (0, 0) } else { (first, last) };
+    (names, kinds)
+}
 
-    // Data (its size was checked against nbchan x pnts x trials above).
-    rec.data = match source {
-        Source::Fdt(fdt) => read_fdt(&fdt, nbchan, &selected, first, last)?,
-        Source::Single(data) => {
-            selected.iter().map(|&c| (first..last).map(|t| data[t * nbchan + c]).collect()).collect()
-        }
-        Source::Double(data) => {
-            selected.iter().map(|&c| (first..last).map(|t| data[t * nbchan + c] as f32).collect()).collect()
-        }
-    };
+/// `EEG.event` as annotations; an event without a numeric latency is skipped with a warning.
+fn read_events(ev: &MatValue, srate: f64, rec: &mut Recording) {
+    for i in 0..ev.len() {
+        let Some(lat) = ev.field(i, "latency").and_then(MatValue::as_f64) else {
+            rec.warnings.push(format!("EEG.event({}) has no numeric latency; skipped", i + 1));
+            continue;
+        };
+        let description = ev.field(i, "type").and_then(MatValue::as_string).unwrap_or_default();
+        let duration_s = ev
+            .field(i, "duration")
+            .and_then(MatValue::as_f64)
+            .filter(|d| d.is_finite() && *d > 0.0)
+            .map(|d| d / srate);
+        rec.annotations.push(Annotation { onset_s: (lat - 1.0) / srate, duration_s, description });
+    }
+}
 
-    // Events.
-    if let Some(ev) = get("event") {
-        for i in 0..ev.len() {
-            let Some(lat) = ev.field(i, "latency").and_then(MatValue::as_f64) else {
-                rec.warnings.push(format!("EEG.event({}) has no numeric latency; skipped", i + 1));
-                continue;
-            };
-            let description = ev.field(i, "type").and_then(MatValue::as_string).unwrap_or_default();
-            let duration_s = ev
-                .field(i, "duration")
-                .and_then(MatValue::as_f64)
-                .filter(|d| d.is_finite() && *d > 0.0)
-                .map(|d| d / srate);
-            rec.annotations.push(Annotation { onset_s: (lat - 1.0) / srate, duration_s, description });
-        }
+/// The start time from `EEG.etc.T0` (`[year month day hour minute seconds]`), when valid.
+fn start_time(t0: &MatValue) -> Option<DateTime> {
+    let MatValue::Numeric { data, .. } = t0 else { return None };
+    if data.len() < 6 {
+        return None;
     }
-    rec.segments = (0..trials)
-        .map(|k| {
-            let off = (k * pnts) as f64 / srate;
-            Segment { data_offset_s: off, onset_s: off, duration_s: pnts as f64 / srate }
-        })
-        .collect();
-    if let Some(s) = get("subject").and_then(MatValue::as_string) {
-        rec.subject.id = s;
-    }
-    if let Some(s) = get("session").and_then(MatValue::as_string) {
-        rec.recording_id = format!("session {s}");
-    }
-    if let Some(MatValue::Numeric { data, .. }) = get("etc").and_then(|e| e.field(0, "T0")) {
-        if data.len() >= 6 {
-            let sec = data[5];
-            let (y, mo, d, h, mi) =
-                (data[0] as i32, data[1] as u8, data[2] as u8, data[3] as u8, data[4] as u8);
-            if let Some(mut dt) = DateTime::new(y, mo, d, h, mi, sec.floor() as u8) {
-                dt.nanos = ((sec - sec.floor()) * 1e9).round().min(999_999_999.0) as u32;
-                rec.start = Some(dt);
-            }
-        }
-    }
-    Ok(rec)
+    let sec = data[5];
+    let (y, mo, d, h, mi) = (data[0] as i32, data[1] as u8, data[2] as u8, data[3] as u8, data[4] as u8);
+    let mut dt = DateTime::new(y, mo, d, h, mi, sec.floor() as u8)?;
+    dt.nanos = ((sec - sec.floor()) * 1e9).round().min(999_999_999.0) as u32;
+    Some(dt)
 }
 
 /// Where the samples are: a `.fdt` file, or the `.set` itself.
@@ -255,7 +292,8 @@ fn check_fdt(fdt: &Path, nbchan: usize, total: usize, expected: u64) -> Result<(
 /// Finds the `.fdt` file in the `.set`'s folder: the name stored in `EEG.data`, then `EEG.datfile`,
 /// then the `.set`'s stem with `.fdt`/`.FDT`. Only the last component of a stored name is used
 /// (it may carry a folder of the machine that saved it), so the data are never looked for outside
-/// the `.set`'s folder, whatever the name says (`../x.fdt`, `/dev/zero`).
+/// the `.set`'s folder, whatever the name says (`../x.fdt`, `/dev/zero`), nor through a symbolic
+/// link that leads out of it ([`IoError::OutsideFolder`]).
 fn find_fdt(set: &Path, name: &str, datfile: Option<String>) -> Result<PathBuf, IoError> {
     let dir = set.parent().unwrap_or(Path::new("."));
     let mut candidates = Vec::new();
@@ -272,6 +310,7 @@ fn find_fdt(set: &Path, name: &str, datfile: Option<String>) -> Result<PathBuf, 
     candidates.push(set.with_extension("fdt"));
     candidates.push(set.with_extension("FDT"));
     for p in &candidates {
+        files::check_within(set, dir, p)?;
         match files::check_regular(p) {
             Ok(()) => return Ok(p.clone()),
             Err(IoError::Os { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => {}

@@ -105,6 +105,22 @@ pub enum IoError {
         /// What it is instead (`a directory`, `a FIFO`, ...).
         kind: &'static str,
     },
+    /// A companion file (BrainVision `DataFile`/`MarkerFile`, EEGLAB `.fdt`) whose name lies in
+    /// the folder of the file that names it, but which is a symbolic link, or lies in a linked
+    /// folder, that leads out of that folder. Companion files are read from that folder only,
+    /// whichever way a name leads out of it (`..`, an absolute path or a link).
+    #[error(
+        "{path}: companion file {companion} leads outside the header's folder through a symbolic \
+         link (to {target}); companion files are read from that folder only"
+    )]
+    OutsideFolder {
+        /// The file that names the companion (the `.vhdr` or `.set`).
+        path: PathBuf,
+        /// The companion's path inside the folder, as named.
+        companion: PathBuf,
+        /// Where it leads, links resolved.
+        target: PathBuf,
+    },
     /// The file extension does not name a format this crate reads.
     #[error("{path}: unknown file format (expected .edf, .bdf, .vhdr, .set or a BIDS directory)")]
     UnknownFormat {

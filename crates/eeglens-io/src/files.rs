@@ -1,5 +1,6 @@
 //! How the readers reach files: only regular files are opened, and a file named inside another
-//! one (a BrainVision `DataFile`, an EEGLAB `.fdt`) is looked for in that file's folder only.
+//! one (a BrainVision `DataFile`, an EEGLAB `.fdt`) is looked for in that file's folder only,
+//! and read only when symbolic links do not lead out of it.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -64,6 +65,30 @@ pub(crate) fn open_regular(path: &Path) -> Result<File, IoError> {
 pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>, IoError> {
     check_regular(path)?;
     std::fs::read(path).map_err(|e| IoError::os(path, e))
+}
+
+/// Checks that `companion`, a path inside `dir` (the folder of `header`, which names it), still
+/// lies inside `dir` once symbolic links are followed: a link in the folder, or a linked
+/// sub-folder, must not lead a reader out of it. Both paths are compared canonicalized, so links
+/// that stay inside the folder are followed. Nothing is opened, so a link to a FIFO is not waited
+/// on. A companion that does not exist passes: opening it reports it missing.
+///
+/// # Errors
+/// [`IoError::OutsideFolder`] when links lead out of `dir`, [`IoError::Os`] when the folder or
+/// the links cannot be resolved (a loop of links, no permission).
+pub(crate) fn check_within(header: &Path, dir: &Path, companion: &Path) -> Result<(), IoError> {
+    let target = match std::fs::canonicalize(companion) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(IoError::os(companion, e)),
+    };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let folder = std::fs::canonicalize(dir).map_err(|e| IoError::os(dir, e))?;
+    if target.starts_with(&folder) {
+        Ok(())
+    } else {
+        Err(IoError::OutsideFolder { path: header.to_path_buf(), companion: companion.to_path_buf(), target })
+    }
 }
 
 /// Longest file name (one path component) file systems allow, in bytes.

@@ -25,7 +25,8 @@
 //!   has no [`std::error::Error::source`], so printing a chain never repeats it.
 //! - Readers open regular files only (a FIFO or device is refused before it is opened), and look
 //!   for the files a header names (BrainVision `DataFile`/`MarkerFile`, EEGLAB `.fdt`) in the
-//!   header's folder only.
+//!   header's folder only: `..`, absolute paths and symbolic links that lead out of the folder are
+//!   refused.
 //!
 //! ## Example
 //! ```

@@ -281,17 +281,38 @@ fn matrix(c: &Cursor<'_>, r: std::ops::Range<usize>, depth: usize) -> Result<(St
         return Ok((String::new(), MatValue::Numeric { dims: vec![0, 0], data: Vec::new() }));
     }
     let sub = Cursor { path: c.path, bytes: &c.bytes[..r.end], base: c.base, big_endian: c.big_endian };
-    let mut at = r.start;
+    let (a, at) = array_header(&sub, r.start)?;
+    let value = match a.class {
+        6..=15 => numeric(&sub, at, a.class, a.dims, a.n)?,
+        4 => MatValue::Char(chars(&sub, at, &a.dims, a.n)?),
+        1 => cell(&sub, at, r.end, depth, a.dims, a.n)?,
+        2 | 3 => structure(&sub, at, r.end, depth, a.class, a.dims, a.n)?,
+        other => MatValue::Unsupported(other),
+    };
+    Ok((a.name, value))
+}
+
+/// The sub-elements every `miMATRIX` starts with: array flags, dimensions and name.
+struct ArrayHeader {
+    class: u8,
+    dims: Vec<usize>,
+    /// Number of elements (the product of `dims`).
+    n: usize,
+    name: String,
+}
+
+/// Reads the array header at `at`; returns it with the offset of the class's content.
+fn array_header(sub: &Cursor<'_>, mut at: usize) -> Result<(ArrayHeader, usize), IoError> {
     let (_, flags_r, next) = sub.element(at)?;
     if flags_r.len() < 8 {
         return Err(sub.err(at, "array flags shorter than 8 bytes"));
     }
     let flags = sub.u32_at(flags_r.start)?;
+    // Bit 0x0800 marks a complex array; only the real part is read.
     let class = (flags & 0xFF) as u8;
-    let complex = flags & 0x0800 != 0;
     at = next;
     let (_, dims_r, next) = sub.element(at)?;
-    let dims: Vec<usize> = numbers(&sub, 5, dims_r, at)?.into_iter().map(|d| d.max(0.0) as usize).collect();
+    let dims: Vec<usize> = numbers(sub, 5, dims_r, at)?.into_iter().map(|d| d.max(0.0) as usize).collect();
     let n: usize = dims
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
@@ -299,113 +320,135 @@ fn matrix(c: &Cursor<'_>, r: std::ops::Range<usize>, depth: usize) -> Result<(St
     at = next;
     let (_, name_r, next) = sub.element(at)?;
     let name = String::from_utf8_lossy(&sub.bytes[name_r]).into_owned();
+    Ok((ArrayHeader { class, dims, n, name }, next))
+}
+
+/// A numeric or logical array's real part: single precision kept as f32, any other class as f64.
+fn numeric(sub: &Cursor<'_>, at: usize, class: u8, dims: Vec<usize>, n: usize) -> Result<MatValue, IoError> {
+    let (ty, data_r, _) = sub.element(at)?;
+    if class == 7 && ty == 7 {
+        let data: Vec<f32> = sub.bytes[data_r]
+            .chunks_exact(4)
+            .map(|x| {
+                let a = [x[0], x[1], x[2], x[3]];
+                if sub.big_endian {
+                    f32::from_be_bytes(a)
+                } else {
+                    f32::from_le_bytes(a)
+                }
+            })
+            .collect();
+        check_len(sub, at, data.len(), n)?;
+        Ok(MatValue::Single { dims, data })
+    } else {
+        let data = numbers(sub, ty, data_r, at)?;
+        check_len(sub, at, data.len(), n)?;
+        Ok(MatValue::Numeric { dims, data })
+    }
+}
+
+/// A character array's text (UTF-8, UTF-16 or code points), rows joined by newlines.
+fn chars(sub: &Cursor<'_>, at: usize, dims: &[usize], n: usize) -> Result<String, IoError> {
+    let (ty, data_r, _) = sub.element(at)?;
+    Ok(match ty {
+        16 => String::from_utf8_lossy(&sub.bytes[data_r]).into_owned(),
+        4 | 3 | 17 => {
+            let codes = numbers(sub, if ty == 17 { 4 } else { ty }, data_r, at)?;
+            check_len(sub, at, codes.len(), n)?;
+            let chars: Vec<u16> = codes.iter().map(|&x| x as u16).collect();
+            char_matrix(&String::from_utf16_lossy(&chars), dims)
+        }
+        _ => {
+            let codes = numbers(sub, ty, data_r, at)?;
+            check_len(sub, at, codes.len(), n)?;
+            let s: String = codes.iter().map(|&x| char::from_u32(x as u32).unwrap_or('\u{fffd}')).collect();
+            char_matrix(&s, dims)
+        }
+    })
+}
+
+/// A cell array: `n` `miMATRIX` elements from `at` up to `end`.
+fn cell(
+    sub: &Cursor<'_>,
+    mut at: usize,
+    end: usize,
+    depth: usize,
+    dims: Vec<usize>,
+    n: usize,
+) -> Result<MatValue, IoError> {
+    if n > (end - at.min(end)) / 8 {
+        return Err(sub.err(at, format!("cell array of {n} elements does not fit its element")));
+    }
+    let mut items = Vec::with_capacity(n.min(1 << 20));
+    for _ in 0..n {
+        let (ty, er, next) = sub.element(at)?;
+        if ty != 14 {
+            return Err(sub.err(at, format!("cell element of type {ty}, expected miMATRIX (14)")));
+        }
+        items.push(matrix(sub, er, depth + 1)?.1);
+        at = next;
+    }
+    Ok(MatValue::Cell { dims, items })
+}
+
+/// A struct (class 2) or object (class 3) array: field names, then each element's fields.
+fn structure(
+    sub: &Cursor<'_>,
+    mut at: usize,
+    end: usize,
+    depth: usize,
+    class: u8,
+    dims: Vec<usize>,
+    n: usize,
+) -> Result<MatValue, IoError> {
+    if class == 3 {
+        let (_, _, next) = sub.element(at)?; // class name
+        at = next;
+    }
+    let (fields, next) = field_names(sub, at)?;
     at = next;
-    let value = match class {
-        6..=15 => {
-            let (ty, data_r, next) = sub.element(at)?;
-            let _ = (complex, next);
-            if class == 7 && ty == 7 {
-                let b = &sub.bytes[data_r];
-                let data: Vec<f32> = b
-                    .chunks_exact(4)
-                    .map(|x| {
-                        let a = [x[0], x[1], x[2], x[3]];
-                        if sub.big_endian {
-                            f32::from_be_bytes(a)
-                        } else {
-                            f32::from_le_bytes(a)
-                        }
-                    })
-                    .collect();
-                check_len(&sub, at, data.len(), n)?;
-                MatValue::Single { dims, data }
-            } else {
-                let data = numbers(&sub, ty, data_r, at)?;
-                check_len(&sub, at, data.len(), n)?;
-                MatValue::Numeric { dims, data }
+    // Each element of a struct with fields needs at least one 8-byte tag; without fields
+    // nothing bounds the count, so cap it.
+    let room = (end - at.min(end)) / 8;
+    if (fields.is_empty() && n > 1 << 20) || (!fields.is_empty() && n > room) {
+        return Err(sub.err(at, format!("struct array of {n} elements does not fit its element")));
+    }
+    let mut items = Vec::with_capacity(n.min(1 << 20));
+    for _ in 0..n {
+        let mut row = Vec::with_capacity(fields.len());
+        for _ in 0..fields.len() {
+            let (ty, er, next) = sub.element(at)?;
+            if ty != 14 {
+                return Err(sub.err(at, format!("struct field of type {ty}, expected miMATRIX (14)")));
             }
-        }
-        4 => {
-            let (ty, data_r, _) = sub.element(at)?;
-            let text: String = match ty {
-                16 => String::from_utf8_lossy(&sub.bytes[data_r]).into_owned(),
-                4 | 3 | 17 => {
-                    let codes = numbers(&sub, if ty == 17 { 4 } else { ty }, data_r, at)?;
-                    check_len(&sub, at, codes.len(), n)?;
-                    let chars: Vec<u16> = codes.iter().map(|&x| x as u16).collect();
-                    char_matrix(&String::from_utf16_lossy(&chars), &dims)
-                }
-                _ => {
-                    let codes = numbers(&sub, ty, data_r, at)?;
-                    check_len(&sub, at, codes.len(), n)?;
-                    let s: String =
-                        codes.iter().map(|&x| char::from_u32(x as u32).unwrap_or('\u{fffd}')).collect();
-                    char_matrix(&s, &dims)
-                }
-            };
-            MatValue::Char(text)
-        }
-        1 => {
-            if n > (r.end - at.min(r.end)) / 8 {
-                return Err(sub.err(at, format!("cell array of {n} elements does not fit its element")));
-            }
-            let mut items = Vec::with_capacity(n.min(1 << 20));
-            for _ in 0..n {
-                let (ty, er, next) = sub.element(at)?;
-                if ty != 14 {
-                    return Err(sub.err(at, format!("cell element of type {ty}, expected miMATRIX (14)")));
-                }
-                items.push(matrix(&sub, er, depth + 1)?.1);
-                at = next;
-            }
-            MatValue::Cell { dims, items }
-        }
-        2 | 3 => {
-            if class == 3 {
-                let (_, _, next) = sub.element(at)?; // class name
-                at = next;
-            }
-            let (_, len_r, next) = sub.element(at)?;
-            let name_len = numbers(&sub, 5, len_r, at)?.first().copied().unwrap_or(0.0) as usize;
+            row.push(matrix(sub, er, depth + 1)?.1);
             at = next;
-            let (_, names_r, next) = sub.element(at)?;
-            let names_b = &sub.bytes[names_r];
-            let fields: Vec<String> = if name_len == 0 {
-                Vec::new()
-            } else {
-                names_b
-                    .chunks(name_len)
-                    .map(|ch| {
-                        let end = ch.iter().position(|&b| b == 0).unwrap_or(ch.len());
-                        String::from_utf8_lossy(&ch[..end]).into_owned()
-                    })
-                    .collect()
-            };
-            at = next;
-            // Each element of a struct with fields needs at least one 8-byte tag; without fields
-            // nothing bounds the count, so cap it.
-            let room = (r.end - at.min(r.end)) / 8;
-            if (fields.is_empty() && n > 1 << 20) || (!fields.is_empty() && n > room) {
-                return Err(sub.err(at, format!("struct array of {n} elements does not fit its element")));
-            }
-            let mut items = Vec::with_capacity(n.min(1 << 20));
-            for _ in 0..n {
-                let mut row = Vec::with_capacity(fields.len());
-                for _ in 0..fields.len() {
-                    let (ty, er, next) = sub.element(at)?;
-                    if ty != 14 {
-                        return Err(sub.err(at, format!("struct field of type {ty}, expected miMATRIX (14)")));
-                    }
-                    row.push(matrix(&sub, er, depth + 1)?.1);
-                    at = next;
-                }
-                items.push(row);
-            }
-            MatValue::Struct { dims, fields, items }
         }
-        other => MatValue::Unsupported(other),
+        items.push(row);
+    }
+    Ok(MatValue::Struct { dims, fields, items })
+}
+
+/// A struct's field-name length and names (each NUL-padded to that length); returns the names
+/// with the offset after them.
+fn field_names(sub: &Cursor<'_>, mut at: usize) -> Result<(Vec<String>, usize), IoError> {
+    let (_, len_r, next) = sub.element(at)?;
+    let name_len = numbers(sub, 5, len_r, at)?.first().copied().unwrap_or(0.0) as usize;
+    at = next;
+    let (_, names_r, next) = sub.element(at)?;
+    let names_b = &sub.bytes[names_r];
+    let fields: Vec<String> = if name_len == 0 {
+        Vec::new()
+    } else {
+        names_b
+            .chunks(name_len)
+            .map(|ch| {
+                let end = ch.iter().position(|&b| b == 0).unwrap_or(ch.len());
+                String::from_utf8_lossy(&ch[..end]).into_owned()
+            })
+            .collect()
     };
-    Ok((name, value))
+    Ok((fields, next))
 }
 
 fn check_len(c: &Cursor<'_>, at: usize, got: usize, want: usize) -> Result<(), IoError> {

@@ -1,6 +1,9 @@
 //! The [`Recording`] type every reader returns and every writer takes.
 
 use std::fmt;
+use std::path::Path;
+
+use crate::IoError;
 
 /// What a channel measures. Readers infer it from the label, the unit and
 /// (for BIDS) `channels.tsv`.
@@ -514,6 +517,47 @@ pub(crate) fn duplicate_label_warnings<'a>(
         ));
     }
     out
+}
+
+/// Indices, among `names`, of the channels `opts` asks for, in its order: a label equal to the
+/// one asked for, else one equal ignoring case. All of them when `opts` names none.
+///
+/// # Errors
+/// [`IoError::Selection`] naming `path` and the first label not found.
+pub(crate) fn select_by_label<S: AsRef<str>>(
+    path: &Path,
+    names: &[S],
+    opts: &ReadOptions,
+) -> Result<Vec<usize>, IoError> {
+    let Some(want) = &opts.channels else {
+        return Ok((0..names.len()).collect());
+    };
+    want.iter()
+        .map(|w| {
+            names
+                .iter()
+                .position(|n| n.as_ref() == w)
+                .or_else(|| names.iter().position(|n| n.as_ref().eq_ignore_ascii_case(w)))
+                .ok_or_else(|| IoError::Selection {
+                    path: path.to_path_buf(),
+                    what: format!("channel {w:?} is not in the file"),
+                })
+        })
+        .collect()
+}
+
+/// The samples `opts` asks for, `first..last`, of `n_samples` at `fs` Hz (none with
+/// [`ReadOptions::header_only`]).
+pub(crate) fn sample_range(opts: &ReadOptions, fs: f64, n_samples: usize) -> (usize, usize) {
+    if opts.header_only {
+        return (0, 0);
+    }
+    let first = ((opts.start_s * fs).round().max(0.0) as usize).min(n_samples);
+    let last = match opts.duration_s {
+        Some(d) => first.saturating_add((d * fs).round().max(0.0) as usize).min(n_samples),
+        None => n_samples,
+    };
+    (first, last)
 }
 
 /// What part of a file to read. The default reads everything.

@@ -166,147 +166,17 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], file_len: u64) -> Result<Header, 
         return Err(truncated("the fixed 256-byte header", 0, 256));
     }
     let f = Fields { path, bytes };
-    let bdf = bytes[0] == 0xFF;
-    let version = if bdf { text(&bytes[1..8]) } else { f.text(0, 8) };
-    if bdf && version != "BIOSEMI" {
-        return Err(f.err("version", 0, &version, "a 0xFF version byte must be followed by BIOSEMI"));
-    }
-    if !bdf && version != "0" {
-        return Err(f.err("version", 0, &version, "EDF version must be 0 (BDF starts with byte 0xFF)"));
-    }
-    let reserved = f.text(192, 44);
-    let plus = if reserved.starts_with("EDF+C") || reserved.starts_with("BDF+C") {
-        Some(false)
-    } else if reserved.starts_with("EDF+D") || reserved.starts_with("BDF+D") {
-        Some(true)
-    } else {
-        None
-    };
-    let variant = Variant { bdf, plus };
+    let variant = variant(&f)?;
     let patient = f.text(8, 80);
     let recording = f.text(88, 80);
-    let mut warnings = Vec::new();
-
-    let header_bytes = f.integer("number of bytes in header", 184, 8)?;
-    let ns = f.integer("number of signals", 252, 4)?;
-    if ns < 1 {
-        return Err(f.err("number of signals", 252, &ns.to_string(), "must be at least 1"));
-    }
-    let ns = ns as usize;
+    let ns = signal_count(&f)?;
     let expected_header = 256 * (ns as u64 + 1);
-    if header_bytes as u64 != expected_header {
-        return Err(f.err(
-            "number of bytes in header",
-            184,
-            &header_bytes.to_string(),
-            &format!("must be 256 * (1 + {ns} signals) = {expected_header}"),
-        ));
-    }
     if (bytes.len() as u64) < expected_header {
         return Err(truncated(&format!("the header of {ns} signals"), 0, expected_header));
     }
-    let record_duration = f.number("duration of a data record", 244, 8)?;
-    if record_duration < 0.0 {
-        return Err(f.err("duration of a data record", 244, &f.text(244, 8), "must not be negative"));
-    }
-    // Zero is allowed for files of annotations only (checked below). Otherwise every record holds
-    // at least one sample of each signal, so a record shorter than one sample at MAX_FS, or longer
-    // than one sample at MIN_FS, makes a rate no recording has: such numbers are a broken header.
-    // Writers use records of a fraction of a second to a minute.
-    let (min_s, max_s) = (1.0 / MAX_FS, 1.0 / MIN_FS);
-    if record_duration != 0.0 && !(min_s..=max_s).contains(&record_duration) {
-        return Err(f.err(
-            "duration of a data record",
-            244,
-            &f.text(244, 8),
-            &format!("implausible: a record must last between {min_s:e} s and {max_s:e} s"),
-        ));
-    }
-
-    // Signal headers: each field for all signals in turn.
-    let widths = [16usize, 80, 8, 8, 8, 8, 8, 80, 8, 32];
-    let mut starts = [0usize; 10];
-    let mut acc = 256;
-    for (k, w) in widths.iter().enumerate() {
-        starts[k] = acc;
-        acc += w * ns;
-    }
-    let at = |k: usize, i: usize| starts[k] + i * widths[k];
-    let mut signals = Vec::with_capacity(ns);
-    for i in 0..ns {
-        let label = f.text(at(0, i), 16);
-        let is_annotation = label == "EDF Annotations" || label == "BDF Annotations";
-        let n = i + 1;
-        let physical_min = f.number(&format!("signal {n} physical minimum"), at(3, i), 8)?;
-        let physical_max = f.number(&format!("signal {n} physical maximum"), at(4, i), 8)?;
-        let digital_min = f.integer(&format!("signal {n} digital minimum"), at(5, i), 8)?;
-        let digital_max = f.integer(&format!("signal {n} digital maximum"), at(6, i), 8)?;
-        let spr = f.integer(&format!("signal {n} number of samples in each data record"), at(8, i), 8)?;
-        let limit: i64 = if bdf { 1 << 23 } else { 1 << 15 };
-        for (name, k, v) in [("digital minimum", 5, digital_min), ("digital maximum", 6, digital_max)] {
-            if v < -limit || v >= limit {
-                return Err(f.err(
-                    &format!("signal {n} {name}"),
-                    at(k, i),
-                    &v.to_string(),
-                    &format!("outside the {}-bit range", if bdf { 24 } else { 16 }),
-                ));
-            }
-        }
-        if !is_annotation && digital_max <= digital_min {
-            return Err(f.err(
-                &format!("signal {n} digital maximum"),
-                at(6, i),
-                &digital_max.to_string(),
-                &format!("must exceed the digital minimum {digital_min}"),
-            ));
-        }
-        if !is_annotation && physical_max == physical_min {
-            warnings.push(format!(
-                "signal {n} ({}): physical minimum equals physical maximum ({physical_min}); \
-                 all its samples read as that value",
-                crate::error::quote(&label)
-            ));
-        }
-        if spr <= 0 {
-            return Err(f.err(
-                &format!("signal {n} number of samples in each data record"),
-                at(8, i),
-                &spr.to_string(),
-                "zero or negative: the sampling rate would not be positive",
-            ));
-        }
-        if spr > 1 << 28 {
-            return Err(f.err(
-                &format!("signal {n} number of samples in each data record"),
-                at(8, i),
-                &spr.to_string(),
-                "implausibly large",
-            ));
-        }
-        if !is_annotation && record_duration > 0.0 {
-            if let Some(why) = implausible_fs(spr as f64 / record_duration) {
-                return Err(f.err(
-                    &format!("signal {n} number of samples in each data record"),
-                    at(8, i),
-                    &spr.to_string(),
-                    &format!("with data records of {record_duration} s, {why}"),
-                ));
-            }
-        }
-        signals.push(SignalHeader {
-            label,
-            transducer: f.text(at(1, i), 80),
-            unit: f.text(at(2, i), 8),
-            physical_min,
-            physical_max,
-            digital_min: digital_min as i32,
-            digital_max: digital_max as i32,
-            prefilter: f.text(at(7, i), 80),
-            samples_per_record: spr as usize,
-            is_annotation,
-        });
-    }
+    let record_duration = record_duration(&f)?;
+    let mut warnings = Vec::new();
+    let signals = signal_headers(&f, ns, variant.bdf, record_duration, &mut warnings)?;
     if record_duration == 0.0 && signals.iter().any(|s| !s.is_annotation) {
         return Err(f.err(
             "duration of a data record",
@@ -328,10 +198,203 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], file_len: u64) -> Result<Header, 
         signals,
         warnings,
     };
+    header.n_records = record_count(&f, &mut header, file_len)?;
+    header.start = parse_start(&f, &header)?;
+    Ok(header)
+}
 
-    // Record count against the file size. Every size below comes from header fields, so it is
-    // computed with checked arithmetic: a product that wrapped would pass the comparison with the
-    // file size and let the reader allocate what the file does not hold.
+/// The version field (`0`, or byte 0xFF and `BIOSEMI`) and the reserved field's `+C`/`+D`.
+fn variant(f: &Fields<'_>) -> Result<Variant, IoError> {
+    let bdf = f.bytes[0] == 0xFF;
+    let version = if bdf { text(&f.bytes[1..8]) } else { f.text(0, 8) };
+    if bdf && version != "BIOSEMI" {
+        return Err(f.err("version", 0, &version, "a 0xFF version byte must be followed by BIOSEMI"));
+    }
+    if !bdf && version != "0" {
+        return Err(f.err("version", 0, &version, "EDF version must be 0 (BDF starts with byte 0xFF)"));
+    }
+    let reserved = f.text(192, 44);
+    let plus = if reserved.starts_with("EDF+C") || reserved.starts_with("BDF+C") {
+        Some(false)
+    } else if reserved.starts_with("EDF+D") || reserved.starts_with("BDF+D") {
+        Some(true)
+    } else {
+        None
+    };
+    Ok(Variant { bdf, plus })
+}
+
+/// The number of signals, checked against the header size the file declares.
+fn signal_count(f: &Fields<'_>) -> Result<usize, IoError> {
+    let header_bytes = f.integer("number of bytes in header", 184, 8)?;
+    let ns = f.integer("number of signals", 252, 4)?;
+    if ns < 1 {
+        return Err(f.err("number of signals", 252, &ns.to_string(), "must be at least 1"));
+    }
+    let ns = ns as usize;
+    let expected_header = 256 * (ns as u64 + 1);
+    if header_bytes as u64 != expected_header {
+        return Err(f.err(
+            "number of bytes in header",
+            184,
+            &header_bytes.to_string(),
+            &format!("must be 256 * (1 + {ns} signals) = {expected_header}"),
+        ));
+    }
+    Ok(ns)
+}
+
+/// The duration of a data record in seconds: zero, or one a recording can have.
+fn record_duration(f: &Fields<'_>) -> Result<f64, IoError> {
+    let record_duration = f.number("duration of a data record", 244, 8)?;
+    if record_duration < 0.0 {
+        return Err(f.err("duration of a data record", 244, &f.text(244, 8), "must not be negative"));
+    }
+    // Zero is allowed for files of annotations only (checked by `parse`). Otherwise every record
+    // holds at least one sample of each signal, so a record shorter than one sample at MAX_FS, or
+    // longer than one sample at MIN_FS, makes a rate no recording has: such numbers are a broken
+    // header. Writers use records of a fraction of a second to a minute.
+    let (min_s, max_s) = (1.0 / MAX_FS, 1.0 / MIN_FS);
+    if record_duration != 0.0 && !(min_s..=max_s).contains(&record_duration) {
+        return Err(f.err(
+            "duration of a data record",
+            244,
+            &f.text(244, 8),
+            &format!("implausible: a record must last between {min_s:e} s and {max_s:e} s"),
+        ));
+    }
+    Ok(record_duration)
+}
+
+/// Where each signal's fields are: each field for all `ns` signals in turn.
+struct SignalLayout {
+    starts: [usize; 10],
+}
+
+impl SignalLayout {
+    const WIDTHS: [usize; 10] = [16, 80, 8, 8, 8, 8, 8, 80, 8, 32];
+
+    fn new(ns: usize) -> Self {
+        let mut starts = [0usize; 10];
+        let mut acc = 256;
+        for (k, w) in Self::WIDTHS.iter().enumerate() {
+            starts[k] = acc;
+            acc += w * ns;
+        }
+        SignalLayout { starts }
+    }
+
+    /// Offset of field `k` (0 = label ... 9 = reserved) of signal `i`.
+    fn at(&self, k: usize, i: usize) -> usize {
+        self.starts[k] + i * Self::WIDTHS[k]
+    }
+}
+
+/// The `ns` signal headers; a physical range of zero width is a warning.
+fn signal_headers(
+    f: &Fields<'_>,
+    ns: usize,
+    bdf: bool,
+    record_duration: f64,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<SignalHeader>, IoError> {
+    let layout = SignalLayout::new(ns);
+    let mut signals = Vec::with_capacity(ns);
+    for i in 0..ns {
+        let s = signal_header(f, &layout, i, bdf, record_duration)?;
+        if !s.is_annotation && s.physical_max == s.physical_min {
+            warnings.push(format!(
+                "signal {} ({}): physical minimum equals physical maximum ({}); \
+                 all its samples read as that value",
+                i + 1,
+                crate::error::quote(&s.label),
+                s.physical_min
+            ));
+        }
+        signals.push(s);
+    }
+    Ok(signals)
+}
+
+/// Signal `i`'s header, its numbers checked.
+fn signal_header(
+    f: &Fields<'_>,
+    layout: &SignalLayout,
+    i: usize,
+    bdf: bool,
+    record_duration: f64,
+) -> Result<SignalHeader, IoError> {
+    let at = |k: usize| layout.at(k, i);
+    let label = f.text(at(0), 16);
+    let is_annotation = label == "EDF Annotations" || label == "BDF Annotations";
+    let n = i + 1;
+    let physical_min = f.number(&format!("signal {n} physical minimum"), at(3), 8)?;
+    let physical_max = f.number(&format!("signal {n} physical maximum"), at(4), 8)?;
+    let digital_min = f.integer(&format!("signal {n} digital minimum"), at(5), 8)?;
+    let digital_max = f.integer(&format!("signal {n} digital maximum"), at(6), 8)?;
+    let spr_field = format!("signal {n} number of samples in each data record");
+    let spr = f.integer(&spr_field, at(8), 8)?;
+    let limit: i64 = if bdf { 1 << 23 } else { 1 << 15 };
+    for (name, k, v) in [("digital minimum", 5, digital_min), ("digital maximum", 6, digital_max)] {
+        if v < -limit || v >= limit {
+            return Err(f.err(
+                &format!("signal {n} {name}"),
+                at(k),
+                &v.to_string(),
+                &format!("outside the {}-bit range", if bdf { 24 } else { 16 }),
+            ));
+        }
+    }
+    if !is_annotation && digital_max <= digital_min {
+        return Err(f.err(
+            &format!("signal {n} digital maximum"),
+            at(6),
+            &digital_max.to_string(),
+            &format!("must exceed the digital minimum {digital_min}"),
+        ));
+    }
+    if spr <= 0 {
+        return Err(f.err(
+            &spr_field,
+            at(8),
+            &spr.to_string(),
+            "zero or negative: the sampling rate would not be positive",
+        ));
+    }
+    if spr > 1 << 28 {
+        return Err(f.err(&spr_field, at(8), &spr.to_string(), "implausibly large"));
+    }
+    if !is_annotation && record_duration > 0.0 {
+        if let Some(why) = implausible_fs(spr as f64 / record_duration) {
+            return Err(f.err(
+                &spr_field,
+                at(8),
+                &spr.to_string(),
+                &format!("with data records of {record_duration} s, {why}"),
+            ));
+        }
+    }
+    Ok(SignalHeader {
+        label,
+        transducer: f.text(at(1), 80),
+        unit: f.text(at(2), 8),
+        physical_min,
+        physical_max,
+        digital_min: digital_min as i32,
+        digital_max: digital_max as i32,
+        prefilter: f.text(at(7), 80),
+        samples_per_record: spr as usize,
+        is_annotation,
+    })
+}
+
+/// The number of data records the file holds: the declared count checked against the file size,
+/// or inferred from it when the count is `-1`. Extra bytes and an inferred count are warnings.
+fn record_count(f: &Fields<'_>, header: &mut Header, file_len: u64) -> Result<usize, IoError> {
+    let ns = header.signals.len();
+    // Every size below comes from header fields, so it is computed with checked arithmetic: a
+    // product that wrapped would pass the comparison with the file size and let the reader
+    // allocate what the file does not hold.
     let record_bytes = header
         .signals
         .iter()
@@ -346,7 +409,7 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], file_len: u64) -> Result<Header, 
                 "the samples per record of all signals add up to more bytes than a record can hold",
             )
         })?;
-    let data_bytes = file_len.saturating_sub(expected_header);
+    let data_bytes = file_len.saturating_sub(header.header_bytes);
     let declared = f.integer("number of data records", 236, 8)?;
     if declared == -1 {
         if data_bytes % record_bytes != 0 {
@@ -360,44 +423,41 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], file_len: u64) -> Result<Header, 
                 ),
             ));
         }
-        header.n_records = (data_bytes / record_bytes) as usize;
+        let n_records = (data_bytes / record_bytes) as usize;
         header.warnings.push(format!(
-            "number of data records is -1 (recording not closed); inferred {} from the file size",
-            header.n_records
+            "number of data records is -1 (recording not closed); inferred {n_records} from the file size"
         ));
-    } else if declared < 0 {
-        return Err(f.err("number of data records", 236, &declared.to_string(), "negative"));
-    } else {
-        let Some(expected) = (declared as u64).checked_mul(record_bytes) else {
-            return Err(f.err(
-                "number of data records",
-                236,
-                &declared.to_string(),
-                &format!(
-                    "{declared} records of {record_bytes} bytes are more bytes than any file holds; \
-                     the file holds {data_bytes} bytes of data"
-                ),
-            ));
-        };
-        if data_bytes < expected {
-            return Err(IoError::SizeMismatch {
-                path: path.to_path_buf(),
-                what: format!("number of data records {declared} of {record_bytes} bytes"),
-                expected,
-                actual: data_bytes,
-            });
-        }
-        if data_bytes > expected {
-            header.warnings.push(format!(
-                "{} bytes after the {declared} declared data records are ignored",
-                data_bytes - expected
-            ));
-        }
-        header.n_records = declared as usize;
+        return Ok(n_records);
     }
-
-    header.start = parse_start(&f, &header)?;
-    Ok(header)
+    if declared < 0 {
+        return Err(f.err("number of data records", 236, &declared.to_string(), "negative"));
+    }
+    let Some(expected) = (declared as u64).checked_mul(record_bytes) else {
+        return Err(f.err(
+            "number of data records",
+            236,
+            &declared.to_string(),
+            &format!(
+                "{declared} records of {record_bytes} bytes are more bytes than any file holds; \
+                 the file holds {data_bytes} bytes of data"
+            ),
+        ));
+    };
+    if data_bytes < expected {
+        return Err(IoError::SizeMismatch {
+            path: header.path.clone(),
+            what: format!("number of data records {declared} of {record_bytes} bytes"),
+            expected,
+            actual: data_bytes,
+        });
+    }
+    if data_bytes > expected {
+        header.warnings.push(format!(
+            "{} bytes after the {declared} declared data records are ignored",
+            data_bytes - expected
+        ));
+    }
+    Ok(declared as usize)
 }
 
 fn parse_start(f: &Fields<'_>, h: &Header) -> Result<Option<DateTime>, IoError> {

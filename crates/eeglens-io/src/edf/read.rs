@@ -76,15 +76,7 @@ struct Decode {
 }
 
 fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Result<Recording, IoError> {
-    let path = h.path.clone();
-    let format = match (h.variant.bdf, h.variant.plus) {
-        (false, None) => Format::Edf,
-        (false, Some(false)) => Format::EdfPlusC,
-        (false, Some(true)) => Format::EdfPlusD,
-        (true, None) => Format::Bdf,
-        (true, Some(false)) => Format::BdfPlusC,
-        (true, Some(true)) => Format::BdfPlusD,
-    };
+    let format = format_of(&h);
     let mut rec = Recording::new(format);
     rec.warnings = h.warnings.clone();
     rec.subject = h.subject();
@@ -92,39 +84,95 @@ fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Res
 
     // Channels (annotation signals are not channels, whatever the reserved field says).
     let data_signals: Vec<usize> = (0..h.signals.len()).filter(|&i| !h.signals[i].is_annotation).collect();
-    let selected: Vec<usize> = match &opts.channels {
-        None => data_signals.clone(),
-        Some(names) => {
-            let mut out = Vec::with_capacity(names.len());
-            for n in names {
-                let found = data_signals
-                    .iter()
-                    .copied()
-                    .find(|&i| h.signals[i].label == *n)
-                    .or_else(|| {
-                        data_signals.iter().copied().find(|&i| {
-                            let c = Channel::new(h.signals[i].label.clone(), ChannelType::Eeg, 0.0);
-                            c.short_name().eq_ignore_ascii_case(n.trim())
-                        })
-                    })
-                    .ok_or_else(|| IoError::Selection {
-                        path: path.clone(),
-                        what: format!("channel {n:?} is not in the file"),
-                    })?;
-                out.push(found);
-            }
-            out
-        }
-    };
+    let selected = select_signals(&h, &data_signals, opts)?;
     rec.warnings.extend(duplicate_label_warnings(
         data_signals.iter().map(|&i| (i + 1, h.signals[i].label.as_str())),
         "signals",
     ));
-    let annotation_signals: Vec<usize> =
-        (0..h.signals.len()).filter(|&i| h.signals[i].is_annotation).collect();
+    let decoders = push_channels(&h, &selected, &mut rec);
 
+    let span = Span::of(&h, opts)?;
+    let Records { mut data, ann_bytes } = read_records(file, &h, &decoders, &span)?;
+    // Trim to the exact sample range.
+    if !span.records.is_empty() {
+        let t0 = span.records.start as f64 * h.record_duration;
+        for (c, out) in rec.channels.iter().zip(data.iter_mut()) {
+            let a = (((opts.start_s - t0) * c.fs).round().max(0.0) as usize).min(out.len());
+            let b = (((span.end_s - t0) * c.fs).round().max(0.0) as usize).clamp(a, out.len());
+            out.truncate(b);
+            out.drain(..a);
+        }
+    }
+    rec.data = data;
+
+    let (record_onsets, anns) = time_keeping(&h, &ann_bytes, &mut rec.warnings);
+    check_record_onsets(&h, format, &record_onsets, &mut rec.warnings);
+    let first_onset = record_onsets.first().copied().unwrap_or(0.0);
+    rec.start = if first_onset.abs() <= MAX_START_OFFSET_S {
+        h.start.map(|s| s.add_seconds(first_onset))
+    } else {
+        rec.warnings.push(format!(
+            "data record 0: time-keeping onset {} s is more than 31 years from the header's start \
+             time; start time unknown",
+            seconds(first_onset)
+        ));
+        None
+    };
+    rec.annotations = anns
+        .into_iter()
+        .map(|(onset, duration_s, description)| Annotation {
+            // Rounded to the nanosecond: the subtraction of two decimal onsets leaves binary noise.
+            onset_s: ((onset - first_onset) * 1e9).round() / 1e9,
+            duration_s,
+            description,
+        })
+        .collect();
+    rec.segments = segments(&record_onsets, first_onset, h.record_duration);
+    Ok(rec)
+}
+
+fn format_of(h: &Header) -> Format {
+    match (h.variant.bdf, h.variant.plus) {
+        (false, None) => Format::Edf,
+        (false, Some(false)) => Format::EdfPlusC,
+        (false, Some(true)) => Format::EdfPlusD,
+        (true, None) => Format::Bdf,
+        (true, Some(false)) => Format::BdfPlusC,
+        (true, Some(true)) => Format::BdfPlusD,
+    }
+}
+
+/// The signals `opts` asks for among `data_signals`: an exact label first, then a short name
+/// (without type prefix or `-REF`) equal ignoring case.
+fn select_signals(h: &Header, data_signals: &[usize], opts: &ReadOptions) -> Result<Vec<usize>, IoError> {
+    let Some(names) = &opts.channels else {
+        return Ok(data_signals.to_vec());
+    };
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        let found = data_signals
+            .iter()
+            .copied()
+            .find(|&i| h.signals[i].label == *n)
+            .or_else(|| {
+                data_signals.iter().copied().find(|&i| {
+                    let c = Channel::new(h.signals[i].label.clone(), ChannelType::Eeg, 0.0);
+                    c.short_name().eq_ignore_ascii_case(n.trim())
+                })
+            })
+            .ok_or_else(|| IoError::Selection {
+                path: h.path.clone(),
+                what: format!("channel {n:?} is not in the file"),
+            })?;
+        out.push(found);
+    }
+    Ok(out)
+}
+
+/// Adds the `selected` signals to `rec` as channels; returns how to decode each.
+fn push_channels(h: &Header, selected: &[usize], rec: &mut Recording) -> Vec<Decode> {
     let mut decoders = Vec::with_capacity(selected.len());
-    for &i in &selected {
+    for &i in selected {
         let s = &h.signals[i];
         let scale = voltage_scale(&s.unit);
         let kind = ChannelType::infer(&s.label, &s.unit);
@@ -152,52 +200,85 @@ fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Res
             offset: offset * k,
         });
     }
+    decoders
+}
 
-    // Which records hold the requested time range (in stored-data seconds).
-    let n_records = h.n_records;
-    let dur = h.record_duration;
-    if opts.start_s < 0.0 || !opts.start_s.is_finite() {
-        return Err(IoError::Selection {
-            path,
-            what: format!("start {} s is not a valid time", opts.start_s),
-        });
-    }
-    let total_s = n_records as f64 * dur;
-    let end_s = match opts.duration_s {
-        Some(d) if d < 0.0 || !d.is_finite() => {
-            return Err(IoError::Selection { path, what: format!("duration {d} s is not valid") })
+/// The part of the data `ReadOptions` asks for.
+struct Span {
+    /// The records that hold it (none for a header-only read).
+    records: std::ops::Range<usize>,
+    /// Its end in stored-data seconds.
+    end_s: f64,
+}
+
+impl Span {
+    /// Which records hold the requested time range (in stored-data seconds).
+    fn of(h: &Header, opts: &ReadOptions) -> Result<Span, IoError> {
+        let path = h.path.clone();
+        let n_records = h.n_records;
+        let dur = h.record_duration;
+        if opts.start_s < 0.0 || !opts.start_s.is_finite() {
+            return Err(IoError::Selection {
+                path,
+                what: format!("start {} s is not a valid time", opts.start_s),
+            });
         }
-        Some(d) => (opts.start_s + d).min(total_s),
-        None => total_s,
-    };
-    if opts.start_s > total_s {
-        return Err(IoError::Selection {
-            path,
-            what: format!("start {} s is after the end of the data ({total_s} s)", opts.start_s),
-        });
+        let total_s = n_records as f64 * dur;
+        let end_s = match opts.duration_s {
+            Some(d) if d < 0.0 || !d.is_finite() => {
+                return Err(IoError::Selection { path, what: format!("duration {d} s is not valid") })
+            }
+            Some(d) => (opts.start_s + d).min(total_s),
+            None => total_s,
+        };
+        if opts.start_s > total_s {
+            return Err(IoError::Selection {
+                path,
+                what: format!("start {} s is after the end of the data ({total_s} s)", opts.start_s),
+            });
+        }
+        let records = if opts.header_only || dur == 0.0 || end_s <= opts.start_s {
+            0..0
+        } else {
+            let a = ((opts.start_s / dur).floor() as usize).min(n_records);
+            let b = ((end_s / dur).ceil() as usize).min(n_records);
+            a..b
+        };
+        Ok(Span { records, end_s })
     }
-    let (first_rec, last_rec) = if opts.header_only || dur == 0.0 || end_s <= opts.start_s {
-        (0, 0)
-    } else {
-        let a = ((opts.start_s / dur).floor() as usize).min(n_records);
-        let b = ((end_s / dur).ceil() as usize).min(n_records);
-        (a, b)
-    };
+}
 
+/// What [`read_records`] read.
+struct Records {
+    /// The samples, one row per decoder.
+    data: Vec<Vec<f32>>,
+    /// Each record's annotation bytes: each annotation signal's bytes followed by a NUL (empty
+    /// without annotation signals).
+    ann_bytes: Vec<Vec<u8>>,
+}
+
+/// Reads the records of `span` and decodes the selected signals; reads the annotation signals'
+/// bytes of every record.
+fn read_records<R: Read + Seek>(
+    file: &mut R,
+    h: &Header,
+    decoders: &[Decode],
+    span: &Span,
+) -> Result<Records, IoError> {
+    let io = |e| IoError::os(&h.path, e);
+    let (first_rec, last_rec) = (span.records.start, span.records.end);
     let record_bytes = h.record_bytes();
     let bps = h.bytes_per_sample();
     let n_read = last_rec - first_rec;
     let mut data: Vec<Vec<f32>> = decoders.iter().map(|d| Vec::with_capacity(d.spr * n_read)).collect();
 
     // Annotation bytes per record (first annotation signal first).
-    let mut ann_bytes: Vec<Vec<u8>> = Vec::new();
-    if !annotation_signals.is_empty() {
-        ann_bytes = vec![Vec::new(); n_records];
-    }
-    let ann_ranges: Vec<(usize, usize)> = annotation_signals
-        .iter()
-        .map(|&i| (h.signal_offset(i), h.signals[i].samples_per_record * bps))
+    let ann_ranges: Vec<(usize, usize)> = (0..h.signals.len())
+        .filter(|&i| h.signals[i].is_annotation)
+        .map(|i| (h.signal_offset(i), h.signals[i].samples_per_record * bps))
         .collect();
+    let mut ann_bytes: Vec<Vec<u8>> =
+        if ann_ranges.is_empty() { Vec::new() } else { vec![Vec::new(); h.n_records] };
 
     // Records inside the range: big sequential reads, decoded in place.
     // A chunk small enough to stay in cache between the read and the decode, and to cost few page
@@ -210,27 +291,14 @@ fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Res
     let mut buf = if n_read > 0 { vec![0u8; chunk_records * record_bytes] } else { Vec::new() };
     let mut r = first_rec;
     if n_read > 0 {
-        file.seek(SeekFrom::Start(h.header_bytes + (first_rec * record_bytes) as u64))
-            .map_err(|e| IoError::os(&path, e))?;
+        file.seek(SeekFrom::Start(h.header_bytes + (first_rec * record_bytes) as u64)).map_err(io)?;
     }
     while r < last_rec {
         let n = chunk_records.min(last_rec - r);
         let b = &mut buf[..n * record_bytes];
-        file.read_exact(b).map_err(|e| IoError::os(&path, e))?;
+        file.read_exact(b).map_err(io)?;
         let b: &[u8] = b;
-        // Each channel gathers its slice of every record in the chunk; channels are independent,
-        // so they are decoded on all cores when the chunk is worth splitting.
-        let decode_channel = |(d, out): (&Decode, &mut Vec<f32>)| {
-            for k in 0..n {
-                let at = k * record_bytes + d.offset_in_record;
-                decode(&b[at..at + d.spr * bps], bps, d.gain, d.offset, out);
-            }
-        };
-        if decoders.len() > 1 && b.len() >= 256 << 10 {
-            decoders.par_iter().zip(data.par_iter_mut()).for_each(decode_channel);
-        } else {
-            decoders.iter().zip(data.iter_mut()).for_each(decode_channel);
-        }
+        decode_chunk(b, n, record_bytes, bps, decoders, &mut data);
         if !ann_bytes.is_empty() {
             for k in 0..n {
                 let rec_bytes = &b[k * record_bytes..(k + 1) * record_bytes];
@@ -245,38 +313,57 @@ fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Res
     }
     // Records outside the range: only their annotation bytes.
     if !ann_bytes.is_empty() {
-        for rr in (0..first_rec).chain(last_rec..n_records) {
+        for rr in (0..first_rec).chain(last_rec..h.n_records) {
             for &(o, len) in &ann_ranges {
                 let pos = h.header_bytes + (rr * record_bytes + o) as u64;
-                file.seek(SeekFrom::Start(pos)).map_err(|e| IoError::os(&path, e))?;
+                file.seek(SeekFrom::Start(pos)).map_err(io)?;
                 let start = ann_bytes[rr].len();
                 ann_bytes[rr].resize(start + len, 0);
-                file.read_exact(&mut ann_bytes[rr][start..]).map_err(|e| IoError::os(&path, e))?;
+                file.read_exact(&mut ann_bytes[rr][start..]).map_err(io)?;
                 ann_bytes[rr].push(0);
             }
         }
     }
+    Ok(Records { data, ann_bytes })
+}
 
-    // Trim to the exact sample range.
-    if n_read > 0 {
-        let t0 = first_rec as f64 * dur;
-        for (c, out) in rec.channels.iter().zip(data.iter_mut()) {
-            let a = (((opts.start_s - t0) * c.fs).round().max(0.0) as usize).min(out.len());
-            let b = (((end_s - t0) * c.fs).round().max(0.0) as usize).clamp(a, out.len());
-            out.truncate(b);
-            out.drain(..a);
+/// Decodes `n` records held in `b`, appending each decoder's samples to its row of `data`.
+fn decode_chunk(
+    b: &[u8],
+    n: usize,
+    record_bytes: usize,
+    bps: usize,
+    decoders: &[Decode],
+    data: &mut [Vec<f32>],
+) {
+    // Each channel gathers its slice of every record in the chunk; channels are independent,
+    // so they are decoded on all cores when the chunk is worth splitting.
+    let decode_channel = |(d, out): (&Decode, &mut Vec<f32>)| {
+        for k in 0..n {
+            let at = k * record_bytes + d.offset_in_record;
+            decode(&b[at..at + d.spr * bps], bps, d.gain, d.offset, out);
         }
+    };
+    if decoders.len() > 1 && b.len() >= 256 << 10 {
+        decoders.par_iter().zip(data.par_iter_mut()).for_each(decode_channel);
+    } else {
+        decoders.iter().zip(data.iter_mut()).for_each(decode_channel);
     }
-    rec.data = data;
+}
 
-    // Annotations, record onsets, start time.
-    let mut record_onsets: Vec<f64> = (0..n_records).map(|i| i as f64 * dur).collect();
+/// Annotations as the file stores them: `(onset, duration, text)`, onsets in file time.
+type Annotations = Vec<(f64, Option<f64>, String)>;
+
+/// Each record's onset from its time-keeping annotation (or its place in the data), and the
+/// annotations of every record. Malformed TALs are warnings.
+fn time_keeping(h: &Header, ann_bytes: &[Vec<u8>], warnings: &mut Vec<String>) -> (Vec<f64>, Annotations) {
+    let mut record_onsets: Vec<f64> = (0..h.n_records).map(|i| i as f64 * h.record_duration).collect();
     let mut anns = Vec::new();
     for (i, bytes) in ann_bytes.iter().enumerate() {
         // The first annotation signal's bytes come first; its first TAL keeps the time.
         let (tals, problems) = tal::parse(bytes);
         for p in problems {
-            rec.warnings.push(format!("data record {i}: {p}"));
+            warnings.push(format!("data record {i}: {p}"));
         }
         let mut first = true;
         for t in tals {
@@ -286,7 +373,7 @@ fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Res
                 record_onsets[i] = t.onset;
                 texts = &texts[1..];
             } else if first && h.variant.plus.is_some() {
-                rec.warnings.push(format!("data record {i}: no time-keeping annotation; onset assumed"));
+                warnings.push(format!("data record {i}: no time-keeping annotation; onset assumed"));
             }
             first = false;
             for text in texts {
@@ -294,29 +381,11 @@ fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Res
             }
         }
     }
-    check_record_onsets(&h, format, &record_onsets, &mut rec.warnings);
-    let first_onset = record_onsets.first().copied().unwrap_or(0.0);
-    rec.start = if first_onset.abs() <= MAX_START_OFFSET_S {
-        h.start.map(|s| s.add_seconds(first_onset))
-    } else {
-        rec.warnings.push(format!(
-            "data record 0: time-keeping onset {} s is more than 31 years from the header's start \
-             time; start time unknown",
-            seconds(first_onset)
-        ));
-        None
-    };
-    rec.annotations = anns
-        .into_iter()
-        .map(|(onset, duration_s, description)| Annotation {
-            // Rounded to the nanosecond: the subtraction of two decimal onsets leaves binary noise.
-            onset_s: ((onset - first_onset) * 1e9).round() / 1e9,
-            duration_s,
-            description,
-        })
-        .collect();
+    (record_onsets, anns)
+}
 
-    // Segments: runs of records whose onsets follow on.
+/// Segments: runs of records (of `dur` s) whose onsets follow on, relative to `first_onset`.
+fn segments(record_onsets: &[f64], first_onset: f64, dur: f64) -> Vec<Segment> {
     let mut segments: Vec<Segment> = Vec::new();
     for (i, &on) in record_onsets.iter().enumerate() {
         let on = on - first_onset;
@@ -326,8 +395,7 @@ fn read_body<R: Read + Seek>(file: &mut R, h: Header, opts: &ReadOptions) -> Res
             _ => segments.push(Segment { data_offset_s: data_offset, onset_s: on, duration_s: dur }),
         }
     }
-    rec.segments = segments;
-    Ok(rec)
+    segments
 }
 
 /// Farthest the first record's time-keeping onset may lie from the header's start time (about 31.7
