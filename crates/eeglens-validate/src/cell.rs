@@ -378,28 +378,9 @@ pub fn run_cell(
     let dir = cell_dir(out, cell);
     let json = dir.join("cell.json");
     let hash = grid.hash();
-    if json.is_file() && !opts.force {
-        let file = read_cell_file(&json)?;
-        if file.grid_hash == hash && file.cell == *cell {
-            return Ok(CellRun::Skipped(Box::new(file)));
-        }
-        return Err(ValidateError::Out {
-            path: dir,
-            msg: format!(
-                "cell.json is of another grid or cell (grid {}, cell {}); pass --force to recompute it",
-                file.grid_hash, file.cell.name
-            ),
-        });
+    if let Some(done) = done_or_fresh(cell, &dir, &json, &hash, opts)? {
+        return Ok(done);
     }
-    if dir.exists() {
-        // Only ever this cell's own directory: an interrupted or forced cell starts afresh.
-        std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
-    }
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let stage_err = |stage: &'static str| {
-        let name = cell.name.clone();
-        move |e: &dyn std::fmt::Display| ValidateError::Stage { cell: name, stage, msg: e.to_string() }
-    };
     let t_cell = Instant::now();
     let cpu0 = process_cpu_seconds();
     let mut seconds = StageSeconds::default();
@@ -407,127 +388,34 @@ pub fn run_cell(
     progress(&CellEvent::Stage("synth"));
     let t = Instant::now();
     let bids = dir.join("bids");
-    let synth = synth_config(grid, cell);
-    write_bids(&synth, &bids, SynthFormat::Edf, &|| {}).map_err(|e| stage_err("synth")(&e))?;
+    write_bids(&synth_config(grid, cell), &bids, SynthFormat::Edf, &|| {})
+        .map_err(|e| stage_err(cell, "synth", e))?;
     seconds.synth = t.elapsed().as_secs_f64();
 
     progress(&CellEvent::Stage("prepare"));
     let t = Instant::now();
-    let epochs = dir.join("epochs.safetensors");
-    let mut prep = PrepareConfig::new(LABEL);
-    prep.split.seed = cell.data_seed;
-    prep.split.test = grid.test;
-    prep.split.val = grid.val;
-    prepare(&bids, &prep, &epochs, &|_| {}).map_err(|e| stage_err("prepare")(&e))?;
-    if !opts.keep_data {
-        std::fs::remove_dir_all(&bids).map_err(io(&bids))?;
-    }
-    let store = EpochStore::open(&epochs).map_err(|e| stage_err("prepare")(&e))?;
+    let store = prepare_stage(grid, cell, &dir, &bids, opts)?;
     seconds.prepare = t.elapsed().as_secs_f64();
 
     progress(&CellEvent::Stage("baseline"));
     let t = Instant::now();
-    let b = baseline(&store).map_err(|e| stage_err("baseline")(&e))?;
-    let baseline_score = BaselineScore {
-        accuracy: b.test.accuracy,
-        subject_accuracy: b.test.subject_accuracy,
-        n_subjects: b.test.n_subjects,
-        learned: b.chance.learned,
-        top_band: b.top_band.clone(),
-    };
+    let baseline_score = baseline_stage(cell, &store)?;
     seconds.baseline = t.elapsed().as_secs_f64();
 
     progress(&CellEvent::Stage("train"));
     let t = Instant::now();
     let tcfg = train_config(grid, cell);
     let run_dir = dir.join("run");
-    let mut on_train = |p: &Progress| {
-        if let Progress::Epoch(r) = p {
-            progress(&CellEvent::Epoch { epoch: r.epoch, epochs: tcfg.epochs, val_accuracy: r.val_accuracy });
-        }
-    };
-    let (summary, selection) = if tcfg.model == select::AUTO {
-        let s = train_selected(
-            &tcfg,
-            &select::AUTO_CANDIDATES,
-            &store,
-            &run_dir,
-            &RunOptions::default(),
-            &mut on_train,
-        )
-        .map_err(|e| stage_err("train")(&e))?;
-        (s.summary, s.selection)
-    } else {
-        (train(&tcfg, &store, &run_dir, &mut on_train).map_err(|e| stage_err("train")(&e))?, None)
-    };
-    let test = summary.test.as_ref().ok_or_else(|| ValidateError::Stage {
-        cell: cell.name.clone(),
-        stage: "train",
-        msg: "the data set has no test subjects to evaluate the model on".into(),
-    })?;
-    let chance = ChanceReport::of(test);
-    let model_score = ModelScore {
-        accuracy: test.accuracy,
-        balanced_accuracy: test.balanced_accuracy,
-        subject_accuracy: test.subject_accuracy,
-        n_windows: test.n_windows,
-        n_subjects: test.n_subjects,
-        learned: chance.learned,
-        window_p: chance.window.p,
-        epochs_done: summary.epochs_done,
-        best_epoch: summary.best_epoch,
-        selection,
-    };
+    let (model_score, threads) = train_stage(cell, &tcfg, &store, &run_dir, progress)?;
     seconds.train = t.elapsed().as_secs_f64();
 
     progress(&CellEvent::Stage("interpret"));
     let t = Instant::now();
-    let run = RunDir::open(&run_dir).map_err(|e| stage_err("interpret")(&e))?;
-    let (model, _) = run.load_model().map_err(|e| stage_err("interpret")(&e))?;
-    let mut icfg = interpret_config(grid, cell);
-    icfg.deconv.seed = eeglens_interpret::DeconvConfig::for_model(model.name()).seed;
-    let result =
-        eeglens_interpret::run(&model, &store, &icfg, &mut Silent).map_err(|e| stage_err("interpret")(&e))?;
-    write_outputs(&result, &run_dir.join(eeglens_interpret::result::INTERPRET_DIR))
-        .map_err(|e| stage_err("interpret")(&e))?;
-    let planted = cell.band.as_ref().filter(|_| !cell.is_null()).map(|b| (b, cell.channels()));
-    // A method is absent when interpretation declined to read a network at chance: no claim.
-    let m = &result.report.methods;
-    let methods = Methods {
-        optimal: m.optimal.as_ref().map_or_else(MethodScore::unread, |x| score(&x.reading, planted)),
-        actmax: m.actmax.as_ref().map_or_else(MethodScore::unread, |x| score(&x.reading, planted)),
-        deconv: m.deconv.as_ref().map_or_else(MethodScore::unread, |x| score(&x.reading, planted)),
-    };
-    let mut variants = BTreeMap::new();
-    if m.deconv.is_some() {
-        let default = (icfg.deconv.seed, icfg.deconv.times_input);
-        for (name, seed, times_input) in DECONV_VARIANTS.into_iter().filter(|v| (v.1, v.2) != default) {
-            let mut vcfg = icfg.clone();
-            vcfg.methods = vec![Method::Deconv];
-            vcfg.deconv.seed = seed;
-            vcfg.deconv.times_input = times_input;
-            let r = eeglens_interpret::run(&model, &store, &vcfg, &mut Silent)
-                .map_err(|e| stage_err("interpret")(&e))?;
-            let s = r
-                .report
-                .methods
-                .deconv
-                .as_ref()
-                .map_or_else(MethodScore::unread, |x| score(&x.reading, planted));
-            variants.insert(name.to_string(), s);
-        }
-    }
+    let run = RunDir::open(&run_dir).map_err(|e| stage_err(cell, "interpret", e))?;
+    let (methods, variants) = interpret_stage(grid, cell, &store, &run)?;
     seconds.interpret = t.elapsed().as_secs_f64();
     if !opts.keep_data {
-        let last = run.last_checkpoint_path();
-        if last.exists() {
-            std::fs::remove_file(&last).map_err(io(&last))?;
-        }
-        // Model selection's candidates: their figures are in the cell's result.
-        let candidates = run_dir.join(select::CANDIDATES_DIR);
-        if candidates.exists() {
-            std::fs::remove_dir_all(&candidates).map_err(io(&candidates))?;
-        }
+        remove_used(&run)?;
     }
     seconds.total = t_cell.elapsed().as_secs_f64();
     seconds.cpu = process_cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
@@ -554,11 +442,186 @@ pub fn run_cell(
         grid: grid.clone(),
         cell: cell.clone(),
         train: tcfg,
-        threads: summary.threads,
+        threads,
         version: env!("CARGO_PKG_VERSION").into(),
         result,
     };
     let text = serde_json::to_string_pretty(&file).expect("a cell file always serialises");
     write_atomic(&json, text.as_bytes())?;
     Ok(CellRun::Ran(Box::new(file)))
+}
+
+/// A failure of stage `stage` of `cell`.
+fn stage_err(cell: &CellSpec, stage: &'static str, e: impl std::fmt::Display) -> ValidateError {
+    ValidateError::Stage { cell: cell.name.clone(), stage, msg: e.to_string() }
+}
+
+/// The cell as already done (its matching `cell.json`), or `None` once its directory is made
+/// afresh for running it.
+fn done_or_fresh(
+    cell: &CellSpec,
+    dir: &Path,
+    json: &Path,
+    hash: &str,
+    opts: &CellOptions,
+) -> Result<Option<CellRun>, ValidateError> {
+    if json.is_file() && !opts.force {
+        let file = read_cell_file(json)?;
+        if file.grid_hash == hash && file.cell == *cell {
+            return Ok(Some(CellRun::Skipped(Box::new(file))));
+        }
+        return Err(ValidateError::Out {
+            path: dir.to_path_buf(),
+            msg: format!(
+                "cell.json is of another grid or cell (grid {}, cell {}); pass --force to recompute it",
+                file.grid_hash, file.cell.name
+            ),
+        });
+    }
+    if dir.exists() {
+        // Only ever this cell's own directory: an interrupted or forced cell starts afresh.
+        std::fs::remove_dir_all(dir).map_err(io(dir))?;
+    }
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    Ok(None)
+}
+
+/// Prepares the synthetic recordings at `bids` into the cell's epoch store and opens it; the
+/// recordings are removed unless kept.
+fn prepare_stage(
+    grid: &GridSpec,
+    cell: &CellSpec,
+    dir: &Path,
+    bids: &Path,
+    opts: &CellOptions,
+) -> Result<EpochStore, ValidateError> {
+    let epochs = dir.join("epochs.safetensors");
+    let mut prep = PrepareConfig::new(LABEL);
+    prep.split.seed = cell.data_seed;
+    prep.split.test = grid.test;
+    prep.split.val = grid.val;
+    prepare(bids, &prep, &epochs, &|_| {}).map_err(|e| stage_err(cell, "prepare", e))?;
+    if !opts.keep_data {
+        std::fs::remove_dir_all(bids).map_err(io(bids))?;
+    }
+    EpochStore::open(&epochs).map_err(|e| stage_err(cell, "prepare", e))
+}
+
+/// The band-power baseline's figures on the test split.
+fn baseline_stage(cell: &CellSpec, store: &EpochStore) -> Result<BaselineScore, ValidateError> {
+    let b = baseline(store).map_err(|e| stage_err(cell, "baseline", e))?;
+    Ok(BaselineScore {
+        accuracy: b.test.accuracy,
+        subject_accuracy: b.test.subject_accuracy,
+        n_subjects: b.test.n_subjects,
+        learned: b.chance.learned,
+        top_band: b.top_band.clone(),
+    })
+}
+
+/// Trains the cell's model (choosing it on validation with model `auto`) into `run_dir`:
+/// its figures on the test split and the training's worker threads.
+fn train_stage(
+    cell: &CellSpec,
+    tcfg: &TrainConfig,
+    store: &EpochStore,
+    run_dir: &Path,
+    progress: &mut dyn FnMut(&CellEvent),
+) -> Result<(ModelScore, usize), ValidateError> {
+    let mut on_train = |p: &Progress| {
+        if let Progress::Epoch(r) = p {
+            progress(&CellEvent::Epoch { epoch: r.epoch, epochs: tcfg.epochs, val_accuracy: r.val_accuracy });
+        }
+    };
+    let (summary, selection) = if tcfg.model == select::AUTO {
+        let s = train_selected(
+            tcfg,
+            &select::AUTO_CANDIDATES,
+            store,
+            run_dir,
+            &RunOptions::default(),
+            &mut on_train,
+        )
+        .map_err(|e| stage_err(cell, "train", e))?;
+        (s.summary, s.selection)
+    } else {
+        (train(tcfg, store, run_dir, &mut on_train).map_err(|e| stage_err(cell, "train", e))?, None)
+    };
+    let test = summary.test.as_ref().ok_or_else(|| ValidateError::Stage {
+        cell: cell.name.clone(),
+        stage: "train",
+        msg: "the data set has no test subjects to evaluate the model on".into(),
+    })?;
+    let chance = ChanceReport::of(test);
+    let score = ModelScore {
+        accuracy: test.accuracy,
+        balanced_accuracy: test.balanced_accuracy,
+        subject_accuracy: test.subject_accuracy,
+        n_windows: test.n_windows,
+        n_subjects: test.n_subjects,
+        learned: chance.learned,
+        window_p: chance.window.p,
+        epochs_done: summary.epochs_done,
+        best_epoch: summary.best_epoch,
+        selection,
+    };
+    Ok((score, summary.threads))
+}
+
+/// Interprets the trained model, writes the outputs into the run and scores each method's
+/// reading, and the deconvnet's other variants, against the planted truth.
+fn interpret_stage(
+    grid: &GridSpec,
+    cell: &CellSpec,
+    store: &EpochStore,
+    run: &RunDir,
+) -> Result<(Methods<MethodScore>, BTreeMap<String, MethodScore>), ValidateError> {
+    let err = |e: &dyn std::fmt::Display| stage_err(cell, "interpret", e);
+    let run_dir = run.path();
+    let (model, _) = run.load_model().map_err(|e| err(&e))?;
+    let mut icfg = interpret_config(grid, cell);
+    icfg.deconv.seed = eeglens_interpret::DeconvConfig::for_model(model.name()).seed;
+    let result = eeglens_interpret::run(&model, store, &icfg, &mut Silent).map_err(|e| err(&e))?;
+    write_outputs(&result, &run_dir.join(eeglens_interpret::result::INTERPRET_DIR)).map_err(|e| err(&e))?;
+    let planted = cell.band.as_ref().filter(|_| !cell.is_null()).map(|b| (b, cell.channels()));
+    // A method is absent when interpretation declined to read a network at chance: no claim.
+    let m = &result.report.methods;
+    let methods = Methods {
+        optimal: m.optimal.as_ref().map_or_else(MethodScore::unread, |x| score(&x.reading, planted)),
+        actmax: m.actmax.as_ref().map_or_else(MethodScore::unread, |x| score(&x.reading, planted)),
+        deconv: m.deconv.as_ref().map_or_else(MethodScore::unread, |x| score(&x.reading, planted)),
+    };
+    let mut variants = BTreeMap::new();
+    if m.deconv.is_some() {
+        let default = (icfg.deconv.seed, icfg.deconv.times_input);
+        for (name, seed, times_input) in DECONV_VARIANTS.into_iter().filter(|v| (v.1, v.2) != default) {
+            let mut vcfg = icfg.clone();
+            vcfg.methods = vec![Method::Deconv];
+            vcfg.deconv.seed = seed;
+            vcfg.deconv.times_input = times_input;
+            let r = eeglens_interpret::run(&model, store, &vcfg, &mut Silent).map_err(|e| err(&e))?;
+            let s = r
+                .report
+                .methods
+                .deconv
+                .as_ref()
+                .map_or_else(MethodScore::unread, |x| score(&x.reading, planted));
+            variants.insert(name.to_string(), s);
+        }
+    }
+    Ok((methods, variants))
+}
+
+/// Removes what only training and interpretation needed: the last checkpoint and model
+/// selection's candidates (their figures are in the cell's result).
+fn remove_used(run: &RunDir) -> Result<(), ValidateError> {
+    let last = run.last_checkpoint_path();
+    if last.exists() {
+        std::fs::remove_file(&last).map_err(io(&last))?;
+    }
+    let candidates = run.path().join(select::CANDIDATES_DIR);
+    if candidates.exists() {
+        std::fs::remove_dir_all(&candidates).map_err(io(&candidates))?;
+    }
+    Ok(())
 }
