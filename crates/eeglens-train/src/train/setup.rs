@@ -136,32 +136,7 @@ pub(super) fn resume_run(cfg: &TrainConfig, store: &EpochStore, dir: &Path) -> R
     if !last.exists() {
         return Err(nothing("no checkpoint-last.safetensors yet (start again with --force)"));
     }
-    let mismatch = |field, stored: String, given: String| TrainError::ResumeMismatch {
-        path: dir.to_path_buf(),
-        field,
-        stored,
-        given,
-    };
-    if let Some((then, now)) = crate::data_check::differs(&config.data, store)? {
-        return Err(mismatch(
-            "data file",
-            format!("{} ({then})", config.data.path.display()),
-            format!("{} ({now})", store.path().display()),
-        ));
-    }
-    let s = &config.train;
-    let same_lr = (s.lr - cfg.lr).abs() <= 1e-12 * s.lr.abs().max(cfg.lr.abs());
-    let checks: [(&'static str, bool, String, String); 6] = [
-        ("model", s.model == cfg.model, s.model.clone(), cfg.model.clone()),
-        ("batch", s.batch == cfg.batch, s.batch.to_string(), cfg.batch.to_string()),
-        ("seed", s.seed == cfg.seed, s.seed.to_string(), cfg.seed.to_string()),
-        ("lr", same_lr, s.lr.to_string(), cfg.lr.to_string()),
-        ("optimizer", s.optimizer == cfg.optimizer, s.optimizer.name().into(), cfg.optimizer.name().into()),
-        ("balanced sampling", s.balanced == cfg.balanced, s.balanced.to_string(), cfg.balanced.to_string()),
-    ];
-    if let Some((field, _, stored, given)) = checks.into_iter().find(|c| !c.1) {
-        return Err(mismatch(field, stored, given));
-    }
+    check_same_run(cfg, store, dir, &config)?;
     let (model, meta, file) = load_checkpoint(&last)?;
     if meta.model != config.train.model {
         return Err(TrainError::RunFile { path: last, msg: format!("holds model `{}`", meta.model) });
@@ -194,16 +169,7 @@ pub(super) fn resume_run(cfg: &TrainConfig, store: &EpochStore, dir: &Path) -> R
         });
     }
     // The settings a session may change, announced and recorded, never silently.
-    let opt_str = |v: Option<usize>, none: &str| v.map_or_else(|| none.to_string(), |v| v.to_string());
-    let changes: Vec<SettingChange> = [
-        ("epochs", config.train.epochs.to_string(), cfg.epochs.to_string()),
-        ("patience", opt_str(config.train.patience, "none"), opt_str(cfg.patience, "none")),
-        ("threads", opt_str(config.train.threads, "one per core"), opt_str(cfg.threads, "one per core")),
-    ]
-    .into_iter()
-    .filter(|(_, stored, now)| stored != now)
-    .map(|(field, stored, now)| SettingChange { field, stored, now })
-    .collect();
+    let changes = setting_changes(&config.train, cfg);
     config.train.epochs = cfg.epochs;
     config.train.patience = cfg.patience;
     config.train.threads = cfg.threads;
@@ -212,6 +178,58 @@ pub(super) fn resume_run(cfg: &TrainConfig, store: &EpochStore, dir: &Path) -> R
     write_metrics(&metrics, &records)?;
     write_json(&dir.join(CONFIG_FILE), &config)?;
     Ok(Setup { config, model, opt, state, records, changes })
+}
+
+/// Refuses to resume the run in `dir` (its `config`) with another store or with settings a
+/// session may not change.
+fn check_same_run(
+    cfg: &TrainConfig,
+    store: &EpochStore,
+    dir: &Path,
+    config: &RunConfig,
+) -> Result<(), TrainError> {
+    let mismatch = |field, stored: String, given: String| TrainError::ResumeMismatch {
+        path: dir.to_path_buf(),
+        field,
+        stored,
+        given,
+    };
+    if let Some((then, now)) = crate::data_check::differs(&config.data, store)? {
+        return Err(mismatch(
+            "data file",
+            format!("{} ({then})", config.data.path.display()),
+            format!("{} ({now})", store.path().display()),
+        ));
+    }
+    let s = &config.train;
+    let same_lr = (s.lr - cfg.lr).abs() <= 1e-12 * s.lr.abs().max(cfg.lr.abs());
+    let checks: [(&'static str, bool, String, String); 6] = [
+        ("model", s.model == cfg.model, s.model.clone(), cfg.model.clone()),
+        ("batch", s.batch == cfg.batch, s.batch.to_string(), cfg.batch.to_string()),
+        ("seed", s.seed == cfg.seed, s.seed.to_string(), cfg.seed.to_string()),
+        ("lr", same_lr, s.lr.to_string(), cfg.lr.to_string()),
+        ("optimizer", s.optimizer == cfg.optimizer, s.optimizer.name().into(), cfg.optimizer.name().into()),
+        ("balanced sampling", s.balanced == cfg.balanced, s.balanced.to_string(), cfg.balanced.to_string()),
+    ];
+    if let Some((field, _, stored, given)) = checks.into_iter().find(|c| !c.1) {
+        return Err(mismatch(field, stored, given));
+    }
+    Ok(())
+}
+
+/// The settings a session may change (`epochs`, `patience`, `threads`) whose value in `cfg`
+/// differs from the stored one.
+fn setting_changes(stored: &TrainConfig, cfg: &TrainConfig) -> Vec<SettingChange> {
+    let opt_str = |v: Option<usize>, none: &str| v.map_or_else(|| none.to_string(), |v| v.to_string());
+    [
+        ("epochs", stored.epochs.to_string(), cfg.epochs.to_string()),
+        ("patience", opt_str(stored.patience, "none"), opt_str(cfg.patience, "none")),
+        ("threads", opt_str(stored.threads, "one per core"), opt_str(cfg.threads, "one per core")),
+    ]
+    .into_iter()
+    .filter(|(_, stored, now)| stored != now)
+    .map(|(field, stored, now)| SettingChange { field, stored, now })
+    .collect()
 }
 
 /// The lines of `metrics.jsonl` a resumed run keeps: epochs 1 to the
