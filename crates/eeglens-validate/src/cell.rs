@@ -420,22 +420,7 @@ pub fn run_cell(
     seconds.total = t_cell.elapsed().as_secs_f64();
     seconds.cpu = process_cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
 
-    let result = CellResult {
-        index: cell.index,
-        name: cell.name.clone(),
-        band_name: cell.band.as_ref().map(|b| b.name.clone()),
-        band: cell.band.as_ref().map(|b| [b.lo, b.hi]),
-        place: cell.place.as_ref().map(|p| p.name.clone()),
-        channels: cell.channels().to_vec(),
-        size: cell.size,
-        seed: cell.seed,
-        data_seed: cell.data_seed,
-        baseline: baseline_score,
-        model: model_score,
-        methods,
-        variants,
-        seconds,
-    };
+    let result = cell_result(cell, baseline_score, model_score, methods, variants, seconds);
     let file = CellFile {
         schema: CELL_SCHEMA.into(),
         grid_hash: hash,
@@ -449,6 +434,33 @@ pub fn run_cell(
     let text = serde_json::to_string_pretty(&file).expect("a cell file always serialises");
     write_atomic(&json, text.as_bytes())?;
     Ok(CellRun::Ran(Box::new(file)))
+}
+
+/// The cell's results, with what was planted.
+fn cell_result(
+    cell: &CellSpec,
+    baseline: BaselineScore,
+    model: ModelScore,
+    methods: Methods<MethodScore>,
+    variants: BTreeMap<String, MethodScore>,
+    seconds: StageSeconds,
+) -> CellResult {
+    CellResult {
+        index: cell.index,
+        name: cell.name.clone(),
+        band_name: cell.band.as_ref().map(|b| b.name.clone()),
+        band: cell.band.as_ref().map(|b| [b.lo, b.hi]),
+        place: cell.place.as_ref().map(|p| p.name.clone()),
+        channels: cell.channels().to_vec(),
+        size: cell.size,
+        seed: cell.seed,
+        data_seed: cell.data_seed,
+        baseline,
+        model,
+        methods,
+        variants,
+        seconds,
+    }
 }
 
 /// A failure of stage `stage` of `cell`.
