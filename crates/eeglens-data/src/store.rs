@@ -276,14 +276,8 @@ impl EpochStore {
     /// [`DataError::NonFinite`] naming the first window (its subject and split),
     /// channel and sample holding NaN or an infinity.
     pub fn open(path: &Path) -> Result<Self, DataError> {
-        let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-        #[allow(unsafe_code)]
-        // SAFETY: the map is read-only and private to this process; the store is
-        // written by rename-into-place, so a well-behaved writer never modifies a
-        // file that is mapped. A file truncated behind our back by another
-        // program would fault, which is the documented risk of memory maps.
-        let mmap = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| DataError::io(path, e))?;
-        let bad = |reason: String| DataError::NotAnEpochStore { path: path.to_path_buf(), reason };
+        let mmap = map_file(path)?;
+        let bad = |reason: String| not_a_store(path, reason);
         let st = SafeTensors::deserialize(&mmap).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
         let (_, header) = SafeTensors::read_metadata(&mmap).map_err(|e| bad(format!("{e}")))?;
         let info = header.metadata().clone().unwrap_or_default();
@@ -292,92 +286,25 @@ impl EpochStore {
             Some(f) => return Err(bad(format!("format {f:?}, expected {FORMAT:?}"))),
             None => return Err(bad("no `format` in the metadata".into())),
         }
-        let get = |name: &str, dtype: Dtype, ndim: usize| -> Result<TensorView<'_>, DataError> {
-            let t = st.tensor(name).map_err(|_| bad(format!("missing tensor `{name}`")))?;
-            if t.dtype() != dtype {
-                return Err(bad(format!("tensor `{name}` is {:?}, expected {dtype:?}", t.dtype())));
-            }
-            if t.shape().len() != ndim {
-                return Err(bad(format!(
-                    "tensor `{name}` has shape {:?}, expected {ndim} dimensions",
-                    t.shape()
-                )));
-            }
-            Ok(t)
-        };
-        let x = get("x", Dtype::F32, 3)?;
-        let (n, n_channels, n_samples) = (x.shape()[0], x.shape()[1], x.shape()[2]);
-        // Windows are addressed as `i * n_channels * n_samples * 4` bytes: with no window
-        // (n = 0) the file's size does not bound the other two, so the product is checked.
-        if n_channels.checked_mul(n_samples).and_then(|w| w.checked_mul(4)).is_none() {
-            return Err(bad(format!("tensor `x` has shape {:?}: a window's size overflows", x.shape())));
-        }
-        if n_channels == 0 || n_samples == 0 {
-            return Err(bad(format!(
-                "tensor `x` has shape {:?}: windows without channels or samples",
-                x.shape()
-            )));
-        }
-        let y_t = get("y", Dtype::I64, 1)?;
-        let s_t = get("subject", Dtype::I32, 1)?;
-        let p_t = get("split", Dtype::U8, 1)?;
+        let x = checked_tensor(path, &st, "x", Dtype::F32, 3)?;
+        let (n, n_channels, n_samples) = window_shape(path, &x)?;
+        let y_t = checked_tensor(path, &st, "y", Dtype::I64, 1)?;
+        let s_t = checked_tensor(path, &st, "subject", Dtype::I32, 1)?;
+        let p_t = checked_tensor(path, &st, "split", Dtype::U8, 1)?;
         for (name, t) in [("y", &y_t), ("subject", &s_t), ("split", &p_t)] {
             if t.shape()[0] != n {
                 return Err(bad(format!("tensor `{name}` has {} entries for {n} windows", t.shape()[0])));
             }
         }
-        let json_list = |key: &str| -> Result<Vec<String>, DataError> {
-            let s = info.get(key).ok_or_else(|| bad(format!("no `{key}` in the metadata")))?;
-            serde_json::from_str(s)
-                .map_err(|e| bad(format!("metadata `{key}` is not a list of strings ({e})")))
-        };
-        let channels = json_list("channels")?;
-        let classes = json_list("classes")?;
-        let subjects = json_list("subjects")?;
-        if channels.len() != n_channels {
-            return Err(bad(format!("{} channel names for {n_channels} channels", channels.len())));
-        }
-        let fs: f64 = info
-            .get("fs")
-            .and_then(|s| s.parse().ok())
-            .filter(|v: &f64| v.is_finite() && *v > 0.0)
-            .ok_or_else(|| bad("metadata `fs` is missing or not a positive number".into()))?;
-        let settings = info
-            .get("settings")
-            .map(|s| serde_json::from_str(s).unwrap_or(serde_json::Value::String(s.clone())))
-            .unwrap_or(serde_json::Value::Null);
-        let y: Vec<u32> = y_t
-            .data()
-            .chunks_exact(8)
-            .map(|b| i64::from_le_bytes(b.try_into().expect("chunks of 8")))
-            .enumerate()
-            .map(|(i, v)| {
-                if v >= 0 && (v as usize) < classes.len() {
-                    Ok(v as u32)
-                } else {
-                    Err(bad(format!(
-                        "window {i} has class index {v} but there are {} classes",
-                        classes.len()
-                    )))
-                }
-            })
-            .collect::<Result<_, _>>()?;
-        let subject: Vec<u32> = s_t
+        let meta = read_meta(path, &info, n_channels)?;
+        let y_values =
+            y_t.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().expect("chunks of 8")));
+        let y = checked_indices(path, y_values, meta.classes.len(), ("class", "classes"))?;
+        let s_values = s_t
             .data()
             .chunks_exact(4)
-            .map(|b| i32::from_le_bytes(b.try_into().expect("chunks of 4")))
-            .enumerate()
-            .map(|(i, v)| {
-                if v >= 0 && (v as usize) < subjects.len() {
-                    Ok(v as u32)
-                } else {
-                    Err(bad(format!(
-                        "window {i} has subject index {v} but there are {} subjects",
-                        subjects.len()
-                    )))
-                }
-            })
-            .collect::<Result<_, _>>()?;
+            .map(|b| i64::from(i32::from_le_bytes(b.try_into().expect("chunks of 4"))));
+        let subject = checked_indices(path, s_values, meta.subjects.len(), ("subject", "subjects"))?;
         let split: Vec<Split> = p_t
             .data()
             .iter()
@@ -391,8 +318,6 @@ impl EpochStore {
         };
         let tensor_ranges = [range(&x), range(&y_t), range(&s_t), range(&p_t)];
         let x_offset = tensor_ranges[0].start;
-        let label_column = info.get("label_column").cloned().unwrap_or_default();
-        let meta = EpochMeta { channels, fs, classes, label_column, subjects, settings };
         let store = Self {
             path: path.to_path_buf(),
             tensor_ranges,
@@ -573,6 +498,109 @@ impl EpochStore {
             meta: self.meta.clone(),
         }
     }
+}
+
+/// The refusal of `path` as an epoch store, with the reason.
+fn not_a_store(path: &Path, reason: String) -> DataError {
+    DataError::NotAnEpochStore { path: path.to_path_buf(), reason }
+}
+
+/// Maps the file at `path` read-only.
+fn map_file(path: &Path) -> Result<memmap2::Mmap, DataError> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    #[allow(unsafe_code)]
+    // SAFETY: the map is read-only and private to this process; the store is
+    // written by rename-into-place, so a well-behaved writer never modifies a
+    // file that is mapped. A file truncated behind our back by another
+    // program would fault, which is the documented risk of memory maps.
+    let mmap = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| DataError::io(path, e))?;
+    Ok(mmap)
+}
+
+/// The store's tensor `name`, which must have type `dtype` and `ndim` dimensions.
+fn checked_tensor<'d>(
+    path: &Path,
+    st: &SafeTensors<'d>,
+    name: &str,
+    dtype: Dtype,
+    ndim: usize,
+) -> Result<TensorView<'d>, DataError> {
+    let bad = |reason: String| not_a_store(path, reason);
+    let t = st.tensor(name).map_err(|_| bad(format!("missing tensor `{name}`")))?;
+    if t.dtype() != dtype {
+        return Err(bad(format!("tensor `{name}` is {:?}, expected {dtype:?}", t.dtype())));
+    }
+    if t.shape().len() != ndim {
+        return Err(bad(format!("tensor `{name}` has shape {:?}, expected {ndim} dimensions", t.shape())));
+    }
+    Ok(t)
+}
+
+/// `(n, n_channels, n_samples)` of the windows `x`, which must have channels and samples.
+fn window_shape(path: &Path, x: &TensorView<'_>) -> Result<(usize, usize, usize), DataError> {
+    let bad = |reason: String| not_a_store(path, reason);
+    let (n, n_channels, n_samples) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    // Windows are addressed as `i * n_channels * n_samples * 4` bytes: with no window
+    // (n = 0) the file's size does not bound the other two, so the product is checked.
+    if n_channels.checked_mul(n_samples).and_then(|w| w.checked_mul(4)).is_none() {
+        return Err(bad(format!("tensor `x` has shape {:?}: a window's size overflows", x.shape())));
+    }
+    if n_channels == 0 || n_samples == 0 {
+        return Err(bad(format!(
+            "tensor `x` has shape {:?}: windows without channels or samples",
+            x.shape()
+        )));
+    }
+    Ok((n, n_channels, n_samples))
+}
+
+/// Names, rate and settings from the store's `__metadata__`, with one name per channel.
+fn read_meta(path: &Path, info: &HashMap<String, String>, n_channels: usize) -> Result<EpochMeta, DataError> {
+    let bad = |reason: String| not_a_store(path, reason);
+    let json_list = |key: &str| -> Result<Vec<String>, DataError> {
+        let s = info.get(key).ok_or_else(|| bad(format!("no `{key}` in the metadata")))?;
+        serde_json::from_str(s).map_err(|e| bad(format!("metadata `{key}` is not a list of strings ({e})")))
+    };
+    let channels = json_list("channels")?;
+    let classes = json_list("classes")?;
+    let subjects = json_list("subjects")?;
+    if channels.len() != n_channels {
+        return Err(bad(format!("{} channel names for {n_channels} channels", channels.len())));
+    }
+    let fs: f64 = info
+        .get("fs")
+        .and_then(|s| s.parse().ok())
+        .filter(|v: &f64| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| bad("metadata `fs` is missing or not a positive number".into()))?;
+    let settings = info
+        .get("settings")
+        .map(|s| serde_json::from_str(s).unwrap_or(serde_json::Value::String(s.clone())))
+        .unwrap_or(serde_json::Value::Null);
+    let label_column = info.get("label_column").cloned().unwrap_or_default();
+    Ok(EpochMeta { channels, fs, classes, label_column, subjects, settings })
+}
+
+/// The per-window indices `values`, each below `limit`; `(what, plural)` name them in the
+/// refusal (`class`, `classes`).
+fn checked_indices(
+    path: &Path,
+    values: impl Iterator<Item = i64>,
+    limit: usize,
+    (what, plural): (&str, &str),
+) -> Result<Vec<u32>, DataError> {
+    values
+        .enumerate()
+        .map(|(i, v)| {
+            if v >= 0 && (v as usize) < limit {
+                Ok(v as u32)
+            } else {
+                Err(not_a_store(
+                    path,
+                    format!("window {i} has {what} index {v} but there are {limit} {plural}"),
+                ))
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

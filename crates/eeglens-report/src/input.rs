@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use eeglens_data::store::{EpochStore, Split};
+use eeglens_interpret::result::{ActmaxReport, DeconvReport, OptimalReport};
 use eeglens_interpret::{Agreement, InterpretResult, Report};
 use eeglens_nn::{IntTensor, Sequential, TensorFile};
 use eeglens_train::{BaselineReport, EpochRecord, EvalReport, RunConfig};
@@ -334,97 +335,138 @@ impl Interpretation {
         store: Option<&EpochStore>,
         path: &Path,
     ) -> Result<Self, ReportError> {
-        let classes = report.classes.clone();
-        let n_ch = report.channels.len();
-        let bad = |name: &str, msg: String| ReportError::Tensor {
-            path: path.to_path_buf(),
-            name: name.into(),
-            msg,
-        };
         let mut out = Self::bare(report);
+        let (classes, n_ch) = (&out.report.classes, out.report.channels.len());
         let m = &out.report.methods;
-
-        // Optimal samples: the first chosen window of each class.
-        if let (Some(opt), Some(idx), Some(store)) = (&m.optimal, t.int("optimal.indices"), store) {
-            let mut start = 0usize;
-            for class in &classes {
-                let n = opt.reading.n.get(class).copied().unwrap_or(0);
-                if n > 0 {
-                    let i = *idx.data.get(start).ok_or_else(|| {
-                        bad(
-                            "optimal.indices",
-                            format!("{} indices, class {class} starts at {start}", idx.data.len()),
-                        )
-                    })?;
-                    let i = usize::try_from(i).ok().filter(|&i| i < store.len()).ok_or_else(|| {
-                        bad(
-                            "optimal.indices",
-                            format!("index {i} is outside the epoch store of {} windows", store.len()),
-                        )
-                    })?;
-                    let mut data = vec![0.0f32; store.n_channels() * store.n_samples()];
-                    store.copy_window(i, &mut data);
-                    let sample = opt.samples.get(class).and_then(|s| s.first());
-                    let note = match sample {
-                        Some(s) => format!(
-                            "window {} of subject {} (true class {}), p({class}) = {:.3}",
-                            s.index, s.subject, s.label, s.score
-                        ),
-                        None => format!("window {i}"),
-                    };
-                    out.optimal.push(Example { class: class.clone(), note, data });
-                }
-                start += n;
+        let optimal = match (&m.optimal, t.int("optimal.indices"), store) {
+            (Some(opt), Some(idx), Some(store)) => optimal_examples(classes, opt, idx, store, path)?,
+            _ => Vec::new(),
+        };
+        let actmax = match (&m.actmax, t.f32("actmax.patterns")) {
+            (Some(am), Some(patterns)) => actmax_examples(classes, n_ch, am, patterns, path)?,
+            _ => Vec::new(),
+        };
+        let deconv = match (&m.deconv, t.f32("deconv.maps")) {
+            (Some(dec), Some(maps)) => {
+                deconv_examples(classes, n_ch, dec, maps, t.int("deconv.indices"), path)?
             }
-        }
-
-        // Activation maximisation: `[classes, restarts, C, T]`, the first restart of each class.
-        if let (Some(am), Some((shape, data))) = (&m.actmax, t.f32("actmax.patterns")) {
-            if shape.len() != 4 || shape[0] != classes.len() || shape[2] != n_ch || shape[1] == 0 {
-                return Err(bad(
-                    "actmax.patterns",
-                    format!("shape {shape:?}, expected [{}, restarts, {n_ch}, T]", classes.len()),
-                ));
-            }
-            let per = shape[2] * shape[3];
-            for (c, class) in classes.iter().enumerate() {
-                let off = c * shape[1] * per;
-                out.actmax.push(Example {
-                    class: class.clone(),
-                    note: if am.parameterisation == "gains" {
-                        format!("a window with the {class} gains (1 of {})", shape[1])
-                    } else {
-                        format!("restart 1 of {}", shape[1])
-                    },
-                    data: data[off..off + per].to_vec(),
-                });
-            }
-        }
-
-        // Deconvnet: `[items, C, T]`, items grouped by class; the first of each class.
-        if let (Some(dec), Some((shape, data))) = (&m.deconv, t.f32("deconv.maps")) {
-            if shape.len() != 3 || shape[1] != n_ch {
-                return Err(bad("deconv.maps", format!("shape {shape:?}, expected [items, {n_ch}, T]")));
-            }
-            let per = shape[1] * shape[2];
-            let idx = t.int("deconv.indices");
-            let mut start = 0usize;
-            for class in &classes {
-                let n = dec.reading.n.get(class).copied().unwrap_or(0);
-                if n > 0 && start < shape[0] {
-                    let window = idx
-                        .and_then(|i| i.data.get(start))
-                        .map(|w| format!(" of window {w}"))
-                        .unwrap_or_default();
-                    out.deconv.push(Example {
-                        class: class.clone(),
-                        note: format!("projection{window} from the {class} output"),
-                        data: data[start * per..(start + 1) * per].to_vec(),
-                    });
-                }
-                start += n;
-            }
-        }
+            _ => Vec::new(),
+        };
+        out.optimal = optimal;
+        out.actmax = actmax;
+        out.deconv = deconv;
         Ok(out)
     }
+}
+
+/// A tensor of the interpretation file at `path` that does not fit its document.
+fn tensor_error(path: &Path, name: &str, msg: String) -> ReportError {
+    ReportError::Tensor { path: path.to_path_buf(), name: name.into(), msg }
+}
+
+/// Optimal samples: the first chosen window of each class, read from the store.
+fn optimal_examples(
+    classes: &[String],
+    opt: &OptimalReport,
+    idx: &IntTensor,
+    store: &EpochStore,
+    path: &Path,
+) -> Result<Vec<Example>, ReportError> {
+    let bad = |msg: String| tensor_error(path, "optimal.indices", msg);
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    for class in classes {
+        let n = opt.reading.n.get(class).copied().unwrap_or(0);
+        if n > 0 {
+            let i = *idx
+                .data
+                .get(start)
+                .ok_or_else(|| bad(format!("{} indices, class {class} starts at {start}", idx.data.len())))?;
+            let i = usize::try_from(i).ok().filter(|&i| i < store.len()).ok_or_else(|| {
+                bad(format!("index {i} is outside the epoch store of {} windows", store.len()))
+            })?;
+            let mut data = vec![0.0f32; store.n_channels() * store.n_samples()];
+            store.copy_window(i, &mut data);
+            let sample = opt.samples.get(class).and_then(|s| s.first());
+            let note = match sample {
+                Some(s) => format!(
+                    "window {} of subject {} (true class {}), p({class}) = {:.3}",
+                    s.index, s.subject, s.label, s.score
+                ),
+                None => format!("window {i}"),
+            };
+            out.push(Example { class: class.clone(), note, data });
+        }
+        start += n;
+    }
+    Ok(out)
+}
+
+/// Activation maximisation: `[classes, restarts, C, T]`, the first restart of each class.
+fn actmax_examples(
+    classes: &[String],
+    n_ch: usize,
+    am: &ActmaxReport,
+    (shape, data): (&[usize], &[f32]),
+    path: &Path,
+) -> Result<Vec<Example>, ReportError> {
+    if shape.len() != 4 || shape[0] != classes.len() || shape[2] != n_ch || shape[1] == 0 {
+        return Err(tensor_error(
+            path,
+            "actmax.patterns",
+            format!("shape {shape:?}, expected [{}, restarts, {n_ch}, T]", classes.len()),
+        ));
+    }
+    let per = shape[2] * shape[3];
+    Ok(classes
+        .iter()
+        .enumerate()
+        .map(|(c, class)| {
+            let off = c * shape[1] * per;
+            Example {
+                class: class.clone(),
+                note: if am.parameterisation == "gains" {
+                    format!("a window with the {class} gains (1 of {})", shape[1])
+                } else {
+                    format!("restart 1 of {}", shape[1])
+                },
+                data: data[off..off + per].to_vec(),
+            }
+        })
+        .collect())
+}
+
+/// Deconvnet: `[items, C, T]`, items grouped by class; the first of each class.
+fn deconv_examples(
+    classes: &[String],
+    n_ch: usize,
+    dec: &DeconvReport,
+    (shape, data): (&[usize], &[f32]),
+    idx: Option<&IntTensor>,
+    path: &Path,
+) -> Result<Vec<Example>, ReportError> {
+    if shape.len() != 3 || shape[1] != n_ch {
+        return Err(tensor_error(
+            path,
+            "deconv.maps",
+            format!("shape {shape:?}, expected [items, {n_ch}, T]"),
+        ));
+    }
+    let per = shape[1] * shape[2];
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    for class in classes {
+        let n = dec.reading.n.get(class).copied().unwrap_or(0);
+        if n > 0 && start < shape[0] {
+            let window =
+                idx.and_then(|i| i.data.get(start)).map(|w| format!(" of window {w}")).unwrap_or_default();
+            out.push(Example {
+                class: class.clone(),
+                note: format!("projection{window} from the {class} output"),
+                data: data[start * per..(start + 1) * per].to_vec(),
+            });
+        }
+        start += n;
+    }
+    Ok(out)
 }

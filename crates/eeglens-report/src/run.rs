@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use eeglens_data::store::EpochStore;
 use eeglens_interpret::agreement::AGREEMENT_FORMAT;
 use eeglens_interpret::{Agreement, Report};
 use eeglens_train::run_dir::{BASELINE_FILE, CONFIG_FILE, METRICS_FILE};
@@ -127,7 +128,7 @@ fn dir_name(dir: &Path) -> String {
 }
 
 fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInput, ReportError> {
-    let run_err = |e| ReportError::Run { run: run_dir.to_path_buf(), cause: Box::new(e) };
+    let run_err = run_error(run_dir);
     let run = RunDir::open(run_dir).map_err(run_err)?;
     let epochs = run.metrics().map_err(run_err)?;
     let looked = interpret_candidates(run_dir, interpret_dir);
@@ -137,90 +138,30 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
     })?;
     let report: Report = read_json(&json)?;
     let mut missing = Vec::new();
-    let mut lack = |section: &'static str, file: PathBuf, lacks: &str, why: String| {
-        missing.push(MissingPart { section, file, lacks: lacks.into(), why })
-    };
     let metrics = run_dir.join(METRICS_FILE);
     if !metrics.is_file() {
         lack(
+            &mut missing,
             "training",
             metrics,
             "the learning curves (loss and accuracy per epoch)",
             "not found (`eeglens train` writes it)".into(),
         );
     }
-
-    // The run's store when it is still there, and only if unchanged since training (a store
-    // prepared again over it could put training subjects among the test windows shown); without
-    // it the page is drawn from config.json.
-    let store = if run.data_path().exists() { Some(run.open_store(None).map_err(run_err)?) } else { None };
-    let dataset = match &store {
-        Some(s) => DatasetSummary::from_store(s),
-        None => {
-            lack(
-                "data",
-                run.data_path().to_path_buf(),
-                "the subjects and class balance per split, the preparation settings and the optimal samples' windows",
-                "the run's epoch store is not found".into(),
-            );
-            DatasetSummary::from_config(run.config())
-        }
-    };
-    let mut model = match run.load_model() {
-        Ok((m, _)) => ModelSummary::from_model(&m),
-        Err(e) => {
-            lack("model", run.best_checkpoint_path(), "the layer table", format!("cannot be used: {e}"));
-            ModelSummary::from_config(run.config())
-        }
-    };
-    model.selection = eeglens_train::Selection::read(run_dir).map_err(run_err)?;
-    let eval_path = run.eval_path("test");
-    let eval: Option<EvalReport> = if eval_path.is_file() {
-        Some(read_json(&eval_path)?)
-    } else {
-        lack(
-            "training",
-            eval_path.clone(),
-            "the test accuracies (per window and per subject), the confusion matrix and the test's chance verdict",
-            "not found (`eeglens eval --run RUN_DIR` writes it)".into(),
-        );
-        None
-    };
+    let (store, dataset) = store_and_dataset(&run, &mut missing)?;
+    let model = model_summary(&run, &mut missing)?;
+    let eval = test_report(&run, &mut missing)?;
     let baseline = run.baseline().map_err(run_err)?;
     if baseline.is_none() && run.config().train.baseline {
         lack(
+            &mut missing,
             "baseline",
             run_dir.join(BASELINE_FILE),
             "the band-power baseline beside the network",
             "not found, though the run was trained with the baseline on (`eeglens train` writes it)".into(),
         );
     }
-
-    let tensors = json.with_file_name(INTERPRET_TENSORS);
-    let interpretation = if tensors.is_file() {
-        let file = eeglens_nn::read_tensor_file(&tensors).map_err(|e| ReportError::Tensor {
-            path: tensors.clone(),
-            name: "*".into(),
-            msg: e.to_string(),
-        })?;
-        if store.is_none() && report.methods.optimal.is_some() {
-            lack(
-                "interpretation",
-                run.data_path().to_path_buf(),
-                "the optimal samples' EEG traces (their windows are read from the store)",
-                "the run's epoch store is not found".into(),
-            );
-        }
-        Interpretation::from_file(report, &file, store.as_ref())?
-    } else {
-        lack(
-            "interpretation",
-            tensors.clone(),
-            "every method's figures (patterns, maps, spectra and examples); only the numbers of interpret.json are shown",
-            format!("not found beside {} (`eeglens interpret` writes both)", json.display()),
-        );
-        Interpretation::bare(report)
-    };
+    let interpretation = interpretation(&run, &json, report, store.as_ref(), &mut missing)?;
     Ok(ReportInput {
         title: format!("eeglens report: {}", dir_name(run_dir)),
         run_dir: Some(run_dir.to_path_buf()),
@@ -233,6 +174,118 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
         seeds: None,
         missing,
     })
+}
+
+/// The error of a run-directory file of `run_dir`.
+fn run_error(run_dir: &Path) -> impl Fn(eeglens_train::TrainError) -> ReportError + Copy + '_ {
+    move |e| ReportError::Run { run: run_dir.to_path_buf(), cause: Box::new(e) }
+}
+
+/// Notes a part of the page that is not shown: its section, the file that would supply it,
+/// what the page lacks and why.
+fn lack(missing: &mut Vec<MissingPart>, section: &'static str, file: PathBuf, lacks: &str, why: String) {
+    missing.push(MissingPart { section, file, lacks: lacks.into(), why })
+}
+
+/// The run's store when it is still there, and only if unchanged since training (a store
+/// prepared again over it could put training subjects among the test windows shown); without
+/// it the page is drawn from config.json.
+fn store_and_dataset(
+    run: &RunDir,
+    missing: &mut Vec<MissingPart>,
+) -> Result<(Option<EpochStore>, DatasetSummary), ReportError> {
+    let store = if run.data_path().exists() {
+        Some(run.open_store(None).map_err(run_error(run.path()))?)
+    } else {
+        None
+    };
+    let dataset = match &store {
+        Some(s) => DatasetSummary::from_store(s),
+        None => {
+            lack(
+                missing,
+                "data",
+                run.data_path().to_path_buf(),
+                "the subjects and class balance per split, the preparation settings and the optimal samples' windows",
+                "the run's epoch store is not found".into(),
+            );
+            DatasetSummary::from_config(run.config())
+        }
+    };
+    Ok((store, dataset))
+}
+
+/// The model's layers from its checkpoint (else what config.json says), with the model
+/// selection when there was one.
+fn model_summary(run: &RunDir, missing: &mut Vec<MissingPart>) -> Result<ModelSummary, ReportError> {
+    let mut model = match run.load_model() {
+        Ok((m, _)) => ModelSummary::from_model(&m),
+        Err(e) => {
+            lack(
+                missing,
+                "model",
+                run.best_checkpoint_path(),
+                "the layer table",
+                format!("cannot be used: {e}"),
+            );
+            ModelSummary::from_config(run.config())
+        }
+    };
+    model.selection = eeglens_train::Selection::read(run.path()).map_err(run_error(run.path()))?;
+    Ok(model)
+}
+
+/// The run's evaluation on the test split, when `eval-test.json` is there.
+fn test_report(run: &RunDir, missing: &mut Vec<MissingPart>) -> Result<Option<EvalReport>, ReportError> {
+    let eval_path = run.eval_path("test");
+    if eval_path.is_file() {
+        return Ok(Some(read_json(&eval_path)?));
+    }
+    lack(
+        missing,
+        "training",
+        eval_path.clone(),
+        "the test accuracies (per window and per subject), the confusion matrix and the test's chance verdict",
+        "not found (`eeglens eval --run RUN_DIR` writes it)".into(),
+    );
+    Ok(None)
+}
+
+/// The interpretation `report` read from `json`, with its figures from the tensors beside it
+/// when they are there (and the optimal samples' windows from `store`).
+fn interpretation(
+    run: &RunDir,
+    json: &Path,
+    report: Report,
+    store: Option<&EpochStore>,
+    missing: &mut Vec<MissingPart>,
+) -> Result<Interpretation, ReportError> {
+    let tensors = json.with_file_name(INTERPRET_TENSORS);
+    if !tensors.is_file() {
+        lack(
+            missing,
+            "interpretation",
+            tensors.clone(),
+            "every method's figures (patterns, maps, spectra and examples); only the numbers of interpret.json are shown",
+            format!("not found beside {} (`eeglens interpret` writes both)", json.display()),
+        );
+        return Ok(Interpretation::bare(report));
+    }
+    let file = eeglens_nn::read_tensor_file(&tensors).map_err(|e| ReportError::Tensor {
+        path: tensors.clone(),
+        name: "*".into(),
+        msg: e.to_string(),
+    })?;
+    if store.is_none() && report.methods.optimal.is_some() {
+        lack(
+            missing,
+            "interpretation",
+            run.data_path().to_path_buf(),
+            "the optimal samples' EEG traces (their windows are read from the store)",
+            "the run's epoch store is not found".into(),
+        );
+    }
+    Interpretation::from_file(report, &file, store)
 }
 
 /// Writes the report of `run_dir` to `out` (default: `report.html` in the

@@ -157,17 +157,7 @@ pub fn baseline(store: &EpochStore) -> Result<BaselineReport, TrainError> {
     let y = |idx: &[usize]| idx.iter().map(|&i| store.labels()[i] as usize).collect::<Vec<_>>();
     let (y_tr, y_va) = (y(&tr), y(&va));
 
-    let mut c_path = Vec::new();
-    let mut best: Option<(f64, f64, Model)> = None;
-    for &c in &C_GRID {
-        let model = Model::fit(&x_tr, &y_tr, p, k, c);
-        let loss = mean_cross_entropy(&model.probs(&x_va), &y_va, k);
-        c_path.push([c, loss]);
-        if best.as_ref().is_none_or(|b| loss < b.1 - 1e-12) {
-            best = Some((c, loss, model));
-        }
-    }
-    let (c, _, model) = best.expect("C_GRID is not empty");
+    let (c, c_path, model) = choose_c(&x_tr, &y_tr, &x_va, &y_va, p, k);
     let eval = |split: Split, idx: Vec<usize>, x: &[f64]| {
         let probs = model.probs(x);
         let labels = y(&idx);
@@ -189,17 +179,7 @@ pub fn baseline(store: &EpochStore) -> Result<BaselineReport, TrainError> {
     s_fit.extend(subj(&val.windows));
     let (x_subj, y_subj) = subject_means(&x_fit, &y_fit, &s_fit, p);
     let effect = cohens_d(&x_subj, &y_subj, p, bands.len(), c_n);
-    let top_k = TOP_CHANNELS.min(c_n).max(1);
-    let (top_b, _) = effect
-        .iter()
-        .enumerate()
-        .map(|(b, row)| {
-            let mut a: Vec<f64> = row.iter().map(|d| d.abs()).collect();
-            a.sort_by(|x, y| y.total_cmp(x));
-            (b, a[..top_k].iter().sum::<f64>() / top_k as f64)
-        })
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .expect("at least one band");
+    let top_b = top_band(&effect, TOP_CHANNELS.min(c_n).max(1));
     let mut order: Vec<usize> = (0..c_n).collect();
     order.sort_by(|&a, &b| effect[top_b][b].abs().total_cmp(&effect[top_b][a].abs()));
     let channels = store.meta().channels.clone();
@@ -226,6 +206,45 @@ pub fn baseline(store: &EpochStore) -> Result<BaselineReport, TrainError> {
             .collect(),
         channels,
     })
+}
+
+/// The regularisation `C` of [`C_GRID`] with the smallest validation loss (the first of equals),
+/// every `[C, loss]` tried, and the model fitted with it.
+fn choose_c(
+    x_tr: &[f64],
+    y_tr: &[usize],
+    x_va: &[f64],
+    y_va: &[usize],
+    p: usize,
+    k: usize,
+) -> (f64, Vec<[f64; 2]>, Model) {
+    let mut c_path = Vec::new();
+    let mut best: Option<(f64, f64, Model)> = None;
+    for &c in &C_GRID {
+        let model = Model::fit(x_tr, y_tr, p, k, c);
+        let loss = mean_cross_entropy(&model.probs(x_va), y_va, k);
+        c_path.push([c, loss]);
+        if best.as_ref().is_none_or(|b| loss < b.1 - 1e-12) {
+            best = Some((c, loss, model));
+        }
+    }
+    let (c, _, model) = best.expect("C_GRID is not empty");
+    (c, c_path, model)
+}
+
+/// The band whose `top_k` largest |Cohen's d| over channels have the largest mean.
+fn top_band(effect: &[Vec<f64>], top_k: usize) -> usize {
+    let (top_b, _) = effect
+        .iter()
+        .enumerate()
+        .map(|(b, row)| {
+            let mut a: Vec<f64> = row.iter().map(|d| d.abs()).collect();
+            a.sort_by(|x, y| y.total_cmp(x));
+            (b, a[..top_k].iter().sum::<f64>() / top_k as f64)
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("at least one band");
+    top_b
 }
 
 /// Log band power `[idx.len(), bands * channels]` (band-major within a row).

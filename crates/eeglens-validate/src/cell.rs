@@ -378,13 +378,112 @@ pub fn run_cell(
     let dir = cell_dir(out, cell);
     let json = dir.join("cell.json");
     let hash = grid.hash();
+    if let Some(done) = done_or_fresh(cell, &dir, &json, &hash, opts)? {
+        return Ok(done);
+    }
+    let t_cell = Instant::now();
+    let cpu0 = process_cpu_seconds();
+    let mut seconds = StageSeconds::default();
+
+    progress(&CellEvent::Stage("synth"));
+    let t = Instant::now();
+    let bids = dir.join("bids");
+    write_bids(&synth_config(grid, cell), &bids, SynthFormat::Edf, &|| {})
+        .map_err(|e| stage_err(cell, "synth", e))?;
+    seconds.synth = t.elapsed().as_secs_f64();
+
+    progress(&CellEvent::Stage("prepare"));
+    let t = Instant::now();
+    let store = prepare_stage(grid, cell, &dir, &bids, opts)?;
+    seconds.prepare = t.elapsed().as_secs_f64();
+
+    progress(&CellEvent::Stage("baseline"));
+    let t = Instant::now();
+    let baseline_score = baseline_stage(cell, &store)?;
+    seconds.baseline = t.elapsed().as_secs_f64();
+
+    progress(&CellEvent::Stage("train"));
+    let t = Instant::now();
+    let tcfg = train_config(grid, cell);
+    let run_dir = dir.join("run");
+    let (model_score, threads) = train_stage(cell, &tcfg, &store, &run_dir, progress)?;
+    seconds.train = t.elapsed().as_secs_f64();
+
+    progress(&CellEvent::Stage("interpret"));
+    let t = Instant::now();
+    let run = RunDir::open(&run_dir).map_err(|e| stage_err(cell, "interpret", e))?;
+    let (methods, variants) = interpret_stage(grid, cell, &store, &run)?;
+    seconds.interpret = t.elapsed().as_secs_f64();
+    if !opts.keep_data {
+        remove_used(&run)?;
+    }
+    seconds.total = t_cell.elapsed().as_secs_f64();
+    seconds.cpu = process_cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
+
+    let result = cell_result(cell, baseline_score, model_score, methods, variants, seconds);
+    let file = CellFile {
+        schema: CELL_SCHEMA.into(),
+        grid_hash: hash,
+        grid: grid.clone(),
+        cell: cell.clone(),
+        train: tcfg,
+        threads,
+        version: env!("CARGO_PKG_VERSION").into(),
+        result,
+    };
+    let text = serde_json::to_string_pretty(&file).expect("a cell file always serialises");
+    write_atomic(&json, text.as_bytes())?;
+    Ok(CellRun::Ran(Box::new(file)))
+}
+
+/// The cell's results, with what was planted.
+fn cell_result(
+    cell: &CellSpec,
+    baseline: BaselineScore,
+    model: ModelScore,
+    methods: Methods<MethodScore>,
+    variants: BTreeMap<String, MethodScore>,
+    seconds: StageSeconds,
+) -> CellResult {
+    CellResult {
+        index: cell.index,
+        name: cell.name.clone(),
+        band_name: cell.band.as_ref().map(|b| b.name.clone()),
+        band: cell.band.as_ref().map(|b| [b.lo, b.hi]),
+        place: cell.place.as_ref().map(|p| p.name.clone()),
+        channels: cell.channels().to_vec(),
+        size: cell.size,
+        seed: cell.seed,
+        data_seed: cell.data_seed,
+        baseline,
+        model,
+        methods,
+        variants,
+        seconds,
+    }
+}
+
+/// A failure of stage `stage` of `cell`.
+fn stage_err(cell: &CellSpec, stage: &'static str, e: impl std::fmt::Display) -> ValidateError {
+    ValidateError::Stage { cell: cell.name.clone(), stage, msg: e.to_string() }
+}
+
+/// The cell as already done (its matching `cell.json`), or `None` once its directory is made
+/// afresh for running it.
+fn done_or_fresh(
+    cell: &CellSpec,
+    dir: &Path,
+    json: &Path,
+    hash: &str,
+    opts: &CellOptions,
+) -> Result<Option<CellRun>, ValidateError> {
     if json.is_file() && !opts.force {
-        let file = read_cell_file(&json)?;
+        let file = read_cell_file(json)?;
         if file.grid_hash == hash && file.cell == *cell {
-            return Ok(CellRun::Skipped(Box::new(file)));
+            return Ok(Some(CellRun::Skipped(Box::new(file))));
         }
         return Err(ValidateError::Out {
-            path: dir,
+            path: dir.to_path_buf(),
             msg: format!(
                 "cell.json is of another grid or cell (grid {}, cell {}); pass --force to recompute it",
                 file.grid_hash, file.cell.name
@@ -393,54 +492,54 @@ pub fn run_cell(
     }
     if dir.exists() {
         // Only ever this cell's own directory: an interrupted or forced cell starts afresh.
-        std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+        std::fs::remove_dir_all(dir).map_err(io(dir))?;
     }
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let stage_err = |stage: &'static str| {
-        let name = cell.name.clone();
-        move |e: &dyn std::fmt::Display| ValidateError::Stage { cell: name, stage, msg: e.to_string() }
-    };
-    let t_cell = Instant::now();
-    let cpu0 = process_cpu_seconds();
-    let mut seconds = StageSeconds::default();
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    Ok(None)
+}
 
-    progress(&CellEvent::Stage("synth"));
-    let t = Instant::now();
-    let bids = dir.join("bids");
-    let synth = synth_config(grid, cell);
-    write_bids(&synth, &bids, SynthFormat::Edf, &|| {}).map_err(|e| stage_err("synth")(&e))?;
-    seconds.synth = t.elapsed().as_secs_f64();
-
-    progress(&CellEvent::Stage("prepare"));
-    let t = Instant::now();
+/// Prepares the synthetic recordings at `bids` into the cell's epoch store and opens it; the
+/// recordings are removed unless kept.
+fn prepare_stage(
+    grid: &GridSpec,
+    cell: &CellSpec,
+    dir: &Path,
+    bids: &Path,
+    opts: &CellOptions,
+) -> Result<EpochStore, ValidateError> {
     let epochs = dir.join("epochs.safetensors");
     let mut prep = PrepareConfig::new(LABEL);
     prep.split.seed = cell.data_seed;
     prep.split.test = grid.test;
     prep.split.val = grid.val;
-    prepare(&bids, &prep, &epochs, &|_| {}).map_err(|e| stage_err("prepare")(&e))?;
+    prepare(bids, &prep, &epochs, &|_| {}).map_err(|e| stage_err(cell, "prepare", e))?;
     if !opts.keep_data {
-        std::fs::remove_dir_all(&bids).map_err(io(&bids))?;
+        std::fs::remove_dir_all(bids).map_err(io(bids))?;
     }
-    let store = EpochStore::open(&epochs).map_err(|e| stage_err("prepare")(&e))?;
-    seconds.prepare = t.elapsed().as_secs_f64();
+    EpochStore::open(&epochs).map_err(|e| stage_err(cell, "prepare", e))
+}
 
-    progress(&CellEvent::Stage("baseline"));
-    let t = Instant::now();
-    let b = baseline(&store).map_err(|e| stage_err("baseline")(&e))?;
-    let baseline_score = BaselineScore {
+/// The band-power baseline's figures on the test split.
+fn baseline_stage(cell: &CellSpec, store: &EpochStore) -> Result<BaselineScore, ValidateError> {
+    let b = baseline(store).map_err(|e| stage_err(cell, "baseline", e))?;
+    Ok(BaselineScore {
         accuracy: b.test.accuracy,
         subject_accuracy: b.test.subject_accuracy,
         n_subjects: b.test.n_subjects,
         learned: b.chance.learned,
         top_band: b.top_band.clone(),
-    };
-    seconds.baseline = t.elapsed().as_secs_f64();
+    })
+}
 
-    progress(&CellEvent::Stage("train"));
-    let t = Instant::now();
-    let tcfg = train_config(grid, cell);
-    let run_dir = dir.join("run");
+/// Trains the cell's model (choosing it on validation with model `auto`) into `run_dir`:
+/// its figures on the test split and the training's worker threads.
+fn train_stage(
+    cell: &CellSpec,
+    tcfg: &TrainConfig,
+    store: &EpochStore,
+    run_dir: &Path,
+    progress: &mut dyn FnMut(&CellEvent),
+) -> Result<(ModelScore, usize), ValidateError> {
     let mut on_train = |p: &Progress| {
         if let Progress::Epoch(r) = p {
             progress(&CellEvent::Epoch { epoch: r.epoch, epochs: tcfg.epochs, val_accuracy: r.val_accuracy });
@@ -448,17 +547,17 @@ pub fn run_cell(
     };
     let (summary, selection) = if tcfg.model == select::AUTO {
         let s = train_selected(
-            &tcfg,
+            tcfg,
             &select::AUTO_CANDIDATES,
-            &store,
-            &run_dir,
+            store,
+            run_dir,
             &RunOptions::default(),
             &mut on_train,
         )
-        .map_err(|e| stage_err("train")(&e))?;
+        .map_err(|e| stage_err(cell, "train", e))?;
         (s.summary, s.selection)
     } else {
-        (train(&tcfg, &store, &run_dir, &mut on_train).map_err(|e| stage_err("train")(&e))?, None)
+        (train(tcfg, store, run_dir, &mut on_train).map_err(|e| stage_err(cell, "train", e))?, None)
     };
     let test = summary.test.as_ref().ok_or_else(|| ValidateError::Stage {
         cell: cell.name.clone(),
@@ -466,7 +565,7 @@ pub fn run_cell(
         msg: "the data set has no test subjects to evaluate the model on".into(),
     })?;
     let chance = ChanceReport::of(test);
-    let model_score = ModelScore {
+    let score = ModelScore {
         accuracy: test.accuracy,
         balanced_accuracy: test.balanced_accuracy,
         subject_accuracy: test.subject_accuracy,
@@ -478,18 +577,24 @@ pub fn run_cell(
         best_epoch: summary.best_epoch,
         selection,
     };
-    seconds.train = t.elapsed().as_secs_f64();
+    Ok((score, summary.threads))
+}
 
-    progress(&CellEvent::Stage("interpret"));
-    let t = Instant::now();
-    let run = RunDir::open(&run_dir).map_err(|e| stage_err("interpret")(&e))?;
-    let (model, _) = run.load_model().map_err(|e| stage_err("interpret")(&e))?;
+/// Interprets the trained model, writes the outputs into the run and scores each method's
+/// reading, and the deconvnet's other variants, against the planted truth.
+fn interpret_stage(
+    grid: &GridSpec,
+    cell: &CellSpec,
+    store: &EpochStore,
+    run: &RunDir,
+) -> Result<(Methods<MethodScore>, BTreeMap<String, MethodScore>), ValidateError> {
+    let err = |e: &dyn std::fmt::Display| stage_err(cell, "interpret", e);
+    let run_dir = run.path();
+    let (model, _) = run.load_model().map_err(|e| err(&e))?;
     let mut icfg = interpret_config(grid, cell);
     icfg.deconv.seed = eeglens_interpret::DeconvConfig::for_model(model.name()).seed;
-    let result =
-        eeglens_interpret::run(&model, &store, &icfg, &mut Silent).map_err(|e| stage_err("interpret")(&e))?;
-    write_outputs(&result, &run_dir.join(eeglens_interpret::result::INTERPRET_DIR))
-        .map_err(|e| stage_err("interpret")(&e))?;
+    let result = eeglens_interpret::run(&model, store, &icfg, &mut Silent).map_err(|e| err(&e))?;
+    write_outputs(&result, &run_dir.join(eeglens_interpret::result::INTERPRET_DIR)).map_err(|e| err(&e))?;
     let planted = cell.band.as_ref().filter(|_| !cell.is_null()).map(|b| (b, cell.channels()));
     // A method is absent when interpretation declined to read a network at chance: no claim.
     let m = &result.report.methods;
@@ -506,8 +611,7 @@ pub fn run_cell(
             vcfg.methods = vec![Method::Deconv];
             vcfg.deconv.seed = seed;
             vcfg.deconv.times_input = times_input;
-            let r = eeglens_interpret::run(&model, &store, &vcfg, &mut Silent)
-                .map_err(|e| stage_err("interpret")(&e))?;
+            let r = eeglens_interpret::run(&model, store, &vcfg, &mut Silent).map_err(|e| err(&e))?;
             let s = r
                 .report
                 .methods
@@ -517,48 +621,19 @@ pub fn run_cell(
             variants.insert(name.to_string(), s);
         }
     }
-    seconds.interpret = t.elapsed().as_secs_f64();
-    if !opts.keep_data {
-        let last = run.last_checkpoint_path();
-        if last.exists() {
-            std::fs::remove_file(&last).map_err(io(&last))?;
-        }
-        // Model selection's candidates: their figures are in the cell's result.
-        let candidates = run_dir.join(select::CANDIDATES_DIR);
-        if candidates.exists() {
-            std::fs::remove_dir_all(&candidates).map_err(io(&candidates))?;
-        }
-    }
-    seconds.total = t_cell.elapsed().as_secs_f64();
-    seconds.cpu = process_cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
+    Ok((methods, variants))
+}
 
-    let result = CellResult {
-        index: cell.index,
-        name: cell.name.clone(),
-        band_name: cell.band.as_ref().map(|b| b.name.clone()),
-        band: cell.band.as_ref().map(|b| [b.lo, b.hi]),
-        place: cell.place.as_ref().map(|p| p.name.clone()),
-        channels: cell.channels().to_vec(),
-        size: cell.size,
-        seed: cell.seed,
-        data_seed: cell.data_seed,
-        baseline: baseline_score,
-        model: model_score,
-        methods,
-        variants,
-        seconds,
-    };
-    let file = CellFile {
-        schema: CELL_SCHEMA.into(),
-        grid_hash: hash,
-        grid: grid.clone(),
-        cell: cell.clone(),
-        train: tcfg,
-        threads: summary.threads,
-        version: env!("CARGO_PKG_VERSION").into(),
-        result,
-    };
-    let text = serde_json::to_string_pretty(&file).expect("a cell file always serialises");
-    write_atomic(&json, text.as_bytes())?;
-    Ok(CellRun::Ran(Box::new(file)))
+/// Removes what only training and interpretation needed: the last checkpoint and model
+/// selection's candidates (their figures are in the cell's result).
+fn remove_used(run: &RunDir) -> Result<(), ValidateError> {
+    let last = run.last_checkpoint_path();
+    if last.exists() {
+        std::fs::remove_file(&last).map_err(io(&last))?;
+    }
+    let candidates = run.path().join(select::CANDIDATES_DIR);
+    if candidates.exists() {
+        std::fs::remove_dir_all(&candidates).map_err(io(&candidates))?;
+    }
+    Ok(())
 }

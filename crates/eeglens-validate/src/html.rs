@@ -75,9 +75,22 @@ fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
 
 /// The page.
 pub fn page(doc: &ValidateDoc) -> String {
+    let mut o = String::new();
+    intro(&mut o, doc);
+    verdict(&mut o, doc);
+    for size in doc.summary.by_size.iter().map(|b| b.size) {
+        size_section(&mut o, doc, size);
+    }
+    null_cells(&mut o, doc);
+    all_cells(&mut o, doc);
+    o.push('\n');
+    o
+}
+
+/// The page's head and style, what the grid is, and the loud notice when nothing was learned.
+fn intro(o: &mut String, doc: &ValidateDoc) {
     let s = &doc.summary;
     let g = &doc.grid;
-    let mut o = String::new();
     o.push_str(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>eeglens validate</title><style>\
          body{font-family:system-ui,sans-serif;margin:2em;max-width:80em;color:#222}\
@@ -107,6 +120,11 @@ pub fn page(doc: &ValidateDoc) -> String {
              The recovery rates below are undefined; train longer, on more data, or fix the training recipe.</p>",
         );
     }
+}
+
+/// The checks with their status, rate and target, and how hits are counted.
+fn verdict(o: &mut String, doc: &ValidateDoc) {
+    let s = &doc.summary;
     o.push_str("<h2>Verdict</h2><table><tr><th>status</th><th>what</th><th>rate</th><th>target</th></tr>");
     for c in &s.checks {
         let class = match c.status {
@@ -133,47 +151,51 @@ pub fn page(doc: &ValidateDoc) -> String {
         100.0 * DETECTABLE_SUBJECT_ACCURACY,
         s.detectable.describe()
     );
+}
 
-    let sizes: Vec<f64> = s.by_size.iter().map(|b| b.size).collect();
-    for &size in &sizes {
-        let _ = write!(o, "<h2>Effect size {size}</h2><div>");
-        heatmap(&mut o, doc, size, "baseline, per subject", &|cells| {
-            mean(cells.iter().map(|c| c.baseline.subject_accuracy))
-                .map(|m| (acc_scale(m), format!("{:.2}", m)))
+/// One effect size's heatmaps: baseline and network accuracy, then each method's band and
+/// channel hit rates.
+fn size_section(o: &mut String, doc: &ValidateDoc, size: f64) {
+    let _ = write!(o, "<h2>Effect size {size}</h2><div>");
+    heatmap(o, doc, size, "baseline, per subject", &|cells| {
+        mean(cells.iter().map(|c| c.baseline.subject_accuracy)).map(|m| (acc_scale(m), format!("{:.2}", m)))
+    });
+    heatmap(o, doc, size, "network, per window", &|cells| {
+        mean(cells.iter().map(|c| c.model.accuracy)).map(|m| {
+            let learned = cells.iter().filter(|c| c.model.learned).count();
+            (acc_scale(m), format!("{:.2} ({learned}/{} learned)", m, cells.len()))
+        })
+    });
+    o.push_str("</div><div>");
+    for (name, _) in doc.summary.methods.iter() {
+        heatmap(o, doc, size, &format!("{name}: band hit (learned cells)"), &|cells| {
+            let learned: Vec<&&CellResult> = cells.iter().filter(|c| c.model.learned).collect();
+            if learned.is_empty() {
+                return None;
+            }
+            let k = learned.iter().filter(|c| pick(c, name).band_hit).count();
+            let tops: Vec<&str> =
+                learned.iter().map(|c| pick(c, name).top_band.as_deref().unwrap_or("none")).collect();
+            Some((k as f64 / learned.len() as f64, format!("{k}/{} {}", learned.len(), tops.join(","))))
         });
-        heatmap(&mut o, doc, size, "network, per window", &|cells| {
-            mean(cells.iter().map(|c| c.model.accuracy)).map(|m| {
-                let learned = cells.iter().filter(|c| c.model.learned).count();
-                (acc_scale(m), format!("{:.2} ({learned}/{} learned)", m, cells.len()))
-            })
-        });
-        o.push_str("</div><div>");
-        for (name, _) in doc.summary.methods.iter() {
-            heatmap(&mut o, doc, size, &format!("{name}: band hit (learned cells)"), &|cells| {
-                let learned: Vec<&&CellResult> = cells.iter().filter(|c| c.model.learned).collect();
-                if learned.is_empty() {
-                    return None;
-                }
-                let k = learned.iter().filter(|c| pick(c, name).band_hit).count();
-                let tops: Vec<&str> =
-                    learned.iter().map(|c| pick(c, name).top_band.as_deref().unwrap_or("none")).collect();
-                Some((k as f64 / learned.len() as f64, format!("{k}/{} {}", learned.len(), tops.join(","))))
-            });
-        }
-        o.push_str("</div><div>");
-        for (name, _) in doc.summary.methods.iter() {
-            heatmap(&mut o, doc, size, &format!("{name}: channel hit (learned cells)"), &|cells| {
-                let learned: Vec<&&CellResult> = cells.iter().filter(|c| c.model.learned).collect();
-                if learned.is_empty() {
-                    return None;
-                }
-                let k = learned.iter().filter(|c| pick(c, name).channels_hit).count();
-                Some((k as f64 / learned.len() as f64, format!("{k}/{}", learned.len())))
-            });
-        }
-        o.push_str("</div>");
     }
+    o.push_str("</div><div>");
+    for (name, _) in doc.summary.methods.iter() {
+        heatmap(o, doc, size, &format!("{name}: channel hit (learned cells)"), &|cells| {
+            let learned: Vec<&&CellResult> = cells.iter().filter(|c| c.model.learned).collect();
+            if learned.is_empty() {
+                return None;
+            }
+            let k = learned.iter().filter(|c| pick(c, name).channels_hit).count();
+            Some((k as f64 / learned.len() as f64, format!("{k}/{}", learned.len())))
+        });
+    }
+    o.push_str("</div>");
+}
 
+/// The null data sets: any top band there is a false claim.
+fn null_cells(o: &mut String, doc: &ValidateDoc) {
+    let s = &doc.summary;
     let nulls: Vec<&CellResult> = doc.cells.iter().filter(|c| c.is_null()).collect();
     if !nulls.is_empty() {
         let _ = write!(
@@ -207,7 +229,10 @@ pub fn page(doc: &ValidateDoc) -> String {
         }
         o.push_str("</table>");
     }
+}
 
+/// Every cell's figures and each method's top band and channel ranks, then the seconds.
+fn all_cells(o: &mut String, doc: &ValidateDoc) {
     o.push_str(
         "<h2>All cells</h2><table><tr><th>cell</th><th>baseline</th><th>network</th><th>learned</th>\
          <th>optimal</th><th>actmax</th><th>deconv</th><th>seconds</th></tr>",
@@ -263,6 +288,4 @@ pub fn page(doc: &ValidateDoc) -> String {
         t.total,
         t.cpu.map_or(String::new(), |c| format!(" ({c:.0} CPU seconds)"))
     );
-    o.push('\n');
-    o
 }

@@ -252,10 +252,36 @@ pub fn summarise(cells: &[CellResult]) -> Summary {
             *chosen.entry(sel.chosen.clone()).or_insert(0) += 1;
         }
     }
+    let by_size = by_size(&effect);
+    let checks = checks(&det, &nulls, &methods);
+    Summary {
+        effect_cells: effect.len(),
+        null_cells: nulls.len(),
+        detectable: Rate::of(&effect, detectable),
+        accurate: Rate::of(&det, accurate),
+        learned_detectable: Rate::of(&det, |c| c.model.learned),
+        learned: Rate::of(&effect, |c| c.model.learned),
+        methods,
+        variants,
+        chosen,
+        null_learned: Rate::of(&nulls, |c| c.model.learned),
+        null_detectable: Rate::of(&nulls, detectable),
+        by_size,
+        checks,
+        nothing_learned: !effect.is_empty() && learned.is_empty(),
+        thresholds: Thresholds {
+            detectable_subject_accuracy: DETECTABLE_SUBJECT_ACCURACY,
+            model_accuracy: MODEL_ACCURACY,
+        },
+    }
+}
+
+/// Detection, learning, accuracy and band hits per effect size, smallest first.
+fn by_size(effect: &[&CellResult]) -> Vec<SizeSummary> {
     let mut sizes: Vec<f64> = effect.iter().map(|c| c.size).collect();
     sizes.sort_by(f64::total_cmp);
     sizes.dedup();
-    let by_size = sizes
+    sizes
         .iter()
         .map(|&size| {
             let of: Vec<&CellResult> = effect.iter().copied().filter(|c| c.size == size).collect();
@@ -273,21 +299,25 @@ pub fn summarise(cells: &[CellResult]) -> Summary {
                 },
             }
         })
-        .collect();
+        .collect()
+}
 
+/// The targets, checked: the network on detectable cells, each method on learned cells and on
+/// null cells, and the network on null cells.
+fn checks(det: &[&CellResult], nulls: &[&CellResult], methods: &Methods<MethodSummary>) -> Vec<Check> {
     let pct = |x: f64| format!("{:.0}%", 100.0 * x);
     let mut checks = vec![
         Check::new(
             "model.accurate".into(),
             format!("network >= {} per window, detectable cells", pct(MODEL_ACCURACY)),
-            Rate::of(&det, accurate),
+            Rate::of(det, accurate),
             Some(ACCURATE_TARGET),
             false,
         ),
         Check::new(
             "model.learned".into(),
             "network learned (above chance), detectable cells".into(),
-            Rate::of(&det, |c| c.model.learned),
+            Rate::of(det, |c| c.model.learned),
             None,
             false,
         ),
@@ -320,30 +350,11 @@ pub fn summarise(cells: &[CellResult]) -> Summary {
     checks.push(Check::new(
         "model.null_learned".into(),
         "network 'learned' on null data".into(),
-        Rate::of(&nulls, |c| c.model.learned),
+        Rate::of(nulls, |c| c.model.learned),
         None,
         true,
     ));
-    Summary {
-        effect_cells: effect.len(),
-        null_cells: nulls.len(),
-        detectable: Rate::of(&effect, detectable),
-        accurate: Rate::of(&det, accurate),
-        learned_detectable: Rate::of(&det, |c| c.model.learned),
-        learned: Rate::of(&effect, |c| c.model.learned),
-        methods,
-        variants,
-        chosen,
-        null_learned: Rate::of(&nulls, |c| c.model.learned),
-        null_detectable: Rate::of(&nulls, detectable),
-        by_size,
-        checks,
-        nothing_learned: !effect.is_empty() && learned.is_empty(),
-        thresholds: Thresholds {
-            detectable_subject_accuracy: DETECTABLE_SUBJECT_ACCURACY,
-            model_accuracy: MODEL_ACCURACY,
-        },
-    }
+    checks
 }
 
 fn method_summary(

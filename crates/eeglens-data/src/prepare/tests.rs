@@ -1,6 +1,9 @@
+use super::events::eyes_closed_intervals;
+use super::recording::normalise;
 use super::*;
 use crate::store::EpochStore;
 use crate::synth::{write_bids, Eyes, SynthConfig, SynthFormat};
+use eeglens_io::{montage, Annotation};
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("eeglens-prepare-{name}-{}", std::process::id()));

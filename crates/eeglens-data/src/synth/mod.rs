@@ -316,12 +316,41 @@ fn add_mixed(out: &mut [Vec<f64>], weights: &[f64], source: &[f64], amp: f64) {
 pub fn generate_subject(cfg: &SynthConfig, meta: &SubjectMeta, index: usize) -> SynthSubject {
     cfg.validate().expect("generate_subject needs a valid SynthConfig");
     assert!(index < cfg.n_subjects, "subject {index} of {}", cfg.n_subjects);
+    // Every draw below comes from this one stream, in a fixed order: the steps must keep it.
     let mut rng = Rng::new(cfg.seed).fork(1_000 + index as u64);
     let fs = cfg.fs;
     let n = (cfg.duration_s() * fs).round() as usize;
-    let n_ch = cfg.channels.len();
 
-    // Eyes-closed mask per sample and the block list.
+    let (blocks, closed) = eyes_blocks(cfg, n);
+    // Smooth the eyes-open/closed transition over half a second.
+    let alpha_gain = smooth_mask(&closed, (0.5 * fs) as usize, 0.3, 1.0);
+    let traits = Traits::draw(&mut rng);
+    let mut base: Vec<Vec<f64>> = vec![vec![0.0; n]; cfg.channels.len()];
+    add_background(cfg, &mut rng, &mut base, traits.chi);
+    add_alpha(cfg, &mut rng, &mut base, &traits, &alpha_gain);
+    add_theta(cfg, &mut rng, &mut base, &traits);
+    add_beta(cfg, &mut rng, &mut base, &traits);
+    add_effect(cfg, meta, &mut rng, &mut base);
+    // Identity: overall gain. Then what the amplifier adds: drift, line noise,
+    // sensor noise, blinks.
+    for ch in base.iter_mut() {
+        ch.iter_mut().for_each(|v| *v *= traits.gain);
+    }
+    add_amplifier(cfg, &mut rng, &mut base);
+    if cfg.blinks {
+        add_blinks(cfg, &mut rng, &mut base, &closed);
+    }
+
+    SynthSubject {
+        meta: meta.clone(),
+        data: base.into_iter().map(|ch| ch.into_iter().map(|v| v as f32).collect()).collect(),
+        blocks,
+    }
+}
+
+/// The eyes blocks of `cfg` over `n` samples, and the eyes-closed mask per sample.
+fn eyes_blocks(cfg: &SynthConfig, n: usize) -> (Vec<Block>, Vec<bool>) {
+    let fs = cfg.fs;
     let mut blocks = Vec::new();
     let mut closed = vec![false; n];
     let mut t0 = 0.0;
@@ -333,71 +362,103 @@ pub fn generate_subject(cfg: &SynthConfig, meta: &SubjectMeta, index: usize) -> 
         blocks.push(Block { onset_s: t0, duration_s: dur, eyes });
         t0 += dur;
     }
-    // Smooth the eyes-open/closed transition over half a second.
-    let alpha_gain = smooth_mask(&closed, (0.5 * fs) as usize, 0.3, 1.0);
+    (blocks, closed)
+}
 
-    // Subject traits.
-    let chi = (1.8 + 0.25 * rng.normal()).clamp(1.0, 2.8);
-    let gain = (0.3 * rng.normal()).exp();
-    let alpha_f = (9.5 + 0.8 * rng.normal()).clamp(7.5, 12.5);
-    let alpha_amp = (14.0 + 4.0 * rng.normal()).max(4.0);
-    let theta_f = (6.0 + 0.6 * rng.normal()).clamp(4.5, 7.5);
-    let theta_amp = (5.0 + 1.5 * rng.normal()).max(1.5);
-    let beta_f = (20.0 + 2.0 * rng.normal()).clamp(15.0, 26.0);
-    let beta_amp = (2.5 + 0.7 * rng.normal()).max(0.5);
+/// A subject's own spectrum: aperiodic slope, overall gain, and the rhythms' peak frequencies
+/// and amplitudes.
+struct Traits {
+    chi: f64,
+    gain: f64,
+    alpha_f: f64,
+    alpha_amp: f64,
+    theta_f: f64,
+    theta_amp: f64,
+    beta_f: f64,
+    beta_amp: f64,
+}
 
-    let mut base: Vec<Vec<f64>> = vec![vec![0.0; n]; n_ch];
+impl Traits {
+    /// Draws the traits, in this order.
+    fn draw(rng: &mut Rng) -> Self {
+        let chi = (1.8 + 0.25 * rng.normal()).clamp(1.0, 2.8);
+        let gain = (0.3 * rng.normal()).exp();
+        let alpha_f = (9.5 + 0.8 * rng.normal()).clamp(7.5, 12.5);
+        let alpha_amp = (14.0 + 4.0 * rng.normal()).max(4.0);
+        let theta_f = (6.0 + 0.6 * rng.normal()).clamp(4.5, 7.5);
+        let theta_amp = (5.0 + 1.5 * rng.normal()).max(1.5);
+        let beta_f = (20.0 + 2.0 * rng.normal()).clamp(15.0, 26.0);
+        let beta_amp = (2.5 + 0.7 * rng.normal()).max(0.5);
+        Traits { chi, gain, alpha_f, alpha_amp, theta_f, theta_amp, beta_f, beta_amp }
+    }
+}
 
-    // Aperiodic background: latent sources plus an independent part per electrode.
+/// Aperiodic background: latent sources plus an independent part per electrode.
+fn add_background(cfg: &SynthConfig, rng: &mut Rng, base: &mut [Vec<f64>], chi: f64) {
+    let (n, fs) = (base.first().map_or(0, Vec::len), cfg.fs);
     for _ in 0..12 {
-        let w = mixing(cfg, random_scalp_point(&mut rng), SPREAD_BACKGROUND);
-        let s = pink_noise(&mut rng, n, fs, chi, 0.5);
-        add_mixed(&mut base, &w, &s, 7.0);
+        let w = mixing(cfg, random_scalp_point(rng), SPREAD_BACKGROUND);
+        let s = pink_noise(rng, n, fs, chi, 0.5);
+        add_mixed(base, &w, &s, 7.0);
     }
     for ch in base.iter_mut() {
-        let s = pink_noise(&mut rng, n, fs, chi, 0.5);
+        let s = pink_noise(rng, n, fs, chi, 0.5);
         ch.iter_mut().zip(&s).for_each(|(o, v)| *o += 5.0 * v);
     }
+}
 
-    // Posterior alpha: two sources near the occipito-parietal electrodes.
+/// Posterior alpha: two sources near the occipito-parietal electrodes, stronger with the eyes
+/// closed (`alpha_gain`).
+fn add_alpha(cfg: &SynthConfig, rng: &mut Rng, base: &mut [Vec<f64>], tr: &Traits, alpha_gain: &[f64]) {
+    let (n, fs) = (base.first().map_or(0, Vec::len), cfg.fs);
     let posterior = centroid(cfg, &["O1", "O2", "Oz", "P3", "P4", "Pz"]);
     for _ in 0..2 {
-        let w = mixing(cfg, jitter(&mut rng, posterior, 0.15), SPREAD_RHYTHM);
-        let f0 = alpha_f + 0.3 * rng.normal();
-        let mut s = rhythm(&mut rng, n, fs, f0, 0.6);
-        let env = burst_envelope(&mut rng, n, fs, 0.4, 0.7);
-        for ((v, e), g) in s.iter_mut().zip(&env).zip(&alpha_gain) {
+        let w = mixing(cfg, jitter(rng, posterior, 0.15), SPREAD_RHYTHM);
+        let f0 = tr.alpha_f + 0.3 * rng.normal();
+        let mut s = rhythm(rng, n, fs, f0, 0.6);
+        let env = burst_envelope(rng, n, fs, 0.4, 0.7);
+        for ((v, e), g) in s.iter_mut().zip(&env).zip(alpha_gain) {
             *v *= e * g;
         }
-        add_mixed(&mut base, &w, &s, alpha_amp / 2f64.sqrt());
+        add_mixed(base, &w, &s, tr.alpha_amp / 2f64.sqrt());
     }
-    // Fronto-central theta.
-    let frontal = centroid(cfg, &["Fz", "FCz", "Cz"]);
-    {
-        let w = mixing(cfg, jitter(&mut rng, frontal, 0.1), SPREAD_RHYTHM);
-        let mut s = rhythm(&mut rng, n, fs, theta_f, 0.8);
-        let env = burst_envelope(&mut rng, n, fs, 0.4, 0.6);
-        s.iter_mut().zip(&env).for_each(|(v, e)| *v *= e);
-        add_mixed(&mut base, &w, &s, theta_amp);
-    }
-    // Small central beta, one source per hemisphere.
-    for side in [["C3", "CP3", "FC3"], ["C4", "CP4", "FC4"]] {
-        let w = mixing(cfg, jitter(&mut rng, centroid(cfg, &side), 0.1), SPREAD_RHYTHM);
-        let mut s = rhythm(&mut rng, n, fs, beta_f, 1.5);
-        let env = burst_envelope(&mut rng, n, fs, 0.8, 0.5);
-        s.iter_mut().zip(&env).for_each(|(v, e)| *v *= e);
-        add_mixed(&mut base, &w, &s, beta_amp);
-    }
+}
 
-    // The planted effect, drawn for every subject so the random streams of
-    // both classes stay aligned; added only to the effect class.
+/// Fronto-central theta.
+fn add_theta(cfg: &SynthConfig, rng: &mut Rng, base: &mut [Vec<f64>], tr: &Traits) {
+    let (n, fs) = (base.first().map_or(0, Vec::len), cfg.fs);
+    let frontal = centroid(cfg, &["Fz", "FCz", "Cz"]);
+    let w = mixing(cfg, jitter(rng, frontal, 0.1), SPREAD_RHYTHM);
+    let mut s = rhythm(rng, n, fs, tr.theta_f, 0.8);
+    let env = burst_envelope(rng, n, fs, 0.4, 0.6);
+    s.iter_mut().zip(&env).for_each(|(v, e)| *v *= e);
+    add_mixed(base, &w, &s, tr.theta_amp);
+}
+
+/// Small central beta, one source per hemisphere.
+fn add_beta(cfg: &SynthConfig, rng: &mut Rng, base: &mut [Vec<f64>], tr: &Traits) {
+    let (n, fs) = (base.first().map_or(0, Vec::len), cfg.fs);
+    for side in [["C3", "CP3", "FC3"], ["C4", "CP4", "FC4"]] {
+        let w = mixing(cfg, jitter(rng, centroid(cfg, &side), 0.1), SPREAD_RHYTHM);
+        let mut s = rhythm(rng, n, fs, tr.beta_f, 1.5);
+        let env = burst_envelope(rng, n, fs, 0.8, 0.5);
+        s.iter_mut().zip(&env).for_each(|(v, e)| *v *= e);
+        add_mixed(base, &w, &s, tr.beta_amp);
+    }
+}
+
+/// The planted effect, drawn for every subject so the random streams of
+/// both classes stay aligned; added only to the effect class, scaled so its power in the band
+/// is `effect.size` times the background's at the planted channels.
+fn add_effect(cfg: &SynthConfig, meta: &SubjectMeta, rng: &mut Rng, base: &mut [Vec<f64>]) {
+    let (n, fs) = (base.first().map_or(0, Vec::len), cfg.fs);
     let (lo, hi) = cfg.effect.band;
-    let mut effect: Vec<Vec<f64>> = vec![vec![0.0; n]; n_ch];
+    let mut effect: Vec<Vec<f64>> = vec![vec![0.0; n]; base.len()];
     let planted: Vec<usize> = cfg.effect.channels.iter().filter_map(|c| cfg.channel_index(c)).collect();
     for &c in &planted {
         let w = mixing(cfg, cfg.positions[c], SPREAD_EFFECT);
-        let mut s = band_noise(&mut rng, n, fs, lo, hi, 0.5);
-        let env = burst_envelope(&mut rng, n, fs, 0.5, 0.6);
+        let mut s = band_noise(rng, n, fs, lo, hi, 0.5);
+        let env = burst_envelope(rng, n, fs, 0.5, 0.6);
         s.iter_mut().zip(&env).for_each(|(v, e)| *v *= e);
         normalise_rms(&mut s);
         add_mixed(&mut effect, &w, &s, 1.0);
@@ -410,14 +471,13 @@ pub fn generate_subject(cfg: &SynthConfig, meta: &SubjectMeta, index: usize) -> 
             b.iter_mut().zip(e).for_each(|(v, x)| *v += a * x);
         }
     }
+}
 
-    // Identity: overall gain. Then what the amplifier adds: drift, line noise,
-    // sensor noise, blinks.
+/// What the amplifier adds per electrode: slow drift, line noise and sensor noise.
+fn add_amplifier(cfg: &SynthConfig, rng: &mut Rng, base: &mut [Vec<f64>]) {
+    let fs = cfg.fs;
     for ch in base.iter_mut() {
-        ch.iter_mut().for_each(|v| *v *= gain);
-    }
-    for ch in base.iter_mut() {
-        let drift = shaped_drift(&mut rng, n, fs);
+        let drift = shaped_drift(rng, ch.len(), fs);
         let phase = rng.uniform_range(0.0, 2.0 * std::f64::consts::PI);
         let line_amp = 1.0 + rng.uniform_f64();
         let noise_sd = 1.0 + rng.uniform_f64();
@@ -429,15 +489,6 @@ pub fn generate_subject(cfg: &SynthConfig, meta: &SubjectMeta, index: usize) -> 
             };
             *v += 8.0 * drift[t] + line + noise_sd * rng.normal();
         }
-    }
-    if cfg.blinks {
-        add_blinks(cfg, &mut rng, &mut base, &closed);
-    }
-
-    SynthSubject {
-        meta: meta.clone(),
-        data: base.into_iter().map(|ch| ch.into_iter().map(|v| v as f32).collect()).collect(),
-        blocks,
     }
 }
 

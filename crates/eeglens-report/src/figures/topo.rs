@@ -71,6 +71,34 @@ pub fn scalp_map(chart_title: &str, points: &[TopoPoint], unit: &str) -> String 
         num(cy),
         num(HEAD_PX)
     ));
+    let paths = level_paths(points, radius, limit, (cx, cy));
+    svg.raw(&format!("<g clip-path=\"url(#{id})\">\n"));
+    for (level, d) in paths.iter().enumerate().filter(|(_, d)| !d.is_empty()) {
+        let u = 2.0 * level as f64 / (LEVELS - 1) as f64 - 1.0;
+        svg.path(d, &format!(r#"fill="{}" class="cells""#, diverging(u).hex()));
+    }
+    svg.raw("</g>\n");
+    head(&mut svg, cx, cy);
+    for p in points {
+        let (x, y) = (cx + px(p.x), cy - px(p.y));
+        svg.circle(x, y, 2.6, r##"fill="#000" class="electrode""##);
+        svg.text_styled(
+            x,
+            y - 4.5,
+            TICK_FONT - 2.0,
+            Anchor::Middle,
+            &p.name,
+            r##"fill="#111" class="electrode-label""##,
+        );
+    }
+    colour_bar(&mut svg, Frame { x: cx + HEAD_PX + 34.0, y: cy - 90.0, w: 14.0, h: 180.0 }, limit, unit);
+    svg.text(cx + HEAD_PX + 34.0, cy - 100.0, TICK_FONT, Anchor::Start, &format!("±{}", label(limit, 2)));
+    svg.finish("topo", chart_title)
+}
+
+/// The interpolated values as one SVG path of grid squares per colour level; `(cx, cy)` is the
+/// head's centre in pixels.
+fn level_paths(points: &[TopoPoint], radius: f64, limit: f64, (cx, cy): (f64, f64)) -> Vec<String> {
     let cell = 2.0 * radius / GRID as f64;
     let cell_px = 2.0 * HEAD_PX / GRID as f64;
     let mut paths = vec![String::new(); LEVELS];
@@ -94,13 +122,11 @@ pub fn scalp_map(chart_title: &str, points: &[TopoPoint], unit: &str) -> String 
             );
         }
     }
-    svg.raw(&format!("<g clip-path=\"url(#{id})\">\n"));
-    for (level, d) in paths.iter().enumerate().filter(|(_, d)| !d.is_empty()) {
-        let u = 2.0 * level as f64 / (LEVELS - 1) as f64 - 1.0;
-        svg.path(d, &format!(r#"fill="{}" class="cells""#, diverging(u).hex()));
-    }
-    svg.raw("</g>\n");
-    // Head, nose and ears.
+    paths
+}
+
+/// Head outline, nose and ears around `(cx, cy)`.
+fn head(svg: &mut Svg, cx: f64, cy: f64) {
     let outline = r##"fill="none" stroke="#222" stroke-width="2" class="head""##;
     svg.circle(cx, cy, HEAD_PX, outline);
     let nose = 0.1 * HEAD_PX;
@@ -131,21 +157,6 @@ pub fn scalp_map(chart_title: &str, points: &[TopoPoint], unit: &str) -> String 
             r##"fill="none" stroke="#222" stroke-width="2" class="ear""##,
         );
     }
-    for p in points {
-        let (x, y) = (cx + px(p.x), cy - px(p.y));
-        svg.circle(x, y, 2.6, r##"fill="#000" class="electrode""##);
-        svg.text_styled(
-            x,
-            y - 4.5,
-            TICK_FONT - 2.0,
-            Anchor::Middle,
-            &p.name,
-            r##"fill="#111" class="electrode-label""##,
-        );
-    }
-    colour_bar(&mut svg, Frame { x: cx + HEAD_PX + 34.0, y: cy - 90.0, w: 14.0, h: 180.0 }, limit, unit);
-    svg.text(cx + HEAD_PX + 34.0, cy - 100.0, TICK_FONT, Anchor::Start, &format!("±{}", label(limit, 2)));
-    svg.finish("topo", chart_title)
 }
 
 /// FNV-1a over the title and the points (for a stable, content-derived id).

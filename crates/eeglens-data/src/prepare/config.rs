@@ -1,0 +1,175 @@
+//! What `eeglens prepare` can be told: channels, scaling and the settings it records.
+
+use crate::error::DataError;
+use crate::split::SplitConfig;
+
+/// Which channels to keep.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChannelSet {
+    /// The 24 channels of the seed paper's group ([`montage::HBN24`](eeglens_io::montage::HBN24)).
+    Hbn24,
+    /// Every channel of type EEG, in file order (recordings must agree).
+    All,
+    /// These channels, in this order (10-20 names, aliases or EGI labels).
+    List(Vec<String>),
+}
+
+impl ChannelSet {
+    /// Parses `hbn24`, `all` or a comma-separated list.
+    pub fn parse(s: &str) -> Self {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "hbn24" => ChannelSet::Hbn24,
+            "all" => ChannelSet::All,
+            _ => ChannelSet::List(
+                s.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect(),
+            ),
+        }
+    }
+}
+
+/// How windows are scaled.
+///
+/// The default is [`Normalise::Recording`]: each channel is centred on its
+/// mean over the kept data and the whole recording is divided by one standard
+/// deviation shared by all its channels. This removes a subject's overall gain
+/// (skull thickness, electrode impedance, amplifier: identity, not class) while
+/// keeping the spectral shape and the topography within the recording — the
+/// differences the interpretation methods look for. [`Normalise::Segment`] does
+/// the same per window, which also removes slow changes of absolute power
+/// between windows; [`Normalise::None`] keeps µV.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Normalise {
+    /// keep µV
+    None,
+    /// per recording: channel means removed, one shared scale (the default)
+    Recording,
+    /// per window: channel means removed, one shared scale
+    Segment,
+}
+
+impl Normalise {
+    /// Parses `none`, `recording` or `segment`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Some(Normalise::None),
+            "recording" | "per-recording" => Some(Normalise::Recording),
+            "segment" | "per-segment" => Some(Normalise::Segment),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Normalise::None => "none",
+            Normalise::Recording => "recording",
+            Normalise::Segment => "segment",
+        }
+    }
+}
+
+/// Everything `eeglens prepare` can be told.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrepareConfig {
+    /// the participants.tsv column holding the labels
+    pub label: String,
+    /// which channels
+    pub channels: ChannelSet,
+    /// output sampling rate, Hz
+    pub rate: f64,
+    /// band-pass edges in Hz, `None` for no filter
+    pub band: Option<(f64, f64)>,
+    /// window length, seconds
+    pub segment_s: f64,
+    /// re-reference to the common average
+    pub average_reference: bool,
+    /// only recordings of this task (case-insensitive), `None` for all
+    pub task: Option<String>,
+    /// keep only eyes-closed periods when the events mark them
+    pub eyes_closed: bool,
+    /// with `eyes_closed`, skip recordings whose events mark no eyes state
+    /// (instead of using them whole beside eyes-closed data of the others)
+    pub skip_unmarked: bool,
+    /// reject windows whose absolute amplitude exceeds this many µV
+    pub reject_uv: Option<f64>,
+    /// scaling of the windows
+    pub normalise: Normalise,
+    /// subject-wise split
+    pub split: SplitConfig,
+    /// skip subjects without a label (reported) instead of failing
+    pub skip_unlabelled: bool,
+    /// fail when any recording is skipped (unreadable, no label, no window left, ...) instead of
+    /// going on without it; subjects left out by class balancing (asked for) do not count
+    pub strict: bool,
+}
+
+impl PrepareConfig {
+    /// The defaults of `eeglens prepare` for a label column.
+    pub fn new(label: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            channels: ChannelSet::Hbn24,
+            rate: 128.0,
+            band: Some((0.25, 25.0)),
+            segment_s: 2.0,
+            average_reference: true,
+            task: None,
+            eyes_closed: true,
+            skip_unmarked: false,
+            reject_uv: Some(250.0),
+            normalise: Normalise::Recording,
+            split: SplitConfig::default(),
+            skip_unlabelled: false,
+            strict: false,
+        }
+    }
+
+    pub(super) fn settings_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "channels": match &self.channels {
+                ChannelSet::Hbn24 => serde_json::json!("hbn24"),
+                ChannelSet::All => serde_json::json!("all"),
+                ChannelSet::List(l) => serde_json::json!(l),
+            },
+            "rate": self.rate,
+            "band": self.band.map(|(a, b)| vec![a, b]),
+            "filter": "butterworth order 4, zero phase",
+            "segment_s": self.segment_s,
+            "reference": if self.average_reference { "average" } else { "as recorded" },
+            "task": self.task,
+            "eyes_closed": self.eyes_closed,
+            "skip_unmarked": self.skip_unmarked,
+            "reject_uv": self.reject_uv,
+            "normalise": self.normalise.name(),
+            "split": {"test": self.split.test, "val": self.split.val, "seed": self.split.seed, "balance": self.split.balance},
+        })
+    }
+
+    pub(super) fn validate(&self) -> Result<(), DataError> {
+        let bad = |m: String| Err(DataError::Config(m));
+        if !(self.rate.is_finite() && self.rate > 0.0 && self.rate.fract() == 0.0) {
+            return bad(format!("--rate {} must be a positive whole number of Hz", self.rate));
+        }
+        if !(self.segment_s.is_finite() && self.segment_s > 0.0) {
+            return bad(format!("--segment-s {} must be positive", self.segment_s));
+        }
+        if let Some((lo, hi)) = self.band {
+            if !(lo >= 0.0 && hi > lo && hi < self.rate / 2.0) {
+                return bad(format!(
+                    "--band {lo}-{hi} must satisfy 0 <= lo < hi < {} Hz (half of --rate)",
+                    self.rate / 2.0
+                ));
+            }
+        }
+        if let Some(r) = self.reject_uv {
+            if r.is_nan() || r <= 0.0 {
+                return bad(format!("amplitude threshold {r} µV must be positive"));
+            }
+        }
+        if let ChannelSet::List(l) = &self.channels {
+            if l.is_empty() {
+                return bad("--channels lists no channel".into());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,296 @@
+//! One recording from file to normalised windows: channels, resampling,
+//! filtering, re-referencing, eyes-closed windows, amplitude rejection.
+
+use eeglens_dsp::{butter, rereference, FilterKind, Reference, Resampler};
+use eeglens_io::bids::{self, BidsRecording};
+use eeglens_io::{montage, ChannelType, ReadOptions, Recording};
+
+use super::config::{ChannelSet, Normalise, PrepareConfig};
+use super::events::eyes_closed_intervals;
+
+/// One recording's windows and what became of it.
+pub(super) struct Processed {
+    /// the recording's own sampling rate, Hz
+    pub(super) fs: f64,
+    /// kept windows, normalised, `[n_windows, channels, segment]`
+    pub(super) windows: Vec<f32>,
+    pub(super) n_windows: usize,
+    /// windows rejected for amplitude
+    pub(super) rejected: usize,
+    /// seconds of data that windows were cut from
+    pub(super) seconds_used: f64,
+    /// whether eyes-closed events selected the data
+    pub(super) eyes_closed_events: bool,
+    /// bytes of raw EEG read (selected channels, before resampling)
+    pub(super) raw_bytes: u64,
+    /// the channels' names as the store gives them
+    pub(super) channels: Vec<String>,
+}
+
+/// Adds the reader's `new` warnings to `warnings`, each once: the header and the data are read
+/// separately and both reads repeat what the header says.
+fn add_reader_warnings(warnings: &mut Vec<String>, new: &[String]) {
+    for w in new {
+        if !warnings.contains(w) {
+            warnings.push(w.clone());
+        }
+    }
+}
+
+/// Prepares one recording. The reader's warnings go to `reader_warnings`, also when the
+/// recording is skipped after it was read.
+pub(super) fn process_recording(
+    r: &BidsRecording,
+    cfg: &PrepareConfig,
+    reader_warnings: &mut Vec<String>,
+) -> Result<Processed, String> {
+    let header = eeglens_io::read_with(&r.path, &ReadOptions { header_only: true, ..Default::default() })
+        .map_err(|e| e.to_string())?;
+    add_reader_warnings(reader_warnings, &header.warnings);
+    let (indices, names) = select_channels(&header, &cfg.channels)?;
+    let fs = check_rate(&header, &indices, cfg)?;
+    let wanted: Vec<String> = indices.iter().map(|&i| header.channels[i].name.clone()).collect();
+    let rec = eeglens_io::read_with(&r.path, &ReadOptions { channels: Some(wanted), ..Default::default() })
+        .map_err(|e| e.to_string())?;
+    add_reader_warnings(reader_warnings, &rec.warnings);
+    let raw_bytes = rec.data.iter().map(|c| c.len() as u64 * 4).sum();
+    check_finite(&rec.data, &names, fs)?;
+    // Events: the BIDS events.tsv wins over the file's own annotations.
+    let events = match &r.events_tsv {
+        Some(p) => bids::read_events_tsv(p).map_err(|e| e.to_string())?,
+        None => rec.annotations.clone(),
+    };
+    let data = condition(rec.data, fs, cfg)?;
+
+    let n = data.first().map_or(0, Vec::len);
+    let duration = n as f64 / cfg.rate;
+    let closed = if cfg.eyes_closed { eyes_closed_intervals(&events, duration) } else { None };
+    let eyes_closed_events = closed.is_some();
+    if cfg.eyes_closed && cfg.skip_unmarked && !eyes_closed_events {
+        return Err("no event marks eyes closed or open, so it would be used whole (--skip-unmarked)".into());
+    }
+    let intervals = closed.unwrap_or_else(|| vec![(0.0, duration)]);
+    let seg = (cfg.segment_s * cfg.rate).round() as usize;
+    let (starts, seconds_used) = window_starts(&intervals, cfg.rate, seg, n);
+    let (keep, rejected) = reject_amplitude(&data, &starts, seg, cfg.reject_uv);
+    if keep.is_empty() {
+        let what = if eyes_closed_events { "eyes-closed data" } else { "data" };
+        return Err(if rejected > 0 {
+            format!(
+                "no window left: all {rejected} windows exceed the amplitude threshold of {} µV",
+                cfg.reject_uv.unwrap_or(f64::INFINITY)
+            )
+        } else {
+            format!("no window: {seconds_used:.2} s of {what}, shorter than one {} s window", cfg.segment_s)
+        });
+    }
+    let windows = cut_windows(&data, &keep, seg, cfg.normalise);
+    check_finite_windows(&windows, &keep, data.len(), seg, &names, cfg.rate)?;
+    Ok(Processed {
+        fs,
+        windows,
+        n_windows: keep.len(),
+        rejected,
+        seconds_used,
+        eyes_closed_events,
+        raw_bytes,
+        channels: names,
+    })
+}
+
+/// The indices of the chosen channels in the file and the names the store gives them.
+fn select_channels(header: &Recording, channels: &ChannelSet) -> Result<(Vec<usize>, Vec<String>), String> {
+    let labels: Vec<&str> = header.channels.iter().map(|c| c.name.as_str()).collect();
+    Ok(match channels {
+        ChannelSet::Hbn24 => {
+            let idx = montage::resolve(&labels, &montage::HBN24)
+                .map_err(|missing| format!("channels not found: {}", missing.join(", ")))?;
+            (idx, montage::HBN24.iter().map(|s| s.to_string()).collect())
+        }
+        ChannelSet::List(l) => {
+            let wanted: Vec<&str> = l.iter().map(String::as_str).collect();
+            let idx = montage::resolve(&labels, &wanted)
+                .map_err(|missing| format!("channels not found: {}", missing.join(", ")))?;
+            (idx, l.clone())
+        }
+        ChannelSet::All => {
+            let idx: Vec<usize> =
+                (0..header.channels.len()).filter(|&i| header.channels[i].kind == ChannelType::Eeg).collect();
+            if idx.is_empty() {
+                return Err("no EEG channel".into());
+            }
+            let names = idx.iter().map(|&i| header.channels[i].short_name().to_string()).collect();
+            (idx, names)
+        }
+    })
+}
+
+/// The chosen channels' one sampling rate, which must be a whole number of Hz that holds the band.
+fn check_rate(header: &Recording, indices: &[usize], cfg: &PrepareConfig) -> Result<f64, String> {
+    let fs = header.channels[indices[0]].fs;
+    if let Some(&i) = indices.iter().find(|&&i| header.channels[i].fs != fs) {
+        return Err(format!(
+            "channel {} is sampled at {} Hz, channel {} at {fs} Hz; mixed rates are not supported",
+            header.channels[i].name, header.channels[i].fs, header.channels[indices[0]].name
+        ));
+    }
+    if !(fs > 0.0 && fs.fract() == 0.0) {
+        return Err(format!(
+            "sampling rate {fs} Hz is not a whole number; cannot resample to {} Hz",
+            cfg.rate
+        ));
+    }
+    // A rate whose Nyquist frequency is below the band's upper edge recorded nothing of the band's top:
+    // resampling cannot put it back, so the windows would not hold what the settings say.
+    if let Some((lo, hi)) = cfg.band {
+        if fs < 2.0 * hi {
+            return Err(format!(
+                "sampling rate {fs} Hz cannot hold the band {lo}-{hi} Hz: it records frequencies up to {} Hz only \
+                 (half its rate), below the band's upper edge {hi} Hz",
+                fs / 2.0
+            ));
+        }
+    }
+    Ok(fs)
+}
+
+/// Refuses a recording with a non-finite sample, naming the channel and the time.
+fn check_finite(data: &[Vec<f32>], names: &[String], fs: f64) -> Result<(), String> {
+    for (k, ch) in data.iter().enumerate() {
+        if let Some(t) = ch.iter().position(|v| !v.is_finite()) {
+            return Err(format!("channel {} has a non-finite sample at {:.3} s", names[k], t as f64 / fs));
+        }
+    }
+    Ok(())
+}
+
+/// Resamples to the output rate, band-passes and re-references.
+fn condition(mut data: Vec<Vec<f32>>, fs: f64, cfg: &PrepareConfig) -> Result<Vec<Vec<f32>>, String> {
+    let rate = cfg.rate;
+    if fs != rate {
+        let rs = Resampler::from_rates(fs as usize, rate as usize).map_err(|e| e.to_string())?;
+        data = eeglens_dsp::map_channels(&data, |c| rs.process(c)).map_err(|e| e.to_string())?;
+    }
+    if let Some((lo, hi)) = cfg.band {
+        let kind = if lo > 0.0 { FilterKind::BandPass(lo, hi) } else { FilterKind::LowPass(hi) };
+        let sos = butter(4, kind, rate).map_err(|e| e.to_string())?;
+        eeglens_dsp::for_each_channel(&mut data, |c| sos.filtfilt_in_place(c)).map_err(|e| e.to_string())?;
+    }
+    if cfg.average_reference && data.len() > 1 {
+        rereference(&mut data, &Reference::Average).map_err(|e| e.to_string())?;
+    }
+    Ok(data)
+}
+
+/// Starts of the non-overlapping windows of `seg` samples inside `intervals` (seconds) of
+/// `n` samples at `rate`, and the seconds the intervals cover.
+fn window_starts(intervals: &[(f64, f64)], rate: f64, seg: usize, n: usize) -> (Vec<usize>, f64) {
+    let mut starts = Vec::new();
+    let mut seconds_used = 0.0;
+    for &(a, b) in intervals {
+        seconds_used += b - a;
+        let (mut s, e) = ((a * rate).ceil() as usize, ((b * rate).floor() as usize).min(n));
+        while s + seg <= e {
+            starts.push(s);
+            s += seg;
+        }
+    }
+    (starts, seconds_used)
+}
+
+/// Amplitude rejection on the referenced, filtered µV: the starts kept and the number rejected.
+fn reject_amplitude(
+    data: &[Vec<f32>],
+    starts: &[usize],
+    seg: usize,
+    reject_uv: Option<f64>,
+) -> (Vec<usize>, usize) {
+    let mut rejected = 0;
+    let mut keep = Vec::with_capacity(starts.len());
+    for &s in starts {
+        let over = reject_uv
+            .is_some_and(|thr| data.iter().any(|ch| ch[s..s + seg].iter().any(|v| (v.abs() as f64) > thr)));
+        if over {
+            rejected += 1;
+        } else {
+            keep.push(s);
+        }
+    }
+    (keep, rejected)
+}
+
+/// The kept windows `[n, c, seg]`, normalised.
+fn cut_windows(data: &[Vec<f32>], keep: &[usize], seg: usize, how: Normalise) -> Vec<f32> {
+    let c = data.len();
+    let mut windows = Vec::with_capacity(keep.len() * c * seg);
+    for &s in keep {
+        for ch in data {
+            windows.extend_from_slice(&ch[s..s + seg]);
+        }
+    }
+    normalise(&mut windows, keep.len(), c, seg, how);
+    windows
+}
+
+/// Finite samples can still leave the f32 range in the filters or the reference (amplitudes
+/// near f32::MAX): such a recording is skipped with the reason, never written into the store.
+fn check_finite_windows(
+    windows: &[f32],
+    keep: &[usize],
+    c: usize,
+    seg: usize,
+    names: &[String],
+    rate: f64,
+) -> Result<(), String> {
+    if let Some(i) = windows.iter().position(|v| !v.is_finite()) {
+        let (w, ch) = (i / (c * seg), i / seg % c);
+        return Err(format!(
+            "channel {} becomes non-finite after resampling, filtering and re-referencing (window at {:.3} s): \
+             its amplitudes exceed what the preparation can represent",
+            names[ch],
+            keep[w] as f64 / rate
+        ));
+    }
+    Ok(())
+}
+
+/// Scales windows `[n, c, t]` in place (see [`Normalise`]).
+pub(super) fn normalise(x: &mut [f32], n: usize, c: usize, t: usize, how: Normalise) {
+    let centre_and_scale = |block: &mut [f32], n_blocks: usize| {
+        // Channel means over all given windows, then one shared standard deviation.
+        let mut means = vec![0.0f64; c];
+        for w in 0..n_blocks {
+            for ch in 0..c {
+                let row = &block[(w * c + ch) * t..(w * c + ch + 1) * t];
+                means[ch] += row.iter().map(|&v| v as f64).sum::<f64>();
+            }
+        }
+        let count = (n_blocks * t).max(1) as f64;
+        means.iter_mut().for_each(|m| *m /= count);
+        let mut ss = 0.0f64;
+        for w in 0..n_blocks {
+            for ch in 0..c {
+                let row = &mut block[(w * c + ch) * t..(w * c + ch + 1) * t];
+                for v in row.iter_mut() {
+                    let d = *v as f64 - means[ch];
+                    ss += d * d;
+                    *v = d as f32;
+                }
+            }
+        }
+        let sd = (ss / (count * c as f64)).sqrt();
+        if sd > 0.0 {
+            block.iter_mut().for_each(|v| *v = (*v as f64 / sd) as f32);
+        }
+    };
+    match how {
+        Normalise::None => {}
+        Normalise::Recording if n > 0 => centre_and_scale(x, n),
+        Normalise::Recording => {}
+        Normalise::Segment => {
+            for w in x.chunks_exact_mut(c * t) {
+                centre_and_scale(w, 1);
+            }
+        }
+    }
+}
