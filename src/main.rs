@@ -68,6 +68,39 @@ fn default_sigpipe() {
 #[cfg(not(unix))]
 fn default_sigpipe() {}
 
+/// What SIGBUS means here: epoch stores and checkpoints are memory-mapped, and
+/// a mapped file that is truncated or rewritten in place (`cp` over it, an
+/// editor, another program's `prepare` writing without a rename) leaves pages
+/// with nothing behind them; touching one raises SIGBUS. eeglens itself
+/// replaces files by renaming, which a mapping survives.
+const SIGBUS_MESSAGE: &[u8] =
+    b"eeglens: error: a file eeglens was reading (an epoch store or a checkpoint, memory-mapped) \
+was truncated or rewritten in place while in use, so its data vanished under the reader (SIGBUS); \
+replace such files by renaming a new one over them, or stop eeglens first, then run the command again \
+(train: with --resume)\n";
+
+/// Prints [`SIGBUS_MESSAGE`] and exits with 1 instead of dying with "Bus error".
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn explain_sigbus() {
+    extern "C" fn on_sigbus(_: libc::c_int) {
+        // SAFETY: write(2) and _exit(2) are async-signal-safe; the message is a
+        // static byte string.
+        unsafe {
+            libc::write(2, SIGBUS_MESSAGE.as_ptr().cast(), SIGBUS_MESSAGE.len());
+            libc::_exit(1);
+        }
+    }
+    // SAFETY: called once at the start of `main`, before any thread exists; the
+    // handler only calls async-signal-safe functions.
+    unsafe {
+        libc::signal(libc::SIGBUS, on_sigbus as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    }
+}
+
+#[cfg(not(unix))]
+fn explain_sigbus() {}
+
 /// One line: the context chain joined with ": ", leaving out a cause whose
 /// text the message already holds. The libraries' errors show what they wrap
 /// in their own message and do not chain it again as a `source()`, so each
@@ -126,6 +159,7 @@ fn usage_line(rendered: &str) -> String {
 
 fn main() -> ExitCode {
     default_sigpipe();
+    explain_sigbus();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),

@@ -350,6 +350,32 @@ fn seeds_train_into_a_parent_that_eval_and_interpret_read_together() {
 }
 
 #[test]
+fn a_store_truncated_under_a_running_training_is_explained_not_a_bus_error() {
+    let d = tmpdir("sigbus");
+    let data = toy(&d, &ToyConfig { subjects: [12, 2, 2], windows: 8, ..ToyConfig::default() });
+    let out = d.join("run");
+    let child = bin()
+        .args(["train", "--model", "rvgg", "--data", data.to_str().expect("utf-8")])
+        .args(["--out", out.to_str().expect("utf-8"), "--epochs", "400", "--threads", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    while !out.join("checkpoint-last.safetensors").exists() {
+        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint after 2 minutes");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Truncated in place (as `cp` over it would): the mapped pages lose their data.
+    std::fs::OpenOptions::new().write(true).open(&data).expect("open").set_len(0).expect("truncate");
+    let o = child.wait_with_output().expect("wait");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("truncated or rewritten in place") && err.contains("SIGBUS"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
 fn one_process_trains_a_run_at_a_time_and_sigterm_stops_it_like_ctrl_c() {
     let d = tmpdir("lock");
     let data = toy(&d, &ToyConfig { subjects: [12, 2, 2], windows: 8, ..ToyConfig::default() });

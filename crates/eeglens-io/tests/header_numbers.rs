@@ -36,7 +36,6 @@ fn field(s: &str, w: usize) -> Vec<u8> {
 
 /// An EDF (or BDF) file: `ns` signals of `spr` samples per record, `records` records declared,
 /// and `data` bytes after the header.
-#[allow(clippy::too_many_arguments)]
 fn edf_bytes(
     bdf: bool,
     ns: u64,

@@ -53,7 +53,6 @@ impl Avx512 {
     ///
     /// # Panics
     /// When an operand does not fit its slice (message names the kernel).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn gemm_nn(
         self,
         m: usize,
@@ -96,7 +95,6 @@ impl Avx512 {
     ///
     /// # Panics
     /// When an operand does not fit its slice (message names the kernel).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn gemm_nt(
         self,
         m: usize,
@@ -140,7 +138,6 @@ impl Avx512 {
     ///
     /// # Panics
     /// When `offs.len() != k` or an operand does not fit its slice.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn gemm_nn_rows(
         self,
         m: usize,
@@ -246,7 +243,7 @@ fn scale(m: usize, n: usize, beta: f32, c: &mut [f32], ldc: usize) {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code, clippy::too_many_arguments)]
+#[allow(unsafe_code)]
 mod imp {
     //! The AVX-512F intrinsics. Every function here is `unsafe`: the caller
     //! guarantees AVX-512F and that every index named in its docs is in bounds.

@@ -195,7 +195,6 @@ impl RowTable {
     ///
     /// # Panics
     /// When `offs.len() != k` or an operand does not fit its slice.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn gemm_nn_rows(
         self,
         m: usize,
@@ -245,7 +244,6 @@ impl KernelSet {
     ///
     /// # Panics
     /// When an operand does not fit its slice.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn gemm_nn(
         self,
         m: usize,
@@ -271,7 +269,6 @@ impl KernelSet {
     ///
     /// # Panics
     /// When an operand does not fit its slice.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn gemm_nt(
         self,
         m: usize,
@@ -297,7 +294,6 @@ impl KernelSet {
     ///
     /// # Panics
     /// When an operand does not fit its slice.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn gemm_tn(
         self,
         m: usize,
@@ -324,7 +320,6 @@ impl KernelSet {
     /// `A` not transposed and `alpha == 1` run on the unpacked AVX-512 kernels
     /// when the set has them, which stream `B` once instead of packing it;
     /// everything else is a packed sgemm.
-    #[allow(clippy::too_many_arguments)]
     fn gemm_block(
         self,
         m: usize,
@@ -539,7 +534,6 @@ pub fn gemm(
 /// Each element is a sum over `k` in a fixed order that does not depend on
 /// `j0` or on the block size, so the result does not depend on how the
 /// columns are split over threads.
-#[allow(clippy::too_many_arguments)]
 fn gemv(
     ks: KernelSet,
     k: usize,

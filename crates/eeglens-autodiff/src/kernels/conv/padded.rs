@@ -103,7 +103,6 @@ impl Padded {
 /// Forward convolution in the padded layout: `y = conv(x, w) + b` (then the
 /// ReLU when `relu`), overwriting `y`. Buffers are checked by the caller;
 /// `scratch` holds at least [`Conv2dGeom::padded_scratch`] `f32`s.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn forward(
     rows: RowTable,
     g: &Conv2dGeom,

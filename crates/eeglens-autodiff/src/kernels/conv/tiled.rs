@@ -90,7 +90,6 @@ fn sum8(v: &[f32]) -> f32 {
 
 /// Forward, tile `t`, output channels `[r0, r0 + rows)`: `y_rows` holds those
 /// whole rows of one sample's `y`, `cols` the tile's column matrix.
-#[allow(clippy::too_many_arguments)]
 fn forward_rows(
     ks: KernelSet,
     d: &Dims,
@@ -130,7 +129,6 @@ fn forward_rows(
 /// Forward convolution by tiled im2col: `y = conv(x, w) + b` (then the ReLU
 /// when `relu`), overwriting `y`. Buffers are checked by the caller;
 /// `scratch` holds at least [`Conv2dGeom::cols_tile_len`] `f32`s.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn forward(
     ks: KernelSet,
     g: &Conv2dGeom,
@@ -179,7 +177,6 @@ pub(super) fn forward(
 
 /// Backward-weight, tile `t`, output channels `[r0, r0 + rows)`:
 /// `gw_rows = gy_rows[:, tile] cols_g^T + beta * gw_rows`.
-#[allow(clippy::too_many_arguments)]
 fn backward_weight_rows(
     ks: KernelSet,
     d: &Dims,
