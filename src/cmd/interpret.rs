@@ -32,7 +32,7 @@ pub struct Args {
     pub json: bool,
     /// Which windows the methods read. Whether the model learned, and the floor of every
     /// p-value, are judged on test alone when validation is read with it.
-    #[arg(long, value_enum, ignore_case = true, default_value = "val+test")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "test")]
     pub split: ReadSplitArg,
     /// Another epoch store (the run's moved, or was prepared again): accepted when it is the
     /// run's or its subjects keep the run's splits [default: the run's, which must be unchanged].
@@ -109,7 +109,7 @@ impl Default for Args {
             method: MethodArg::All,
             out: None,
             json: false,
-            split: ReadSplitArg::ValTest,
+            split: ReadSplitArg::Test,
             data: None,
             k: 20,
             correct_only: false,

@@ -277,11 +277,13 @@ pub struct InterpretConfig {
     /// windows read by optimal samples and the deconvnet (and whose
     /// statistics set actmax's scale), default test
     pub split: Split,
-    /// also read the windows of this held-out split, by default validation
-    /// with test: more subjects behind every reading. `model.learned` and the
-    /// floor of every p-value stay on `split` alone (the validation split
-    /// chose the best epoch, so the network looks better there than it is).
-    /// Never `train`; ignored when it is `split` itself.
+    /// also read the windows of this held-out split (validation with test:
+    /// more subjects behind every reading). `model.learned` and the floor of
+    /// every p-value stay on `split` alone (the validation split chose the
+    /// best epoch, so the network looks better there than it is). Not the
+    /// default: on the validation grid reading validation with test named
+    /// the planted band about as often as test alone (VALIDATION.md). Never
+    /// `train`; ignored when it is `split` itself.
     pub also: Option<Split>,
     /// windows per class (or unit) kept by optimal samples and the deconvnet
     pub k: usize,
@@ -321,7 +323,7 @@ impl Default for InterpretConfig {
         Self {
             methods: Method::ALL.to_vec(),
             split: Split::Test,
-            also: Some(Split::Val),
+            also: None,
             k: 20,
             correct_only: false,
             spread_subjects: true,

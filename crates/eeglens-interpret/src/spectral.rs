@@ -458,12 +458,14 @@ fn contrasts(values: &[&[f64]], groups: &[usize], n_ch: usize, n_b: usize) -> Ve
 /// over every channel it is diluted by the others, where the two groups
 /// differ only by their subjects' traits (alpha above all). On the
 /// validation grid (four bands × four places of five electrodes, two
-/// models, two seeds: 53 learned cells) the quarter named the planted band
-/// more often than the mean over all channels with every method (optimal
-/// samples 31 against 23, activation maximisation 44 against 43, the
-/// deconvnet 14 against 9); any share from an eighth (3 of 24) to a half
-/// also did better than the mean (27–34, 43–44 and 12–14), so the quarter
-/// is not fitted to the five planted electrodes.
+/// models, two seeds: 53 learned cells, re-read with `eeglens interpret`)
+/// the quarter named the planted band in 31 cells with optimal samples
+/// against 23 for the mean over all channels, and in 14 against 9 with the
+/// deconvnet; activation maximisation's patterns named it in 41 either way.
+/// Recomputed from the saved items with every share from an eighth (3 of
+/// 24) to a half, each did better than the mean with optimal samples
+/// (27–34 cells against 23; `tools/validation/contrast_lab.py`), so the
+/// quarter is not fitted to the five planted electrodes.
 pub fn strongest_channels(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return 0.0;
