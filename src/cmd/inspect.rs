@@ -140,7 +140,7 @@ fn bids_json(ds: &bids::BidsDataset) -> Value {
         .map(|r| {
             json!({
                 "path": r.path.strip_prefix(&ds.root).unwrap_or(&r.path).display().to_string(),
-                "subject": r.subject,
+                "subject": format!("sub-{}", r.subject),
                 "session": r.session,
                 "task": r.task,
                 "run": r.run,
@@ -151,7 +151,7 @@ fn bids_json(ds: &bids::BidsDataset) -> Value {
     json!({
         "format": "BIDS",
         "root": ds.root.display().to_string(),
-        "subjects": ds.subjects(),
+        "subjects": ds.subjects().iter().map(|s| format!("sub-{s}")).collect::<Vec<_>>(),
         "participants_columns": columns,
         "n_participants": ds.participants.as_ref().map_or(0, |t| t.rows.len()),
         "recordings": recs,
@@ -221,10 +221,14 @@ mod tests {
         let ds = bids::scan(&fixture("bids_tiny")).expect("fixture scans");
         let doc = bids_json(&ds);
         assert_eq!(doc["format"], "BIDS");
-        assert_eq!(doc["subjects"], json!(["01", "02"]));
+        assert_eq!(doc["subjects"], json!(["sub-01", "sub-02"]));
         assert_eq!(doc["participants_columns"], json!(["participant_id", "sex", "age", "EHQ_Total"]));
         assert_eq!(doc["recordings"][2]["session"], "01");
         assert_eq!(doc["recordings"][1]["task"], "SAIIT");
         assert_eq!(doc["recordings"][0]["participant"]["sex"], "F");
+        assert_eq!(
+            doc["recordings"][0]["subject"], "sub-01",
+            "one spelling of subject ids, as stores and eval"
+        );
     }
 }

@@ -272,10 +272,10 @@ fn prepare_reports_reader_warnings_with_the_recording() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     let recs = v["recordings"].as_array().expect("recordings");
     let of = |sub: &str| recs.iter().find(|r| r["subject"] == sub).expect("entry");
-    let w = of("002")["warnings"].as_array().expect("warnings");
+    let w = of("sub-002")["warnings"].as_array().expect("warnings");
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].as_str().is_some_and(|w| w.contains("duplicate channel label")), "{w:?}");
-    assert_eq!(of("001")["warnings"], serde_json::json!([]));
+    assert_eq!(of("sub-001")["warnings"], serde_json::json!([]));
     let st = eeglens_data::store::EpochStore::open(&store).expect("open");
     assert_eq!(st.meta().settings["outcome"]["recordings"], v["recordings"]);
     let _ = std::fs::remove_dir_all(&d);

@@ -114,12 +114,12 @@ fn outcome_json(
         .iter()
         .map(|r| match &r.outcome {
             Outcome::Kept { windows, rejected, seconds_used, eyes_closed_events } => serde_json::json!({
-                "path": r.path, "subject": r.subject, "label": r.label, "status": "used",
+                "path": r.path, "subject": format!("sub-{}", r.subject), "label": r.label, "status": "used",
                 "windows": windows, "rejected_amplitude": rejected, "seconds_used": seconds_used,
                 "eyes_closed_events": eyes_closed_events, "warnings": r.warnings,
             }),
             Outcome::Skipped(why) => serde_json::json!({
-                "path": r.path, "subject": r.subject, "label": r.label, "status": "skipped", "reason": why,
+                "path": r.path, "subject": format!("sub-{}", r.subject), "label": r.label, "status": "skipped", "reason": why,
                 "warnings": r.warnings,
             }),
         })

@@ -595,10 +595,10 @@ fn reader_warnings_are_kept_with_each_recording_outcome() {
     let recs = store.meta().settings["outcome"]["recordings"].as_array().expect("recordings").clone();
     assert_eq!(serde_json::Value::Array(recs.clone()), s.outcome_json()["recordings"]);
     for (sub, want) in [("002", &used.warnings), ("003", &skipped.warnings)] {
-        let entry = recs.iter().find(|r| r["subject"] == sub).expect("entry");
+        let entry = recs.iter().find(|r| r["subject"] == format!("sub-{sub}")).expect("entry");
         assert_eq!(entry["warnings"], serde_json::json!(want), "sub-{sub}");
     }
-    let entry = recs.iter().find(|r| r["subject"] == "001").expect("entry");
+    let entry = recs.iter().find(|r| r["subject"] == "sub-001").expect("entry");
     assert_eq!(entry["warnings"], serde_json::json!([]));
     let _ = std::fs::remove_dir_all(&d);
 }
