@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
-use eeglens_data::prepare::{prepare, ChannelSet, Outcome, PrepareConfig, PrepareSummary};
+use eeglens_data::prepare::{prepare, Bins, ChannelSet, Outcome, PrepareConfig, PrepareSummary};
 use eeglens_data::DataError;
 
 use super::choice::{NormaliseArg, ReferenceArg};
@@ -17,6 +17,11 @@ pub struct Args {
     /// participants.tsv column holding the labels (e.g. sex).
     #[arg(long)]
     pub label: String,
+    /// Cut a numeric --label column (age, a score) into ranges, each a class: a number of
+    /// ranges cut at the quantiles (2: at the median), or cut values with a comma or a decimal
+    /// point (9.5,12 or 10.0). Classes are named `<label><i><bound>`: age1<9.5, age2>=9.5.
+    #[arg(long)]
+    pub bins: Option<String>,
     /// Epoch store to write (.safetensors).
     #[arg(long)]
     pub out: PathBuf,
@@ -85,6 +90,7 @@ impl Default for Args {
         Self {
             bids_dir: PathBuf::new(),
             label: String::new(),
+            bins: None,
             out: PathBuf::new(),
             channels: "hbn24".into(),
             rate: 128.0,
@@ -111,6 +117,7 @@ impl Default for Args {
 /// Builds the preparation settings from the flags.
 pub fn config(a: &Args) -> anyhow::Result<PrepareConfig> {
     let mut c = PrepareConfig::new(&a.label);
+    c.bins = a.bins.as_deref().map(Bins::parse).transpose().map_err(|e| anyhow!("--bins: {e}"))?;
     c.channels = ChannelSet::parse(&a.channels);
     c.rate = a.rate;
     c.band = if a.band.eq_ignore_ascii_case("none") {

@@ -182,7 +182,36 @@ fn prepare_refuses_labels_that_would_make_wrong_classes() {
         }
         assert!(!store.exists());
     };
-    refused("age", &["column `age` holds numbers", "categorical column"]);
+    refused("age", &["column `age` holds numbers", "--bins 2"]);
+    // --bins cuts it into ranges: at the median, two classes of four subjects each.
+    let out = eeglens(&["prepare", s(&root), "--label", "age", "--bins", "2", "--out", s(&store), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let classes: Vec<String> = v["classes"]
+        .as_array()
+        .expect("classes")
+        .iter()
+        .map(|c| c.as_str().unwrap_or("").to_string())
+        .collect();
+    let ages: Vec<f64> = original
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').nth(2).expect("age").parse().expect("number"))
+        .collect();
+    let mut sorted = ages.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = (sorted[3] + sorted[4]) / 2.0;
+    assert_eq!(classes, [format!("age1<{median}"), format!("age2>={median}")], "{ages:?}");
+    let st = eeglens_data::store::EpochStore::open(&store).expect("open");
+    assert_eq!(st.meta().settings["bins"], serde_json::json!({"quantiles": 2}));
+    std::fs::remove_file(&store).expect("remove");
+    let out = eeglens(&["prepare", s(&root), "--label", "age", "--bins", "1", "--out", s(&store)]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--bins: 1 ranges"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let edit = |row: usize, f: &dyn Fn(&str) -> String| {
         let mut lines: Vec<String> = original.lines().map(String::from).collect();
         lines[row] = f(&lines[row]);

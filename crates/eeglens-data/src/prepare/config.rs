@@ -72,6 +72,9 @@ impl Normalise {
 pub struct PrepareConfig {
     /// the participants.tsv column holding the labels
     pub label: String,
+    /// cut a numeric label column into ranges, each a class (`None`: the
+    /// column holds categories)
+    pub bins: Option<super::bins::Bins>,
     /// which channels
     pub channels: ChannelSet,
     /// output sampling rate, Hz
@@ -107,6 +110,7 @@ impl PrepareConfig {
     pub fn new(label: impl Into<String>) -> Self {
         Self {
             label: label.into(),
+            bins: None,
             channels: ChannelSet::Hbn24,
             rate: 128.0,
             band: Some((0.25, 25.0)),
@@ -141,6 +145,7 @@ impl PrepareConfig {
             "reject_uv": self.reject_uv,
             "normalise": self.normalise.name(),
             "split": {"test": self.split.test, "val": self.split.val, "seed": self.split.seed, "balance": self.split.balance},
+            "bins": self.bins.as_ref().map(super::bins::Bins::json),
         })
     }
 

@@ -125,8 +125,9 @@ pub(crate) fn check_column(table: &Table, column: &str) -> Result<Vec<String>, S
         if nums.len() > MAX_NUMERIC_CODES || nums.iter().any(|x| x.fract() != 0.0) {
             return Err(format!(
                 "{path}: column `{column}` holds numbers ({} distinct values, {lo} to {hi}), and each value \
-                 would become its own class; eeglens classifies categories: add a categorical column that bins \
-                 the values (e.g. `{column}_group` with two or three ranges) and pass it to --label",
+                 would become its own class; eeglens classifies categories: cut it into ranges with --bins \
+                 (--bins 2 at the median, or cut values such as --bins 9.5,12), or add a categorical column \
+                 and pass it to --label",
                 nums.len()
             ));
         }

@@ -40,12 +40,14 @@ use eeglens_io::bids::{self, BidsDataset, BidsRecording};
 use eeglens_io::tsv::Table;
 use rayon::prelude::*;
 
+mod bins;
 mod config;
 mod events;
 mod labels;
 mod recording;
 mod summary;
 
+pub use bins::{Bins, MAX_BINS};
 pub use config::{ChannelSet, Normalise, PrepareConfig};
 pub use summary::{Outcome, PrepareSummary, RecordingReport};
 
@@ -84,12 +86,21 @@ pub fn prepare(
     check_writable(out)?;
     let ds = scan(root)?;
     let participants = participants_with_label(root, &ds, &cfg.label)?;
+    let binned;
+    let (participants, edges) = match &cfg.bins {
+        None => (participants, None),
+        Some(b) => {
+            let (table, edges) = bins::bin_column(participants, &cfg.label, b).map_err(DataError::Config)?;
+            binned = table;
+            (&binned, Some(edges))
+        }
+    };
     let mut warnings = labels::check_column(participants, &cfg.label).map_err(DataError::Config)?;
     let recs = recordings_of_task(root, &ds, cfg.task.as_deref())?;
     let participants_without_recording = participants_without_recording(participants, &recs);
 
     // Labels first: a missing label is a configuration problem, found before any work.
-    let (todo, reports) = label_recordings(participants, recs, cfg)?;
+    let (todo, reports) = label_recordings(participants, recs, cfg, edges.as_deref())?;
     check_labelled_split(participants, &todo, cfg)?;
 
     let done = process_all(&todo, cfg, progress);
@@ -181,6 +192,7 @@ fn label_recordings<'d>(
     participants: &Table,
     recs: Vec<&'d BidsRecording>,
     cfg: &PrepareConfig,
+    bin_edges: Option<&[f64]>,
 ) -> Result<(Vec<Todo<'d>>, Vec<RecordingReport>), DataError> {
     let mut reports: Vec<RecordingReport> = Vec::new();
     let mut todo: Vec<Todo<'d>> = Vec::new();
@@ -193,7 +205,11 @@ fn label_recordings<'d>(
     for r in recs {
         let raw = r.participant.get(&column).map(|s| s.trim().to_string());
         match raw.clone().filter(|s| !labels::is_missing(s)) {
-            Some(l) => todo.push((r, l)),
+            // A number of a binned column was checked when the column was cut.
+            Some(l) => match bin_edges {
+                Some(edges) => todo.push((r, bins::class_of(&cfg.label, edges, &l).unwrap_or(l))),
+                None => todo.push((r, l)),
+            },
             None => {
                 unlabelled.push(r.subject.clone());
                 let why = match raw {
