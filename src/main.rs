@@ -171,10 +171,19 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd::inspect::run(a, &cli.global),
         Command::Synth(a) => cmd::synth::run(a, &cli.global),
         Command::Prepare(a) => cmd::prepare::run(a, &cli.global),
-        Command::Train(a) => cmd::train::run(a, &cli.global),
+        Command::Train(a) => {
+            let (out, fresh) = (a.out.clone(), !a.resume);
+            cmd::train::run(a, &cli.global).inspect(|()| cmd::record_step("train", &out, fresh))
+        }
         Command::Baseline(a) => cmd::baseline::run(a, &cli.global),
-        Command::Eval(a) => cmd::eval::run(a, &cli.global),
-        Command::Interpret(a) => cmd::interpret::run(a, &cli.global),
+        Command::Eval(a) => {
+            let run = a.run.clone();
+            cmd::eval::run(a, &cli.global).inspect(|()| cmd::record_step("eval", &run, false))
+        }
+        Command::Interpret(a) => {
+            let run = a.run.clone();
+            cmd::interpret::run(a, &cli.global).inspect(|()| cmd::record_step("interpret", &run, false))
+        }
         Command::Report(a) => cmd::report::run(a, &cli.global),
         Command::Demo(a) => cmd::demo::run(a, &cli.global),
         Command::Validate(a) => cmd::validate::run(a, &cli.global),

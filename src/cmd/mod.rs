@@ -98,6 +98,42 @@ pub fn parse_range(s: &str) -> Result<(f64, f64), String> {
     Ok((lo, hi))
 }
 
+/// This process's record for `provenance.jsonl` (and a store's settings): the
+/// subcommand, the version, the command line, now, the threads and kernels.
+pub fn provenance_step(step: &str) -> eeglens_train::provenance::Step {
+    use eeglens_autodiff::kernels;
+    use eeglens_train::provenance::{now, shell_line, Step};
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    Step {
+        step: step.to_string(),
+        eeglens: env!("CARGO_PKG_VERSION").to_string(),
+        command: shell_line(&args),
+        date: now(),
+        threads: kernels::threads(),
+        kernels: kernels::KernelConfig::of_process().to_string(),
+    }
+}
+
+/// Appends this process's step to the provenance of run directory `dir`
+/// (after removing an earlier run's when `fresh`: a training started anew);
+/// a failure is a warning (the command's own outputs are written).
+pub fn record_step(step: &str, dir: &std::path::Path, fresh: bool) {
+    let file = dir.join(eeglens_train::provenance::PROVENANCE_FILE);
+    if fresh {
+        if let Err(e) = std::fs::remove_file(&file) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                eprintln!(
+                    "warning: {}: the earlier run's provenance could not be removed: {e}",
+                    file.display()
+                );
+            }
+        }
+    }
+    if let Err(e) = eeglens_train::provenance::append(dir, &provenance_step(step)) {
+        eprintln!("warning: the provenance of this step was not recorded: {e}");
+    }
+}
+
 /// `eeglens version`: the version, then the kernels' configuration: which
 /// set runs the products (AVX-512 or portable, and why) and how many threads
 /// they use when no `--threads` is given.

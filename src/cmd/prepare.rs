@@ -143,7 +143,8 @@ pub fn config(a: &Args) -> anyhow::Result<PrepareConfig> {
 
 /// Runs `eeglens prepare`.
 pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
-    let cfg = config(&a)?;
+    let mut cfg = config(&a)?;
+    cfg.provenance = serde_json::to_value(super::provenance_step("prepare")).ok();
     let dataset = eeglens_io::bids::scan(&a.bids_dir).ok();
     if let Some(ds) = &dataset {
         claim(&a, ds)?;

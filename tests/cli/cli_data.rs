@@ -29,6 +29,11 @@ fn synth_then_prepare_with_defaults() {
     assert!(err.contains("warning: class `F` has only 3 subjects"), "{err}");
     assert_eq!(v["warnings"].as_array().expect("warnings").len(), 2, "{}", v["warnings"]);
     assert_eq!(st.meta().settings["outcome"]["warnings"], v["warnings"]);
+    // What made the store: the step, its command line and version, for the report's provenance.
+    let p = &st.meta().settings["provenance"];
+    assert_eq!(p["step"], "prepare");
+    assert!(p["command"].as_str().is_some_and(|c| c.contains("prepare") && c.contains("--label sex")), "{p}");
+    assert_eq!(p["eeglens"], env!("CARGO_PKG_VERSION"));
     let _ = std::fs::remove_dir_all(&d);
 }
 

@@ -87,6 +87,35 @@ fn train_then_eval_writes_the_run_and_reports_per_window_and_subject() {
     assert!(text(&o.stdout).contains("per subject"), "{}", text(&o.stdout));
     let o = eeglens(&["eval", "--run", out.to_str().expect("utf-8"), "--split", "holdout"]);
     assert_usage_error(&o, &["'holdout'", "--split", "test, val, train"]);
+
+    // Provenance: one line per completed command on the run, in order (the failed one is not there).
+    let steps = eeglens_train::provenance::read(&out).expect("provenance.jsonl");
+    let names: Vec<&str> = steps.iter().map(|s| s.step.as_str()).collect();
+    assert_eq!(names, ["train", "eval", "eval", "eval"]);
+    assert!(steps[0].command.contains("train --model rvgg") && steps[0].command.contains("--epochs 2"));
+    assert!(steps[2].command.ends_with("--split val --json --windows"), "{}", steps[2].command);
+    assert_eq!(steps[0].eeglens, env!("CARGO_PKG_VERSION"));
+    assert!(steps[0].date.len() == 20 && steps[0].date.ends_with('Z') && !steps[0].kernels.is_empty());
+    // Training anew over the run starts its provenance anew.
+    let o = eeglens(
+        &["train", "--model", "rvgg", "--data", data.to_str().expect("utf-8")]
+            .into_iter()
+            .chain([
+                "--out",
+                out.to_str().expect("utf-8"),
+                "--epochs",
+                "1",
+                "--threads",
+                "1",
+                "--quiet",
+                "--force",
+            ])
+            .collect::<Vec<_>>(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let steps = eeglens_train::provenance::read(&out).expect("provenance.jsonl");
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert!(steps[0].command.contains("--force"));
 }
 
 #[test]

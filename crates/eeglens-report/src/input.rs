@@ -35,6 +35,9 @@ pub struct ReportInput {
     pub seeds: Option<Seeds>,
     /// the parts of the page that could not be drawn, each with its file and why
     pub missing: Vec<MissingPart>,
+    /// the steps that made the run, in order: the store's preparation, then
+    /// the run directory's `provenance.jsonl` (empty when none recorded it)
+    pub provenance: Vec<eeglens_train::provenance::Step>,
 }
 
 /// A part of the page that could not be drawn because a file of the run is

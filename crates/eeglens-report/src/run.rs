@@ -117,6 +117,11 @@ fn load_parent(
     let dir =
         runs.iter().find(|(s, _)| *s == shown).map(|(_, d)| d.clone()).expect("the shown seed is a run");
     let mut input = load_single(&dir, interpret_dir)?;
+    // `train --seeds` records its step in the parent.
+    if let Ok(steps) = eeglens_train::provenance::read(parent) {
+        let at = input.provenance.iter().take_while(|s| s.step == "prepare").count();
+        input.provenance.splice(at..at, steps);
+    }
     input.title = format!("eeglens report: {}, seed {shown}", dir_name(parent));
     input.seeds = Some(Seeds { parent: parent.to_path_buf(), agreement, runs, shown });
     Ok(input)
@@ -162,6 +167,7 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
         );
     }
     let interpretation = interpretation(&run, &json, report, store.as_ref(), &mut missing)?;
+    let provenance = provenance(run_dir, &dataset, &mut missing);
     Ok(ReportInput {
         title: format!("eeglens report: {}", dir_name(run_dir)),
         run_dir: Some(run_dir.to_path_buf()),
@@ -173,7 +179,29 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
         baseline,
         seeds: None,
         missing,
+        provenance,
     })
+}
+
+/// The store's preparation step (from its settings), then the run's recorded steps.
+fn provenance(
+    run_dir: &Path,
+    dataset: &DatasetSummary,
+    missing: &mut Vec<MissingPart>,
+) -> Vec<eeglens_train::provenance::Step> {
+    let prepared = dataset.settings.as_ref().and_then(|s| s.get("provenance")).cloned();
+    let mut steps: Vec<_> = prepared.and_then(|v| serde_json::from_value(v).ok()).into_iter().collect();
+    match eeglens_train::provenance::read(run_dir) {
+        Ok(s) => steps.extend(s),
+        Err(e) => lack(
+            missing,
+            "provenance",
+            run_dir.join(eeglens_train::provenance::PROVENANCE_FILE),
+            "the commands that made the run",
+            e.to_string(),
+        ),
+    }
+    steps
 }
 
 /// The error of a run-directory file of `run_dir`.

@@ -111,6 +111,7 @@ fn input() -> ReportInput {
         baseline: None,
         seeds: None,
         missing: Vec::new(),
+        provenance: Vec::new(),
     }
 }
 
@@ -250,6 +251,38 @@ fn a_model_at_chance_says_so_at_the_top_and_shows_no_reading() {
     only.eval = None;
     let html = render(&only).html;
     assert!(html.contains("id=\"nothing-learned\"") && html.contains("Interpretation, test split: 20 of 40"));
+}
+
+#[test]
+fn provenance_lists_every_step_or_says_none_was_recorded() {
+    let html = render(&input()).html;
+    assert!(
+        html.contains("id=\"provenance\"") && html.contains("No step of this run recorded its provenance")
+    );
+    let mut i = input();
+    let step = |s: &str, cmd: &str| eeglens_train::provenance::Step {
+        step: s.into(),
+        eeglens: "0.1.0".into(),
+        command: cmd.into(),
+        date: "2026-12-06T19:00:00Z".into(),
+        threads: 2,
+        kernels: "avx512 (the CPU has AVX-512F)".into(),
+    };
+    i.provenance = vec![
+        step("prepare", "eeglens prepare bids --label sex"),
+        step("train", "eeglens train --out 'a <b>'"),
+    ];
+    let html = render(&i).html;
+    let at = html.find("id=\"provenance\"").expect("the section");
+    let section = &html[at..];
+    assert!(section.contains("<code>eeglens prepare bids --label sex</code>"), "{section}");
+    assert!(section.contains("a &lt;b&gt;") && !section.contains("<b>"), "commands are escaped");
+    assert!(section.contains("2026-12-06T19:00:00Z") && section.contains("avx512 (the CPU has AVX-512F)"));
+    assert!(
+        section.find("prepare").expect("prepare") < section.find("train --out").expect("train"),
+        "in order"
+    );
+    assert!(!section.contains("No step of this run"));
 }
 
 #[test]

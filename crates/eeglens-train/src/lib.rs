@@ -87,6 +87,7 @@ pub mod error;
 pub mod eval;
 pub mod lock;
 pub mod metrics;
+pub mod provenance;
 pub mod run_dir;
 pub mod select;
 pub mod train;

@@ -103,6 +103,9 @@ pub struct PrepareConfig {
     /// fail when any recording is skipped (unreadable, no label, no window left, ...) instead of
     /// going on without it; subjects left out by class balancing (asked for) do not count
     pub strict: bool,
+    /// what ran this preparation (version, command line, date, ...), kept in the
+    /// store's settings as `provenance`; `None` records nothing
+    pub provenance: Option<serde_json::Value>,
 }
 
 impl PrepareConfig {
@@ -124,6 +127,7 @@ impl PrepareConfig {
             split: SplitConfig::default(),
             skip_unlabelled: false,
             strict: false,
+            provenance: None,
         }
     }
 
@@ -146,6 +150,7 @@ impl PrepareConfig {
             "normalise": self.normalise.name(),
             "split": {"test": self.split.test, "val": self.split.val, "seed": self.split.seed, "balance": self.split.balance},
             "bins": self.bins.as_ref().map(super::bins::Bins::json),
+            "provenance": self.provenance,
         })
     }
 

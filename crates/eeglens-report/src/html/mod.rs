@@ -119,6 +119,7 @@ pub fn render(input: &ReportInput) -> Rendered {
     setup::model(&mut p, input);
     setup::training(&mut p, input);
     methods::interpretation(&mut p, input);
+    setup::provenance(&mut p, input);
     let html = format!(
         concat!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",

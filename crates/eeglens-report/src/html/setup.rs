@@ -52,7 +52,8 @@ pub(super) fn dataset(p: &mut Page, input: &ReportInput) {
     let _ = writeln!(p.body, "{t}");
     if let Some(serde_json::Value::Object(m)) = &d.settings {
         let mut s = String::from("<h3>Preparation</h3><table>");
-        for (k, v) in m {
+        // The preparation's own provenance is shown with the other steps'.
+        for (k, v) in m.iter().filter(|(k, _)| k.as_str() != "provenance") {
             let v = match v {
                 serde_json::Value::String(s) => s.clone(),
                 // What happened to each recording: counted here, listed by `prepare`.
@@ -69,6 +70,37 @@ pub(super) fn dataset(p: &mut Page, input: &ReportInput) {
         s.push_str("</table>");
         let _ = writeln!(p.body, "{s}");
     }
+}
+
+/// What made the result: every recorded step (prepare, train, eval,
+/// interpret), with the version, command line, date, threads and kernels.
+pub(super) fn provenance(p: &mut Page, input: &ReportInput) {
+    let _ = writeln!(p.body, "<h2 id=\"provenance\">Provenance</h2>");
+    super::missing_here(p, input, "provenance", None);
+    if input.provenance.is_empty() {
+        let _ = writeln!(
+            p.body,
+            "<p>No step of this run recorded its provenance (it was made by an eeglens that did not record it).</p>"
+        );
+        return;
+    }
+    let mut t = String::from(
+        "<table><tr><th>step</th><th>command</th><th>eeglens</th><th>ended (UTC)</th><th class=\"n\">threads</th><th>kernels</th></tr>",
+    );
+    for s in &input.provenance {
+        let _ = write!(
+            t,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            escape(&s.step),
+            escape(&s.command),
+            escape(&s.eeglens),
+            escape(&s.date),
+            s.threads,
+            escape(&s.kernels)
+        );
+    }
+    t.push_str("</table>");
+    let _ = writeln!(p.body, "{t}");
 }
 
 pub(super) fn model(p: &mut Page, input: &ReportInput) {
