@@ -76,7 +76,7 @@ pub enum NnError {
         holds: Vec<usize>,
     },
     /// Unknown model name.
-    #[error("unknown model `{0}` (known: rvgg, vanputten, shallow, eegnet)")]
+    #[error("unknown model `{0}` (known: {known})", known = crate::models::MODEL_NAMES.join(", "))]
     UnknownModel(String),
     /// Reading or writing a file failed.
     #[error("{path}: {cause}")]

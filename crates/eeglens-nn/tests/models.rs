@@ -36,6 +36,10 @@ fn models_size_from_the_data() {
     }
     let err = models::build("resnet", &spec, &mut Rng::new(0)).unwrap_err();
     assert!(matches!(err, NnError::UnknownModel(_)));
+    let msg = err.to_string();
+    for name in models::MODEL_NAMES {
+        assert!(msg.contains(name), "the message lists every zoo model: {msg}");
+    }
 }
 
 #[test]
