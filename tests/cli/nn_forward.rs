@@ -10,17 +10,26 @@ use eeglens_autodiff::{Rng, Tensor};
 use eeglens_nn::models::{rvgg, RVGG_SHORT_NAMES};
 use eeglens_nn::{read_tensor_file, write_tensor_file, ModelSpec, TensorFile};
 
-use crate::util::{assert_one_line_error, bin, tmpdir};
+use crate::util::{assert_one_line_error, bin};
 
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/golden/pytorch/rvgg_seed0.safetensors");
 
 /// The golden README's check: `max|got - ref| <= REL_TO_MAX * max|ref|` per tensor.
 const REL_TO_MAX: f32 = 1e-4;
 
-/// `name` in this module's scratch directory.
+/// `name` in this module's scratch directory. It is shared by the module's
+/// tests and lives as long as the process, so it cannot be removed when the
+/// tests end: it sits under cargo's target directory (`CARGO_TARGET_TMPDIR`)
+/// under one name, emptied when the next run starts, so runs never pile up.
 fn tmp(name: &str) -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| tmpdir("nn-forward")).join(name)
+    DIR.get_or_init(|| {
+        let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("nn-forward");
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("scratch directory");
+        d
+    })
+    .join(name)
 }
 
 fn assert_close(name: &str, got: &Tensor, want: &Tensor) {
