@@ -254,6 +254,35 @@ fn a_model_at_chance_says_so_at_the_top_and_shows_no_reading() {
 }
 
 #[test]
+fn every_test_subject_has_a_row_least_sure_first_and_the_wrong_ones_marked() {
+    let mut i = input();
+    let mut e = eval(30, 40, 1, 2);
+    e.subjects = serde_json::from_value(json!([
+        {"subject": "sub-001", "label": 0, "n_windows": 20, "mean_prob": [0.9, 0.1], "predicted": 0,
+         "predicted_vote": 0, "window_accuracy": 0.95},
+        {"subject": "sub-002", "label": 1, "n_windows": 20, "mean_prob": [0.7, 0.3], "predicted": 0,
+         "predicted_vote": 0, "window_accuracy": 0.25}
+    ]))
+    .expect("subjects");
+    i.eval = Some(e);
+    let html = render(&i).html;
+    let at = html.find("<h3>Per subject</h3>").expect("the table");
+    let table = &html[at..at + html[at..].find("</table>").expect("its end")];
+    assert!(table.contains("1 of 2 test subjects given the wrong class"), "{table}");
+    let (a, b) = (table.find("sub-002").expect("sub-002"), table.find("sub-001").expect("sub-001"));
+    assert!(a < b, "the least sure subject first");
+    assert!(
+        table.contains(
+            "<tr class=\"wrong\"><td>sub-002</td><td>M</td><td class=\"n\">20</td><td class=\"n\">25"
+        ),
+        "{table}"
+    );
+    assert!(table.contains("<td>sub-001</td><td>F</td>") && table.contains(">0.9<"), "{table}");
+    // Without per-subject results there is no table.
+    assert!(!render(&input()).html.contains("<h3>Per subject</h3>"));
+}
+
+#[test]
 fn provenance_lists_every_step_or_says_none_was_recorded() {
     let html = render(&input()).html;
     assert!(

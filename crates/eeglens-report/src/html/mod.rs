@@ -48,6 +48,7 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .verdict ul { margin: 6px 0; padding-left: 20px; }
 .warning { background: #fdf1ea; border-left: 4px solid #d55e00; padding: 10px 14px; margin: 10px 0 16px; }
 .not-read { color: #a63d00; font-weight: bold; }
+tr.wrong td { color: #a63d00; }
 .note { color: var(--muted); font-size: 13px; }
 .figs { display: flex; flex-wrap: wrap; gap: 18px 24px; align-items: flex-start; }
 figure { margin: 8px 0; max-width: 100%; }

@@ -237,4 +237,45 @@ pub(super) fn training(p: &mut Page, input: &ReportInput) {
         ),
     );
     let _ = writeln!(p.body, "</div>");
+    subjects_table(p, ev);
+}
+
+/// One row per test subject: its windows, how many the network got right, its
+/// mean probability of its own class and the class it is given, the subjects
+/// the network gets wrong first. A per-subject accuracy hides which subjects
+/// carry it; this shows whether a few subjects decide the result.
+fn subjects_table(p: &mut Page, ev: &eeglens_train::eval::EvalReport) {
+    if ev.subjects.is_empty() {
+        return;
+    }
+    let class = |c: usize| ev.classes.get(c).map_or_else(|| c.to_string(), |n| n.clone());
+    let own =
+        |s: &eeglens_train::metrics::SubjectResult| s.mean_prob.get(s.label).copied().unwrap_or(f64::NAN);
+    let mut rows: Vec<&eeglens_train::metrics::SubjectResult> = ev.subjects.iter().collect();
+    rows.sort_by(|a, b| own(a).total_cmp(&own(b)));
+    let wrong = rows.iter().filter(|s| s.predicted != s.label).count();
+    let mut t = String::from(concat!(
+        "<table class=\"subjects\"><tr><th>subject</th><th>class</th><th class=\"n\">windows</th>",
+        "<th class=\"n\">windows right</th><th class=\"n\">mean probability of its class</th><th>given</th></tr>"
+    ));
+    for s in rows {
+        let mark = if s.predicted == s.label { "" } else { " class=\"wrong\"" };
+        let _ = write!(
+            t,
+            "<tr{mark}><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            escape(&s.subject),
+            escape(&class(s.label)),
+            s.n_windows,
+            pct(s.window_accuracy),
+            label(own(s), 3),
+            escape(&class(s.predicted))
+        );
+    }
+    t.push_str("</table>");
+    let _ = writeln!(
+        p.body,
+        "<h3>Per subject</h3><p>{} of {} test subjects given the wrong class (from their mean window probabilities); least sure first.</p>{t}",
+        wrong,
+        ev.subjects.len()
+    );
 }
