@@ -34,6 +34,7 @@ fn training_curves_have_axes_legend_and_both_panels() {
         val_loss: vec![0.69, 0.62, f64::NAN, 0.5, 0.52, 0.55],
         train_accuracy: vec![0.5, 0.6, 0.7, 0.75, 0.8, 0.82],
         val_accuracy: vec![0.5, 0.58, f64::NAN, 0.7, 0.69, 0.7],
+        best: None,
     };
     let svg = training_curves(&c);
     let texts = check_svg(&svg);
@@ -41,7 +42,33 @@ fn training_curves_have_axes_legend_and_both_panels() {
         assert!(texts.iter().any(|t| t == want), "missing `{want}` in {texts:?}");
     }
     // A missing validation value splits the dashed line into two pieces.
-    assert_eq!(svg.matches("stroke-dasharray").count(), 6, "2 legend entries, 2 pieces in each of 2 panels");
+    assert_eq!(svg.matches("stroke-dasharray").count(), 5, "1 legend entry, 2 pieces in each of 2 panels");
+    assert!(!texts.iter().any(|t| t == "best"));
+
+    // The best epoch is marked on both panels, and the one legend lies below the panels'
+    // frames, where no point can be.
+    let svg = training_curves(&Curves { best: Some(4.0), ..c });
+    let texts = check_svg(&svg);
+    assert_eq!(texts.iter().filter(|t| *t == "best").count(), 2, "{texts:?}");
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let y_of = |name: &str| -> Vec<f64> {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("text") && n.text() == Some(name))
+            .filter_map(|n| n.attribute("y")?.parse().ok())
+            .collect()
+    };
+    let lowest_point = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .filter_map(|n| n.attribute("cy")?.parse::<f64>().ok())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let lowest_axis_label = y_of("epoch").into_iter().fold(f64::NEG_INFINITY, f64::max);
+    for y in y_of("train").into_iter().chain(y_of("validation")) {
+        assert!(
+            y > lowest_point + 20.0 && y > lowest_axis_label,
+            "legend at y {y}, points down to {lowest_point}"
+        );
+    }
 }
 
 #[test]

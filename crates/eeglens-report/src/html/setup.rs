@@ -175,12 +175,13 @@ pub(super) fn training(p: &mut Page, input: &ReportInput) {
             val_loss: e.iter().map(|r| nan(r.val_loss)).collect(),
             train_accuracy: e.iter().map(|r| r.train_accuracy).collect(),
             val_accuracy: e.iter().map(|r| nan(r.val_accuracy)).collect(),
+            best: e.iter().rev().find(|r| r.best).map(|r| r.epoch as f64),
         };
         let best = e
             .iter()
             .rev()
             .find(|r| r.best)
-            .map(|r| format!(" The best checkpoint is from epoch {}.", r.epoch));
+            .map(|r| format!(" The best checkpoint is from epoch {} (marked).", r.epoch));
         let seconds: f64 = e.iter().map(|r| r.seconds).sum();
         p.figure(
             "training-curves",
