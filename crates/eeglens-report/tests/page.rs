@@ -278,8 +278,16 @@ fn every_test_subject_has_a_row_least_sure_first_and_the_wrong_ones_marked() {
         "{table}"
     );
     assert!(table.contains("<td>sub-001</td><td>F</td>") && table.contains(">0.9<"), "{table}");
-    // Without per-subject results there is no table.
-    assert!(!render(&input()).html.contains("<h3>Per subject</h3>"));
+    // The ROC per subject: sub-002 (M, given F at p(M) = 0.3) still ranks above sub-001 (F,
+    // p(M) = 0.1), so the area is 1 though one subject is classified wrong.
+    let rendered = render(&i);
+    assert!(rendered.figures.iter().any(|f| f == "roc-subjects"));
+    assert!(rendered.html.contains("AUC 1<"), "the area of a right ranking");
+    // Without per-subject results there is no table and no ROC.
+    let plain = render(&input());
+    assert!(
+        !plain.html.contains("<h3>Per subject</h3>") && !plain.figures.iter().any(|f| f == "roc-subjects")
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{pct, shape, Page};
-use crate::figures::{confusion_matrix, training_curves, Curves};
+use crate::figures::{confusion_matrix, roc_curve, training_curves, Curves};
 use crate::input::ReportInput;
 use crate::svg::{escape, label};
 use eeglens_train::run_dir::METRICS_FILE;
@@ -237,6 +237,21 @@ pub(super) fn training(p: &mut Page, input: &ReportInput) {
             ev.n_subjects
         ),
     );
+    if ev.classes.len() == 2 && !ev.subjects.is_empty() {
+        let scored: Vec<(f64, bool)> = ev
+            .subjects
+            .iter()
+            .map(|s| (s.mean_prob.get(1).copied().unwrap_or(f64::NAN), s.label == 1))
+            .collect();
+        p.figure(
+            "roc-subjects",
+            &roc_curve("ROC per subject", &scored),
+            &format!(
+                "Test subjects ranked by their mean probability of {}: true- against false-positive rate as the threshold falls (dashed: chance).",
+                escape(&ev.classes[1])
+            ),
+        );
+    }
     let _ = writeln!(p.body, "</div>");
     subjects_table(p, ev);
 }
