@@ -9,12 +9,35 @@ use eeglens_data::store::EpochStore;
 use eeglens_nn::read_tensor_file;
 use eeglens_train::toy::{toy_set, ToyConfig};
 
-/// A fresh, empty temporary directory for test `name`.
-pub fn tmpdir(name: &str) -> PathBuf {
+/// A fresh, empty temporary directory for test `name`, removed when dropped
+/// (at the end of the test, passed or failed).
+pub fn tmpdir(name: &str) -> Scratch {
     let d = std::env::temp_dir().join(format!("eeglens-train-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("create temp dir");
-    d
+    Scratch(d)
+}
+
+/// A temporary directory removed when dropped; reads as the `Path` it holds.
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Writes the toy set `cfg` into `dir` and opens it.
