@@ -39,11 +39,11 @@ pub struct Step {
 pub fn append(dir: &Path, step: &Step) -> Result<(), TrainError> {
     let path = dir.join(PROVENANCE_FILE);
     let mut text = if path.exists() {
-        read(dir)?;
         std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?
     } else {
         String::new()
     };
+    parse(&path, &text)?;
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
@@ -62,12 +62,19 @@ pub fn read(dir: &Path) -> Result<Vec<Step>, TrainError> {
         return Ok(Vec::new());
     }
     let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+    parse(&path, &text)
+}
+
+/// The steps of `text`, the content of `path`.
+fn parse(path: &Path, text: &str) -> Result<Vec<Step>, TrainError> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l)
-                .map_err(|e| TrainError::RunFile { path: path.clone(), msg: format!("line {}: {e}", i + 1) })
+            serde_json::from_str(l).map_err(|e| TrainError::RunFile {
+                path: path.to_path_buf(),
+                msg: format!("line {}: {e}", i + 1),
+            })
         })
         .collect()
 }
