@@ -34,8 +34,11 @@ use crate::chance::ChanceReport;
 use crate::error::TrainError;
 use crate::eval::{report_from_probs, EvalReport};
 
-/// The format tag of `baseline.json`.
-pub const BASELINE_FORMAT: &str = "eeglens-baseline/1";
+/// The format tag of `baseline.json`. Version 2 keeps the test split's
+/// window indices and class probabilities (`test.windows`,
+/// `test.probabilities`, as in `eval-test.json`), so that a report can draw
+/// the baseline's ROC per window; version 1 files lack them and read the same.
+pub const BASELINE_FORMAT: &str = "eeglens-baseline/2";
 
 /// Penalty strengths tried, from strong to weak.
 pub const C_GRID: [f64; 7] = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0];
@@ -96,9 +99,16 @@ pub struct BaselineReport {
 }
 
 impl BaselineReport {
-    /// The report without per-window probabilities (what `baseline.json` holds).
+    /// The report without per-window probabilities (what `eeglens baseline --json` prints).
     pub fn without_windows(&self) -> Self {
         Self { val: self.val.without_windows(), test: self.test.without_windows(), ..self.clone() }
+    }
+
+    /// What a run directory's `baseline.json` holds: the test split's window
+    /// probabilities, not the validation split's (the ROC per window is drawn
+    /// on test only).
+    pub fn for_run(&self) -> Self {
+        Self { val: self.val.without_windows(), ..self.clone() }
     }
 
     /// Two lines for the terminal.

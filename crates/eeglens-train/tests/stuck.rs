@@ -48,8 +48,13 @@ fn a_network_at_chance_is_restarted_and_every_attempt_is_logged() {
     // The test verdict: nothing learned on a null set.
     let chance = s.test.expect("test").chance.expect("chance tests");
     assert!(!chance.learned, "{chance:?}");
-    // The baseline was fitted first and recorded.
-    assert!(rd.baseline().expect("readable").is_some());
+    // The baseline was fitted first and recorded, with the test windows' probabilities (for a
+    // report's ROC per window) and not the validation windows'.
+    let b = rd.baseline().expect("readable").expect("baseline.json");
+    assert_eq!(b.format, eeglens_train::baseline::BASELINE_FORMAT);
+    assert_eq!(b.test.windows.len(), b.test.n_windows);
+    assert_eq!(b.test.probabilities.len(), b.test.n_windows);
+    assert!(b.val.windows.is_empty() && b.val.probabilities.is_empty());
 }
 
 #[test]

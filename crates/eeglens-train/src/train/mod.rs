@@ -341,7 +341,7 @@ fn run_baseline(
 ) -> Result<(), TrainError> {
     match crate::baseline::baseline(store) {
         Ok(b) => {
-            write_json(&run_dir.join(BASELINE_FILE), &b.without_windows())?;
+            write_json(&run_dir.join(BASELINE_FILE), &b.for_run())?;
             progress(&Progress::Baseline(Box::new(b)));
         }
         Err(e) => progress(&Progress::BaselineSkipped(e.to_string())),
