@@ -51,6 +51,11 @@ impl Default for ToyConfig {
     }
 }
 
+/// The toy's sampling rate, Hz.
+const FS: f64 = 128.0;
+/// The period of the planted sine, samples.
+const PERIOD: f32 = 8.0;
+
 /// Generates the set (deterministic in `cfg.seed`).
 pub fn toy_set(cfg: &ToyConfig) -> EpochSet {
     let (c, t) = (cfg.n_channels, cfg.n_samples);
@@ -69,7 +74,7 @@ pub fn toy_set(cfg: &ToyConfig) -> EpochSet {
                 for i in 0..t {
                     let mut v = gain * rng.normal() as f32;
                     if class == 1 && ch < c / 2 {
-                        v += cfg.effect * (std::f32::consts::TAU * i as f32 / 8.0 + phase).sin();
+                        v += cfg.effect * (std::f32::consts::TAU * i as f32 / PERIOD + phase).sin();
                     }
                     if ch == c - 1 {
                         v +=
@@ -91,11 +96,21 @@ pub fn toy_set(cfg: &ToyConfig) -> EpochSet {
         split,
         meta: EpochMeta {
             channels: (0..c).map(|i| format!("E{}", i + 1)).collect(),
-            fs: 128.0,
+            fs: FS,
             classes: vec!["F".into(), "M".into()],
             label_column: "sex".into(),
             subjects: (0..n_subjects).map(|i| format!("sub-{:03}", i + 1)).collect(),
-            settings: serde_json::json!({ "toy": { "effect": cfg.effect, "seed": cfg.seed } }),
+            settings: serde_json::json!({
+                "toy": { "effect": cfg.effect, "seed": cfg.seed },
+                // The truth as a synthetic store records it: the sine's frequency, the
+                // channels that carry it and the class that does.
+                "planted": {
+                    "band": [FS / PERIOD as f64, FS / PERIOD as f64],
+                    "channels": (0..c / 2).map(|i| format!("E{}", i + 1)).collect::<Vec<_>>(),
+                    "size": cfg.effect,
+                    "class": "M",
+                },
+            }),
         },
     }
 }

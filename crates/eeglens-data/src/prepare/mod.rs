@@ -133,6 +133,10 @@ pub fn prepare(
     let mut set = assemble(cfg, channels, &subjects, &subj_classes, &assignment, kept, &mut summary);
     let mut settings = cfg.settings_json();
     settings["outcome"] = summary.outcome_json();
+    // A synthetic dataset's planted effect travels with its windows, so a report can show the truth.
+    if let Some(planted) = crate::synth::planted(root) {
+        settings["planted"] = planted;
+    }
     set.meta.settings = settings;
     set.write(out)?;
     Ok(summary)

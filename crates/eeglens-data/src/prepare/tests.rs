@@ -26,11 +26,15 @@ fn synth(dir: &Path, n: usize, size: f64, seed: u64) -> SynthConfig {
 fn synthetic_dataset_prepares_with_defaults() {
     let d = tmp("defaults");
     let root = d.join("bids");
-    synth(&root, 8, 1.0, 3);
+    let c = synth(&root, 8, 1.0, 3);
     let out = d.join("e.safetensors");
     let s = prepare(&root, &PrepareConfig::new("sex"), &out, &|_| {}).expect("prepare");
     // 48 s of eyes closed per subject at 2 s per window, minus rejections.
     let store = EpochStore::open(&out).expect("open");
+    // The planted effect travels with the windows.
+    let planted = &store.meta().settings["planted"];
+    assert_eq!(planted["band"], serde_json::json!([c.effect.band.0, c.effect.band.1]), "{planted}");
+    assert_eq!(planted["channels"], serde_json::json!(c.effect.channels), "{planted}");
     assert_eq!(store.n_channels(), 24);
     assert_eq!(store.n_samples(), 256);
     assert_eq!(store.meta().classes, vec!["F", "M"]);

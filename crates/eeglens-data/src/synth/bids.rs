@@ -63,6 +63,18 @@ fn os(path: &Path) -> impl FnOnce(std::io::Error) -> DataError + '_ {
     move |e| DataError::io(path, e)
 }
 
+/// The file of a synthetic dataset that holds the generator's settings and the planted effect.
+pub const TRUTH_FILE: &str = "eeglens_synth.json";
+
+/// The planted effect of the synthetic dataset at `root` (the `effect` of its
+/// [`TRUTH_FILE`]: `band`, `channels`, `size`, `class`); `None` when `root`
+/// is not a synthetic dataset or its truth file cannot be read.
+pub fn planted(root: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(root.join(TRUTH_FILE)).ok()?;
+    let truth: serde_json::Value = serde_json::from_str(&text).ok()?;
+    truth.get("effect").filter(|e| e.is_object()).cloned()
+}
+
 /// Generates every subject of `cfg` and writes the dataset under `root`:
 /// `dataset_description.json`, `participants.tsv` (`participant_id`, `sex`,
 /// `age`) and `.json`, `eeglens_synth.json` (the generator's settings and the
@@ -117,7 +129,7 @@ pub fn write_bids(
         "blinks": cfg.blinks,
         "line_freq": cfg.line_freq,
     });
-    write_text(&root.join("eeglens_synth.json"), &pretty(&truth))?;
+    write_text(&root.join(TRUTH_FILE), &pretty(&truth))?;
 
     let results: Vec<Result<(PathBuf, u64), DataError>> = metas
         .par_iter()

@@ -33,7 +33,7 @@
 pub mod bids;
 pub mod spectral;
 
-pub use bids::{write_bids, SynthFormat, SynthSummary};
+pub use bids::{planted, write_bids, SynthFormat, SynthSummary, TRUTH_FILE};
 
 use eeglens_autodiff::Rng;
 
