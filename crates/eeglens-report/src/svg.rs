@@ -110,16 +110,63 @@ impl Log10 {
         }
     }
 
-    /// The decades (powers of ten) within the data interval, at least two values.
+    /// The decades (powers of ten) within the data interval; when fewer than
+    /// two fit, 1, 2 and 5 times the powers of ten in it; when fewer than two
+    /// of those fit either, the interval's ends. Label them with [`log_label`].
     pub fn ticks(&self) -> Vec<f64> {
         let (a, b) = (self.lin.d0.min(self.lin.d1), self.lin.d0.max(self.lin.d1));
         let t: Vec<f64> = (a.ceil() as i32..=b.floor() as i32).map(|e| 10f64.powi(e)).collect();
+        if t.len() >= 2 {
+            return t;
+        }
+        let inside = |v: f64| v.log10() >= a - 1e-9 && v.log10() <= b + 1e-9;
+        let t: Vec<f64> = (a.floor() as i32..=b.ceil() as i32)
+            .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
+            .filter(|&v| inside(v))
+            .collect();
         if t.len() >= 2 {
             t
         } else {
             vec![10f64.powf(a), 10f64.powf(b)]
         }
     }
+}
+
+/// The one label of a value on a logarithmic axis: a power of ten as `10ᵏ`
+/// (`10⁻³`, `10⁰`, `10²`), any other value as a mantissa of up to two
+/// significant digits times one (`2×10⁻³`, `3.5×10¹`). Every log axis uses
+/// it, so that their ticks read alike whatever their range.
+pub fn log_label(v: f64) -> String {
+    if !(v.is_finite() && v > 0.0) {
+        return "–".into();
+    }
+    let mut e = v.log10().floor() as i32;
+    let mut m = v / 10f64.powi(e);
+    // Two significant digits; 9.96 rounds up to the next decade.
+    m = (m * 10.0).round() / 10.0;
+    if m >= 10.0 {
+        m /= 10.0;
+        e += 1;
+    }
+    let sup = superscript(e);
+    if (m - 1.0).abs() < 1e-9 {
+        format!("10{sup}")
+    } else {
+        format!("{}×10{sup}", label(m, 2))
+    }
+}
+
+/// An integer in superscript digits (`-3` is `⁻³`).
+fn superscript(e: i32) -> String {
+    const DIGITS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    let mut s = String::new();
+    if e < 0 {
+        s.push('⁻');
+    }
+    for d in e.unsigned_abs().to_string().bytes() {
+        s.push(DIGITS[(d - b'0') as usize]);
+    }
+    s
 }
 
 fn widen(d0: f64, d1: f64) -> (f64, f64) {
@@ -408,6 +455,21 @@ mod tests {
         assert!((l.map(1.0) - 20.0).abs() < 1e-9);
         assert_eq!(l.map(-1.0), 0.0);
         assert_eq!(l.ticks(), vec![0.01, 0.1, 1.0, 10.0, 100.0]);
+        // Less than a decade: 1-2-5 steps, not the interval's odd ends.
+        let l = Log10::new(0.15, 0.6, 0.0, 40.0);
+        assert_eq!(l.ticks(), vec![0.2, 0.5]);
+    }
+
+    #[test]
+    fn log_labels_are_powers_of_ten_whatever_the_range() {
+        assert_eq!(log_label(1e-3), "10⁻³");
+        assert_eq!(log_label(1.0), "10⁰");
+        assert_eq!(log_label(100.0), "10²");
+        assert_eq!(log_label(1e12), "10¹²");
+        assert_eq!(log_label(0.02), "2×10⁻²");
+        assert_eq!(log_label(35.0), "3.5×10¹");
+        assert_eq!(log_label(0.000999), "10⁻³");
+        assert_eq!(log_label(0.0), "–");
     }
 
     #[test]

@@ -5,9 +5,9 @@
 mod support;
 
 use eeglens_report::figures::{
-    band_bars, channel_spread, confusion_matrix, fraction_bars, heatmap, line_chart, psd_curves, scalp_map,
-    stacked_traces, training_curves, value_matrix, BandBar, BandSpan, ChannelSpread, Curves, FractionBar,
-    Series, TopoPoint,
+    band_bars, channel_spread, confusion_matrix, fraction_bars, group_psd, heatmap, line_chart, psd_curves,
+    roc_curves, scalp_map, stacked_traces, training_curves, value_matrix, BandBar, BandSpan, ChannelSpread,
+    Curves, FractionBar, PsdPanel, PsdSeries, RocSeries, Series, TopoPoint,
 };
 use proptest::prelude::*;
 use support::check_svg;
@@ -160,10 +160,83 @@ fn psd_curves_shade_and_name_the_bands_on_a_log_axis() {
     let svg =
         psd_curves("Spectra", &freqs, &[("F".into(), a), ("M".into(), b)], &bands, Some(30.0), "µV²/Hz");
     let texts = check_svg(&svg);
-    for want in ["delta", "theta", "frequency (Hz)", "power (µV²/Hz)", "F", "M", "1", "10"] {
+    for want in ["delta", "theta", "frequency (Hz)", "power (µV²/Hz)", "F", "M", "10⁰", "10¹"] {
         assert!(texts.iter().any(|t| t == want), "missing `{want}` in {texts:?}");
     }
     assert_eq!(svg.matches("class=\"band\"").count(), 2);
+}
+
+/// The tick labels of the log axes of `svg`: the texts right-aligned left of a frame.
+fn log_ticks(svg: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(svg).expect("parses");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text") && n.attribute("text-anchor") == Some("end"))
+        .filter_map(|n| n.text().map(str::to_string))
+        .filter(|t| t.contains("10"))
+        .collect()
+}
+
+#[test]
+fn every_log_axis_labels_its_ticks_alike_whatever_its_range() {
+    let freqs: Vec<f64> = (0..=32).map(f64::from).collect();
+    let is_log_label = |t: &str| {
+        let (m, e) = t.split_once("10").expect("a power of ten");
+        (m.is_empty() || (m.ends_with('×') && m.trim_end_matches('×').parse::<f64>().is_ok()))
+            && !e.is_empty()
+            && e.chars().all(|c| "⁰¹²³⁴⁵⁶⁷⁸⁹⁻".contains(c))
+    };
+    // Decades, a fraction of a decade, and tiny and huge powers: one style everywhere.
+    for (lo, hi) in [(1e-3, 10.0), (0.15, 0.6), (1e-12, 1e-9), (2e5, 3e7)] {
+        let curve: Vec<f64> = freqs.iter().map(|f| lo + (hi - lo) * f / 32.0).collect();
+        let psd = psd_curves("x", &freqs, &[("A".into(), curve.clone())], &[], None, "u");
+        let panel = PsdPanel {
+            name: "frontal".into(),
+            series: vec![PsdSeries { name: "A".into(), mean: curve.clone(), sem: vec![0.0; curve.len()] }],
+        };
+        let grouped = group_psd("x", &freqs, &[panel], None, "u");
+        for svg in [&psd, &grouped] {
+            let ticks = log_ticks(svg);
+            assert!(ticks.len() >= 2, "[{lo}, {hi}]: {ticks:?}");
+            assert!(ticks.iter().all(|t| is_log_label(t)), "[{lo}, {hi}]: {ticks:?}");
+        }
+    }
+}
+
+#[test]
+fn group_spectra_share_one_axis_and_shade_one_sem_around_each_mean() {
+    let freqs: Vec<f64> = (0..=20).map(f64::from).collect();
+    let series = |name: &str, g: f64| PsdSeries {
+        name: name.into(),
+        mean: freqs.iter().map(|f| g / (1.0 + f)).collect(),
+        sem: freqs.iter().map(|f| 0.2 * g / (1.0 + f)).collect(),
+    };
+    let panels: Vec<PsdPanel> = ["frontal", "central", "temporal"]
+        .iter()
+        .map(|n| PsdPanel {
+            name: n.to_string(),
+            series: vec![series("F (3 subjects)", 1.0), series("M (3 subjects)", 2.0)],
+        })
+        .collect();
+    let svg = group_psd("Class spectra", &freqs, &panels, Some(16.0), "µV²/Hz");
+    let texts = check_svg(&svg);
+    for want in ["frontal", "central", "temporal", "F (3 subjects)", "M (3 subjects)", "power (µV²/Hz)"] {
+        assert!(texts.iter().any(|t| t == want), "missing `{want}` in {texts:?}");
+    }
+    assert_eq!(svg.matches("class=\"sem\"").count(), 6);
+    assert_eq!(svg.matches("class=\"mean\"").count(), 6);
+    // One axis for all panels: the same tick labels in each.
+    let ticks = log_ticks(&svg);
+    assert_eq!(ticks.len() % 3, 0, "{ticks:?}");
+    let per = ticks.len() / 3;
+    assert!(ticks.chunks(per).all(|c| c == &ticks[..per]), "{ticks:?}");
+    // The band of class M lies above that of F: M's mean is twice F's.
+    let doc = roxmltree::Document::parse(&svg).expect("parses");
+    let top_of = |k: usize| -> f64 {
+        let d = doc.descendants().filter(|n| n.attribute("class") == Some("mean")).nth(k).expect("a curve");
+        let pts = d.attribute("points").expect("points");
+        pts.split_whitespace().map(|p| p.split_once(',').expect("x,y").1.parse::<f64>().expect("y")).sum()
+    };
+    assert!(top_of(1) < top_of(0), "M's curve is higher on the page (smaller y)");
 }
 
 #[test]
@@ -247,7 +320,12 @@ proptest! {
         check_svg(&line_chart("x", &x, &[Series { name: "s", values: &series, colour: 0, dashed: false }], "x", "y", None));
         let freqs: Vec<f64> = (0..t).map(|i| i as f64).collect();
         let psd: Vec<f64> = series.iter().take(t).map(|v| v.abs()).collect();
-        check_svg(&psd_curves("x", &freqs, &[("A".into(), psd)], &[BandSpan { name: "b".into(), lo: 1.0, hi: 2.0 }], None, "u"));
+        check_svg(&psd_curves("x", &freqs, &[("A".into(), psd.clone())], &[BandSpan { name: "b".into(), lo: 1.0, hi: 2.0 }], None, "u"));
+        let sem: Vec<f64> = psd.iter().map(|v| v * 2.0).collect();
+        let panel = PsdPanel { name: "p".into(), series: vec![PsdSeries { name: "A".into(), mean: psd.clone(), sem }] };
+        check_svg(&group_psd("x", &freqs, &[panel.clone(), panel.clone(), panel], None, "u"));
+        let scored: Vec<(f64, bool)> = series.iter().enumerate().map(|(i, &v)| (v, i % 2 == 0)).collect();
+        check_svg(&roc_curves("x", &[RocSeries { name: "a".into(), scored: scored.clone(), dashed: false }, RocSeries { name: "b".into(), scored, dashed: true }]));
         let bars: Vec<BandBar> = series.iter().take(4).map(|&v| BandBar { name: "b".into(), lo: 1.0, hi: 2.0, log_ratio: v, p: v.abs() }).collect();
         check_svg(&band_bars("x", &bars, ("A", "B"), 0.05));
         let pts: Vec<TopoPoint> = ch.iter().zip(&series).map(|(n, &v)| {

@@ -9,6 +9,8 @@
 //! | [`stacked_traces`] | one trace per channel, names on the axis, a scale bar |
 //! | [`heatmap`] | channel x time with a diverging colour scale |
 //! | [`psd_curves`] | class spectra on a log axis, bands shaded and labelled |
+//! | [`group_psd`] | class spectra per channel group, mean ± SEM over subjects |
+//! | [`roc_curves`] | ROC curves of several classifiers on one pair of axes |
 //! | [`band_bars`] | log power ratio per band with significance marks |
 //! | [`scalp_map`] | per-channel values interpolated over the head |
 //! | [`value_matrix`] | a small matrix (channels x bands) as labelled cells |
@@ -19,6 +21,7 @@ mod bands;
 mod confusion;
 mod curves;
 mod fractions;
+mod group_psd;
 mod heatmap;
 mod matrix;
 mod psd;
@@ -31,15 +34,16 @@ pub use bands::{band_bars, BandBar};
 pub use confusion::confusion_matrix;
 pub use curves::{line_chart, training_curves, Curves, Series};
 pub use fractions::{fraction_bars, FractionBar};
+pub use group_psd::{group_psd, PsdPanel, PsdSeries};
 pub use heatmap::{heatmap, heatmap_limit, heatmap_scaled};
 pub use matrix::value_matrix;
 pub use psd::{psd_curves, BandSpan};
-pub use roc::{roc_area, roc_curve, roc_points};
+pub use roc::{roc_area, roc_curve, roc_curves, roc_points, RocSeries};
 pub use spread::{channel_spread, ChannelSpread};
 pub use topo::{scalp_map, TopoPoint};
 pub use traces::{stacked_traces, stacked_traces_scaled, trace_amplitude};
 
-use crate::svg::{label, Anchor, Linear, Svg};
+use crate::svg::{label, log_label, Anchor, Linear, Log10, Svg};
 
 /// Font size of tick labels.
 pub(crate) const TICK_FONT: f64 = 11.0;
@@ -123,6 +127,13 @@ pub(crate) fn y_axis_with(
 pub(crate) fn y_axis(svg: &mut Svg, f: Frame, scale: &Linear, ticks: &[f64], name: &str) {
     let t: Vec<(f64, String)> = ticks.iter().map(|&v| (scale.map(v), label(v, 3))).collect();
     y_axis_with(svg, f, &t, name, 44.0);
+}
+
+/// The y axis of a logarithmic scale: its [`Log10::ticks`], each labelled
+/// by [`log_label`] (every log axis of the report goes through here).
+pub(crate) fn y_axis_log(svg: &mut Svg, f: Frame, scale: &Log10, name: &str) {
+    let t: Vec<(f64, String)> = scale.ticks().into_iter().map(|v| (scale.map(v), log_label(v))).collect();
+    y_axis_with(svg, f, &t, name, 58.0);
 }
 
 /// A legend of coloured line samples in the frame's top-right corner.

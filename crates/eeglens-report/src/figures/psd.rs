@@ -1,7 +1,7 @@
 //! Class power spectra on a logarithmic axis with the bands shaded.
 
-use super::{legend, title, x_axis, y_axis_with, Frame, TICK_FONT};
-use crate::svg::{extent, label, series_colour, ticks, Anchor, Linear, Log10, Svg};
+use super::{legend, title, x_axis, y_axis_log, Frame, TICK_FONT};
+use crate::svg::{extent, series_colour, ticks, Anchor, Linear, Log10, Svg};
 
 /// A frequency band drawn as a shaded region.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,8 +59,7 @@ pub fn psd_curves(
         );
     }
     x_axis(&mut svg, f, &xs, &ticks(fmin, fmax, 6), "frequency (Hz)");
-    let yt: Vec<(f64, String)> = ys.ticks().into_iter().map(|v| (ys.map(v), label(v, 2))).collect();
-    y_axis_with(&mut svg, f, &yt, &format!("power ({unit})"), 58.0);
+    y_axis_log(&mut svg, f, &ys, &format!("power ({unit})"));
     for (k, (_, values)) in classes.iter().enumerate() {
         let pts: Vec<(f64, f64)> = freqs
             .iter()

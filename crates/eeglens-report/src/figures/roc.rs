@@ -39,9 +39,30 @@ pub fn roc_area(points: &[(f64, f64)]) -> f64 {
     points.windows(2).map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0).sum()
 }
 
+/// One classifier's ROC: its name and its `(probability of the second
+/// class, is of the second class)` pairs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RocSeries {
+    /// legend entry (the area is added to it)
+    pub name: String,
+    /// the scored items
+    pub scored: Vec<(f64, bool)>,
+    /// drawn dashed
+    pub dashed: bool,
+}
+
 /// The ROC curve of `scored` (`(probability of the second class, is of the second class)`).
 pub fn roc_curve(chart_title: &str, scored: &[(f64, bool)]) -> String {
-    let mut svg = Svg::new(330.0, 310.0);
+    let series = RocSeries { name: String::new(), scored: scored.to_vec(), dashed: false };
+    roc_curves(chart_title, std::slice::from_ref(&series))
+}
+
+/// The ROC curves of several classifiers on the same items, on one pair of
+/// axes with the chance diagonal; each curve's area in the legend (one
+/// unnamed curve: its area alone, in the corner).
+pub fn roc_curves(chart_title: &str, series: &[RocSeries]) -> String {
+    let named = series.iter().any(|s| !s.name.is_empty());
+    let mut svg = Svg::new(330.0, if named { 310.0 + 16.0 * series.len() as f64 } else { 310.0 });
     title(&mut svg, chart_title);
     let f = Frame { x: 62.0, y: 32.0, w: 240.0, h: 220.0 };
     let xs = Linear::new(0.0, 1.0, f.x, f.right());
@@ -56,14 +77,40 @@ pub fn roc_curve(chart_title: &str, scored: &[(f64, bool)]) -> String {
         ys.map(1.0),
         r##"stroke="#999" stroke-width="1" stroke-dasharray="4 3""##,
     );
-    let points = roc_points(scored);
-    if points.is_empty() {
+    let mut drawn = 0;
+    for (i, s) in series.iter().enumerate() {
+        let points = roc_points(&s.scored);
+        let colour = series_colour(i);
+        let area = if points.is_empty() {
+            "one class only: no curve".to_string()
+        } else {
+            format!("AUC {}", label(roc_area(&points), 3))
+        };
+        if !points.is_empty() {
+            let px: Vec<(f64, f64)> = points.iter().map(|&(a, b)| (xs.map(a), ys.map(b))).collect();
+            let dash = if s.dashed { r#" stroke-dasharray="6 3""# } else { "" };
+            svg.polyline(&px, &format!(r#"stroke="{colour}" stroke-width="2"{dash} class="roc""#));
+            drawn += 1;
+        }
+        if named {
+            let y = f.bottom() + 52.0 + 16.0 * i as f64;
+            let dash = if s.dashed { r#" stroke-dasharray="6 3""# } else { "" };
+            svg.line(
+                f.x,
+                y - 4.0,
+                f.x + 20.0,
+                y - 4.0,
+                &format!(r#"stroke="{colour}" stroke-width="2"{dash}"#),
+            );
+            svg.text(f.x + 24.0, y, 11.0, Anchor::Start, &format!("{}: {area}", s.name));
+        } else if points.is_empty() {
+            svg.text(f.x + f.w / 2.0, f.y + f.h / 2.0, 12.0, Anchor::Middle, &area);
+        } else {
+            svg.text(f.right() - 6.0, f.bottom() - 8.0, 12.0, Anchor::End, &area);
+        }
+    }
+    if drawn == 0 && named {
         svg.text(f.x + f.w / 2.0, f.y + f.h / 2.0, 12.0, Anchor::Middle, "one class only: no curve");
-    } else {
-        let px: Vec<(f64, f64)> = points.iter().map(|&(a, b)| (xs.map(a), ys.map(b))).collect();
-        svg.polyline(&px, &format!(r#"stroke="{}" stroke-width="2" fill="none""#, series_colour(0)));
-        let area = format!("AUC {}", label(roc_area(&points), 3));
-        svg.text(f.right() - 6.0, f.bottom() - 8.0, 12.0, Anchor::End, &area);
     }
     svg.finish("roc", chart_title)
 }
