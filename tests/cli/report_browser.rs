@@ -107,6 +107,22 @@ fn report_renders_in_headless_chromium() {
     let dom = String::from_utf8_lossy(&o.stdout).to_string();
     let n = rendered.figures.len();
     assert!(n >= 20, "{n} figures");
+    // The sections a reviewer reads first: the data's own class spectra (a band of one SEM per
+    // class and channel group) and both ROC curves; the contents link every section.
+    for id in ["data-spectra", "roc-subjects", "roc-windows"] {
+        assert!(rendered.figures.iter().any(|f| f == id), "no figure {id} in {:?}", rendered.figures);
+    }
+    let spectra = &dom[dom.find("data-figure=\"data-spectra\"").expect("the class spectra in the DOM")..];
+    let spectra = &spectra[..spectra.find("</figure>").expect("figure end")];
+    assert!(spectra.matches("class=\"sem\"").count() >= 4, "SEM bands are drawn");
+    let nav = &dom[dom.find("<nav class=\"toc\"").expect("a table of contents")..];
+    for id in ["data-spectra", "baseline", "training", "interpretation", "provenance"] {
+        assert!(dom.contains(&format!("id=\"{id}\"")), "section {id}");
+        assert!(
+            nav[..nav.find("</nav>").expect("nav end")].contains(&format!("href=\"#{id}\"")),
+            "link to {id}"
+        );
+    }
     assert!(dom.contains(&format!("data-figures-rendered=\"{n}\"")), "not every figure has a box");
     for id in &rendered.figures {
         let at = dom

@@ -46,9 +46,16 @@ fn report_of_a_run_has_every_figure_and_no_external_request() {
             assert!(figures.contains(&id), "{id} in {figures:?}");
         }
     }
-    for id in
-        ["training-curves", "confusion-windows", "confusion-subjects", "actmax-heatmap-1", "deconv-heatmap-0"]
-    {
+    for id in [
+        "training-curves",
+        "confusion-windows",
+        "confusion-subjects",
+        "actmax-heatmap-1",
+        "deconv-heatmap-0",
+        "data-spectra",
+        "roc-subjects",
+        "roc-windows",
+    ] {
         assert!(figures.contains(&id.to_string()), "{id}");
     }
     for id in &figures {
@@ -66,6 +73,8 @@ fn report_of_a_run_has_every_figure_and_no_external_request() {
     assert!(!html.contains("nothing-learned"), "the network learned");
     assert!(html.contains("id=\"baseline\"") && figures.contains(&"baseline-effect".to_string()));
     assert_eq!(html.matches("class=\"reading\"").count(), 3);
+    // The toy's planted sine (16 Hz) beside every reading.
+    assert_eq!(html.matches("Planted truth (synthetic data): 16 Hz in M at Fp1, Fp2").count(), 3, "{html}");
     assert!(!html.contains("NaN"));
 
     // Without the epoch store and the test evaluation the page still renders,
@@ -78,11 +87,13 @@ fn report_of_a_run_has_every_figure_and_no_external_request() {
     assert!(html.contains("data-figure=\"actmax-heatmap-0\""), "patterns need no store");
     assert!(!html.contains("data-figure=\"optimal-traces-0\""), "optimal windows need the store");
     assert!(html.contains("data-figure=\"optimal-topo\""));
+    assert!(!html.contains("data-figure=\"data-spectra\""), "the class spectra need the store");
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_missing(
         &html,
         &stdout,
         &[
+            ("epochs.safetensors", "data-spectra"),
             ("epochs.safetensors", "data"),
             ("eval-test.json", "training"),
             ("epochs.safetensors", "interpretation"),
@@ -106,6 +117,7 @@ fn report_of_a_run_has_every_figure_and_no_external_request() {
         &html,
         &stdout,
         &[
+            ("epochs.safetensors", "data-spectra"),
             ("epochs.safetensors", "data"),
             ("eval-test.json", "training"),
             ("metrics.jsonl", "training"),

@@ -38,6 +38,12 @@ pub struct ReportInput {
     /// the steps that made the run, in order: the store's preparation, then
     /// the run directory's `provenance.jsonl` (empty when none recorded it)
     pub provenance: Vec<eeglens_train::provenance::Step>,
+    /// the class spectra of the test windows per channel group, from the
+    /// epoch store (`None` without it)
+    pub data_spectra: Option<crate::spectra::DataSpectra>,
+    /// the true class of each test window, by its index in the epoch store
+    /// (empty without the store): what the per-window ROC curves rank
+    pub window_labels: std::collections::BTreeMap<usize, usize>,
 }
 
 /// A part of the page that could not be drawn because a file of the run is
@@ -45,7 +51,8 @@ pub struct ReportInput {
 /// part would be, and `eeglens report` prints one line per part.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MissingPart {
-    /// the page section it belongs to (its `id`: `data`, `model`, `training`, `interpretation`)
+    /// the page section it belongs to (its `id`: `data-spectra`, `baseline`, `data`, `model`,
+    /// `training`, `interpretation`, `provenance`)
     pub section: &'static str,
     /// the file that would supply it
     pub file: PathBuf,

@@ -15,6 +15,8 @@
 //!   Hand-written SVG: no fonts, no network, deterministic output.
 //! - [`ReportInput`] and its parts: what a report shows, built from the
 //!   result types of eeglens-train and eeglens-interpret.
+//! - [`spectra`]: the data's own class difference before any network, the
+//!   test windows' class spectra per channel group (mean ± SEM over subjects).
 //! - [`wording`]: what the page says in words (the plain reading, the chance
 //!   verdict, the floor under the p-values, the baseline, the seeds), apart
 //!   from the markup.
@@ -73,6 +75,7 @@ pub mod figures;
 pub mod html;
 pub mod input;
 pub mod run;
+pub mod spectra;
 pub mod svg;
 pub mod wording;
 

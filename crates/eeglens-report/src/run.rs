@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use eeglens_data::store::EpochStore;
+use eeglens_data::store::{EpochStore, Split};
 use eeglens_interpret::agreement::AGREEMENT_FORMAT;
 use eeglens_interpret::{Agreement, Report};
 use eeglens_train::run_dir::{BASELINE_FILE, CONFIG_FILE, METRICS_FILE};
@@ -10,6 +10,7 @@ use eeglens_train::{EvalReport, RunDir};
 
 use crate::error::ReportError;
 use crate::input::{DatasetSummary, Interpretation, MissingPart, ModelSummary, ReportInput, Seeds};
+use crate::spectra::DataSpectra;
 
 // The names of what the report reads are owned by the crates that write them.
 pub use eeglens_interpret::agreement::AGREEMENT_FILE;
@@ -168,6 +169,11 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
     }
     let interpretation = interpretation(&run, &json, report, store.as_ref(), &mut missing)?;
     let provenance = provenance(run_dir, &dataset, &mut missing);
+    let data_spectra = data_spectra(&run, store.as_ref(), &mut missing);
+    let window_labels = store
+        .as_ref()
+        .map(|s| s.indices(Split::Test).into_iter().map(|i| (i, s.labels()[i] as usize)).collect())
+        .unwrap_or_default();
     Ok(ReportInput {
         title: format!("eeglens report: {}", dir_name(run_dir)),
         run_dir: Some(run_dir.to_path_buf()),
@@ -180,7 +186,35 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
         seeds: None,
         missing,
         provenance,
+        data_spectra,
+        window_labels,
     })
+}
+
+/// The test windows' class spectra per channel group, when the store is there and has them.
+fn data_spectra(
+    run: &RunDir,
+    store: Option<&EpochStore>,
+    missing: &mut Vec<MissingPart>,
+) -> Option<DataSpectra> {
+    let lacks = "the class spectra of the test windows per channel group";
+    let Some(store) = store else {
+        lack(
+            missing,
+            "data-spectra",
+            run.data_path().to_path_buf(),
+            lacks,
+            "the run's epoch store is not found".into(),
+        );
+        return None;
+    };
+    match DataSpectra::of_store(store, Split::Test) {
+        Ok(s) => Some(s),
+        Err(why) => {
+            lack(missing, "data-spectra", store.path().to_path_buf(), lacks, why);
+            None
+        }
+    }
 }
 
 /// The store's preparation step (from its settings), then the run's recorded steps.

@@ -98,6 +98,140 @@ pub fn plain_reading(reading: &Reading, classes: &[String], alpha: f64) -> Strin
     )
 }
 
+/// What a method's reading says in full: the [`plain_reading`], then what
+/// the power ratio of a method's patterns describes (activation
+/// maximisation and the deconvnet read patterns the network made, not the
+/// recorded EEG), whether the band's p sits at its floor, and the bands that
+/// are significant too but were not the top band.
+pub fn method_reading(
+    method: &str,
+    reading: &Reading,
+    classes: &[String],
+    alpha: f64,
+    floor: Option<&PFloor>,
+) -> String {
+    let mut s = plain_reading(reading, classes, alpha);
+    let top = reading.top_band.as_ref().and_then(|n| reading.bands.iter().find(|b| &b.name == n));
+    let Some(top) = top else { return s };
+    if let Some(what) = patterns_of(method) {
+        s.push_str(&format!(
+            " That ratio is of {what}, not of the recorded EEG: it shows which band the network responds to,              not how much the classes' power differs in the data (the class spectra of the test windows show that)."
+        ));
+    }
+    // Well below the floor, p did not come from these units: no floor to name.
+    if let Some(f) = floor.filter(|f| f.units > 0 && f.reached_by(top.p) && top.p >= 0.5 * f.floor) {
+        s.push_str(&format!(" {}", floor_sentence(f)));
+    }
+    let also: Vec<String> = reading
+        .bands
+        .iter()
+        .filter(|b| b.name != top.name && b.p.is_finite() && b.p < alpha)
+        .map(|b| format!("{} ({}, log ratio {:+.2}, p = {})", b.name, hz(b), b.log_ratio, label(b.p, 2)))
+        .collect();
+    if !also.is_empty() {
+        s.push_str(&format!(
+            " Also significant at α = {}, with a smaller contrast than {}: {}.",
+            label(alpha, 2),
+            top.name,
+            also.join("; ")
+        ));
+    }
+    s
+}
+
+/// What a method's items are, when they are patterns the network made rather than recorded windows.
+pub fn patterns_of(method: &str) -> Option<&'static str> {
+    match method {
+        "actmax" => Some("the patterns activation maximisation made for each class (windows rescaled to drive the class output)"),
+        "deconv" => Some("the deconvnet's projections of the class outputs back onto the input"),
+        _ => None,
+    }
+}
+
+/// One sentence: a p at the floor `f`, and why it can go no lower.
+pub fn floor_sentence(f: &PFloor) -> String {
+    if f.set_by_subjects() {
+        let k = f.per_class.0.min(f.per_class.1);
+        format!(
+            "That p is at its floor: {} test subjects ({} and {} per class) allow only C({}, {}) = {} labelings of the classes, so no smaller p is possible whatever the network.",
+            f.units,
+            f.per_class.0,
+            f.per_class.1,
+            f.units,
+            k,
+            label(f.assignments, 6),
+        )
+    } else {
+        format!(
+            "That p is at its floor: {} permutations allow no p below 1/{} = {}.",
+            f.permutations,
+            f.permutations + 1,
+            label(f.floor, 2)
+        )
+    }
+}
+
+/// An effect planted in synthetic data: the truth a reading can be checked against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planted {
+    /// the band, Hz
+    pub band: (f64, f64),
+    /// the electrodes that carry it
+    pub channels: Vec<String>,
+    /// the class that carries it, when recorded
+    pub class: Option<String>,
+    /// its size (the generator's units), when recorded
+    pub size: Option<f64>,
+}
+
+/// The planted effect a store's preparation settings record (`planted`:
+/// `band`, `channels`, `class`, `size`), when the data are synthetic;
+/// `None` for real data or a null set (size 0).
+pub fn planted(settings: Option<&serde_json::Value>) -> Option<Planted> {
+    let p = settings?.get("planted")?;
+    let band = p.get("band")?.as_array()?;
+    let band = (band.first()?.as_f64()?, band.get(1)?.as_f64()?);
+    let channels =
+        p.get("channels")?.as_array()?.iter().filter_map(|c| c.as_str().map(str::to_string)).collect();
+    let size = p.get("size").and_then(|v| v.as_f64());
+    if size.is_some_and(|s| s == 0.0) {
+        return None;
+    }
+    let class = p.get("class").and_then(|v| v.as_str()).map(str::to_string);
+    Some(Planted { band, channels, class, size })
+}
+
+/// The planted truth beside a method's reading: what was planted, and
+/// whether the reading's top band covers it.
+pub fn planted_beside(p: &Planted, reading: &Reading) -> String {
+    let band = if p.band.0 == p.band.1 {
+        format!("{} Hz", label(p.band.0, 3))
+    } else {
+        format!("{}–{} Hz", label(p.band.0, 3), label(p.band.1, 3))
+    };
+    let class = p.class.as_ref().map(|c| format!(" in {c}")).unwrap_or_default();
+    let size = p.size.map(|s| format!(", size {}", label(s, 3))).unwrap_or_default();
+    let truth = format!("Planted truth (synthetic data): {band}{class} at {}{size}.", p.channels.join(", "));
+    let top = reading.top_band.as_ref().and_then(|n| reading.bands.iter().find(|b| &b.name == n));
+    let verdict = match top {
+        Some(b) if b.lo <= p.band.1 && p.band.0 <= b.hi && overlap(b, p.band) => {
+            format!(" The reading's top band, {} ({}), covers it.", b.name, hz(b))
+        }
+        Some(b) => format!(" The reading's top band, {} ({}), misses it.", b.name, hz(b)),
+        None => " The reading names no band.".to_string(),
+    };
+    truth + &verdict
+}
+
+/// Whether `b` holds at least half of `band` (a single frequency: holds it).
+fn overlap(b: &BandContrast, band: (f64, f64)) -> bool {
+    let width = band.1 - band.0;
+    if width <= 0.0 {
+        return b.lo <= band.0 && band.0 <= b.hi;
+    }
+    (b.hi.min(band.1) - b.lo.max(band.0)) >= 0.5 * width
+}
+
 fn no_significant_band(reading: &Reading, (c0, c1): (&str, &str), alpha: f64) -> String {
     match reading.bands.iter().filter(|b| b.p.is_finite()).min_by(|a, b| a.p.total_cmp(&b.p)) {
         Some(b) => format!(

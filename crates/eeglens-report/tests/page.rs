@@ -4,9 +4,11 @@
 mod support;
 
 use eeglens_interpret::Report;
+use eeglens_report::spectra::{ChannelGroup, ClassSpectrum, DataSpectra, GroupSpectrum};
+use eeglens_report::wording::{method_reading, planted, planted_beside, PFloor};
 use eeglens_report::{
-    plain_reading, render, DatasetSummary, Example, Interpretation, ModelSummary, Rendered, ReportInput,
-    Seeds, SplitSummary,
+    plain_reading, render, DatasetSummary, Example, Interpretation, MissingPart, ModelSummary, Rendered,
+    ReportInput, Seeds, SplitSummary,
 };
 use eeglens_train::{BaselineReport, ChanceReport, EvalReport};
 use serde_json::json;
@@ -112,6 +114,8 @@ fn input() -> ReportInput {
         seeds: None,
         missing: Vec::new(),
         provenance: Vec::new(),
+        data_spectra: None,
+        window_labels: Default::default(),
     }
 }
 
@@ -462,4 +466,225 @@ fn a_model_chosen_on_validation_shows_every_candidate_and_the_choice() {
     };
     assert!(row("rvgg-bn").contains("0.859") && row("rvgg-bn").contains("chosen"), "{}", row("rvgg-bn"));
     assert!(row("shallow").contains("0.413") && !row("shallow").contains("chosen"), "{}", row("shallow"));
+}
+
+/// Class spectra of two groups: class M has twice F's power below 8 Hz in the frontal group.
+fn data_spectra(subjects: usize) -> DataSpectra {
+    let freqs: Vec<f64> = (0..=16).map(|f| f64::from(f) * 2.0).collect();
+    let class = |name: &str, gain: f64, low: f64| ClassSpectrum {
+        class: name.into(),
+        n_subjects: subjects,
+        n_windows: 10 * subjects,
+        mean: freqs.iter().map(|f| gain * if *f < 8.0 { low } else { 1.0 } / (1.0 + f)).collect(),
+        sem: freqs.iter().map(|f| if subjects < 2 { f64::NAN } else { 0.1 / (1.0 + f) }).collect(),
+    };
+    let group = |name: &str, names: &[&str], low: f64| GroupSpectrum {
+        group: ChannelGroup {
+            name: name.into(),
+            channels: (0..names.len()).collect(),
+            names: names.iter().map(|s| s.to_string()).collect(),
+        },
+        classes: vec![class("F", 1.0, 1.0), class("M", 1.0, low)],
+    };
+    DataSpectra {
+        split: "test".into(),
+        freqs: freqs.clone(),
+        nperseg: 32,
+        groups: vec![group("frontal", &["Fz"], 2.0), group("parieto-occipital", &["Pz", "O1"], 1.0)],
+    }
+}
+
+#[test]
+fn the_data_spectra_come_first_with_a_band_of_one_sem_per_class_and_group() {
+    let mut i = input();
+    i.data_spectra = Some(data_spectra(4));
+    let rendered = render(&i);
+    let html = &rendered.html;
+    let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("`{s}` missing"));
+    assert!(at("id=\"data-spectra\"") < at("id=\"data\""), "before the data set");
+    assert!(at("id=\"data-spectra\"") < at("id=\"interpretation\""), "before any network");
+    assert!(rendered.figures.iter().any(|f| f == "data-spectra"));
+    let svg = figure_svg(html, "data-spectra");
+    check_svg(svg);
+    // Two groups x two classes: a band and a curve each.
+    assert_eq!(svg.matches("class=\"sem\"").count(), 4, "one SEM band per class and group");
+    assert_eq!(svg.matches("class=\"mean\"").count(), 4);
+    for want in ["frontal, 1 channel", "parieto-occipital, 2 channels", "F (4 subjects)"] {
+        assert!(svg.contains(want), "`{want}` not in the figure");
+    }
+    let caption = &html[at("data-figure=\"data-spectra\"")..];
+    let caption = &caption[..caption.find("</figure>").expect("figure end")];
+    assert!(caption.contains("standard error of that mean across subjects"), "{caption}");
+    assert!(caption.contains("frontal: Fz; parieto-occipital: Pz, O1"), "{caption}");
+    // One subject per class: no band, and the caption says so.
+    i.data_spectra = Some(data_spectra(1));
+    let rendered = render(&i);
+    let svg = figure_svg(&rendered.html, "data-spectra");
+    check_svg(svg);
+    assert_eq!(svg.matches("class=\"sem\"").count(), 0);
+    assert!(rendered.html.contains("A class with one subject has no band."));
+}
+
+#[test]
+fn without_the_store_the_data_spectra_section_says_so_in_one_line() {
+    let mut i = input();
+    i.missing.push(MissingPart {
+        section: "data-spectra",
+        file: "gone/epochs.safetensors".into(),
+        lacks: "the class spectra of the test windows per channel group".into(),
+        why: "the run's epoch store is not found".into(),
+    });
+    let rendered = render(&i);
+    assert!(!rendered.figures.iter().any(|f| f == "data-spectra"));
+    let html = &rendered.html;
+    let start = html.find("id=\"data-spectra\"").expect("the section is there");
+    let section = &html[start..html[start..].find("<h2").map_or(html.len(), |e| start + e)];
+    assert_eq!(section.matches("data-missing=").count(), 1, "{section}");
+    assert!(section.contains("the run&#39;s epoch store is not found"), "{section}");
+}
+
+/// The `<svg>` of figure `id` in the page.
+fn figure_svg<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html.find(&format!("data-figure=\"{id}\"")).unwrap_or_else(|| panic!("figure {id}"));
+    let start = at + html[at..].find("<svg").expect("an svg");
+    &html[start..start + html[start..].find("</svg>").expect("svg end") + "</svg>".len()]
+}
+
+#[test]
+fn the_contents_link_every_section_and_figures_are_numbered_in_order() {
+    let mut i = input();
+    i.data_spectra = Some(data_spectra(3));
+    i.baseline = Some(baseline(true));
+    i.eval = Some(eval(30, 36, 6, 6));
+    let rendered = render(&i);
+    let html = &rendered.html;
+    let nav_at = html.find("<nav class=\"toc\"").expect("a table of contents");
+    let nav = &html[nav_at..nav_at + html[nav_at..].find("</nav>").expect("nav end")];
+    // Every section heading is listed, in page order, before it.
+    let mut ids = Vec::new();
+    let mut rest = &html[..];
+    while let Some(k) = rest.find("<h2 id=\"") {
+        let id = rest[k + 8..].split('"').next().expect("an id").to_string();
+        ids.push(id);
+        rest = &rest[k + 8..];
+    }
+    assert!(ids.len() >= 6, "{ids:?}");
+    let mut last = 0;
+    for id in &ids {
+        let link = nav.find(&format!("href=\"#{id}\"")).unwrap_or_else(|| panic!("no link to {id}: {nav}"));
+        assert!(link > last || last == 0, "{id} out of order");
+        last = link;
+    }
+    assert!(nav_at < html.find("<h2").expect("a section"), "the contents come first");
+    // Figures: numbered 1..n in page order, and the contents give each section's range.
+    for (k, id) in rendered.figures.iter().enumerate() {
+        let fig = html.find(&format!("data-figure=\"{id}\"")).expect("figure");
+        let no = format!("Figure {}.</b>", k + 1);
+        let cap = html[fig..].find(&no).unwrap_or_else(|| panic!("{id} is not {no}"));
+        assert!(cap < html[fig..].find("</figure>").expect("end"), "{id}: its number is in its caption");
+    }
+    let spectra = rendered.figures.iter().position(|f| f == "data-spectra").expect("spectra") + 1;
+    assert!(nav.contains(&format!("(Figure {spectra})")), "{nav}");
+}
+
+/// `n` test windows, store indices 100.., alternating F and M, with a
+/// probability of M that ranks them as `right` of every M above every F.
+fn scored_windows(e: &mut EvalReport, n: usize, perfect: bool) -> std::collections::BTreeMap<usize, usize> {
+    e.windows = (100..100 + n).collect();
+    e.probabilities = (0..n)
+        .map(|k| {
+            let m = k % 2 == 1;
+            let p = if perfect == m { 0.6 + 0.01 * k as f32 } else { 0.4 - 0.01 * k as f32 };
+            vec![1.0 - p, p]
+        })
+        .collect();
+    (0..n).map(|k| (100 + k, k % 2)).collect()
+}
+
+#[test]
+fn the_baselines_roc_per_subject_and_per_window_stands_beside_the_networks() {
+    let mut i = input();
+    let mut e = eval(30, 36, 2, 2);
+    e.subjects = serde_json::from_value(json!([
+        {"subject": "sub-001", "label": 0, "n_windows": 18, "mean_prob": [0.7, 0.3], "predicted": 0, "predicted_vote": 0, "window_accuracy": 0.8},
+        {"subject": "sub-002", "label": 1, "n_windows": 18, "mean_prob": [0.4, 0.6], "predicted": 1, "predicted_vote": 1, "window_accuracy": 0.8}
+    ]))
+    .expect("subjects");
+    i.window_labels = scored_windows(&mut e, 20, true);
+    let mut b = baseline(true);
+    b.test = e.clone();
+    // The baseline ranks every window the wrong way round.
+    scored_windows(&mut b.test, 20, false);
+    b.test.subjects[1].mean_prob = vec![0.8, 0.2];
+    i.eval = Some(e);
+    // Without the baseline: the network's curves alone.
+    let rendered = render(&i);
+    assert_eq!(figure_svg(&rendered.html, "roc-windows").matches("class=\"roc\"").count(), 1);
+    i.baseline = Some(b);
+    let rendered = render(&i);
+    let html = &rendered.html;
+    for id in ["roc-subjects", "roc-windows"] {
+        let svg = figure_svg(html, id);
+        check_svg(svg);
+        assert_eq!(svg.matches("class=\"roc\"").count(), 2, "{id}: network and baseline");
+        assert!(svg.contains("network: AUC 1<"), "{id}: {svg}");
+        assert!(svg.contains("band-power baseline: AUC 0<"), "{id}: {svg}");
+    }
+    assert!(html.contains("href=\"#fig-roc-subjects\""), "the baseline section points to them");
+    // Without the store's labels there is no per-window curve, and the page says why.
+    i.window_labels.clear();
+    let rendered = render(&i);
+    assert!(!rendered.figures.iter().any(|f| f == "roc-windows"));
+    assert!(rendered.html.contains("No ROC per window"));
+}
+
+#[test]
+fn a_reading_says_what_its_ratio_describes_its_floor_and_its_other_significant_bands() {
+    let r = report();
+    let am = &r.methods.actmax.as_ref().expect("actmax").reading;
+    let opt = &r.methods.optimal.as_ref().expect("optimal").reading;
+    // Patterns, not data: said for activation maximisation and the deconvnet, not for windows.
+    let text = method_reading("actmax", am, &r.classes, r.alpha, None);
+    assert!(text.contains("times the power") && text.contains("not of the recorded EEG"), "{text}");
+    let text = method_reading("optimal", opt, &r.classes, r.alpha, None);
+    assert!(!text.contains("not of the recorded EEG"), "{text}");
+    // p = 0.015 with 8 test subjects: the floor of C(8, 4) = 70 labelings.
+    let mut floored = opt.clone();
+    floored.bands[1].p = 0.015;
+    let floor = PFloor::new(8, None, 999);
+    let text = method_reading("optimal", &floored, &r.classes, r.alpha, Some(&floor));
+    assert!(text.contains("at its floor") && text.contains("C(8, 4) = 70 labelings"), "{text}");
+    floored.bands[1].p = 0.03;
+    let text = method_reading("optimal", &floored, &r.classes, r.alpha, Some(&floor));
+    assert!(!text.contains("at its floor"), "p = 0.03 is twice the floor of 1/70: {text}");
+    // delta significant too, but not the top band.
+    let mut two = opt.clone();
+    two.bands[0].p = 0.01;
+    let text = method_reading("optimal", &two, &r.classes, r.alpha, None);
+    assert!(
+        text.contains("Also significant at α = 0.05, with a smaller contrast than theta: delta (1–4 Hz"),
+        "{text}"
+    );
+    assert!(!method_reading("optimal", opt, &r.classes, r.alpha, None).contains("Also significant"));
+}
+
+#[test]
+fn on_synthetic_data_the_planted_truth_stands_beside_each_reading() {
+    let mut i = input();
+    let html = render(&i).html;
+    assert!(!html.contains("Planted truth"), "real data: no truth");
+    i.dataset.settings =
+        Some(json!({"planted": {"band": [4.0, 8.0], "channels": ["Fz", "FCz"], "size": 2.0, "class": "M"}}));
+    let html = render(&i).html;
+    // Every method read shows it: optimal and actmax name theta, the deconvnet no band.
+    assert_eq!(html.matches("Planted truth (synthetic data): 4–8 Hz in M at Fz, FCz, size 2.").count(), 3);
+    assert_eq!(html.matches("covers it.").count(), 2, "theta covers 4–8 Hz");
+    assert!(html.contains("The reading names no band."));
+    let truth =
+        planted(Some(&json!({"planted": {"band": [20.0, 30.0], "channels": ["O1"]}}))).expect("a plant");
+    let r = report();
+    let text = planted_beside(&truth, &r.methods.optimal.as_ref().expect("optimal").reading);
+    assert!(text.contains("misses it"), "{text}");
+    // A null set plants nothing.
+    assert!(planted(Some(&json!({"planted": {"band": [4.0, 8.0], "channels": [], "size": 0.0}}))).is_none());
 }

@@ -53,8 +53,12 @@ pub fn trained_run_with(dir: &Path, spec: RunSpec) -> PathBuf {
         seed: 3,
     });
     set.meta.channels = HBN24.iter().map(|s| s.to_string()).collect();
-    set.meta.settings =
-        serde_json::json!({"channels": "hbn24", "rate": 128.0, "band": [0.25, 25.0], "segment_s": 2.0});
+    // The toy's planted truth, on the electrodes its channels are now named after.
+    let mut planted = set.meta.settings["planted"].clone();
+    planted["channels"] = serde_json::json!(HBN24[..12]);
+    set.meta.settings = serde_json::json!({
+        "channels": "hbn24", "rate": 128.0, "band": [0.25, 25.0], "segment_s": 2.0, "planted": planted
+    });
     let data = dir.join("epochs.safetensors");
     set.write(&data).expect("write the store");
     let store = EpochStore::open(&data).expect("open the store");

@@ -16,12 +16,12 @@ use crate::wording::{baseline_verdict, baseline_where, p_is};
 pub(super) fn baseline(p: &mut Page, input: &ReportInput) {
     let Some(b) = &input.baseline else {
         if input.missing.iter().any(|m| m.section == "baseline") {
-            let _ = writeln!(p.body, "<h2 id=\"baseline\">The network beside a band-power baseline</h2>");
+            p.section("baseline", "The network beside a band-power baseline");
             super::missing_here(p, input, "baseline", None);
         }
         return;
     };
-    let _ = writeln!(p.body, "<h2 id=\"baseline\">The network beside a band-power baseline</h2>");
+    p.section("baseline", "The network beside a band-power baseline");
     let _ = writeln!(
         p.body,
         "<p>The baseline is a logistic regression on the log power of each channel in {} bands (penalty C = {} chosen on the validation windows): what the simplest model decodes from band power alone.</p>",
@@ -40,6 +40,12 @@ pub(super) fn baseline(p: &mut Page, input: &ReportInput) {
     let learned = chance(input).map(|v| v.learned);
     let _ = writeln!(p.body, "<p class=\"says\">{}</p>", escape(&baseline_verdict(b, learned)));
     let _ = writeln!(p.body, "<p>{}</p>", escape(&baseline_where(b, &input.dataset.classes)));
+    if input.eval.as_ref().is_some_and(|e| e.classes.len() == 2 && e.split == b.test.split) {
+        let _ = writeln!(
+            p.body,
+            "<p>The ROC curves of both on the test split, per subject and per window, are drawn together under <a href=\"#fig-roc-subjects\">Training and test</a>.</p>"
+        );
+    }
     figures(p, input, b);
 }
 

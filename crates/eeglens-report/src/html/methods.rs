@@ -13,7 +13,9 @@ use crate::figures::{
 };
 use crate::input::{Example, Interpretation, ReportInput};
 use crate::svg::{escape, label};
-use crate::wording::{floor_note, map_band, plain_reading, units_per_class, PFloor, NOT_READ};
+use crate::wording::{
+    floor_note, map_band, method_reading, planted, planted_beside, units_per_class, PFloor, NOT_READ,
+};
 
 /// The methods, in page order.
 pub(super) const METHODS: [&str; 3] = ["optimal", "actmax", "deconv"];
@@ -53,7 +55,7 @@ fn classes(r: &Report) -> (&str, &str) {
 
 /// The section "What the network learned".
 pub(super) fn interpretation(p: &mut Page, input: &ReportInput) {
-    let _ = writeln!(p.body, "<h2 id=\"interpretation\">What the network learned</h2>");
+    p.section("interpretation", "What the network learned");
     let Some(interp) = &input.interpretation else {
         let _ = writeln!(p.body, "<p class=\"note\">No interpretation yet: <code>eeglens interpret --run RUN_DIR</code> writes it.</p>");
         return;
@@ -121,8 +123,17 @@ fn method(
             "<p class=\"warning\">Read anyway: the model is at chance, so this reading describes a network that separates nothing and says nothing about the data.</p>"
         );
     }
-    let _ =
-        writeln!(p.body, "<p class=\"reading\">{}</p>", escape(&plain_reading(reading, &r.classes, r.alpha)));
+    let d = &r.model.discrimination;
+    let floor = PFloor::new(d.n_subjects, units_per_class(input.eval.as_ref(), r), r.permutations);
+    let _ = writeln!(
+        p.body,
+        "<p class=\"reading\">{}</p>",
+        escape(&method_reading(name, reading, &r.classes, r.alpha, Some(&floor)))
+    );
+    if let Some(truth) = planted(input.dataset.settings.as_ref()) {
+        let _ =
+            writeln!(p.body, "<p class=\"says planted\">{}</p>", escape(&planted_beside(&truth, reading)));
+    }
     let _ = writeln!(p.body, "<div class=\"figs\">");
     spectra(p, input, r, name, reading);
     if let Some(b) = map_band(reading) {

@@ -13,6 +13,7 @@ mod methods;
 mod overview;
 mod seeds;
 mod setup;
+mod spectra;
 
 pub use crate::wording::{map_band, plain_reading, strongest_channels};
 
@@ -58,8 +59,13 @@ figcaption { color: var(--muted); font-size: 13px; }
 /* A caption as wide as its figure, never wider: it does not size the figure. */
 .figs > figure > figcaption { width: 0; min-width: 100%; }
 code { font-size: 13px; }
+nav.toc { border: 1px solid var(--rule); border-radius: 6px; padding: 8px 16px; margin: 12px 0 16px; font-size: 14px; }
+nav.toc ol { margin: 4px 0; padding-left: 22px; columns: 2; }
+nav.toc a { color: var(--accent); }
+.fig-no { color: var(--ink); }
 @media print {
   body { font-size: 11pt; }
+  nav.toc a { color: inherit; text-decoration: none; }
   main { max-width: none; padding: 0; }
   h2 { break-before: auto; break-after: avoid; }
   figure, table, .reading, .verdict, .warning { break-inside: avoid; }
@@ -87,18 +93,43 @@ const SCRIPT: &str = r#"
 struct Page {
     body: String,
     figures: Vec<String>,
+    /// the sections so far: `id`, heading, and the number of figures before it
+    sections: Vec<(String, String, usize)>,
 }
 
 impl Page {
-    /// A figure with its `data-figure` id and its caption (already HTML).
+    /// A section's heading (`<h2>` with its `id`), listed in the table of contents.
+    fn section(&mut self, id: &str, heading: &str) {
+        let _ = writeln!(self.body, "<h2 id=\"{}\">{}</h2>", escape(id), escape(heading));
+        self.sections.push((id.to_string(), heading.to_string(), self.figures.len()));
+    }
+
+    /// A figure with its `data-figure` id, its number and its caption (already HTML);
+    /// the figure's anchor is `fig-<id>`.
     fn figure(&mut self, id: &str, svg: &str, caption: &str) {
         let _ = write!(
             self.body,
-            "<figure data-figure=\"{}\">\n{svg}<figcaption>{}</figcaption>\n</figure>\n",
+            "<figure data-figure=\"{0}\" id=\"fig-{0}\">\n{svg}<figcaption><b class=\"fig-no\">Figure {1}.</b> {2}</figcaption>\n</figure>\n",
             escape(id),
+            self.figures.len() + 1,
             caption
         );
         self.figures.push(id.to_string());
+    }
+
+    /// The table of contents: every section with a link and its figures' numbers.
+    fn contents(&self) -> String {
+        let mut items = String::new();
+        for (k, (id, heading, first)) in self.sections.iter().enumerate() {
+            let end = self.sections.get(k + 1).map_or(self.figures.len(), |s| s.2);
+            let figs = match end - first {
+                0 => String::new(),
+                1 => format!(" <span class=\"note\">(Figure {})</span>", first + 1),
+                _ => format!(" <span class=\"note\">(Figures {}–{end})</span>", first + 1),
+            };
+            let _ = write!(items, "<li><a href=\"#{}\">{}</a>{figs}</li>", escape(id), escape(heading));
+        }
+        format!("<nav class=\"toc\" id=\"contents\"><b>Contents</b><ol>{items}</ol></nav>\n")
     }
 }
 
@@ -109,18 +140,22 @@ pub fn render_html(input: &ReportInput) -> String {
 
 /// The page and the ids of its figures (what a browser test checks).
 pub fn render(input: &ReportInput) -> Rendered {
-    let mut p = Page { body: String::new(), figures: Vec::new() };
+    let mut p = Page { body: String::new(), figures: Vec::new(), sections: Vec::new() };
     overview::header(&mut p, input);
+    let contents_at = p.body.len();
     incomplete(&mut p, input);
     overview::verdict(&mut p, input);
     overview::cards(&mut p, input);
     seeds::agreement(&mut p, input);
+    spectra::data_spectra(&mut p, input);
     baseline::baseline(&mut p, input);
     setup::dataset(&mut p, input);
     setup::model(&mut p, input);
     setup::training(&mut p, input);
     methods::interpretation(&mut p, input);
     setup::provenance(&mut p, input);
+    let contents = p.contents();
+    p.body.insert_str(contents_at, &contents);
     let html = format!(
         concat!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",

@@ -16,7 +16,7 @@ use crate::wording::{agreement_band, method_agreement, seeds_summary};
 /// The section, when the report is of a parent directory of seed runs.
 pub(super) fn agreement(p: &mut Page, input: &ReportInput) {
     let Some(s) = &input.seeds else { return };
-    let _ = writeln!(p.body, "<h2 id=\"agreement\">Agreement across seeds</h2>");
+    p.section("agreement", "Agreement across seeds");
     let Some(a) = &s.agreement else {
         let _ = writeln!(
             p.body,

@@ -3,14 +3,15 @@
 use std::fmt::Write;
 
 use super::{pct, shape, Page};
-use crate::figures::{confusion_matrix, roc_curve, training_curves, Curves};
+use crate::figures::{confusion_matrix, roc_curves, training_curves, Curves, RocSeries};
 use crate::input::ReportInput;
 use crate::svg::{escape, label};
 use eeglens_train::run_dir::METRICS_FILE;
+use eeglens_train::EvalReport;
 
 pub(super) fn dataset(p: &mut Page, input: &ReportInput) {
     let d = &input.dataset;
-    let _ = writeln!(p.body, "<h2 id=\"data\">Data set</h2>");
+    p.section("data", "Data set");
     super::missing_here(p, input, "data", None);
     let _ = writeln!(
         p.body,
@@ -75,7 +76,7 @@ pub(super) fn dataset(p: &mut Page, input: &ReportInput) {
 /// What made the result: every recorded step (prepare, train, eval,
 /// interpret), with the version, command line, date, threads and kernels.
 pub(super) fn provenance(p: &mut Page, input: &ReportInput) {
-    let _ = writeln!(p.body, "<h2 id=\"provenance\">Provenance</h2>");
+    p.section("provenance", "Provenance");
     super::missing_here(p, input, "provenance", None);
     if input.provenance.is_empty() {
         let _ = writeln!(
@@ -105,7 +106,7 @@ pub(super) fn provenance(p: &mut Page, input: &ReportInput) {
 
 pub(super) fn model(p: &mut Page, input: &ReportInput) {
     let m = &input.model;
-    let _ = writeln!(p.body, "<h2 id=\"model\">Model</h2>");
+    p.section("model", "Model");
     super::missing_here(p, input, "model", None);
     let _ = writeln!(
         p.body,
@@ -160,7 +161,7 @@ pub(super) fn model(p: &mut Page, input: &ReportInput) {
 }
 
 pub(super) fn training(p: &mut Page, input: &ReportInput) {
-    let _ = writeln!(p.body, "<h2 id=\"training\">Training and test</h2>");
+    p.section("training", "Training and test");
     let e = &input.epochs;
     let noticed = super::missing_here(p, input, "training", Some(METRICS_FILE));
     if e.is_empty() {
@@ -237,23 +238,74 @@ pub(super) fn training(p: &mut Page, input: &ReportInput) {
             ev.n_subjects
         ),
     );
-    if ev.classes.len() == 2 && !ev.subjects.is_empty() {
-        let scored: Vec<(f64, bool)> = ev
-            .subjects
-            .iter()
-            .map(|s| (s.mean_prob.get(1).copied().unwrap_or(f64::NAN), s.label == 1))
-            .collect();
-        p.figure(
-            "roc-subjects",
-            &roc_curve("ROC per subject", &scored),
-            &format!(
-                "Test subjects ranked by their mean probability of {}: true- against false-positive rate as the threshold falls (dashed: chance).",
-                escape(&ev.classes[1])
-            ),
-        );
+    if ev.classes.len() == 2 {
+        roc(p, input, ev);
     }
     let _ = writeln!(p.body, "</div>");
     subjects_table(p, ev);
+}
+
+/// The ROC curves per subject and per window of the network, beside the
+/// band-power baseline's when the run recorded it on the same split.
+fn roc(p: &mut Page, input: &ReportInput, ev: &EvalReport) {
+    let baseline = input.baseline.as_ref().map(|b| &b.test).filter(|b| b.split == ev.split);
+    let positive = escape(&ev.classes[1]);
+    let by_subject = |e: &EvalReport| -> Vec<(f64, bool)> {
+        e.subjects.iter().map(|s| (s.mean_prob.get(1).copied().unwrap_or(f64::NAN), s.label == 1)).collect()
+    };
+    let mut series = vec![RocSeries { name: "network".into(), scored: by_subject(ev), dashed: false }];
+    if let Some(b) = baseline.filter(|b| !b.subjects.is_empty()) {
+        series.push(RocSeries { name: "band-power baseline".into(), scored: by_subject(b), dashed: true });
+    }
+    if !ev.subjects.is_empty() {
+        let both =
+            if series.len() > 1 { ", the network's and the band-power baseline's (dashed)" } else { "" };
+        p.figure(
+            "roc-subjects",
+            &roc_curves("ROC per subject", &series),
+            &format!(
+                "Test subjects ranked by their mean probability of {positive}{both}: true- against false-positive rate as the threshold falls (grey dashed: chance)."
+            ),
+        );
+    }
+    // Per window: each window's probability, its class from the store.
+    let by_window = |e: &EvalReport| -> Vec<(f64, bool)> {
+        e.windows
+            .iter()
+            .zip(&e.probabilities)
+            .filter_map(|(i, pr)| {
+                let label = input.window_labels.get(i)?;
+                Some((pr.get(1).map_or(f64::NAN, |&v| f64::from(v)), *label == 1))
+            })
+            .collect()
+    };
+    let network = by_window(ev);
+    if network.is_empty() {
+        let _ = writeln!(
+            p.body,
+            "<p class=\"note\">No ROC per window: it needs each test window's probabilities (in <code>eval-test.json</code>) and the run's epoch store for their classes.</p>"
+        );
+        return;
+    }
+    let mut series = vec![RocSeries { name: "network".into(), scored: network, dashed: false }];
+    let base = baseline.map(by_window).unwrap_or_default();
+    let both = if base.is_empty() {
+        if baseline.is_some() {
+            " The band-power baseline's curve needs its window probabilities, which its baseline.json (from an older eeglens) does not hold."
+        } else {
+            ""
+        }
+    } else {
+        series.push(RocSeries { name: "band-power baseline".into(), scored: base, dashed: true });
+        " The band-power baseline's curve is dashed."
+    };
+    p.figure(
+        "roc-windows",
+        &roc_curves("ROC per window", &series),
+        &format!(
+            "Test windows ranked by their probability of {positive}, each window on its own (windows of one subject are not independent: the per-subject curve is the fairer one).{both}"
+        ),
+    );
 }
 
 /// One row per test subject: its windows, how many the network got right, its
