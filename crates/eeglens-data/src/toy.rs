@@ -51,6 +51,21 @@ impl Default for ToyConfig {
     }
 }
 
+/// Names the channels of a toy set `names` (one per channel, e.g. 10-20
+/// electrodes so that a report can draw scalp maps), keeping the planted
+/// truth's channel names in step.
+///
+/// # Panics
+/// When `names` does not have one name per channel.
+pub fn name_channels(set: &mut EpochSet, names: &[&str]) {
+    let c = set.meta.channels.len();
+    assert_eq!(names.len(), c, "name_channels: {} names for {c} channels", names.len());
+    set.meta.channels = names.iter().map(|s| s.to_string()).collect();
+    if let Some(p) = set.meta.settings.get_mut("planted") {
+        p["channels"] = serde_json::json!(names[..c / 2]);
+    }
+}
+
 /// The toy's sampling rate, Hz.
 const FS: f64 = 128.0;
 /// The period of the planted sine, samples.
@@ -132,5 +147,16 @@ mod tests {
         );
         assert_eq!(toy_set(&cfg), set);
         assert_ne!(toy_set(&ToyConfig { seed: 1, ..cfg }).x, set.x);
+    }
+
+    #[test]
+    fn the_planted_truth_names_the_channels_that_carry_the_sine() {
+        let mut set = toy_set(&ToyConfig { n_channels: 4, ..ToyConfig::default() });
+        let planted = |s: &EpochSet| s.meta.settings["planted"].clone();
+        assert_eq!(planted(&set)["channels"], serde_json::json!(["E1", "E2"]));
+        assert_eq!(planted(&set)["band"], serde_json::json!([16.0, 16.0]), "period 8 at 128 Hz");
+        name_channels(&mut set, &["Fz", "Cz", "Pz", "Oz"]);
+        assert_eq!(set.meta.channels, ["Fz", "Cz", "Pz", "Oz"]);
+        assert_eq!(planted(&set)["channels"], serde_json::json!(["Fz", "Cz"]));
     }
 }

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use eeglens_data::store::EpochStore;
-use eeglens_data::toy::{toy_set, ToyConfig};
+use eeglens_data::toy::{name_channels, toy_set, ToyConfig};
 use eeglens_interpret::{run as interpret, write_outputs, InterpretConfig, Silent};
 use eeglens_report::{load_run, render_html, report_for_run, INTERPRET_DIR};
 use eeglens_train::{train, RunDir, TrainConfig};
@@ -38,7 +38,7 @@ const CHANNELS: [&str; 8] = ["Fz", "FC3", "FC4", "Cz", "P3", "Pz", "P4", "Oz"];
 fn small_run(dir: &Path) -> PathBuf {
     let data = dir.join("epochs.safetensors");
     let mut set = toy_set(&ToyConfig { windows: 16, effect: 1.5, ..ToyConfig::default() });
-    set.meta.channels = CHANNELS.iter().map(|s| s.to_string()).collect();
+    name_channels(&mut set, &CHANNELS);
     set.write(&data).expect("the toy store is written");
     let store = EpochStore::open(&data).expect("the toy store opens");
     let run_dir = dir.join("run");

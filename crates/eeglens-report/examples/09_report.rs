@@ -15,7 +15,7 @@
 use std::path::PathBuf;
 
 use eeglens_data::store::EpochStore;
-use eeglens_data::toy::{toy_set, ToyConfig};
+use eeglens_data::toy::{name_channels, toy_set, ToyConfig};
 use eeglens_interpret::{run as interpret, write_outputs, InterpretConfig, Silent};
 use eeglens_report::{report_for_run, INTERPRET_DIR};
 use eeglens_train::{train, RunDir, TrainConfig};
@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let data = dir.join("epochs.safetensors");
     let mut set = toy_set(&ToyConfig { windows: 16, effect: 1.5, ..ToyConfig::default() });
-    set.meta.channels = CHANNELS.iter().map(|s| s.to_string()).collect();
+    name_channels(&mut set, &CHANNELS);
     set.write(&data)?;
     let store = EpochStore::open(&data)?;
 

@@ -2,7 +2,7 @@
 //! class M carries a 16 Hz sine on the first half of the 24 channels.
 
 use eeglens_data::store::{EpochStore, Split};
-use eeglens_data::toy::{toy_set, ToyConfig};
+use eeglens_data::toy::{name_channels, toy_set, ToyConfig};
 use eeglens_io::montage::HBN24;
 use eeglens_report::spectra::DataSpectra;
 
@@ -16,7 +16,7 @@ fn store(dir: &std::path::Path, effect: f32) -> EpochStore {
         signature: 0.0,
         seed: 5,
     });
-    set.meta.channels = HBN24.iter().map(|s| s.to_string()).collect();
+    name_channels(&mut set, &HBN24);
     let path = dir.join("epochs.safetensors");
     set.write(&path).expect("write the store");
     EpochStore::open(&path).expect("open the store")
@@ -44,7 +44,7 @@ fn the_planted_band_parts_the_classes_where_it_was_planted_and_nowhere_else() {
     assert!((0.5..2.0).contains(&po), "parieto-occipital M/F at 16 Hz: {po}");
     // A store without test windows: one line naming it, no panic.
     let mut set = toy_set(&ToyConfig { subjects: [2, 2, 0], windows: 2, ..ToyConfig::default() });
-    set.meta.channels = HBN24[..set.meta.channels.len()].iter().map(|s| s.to_string()).collect();
+    name_channels(&mut set, &HBN24[..8]);
     let path = dir.join("no-test.safetensors");
     set.write(&path).expect("write");
     let e = DataSpectra::of_store(&EpochStore::open(&path).expect("open"), Split::Test).unwrap_err();

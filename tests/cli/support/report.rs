@@ -11,7 +11,7 @@ use eeglens_data::store::EpochStore;
 use eeglens_dsp::Band;
 use eeglens_interpret::{write_outputs, InterpretConfig, Silent};
 use eeglens_io::montage::HBN24;
-use eeglens_train::toy::{toy_set, ToyConfig};
+use eeglens_train::toy::{name_channels, toy_set, ToyConfig};
 use eeglens_train::{train, RunDir, TrainConfig};
 
 /// The toy store and the training of a run.
@@ -52,10 +52,8 @@ pub fn trained_run_with(dir: &Path, spec: RunSpec) -> PathBuf {
         signature: 0.0,
         seed: 3,
     });
-    set.meta.channels = HBN24.iter().map(|s| s.to_string()).collect();
-    // The toy's planted truth, on the electrodes its channels are now named after.
-    let mut planted = set.meta.settings["planted"].clone();
-    planted["channels"] = serde_json::json!(HBN24[..12]);
+    name_channels(&mut set, &HBN24);
+    let planted = set.meta.settings["planted"].clone();
     set.meta.settings = serde_json::json!({
         "channels": "hbn24", "rate": 128.0, "band": [0.25, 25.0], "segment_s": 2.0, "planted": planted
     });

@@ -11,7 +11,7 @@ use crate::svg::escape;
 
 /// The section; one line instead of the figure when the spectra could not be computed.
 pub(super) fn data_spectra(p: &mut Page, input: &ReportInput) {
-    p.section("data-spectra", "The data's own difference, before any network");
+    p.section("data-spectra", "The data’s own difference, before any network");
     if super::missing_here(p, input, "data-spectra", None) {
         return;
     }
