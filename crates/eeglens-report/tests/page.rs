@@ -631,6 +631,14 @@ fn the_baselines_roc_per_subject_and_per_window_stands_beside_the_networks() {
         assert!(svg.contains("band-power baseline: AUC 0<"), "{id}: {svg}");
     }
     assert!(html.contains("href=\"#fig-roc-subjects\""), "the baseline section points to them");
+    // A baseline.json of version 1 holds no window probabilities: its per-subject curve only.
+    let mut old = i.clone();
+    let b = old.baseline.as_mut().expect("a baseline");
+    (b.format, b.test.windows, b.test.probabilities) = ("eeglens-baseline/1".into(), vec![], vec![]);
+    let html = render(&old).html;
+    assert_eq!(figure_svg(&html, "roc-subjects").matches("class=\"roc\"").count(), 2);
+    assert_eq!(figure_svg(&html, "roc-windows").matches("class=\"roc\"").count(), 1);
+    assert!(html.contains("needs its window probabilities"), "the caption says why");
     // Without the store's labels there is no per-window curve, and the page says why.
     i.window_labels.clear();
     let rendered = render(&i);
