@@ -5,10 +5,13 @@
 //! confusion matrices, EEG traces, channel x time maps, class spectra, band
 //! contrasts and scalp maps.
 //!
-//! What the page says first: when the network is not above chance, a box at
-//! the top says it learned nothing (with the chance tests) and no method is
-//! read; the band-power baseline stands beside the network; a parent
-//! directory of seed runs gets the agreement across seeds at the top.
+//! What the page says first: a table of contents (every figure is
+//! numbered); when the network is not above chance, a box at the top says it
+//! learned nothing (with the chance tests) and no method is read; before any
+//! network, the data's own class spectra per channel group (mean ± SEM over
+//! subjects); the band-power baseline stands beside the network (its ROC
+//! curves beside the network's); a parent directory of seed runs gets the
+//! agreement across seeds at the top.
 //!
 //! - [`figures`]: one function per kind of figure, from plain data (slices,
 //!   `[channels][time]` matrices, named per-channel values) to an SVG string.
