@@ -207,7 +207,9 @@ fn check_eyes_closed_window(a: f64, b: f64, eyes_closed: bool, segment_s: f64) -
         ));
     }
     if !eyes_closed {
-        return Err("--eyes-closed-window needs the eyes-closed periods (it cannot go with --all-periods)".into());
+        return Err(
+            "--eyes-closed-window needs the eyes-closed periods (it cannot go with --all-periods)".into()
+        );
     }
     Ok(())
 }

@@ -74,13 +74,19 @@ fn is_task_start_or_end(desc: &str) -> bool {
             .any(|s| lower.ends_with(&format!("_{s}")) || lower.ends_with(&format!(" {s}")))
 }
 
-/// The events that bear on the eyes, sorted by onset: `(onset, duration, kind)`.
-fn marks(events: &[Annotation]) -> Vec<(f64, Option<f64>, Kind)> {
+/// An event that bears on the eyes: onset, duration, kind and label.
+type Mark<'a> = (f64, Option<f64>, Kind, &'a str);
+
+/// The events that bear on the eyes, sorted by onset.
+fn marks(events: &[Annotation]) -> Vec<Mark<'_>> {
     let hbn = hbn_coded(events);
-    let mut m: Vec<(f64, Option<f64>, Kind)> = events
+    let mut m: Vec<Mark<'_>> = events
         .iter()
         .filter(|a| a.onset_s.is_finite())
-        .map(|a| (a.onset_s, a.duration_s.filter(|d| d.is_finite() && *d > 0.0), kind(&a.description, hbn)))
+        .map(|a| {
+            let d = a.duration_s.filter(|d| d.is_finite() && *d > 0.0);
+            (a.onset_s, d, kind(&a.description, hbn), a.description.trim())
+        })
         .filter(|m| m.2 != Kind::Other)
         .collect();
     m.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -113,7 +119,7 @@ pub(super) fn eyes_closed_blocks(
         return None;
     }
     let mut out = Blocks::default();
-    for (k, &(onset, dur, kind)) in marks.iter().enumerate() {
+    for (k, &(onset, dur, kind, _)) in marks.iter().enumerate() {
         let Kind::Eyes { closed: true, cue } = kind else { continue };
         // The first later eyes marker or end, with what it is.
         let limit = marks[k + 1..]
@@ -121,14 +127,14 @@ pub(super) fn eyes_closed_blocks(
             .find(|m| matches!(m.2, Kind::Eyes { .. } | Kind::End))
             .map(|m| {
                 let what = match m.2 {
-                    Kind::Eyes { closed: true, .. } => "the next eyes-closed marker",
-                    Kind::Eyes { closed: false, .. } => "the next eyes-open marker",
-                    _ => "an end of the resting state (break cnt, 9999 or another task)",
+                    Kind::Eyes { closed: true, .. } => format!("the next eyes-closed marker `{}`", m.3),
+                    Kind::Eyes { closed: false, .. } => format!("the next eyes-open marker `{}`", m.3),
+                    _ => format!("the event `{}`, which ends the resting state", m.3),
                 };
                 (m.0, what)
             })
-            .unwrap_or((duration_s, "the end of the data"));
-        let limit = if limit.0 > duration_s { (duration_s, "the end of the data") } else { limit };
+            .filter(|l| l.0 <= duration_s)
+            .unwrap_or_else(|| (duration_s, "the end of the data".to_string()));
         let (start, end) = match window {
             None => {
                 let end = match dur.filter(|_| !cue) {
@@ -141,7 +147,7 @@ pub(super) fn eyes_closed_blocks(
                 let (start, want) = (onset + a, onset + b);
                 let stated = dur.filter(|_| !cue).map_or(f64::INFINITY, |d| onset + d);
                 let (cap, what) =
-                    if stated < limit.0 { (stated, "the event's own duration") } else { limit };
+                    if stated < limit.0 { (stated, "the event's own duration".to_string()) } else { limit };
                 if start >= cap {
                     out.notes.push(format!(
                         "eyes-closed block at {onset:.2} s left out: its window {a}-{b} s starts at or after {what} \
@@ -189,7 +195,9 @@ mod tests {
     const TIME_TOL: f64 = 1e-6;
 
     fn ev(list: &[(f64, &str)]) -> Vec<Annotation> {
-        list.iter().map(|&(t, d)| Annotation { onset_s: t, duration_s: None, description: d.into() }).collect()
+        list.iter()
+            .map(|&(t, d)| Annotation { onset_s: t, duration_s: None, description: d.into() })
+            .collect()
     }
 
     fn same(got: &[(f64, f64)], want: &[(f64, f64)]) {
@@ -217,7 +225,8 @@ mod tests {
     fn marker_to_marker_on_hbn_names() {
         let e = hbn(45.0, "instructed_toCloseEyes", "instructed_toOpenEyes", "resting_start");
         let got = eyes_closed_intervals(&e, 400.0).expect("marked");
-        let want: Vec<(f64, f64)> = (0..5).map(|k| (66.0 + 60.0 * k as f64, 106.0 + 60.0 * k as f64)).collect();
+        let want: Vec<(f64, f64)> =
+            (0..5).map(|k| (66.0 + 60.0 * k as f64, 106.0 + 60.0 * k as f64)).collect();
         same(&got, &want);
     }
 
@@ -296,7 +305,8 @@ mod tests {
     fn window_after_each_cue_is_34_s_of_each_40_s_block() {
         let e = hbn(45.0, "instructed_toCloseEyes", "instructed_toOpenEyes", "resting_start");
         let w = eyes_closed_blocks(&e, 400.0, Some((3.0, 37.0))).expect("marked");
-        let want: Vec<(f64, f64)> = (0..5).map(|k| (69.0 + 60.0 * k as f64, 103.0 + 60.0 * k as f64)).collect();
+        let want: Vec<(f64, f64)> =
+            (0..5).map(|k| (69.0 + 60.0 * k as f64, 103.0 + 60.0 * k as f64)).collect();
         same(&w.intervals, &want);
         let total: f64 = w.intervals.iter().map(|(a, b)| b - a).sum();
         assert_abs_diff_eq!(total, 170.0, epsilon = TIME_TOL);
@@ -308,7 +318,11 @@ mod tests {
         let e = ev(&[(10.0, "instructed_toCloseEyes"), (30.0, "instructed_toOpenEyes")]);
         let w = eyes_closed_blocks(&e, 100.0, Some((3.0, 37.0))).expect("marked");
         same(&w.intervals, &[(13.0, 30.0)]);
-        assert!(w.notes[0].contains("cut short at 30.00 s") && w.notes[0].contains("eyes-open"), "{:?}", w.notes);
+        assert!(
+            w.notes[0].contains("cut short at 30.00 s") && w.notes[0].contains("eyes-open"),
+            "{:?}",
+            w.notes
+        );
         // The recording ends 20 s after the cue.
         let e = ev(&[(10.0, "instructed_toCloseEyes")]);
         let w = eyes_closed_blocks(&e, 30.0, Some((3.0, 37.0))).expect("marked");

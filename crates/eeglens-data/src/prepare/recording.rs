@@ -65,7 +65,8 @@ pub(super) fn process_recording(
 
     let n = data.first().map_or(0, Vec::len);
     let duration = n as f64 / cfg.rate;
-    let closed = if cfg.eyes_closed { eyes_closed_blocks(&events, duration, cfg.eyes_closed_window) } else { None };
+    let closed =
+        if cfg.eyes_closed { eyes_closed_blocks(&events, duration, cfg.eyes_closed_window) } else { None };
     let eyes_closed_events = closed.is_some();
     let closed = closed.map(|b| {
         add_reader_warnings(reader_warnings, &b.notes);
