@@ -304,10 +304,19 @@ fn print_outcomes(s: &PrepareSummary, task: Option<&str>) {
     let of_task = task.map(|t| format!(" of task {t}")).unwrap_or_default();
     for r in &s.recordings {
         match &r.outcome {
-            Outcome::Kept { windows, rejected, .. } => {
+            Outcome::Kept { windows, rejected, seconds_used, eyes_closed_events } => {
                 let rej = if *rejected > 0 { format!(", {rejected} rejected") } else { String::new() };
                 let whole = if s.unmarked.contains(&r.path) { ", whole: no eyes-closed markers" } else { "" };
-                println!("used     sub-{}: {windows} windows{rej}{whole} ({})", r.subject, r.path.display());
+                let closed = if *eyes_closed_events {
+                    format!(", {seconds_used:.1} s eyes closed")
+                } else {
+                    String::new()
+                };
+                println!(
+                    "used     sub-{}: {windows} windows{rej}{closed}{whole} ({})",
+                    r.subject,
+                    r.path.display()
+                );
             }
             Outcome::Skipped(why) => println!("skipped  sub-{}: {why} ({})", r.subject, r.path.display()),
         }

@@ -606,8 +606,9 @@ fn reader_warnings_are_kept_with_each_recording_outcome() {
 /// A dataset shaped like the Healthy Brain Network's resting state: electrodes named by their
 /// EGI HydroCel-129 labels (E22, ..., Cz) at the net's positions, and events.tsv files with HBN's
 /// `value`s: `break cnt` at the start, `resting_start`, voice cues without durations, `9999`
-/// at the end. Closed blocks of `closed_s` seconds.
-fn synth_hbn_shaped(dir: &Path, n: usize, size: f64, seed: u64, closed_s: f64) {
+/// at the end. Closed blocks of `closed_s` seconds. With `in_file`, the events are the
+/// recordings' own annotations and there is no events.tsv.
+fn synth_hbn_shaped(dir: &Path, n: usize, size: f64, seed: u64, closed_s: f64, in_file: bool) {
     let names: Vec<String> = montage::HBN24_EGI.iter().map(|s| s.to_string()).collect();
     let positions = names
         .iter()
@@ -623,22 +624,39 @@ fn synth_hbn_shaped(dir: &Path, n: usize, size: f64, seed: u64, closed_s: f64) {
     c.effect.size = size;
     c.blocks = vec![(Eyes::Open, 6.0), (Eyes::Closed, closed_s), (Eyes::Open, 6.0), (Eyes::Closed, closed_s)];
     write_bids(&c, dir, SynthFormat::Edf, &|| {}).expect("synth");
+    let mut events = vec![(0.0, "break cnt"), (0.002, "resting_start")];
+    let mut t = 0.0;
+    for (eyes, len) in &c.blocks {
+        events
+            .push((t, if *eyes == Eyes::Open { "instructed_toOpenEyes" } else { "instructed_toCloseEyes" }));
+        t += len;
+    }
+    events.push((t, "9999"));
     let ds = bids::scan(dir).expect("scan");
     for r in &ds.recordings {
-        let mut tsv =
-            String::from("onset\tduration\tsample\tvalue\tevent_code\n0\tn/a\t0\tbreak cnt\tbreak cnt\n");
-        tsv.push_str("0.002\tn/a\t1\tresting_start\t90\n");
-        let mut t = 0.0;
-        for (eyes, len) in &c.blocks {
-            let (v, code) = match eyes {
-                Eyes::Open => ("instructed_toOpenEyes", 20),
-                Eyes::Closed => ("instructed_toCloseEyes", 30),
+        let tsv_path = r.events_tsv.as_ref().expect("events.tsv");
+        if in_file {
+            // No events.tsv: the events are the recording's own annotations.
+            let mut rec = eeglens_io::read(&r.path).expect("read");
+            rec.annotations = events
+                .iter()
+                .map(|&(t, d)| Annotation { onset_s: t, duration_s: None, description: d.into() })
+                .collect();
+            eeglens_io::write_edf(&r.path, &rec, &eeglens_io::EdfWriteOptions::edf_plus()).expect("write");
+            std::fs::remove_file(tsv_path).expect("remove events.tsv");
+            continue;
+        }
+        let mut tsv = String::from("onset\tduration\tsample\tvalue\tevent_code\n");
+        for (t, v) in &events {
+            let code = match *v {
+                "resting_start" => "90",
+                "instructed_toOpenEyes" => "20",
+                "instructed_toCloseEyes" => "30",
+                other => other,
             };
             tsv.push_str(&format!("{t:.3}\tn/a\t{}\t{v}\t{code}\n", (t * c.fs) as usize));
-            t += len;
         }
-        tsv.push_str(&format!("{t:.3}\tn/a\t{}\t9999\t9999\n", (t * c.fs) as usize));
-        std::fs::write(r.events_tsv.as_ref().expect("events.tsv"), tsv).expect("write events");
+        std::fs::write(tsv_path, tsv).expect("write events");
     }
 }
 
@@ -652,7 +670,7 @@ fn hbn_shaped_eyes_closed_window_keeps_the_planted_effect() {
     let mut contrasts = Vec::new();
     for (size, tag) in [(1.0, "effect"), (0.0, "null")] {
         let root = d.join(tag);
-        synth_hbn_shaped(&root, 16, size, 11, 40.0);
+        synth_hbn_shaped(&root, 16, size, 11, 40.0, false);
         let out = d.join(format!("{tag}.safetensors"));
         let mut cfg = PrepareConfig::new("sex");
         cfg.eyes_closed_window = Some((3.0, 37.0));
@@ -690,7 +708,7 @@ fn hbn_shaped_eyes_closed_window_keeps_the_planted_effect() {
 fn eyes_closed_window_past_a_block_is_cut_and_reported() {
     let d = tmp("window-cut");
     let root = d.join("bids");
-    synth_hbn_shaped(&root, 8, 0.0, 5, 24.0);
+    synth_hbn_shaped(&root, 8, 0.0, 5, 24.0, false);
     let mut cfg = PrepareConfig::new("sex");
     cfg.eyes_closed_window = Some((3.0, 37.0));
     let s = prepare(&root, &cfg, &d.join("e.safetensors"), &|_| {}).expect("prepare");
@@ -722,6 +740,25 @@ fn bad_eyes_closed_windows_are_refused() {
         c.eyes_closed = eyes;
         let e = prepare(&d, &c, &d.join("e.safetensors"), &|_| {}).unwrap_err().to_string();
         assert!(e.contains("--eyes-closed-window") && e.contains(want), "{w:?}: {e}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Without an events.tsv the recording's own events are read (for an EEGLAB set, `EEG.event`).
+#[test]
+fn without_events_tsv_the_files_own_events_give_the_blocks() {
+    let d = tmp("own-events");
+    let root = d.join("bids");
+    synth_hbn_shaped(&root, 8, 0.0, 7, 40.0, true);
+    let mut cfg = PrepareConfig::new("sex");
+    cfg.eyes_closed_window = Some((3.0, 37.0));
+    let s = prepare(&root, &cfg, &d.join("e.safetensors"), &|_| {}).expect("prepare");
+    for r in &s.recordings {
+        let Outcome::Kept { seconds_used, eyes_closed_events, .. } = r.outcome else {
+            panic!("{} skipped", r.subject)
+        };
+        assert!(eyes_closed_events);
+        assert!((seconds_used - 68.0).abs() < 1e-6, "{seconds_used}");
     }
     let _ = std::fs::remove_dir_all(&d);
 }
