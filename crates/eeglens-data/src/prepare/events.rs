@@ -121,10 +121,11 @@ pub(super) fn eyes_closed_blocks(
     let mut out = Blocks::default();
     for (k, &(onset, dur, kind, _)) in marks.iter().enumerate() {
         let Kind::Eyes { closed: true, cue } = kind else { continue };
-        // The first later eyes marker or end, with what it is.
+        // The first later eyes marker or end, with what it is (one at the cue's own time, such as
+        // a `break cnt` logged with it, does not end the block it starts).
         let limit = marks[k + 1..]
             .iter()
-            .find(|m| matches!(m.2, Kind::Eyes { .. } | Kind::End))
+            .find(|m| m.0 > onset && matches!(m.2, Kind::Eyes { .. } | Kind::End))
             .map(|m| {
                 let what = match m.2 {
                     Kind::Eyes { closed: true, .. } => format!("the next eyes-closed marker `{}`", m.3),
@@ -266,6 +267,9 @@ mod tests {
         same(&eyes_closed_intervals(&e, 90.0).expect("marked"), &[(20.0, 45.0)]);
         let e = ev(&[(20.0, "instructed_toCloseEyes"), (45.0, "boundary"), (70.0, "instructed_toOpenEyes")]);
         same(&eyes_closed_intervals(&e, 90.0).expect("marked"), &[(20.0, 45.0), (45.0, 70.0)]);
+        // A break cnt logged at the cue's own time does not end the block it starts.
+        let e = ev(&[(20.0, "instructed_toCloseEyes"), (20.0, "break cnt"), (60.0, "instructed_toOpenEyes")]);
+        same(&eyes_closed_intervals(&e, 90.0).expect("marked"), &[(20.0, 60.0)]);
         // A break cnt before the first cue (HBN's files start with one) changes nothing.
         let e = ev(&[(0.0, "break cnt"), (20.0, "instructed_toCloseEyes"), (60.0, "instructed_toOpenEyes")]);
         same(&eyes_closed_intervals(&e, 90.0).expect("marked"), &[(20.0, 60.0)]);
