@@ -464,3 +464,31 @@ fn cut_or_corrupted_files_never_panic() {
         }
     }
 }
+
+/// A recording without events: MATLAB saves `EEG.event` as `[]` (0x0 double) or as a 1x0 struct
+/// with its fields; both read as no annotation. A logical array reads as 0 and 1.
+#[test]
+fn empty_event_lists_and_logical_arrays() {
+    let (n_ch, pnts) = (3, 50);
+    for event in
+        [double_as("event", &[0, 0], &[], MI_DOUBLE), structure("event", &[1, 0], &["type", "latency"], &[])]
+    {
+        let vars: Vec<Vec<u8>> = hbn_fields(n_ch, pnts)
+            .into_iter()
+            .map(|(n, e)| if n == "event" { compressed(&event) } else { compressed(&e) })
+            .collect();
+        let p = write_tmp("matlab-no-events", &file(&vars));
+        let rec = read_eeglab(&p).expect("reads");
+        assert!(rec.annotations.is_empty(), "{:?}", rec.annotations);
+        assert!(rec.warnings.is_empty(), "{:?}", rec.warnings);
+        std::fs::remove_dir_all(p.parent().expect("dir")).ok();
+    }
+    // mxUINT8_CLASS with the logical flag (0x0200), stored as miUINT8.
+    let mut body =
+        el(MI_UINT32, &[9u32 | 0x0200, 0].iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<_>>());
+    body.extend(el(MI_INT32, &[1i32, 3].iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<_>>()));
+    body.extend(el(MI_INT8, b"ok"));
+    body.extend(el(MI_UINT8, &[1, 0, 1]));
+    let v = one(&file(&[el(MI_MATRIX, &body)]));
+    assert_eq!(v, MatValue::Numeric { dims: vec![1, 3], data: vec![1.0, 0.0, 1.0] });
+}
