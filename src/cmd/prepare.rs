@@ -46,6 +46,12 @@ pub struct Args {
     /// Use the whole recording even when events mark eyes-closed periods.
     #[arg(long)]
     pub all_periods: bool,
+    /// Keep FROM-TO seconds after each eyes-closed event (the paper: 3-37, blocks
+    /// concatenated) instead of the periods from marker to marker. A block that the next eyes
+    /// marker, an end of the resting state or the end of the data cuts short is used as far as
+    /// it goes, and reported.
+    #[arg(long, value_name = "FROM-TO", conflicts_with = "all_periods")]
+    pub eyes_closed_window: Option<String>,
     /// Skip recordings whose events mark no eyes state (otherwise used whole, beside the
     /// eyes-closed periods of the others).
     #[arg(long)]
@@ -99,6 +105,7 @@ impl Default for Args {
             reference: ReferenceArg::Average,
             task: None,
             all_periods: false,
+            eyes_closed_window: None,
             skip_unmarked: false,
             reject_uv: 250.0,
             normalise: NormaliseArg::Recording,
@@ -129,6 +136,12 @@ pub fn config(a: &Args) -> anyhow::Result<PrepareConfig> {
     c.average_reference = a.reference == ReferenceArg::Average;
     c.task = a.task.clone();
     c.eyes_closed = !a.all_periods;
+    c.eyes_closed_window = a
+        .eyes_closed_window
+        .as_deref()
+        .map(parse_range)
+        .transpose()
+        .map_err(|e| anyhow!("--eyes-closed-window: {e}"))?;
     c.skip_unmarked = a.skip_unmarked;
     c.reject_uv = (a.reject_uv > 0.0).then_some(a.reject_uv);
     c.normalise = a.normalise.into();
@@ -291,10 +304,19 @@ fn print_outcomes(s: &PrepareSummary, task: Option<&str>) {
     let of_task = task.map(|t| format!(" of task {t}")).unwrap_or_default();
     for r in &s.recordings {
         match &r.outcome {
-            Outcome::Kept { windows, rejected, .. } => {
+            Outcome::Kept { windows, rejected, seconds_used, eyes_closed_events } => {
                 let rej = if *rejected > 0 { format!(", {rejected} rejected") } else { String::new() };
                 let whole = if s.unmarked.contains(&r.path) { ", whole: no eyes-closed markers" } else { "" };
-                println!("used     sub-{}: {windows} windows{rej}{whole} ({})", r.subject, r.path.display());
+                let closed = if *eyes_closed_events {
+                    format!(", {seconds_used:.1} s eyes closed")
+                } else {
+                    String::new()
+                };
+                println!(
+                    "used     sub-{}: {windows} windows{rej}{closed}{whole} ({})",
+                    r.subject,
+                    r.path.display()
+                );
             }
             Outcome::Skipped(why) => println!("skipped  sub-{}: {why} ({})", r.subject, r.path.display()),
         }

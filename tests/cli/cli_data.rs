@@ -333,3 +333,49 @@ fn an_os_error_is_one_line_with_the_os_message_once() {
     assert_eq!(err.matches("plain-file/e.safetensors").count(), 1, "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `--eyes-closed-window FROM-TO`: seconds after each eyes-closed event, recorded in the store's
+/// settings, the seconds used per recording in the summary; bad ranges are one-line errors.
+#[test]
+fn prepare_eyes_closed_window_keeps_seconds_after_each_cue() {
+    let d = tmpdir("ec-window");
+    let root = d.join("bids");
+    assert!(eeglens(&["synth", "--out", s(&root), "--subjects", "6", "--minutes", "0.5"]).status.success());
+    let store = d.join("e.safetensors");
+    // Two eyes-closed blocks of 10 s per recording: 1-9 s after each is 16 s, 8 windows.
+    let args = ["prepare", s(&root), "--label", "sex", "--out", s(&store), "--eyes-closed-window", "1-9"];
+    let out = eeglens(&[&args[..], &["--json"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    for r in v["recordings"].as_array().expect("recordings") {
+        assert_eq!(r["seconds_used"], 16.0, "{r}");
+        assert_eq!(r["windows"].as_u64().expect("windows") + r["rejected_amplitude"].as_u64().expect("n"), 8);
+    }
+    let st = eeglens_data::store::EpochStore::open(&store).expect("open");
+    assert_eq!(st.meta().settings["eyes_closed_window"], serde_json::json!([1.0, 9.0]));
+    let out = eeglens(&[&args[..], &["--force"]].concat());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("windows, 16.0 s eyes closed ("), "{stdout}");
+    for (range, needle) in
+        [("9-1", "--eyes-closed-window: range `9-1` must have LO < HI"), ("3-4", "shorter than one")]
+    {
+        let out = eeglens(&[
+            "prepare",
+            s(&root),
+            "--label",
+            "sex",
+            "--out",
+            s(&store),
+            "--force",
+            "--eyes-closed-window",
+            range,
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{range}: {err}");
+        assert!(err.contains(needle) && err.trim_end().lines().count() == 1, "{range}: {err}");
+    }
+    let out = eeglens(&[&args[..], &["--force", "--all-periods"]].concat());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+    let _ = std::fs::remove_dir_all(&d);
+}

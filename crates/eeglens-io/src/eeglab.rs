@@ -4,7 +4,8 @@
 //! The `EEG` structure is either stored as one variable `EEG` (older EEGLAB) or as its fields saved
 //! as top-level variables (EEGLAB 2019 and later); both are read. Fields used: `srate`, `nbchan`,
 //! `pnts`, `trials`, `data` (a matrix `[nbchan, pnts, trials]`, or the `.fdt` file name),
-//! `datfile`, `chanlocs.labels`, `chanlocs.type`, `event.type`, `event.latency` (1-based samples,
+//! `datfile`, `chanlocs.labels`, `chanlocs.type`, `event.type` (text, a number printed as MATLAB
+//! prints it, or a one-element cell of either), `event.latency` (1-based samples,
 //! in the concatenated data for epoched sets), `event.duration` (samples), `xmin`, `subject`,
 //! `session`, `etc.T0` (start time, when present).
 //!

@@ -3,8 +3,9 @@
 //! The door through which EEG enters eeglens: the [`Recording`] type (channels,
 //! sampling rates, data in microvolts, annotations), readers and writers for
 //! EDF/EDF+ and BDF/BDF+, readers for BrainVision and EEGLAB `.set`/`.fdt`,
-//! a BIDS dataset scanner and standard montages. Everything is written from the
-//! format specifications; no EEG library is involved.
+//! a BIDS dataset scanner and montages (standard 10-20, EGI HydroCel-129).
+//! Everything is written from the format specifications; no EEG library is
+//! involved.
 //!
 //! This crate is on the ground floor of the workspace: it imports no other
 //! eeglens crate.
@@ -74,7 +75,8 @@
 //! - [`write_edf`] / [`write_bdf`] with [`EdfWriteOptions`].
 //! - [`bids::scan`] for a dataset root, [`bids::BidsRecording::read`] to read one recording with
 //!   its sidecars applied.
-//! - [`montage`]: the `hbn24` channel set, EGI HydroCel-129 mapping, 10-20 positions.
+//! - [`montage`]: the `hbn24` channel set, EGI HydroCel-129 mapping, 10-20 and
+//!   HydroCel-129 positions.
 //! - [`atomic`]: how every eeglens crate writes a file (temporary, `fsync`, rename, `fsync` of
 //!   the directory), so that no failure leaves a torn file under the final name.
 //! - `examples/01_read_edf.rs` (`cargo run -p eeglens-io --example 01_read_edf`): write a small

@@ -347,7 +347,8 @@ fn numeric(sub: &Cursor<'_>, at: usize, class: u8, dims: Vec<usize>, n: usize) -
     }
 }
 
-/// A character array's text (UTF-8, UTF-16 or code points), rows joined by newlines.
+/// A character array's text (miUTF8, miUTF16, miUTF32, or code units or points in a numeric
+/// type: MATLAB's `save -v6` writes miUINT16), rows joined by newlines.
 fn chars(sub: &Cursor<'_>, at: usize, dims: &[usize], n: usize) -> Result<String, IoError> {
     let (ty, data_r, _) = sub.element(at)?;
     Ok(match ty {
@@ -359,7 +360,8 @@ fn chars(sub: &Cursor<'_>, at: usize, dims: &[usize], n: usize) -> Result<String
             char_matrix(&String::from_utf16_lossy(&chars), dims)
         }
         _ => {
-            let codes = numbers(sub, ty, data_r, at)?;
+            // miUTF32 holds code points as 32-bit words; numeric types hold codes of any width.
+            let codes = numbers(sub, if ty == 18 { 6 } else { ty }, data_r, at)?;
             check_len(sub, at, codes.len(), n)?;
             let s: String = codes.iter().map(|&x| char::from_u32(x as u32).unwrap_or('\u{fffd}')).collect();
             char_matrix(&s, dims)

@@ -89,6 +89,9 @@ pub struct PrepareConfig {
     pub task: Option<String>,
     /// keep only eyes-closed periods when the events mark them
     pub eyes_closed: bool,
+    /// with `eyes_closed`, the seconds `(from, to)` after each eyes-closed event to keep (the
+    /// paper's 3-37 s) instead of the periods from marker to marker; `None`: marker to marker
+    pub eyes_closed_window: Option<(f64, f64)>,
     /// with `eyes_closed`, skip recordings whose events mark no eyes state
     /// (instead of using them whole beside eyes-closed data of the others)
     pub skip_unmarked: bool,
@@ -121,6 +124,7 @@ impl PrepareConfig {
             average_reference: true,
             task: None,
             eyes_closed: true,
+            eyes_closed_window: None,
             skip_unmarked: false,
             reject_uv: Some(250.0),
             normalise: Normalise::Recording,
@@ -145,6 +149,7 @@ impl PrepareConfig {
             "reference": if self.average_reference { "average" } else { "as recorded" },
             "task": self.task,
             "eyes_closed": self.eyes_closed,
+            "eyes_closed_window": self.eyes_closed_window.map(|(a, b)| vec![a, b]),
             "skip_unmarked": self.skip_unmarked,
             "reject_uv": self.reject_uv,
             "normalise": self.normalise.name(),
@@ -170,6 +175,9 @@ impl PrepareConfig {
                 ));
             }
         }
+        if let Some((a, b)) = self.eyes_closed_window {
+            check_eyes_closed_window(a, b, self.eyes_closed, self.segment_s).map_err(DataError::Config)?;
+        }
         if let Some(r) = self.reject_uv {
             if r.is_nan() || r <= 0.0 {
                 return bad(format!("amplitude threshold {r} µV must be positive"));
@@ -182,4 +190,26 @@ impl PrepareConfig {
         }
         Ok(())
     }
+}
+
+/// Checks `--eyes-closed-window A-B`: finite, `0 <= A < B`, at least one window long, and only
+/// where eyes-closed data are kept.
+fn check_eyes_closed_window(a: f64, b: f64, eyes_closed: bool, segment_s: f64) -> Result<(), String> {
+    if !(a.is_finite() && b.is_finite() && a >= 0.0 && b > a) {
+        return Err(format!(
+            "--eyes-closed-window {a}-{b} must be FROM-TO seconds after each eyes-closed event with 0 <= FROM < TO"
+        ));
+    }
+    if b - a < segment_s {
+        return Err(format!(
+            "--eyes-closed-window {a}-{b} is {} s long, shorter than one --segment-s {segment_s} window",
+            b - a
+        ));
+    }
+    if !eyes_closed {
+        return Err(
+            "--eyes-closed-window needs the eyes-closed periods (it cannot go with --all-periods)".into()
+        );
+    }
+    Ok(())
 }

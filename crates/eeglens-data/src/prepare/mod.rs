@@ -10,9 +10,12 @@
 //!    hold the band), and upsampling is a warning;
 //! 3. band-pass (default 0.25–25 Hz; 4th-order Butterworth, zero phase);
 //! 4. re-reference (default: common average);
-//! 5. keep the eyes-closed periods when events mark them (else the whole
-//!    recording: a warning when others were marked, or skipped with
-//!    `skip_unmarked`) and cut non-overlapping windows of `segment_s` seconds;
+//! 5. keep the eyes-closed periods when events mark them: from marker to
+//!    marker or, with `eyes_closed_window`, the seconds after each
+//!    eyes-closed cue (`events.rs` says which events end or split a period).
+//!    Without eyes markers the whole recording is used (a warning when
+//!    others were marked) or skipped with `skip_unmarked`. Cut
+//!    non-overlapping windows of `segment_s` seconds inside the periods;
 //! 6. reject windows whose absolute amplitude exceeds `reject_uv` µV;
 //! 7. normalise (default: per recording, see [`Normalise`]).
 //!

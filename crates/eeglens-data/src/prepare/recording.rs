@@ -6,7 +6,7 @@ use eeglens_io::bids::{self, BidsRecording};
 use eeglens_io::{montage, ChannelType, ReadOptions, Recording};
 
 use super::config::{ChannelSet, Normalise, PrepareConfig};
-use super::events::eyes_closed_intervals;
+use super::events::eyes_closed_blocks;
 
 /// One recording's windows and what became of it.
 pub(super) struct Processed {
@@ -38,7 +38,8 @@ fn add_reader_warnings(warnings: &mut Vec<String>, new: &[String]) {
 }
 
 /// Prepares one recording. The reader's warnings go to `reader_warnings`, also when the
-/// recording is skipped after it was read.
+/// recording is skipped after it was read, and so do the eyes-closed blocks that the events cut
+/// short or left out.
 pub(super) fn process_recording(
     r: &BidsRecording,
     cfg: &PrepareConfig,
@@ -64,8 +65,13 @@ pub(super) fn process_recording(
 
     let n = data.first().map_or(0, Vec::len);
     let duration = n as f64 / cfg.rate;
-    let closed = if cfg.eyes_closed { eyes_closed_intervals(&events, duration) } else { None };
+    let closed =
+        if cfg.eyes_closed { eyes_closed_blocks(&events, duration, cfg.eyes_closed_window) } else { None };
     let eyes_closed_events = closed.is_some();
+    let closed = closed.map(|b| {
+        add_reader_warnings(reader_warnings, &b.notes);
+        b.intervals
+    });
     if cfg.eyes_closed && cfg.skip_unmarked && !eyes_closed_events {
         return Err("no event marks eyes closed or open, so it would be used whole (--skip-unmarked)".into());
     }

@@ -37,8 +37,8 @@ pub struct RecordingReport {
     /// what happened
     pub outcome: Outcome,
     /// what the file's reader warned about while reading it (a duplicate channel label, EDF+
-    /// time-keeping records that are not consecutive, ...), one sentence each; empty for a
-    /// recording that was not read
+    /// time-keeping records that are not consecutive, ...) and the eyes-closed blocks its events
+    /// cut short or left out, one sentence each; empty for a recording that was not read
     pub warnings: Vec<String>,
 }
 

@@ -206,6 +206,166 @@ fn eyes_markers_with_and_without_durations() {
     assert_eq!(eyes_closed_intervals(&[ev(1.0, None, "boundary")], 10.0), None);
 }
 
+/// A dataset shaped like the Healthy Brain Network's resting state: electrodes named by their
+/// EGI HydroCel-129 labels (E22, ..., Cz) at the net's positions, and events.tsv files with HBN's
+/// `value`s: `break cnt` at the start, `resting_start`, voice cues without durations, `9999`
+/// at the end. Closed blocks of `closed_s` seconds. With `in_file`, the events are the
+/// recordings' own annotations and there is no events.tsv.
+fn synth_hbn_shaped(dir: &Path, n: usize, size: f64, seed: u64, closed_s: f64, in_file: bool) {
+    let names: Vec<String> = montage::HBN24_EGI.iter().map(|s| s.to_string()).collect();
+    let positions = names
+        .iter()
+        .map(|n| montage::Montage::EgiHydroCel129.position(n).expect("a HydroCel-129 electrode").xyz)
+        .collect();
+    let mut c = SynthConfig::new(names, positions);
+    c.effect.channels = ["Fz", "FCz", "Cz", "FC3", "FC4"]
+        .iter()
+        .map(|n| montage::egi_for(n).expect("an HBN24 channel").to_string())
+        .collect();
+    c.n_subjects = n;
+    c.seed = seed;
+    c.effect.size = size;
+    c.blocks = vec![(Eyes::Open, 6.0), (Eyes::Closed, closed_s), (Eyes::Open, 6.0), (Eyes::Closed, closed_s)];
+    write_bids(&c, dir, SynthFormat::Edf, &|| {}).expect("synth");
+    let mut events = vec![(0.0, "break cnt"), (0.002, "resting_start")];
+    let mut t = 0.0;
+    for (eyes, len) in &c.blocks {
+        events
+            .push((t, if *eyes == Eyes::Open { "instructed_toOpenEyes" } else { "instructed_toCloseEyes" }));
+        t += len;
+    }
+    events.push((t, "9999"));
+    let ds = bids::scan(dir).expect("scan");
+    for r in &ds.recordings {
+        let tsv_path = r.events_tsv.as_ref().expect("events.tsv");
+        if in_file {
+            // No events.tsv: the events are the recording's own annotations.
+            let mut rec = eeglens_io::read(&r.path).expect("read");
+            rec.annotations = events
+                .iter()
+                .map(|&(t, d)| Annotation { onset_s: t, duration_s: None, description: d.into() })
+                .collect();
+            eeglens_io::write_edf(&r.path, &rec, &eeglens_io::EdfWriteOptions::edf_plus()).expect("write");
+            std::fs::remove_file(tsv_path).expect("remove events.tsv");
+            continue;
+        }
+        let mut tsv = String::from("onset\tduration\tsample\tvalue\tevent_code\n");
+        for (t, v) in &events {
+            let code = match *v {
+                "resting_start" => "90",
+                "instructed_toOpenEyes" => "20",
+                "instructed_toCloseEyes" => "30",
+                other => other,
+            };
+            tsv.push_str(&format!("{t:.3}\tn/a\t{}\t{v}\t{code}\n", (t * c.fs) as usize));
+        }
+        std::fs::write(tsv_path, tsv).expect("write events");
+    }
+}
+
+/// `--eyes-closed-window 3-37` on HBN-shaped data: 34 s of each 40 s block, the setting in the
+/// store, and the planted effect kept (absent at size 0).
+#[test]
+fn hbn_shaped_eyes_closed_window_keeps_the_planted_effect() {
+    let d = tmp("hbn-window");
+    let names: Vec<&str> = montage::HBN24.to_vec();
+    let at = |n: &str| names.iter().position(|x| *x == n).expect("channel");
+    let mut contrasts = Vec::new();
+    for (size, tag) in [(1.0, "effect"), (0.0, "null")] {
+        let root = d.join(tag);
+        synth_hbn_shaped(&root, 16, size, 11, 40.0, false);
+        let out = d.join(format!("{tag}.safetensors"));
+        let mut cfg = PrepareConfig::new("sex");
+        cfg.eyes_closed_window = Some((3.0, 37.0));
+        let s = prepare(&root, &cfg, &out, &|_| {}).expect("prepare");
+        for r in &s.recordings {
+            match &r.outcome {
+                Outcome::Kept { seconds_used, eyes_closed_events, windows, rejected } => {
+                    assert!(*eyes_closed_events);
+                    assert!((seconds_used - 68.0).abs() < 1e-9, "{seconds_used}");
+                    assert_eq!(windows + rejected, 34, "{}", r.subject);
+                    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+                }
+                Outcome::Skipped(why) => panic!("{} skipped: {why}", r.subject),
+            }
+        }
+        let store = EpochStore::open(&out).expect("open");
+        assert_eq!(store.meta().settings["eyes_closed_window"], serde_json::json!([3.0, 37.0]));
+        assert_eq!(store.meta().channels, names);
+        let k = theta_contrast(&store);
+        let planted: f64 = ["Fz", "FCz", "Cz"].iter().map(|n| k[at(n)]).sum::<f64>() / 3.0;
+        let far: f64 = ["O1", "T5", "T6"].iter().map(|n| k[at(n)]).sum::<f64>() / 3.0;
+        contrasts.push((planted, far));
+    }
+    // The planted channels differ by far more than the null data's sampling noise (16
+    // subjects) and than the channels far from the effect.
+    let ((planted, far), (null, _)) = (contrasts[0], contrasts[1]);
+    assert!(planted > 0.2, "planted contrast {planted}");
+    assert!(far.abs() < 0.6 * planted, "far contrast {far} vs planted {planted}");
+    assert!(null.abs() < 0.5 * planted, "null planted contrast {null} vs planted {planted}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Blocks shorter than the window are used as far as they go, and each recording says so.
+#[test]
+fn eyes_closed_window_past_a_block_is_cut_and_reported() {
+    let d = tmp("window-cut");
+    let root = d.join("bids");
+    synth_hbn_shaped(&root, 8, 0.0, 5, 24.0, false);
+    let mut cfg = PrepareConfig::new("sex");
+    cfg.eyes_closed_window = Some((3.0, 37.0));
+    let s = prepare(&root, &cfg, &d.join("e.safetensors"), &|_| {}).expect("prepare");
+    for r in &s.recordings {
+        let Outcome::Kept { seconds_used, .. } = r.outcome else { panic!("{} skipped", r.subject) };
+        // Each 24 s block gives 3-24 s: the next cue cuts the first, the final 9999 the second.
+        assert!((seconds_used - 42.0).abs() < 1e-9, "{seconds_used}");
+        assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].contains("cut short at 30.00 s") && r.warnings[0].contains("instructed_toOpenEyes")
+        );
+        assert!(r.warnings[1].contains("cut short at 60.00 s") && r.warnings[1].contains("`9999`"));
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn bad_eyes_closed_windows_are_refused() {
+    let d = tmp("window-settings");
+    for (w, eyes, want) in [
+        ((37.0, 3.0), true, "0 <= FROM < TO"),
+        ((-1.0, 37.0), true, "0 <= FROM < TO"),
+        ((f64::NAN, 37.0), true, "0 <= FROM < TO"),
+        ((3.0, 4.0), true, "shorter than one --segment-s"),
+        ((3.0, 37.0), false, "--all-periods"),
+    ] {
+        let mut c = PrepareConfig::new("sex");
+        c.eyes_closed_window = Some(w);
+        c.eyes_closed = eyes;
+        let e = prepare(&d, &c, &d.join("e.safetensors"), &|_| {}).unwrap_err().to_string();
+        assert!(e.contains("--eyes-closed-window") && e.contains(want), "{w:?}: {e}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Without an events.tsv the recording's own events are read (for an EEGLAB set, `EEG.event`).
+#[test]
+fn without_events_tsv_the_files_own_events_give_the_blocks() {
+    let d = tmp("own-events");
+    let root = d.join("bids");
+    synth_hbn_shaped(&root, 8, 0.0, 7, 40.0, true);
+    let mut cfg = PrepareConfig::new("sex");
+    cfg.eyes_closed_window = Some((3.0, 37.0));
+    let s = prepare(&root, &cfg, &d.join("e.safetensors"), &|_| {}).expect("prepare");
+    for r in &s.recordings {
+        let Outcome::Kept { seconds_used, eyes_closed_events, .. } = r.outcome else {
+            panic!("{} skipped", r.subject)
+        };
+        assert!(eyes_closed_events);
+        assert!((seconds_used - 68.0).abs() < 1e-6, "{seconds_used}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 #[test]
 fn normalisation_modes() {
     // Two windows, two channels, four samples.
