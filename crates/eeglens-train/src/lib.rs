@@ -85,6 +85,7 @@ pub mod config;
 pub mod data_check;
 pub mod error;
 pub mod eval;
+pub mod folds;
 pub mod lock;
 pub mod metrics;
 pub mod provenance;
