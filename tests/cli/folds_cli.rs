@@ -208,3 +208,33 @@ fn bad_fold_values_are_one_line_errors() {
     assert_usage_error(&train(&data, &out, &["--folds", "two"]), &["--folds"]);
     assert!(!out.join("fold-0").exists(), "nothing trained");
 }
+
+#[test]
+fn model_selection_runs_within_each_fold() {
+    let d = Scratch::new("folds-auto");
+    // ShallowConvNet needs windows of at least 99 samples.
+    let data = d.0.join("toy.safetensors");
+    toy_set(&ToyConfig { subjects: [8, 2, 2], windows: 2, n_samples: 128, ..ToyConfig::default() })
+        .write(&data)
+        .expect("write toy store");
+    let parent = d.0.join("cv");
+    let mut args = vec!["train", "--data", s(&data), "--out", s(&parent), "--model", "auto", "--folds", "2"];
+    args.extend(["--epochs", "1", "--threads", "1", "--no-baseline", "--quiet", "--stuck-epochs", "0"]);
+    ok(&eeglens(&args));
+    for i in 0..2 {
+        let dir = parent.join(format!("fold-{i}"));
+        let chosen = json(&dir.join("config.json"));
+        assert_eq!(chosen["train"]["fold"]["fold"], i);
+        assert!(dir.join("selection.json").is_file(), "fold {i} chose a model");
+        for m in ["shallow", "rvgg-bn"] {
+            let c = json(&dir.join("candidates").join(m).join("config.json"));
+            assert_eq!(
+                c["train"]["fold"], chosen["train"]["fold"],
+                "fold {i}: candidate {m} on the fold's split"
+            );
+        }
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&eeglens(&["eval", "--run", s(&parent), "--json"]))).expect("JSON");
+    assert_eq!(v["folds"].as_array().map(Vec::len), Some(2));
+}
