@@ -119,6 +119,14 @@ fn three_folds_partition_the_subjects_and_eval_reports_their_mean() {
         assert!((ci[1].as_f64().expect("high") - (mean + half)).abs() < 1e-9, "{key}: {ci:?}");
     }
     assert_eq!(v["pooled"]["n_subjects"], 12);
+    // Pooled out of fold: the windows of all folds counted together.
+    let right: f64 = folds
+        .iter()
+        .map(|f| f["accuracy"].as_f64().expect("acc") * f["n_windows"].as_f64().expect("n"))
+        .sum();
+    let total: f64 = folds.iter().map(|f| f["n_windows"].as_f64().expect("n")).sum();
+    assert_eq!(v["pooled"]["n_windows"].as_f64(), Some(total));
+    assert!((v["pooled"]["accuracy"].as_f64().expect("pooled") - right / total).abs() < 1e-12);
     let text = ok(&eeglens(&["eval", "--run", s(&parent)]));
     assert!(text.contains("over 3 folds") && text.contains("pooled out of fold (12 subjects"), "{text}");
 
