@@ -173,7 +173,8 @@ impl PrepareConfig {
         let mut steps = Vec::new();
         if let Some(refs) = &self.reference_channels {
             steps.push(format!(
-                "re-reference every EEG channel of the file to the mean of {} ({RESTORED_REFERENCE}/E129 restored                  as a zero channel when absent), before channel selection",
+                "re-reference every EEG channel of the file to the mean of {} ({RESTORED_REFERENCE}/E129 \
+                 restored as a zero channel when absent), before channel selection",
                 refs.join(",")
             ));
         }

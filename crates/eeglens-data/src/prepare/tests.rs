@@ -647,6 +647,7 @@ fn a_channel_reference_restores_the_recording_reference_and_eeglab_fir_runs() {
         s.steps
     );
     assert!(s.steps[1].contains("EEGLAB pop_eegfiltnew"), "{:?}", s.steps);
+    assert!(s.steps.iter().all(|st| !st.contains("  ")), "{:?}", s.steps);
     let store = EpochStore::open(&out).expect("open");
     let settings = &store.meta().settings;
     assert_eq!(settings["reference"]["channels"], serde_json::json!(["T3", "T4"]));
