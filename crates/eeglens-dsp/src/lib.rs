@@ -89,6 +89,7 @@
 
 mod bandpower;
 mod butter;
+pub mod clean;
 mod error;
 mod fir;
 mod fir_eeglab;

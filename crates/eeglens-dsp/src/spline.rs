@@ -335,7 +335,7 @@ fn invert(a: &[f64], size: usize) -> Result<Vec<f64>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use approx::assert_abs_diff_eq;
 
