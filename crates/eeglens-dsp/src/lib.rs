@@ -46,6 +46,7 @@
 //! | [`Sos::filtfilt`] / [`Sos::filter`] / [`Sos::zi`] | `sosfiltfilt` / `sosfilt` / `sosfilt_zi` |
 //! | [`Resampler::new`]`(up, down)` / [`resample_poly`] | `resample_poly(x, up, down)` |
 //! | [`FirFilter::design`]`(fs, FirSpec::band_pass(l, h))` + [`FirFilter::filter_zero_phase`] | MNE `filter_data(x, fs, l, h)` (FIR, Hamming, firwin, zero phase) |
+//! | [`EeglabFirDesign::new`]`(fs, Some(l), Some(h))` + `.filter()` | EEGLAB `pop_eegfiltnew(EEG, l, h)` (firws, Hamming 25/46, default order, `firfilt` DC padding) |
 //! | [`notch`]`(50.0, q, fs)` | `iirnotch(50, q, fs)` |
 //! | [`welch`] / [`Welch`] | `welch(x, fs)` (Hann, 256, 50 %, density, mean) |
 //! | [`detrend_linear`] / [`demean`] | `detrend(x, "linear")` / `detrend(x, "constant")` |
@@ -90,12 +91,14 @@ mod bandpower;
 mod butter;
 mod error;
 mod fir;
+mod fir_eeglab;
 mod notch;
 mod par;
 mod reference;
 mod resample;
 mod sample;
 mod sos;
+mod spline;
 pub mod stats;
 mod welch;
 pub mod window;
@@ -103,11 +106,15 @@ pub mod window;
 pub use bandpower::{band_powers, eeg_bands, integrate_band, Band, BandPower, EEG_TOTAL_RANGE};
 pub use butter::{butter, FilterKind, MAX_BUTTER_ORDER};
 pub use error::{DspError, Result};
-pub use fir::{FirFilter, FirSpec, HAMMING_LENGTH_FACTOR, MAX_FIR_TAPS};
+pub use fir::{FirFilter, FirPad, FirSpec, HAMMING_LENGTH_FACTOR, MAX_FIR_TAPS};
+pub use fir_eeglab::{fir_magnitude, EeglabFirDesign, EEGLAB_MIN_TRANSITION_HZ, EEGLAB_TRANSITION_RATIO};
 pub use notch::{notch, DEFAULT_NOTCH_Q};
 pub use par::{for_each_channel, for_each_row, map_channels, map_rows};
-pub use reference::{demean, detrend_linear, rereference, rereference_array, Reference};
+pub use reference::{
+    append_reference_channel, demean, detrend_linear, rereference, rereference_array, Reference,
+};
 pub use resample::{resample_poly, Resampler, KAISER_BETA, MAX_RATE_FACTOR};
 pub use sample::{check_finite, Sample};
 pub use sos::Sos;
+pub use spline::{SplineConfig, SplineInterpolator, MIN_ELECTRODE_ANGLE};
 pub use welch::{welch, Psd, Welch, WelchConfig};

@@ -51,7 +51,7 @@ mod recording;
 mod summary;
 
 pub use bins::{Bins, MAX_BINS};
-pub use config::{ChannelSet, Normalise, PrepareConfig};
+pub use config::{BandFilter, ChannelSet, Normalise, PrepareConfig, MASTOIDS_HYDROCEL, RESTORED_REFERENCE};
 pub use summary::{Outcome, PrepareSummary, RecordingReport};
 
 use crate::error::DataError;
@@ -125,6 +125,7 @@ pub fn prepare(
         warnings,
         unmarked,
         upsampled: gathered.upsampled,
+        steps: cfg.steps(),
     };
     let kept = gathered.kept;
     let channels = check_usable(root, cfg, &summary, gathered.channels)?;
