@@ -82,7 +82,7 @@ pub mod spectra;
 pub mod svg;
 pub mod wording;
 
-pub use error::ReportError;
+pub use error::{MapError, ReportError};
 pub use html::{render, render_html, Rendered};
 pub use input::{
     DatasetSummary, Example, Interpretation, LayerSummary, MissingPart, ModelSummary, ReportInput, Seeds,

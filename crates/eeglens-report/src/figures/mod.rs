@@ -40,7 +40,7 @@ pub use matrix::value_matrix;
 pub use psd::{psd_curves, BandSpan};
 pub use roc::{roc_area, roc_curve, roc_curves, roc_points, RocSeries};
 pub use spread::{channel_spread, ChannelSpread};
-pub use topo::{scalp_map, TopoPoint};
+pub use topo::{scalp_map, unproject, ScalpLayout, ScalpMaps, TopoPoint, MAP_SPLINE, MIN_ELECTRODES};
 pub use traces::{stacked_traces, stacked_traces_scaled, trace_amplitude};
 
 use crate::svg::{label, log_label, Anchor, Linear, Log10, Svg};
