@@ -70,8 +70,6 @@ pub struct ScalpLayout {
     left_out: Vec<(String, String)>,
     radius: f64,
     cells: Vec<Cell>,
-    /// `GRID x GRID`, row-major: the index into `cells`, or `usize::MAX` outside the disc
-    index: Vec<usize>,
     /// `[cells, electrodes]`, row-major: the spline's weights of each cell
     weights: Vec<f64>,
     spline: SplineInterpolator,
@@ -119,7 +117,6 @@ impl ScalpLayout {
         let radius = (lowest * DISC_MARGIN).min(ANTIPODE * 0.999);
         let cell = 2.0 * radius / GRID as f64;
         let mut cells = Vec::new();
-        let mut index = vec![usize::MAX; GRID * GRID];
         let mut wanted = Vec::new();
         for row in 0..GRID {
             for col in 0..GRID {
@@ -129,7 +126,6 @@ impl ScalpLayout {
                     continue;
                 }
                 let Some(d) = unproject(p) else { continue };
-                index[row * GRID + col] = cells.len();
                 cells.push(Cell { row, col, xy: p });
                 wanted.push(d);
             }
@@ -140,7 +136,7 @@ impl ScalpLayout {
             .iter()
             .copied()
             .collect();
-        Ok(ScalpLayout { names, xy, used, left_out, radius, cells, index, weights, spline })
+        Ok(ScalpLayout { names, xy, used, left_out, radius, cells, weights, spline })
     }
 
     /// The electrodes used, in the order values are given.
@@ -203,15 +199,6 @@ impl ScalpLayout {
     /// The grid cells inside the disc, in row-major order.
     pub(crate) fn cells(&self) -> &[Cell] {
         &self.cells
-    }
-
-    /// The index into [`ScalpLayout::cells`] of grid square `(row, col)`, if inside the disc.
-    pub(crate) fn cell_at(&self, row: usize, col: usize) -> Option<usize> {
-        if row >= GRID || col >= GRID {
-            return None;
-        }
-        let k = self.index[row * GRID + col];
-        (k != usize::MAX).then_some(k)
     }
 
     fn check(&self, values: &[f64]) -> Result<(), MapError> {

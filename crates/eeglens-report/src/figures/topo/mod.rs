@@ -54,8 +54,11 @@ const HOT_FLOOR: f64 = 0.5;
 /// set of electrodes (names and positions) and reused by every map drawn on that set.
 #[derive(Debug, Default)]
 pub struct ScalpMaps {
-    layouts: Vec<(Vec<(String, [u64; 2])>, Result<ScalpLayout, MapError>)>,
+    layouts: Vec<(LayoutKey, Result<ScalpLayout, MapError>)>,
 }
+
+/// What a layout is built from: names and the bits of their positions.
+type LayoutKey = Vec<(String, [u64; 2])>;
 
 impl ScalpMaps {
     /// No layouts yet.
@@ -69,7 +72,7 @@ impl ScalpMaps {
     /// # Errors
     /// See [`ScalpLayout::new`].
     pub fn layout(&mut self, electrodes: &[(String, [f64; 2])]) -> Result<&ScalpLayout, MapError> {
-        let key: Vec<(String, [u64; 2])> =
+        let key: LayoutKey =
             electrodes.iter().map(|(n, p)| (n.clone(), [p[0].to_bits(), p[1].to_bits()])).collect();
         let at = match self.layouts.iter().position(|(k, _)| *k == key) {
             Some(at) => at,
@@ -115,8 +118,6 @@ pub(crate) struct Plan {
     pub grid: Vec<f64>,
     /// the colour scale runs from `-limit` to `limit`
     pub limit: f64,
-    /// per cell: one of the map's extremes
-    pub hot: Vec<bool>,
     /// the electrodes' dots in pixels
     pub dots: Vec<(f64, f64)>,
     pub labels: Vec<labels::Label>,
@@ -212,15 +213,7 @@ impl ScalpLayout {
         let inside = |k: usize| cells[k].xy[0].hypot(cells[k].xy[1]) <= self.radius();
         let peak = (0..grid.len()).filter(|&k| inside(k)).map(|k| grid[k].abs()).fold(0.0f64, f64::max);
         let limit = values.iter().map(|v| v.abs()).fold(peak, f64::max).max(1e-12);
-        let mut order: Vec<usize> = (0..grid.len()).filter(|&k| inside(k)).collect();
-        order.sort_by(|&a, &b| grid[b].abs().total_cmp(&grid[a].abs()).then(a.cmp(&b)));
-        let k_hot = (HOT_SHARE * order.len() as f64).ceil() as usize;
-        let mut hot = vec![false; grid.len()];
-        if peak > 0.0 {
-            for &k in order.iter().take(k_hot).filter(|&&k| grid[k].abs() >= HOT_FLOOR * peak) {
-                hot[k] = true;
-            }
-        }
+        let hot = self.hot_cells(&grid);
         let dots: Vec<(f64, f64)> = self.positions().iter().map(|p| to_px(self.radius(), *p)).collect();
         let hot_boxes: Vec<PxBox> =
             (0..grid.len()).filter(|&k| hot[k]).map(|k| cell_box(cells[k].row, cells[k].col)).collect();
@@ -259,7 +252,25 @@ impl ScalpLayout {
             obstacles: &obstacles,
         };
         let labels = labels::place(&scene, self.names(), values);
-        Ok(Plan { grid, limit, hot, dots, labels })
+        Ok(Plan { grid, limit, dots, labels })
+    }
+
+    /// Per cell of `grid`: one of the map's extremes, the cells inside the head of largest
+    /// |value| ([`HOT_SHARE`] of them, each at least [`HOT_FLOOR`] of the largest).
+    pub(crate) fn hot_cells(&self, grid: &[f64]) -> Vec<bool> {
+        let cells = self.cells();
+        let inside = |k: usize| cells[k].xy[0].hypot(cells[k].xy[1]) <= self.radius();
+        let mut order: Vec<usize> = (0..grid.len()).filter(|&k| inside(k)).collect();
+        order.sort_by(|&a, &b| grid[b].abs().total_cmp(&grid[a].abs()).then(a.cmp(&b)));
+        let peak = order.first().map_or(0.0, |&k| grid[k].abs());
+        let k_hot = (HOT_SHARE * order.len() as f64).ceil() as usize;
+        let mut hot = vec![false; grid.len()];
+        if peak > 0.0 {
+            for &k in order.iter().take(k_hot).filter(|&&k| grid[k].abs() >= HOT_FLOOR * peak) {
+                hot[k] = true;
+            }
+        }
+        hot
     }
 
     /// The grid as one SVG path per colour level; runs of equal colour along a row are one

@@ -2,8 +2,13 @@ use super::layout::{Cell, GRID};
 use super::*;
 use eeglens_io::montage::{Montage, HBN24};
 
+/// Electrodes by name and position in the plane.
+type Named = Vec<(String, [f64; 2])>;
+/// A field over the sphere.
+type Field = Box<dyn Fn(&[f64; 3]) -> f64>;
+
 /// A montage's electrodes: names, plane positions and unit directions.
-fn electrodes(montage: Montage, names: &[&str]) -> (Vec<(String, [f64; 2])>, Vec<[f64; 3]>) {
+fn electrodes(montage: Montage, names: &[&str]) -> (Named, Vec<[f64; 3]>) {
     names
         .iter()
         .map(|n| {
@@ -37,6 +42,8 @@ fn unit(v: [f64; 3]) -> [f64; 3] {
 /// inside the head (so the edge, where the grid ends, never counts).
 fn local_extrema(layout: &ScalpLayout, grid: &[f64]) -> Vec<[f64; 2]> {
     let inside = |c: &Cell| c.xy[0].hypot(c.xy[1]) <= layout.radius();
+    let at: std::collections::HashMap<(usize, usize), usize> =
+        layout.cells().iter().enumerate().map(|(k, c)| ((c.row, c.col), k)).collect();
     let mut out = Vec::new();
     for (k, c) in layout.cells().iter().enumerate() {
         let mut neighbours = Vec::new();
@@ -49,7 +56,7 @@ fn local_extrema(layout: &ScalpLayout, grid: &[f64]) -> Vec<[f64; 2]> {
                 if r < 0 || col < 0 {
                     continue;
                 }
-                match layout.cell_at(r as usize, col as usize) {
+                match at.get(&(r as usize, col as usize)).copied() {
                     Some(j) if inside(&layout.cells()[j]) => neighbours.push(grid[j]),
                     _ => {}
                 }
@@ -131,14 +138,14 @@ const AT_ELECTRODE_TOLERANCE: f64 = 1e-5;
 #[test]
 fn the_map_at_an_electrode_is_its_value() {
     for (layout, dirs) in [hbn24(), egi129()] {
-        let fields: [Box<dyn Fn(&[f64; 3]) -> f64>; 3] = [
+        let fields: [Field; 3] = [
             Box::new(|r: &[f64; 3]| r[2]),
             Box::new(|r: &[f64; 3]| (3.0 * r[0]).sin() + r[1] * r[2]),
             // Rough: no smooth field behind the values.
             Box::new(|r: &[f64; 3]| ((r[0] * 1e3).sin() * 43758.5).fract()),
         ];
         for f in &fields {
-            let values: Vec<f64> = dirs.iter().map(|r| f(r)).collect();
+            let values: Vec<f64> = dirs.iter().map(f).collect();
             let range = values.iter().cloned().fold(f64::MIN, f64::max)
                 - values.iter().cloned().fold(f64::MAX, f64::min);
             let got = layout.interpolate(&values, layout.positions()).expect("values fit");
@@ -190,7 +197,7 @@ fn the_hottest_cell_is_at_the_electrode_of_the_peak() {
 fn names_leave_the_extremes_visible() {
     for (layout, dirs) in [hbn24(), egi129()] {
         let n = dirs.len();
-        let fields: [Box<dyn Fn(&[f64; 3]) -> f64>; 3] = [
+        let fields: [Field; 3] = [
             Box::new(|r: &[f64; 3]| (-(1.0 - r[1]) / 0.1).exp() - (-(1.0 + r[0]) / 0.3).exp()),
             Box::new(|r: &[f64; 3]| r[2]),
             Box::new(|r: &[f64; 3]| {
@@ -200,12 +207,12 @@ fn names_leave_the_extremes_visible() {
             }),
         ];
         for f in &fields {
-            let values: Vec<f64> = dirs.iter().map(|r| f(r)).collect();
+            let values: Vec<f64> = dirs.iter().map(f).collect();
             let plan = layout.plan(&values).expect("values fit");
             let hot: Vec<labels::PxBox> = layout
                 .cells()
                 .iter()
-                .zip(&plan.hot)
+                .zip(&layout.hot_cells(&plan.grid))
                 .filter(|(_, h)| **h)
                 .map(|(c, _)| cell_box(c.row, c.col))
                 .collect();
