@@ -57,3 +57,29 @@ pub enum ReportError {
         cause: std::io::Error,
     },
 }
+
+/// Why a scalp map could not be drawn (the page says it in one line instead of the map).
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum MapError {
+    /// Too few electrodes with a usable position and a finite value.
+    #[error("{usable} electrode(s) with a position and a finite value; a scalp map needs {needed}")]
+    TooFewElectrodes {
+        /// electrodes that could be used
+        usable: usize,
+        /// the least a map is drawn from
+        needed: usize,
+    },
+    /// The spherical spline could not be fitted to the electrodes' positions.
+    #[error("no spherical spline through these electrode positions: {cause}")]
+    Spline {
+        /// what eeglens-dsp said
+        cause: String,
+    },
+    /// The values do not fit the layout: not one per electrode, or not finite.
+    #[error("values for a scalp map: {what}")]
+    Values {
+        /// what is wrong with them
+        what: String,
+    },
+}

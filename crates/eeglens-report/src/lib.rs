@@ -45,7 +45,10 @@
 //! - Contrasts are class 1 over class 0, as in eeglens-interpret: red means
 //!   more power (or a larger value) for class 1, blue for class 0.
 //! - Scalp maps use the 2D electrode projection of [`eeglens_io::montage`]
-//!   (Cz at the centre, the Fpz–T7–Oz–T8 ring at radius 1, nose up).
+//!   (Cz at the centre, the Fpz–T7–Oz–T8 ring at radius 1, nose up) and
+//!   interpolate on the sphere by spherical splines ([`figures::ScalpLayout`]).
+//!   Names never cover a map's extremes: the channels of largest |value| are
+//!   named outside the head, every electrode's name and value show on hover.
 //! - The page makes no external request: inline CSS and SVG, and an inline
 //!   script that only records each figure's rendered size (for browser tests).
 //!
@@ -82,7 +85,7 @@ pub mod spectra;
 pub mod svg;
 pub mod wording;
 
-pub use error::ReportError;
+pub use error::{MapError, ReportError};
 pub use html::{render, render_html, Rendered};
 pub use input::{
     DatasetSummary, Example, Interpretation, LayerSummary, MissingPart, ModelSummary, ReportInput, Seeds,

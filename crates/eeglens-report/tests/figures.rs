@@ -292,7 +292,15 @@ fn scalp_map_has_head_nose_electrodes_and_labels() {
 
 #[test]
 fn two_scalp_maps_have_distinct_clip_ids() {
-    let p = |v: f64| vec![TopoPoint { name: "Cz".into(), x: 0.0, y: 0.0, value: v }];
+    let p = |v: f64| -> Vec<TopoPoint> {
+        ["Fz", "Cz", "Pz", "C3", "C4"]
+            .iter()
+            .map(|n| {
+                let [x, y] = eeglens_io::montage::position(n).unwrap().xy();
+                TopoPoint { name: n.to_string(), x, y, value: v * x }
+            })
+            .collect()
+    };
     let id = |s: &str| s.split("clipPath id=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
     assert_ne!(id(&scalp_map("a", &p(1.0), "u")), id(&scalp_map("a", &p(2.0), "u")));
 }

@@ -696,3 +696,99 @@ fn on_synthetic_data_the_planted_truth_stands_beside_each_reading() {
     // A null set plants nothing.
     assert!(planted(Some(&json!({"planted": {"band": [4.0, 8.0], "channels": [], "size": 0.0}}))).is_none());
 }
+
+/// The page's input with the channels renamed (`names[i]` for `CHANNELS[i]`), everywhere.
+fn renamed(names: [&str; 6]) -> ReportInput {
+    fn walk(v: &mut serde_json::Value, names: &[&str; 6]) {
+        let rename = |s: &str| CHANNELS.iter().position(|c| *c == s).map(|i| names[i].to_string());
+        match v {
+            serde_json::Value::String(s) => {
+                if let Some(n) = rename(s) {
+                    *s = n;
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, names)),
+            serde_json::Value::Object(m) => {
+                let old = std::mem::take(m);
+                for (k, mut x) in old {
+                    walk(&mut x, names);
+                    m.insert(rename(&k).unwrap_or(k), x);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut input = input();
+    let interp = input.interpretation.as_mut().expect("an interpretation");
+    let mut r = serde_json::to_value(&interp.report).expect("the report serialises");
+    walk(&mut r, &names);
+    interp.report = serde_json::from_value(r).expect("a valid report");
+    input.dataset.channels = names.iter().map(|s| s.to_string()).collect();
+    input
+}
+
+fn caption<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html.find(&format!("data-figure=\"{id}\"")).unwrap_or_else(|| panic!("figure {id}"));
+    let start = at + html[at..].find("<figcaption>").expect("a caption");
+    &html[start..start + html[start..].find("</figcaption>").expect("caption end")]
+}
+
+#[test]
+fn scalp_maps_name_the_channels_they_leave_out() {
+    // Two channels without a 10-20 position: the map is drawn from the other four and says so.
+    let html = render(&renamed(["Fz", "FCz", "Cz", "Pz", "Qq", "EOG1"])).html;
+    let c = caption(&html, "optimal-topo");
+    assert!(c.contains("spherical splines"), "{c}");
+    assert!(
+        c.contains("2 channel(s) without a position in the standard 10-20 montage")
+            && c.contains("Qq")
+            && c.contains("EOG1"),
+        "{c}"
+    );
+    let svg = figure_svg(&html, "optimal-topo");
+    check_svg(svg);
+    assert_eq!(svg.matches("class=\"electrode\"").count(), 4);
+    // Every electrode shows its name and value on hover.
+    assert!(svg.contains("<title>Fz: "), "{svg}");
+
+    // Three left: no map, one line saying why, for every method's map.
+    let html = render(&renamed(["Fz", "FCz", "Cz", "Qq", "EOG1", "EOG2"])).html;
+    assert!(!html.contains("data-figure=\"optimal-topo\""));
+    for id in ["optimal-topo", "actmax-topo", "deconv-topo"] {
+        let at = html.find(&format!("data-no-map=\"{id}\"")).unwrap_or_else(|| panic!("no line for {id}"));
+        let line = &html[at..at + html[at..].find("</p>").expect("line end")];
+        assert!(
+            line.contains("3 electrode(s) with a position and a finite value; a scalp map needs 4"),
+            "{line}"
+        );
+        assert!(["Qq", "EOG1", "EOG2"].iter().all(|n| line.contains(n)), "{line}");
+    }
+}
+
+#[test]
+fn egi_labels_are_drawn_on_the_hydrocel_net() {
+    // The HBN recordings' own labels for Fz, Cz, Pz, O1, T7 and another electrode.
+    let html = render(&renamed(["E11", "E6", "E129", "E62", "E70", "E45"])).html;
+    let c = caption(&html, "optimal-topo");
+    assert!(!c.contains("without a position"), "{c}");
+    let svg = figure_svg(&html, "optimal-topo");
+    check_svg(svg);
+    assert_eq!(svg.matches("class=\"electrode\"").count(), 6);
+    // The vertex (E129 / Cz) is at the head's centre, the frontal E11 above it.
+    let doc = roxmltree::Document::parse(svg).expect("svg");
+    let dot = |name: &str| {
+        let c = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("electrode"))
+            .find(|n| n.descendants().any(|t| t.text().is_some_and(|t| t.starts_with(&format!("{name}:")))))
+            .unwrap_or_else(|| panic!("dot {name}"));
+        let f = |a: &str| c.attribute(a).expect("coordinate").parse::<f64>().expect("number");
+        (f("cx"), f("cy"))
+    };
+    let head = doc.descendants().find(|n| n.attribute("class") == Some("head")).expect("head");
+    let centre: (f64, f64) =
+        (head.attribute("cx").unwrap().parse().unwrap(), head.attribute("cy").unwrap().parse().unwrap());
+    let vertex = dot("E129");
+    assert!((vertex.0 - centre.0).abs() < 3.0 && (vertex.1 - centre.1).abs() < 3.0, "{vertex:?} {centre:?}");
+    assert!(dot("E11").1 < vertex.1 && dot("E62").1 > vertex.1);
+}

@@ -12,7 +12,7 @@
 //! | [`group_psd`] | class spectra per channel group, mean ± SEM over subjects |
 //! | [`roc_curves`] | ROC curves of several classifiers on one pair of axes |
 //! | [`band_bars`] | log power ratio per band with significance marks |
-//! | [`scalp_map`] | per-channel values interpolated over the head |
+//! | [`scalp_map`] | per-channel values interpolated over the head by spherical splines ([`ScalpLayout`] draws many maps on one set of electrodes) |
 //! | [`value_matrix`] | a small matrix (channels x bands) as labelled cells |
 //! | [`fraction_bars`] | the share of seeds naming each band, with the majority line |
 //! | [`channel_spread`] | a mean per channel with ± 1 SD whiskers |
@@ -40,7 +40,7 @@ pub use matrix::value_matrix;
 pub use psd::{psd_curves, BandSpan};
 pub use roc::{roc_area, roc_curve, roc_curves, roc_points, RocSeries};
 pub use spread::{channel_spread, ChannelSpread};
-pub use topo::{scalp_map, TopoPoint};
+pub use topo::{scalp_map, unproject, ScalpLayout, ScalpMaps, TopoPoint, MAP_SPLINE, MIN_ELECTRODES};
 pub use traces::{stacked_traces, stacked_traces_scaled, trace_amplitude};
 
 use crate::svg::{label, log_label, Anchor, Linear, Log10, Svg};

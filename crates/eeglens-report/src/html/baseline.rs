@@ -5,9 +5,9 @@ use std::fmt::Write;
 
 use eeglens_train::{BaselineReport, ChanceReport, EvalReport};
 
-use super::methods::topo_points;
+use super::topo::scalp_figure;
 use super::{chance, pct, Page};
-use crate::figures::{scalp_map, value_matrix};
+use crate::figures::value_matrix;
 use crate::input::ReportInput;
 use crate::svg::{escape, label};
 use crate::wording::{baseline_verdict, baseline_where, p_is};
@@ -94,12 +94,16 @@ fn figures(p: &mut Page, input: &ReportInput, b: &BaselineReport) {
         ),
     );
     if let Some(top) = b.bands.iter().position(|n| n == &b.top_band) {
-        let points = topo_points(b.channels.iter().enumerate().map(|(ch, name)| (name, d(top, ch))));
-        p.figure(
+        let values: Vec<(&String, f64)> =
+            b.channels.iter().enumerate().map(|(ch, name)| (name, d(top, ch))).collect();
+        scalp_figure(
+            p,
             "baseline-topo",
-            &scalp_map(&format!("Baseline: {} d", b.top_band), &points, "Cohen's d"),
+            &format!("Baseline: {} d", b.top_band),
+            &values,
+            "Cohen's d",
             &format!(
-                "Cohen's d in {}, the baseline's top band, per channel, interpolated between the electrodes (nose up).",
+                "Cohen's d in {}, the baseline's top band, per channel, interpolated over the head by spherical splines (nose up); the channels of largest |d| are named outside the head, every electrode's name and value show on hover.",
                 escape(&b.top_band)
             ),
         );

@@ -6,10 +6,11 @@ use std::fmt::Write;
 
 use eeglens_interpret::{BandContrast, Reading, Report};
 
+use super::topo::scalp_figure;
 use super::{chance, pct, Page};
 use crate::figures::{
-    band_bars, heatmap_limit, heatmap_scaled, psd_curves, scalp_map, stacked_traces_scaled, trace_amplitude,
-    BandBar, BandSpan, TopoPoint,
+    band_bars, heatmap_limit, heatmap_scaled, psd_curves, stacked_traces_scaled, trace_amplitude, BandBar,
+    BandSpan,
 };
 use crate::input::{Example, Interpretation, ReportInput};
 use crate::svg::{escape, label};
@@ -186,43 +187,33 @@ fn spectra(p: &mut Page, input: &ReportInput, r: &Report, name: &str, reading: &
     );
 }
 
-/// Per-channel values as scalp-map points; channels without a standard position are left out.
-pub(super) fn topo_points<'a>(values: impl Iterator<Item = (&'a String, f64)>) -> Vec<TopoPoint> {
-    values
-        .filter_map(|(ch, v)| {
-            eeglens_io::montage::position(ch).map(|e| {
-                let [x, y] = e.xy();
-                TopoPoint { name: ch.clone(), x, y, value: v }
-            })
-        })
-        .collect()
-}
-
 /// The scalp map of a method's map band.
 fn topo(p: &mut Page, r: &Report, name: &str, reading: &Reading, b: &BandContrast) {
     let cls = classes(r);
-    let per = reading.channels.get(&b.name);
-    let points = per.map(|per| topo_points(per.0.iter().map(|(c, v)| (c, *v)))).unwrap_or_default();
-    let missing = per.map_or(0, |per| per.0.len()) - points.len();
+    let values: Vec<(&String, f64)> = reading
+        .channels
+        .get(&b.name)
+        .map(|per| per.0.iter().map(|(c, v)| (c, *v)).collect())
+        .unwrap_or_default();
     let why = if reading.top_band.is_some() {
         "its significant band"
     } else {
         "the band with the largest contrast (not significant)"
     };
-    let mut caption = format!(
-        "ln({} / {}) power in {} ({}–{} Hz) per channel, {why}, interpolated between the electrodes (nose up).",
+    let caption = format!(
+        "ln({} / {}) power in {} ({}–{} Hz) per channel, {why}, interpolated over the head by spherical splines (nose up); the channels of largest |ln ratio| are named outside the head, every electrode's name and value show on hover.",
         escape(cls.1),
         escape(cls.0),
         escape(&b.name),
         label(b.lo, 3),
         label(b.hi, 3)
     );
-    if missing > 0 {
-        let _ = write!(caption, " {missing} channel(s) without a standard position are not shown.");
-    }
-    p.figure(
+    scalp_figure(
+        p,
         &format!("{name}-topo"),
-        &scalp_map(&format!("{} contrast, {}", b.name, method_title(name)), &points, "ln ratio"),
+        &format!("{} contrast, {}", b.name, method_title(name)),
+        &values,
+        "ln ratio",
         &caption,
     );
 }

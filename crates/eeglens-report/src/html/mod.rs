@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::figures::ScalpMaps;
 use crate::input::ReportInput;
 use crate::svg::escape;
 use crate::wording::{chance_verdict, ChanceVerdict};
@@ -14,6 +15,7 @@ mod overview;
 mod seeds;
 mod setup;
 mod spectra;
+mod topo;
 
 pub use crate::wording::{map_band, plain_reading, strongest_channels};
 
@@ -95,6 +97,8 @@ struct Page {
     figures: Vec<String>,
     /// the sections so far: `id`, heading, and the number of figures before it
     sections: Vec<(String, String, usize)>,
+    /// the scalp maps' layouts, one per set of electrodes for the whole page
+    maps: ScalpMaps,
 }
 
 impl Page {
@@ -140,7 +144,8 @@ pub fn render_html(input: &ReportInput) -> String {
 
 /// The page and the ids of its figures (what a browser test checks).
 pub fn render(input: &ReportInput) -> Rendered {
-    let mut p = Page { body: String::new(), figures: Vec::new(), sections: Vec::new() };
+    let mut p =
+        Page { body: String::new(), figures: Vec::new(), sections: Vec::new(), maps: ScalpMaps::new() };
     overview::header(&mut p, input);
     let contents_at = p.body.len();
     incomplete(&mut p, input);
