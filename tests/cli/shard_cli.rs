@@ -70,8 +70,14 @@ fn shards_merged_equal_the_single_store_and_bad_parts_are_refused() {
     assert_eq!(mb.settings["provenance"]["step"], "merge");
 
     // Nothing is overwritten without --force: a finished shard, the merged store.
-    assert_one_line_error(&prepare(&root, &parts[0], &["--shard", "0/3"]), &["part-0.safetensors", "exists", "--force"]);
-    assert_one_line_error(&merge(&[&parts[0], &parts[1], &parts[2]], &merged), &["merged.safetensors", "exists"]);
+    assert_one_line_error(
+        &prepare(&root, &parts[0], &["--shard", "0/3"]),
+        &["part-0.safetensors", "exists", "--force"],
+    );
+    assert_one_line_error(
+        &merge(&[&parts[0], &parts[1], &parts[2]], &merged),
+        &["merged.safetensors", "exists"],
+    );
 
     let out = d.0.join("out.safetensors");
     // Other settings.
@@ -89,7 +95,10 @@ fn shards_merged_equal_the_single_store_and_bad_parts_are_refused() {
         &["copy.safetensors", "is also in", "part-1.safetensors"],
     );
     // A missing shard.
-    assert_one_line_error(&merge(&[&parts[0], &parts[2]], &out), &["shard 1/3 is missing", "part-2.safetensors"]);
+    assert_one_line_error(
+        &merge(&[&parts[0], &parts[2]], &out),
+        &["shard 1/3 is missing", "part-2.safetensors"],
+    );
     // A part of another N.
     let of_two = d.0.join("of-two.safetensors");
     ok(&prepare(&root, &of_two, &["--shard", "0/2"]));

@@ -29,6 +29,9 @@ use crate::error::DataError;
 /// The format tag of a part written by `prepare --shard i/N`.
 pub const PART_FORMAT: &str = "eeglens-prepare-part/1";
 
+/// Where a recording's windows lie: the part (its index among the parts) and the byte range.
+type Place = (usize, std::ops::Range<usize>);
+
 /// One part, opened.
 struct Part {
     path: PathBuf,
@@ -73,7 +76,8 @@ impl Part {
         }
         let json = |key: &str| -> Result<serde_json::Value, DataError> {
             let s = info.get(key).ok_or_else(|| not_a_part(path, format!("no `{key}` in the metadata")))?;
-            serde_json::from_str(s).map_err(|e| not_a_part(path, format!("metadata `{key}` is not JSON ({e})")))
+            serde_json::from_str(s)
+                .map_err(|e| not_a_part(path, format!("metadata `{key}` is not JSON ({e})")))
         };
         let shard = info
             .get("shard")
@@ -155,7 +159,8 @@ fn check_parts(parts: &[Part]) -> Result<(), DataError> {
     let todo = first.plan["todo"].as_array().map_or(&[][..], Vec::as_slice);
     for (k, p) in parts.iter().enumerate() {
         for r in &p.records {
-            let Some(subject) = r["index"].as_u64().and_then(|i| todo.get(i as usize)).and_then(|t| t[1].as_str())
+            let Some(subject) =
+                r["index"].as_u64().and_then(|i| todo.get(i as usize)).and_then(|t| t[1].as_str())
             else {
                 return Err(not_a_part(&p.path, "a recording outside the plan"));
             };
@@ -181,7 +186,8 @@ fn check_parts(parts: &[Part]) -> Result<(), DataError> {
         by_shard.insert(p.shard.index, k);
     }
     if let Some(missing) = (0..n).find(|i| !by_shard.contains_key(i)) {
-        let given: Vec<String> = parts.iter().map(|p| format!("{} ({})", p.path.display(), p.shard)).collect();
+        let given: Vec<String> =
+            parts.iter().map(|p| format!("{} ({})", p.path.display(), p.shard)).collect();
         return Err(DataError::Config(format!(
             "shard {missing}/{n} is missing: {} of {n} parts given: {}",
             parts.len(),
@@ -213,7 +219,8 @@ pub fn merge(
     let parts: Vec<Part> = parts.iter().map(|p| Part::open(p)).collect::<Result<_, _>>()?;
     check_parts(&parts)?;
     let first = &parts[0];
-    let cfg = config_of_finish(&first.finish).ok_or_else(|| not_a_part(&first.path, "metadata `finish` is incomplete"))?;
+    let cfg = config_of_finish(&first.finish)
+        .ok_or_else(|| not_a_part(&first.path, "metadata `finish` is incomplete"))?;
     let plan_json = &first.plan;
     let bad_plan = || not_a_part(&first.path, "metadata `plan` is incomplete");
 
@@ -245,7 +252,8 @@ pub fn merge(
         })
         .collect::<Option<_>>()
         .ok_or_else(bad_plan)?;
-    let strings = |key: &str| serde_json::from_value::<Vec<String>>(plan_json[key].clone()).map_err(|_| bad_plan());
+    let strings =
+        |key: &str| serde_json::from_value::<Vec<String>>(plan_json[key].clone()).map_err(|_| bad_plan());
     let plan = Plan {
         participants: PathBuf::from(plan_json["participants"].as_str().ok_or_else(bad_plan)?),
         todo,
@@ -256,13 +264,13 @@ pub fn merge(
 
     // Every recording's result, and where its windows lie: (part, byte range).
     let seg = (cfg.segment_s * cfg.rate).round() as usize;
-    let mut done: Vec<Option<(Done, Option<(usize, std::ops::Range<usize>)>)>> =
-        (0..plan.todo.len()).map(|_| None).collect();
+    let mut done: Vec<Option<(Done, Option<Place>)>> = (0..plan.todo.len()).map(|_| None).collect();
     for (k, p) in parts.iter().enumerate() {
         let mut at = p.windows.start;
         for r in &p.records {
             let i = r["index"].as_u64().expect("checked by check_parts") as usize;
-            let d = done_of_record(r).ok_or_else(|| not_a_part(&p.path, format!("recording {i}'s record is incomplete")))?;
+            let d = done_of_record(r)
+                .ok_or_else(|| not_a_part(&p.path, format!("recording {i}'s record is incomplete")))?;
             let place = match &d.0 {
                 Ok(proc) => {
                     let bytes = proc.n_windows * proc.channels.len() * seg * 4;
@@ -309,7 +317,9 @@ pub fn merge(
     for (path, place) in paths.iter().zip(&places) {
         if let (true, Some((k, range))) = (used.contains(path.as_path()), place) {
             let bytes = &parts[*k].mmap[range.clone()];
-            set.x.extend(bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("chunks of 4"))));
+            set.x.extend(
+                bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("chunks of 4"))),
+            );
         }
     }
     if set.x.len() != set.y.len() * w {

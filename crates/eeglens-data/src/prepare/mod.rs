@@ -179,8 +179,7 @@ impl<'d> Plan<'d> {
         let channels = check_usable(root, cfg, &summary, gathered.channels)?;
         let classes = classes_of(&kept, cfg, &summary)?;
         let (subjects, subj_classes) = subject_classes(&kept, &classes)?;
-        let assignment =
-            split_checked(&participants, cfg, &subjects, &subj_classes, &classes, &mut summary)?;
+        let assignment = split_checked(&participants, cfg, &subjects, &subj_classes, &classes, &mut summary)?;
         leave_out_balanced(&mut summary.recordings, &subjects, &subj_classes, &classes, &assignment);
         summary.classes = classes;
         let mut set = assemble(cfg, channels, &subjects, &subj_classes, &assignment, kept, &mut summary);

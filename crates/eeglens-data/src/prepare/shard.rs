@@ -156,7 +156,8 @@ pub fn prepare_shard(
             warnings,
         })
         .collect();
-    let n_subjects = todo.iter().map(|(r, _)| r.subject.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+    let n_subjects =
+        todo.iter().map(|(r, _)| r.subject.as_str()).collect::<std::collections::BTreeSet<_>>().len();
     Ok(ShardSummary { out: out.to_path_buf(), shard, recordings, n_subjects, n_windows })
 }
 
