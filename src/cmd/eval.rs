@@ -1,5 +1,6 @@
 //! `eeglens eval --run RUN_DIR [--split test|val|train] [--json]`: the run's best
-//! model on one split, per window and per subject.
+//! model on one split, per window and per subject; over a parent directory, every
+//! seed (`train --seeds`) or every fold of a cross-validation (`train --folds`).
 
 use std::path::PathBuf;
 
@@ -29,8 +30,12 @@ pub struct Args {
     pub windows: bool,
 }
 
-/// Runs `eeglens eval`: one run, or every seed of a parent directory (`train --seeds`).
+/// Runs `eeglens eval`: one run, or every seed of a parent directory (`train --seeds`),
+/// or every fold of one (`train --folds`).
 pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
+    if !eeglens_train::folds::fold_runs(&a.run)?.is_empty() {
+        return run_folds(&a);
+    }
     let seeds = eeglens_train::run_dir::seed_runs(&a.run)?;
     if seeds.is_empty() {
         return run_one(a, g);
@@ -86,6 +91,76 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
         rows.len(),
         rows.len()
     );
+    Ok(())
+}
+
+/// Every fold of a cross-validation on its test subjects: a row per fold,
+/// mean ± SD and the 95% t-interval over folds, and the pooled out-of-fold figures.
+fn run_folds(a: &Args) -> anyhow::Result<()> {
+    use eeglens_train::folds;
+    let split = Split::from(a.split);
+    if split != Split::Test {
+        anyhow::bail!(
+            "--split {}: a cross-validation is evaluated on each fold's test subjects; evaluate one fold's {} split with --run {}",
+            split.name(),
+            split.name(),
+            a.run.join(folds::fold_dir_name(0)).display()
+        );
+    }
+    let runs = folds::open_folds(&a.run)?;
+    let mut reports = Vec::new();
+    for (fold, run) in &runs {
+        let store = run.open_store(a.data.as_deref())?;
+        reports.push((
+            *fold,
+            run.path().to_path_buf(),
+            evaluate_split(run, &store, split)?.without_windows(),
+        ));
+    }
+    let seed = runs[0].1.config().train.fold.as_ref().map_or(0, |f| f.partition_seed);
+    let e = folds::summarise(&reports, seed);
+    if a.json {
+        println!("{}", serde_json::to_string(&e)?);
+        return Ok(());
+    }
+    let f3 = |v: Option<f64>| v.map_or("    -".to_string(), |v| format!("{v:.3}"));
+    println!("fold  subjects  windows  accuracy  balanced  AUC    subject  subj-bal  subj-AUC  learned");
+    for f in &e.folds {
+        println!(
+            "{:>4}  {:>8}  {:>7}  {:.3}     {:.3}     {}  {:.3}    {:.3}     {}     {}",
+            f.fold,
+            f.subjects_tested.len(),
+            f.n_windows,
+            f.accuracy,
+            f.balanced_accuracy,
+            f3(f.auc),
+            f.subject_accuracy,
+            f.subject_balanced_accuracy,
+            f3(f.subject_auc),
+            if f.learned { "yes" } else { "NO" }
+        );
+    }
+    let pm = |name: &str| match (e.mean.get(name), e.sd.get(name), e.ci95.get(name)) {
+        (Some(m), Some(s), Some([lo, hi])) => format!("{m:.3} ± {s:.3} (95% CI {lo:.3} to {hi:.3})"),
+        _ => "- (a fold lacks it)".to_string(),
+    };
+    println!("over {} folds (mean ± SD; t-interval of the mean):", e.n_folds);
+    for (name, what) in [
+        ("accuracy", "per window  accuracy "),
+        ("balanced_accuracy", "per window  balanced "),
+        ("auc", "per window  AUC      "),
+        ("subject_accuracy", "per subject accuracy "),
+        ("subject_balanced_accuracy", "per subject balanced "),
+        ("subject_auc", "per subject AUC      "),
+    ] {
+        println!("  {what} {}", pm(name));
+    }
+    let p = &e.pooled;
+    println!(
+        "pooled out of fold ({} subjects, each tested once; {} windows): {:.3} per window (balanced {:.3}), {:.3} per subject (balanced {:.3})",
+        p.n_subjects, p.n_windows, p.accuracy, p.balanced_accuracy, p.subject_accuracy, p.subject_balanced_accuracy
+    );
+    println!("above chance in {} of {} folds", e.learned, e.n_folds);
     Ok(())
 }
 

@@ -215,6 +215,7 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
 /// Runs `eeglens interpret`: on one run, or on every seed of a parent
 /// directory (`train --seeds`) followed by their agreement.
 pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
+    super::refuse_folds_parent(&a.run, "interpret")?;
     let seeds = eeglens_train::run_dir::seed_runs(&a.run)?;
     if seeds.is_empty() {
         return run_one(a, g).map(|_| ());

@@ -6,10 +6,20 @@ use anyhow::{anyhow, bail, Context};
 use eeglens_data::prepare::{
     prepare, prepare_shard, Bins, ChannelSet, Outcome, PrepareConfig, PrepareSummary, Shard, ShardSummary,
 };
+use eeglens_data::prepare::{BandFilter, MASTOIDS_HYDROCEL};
 use eeglens_data::DataError;
 
 use super::choice::{NormaliseArg, ReferenceArg};
 use super::{bar, parse_range, Global};
+
+/// `prepare --filter`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterArg {
+    /// Butterworth order 4, zero phase, after resampling
+    Butterworth,
+    /// EEGLAB pop_eegfiltnew's default FIR, zero phase, before resampling
+    EeglabFir,
+}
 
 /// Flags of `eeglens prepare`.
 #[derive(clap::Args, Debug, PartialEq)]
@@ -39,9 +49,12 @@ pub struct Args {
     /// Window length, seconds.
     #[arg(long, default_value_t = 2.0)]
     pub segment_s: f64,
-    /// Re-reference.
-    #[arg(long, value_enum, ignore_case = true, default_value = "average")]
-    pub reference: ReferenceArg,
+    /// Re-reference: average (of the channels kept), none (as recorded), mastoids (E57,E100 of
+    /// an EGI HydroCel-129 net), or a comma-separated channel list. With mastoids or a list, the
+    /// reference is computed on every EEG channel of the file before the channels are selected,
+    /// with the recording reference Cz (E129) restored as a zero channel when the file omits it.
+    #[arg(long, default_value = "average")]
+    pub reference: String,
     /// Only recordings of this BIDS task (e.g. RestingState).
     #[arg(long)]
     pub task: Option<String>,
@@ -82,6 +95,10 @@ pub struct Args {
     /// Fail when any recording is skipped (unreadable, no window left, ...), naming it and why.
     #[arg(long)]
     pub strict: bool,
+    /// Band-pass filter: butterworth (order 4, zero phase, after resampling) or eeglab-fir
+    /// (EEGLAB pop_eegfiltnew's default FIR, zero phase, at the file's rate before resampling).
+    #[arg(long, value_enum, ignore_case = true, default_value = "butterworth")]
+    pub filter: FilterArg,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
@@ -108,7 +125,7 @@ impl Default for Args {
             rate: 128.0,
             band: "0.25-25".into(),
             segment_s: 2.0,
-            reference: ReferenceArg::Average,
+            reference: "average".into(),
             task: None,
             all_periods: false,
             eyes_closed_window: None,
@@ -124,6 +141,7 @@ impl Default for Args {
             json: false,
             force: false,
             shard: None,
+            filter: FilterArg::Butterworth,
         }
     }
 }
@@ -140,7 +158,27 @@ pub fn config(a: &Args) -> anyhow::Result<PrepareConfig> {
         Some(parse_range(&a.band).map_err(|e| anyhow!("--band: {e}"))?)
     };
     c.segment_s = a.segment_s;
-    c.average_reference = a.reference == ReferenceArg::Average;
+    match <ReferenceArg as clap::ValueEnum>::from_str(a.reference.trim(), true) {
+        Ok(r) => c.average_reference = r == ReferenceArg::Average,
+        Err(_) if a.reference.trim().eq_ignore_ascii_case("mastoids") => {
+            c.reference_channels = Some(MASTOIDS_HYDROCEL.iter().map(|s| s.to_string()).collect());
+        }
+        Err(_) => {
+            let list: Vec<String> =
+                a.reference.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+            if list.is_empty() {
+                bail!(
+                    "--reference: expected average, none, mastoids or a channel list, got `{}`",
+                    a.reference
+                );
+            }
+            c.reference_channels = Some(list);
+        }
+    }
+    c.filter = match a.filter {
+        FilterArg::Butterworth => BandFilter::Butterworth,
+        FilterArg::EeglabFir => BandFilter::EeglabFir,
+    };
     c.task = a.task.clone();
     c.eyes_closed = !a.all_periods;
     c.eyes_closed_window = a
@@ -300,6 +338,7 @@ pub(super) fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {
         "skipped": outcome["skipped"],
         "used_whole_without_eyes_markers": outcome["used_whole_without_eyes_markers"],
         "upsampled": outcome["upsampled"],
+        "steps": outcome["steps"],
         "recordings": outcome["recordings"],
         "participants_without_recording": outcome["participants_without_recording"],
         "warnings": outcome["warnings"],
@@ -330,6 +369,7 @@ pub(super) fn print_summary(s: &PrepareSummary, secs: f64, task: Option<&str>) {
     let per_class: Vec<String> =
         s.classes.iter().zip(&s.windows_per_class).map(|(c, n)| format!("{c}: {n}")).collect();
     println!("classes  {}", per_class.join(", "));
+    println!("steps    {}", s.steps.join("; "));
     for (sp, subj, w) in &s.per_split {
         println!("{:<8} {subj} subjects, {w} windows", sp.name());
     }

@@ -1,6 +1,7 @@
 //! `eeglens train --data FILE --out RUN_DIR [--model] [--epochs] [--batch] [--lr]
 //! [--optimizer] [--seed] [--threads] [--patience] [--resume]`: train a zoo model on
-//! an epoch store into a run directory.
+//! an epoch store into a run directory; with `--seeds`, one run per seed, with
+//! `--folds K [--fold i]` one run per fold of a subject-wise cross-validation.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +52,18 @@ pub struct Args {
     /// complete is skipped, an interrupted one resumed. Each is also `--seed n --out OUT/seed-n`.
     #[arg(long)]
     pub seeds: Option<String>,
+    /// Subject-wise K-fold cross-validation: one run per fold into OUT/fold-<i>/ (fold i tests its
+    /// subjects; validation subjects come from the other folds, the store's share of them); a finished
+    /// fold is skipped. Not with --seeds.
+    #[arg(long, conflicts_with = "seeds")]
+    pub folds: Option<usize>,
+    /// With --folds: train only fold i (0 to K-1) into OUT/fold-<i>/, e.g. as one task of a job array;
+    /// the same weights as that fold of a --folds run.
+    #[arg(long, requires = "folds")]
+    pub fold: Option<usize>,
+    /// With --folds: seed of the partition of subjects into folds [default: 0].
+    #[arg(long, requires = "folds")]
+    pub fold_seed: Option<u64>,
     /// Re-draw conv and linear weights.
     #[arg(long, value_enum, ignore_case = true)]
     pub init: Option<InitArg>,
@@ -168,7 +181,10 @@ pub fn parse_seeds(s: &str) -> anyhow::Result<Vec<u64>> {
 
 /// Runs `eeglens train`.
 pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
-    let Some(spec) = a.seeds.clone() else { return run_one(a, g) };
+    if let Some(k) = a.folds {
+        return run_folds(a, k, g);
+    }
+    let Some(spec) = a.seeds.clone() else { return run_one(a, g, None) };
     let seeds = parse_seeds(&spec)?;
     if a.resume {
         bail!("--seeds resumes interrupted seeds by itself; drop --resume");
@@ -189,10 +205,96 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
         }
         println!("seed {seed}: {}", dir.display());
         let one = Args { seeds: None, seed: Some(seed), out: dir, resume: started && !a.force, ..a.clone() };
-        run_one(one, g)?;
+        run_one(one, g, None)?;
     }
     println!(
         "seeds: {} (interpret them together with `eeglens interpret --run {}`)",
+        a.out.display(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+/// `--folds K [--fold i]`: each fold (or fold i) as its own run in
+/// `OUT/fold-<i>/`, the store re-split as the fold. A finished fold is
+/// skipped, an interrupted one continued with `--resume`.
+fn run_folds(a: Args, k: usize, g: &super::Global) -> anyhow::Result<()> {
+    use eeglens_train::folds;
+    if k < 2 {
+        bail!("--folds {k}: a cross-validation needs at least 2 folds");
+    }
+    if let Some(i) = a.fold.filter(|&i| i >= k) {
+        bail!("--fold {i}: folds are numbered 0 to {} with --folds {k}", k - 1);
+    }
+    if a.out.join(eeglens_train::run_dir::CONFIG_FILE).exists() {
+        bail!("{}: holds a single run (config.json); choose another --out for --folds", a.out.display());
+    }
+    if !eeglens_train::run_dir::seed_runs(&a.out)?.is_empty() {
+        bail!("{}: holds seed runs (seed-<n>/); choose another --out for --folds", a.out.display());
+    }
+    let existing = folds::fold_runs(&a.out)?;
+    let data = match (&a.data, existing.first()) {
+        (Some(d), _) => d.clone(),
+        (None, Some((_, dir))) if a.resume => RunDir::open(dir)?.data_path().to_path_buf(),
+        _ => bail!("--data FILE is required (an epoch store from `eeglens prepare`)"),
+    };
+    let store = EpochStore::open(&data)?;
+    let seed = a.fold_seed.unwrap_or(0);
+    let plan = folds::plan(&store, k, seed, None).with_context(|| format!("--folds {k}"))?;
+    drop(store);
+    std::fs::create_dir_all(&a.out).with_context(|| format!("{}: cannot create", a.out.display()))?;
+    let chosen: Vec<usize> = a.fold.map_or_else(|| (0..k).collect(), |i| vec![i]);
+    for i in chosen {
+        let fold = &plan[i];
+        let dir = a.out.join(folds::fold_dir_name(i));
+        let config = dir.join(eeglens_train::run_dir::CONFIG_FILE);
+        if config.is_file() && !a.force {
+            let recorded = RunDir::open(&dir)?.config().train.fold.clone();
+            if recorded.as_ref() != Some(fold) {
+                bail!(
+                    "{}: is not fold {i} of this cross-validation ({k} folds, partition seed {seed}, {}); choose another --out, or --force to train it again",
+                    dir.display(),
+                    recorded.map_or("no fold".to_string(), |f| format!(
+                        "it has fold {} of {}, partition seed {}, other subjects",
+                        f.fold, f.folds, f.partition_seed
+                    ))
+                );
+            }
+        }
+        let done = dir.join("eval-test.json").exists();
+        // A model selection interrupted before its choice has candidates and no config.json yet.
+        let started = config.exists() || dir.join(select::CANDIDATES_DIR).is_dir();
+        if done && !a.force {
+            println!("fold {i}: complete in {} (skipped; --force retrains)", dir.display());
+            continue;
+        }
+        if started && !a.resume && !a.force {
+            bail!(
+                "{}: fold {i} was interrupted; continue it with --resume, or start it again with --force",
+                dir.display()
+            );
+        }
+        println!(
+            "fold {i} of {k}: {} (tests {} subjects, validates on {}, trains on {})",
+            dir.display(),
+            fold.test.len(),
+            fold.val.len(),
+            fold.train.len()
+        );
+        let resume = started && !a.force;
+        let one = Args {
+            folds: None,
+            fold: None,
+            fold_seed: None,
+            out: dir,
+            resume,
+            data: Some(data.clone()),
+            ..a.clone()
+        };
+        run_one(one, g, Some(fold.clone()))?;
+    }
+    println!(
+        "folds: {} (evaluate them together with `eeglens eval --run {}`)",
         a.out.display(),
         a.out.display()
     );
@@ -219,7 +321,9 @@ fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     Ok(STOP.get_or_init(|| stop).clone())
 }
 
-fn run_one(a: Args, g: &super::Global) -> anyhow::Result<()> {
+/// Trains (or resumes) the run in `a.out`; `fold` is the cross-validation
+/// fold a new run is (a resumed run keeps the fold it recorded).
+fn run_one(a: Args, g: &super::Global, fold: Option<eeglens_train::folds::Fold>) -> anyhow::Result<()> {
     let candidates_dir = a.out.join(select::CANDIDATES_DIR);
     let (cfg, data) = if a.resume && candidates_dir.is_dir() {
         // A selection run: its settings are stored with its candidates, which share them.
@@ -249,9 +353,18 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<()> {
         let Some(data) = a.data.clone() else {
             bail!("--data FILE is required (an epoch store from `eeglens prepare`)")
         };
-        (settings(&a, TrainConfig { model: select::COMMAND_DEFAULT.into(), ..TrainConfig::default() })?, data)
+        (
+            settings(
+                &a,
+                TrainConfig { model: select::COMMAND_DEFAULT.into(), fold, ..TrainConfig::default() },
+            )?,
+            data,
+        )
     };
-    let store = EpochStore::open(&data)?;
+    let mut store = EpochStore::open(&data)?;
+    if let Some(f) = &cfg.fold {
+        f.apply(&mut store);
+    }
     let stop = stop_flag()?;
     let opts = RunOptions { resume: a.resume, force: a.force, stop: Some(stop) };
     let bar = if g.progress() { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::hidden() };

@@ -10,6 +10,7 @@ mod support;
 mod util;
 
 mod cli_data;
+mod folds_cli;
 mod interpret_cli;
 mod interpret_synthetic;
 mod nn_bench;

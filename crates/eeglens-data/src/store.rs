@@ -428,6 +428,22 @@ impl EpochStore {
         &self.meta
     }
 
+    /// Gives every window of a subject the split `role` returns for it
+    /// (called with the subject's identifier); a subject for which it returns
+    /// `None` keeps its windows' splits. Only the open store changes, never
+    /// the file: this is how a fold of a cross-validation re-splits the
+    /// store's subjects ([`crate::split::fold_roles`]). The content hash
+    /// ([`EpochStore::recorded_content_sha256`]) stays the file's.
+    pub fn assign_splits(&mut self, mut role: impl FnMut(&str) -> Option<Split>) {
+        let mut by_subject: HashMap<u32, Option<Split>> = HashMap::new();
+        for (sp, &s) in self.split.iter_mut().zip(&self.subject) {
+            let r = *by_subject.entry(s).or_insert_with(|| role(&self.meta.subjects[s as usize]));
+            if let Some(r) = r {
+                *sp = r;
+            }
+        }
+    }
+
     /// Indices of the windows in `split`, in store order.
     pub fn indices(&self, split: Split) -> Vec<usize> {
         (0..self.n).filter(|&i| self.split[i] == split).collect()
@@ -691,6 +707,27 @@ mod tests {
 
     /// One NaN in a validation window used to end training with `val_loss: null`
     /// and no best checkpoint; one in a training window read as divergence.
+    #[test]
+    fn assigned_splits_move_whole_subjects_and_leave_the_file() {
+        let d = std::env::temp_dir().join(format!("eeglens-assign-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("dir");
+        let p = d.join("e.safetensors");
+        tiny().write(&p).expect("write");
+        let mut st = EpochStore::open(&p).expect("open");
+        let before = st.splits().to_vec();
+        let hash = st.recorded_content_sha256().map(String::from);
+        let first = st.meta().subjects[st.subjects()[0] as usize].clone();
+        st.assign_splits(|s| (s == first).then_some(Split::Test));
+        for i in 0..st.len() {
+            let moved = st.meta().subjects[st.subjects()[i] as usize] == first;
+            assert_eq!(st.splits()[i], if moved { Split::Test } else { before[i] }, "window {i}");
+        }
+        assert!(st.splits() != before.as_slice(), "the subject moved");
+        assert_eq!(st.recorded_content_sha256().map(String::from), hash);
+        assert_eq!(EpochStore::open(&p).expect("reopen").splits(), before.as_slice());
+        std::fs::remove_dir_all(&d).expect("clean");
+    }
+
     #[test]
     fn a_non_finite_value_is_refused_naming_window_subject_split_channel_and_sample() {
         let set = tiny();

@@ -99,6 +99,14 @@ pub enum DspError {
         /// what is expected
         expected: &'static str,
     },
+    /// Two electrodes are at the same direction (closer than [`crate::MIN_ELECTRODE_ANGLE`]).
+    #[error("electrodes {first} and {second} are at the same position on the sphere")]
+    CoincidentElectrodes {
+        /// index of the first electrode
+        first: usize,
+        /// index of the second electrode
+        second: usize,
+    },
     /// An empty input where at least one element is required.
     #[error("{what} is empty")]
     Empty {

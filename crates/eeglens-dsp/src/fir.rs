@@ -14,6 +14,8 @@
 //! The signal is padded at each end by `len(taps) - 1` samples of odd reflection (limited to the
 //! signal's length, then zeros), convolved (FFT overlap-add for long filters, direct for short
 //! ones), and the `(len(taps) - 1) / 2` samples of delay removed: zero phase, one pass.
+//! [`FirPad::Edge`] pads instead with `(len(taps) - 1) / 2` copies of each end sample, as
+//! EEGLAB's `firfilt` does; filters designed by [`crate::EeglabFirDesign`] use it.
 
 use std::sync::Arc;
 
@@ -69,10 +71,22 @@ impl FirSpec {
     }
 }
 
+/// How [`FirFilter::filter_zero_phase`] extends a signal beyond its ends before convolving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirPad {
+    /// MNE's `pad="reflect_limited"`: `len(taps) - 1` samples of odd reflection about each end
+    /// sample (limited to the signal's length, zeros beyond). The default.
+    ReflectLimited,
+    /// EEGLAB `firfilt`/`firfiltdcpadded`: `(len(taps) - 1) / 2` copies of the first and of the
+    /// last sample ("DC padding"), then the filter's group delay removed.
+    Edge,
+}
+
 /// A designed linear-phase FIR filter (odd length), applied with zero phase.
 #[derive(Clone)]
 pub struct FirFilter {
     taps: Vec<f64>,
+    pad: FirPad,
     /// FFT size, plans and the taps' spectrum for overlap-add (long filters only).
     fft: Option<FftConv>,
 }
@@ -89,6 +103,7 @@ impl std::fmt::Debug for FirFilter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FirFilter")
             .field("n_taps", &self.taps.len())
+            .field("pad", &self.pad)
             .field("n_fft", &self.fft.as_ref().map(|c| c.n_fft))
             .finish()
     }
@@ -206,7 +221,7 @@ impl FirFilter {
         Ok(Self::from_taps_unchecked(taps))
     }
 
-    fn from_taps_unchecked(taps: Vec<f64>) -> Self {
+    pub(crate) fn from_taps_unchecked(taps: Vec<f64>) -> Self {
         let fft = (taps.len() > DIRECT_MAX_TAPS).then(|| {
             // Blocks of ~3 filter lengths keep the FFT small and the overlap cheap.
             let n_fft = (4 * taps.len()).next_power_of_two();
@@ -223,7 +238,18 @@ impl FirFilter {
             taps_spectrum.iter_mut().for_each(|s| *s *= inv_n);
             FftConv { n_fft, forward, inverse, taps_spectrum }
         });
-        FirFilter { taps, fft }
+        FirFilter { taps, pad: FirPad::ReflectLimited, fft }
+    }
+
+    /// The same taps with another end padding.
+    pub fn with_pad(mut self, pad: FirPad) -> Self {
+        self.pad = pad;
+        self
+    }
+
+    /// How the signal's ends are padded.
+    pub fn pad(&self) -> FirPad {
+        self.pad
     }
 
     /// The filter's taps (odd length, symmetric for designed filters).
@@ -231,8 +257,9 @@ impl FirFilter {
         &self.taps
     }
 
-    /// Filters one channel with zero phase (MNE `filter_data(..., phase="zero",
-    /// pad="reflect_limited")`). Signals shorter than the filter work, with more edge effect.
+    /// Filters one channel with zero phase: MNE `filter_data(..., phase="zero",
+    /// pad="reflect_limited")` for [`FirPad::ReflectLimited`], EEGLAB `firfilt` for
+    /// [`FirPad::Edge`]. Signals shorter than the filter work, with more edge effect.
     ///
     /// # Errors
     /// [`DspError::Empty`]; [`DspError::NonFinite`].
@@ -243,8 +270,16 @@ impl FirFilter {
         let xf = to_f64_checked(x)?;
         let n_x = xf.len();
         let n_h = self.taps.len();
-        let n_edge = n_h.min(n_x) - 1;
-        let ext = reflect_limited(&xf, n_edge);
+        let (ext, n_edge) = match self.pad {
+            FirPad::ReflectLimited => {
+                let n_edge = n_h.min(n_x) - 1;
+                (reflect_limited(&xf, n_edge), n_edge)
+            }
+            FirPad::Edge => {
+                let n_edge = (n_h - 1) / 2;
+                (edge_pad(&xf, n_edge), n_edge)
+            }
+        };
         // y[t] = full_conv(ext, h)[t + n_edge + (n_h - 1) / 2]
         let start = n_edge + (n_h - 1) / 2;
         let y = match &self.fft {
@@ -301,6 +336,17 @@ fn reflect_limited(x: &[f64], n_edge: usize) -> Vec<f64> {
     ext.extend_from_slice(x);
     ext.extend((1..=refl).map(|i| 2.0 * last - x[n_x - 1 - i]));
     ext.extend(std::iter::repeat_n(0.0, zeros));
+    ext
+}
+
+/// EEGLAB's DC padding: `n_edge` copies of the first sample, the signal, `n_edge` copies of
+/// the last.
+fn edge_pad(x: &[f64], n_edge: usize) -> Vec<f64> {
+    let (first, last) = (x[0], x[x.len() - 1]);
+    let mut ext = Vec::with_capacity(x.len() + 2 * n_edge);
+    ext.extend(std::iter::repeat_n(first, n_edge));
+    ext.extend_from_slice(x);
+    ext.extend(std::iter::repeat_n(last, n_edge));
     ext
 }
 
@@ -367,7 +413,7 @@ mod tests {
         let taps: Vec<f64> = (0..101).map(|i| ((i * 13) % 17) as f64 / 17.0 - 0.4).collect();
         let long = FirFilter::from_taps(taps.clone()).expect("odd taps");
         assert!(long.fft.is_some());
-        let direct = FirFilter { taps, fft: None };
+        let direct = FirFilter { taps, pad: FirPad::ReflectLimited, fft: None };
         for n in [1usize, 7, 100, 101, 450, 1001] {
             let x: Vec<f64> = (0..n).map(|i| ((i * 7) % 11) as f64 - 5.0 + 0.01 * i as f64).collect();
             let a = long.filter_zero_phase(&x).expect("finite");

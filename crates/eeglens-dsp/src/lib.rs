@@ -1,8 +1,9 @@
 //! # eeglens-dsp
 //!
 //! Signal processing for EEG on plain arrays: zero-phase Butterworth filters, notch filters,
-//! rational resampling, re-referencing, detrending, Welch power spectral density and band
-//! power. Each routine reproduces its SciPy counterpart (tested against golden values made by
+//! FIR filters designed as MNE and EEGLAB design them, rational resampling, re-referencing,
+//! detrending, spherical-spline interpolation, bad-channel criteria, Welch power spectral
+//! density and band power. Each routine reproduces its SciPy counterpart (tested against golden values made by
 //! `tools/golden/dsp_golden.py`), so results can be checked against a Python pipeline.
 //!
 //! This crate is on the ground floor of the workspace: plain slices and `ndarray` arrays in,
@@ -46,6 +47,10 @@
 //! | [`Sos::filtfilt`] / [`Sos::filter`] / [`Sos::zi`] | `sosfiltfilt` / `sosfilt` / `sosfilt_zi` |
 //! | [`Resampler::new`]`(up, down)` / [`resample_poly`] | `resample_poly(x, up, down)` |
 //! | [`FirFilter::design`]`(fs, FirSpec::band_pass(l, h))` + [`FirFilter::filter_zero_phase`] | MNE `filter_data(x, fs, l, h)` (FIR, Hamming, firwin, zero phase) |
+//! | [`EeglabFirDesign::new`]`(fs, Some(l), Some(h))` + `.filter()` | EEGLAB `pop_eegfiltnew(EEG, l, h)` (firws, Hamming 25/46, default order, `firfilt` DC padding) |
+//! | [`SplineInterpolator::new`]`(&known)` + `.matrix(&wanted)` | MNE `_make_interpolation_matrix(known, wanted)` (spherical splines, `interpolate_bads`) |
+//! | [`append_reference_channel`] + [`Reference::Channels`] | EEGLAB adding the reference channel back, then `pop_reref` to a channel list |
+//! | [`clean::flat_channels`], [`clean::line_noise_channels`], [`clean::low_correlation_channels`] | EEGLAB `clean_rawdata`'s channel criteria (simplified; see [`clean`]) |
 //! | [`notch`]`(50.0, q, fs)` | `iirnotch(50, q, fs)` |
 //! | [`welch`] / [`Welch`] | `welch(x, fs)` (Hann, 256, 50 %, density, mean) |
 //! | [`detrend_linear`] / [`demean`] | `detrend(x, "linear")` / `detrend(x, "constant")` |
@@ -88,14 +93,17 @@
 
 mod bandpower;
 mod butter;
+pub mod clean;
 mod error;
 mod fir;
+mod fir_eeglab;
 mod notch;
 mod par;
 mod reference;
 mod resample;
 mod sample;
 mod sos;
+mod spline;
 pub mod stats;
 mod welch;
 pub mod window;
@@ -103,11 +111,15 @@ pub mod window;
 pub use bandpower::{band_powers, eeg_bands, integrate_band, Band, BandPower, EEG_TOTAL_RANGE};
 pub use butter::{butter, FilterKind, MAX_BUTTER_ORDER};
 pub use error::{DspError, Result};
-pub use fir::{FirFilter, FirSpec, HAMMING_LENGTH_FACTOR, MAX_FIR_TAPS};
+pub use fir::{FirFilter, FirPad, FirSpec, HAMMING_LENGTH_FACTOR, MAX_FIR_TAPS};
+pub use fir_eeglab::{fir_magnitude, EeglabFirDesign, EEGLAB_MIN_TRANSITION_HZ, EEGLAB_TRANSITION_RATIO};
 pub use notch::{notch, DEFAULT_NOTCH_Q};
 pub use par::{for_each_channel, for_each_row, map_channels, map_rows};
-pub use reference::{demean, detrend_linear, rereference, rereference_array, Reference};
+pub use reference::{
+    append_reference_channel, demean, detrend_linear, rereference, rereference_array, Reference,
+};
 pub use resample::{resample_poly, Resampler, KAISER_BETA, MAX_RATE_FACTOR};
 pub use sample::{check_finite, Sample};
 pub use sos::Sos;
+pub use spline::{SplineConfig, SplineInterpolator, MIN_ELECTRODE_ANGLE};
 pub use welch::{welch, Psd, Welch, WelchConfig};

@@ -89,6 +89,35 @@ pub fn rereference_array<T: Sample>(mut data: ArrayViewMut2<'_, T>, reference: &
     Ok(())
 }
 
+/// Restores the recording reference as a channel, then re-references every channel to
+/// `reference`, in place (`[n_channels][n_samples]`).
+///
+/// A recording referenced to one electrode (EGI's Cz, `E129` on a HydroCel-129 net) holds that
+/// electrode's potential against itself: zero. This appends it as channel `n_channels` (the
+/// returned index), all zeros, so that after re-referencing it carries its real potential
+/// against the new reference, like every other channel: `pop_chanedit` adding Cz back followed
+/// by `pop_reref` in EEGLAB. `reference` may name the restored channel (index `n_channels`).
+///
+/// Nothing changes when an error is returned.
+///
+/// # Errors
+/// [`DspError::Empty`] (no channels, or an empty reference list), [`DspError::ChannelIndex`]
+/// (a reference index beyond the restored channel), [`DspError::RaggedChannels`].
+pub fn append_reference_channel<T: Sample>(data: &mut Vec<Vec<T>>, reference: &Reference) -> Result<usize> {
+    if data.is_empty() {
+        return Err(DspError::Empty { what: "channel set to re-reference" });
+    }
+    check_reference(reference, data.len() + 1)?;
+    let n = data[0].len();
+    if let Some((channel, ch)) = data.iter().enumerate().find(|(_, ch)| ch.len() != n) {
+        return Err(DspError::RaggedChannels { channel, len: ch.len(), expected: n });
+    }
+    let restored = data.len();
+    data.push(vec![T::from_f64(0.0); n]);
+    rereference(data, reference)?;
+    Ok(restored)
+}
+
 /// Removes a channel's mean, in place (SciPy `detrend(x, type="constant")`).
 pub fn demean<T: Sample>(x: &mut [T]) {
     if x.is_empty() {
@@ -181,6 +210,70 @@ mod tests {
         ));
         let mut none: Vec<Vec<f32>> = Vec::new();
         assert!(rereference(&mut none, &Reference::Average).is_err());
+    }
+
+    /// A montage with known potentials against infinity: four scalp electrodes, two mastoids
+    /// and Cz. The recording is referenced to Cz and omits it.
+    #[test]
+    fn restoring_cz_and_referencing_to_the_mastoids_gives_the_true_differences() {
+        let n = 40;
+        // Channels: E1..E4, M1, M2, Cz.
+        let potential = |c: usize, t: usize| -> f64 {
+            let t = t as f64;
+            match c {
+                0 => 10.0 * (0.3 * t).sin() + 2.0,
+                1 => -4.0 + 0.1 * t,
+                2 => 3.0 * (0.7 * t).cos(),
+                3 => 1.5,
+                4 => 0.5 * (0.2 * t).sin() - 1.0,  // M1
+                5 => 0.8 - 0.02 * t,               // M2
+                _ => 6.0 * (0.05 * t).cos() + 4.0, // Cz
+            }
+        };
+        let mut data: Vec<Vec<f64>> =
+            (0..6).map(|c| (0..n).map(|t| potential(c, t) - potential(6, t)).collect()).collect();
+        let cz = append_reference_channel(&mut data, &Reference::Channels(vec![4, 5])).expect("valid");
+        assert_eq!((cz, data.len()), (6, 7));
+        for (c, ch) in data.iter().enumerate() {
+            for (t, v) in ch.iter().enumerate() {
+                let want = potential(c, t) - (potential(4, t) + potential(5, t)) / 2.0;
+                assert_abs_diff_eq!(*v, want, epsilon = TOL);
+            }
+        }
+        // Average reference over all seven: the restored Cz takes part.
+        let mut data: Vec<Vec<f32>> =
+            (0..6).map(|c| (0..n).map(|t| (potential(c, t) - potential(6, t)) as f32).collect()).collect();
+        append_reference_channel(&mut data, &Reference::Average).expect("valid");
+        for (c, ch) in data.iter().enumerate() {
+            for (t, v) in ch.iter().enumerate() {
+                let mean = (0..7).map(|k| potential(k, t)).sum::<f64>() / 7.0;
+                assert_abs_diff_eq!(f64::from(*v), potential(c, t) - mean, epsilon = 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn appending_the_reference_leaves_data_alone_on_error() {
+        let orig = channels();
+        let mut data = orig.clone();
+        assert!(matches!(
+            append_reference_channel(&mut data, &Reference::Channels(vec![6])),
+            Err(DspError::ChannelIndex { index: 6, n_channels: 6, .. })
+        ));
+        assert!(append_reference_channel(&mut data, &Reference::Channels(vec![])).is_err());
+        assert_eq!(data, orig);
+        data[1].pop();
+        assert!(matches!(
+            append_reference_channel(&mut data, &Reference::Average),
+            Err(DspError::RaggedChannels { channel: 1, .. })
+        ));
+        assert_eq!(data.len(), 5);
+        let mut none: Vec<Vec<f64>> = Vec::new();
+        assert!(append_reference_channel(&mut none, &Reference::Average).is_err());
+        // The restored channel itself as the reference: everything becomes relative to it again.
+        let mut data = orig.clone();
+        append_reference_channel(&mut data, &Reference::Channels(vec![5])).expect("valid");
+        assert_eq!(&data[..5], &orig[..]);
     }
 
     #[test]

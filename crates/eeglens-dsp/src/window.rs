@@ -7,13 +7,25 @@ pub fn hann_periodic(n: usize) -> Vec<f64> {
     (0..n).map(|i| 0.5 - 0.5 * (2.0 * PI * i as f64 / n as f64).cos()).collect()
 }
 
-/// Symmetric Hamming window of length `n` (SciPy `hamming(n, sym=True)`), as used by `firwin`.
+/// Symmetric Hamming window of length `n` (SciPy `hamming(n, sym=True)`), as used by `firwin`:
+/// [`generalized_hamming_symmetric`] with `a = 0.54`.
 pub fn hamming_symmetric(n: usize) -> Vec<f64> {
-    if n == 1 {
-        return vec![1.0];
+    generalized_hamming_symmetric(n, 0.54)
+}
+
+/// The Hamming coefficient EEGLAB's firfilt plugin uses (`windows('hamming', m)`): 25/46, the
+/// value that cancels the first side lobe exactly, where SciPy and MNE round it to 0.54.
+pub const EEGLAB_HAMMING_A: f64 = 25.0 / 46.0;
+
+/// Symmetric generalised Hamming window `a - (1 - a) cos(2 pi i / (n - 1))`, `i = 0..n`
+/// (SciPy `general_hamming(n, a, sym=True)`; `a = 0.5` is Hann, 0.54 SciPy's Hamming,
+/// [`EEGLAB_HAMMING_A`] EEGLAB's).
+pub fn generalized_hamming_symmetric(n: usize, a: f64) -> Vec<f64> {
+    if n <= 1 {
+        return vec![1.0; n];
     }
     let m = (n - 1) as f64;
-    (0..n).map(|i| 0.54 - 0.46 * (2.0 * PI * i as f64 / m).cos()).collect()
+    (0..n).map(|i| a - (1.0 - a) * (2.0 * PI * i as f64 / m).cos()).collect()
 }
 
 /// Symmetric Kaiser window of length `n` and shape `beta` (SciPy `kaiser(n, beta, sym=True)`).

@@ -132,6 +132,10 @@ pub struct TrainConfig {
     pub restarts: usize,
     /// fit the band-power baseline first and record it in the run (`baseline.json`)
     pub baseline: bool,
+    /// the fold of a cross-validation this run is (`None`: the store's own
+    /// split); the store must have been re-split with [`crate::folds::Fold::apply`]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fold: Option<crate::folds::Fold>,
 }
 
 /// The model `train` builds unless told otherwise. Chosen by the planted-effect
@@ -163,6 +167,7 @@ impl Default for TrainConfig {
             stuck_epochs: Some(5),
             restarts: 2,
             baseline: true,
+            fold: None,
         }
     }
 }

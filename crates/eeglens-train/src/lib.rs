@@ -20,6 +20,9 @@
 //! - [`select`]: model selection on the validation split ([`train_selected`],
 //!   the `auto` model of the command line): several zoo models trained on
 //!   the same store, the one with the best validation figure kept.
+//! - [`folds`]: subject-wise k-fold cross-validation: each fold a run that
+//!   records its subjects' roles ([`folds::Fold`], re-splitting the store),
+//!   and the summary over folds (mean, SD, 95% t-interval, pooled).
 //! - [`toy`]: a tiny store with a planted effect (and optional per-subject
 //!   signatures), for examples and tests that cannot wait for `prepare`;
 //!   it lives in `eeglens-data` ([`eeglens_data::toy`]) and is re-exported here.
@@ -85,6 +88,7 @@ pub mod config;
 pub mod data_check;
 pub mod error;
 pub mod eval;
+pub mod folds;
 pub mod lock;
 pub mod metrics;
 pub mod provenance;

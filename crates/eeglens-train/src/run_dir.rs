@@ -278,13 +278,18 @@ impl RunDir {
     /// Opens the epoch store to evaluate or read this run: the run's own
     /// (`data` is `None`), which must be unchanged since training, or the one
     /// `data` names, which must be the run's or keep its subjects' splits
-    /// (see [`crate::data_check`]).
+    /// (see [`crate::data_check`]). A fold run's store is re-split as the
+    /// fold ([`crate::folds::Fold::apply`]).
     ///
     /// # Errors
     /// As [`EpochStore::open`] (as [`TrainError::Data`]);
     /// [`TrainError::StoreMismatch`] saying what differs and what to do.
     pub fn open_store(&self, data: Option<&Path>) -> Result<EpochStore, TrainError> {
-        let store = EpochStore::open(data.unwrap_or_else(|| self.data_path()))?;
+        let mut store = EpochStore::open(data.unwrap_or_else(|| self.data_path()))?;
+        // A fold of a cross-validation: its subjects' splits are the fold's, not the file's.
+        if let Some(f) = &self.config.train.fold {
+            f.apply(&mut store);
+        }
         self.check_store(&store, data.is_some())?;
         Ok(store)
     }

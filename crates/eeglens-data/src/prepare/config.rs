@@ -67,6 +67,34 @@ impl Normalise {
     }
 }
 
+/// Which filter implements the band-pass (`--filter`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BandFilter {
+    /// 4th-order Butterworth, zero phase (forward-backward), after resampling (the default)
+    Butterworth,
+    /// EEGLAB `pop_eegfiltnew`'s default FIR ([`eeglens_dsp::EeglabFirDesign`]), zero phase,
+    /// at the recording's own rate before resampling, as the paper's pipeline runs it
+    EeglabFir,
+}
+
+impl BandFilter {
+    /// The name `--filter` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            BandFilter::Butterworth => "butterworth",
+            BandFilter::EeglabFir => "eeglab-fir",
+        }
+    }
+}
+
+/// The electrodes near the mastoids on an EGI HydroCel-129 net, the paper's reference
+/// (`--reference mastoids`).
+pub const MASTOIDS_HYDROCEL: [&str; 2] = ["E57", "E100"];
+
+/// The name under which a recording's omitted reference electrode (EGI's Cz, `E129`) is
+/// restored as a zero channel before re-referencing to a channel list.
+pub const RESTORED_REFERENCE: &str = "Cz";
+
 /// Everything `eeglens prepare` can be told.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PrepareConfig {
@@ -109,6 +137,12 @@ pub struct PrepareConfig {
     /// what ran this preparation (version, command line, date, ...), kept in the
     /// store's settings as `provenance`; `None` records nothing
     pub provenance: Option<serde_json::Value>,
+    /// which filter implements `band`
+    pub filter: BandFilter,
+    /// re-reference to the mean of these channels, computed on every EEG channel of the file
+    /// before the channels are selected, with the recording reference (Cz/E129) restored as a
+    /// zero channel when the file omits it; `None`: `average_reference` decides
+    pub reference_channels: Option<Vec<String>>,
 }
 
 impl PrepareConfig {
@@ -132,7 +166,38 @@ impl PrepareConfig {
             skip_unlabelled: false,
             strict: false,
             provenance: None,
+            filter: BandFilter::Butterworth,
+            reference_channels: None,
         }
+    }
+
+    /// The signal steps in the order they run, one phrase each (recorded in the store's
+    /// settings and the summary).
+    pub fn steps(&self) -> Vec<String> {
+        let mut steps = Vec::new();
+        if let Some(refs) = &self.reference_channels {
+            steps.push(format!(
+                "re-reference every EEG channel of the file to the mean of {} ({RESTORED_REFERENCE}/E129 \
+                 restored as a zero channel when absent), before channel selection",
+                refs.join(",")
+            ));
+        }
+        let band =
+            self.band
+                .map(|(lo, hi)| if lo > 0.0 { format!("{lo}-{hi} Hz") } else { format!("low-pass {hi} Hz") });
+        if let (Some(b), BandFilter::EeglabFir) = (&band, self.filter) {
+            steps.push(format!(
+                "band-pass {b}: EEGLAB pop_eegfiltnew default FIR (Hamming), zero phase, at the file's rate"
+            ));
+        }
+        steps.push(format!("resample to {} Hz (polyphase, Kaiser)", self.rate));
+        if let (Some(b), BandFilter::Butterworth) = (&band, self.filter) {
+            steps.push(format!("band-pass {b}: Butterworth order 4, zero phase"));
+        }
+        if self.reference_channels.is_none() && self.average_reference {
+            steps.push("re-reference to the average of the selected channels".into());
+        }
+        steps
     }
 
     pub(super) fn settings_json(&self) -> serde_json::Value {
@@ -144,9 +209,15 @@ impl PrepareConfig {
             },
             "rate": self.rate,
             "band": self.band.map(|(a, b)| vec![a, b]),
-            "filter": "butterworth order 4, zero phase",
+            "filter": match self.filter {
+                BandFilter::Butterworth => "butterworth order 4, zero phase",
+                BandFilter::EeglabFir => "eeglab-fir: pop_eegfiltnew default, zero phase, before resampling",
+            },
             "segment_s": self.segment_s,
-            "reference": if self.average_reference { "average" } else { "as recorded" },
+            "reference": match &self.reference_channels {
+                Some(refs) => serde_json::json!({"channels": refs, "restored": RESTORED_REFERENCE, "before_channel_selection": true}),
+                None => serde_json::json!(if self.average_reference { "average" } else { "as recorded" }),
+            },
             "task": self.task,
             "eyes_closed": self.eyes_closed,
             "eyes_closed_window": self.eyes_closed_window.map(|(a, b)| vec![a, b]),
@@ -156,6 +227,7 @@ impl PrepareConfig {
             "split": {"test": self.split.test, "val": self.split.val, "seed": self.split.seed, "balance": self.split.balance},
             "bins": self.bins.as_ref().map(super::bins::Bins::json),
             "provenance": self.provenance,
+            "steps": self.steps(),
         })
     }
 
@@ -187,6 +259,9 @@ impl PrepareConfig {
             if l.is_empty() {
                 return bad("--channels lists no channel".into());
             }
+        }
+        if self.reference_channels.as_ref().is_some_and(Vec::is_empty) {
+            return bad("--reference lists no channel".into());
         }
         Ok(())
     }

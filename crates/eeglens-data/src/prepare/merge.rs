@@ -303,7 +303,9 @@ pub fn merge(
     let mut settings = first.settings.clone();
     settings["provenance"] = provenance.unwrap_or_default();
     let planted = Some(plan_json["planted"].clone()).filter(|p| !p.is_null());
-    let (summary, mut set) = plan.finish(results, &cfg, settings, planted, out)?;
+    let steps: Vec<String> = serde_json::from_value(first.finish["steps"].clone())
+        .map_err(|_| not_a_part(&first.path, "metadata `finish` has no `steps`"))?;
+    let (summary, mut set) = plan.finish(results, &cfg, steps, settings, planted, out)?;
 
     // The windows of the used recordings, in the plan's order: the order `prepare` writes them.
     let used: std::collections::HashSet<&Path> = summary

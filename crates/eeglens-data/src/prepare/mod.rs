@@ -53,7 +53,7 @@ mod shard;
 mod summary;
 
 pub use bins::{Bins, MAX_BINS};
-pub use config::{ChannelSet, Normalise, PrepareConfig};
+pub use config::{BandFilter, ChannelSet, Normalise, PrepareConfig, MASTOIDS_HYDROCEL, RESTORED_REFERENCE};
 pub use merge::{merge, PART_FORMAT};
 pub use shard::{prepare_shard, shard_of_each, Shard, ShardSummary};
 pub use summary::{Outcome, PrepareSummary, RecordingReport};
@@ -94,7 +94,8 @@ pub fn prepare(
     let ds = scan(root)?;
     let plan = Plan::new(root, &ds, cfg)?;
     let done = process_all(&plan.todo, cfg, progress);
-    let (summary, set) = plan.finish(done, cfg, cfg.settings_json(), crate::synth::planted(root), out)?;
+    let (summary, set) =
+        plan.finish(done, cfg, cfg.steps(), cfg.settings_json(), crate::synth::planted(root), out)?;
     set.write(out)?;
     Ok(summary)
 }
@@ -145,11 +146,13 @@ impl<'d> Plan<'d> {
 
     /// From every labelled recording's result (in `todo`'s order) to the store's contents and the
     /// summary: channels, classes, the subject split, class balancing, the windows in order.
-    /// `settings` become the store's, with the outcome and the planted effect added.
+    /// `settings` become the store's, with the outcome and the planted effect added; `steps` are
+    /// the signal steps the recordings went through (`PrepareConfig::steps`).
     fn finish(
         self,
         done: Vec<Done>,
         cfg: &PrepareConfig,
+        steps: Vec<String>,
         mut settings: serde_json::Value,
         planted: Option<serde_json::Value>,
         out: &Path,
@@ -173,6 +176,7 @@ impl<'d> Plan<'d> {
             warnings,
             unmarked,
             upsampled: gathered.upsampled,
+            steps,
         };
         let kept = gathered.kept;
         let root = participants.parent().unwrap_or(Path::new("."));

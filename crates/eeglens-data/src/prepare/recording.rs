@@ -1,10 +1,12 @@
 //! One recording from file to normalised windows: channels, resampling,
 //! filtering, re-referencing, eyes-closed windows, amplitude rejection.
 
+use eeglens_dsp::{append_reference_channel, EeglabFirDesign};
 use eeglens_dsp::{butter, rereference, FilterKind, Reference, Resampler};
 use eeglens_io::bids::{self, BidsRecording};
 use eeglens_io::{montage, ChannelType, ReadOptions, Recording};
 
+use super::config::{BandFilter, RESTORED_REFERENCE};
 use super::config::{ChannelSet, Normalise, PrepareConfig};
 use super::events::eyes_closed_blocks;
 
@@ -48,20 +50,28 @@ pub(super) fn process_recording(
     let header = eeglens_io::read_with(&r.path, &ReadOptions { header_only: true, ..Default::default() })
         .map_err(|e| e.to_string())?;
     add_reader_warnings(reader_warnings, &header.warnings);
-    let (indices, names) = select_channels(&header, &cfg.channels)?;
-    let fs = check_rate(&header, &indices, cfg)?;
-    let wanted: Vec<String> = indices.iter().map(|&i| header.channels[i].name.clone()).collect();
-    let rec = eeglens_io::read_with(&r.path, &ReadOptions { channels: Some(wanted), ..Default::default() })
-        .map_err(|e| e.to_string())?;
+    let restored = restored_reference(&header, cfg);
+    let (indices, names) = select_channels_restored(&header, &cfg.channels, restored)?;
+    let plan = reference_plan(&header, &indices, cfg, restored)?;
+    let read_idx = plan.as_ref().map_or(&indices, |p| &p.read);
+    let fs = check_rate(&header, read_idx, cfg)?;
+    let wanted: Vec<String> = read_idx.iter().map(|&i| header.channels[i].name.clone()).collect();
+    let rec =
+        eeglens_io::read_with(&r.path, &ReadOptions { channels: Some(wanted.clone()), ..Default::default() })
+            .map_err(|e| e.to_string())?;
     add_reader_warnings(reader_warnings, &rec.warnings);
     let raw_bytes = rec.data.iter().map(|c| c.len() as u64 * 4).sum();
-    check_finite(&rec.data, &names, fs)?;
+    check_finite(&rec.data, if plan.is_some() { &wanted } else { &names }, fs)?;
     // Events: the BIDS events.tsv wins over the file's own annotations.
     let events = match &r.events_tsv {
         Some(p) => bids::read_events_tsv(p).map_err(|e| e.to_string())?,
         None => rec.annotations.clone(),
     };
-    let data = condition(rec.data, fs, cfg)?;
+    let data = match &plan {
+        Some(p) => reference_full_montage(rec.data, p, &indices, header.channels.len())?,
+        None => rec.data,
+    };
+    let data = condition(data, fs, cfg)?;
 
     let n = data.first().map_or(0, Vec::len);
     let duration = n as f64 / cfg.rate;
@@ -102,6 +112,110 @@ pub(super) fn process_recording(
         raw_bytes,
         channels: names,
     })
+}
+
+/// The name of the recording reference to restore as a zero channel: when re-referencing to a
+/// channel list and the file has no channel named `Cz` or `E129`.
+fn restored_reference(header: &Recording, cfg: &PrepareConfig) -> Option<&'static str> {
+    let has = |n: &str| header.channels.iter().any(|c| c.short_name().eq_ignore_ascii_case(n));
+    (cfg.reference_channels.is_some() && !has("Cz") && !has("E129")).then_some(RESTORED_REFERENCE)
+}
+
+/// [`select_channels`], where a channel named `restored` (absent from the file, restored as a
+/// zero channel) resolves to index `header.channels.len()`.
+fn select_channels_restored(
+    header: &Recording,
+    channels: &ChannelSet,
+    restored: Option<&str>,
+) -> Result<(Vec<usize>, Vec<String>), String> {
+    let Some(name) = restored else { return select_channels(header, channels) };
+    let n = header.channels.len();
+    let mut labels: Vec<&str> = header.channels.iter().map(|c| c.name.as_str()).collect();
+    labels.push(name);
+    let resolve = |wanted: &[&str]| {
+        montage::resolve(&labels, wanted)
+            .map_err(|missing| format!("channels not found: {}", missing.join(", ")))
+    };
+    Ok(match channels {
+        ChannelSet::Hbn24 => {
+            (resolve(&montage::HBN24)?, montage::HBN24.iter().map(|s| s.to_string()).collect())
+        }
+        ChannelSet::List(l) => (resolve(&l.iter().map(String::as_str).collect::<Vec<_>>())?, l.clone()),
+        ChannelSet::All => {
+            let (mut idx, mut names) = select_channels(header, channels)?;
+            idx.push(n);
+            names.push(name.to_string());
+            (idx, names)
+        }
+    })
+}
+
+/// Which channels to read for a re-reference to a channel list, and where the reference
+/// channels sit among them.
+struct ReferencePlan {
+    /// file indices to read: every EEG channel, the selected ones and the reference ones
+    read: Vec<usize>,
+    /// positions in `read` of the reference channels (`read.len()` for a restored one)
+    reference: Vec<usize>,
+    /// whether the recording reference is appended as a zero channel
+    restore: bool,
+}
+
+fn reference_plan(
+    header: &Recording,
+    selected: &[usize],
+    cfg: &PrepareConfig,
+    restored: Option<&str>,
+) -> Result<Option<ReferencePlan>, String> {
+    let Some(refs) = &cfg.reference_channels else { return Ok(None) };
+    let n = header.channels.len();
+    let mut labels: Vec<&str> = header.channels.iter().map(|c| c.name.as_str()).collect();
+    labels.extend(restored);
+    let wanted: Vec<&str> = refs.iter().map(String::as_str).collect();
+    let ref_idx = montage::resolve(&labels, &wanted)
+        .map_err(|missing| format!("reference channels not found: {}", missing.join(", ")))?;
+    let mut read: Vec<usize> = (0..n).filter(|&i| header.channels[i].kind == ChannelType::Eeg).collect();
+    read.extend(selected.iter().chain(&ref_idx).copied().filter(|&i| i < n));
+    read.sort_unstable();
+    read.dedup();
+    let reference = ref_idx
+        .iter()
+        .map(|&i| {
+            if i >= n {
+                read.len()
+            } else {
+                read.binary_search(&i).expect("every reference channel is read")
+            }
+        })
+        .collect();
+    Ok(Some(ReferencePlan { read, reference, restore: restored.is_some() }))
+}
+
+/// Re-references the full montage read by `plan` (restoring the recording reference when the
+/// file omits it), then keeps the selected channels in their order.
+fn reference_full_montage(
+    mut data: Vec<Vec<f32>>,
+    plan: &ReferencePlan,
+    selected: &[usize],
+    n_file: usize,
+) -> Result<Vec<Vec<f32>>, String> {
+    let reference = Reference::Channels(plan.reference.clone());
+    if plan.restore {
+        append_reference_channel(&mut data, &reference).map_err(|e| e.to_string())?;
+    } else {
+        rereference(&mut data, &reference).map_err(|e| e.to_string())?;
+    }
+    Ok(selected
+        .iter()
+        .map(|&i| {
+            let pos = if i >= n_file {
+                plan.read.len()
+            } else {
+                plan.read.binary_search(&i).expect("every selected channel is read")
+            };
+            data[pos].clone()
+        })
+        .collect())
 }
 
 /// The indices of the chosen channels in the file and the names the store gives them.
@@ -173,16 +287,22 @@ fn check_finite(data: &[Vec<f32>], names: &[String], fs: f64) -> Result<(), Stri
 /// Resamples to the output rate, band-passes and re-references.
 fn condition(mut data: Vec<Vec<f32>>, fs: f64, cfg: &PrepareConfig) -> Result<Vec<Vec<f32>>, String> {
     let rate = cfg.rate;
+    if let (Some((lo, hi)), BandFilter::EeglabFir) = (cfg.band, cfg.filter) {
+        let design =
+            EeglabFirDesign::new(fs, (lo > 0.0).then_some(lo), Some(hi)).map_err(|e| e.to_string())?;
+        let fir = design.filter();
+        data = eeglens_dsp::map_channels(&data, |c| fir.filter_zero_phase(c)).map_err(|e| e.to_string())?;
+    }
     if fs != rate {
         let rs = Resampler::from_rates(fs as usize, rate as usize).map_err(|e| e.to_string())?;
         data = eeglens_dsp::map_channels(&data, |c| rs.process(c)).map_err(|e| e.to_string())?;
     }
-    if let Some((lo, hi)) = cfg.band {
+    if let (Some((lo, hi)), BandFilter::Butterworth) = (cfg.band, cfg.filter) {
         let kind = if lo > 0.0 { FilterKind::BandPass(lo, hi) } else { FilterKind::LowPass(hi) };
         let sos = butter(4, kind, rate).map_err(|e| e.to_string())?;
         eeglens_dsp::for_each_channel(&mut data, |c| sos.filtfilt_in_place(c)).map_err(|e| e.to_string())?;
     }
-    if cfg.average_reference && data.len() > 1 {
+    if cfg.reference_channels.is_none() && cfg.average_reference && data.len() > 1 {
         rereference(&mut data, &Reference::Average).map_err(|e| e.to_string())?;
     }
     Ok(data)

@@ -170,6 +170,7 @@ pub(super) fn finish_json(cfg: &PrepareConfig) -> serde_json::Value {
         "eyes_closed": cfg.eyes_closed,
         "strict": cfg.strict,
         "skip_unlabelled": cfg.skip_unlabelled,
+        "steps": cfg.steps(),
         "split": {"test": cfg.split.test, "val": cfg.split.val, "seed": cfg.split.seed, "balance": cfg.split.balance},
     })
 }

@@ -70,6 +70,8 @@ pub struct PrepareSummary {
     /// used recordings sampled below the output rate, with their rate in Hz:
     /// upsampled, which adds no information above half their rate
     pub upsampled: Vec<(PathBuf, f64)>,
+    /// the signal steps in the order they ran ([`super::PrepareConfig::steps`])
+    pub steps: Vec<String>,
 }
 
 impl PrepareSummary {
@@ -101,6 +103,7 @@ impl PrepareSummary {
             .iter()
             .map(|(p, fs)| serde_json::json!({"path": p, "fs": fs}))
             .collect::<Vec<_>>());
+        o["steps"] = serde_json::json!(self.steps);
         o
     }
 }

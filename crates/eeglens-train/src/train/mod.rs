@@ -271,6 +271,9 @@ pub fn train_with(
 ) -> Result<TrainSummary, TrainError> {
     let started = Instant::now();
     cfg.validate()?;
+    if let Some(f) = &cfg.fold {
+        f.check(store)?;
+    }
     let train_idx = store.indices(Split::Train);
     if train_idx.is_empty() {
         return Err(TrainError::EmptySplit { data: store.path().to_path_buf(), split: "train" });

@@ -214,6 +214,14 @@ fn check_same_run(
     if let Some((field, _, stored, given)) = checks.into_iter().find(|c| !c.1) {
         return Err(mismatch(field, stored, given));
     }
+    if s.fold != cfg.fold {
+        let describe = |f: &Option<crate::folds::Fold>| {
+            f.as_ref().map_or("no fold (the store's split)".to_string(), |f| {
+                format!("fold {} of {} (partition seed {})", f.fold, f.folds, f.partition_seed)
+            })
+        };
+        return Err(mismatch("fold", describe(&s.fold), describe(&cfg.fold)));
+    }
     Ok(())
 }
 
