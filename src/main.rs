@@ -37,6 +37,8 @@ enum Command {
     Synth(cmd::synth::Args),
     /// Turn a BIDS dataset into labelled 2-second windows (an epoch store).
     Prepare(cmd::prepare::Args),
+    /// Join the parts of `prepare --shard i/N` into the store a single prepare writes.
+    Merge(cmd::merge::Args),
     /// Train a zoo model on an epoch store into a run directory (resumable).
     Train(cmd::train::Args),
     /// Band power + logistic regression on an epoch store: what is decodable at all, and where.
@@ -171,6 +173,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd::inspect::run(a, &cli.global),
         Command::Synth(a) => cmd::synth::run(a, &cli.global),
         Command::Prepare(a) => cmd::prepare::run(a, &cli.global),
+        Command::Merge(a) => cmd::merge::run(a, &cli.global),
         Command::Train(a) => {
             let (out, fresh) = (a.out.clone(), !a.resume);
             cmd::train::run(a, &cli.global).inspect(|()| cmd::record_step("train", &out, fresh))

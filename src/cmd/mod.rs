@@ -11,6 +11,7 @@ pub mod eval;
 pub mod forward;
 pub mod inspect;
 pub mod interpret;
+pub mod merge;
 pub mod prepare;
 pub mod report;
 pub mod synth;

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
-use eeglens_data::prepare::{prepare, Bins, ChannelSet, Outcome, PrepareConfig, PrepareSummary};
+use eeglens_data::prepare::{
+    prepare, prepare_shard, Bins, ChannelSet, Outcome, PrepareConfig, PrepareSummary, Shard, ShardSummary,
+};
 use eeglens_data::prepare::{BandFilter, MASTOIDS_HYDROCEL};
 use eeglens_data::DataError;
 
@@ -103,6 +105,10 @@ pub struct Args {
     /// Replace --out when it exists.
     #[arg(long)]
     pub force: bool,
+    /// Prepare only task i of N (0-based; subjects dealt round-robin) into a part for
+    /// `eeglens merge`, e.g. --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT.
+    #[arg(long, value_name = "i/N")]
+    pub shard: Option<String>,
 }
 
 impl Default for Args {
@@ -134,6 +140,7 @@ impl Default for Args {
             strict: false,
             json: false,
             force: false,
+            shard: None,
             filter: FilterArg::Butterworth,
         }
     }
@@ -203,6 +210,10 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
         super::claim_output(&a.out, "--out", a.force, &[])?;
     }
     let n = dataset.map_or(0, |d| d.recordings.len());
+    if let Some(shard) = a.shard.as_deref() {
+        let shard = Shard::parse(shard).map_err(|e| anyhow!(e))?;
+        return run_shard(&a, &cfg, shard, g, n);
+    }
     let pb = bar(g, n as u64, "prepare");
     let t0 = std::time::Instant::now();
     let res = prepare(&a.bids_dir, &cfg, &a.out, &|_| pb.inc(1));
@@ -266,7 +277,55 @@ fn claim(a: &Args, ds: &eeglens_io::bids::BidsDataset) -> anyhow::Result<()> {
     super::claim_output(&a.out, "--out", a.force, &inputs)
 }
 
-fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {
+/// `prepare --shard i/N`: the shard's recordings into a part for `eeglens merge`.
+fn run_shard(a: &Args, cfg: &PrepareConfig, shard: Shard, g: &Global, n: usize) -> anyhow::Result<()> {
+    let pb = bar(g, n.div_ceil(shard.count) as u64, "prepare");
+    let t0 = std::time::Instant::now();
+    let res = prepare_shard(&a.bids_dir, cfg, shard, &a.out, &|_| pb.inc(1));
+    pb.finish_and_clear();
+    let s = res.with_context(|| format!("preparing {} (shard {shard})", a.bids_dir.display()))?;
+    let secs = t0.elapsed().as_secs_f64();
+    if a.json {
+        println!("{}", shard_json(&s, secs));
+    } else {
+        let skipped = s.recordings.iter().filter(|r| matches!(r.outcome, Outcome::Skipped(_))).count();
+        println!(
+            "shard {}: {} windows from {} subjects ({} recordings, {skipped} skipped) in {secs:.1} s -> {}",
+            s.shard,
+            s.n_windows,
+            s.n_subjects,
+            s.recordings.len(),
+            s.out.display()
+        );
+        for r in &s.recordings {
+            if let Outcome::Skipped(why) = &r.outcome {
+                println!("skipped  sub-{}: {why} ({})", r.subject, r.path.display());
+            }
+        }
+    }
+    for r in &s.recordings {
+        for w in &r.warnings {
+            eprintln!("eeglens: warning: {}: {w}", r.path.display());
+        }
+    }
+    Ok(())
+}
+
+fn shard_json(s: &ShardSummary, secs: f64) -> serde_json::Value {
+    serde_json::json!({
+        "out": s.out,
+        "shard": s.shard.to_string(),
+        "n_windows": s.n_windows,
+        "n_subjects": s.n_subjects,
+        "recordings": s.recordings.iter().map(|r| match &r.outcome {
+            Outcome::Kept { windows, .. } => serde_json::json!({"path": r.path, "subject": format!("sub-{}", r.subject), "status": "processed", "windows": windows}),
+            Outcome::Skipped(why) => serde_json::json!({"path": r.path, "subject": format!("sub-{}", r.subject), "status": "skipped", "reason": why}),
+        }).collect::<Vec<_>>(),
+        "seconds": secs,
+    })
+}
+
+pub(super) fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {
     let outcome = s.outcome_json();
     serde_json::json!({
         "out": s.out,
@@ -288,7 +347,7 @@ fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {
     })
 }
 
-fn print_summary(s: &PrepareSummary, secs: f64, task: Option<&str>) {
+pub(super) fn print_summary(s: &PrepareSummary, secs: f64, task: Option<&str>) {
     let rejected: usize = s
         .recordings
         .iter()
@@ -330,7 +389,7 @@ fn print_summary(s: &PrepareSummary, secs: f64, task: Option<&str>) {
 }
 
 /// What the readers warned about, one line each on stderr, naming the file.
-fn print_reader_warnings(s: &PrepareSummary) {
+pub(super) fn print_reader_warnings(s: &PrepareSummary) {
     for r in &s.recordings {
         for w in &r.warnings {
             eprintln!("eeglens: warning: {}: {w}", r.path.display());

@@ -19,6 +19,7 @@ mod outputs_cli;
 mod report_browser;
 mod report_cli;
 mod run_data_cli;
+mod shard_cli;
 mod train_cli;
 mod train_pipeline;
 mod usage_cli;

@@ -522,7 +522,7 @@ fn not_a_store(path: &Path, reason: String) -> DataError {
 }
 
 /// Maps the file at `path` read-only.
-fn map_file(path: &Path) -> Result<memmap2::Mmap, DataError> {
+pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap, DataError> {
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
     #[allow(unsafe_code)]
     // SAFETY: the map is read-only and private to this process; the store is

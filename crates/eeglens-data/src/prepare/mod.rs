@@ -47,11 +47,15 @@ mod bins;
 mod config;
 mod events;
 mod labels;
+mod merge;
 mod recording;
+mod shard;
 mod summary;
 
 pub use bins::{Bins, MAX_BINS};
 pub use config::{BandFilter, ChannelSet, Normalise, PrepareConfig, MASTOIDS_HYDROCEL, RESTORED_REFERENCE};
+pub use merge::{merge, PART_FORMAT};
+pub use shard::{prepare_shard, shard_of_each, Shard, ShardSummary};
 pub use summary::{Outcome, PrepareSummary, RecordingReport};
 
 use crate::error::DataError;
@@ -88,62 +92,109 @@ pub fn prepare(
     cfg.validate()?;
     check_writable(out)?;
     let ds = scan(root)?;
-    let participants = participants_with_label(root, &ds, &cfg.label)?;
-    let binned;
-    let (participants, edges) = match &cfg.bins {
-        None => (participants, None),
-        Some(b) => {
-            let (table, edges) = bins::bin_column(participants, &cfg.label, b).map_err(DataError::Config)?;
-            binned = table;
-            (&binned, Some(edges))
-        }
-    };
-    let mut warnings = labels::check_column(participants, &cfg.label).map_err(DataError::Config)?;
-    let recs = recordings_of_task(root, &ds, cfg.task.as_deref())?;
-    let participants_without_recording = participants_without_recording(participants, &recs);
-
-    // Labels first: a missing label is a configuration problem, found before any work.
-    let (todo, reports) = label_recordings(participants, recs, cfg, edges.as_deref())?;
-    check_labelled_split(participants, &todo, cfg)?;
-
-    let done = process_all(&todo, cfg, progress);
-    let gathered = gather(&todo, done, cfg, reports);
-    let unmarked = used_whole_beside_marked(cfg, &gathered.reports);
-    warnings.extend(upsampled_warning(cfg, &gathered.upsampled));
-    warnings.extend(unmarked_warning(&gathered.reports, &unmarked));
-
-    // Every failure from here on carries what happened to each recording: the summary so far.
-    let mut summary = PrepareSummary {
-        out: out.to_path_buf(),
-        classes: Vec::new(),
-        recordings: gathered.reports,
-        windows_per_class: Vec::new(),
-        per_split: Vec::new(),
-        n_subjects: 0,
-        raw_bytes: gathered.raw_bytes,
-        participants_without_recording,
-        warnings,
-        unmarked,
-        upsampled: gathered.upsampled,
-        steps: cfg.steps(),
-    };
-    let kept = gathered.kept;
-    let channels = check_usable(root, cfg, &summary, gathered.channels)?;
-    let classes = classes_of(&kept, cfg, &summary)?;
-    let (subjects, subj_classes) = subject_classes(&kept, &classes)?;
-    let assignment = split_checked(participants, cfg, &subjects, &subj_classes, &classes, &mut summary)?;
-    leave_out_balanced(&mut summary.recordings, &subjects, &subj_classes, &classes, &assignment);
-    summary.classes = classes;
-    let mut set = assemble(cfg, channels, &subjects, &subj_classes, &assignment, kept, &mut summary);
-    let mut settings = cfg.settings_json();
-    settings["outcome"] = summary.outcome_json();
-    // A synthetic dataset's planted effect travels with its windows, so a report can show the truth.
-    if let Some(planted) = crate::synth::planted(root) {
-        settings["planted"] = planted;
-    }
-    set.meta.settings = settings;
+    let plan = Plan::new(root, &ds, cfg)?;
+    let done = process_all(&plan.todo, cfg, progress);
+    let (summary, set) =
+        plan.finish(done, cfg, cfg.steps(), cfg.settings_json(), crate::synth::planted(root), out)?;
     set.write(out)?;
     Ok(summary)
+}
+
+/// What is known before any recording is read: the labelled recordings in the dataset's
+/// order, the reports of the unlabelled ones, and the label column's warnings. A single
+/// `prepare` and every `prepare --shard` make the same plan from the whole dataset.
+struct Plan<'d> {
+    /// the participants table (for messages)
+    participants: PathBuf,
+    /// the labelled recordings, in the dataset's order
+    todo: Vec<Todo<'d>>,
+    /// the reports of the recordings without a label
+    reports: Vec<RecordingReport>,
+    warnings: Vec<String>,
+    participants_without_recording: Vec<String>,
+}
+
+impl<'d> Plan<'d> {
+    /// Labels, bins and the split checked from the whole participants list, before any work.
+    fn new(root: &Path, ds: &'d BidsDataset, cfg: &PrepareConfig) -> Result<Self, DataError> {
+        let participants = participants_with_label(root, ds, &cfg.label)?;
+        let binned;
+        let (participants, edges) = match &cfg.bins {
+            None => (participants, None),
+            Some(b) => {
+                let (table, edges) =
+                    bins::bin_column(participants, &cfg.label, b).map_err(DataError::Config)?;
+                binned = table;
+                (&binned, Some(edges))
+            }
+        };
+        let warnings = labels::check_column(participants, &cfg.label).map_err(DataError::Config)?;
+        let recs = recordings_of_task(root, ds, cfg.task.as_deref())?;
+        let participants_without_recording = participants_without_recording(participants, &recs);
+
+        // Labels first: a missing label is a configuration problem, found before any work.
+        let (todo, reports) = label_recordings(participants, recs, cfg, edges.as_deref())?;
+        check_labelled_split(participants, &todo, cfg)?;
+        Ok(Plan {
+            participants: participants.path.clone(),
+            todo,
+            reports,
+            warnings,
+            participants_without_recording,
+        })
+    }
+
+    /// From every labelled recording's result (in `todo`'s order) to the store's contents and the
+    /// summary: channels, classes, the subject split, class balancing, the windows in order.
+    /// `settings` become the store's, with the outcome and the planted effect added; `steps` are
+    /// the signal steps the recordings went through (`PrepareConfig::steps`).
+    fn finish(
+        self,
+        done: Vec<Done>,
+        cfg: &PrepareConfig,
+        steps: Vec<String>,
+        mut settings: serde_json::Value,
+        planted: Option<serde_json::Value>,
+        out: &Path,
+    ) -> Result<(PrepareSummary, EpochSet), DataError> {
+        let Plan { participants, todo, reports, mut warnings, participants_without_recording } = self;
+        let gathered = gather(&todo, done, cfg, reports);
+        let unmarked = used_whole_beside_marked(cfg, &gathered.reports);
+        warnings.extend(upsampled_warning(cfg, &gathered.upsampled));
+        warnings.extend(unmarked_warning(&gathered.reports, &unmarked));
+
+        // Every failure from here on carries what happened to each recording: the summary so far.
+        let mut summary = PrepareSummary {
+            out: out.to_path_buf(),
+            classes: Vec::new(),
+            recordings: gathered.reports,
+            windows_per_class: Vec::new(),
+            per_split: Vec::new(),
+            n_subjects: 0,
+            raw_bytes: gathered.raw_bytes,
+            participants_without_recording,
+            warnings,
+            unmarked,
+            upsampled: gathered.upsampled,
+            steps,
+        };
+        let kept = gathered.kept;
+        let root = participants.parent().unwrap_or(Path::new("."));
+        let channels = check_usable(root, cfg, &summary, gathered.channels)?;
+        let classes = classes_of(&kept, cfg, &summary)?;
+        let (subjects, subj_classes) = subject_classes(&kept, &classes)?;
+        let assignment = split_checked(&participants, cfg, &subjects, &subj_classes, &classes, &mut summary)?;
+        leave_out_balanced(&mut summary.recordings, &subjects, &subj_classes, &classes, &assignment);
+        summary.classes = classes;
+        let mut set = assemble(cfg, channels, &subjects, &subj_classes, &assignment, kept, &mut summary);
+        settings["outcome"] = summary.outcome_json();
+        // A synthetic dataset's planted effect travels with its windows, so a report can show the truth.
+        if let Some(planted) = planted {
+            settings["planted"] = planted;
+        }
+        set.meta.settings = settings;
+        Ok((summary, set))
+    }
 }
 
 /// Scans the BIDS dataset at `root`, which must be a directory.
@@ -500,7 +551,7 @@ fn subject_classes(
 /// Each subject's split (`None`: left out by class balancing), checked; its warnings join the
 /// summary's.
 fn split_checked(
-    participants: &Table,
+    participants: &Path,
     cfg: &PrepareConfig,
     subjects: &[String],
     subj_classes: &[usize],
@@ -511,7 +562,7 @@ fn split_checked(
         .map_err(|e| partial(summary, e.to_string()))?;
     match labels::check_split(subjects, subj_classes, classes, &assignment, &cfg.split, &cfg.label) {
         Ok(w) => summary.warnings.extend(w),
-        Err(e) => return Err(partial(summary, format!("{}: {e}", participants.path.display()))),
+        Err(e) => return Err(partial(summary, format!("{}: {e}", participants.display()))),
     }
     Ok(assignment)
 }
