@@ -26,8 +26,19 @@ fn a_wrong_choice_is_a_usage_error_naming_the_valid_values() {
         &["prepare", "d", "--label", "sex", "--out", "e", "--normalise", "zscore"],
         &["'zscore'", "recording, segment, none"],
     );
-    usage_error(&["prepare", "d", "--label", "sex", "--out", "e", "--reference", "cz"], &["average, none"]);
     usage_error(&["synth", "--out", "d", "--format", "gdf"], &["'gdf'", "edf, bdf"]);
+}
+
+/// `--reference` takes a choice or a channel list, so a word is a channel name
+/// (found or not in each recording); a list naming no channel is refused
+/// before any file is read, naming what the flag takes.
+#[test]
+fn a_reference_naming_no_channel_is_refused_naming_the_choices() {
+    let o = eeglens(&["prepare", "d", "--label", "sex", "--out", "e", "--reference", " , "]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("average, none, mastoids or a channel list"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
 #[test]
