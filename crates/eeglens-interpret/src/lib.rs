@@ -19,7 +19,9 @@
 //!   the engine's kernels; guided backpropagation and gradient saliency as
 //!   variants;
 //! - [`spectral`]: Welch PSD per channel, band power, the class contrast
-//!   per band and channel, and its permutation test.
+//!   per band and channel, and its permutation test;
+//! - [`folds`]: one reading over the folds of a cross-validation, each
+//!   fold's model on its own test subjects, the items pooled.
 //!
 //! ## Where to start
 //! - [`run`] with [`InterpretConfig::default`] (the defaults of `eeglens
@@ -119,6 +121,7 @@ pub mod agreement;
 pub mod config;
 pub mod deconv;
 pub mod error;
+pub mod folds;
 pub mod optimal;
 pub mod ordered;
 pub mod result;
@@ -132,7 +135,8 @@ pub use config::{
     Parameterisation, UnitRef,
 };
 pub use error::InterpretError;
+pub use folds::{run_folds, FoldModel};
 pub use ordered::Ordered;
 pub use result::{write_outputs, InterpretResult, Report, Saved};
 pub use run::{run, Progress, Silent};
-pub use spectral::{BandContrast, Reading};
+pub use spectral::{BandContrast, Items, Reading};
