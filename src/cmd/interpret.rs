@@ -15,7 +15,8 @@ use super::choice::{ActmaxParamArg, DeconvSeedArg, MethodArg, ReadSplitArg, Rule
 /// Flags of `eeglens interpret`.
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct Args {
-    /// Run directory (from `eeglens train`).
+    /// Run directory (from `eeglens train`); a parent of `--seeds` runs (each read, then their
+    /// agreement) or of `--folds` runs (every subject read once, out of fold).
     #[arg(long)]
     pub run: PathBuf,
     /// Run the methods even when the model is not above chance on the split (their readings then mean nothing).

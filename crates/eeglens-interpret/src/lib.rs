@@ -28,6 +28,8 @@
 //!   interpret`) on a model and an epoch store, then [`write_outputs`]; the
 //!   example at the bottom of this page does it on an untrained network,
 //!   which is not read.
+//! - [`run_folds`] over the folds of a cross-validation (one model and the
+//!   store split as its fold, per fold): every subject read once, out of fold.
 //! - [`spectral::read`] alone for two groups of windows of your own.
 //! - `examples/08_interpret_model.rs`
 //!   (`cargo run -p eeglens-interpret --example 08_interpret_model`): a small
