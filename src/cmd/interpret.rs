@@ -15,7 +15,8 @@ use super::choice::{ActmaxParamArg, DeconvSeedArg, MethodArg, ReadSplitArg, Rule
 /// Flags of `eeglens interpret`.
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct Args {
-    /// Run directory (from `eeglens train`).
+    /// Run directory (from `eeglens train`); a parent of `--seeds` runs (each read, then their
+    /// agreement) or of `--folds` runs (every subject read once, out of fold).
     #[arg(long)]
     pub run: PathBuf,
     /// Run the methods even when the model is not above chance on the split (their readings then mean nothing).
@@ -212,10 +213,14 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
     Ok(cfg)
 }
 
-/// Runs `eeglens interpret`: on one run, or on every seed of a parent
-/// directory (`train --seeds`) followed by their agreement.
+/// Runs `eeglens interpret`: on one run, on every seed of a parent
+/// directory (`train --seeds`) followed by their agreement, or over the
+/// folds of a cross-validation (`train --folds`), every subject read once
+/// out of fold.
 pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
-    super::refuse_folds_parent(&a.run, "interpret")?;
+    if !eeglens_train::folds::fold_runs(&a.run)?.is_empty() {
+        return run_folds(a, g);
+    }
     let seeds = eeglens_train::run_dir::seed_runs(&a.run)?;
     if seeds.is_empty() {
         return run_one(a, g).map(|_| ());
@@ -249,6 +254,71 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
         println!("{line}");
     }
     println!("written     {}", path.display());
+    Ok(())
+}
+
+/// One reading over the folds of a cross-validation: each fold's model reads
+/// its own test subjects, the items are pooled and read once
+/// (`eeglens_interpret::run_folds`); the outputs go to `PARENT/interpret/`.
+fn run_folds(a: Args, g: &super::Global) -> anyhow::Result<()> {
+    if a.split != ReadSplitArg::Test {
+        bail!(
+            "{}: --split val+test cannot be read over folds: each fold's model reads its own test subjects only (every subject is read once)",
+            a.run.display()
+        );
+    }
+    if a.layer.is_some() {
+        bail!(
+            "{}: --layer/--unit read one network's unit, and each fold has its own; read the unit on one fold (--run {})",
+            a.run.display(),
+            a.run.join(eeglens_train::folds::fold_dir_name(0)).display()
+        );
+    }
+    let mut cfg = config(&a)?;
+    let runs = eeglens_train::folds::open_folds(&a.run)?;
+    let mut models = Vec::with_capacity(runs.len());
+    let mut stores = Vec::with_capacity(runs.len());
+    for (_, run) in &runs {
+        let (model, _) = run.load_model()?;
+        stores.push(run.open_store(a.data.as_deref())?);
+        models.push(model);
+    }
+    let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
+    if a.deconv_seed.is_none() {
+        // The model's default when every fold chose the same model; the paper's otherwise.
+        cfg.deconv.seed = if names.iter().all(|n| *n == names[0]) {
+            eeglens_interpret::DeconvConfig::for_model(names[0]).seed
+        } else {
+            eeglens_interpret::DeconvConfig::default().seed
+        };
+    }
+    claim_outputs(&output_dir(&a), a.force)?;
+    let folds: Vec<eeglens_interpret::FoldModel<'_>> = models
+        .iter()
+        .zip(&stores)
+        .map(|(model, store)| eeglens_interpret::FoldModel { model, store })
+        .collect();
+    let mut bar = Bar { g, pb: None };
+    let result = eeglens_interpret::run_folds(&folds, &cfg, &mut bar)
+        .with_context(|| format!("{}", a.run.display()))?;
+    let out = output_dir(&a);
+    write_outputs(&result, &out)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&result.report)?);
+        return Ok(());
+    }
+    let r = &result.report;
+    let d = &r.model.discrimination;
+    println!(
+        "model       {} over {} folds: read {} subjects out of fold (each by the fold's model that never saw it): accuracy {:.3}, discrimination p = {:.4}",
+        r.model.name,
+        runs.len(),
+        r.subjects_read.unwrap_or(d.n_subjects),
+        d.accuracy,
+        d.p
+    );
+    print_readings(r, &cfg);
+    println!("written     {}", out.join(eeglens_interpret::result::INTERPRET_JSON).display());
     Ok(())
 }
 
@@ -308,6 +378,14 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
             b.top_channels.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
         );
     }
+    print_readings(r, &cfg);
+    println!("written     {}", out.join(eeglens_interpret::result::INTERPRET_JSON).display());
+    Ok(result.report)
+}
+
+/// The verdict when nothing was learned, then one line per method read.
+fn print_readings(r: &eeglens_interpret::Report, cfg: &InterpretConfig) {
+    let d = &r.model.discrimination;
     if !d.learned {
         println!(
             "NOTHING LEARNED: the model is not above chance on the {} split (windows {:.3}, binomial p = {:.3}; subjects {:.3}); no reading is possible{}",
@@ -340,6 +418,4 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
             ratios.join(", ")
         );
     }
-    println!("written     {}", out.join(eeglens_interpret::result::INTERPRET_JSON).display());
-    Ok(result.report)
 }

@@ -154,11 +154,9 @@ fn three_folds_partition_the_subjects_and_eval_reports_their_mean() {
         r["model"]
     );
 
-    // interpret and report need one run: the parent is refused, naming a fold.
-    for cmd in ["interpret", "report"] {
-        let o = eeglens(&[cmd, "--run", s(&parent)]);
-        assert_one_line_error(&o, &["cross-validation", "fold-0", &format!("{cmd} one fold")]);
-    }
+    // report needs one run: the parent is refused, naming a fold.
+    let o = eeglens(&["report", "--run", s(&parent)]);
+    assert_one_line_error(&o, &["cross-validation", "fold-0", "report one fold"]);
 
     // Fold 1 alone, as one task of a job array: the weights of the whole run's fold 1.
     let alone = d.0.join("alone");

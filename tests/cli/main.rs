@@ -12,6 +12,7 @@ mod util;
 mod cli_data;
 mod folds_cli;
 mod interpret_cli;
+mod interpret_folds_cli;
 mod interpret_synthetic;
 mod nn_bench;
 mod nn_forward;

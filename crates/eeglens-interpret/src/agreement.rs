@@ -234,6 +234,9 @@ mod tests {
                 deconv: None,
             },
             unit: None,
+            folds: None,
+            subjects_read: None,
+            fold_subjects: None,
         }
     }
 

@@ -19,13 +19,17 @@
 //!   the engine's kernels; guided backpropagation and gradient saliency as
 //!   variants;
 //! - [`spectral`]: Welch PSD per channel, band power, the class contrast
-//!   per band and channel, and its permutation test.
+//!   per band and channel, and its permutation test;
+//! - [`folds`]: one reading over the folds of a cross-validation, each
+//!   fold's model on its own test subjects, the items pooled.
 //!
 //! ## Where to start
 //! - [`run`] with [`InterpretConfig::default`] (the defaults of `eeglens
 //!   interpret`) on a model and an epoch store, then [`write_outputs`]; the
 //!   example at the bottom of this page does it on an untrained network,
 //!   which is not read.
+//! - [`run_folds`] over the folds of a cross-validation (one model and the
+//!   store split as its fold, per fold): every subject read once, out of fold.
 //! - [`spectral::read`] alone for two groups of windows of your own.
 //! - `examples/08_interpret_model.rs`
 //!   (`cargo run -p eeglens-interpret --example 08_interpret_model`): a small
@@ -119,6 +123,7 @@ pub mod agreement;
 pub mod config;
 pub mod deconv;
 pub mod error;
+pub mod folds;
 pub mod optimal;
 pub mod ordered;
 pub mod result;
@@ -132,7 +137,8 @@ pub use config::{
     Parameterisation, UnitRef,
 };
 pub use error::InterpretError;
+pub use folds::{run_folds, FoldModel};
 pub use ordered::Ordered;
 pub use result::{write_outputs, InterpretResult, Report, Saved};
 pub use run::{run, Progress, Silent};
-pub use spectral::{BandContrast, Reading};
+pub use spectral::{BandContrast, Items, Reading};

@@ -12,6 +12,10 @@
 //! `top_band`, `n`) plus the method's own fields. `interpret.safetensors`
 //! holds the tensors listed in [`InterpretResult::tensors`], named
 //! `<method>.<what>` (e.g. `actmax.patterns` `[classes, restarts, C, T]`).
+//!
+//! Read over the folds of a cross-validation ([`crate::run_folds`]), the
+//! document has the same shape, with `model.split` and `split`
+//! `out-of-fold`, plus `folds` (K), `subjects_read` and `fold_subjects`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -163,6 +167,16 @@ pub struct Report {
     /// the unit read on its own, when one was asked for
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<UnitReport>,
+    /// a reading over the folds of a cross-validation: the number of folds
+    /// (each fold's model read its own test subjects)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folds: Option<usize>,
+    /// over folds, the subjects read (every subject of the store, each once)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subjects_read: Option<usize>,
+    /// over folds, per fold (in order) the subjects its model read, sorted
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold_subjects: Option<Vec<Vec<String>>>,
 }
 
 /// A tensor saved next to the report.

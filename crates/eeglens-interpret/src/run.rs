@@ -4,7 +4,7 @@ use eeglens_autodiff::{Rng, Tensor};
 use eeglens_data::store::EpochStore;
 use eeglens_nn::{IntTensor, Sequential};
 
-use crate::actmax::{maximise, ActmaxProblem, DataStats, Target};
+use crate::actmax::{maximise, ActmaxProblem, DataStats, Patterns, Target};
 use crate::config::{ClassObjective, DeconvSeed, InterpretConfig, Method, Parameterisation};
 use crate::deconv::{class_seed, project, record, unit_seed};
 use crate::error::InterpretError;
@@ -15,7 +15,7 @@ use crate::result::{
     Saved, UnitReport,
 };
 use crate::spectral::{
-    band_power, discrimination, read, read_paired, spectra, Discrimination, ReadOpts, Reading, ReadingArrays,
+    band_power, discrimination, read, spectra, Discrimination, Items, ReadOpts, Reading, ReadingArrays,
 };
 use crate::walk::resolve_unit;
 
@@ -36,7 +36,7 @@ pub struct Silent;
 impl Progress for Silent {}
 
 /// Windows of the split used for the data statistics of activation maximisation.
-const MAX_STATS_WINDOWS: usize = 2048;
+pub(crate) const MAX_STATS_WINDOWS: usize = 2048;
 
 /// Runs the configured methods on `model` and the windows of `cfg.split`.
 ///
@@ -100,19 +100,55 @@ pub fn run(
 
     if runs(Method::Optimal) {
         progress.stage("optimal samples", 1);
-        let (reading, samples_by_class) =
-            optimal_method(store, &w.indices, &scores, &chosen, &opts, &mut tensors)?;
-        methods.optimal = Some(OptimalReport { reading, samples: samples_by_class });
+        let m = optimal_items(store, &w.indices, &scores, &chosen, opts.classes)?;
+        let (reading, arrays) = m.items.read(&opts)?;
+        push_arrays(
+            &mut tensors,
+            "optimal",
+            &arrays,
+            ctx.n_classes,
+            ctx.n_ch,
+            m.items.spectra.n_freqs(),
+            opts.bands.len(),
+        );
+        push_indices(&mut tensors, "optimal.indices", &m.indices);
+        methods.optimal = Some(OptimalReport { reading, samples: m.samples });
         progress.advance(1);
     }
     let actmax_in =
         (cfg.methods.contains(&Method::Actmax) || unit.is_some()).then(|| ActmaxInputs::of(&ctx, &w));
     if runs(Method::Actmax) {
         let inputs = actmax_in.as_ref().expect("prepared when actmax runs");
-        methods.actmax = Some(actmax_method(&ctx, inputs, &opts, &mut tensors, progress)?);
+        let m = actmax_items(&ctx, inputs, progress)?;
+        let (reading, arrays) = m.items.read(&opts.with_seed(cfg.seed ^ 0xA))?;
+        push_arrays(
+            &mut tensors,
+            "actmax",
+            &arrays,
+            ctx.n_classes,
+            ctx.n_ch,
+            m.items.spectra.n_freqs(),
+            cfg.bands.len(),
+        );
+        let report = actmax_report(&ctx, reading, &[&m]);
+        push_patterns(&mut tensors, m.pats);
+        methods.actmax = Some(report);
     }
     if runs(Method::Deconv) {
-        methods.deconv = Some(deconv_method(&ctx, &w, &chosen, &opts, &mut tensors, progress)?);
+        let m = deconv_items(&ctx, &w, &chosen, progress)?;
+        let (reading, arrays) = m.items.read(&opts.with_seed(cfg.seed ^ 0xD))?;
+        push_arrays(
+            &mut tensors,
+            "deconv",
+            &arrays,
+            ctx.n_classes,
+            ctx.n_ch,
+            m.items.spectra.n_freqs(),
+            cfg.bands.len(),
+        );
+        push_maps(&mut tensors, m.maps, m.indices.len(), ctx.n_ch, ctx.t);
+        push_indices(&mut tensors, "deconv.indices", &m.indices);
+        methods.deconv = Some(deconv_report(cfg, reading));
     }
     let unit_report = match &unit {
         None => None,
@@ -134,32 +170,35 @@ pub fn run(
         },
         methods,
         unit: unit_report,
+        folds: None,
+        subjects_read: None,
+        fold_subjects: None,
     };
     Ok(InterpretResult { report, tensors })
 }
 
 /// What every step reads: the model, the store, the settings and the shapes.
-struct Ctx<'a> {
-    model: &'a Sequential,
-    store: &'a EpochStore,
-    cfg: &'a InterpretConfig,
-    n_ch: usize,
-    t: usize,
-    n_classes: usize,
+pub(crate) struct Ctx<'a> {
+    pub(crate) model: &'a Sequential,
+    pub(crate) store: &'a EpochStore,
+    pub(crate) cfg: &'a InterpretConfig,
+    pub(crate) n_ch: usize,
+    pub(crate) t: usize,
+    pub(crate) n_classes: usize,
 }
 
 /// The windows read: their store indices, labels and subjects.
-struct Windows {
-    indices: Vec<usize>,
-    labels: Vec<u32>,
-    subjects: Vec<u32>,
+pub(crate) struct Windows {
+    pub(crate) indices: Vec<usize>,
+    pub(crate) labels: Vec<u32>,
+    pub(crate) subjects: Vec<u32>,
     /// `test`, or `test+val`
-    name: String,
+    pub(crate) name: String,
 }
 
 impl Windows {
     /// The windows of `cfg.split` (and `cfg.also`), at least 4 of them.
-    fn of(store: &EpochStore, cfg: &InterpretConfig) -> Result<Self, InterpretError> {
+    pub(crate) fn of(store: &EpochStore, cfg: &InterpretConfig) -> Result<Self, InterpretError> {
         let mut indices = store.indices(cfg.split);
         if let Some(also) = cfg.extra() {
             indices.extend(store.indices(also));
@@ -200,7 +239,7 @@ fn verdict(w: &Windows, store: &EpochStore, cfg: &InterpretConfig, scores: &Clas
 }
 
 /// The model takes the store's windows and has one output per class (two or more).
-fn check_shapes(model: &Sequential, store: &EpochStore) -> Result<(), InterpretError> {
+pub(crate) fn check_shapes(model: &Sequential, store: &EpochStore) -> Result<(), InterpretError> {
     let (n_ch, t) = (store.n_channels(), store.n_samples());
     let n_classes = store.meta().classes.len();
     let n_out: usize = model.output_shape().iter().product();
@@ -218,7 +257,7 @@ fn check_shapes(model: &Sequential, store: &EpochStore) -> Result<(), InterpretE
 
 /// Each class's optimal samples: positions into the windows, at most `k`
 /// per class (spread over the class's subjects unless told otherwise).
-fn choose_optimal(
+pub(crate) fn choose_optimal(
     ctx: &Ctx<'_>,
     w: &Windows,
     scores: &ClassScores,
@@ -253,13 +292,13 @@ fn choose_optimal(
 
 /// What activation maximisation starts from: the data statistics that set
 /// its scale and, under gains, the windows the gains apply to.
-struct ActmaxInputs {
+pub(crate) struct ActmaxInputs {
     stats: DataStats,
     starts: Vec<f32>,
 }
 
 impl ActmaxInputs {
-    fn of(ctx: &Ctx<'_>, w: &Windows) -> Self {
+    pub(crate) fn of(ctx: &Ctx<'_>, w: &Windows) -> Self {
         let (store, cfg) = (ctx.store, ctx.cfg);
         let step = w.indices.len().div_ceil(MAX_STATS_WINDOWS).max(1);
         let sub: Vec<usize> = w.indices.iter().step_by(step).copied().collect();
@@ -289,41 +328,57 @@ impl ActmaxInputs {
     }
 }
 
-/// Activation maximisation of every class and the reading of its patterns.
-fn actmax_method(
+/// Activation maximisation's items: the spectra of every class's patterns
+/// (one item per restart), paired under gains, and the patterns themselves.
+pub(crate) struct ActmaxItems {
+    pub(crate) items: Items,
+    pub(crate) pats: Patterns,
+}
+
+/// Activation maximisation of every class: its items for the reading.
+pub(crate) fn actmax_items(
     ctx: &Ctx<'_>,
     inputs: &ActmaxInputs,
-    opts: &ReadOpts<'_>,
-    tensors: &mut Vec<(String, Saved)>,
     progress: &mut dyn Progress,
-) -> Result<ActmaxReport, InterpretError> {
+) -> Result<ActmaxItems, InterpretError> {
     let (cfg, n_classes) = (ctx.cfg, ctx.n_classes);
-    let classes = &ctx.store.meta().classes;
     let targets: Vec<Target> = (0..n_classes).map(Target::Class).collect();
     progress.stage("activation maximisation", cfg.actmax.steps as u64);
     let pats = maximise(&inputs.problem(ctx, &targets), &mut |_| progress.advance(1))?;
     let r = cfg.actmax.restarts;
     let groups: Vec<usize> = (0..n_classes * r).map(|i| i / r).collect();
-    let sp = spectra(pats.patterns.data(), ctx.n_ch, ctx.t, ctx.store.meta().fs)?.mean_of_runs(pats.members);
+    let spectra =
+        spectra(pats.patterns.data(), ctx.n_ch, ctx.t, ctx.store.meta().fs)?.mean_of_runs(pats.members);
     // Under gains, restart j of every class is made from the same windows: a pair.
-    let (reading, arrays) = if pats.gains.is_some() {
-        let pairs: Vec<usize> = (0..n_classes * r).map(|i| i % r).collect();
-        read_paired(&sp, &groups, &pairs, &opts.with_seed(cfg.seed ^ 0xA))?
-    } else {
-        read(&sp, &groups, &opts.with_seed(cfg.seed ^ 0xA))?
-    };
-    let steps = cfg.actmax.steps;
+    let pairs = pats.gains.is_some().then(|| (0..n_classes * r).map(|i| i % r).collect());
+    Ok(ActmaxItems { items: Items { spectra, groups, pairs }, pats })
+}
+
+/// Activation maximisation's report: the reading, and the objective at the
+/// first and last step per class, the mean over restarts (and over the
+/// models of `parts`, one per fold).
+pub(crate) fn actmax_report(ctx: &Ctx<'_>, reading: Reading, parts: &[&ActmaxItems]) -> ActmaxReport {
+    let (cfg, n_classes) = (ctx.cfg, ctx.n_classes);
+    let classes = &ctx.store.meta().classes;
+    let (r, steps) = (cfg.actmax.restarts, cfg.actmax.steps);
     let at = |step: usize| {
         Ordered(
             (0..n_classes)
                 .map(|c| {
-                    let m = (0..r).map(|j| pats.trace.data()[(c * r + j) * steps + step] as f64).sum::<f64>();
-                    (classes[c].clone(), m / r as f64)
+                    let m = parts
+                        .iter()
+                        .map(|p| {
+                            (0..r)
+                                .map(|j| p.pats.trace.data()[(c * r + j) * steps + step] as f64)
+                                .sum::<f64>()
+                        })
+                        .sum::<f64>();
+                    (classes[c].clone(), m / (r * parts.len().max(1)) as f64)
                 })
                 .collect(),
         )
     };
-    let report = ActmaxReport {
+    ActmaxReport {
         reading,
         objective: match cfg.actmax.objective {
             ClassObjective::Logit => "logit".into(),
@@ -338,27 +393,35 @@ fn actmax_method(
             Parameterisation::Samples => "samples".into(),
             Parameterisation::Spectral { .. } => "spectral".into(),
         },
-        windows_per_restart: pats.members,
-    };
-    push_arrays(tensors, "actmax", &arrays, n_classes, ctx.n_ch, sp.n_freqs(), cfg.bands.len());
+        windows_per_restart: parts.first().map_or(1, |p| p.pats.members),
+    }
+}
+
+/// The saved tensors of activation maximisation's patterns.
+fn push_patterns(tensors: &mut Vec<(String, Saved)>, pats: Patterns) {
     tensors.push(("actmax.patterns".into(), Saved::F32(pats.patterns)));
     tensors.push(("actmax.trace".into(), Saved::F32(pats.trace)));
     if let Some(g) = pats.gains {
         tensors.push(("actmax.gains".into(), Saved::F32(g)));
     }
-    Ok(report)
+}
+
+/// The deconvnet's items: one map per optimal sample of each class, and
+/// the maps and the windows' store indices.
+pub(crate) struct DeconvItems {
+    pub(crate) items: Items,
+    pub(crate) maps: Vec<f32>,
+    pub(crate) indices: Vec<i64>,
 }
 
 /// The deconvnet: each optimal sample projected back from the output (its
-/// own class's, or the shared one) and the reading of the maps.
-fn deconv_method(
+/// own class's, or the shared one): its items for the reading.
+pub(crate) fn deconv_items(
     ctx: &Ctx<'_>,
     w: &Windows,
     chosen: &[Vec<usize>],
-    opts: &ReadOpts<'_>,
-    tensors: &mut Vec<(String, Saved)>,
     progress: &mut dyn Progress,
-) -> Result<DeconvReport, InterpretError> {
+) -> Result<DeconvItems, InterpretError> {
     let (model, cfg, n_classes, n_ch, t) = (ctx.model, ctx.cfg, ctx.n_classes, ctx.n_ch, ctx.t);
     let total: usize = chosen.iter().map(Vec::len).sum();
     progress.stage("reverse convolution", total as u64);
@@ -384,14 +447,32 @@ fn deconv_method(
             progress.advance(chunk.len() as u64);
         }
     }
-    let sp = spectra(&maps, n_ch, t, ctx.store.meta().fs)?;
-    let (reading, arrays) = read(&sp, &groups, &opts.with_seed(cfg.seed ^ 0xD))?;
-    push_arrays(tensors, "deconv", &arrays, n_classes, n_ch, sp.n_freqs(), cfg.bands.len());
+    let spectra = spectra(&maps, n_ch, t, ctx.store.meta().fs)?;
+    let indices: Vec<i64> = chosen.iter().flatten().map(|&p| w.indices[p] as i64).collect();
+    Ok(DeconvItems { items: Items { spectra, groups, pairs: None }, maps, indices })
+}
+
+/// The deconvnet's report around its reading.
+pub(crate) fn deconv_report(cfg: &InterpretConfig, reading: Reading) -> DeconvReport {
+    DeconvReport { reading, rule: cfg.deconv.variant_name(), from: "output".into() }
+}
+
+/// The saved tensor of `total` deconvnet maps.
+pub(crate) fn push_maps(
+    tensors: &mut Vec<(String, Saved)>,
+    maps: Vec<f32>,
+    total: usize,
+    n_ch: usize,
+    t: usize,
+) {
     let maps = Tensor::from_vec(&[total, n_ch, t], maps).expect("one map per window");
     tensors.push(("deconv.maps".into(), Saved::F32(maps)));
-    let flat: Vec<i64> = chosen.iter().flatten().map(|&p| w.indices[p] as i64).collect();
-    tensors.push(("deconv.indices".into(), Saved::I64(IntTensor { shape: vec![total], data: flat })));
-    Ok(DeconvReport { reading, rule: cfg.deconv.variant_name(), from: "output".into() })
+}
+
+/// A saved tensor of store indices.
+pub(crate) fn push_indices(tensors: &mut Vec<(String, Saved)>, name: &str, indices: &[i64]) {
+    let data = indices.to_vec();
+    tensors.push((name.into(), Saved::I64(IntTensor { shape: vec![data.len()], data })));
 }
 
 /// One unit read on its own: the windows that drive it most against those
@@ -467,20 +548,26 @@ fn unit_method(
 }
 
 impl ReadOpts<'_> {
-    fn with_seed(&self, seed: u64) -> Self {
+    pub(crate) fn with_seed(&self, seed: u64) -> Self {
         Self { seed, ..*self }
     }
 }
 
-/// Optimal samples: the reading of each class's chosen windows and their records.
-fn optimal_method(
+/// Optimal samples' items: each class's chosen windows, their records and their store indices.
+pub(crate) struct OptimalItems {
+    pub(crate) items: Items,
+    pub(crate) samples: Ordered<Vec<crate::optimal::Sample>>,
+    pub(crate) indices: Vec<i64>,
+}
+
+/// Optimal samples: the spectra of each class's chosen windows, and their records.
+pub(crate) fn optimal_items(
     store: &EpochStore,
     indices: &[usize],
     scores: &ClassScores,
     chosen: &[Vec<usize>],
-    opts: &ReadOpts<'_>,
-    tensors: &mut Vec<(String, Saved)>,
-) -> Result<(Reading, Ordered<Vec<crate::optimal::Sample>>), InterpretError> {
+    classes: &[String],
+) -> Result<OptimalItems, InterpretError> {
     let (n_ch, t) = (store.n_channels(), store.n_samples());
     let mut items = Vec::new();
     let mut groups = Vec::new();
@@ -489,17 +576,18 @@ fn optimal_method(
         let idx: Vec<usize> = pos.iter().map(|&p| indices[p]).collect();
         items.extend_from_slice(store.batch(&idx).data());
         groups.extend(std::iter::repeat_n(c, idx.len()));
-        by_class.push((opts.classes[c].clone(), samples(store, indices, pos, &scores.column(c))));
+        by_class.push((classes[c].clone(), samples(store, indices, pos, &scores.column(c))));
     }
-    let sp = spectra(&items, n_ch, t, store.meta().fs)?;
-    let (reading, arrays) = read(&sp, &groups, opts)?;
-    push_arrays(tensors, "optimal", &arrays, opts.classes.len(), n_ch, sp.n_freqs(), opts.bands.len());
+    let spectra = spectra(&items, n_ch, t, store.meta().fs)?;
     let flat: Vec<i64> = chosen.iter().flatten().map(|&p| indices[p] as i64).collect();
-    tensors.push(("optimal.indices".into(), Saved::I64(IntTensor { shape: vec![flat.len()], data: flat })));
-    Ok((reading, Ordered(by_class)))
+    Ok(OptimalItems {
+        items: Items { spectra, groups, pairs: None },
+        samples: Ordered(by_class),
+        indices: flat,
+    })
 }
 
-fn push_arrays(
+pub(crate) fn push_arrays(
     tensors: &mut Vec<(String, Saved)>,
     method: &str,
     a: &ReadingArrays,

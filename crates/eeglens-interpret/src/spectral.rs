@@ -100,6 +100,83 @@ impl Spectra {
     }
 }
 
+/// One method's material for a reading: the items' spectra, each item's
+/// class and, when the items come in pairs (activation maximisation's
+/// gains), each item's pair.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Items {
+    /// the items' spectra
+    pub spectra: Spectra,
+    /// per item, its class
+    pub groups: Vec<usize>,
+    /// per item, its pair ([`read_paired`]); `None` when items are not paired
+    pub pairs: Option<Vec<usize>>,
+}
+
+impl Items {
+    /// The reading of one model's items: [`read_paired`] with pairs, else [`read`].
+    ///
+    /// # Errors
+    /// As [`read`].
+    pub fn read(&self, opts: &ReadOpts<'_>) -> Result<(Reading, ReadingArrays), InterpretError> {
+        match &self.pairs {
+            Some(p) => read_paired(&self.spectra, &self.groups, p, opts),
+            None => read(&self.spectra, &self.groups, opts),
+        }
+    }
+
+    /// The items of several models (one part per fold) as one set: the
+    /// parts concatenated in order, and per item the part it came from.
+    /// Pairs stay within their part (part `f`'s pair `j` becomes a pair of
+    /// its own); the pooled items are paired only when every part is.
+    ///
+    /// # Panics
+    /// When `parts` is empty or the parts' spectra differ in frequencies or channels.
+    pub fn pool(parts: &[Items]) -> (Items, Vec<usize>) {
+        let first = parts.first().expect("Items::pool: at least one part");
+        let (freqs, n_channels) = (first.spectra.freqs.clone(), first.spectra.n_channels);
+        let mut psd = Vec::new();
+        let (mut groups, mut blocks) = (Vec::new(), Vec::new());
+        let paired = parts.iter().all(|p| p.pairs.is_some());
+        let mut pairs = Vec::new();
+        let mut offset = 0;
+        for (f, part) in parts.iter().enumerate() {
+            assert!(
+                part.spectra.freqs == freqs && part.spectra.n_channels == n_channels,
+                "Items::pool: part {f} has other frequencies or channels"
+            );
+            psd.extend_from_slice(&part.spectra.psd);
+            groups.extend_from_slice(&part.groups);
+            blocks.extend(std::iter::repeat_n(f, part.spectra.n_items));
+            if let (true, Some(p)) = (paired, &part.pairs) {
+                pairs.extend(p.iter().map(|&j| offset + j));
+                offset += p.iter().max().map_or(0, |&m| m + 1);
+            }
+        }
+        let n_items = groups.len();
+        let spectra = Spectra { freqs, psd, n_items, n_channels };
+        (Items { spectra, groups, pairs: paired.then_some(pairs) }, blocks)
+    }
+
+    /// The reading of items pooled by [`Items::pool`] (`blocks`: each
+    /// item's part): with pairs, labels are swapped within pairs (which
+    /// never cross parts); without, shuffled within each part
+    /// ([`read_blocked`]).
+    ///
+    /// # Errors
+    /// As [`read`].
+    pub fn read_pooled(
+        &self,
+        blocks: &[usize],
+        opts: &ReadOpts<'_>,
+    ) -> Result<(Reading, ReadingArrays), InterpretError> {
+        match &self.pairs {
+            Some(p) => read_paired(&self.spectra, &self.groups, p, opts),
+            None => read_blocked(&self.spectra, &self.groups, blocks, opts),
+        }
+    }
+}
+
 /// Welch PSD (Hann, 1-s segments — or the whole item when shorter — with
 /// 50 % overlap) of every channel of every item.
 ///
@@ -276,10 +353,50 @@ pub fn read_paired(
     read_with_pairs(spectra, groups, Some(pairs), opts)
 }
 
+/// [`read`] for items made by several models (the folds of a
+/// cross-validation): `blocks[i]` names item `i`'s block (its fold), and the
+/// test shuffles the labels within each block, never across: an item stays
+/// with the model that made it, and each block keeps its own class counts.
+///
+/// # Panics
+/// When `groups` or `blocks` does not have one entry per item.
+///
+/// # Errors
+/// As [`read`].
+pub fn read_blocked(
+    spectra: &Spectra,
+    groups: &[usize],
+    blocks: &[usize],
+    opts: &ReadOpts<'_>,
+) -> Result<(Reading, ReadingArrays), InterpretError> {
+    assert_eq!(blocks.len(), spectra.n_items, "read_blocked: one block per item");
+    read_with(spectra, groups, Scheme::Blocks(blocks), opts)
+}
+
+/// How the test relabels the items.
+#[derive(Clone, Copy)]
+enum Scheme<'a> {
+    /// shuffled over all items
+    Shuffle,
+    /// swapped within complete pairs
+    Pairs(&'a [usize]),
+    /// shuffled within blocks
+    Blocks(&'a [usize]),
+}
+
 fn read_with_pairs(
     spectra: &Spectra,
     groups: &[usize],
     pairs: Option<&[usize]>,
+    opts: &ReadOpts<'_>,
+) -> Result<(Reading, ReadingArrays), InterpretError> {
+    read_with(spectra, groups, pairs.map_or(Scheme::Shuffle, Scheme::Pairs), opts)
+}
+
+fn read_with(
+    spectra: &Spectra,
+    groups: &[usize],
+    scheme: Scheme<'_>,
     opts: &ReadOpts<'_>,
 ) -> Result<(Reading, ReadingArrays), InterpretError> {
     assert_eq!(groups.len(), spectra.n_items, "read: one group per item");
@@ -339,7 +456,7 @@ fn read_with_pairs(
     let item_cb: Vec<&[f64]> = bp.chunks_exact(n_ch * n_b).collect();
     let observed = contrasts(&item_cb, groups, n_ch, n_b);
     let p_contrast =
-        max_stat_permutation(&item_cb, groups, pairs, &observed, n_ch, opts.permutations, opts.seed);
+        max_stat_permutation(&item_cb, groups, scheme, &observed, n_ch, opts.permutations, opts.seed);
     let bands: Vec<BandContrast> = opts
         .bands
         .iter()
@@ -525,11 +642,12 @@ impl Reading {
 }
 
 /// Family-wise permutation p-values of the band contrasts (max statistic over the bands).
-/// With `pairs`, the labels are swapped within complete pairs instead of shuffled.
+/// Under [`Scheme::Pairs`] the labels are swapped within complete pairs
+/// instead of shuffled, under [`Scheme::Blocks`] shuffled within each block.
 fn max_stat_permutation(
     values: &[&[f64]],
     groups: &[usize],
-    pairs: Option<&[usize]>,
+    scheme: Scheme<'_>,
     observed: &[f64],
     n_ch: usize,
     permutations: usize,
@@ -541,9 +659,9 @@ fn max_stat_permutation(
     let original: Vec<usize> = idx.iter().map(|&i| groups[i]).collect();
     let mut labels = original.clone();
     // Positions (into `sub`) of the complete pairs: one item of each class.
-    let swaps: Vec<(usize, usize)> = match pairs {
-        None => Vec::new(),
-        Some(pairs) => {
+    let swaps: Vec<(usize, usize)> = match scheme {
+        Scheme::Shuffle | Scheme::Blocks(_) => Vec::new(),
+        Scheme::Pairs(pairs) => {
             let mut by_pair: std::collections::BTreeMap<usize, [Vec<usize>; 2]> = Default::default();
             for (pos, &i) in idx.iter().enumerate() {
                 by_pair.entry(pairs[i]).or_default()[groups[i]].push(pos);
@@ -555,20 +673,41 @@ fn max_stat_permutation(
                 .collect()
         }
     };
+    // Positions (into `sub`) of each block's items.
+    let block_pos: Vec<Vec<usize>> = match scheme {
+        Scheme::Blocks(blocks) => {
+            let mut by_block: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+            for (pos, &i) in idx.iter().enumerate() {
+                by_block.entry(blocks[i]).or_default().push(pos);
+            }
+            by_block.into_values().collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut block_labels: Vec<usize> = Vec::new();
     let mut rng = Rng::new(seed).fork(0xB4D5);
     let mut exceed = vec![0usize; observed.len()];
     // A relative tolerance, so a permutation equal to the observed labelling counts.
     let tol = 1e-12;
     for _ in 0..permutations {
-        if pairs.is_some() {
-            labels.copy_from_slice(&original);
-            for &(a, b) in &swaps {
-                if rng.below(2) == 1 {
-                    labels.swap(a, b);
+        match scheme {
+            Scheme::Pairs(_) => {
+                labels.copy_from_slice(&original);
+                for &(a, b) in &swaps {
+                    if rng.below(2) == 1 {
+                        labels.swap(a, b);
+                    }
                 }
             }
-        } else {
-            rng.shuffle(&mut labels);
+            Scheme::Blocks(_) => {
+                for pos in &block_pos {
+                    block_labels.clear();
+                    block_labels.extend(pos.iter().map(|&p| original[p]));
+                    rng.shuffle(&mut block_labels);
+                    pos.iter().zip(&block_labels).for_each(|(&p, &l)| labels[p] = l);
+                }
+            }
+            Scheme::Shuffle => rng.shuffle(&mut labels),
         }
         let stats = contrasts(&sub, &labels, n_ch, observed.len());
         let max = stats.iter().copied().fold(0.0, f64::max);
@@ -856,6 +995,53 @@ mod tests {
     }
 
     #[test]
+    fn pooling_concatenates_items_and_keeps_pairs_within_their_part() {
+        let bands: Vec<Band> = [("delta", 1.0, 4.0), ("theta", 4.0, 8.0), ("alpha", 8.0, 13.0)]
+            .iter()
+            .map(|&(n, lo, hi)| Band::new(n, lo, hi).unwrap())
+            .collect();
+        let (a, ga, pa) = paired_spectra(3, 1, 0.5, 1);
+        let (b, gb, pb) = paired_spectra(2, 1, 0.5, 2);
+        let parts = [
+            Items { spectra: a.clone(), groups: ga.clone(), pairs: Some(pa) },
+            Items { spectra: b.clone(), groups: gb.clone(), pairs: Some(pb) },
+        ];
+        let (pooled, blocks) = Items::pool(&parts);
+        assert_eq!(pooled.spectra.n_items, 10);
+        assert_eq!(pooled.spectra.psd, [a.psd.clone(), b.psd.clone()].concat());
+        assert_eq!(pooled.groups, [ga.clone(), gb.clone()].concat());
+        assert_eq!(blocks, [vec![0; 6], vec![1; 4]].concat());
+        // Part 1's pairs 0 and 1 follow part 0's pairs 0 to 2.
+        assert_eq!(pooled.pairs.as_deref(), Some(&[0, 1, 2, 0, 1, 2, 3, 4, 3, 4][..]));
+        // One part unpaired: the pool is unpaired.
+        let mixed = [parts[0].clone(), Items { pairs: None, ..parts[1].clone() }];
+        assert_eq!(Items::pool(&mixed).0.pairs, None);
+
+        // Shuffled within blocks, a block holding one class keeps its labels:
+        // every permutation is the observed labelling, so nothing is significant.
+        let (sp, groups, _) = paired_spectra(6, 1, 2.0, 3);
+        let (classes, channels) = (names(&["F", "M"]), names(&["Fz", "Pz"]));
+        let opts = ReadOpts {
+            classes: &classes,
+            channels: &channels,
+            bands: &bands,
+            alpha: 0.05,
+            permutations: 99,
+            floor: 0.0,
+            seed: 4,
+        };
+        let by_class: Vec<usize> = groups.clone();
+        let (within, _) = read_blocked(&sp, &groups, &by_class, &opts).unwrap();
+        assert!(within.bands.iter().all(|b| b.p_contrast == 1.0), "{:?}", within.bands);
+        // The same items shuffled freely, or within blocks mixing the classes, find theta.
+        let (free, _) = read(&sp, &groups, &opts).unwrap();
+        assert!(free.bands[1].p_contrast < 0.05, "{:?}", free.bands);
+        let mixed_blocks: Vec<usize> = (0..12).map(|i| i % 2).collect();
+        let (mixed, _) = read_blocked(&sp, &groups, &mixed_blocks, &opts).unwrap();
+        assert!(mixed.bands[1].p_contrast < 0.05, "{:?}", mixed.bands);
+    }
+
+    #[test]
     fn mean_of_runs_averages_consecutive_items() {
         let sp = Spectra {
             freqs: vec![1.0, 2.0],
@@ -915,7 +1101,7 @@ mod tests {
         assert_relative_eq!(c[2], l14, max_relative = TOL);
         assert_relative_eq!(c[0], l14 / 2.0 / 2.0, max_relative = TOL);
         assert!(c[3] > c[2], "{c:?}");
-        let p = max_stat_permutation(&refs, &groups, None, &c, n_ch, 199, 3);
+        let p = max_stat_permutation(&refs, &groups, Scheme::Shuffle, &c, n_ch, 199, 3);
         assert!(p[3] < 0.01 && p[0] > 0.5, "{p:?}");
         // Averaged over all eight channels, the broad alpha difference would have led.
         assert!((l8 - l14 / 2.0) / 8.0 < (l14 / 2.0 + 7.0 * l14) / 8.0);
