@@ -6,7 +6,7 @@ use anyhow::{anyhow, bail, Context};
 use eeglens_data::prepare::{
     prepare, prepare_shard, Bins, ChannelSet, Outcome, PrepareConfig, PrepareSummary, Shard, ShardSummary,
 };
-use eeglens_data::prepare::{BandFilter, MASTOIDS_HYDROCEL};
+use eeglens_data::prepare::{BandFilter, CleanReport, MASTOIDS_HYDROCEL};
 use eeglens_data::DataError;
 
 use super::choice::{NormaliseArg, ReferenceArg};
@@ -19,6 +19,14 @@ pub enum FilterArg {
     Butterworth,
     /// EEGLAB pop_eegfiltnew's default FIR, zero phase, before resampling
     EeglabFir,
+}
+
+/// `prepare --preset`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PresetArg {
+    /// the seed paper's HBN pipeline: --filter eeglab-fir --band 0.25-25 --rate 128
+    /// --reference mastoids --eyes-closed-window 3-37 --clean --channels hbn24
+    Paper,
 }
 
 /// Flags of `eeglens prepare`.
@@ -99,6 +107,23 @@ pub struct Args {
     /// (EEGLAB pop_eegfiltnew's default FIR, zero phase, at the file's rate before resampling).
     #[arg(long, value_enum, ignore_case = true, default_value = "butterworth")]
     pub filter: FilterArg,
+    /// Find bad channels of the full montage (flat 5 s, line noise z > 4, correlation with
+    /// the spline prediction from the others < 0.8 in > 40 % of 5-s windows), after filtering,
+    /// resampling and re-referencing and before --channels selects, and interpolate them by
+    /// spherical splines; a recording with more than 25 % bad channels, or a bad channel
+    /// without a montage position, is skipped with the reason.
+    #[arg(long)]
+    pub clean: bool,
+    /// Named settings: paper (--filter eeglab-fir --band 0.25-25 --rate 128 --reference
+    /// mastoids --eyes-closed-window 3-37 --clean --channels hbn24). Giving any of those flags
+    /// (except --clean) or --all-periods with it is an error.
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        conflicts_with_all = ["filter", "band", "rate", "reference", "eyes_closed_window", "channels", "all_periods"]
+    )]
+    pub preset: Option<PresetArg>,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
@@ -142,6 +167,8 @@ impl Default for Args {
             force: false,
             shard: None,
             filter: FilterArg::Butterworth,
+            clean: false,
+            preset: None,
         }
     }
 }
@@ -196,7 +223,25 @@ pub fn config(a: &Args) -> anyhow::Result<PrepareConfig> {
     c.split.balance = a.balance;
     c.skip_unlabelled = a.skip_unlabelled;
     c.strict = a.strict;
+    c.clean = a.clean;
+    if a.preset == Some(PresetArg::Paper) {
+        paper_preset(&mut c);
+    }
     Ok(c)
+}
+
+/// `--preset paper`: the seed paper's HBN preprocessing (docs/paper-pipeline.md).
+fn paper_preset(c: &mut PrepareConfig) {
+    c.preset = Some("paper".into());
+    c.filter = BandFilter::EeglabFir;
+    c.band = Some((0.25, 25.0));
+    c.rate = 128.0;
+    c.reference_channels = Some(MASTOIDS_HYDROCEL.iter().map(|s| s.to_string()).collect());
+    c.average_reference = false;
+    c.eyes_closed = true;
+    c.eyes_closed_window = Some((3.0, 37.0));
+    c.clean = true;
+    c.channels = ChannelSet::Hbn24;
 }
 
 /// Runs `eeglens prepare`.
@@ -416,6 +461,9 @@ fn print_outcomes(s: &PrepareSummary, task: Option<&str>) {
                     r.subject,
                     r.path.display()
                 );
+                if let Some(c) = &r.clean {
+                    println!("cleaned  sub-{}: {}", r.subject, clean_line(c));
+                }
             }
             Outcome::Skipped(why) => println!("skipped  sub-{}: {why} ({})", r.subject, r.path.display()),
         }
@@ -423,4 +471,18 @@ fn print_outcomes(s: &PrepareSummary, task: Option<&str>) {
     for p in &s.participants_without_recording {
         println!("missing  {p}: listed in participants.tsv, no recording{of_task} found");
     }
+}
+
+/// `--clean`'s outcome for one recording in a line: the channels interpolated and why.
+fn clean_line(c: &CleanReport) -> String {
+    if c.interpolated.is_empty() {
+        return format!("no bad channel of {}", c.n_channels);
+    }
+    let by: Vec<String> =
+        [("flat", &c.flat), ("line noise", &c.line_noise), ("low correlation", &c.low_correlation)]
+            .iter()
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(what, l)| format!("{what}: {}", l.join(",")))
+            .collect();
+    format!("interpolated {} of {} channels ({})", c.interpolated.join(","), c.n_channels, by.join("; "))
 }

@@ -379,3 +379,70 @@ fn prepare_eyes_closed_window_keeps_seconds_after_each_cue() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `--preset paper` on HBN-shaped recordings (EGI labels with the mastoids E57 and E100, a
+/// smooth field): every step and the preset in the store's settings, one `cleaned` line per
+/// recording; a preset flag given beside it is a one-line usage error.
+#[test]
+fn prepare_preset_paper_records_every_step() {
+    use eeglens_data::synth::{write_bids, Eyes, SynthConfig, SynthFormat};
+    use eeglens_io::montage::{Montage, HBN24_EGI};
+    let d = tmpdir("preset-paper");
+    let root = d.join("bids");
+    let names: Vec<String> = HBN24_EGI.iter().chain(&["E57", "E100"]).map(|n| n.to_string()).collect();
+    let pos: Vec<[f64; 3]> = names
+        .iter()
+        .map(|n| Montage::EgiHydroCel129.position(n).expect("a HydroCel-129 electrode").xyz)
+        .collect();
+    let mut c = SynthConfig::new(names, pos.clone());
+    c.n_subjects = 6;
+    c.seed = 4;
+    c.effect.channels = vec!["E11".into()];
+    c.blocks = vec![(Eyes::Open, 4.0), (Eyes::Closed, 40.0)];
+    write_bids(&c, &root, SynthFormat::Edf, &|| {}).expect("synth");
+    for r in &eeglens_io::bids::scan(&root).expect("scan").recordings {
+        let mut rec = eeglens_io::read(&r.path).expect("read");
+        let fs = rec.channels[0].fs;
+        for (ch, row) in rec.data.iter_mut().enumerate() {
+            let [x, y, z] = pos[ch];
+            for (t, v) in row.iter_mut().enumerate() {
+                let (s, tau) = (t as f64 / fs, std::f64::consts::TAU);
+                let wobble = ((t * 7919 + ch * 104_729) % 1000) as f64 / 1000.0 - 0.5;
+                *v = (10.0 * (tau * 10.0 * s).sin() * (0.5 + z)
+                    + 6.0 * (tau * 6.0 * s + 1.0).sin() * x
+                    + 4.0 * (tau * 3.3 * s).cos() * (x * y + 0.5 * z * z)
+                    + 3.0 * (tau * 21.0 * s).sin() * y
+                    + wobble) as f32;
+            }
+        }
+        eeglens_io::write_edf(&r.path, &rec, &eeglens_io::EdfWriteOptions::default()).expect("write");
+    }
+    let store = d.join("e.safetensors");
+    let args = ["prepare", s(&root), "--label", "sex", "--out", s(&store), "--preset", "paper"];
+    let out = eeglens(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.matches("\ncleaned  sub-").count(), 6, "{stdout}");
+    let st = eeglens_data::store::EpochStore::open(&store).expect("open");
+    let set = &st.meta().settings;
+    assert_eq!(set["preset"], "paper");
+    assert!(set["filter"].as_str().expect("filter").starts_with("eeglab-fir"), "{set}");
+    assert_eq!(set["band"], serde_json::json!([0.25, 25.0]));
+    assert_eq!(set["rate"], 128.0);
+    assert_eq!(set["reference"]["channels"], serde_json::json!(["E57", "E100"]));
+    assert_eq!(set["eyes_closed_window"], serde_json::json!([3.0, 37.0]));
+    assert_eq!(set["channels"], "hbn24");
+    assert_eq!(set["clean"]["min_correlation"], 0.8);
+    let steps: Vec<&str> =
+        set["steps"].as_array().expect("steps").iter().map(|v| v.as_str().expect("a step")).collect();
+    assert_eq!(steps.len(), 4, "{steps:?}");
+    assert!(steps[0].contains("E57,E100") && steps[1].contains("EEGLAB") && steps[2].starts_with("resample"));
+    assert!(steps[3].starts_with("bad channels of the full montage"), "{steps:?}");
+    for r in set["outcome"]["recordings"].as_array().expect("recordings") {
+        assert!(r["clean"]["interpolated"].is_array(), "{r}");
+    }
+    let out = eeglens(&[&args[..], &["--force", "--rate", "250"]].concat());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("cannot be used with"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -143,6 +143,11 @@ pub struct PrepareConfig {
     /// before the channels are selected, with the recording reference (Cz/E129) restored as a
     /// zero channel when the file omits it; `None`: `average_reference` decides
     pub reference_channels: Option<Vec<String>>,
+    /// find bad channels of the full montage (flat, line noise, low correlation), remove them
+    /// and interpolate them by spherical splines, before the channels are selected
+    pub clean: bool,
+    /// the named preset the settings came from (`paper`), recorded in the store's settings
+    pub preset: Option<String>,
 }
 
 impl PrepareConfig {
@@ -168,6 +173,8 @@ impl PrepareConfig {
             provenance: None,
             filter: BandFilter::Butterworth,
             reference_channels: None,
+            clean: false,
+            preset: None,
         }
     }
 
@@ -193,6 +200,9 @@ impl PrepareConfig {
         steps.push(format!("resample to {} Hz (polyphase, Kaiser)", self.rate));
         if let (Some(b), BandFilter::Butterworth) = (&band, self.filter) {
             steps.push(format!("band-pass {b}: Butterworth order 4, zero phase"));
+        }
+        if self.clean {
+            steps.push(super::clean::clean_step());
         }
         if self.reference_channels.is_none() && self.average_reference {
             steps.push("re-reference to the average of the selected channels".into());
@@ -228,6 +238,8 @@ impl PrepareConfig {
             "bins": self.bins.as_ref().map(super::bins::Bins::json),
             "provenance": self.provenance,
             "steps": self.steps(),
+            "clean": self.clean.then(super::clean::clean_settings),
+            "preset": self.preset,
         })
     }
 

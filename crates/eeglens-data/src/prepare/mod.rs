@@ -44,6 +44,7 @@ use eeglens_io::tsv::Table;
 use rayon::prelude::*;
 
 mod bins;
+mod clean;
 mod config;
 mod events;
 mod labels;
@@ -53,6 +54,7 @@ mod shard;
 mod summary;
 
 pub use bins::{Bins, MAX_BINS};
+pub use clean::{clean_channels, CleanReport, CLEAN_MAX_BAD_FRACTION};
 pub use config::{BandFilter, ChannelSet, Normalise, PrepareConfig, MASTOIDS_HYDROCEL, RESTORED_REFERENCE};
 pub use merge::{merge, PART_FORMAT};
 pub use shard::{prepare_shard, shard_of_each, Shard, ShardSummary};
@@ -282,6 +284,7 @@ fn label_recordings<'d>(
                     label: None,
                     outcome: Outcome::Skipped(why),
                     warnings: Vec::new(),
+                    clean: None,
                 });
             }
         }
@@ -358,6 +361,7 @@ fn gather(
     let mut raw_bytes = 0;
     let mut upsampled: Vec<(PathBuf, f64)> = Vec::new();
     for ((r, label), (res, reader_warnings)) in todo.iter().zip(done) {
+        let clean = res.as_ref().ok().and_then(|p| p.clean.clone());
         let outcome = match res {
             Ok(p) => {
                 raw_bytes += p.raw_bytes;
@@ -391,6 +395,7 @@ fn gather(
             label: Some(label.clone()),
             outcome,
             warnings: reader_warnings,
+            clean,
         });
     }
     reports.sort_by(|a, b| a.path.cmp(&b.path));

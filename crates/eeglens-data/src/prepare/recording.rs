@@ -27,6 +27,8 @@ pub(super) struct Processed {
     pub(super) raw_bytes: u64,
     /// the channels' names as the store gives them
     pub(super) channels: Vec<String>,
+    /// with `--clean`, the channels flagged and interpolated
+    pub(super) clean: Option<super::clean::CleanReport>,
 }
 
 /// Adds the reader's `new` warnings to `warnings`, each once: the header and the data are read
@@ -53,7 +55,8 @@ pub(super) fn process_recording(
     let restored = restored_reference(&header, cfg);
     let (indices, names) = select_channels_restored(&header, &cfg.channels, restored)?;
     let plan = reference_plan(&header, &indices, cfg, restored)?;
-    let read_idx = plan.as_ref().map_or(&indices, |p| &p.read);
+    let full_read = cfg.clean.then(|| full_montage(&header, &indices));
+    let read_idx = plan.as_ref().map(|p| &p.read).or(full_read.as_ref()).unwrap_or(&indices);
     let fs = check_rate(&header, read_idx, cfg)?;
     let wanted: Vec<String> = read_idx.iter().map(|&i| header.channels[i].name.clone()).collect();
     let rec =
@@ -61,17 +64,35 @@ pub(super) fn process_recording(
             .map_err(|e| e.to_string())?;
     add_reader_warnings(reader_warnings, &rec.warnings);
     let raw_bytes = rec.data.iter().map(|c| c.len() as u64 * 4).sum();
-    check_finite(&rec.data, if plan.is_some() { &wanted } else { &names }, fs)?;
+    check_finite(&rec.data, if plan.is_some() || cfg.clean { &wanted } else { &names }, fs)?;
     // Events: the BIDS events.tsv wins over the file's own annotations.
     let events = match &r.events_tsv {
         Some(p) => bids::read_events_tsv(p).map_err(|e| e.to_string())?,
         None => rec.annotations.clone(),
     };
-    let data = match &plan {
-        Some(p) => reference_full_montage(rec.data, p, &indices, header.channels.len())?,
-        None => rec.data,
+    let (data, clean) = if cfg.clean {
+        let mut full_names = wanted.clone();
+        let full = match &plan {
+            Some(p) => {
+                let mut d = rec.data;
+                reference_in_place(&mut d, p)?;
+                full_names.extend(p.restore.then(|| RESTORED_REFERENCE.to_string()));
+                d
+            }
+            None => rec.data,
+        };
+        let mut full = filter_resample(full, fs, cfg)?;
+        let report = super::clean::clean_channels(&mut full, &full_names, cfg.rate)?;
+        let mut data = select_rows(full, read_idx, &indices, header.channels.len());
+        average_reference(&mut data, cfg)?;
+        (data, Some(report))
+    } else {
+        let data = match &plan {
+            Some(p) => reference_full_montage(rec.data, p, &indices, header.channels.len())?,
+            None => rec.data,
+        };
+        (condition(data, fs, cfg)?, None)
     };
-    let data = condition(data, fs, cfg)?;
 
     let n = data.first().map_or(0, Vec::len);
     let duration = n as f64 / cfg.rate;
@@ -111,6 +132,7 @@ pub(super) fn process_recording(
         eyes_closed_events,
         raw_bytes,
         channels: names,
+        clean,
     })
 }
 
@@ -199,23 +221,46 @@ fn reference_full_montage(
     selected: &[usize],
     n_file: usize,
 ) -> Result<Vec<Vec<f32>>, String> {
+    reference_in_place(&mut data, plan)?;
+    Ok(select_rows(data, &plan.read, selected, n_file))
+}
+
+/// Re-references the full montage read by `plan`, appending the recording reference when the
+/// file omits it.
+fn reference_in_place(data: &mut Vec<Vec<f32>>, plan: &ReferencePlan) -> Result<(), String> {
     let reference = Reference::Channels(plan.reference.clone());
     if plan.restore {
-        append_reference_channel(&mut data, &reference).map_err(|e| e.to_string())?;
+        append_reference_channel(data, &reference).map(|_| ()).map_err(|e| e.to_string())
     } else {
-        rereference(&mut data, &reference).map_err(|e| e.to_string())?;
+        rereference(data, &reference).map_err(|e| e.to_string())
     }
-    Ok(selected
+}
+
+/// The rows of the file channels `selected` from data read as the (sorted) file channels
+/// `read`; an index `>= n_file` is the restored reference after them.
+fn select_rows(data: Vec<Vec<f32>>, read: &[usize], selected: &[usize], n_file: usize) -> Vec<Vec<f32>> {
+    selected
         .iter()
         .map(|&i| {
             let pos = if i >= n_file {
-                plan.read.len()
+                read.len()
             } else {
-                plan.read.binary_search(&i).expect("every selected channel is read")
+                read.binary_search(&i).expect("every selected channel is read")
             };
             data[pos].clone()
         })
-        .collect())
+        .collect()
+}
+
+/// Every EEG channel of the file and the selected ones (`--clean` examines the full montage),
+/// sorted; the restored reference (index past the file's channels) is left out.
+fn full_montage(header: &Recording, selected: &[usize]) -> Vec<usize> {
+    let n = header.channels.len();
+    let mut read: Vec<usize> = (0..n).filter(|&i| header.channels[i].kind == ChannelType::Eeg).collect();
+    read.extend(selected.iter().copied().filter(|&i| i < n));
+    read.sort_unstable();
+    read.dedup();
+    read
 }
 
 /// The indices of the chosen channels in the file and the names the store gives them.
@@ -285,7 +330,22 @@ fn check_finite(data: &[Vec<f32>], names: &[String], fs: f64) -> Result<(), Stri
 }
 
 /// Resamples to the output rate, band-passes and re-references.
-fn condition(mut data: Vec<Vec<f32>>, fs: f64, cfg: &PrepareConfig) -> Result<Vec<Vec<f32>>, String> {
+fn condition(data: Vec<Vec<f32>>, fs: f64, cfg: &PrepareConfig) -> Result<Vec<Vec<f32>>, String> {
+    let mut data = filter_resample(data, fs, cfg)?;
+    average_reference(&mut data, cfg)?;
+    Ok(data)
+}
+
+/// With `average_reference` and no reference channel list, re-references to the channels' average.
+fn average_reference(data: &mut [Vec<f32>], cfg: &PrepareConfig) -> Result<(), String> {
+    if cfg.reference_channels.is_none() && cfg.average_reference && data.len() > 1 {
+        rereference(data, &Reference::Average).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Band-passes and resamples to the output rate, in the order `cfg.filter` asks.
+fn filter_resample(mut data: Vec<Vec<f32>>, fs: f64, cfg: &PrepareConfig) -> Result<Vec<Vec<f32>>, String> {
     let rate = cfg.rate;
     if let (Some((lo, hi)), BandFilter::EeglabFir) = (cfg.band, cfg.filter) {
         let design =
@@ -301,9 +361,6 @@ fn condition(mut data: Vec<Vec<f32>>, fs: f64, cfg: &PrepareConfig) -> Result<Ve
         let kind = if lo > 0.0 { FilterKind::BandPass(lo, hi) } else { FilterKind::LowPass(hi) };
         let sos = butter(4, kind, rate).map_err(|e| e.to_string())?;
         eeglens_dsp::for_each_channel(&mut data, |c| sos.filtfilt_in_place(c)).map_err(|e| e.to_string())?;
-    }
-    if cfg.reference_channels.is_none() && cfg.average_reference && data.len() > 1 {
-        rereference(&mut data, &Reference::Average).map_err(|e| e.to_string())?;
     }
     Ok(data)
 }

@@ -40,6 +40,9 @@ pub struct RecordingReport {
     /// time-keeping records that are not consecutive, ...) and the eyes-closed blocks its events
     /// cut short or left out, one sentence each; empty for a recording that was not read
     pub warnings: Vec<String>,
+    /// with `--clean`, the channels flagged by each criterion and interpolated (`None` without
+    /// `--clean` or for a recording not cleaned)
+    pub clean: Option<super::clean::CleanReport>,
 }
 
 /// What `prepare` did.
@@ -125,6 +128,16 @@ fn outcome_json(
                 "path": r.path, "subject": format!("sub-{}", r.subject), "label": r.label, "status": "skipped", "reason": why,
                 "warnings": r.warnings,
             }),
+        })
+        .collect();
+    let recs: Vec<serde_json::Value> = recs
+        .into_iter()
+        .zip(recordings)
+        .map(|(mut j, r)| {
+            if let Some(c) = &r.clean {
+                j["clean"] = c.json();
+            }
+            j
         })
         .collect();
     let used = recordings.iter().filter(|r| matches!(r.outcome, Outcome::Kept { .. })).count();

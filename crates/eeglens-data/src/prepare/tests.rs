@@ -853,3 +853,72 @@ fn a_channel_reference_restores_the_recording_reference_and_eeglab_fir_runs() {
     assert!(err.to_string().contains("reference channels not found: E57, E100"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `clean`: a channel made flat in one HBN-shaped recording is flagged, interpolated and
+/// reported in the summary and the store's settings; the windows hold no flat channel.
+#[test]
+fn clean_flags_interpolates_and_reports_a_planted_flat_channel() {
+    let d = tmp("clean");
+    let root = d.join("bids");
+    synth_hbn_shaped(&root, 8, 0.0, 5, 12.0, false);
+    let ds = bids::scan(&root).expect("scan");
+    let target = &ds.recordings[0];
+    let flat_label = montage::egi_for("C3").expect("an HBN24 channel");
+    // Every recording holds a smooth field (as the splines assume of a scalp), the target one
+    // with C3 flat.
+    for r in &ds.recordings {
+        let rec = eeglens_io::read(&r.path).expect("read");
+        let fs = rec.channels[0].fs;
+        let pos: Vec<[f64; 3]> = rec
+            .channels
+            .iter()
+            .map(|c| {
+                montage::Montage::EgiHydroCel129.position(&c.name).expect("a HydroCel-129 electrode").xyz
+            })
+            .collect();
+        let k = rec.channels.iter().position(|c| c.short_name() == flat_label).expect("C3 as E36");
+        let planted = r.path == target.path;
+        as_brainvision(&r.path, |ch, t, _| {
+            if planted && ch == k {
+                return 0.0;
+            }
+            let [x, y, z] = pos[ch];
+            let (s, tau) = (t as f64 / fs, std::f64::consts::TAU);
+            let wobble = ((t * 7919 + ch * 104_729) % 1000) as f64 / 1000.0 - 0.5;
+            (10.0 * (tau * 10.0 * s).sin() * (0.5 + z)
+                + 6.0 * (tau * 6.0 * s + 1.0).sin() * x
+                + 4.0 * (tau * 3.3 * s).cos() * (x * y + 0.5 * z * z)
+                + 3.0 * (tau * 21.0 * s).sin() * y
+                + wobble) as f32
+        });
+    }
+    let mut cfg = PrepareConfig::new("sex");
+    cfg.clean = true;
+    cfg.reject_uv = None;
+    let out = d.join("clean.safetensors");
+    let s = prepare(&root, &cfg, &out, &|_| {}).expect("prepare");
+    assert!(s.steps.iter().any(|st| st.starts_with("bad channels of the full montage")), "{:?}", s.steps);
+    let r = s.recordings.iter().find(|r| r.subject == target.subject).expect("the planted recording");
+    assert!(matches!(r.outcome, Outcome::Kept { .. }), "{:?}", r.outcome);
+    let c = r.clean.as_ref().expect("a clean report");
+    assert_eq!(c.flat, vec![flat_label.to_string()], "{c:?}");
+    assert!(c.interpolated.contains(&flat_label.to_string()), "{c:?}");
+    assert!(s
+        .recordings
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Kept { .. }))
+        .all(|r| r.clean.is_some()));
+    let store = EpochStore::open(&out).expect("open");
+    let settings = &store.meta().settings;
+    assert_eq!(settings["clean"]["min_correlation"], serde_json::json!(0.7));
+    let recs = settings["outcome"]["recordings"].as_array().expect("recordings");
+    let j = recs.iter().find(|j| j["subject"] == format!("sub-{}", target.subject)).expect("in the settings");
+    assert_eq!(j["clean"]["flat"], serde_json::json!([flat_label]), "{j}");
+    // The interpolated C3 carries signal in every window.
+    let at = montage::HBN24.iter().position(|n| *n == "C3").expect("C3");
+    let t = store.n_samples();
+    for w in all_windows(&store) {
+        assert!(w[at * t..(at + 1) * t].iter().any(|v| *v != 0.0));
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
