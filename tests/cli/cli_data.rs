@@ -432,7 +432,7 @@ fn prepare_preset_paper_records_every_step() {
     assert_eq!(set["reference"]["channels"], serde_json::json!(["E57", "E100"]));
     assert_eq!(set["eyes_closed_window"], serde_json::json!([3.0, 37.0]));
     assert_eq!(set["channels"], "hbn24");
-    assert_eq!(set["clean"]["min_correlation"], 0.8);
+    assert_eq!(set["clean"]["min_correlation"], 0.7);
     let steps: Vec<&str> =
         set["steps"].as_array().expect("steps").iter().map(|v| v.as_str().expect("a step")).collect();
     assert_eq!(steps.len(), 4, "{steps:?}");
