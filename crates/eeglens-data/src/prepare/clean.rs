@@ -50,6 +50,21 @@ impl CleanReport {
             "without_position": self.without_position,
         })
     }
+
+    /// Back from [`CleanReport::json`] (a `prepare --shard` part keeps it); `None` when a field
+    /// is missing or of the wrong type.
+    pub fn from_json(v: &serde_json::Value) -> Option<Self> {
+        let names = |key: &str| serde_json::from_value::<Vec<String>>(v[key].clone()).ok();
+        Some(Self {
+            montage: v["montage"].as_str()?.to_string(),
+            n_channels: v["channels"].as_u64()? as usize,
+            flat: names("flat")?,
+            line_noise: names("line_noise")?,
+            low_correlation: names("low_correlation")?,
+            interpolated: names("interpolated")?,
+            without_position: names("without_position")?,
+        })
+    }
 }
 
 /// The montage for a recording's labels: the HydroCel-129 when any label is an EGI `E<n>`,

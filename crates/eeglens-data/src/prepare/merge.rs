@@ -248,6 +248,7 @@ pub fn merge(
                 label: None,
                 outcome: Outcome::Skipped(u[2].as_str()?.to_string()),
                 warnings: Vec::new(),
+                clean: None,
             })
         })
         .collect::<Option<_>>()

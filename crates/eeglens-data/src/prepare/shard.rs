@@ -138,6 +138,7 @@ pub fn prepare_shard(
         .iter()
         .zip(done)
         .map(|((r, label), (res, warnings))| RecordingReport {
+            clean: res.as_ref().ok().and_then(|p| p.clean.clone()),
             path: r.path.clone(),
             subject: r.subject.clone(),
             label: Some(label.clone()),
@@ -223,6 +224,7 @@ fn record_json(index: usize, res: &Result<Processed, String>, warnings: &[String
             "index": index, "windows": p.n_windows, "rejected": p.rejected, "seconds_used": p.seconds_used,
             "eyes_closed_events": p.eyes_closed_events, "fs": p.fs, "raw_bytes": p.raw_bytes,
             "channels": p.channels, "warnings": warnings,
+            "clean": p.clean.as_ref().map(|c| c.json()),
         }),
         Err(why) => serde_json::json!({"index": index, "skipped": why, "warnings": warnings}),
     }
@@ -235,7 +237,12 @@ pub(super) fn done_of_record(r: &serde_json::Value) -> Option<Done> {
         return Some((Err(why.to_string()), warnings));
     }
     let channels: Vec<String> = serde_json::from_value(r["channels"].clone()).ok()?;
+    let clean = match &r["clean"] {
+        serde_json::Value::Null => None,
+        c => Some(super::clean::CleanReport::from_json(c)?),
+    };
     let p = Processed {
+        clean,
         fs: r["fs"].as_f64()?,
         windows: Vec::new(),
         n_windows: r["windows"].as_u64()? as usize,
