@@ -54,7 +54,10 @@ mod shard;
 mod summary;
 
 pub use bins::{Bins, MAX_BINS};
-pub use clean::{clean_channels, CleanReport, CLEAN_MAX_BAD_FRACTION};
+pub use clean::{
+    clean_channels, CleanReport, CLEAN_FLAT_S, CLEAN_LINE_NOISE_Z, CLEAN_MAX_BAD_FRACTION, CLEAN_MAX_BROKEN,
+    CLEAN_MIN_CORR, CLEAN_WINDOW_S,
+};
 pub use config::{BandFilter, ChannelSet, Normalise, PrepareConfig, MASTOIDS_HYDROCEL, RESTORED_REFERENCE};
 pub use merge::{merge, PART_FORMAT};
 pub use shard::{prepare_shard, shard_of_each, Shard, ShardSummary};
