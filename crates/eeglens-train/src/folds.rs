@@ -39,22 +39,8 @@ pub fn fold_dir_name(fold: usize) -> String {
 /// # Errors
 /// [`TrainError::Io`] when the directory cannot be listed.
 pub fn fold_runs(dir: &Path) -> Result<Vec<(usize, PathBuf)>, TrainError> {
-    if dir.join(CONFIG_FILE).exists() || !dir.is_dir() {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| TrainError::io(dir, e))? {
-        let entry = entry.map_err(|e| TrainError::io(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(fold) = name.strip_prefix(FOLD_PREFIX).and_then(|n| n.parse::<usize>().ok()) else {
-            continue;
-        };
-        if entry.path().join(CONFIG_FILE).is_file() {
-            out.push((fold, entry.path()));
-        }
-    }
-    out.sort();
-    Ok(out)
+    let runs = crate::run_dir::numbered_runs(dir, FOLD_PREFIX)?;
+    Ok(runs.into_iter().filter_map(|(n, path)| Some((usize::try_from(n).ok()?, path))).collect())
 }
 
 /// One fold of a cross-validation, as its run records it (`config.json`,

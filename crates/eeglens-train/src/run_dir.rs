@@ -39,6 +39,14 @@ pub fn seed_dir_name(seed: u64) -> String {
 /// # Errors
 /// [`TrainError::Io`] when the directory cannot be listed.
 pub fn seed_runs(dir: &Path) -> Result<Vec<(u64, PathBuf)>, TrainError> {
+    numbered_runs(dir, SEED_PREFIX)
+}
+
+/// The runs of a parent directory named `<prefix><n>/` and holding a
+/// `config.json`, sorted by `n`: what [`seed_runs`] and
+/// [`crate::folds::fold_runs`] list. Empty when `dir` is a run itself, is not
+/// a directory, or holds none.
+pub(crate) fn numbered_runs(dir: &Path, prefix: &str) -> Result<Vec<(u64, PathBuf)>, TrainError> {
     if dir.join(CONFIG_FILE).exists() || !dir.is_dir() {
         return Ok(Vec::new());
     }
@@ -46,9 +54,9 @@ pub fn seed_runs(dir: &Path) -> Result<Vec<(u64, PathBuf)>, TrainError> {
     for entry in std::fs::read_dir(dir).map_err(|e| TrainError::io(dir, e))? {
         let entry = entry.map_err(|e| TrainError::io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(seed) = name.strip_prefix(SEED_PREFIX).and_then(|n| n.parse::<u64>().ok()) else { continue };
+        let Some(n) = name.strip_prefix(prefix).and_then(|n| n.parse::<u64>().ok()) else { continue };
         if entry.path().join(CONFIG_FILE).is_file() {
-            out.push((seed, entry.path()));
+            out.push((n, entry.path()));
         }
     }
     out.sort();
