@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::TrainError;
 use crate::eval::EvalReport;
 use crate::metrics::{accuracy, balanced_accuracy};
-use crate::run_dir::{RunDir, CONFIG_FILE};
+use crate::run_dir::RunDir;
 
 /// The prefix of a fold run's folder name inside its parent (`fold-2`).
 pub const FOLD_PREFIX: &str = "fold-";
