@@ -151,15 +151,7 @@ pub fn run_folds(
     }
     let disc = discrimination(&prob1, &pred, &labels, &subjects, cfg.permutations, cfg.seed);
 
-    let opts = ReadOpts {
-        classes: &meta.classes,
-        channels: &meta.channels,
-        bands: &cfg.bands,
-        alpha: cfg.alpha,
-        permutations: cfg.permutations,
-        floor: disc.p,
-        seed: cfg.seed,
-    };
+    let opts = ReadOpts::for_store(meta, cfg, disc.p);
     let (n_ch, t, n_classes) = (first.store.n_channels(), first.store.n_samples(), meta.classes.len());
     let ctxs: Vec<Ctx<'_>> =
         folds.iter().map(|fm| Ctx { model: fm.model, store: fm.store, cfg, n_ch, t, n_classes }).collect();

@@ -82,15 +82,7 @@ pub fn run(
     let chosen = choose_optimal(&ctx, &w, &scores)?;
 
     let meta = store.meta();
-    let opts = ReadOpts {
-        classes: &meta.classes,
-        channels: &meta.channels,
-        bands: &cfg.bands,
-        alpha: cfg.alpha,
-        permutations: cfg.permutations,
-        floor: disc.p,
-        seed: cfg.seed,
-    };
+    let opts = ReadOpts::for_store(meta, cfg, disc.p);
     let mut tensors: Vec<(String, Saved)> = Vec::new();
     let mut methods = Methods::default();
     // A model that learned nothing on this split has nothing to read: its

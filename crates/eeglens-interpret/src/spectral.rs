@@ -314,6 +314,26 @@ pub struct ReadOpts<'a> {
     pub seed: u64,
 }
 
+impl<'a> ReadOpts<'a> {
+    /// The options of a reading of `meta`'s store with `cfg`'s settings, its
+    /// p-values floored at `floor` (the network's discrimination p).
+    pub fn for_store(
+        meta: &'a eeglens_data::store::EpochMeta,
+        cfg: &'a crate::config::InterpretConfig,
+        floor: f64,
+    ) -> Self {
+        Self {
+            classes: &meta.classes,
+            channels: &meta.channels,
+            bands: &cfg.bands,
+            alpha: cfg.alpha,
+            permutations: cfg.permutations,
+            floor,
+            seed: cfg.seed,
+        }
+    }
+}
+
 /// The spectral reading of items whose class is `groups[i]`.
 ///
 /// # Panics

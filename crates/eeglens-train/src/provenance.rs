@@ -67,16 +67,7 @@ pub fn read(dir: &Path) -> Result<Vec<Step>, TrainError> {
 
 /// The steps of `text`, the content of `path`.
 fn parse(path: &Path, text: &str) -> Result<Vec<Step>, TrainError> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| TrainError::RunFile {
-                path: path.to_path_buf(),
-                msg: format!("line {}: {e}", i + 1),
-            })
-        })
-        .collect()
+    crate::run_dir::parse_json_lines(path, text)
 }
 
 /// `args` as one shell line: each argument quoted when it holds anything but

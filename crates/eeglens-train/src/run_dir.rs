@@ -386,6 +386,15 @@ pub(crate) fn read_metrics(path: &Path) -> Result<Vec<EpochRecord>, TrainError> 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(TrainError::io(path, e)),
     };
+    parse_json_lines(path, &text)
+}
+
+/// The records of `text`, the JSON-lines content of `path` (blank lines
+/// skipped); an unreadable line is a [`TrainError::RunFile`] naming it.
+pub(crate) fn parse_json_lines<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<Vec<T>, TrainError> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
