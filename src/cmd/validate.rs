@@ -82,6 +82,10 @@ pub struct Args {
     /// Permutations of each test of the spectral reading [default: 1000].
     #[arg(long)]
     pub permutations: Option<usize>,
+    /// Read every subject, out of fold: each cell trains a K-fold cross-validation (`train --folds K`,
+    /// K times the training) and reads it over its folds (`interpret --run PARENT`).
+    #[arg(long, value_name = "K")]
+    pub folds: Option<usize>,
     /// Recompute finished cells, and replace another grid's results in --out.
     #[arg(long)]
     pub force: bool,
@@ -136,6 +140,7 @@ fn grid(a: &Args) -> anyhow::Result<GridSpec> {
     if let Some(v) = a.permutations {
         g.interpret.permutations = v;
     }
+    g.folds = a.folds;
     g.validate()?;
     Ok(g)
 }

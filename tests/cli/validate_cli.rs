@@ -190,6 +190,7 @@ fn bad_flags_are_one_line_errors() {
         (vec!["--places", "x:Fz+Oz"], "Oz"),
         (vec!["--cell", "2/2"], "--cell"),
         (vec!["--sizes", "3,3"], "twice"),
+        (vec!["--folds", "1"], "folds 1"),
     ] {
         let o = bin().arg("validate").args(&flags).arg("--out").arg(&out).output().unwrap();
         let err = assert_one_line_error(&o, &[]);
@@ -198,4 +199,45 @@ fn bad_flags_are_one_line_errors() {
     assert!(!out.exists(), "nothing is written for bad flags");
     let o = bin().args(["validate", "--quick", "--list"]).output().unwrap();
     assert_eq!(ok(&o).lines().count(), 8);
+}
+
+/// `--folds K`: each cell is a K-fold cross-validation whose figures and reading cover every
+/// subject once, each tested by the fold that never saw it.
+#[test]
+fn folds_grid_reads_every_subject_out_of_fold() {
+    let out = fresh_path("grid-folds");
+    let stdout = ok(&validate(&out, &["--json", "--model", "shallow", "--folds", "2"]));
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("--json prints one JSON document");
+    assert_eq!(doc["grid"]["folds"], 2);
+    assert!(
+        doc["interpret_note"].as_str().unwrap().contains("2-fold cross-validation"),
+        "{}",
+        doc["interpret_note"]
+    );
+    for cell in doc["cells"].as_array().unwrap() {
+        let model = &cell["model"];
+        // All 8 subjects are tested, not the store's test split (2 of them).
+        assert_eq!(model["n_subjects"], 8, "{model}");
+        assert_eq!(model["fold_models"], serde_json::json!(["shallow", "shallow"]), "{model}");
+        assert!(model["best_epoch"].is_null(), "{model}");
+        let run = out.join("cells").join(cell["name"].as_str().unwrap()).join("run");
+        for f in ["fold-0", "fold-1"] {
+            assert!(run.join(f).join("config.json").is_file(), "{f}");
+            assert!(!run.join(f).join("checkpoint-last.safetensors").exists(), "{f}: used files are removed");
+        }
+        let read = json(&run.join("interpret").join("interpret.json"));
+        assert_eq!(read["model"]["split"], "out-of-fold", "{read}");
+        assert_eq!(read["folds"], 2, "{}", read["folds"]);
+    }
+    // A grid with folds is another grid: its hash differs from the same grid without them.
+    let o = bin().arg("validate").args(TINY).args(["--model", "shallow", "--list"]).output().unwrap();
+    let o2 = bin()
+        .arg("validate")
+        .args(TINY)
+        .args(["--model", "shallow", "--folds", "2", "--list"])
+        .output()
+        .unwrap();
+    let hash = |o: &Output| String::from_utf8_lossy(&o.stderr).trim().rsplit(' ').next().unwrap().to_string();
+    assert_ne!(hash(&o), hash(&o2));
+    let _ = std::fs::remove_dir_all(out);
 }

@@ -26,9 +26,11 @@ use std::time::Instant;
 
 use eeglens_data::prepare::{prepare, PrepareConfig};
 use eeglens_data::store::EpochStore;
+use eeglens_data::store::Split;
 use eeglens_data::synth::{write_bids, Eyes, SynthConfig, SynthFormat};
-use eeglens_interpret::{write_outputs, DeconvSeed, InterpretConfig, Method, Silent};
+use eeglens_interpret::{run_folds, write_outputs, DeconvSeed, FoldModel, InterpretConfig, Method, Silent};
 use eeglens_train::baseline::baseline;
+use eeglens_train::eval::{evaluate_split, report_from_probs, EvalReport};
 use eeglens_train::{select, train, train_selected, ChanceReport, Progress, RunDir, RunOptions, TrainConfig};
 use serde::{Deserialize, Serialize};
 
@@ -108,6 +110,11 @@ pub struct ModelScore {
     /// candidate's validation figures (`eeglens_train::select`)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<eeglens_train::Selection>,
+    /// over folds ([`GridSpec::folds`]): each fold's model, by fold (the
+    /// figures above are then out of fold over every subject, `epochs_done`
+    /// the most any fold trained, and `best_epoch` empty)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fold_models: Vec<String>,
 }
 
 /// One score per method.
@@ -406,16 +413,29 @@ pub fn run_cell(
     let t = Instant::now();
     let tcfg = train_config(grid, cell);
     let run_dir = dir.join("run");
-    let (model_score, threads) = train_stage(cell, &tcfg, &store, &run_dir, progress)?;
+    let (model_score, threads) = match grid.folds {
+        None => train_stage(cell, &tcfg, &store, &run_dir, progress)?,
+        Some(k) => train_folds_stage(cell, &tcfg, k, &store, &run_dir, progress)?,
+    };
     seconds.train = t.elapsed().as_secs_f64();
 
     progress(&CellEvent::Stage("interpret"));
     let t = Instant::now();
-    let run = RunDir::open(&run_dir).map_err(|e| stage_err(cell, "interpret", e))?;
-    let (methods, variants) = interpret_stage(grid, cell, &store, &run)?;
+    let runs: Vec<RunDir> = match grid.folds {
+        None => vec![RunDir::open(&run_dir).map_err(|e| stage_err(cell, "interpret", e))?],
+        Some(_) => eeglens_train::folds::open_folds(&run_dir)
+            .map_err(|e| stage_err(cell, "interpret", e))?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect(),
+    };
+    let (methods, variants) = match grid.folds {
+        None => interpret_stage(grid, cell, &store, &runs[0])?,
+        Some(_) => interpret_folds_stage(grid, cell, &store, &runs)?,
+    };
     seconds.interpret = t.elapsed().as_secs_f64();
     if !opts.keep_data {
-        remove_used(&run)?;
+        runs.iter().try_for_each(remove_used)?;
     }
     seconds.total = t_cell.elapsed().as_secs_f64();
     seconds.cpu = process_cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
@@ -531,21 +551,21 @@ fn baseline_stage(cell: &CellSpec, store: &EpochStore) -> Result<BaselineScore, 
     })
 }
 
-/// Trains the cell's model (choosing it on validation with model `auto`) into `run_dir`:
-/// its figures on the test split and the training's worker threads.
-fn train_stage(
+/// Trains the cell's model (choosing it on validation with model `auto`) into `run_dir`: the
+/// training's summary and, with `auto`, the selection.
+fn train_one(
     cell: &CellSpec,
     tcfg: &TrainConfig,
     store: &EpochStore,
     run_dir: &Path,
     progress: &mut dyn FnMut(&CellEvent),
-) -> Result<(ModelScore, usize), ValidateError> {
+) -> Result<(eeglens_train::TrainSummary, Option<eeglens_train::Selection>), ValidateError> {
     let mut on_train = |p: &Progress| {
         if let Progress::Epoch(r) = p {
             progress(&CellEvent::Epoch { epoch: r.epoch, epochs: tcfg.epochs, val_accuracy: r.val_accuracy });
         }
     };
-    let (summary, selection) = if tcfg.model == select::AUTO {
+    if tcfg.model == select::AUTO {
         let s = train_selected(
             tcfg,
             &select::AUTO_CANDIDATES,
@@ -555,17 +575,16 @@ fn train_stage(
             &mut on_train,
         )
         .map_err(|e| stage_err(cell, "train", e))?;
-        (s.summary, s.selection)
+        Ok((s.summary, s.selection))
     } else {
-        (train(tcfg, store, run_dir, &mut on_train).map_err(|e| stage_err(cell, "train", e))?, None)
-    };
-    let test = summary.test.as_ref().ok_or_else(|| ValidateError::Stage {
-        cell: cell.name.clone(),
-        stage: "train",
-        msg: "the data set has no test subjects to evaluate the model on".into(),
-    })?;
+        Ok((train(tcfg, store, run_dir, &mut on_train).map_err(|e| stage_err(cell, "train", e))?, None))
+    }
+}
+
+/// The figures of a test evaluation, with its chance verdict.
+fn model_score(test: &EvalReport, epochs_done: usize, best_epoch: Option<usize>) -> ModelScore {
     let chance = ChanceReport::of(test);
-    let score = ModelScore {
+    ModelScore {
         accuracy: test.accuracy,
         balanced_accuracy: test.balanced_accuracy,
         subject_accuracy: test.subject_accuracy,
@@ -573,11 +592,70 @@ fn train_stage(
         n_subjects: test.n_subjects,
         learned: chance.learned,
         window_p: chance.window.p,
-        epochs_done: summary.epochs_done,
-        best_epoch: summary.best_epoch,
-        selection,
-    };
+        epochs_done,
+        best_epoch,
+        selection: None,
+        fold_models: Vec::new(),
+    }
+}
+
+/// Trains the cell's model (choosing it on validation with model `auto`) into `run_dir`:
+/// its figures on the test split and the training's worker threads.
+fn train_stage(
+    cell: &CellSpec,
+    tcfg: &TrainConfig,
+    store: &EpochStore,
+    run_dir: &Path,
+    progress: &mut dyn FnMut(&CellEvent),
+) -> Result<(ModelScore, usize), ValidateError> {
+    let (summary, selection) = train_one(cell, tcfg, store, run_dir, progress)?;
+    let test = summary.test.as_ref().ok_or_else(|| ValidateError::Stage {
+        cell: cell.name.clone(),
+        stage: "train",
+        msg: "the data set has no test subjects to evaluate the model on".into(),
+    })?;
+    let score = ModelScore { selection, ..model_score(test, summary.epochs_done, summary.best_epoch) };
     Ok((score, summary.threads))
+}
+
+/// Trains a `k`-fold cross-validation of the cell's store into `run_dir/fold-<i>/`
+/// (`eeglens train --folds k`, partition seeded with the cell's seed): the out-of-fold figures
+/// over every subject (each tested by the fold that never saw it, the folds' test windows pooled)
+/// and the training's worker threads.
+fn train_folds_stage(
+    cell: &CellSpec,
+    tcfg: &TrainConfig,
+    k: usize,
+    store: &EpochStore,
+    run_dir: &Path,
+    progress: &mut dyn FnMut(&CellEvent),
+) -> Result<(ModelScore, usize), ValidateError> {
+    use eeglens_train::folds;
+    let err = |e: &dyn std::fmt::Display| stage_err(cell, "train", e);
+    let plan = folds::plan(store, k, cell.seed, None).map_err(|e| err(&e))?;
+    let (mut windows, mut probs, mut loss) = (Vec::new(), Vec::new(), 0.0);
+    let (mut epochs_done, mut threads, mut names) = (0, 1, Vec::new());
+    for fold in &plan {
+        let mut fold_store = EpochStore::open(store.path()).map_err(|e| err(&e))?;
+        fold.apply(&mut fold_store);
+        let fcfg = TrainConfig { fold: Some(fold.clone()), ..tcfg.clone() };
+        let dir = run_dir.join(folds::fold_dir_name(fold.fold));
+        let (summary, _) = train_one(cell, &fcfg, &fold_store, &dir, progress)?;
+        let run = RunDir::open(&dir).map_err(|e| err(&e))?;
+        let test = evaluate_split(&run, &fold_store, Split::Test).map_err(|e| err(&e))?;
+        loss += test.loss * test.n_windows as f64;
+        windows.extend_from_slice(&test.windows);
+        probs.extend(test.probabilities.iter().flatten().copied());
+        epochs_done = epochs_done.max(summary.epochs_done);
+        threads = summary.threads;
+        names.push(test.model.clone());
+    }
+    let classes = store.meta().classes.len();
+    let n = windows.len().max(1) as f64;
+    let name = if names.iter().all(|m| *m == names[0]) { names[0].clone() } else { "mixed".into() };
+    let pooled = report_from_probs(store, Split::Test, windows, &probs, classes, loss / n, &name);
+    let score = ModelScore { fold_models: names, ..model_score(&pooled, epochs_done, None) };
+    Ok((score, threads))
 }
 
 /// Interprets the trained model, writes the outputs into the run and scores each method's
@@ -595,9 +673,22 @@ fn interpret_stage(
     icfg.deconv.seed = eeglens_interpret::DeconvConfig::for_model(model.name()).seed;
     let result = eeglens_interpret::run(&model, store, &icfg, &mut Silent).map_err(|e| err(&e))?;
     write_outputs(&result, &run_dir.join(eeglens_interpret::result::INTERPRET_DIR)).map_err(|e| err(&e))?;
+    score_methods(&result.report, cell, &icfg, |vcfg| {
+        eeglens_interpret::run(&model, store, vcfg, &mut Silent).map(|r| r.report).map_err(|e| err(&e))
+    })
+}
+
+/// Each method's reading in `report` scored against the planted truth, and the deconvnet's other
+/// variants ([`DECONV_VARIANTS`]), each read by `read` with `icfg` changed to that variant.
+fn score_methods(
+    report: &eeglens_interpret::Report,
+    cell: &CellSpec,
+    icfg: &InterpretConfig,
+    read: impl Fn(&InterpretConfig) -> Result<eeglens_interpret::Report, ValidateError>,
+) -> Result<(Methods<MethodScore>, BTreeMap<String, MethodScore>), ValidateError> {
     let planted = cell.band.as_ref().filter(|_| !cell.is_null()).map(|b| (b, cell.channels()));
     // A method is absent when interpretation declined to read a network at chance: no claim.
-    let m = &result.report.methods;
+    let m = &report.methods;
     let methods = Methods {
         optimal: m.optimal.as_ref().map_or_else(MethodScore::unread, |x| score(&x.reading, planted)),
         actmax: m.actmax.as_ref().map_or_else(MethodScore::unread, |x| score(&x.reading, planted)),
@@ -611,17 +702,48 @@ fn interpret_stage(
             vcfg.methods = vec![Method::Deconv];
             vcfg.deconv.seed = seed;
             vcfg.deconv.times_input = times_input;
-            let r = eeglens_interpret::run(&model, store, &vcfg, &mut Silent).map_err(|e| err(&e))?;
-            let s = r
-                .report
-                .methods
-                .deconv
-                .as_ref()
-                .map_or_else(MethodScore::unread, |x| score(&x.reading, planted));
+            let r = read(&vcfg)?;
+            let s =
+                r.methods.deconv.as_ref().map_or_else(MethodScore::unread, |x| score(&x.reading, planted));
             variants.insert(name.to_string(), s);
         }
     }
     Ok((methods, variants))
+}
+
+/// Reads the folds of a cross-validation (`eeglens interpret --run PARENT`: each fold's model
+/// reads its own test subjects, the items pooled and read once) and scores each method's reading,
+/// and the deconvnet's other variants, against the planted truth. The outputs go to
+/// `run_dir/interpret/`.
+fn interpret_folds_stage(
+    grid: &GridSpec,
+    cell: &CellSpec,
+    store: &EpochStore,
+    runs: &[RunDir],
+) -> Result<(Methods<MethodScore>, BTreeMap<String, MethodScore>), ValidateError> {
+    let err = |e: &dyn std::fmt::Display| stage_err(cell, "interpret", e);
+    let mut models = Vec::with_capacity(runs.len());
+    let mut stores = Vec::with_capacity(runs.len());
+    for run in runs {
+        models.push(run.load_model().map_err(|e| err(&e))?.0);
+        stores.push(run.open_store(Some(store.path())).map_err(|e| err(&e))?);
+    }
+    let folds: Vec<FoldModel<'_>> =
+        models.iter().zip(&stores).map(|(model, store)| FoldModel { model, store }).collect();
+    let mut icfg = interpret_config(grid, cell);
+    // The model's default when every fold chose the same model; the paper's otherwise (as
+    // `eeglens interpret` over folds).
+    let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
+    icfg.deconv.seed = if names.iter().all(|n| *n == names[0]) {
+        eeglens_interpret::DeconvConfig::for_model(names[0]).seed
+    } else {
+        eeglens_interpret::DeconvConfig::default().seed
+    };
+    let read = |cfg: &InterpretConfig| run_folds(&folds, cfg, &mut Silent).map_err(|e| err(&e));
+    let result = read(&icfg)?;
+    let parent = runs[0].path().parent().unwrap_or(runs[0].path());
+    write_outputs(&result, &parent.join(eeglens_interpret::result::INTERPRET_DIR)).map_err(|e| err(&e))?;
+    score_methods(&result.report, cell, &icfg, |vcfg| read(vcfg).map(|r| r.report))
 }
 
 /// Removes what only training and interpretation needed: the last checkpoint and model

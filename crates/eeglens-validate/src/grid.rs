@@ -211,6 +211,12 @@ pub struct GridSpec {
     pub nulls: usize,
     /// interpretation settings
     pub interpret: InterpretSettings,
+    /// subject-wise cross-validation: each cell trains this many folds and
+    /// reads every subject once, by the fold whose model never saw it
+    /// (`eeglens train --folds`, `eeglens interpret --run PARENT`); `None`
+    /// trains once on the store's split and reads its test subjects
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folds: Option<usize>,
 }
 
 impl GridSpec {
@@ -239,6 +245,7 @@ impl GridSpec {
             seeds: vec![0],
             nulls: 8,
             interpret: InterpretSettings::default(),
+            folds: None,
         }
     }
 
@@ -327,12 +334,25 @@ impl GridSpec {
         if self.cells().is_empty() {
             return bad("the grid has no cells (no non-zero size, and no nulls)".into());
         }
+        if let Some(k) = self.folds {
+            if k < 2 || k > self.subjects / 2 {
+                return bad(format!(
+                    "folds {k}: need at least 2, and at most the subjects of a class ({})",
+                    self.subjects / 2
+                ));
+            }
+        }
         Ok(())
     }
 
-    /// Test subjects per class (the smaller class), as the subject split rounds them.
+    /// Subjects per class (the smaller class) the network is tested and read
+    /// on: as the subject split rounds them, or all of them over folds.
     pub fn test_subjects_per_class(&self) -> usize {
         let per_class = self.subjects / 2;
+        if self.folds.is_some() {
+            // Over folds every subject is read once, out of fold.
+            return per_class;
+        }
         ((per_class as f64 * self.test).round() as usize).max(usize::from(per_class >= 3))
     }
 

@@ -166,8 +166,13 @@ pub struct ValidateDoc {
 /// The note on the interpretation settings that `validate.json` and the page carry.
 pub fn interpret_note(grid: &GridSpec) -> String {
     let s = &grid.interpret;
+    let over = grid.folds.map_or(String::new(), |k| {
+        format!(
+            "; each cell is a {k}-fold cross-validation, every subject tested and read once by the fold that never saw it"
+        )
+    });
     format!(
-        "cells are interpreted with activation maximisation cut to {} restarts x {} steps ({} windows per restart) and {} permutations, k = {}, alpha = {} (eeglens interpret: 8 restarts x 100 steps, 2000 permutations)",
+        "cells are interpreted with activation maximisation cut to {} restarts x {} steps ({} windows per restart) and {} permutations, k = {}, alpha = {} (eeglens interpret: 8 restarts x 100 steps, 2000 permutations){over}",
         s.restarts, s.steps, s.windows_per_restart, s.permutations, s.k, s.alpha
     )
 }

@@ -430,6 +430,7 @@ pub(crate) mod tests {
                 epochs_done: 12,
                 best_epoch: Some(12),
                 selection: None,
+                fold_models: Vec::new(),
             },
             methods: Methods { optimal: score.clone(), actmax: score.clone(), deconv: score },
             variants: BTreeMap::new(),
