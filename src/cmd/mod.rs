@@ -88,22 +88,6 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
 }
 
-/// Refuses a parent directory of cross-validation folds where one run is
-/// needed (`interpret`, `report`), saying which fold to give instead.
-pub fn refuse_folds_parent(run: &Path, command: &str) -> anyhow::Result<()> {
-    let folds = eeglens_train::folds::fold_runs(run)?;
-    if let Some((_, dir)) = folds.first() {
-        anyhow::bail!(
-            "{}: holds the {} folds of a cross-validation, not one run; {command} one fold (--run {}), and see `eeglens eval --run {}` for all of them",
-            run.display(),
-            folds.len(),
-            dir.display(),
-            run.display()
-        );
-    }
-    Ok(())
-}
-
 /// Parses a range written `LO-HI` (e.g. `4-8`, `0.25-25`).
 pub fn parse_range(s: &str) -> Result<(f64, f64), String> {
     let (a, b) = s.split_once('-').ok_or_else(|| format!("`{s}` is not a range LO-HI (e.g. 4-8)"))?;

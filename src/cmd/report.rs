@@ -52,7 +52,6 @@ fn claim(a: &Args, out: &Path) -> anyhow::Result<()> {
 
 /// Runs `eeglens report`.
 pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
-    super::refuse_folds_parent(&a.run, "report")?;
     let out = a.out.clone().unwrap_or_else(|| a.run.join(eeglens_report::REPORT_FILE));
     let input = load_run(&a.run, a.interpret.as_deref())?;
     claim(&a, &out)?;
@@ -70,6 +69,12 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
 
 /// What the page says first, on the terminal.
 fn print_summary(input: &ReportInput) {
+    if let Some(f) = &input.folds {
+        println!(
+            "folds       {} folds, {} subjects each tested once out of fold; {} of {} folds above chance; curves and layers of fold {}",
+            f.eval.n_folds, f.eval.pooled.n_subjects, f.eval.learned, f.eval.n_folds, f.shown
+        );
+    }
     if let Some(s) = &input.seeds {
         println!("seeds       {} runs; the page shows seed {}", s.runs.len(), s.shown);
         for line in s.agreement.iter().flat_map(|a| a.describe()) {

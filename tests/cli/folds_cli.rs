@@ -154,9 +154,28 @@ fn three_folds_partition_the_subjects_and_eval_reports_their_mean() {
         r["model"]
     );
 
-    // report needs one run: the parent is refused, naming a fold.
+    // The report of the parent needs the reading over the folds first, and names where it looked.
     let o = eeglens(&["report", "--run", s(&parent)]);
-    assert_one_line_error(&o, &["cross-validation", "fold-0", "report one fold"]);
+    assert_one_line_error(&o, &["interpret"]);
+    let mut args = vec!["interpret", "--run", s(&parent)];
+    args.extend(small);
+    ok(&eeglens(&args));
+    let text = ok(&eeglens(&["report", "--run", s(&parent)]));
+    assert!(text.contains("folds       3 folds, 12 subjects each tested once out of fold"), "{text}");
+    let html = std::fs::read_to_string(parent.join("report.html")).expect("report.html");
+    assert!(html.contains("<h2 id=\"folds\">Cross-validation</h2>"), "a cross-validation section");
+    // The cards and the ROC are over every tested window of the folds, not one fold's.
+    let card = format!("out-of-fold accuracy per window ({} windows)", total as u64);
+    assert!(html.contains(&card), "{card}");
+    assert!(html.contains("3 folds (out of fold)"), "the title says the page is over the folds");
+    for i in 0..3 {
+        assert!(html.contains(&format!("<tr><td>{i}</td><td>4</td>")), "fold {i}'s row: 4 subjects tested");
+    }
+    // The example windows are fold 0's (its items come first), one per class.
+    let shown: Vec<&str> =
+        html.split("of subject ").skip(1).map(|rest| rest.split([' ', '<']).next().unwrap_or("")).collect();
+    assert_eq!(shown.len(), 2, "one optimal sample per class: {shown:?}");
+    assert!(shown.iter().all(|s| tests[0].contains(*s)), "{shown:?} not all of fold 0's {:?}", tests[0]);
 
     // Fold 1 alone, as one task of a job array: the weights of the whole run's fold 1.
     let alone = d.0.join("alone");

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use eeglens_data::store::{EpochStore, Split};
-use eeglens_interpret::result::{ActmaxReport, DeconvReport, OptimalReport};
+use eeglens_interpret::result::{ActmaxReport, OptimalReport};
 use eeglens_interpret::{Agreement, InterpretResult, Report};
 use eeglens_nn::{IntTensor, Sequential, TensorFile};
 use eeglens_train::{BaselineReport, EpochRecord, EvalReport, RunConfig};
@@ -33,6 +33,10 @@ pub struct ReportInput {
     pub baseline: Option<BaselineReport>,
     /// the seeds around the run, when the report is of a parent directory of seed runs
     pub seeds: Option<Seeds>,
+    /// the folds of a cross-validation, when the report is of their parent directory: then
+    /// `eval`, `baseline`, `data_spectra`, `window_labels` and `interpretation` are over every
+    /// subject, out of fold, and `epochs` and `model` are the shown fold's
+    pub folds: Option<Folds>,
     /// the parts of the page that could not be drawn, each with its file and why
     pub missing: Vec<MissingPart>,
     /// the steps that made the run, in order: the store's preparation, then
@@ -81,6 +85,18 @@ pub struct Seeds {
     pub runs: Vec<(u64, PathBuf)>,
     /// the seed whose run the rest of the report shows
     pub shown: u64,
+}
+
+/// A parent directory of the folds of a cross-validation (`fold-<i>/`,
+/// `eeglens train --folds K`) and their evaluation.
+#[derive(Clone, Debug)]
+pub struct Folds {
+    /// the parent directory
+    pub parent: PathBuf,
+    /// each fold's test figures, their mean, SD and 95 % interval, and the pooled figures
+    pub eval: eeglens_train::folds::FoldsEval,
+    /// the fold whose learning curves and layers the report shows
+    pub shown: usize,
 }
 
 /// Windows and subjects of one split.
@@ -348,18 +364,38 @@ impl Interpretation {
         let mut out = Self::bare(report);
         let (classes, n_ch) = (&out.report.classes, out.report.channels.len());
         let m = &out.report.methods;
+        // Items grouped by class: over folds, fold by fold, so the examples are fold 0's.
+        let counts = |n: &ClassCounts| -> Option<Vec<usize>> {
+            match &out.report.fold_subjects {
+                None => Some(classes.iter().map(|c| n.get(c).copied().unwrap_or(0)).collect()),
+                Some(folds) => fold0_counts(classes, m.optimal.as_ref(), folds.first()?),
+            }
+        };
         let optimal = match (&m.optimal, t.int("optimal.indices"), store) {
-            (Some(opt), Some(idx), Some(store)) => optimal_examples(classes, opt, idx, store, path)?,
+            (Some(opt), Some(idx), Some(store)) => match counts(&opt.reading.n) {
+                Some(c) => optimal_examples(classes, opt, &c, idx, store, path)?,
+                None => Vec::new(),
+            },
             _ => Vec::new(),
         };
         let actmax = match (&m.actmax, t.f32("actmax.patterns")) {
-            (Some(am), Some(patterns)) => actmax_examples(classes, n_ch, am, patterns, path)?,
+            (Some(am), Some((shape, data))) => {
+                // Over folds the patterns have a leading fold axis: fold 0's are shown.
+                let (shape, data) = match (out.report.folds, shape) {
+                    (Some(_), [_, rest @ ..]) if rest.len() == 4 => {
+                        (rest, &data[..rest.iter().product::<usize>().min(data.len())])
+                    }
+                    _ => (shape, data),
+                };
+                actmax_examples(classes, n_ch, am, (shape, data), path)?
+            }
             _ => Vec::new(),
         };
         let deconv = match (&m.deconv, t.f32("deconv.maps")) {
-            (Some(dec), Some(maps)) => {
-                deconv_examples(classes, n_ch, dec, maps, t.int("deconv.indices"), path)?
-            }
+            (Some(dec), Some(maps)) => match counts(&dec.reading.n) {
+                Some(c) => deconv_examples(classes, n_ch, &c, maps, t.int("deconv.indices"), path)?,
+                None => Vec::new(),
+            },
             _ => Vec::new(),
         };
         out.optimal = optimal;
@@ -367,6 +403,23 @@ impl Interpretation {
         out.deconv = deconv;
         Ok(out)
     }
+}
+
+/// Items per class of each method's reading.
+pub(crate) type ClassCounts = eeglens_interpret::Ordered<usize>;
+
+/// Over folds, the items of fold 0 per class (its block comes first in the tensors): its test
+/// subjects' optimal samples, which the deconvnet's maps follow; `None` without optimal samples.
+fn fold0_counts(classes: &[String], opt: Option<&OptimalReport>, fold0: &[String]) -> Option<Vec<usize>> {
+    let opt = opt?;
+    Some(
+        classes
+            .iter()
+            .map(|c| {
+                opt.samples.get(c).map_or(0, |s| s.iter().filter(|x| fold0.contains(&x.subject)).count())
+            })
+            .collect(),
+    )
 }
 
 /// A tensor of the interpretation file at `path` that does not fit its document.
@@ -378,6 +431,7 @@ fn tensor_error(path: &Path, name: &str, msg: String) -> ReportError {
 fn optimal_examples(
     classes: &[String],
     opt: &OptimalReport,
+    counts: &[usize],
     idx: &IntTensor,
     store: &EpochStore,
     path: &Path,
@@ -385,8 +439,7 @@ fn optimal_examples(
     let bad = |msg: String| tensor_error(path, "optimal.indices", msg);
     let mut out = Vec::new();
     let mut start = 0usize;
-    for class in classes {
-        let n = opt.reading.n.get(class).copied().unwrap_or(0);
+    for (class, &n) in classes.iter().zip(counts) {
         if n > 0 {
             let i = *idx
                 .data
@@ -450,7 +503,7 @@ fn actmax_examples(
 fn deconv_examples(
     classes: &[String],
     n_ch: usize,
-    dec: &DeconvReport,
+    counts: &[usize],
     (shape, data): (&[usize], &[f32]),
     idx: Option<&IntTensor>,
     path: &Path,
@@ -465,8 +518,7 @@ fn deconv_examples(
     let per = shape[1] * shape[2];
     let mut out = Vec::new();
     let mut start = 0usize;
-    for class in classes {
-        let n = dec.reading.n.get(class).copied().unwrap_or(0);
+    for (class, &n) in classes.iter().zip(counts) {
         if n > 0 && start < shape[0] {
             let window =
                 idx.and_then(|i| i.data.get(start)).map(|w| format!(" of window {w}")).unwrap_or_default();

@@ -88,8 +88,8 @@ pub mod wording;
 pub use error::{MapError, ReportError};
 pub use html::{render, render_html, Rendered};
 pub use input::{
-    DatasetSummary, Example, Interpretation, LayerSummary, MissingPart, ModelSummary, ReportInput, Seeds,
-    SplitSummary,
+    DatasetSummary, Example, Folds, Interpretation, LayerSummary, MissingPart, ModelSummary, ReportInput,
+    Seeds, SplitSummary,
 };
 pub use run::{load_run, report_for_run, report_for_run_with, AGREEMENT_FILE, INTERPRET_DIR, REPORT_FILE};
 pub use wording::plain_reading;

@@ -9,8 +9,9 @@ use eeglens_train::run_dir::{BASELINE_FILE, CONFIG_FILE, METRICS_FILE};
 use eeglens_train::{EvalReport, RunDir};
 
 use crate::error::ReportError;
-use crate::input::{DatasetSummary, Interpretation, MissingPart, ModelSummary, ReportInput, Seeds};
+use crate::input::{DatasetSummary, Folds, Interpretation, MissingPart, ModelSummary, ReportInput, Seeds};
 use crate::spectra::DataSpectra;
+use eeglens_interpret::folds::OUT_OF_FOLD;
 
 // The names of what the report reads are owned by the crates that write them.
 pub use eeglens_interpret::agreement::AGREEMENT_FILE;
@@ -40,6 +41,11 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ReportErr
 /// together): then the report is of the first seed whose network learned
 /// (else the first seed), with the agreement across seeds in
 /// [`ReportInput::seeds`]; `interpret_dir` then applies to that seed's run.
+/// Or the parent of the folds of a cross-validation (`fold-<i>/`, all
+/// finished): then the test figures, the baseline, the data's spectra and the
+/// interpretation (`PARENT/interpret/`, from `eeglens interpret --run
+/// PARENT`) are over every subject, out of fold, with the folds' figures in
+/// [`ReportInput::folds`]; the learning curves and layers are fold 0's.
 ///
 /// Required: the run's `config.json` and an `interpret.json` (see
 /// [`interpret_candidates`]). Used when present: `metrics.jsonl`,
@@ -59,6 +65,9 @@ pub fn load_run(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportIn
         let runs = seed_runs(run_dir);
         if !runs.is_empty() {
             return load_parent(run_dir, runs, interpret_dir);
+        }
+        if !eeglens_train::folds::fold_runs(run_dir).map_err(run_error(run_dir))?.is_empty() {
+            return load_folds(run_dir, interpret_dir);
         }
     }
     load_single(run_dir, interpret_dir)
@@ -128,6 +137,103 @@ fn load_parent(
     Ok(input)
 }
 
+/// The report of the folds of a cross-validation: fold 0's run for its curves and layers, and
+/// everything tested or read over every subject, out of fold.
+fn load_folds(parent: &Path, interpret_dir: Option<&Path>) -> Result<ReportInput, ReportError> {
+    let runs = eeglens_train::folds::open_folds(parent).map_err(run_error(parent))?;
+    let (shown, first) = &runs[0];
+    let looked = interpret_candidates(parent, interpret_dir);
+    let json = looked
+        .iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| ReportError::NoInterpretation { run: parent.to_path_buf(), looked: looked.clone() })?;
+    let dir = json.parent().unwrap_or(parent).to_path_buf();
+    let mut input = load_single(first.path(), Some(&dir))?;
+    // The folds' own files: each fold's test evaluation and baseline, pooled over the folds.
+    let mut evals = Vec::with_capacity(runs.len());
+    let mut baselines = Vec::with_capacity(runs.len());
+    for (fold, run) in &runs {
+        let path = run.eval_path("test");
+        evals.push((*fold, run.path().to_path_buf(), read_json::<EvalReport>(&path)?));
+        baselines.extend(run.baseline().map_err(run_error(run.path()))?);
+    }
+    let seed = first.config().train.fold.as_ref().map_or(0, |f| f.partition_seed);
+    let eval = eeglens_train::folds::summarise(&evals, seed);
+    // The store as written (not re-split): every window's label and subject, whatever its fold.
+    let store = if first.data_path().exists() {
+        Some(
+            EpochStore::open(first.data_path())
+                .map_err(|e| ReportError::Run { run: parent.to_path_buf(), cause: Box::new(e.into()) })?,
+        )
+    } else {
+        None
+    };
+    input.missing.retain(|m| m.section != "data-spectra" && m.section != "training");
+    input.eval = None;
+    input.window_labels.clear();
+    input.data_spectra = None;
+    let all_read = evals.iter().all(|(_, _, r)| r.probabilities.len() == r.n_windows);
+    match &store {
+        Some(store) if all_read => {
+            let (mut windows, mut probs, mut loss) = (Vec::new(), Vec::new(), 0.0);
+            for (_, _, r) in &evals {
+                loss += r.loss * r.n_windows as f64;
+                windows.extend_from_slice(&r.windows);
+                probs.extend(r.probabilities.iter().flatten().copied());
+            }
+            let k = evals[0].2.classes.len();
+            let loss = loss / windows.len().max(1) as f64;
+            input.window_labels = windows.iter().map(|&i| (i, store.labels()[i] as usize)).collect();
+            match DataSpectra::of_windows(store, &windows) {
+                Ok(s) => input.data_spectra = Some(DataSpectra { split: OUT_OF_FOLD.into(), ..s }),
+                Err(why) => lack(
+                    &mut input.missing,
+                    "data-spectra",
+                    store.path().to_path_buf(),
+                    "the class spectra of the tested windows per channel group",
+                    why,
+                ),
+            }
+            let mut pooled = eeglens_train::eval::report_from_probs(
+                store,
+                Split::Test,
+                windows,
+                &probs,
+                k,
+                loss,
+                &evals[0].2.model,
+            );
+            pooled.split = OUT_OF_FOLD.into();
+            input.eval = Some(pooled);
+            // Pooled only when every fold has its baseline (a fold without one leaves it out).
+            input.baseline = None;
+            if baselines.len() == runs.len() {
+                match eeglens_train::baseline::pool_folds(&baselines, store) {
+                    Ok(b) => input.baseline = Some(b),
+                    Err(e) => lack(
+                        &mut input.missing,
+                        "baseline",
+                        parent.to_path_buf(),
+                        "the band-power baseline pooled over the folds",
+                        e.to_string(),
+                    ),
+                }
+            }
+        }
+        _ => lack(
+            &mut input.missing,
+            "training",
+            first.data_path().to_path_buf(),
+            "the out-of-fold test figures pooled over the folds, their ROC, the baseline and the data's class spectra; the folds' own figures are shown",
+            "the folds' epoch store is not found, or a fold's eval-test.json keeps no window probabilities".into(),
+        ),
+    }
+    input.title = format!("eeglens report: {}, {} folds (out of fold)", dir_name(parent), runs.len());
+    input.run_dir = Some(parent.to_path_buf());
+    input.folds = Some(Folds { parent: parent.to_path_buf(), eval, shown: *shown });
+    Ok(input)
+}
+
 fn dir_name(dir: &Path) -> String {
     let name = |d: &Path| d.file_name().map(|n| n.to_string_lossy().into_owned());
     name(dir).or_else(|| name(&dir.canonicalize().ok()?)).unwrap_or_else(|| dir.display().to_string())
@@ -184,6 +290,7 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
         interpretation: Some(interpretation),
         baseline,
         seeds: None,
+        folds: None,
         missing,
         provenance,
         data_spectra,

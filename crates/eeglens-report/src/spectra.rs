@@ -114,11 +114,24 @@ impl DataSpectra {
     /// One line naming the store when the split holds no window or the
     /// windows are too short for a spectrum.
     pub fn of_store(store: &EpochStore, split: Split) -> Result<Self, String> {
-        let fs = store.meta().fs;
-        let (c_n, t_n) = (store.n_channels(), store.n_samples());
         let idx = store.indices(split);
         if idx.is_empty() {
             return Err(format!("{}: no {} window", store.path().display(), split.name()));
+        }
+        Ok(Self { split: split.name().to_string(), ..Self::of_windows(store, &idx)? })
+    }
+
+    /// The class spectra of the windows `idx` of `store` (e.g. every window tested over the folds
+    /// of a cross-validation), as [`DataSpectra::of_store`]; `split` is `windows`, for the caller
+    /// to name.
+    ///
+    /// # Errors
+    /// As [`DataSpectra::of_store`].
+    pub fn of_windows(store: &EpochStore, idx: &[usize]) -> Result<Self, String> {
+        let fs = store.meta().fs;
+        let (c_n, t_n) = (store.n_channels(), store.n_samples());
+        if idx.is_empty() {
+            return Err(format!("{}: no window", store.path().display()));
         }
         let nperseg = ((fs.round() as usize).max(8)).min(t_n);
         let welch = Welch::new(fs, WelchConfig { nperseg, noverlap: None, nfft: None })
@@ -130,7 +143,7 @@ impl DataSpectra {
         let mut units: BTreeMap<(u32, u32), (usize, Vec<f64>)> = BTreeMap::new();
         let mut win = vec![0.0f32; c_n * t_n];
         let mut psd = vec![vec![0.0f64; n_f]; c_n];
-        for &i in &idx {
+        for &i in idx {
             store.copy_window(i, &mut win);
             for (ch, out) in psd.iter_mut().enumerate() {
                 welch
@@ -183,7 +196,7 @@ impl DataSpectra {
                 GroupSpectrum { group, classes }
             })
             .collect();
-        Ok(Self { split: split.name().to_string(), freqs, nperseg, groups })
+        Ok(Self { split: "windows".to_string(), freqs, nperseg, groups })
     }
 }
 

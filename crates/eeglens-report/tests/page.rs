@@ -112,6 +112,7 @@ fn input() -> ReportInput {
         }),
         baseline: None,
         seeds: None,
+        folds: None,
         missing: Vec::new(),
         provenance: Vec::new(),
         data_spectra: None,

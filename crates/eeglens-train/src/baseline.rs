@@ -218,6 +218,87 @@ pub fn baseline(store: &EpochStore) -> Result<BaselineReport, TrainError> {
     })
 }
 
+/// The baselines of the folds of a cross-validation (each fitted on its fold's training subjects,
+/// [`crate::folds`]) as one report over every subject, out of fold: `test` pools the folds' test
+/// windows (each subject tested once, by the fold that did not fit it) and `chance` is its chance
+/// verdict; `coefficients` and `effect` are the folds' means, element by element, and `top_band`
+/// and `top_channels` are read from that mean effect; `c` is the folds' geometric mean; `val` and
+/// `c_path` are the first fold's (validation subjects recur across folds, so they are not pooled).
+/// `store` is the folds' epoch store, whatever its split.
+///
+/// # Errors
+/// [`TrainError::Config`] when there is no fold, or the folds differ in bands, channels or
+/// shape, or test a window twice.
+pub fn pool_folds(folds: &[BaselineReport], store: &EpochStore) -> Result<BaselineReport, TrainError> {
+    let bad = |msg: String| TrainError::Config { field: "baseline", msg };
+    let first = folds.first().ok_or_else(|| bad("no fold's baseline to pool".into()))?;
+    let k = first.test.classes.len().max(2);
+    let (mut windows, mut probs, mut loss) = (Vec::new(), Vec::new(), 0.0);
+    let mut seen = std::collections::BTreeSet::new();
+    for (f, b) in folds.iter().enumerate() {
+        let same_shape = |a: &[Vec<Vec<f64>>], b: &[Vec<Vec<f64>>]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(u, v)| u.len() == v.len()))
+        };
+        if b.bands != first.bands
+            || b.channels != first.channels
+            || !same_shape(&b.coefficients, &first.coefficients)
+            || b.effect.len() != first.effect.len()
+        {
+            return Err(bad(format!(
+                "fold {f}'s baseline has other bands, channels or classes than fold 0's"
+            )));
+        }
+        if b.test.windows.len() != b.test.n_windows || b.test.probabilities.len() != b.test.n_windows {
+            return Err(bad(format!(
+                "fold {f}'s baseline keeps no test-window probabilities (written before `{BASELINE_FORMAT}`): train the fold again"
+            )));
+        }
+        for &w in &b.test.windows {
+            if !seen.insert(w) {
+                return Err(bad(format!("window {w} is tested by two folds' baselines")));
+            }
+        }
+        loss += b.test.loss * b.test.n_windows as f64;
+        windows.extend_from_slice(&b.test.windows);
+        probs.extend(b.test.probabilities.iter().flatten().copied());
+    }
+    let n = folds.len() as f64;
+    let loss = loss / windows.len().max(1) as f64;
+    let test = report_from_probs(store, Split::Test, windows, &probs, k, loss, "baseline");
+    let chance = ChanceReport::of(&test);
+    let mut coefficients = first.coefficients.clone();
+    for (m, model) in coefficients.iter_mut().enumerate() {
+        for (b, row) in model.iter_mut().enumerate() {
+            for (ch, v) in row.iter_mut().enumerate() {
+                *v = folds.iter().map(|f| f.coefficients[m][b][ch]).sum::<f64>() / n;
+            }
+        }
+    }
+    let mut effect = first.effect.clone();
+    for (b, row) in effect.iter_mut().enumerate() {
+        for (ch, v) in row.iter_mut().enumerate() {
+            *v = folds.iter().map(|f| f.effect[b].get(ch).copied().unwrap_or(0.0)).sum::<f64>() / n;
+        }
+    }
+    let c_n = first.channels.len();
+    let top_b = top_band(&effect, TOP_CHANNELS.min(c_n).max(1));
+    let mut order: Vec<usize> = (0..c_n).collect();
+    order.sort_by(|&a, &b| effect[top_b][b].abs().total_cmp(&effect[top_b][a].abs()));
+    Ok(BaselineReport {
+        c: (folds.iter().map(|f| f.c.ln()).sum::<f64>() / n).exp(),
+        test,
+        chance,
+        coefficients,
+        top_band: first.bands[top_b].clone(),
+        top_channels: order.iter().map(|&i| first.channels[i].clone()).collect(),
+        effect,
+        ..first.clone()
+    })
+}
+
 /// The regularisation `C` of [`C_GRID`] with the smallest validation loss (the first of equals),
 /// every `[C, loss]` tried, and the model fitted with it.
 fn choose_c(

@@ -37,3 +37,37 @@ fn a_null_set_is_not_decoded() {
     assert_eq!(b.where_text().contains("at chance"), !b.chance.learned, "{}", b.where_text());
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn folds_pool_into_one_out_of_fold_baseline() {
+    use eeglens_train::baseline::pool_folds;
+    use eeglens_train::folds::plan;
+    let d = tmpdir("baseline-folds");
+    let mut store =
+        toy_store(&d, &ToyConfig { subjects: [8, 2, 2], windows: 8, effect: 1.0, ..ToyConfig::default() });
+    let folds = plan(&store, 3, 0, None).expect("plan");
+    let mut reports = Vec::new();
+    for f in &folds {
+        f.apply(&mut store);
+        reports.push(baseline(&store).expect("baseline").for_run());
+    }
+    let pooled = pool_folds(&reports, &store).expect("pool");
+    // Every subject and window tested once, and the pooled accuracy is the folds' correct windows
+    // over all windows.
+    assert_eq!(pooled.test.n_subjects, 12);
+    assert_eq!(pooled.test.n_windows, store.len());
+    let correct: f64 = reports.iter().map(|r| r.test.accuracy * r.test.n_windows as f64).sum();
+    assert!((pooled.test.accuracy - correct / store.len() as f64).abs() < 1e-9);
+    assert!(pooled.chance.learned, "{:?}", pooled.chance);
+    // The coefficients and effects are the folds' means.
+    let mean = reports.iter().map(|r| r.coefficients[0][2][1]).sum::<f64>() / 3.0;
+    assert!((pooled.coefficients[0][2][1] - mean).abs() < 1e-12);
+    let mean = reports.iter().map(|r| r.effect[3][0]).sum::<f64>() / 3.0;
+    assert!((pooled.effect[3][0] - mean).abs() < 1e-12);
+    assert_eq!(pooled.top_band, "low beta");
+    // A window tested by two folds, or no fold at all, is refused.
+    let twice = [reports[0].clone(), reports[0].clone()];
+    assert!(pool_folds(&twice, &store).unwrap_err().to_string().contains("two folds"));
+    assert!(pool_folds(&[], &store).is_err());
+    let _ = std::fs::remove_dir_all(&d);
+}

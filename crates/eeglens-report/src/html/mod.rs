@@ -10,6 +10,7 @@ use crate::svg::escape;
 use crate::wording::{chance_verdict, ChanceVerdict};
 
 mod baseline;
+mod folds;
 mod methods;
 mod overview;
 mod seeds;
@@ -152,6 +153,7 @@ pub fn render(input: &ReportInput) -> Rendered {
     overview::verdict(&mut p, input);
     overview::cards(&mut p, input);
     seeds::agreement(&mut p, input);
+    folds::cross_validation(&mut p, input);
     spectra::data_spectra(&mut p, input);
     baseline::baseline(&mut p, input);
     setup::dataset(&mut p, input);

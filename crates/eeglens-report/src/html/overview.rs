@@ -50,8 +50,9 @@ pub(super) fn cards(p: &mut Page, input: &ReportInput) {
         let _ = write!(cards, "<div class=\"card\"><b>{}</b><span>{what}</span></div>", escape(value));
     };
     if let Some(e) = &input.eval {
-        card(&pct(e.accuracy), &format!("test accuracy per window ({} windows)", e.n_windows));
-        card(&pct(e.subject_accuracy), &format!("test accuracy per subject ({} subjects)", e.n_subjects));
+        let what = if input.folds.is_some() { "out-of-fold accuracy" } else { "test accuracy" };
+        card(&pct(e.accuracy), &format!("{what} per window ({} windows)", e.n_windows));
+        card(&pct(e.subject_accuracy), &format!("{what} per subject ({} subjects)", e.n_subjects));
     }
     let at_chance = chance(input).is_some_and(|v| !v.learned);
     if let Some(i) = &input.interpretation {
