@@ -6,14 +6,21 @@ freed memory mapped (its faster setting on this kind of VM); eeglens runs as a u
 run it. Needs torch in the Python that runs this script (see rvgg_torch.py).
 
     cargo build --release
-    python3 benches/peers/compare.py [--threads 2] [--rounds 3] [--eeglens target/release/eeglens]
+    python3 benches/peers/compare.py [--threads 2] [--rounds 3] [--eeglens target/release/eeglens] [--peak GFLOPS]
+
+Each throughput is also given as a share of the machine's fp32 FMA peak: `--peak`, or else
+benches/peers/fma_peak.c compiled with gcc and run on --threads threads before the rounds.
+One R-VGG training sample costs 472 MFLOP, one inference sample 158 MFLOP (its forward pass),
+one activation-maximisation step 316 MFLOP (forward plus input gradient).
 """
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIELDS = [
@@ -22,6 +29,13 @@ FIELDS = [
     ("actmax_steps_per_s", "actmax steps/s, batch 1", 2.0),
     ("actmax_restart_steps_per_s", "actmax restart-steps/s, 16 batched", None),
 ]
+# MFLOP of one unit of each measure (R-VGG on 24 x 256 windows).
+MFLOP = {
+    "train_samples_per_s": 472.0,
+    "infer_samples_per_s": 158.0,
+    "actmax_steps_per_s": 316.0,
+    "actmax_restart_steps_per_s": 316.0,
+}
 TUNED = {"MALLOC_MMAP_THRESHOLD_": "1000000000", "MALLOC_TRIM_THRESHOLD_": "1000000000"}
 
 
@@ -30,12 +44,36 @@ def run_json(cmd, env):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def fma_peak(threads):
+    """GFLOP/s of fma_peak.c on `threads` threads, or None when it cannot be built or run."""
+    src = os.path.join(HERE, "fma_peak.c")
+    exe = os.path.join(tempfile.gettempdir(), "eeglens-fma-peak")
+    try:
+        subprocess.run(["gcc", "-O2", "-mavx512f", "-mfma", "-pthread", src, "-o", exe],
+                       check=True, capture_output=True)
+        out = subprocess.run([exe, str(threads)], check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    m = re.search(r"([0-9.]+) GFLOP/s", out)
+    return float(m.group(1)) if m else None
+
+
+def share(per_s, key, peak):
+    """The share of `peak` GFLOP/s that `per_s` units of `key` per second are, as text."""
+    if not peak:
+        return "–"
+    return f"{100.0 * per_s * MFLOP[key] / 1e3 / peak:.0f}%"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--eeglens", default="target/release/eeglens")
+    p.add_argument("--peak", type=float, default=None,
+                   help="fp32 FMA peak in GFLOP/s on --threads threads (default: run fma_peak.c)")
     a = p.parse_args()
+    peak = a.peak if a.peak else fma_peak(a.threads)
     ours_cmd = [a.eeglens, "bench", "--json", "--threads", str(a.threads)]
     peer_cmd = [sys.executable, os.path.join(HERE, "rvgg_torch.py"), "--threads", str(a.threads)]
     ours, peer = [], []
@@ -46,9 +84,11 @@ def main():
     with open("/proc/loadavg") as f:
         load = f.read().split()[0]
     print(f"{peer[0]['peer']} vs eeglens, {a.threads} threads, median of {a.rounds} interleaved rounds "
-          f"(load average {load} at the end)")
-    print(f"| {'measure':<38} | {'eeglens':>9} | {'PyTorch':>9} | {'ratio':>6} | {'target':>6} |")
-    print(f"|{'-' * 40}|{'-' * 11}|{'-' * 11}|{'-' * 8}|{'-' * 8}|")
+          f"(load average {load} at the end); fp32 FMA peak "
+          + (f"{peak:.0f} GFLOP/s" if peak else "unknown (give --peak)"))
+    print(f"| {'measure':<38} | {'eeglens':>9} | {'of peak':>7} | {'PyTorch':>9} | {'of peak':>7} "
+          f"| {'ratio':>6} | {'target':>6} |")
+    print(f"|{'-' * 40}|{'-' * 11}|{'-' * 9}|{'-' * 11}|{'-' * 9}|{'-' * 8}|{'-' * 8}|")
     for key, label, target in FIELDS:
         o = statistics.median(x[key] for x in ours)
         t = statistics.median(x[key] for x in peer)
@@ -58,7 +98,8 @@ def main():
             label += " (vs PyTorch batch 1)"
             target = 8.0
         ratio = o / t
-        print(f"| {label:<38} | {o:>9.1f} | {t:>9.1f} | {ratio:>5.2f}x | {target:>5.2f}x |")
+        print(f"| {label:<38} | {o:>9.1f} | {share(o, key, peak):>7} | {t:>9.1f} | "
+              f"{share(t, key, peak):>7} | {ratio:>5.2f}x | {target:>5.2f}x |")
     print("\nPyTorch's own batched figure:",
           f"{statistics.median(x['actmax_restart_steps_per_s'] for x in peer):.1f} restart-steps/s")
 
