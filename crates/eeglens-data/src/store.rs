@@ -735,7 +735,7 @@ fn read_sources<'d>(
 ) -> Result<Option<(TensorView<'d>, TensorView<'d>, WindowSources)>, DataError> {
     let bad = |reason: String| not_a_store(path, reason);
     let names = st.names();
-    let has = |name: &str| names.iter().any(|n| *n == name);
+    let has = |name: &str| names.contains(&name);
     match (has("recording"), has("onset_s"), info.get("recordings")) {
         (false, false, None) => return Ok(None),
         (true, true, Some(_)) => {}
