@@ -906,6 +906,24 @@ mod tests {
             let e = EpochStore::open(&p).unwrap_err().to_string();
             assert!(e.contains("come together"), "{e}");
         }
+        // Split codes other than this version's are refused, not misread.
+        let mut info = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("channels".to_string(), r#"["Cz"]"#.to_string()),
+            ("classes".to_string(), r#"["F","M"]"#.to_string()),
+            ("subjects".to_string(), r#"["sub-01"]"#.to_string()),
+            ("fs".to_string(), "128".to_string()),
+        ]);
+        info.insert(SPLIT_CODES_KEY.to_string(), r#"{"0":"test","1":"val","2":"train"}"#.to_string());
+        let tensors = vec![
+            ("x", view(Dtype::F32, vec![2, 1, 2], x)),
+            ("y", view(Dtype::I64, vec![2], y)),
+            ("subject", view(Dtype::I32, vec![2], sub)),
+            ("split", view(Dtype::U8, vec![2], sp)),
+        ];
+        std::fs::write(&p, safetensors::serialize(tensors, Some(info)).expect("serialise")).expect("write");
+        let e = EpochStore::open(&p).unwrap_err().to_string();
+        assert!(e.contains("split_codes") && e.contains(r#""0":"test""#), "{e}");
     }
 
     fn tmpdir(name: &str) -> PathBuf {
