@@ -856,6 +856,7 @@ mod tests {
         let mut bad = set;
         bad.sources.as_mut().expect("sources").onset_s.pop();
         assert!(bad.write(&b).unwrap_err().to_string().contains("4 onsets"));
+        std::fs::remove_dir_all(&d).expect("clean");
     }
 
     /// A store of an earlier version: no `split_codes`, `unit`, `recording`, `onset_s` or
@@ -924,6 +925,7 @@ mod tests {
         std::fs::write(&p, safetensors::serialize(tensors, Some(info)).expect("serialise")).expect("write");
         let e = EpochStore::open(&p).unwrap_err().to_string();
         assert!(e.contains("split_codes") && e.contains(r#""0":"test""#), "{e}");
+        std::fs::remove_dir_all(p.parent().expect("a directory")).expect("clean");
     }
 
     fn tmpdir(name: &str) -> PathBuf {
