@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use eeglens_data::store::EpochStore;
-use eeglens_train::baseline::baseline;
+use eeglens_train::baseline::{baseline, BASELINE_FORMAT};
 
 /// Flags of `eeglens baseline`.
 #[derive(clap::Args, Debug, Clone)]
@@ -31,7 +31,7 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
     }
     let store = EpochStore::open(&a.data)?;
     let report = baseline(&store)?;
-    let text = serde_json::to_string(&report.without_windows())?;
+    let text = serde_json::to_string(&super::document(BASELINE_FORMAT, &report.without_windows())?)?;
     if let Some(out) = &a.out {
         super::write_file(out, text.as_bytes())?;
     }

@@ -116,7 +116,7 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         };
         let p = profile(&cfg, &machine::minor_faults)?;
         if a.json {
-            println!("{}", serde_json::to_string(&p)?);
+            super::print_document(super::schema::BENCH_PROFILE, &p)?;
         } else {
             print_profile(&p);
         }
@@ -128,7 +128,7 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
     let mut r = pool.install(|| measure(&a, threads))?;
     r.load_average = load_before.zip(machine::load_average());
     if a.json {
-        println!("{}", serde_json::to_string(&r)?);
+        super::print_document(super::schema::BENCH, &r)?;
     } else {
         println!("model      {} ({} threads, {})", r.model, r.threads, r.cpu_model);
         println!(

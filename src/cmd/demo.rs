@@ -42,6 +42,40 @@ pub struct Args {
     /// Planted effect: size (0 for a null data set).
     #[arg(long, default_value_t = eeglens_data::synth::DEFAULT_EFFECT_SIZE)]
     pub effect_size: f64,
+    /// Print one JSON document on stdout at the end (`eeglens-demo/1`, docs/json.md: every
+    /// step's outputs and the readings); what the steps print goes to stderr.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `f` with the process's standard output sent to standard error, so that with `--json`
+/// the steps' own lines (each step prints as its subcommand does) stay off the one JSON
+/// document. On systems without file descriptors the steps print on stdout as usual.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn stdout_to_stderr<T>(f: impl FnOnce() -> T) -> anyhow::Result<T> {
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    // SAFETY: dup(2) and dup2(2) on the process's own descriptors 1 and 2, which stay open;
+    // the saved descriptor is restored over 1 and closed below. Rust's stdout is flushed
+    // before each switch, so no line lands on the wrong side.
+    let saved = unsafe { libc::dup(1) };
+    if saved < 0 || unsafe { libc::dup2(2, 1) } < 0 {
+        anyhow::bail!("cannot send the steps' output to stderr: {}", std::io::Error::last_os_error());
+    }
+    let out = f();
+    let _ = std::io::stdout().flush();
+    // SAFETY: as above; `saved` is a descriptor this function opened.
+    unsafe {
+        libc::dup2(saved, 1);
+        libc::close(saved);
+    }
+    Ok(out)
+}
+
+#[cfg(not(unix))]
+fn stdout_to_stderr<T>(f: impl FnOnce() -> T) -> anyhow::Result<T> {
+    Ok(f())
 }
 
 /// A model's name for people: `shallow` is ShallowConvNet, `rvgg` the paper's R-VGG.
@@ -60,7 +94,27 @@ fn step(n: usize, what: &str) {
 
 /// Runs `eeglens demo`.
 pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
+    if a.json {
+        let t0 = std::time::Instant::now();
+        let paths = stdout_to_stderr(|| steps(&a, g))??;
+        let doc = demo_document(&a, &paths, t0.elapsed().as_secs_f64())?;
+        return super::print_document(super::schema::DEMO, &doc);
+    }
     let t0 = std::time::Instant::now();
+    let paths = steps(&a, g)?;
+    summary(&a, &paths, t0)
+}
+
+/// What the demo wrote.
+struct Paths {
+    bids: PathBuf,
+    epochs: PathBuf,
+    run_dir: PathBuf,
+    report: PathBuf,
+}
+
+/// The five steps, each as its subcommand runs it.
+fn steps(a: &Args, g: &Global) -> anyhow::Result<Paths> {
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create the demo directory", a.out.display()))?;
     let bids = a.out.join("bids");
@@ -145,9 +199,58 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
         report::Args { run: run_dir.clone(), out: Some(report.clone()), force: true, ..Default::default() },
         g,
     )?;
+    Ok(Paths { bids, epochs, run_dir, report })
+}
 
-    // The summary, from the typed documents the steps wrote.
-    let run = eeglens_train::RunDir::open(&run_dir)?;
+/// The `eeglens-demo/1` document (docs/json.md), without `schema`: every step's outputs and
+/// the readings, from the documents the steps wrote.
+fn demo_document(a: &Args, p: &Paths, seconds: f64) -> anyhow::Result<serde_json::Value> {
+    let run = eeglens_train::RunDir::open(&p.run_dir)?;
+    let eval: eeglens_train::EvalReport = read_json(&run.eval_path("test"))?;
+    let interpret_dir = p.run_dir.join(eeglens_interpret::result::INTERPRET_DIR);
+    let interp: eeglens_interpret::Report =
+        read_json(&interpret_dir.join(eeglens_interpret::result::INTERPRET_JSON))?;
+    let top = |r: Option<&eeglens_interpret::Reading>| r.map(|r| r.top_band.clone());
+    let m = &interp.methods;
+    let baseline = run.baseline()?;
+    let (lo, hi) = super::parse_range(&a.effect_band).map_err(anyhow::Error::msg)?;
+    Ok(serde_json::json!({
+        "out": a.out,
+        "bids": p.bids,
+        "epochs": p.epochs,
+        "run": p.run_dir,
+        "interpret": interpret_dir,
+        "report": p.report,
+        "model": run.config().train.model,
+        "planted": {
+            "band": [lo, hi],
+            "channels": a.effect_channels.split(',').map(str::trim).collect::<Vec<_>>(),
+            "size": a.effect_size,
+        },
+        "test": {
+            "accuracy": eval.accuracy,
+            "subject_accuracy": eval.subject_accuracy,
+            "n_subjects": eval.n_subjects,
+            "learned": interp.model.discrimination.learned,
+        },
+        "baseline": baseline.map(|b| serde_json::json!({
+            "accuracy": b.test.accuracy,
+            "subject_accuracy": b.test.subject_accuracy,
+            "top_band": b.top_band,
+        })),
+        "top_band": {
+            "optimal": top(m.optimal.as_ref().map(|x| &x.reading)),
+            "actmax": top(m.actmax.as_ref().map(|x| &x.reading)),
+            "deconv": top(m.deconv.as_ref().map(|x| &x.reading)),
+        },
+        "seconds": seconds,
+    }))
+}
+
+/// The demo's closing lines on the terminal, from the typed documents the steps wrote.
+fn summary(a: &Args, p: &Paths, t0: std::time::Instant) -> anyhow::Result<()> {
+    let (run_dir, report) = (&p.run_dir, &p.report);
+    let run = eeglens_train::RunDir::open(run_dir)?;
     let eval: eeglens_train::EvalReport = read_json(&run.eval_path("test"))?;
     let interp: eeglens_interpret::Report = read_json(
         &run_dir

@@ -63,6 +63,7 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     let learned = rows.iter().filter(|(_, r)| r.chance.as_ref().is_some_and(|c| c.learned)).count();
     if a.json {
         let doc = serde_json::json!({
+            "schema": super::schema::EVAL_SEEDS,
             "split": split.name(),
             "seeds": rows.iter().map(|(s, r)| serde_json::json!({"seed": s, "report": r})).collect::<Vec<_>>(),
             "mean": {"accuracy": acc.0, "subject_accuracy": subj.0},
@@ -171,7 +172,7 @@ fn run_one(a: Args, _g: &super::Global) -> anyhow::Result<()> {
     let report = evaluate_split(&run, &store, split)?;
     if a.json {
         let r = if a.windows { report } else { report.without_windows() };
-        println!("{}", serde_json::to_string(&r)?);
+        super::print_document(eeglens_train::eval::EVAL_FORMAT, &r)?;
         return Ok(());
     }
     let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));

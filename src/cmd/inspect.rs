@@ -1,10 +1,13 @@
-//! `eeglens inspect FILE [--json] [--samples N]`: what a recording or a BIDS dataset holds.
+//! `eeglens inspect FILE [--json] [--samples N]`: what a recording, a BIDS dataset or an epoch
+//! store holds.
 //!
-//! The JSON shape is documented in the `eeglens-io` crate docs ("`eeglens inspect --json`").
+//! The JSON documents (`eeglens-inspect/1`, `eeglens-inspect-bids/1`,
+//! `eeglens-inspect-store/1`) are described in docs/json.md.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
+use eeglens_data::store::{EpochStore, Split};
 use eeglens_io::bids;
 use eeglens_io::Recording;
 use serde_json::{json, Value};
@@ -12,7 +15,8 @@ use serde_json::{json, Value};
 /// Flags of `eeglens inspect`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// An EDF/BDF/BrainVision (.vhdr)/EEGLAB (.set) file, or a BIDS dataset root.
+    /// An EDF/BDF/BrainVision (.vhdr)/EEGLAB (.set) file, a BIDS dataset root, or an epoch store
+    /// (.safetensors, from `eeglens prepare`).
     pub file: PathBuf,
     /// Print one JSON document on stdout instead of text.
     #[arg(long)]
@@ -27,13 +31,16 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
     if a.file.is_dir() {
         return inspect_bids(&a);
     }
+    if a.file.extension().is_some_and(|e| e.eq_ignore_ascii_case("safetensors")) {
+        return inspect_store(&a);
+    }
     let rec = eeglens_io::read(&a.file).with_context(|| "cannot inspect".to_string())?;
     for w in &rec.warnings {
         eprintln!("eeglens: warning: {}: {w}", a.file.display());
     }
     let doc = recording_json(&rec, a.samples);
     if a.json {
-        println!("{}", serde_json::to_string(&doc)?);
+        super::print_document(super::schema::INSPECT, &doc)?;
     } else {
         print_recording(&a, &rec);
     }
@@ -165,8 +172,7 @@ fn inspect_bids(a: &Args) -> anyhow::Result<()> {
     let ds = bids::scan(&a.file).context("cannot scan the BIDS dataset")?;
     let columns = ds.participants.as_ref().map(|t| t.columns.clone()).unwrap_or_default();
     if a.json {
-        let doc = bids_json(&ds);
-        println!("{}", serde_json::to_string(&doc)?);
+        super::print_document(super::schema::INSPECT_BIDS, &bids_json(&ds))?;
         return Ok(());
     }
     println!("BIDS dataset: {}", ds.root.display());
@@ -182,6 +188,113 @@ fn inspect_bids(a: &Args) -> anyhow::Result<()> {
             r.run.as_ref().map_or(String::new(), |s| format!(" run-{s}")),
             r.path.strip_prefix(&ds.root).unwrap_or(&r.path).display()
         );
+    }
+    Ok(())
+}
+
+/// How many recordings `inspect` lists one by one (the JSON and the text): the rest are counted.
+const RECORDINGS_SHOWN: usize = 20;
+
+/// An epoch store summarised: its shape, names, unit, split codes, windows per split, and
+/// where its windows came from (recordings, each with its windows and onset range).
+fn store_json(store: &EpochStore) -> Value {
+    let m = store.meta();
+    let per_split: Vec<Value> = Split::ALL
+        .iter()
+        .map(|&sp| {
+            let idx = store.indices(sp);
+            let subjects: std::collections::BTreeSet<u32> =
+                idx.iter().map(|&i| store.subjects()[i]).collect();
+            json!({"split": sp.name(), "code": sp as u8, "windows": idx.len(), "subjects": subjects.len()})
+        })
+        .collect();
+    let sources = store.sources().map(|src| {
+        let mut per: Vec<(usize, f64, f64)> = vec![(0, f64::INFINITY, f64::NEG_INFINITY); src.recordings.len()];
+        for (&r, &t) in src.recording.iter().zip(&src.onset_s) {
+            let e = &mut per[r as usize];
+            e.0 += 1;
+            e.1 = e.1.min(t);
+            e.2 = e.2.max(t);
+        }
+        let listed: Vec<Value> = src
+            .recordings
+            .iter()
+            .zip(&per)
+            .take(RECORDINGS_SHOWN)
+            .map(|(path, &(n, lo, hi))| json!({"path": path, "windows": n, "first_onset_s": num(lo), "last_onset_s": num(hi)}))
+            .collect();
+        json!({
+            "n_recordings": src.recordings.len(),
+            "recordings": listed,
+            "onset_relative_to": "the recording's first sample",
+        })
+    });
+    json!({
+        "format": eeglens_data::store::FORMAT,
+        "path": store.path().display().to_string(),
+        "n_windows": store.len(),
+        "n_channels": store.n_channels(),
+        "n_samples": store.n_samples(),
+        "fs": m.fs,
+        "unit": m.unit,
+        "channels": m.channels,
+        "label_column": m.label_column,
+        "classes": m.classes,
+        "n_subjects": m.subjects.len(),
+        "split_codes": Split::ALL.iter().map(|&sp| ((sp as u8).to_string(), sp.name())).collect::<std::collections::BTreeMap<_, _>>(),
+        "splits": per_split,
+        "sources": sources,
+        "content_sha256": store.recorded_content_sha256(),
+    })
+}
+
+fn inspect_store(a: &Args) -> anyhow::Result<()> {
+    let store = EpochStore::open(&a.file)?;
+    let doc = store_json(&store);
+    if a.json {
+        return super::print_document(super::schema::INSPECT_STORE, &doc);
+    }
+    let m = store.meta();
+    println!("epoch store: {}", a.file.display());
+    println!(
+        "windows:     {} x {} channels x {} samples at {} Hz",
+        store.len(),
+        store.n_channels(),
+        store.n_samples(),
+        m.fs
+    );
+    println!("unit:        {}", m.unit.as_deref().unwrap_or("not recorded"));
+    println!("label:       {} ({})", m.label_column, m.classes.join(", "));
+    println!("subjects:    {}", m.subjects.len());
+    for sp in doc["splits"].as_array().into_iter().flatten() {
+        println!(
+            "  split {} ({}): {} windows, {} subjects",
+            sp["code"],
+            sp["split"].as_str().unwrap_or(""),
+            sp["windows"],
+            sp["subjects"]
+        );
+    }
+    match store.sources() {
+        None => println!("sources:     not recorded (a store of an earlier version, or not made by prepare)"),
+        Some(src) => {
+            println!(
+                "recordings:  {} (onsets in s from each recording's first sample)",
+                src.recordings.len()
+            );
+            for r in doc["sources"]["recordings"].as_array().into_iter().flatten() {
+                println!(
+                    "  {}  {} windows, onsets {}-{} s",
+                    r["path"].as_str().unwrap_or(""),
+                    r["windows"],
+                    r["first_onset_s"],
+                    r["last_onset_s"]
+                );
+            }
+            if src.recordings.len() > RECORDINGS_SHOWN {
+                println!("  ... {} more", src.recordings.len() - RECORDINGS_SHOWN);
+            }
+        }
     }
     Ok(())
 }

@@ -238,15 +238,21 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     }
     let mut reports = Vec::new();
     for (seed, run) in &seeds {
-        println!("== seed {seed}: {}", run.display());
+        // With --json, stdout holds the one document: the progress goes to stderr.
+        if a.json {
+            eprintln!("== seed {seed}: {}", run.display());
+        } else {
+            println!("== seed {seed}: {}", run.display());
+        }
         reports.push(run_one(one(*seed, run), g)?);
     }
     let ids: Vec<u64> = seeds.iter().map(|s| s.0).collect();
     let agreement = eeglens_interpret::agreement(&ids, &reports);
     std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    super::write_file(&path, (serde_json::to_string_pretty(&agreement)? + "\n").as_bytes())?;
+    let doc = super::document(eeglens_interpret::agreement::AGREEMENT_FORMAT, &agreement)?;
+    super::write_file(&path, (serde_json::to_string_pretty(&doc)? + "\n").as_bytes())?;
     if a.json {
-        println!("{}", serde_json::to_string(&agreement)?);
+        println!("{}", serde_json::to_string(&doc)?);
         return Ok(());
     }
     println!("== agreement over {} seeds (a top band needs a strict majority of all seeds)", ids.len());
@@ -304,7 +310,7 @@ fn run_folds(a: Args, g: &super::Global) -> anyhow::Result<()> {
     let out = output_dir(&a);
     write_outputs(&result, &out)?;
     if a.json {
-        println!("{}", serde_json::to_string(&result.report)?);
+        super::print_document(eeglens_interpret::result::FORMAT, &result.report)?;
         return Ok(());
     }
     let r = &result.report;
@@ -360,7 +366,7 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
     let out = output_dir(&a);
     write_outputs(&result, &out)?;
     if a.json {
-        println!("{}", serde_json::to_string(&result.report)?);
+        super::print_document(eeglens_interpret::result::FORMAT, &result.report)?;
         return Ok(result.report);
     }
     let r = &result.report;

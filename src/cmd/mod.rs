@@ -82,6 +82,54 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The `schema` of every JSON document the command line prints (`--json`) or writes, when no
+/// library owns it. docs/json.md describes each; a new field keeps the version, a field
+/// removed or renamed (or its meaning changed) takes the next one.
+pub mod schema {
+    /// `inspect FILE --json` on a recording
+    pub const INSPECT: &str = "eeglens-inspect/1";
+    /// `inspect DIR --json` on a BIDS dataset
+    pub const INSPECT_BIDS: &str = "eeglens-inspect-bids/1";
+    /// `inspect STORE --json` on an epoch store
+    pub const INSPECT_STORE: &str = "eeglens-inspect-store/1";
+    /// `synth --json`
+    pub const SYNTH: &str = "eeglens-synth/1";
+    /// `prepare --json` and `merge --json`
+    pub const PREPARE: &str = "eeglens-prepare/1";
+    /// `prepare --shard i/N --json`
+    pub const PREPARE_SHARD: &str = "eeglens-prepare-shard/1";
+    /// `train --json` on one run
+    pub const TRAIN: &str = "eeglens-train/1";
+    /// `train --seeds ... --json` and `train --folds K --json`
+    pub const TRAIN_RUNS: &str = "eeglens-train-runs/1";
+    /// `eval --json` over a parent of seed runs
+    pub const EVAL_SEEDS: &str = "eeglens-eval-seeds/1";
+    /// `validate --cell i/N --json`
+    pub const VALIDATE_CELLS: &str = "eeglens-validate-cells/1";
+    /// `bench --json`
+    pub const BENCH: &str = "eeglens-bench/1";
+    /// `bench --profile --json`
+    pub const BENCH_PROFILE: &str = "eeglens-bench-profile/1";
+    /// `report --json`
+    pub const REPORT: &str = "eeglens-report/1";
+    /// `demo --json`
+    pub const DEMO: &str = "eeglens-demo/1";
+}
+
+/// `value` as one JSON document (an object) with `schema` as its `schema` field.
+pub fn document<T: serde::Serialize>(schema: &str, value: &T) -> anyhow::Result<serde_json::Value> {
+    let mut v = serde_json::to_value(value)?;
+    let Some(o) = v.as_object_mut() else { anyhow::bail!("a {schema} document is not a JSON object") };
+    o.insert("schema".into(), schema.into());
+    Ok(v)
+}
+
+/// Prints `value` on stdout as one line of JSON, with `schema` as its `schema` field.
+pub fn print_document<T: serde::Serialize>(schema: &str, value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(&document(schema, value)?)?);
+    Ok(())
+}
+
 /// Writes `bytes` to `path` atomically and durably (`eeglens_io::atomic`).
 pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     eeglens_io::atomic::write_file(path, bytes)

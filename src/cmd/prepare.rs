@@ -358,6 +358,7 @@ fn run_shard(a: &Args, cfg: &PrepareConfig, shard: Shard, g: &Global, n: usize) 
 
 fn shard_json(s: &ShardSummary, secs: f64) -> serde_json::Value {
     serde_json::json!({
+        "schema": super::schema::PREPARE_SHARD,
         "out": s.out,
         "shard": s.shard.to_string(),
         "n_windows": s.n_windows,
@@ -373,6 +374,7 @@ fn shard_json(s: &ShardSummary, secs: f64) -> serde_json::Value {
 pub(super) fn summary_json(s: &PrepareSummary, secs: f64) -> serde_json::Value {
     let outcome = s.outcome_json();
     serde_json::json!({
+        "schema": super::schema::PREPARE,
         "out": s.out,
         "classes": s.classes,
         "windows_per_class": s.windows_per_class,

@@ -26,6 +26,10 @@ pub struct Args {
     /// Replace the HTML file when it exists.
     #[arg(long)]
     pub force: bool,
+    /// Print one JSON document on stdout (`eeglens-report/1`, docs/json.md: the files written and
+    /// what the page lacks) instead of the summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Refuses an `out` that would replace a file the report is made from (a file
@@ -59,6 +63,22 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("{}: {e}", parent.display()))?;
     }
     super::write_file(&out, render_html(&input).as_bytes())?;
+    if a.json {
+        let doc = serde_json::json!({
+            "run": a.run,
+            "out": out,
+            "written": [&out],
+            "seeds": input.seeds.as_ref().map(|s| serde_json::json!({"runs": s.runs.len(), "shown": s.shown})),
+            "test": input.eval.as_ref().map(|e| serde_json::json!({
+                "accuracy": e.accuracy,
+                "subject_accuracy": e.subject_accuracy,
+                "learned": e.chance.as_ref().map(|c| c.learned),
+            })),
+            "interpreted": input.interpretation.is_some(),
+            "missing": input.missing.iter().map(|m| m.describe()).collect::<Vec<_>>(),
+        });
+        return super::print_document(super::schema::REPORT, &doc);
+    }
     print_summary(&input);
     for m in &input.missing {
         println!("missing     {}", m.describe());

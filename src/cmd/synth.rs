@@ -121,6 +121,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     let n_effect = summary.subjects.iter().filter(|s| s.sex == cfg.effect.class).count();
     if a.json {
         let v = serde_json::json!({
+            "schema": super::schema::SYNTH,
             "root": summary.root,
             "subjects": summary.subjects.len(),
             "files": summary.files,

@@ -95,6 +95,20 @@ pub struct Args {
     /// Overwrite a run already in --out, or train into an existing directory that holds other files.
     #[arg(long)]
     pub force: bool,
+    /// Print one JSON document on stdout when training ends (`eeglens-train/1`, with --seeds or
+    /// --folds `eeglens-train-runs/1`; docs/json.md); what is otherwise printed goes to stderr.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints a line of the human summary: on stdout, or on stderr when stdout holds the JSON
+/// document (`--json`).
+fn say_out(json: bool, line: &str) {
+    if json {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
 }
 
 fn settings(a: &Args, mut cfg: TrainConfig) -> anyhow::Result<TrainConfig> {
@@ -184,7 +198,14 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     if let Some(k) = a.folds {
         return run_folds(a, k, g);
     }
-    let Some(spec) = a.seeds.clone() else { return run_one(a, g, None) };
+    let Some(spec) = a.seeds.clone() else {
+        let json = a.json;
+        let doc = run_one(a, g, None)?;
+        if json {
+            super::print_document(super::schema::TRAIN, &doc)?;
+        }
+        return Ok(());
+    };
     let seeds = parse_seeds(&spec)?;
     if a.resume {
         bail!("--seeds resumes interrupted seeds by itself; drop --resume");
@@ -193,6 +214,7 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
         bail!("{}: holds a single run (config.json); choose another --out for --seeds", a.out.display());
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("{}: cannot create", a.out.display()))?;
+    let mut runs = Vec::new();
     for seed in seeds {
         let dir = a.out.join(eeglens_train::run_dir::seed_dir_name(seed));
         let done = dir.join("eval-test.json").exists();
@@ -200,18 +222,36 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
         let started = dir.join(eeglens_train::run_dir::CONFIG_FILE).exists()
             || dir.join(select::CANDIDATES_DIR).is_dir();
         if done && !a.force {
-            println!("seed {seed}: complete in {} (skipped; --force retrains)", dir.display());
+            say_out(
+                a.json,
+                &format!("seed {seed}: complete in {} (skipped; --force retrains)", dir.display()),
+            );
+            runs.push(serde_json::json!({"seed": seed, "dir": dir, "skipped": true, "run": null}));
             continue;
         }
-        println!("seed {seed}: {}", dir.display());
-        let one = Args { seeds: None, seed: Some(seed), out: dir, resume: started && !a.force, ..a.clone() };
-        run_one(one, g, None)?;
+        say_out(a.json, &format!("seed {seed}: {}", dir.display()));
+        let one = Args {
+            seeds: None,
+            seed: Some(seed),
+            out: dir.clone(),
+            resume: started && !a.force,
+            ..a.clone()
+        };
+        let doc = run_one(one, g, None)?;
+        runs.push(serde_json::json!({"seed": seed, "dir": dir, "skipped": false, "run": doc}));
     }
-    println!(
-        "seeds: {} (interpret them together with `eeglens interpret --run {}`)",
-        a.out.display(),
-        a.out.display()
+    say_out(
+        a.json,
+        &format!(
+            "seeds: {} (interpret them together with `eeglens interpret --run {}`)",
+            a.out.display(),
+            a.out.display()
+        ),
     );
+    if a.json {
+        let doc = serde_json::json!({"parent": a.out, "kind": "seeds", "runs": runs});
+        super::print_document(super::schema::TRAIN_RUNS, &doc)?;
+    }
     Ok(())
 }
 
@@ -244,6 +284,7 @@ fn run_folds(a: Args, k: usize, g: &super::Global) -> anyhow::Result<()> {
     drop(store);
     std::fs::create_dir_all(&a.out).with_context(|| format!("{}: cannot create", a.out.display()))?;
     let chosen: Vec<usize> = a.fold.map_or_else(|| (0..k).collect(), |i| vec![i]);
+    let mut runs = Vec::new();
     for i in chosen {
         let fold = &plan[i];
         let dir = a.out.join(folds::fold_dir_name(i));
@@ -265,7 +306,8 @@ fn run_folds(a: Args, k: usize, g: &super::Global) -> anyhow::Result<()> {
         // A model selection interrupted before its choice has candidates and no config.json yet.
         let started = config.exists() || dir.join(select::CANDIDATES_DIR).is_dir();
         if done && !a.force {
-            println!("fold {i}: complete in {} (skipped; --force retrains)", dir.display());
+            say_out(a.json, &format!("fold {i}: complete in {} (skipped; --force retrains)", dir.display()));
+            runs.push(serde_json::json!({"fold": i, "dir": dir, "skipped": true, "run": null}));
             continue;
         }
         if started && !a.resume && !a.force {
@@ -274,30 +316,41 @@ fn run_folds(a: Args, k: usize, g: &super::Global) -> anyhow::Result<()> {
                 dir.display()
             );
         }
-        println!(
-            "fold {i} of {k}: {} (tests {} subjects, validates on {}, trains on {})",
-            dir.display(),
-            fold.test.len(),
-            fold.val.len(),
-            fold.train.len()
+        say_out(
+            a.json,
+            &format!(
+                "fold {i} of {k}: {} (tests {} subjects, validates on {}, trains on {})",
+                dir.display(),
+                fold.test.len(),
+                fold.val.len(),
+                fold.train.len()
+            ),
         );
         let resume = started && !a.force;
         let one = Args {
             folds: None,
             fold: None,
             fold_seed: None,
-            out: dir,
+            out: dir.clone(),
             resume,
             data: Some(data.clone()),
             ..a.clone()
         };
-        run_one(one, g, Some(fold.clone()))?;
+        let doc = run_one(one, g, Some(fold.clone()))?;
+        runs.push(serde_json::json!({"fold": i, "dir": dir, "skipped": false, "run": doc}));
     }
-    println!(
-        "folds: {} (evaluate them together with `eeglens eval --run {}`)",
-        a.out.display(),
-        a.out.display()
+    say_out(
+        a.json,
+        &format!(
+            "folds: {} (evaluate them together with `eeglens eval --run {}`)",
+            a.out.display(),
+            a.out.display()
+        ),
     );
+    if a.json {
+        let doc = serde_json::json!({"parent": a.out, "kind": "folds", "folds": k, "runs": runs});
+        super::print_document(super::schema::TRAIN_RUNS, &doc)?;
+    }
     Ok(())
 }
 
@@ -322,8 +375,13 @@ fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
 }
 
 /// Trains (or resumes) the run in `a.out`; `fold` is the cross-validation
-/// fold a new run is (a resumed run keeps the fold it recorded).
-fn run_one(a: Args, g: &super::Global, fold: Option<eeglens_train::folds::Fold>) -> anyhow::Result<()> {
+/// fold a new run is (a resumed run keeps the fold it recorded). Returns the run's
+/// `eeglens-train/1` document (without `schema`), which `--json` prints.
+fn run_one(
+    a: Args,
+    g: &super::Global,
+    fold: Option<eeglens_train::folds::Fold>,
+) -> anyhow::Result<serde_json::Value> {
     let candidates_dir = a.out.join(select::CANDIDATES_DIR);
     let (cfg, data) = if a.resume && candidates_dir.is_dir() {
         // A selection run: its settings are stored with its candidates, which share them.
@@ -475,53 +533,114 @@ fn run_one(a: Args, g: &super::Global, fold: Option<eeglens_train::folds::Fold>)
         StopReason::EarlyStopped => "stopped early",
         _ => "done",
     };
+    let out = |line: String| say_out(a.json, &line);
     if let Some(sel) = &selection {
-        println!("{}", sel.describe());
-        println!(
+        out(sel.describe());
+        out(format!(
             "{how}: {} epochs of {} (the chosen model); all candidates in {:.1} s; best epoch {}",
             summary.epochs_done,
             sel.chosen,
             summary.seconds,
             summary.best_epoch.map_or("-".into(), |e| e.to_string())
-        );
+        ));
     } else {
-        println!(
+        out(format!(
             "{how}: {} epochs in {:.1} s; best epoch {}",
             summary.epochs_done,
             summary.seconds,
             summary.best_epoch.map_or("-".into(), |e| e.to_string())
-        );
+        ));
     }
     if let Some(t) = &summary.test {
-        println!(
+        out(format!(
             "test: {:.3} per window (balanced {:.3}, AUC {}), {:.3} per subject over {} subjects",
             t.accuracy,
             t.balanced_accuracy,
             opt(t.auc, 3),
             t.subject_accuracy,
             t.n_subjects
-        );
+        ));
         if let Some(c) = &t.chance {
             if c.learned {
-                println!("chance: {}", c.describe());
+                out(format!("chance: {}", c.describe()));
             } else {
-                println!("WARNING: {}", c.describe());
+                out(format!("WARNING: {}", c.describe()));
             }
         }
     }
-    if let Ok(Some(b)) = RunDir::open(&a.out).and_then(|r| r.baseline()) {
-        println!(
+    let run = RunDir::open(&a.out)?;
+    let baseline = run.baseline().ok().flatten();
+    let net_learned = summary.test.as_ref().and_then(|t| t.chance.as_ref()).is_some_and(|c| c.learned);
+    let mut missed = None;
+    if let Some(b) = &baseline {
+        out(format!(
             "baseline: {:.3} per window, {:.3} per subject (band power + logistic regression; baseline.json)",
             b.test.accuracy, b.test.subject_accuracy
-        );
-        let net_learned = summary.test.as_ref().and_then(|t| t.chance.as_ref()).is_some_and(|c| c.learned);
+        ));
         let base_learned = b.test.chance.as_ref().is_some_and(|c| c.learned);
         if base_learned && !net_learned {
-            println!("{}", missed_effect_hint(&cfg.model));
+            let hint = missed_effect_hint(&cfg.model);
+            out(hint.clone());
+            missed = Some(hint);
         }
     }
-    println!("run: {}", a.out.display());
-    Ok(())
+    out(format!("run: {}", a.out.display()));
+    Ok(train_document(&a, &summary, selection.as_ref(), run.config(), baseline.as_ref(), missed))
+}
+
+/// The `eeglens-train/1` document of a finished run (docs/json.md), without `schema`.
+fn train_document(
+    a: &Args,
+    summary: &eeglens_train::TrainSummary,
+    selection: Option<&select::Selection>,
+    config: &eeglens_train::run_dir::RunConfig,
+    baseline: Option<&eeglens_train::baseline::BaselineReport>,
+    missed: Option<String>,
+) -> serde_json::Value {
+    let best = summary.best_epoch.and_then(|e| summary.records.iter().rev().find(|r| r.epoch == e));
+    let val = best.map(|r| {
+        serde_json::json!({
+            "epoch": r.epoch,
+            "loss": r.val_loss,
+            "accuracy": r.val_accuracy,
+            "balanced_accuracy": r.val_balanced_accuracy,
+            "auc": r.val_auc,
+            "subject_accuracy": r.val_subject_accuracy,
+        })
+    });
+    let test = summary.test.as_ref().map(eeglens_train::EvalReport::without_windows);
+    let attempts: Vec<serde_json::Value> = config
+        .attempts
+        .iter()
+        .map(|t| serde_json::json!({"attempt": t.attempt, "reason": t.reason, "epochs": t.records.len()}))
+        .collect();
+    serde_json::json!({
+        "run": a.out,
+        "data": config.data.path,
+        "model": config.train.model,
+        "selection": selection,
+        "stop": match summary.stop {
+            StopReason::EarlyStopped => "early_stopped",
+            _ => "completed",
+        },
+        "epochs_done": summary.epochs_done,
+        "best_epoch": summary.best_epoch,
+        "monitor": config.train.monitor,
+        "best_value": summary.best_value,
+        "seconds": summary.seconds,
+        "threads": summary.threads,
+        "val": val,
+        "test": test,
+        "learned": summary.test.as_ref().and_then(|t| t.chance.as_ref()).map(|c| c.learned),
+        "baseline": baseline.map(|b| serde_json::json!({
+            "accuracy": b.test.accuracy,
+            "subject_accuracy": b.test.subject_accuracy,
+            "learned": b.test.chance.as_ref().map(|c| c.learned),
+            "top_band": b.top_band,
+        })),
+        "missed": missed,
+        "attempts": attempts,
+    })
 }
 
 /// What to do when the baseline decodes the data and the network does not:

@@ -226,7 +226,8 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     }
     if let Some((i, n)) = task {
         if a.json {
-            println!("{}", serde_json::to_string(&serde_json::json!({ "task": [i, n], "cells": results }))?);
+            let doc = serde_json::json!({ "schema": super::schema::VALIDATE_CELLS, "task": [i, n], "cells": results });
+            println!("{}", serde_json::to_string(&doc)?);
         } else {
             println!(
                 "task {i}/{n}: {} cells done in {:.0} s under {}; once every task is done: eeglens validate --merge {}",

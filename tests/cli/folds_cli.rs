@@ -99,6 +99,7 @@ fn three_folds_partition_the_subjects_and_eval_reports_their_mean() {
 
     let o = eeglens(&["eval", "--run", s(&parent), "--json"]);
     let v: serde_json::Value = serde_json::from_str(&ok(&o)).expect("one JSON document");
+    assert_eq!(crate::util::assert_documented(&v), "eeglens-eval-folds/1");
     assert_eq!(v["schema"], "eeglens-eval-folds/1");
     let folds = v["folds"].as_array().expect("folds");
     assert_eq!(folds.len(), 3);

@@ -14,6 +14,7 @@ mod folds_cli;
 mod interpret_cli;
 mod interpret_folds_cli;
 mod interpret_synthetic;
+mod json_cli;
 mod nn_bench;
 mod nn_forward;
 mod outputs_cli;

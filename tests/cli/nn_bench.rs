@@ -24,6 +24,7 @@ fn bench_json_has_the_contract_fields() {
     assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8(o.stdout).expect("utf-8");
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON document");
+    assert_eq!(crate::util::assert_documented(&v), "eeglens-bench/1");
     for key in [
         "train_samples_per_s",
         "infer_samples_per_s",
@@ -63,6 +64,7 @@ fn bench_profile_lists_every_layer_and_counts_page_faults() {
     assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).expect("one JSON document");
+    assert_eq!(crate::util::assert_documented(&v), "eeglens-bench-profile/1");
     assert_eq!(v["model"], "eegnet");
     assert_eq!(v["batch"], 4);
     let layers = v["layers"].as_array().expect("layers");

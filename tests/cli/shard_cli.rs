@@ -52,10 +52,11 @@ fn shards_merged_equal_the_single_store_and_bad_parts_are_refused() {
     let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
     assert!(bits(&a.x) == bits(&b.x), "the windows differ");
     assert_eq!((&a.y, &a.subject, &a.split, a.n_samples), (&b.y, &b.subject, &b.split, b.n_samples));
+    assert!(a.sources.is_some() && a.sources == b.sources, "each window's recording and onset");
     let (ma, mb) = (&a.meta, &b.meta);
     assert_eq!(
-        (&ma.channels, ma.fs, &ma.classes, &ma.label_column, &ma.subjects),
-        (&mb.channels, mb.fs, &mb.classes, &mb.label_column, &mb.subjects)
+        (&ma.channels, ma.fs, &ma.classes, &ma.label_column, &ma.subjects, &ma.unit),
+        (&mb.channels, mb.fs, &mb.classes, &mb.label_column, &mb.subjects, &mb.unit)
     );
     assert_eq!(comparable(&ma.settings), comparable(&mb.settings));
     assert!(ma.settings.get("shards").is_none());

@@ -342,6 +342,7 @@ fn seeds_train_into_a_parent_that_eval_and_interpret_read_together() {
     let o = eeglens(&["eval", "--run", parent_s, "--json"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+    assert_eq!(crate::util::assert_documented(&v), "eeglens-eval-seeds/1");
     assert_eq!(v["seeds"].as_array().expect("seeds").len(), 2);
     assert!(v["mean"]["accuracy"].is_number() && v["sd"]["accuracy"].is_number());
 

@@ -99,3 +99,52 @@ impl Drop for Scratch {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The schemas of docs/json.md, each with its documented top-level fields: a section
+/// ``## `eeglens-<name>/<v>` `` and the first column of its field table (`a.b` and `a[].b`
+/// document `a`).
+pub fn documented_schemas() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/json.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/json.md reads");
+    let mut out = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        if let Some(h) = line.strip_prefix("## ") {
+            current = h.trim().strip_prefix('`').and_then(|h| h.strip_suffix('`')).map(str::to_string);
+            if let Some(c) = &current {
+                assert!(out.insert(c.clone(), std::collections::BTreeSet::new()).is_none(), "{c} twice");
+            }
+            continue;
+        }
+        let (Some(schema), Some(row)) = (&current, line.strip_prefix("| ")) else { continue };
+        let first = row.split(" | ").next().unwrap_or("");
+        for name in first.split('`').skip(1).step_by(2) {
+            let top = name.split(['.', '[']).next().unwrap_or(name);
+            out.get_mut(schema).expect("inserted above").insert(top.to_string());
+        }
+    }
+    out
+}
+
+/// Asserts that `doc` names a schema of docs/json.md (`schema`, `eeglens-<name>/<version>`)
+/// and that each of its top-level fields is in that schema's table; returns the schema.
+pub fn assert_documented(doc: &serde_json::Value) -> String {
+    let schema = doc["schema"].as_str().unwrap_or_else(|| panic!("no `schema` in {doc}")).to_string();
+    let schemas = documented_schemas();
+    let fields = schemas.get(&schema).unwrap_or_else(|| panic!("{schema} is not in docs/json.md"));
+    let obj = doc.as_object().expect("a document is an object");
+    for key in obj.keys() {
+        assert!(fields.contains(key), "{schema}: field `{key}` is not in docs/json.md ({fields:?})");
+    }
+    schema
+}
+
+/// Stdout of a successful `--json` command: exactly one JSON document, whose schema and
+/// top-level fields docs/json.md describes.
+pub fn json_document(o: &Output) -> serde_json::Value {
+    let out = ok(o);
+    let doc: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {out}"));
+    assert_documented(&doc);
+    doc
+}

@@ -52,6 +52,7 @@ fn tiny_grid_schema_rerun_refusal_and_merge() {
     let out = fresh_path("grid");
     let stdout = ok(&validate(&out, &["--json"]));
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("--json prints one JSON document");
+    crate::util::assert_documented(&doc);
     assert_eq!(doc, json(&out.join("validate.json")));
     assert_eq!(doc["schema"], "eeglens-validate/1");
     assert_eq!(doc["grid_hash"].as_str().unwrap().len(), 16);

@@ -5,15 +5,24 @@
 //! | `x` | F32 | `[N, C, T]` | windows in the prepared unit (µV, or z-scores) |
 //! | `y` | I64 | `[N]` | class index into `classes` |
 //! | `subject` | I32 | `[N]` | subject index into `subjects` |
-//! | `split` | U8 | `[N]` | 0 train, 1 validation, 2 test |
+//! | `split` | U8 | `[N]` | 0 train, 1 validation, 2 test (`split_codes`) |
+//! | `recording` | I32 | `[N]` | recording index into `recordings` (optional) |
+//! | `onset_s` | F64 | `[N]` | onset in seconds on the recording's own time axis (optional) |
 //!
 //! `__metadata__` holds `format` (`eeglens-epochs/1`), `channels`, `classes`,
 //! `subjects` (JSON arrays of strings), `fs` (Hz), `label_column`,
+//! `split_codes` (`{"0":"train","1":"val","2":"test"}`), `unit` (of `x`:
+//! `µV`, or `z-score` when the preparation normalised the windows),
+//! `recordings` (with the two optional tensors: each recording's path relative
+//! to the dataset root, see [`WindowSources`]),
 //! `settings` (a JSON object describing the preparation) and
 //! `content_sha256` (see [`EpochStore::compute_content_sha256`]: a hash of the
 //! tensors and the other metadata, so a run can tell cheaply whether a store is
 //! the one it was trained on). Python opens the file with
-//! `safetensors.numpy.load_file`.
+//! `safetensors.numpy.load_file`. Stores written before `split_codes`, `unit`,
+//! `recording` and `onset_s` existed still open: [`EpochMeta::unit`] is then
+//! read from the settings' `normalise` when they have it, and
+//! [`EpochStore::sources`] is `None`. docs/json.md describes every key.
 //!
 //! [`EpochStore::open`] memory-maps the file, so a store larger than RAM can
 //! be trained on: a batch copies just its windows out of the map. It also
@@ -38,8 +47,29 @@ pub const FORMAT: &str = "eeglens-epochs/1";
 /// The metadata key of the content hash ([`EpochStore::compute_content_sha256`]).
 pub const CONTENT_KEY: &str = "content_sha256";
 
-/// The store's tensors, in the order the content hash reads them.
+/// The store's tensors, in the order the content hash reads them (then [`SOURCE_TENSORS`] when
+/// the store has them).
 const TENSORS: [&str; 4] = ["x", "y", "subject", "split"];
+
+/// The optional per-window tensors of [`WindowSources`], in the order the content hash reads them.
+const SOURCE_TENSORS: [&str; 2] = ["recording", "onset_s"];
+
+/// The metadata key naming the split codes of tensor `split`.
+pub const SPLIT_CODES_KEY: &str = "split_codes";
+
+/// The unit of `x` when the windows are in microvolts.
+pub const UNIT_MICROVOLT: &str = "µV";
+
+/// The unit of `x` when the preparation normalised the windows (channel means removed, divided
+/// by one standard deviation per recording or per window).
+pub const UNIT_Z_SCORE: &str = "z-score";
+
+/// `split_codes` as written: the code of each [`Split`] and its name.
+pub fn split_codes_json() -> String {
+    let codes: BTreeMap<String, &str> =
+        Split::ALL.iter().map(|&s| ((s as u8).to_string(), s.name())).collect();
+    serde_json::to_string(&codes).expect("strings serialise")
+}
 
 /// SHA-256 (lower-case hex) of the tensors' bytes, each preceded by its name
 /// and length, then of every metadata entry but the hash itself, by key.
@@ -122,6 +152,24 @@ pub struct EpochMeta {
     pub subjects: Vec<String>,
     /// how the windows were prepared (free-form JSON object)
     pub settings: serde_json::Value,
+    /// the unit of `x` ([`UNIT_MICROVOLT`], [`UNIT_Z_SCORE`]); `None` when unknown
+    pub unit: Option<String>,
+}
+
+/// Where each window came from, so any window can be traced back to its file: the recording
+/// and the onset. Stored as tensors `recording` (I32) and `onset_s` (F64) and the metadata
+/// list `recordings`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct WindowSources {
+    /// the recordings, as paths relative to the dataset root (`/`-separated; the file name
+    /// holds the BIDS entities `sub-`, `ses-`, `task-`, `run-`)
+    pub recordings: Vec<String>,
+    /// per window: its recording, an index into `recordings`
+    pub recording: Vec<u32>,
+    /// per window: its first sample's time in seconds from the recording's first sample (the
+    /// time axis of the file's annotations and of its events.tsv), whatever the eyes-closed
+    /// selection, resampling or rejection kept
+    pub onset_s: Vec<f64>,
 }
 
 /// Epochs held in memory, ready to be written.
@@ -139,6 +187,9 @@ pub struct EpochSet {
     pub split: Vec<Split>,
     /// names, rate and settings
     pub meta: EpochMeta,
+    /// each window's recording and onset; `None` for windows that come from no file (toy
+    /// sets) or a store written before they were recorded
+    pub sources: Option<WindowSources>,
 }
 
 impl EpochSet {
@@ -192,6 +243,25 @@ impl EpochSet {
                 i / (c * t).max(1)
             )));
         }
+        if let Some(src) = &self.sources {
+            if src.recording.len() != n || src.onset_s.len() != n {
+                return Err(DataError::Invalid(format!(
+                    "{n} windows, {} recording indices, {} onsets",
+                    src.recording.len(),
+                    src.onset_s.len()
+                )));
+            }
+            if let Some(i) = src.recording.iter().position(|&r| r as usize >= src.recordings.len()) {
+                return Err(DataError::Invalid(format!(
+                    "window {i} has recording {} of {}",
+                    src.recording[i],
+                    src.recordings.len()
+                )));
+            }
+            if let Some(i) = src.onset_s.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(DataError::Invalid(format!("window {i} has onset {} s", src.onset_s[i])));
+            }
+        }
         Ok(())
     }
 
@@ -210,12 +280,20 @@ impl EpochSet {
         fn view(dtype: Dtype, shape: Vec<usize>, data: &[u8]) -> Result<TensorView<'_>, DataError> {
             TensorView::new(dtype, shape, data).map_err(|e| DataError::Invalid(format!("{e}")))
         }
-        let tensors = vec![
+        let (r_bytes, o_bytes): (Vec<u8>, Vec<u8>) = match &self.sources {
+            Some(src) => (
+                src.recording.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect(),
+                src.onset_s.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let mut tensors = vec![
             ("x", view(Dtype::F32, vec![n, c, self.n_samples], &x_bytes)?),
             ("y", view(Dtype::I64, vec![n], &y_bytes)?),
             ("subject", view(Dtype::I32, vec![n], &s_bytes)?),
             ("split", view(Dtype::U8, vec![n], &p_bytes)?),
         ];
+        let mut hashed = vec![&x_bytes[..], &y_bytes[..], &s_bytes[..], &p_bytes[..]];
         let m = &self.meta;
         let mut info = HashMap::new();
         info.insert("format".to_string(), FORMAT.to_string());
@@ -225,10 +303,20 @@ impl EpochSet {
         info.insert("fs".to_string(), m.fs.to_string());
         info.insert("label_column".to_string(), m.label_column.clone());
         info.insert("settings".to_string(), m.settings.to_string());
-        let hash = content_hash(
-            TENSORS.into_iter().zip([&x_bytes[..], &y_bytes[..], &s_bytes[..], &p_bytes[..]]),
-            info.iter(),
-        );
+        info.insert(SPLIT_CODES_KEY.to_string(), split_codes_json());
+        if let Some(unit) = &m.unit {
+            info.insert("unit".to_string(), unit.clone());
+        }
+        if let Some(src) = &self.sources {
+            tensors.push(("recording", view(Dtype::I32, vec![n], &r_bytes)?));
+            tensors.push(("onset_s", view(Dtype::F64, vec![n], &o_bytes)?));
+            hashed.extend([&r_bytes[..], &o_bytes[..]]);
+            info.insert(
+                "recordings".to_string(),
+                serde_json::to_string(&src.recordings).expect("strings serialise"),
+            );
+        }
+        let hash = content_hash(TENSORS.into_iter().chain(SOURCE_TENSORS).zip(hashed), info.iter());
         info.insert(CONTENT_KEY.to_string(), hash);
         let bytes = safetensors::serialize(tensors, Some(info))
             .map_err(|e| DataError::Invalid(format!("cannot serialise epochs: {e}")))?;
@@ -242,8 +330,9 @@ pub struct EpochStore {
     path: PathBuf,
     mmap: memmap2::Mmap,
     x_offset: usize,
-    /// byte ranges of `x`, `y`, `subject`, `split` in the map
-    tensor_ranges: [std::ops::Range<usize>; 4],
+    /// byte ranges of `x`, `y`, `subject`, `split` (then `recording`, `onset_s` when present)
+    /// in the map
+    tensor_ranges: Vec<std::ops::Range<usize>>,
     /// the `__metadata__` map as stored
     info: BTreeMap<String, String>,
     n: usize,
@@ -253,6 +342,7 @@ pub struct EpochStore {
     subject: Vec<u32>,
     split: Vec<Split>,
     meta: EpochMeta,
+    sources: Option<WindowSources>,
 }
 
 impl std::fmt::Debug for EpochStore {
@@ -316,7 +406,12 @@ impl EpochStore {
             let start = t.data().as_ptr() as usize - mmap.as_ptr() as usize;
             start..start + t.data().len()
         };
-        let tensor_ranges = [range(&x), range(&y_t), range(&s_t), range(&p_t)];
+        let mut tensor_ranges = vec![range(&x), range(&y_t), range(&s_t), range(&p_t)];
+        let sources = read_sources(path, &st, &info, n)?;
+        if let Some((r_t, o_t, _)) = &sources {
+            tensor_ranges.extend([range(r_t), range(o_t)]);
+        }
+        let sources = sources.map(|(_, _, s)| s);
         let x_offset = tensor_ranges[0].start;
         let store = Self {
             path: path.to_path_buf(),
@@ -331,6 +426,7 @@ impl EpochStore {
             subject,
             split,
             meta,
+            sources,
         };
         store.check_finite()?;
         Ok(store)
@@ -372,13 +468,16 @@ impl EpochStore {
     }
 
     /// SHA-256 (lower-case hex) of the store's content: the bytes of `x`, `y`,
-    /// `subject` and `split`, each preceded by its name and length, then every
+    /// `subject`, `split` (and `recording`, `onset_s` when present), each preceded by its name and length, then every
     /// metadata entry except `content_sha256`, by key. Two stores with the same
     /// hash hold the same windows, labels, subjects and splits. Reads the whole
     /// store (about 1 GiB/s on one core).
     pub fn compute_content_sha256(&self) -> String {
         content_hash(
-            TENSORS.into_iter().zip(self.tensor_ranges.iter().map(|r| &self.mmap[r.clone()])),
+            TENSORS
+                .into_iter()
+                .chain(SOURCE_TENSORS)
+                .zip(self.tensor_ranges.iter().map(|r| &self.mmap[r.clone()])),
             self.info.iter(),
         )
     }
@@ -426,6 +525,22 @@ impl EpochStore {
     /// Names, rate and settings.
     pub fn meta(&self) -> &EpochMeta {
         &self.meta
+    }
+
+    /// Each window's recording and onset; `None` for a store written without them (toy sets,
+    /// stores of earlier versions).
+    pub fn sources(&self) -> Option<&WindowSources> {
+        self.sources.as_ref()
+    }
+
+    /// Window `i`'s recording (its path relative to the dataset root) and onset in seconds on
+    /// that recording's time axis, when the store records them.
+    ///
+    /// # Panics
+    /// When `i >= len()`.
+    pub fn source_of(&self, i: usize) -> Option<(&str, f64)> {
+        assert!(i < self.n, "window {i} of {}", self.n);
+        self.sources.as_ref().map(|s| (s.recordings[s.recording[i] as usize].as_str(), s.onset_s[i]))
     }
 
     /// Gives every window of a subject the split `role` returns for it
@@ -512,6 +627,7 @@ impl EpochStore {
             subject: self.subject.clone(),
             split: self.split.clone(),
             meta: self.meta.clone(),
+            sources: self.sources.clone(),
         }
     }
 }
@@ -593,7 +709,61 @@ fn read_meta(path: &Path, info: &HashMap<String, String>, n_channels: usize) -> 
         .map(|s| serde_json::from_str(s).unwrap_or(serde_json::Value::String(s.clone())))
         .unwrap_or(serde_json::Value::Null);
     let label_column = info.get("label_column").cloned().unwrap_or_default();
-    Ok(EpochMeta { channels, fs, classes, label_column, subjects, settings })
+    if let Some(codes) = info.get(SPLIT_CODES_KEY) {
+        if *codes != split_codes_json() {
+            return Err(bad(format!(
+                "metadata `{SPLIT_CODES_KEY}` is {codes}, but this version reads {}",
+                split_codes_json()
+            )));
+        }
+    }
+    // Stores written before `unit` was recorded: the preparation's normalisation tells it.
+    let unit = info.get("unit").cloned().or_else(|| match settings.get("normalise")?.as_str()? {
+        "none" => Some(UNIT_MICROVOLT.to_string()),
+        _ => Some(UNIT_Z_SCORE.to_string()),
+    });
+    Ok(EpochMeta { channels, fs, classes, label_column, subjects, settings, unit })
+}
+
+/// The optional tensors `recording` and `onset_s` with the metadata list `recordings`: all
+/// three or none.
+fn read_sources<'d>(
+    path: &Path,
+    st: &SafeTensors<'d>,
+    info: &HashMap<String, String>,
+    n: usize,
+) -> Result<Option<(TensorView<'d>, TensorView<'d>, WindowSources)>, DataError> {
+    let bad = |reason: String| not_a_store(path, reason);
+    let names = st.names();
+    let has = |name: &str| names.contains(&name);
+    match (has("recording"), has("onset_s"), info.get("recordings")) {
+        (false, false, None) => return Ok(None),
+        (true, true, Some(_)) => {}
+        _ => {
+            return Err(bad(
+                "tensors `recording`, `onset_s` and metadata `recordings` come together; some are missing"
+                    .into(),
+            ))
+        }
+    }
+    let r_t = checked_tensor(path, st, "recording", Dtype::I32, 1)?;
+    let o_t = checked_tensor(path, st, "onset_s", Dtype::F64, 1)?;
+    for (name, t) in [("recording", &r_t), ("onset_s", &o_t)] {
+        if t.shape()[0] != n {
+            return Err(bad(format!("tensor `{name}` has {} entries for {n} windows", t.shape()[0])));
+        }
+    }
+    let recordings: Vec<String> = serde_json::from_str(&info["recordings"])
+        .map_err(|e| bad(format!("metadata `recordings` is not a list of strings ({e})")))?;
+    let r_values =
+        r_t.data().chunks_exact(4).map(|b| i64::from(i32::from_le_bytes(b.try_into().expect("chunks of 4"))));
+    let recording = checked_indices(path, r_values, recordings.len(), ("recording", "recordings"))?;
+    let onset_s: Vec<f64> =
+        o_t.data().chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("chunks of 8"))).collect();
+    if let Some(i) = onset_s.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+        return Err(bad(format!("window {i} has onset {} s", onset_s[i])));
+    }
+    Ok(Some((r_t, o_t, WindowSources { recordings, recording, onset_s })))
 }
 
 /// The per-window indices `values`, each below `limit`; `(what, plural)` name them in the
@@ -638,8 +808,124 @@ mod tests {
                 label_column: "sex".into(),
                 subjects: vec!["sub-1".into(), "sub-2".into(), "sub-3".into()],
                 settings: serde_json::json!({"band": [0.25, 25.0]}),
+                unit: Some(UNIT_MICROVOLT.into()),
             },
+            sources: None,
         }
+    }
+
+    fn traced() -> EpochSet {
+        let mut set = tiny();
+        set.sources = Some(WindowSources {
+            recordings: vec![
+                "sub-1/eeg/sub-1_task-rest_eeg.edf".into(),
+                "sub-2/eeg/sub-2_task-rest_eeg.edf".into(),
+            ],
+            recording: vec![0, 0, 1, 1, 1],
+            onset_s: vec![0.0, 2.0, 10.5, 12.5, 30.0],
+        });
+        set
+    }
+
+    #[test]
+    fn sources_unit_and_split_codes_roundtrip_and_enter_the_hash() {
+        let d = tmpdir("sources");
+        let (a, b) = (d.join("a.safetensors"), d.join("b.safetensors"));
+        let set = traced();
+        set.write(&a).expect("write");
+        let st = EpochStore::open(&a).expect("open");
+        assert_eq!(st.to_set(), set);
+        assert_eq!(st.source_of(3), Some(("sub-2/eeg/sub-2_task-rest_eeg.edf", 12.5)));
+        assert_eq!(st.meta().unit.as_deref(), Some("µV"));
+        assert_eq!(
+            st.info.get(SPLIT_CODES_KEY).map(String::as_str),
+            Some(r#"{"0":"train","1":"val","2":"test"}"#)
+        );
+        assert_eq!(st.compute_content_sha256(), st.recorded_content_sha256().expect("recorded"));
+        // Another onset is another content.
+        let mut other = set.clone();
+        other.sources.as_mut().expect("sources").onset_s[4] = 32.0;
+        other.write(&b).expect("write");
+        let sb = EpochStore::open(&b).expect("open");
+        assert_ne!(sb.recorded_content_sha256(), st.recorded_content_sha256());
+        assert_eq!(sb.compute_content_sha256(), sb.recorded_content_sha256().expect("recorded"));
+        // Checked before writing.
+        let mut bad = set.clone();
+        bad.sources.as_mut().expect("sources").recording[1] = 2;
+        assert!(bad.write(&b).unwrap_err().to_string().contains("window 1 has recording 2 of 2"));
+        let mut bad = set;
+        bad.sources.as_mut().expect("sources").onset_s.pop();
+        assert!(bad.write(&b).unwrap_err().to_string().contains("4 onsets"));
+        std::fs::remove_dir_all(&d).expect("clean");
+    }
+
+    /// A store of an earlier version: no `split_codes`, `unit`, `recording`, `onset_s` or
+    /// `recordings`. It opens; its unit comes from the settings' normalisation.
+    #[test]
+    fn a_store_without_sources_or_unit_still_opens() {
+        let p = tmpdir("old").join("e.safetensors");
+        let x = [0u8; 4 * 2 * 2];
+        let (y, sub, sp) = ([0u8; 16], [0u8; 8], [0u8, 1]);
+        let view = |dtype, shape: Vec<usize>, data: &'static [u8]| {
+            TensorView::new(dtype, shape, data).expect("view")
+        };
+        let x: &'static [u8] = Box::leak(Box::new(x));
+        let (y, sub, sp): (&'static [u8], &'static [u8], &'static [u8]) =
+            (Box::leak(Box::new(y)), Box::leak(Box::new(sub)), Box::leak(Box::new(sp)));
+        for (normalise, unit) in
+            [(Some("recording"), Some("z-score")), (Some("none"), Some("µV")), (None, None)]
+        {
+            let settings = normalise.map_or(serde_json::json!({}), |n| serde_json::json!({ "normalise": n }));
+            let meta = HashMap::from([
+                ("format".to_string(), FORMAT.to_string()),
+                ("channels".to_string(), r#"["Cz"]"#.to_string()),
+                ("classes".to_string(), r#"["F","M"]"#.to_string()),
+                ("subjects".to_string(), r#"["sub-01"]"#.to_string()),
+                ("fs".to_string(), "128".to_string()),
+                ("settings".to_string(), settings.to_string()),
+            ]);
+            let tensors = vec![
+                ("x", view(Dtype::F32, vec![2, 1, 2], x)),
+                ("y", view(Dtype::I64, vec![2], y)),
+                ("subject", view(Dtype::I32, vec![2], sub)),
+                ("split", view(Dtype::U8, vec![2], sp)),
+            ];
+            std::fs::write(
+                &p,
+                safetensors::serialize(tensors.clone(), Some(meta.clone())).expect("serialise"),
+            )
+            .expect("write");
+            let st = EpochStore::open(&p).expect("an earlier store opens");
+            assert!(st.sources().is_none());
+            assert_eq!(st.source_of(1), None);
+            assert_eq!(st.meta().unit.as_deref(), unit);
+            // Half of the sources is refused.
+            let mut with_half = tensors;
+            with_half.push(("recording", view(Dtype::I32, vec![2], sub)));
+            std::fs::write(&p, safetensors::serialize(with_half, Some(meta)).expect("serialise"))
+                .expect("write");
+            let e = EpochStore::open(&p).unwrap_err().to_string();
+            assert!(e.contains("come together"), "{e}");
+        }
+        // Split codes other than this version's are refused, not misread.
+        let mut info = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("channels".to_string(), r#"["Cz"]"#.to_string()),
+            ("classes".to_string(), r#"["F","M"]"#.to_string()),
+            ("subjects".to_string(), r#"["sub-01"]"#.to_string()),
+            ("fs".to_string(), "128".to_string()),
+        ]);
+        info.insert(SPLIT_CODES_KEY.to_string(), r#"{"0":"test","1":"val","2":"train"}"#.to_string());
+        let tensors = vec![
+            ("x", view(Dtype::F32, vec![2, 1, 2], x)),
+            ("y", view(Dtype::I64, vec![2], y)),
+            ("subject", view(Dtype::I32, vec![2], sub)),
+            ("split", view(Dtype::U8, vec![2], sp)),
+        ];
+        std::fs::write(&p, safetensors::serialize(tensors, Some(info)).expect("serialise")).expect("write");
+        let e = EpochStore::open(&p).unwrap_err().to_string();
+        assert!(e.contains("split_codes") && e.contains(r#""0":"test""#), "{e}");
+        std::fs::remove_dir_all(p.parent().expect("a directory")).expect("clean");
     }
 
     fn tmpdir(name: &str) -> PathBuf {

@@ -126,7 +126,10 @@ pub fn toy_set(cfg: &ToyConfig) -> EpochSet {
                     "class": "M",
                 },
             }),
+            // Standard normal noise and a sine of amplitude `effect`: no physical unit.
+            unit: None,
         },
+        sources: None,
     }
 }
 

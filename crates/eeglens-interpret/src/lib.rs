@@ -80,7 +80,9 @@
 //!         label_column: "sex".into(),
 //!         subjects: (0..n / 2).map(|i| format!("{i:03}")).collect(),
 //!         settings: serde_json::json!({}),
+//!         unit: None,
 //!     },
+//!     sources: None,
 //! };
 //! let dir = std::env::temp_dir().join(format!("eeglens-interpret-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir)?;

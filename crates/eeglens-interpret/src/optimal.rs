@@ -156,7 +156,9 @@ mod tests {
                 label_column: "sex".into(),
                 subjects: (0..n).map(|i| format!("s{i}")).collect(),
                 settings: serde_json::json!({}),
+                unit: None,
             },
+            sources: None,
         };
         let dir =
             std::env::temp_dir().join(format!("eeglens-interpret-optimal-{name}-{}", std::process::id()));

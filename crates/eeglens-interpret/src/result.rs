@@ -220,7 +220,12 @@ pub fn write_outputs(result: &InterpretResult, dir: &Path) -> Result<(), Interpr
     std::fs::create_dir_all(dir).map_err(|cause| InterpretError::Io { path: dir.to_path_buf(), cause })?;
     let json_path = dir.join(INTERPRET_JSON);
     let tensors_path = dir.join(INTERPRET_TENSORS);
-    let json = serde_json::to_string_pretty(&result.report).expect("the report serialises") + "\n";
+    // `schema` (docs/json.md) beside the report's own fields: the same tag as the tensors' `format`.
+    let mut doc = serde_json::to_value(&result.report).expect("the report serialises");
+    if let Some(o) = doc.as_object_mut() {
+        o.insert("schema".to_string(), FORMAT.into());
+    }
+    let json = serde_json::to_string_pretty(&doc).expect("the report serialises") + "\n";
     let mut f32s = Vec::new();
     let mut ints = Vec::new();
     for (name, t) in &result.tensors {

@@ -41,7 +41,9 @@ fn an_output_directory_that_cannot_be_made_shows_the_os_message_once() {
             label_column: "sex".into(),
             subjects: (0..n / 2).map(|i| format!("{i:03}")).collect(),
             settings: serde_json::json!({}),
+            unit: None,
         },
+        sources: None,
     };
     set.write(&dir.join("epochs.safetensors")).expect("write store");
     let store = EpochStore::open(&dir.join("epochs.safetensors")).expect("open store");

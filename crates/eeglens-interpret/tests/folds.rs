@@ -34,7 +34,9 @@ fn open_store(tag: &str) -> (std::path::PathBuf, EpochStore) {
             label_column: "sex".into(),
             subjects: (0..N_SUBJECTS).map(|i| format!("sub-{i:03}")).collect(),
             settings: serde_json::json!({}),
+            unit: None,
         },
+        sources: None,
     };
     let dir = std::env::temp_dir().join(format!("eeglens-interpret-folds-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");

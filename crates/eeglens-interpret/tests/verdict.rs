@@ -31,7 +31,9 @@ fn store() -> (std::path::PathBuf, EpochStore) {
             label_column: "sex".into(),
             subjects: (0..n / 4).map(|i| format!("sub-{i:03}")).collect(),
             settings: serde_json::json!({}),
+            unit: None,
         },
+        sources: None,
     };
     let dir = std::env::temp_dir().join(format!("eeglens-interpret-verdict-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");

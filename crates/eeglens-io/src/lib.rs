@@ -47,9 +47,12 @@
 //! ```
 //!
 //! ## `eeglens inspect --json`
-//! The command line's `inspect` prints one JSON document. For a recording:
+//! The command line's `inspect` prints one JSON document; docs/json.md in the repository
+//! describes every field (schemas `eeglens-inspect/1`, `eeglens-inspect-bids/1`). For a
+//! recording:
 //! ```text
-//! {"format": "EDF+C",                    // EDF, EDF+C, EDF+D, BDF, BDF+C, BDF+D, BrainVision, EEGLAB
+//! {"schema": "eeglens-inspect/1",
+//!  "format": "EDF+C",                    // EDF, EDF+C, EDF+D, BDF, BDF+C, BDF+D, BrainVision, EEGLAB
 //!  "start": "2020-01-24T04:05:56.394531", // ISO 8601, sub-second part when known; null when unknown
 //!  "duration_s": 698.0,
 //!  "subject": {"id": "..", "sex": "F" | null, "birthdate": ".." | null},
@@ -62,11 +65,12 @@
 //! ```
 //! `type` is one of `EEG`, `EOG`, `ECG`, `EMG`, `STIM`, `MISC`; samples are µV for voltage
 //! channels and the channel's own unit otherwise; `onset_s` is seconds from the first sample; an
-//! absent duration is `null`; annotation signals are not channels. For a BIDS root:
+//! absent duration is `null`; annotation signals are not channels; `last` is the channel's last
+//! sample. For a BIDS root (subjects spelt `sub-<label>`, as stores and `eval` spell them):
 //! ```text
-//! {"format": "BIDS", "root": "..", "subjects": ["01", ..], "participants_columns": ["participant_id", ..],
-//!  "n_participants": 2,
-//!  "recordings": [{"path": "sub-01/eeg/..._eeg.edf", "subject": "01", "session": null,
+//! {"schema": "eeglens-inspect-bids/1", "format": "BIDS", "root": "..", "subjects": ["sub-01", ..],
+//!  "participants_columns": ["participant_id", ..], "n_participants": 2,
+//!  "recordings": [{"path": "sub-01/eeg/..._eeg.edf", "subject": "sub-01", "session": null,
 //!                  "task": "RestingState", "run": null, "participant": {"sex": "F", ..}}]}
 //! ```
 //!

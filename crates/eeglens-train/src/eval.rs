@@ -14,6 +14,10 @@ use crate::metrics::{
 };
 use crate::run_dir::RunDir;
 
+/// The `schema` of an [`EvalReport`] as a document (`eval --json`, `eval-<split>.json`;
+/// docs/json.md).
+pub const EVAL_FORMAT: &str = "eeglens-eval/1";
+
 /// The evaluation of a model on one split.
 ///
 /// Window figures come from every window of the split; subject figures from

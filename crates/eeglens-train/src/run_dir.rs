@@ -412,9 +412,14 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> 
     eeglens_io::atomic::write_file(path, bytes).map_err(|e| TrainError::io(path, e))
 }
 
-/// Writes `value` as pretty JSON to `path`, atomically.
-pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), TrainError> {
-    let mut s = serde_json::to_string_pretty(value).expect("plain data serialises to JSON");
+/// Writes `value` as pretty JSON to `path`, atomically, with `schema` (its tag in
+/// docs/json.md) as its `schema` field.
+pub(crate) fn write_json<T: Serialize>(path: &Path, schema: &str, value: &T) -> Result<(), TrainError> {
+    let mut doc = serde_json::to_value(value).expect("plain data serialises to JSON");
+    if let Some(o) = doc.as_object_mut() {
+        o.insert("schema".into(), schema.into());
+    }
+    let mut s = serde_json::to_string_pretty(&doc).expect("plain data serialises to JSON");
     s.push('\n');
     write_atomic(path, s.as_bytes())
 }

@@ -274,7 +274,7 @@ pub fn train_selected(
         chosen: candidates[k].to_string(),
     };
     copy_run(&summaries[k].run_dir, out)?;
-    write_json(&out.join(SELECTION_FILE), &selection)?;
+    write_json(&out.join(SELECTION_FILE), SELECTION_FORMAT, &selection)?;
     progress(&Progress::Selected(Box::new(selection.clone())));
     Ok(SelectedSummary {
         summary: summaries.swap_remove(k),

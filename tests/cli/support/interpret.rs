@@ -109,7 +109,9 @@ pub fn synthetic_split(
             label_column: "sex".into(),
             subjects: metas.iter().map(|m| m.label.clone()).collect(),
             settings: serde_json::json!({"synthetic": true}),
+            unit: None,
         },
+        sources: None,
     };
     let dir = std::env::temp_dir().join(format!("eeglens-interpret-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

@@ -58,6 +58,14 @@ impl Normalise {
         }
     }
 
+    /// The unit of the windows this normalisation gives (the store's `unit`).
+    pub fn unit(self) -> &'static str {
+        match self {
+            Normalise::None => crate::store::UNIT_MICROVOLT,
+            Normalise::Recording | Normalise::Segment => crate::store::UNIT_Z_SCORE,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Normalise::None => "none",

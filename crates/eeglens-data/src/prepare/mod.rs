@@ -65,7 +65,7 @@ pub use summary::{Outcome, PrepareSummary, RecordingReport};
 
 use crate::error::DataError;
 use crate::split::split_subjects;
-use crate::store::{EpochMeta, EpochSet, Split};
+use crate::store::{EpochMeta, EpochSet, Split, WindowSources};
 use recording::{process_recording, Processed};
 
 /// A labelled recording waiting to be processed, with its label value.
@@ -191,7 +191,8 @@ impl<'d> Plan<'d> {
         let assignment = split_checked(&participants, cfg, &subjects, &subj_classes, &classes, &mut summary)?;
         leave_out_balanced(&mut summary.recordings, &subjects, &subj_classes, &classes, &assignment);
         summary.classes = classes;
-        let mut set = assemble(cfg, channels, &subjects, &subj_classes, &assignment, kept, &mut summary);
+        let mut set =
+            assemble(cfg, root, channels, &subjects, &subj_classes, &assignment, kept, &mut summary);
         settings["outcome"] = summary.outcome_json();
         // A synthetic dataset's planted effect travels with its windows, so a report can show the truth.
         if let Some(planted) = planted {
@@ -338,12 +339,15 @@ fn process_all(todo: &[Todo], cfg: &PrepareConfig, progress: &(dyn Fn(&str) + Sy
         .collect()
 }
 
+/// A kept recording: its subject, its label, its windows and its path.
+type Kept = (String, String, Processed, PathBuf);
+
 /// The processed recordings sorted into kept and skipped.
 struct Gathered {
     /// every recording's report, sorted by path
     reports: Vec<RecordingReport>,
     /// `(subject, label, windows)` of each kept recording, in `todo`'s order
-    kept: Vec<(String, String, Processed)>,
+    kept: Vec<Kept>,
     /// the channel names all kept recordings share; `None` when none was kept
     channels: Option<Vec<String>>,
     raw_bytes: u64,
@@ -360,7 +364,7 @@ fn gather(
     mut reports: Vec<RecordingReport>,
 ) -> Gathered {
     let mut channel_names: Option<Vec<String>> = None;
-    let mut kept: Vec<(String, String, Processed)> = Vec::new();
+    let mut kept: Vec<Kept> = Vec::new();
     let mut raw_bytes = 0;
     let mut upsampled: Vec<(PathBuf, f64)> = Vec::new();
     for ((r, label), (res, reader_warnings)) in todo.iter().zip(done) {
@@ -385,7 +389,7 @@ fn gather(
                         if p.fs < cfg.rate {
                             upsampled.push((r.path.clone(), p.fs));
                         }
-                        kept.push((r.subject.clone(), label.clone(), p));
+                        kept.push((r.subject.clone(), label.clone(), p, r.path.clone()));
                         o
                     }
                 }
@@ -519,7 +523,7 @@ fn check_usable(
 
 /// The class names (sorted label values) of the kept recordings; at least two are needed.
 fn classes_of(
-    kept: &[(String, String, Processed)],
+    kept: &[Kept],
     cfg: &PrepareConfig,
     summary: &PrepareSummary,
 ) -> Result<Vec<String>, DataError> {
@@ -540,12 +544,9 @@ fn classes_of(
 }
 
 /// The subjects of the kept recordings (sorted), with one class each.
-fn subject_classes(
-    kept: &[(String, String, Processed)],
-    classes: &[String],
-) -> Result<(Vec<String>, Vec<usize>), DataError> {
+fn subject_classes(kept: &[Kept], classes: &[String]) -> Result<(Vec<String>, Vec<usize>), DataError> {
     let mut subject_class: BTreeMap<String, usize> = BTreeMap::new();
-    for (s, l, _) in kept {
+    for (s, l, _, _) in kept {
         let c = classes.iter().position(|x| x == l).expect("class list built from these labels");
         if let Some(prev) = subject_class.insert(s.clone(), c) {
             if prev != c {
@@ -596,14 +597,17 @@ fn leave_out_balanced(
 }
 
 /// The store's windows, in the order the recordings were kept, leaving out balanced-away
-/// subjects; the counts per class and per split go into `summary`, whose classes are set.
+/// subjects, with each window's recording (its path relative to `root`, the dataset's) and
+/// onset; the counts per class and per split go into `summary`, whose classes are set.
+#[allow(clippy::too_many_arguments)]
 fn assemble(
     cfg: &PrepareConfig,
+    root: &Path,
     channels: Vec<String>,
     subjects: &[String],
     subj_classes: &[usize],
     assignment: &[Option<Split>],
-    kept: Vec<(String, String, Processed)>,
+    kept: Vec<Kept>,
     summary: &mut PrepareSummary,
 ) -> EpochSet {
     let seg = (cfg.segment_s * cfg.rate).round() as usize;
@@ -620,16 +624,23 @@ fn assemble(
             label_column: cfg.label.clone(),
             subjects: subjects.iter().map(|s| format!("sub-{s}")).collect(),
             settings: serde_json::Value::Null,
+            unit: Some(cfg.normalise.unit().to_string()),
         },
+        sources: None,
     };
+    let mut sources = WindowSources::default();
     let mut windows_per_class = vec![0; summary.classes.len()];
     let mut per_split: Vec<(Split, BTreeSet<usize>, usize)> =
         Split::ALL.iter().map(|&s| (s, BTreeSet::new(), 0)).collect();
-    for (s, _, p) in kept {
+    for (s, _, p, path) in kept {
         let si = subjects.binary_search(&s).expect("subject list built from these");
         let Some(split) = assignment[si] else { continue };
         let c = subj_classes[si];
         set.x.extend_from_slice(&p.windows);
+        let r = sources.recordings.len() as u32;
+        sources.recordings.push(relative_path(root, &path));
+        sources.recording.extend(std::iter::repeat_n(r, p.n_windows));
+        sources.onset_s.extend(p.starts.iter().map(|&start| start as f64 / cfg.rate));
         for _ in 0..p.n_windows {
             set.y.push(c as u32);
             set.subject.push(si as u32);
@@ -640,10 +651,18 @@ fn assemble(
         e.1.insert(si);
         e.2 += p.n_windows;
     }
+    set.sources = Some(sources);
     summary.n_subjects = per_split.iter().map(|e| e.1.len()).sum();
     summary.windows_per_class = windows_per_class;
     summary.per_split = per_split.into_iter().map(|(s, subj, w)| (s, subj.len(), w)).collect();
     set
+}
+
+/// `path` relative to the dataset root `root`, `/`-separated (the path itself when it is not
+/// inside `root`).
+fn relative_path(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
 /// The used recordings of subject `subject`.

@@ -17,6 +17,9 @@ pub(super) struct Processed {
     /// kept windows, normalised, `[n_windows, channels, segment]`
     pub(super) windows: Vec<f32>,
     pub(super) n_windows: usize,
+    /// each kept window's first sample, counted at the output rate from the recording's first
+    /// sample (so `start / rate` is the onset on the recording's own time axis)
+    pub(super) starts: Vec<usize>,
     /// windows rejected for amplitude
     pub(super) rejected: usize,
     /// seconds of data that windows were cut from
@@ -127,6 +130,7 @@ pub(super) fn process_recording(
         fs,
         windows,
         n_windows: keep.len(),
+        starts: keep,
         rejected,
         seconds_used,
         eyes_closed_events,

@@ -221,7 +221,7 @@ fn plan_json(plan: &Plan, planted: Option<serde_json::Value>) -> serde_json::Val
 fn record_json(index: usize, res: &Result<Processed, String>, warnings: &[String]) -> serde_json::Value {
     match res {
         Ok(p) => serde_json::json!({
-            "index": index, "windows": p.n_windows, "rejected": p.rejected, "seconds_used": p.seconds_used,
+            "index": index, "windows": p.n_windows, "starts": p.starts, "rejected": p.rejected, "seconds_used": p.seconds_used,
             "eyes_closed_events": p.eyes_closed_events, "fs": p.fs, "raw_bytes": p.raw_bytes,
             "channels": p.channels, "warnings": warnings,
             "clean": p.clean.as_ref().map(|c| c.json()),
@@ -246,6 +246,7 @@ pub(super) fn done_of_record(r: &serde_json::Value) -> Option<Done> {
         fs: r["fs"].as_f64()?,
         windows: Vec::new(),
         n_windows: r["windows"].as_u64()? as usize,
+        starts: serde_json::from_value(r["starts"].clone()).ok()?,
         rejected: r["rejected"].as_u64()? as usize,
         seconds_used: r["seconds_used"].as_f64()?,
         eyes_closed_events: r["eyes_closed_events"].as_bool()?,

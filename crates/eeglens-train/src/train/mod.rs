@@ -344,7 +344,7 @@ fn run_baseline(
 ) -> Result<(), TrainError> {
     match crate::baseline::baseline(store) {
         Ok(b) => {
-            write_json(&run_dir.join(BASELINE_FILE), &b.for_run())?;
+            write_json(&run_dir.join(BASELINE_FILE), crate::baseline::BASELINE_FORMAT, &b.for_run())?;
             progress(&Progress::Baseline(Box::new(b)));
         }
         Err(e) => progress(&Progress::BaselineSkipped(e.to_string())),
@@ -693,7 +693,7 @@ impl<'a> Session<'a> {
         // config.json is written is repaired on resume (see `resume_run`).
         self.write_last()?;
         write_metrics(&self.run_dir.join(METRICS_FILE), &self.setup.records)?;
-        write_json(&self.run_dir.join(CONFIG_FILE), &self.setup.config)?;
+        write_json(&self.run_dir.join(CONFIG_FILE), crate::run_dir::RUN_FORMAT, &self.setup.config)?;
         progress(&Progress::Restart { attempt: next, reason });
         Ok(())
     }
@@ -714,7 +714,7 @@ impl<'a> Session<'a> {
         let mut report =
             self.pool.install(|| evaluate_model(&model, self.store, Split::Test, self.cfg.eval_batch))?;
         report.checkpoint = Some(if best_path.exists() { best_path.clone() } else { self.last_path.clone() });
-        write_json(&self.run_dir.join("eval-test.json"), &report)?;
+        write_json(&self.run_dir.join("eval-test.json"), crate::eval::EVAL_FORMAT, &report)?;
         Ok(Some(report))
     }
 }

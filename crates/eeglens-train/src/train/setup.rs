@@ -119,7 +119,7 @@ pub(super) fn new_run(
             .map_or(0, |d| d.as_secs()),
         attempts: Vec::new(),
     };
-    write_json(&dir.join(CONFIG_FILE), &config)?;
+    write_json(&dir.join(CONFIG_FILE), RUN_FORMAT, &config)?;
     write_metrics(&dir.join(METRICS_FILE), &[])?;
     let opt = Optimizer::new(cfg.optimizer_config());
     Ok(Setup { config, model, opt, state: LoopState::default(), records: Vec::new(), changes: Vec::new() })
@@ -176,7 +176,7 @@ pub(super) fn resume_run(cfg: &TrainConfig, store: &EpochStore, dir: &Path) -> R
     let metrics = dir.join(METRICS_FILE);
     let records = resumed_records(read_metrics(&metrics)?, &state, &metrics, &last)?;
     write_metrics(&metrics, &records)?;
-    write_json(&dir.join(CONFIG_FILE), &config)?;
+    write_json(&dir.join(CONFIG_FILE), RUN_FORMAT, &config)?;
     Ok(Setup { config, model, opt, state, records, changes })
 }
 
