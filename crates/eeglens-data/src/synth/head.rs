@@ -33,8 +33,8 @@
 //! - the planted effect: one dipole under each of `effect.channels`, scaled as in the default
 //!   generator (added band power `effect.size` times the band power at those channels);
 //! - then the subject's gain, the file's reference, and what the amplifier adds to each
-//!   electrode independently: a little sensor noise (0.5–1 µV), line noise (0.5–1 µV) and slow
-//!   drift; eye blinks with the eyes open.
+//!   electrode independently: white sensor noise (0.2 µV RMS ± 10 %), line noise (1 µV ± 10 %, one phase) and slow
+//!   drift (below 0.3 Hz, 1 µV RMS); eye blinks with the eyes open.
 //!
 //! The reference: for an EGI montage (labels `E<n>`) with `Cz`, the vertex, as the HBN files
 //! are recorded (Cz all zeros); the average of the electrodes otherwise.
@@ -80,10 +80,19 @@ impl HeadModel {
     }
 }
 
+/// RMS of each electrode's own slow drift, µV.
+const DRIFT_UV: f64 = 1.0;
+/// Amplitude of the line noise, µV.
+const LINE_UV: f64 = 1.0;
+/// RMS of each electrode's white sensor noise, µV (± 10 %): an EEG amplifier's input noise.
+const NOISE_UV: f64 = 0.2;
+
 /// Distance of the sources from the centre, as a fraction of the head's radius.
 pub const SOURCE_ECCENTRICITY: f64 = 0.6;
 /// Number of background dipoles.
 pub const N_BACKGROUND: usize = 48;
+/// The background dipoles cover the source sphere above this height (a fraction of the radius).
+pub const BACKGROUND_Z_MIN: f64 = -0.3;
 
 fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
@@ -183,7 +192,7 @@ pub(super) fn generate_subject(cfg: &SynthConfig, meta: &SubjectMeta, index: usi
 
     // Background: each dipole's peak electrode gets `BG_AMP` µV RMS of its 1/f signal.
     const BG_AMP: f64 = 6.0;
-    for dir in fibonacci_cap(N_BACKGROUND, -0.3) {
+    for dir in fibonacci_cap(N_BACKGROUND, BACKGROUND_Z_MIN) {
         let topo = topography(cfg, dir, SOURCE_ECCENTRICITY);
         let s = pink_noise(&mut rng, n, fs, traits.chi, 0.5);
         add_projected(&mut base, &topo, &s, BG_AMP);
@@ -228,11 +237,14 @@ pub(super) fn generate_subject(cfg: &SynthConfig, meta: &SubjectMeta, index: usi
         }
     }
     // What the amplifier adds per electrode (nothing to the reference, which stays zero).
+    let line_phase = rng.uniform_range(0.0, 2.0 * std::f64::consts::PI);
     for (c, ch) in base.iter_mut().enumerate() {
         let drift = shaped_drift(&mut rng, n, fs);
-        let phase = rng.uniform_range(0.0, 2.0 * std::f64::consts::PI);
-        let line_amp = 0.5 + 0.5 * rng.uniform_f64();
-        let noise_sd = 0.5 + 0.5 * rng.uniform_f64();
+        let phase = line_phase;
+        // Mains interference is mostly common to the electrodes: the same phase, its amplitude
+        // varying a little with each electrode's impedance.
+        let line_amp = LINE_UV * (1.0 + 0.1 * rng.normal());
+        let noise_sd = NOISE_UV * (1.0 + 0.1 * rng.normal()).abs();
         if Some(c) == reference {
             continue;
         }
@@ -243,7 +255,7 @@ pub(super) fn generate_subject(cfg: &SynthConfig, meta: &SubjectMeta, index: usi
             } else {
                 0.0
             };
-            *v += 3.0 * drift[t] + line + noise_sd * rng.normal();
+            *v += DRIFT_UV * drift[t] + line + noise_sd * rng.normal();
         }
     }
     if cfg.blinks {
@@ -375,9 +387,9 @@ mod tests {
     fn hbn_cfg() -> SynthConfig {
         let mut c = SynthConfig::hydrocel129();
         c.head_model = HeadModel::Sphere;
-        c.n_subjects = 4;
+        c.n_subjects = 6;
         c.fs = FS;
-        c.blocks = vec![(Eyes::Open, 10.0), (Eyes::Closed, 30.0)];
+        c.blocks = vec![(Eyes::Open, 5.0), (Eyes::Closed, 25.0)];
         c
     }
 
@@ -453,9 +465,12 @@ mod tests {
         let mut rk = neighbour_correlations(&k, &xk);
         rk.sort_by(f64::total_cmp);
         assert!(rk[rk.len() / 2] < median - 0.1, "kernel {} vs sphere {median}", rk[rk.len() / 2]);
-        let mut y = x.clone();
-        let report = clean_channels(&mut y, &c.channels, FS).expect("a clean recording is kept");
-        assert!(report.interpolated.is_empty(), "{report:?}");
+        // No channel of a clean recording is flagged, whatever the subject's gain and traits.
+        for (i, m) in metas.iter().enumerate() {
+            let mut y = paper_signal(&c, &generate(&c, m, i).data);
+            let report = clean_channels(&mut y, &c.channels, FS).expect("a clean recording is kept");
+            assert!(report.interpolated.is_empty(), "sub-{}: {report:?}", m.label);
+        }
     }
 
     #[test]
