@@ -33,8 +33,24 @@ fn hbn_shaped_eeglab_set_through_the_paper_preset_keeps_the_planted_effect() {
     // 128 Hz keeps the test in seconds (the preset filters at the file's rate; BENCHMARKS.md
     // runs HBN's 500 Hz); 1.4 minutes make two 28-s eyes-closed blocks.
     let out = eeglens(&[
-        "synth", "--out", s(&root), "--subjects", "12", "--seed", "5", "--format", "set", "--montage",
-        "hydrocel129", "--head-model", "sphere", "--rate", "128", "--minutes", "1.4", "--json",
+        "synth",
+        "--out",
+        s(&root),
+        "--subjects",
+        "12",
+        "--seed",
+        "5",
+        "--format",
+        "set",
+        "--montage",
+        "hydrocel129",
+        "--head-model",
+        "sphere",
+        "--rate",
+        "128",
+        "--minutes",
+        "1.4",
+        "--json",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let base = root.join("sub-001").join("eeg").join("sub-001_task-RestingState_eeg");
@@ -61,21 +77,30 @@ fn hbn_shaped_eeglab_set_through_the_paper_preset_keeps_the_planted_effect() {
     assert_eq!(set["preset"], "paper");
     for r in set["outcome"]["recordings"].as_array().expect("recordings") {
         assert_eq!(r["status"], "used", "{r}");
-        // Two blocks, each 3 s after its cue to the next cue 28 s later: 25 s, 12 windows.
+        // Two blocks, each from 3 s after its cue to the next cue (or the end) 28 s after it:
+        // 25 s, 12 windows.
         assert_eq!(r["windows"], 24, "{r}");
-        assert_eq!(r["seconds_used"], 48.0, "{r}");
+        let used = r["seconds_used"].as_f64().expect("seconds");
+        assert!((used - 50.0).abs() < 0.01, "{r}");
         assert_eq!(r["clean"]["channels"], 129, "{r}");
-        let bad = r["clean"]["interpolated"].as_array().expect("interpolated").len();
-        assert!(bad <= 2, "a clean head-model recording lost {bad} channels: {r}");
+        // The head model's channels are what their neighbours predict, and none is flat.
+        assert_eq!(r["clean"]["low_correlation"], serde_json::json!([]), "{r}");
+        assert_eq!(r["clean"]["flat"], serde_json::json!([]), "{r}");
+        // The line-noise criterion may flag central channels of a subject with strong beta: its
+        // 45 Hz Butterworth split leaves part of the 20-25 Hz band in its "high" part (see
+        // BENCHMARKS.md); the effect below is measured after their interpolation.
+        let noisy = r["clean"]["line_noise"].as_array().expect("line_noise").len();
+        eprintln!("{}: {noisy} channels flagged for line noise", r["subject"]);
     }
 
     // The planted effect (theta, 4-8 Hz, at Fz FCz Cz FC3 FC4 in class M): per subject, the
-    // log theta power of each channel relative to the subject's mean over channels (the
-    // subject's gain cancels); then the class difference M - F.
+    // log theta power of each channel relative to its mean over the posterior channels, far
+    // from the effect (the subject's gain cancels); then the class difference M - F.
     let meta = st.meta();
     let (n_ch, n_t) = (st.n_channels(), st.n_samples());
     let fs = meta.fs;
     let n_subj = meta.subjects.len();
+    let ch = |n: &str| meta.channels.iter().position(|c| c == n).expect("an HBN24 channel");
     let mut power = vec![vec![0.0f64; n_ch]; n_subj];
     let mut count = vec![0usize; n_subj];
     let mut label = vec![0u32; n_subj];
@@ -85,34 +110,36 @@ fn hbn_shaped_eeglab_set_through_the_paper_preset_keeps_the_planted_effect() {
         let sj = st.subjects()[i] as usize;
         label[sj] = st.labels()[i];
         count[sj] += 1;
-        for c in 0..n_ch {
-            power[sj][c] += band_power(&buf[c * n_t..(c + 1) * n_t], fs, 4.0, 8.0);
+        for (c, p) in power[sj].iter_mut().enumerate() {
+            *p += band_power(&buf[c * n_t..(c + 1) * n_t], fs, 4.0, 8.0);
         }
     }
+    let posterior: Vec<usize> = ["O1", "P3", "Pz", "P4", "T5", "T6"].iter().map(|n| ch(n)).collect();
     let rel: Vec<Vec<f64>> = (0..n_subj)
         .map(|sj| {
             let logp: Vec<f64> = power[sj].iter().map(|p| (p / count[sj] as f64).ln()).collect();
-            let m = logp.iter().sum::<f64>() / n_ch as f64;
+            let m = posterior.iter().map(|&c| logp[c]).sum::<f64>() / posterior.len() as f64;
             logp.iter().map(|v| v - m).collect()
         })
         .collect();
     let m_class = meta.classes.iter().position(|c| c == "M").expect("class M") as u32;
     let diff = |c: usize| {
         let mean = |want: bool| {
-            let v: Vec<f64> = (0..n_subj).filter(|&sj| (label[sj] == m_class) == want).map(|sj| rel[sj][c]).collect();
+            let v: Vec<f64> =
+                (0..n_subj).filter(|&sj| (label[sj] == m_class) == want).map(|sj| rel[sj][c]).collect();
             v.iter().sum::<f64>() / v.len() as f64
         };
         mean(true) - mean(false)
     };
-    let ch = |n: &str| meta.channels.iter().position(|c| c == n).expect("an HBN24 channel");
     let planted: Vec<f64> = ["Fz", "FCz", "Cz", "FC3", "FC4"].iter().map(|n| diff(ch(n))).collect();
-    let far: Vec<f64> = ["O1", "P3", "P4", "T5", "T6", "T3", "T4"].iter().map(|n| diff(ch(n))).collect();
+    let lateral: Vec<f64> = ["F7", "F8", "T3", "T4"].iter().map(|n| diff(ch(n))).collect();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    eprintln!("class log-ratio M - F of theta power: planted {planted:.2?}, far {far:.2?}");
-    assert!(mean(&planted) > 0.4, "planted {planted:?}");
-    assert!(planted.iter().all(|&x| x > 0.0), "planted {planted:?}");
-    // Elsewhere the difference is the planted one seen through the mean over channels (negative,
-    // about the planted share of it), and much smaller than at the planted channels.
-    assert!(far.iter().all(|&x| x.abs() < 0.5 * mean(&planted)), "far {far:?} vs planted {planted:?}");
+    eprintln!("class log-ratio M - F of theta power: planted {planted:.2?}, lateral {lateral:.2?}");
+    assert!(mean(&planted) > 0.5, "planted {planted:?}");
+    assert!(planted.iter().all(|&x| x > 0.3), "planted {planted:?}");
+    assert!(
+        lateral.iter().all(|&x| x.abs() < 0.5 * mean(&planted)),
+        "lateral {lateral:?} vs planted {planted:?}"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
