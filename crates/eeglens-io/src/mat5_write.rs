@@ -4,7 +4,7 @@
 //! stored in the smallest integer type that holds them, every element padded to 8 bytes, and
 //! optionally each variable compressed (`miCOMPRESSED`, a zlib stream, as `save -v7` does).
 //!
-//! The functions build elements as bytes; [`file`] puts MATLAB's 128-byte header before them.
+//! The functions build elements as bytes; [`file()`] puts MATLAB's 128-byte header before them.
 //! [`crate::mat5`] reads what they write. Used by [`crate::eeglab_write`] for `.set` files and by
 //! the tests for hand-made fixtures.
 //!
