@@ -276,8 +276,7 @@ pub enum SynthFormatArg {
     Edf,
     /// BDF+ (24-bit)
     Bdf,
-    /// EEGLAB (read only)
-    #[value(hide = true)]
+    /// EEGLAB .set + .fdt, HBN-shaped (HBN's event codes and participants.tsv columns)
     Set,
     /// BrainVision (read only)
     #[value(hide = true)]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
-use eeglens_data::synth::{write_bids, SynthConfig, SynthFormat};
+use eeglens_data::synth::{write_bids, HeadModel, SynthConfig, SynthFormat};
 
 use super::choice::SynthFormatArg;
 use super::{bar, parse_range, Global};
@@ -44,6 +44,14 @@ pub struct Args {
     /// Leave out the eye blinks.
     #[arg(long)]
     pub no_blinks: bool,
+    /// How sources reach the electrodes: kernel (the default mixing) or sphere (dipoles in a
+    /// homogeneous sphere, projected by its lead field: the spatial structure of scalp EEG).
+    #[arg(long, default_value = "kernel")]
+    pub head_model: String,
+    /// Electrodes: hbn24 (the paper's 24, standard positions) or hydrocel129 (EGI's 129-electrode
+    /// net, E1..E128 and Cz, as HBN records it).
+    #[arg(long, default_value = "hbn24")]
+    pub montage: String,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
@@ -68,6 +76,8 @@ impl Default for Args {
             rate: 256.0,
             minutes: 2.0,
             no_blinks: false,
+            head_model: "kernel".into(),
+            montage: "hbn24".into(),
             json: false,
             force: false,
         }
@@ -76,7 +86,12 @@ impl Default for Args {
 
 /// Builds the generator's configuration from the flags.
 pub fn config(a: &Args) -> anyhow::Result<SynthConfig> {
-    let mut c = SynthConfig::hbn24();
+    let mut c = match a.montage.to_ascii_lowercase().as_str() {
+        "hbn24" => SynthConfig::hbn24(),
+        "hydrocel129" | "gsn-hydrocel-129" | "egi129" => SynthConfig::hydrocel129(),
+        other => bail!("--montage {other}: unknown montage (expected hbn24 or hydrocel129)"),
+    };
+    c.head_model = HeadModel::parse(&a.head_model).map_err(|e| anyhow!("--head-model: {e}"))?;
     c.n_subjects = a.subjects;
     c.seed = a.seed;
     c.fs = a.rate;
@@ -146,12 +161,13 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
             a.format.name().to_uppercase()
         );
         println!(
-            "planted effect: {}-{} Hz at {} in class {}, size {} (ground truth in eeglens_synth.json)",
+            "planted effect: {}-{} Hz at {} in class {}, size {} (ground truth in eeglens_synth.json){}",
             cfg.effect.band.0,
             cfg.effect.band.1,
             cfg.effect.channels.join(","),
             cfg.effect.class,
-            cfg.effect.size
+            cfg.effect.size,
+            if cfg.head_model == HeadModel::Sphere { "; sphere head model" } else { "" }
         );
     }
     Ok(())

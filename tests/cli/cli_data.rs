@@ -86,7 +86,7 @@ fn user_errors_are_one_line_with_exit_code_1() {
             "Qq is not in the montage",
         ),
         (
-            vec!["synth".into(), "--out".into(), s(&d.join("x")).into(), "--format".into(), "set".into()],
+            vec!["synth".into(), "--out".into(), s(&d.join("x")).into(), "--format".into(), "vhdr".into()],
             "no writer",
         ),
     ];

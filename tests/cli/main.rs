@@ -11,6 +11,7 @@ mod util;
 
 mod cli_data;
 mod folds_cli;
+mod hbn_cli;
 mod interpret_cli;
 mod interpret_folds_cli;
 mod interpret_synthetic;

@@ -69,8 +69,8 @@ fn help_lists_the_choices() {
 
 #[test]
 fn read_only_formats_are_refused_with_the_reason() {
-    // `set` and `vhdr` are accepted by clap, hidden, so the refusal says why.
-    let o = eeglens(&["synth", "--out", "/nonexistent/eeglens-usage", "--format", "set"]);
+    // `vhdr` is accepted by clap, hidden, so the refusal says why.
+    let o = eeglens(&["synth", "--out", "/nonexistent/eeglens-usage", "--format", "vhdr"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("no writer"), "{err}");

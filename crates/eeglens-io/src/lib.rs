@@ -2,7 +2,8 @@
 //!
 //! The door through which EEG enters eeglens: the [`Recording`] type (channels,
 //! sampling rates, data in microvolts, annotations), readers and writers for
-//! EDF/EDF+ and BDF/BDF+, readers for BrainVision and EEGLAB `.set`/`.fdt`,
+//! EDF/EDF+ and BDF/BDF+, readers for BrainVision and EEGLAB `.set`/`.fdt`, a writer for EEGLAB
+//! `.set`/`.fdt` ([`write_eeglab`], on the MAT-file v5 writer [`mat5_write`]),
 //! a BIDS dataset scanner and montages (standard 10-20, EGI HydroCel-129).
 //! Everything is written from the format specifications; no EEG library is
 //! involved.
@@ -96,9 +97,11 @@ pub mod bids;
 pub mod brainvision;
 pub mod edf;
 pub mod eeglab;
+pub mod eeglab_write;
 mod error;
 mod files;
 pub mod mat5;
+pub mod mat5_write;
 pub mod montage;
 mod recording;
 pub mod tsv;
@@ -108,6 +111,7 @@ use std::path::Path;
 pub use brainvision::{read_brainvision, read_brainvision_with};
 pub use edf::{read_edf, read_edf_from, read_edf_with, write_bdf, write_edf, EdfWriteOptions};
 pub use eeglab::{read_eeglab, read_eeglab_with};
+pub use eeglab_write::{write_eeglab, EeglabFiles};
 pub use error::IoError;
 pub use recording::{
     days_in_month, voltage_scale, Annotation, Channel, ChannelType, DateTime, Format, ReadOptions, Recording,

@@ -12,108 +12,11 @@ use std::path::Path;
 use eeglens_io::mat5::{parse_mat, MatValue};
 use eeglens_io::{read_eeglab, IoError};
 
-/// A level 5 MAT-file writer for the tests, little-endian, with MATLAB's choices: data of at
-/// most 4 bytes in a small data element, names and field names as `miINT8`, padding to 8 bytes.
+/// The level 5 MAT-file writer of the library (MATLAB's choices: small data elements, UTF-16
+/// text, whole numbers in small integer types), with the other text encodings MATLAB and other
+/// writers use, for the reader's tests.
 mod mat {
-    pub const MI_INT8: u32 = 1;
-    pub const MI_UINT8: u32 = 2;
-    pub const MI_INT16: u32 = 3;
-    pub const MI_UINT16: u32 = 4;
-    pub const MI_INT32: u32 = 5;
-    pub const MI_UINT32: u32 = 6;
-    pub const MI_SINGLE: u32 = 7;
-    pub const MI_DOUBLE: u32 = 9;
-    pub const MI_MATRIX: u32 = 14;
-    pub const MI_COMPRESSED: u32 = 15;
-    pub const MI_UTF8: u32 = 16;
-    pub const MI_UTF16: u32 = 17;
-    pub const MI_UTF32: u32 = 18;
-
-    pub const MX_CELL: u8 = 1;
-    pub const MX_STRUCT: u8 = 2;
-    pub const MX_CHAR: u8 = 4;
-    pub const MX_DOUBLE: u8 = 6;
-    pub const MX_SINGLE: u8 = 7;
-
-    /// One data element: a small element (type and size in one word, data beside it) when the
-    /// data fit in 4 bytes, as MATLAB writes them; otherwise an 8-byte tag and data padded to 8.
-    pub fn el(ty: u32, data: &[u8]) -> Vec<u8> {
-        let mut v = Vec::new();
-        if !data.is_empty() && data.len() <= 4 {
-            v.extend_from_slice(&(((data.len() as u32) << 16) | ty).to_le_bytes());
-            v.extend_from_slice(data);
-            v.resize(8, 0);
-            return v;
-        }
-        v.extend_from_slice(&ty.to_le_bytes());
-        v.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        v.extend_from_slice(data);
-        while v.len() % 8 != 0 {
-            v.push(0);
-        }
-        v
-    }
-
-    /// An `miMATRIX` element: array flags, dimensions, name, then `content`.
-    pub fn matrix(name: &str, class: u8, dims: &[usize], content: &[u8]) -> Vec<u8> {
-        let mut body =
-            el(MI_UINT32, &[class as u32, 0].iter().flat_map(|x: &u32| x.to_le_bytes()).collect::<Vec<_>>());
-        let d: Vec<u8> = dims.iter().flat_map(|&x| (x as i32).to_le_bytes()).collect();
-        body.extend(el(MI_INT32, &d));
-        body.extend(el(MI_INT8, name.as_bytes()));
-        body.extend_from_slice(content);
-        el(MI_MATRIX, &body)
-    }
-
-    /// Values of a double array stored as `ty` (MATLAB stores whole numbers in the smallest
-    /// integer type that holds them).
-    pub fn stored(ty: u32, values: &[f64]) -> Vec<u8> {
-        let b: Vec<u8> = match ty {
-            MI_INT8 => values.iter().map(|&x| x as i8 as u8).collect(),
-            MI_UINT8 => values.iter().map(|&x| x as u8).collect(),
-            MI_INT16 => values.iter().flat_map(|&x| (x as i16).to_le_bytes()).collect(),
-            MI_UINT16 => values.iter().flat_map(|&x| (x as u16).to_le_bytes()).collect(),
-            MI_INT32 => values.iter().flat_map(|&x| (x as i32).to_le_bytes()).collect(),
-            MI_UINT32 => values.iter().flat_map(|&x| (x as u32).to_le_bytes()).collect(),
-            MI_SINGLE => values.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect(),
-            MI_DOUBLE => values.iter().flat_map(|&x| x.to_le_bytes()).collect(),
-            other => panic!("no storage type {other} in this writer"),
-        };
-        el(ty, &b)
-    }
-
-    /// A double array whose values are stored as `ty`.
-    pub fn double_as(name: &str, dims: &[usize], values: &[f64], ty: u32) -> Vec<u8> {
-        matrix(name, MX_DOUBLE, dims, &stored(ty, values))
-    }
-
-    /// A double scalar stored as MATLAB stores it: the smallest integer type that holds a whole
-    /// number, `miDOUBLE` otherwise.
-    pub fn scalar(name: &str, x: f64) -> Vec<u8> {
-        let ty = if x.fract() != 0.0 {
-            MI_DOUBLE
-        } else if (0.0..=255.0).contains(&x) {
-            MI_UINT8
-        } else if (0.0..=65535.0).contains(&x) {
-            MI_UINT16
-        } else {
-            MI_INT32
-        };
-        double_as(name, &[1, 1], &[x], ty)
-    }
-
-    /// A single-precision matrix `[rows, cols]` from column-major values.
-    pub fn single(name: &str, dims: &[usize], values: &[f32]) -> Vec<u8> {
-        let b: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
-        matrix(name, MX_SINGLE, dims, &el(MI_SINGLE, &b))
-    }
-
-    /// A 1-row char array in UTF-16 (`miUTF16`).
-    pub fn char_utf16(name: &str, s: &str) -> Vec<u8> {
-        let units: Vec<u16> = s.encode_utf16().collect();
-        let b: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
-        matrix(name, MX_CHAR, &[usize::from(!units.is_empty()), units.len()], &el(MI_UTF16, &b))
-    }
+    pub use eeglens_io::mat5_write::*;
 
     /// A 1-row char array as MATLAB's `save -v6` writes it: UTF-16 code units as `miUINT16`.
     pub fn char_u16(name: &str, s: &str) -> Vec<u8> {
@@ -131,58 +34,6 @@ mod mat {
     pub fn char_utf32(name: &str, s: &str) -> Vec<u8> {
         let b: Vec<u8> = s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
         matrix(name, MX_CHAR, &[1, s.chars().count()], &el(MI_UTF32, &b))
-    }
-
-    /// A cell array of elements written with [`matrix`] and friends (their names empty).
-    pub fn cell(name: &str, dims: &[usize], items: &[Vec<u8>]) -> Vec<u8> {
-        matrix(name, MX_CELL, dims, &items.concat())
-    }
-
-    /// A struct array: `items[element][field]`, elements column-major.
-    pub fn structure(name: &str, dims: &[usize], fields: &[&str], items: &[Vec<Vec<u8>>]) -> Vec<u8> {
-        let len = fields.iter().map(|f| f.len() + 1).max().unwrap_or(1).max(8);
-        let mut names = Vec::new();
-        for f in fields {
-            let mut b = f.as_bytes().to_vec();
-            b.resize(len, 0);
-            names.extend(b);
-        }
-        let mut content = el(MI_INT32, &(len as i32).to_le_bytes());
-        content.extend(el(MI_INT8, &names));
-        for row in items {
-            assert_eq!(row.len(), fields.len(), "one value per field");
-            for v in row {
-                content.extend_from_slice(v);
-            }
-        }
-        matrix(name, MX_STRUCT, dims, &content)
-    }
-
-    /// An empty value (`[]`) as MATLAB writes it in a struct field: an `miMATRIX` of no bytes.
-    pub fn empty() -> Vec<u8> {
-        el(MI_MATRIX, &[])
-    }
-
-    /// A variable compressed as MATLAB's `save -v7` does: a zlib stream of its element.
-    pub fn compressed(element: &[u8]) -> Vec<u8> {
-        let z = miniz_oxide::deflate::compress_to_vec_zlib(element, 6);
-        let mut v = MI_COMPRESSED.to_le_bytes().to_vec();
-        v.extend_from_slice(&(z.len() as u32).to_le_bytes());
-        v.extend(z);
-        v
-    }
-
-    /// A MAT-file: MATLAB's 128-byte header, then the variables' elements.
-    pub fn file(elements: &[Vec<u8>]) -> Vec<u8> {
-        let mut f = b"MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Sun Dec  6 12:00:00 2026".to_vec();
-        f.resize(116, b' ');
-        f.extend_from_slice(&[0; 8]);
-        f.extend_from_slice(&0x0100u16.to_le_bytes());
-        f.extend_from_slice(b"IM");
-        for e in elements {
-            f.extend_from_slice(e);
-        }
-        f
     }
 }
 
@@ -491,4 +342,58 @@ fn empty_event_lists_and_logical_arrays() {
     body.extend(el(MI_UINT8, &[1, 0, 1]));
     let v = one(&file(&[el(MI_MATRIX, &body)]));
     assert_eq!(v, MatValue::Numeric { dims: vec![1, 3], data: vec![1.0, 0.0, 1.0] });
+}
+
+/// `write_eeglab` writes what `read_eeglab` reads: labels, rate, samples (float32 exactly),
+/// events with their onsets and durations, the start time; the `.set` is MATLAB-style (every
+/// variable compressed, text in UTF-16) and the `.fdt` holds `nbchan * pnts` float32 values.
+#[test]
+fn written_eeglab_datasets_read_back() {
+    use eeglens_io::{write_eeglab, Annotation, Channel, ChannelType, DateTime, Format, Recording};
+    let (n_ch, pnts, fs) = (5, 777, 500.0);
+    let mut rec = Recording::new(Format::Eeglab);
+    for c in 0..n_ch {
+        let name = if c + 1 == n_ch { "Cz".to_string() } else { format!("E{}", c + 1) };
+        let data: Vec<f32> = (0..pnts).map(|t| ((c * 1000 + t) as f32 * 0.37).sin() * 40.0).collect();
+        rec.push_channel(Channel::new(name, ChannelType::Eeg, fs), data);
+    }
+    rec.subject.id = "NDARAA000".into();
+    rec.recording_id = "RestingState".into();
+    rec.start = DateTime::new(2017, 3, 4, 10, 5, 6);
+    rec.annotations = vec![
+        Annotation { onset_s: 0.0, duration_s: None, description: "90".into() },
+        Annotation { onset_s: 0.25, duration_s: Some(0.5), description: "instructed_toCloseEyes".into() },
+        Annotation { onset_s: 1.5, duration_s: None, description: "break cnt".into() },
+    ];
+    let dir = common::tmp_dir("eeglab-write");
+    let set = dir.join("sub-1_task-RestingState_eeg.set");
+    let out = write_eeglab(&set, &rec, "Cz").expect("writes");
+    assert_eq!(std::fs::metadata(&out.fdt).expect("fdt").len(), (n_ch * pnts * 4) as u64);
+    let back = read_eeglab(&set).expect("reads back");
+    assert_eq!(
+        back.channels.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["E1", "E2", "E3", "E4", "Cz"]
+    );
+    assert_eq!(back.channels[0].fs, fs);
+    assert_eq!(back.data, rec.data);
+    assert_eq!(back.subject.id, "NDARAA000");
+    assert_eq!(back.start, rec.start);
+    let ev: Vec<(&str, f64, Option<f64>)> =
+        back.annotations.iter().map(|a| (a.description.as_str(), a.onset_s, a.duration_s)).collect();
+    assert_eq!(
+        ev,
+        [("90", 0.0, None), ("instructed_toCloseEyes", 0.25, Some(0.5)), ("break cnt", 1.5, None)]
+    );
+    // MATLAB's encodings: every variable compressed, and srate stored as a small integer.
+    let bytes = std::fs::read(&set).expect("set");
+    assert_eq!(&bytes[126..128], b"IM");
+    let vars = parse(&bytes);
+    let srate = vars.iter().find(|(n, _)| n == "srate").expect("srate").1.clone();
+    assert_eq!(srate.as_f64(), Some(500.0));
+    let labels = vars.iter().find(|(n, _)| n == "chanlocs").expect("chanlocs").1.clone();
+    // E1's position from the HydroCel-129 montage, in EEGLAB's axes (X = eeglens y).
+    let e1 = eeglens_io::montage::Montage::EgiHydroCel129.position("E1").expect("E1");
+    let x = labels.field(0, "X").and_then(MatValue::as_f64).expect("X");
+    assert!((x - e1.xyz[1]).abs() < 1e-12, "{x} vs {}", e1.xyz[1]);
+    std::fs::remove_dir_all(&dir).ok();
 }

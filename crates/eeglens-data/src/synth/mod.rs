@@ -31,9 +31,11 @@
 //! stream, so subjects can be generated in any order or in parallel.
 
 pub mod bids;
+pub mod head;
 pub mod spectral;
 
 pub use bids::{planted, write_bids, SynthFormat, SynthSummary, TRUTH_FILE};
+pub use head::HeadModel;
 
 use eeglens_autodiff::Rng;
 
@@ -104,6 +106,8 @@ pub struct SynthConfig {
     pub line_freq: f64,
     /// class names in order (the `sex` column's values)
     pub classes: [String; 2],
+    /// how sources reach the electrodes (the default kernel mixing, or a sphere head model)
+    pub head_model: HeadModel,
 }
 
 impl SynthConfig {
@@ -140,7 +144,15 @@ impl SynthConfig {
             blinks: true,
             line_freq: 60.0,
             classes: ["F".into(), "M".into()],
+            head_model: HeadModel::Kernel,
         }
+    }
+
+    /// The defaults of [`SynthConfig::new`] on the 129 electrodes of the EGI HydroCel-129 net
+    /// (`E1`..`E128` and `Cz`, the vertex), as the Healthy Brain Network records them.
+    pub fn hydrocel129() -> Self {
+        let net = eeglens_io::montage::egi_hydrocel_129();
+        Self::new(net.iter().map(|e| e.name.to_string()).collect(), net.iter().map(|e| e.xyz).collect())
     }
 
     /// Total recording length in seconds.
@@ -190,8 +202,13 @@ impl SynthConfig {
         Ok(())
     }
 
+    /// The channel called `name`; on a montage without that label, the electrode that
+    /// `eeglens_io::montage::resolve` finds for it (`Fz` is `E11` of the HydroCel-129 net).
     fn channel_index(&self, name: &str) -> Option<usize> {
-        self.channels.iter().position(|c| c.eq_ignore_ascii_case(name))
+        self.channels.iter().position(|c| c.eq_ignore_ascii_case(name)).or_else(|| {
+            let labels: Vec<&str> = self.channels.iter().map(String::as_str).collect();
+            eeglens_io::montage::resolve(&labels, &[name]).ok().and_then(|v| v.first().copied())
+        })
     }
 }
 
@@ -316,6 +333,9 @@ fn add_mixed(out: &mut [Vec<f64>], weights: &[f64], source: &[f64], amp: f64) {
 pub fn generate_subject(cfg: &SynthConfig, meta: &SubjectMeta, index: usize) -> SynthSubject {
     cfg.validate().expect("generate_subject needs a valid SynthConfig");
     assert!(index < cfg.n_subjects, "subject {index} of {}", cfg.n_subjects);
+    if cfg.head_model == HeadModel::Sphere {
+        return head::generate_subject(cfg, meta, index);
+    }
     // Every draw below comes from this one stream, in a fixed order: the steps must keep it.
     let mut rng = Rng::new(cfg.seed).fork(1_000 + index as u64);
     let fs = cfg.fs;

@@ -192,7 +192,8 @@ fn writes_a_bids_dataset_the_io_layer_reads_back() {
 
 #[test]
 fn unwritable_formats_are_named() {
-    assert!(SynthFormat::parse("set").unwrap_err().contains("no writer"));
+    assert!(SynthFormat::parse("vhdr").unwrap_err().contains("no writer"));
+    assert_eq!(SynthFormat::parse("SET"), Ok(SynthFormat::Set));
     assert!(SynthFormat::parse("xyz").unwrap_err().contains("unknown format"));
     assert_eq!(SynthFormat::parse("BDF"), Ok(SynthFormat::Bdf));
 }
