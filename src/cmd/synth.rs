@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
+use eeglens_data::synth::age::AgeEffect;
 use eeglens_data::synth::{write_bids, SynthConfig, SynthFormat};
 
 use super::choice::SynthFormatArg;
@@ -44,6 +45,11 @@ pub struct Args {
     /// Leave out the eye blinks.
     #[arg(long)]
     pub no_blinks: bool,
+    /// Plant an age effect (a numeric target for `prepare --label age --target numeric`):
+    /// none, alpha-peak (the alpha peak rises from 8 Hz at 6 years to 10 Hz at 18), or
+    /// alpha-peak-power (and alpha power falls with age).
+    #[arg(long, default_value = "none")]
+    pub age_effect: String,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
@@ -68,6 +74,7 @@ impl Default for Args {
             rate: 256.0,
             minutes: 2.0,
             no_blinks: false,
+            age_effect: "none".into(),
             json: false,
             force: false,
         }
@@ -86,6 +93,9 @@ pub fn config(a: &Args) -> anyhow::Result<SynthConfig> {
     c.effect.size = a.effect_size;
     c.effect.class = a.effect_class.clone();
     c.blinks = !a.no_blinks;
+    c.age_effect = AgeEffect::parse(&a.age_effect).ok_or_else(|| {
+        anyhow!("--age-effect: expected none, alpha-peak or alpha-peak-power, got `{}`", a.age_effect)
+    })?;
     if !(a.minutes.is_finite() && a.minutes > 0.0) {
         return Err(anyhow!("--minutes {} must be positive", a.minutes));
     }

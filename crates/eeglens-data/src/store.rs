@@ -6,6 +6,7 @@
 //! | `y` | I64 | `[N]` | class index into `classes` |
 //! | `subject` | I32 | `[N]` | subject index into `subjects` |
 //! | `split` | U8 | `[N]` | 0 train, 1 validation, 2 test |
+//! | `target` | F32 | `[N]` | numeric stores only: the target value of each window's subject |
 //!
 //! `__metadata__` holds `format` (`eeglens-epochs/1`), `channels`, `classes`,
 //! `subjects` (JSON arrays of strings), `fs` (Hz), `label_column`,
@@ -14,6 +15,14 @@
 //! tensors and the other metadata, so a run can tell cheaply whether a store is
 //! the one it was trained on). Python opens the file with
 //! `safetensors.numpy.load_file`.
+//!
+//! A store prepared with `--target numeric` (a regression target such as age)
+//! also holds the tensor `target` and the metadata `target`, a JSON object
+//! `{"kind": "numeric", "column": "age", "unit": "years"}` ([`NumericTarget`];
+//! `unit` is `null` when participants.json does not give one). Its `y` and
+//! `classes` are then the strata the subjects were split by (the target's
+//! halves at its median), not what a model learns. Class stores have neither,
+//! and their bytes and content hash are what they were before numeric targets.
 //!
 //! [`EpochStore::open`] memory-maps the file, so a store larger than RAM can
 //! be trained on: a batch copies just its windows out of the map. It also
@@ -38,8 +47,30 @@ pub const FORMAT: &str = "eeglens-epochs/1";
 /// The metadata key of the content hash ([`EpochStore::compute_content_sha256`]).
 pub const CONTENT_KEY: &str = "content_sha256";
 
-/// The store's tensors, in the order the content hash reads them.
+/// The store's tensors, in the order the content hash reads them (then `target`, when present).
 const TENSORS: [&str; 4] = ["x", "y", "subject", "split"];
+
+/// The tensor and metadata key of a numeric store's target values.
+pub const TARGET_KEY: &str = "target";
+
+/// The numeric target of a regression store: each window's value of a numeric
+/// participants.tsv column (its subject's), with the column's name and unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NumericTarget {
+    /// the participants.tsv column (`age`)
+    pub column: String,
+    /// its unit when participants.json gives one (`years`)
+    pub unit: Option<String>,
+    /// one value per window
+    pub values: Vec<f32>,
+}
+
+impl NumericTarget {
+    /// The metadata entry describing the target (without the values).
+    fn meta_json(&self) -> String {
+        serde_json::json!({"kind": "numeric", "column": self.column, "unit": self.unit}).to_string()
+    }
+}
 
 /// SHA-256 (lower-case hex) of the tensors' bytes, each preceded by its name
 /// and length, then of every metadata entry but the hash itself, by key.
@@ -139,6 +170,8 @@ pub struct EpochSet {
     pub split: Vec<Split>,
     /// names, rate and settings
     pub meta: EpochMeta,
+    /// the numeric target per window of a regression store; `None` for a class store
+    pub target: Option<NumericTarget>,
 }
 
 impl EpochSet {
@@ -192,6 +225,17 @@ impl EpochSet {
                 i / (c * t).max(1)
             )));
         }
+        if let Some(target) = &self.target {
+            if target.values.len() != n {
+                return Err(DataError::Invalid(format!(
+                    "{} target values for {n} windows",
+                    target.values.len()
+                )));
+            }
+            if let Some(i) = target.values.iter().position(|v| !v.is_finite()) {
+                return Err(DataError::Invalid(format!("window {i} has a non-finite target value")));
+            }
+        }
         Ok(())
     }
 
@@ -210,12 +254,17 @@ impl EpochSet {
         fn view(dtype: Dtype, shape: Vec<usize>, data: &[u8]) -> Result<TensorView<'_>, DataError> {
             TensorView::new(dtype, shape, data).map_err(|e| DataError::Invalid(format!("{e}")))
         }
-        let tensors = vec![
+        let t_bytes: Vec<u8> =
+            self.target.iter().flat_map(|t| t.values.iter().flat_map(|v| v.to_le_bytes())).collect();
+        let mut tensors = vec![
             ("x", view(Dtype::F32, vec![n, c, self.n_samples], &x_bytes)?),
             ("y", view(Dtype::I64, vec![n], &y_bytes)?),
             ("subject", view(Dtype::I32, vec![n], &s_bytes)?),
             ("split", view(Dtype::U8, vec![n], &p_bytes)?),
         ];
+        if self.target.is_some() {
+            tensors.push((TARGET_KEY, view(Dtype::F32, vec![n], &t_bytes)?));
+        }
         let m = &self.meta;
         let mut info = HashMap::new();
         info.insert("format".to_string(), FORMAT.to_string());
@@ -225,8 +274,15 @@ impl EpochSet {
         info.insert("fs".to_string(), m.fs.to_string());
         info.insert("label_column".to_string(), m.label_column.clone());
         info.insert("settings".to_string(), m.settings.to_string());
+        if let Some(t) = &self.target {
+            info.insert(TARGET_KEY.to_string(), t.meta_json());
+        }
+        let target_tensor = self.target.as_ref().map(|_| (TARGET_KEY, &t_bytes[..]));
         let hash = content_hash(
-            TENSORS.into_iter().zip([&x_bytes[..], &y_bytes[..], &s_bytes[..], &p_bytes[..]]),
+            TENSORS
+                .into_iter()
+                .zip([&x_bytes[..], &y_bytes[..], &s_bytes[..], &p_bytes[..]])
+                .chain(target_tensor),
             info.iter(),
         );
         info.insert(CONTENT_KEY.to_string(), hash);
@@ -244,6 +300,10 @@ pub struct EpochStore {
     x_offset: usize,
     /// byte ranges of `x`, `y`, `subject`, `split` in the map
     tensor_ranges: [std::ops::Range<usize>; 4],
+    /// byte range of `target` in the map (numeric stores)
+    target_range: Option<std::ops::Range<usize>>,
+    /// the numeric target (numeric stores)
+    target: Option<NumericTarget>,
     /// the `__metadata__` map as stored
     info: BTreeMap<String, String>,
     n: usize,
@@ -318,9 +378,15 @@ impl EpochStore {
         };
         let tensor_ranges = [range(&x), range(&y_t), range(&s_t), range(&p_t)];
         let x_offset = tensor_ranges[0].start;
+        let (target, target_range) = match read_target(path, &st, &info, n)? {
+            Some((t, view)) => (Some(t), Some(range(&view))),
+            None => (None, None),
+        };
         let store = Self {
             path: path.to_path_buf(),
             tensor_ranges,
+            target_range,
+            target,
             info: info.into_iter().collect(),
             mmap,
             x_offset,
@@ -377,10 +443,17 @@ impl EpochStore {
     /// hash hold the same windows, labels, subjects and splits. Reads the whole
     /// store (about 1 GiB/s on one core).
     pub fn compute_content_sha256(&self) -> String {
+        let target = self.target_range.as_ref().map(|r| (TARGET_KEY, &self.mmap[r.clone()]));
         content_hash(
-            TENSORS.into_iter().zip(self.tensor_ranges.iter().map(|r| &self.mmap[r.clone()])),
+            TENSORS.into_iter().zip(self.tensor_ranges.iter().map(|r| &self.mmap[r.clone()])).chain(target),
             self.info.iter(),
         )
+    }
+
+    /// The numeric target of a regression store (`prepare --target numeric`);
+    /// `None` for a class store.
+    pub fn target(&self) -> Option<&NumericTarget> {
+        self.target.as_ref()
     }
 
     /// The file this store was opened from.
@@ -512,6 +585,7 @@ impl EpochStore {
             subject: self.subject.clone(),
             split: self.split.clone(),
             meta: self.meta.clone(),
+            target: self.target.clone(),
         }
     }
 }
@@ -596,6 +670,45 @@ fn read_meta(path: &Path, info: &HashMap<String, String>, n_channels: usize) -> 
     Ok(EpochMeta { channels, fs, classes, label_column, subjects, settings })
 }
 
+/// The numeric target of a store, with its tensor: both the `target` tensor (F32, one value per
+/// window, finite) and the `target` metadata (`{"kind": "numeric", "column": ..}`), or neither.
+fn read_target<'d>(
+    path: &Path,
+    st: &SafeTensors<'d>,
+    info: &HashMap<String, String>,
+    n: usize,
+) -> Result<Option<(NumericTarget, TensorView<'d>)>, DataError> {
+    let bad = |reason: String| not_a_store(path, reason);
+    let has_tensor = st.names().iter().any(|name| *name == TARGET_KEY);
+    let Some(meta) = info.get(TARGET_KEY) else {
+        return if has_tensor {
+            Err(bad(format!("tensor `{TARGET_KEY}` but no `{TARGET_KEY}` in the metadata")))
+        } else {
+            Ok(None)
+        };
+    };
+    let v: serde_json::Value = serde_json::from_str(meta)
+        .map_err(|e| bad(format!("metadata `{TARGET_KEY}` is not a JSON object ({e})")))?;
+    if v["kind"] != "numeric" {
+        return Err(bad(format!("metadata `{TARGET_KEY}` has kind {}, expected \"numeric\"", v["kind"])));
+    }
+    let column = v["column"]
+        .as_str()
+        .ok_or_else(|| bad(format!("metadata `{TARGET_KEY}` names no `column`")))?
+        .to_string();
+    let unit = v["unit"].as_str().map(String::from);
+    let t = checked_tensor(path, st, TARGET_KEY, Dtype::F32, 1)?;
+    if t.shape()[0] != n {
+        return Err(bad(format!("tensor `{TARGET_KEY}` has {} entries for {n} windows", t.shape()[0])));
+    }
+    let values: Vec<f32> =
+        t.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("chunks of 4"))).collect();
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(bad(format!("window {i} has the target value {}", values[i])));
+    }
+    Ok(Some((NumericTarget { column, unit, values }, t)))
+}
+
 /// The per-window indices `values`, each below `limit`; `(what, plural)` name them in the
 /// refusal (`class`, `classes`).
 fn checked_indices(
@@ -639,6 +752,7 @@ mod tests {
                 subjects: vec!["sub-1".into(), "sub-2".into(), "sub-3".into()],
                 settings: serde_json::json!({"band": [0.25, 25.0]}),
             },
+            target: None,
         }
     }
 

@@ -127,6 +127,7 @@ pub fn toy_set(cfg: &ToyConfig) -> EpochSet {
                 },
             }),
         },
+        target: None,
     }
 }
 

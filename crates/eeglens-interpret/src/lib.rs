@@ -81,6 +81,7 @@
 //!         subjects: (0..n / 2).map(|i| format!("{i:03}")).collect(),
 //!         settings: serde_json::json!({}),
 //!     },
+//!     target: None,
 //! };
 //! let dir = std::env::temp_dir().join(format!("eeglens-interpret-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir)?;

@@ -157,6 +157,7 @@ mod tests {
                 subjects: (0..n).map(|i| format!("s{i}")).collect(),
                 settings: serde_json::json!({}),
             },
+            target: None,
         };
         let dir =
             std::env::temp_dir().join(format!("eeglens-interpret-optimal-{name}-{}", std::process::id()));

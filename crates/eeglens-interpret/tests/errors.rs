@@ -42,6 +42,7 @@ fn an_output_directory_that_cannot_be_made_shows_the_os_message_once() {
             subjects: (0..n / 2).map(|i| format!("{i:03}")).collect(),
             settings: serde_json::json!({}),
         },
+        target: None,
     };
     set.write(&dir.join("epochs.safetensors")).expect("write store");
     let store = EpochStore::open(&dir.join("epochs.safetensors")).expect("open store");

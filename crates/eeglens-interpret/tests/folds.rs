@@ -35,6 +35,7 @@ fn open_store(tag: &str) -> (std::path::PathBuf, EpochStore) {
             subjects: (0..N_SUBJECTS).map(|i| format!("sub-{i:03}")).collect(),
             settings: serde_json::json!({}),
         },
+        target: None,
     };
     let dir = std::env::temp_dir().join(format!("eeglens-interpret-folds-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");

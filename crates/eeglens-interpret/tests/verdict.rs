@@ -32,6 +32,7 @@ fn store() -> (std::path::PathBuf, EpochStore) {
             subjects: (0..n / 4).map(|i| format!("sub-{i:03}")).collect(),
             settings: serde_json::json!({}),
         },
+        target: None,
     };
     let dir = std::env::temp_dir().join(format!("eeglens-interpret-verdict-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");

@@ -110,6 +110,7 @@ pub fn synthetic_split(
             subjects: metas.iter().map(|m| m.label.clone()).collect(),
             settings: serde_json::json!({"synthetic": true}),
         },
+        target: None,
     };
     let dir = std::env::temp_dir().join(format!("eeglens-interpret-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

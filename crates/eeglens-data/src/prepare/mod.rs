@@ -52,6 +52,7 @@ mod merge;
 mod recording;
 mod shard;
 mod summary;
+mod target;
 
 pub use bins::{Bins, MAX_BINS};
 pub use clean::{
@@ -99,8 +100,12 @@ pub fn prepare(
     let ds = scan(root)?;
     let plan = Plan::new(root, &ds, cfg)?;
     let done = process_all(&plan.todo, cfg, progress);
-    let (summary, set) =
+    let (summary, mut set) =
         plan.finish(done, cfg, cfg.steps(), cfg.settings_json(), crate::synth::planted(root), out)?;
+    if cfg.numeric_target {
+        let participants = participants_with_label(root, &ds, &cfg.label)?;
+        target::attach(&mut set, participants, &cfg.label)?;
+    }
     set.write(out)?;
     Ok(summary)
 }
@@ -123,8 +128,13 @@ impl<'d> Plan<'d> {
     /// Labels, bins and the split checked from the whole participants list, before any work.
     fn new(root: &Path, ds: &'d BidsDataset, cfg: &PrepareConfig) -> Result<Self, DataError> {
         let participants = participants_with_label(root, ds, &cfg.label)?;
+        if cfg.numeric_target {
+            target::values_of(participants, &cfg.label).map_err(DataError::Config)?;
+        }
         let binned;
-        let (participants, edges) = match &cfg.bins {
+        // A numeric target's subjects are split by its halves at the median.
+        let bins = if cfg.numeric_target { Some(&target::STRATA) } else { cfg.bins.as_ref() };
+        let (participants, edges) = match bins {
             None => (participants, None),
             Some(b) => {
                 let (table, edges) =
@@ -621,6 +631,7 @@ fn assemble(
             subjects: subjects.iter().map(|s| format!("sub-{s}")).collect(),
             settings: serde_json::Value::Null,
         },
+        target: None,
     };
     let mut windows_per_class = vec![0; summary.classes.len()];
     let mut per_split: Vec<(Split, BTreeSet<usize>, usize)> =

@@ -129,6 +129,10 @@ pub fn write_bids(
         "blinks": cfg.blinks,
         "line_freq": cfg.line_freq,
     });
+    let mut truth = truth;
+    if cfg.age_effect != super::age::AgeEffect::None {
+        truth["age_effect"] = super::age::truth(cfg.age_effect);
+    }
     write_text(&root.join(TRUTH_FILE), &pretty(&truth))?;
 
     let results: Vec<Result<(PathBuf, u64), DataError>> = metas
