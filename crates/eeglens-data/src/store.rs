@@ -679,7 +679,7 @@ fn read_target<'d>(
     n: usize,
 ) -> Result<Option<(NumericTarget, TensorView<'d>)>, DataError> {
     let bad = |reason: String| not_a_store(path, reason);
-    let has_tensor = st.names().iter().any(|name| *name == TARGET_KEY);
+    let has_tensor = st.names().contains(&TARGET_KEY);
     let Some(meta) = info.get(TARGET_KEY) else {
         return if has_tensor {
             Err(bad(format!("tensor `{TARGET_KEY}` but no `{TARGET_KEY}` in the metadata")))
@@ -881,6 +881,52 @@ mod tests {
         let st = EpochStore::open(&b).expect("open");
         assert_ne!(st.recorded_content_sha256(), Some(recorded.as_str()));
         assert_eq!(st.compute_content_sha256(), st.recorded_content_sha256().expect("recorded"));
+    }
+
+    #[test]
+    fn a_numeric_target_round_trips_and_class_stores_stay_as_they_were() {
+        let d = tmpdir("target");
+        let (a, b) = (d.join("a.safetensors"), d.join("b.safetensors"));
+        let set = tiny();
+        set.write(&a).expect("write");
+        let bytes = std::fs::read(&a).expect("read");
+        let (_, header) = SafeTensors::read_metadata(&bytes).expect("header");
+        let keys: BTreeMap<_, _> = header.metadata().clone().expect("metadata").into_iter().collect();
+        let want =
+            ["channels", "classes", "content_sha256", "format", "fs", "label_column", "settings", "subjects"];
+        assert_eq!(keys.keys().map(String::as_str).collect::<Vec<_>>(), want, "a class store's metadata");
+        assert!(SafeTensors::deserialize(&bytes).expect("tensors").tensor(TARGET_KEY).is_err());
+        assert!(EpochStore::open(&a).expect("open").target().is_none());
+
+        let mut numeric = set.clone();
+        numeric.target = Some(NumericTarget {
+            column: "age".into(),
+            unit: Some("year".into()),
+            values: vec![6.5, 6.5, 9.0, 17.25, 17.25],
+        });
+        numeric.write(&b).expect("write");
+        let st = EpochStore::open(&b).expect("open");
+        assert_eq!(st.target(), numeric.target.as_ref());
+        assert_eq!(st.to_set(), numeric);
+        assert_eq!(st.compute_content_sha256(), st.recorded_content_sha256().expect("recorded"));
+        assert_ne!(
+            st.recorded_content_sha256(),
+            EpochStore::open(&a).expect("open").recorded_content_sha256()
+        );
+        // Another value: another hash.
+        let mut other = numeric.clone();
+        other.target.as_mut().expect("target").values[2] = 9.5;
+        other.write(&b).expect("write");
+        let st2 = EpochStore::open(&b).expect("open");
+        assert_ne!(st2.recorded_content_sha256(), st.recorded_content_sha256());
+
+        // A value per window, finite.
+        let mut bad = numeric.clone();
+        bad.target.as_mut().expect("target").values.pop();
+        assert!(bad.write(&b).unwrap_err().to_string().contains("4 target values for 5 windows"));
+        let mut bad = numeric.clone();
+        bad.target.as_mut().expect("target").values[1] = f32::NAN;
+        assert!(bad.write(&b).unwrap_err().to_string().contains("window 1 has a non-finite target"));
     }
 
     /// With no window, the file does not bound the window's shape; its size must not overflow.
