@@ -424,8 +424,8 @@ fn run_one(a: Args, g: &super::Global, fold: Option<eeglens_train::folds::Fold>)
         }
         Progress::Validating { .. } => bar.set_message("validating"),
         Progress::Epoch(r) if r.train_regression.is_some() => {
-            let fig = |f: &Option<eeglens_train::RegressionFigures>| {
-                f.map_or("-".into(), |f| format!("MAE {:.3} R² {:.3} r {:.3}", f.mae, f.r2, f.r))
+            let fig = |f: &Option<Box<eeglens_train::RegressionFigures>>| {
+                f.as_ref().map_or("-".into(), |f| format!("MAE {:.3} R² {:.3} r {:.3}", f.mae, f.r2, f.r))
             };
             log(format!(
                 "epoch {:>3}  train loss {:.4} {}  val loss {} {}  subj {}{}",

@@ -248,13 +248,13 @@ pub struct EpochRecord {
     pub attempt: usize,
     /// a regression's training figures (eval mode, after the epoch), in the target's unit
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub train_regression: Option<crate::regression::RegressionFigures>,
+    pub train_regression: Option<Box<crate::regression::RegressionFigures>>,
     /// a regression's validation figures per window, in the target's unit
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub val_regression: Option<crate::regression::RegressionFigures>,
+    pub val_regression: Option<Box<crate::regression::RegressionFigures>>,
     /// a regression's validation figures per subject (mean predictions)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub val_subject_regression: Option<crate::regression::RegressionFigures>,
+    pub val_subject_regression: Option<Box<crate::regression::RegressionFigures>>,
 }
 
 impl EpochRecord {

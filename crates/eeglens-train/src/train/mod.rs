@@ -704,9 +704,9 @@ impl<'a> Session<'a> {
             load_seconds: st.load_s,
             load_fraction: st.load_s / st.train_s.max(1e-9),
             attempt: self.setup.config.attempts.len(),
-            train_regression: Some(train.1),
-            val_regression: val.as_ref().map(|v| v.1),
-            val_subject_regression: val.as_ref().map(|v| v.2),
+            train_regression: Some(Box::new(train.1)),
+            val_regression: val.as_ref().map(|v| Box::new(v.1)),
+            val_subject_regression: val.as_ref().map(|v| Box::new(v.2)),
         };
         self.record_epoch(record, progress)
     }
