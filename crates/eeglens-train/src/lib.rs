@@ -17,6 +17,10 @@
 //! - [`evaluate_split`]: a run's best model on a split, as an [`EvalReport`]
 //!   (the JSON of `eeglens eval`, with per-subject details and per-window
 //!   probabilities).
+//! - [`regression`]: a numeric target (`prepare --target numeric`): one
+//!   output, the MSE of the target standardised with the training split's
+//!   mean and SD, MAE/RMSE/R²/Pearson r per window and per subject, and the
+//!   t-test of the subjects' r that replaces the chance verdict.
 //! - [`select`]: model selection on the validation split ([`train_selected`],
 //!   the `auto` model of the command line): several zoo models trained on
 //!   the same store, the one with the best validation figure kept.

@@ -23,7 +23,8 @@
 //! train/validation/test by subject ([`crate::split`]). The column is checked
 //! before any recording is read: one class spelt two ways (`M`, `m`), a
 //! participant listed twice with different values, and a column of numbers
-//! (`age`: bin it into a categorical column) are refused; `n/a`, `NA`,
+//! (`age`: cut it into ranges with `bins`, or keep it as a regression target
+//! with `numeric_target`) are refused; `n/a`, `NA`,
 //! `unknown` and the like count as no value. A class that cannot appear in
 //! every split (validation and test when their fractions are not zero) is
 //! refused; a class of fewer than five subjects is a warning. Recordings are
