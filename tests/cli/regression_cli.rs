@@ -110,6 +110,7 @@ fn an_age_regression_learns_the_alpha_peak_and_a_set_without_it_does_not() {
             &["regression runs cannot be interpreted yet"],
         );
     }
+    assert_one_line_error(&eeglens(&["baseline", "--data", s(&data)]), &["numeric target `age`", "baseline"]);
     // Model selection ranks by a classification figure.
     assert_one_line_error(
         &eeglens(&["train", "--data", s(&data), "--out", s(&d.0.join("auto")), "--model", "auto"]),

@@ -292,13 +292,7 @@ pub fn train_with(
     let cfg = setup.config.train.clone();
     let pool = thread_pool(&cfg)?;
     if !opts.resume && cfg.baseline {
-        if store.target().is_some() {
-            progress(&Progress::BaselineSkipped(
-                "the band-power baseline classifies; a numeric target has none yet".into(),
-            ));
-        } else {
-            run_baseline(store, run_dir, progress)?;
-        }
+        run_baseline(store, run_dir, progress)?;
     }
     let mut session = Session::new(cfg, store, run_dir, opts, pool, train_idx, setup);
     session.announce(progress);

@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn a_regression_step_lowers_the_squared_error() {
         let spec = ModelSpec { n_channels: 8, n_samples: 32, n_classes: 1 };
-        let mut model = build("shallow", &spec, &mut Rng::new(1)).expect("builds");
+        let mut model = build("rvgg", &spec, &mut Rng::new(1)).expect("builds");
         let mut opt = Optimizer::new(TrainConfig { lr: 2e-3, ..TrainConfig::default() }.optimizer_config());
         let mut noise = Rng::new(2);
         let x = Tensor::from_vec(&[6, 1, 8, 32], (0..6 * 8 * 32).map(|_| noise.normal() as f32).collect())
