@@ -5,6 +5,9 @@
 use std::path::PathBuf;
 
 use eeglens_data::store::Split;
+use eeglens_train::regression::{
+    evaluate_run_regression, summarise_folds, RegressionFigures, RegressionReport,
+};
 use eeglens_train::{evaluate_split, RunDir};
 
 use super::choice::SplitArg;
@@ -33,12 +36,26 @@ pub struct Args {
 /// Runs `eeglens eval`: one run, or every seed of a parent directory (`train --seeds`),
 /// or every fold of one (`train --folds`).
 pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
-    if !eeglens_train::folds::fold_runs(&a.run)?.is_empty() {
+    let fold_runs = eeglens_train::folds::fold_runs(&a.run)?;
+    if let Some((_, first)) = fold_runs.first() {
+        if is_regression(first) {
+            return run_folds_regression(&a);
+        }
         return run_folds(&a);
     }
     let seeds = eeglens_train::run_dir::seed_runs(&a.run)?;
     if seeds.is_empty() {
+        if is_regression(&a.run) {
+            return run_one_regression(&a);
+        }
         return run_one(a, g);
+    }
+    if seeds.iter().any(|(_, d)| is_regression(d)) {
+        anyhow::bail!(
+            "{}: seeds of a regression are not summarised yet; evaluate each with --run {}",
+            a.run.display(),
+            seeds[0].1.display()
+        );
     }
     let split = Split::from(a.split);
     let mut rows = Vec::new();
@@ -162,6 +179,117 @@ fn run_folds(a: &Args) -> anyhow::Result<()> {
         p.n_subjects, p.n_windows, p.accuracy, p.balanced_accuracy, p.subject_accuracy, p.subject_balanced_accuracy
     );
     println!("above chance in {} of {} folds", e.learned, e.n_folds);
+    Ok(())
+}
+
+/// Whether the run in `dir` is a regression on a numeric target (an unreadable run is not:
+/// opening it again reports why).
+fn is_regression(dir: &std::path::Path) -> bool {
+    RunDir::open(dir).is_ok_and(|r| r.config().data.target.is_some())
+}
+
+/// `MAE 1.234 years  RMSE ..  R² ..  r ..`.
+fn figures_line(f: &RegressionFigures, unit: &str) -> String {
+    format!("MAE {:.3}{unit}  RMSE {:.3}{unit}  R² {:.3}  r {:.3}", f.mae, f.rmse, f.r2, f.r)
+}
+
+/// The text of a regression's evaluation, as `eval` and `train` print it.
+pub fn describe_regression(r: &RegressionReport) -> String {
+    let unit = r.target.unit.as_deref().map_or(String::new(), |u| format!(" {u}"));
+    let s = &r.significance;
+    let verdict = format!(
+        "subjects' r {:.3} over {} subjects, one-sided t-test of r > 0: t = {:.2}, df {}, p = {}",
+        s.r,
+        s.n_subjects,
+        s.t,
+        s.df,
+        s.p.map_or("n/a (fewer than 3 subjects)".into(), |p| format!("{p:.3}"))
+    );
+    [
+        format!(
+            "split       {} ({} windows, {} subjects); target `{}` (training mean {:.3}{unit}, SD {:.3})",
+            r.split, r.n_windows, r.n_subjects, r.target.column, r.target.mean, r.target.sd
+        ),
+        format!("per window  {}  loss {:.4} (standardised MSE)", figures_line(&r.window, &unit), r.loss),
+        format!("per subject {} (mean prediction of its windows)", figures_line(&r.subject, &unit)),
+        if s.learned {
+            format!("learned     {verdict}")
+        } else {
+            format!("WARNING     not learned: {verdict}")
+        },
+    ]
+    .join("\n")
+}
+
+/// `eval` of one regression run.
+fn run_one_regression(a: &Args) -> anyhow::Result<()> {
+    let run = RunDir::open(&a.run)?;
+    let store = run.open_store(a.data.as_deref())?;
+    let report = evaluate_run_regression(&run, &store, Split::from(a.split))?;
+    if a.json {
+        let r = if a.windows { report } else { report.without_windows() };
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!("{}", describe_regression(&report));
+    }
+    Ok(())
+}
+
+/// `eval` over the folds of a regression's cross-validation: a row per fold, mean ± SD over
+/// folds, and the pooled out-of-fold figures.
+fn run_folds_regression(a: &Args) -> anyhow::Result<()> {
+    use eeglens_train::folds;
+    if Split::from(a.split) != Split::Test {
+        anyhow::bail!("--split: a cross-validation is evaluated on each fold's test subjects");
+    }
+    let mut reports = Vec::new();
+    for (fold, run) in folds::open_folds(&a.run)? {
+        let store = run.open_store(a.data.as_deref())?;
+        reports.push((fold, run.path().to_path_buf(), evaluate_run_regression(&run, &store, Split::Test)?));
+    }
+    let e = summarise_folds(&reports);
+    if a.json {
+        println!("{}", serde_json::to_string(&e)?);
+        return Ok(());
+    }
+    let unit = e.target.unit.as_deref().map_or(String::new(), |u| format!(" {u}"));
+    println!("fold  subjects  window MAE  R²      r       subject MAE  R²      r       learned");
+    for f in &e.folds {
+        println!(
+            "{:>4}  {:>8}  {:>10.3}  {:>6.3}  {:>6.3}  {:>11.3}  {:>6.3}  {:>6.3}  {}",
+            f.fold,
+            f.subjects_tested.len(),
+            f.window.mae,
+            f.window.r2,
+            f.window.r,
+            f.subject.mae,
+            f.subject.r2,
+            f.subject.r,
+            if f.learned { "yes" } else { "NO" }
+        );
+    }
+    println!("over {} folds (mean ± SD):", e.folds.len());
+    for level in ["window", "subject"] {
+        let pm = |k: &str| {
+            format!("{:.3} ± {:.3}", e.mean[&format!("{level}_{k}")], e.sd[&format!("{level}_{k}")])
+        };
+        println!(
+            "  per {level:<8} MAE {}{unit}  RMSE {}{unit}  R² {}  r {}",
+            pm("mae"),
+            pm("rmse"),
+            pm("r2"),
+            pm("r")
+        );
+    }
+    println!("pooled out of fold, per window:  {}", figures_line(&e.pooled_window, &unit));
+    println!("pooled out of fold, per subject: {}", figures_line(&e.pooled_subject, &unit));
+    println!(
+        "learned in {} of {} folds; pooled subjects' r {:.3}, one-sided t-test p = {}",
+        e.learned,
+        e.folds.len(),
+        e.pooled_significance.r,
+        e.pooled_significance.p.map_or("n/a".into(), |p| format!("{p:.3}"))
+    );
     Ok(())
 }
 

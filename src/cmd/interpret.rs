@@ -218,6 +218,7 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
 /// folds of a cross-validation (`train --folds`), every subject read once
 /// out of fold.
 pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
+    super::refuse_regression(&a.run, "interpret")?;
     if !eeglens_train::folds::fold_runs(&a.run)?.is_empty() {
         return run_folds(a, g);
     }

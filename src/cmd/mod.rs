@@ -136,6 +136,26 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
 }
 
+/// Refuses a regression run (on a numeric target), or a parent of such runs (folds, seeds):
+/// the interpretation methods and the report read class contrasts.
+pub fn refuse_regression(run: &Path, command: &str) -> anyhow::Result<()> {
+    let mut dirs = vec![run.to_path_buf()];
+    dirs.extend(eeglens_train::folds::fold_runs(run)?.into_iter().map(|(_, d)| d));
+    dirs.extend(eeglens_train::run_dir::seed_runs(run)?.into_iter().map(|(_, d)| d));
+    for d in dirs {
+        if let Some(t) = eeglens_train::RunDir::open(&d).ok().and_then(|r| r.config().data.target.clone()) {
+            anyhow::bail!(
+                "{}: is a regression on `{}`: regression runs cannot be interpreted yet ({command} reads class \
+                 contrasts); `eeglens eval --run {}` gives its figures",
+                d.display(),
+                t.column,
+                run.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Parses a range written `LO-HI` (e.g. `4-8`, `0.25-25`).
 pub fn parse_range(s: &str) -> Result<(f64, f64), String> {
     let (a, b) = s.split_once('-').ok_or_else(|| format!("`{s}` is not a range LO-HI (e.g. 4-8)"))?;

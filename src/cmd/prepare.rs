@@ -29,6 +29,15 @@ pub enum PresetArg {
     Paper,
 }
 
+/// `prepare --target`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetArg {
+    /// each value of --label is a class (the default)
+    Classes,
+    /// --label is a numeric column (age) kept as a number per window: a regression target
+    Numeric,
+}
+
 /// Flags of `eeglens prepare`.
 #[derive(clap::Args, Debug, PartialEq)]
 pub struct Args {
@@ -42,6 +51,10 @@ pub struct Args {
     /// point (9.5,12 or 10.0). Classes are named `<label><i><bound>`: age1<9.5, age2>=9.5.
     #[arg(long)]
     pub bins: Option<String>,
+    /// What --label becomes: classes, or numeric (a numeric column such as age kept as a number
+    /// per window, for a regression; subjects are split by its halves at the median).
+    #[arg(long, value_enum, default_value = "classes")]
+    pub target: TargetArg,
     /// Epoch store to write (.safetensors).
     #[arg(long)]
     pub out: PathBuf,
@@ -145,6 +158,7 @@ impl Default for Args {
             bids_dir: PathBuf::new(),
             label: String::new(),
             bins: None,
+            target: TargetArg::Classes,
             out: PathBuf::new(),
             channels: "hbn24".into(),
             rate: 128.0,
@@ -177,6 +191,7 @@ impl Default for Args {
 pub fn config(a: &Args) -> anyhow::Result<PrepareConfig> {
     let mut c = PrepareConfig::new(&a.label);
     c.bins = a.bins.as_deref().map(Bins::parse).transpose().map_err(|e| anyhow!("--bins: {e}"))?;
+    c.numeric_target = a.target == TargetArg::Numeric;
     c.channels = ChannelSet::parse(&a.channels);
     c.rate = a.rate;
     c.band = if a.band.eq_ignore_ascii_case("none") {
@@ -257,6 +272,9 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     let n = dataset.map_or(0, |d| d.recordings.len());
     if let Some(shard) = a.shard.as_deref() {
         let shard = Shard::parse(shard).map_err(|e| anyhow!(e))?;
+        if cfg.numeric_target {
+            bail!("--shard cannot prepare a --target numeric store yet: prepare it in one process");
+        }
         return run_shard(&a, &cfg, shard, g, n);
     }
     let pb = bar(g, n as u64, "prepare");
@@ -285,6 +303,12 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
         println!("{}", summary_json(&s, secs));
     } else {
         print_summary(&s, secs, a.task.as_deref());
+        if cfg.numeric_target {
+            println!(
+                "target   `{}` kept as a number per window (regression); the classes above are the strata of the split",
+                a.label
+            );
+        }
     }
     print_reader_warnings(&s);
     for w in &s.warnings {

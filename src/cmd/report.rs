@@ -56,6 +56,7 @@ fn claim(a: &Args, out: &Path) -> anyhow::Result<()> {
 
 /// Runs `eeglens report`.
 pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
+    super::refuse_regression(&a.run, "report")?;
     let out = a.out.clone().unwrap_or_else(|| a.run.join(eeglens_report::REPORT_FILE));
     let input = load_run(&a.run, a.interpret.as_deref())?;
     claim(&a, &out)?;

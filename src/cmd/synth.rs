@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
+use eeglens_data::synth::age::AgeEffect;
 use eeglens_data::synth::{write_bids, HeadModel, SynthConfig, SynthFormat};
 
 use super::choice::SynthFormatArg;
@@ -52,6 +53,11 @@ pub struct Args {
     /// net, E1..E128 and Cz, as HBN records it).
     #[arg(long, default_value = "hbn24")]
     pub montage: String,
+    /// Plant an age effect (a numeric target for `prepare --label age --target numeric`):
+    /// none, alpha-peak (the alpha peak rises from 8 Hz at 6 years to 10 Hz at 18), or
+    /// alpha-peak-power (and alpha power falls with age).
+    #[arg(long, default_value = "none")]
+    pub age_effect: String,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
@@ -78,6 +84,7 @@ impl Default for Args {
             no_blinks: false,
             head_model: "kernel".into(),
             montage: "hbn24".into(),
+            age_effect: "none".into(),
             json: false,
             force: false,
         }
@@ -101,6 +108,9 @@ pub fn config(a: &Args) -> anyhow::Result<SynthConfig> {
     c.effect.size = a.effect_size;
     c.effect.class = a.effect_class.clone();
     c.blinks = !a.no_blinks;
+    c.age_effect = AgeEffect::parse(&a.age_effect).ok_or_else(|| {
+        anyhow!("--age-effect: expected none, alpha-peak or alpha-peak-power, got `{}`", a.age_effect)
+    })?;
     if !(a.minutes.is_finite() && a.minutes > 0.0) {
         return Err(anyhow!("--minutes {} must be positive", a.minutes));
     }

@@ -423,6 +423,14 @@ fn run_one(
     if let Some(f) = &cfg.fold {
         f.apply(&mut store);
     }
+    // A numeric target trains one model: selection ranks by a classification figure.
+    let mut cfg = cfg;
+    if store.target().is_some() && cfg.model == select::AUTO {
+        if a.model.is_some() || candidates_dir.is_dir() {
+            bail!("{}: {}", data.display(), select::AUTO_ON_NUMERIC);
+        }
+        cfg.model = eeglens_train::DEFAULT_MODEL.into();
+    }
     let stop = stop_flag()?;
     let opts = RunOptions { resume: a.resume, force: a.force, stop: Some(stop) };
     let bar = if g.progress() { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::hidden() };
@@ -473,6 +481,22 @@ fn run_one(
             ));
         }
         Progress::Validating { .. } => bar.set_message("validating"),
+        Progress::Epoch(r) if r.train_regression.is_some() => {
+            let fig = |f: &Option<Box<eeglens_train::RegressionFigures>>| {
+                f.as_ref().map_or("-".into(), |f| format!("MAE {:.3} R² {:.3} r {:.3}", f.mae, f.r2, f.r))
+            };
+            log(format!(
+                "epoch {:>3}  train loss {:.4} {}  val loss {} {}  subj {}{}",
+                r.epoch,
+                r.train_loss,
+                fig(&r.train_regression),
+                opt(r.val_loss, 4),
+                fig(&r.val_regression),
+                fig(&r.val_subject_regression),
+                if r.best { "  *" } else { "" }
+            ));
+            bar.set_position(0);
+        }
         Progress::Epoch(r) => {
             log(format!(
                 "epoch {:>3}  train loss {:.4} acc {:.3}  val loss {} acc {} subj {}  {:.0} samples/s{}",
@@ -550,6 +574,11 @@ fn run_one(
             summary.seconds,
             summary.best_epoch.map_or("-".into(), |e| e.to_string())
         ));
+    }
+    if let Some(t) = &summary.test_regression {
+        for line in super::eval::describe_regression(t).lines() {
+            println!("{line}");
+        }
     }
     if let Some(t) = &summary.test {
         out(format!(

@@ -187,7 +187,7 @@ fn prepare_refuses_labels_that_would_make_wrong_classes() {
         }
         assert!(!store.exists());
     };
-    refused("age", &["column `age` holds numbers", "--bins 2"]);
+    refused("age", &["column `age` holds numbers", "--bins 2", "--target numeric", "categorical column"]);
     // --bins cuts it into ranges: at the median, two classes of four subjects each.
     let out = eeglens(&["prepare", s(&root), "--label", "age", "--bins", "2", "--out", s(&store), "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -19,6 +19,7 @@ mod json_cli;
 mod nn_bench;
 mod nn_forward;
 mod outputs_cli;
+mod regression_cli;
 mod report_browser;
 mod report_cli;
 mod run_data_cli;

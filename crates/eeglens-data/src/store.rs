@@ -8,6 +8,7 @@
 //! | `split` | U8 | `[N]` | 0 train, 1 validation, 2 test (`split_codes`) |
 //! | `recording` | I32 | `[N]` | recording index into `recordings` (optional) |
 //! | `onset_s` | F64 | `[N]` | onset in seconds on the recording's own time axis (optional) |
+//! | `target` | F32 | `[N]` | numeric stores only: the target value of each window's subject |
 //!
 //! `__metadata__` holds `format` (`eeglens-epochs/1`), `channels`, `classes`,
 //! `subjects` (JSON arrays of strings), `fs` (Hz), `label_column`,
@@ -23,6 +24,14 @@
 //! `recording` and `onset_s` existed still open: [`EpochMeta::unit`] is then
 //! read from the settings' `normalise` when they have it, and
 //! [`EpochStore::sources`] is `None`. docs/json.md describes every key.
+//!
+//! A store prepared with `--target numeric` (a regression target such as age)
+//! also holds the tensor `target` and the metadata `target`, a JSON object
+//! `{"kind": "numeric", "column": "age", "unit": "years"}` ([`NumericTarget`];
+//! `unit` is `null` when participants.json does not give one). Its `y` and
+//! `classes` are then the strata the subjects were split by (the target's
+//! halves at its median), not what a model learns. Class stores have neither,
+//! and their bytes and content hash are what they were before numeric targets.
 //!
 //! [`EpochStore::open`] memory-maps the file, so a store larger than RAM can
 //! be trained on: a batch copies just its windows out of the map. It also
@@ -69,6 +78,28 @@ pub fn split_codes_json() -> String {
     let codes: BTreeMap<String, &str> =
         Split::ALL.iter().map(|&s| ((s as u8).to_string(), s.name())).collect();
     serde_json::to_string(&codes).expect("strings serialise")
+}
+
+/// The tensor and metadata key of a numeric store's target values.
+pub const TARGET_KEY: &str = "target";
+
+/// The numeric target of a regression store: each window's value of a numeric
+/// participants.tsv column (its subject's), with the column's name and unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NumericTarget {
+    /// the participants.tsv column (`age`)
+    pub column: String,
+    /// its unit when participants.json gives one (`years`)
+    pub unit: Option<String>,
+    /// one value per window
+    pub values: Vec<f32>,
+}
+
+impl NumericTarget {
+    /// The metadata entry describing the target (without the values).
+    fn meta_json(&self) -> String {
+        serde_json::json!({"kind": "numeric", "column": self.column, "unit": self.unit}).to_string()
+    }
 }
 
 /// SHA-256 (lower-case hex) of the tensors' bytes, each preceded by its name
@@ -190,6 +221,8 @@ pub struct EpochSet {
     /// each window's recording and onset; `None` for windows that come from no file (toy
     /// sets) or a store written before they were recorded
     pub sources: Option<WindowSources>,
+    /// the numeric target per window of a regression store; `None` for a class store
+    pub target: Option<NumericTarget>,
 }
 
 impl EpochSet {
@@ -262,6 +295,17 @@ impl EpochSet {
                 return Err(DataError::Invalid(format!("window {i} has onset {} s", src.onset_s[i])));
             }
         }
+        if let Some(target) = &self.target {
+            if target.values.len() != n {
+                return Err(DataError::Invalid(format!(
+                    "{} target values for {n} windows",
+                    target.values.len()
+                )));
+            }
+            if let Some(i) = target.values.iter().position(|v| !v.is_finite()) {
+                return Err(DataError::Invalid(format!("window {i} has a non-finite target value")));
+            }
+        }
         Ok(())
     }
 
@@ -287,6 +331,8 @@ impl EpochSet {
             ),
             None => (Vec::new(), Vec::new()),
         };
+        let t_bytes: Vec<u8> =
+            self.target.iter().flat_map(|t| t.values.iter().flat_map(|v| v.to_le_bytes())).collect();
         let mut tensors = vec![
             ("x", view(Dtype::F32, vec![n, c, self.n_samples], &x_bytes)?),
             ("y", view(Dtype::I64, vec![n], &y_bytes)?),
@@ -294,6 +340,10 @@ impl EpochSet {
             ("split", view(Dtype::U8, vec![n], &p_bytes)?),
         ];
         let mut hashed = vec![&x_bytes[..], &y_bytes[..], &s_bytes[..], &p_bytes[..]];
+        let mut names: Vec<&str> = TENSORS.to_vec();
+        if self.target.is_some() {
+            tensors.push((TARGET_KEY, view(Dtype::F32, vec![n], &t_bytes)?));
+        }
         let m = &self.meta;
         let mut info = HashMap::new();
         info.insert("format".to_string(), FORMAT.to_string());
@@ -311,12 +361,18 @@ impl EpochSet {
             tensors.push(("recording", view(Dtype::I32, vec![n], &r_bytes)?));
             tensors.push(("onset_s", view(Dtype::F64, vec![n], &o_bytes)?));
             hashed.extend([&r_bytes[..], &o_bytes[..]]);
+            names.extend(SOURCE_TENSORS);
             info.insert(
                 "recordings".to_string(),
                 serde_json::to_string(&src.recordings).expect("strings serialise"),
             );
         }
-        let hash = content_hash(TENSORS.into_iter().chain(SOURCE_TENSORS).zip(hashed), info.iter());
+        if let Some(t) = &self.target {
+            info.insert(TARGET_KEY.to_string(), t.meta_json());
+            hashed.push(&t_bytes[..]);
+            names.push(TARGET_KEY);
+        }
+        let hash = content_hash(names.into_iter().zip(hashed), info.iter());
         info.insert(CONTENT_KEY.to_string(), hash);
         let bytes = safetensors::serialize(tensors, Some(info))
             .map_err(|e| DataError::Invalid(format!("cannot serialise epochs: {e}")))?;
@@ -333,6 +389,10 @@ pub struct EpochStore {
     /// byte ranges of `x`, `y`, `subject`, `split` (then `recording`, `onset_s` when present)
     /// in the map
     tensor_ranges: Vec<std::ops::Range<usize>>,
+    /// byte range of `target` in the map (numeric stores)
+    target_range: Option<std::ops::Range<usize>>,
+    /// the numeric target (numeric stores)
+    target: Option<NumericTarget>,
     /// the `__metadata__` map as stored
     info: BTreeMap<String, String>,
     n: usize,
@@ -413,9 +473,15 @@ impl EpochStore {
         }
         let sources = sources.map(|(_, _, s)| s);
         let x_offset = tensor_ranges[0].start;
+        let (target, target_range) = match read_target(path, &st, &info, n)? {
+            Some((t, view)) => (Some(t), Some(range(&view))),
+            None => (None, None),
+        };
         let store = Self {
             path: path.to_path_buf(),
             tensor_ranges,
+            target_range,
+            target,
             info: info.into_iter().collect(),
             mmap,
             x_offset,
@@ -473,13 +539,21 @@ impl EpochStore {
     /// hash hold the same windows, labels, subjects and splits. Reads the whole
     /// store (about 1 GiB/s on one core).
     pub fn compute_content_sha256(&self) -> String {
+        let target = self.target_range.as_ref().map(|r| (TARGET_KEY, &self.mmap[r.clone()]));
         content_hash(
             TENSORS
                 .into_iter()
                 .chain(SOURCE_TENSORS)
-                .zip(self.tensor_ranges.iter().map(|r| &self.mmap[r.clone()])),
+                .zip(self.tensor_ranges.iter().map(|r| &self.mmap[r.clone()]))
+                .chain(target),
             self.info.iter(),
         )
+    }
+
+    /// The numeric target of a regression store (`prepare --target numeric`);
+    /// `None` for a class store.
+    pub fn target(&self) -> Option<&NumericTarget> {
+        self.target.as_ref()
     }
 
     /// The file this store was opened from.
@@ -628,6 +702,7 @@ impl EpochStore {
             split: self.split.clone(),
             meta: self.meta.clone(),
             sources: self.sources.clone(),
+            target: self.target.clone(),
         }
     }
 }
@@ -766,6 +841,45 @@ fn read_sources<'d>(
     Ok(Some((r_t, o_t, WindowSources { recordings, recording, onset_s })))
 }
 
+/// The numeric target of a store, with its tensor: both the `target` tensor (F32, one value per
+/// window, finite) and the `target` metadata (`{"kind": "numeric", "column": ..}`), or neither.
+fn read_target<'d>(
+    path: &Path,
+    st: &SafeTensors<'d>,
+    info: &HashMap<String, String>,
+    n: usize,
+) -> Result<Option<(NumericTarget, TensorView<'d>)>, DataError> {
+    let bad = |reason: String| not_a_store(path, reason);
+    let has_tensor = st.names().contains(&TARGET_KEY);
+    let Some(meta) = info.get(TARGET_KEY) else {
+        return if has_tensor {
+            Err(bad(format!("tensor `{TARGET_KEY}` but no `{TARGET_KEY}` in the metadata")))
+        } else {
+            Ok(None)
+        };
+    };
+    let v: serde_json::Value = serde_json::from_str(meta)
+        .map_err(|e| bad(format!("metadata `{TARGET_KEY}` is not a JSON object ({e})")))?;
+    if v["kind"] != "numeric" {
+        return Err(bad(format!("metadata `{TARGET_KEY}` has kind {}, expected \"numeric\"", v["kind"])));
+    }
+    let column = v["column"]
+        .as_str()
+        .ok_or_else(|| bad(format!("metadata `{TARGET_KEY}` names no `column`")))?
+        .to_string();
+    let unit = v["unit"].as_str().map(String::from);
+    let t = checked_tensor(path, st, TARGET_KEY, Dtype::F32, 1)?;
+    if t.shape()[0] != n {
+        return Err(bad(format!("tensor `{TARGET_KEY}` has {} entries for {n} windows", t.shape()[0])));
+    }
+    let values: Vec<f32> =
+        t.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("chunks of 4"))).collect();
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(bad(format!("window {i} has the target value {}", values[i])));
+    }
+    Ok(Some((NumericTarget { column, unit, values }, t)))
+}
+
 /// The per-window indices `values`, each below `limit`; `(what, plural)` name them in the
 /// refusal (`class`, `classes`).
 fn checked_indices(
@@ -811,6 +925,7 @@ mod tests {
                 unit: Some(UNIT_MICROVOLT.into()),
             },
             sources: None,
+            target: None,
         }
     }
 
@@ -1053,6 +1168,52 @@ mod tests {
         let st = EpochStore::open(&b).expect("open");
         assert_ne!(st.recorded_content_sha256(), Some(recorded.as_str()));
         assert_eq!(st.compute_content_sha256(), st.recorded_content_sha256().expect("recorded"));
+    }
+
+    #[test]
+    fn a_numeric_target_round_trips_and_class_stores_stay_as_they_were() {
+        let d = tmpdir("target");
+        let (a, b) = (d.join("a.safetensors"), d.join("b.safetensors"));
+        let set = tiny();
+        set.write(&a).expect("write");
+        let bytes = std::fs::read(&a).expect("read");
+        let (_, header) = SafeTensors::read_metadata(&bytes).expect("header");
+        let keys: BTreeMap<_, _> = header.metadata().clone().expect("metadata").into_iter().collect();
+        let want =
+            ["channels", "classes", "content_sha256", "format", "fs", "label_column", "settings", "subjects"];
+        assert_eq!(keys.keys().map(String::as_str).collect::<Vec<_>>(), want, "a class store's metadata");
+        assert!(SafeTensors::deserialize(&bytes).expect("tensors").tensor(TARGET_KEY).is_err());
+        assert!(EpochStore::open(&a).expect("open").target().is_none());
+
+        let mut numeric = set.clone();
+        numeric.target = Some(NumericTarget {
+            column: "age".into(),
+            unit: Some("year".into()),
+            values: vec![6.5, 6.5, 9.0, 17.25, 17.25],
+        });
+        numeric.write(&b).expect("write");
+        let st = EpochStore::open(&b).expect("open");
+        assert_eq!(st.target(), numeric.target.as_ref());
+        assert_eq!(st.to_set(), numeric);
+        assert_eq!(st.compute_content_sha256(), st.recorded_content_sha256().expect("recorded"));
+        assert_ne!(
+            st.recorded_content_sha256(),
+            EpochStore::open(&a).expect("open").recorded_content_sha256()
+        );
+        // Another value: another hash.
+        let mut other = numeric.clone();
+        other.target.as_mut().expect("target").values[2] = 9.5;
+        other.write(&b).expect("write");
+        let st2 = EpochStore::open(&b).expect("open");
+        assert_ne!(st2.recorded_content_sha256(), st.recorded_content_sha256());
+
+        // A value per window, finite.
+        let mut bad = numeric.clone();
+        bad.target.as_mut().expect("target").values.pop();
+        assert!(bad.write(&b).unwrap_err().to_string().contains("4 target values for 5 windows"));
+        let mut bad = numeric.clone();
+        bad.target.as_mut().expect("target").values[1] = f32::NAN;
+        assert!(bad.write(&b).unwrap_err().to_string().contains("window 1 has a non-finite target"));
     }
 
     /// With no window, the file does not bound the window's shape; its size must not overflow.

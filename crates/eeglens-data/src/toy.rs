@@ -130,6 +130,7 @@ pub fn toy_set(cfg: &ToyConfig) -> EpochSet {
             unit: None,
         },
         sources: None,
+        target: None,
     }
 }
 

@@ -83,6 +83,7 @@
 //!         unit: None,
 //!     },
 //!     sources: None,
+//!     target: None,
 //! };
 //! let dir = std::env::temp_dir().join(format!("eeglens-interpret-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir)?;

@@ -159,6 +159,7 @@ mod tests {
                 unit: None,
             },
             sources: None,
+            target: None,
         };
         let dir =
             std::env::temp_dir().join(format!("eeglens-interpret-optimal-{name}-{}", std::process::id()));

@@ -44,6 +44,7 @@ fn an_output_directory_that_cannot_be_made_shows_the_os_message_once() {
             unit: None,
         },
         sources: None,
+        target: None,
     };
     set.write(&dir.join("epochs.safetensors")).expect("write store");
     let store = EpochStore::open(&dir.join("epochs.safetensors")).expect("open store");

@@ -37,6 +37,7 @@ fn open_store(tag: &str) -> (std::path::PathBuf, EpochStore) {
             unit: None,
         },
         sources: None,
+        target: None,
     };
     let dir = std::env::temp_dir().join(format!("eeglens-interpret-folds-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");

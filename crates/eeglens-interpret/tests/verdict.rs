@@ -34,6 +34,7 @@ fn store() -> (std::path::PathBuf, EpochStore) {
             unit: None,
         },
         sources: None,
+        target: None,
     };
     let dir = std::env::temp_dir().join(format!("eeglens-interpret-verdict-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");

@@ -144,6 +144,17 @@ impl BaselineReport {
 /// [`TrainError::Config`] when the windows are too short for a band or hold
 /// non-finite samples.
 pub fn baseline(store: &EpochStore) -> Result<BaselineReport, TrainError> {
+    // Its classes are the strata of the split, not what a regression learns.
+    if let Some(t) = store.target() {
+        return Err(TrainError::Config {
+            field: "data",
+            msg: format!(
+                "{}: holds the numeric target `{}`; the band-power baseline classifies and has no regression yet",
+                store.path().display(),
+                t.column
+            ),
+        });
+    }
     let fs = store.meta().fs;
     let bands = baseline_bands(fs);
     let c_n = store.n_channels();

@@ -176,6 +176,16 @@ pub fn report_from_probs(
 /// from the run's; as [`RunDir::load_model`] and [`evaluate_model`].
 pub fn evaluate_split(run: &RunDir, store: &EpochStore, split: Split) -> Result<EvalReport, TrainError> {
     let d = &run.config().data;
+    if let Some(t) = &d.target {
+        return Err(TrainError::RunFile {
+            path: run.path().join(crate::run_dir::CONFIG_FILE),
+            msg: format!(
+                "is a regression on `{}`, not a classification: evaluate it with \
+                 eeglens_train::regression::evaluate_run_regression",
+                t.column
+            ),
+        });
+    }
     if (store.n_channels(), store.n_samples()) != (d.n_channels, d.n_samples)
         || store.meta().classes != d.classes
     {

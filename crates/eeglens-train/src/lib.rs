@@ -17,6 +17,10 @@
 //! - [`evaluate_split`]: a run's best model on a split, as an [`EvalReport`]
 //!   (the JSON of `eeglens eval`, with per-subject details and per-window
 //!   probabilities).
+//! - [`regression`]: a numeric target (`prepare --target numeric`): one
+//!   output, the MSE of the target standardised with the training split's
+//!   mean and SD, MAE/RMSE/R²/Pearson r per window and per subject, and the
+//!   t-test of the subjects' r that replaces the chance verdict.
 //! - [`select`]: model selection on the validation split ([`train_selected`],
 //!   the `auto` model of the command line): several zoo models trained on
 //!   the same store, the one with the best validation figure kept.
@@ -92,6 +96,7 @@ pub mod folds;
 pub mod lock;
 pub mod metrics;
 pub mod provenance;
+pub mod regression;
 pub mod run_dir;
 pub mod select;
 pub mod train;
@@ -104,6 +109,7 @@ pub use config::{Monitor, OptimizerName, TrainConfig, DEFAULT_MODEL};
 pub use error::TrainError;
 pub use eval::{evaluate_model, evaluate_split, predict_windows, report_from_probs, EvalReport};
 pub use metrics::{ClassMetrics, SubjectResult};
+pub use regression::{evaluate_regression, RegressionFigures, RegressionReport, TargetScale};
 pub use run_dir::{EpochRecord, RunConfig, RunDir};
 pub use select::{train_selected, SelectedSummary, Selection};
 pub use train::{train, train_with, Progress, RunOptions, SettingChange, StopReason, TrainSummary};

@@ -109,6 +109,10 @@ pub struct DataInfo {
     /// runs made before it was recorded
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_splits: Option<BTreeMap<String, String>>,
+    /// a numeric target's standardisation (the training split's mean and SD): the run is a
+    /// regression; `None` for a classification
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<crate::regression::TargetScale>,
 }
 
 impl DataInfo {
@@ -134,6 +138,7 @@ impl DataInfo {
             label_column: m.label_column.clone(),
             content_sha256: store.recorded_content_sha256().map(String::from),
             subject_splits: Some(crate::data_check::subject_splits(store)),
+            target: crate::regression::TargetScale::of_store(store),
         })
     }
 }
@@ -241,6 +246,15 @@ pub struct EpochRecord {
     /// the attempt this epoch belongs to (0 unless stuck detection re-initialised the network)
     #[serde(default)]
     pub attempt: usize,
+    /// a regression's training figures (eval mode, after the epoch), in the target's unit
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_regression: Option<Box<crate::regression::RegressionFigures>>,
+    /// a regression's validation figures per window, in the target's unit
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_regression: Option<Box<crate::regression::RegressionFigures>>,
+    /// a regression's validation figures per subject (mean predictions)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_subject_regression: Option<Box<crate::regression::RegressionFigures>>,
 }
 
 impl EpochRecord {

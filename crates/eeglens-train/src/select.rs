@@ -33,6 +33,13 @@ pub const AUTO: &str = "auto";
 /// decodes than any one model. The library's single-model default,
 /// [`crate::DEFAULT_MODEL`], is what [`crate::TrainConfig::default`] holds.
 pub const COMMAND_DEFAULT: &str = AUTO;
+
+/// Why model selection refuses a numeric target: it ranks candidates by validation balanced
+/// accuracy, a classification figure. A regression names its model (the command line's
+/// default there is [`crate::DEFAULT_MODEL`]).
+pub const AUTO_ON_NUMERIC: &str = "model selection (--model auto) ranks models by validation balanced \
+    accuracy, a classification figure; a regression on a numeric target needs one model: give --model \
+    shallow (the default for numeric targets), rvgg, rvgg-bn, vanputten or eegnet";
 /// The candidates of `auto`: the two models that, between them, learned the
 /// most planted effects of the validation grid.
 pub const AUTO_CANDIDATES: [&str; 2] = ["shallow", "rvgg-bn"];
@@ -220,6 +227,9 @@ pub fn train_selected(
             field: "model",
             msg: format!("model selection needs distinct zoo models, got [{}]", candidates.join(", ")),
         });
+    }
+    if store.target().is_some() {
+        return Err(TrainError::Config { field: "model", msg: AUTO_ON_NUMERIC.into() });
     }
     let cand_root = out.join(CANDIDATES_DIR);
     if opts.resume {

@@ -109,6 +109,9 @@ fn stuck_means_chance_loss_and_chance_validation() {
         load_seconds: 0.0,
         load_fraction: 0.0,
         attempt: 0,
+        train_regression: None,
+        val_regression: None,
+        val_subject_regression: None,
     };
     let ln2 = std::f64::consts::LN_2;
     assert!(is_stuck(&rec(0.6935, Some(0.5)), ln2));

@@ -112,6 +112,7 @@ pub fn synthetic_split(
             unit: None,
         },
         sources: None,
+        target: None,
     };
     let dir = std::env::temp_dir().join(format!("eeglens-interpret-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

@@ -111,6 +111,10 @@ pub struct PrepareConfig {
     /// cut a numeric label column into ranges, each a class (`None`: the
     /// column holds categories)
     pub bins: Option<super::bins::Bins>,
+    /// keep a numeric label column as a number per window, the target of a regression
+    /// (`--target numeric`), instead of classes; the subjects are split by the column's halves
+    /// at its median
+    pub numeric_target: bool,
     /// which channels
     pub channels: ChannelSet,
     /// output sampling rate, Hz
@@ -164,6 +168,7 @@ impl PrepareConfig {
         Self {
             label: label.into(),
             bins: None,
+            numeric_target: false,
             channels: ChannelSet::Hbn24,
             rate: 128.0,
             band: Some((0.25, 25.0)),
@@ -219,7 +224,7 @@ impl PrepareConfig {
     }
 
     pub(super) fn settings_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "channels": match &self.channels {
                 ChannelSet::Hbn24 => serde_json::json!("hbn24"),
                 ChannelSet::All => serde_json::json!("all"),
@@ -248,7 +253,12 @@ impl PrepareConfig {
             "steps": self.steps(),
             "clean": self.clean.then(super::clean::clean_settings),
             "preset": self.preset,
-        })
+        });
+        // Only numeric stores carry the entry: a class store's settings stay as they were.
+        if self.numeric_target {
+            v["target"] = serde_json::json!({"kind": "numeric", "strata": super::target::STRATA.json()});
+        }
+        v
     }
 
     pub(super) fn validate(&self) -> Result<(), DataError> {
@@ -279,6 +289,11 @@ impl PrepareConfig {
             if l.is_empty() {
                 return bad("--channels lists no channel".into());
             }
+        }
+        if self.numeric_target && self.bins.is_some() {
+            return bad("--bins and --target numeric exclude each other: --bins makes classes of the \
+                        column, --target numeric keeps its values"
+                .into());
         }
         if self.reference_channels.as_ref().is_some_and(Vec::is_empty) {
             return bad("--reference lists no channel".into());

@@ -125,9 +125,9 @@ pub(crate) fn check_column(table: &Table, column: &str) -> Result<Vec<String>, S
         if nums.len() > MAX_NUMERIC_CODES || nums.iter().any(|x| x.fract() != 0.0) {
             return Err(format!(
                 "{path}: column `{column}` holds numbers ({} distinct values, {lo} to {hi}), and each value \
-                 would become its own class; eeglens classifies categories: cut it into ranges with --bins \
-                 (--bins 2 at the median, or cut values such as --bins 9.5,12), or add a categorical column \
-                 and pass it to --label",
+                 would become its own class: cut it into ranges with --bins (--bins 2 at the median, or cut \
+                 values such as --bins 9.5,12), train a regression on its values with --target numeric, or \
+                 add a categorical column and pass it to --label",
                 nums.len()
             ));
         }
@@ -234,6 +234,7 @@ mod tests {
         let ages: String = (0..14).map(|i| format!("sub-{i}\t{}\n", 5 + i)).collect();
         let e = check_column(&table(&format!("participant_id\tage\n{ages}")), "age").unwrap_err();
         assert!(e.contains("holds numbers (14 distinct values, 5 to 18)") && e.contains("--label"), "{e}");
+        assert!(e.contains("--bins") && e.contains("--target numeric"), "{e}");
         let t = table("participant_id\tscore\nsub-1\t1.5\nsub-2\t2\n");
         assert!(check_column(&t, "score").unwrap_err().contains("holds numbers"));
         // A few integer codes are classes, with a warning; repeated agreeing rows are fine.

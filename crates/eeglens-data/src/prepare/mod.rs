@@ -23,7 +23,8 @@
 //! train/validation/test by subject ([`crate::split`]). The column is checked
 //! before any recording is read: one class spelt two ways (`M`, `m`), a
 //! participant listed twice with different values, and a column of numbers
-//! (`age`: bin it into a categorical column) are refused; `n/a`, `NA`,
+//! (`age`: cut it into ranges with `bins`, or keep it as a regression target
+//! with `numeric_target`) are refused; `n/a`, `NA`,
 //! `unknown` and the like count as no value. A class that cannot appear in
 //! every split (validation and test when their fractions are not zero) is
 //! refused; a class of fewer than five subjects is a warning. Recordings are
@@ -52,6 +53,7 @@ mod merge;
 mod recording;
 mod shard;
 mod summary;
+mod target;
 
 pub use bins::{Bins, MAX_BINS};
 pub use clean::{
@@ -99,8 +101,12 @@ pub fn prepare(
     let ds = scan(root)?;
     let plan = Plan::new(root, &ds, cfg)?;
     let done = process_all(&plan.todo, cfg, progress);
-    let (summary, set) =
+    let (summary, mut set) =
         plan.finish(done, cfg, cfg.steps(), cfg.settings_json(), crate::synth::planted(root), out)?;
+    if cfg.numeric_target {
+        let participants = participants_with_label(root, &ds, &cfg.label)?;
+        target::attach(&mut set, participants, &cfg.label)?;
+    }
     set.write(out)?;
     Ok(summary)
 }
@@ -123,8 +129,13 @@ impl<'d> Plan<'d> {
     /// Labels, bins and the split checked from the whole participants list, before any work.
     fn new(root: &Path, ds: &'d BidsDataset, cfg: &PrepareConfig) -> Result<Self, DataError> {
         let participants = participants_with_label(root, ds, &cfg.label)?;
+        if cfg.numeric_target {
+            target::values_of(participants, &cfg.label).map_err(DataError::Config)?;
+        }
         let binned;
-        let (participants, edges) = match &cfg.bins {
+        // A numeric target's subjects are split by its halves at the median.
+        let bins = if cfg.numeric_target { Some(&target::STRATA) } else { cfg.bins.as_ref() };
+        let (participants, edges) = match bins {
             None => (participants, None),
             Some(b) => {
                 let (table, edges) =
@@ -627,6 +638,7 @@ fn assemble(
             unit: Some(cfg.normalise.unit().to_string()),
         },
         sources: None,
+        target: None,
     };
     let mut sources = WindowSources::default();
     let mut windows_per_class = vec![0; summary.classes.len()];

@@ -161,6 +161,9 @@ pub fn write_bids(
     if cfg.head_model != super::HeadModel::Kernel {
         truth["head_model"] = serde_json::json!(cfg.head_model.name());
     }
+    if cfg.age_effect != super::age::AgeEffect::None {
+        truth["age_effect"] = super::age::truth(cfg.age_effect);
+    }
     write_text(&root.join(TRUTH_FILE), &pretty(&truth))?;
 
     let results: Vec<Result<(PathBuf, u64), DataError>> = metas

@@ -30,6 +30,7 @@
 //! Everything is deterministic in `seed`: subject `i` uses its own random
 //! stream, so subjects can be generated in any order or in parallel.
 
+pub mod age;
 pub mod bids;
 pub mod head;
 pub mod spectral;
@@ -108,6 +109,8 @@ pub struct SynthConfig {
     pub classes: [String; 2],
     /// how sources reach the electrodes (the default kernel mixing, or a sphere head model)
     pub head_model: HeadModel,
+    /// an age effect on the alpha rhythm ([`age`]); none by default
+    pub age_effect: age::AgeEffect,
 }
 
 impl SynthConfig {
@@ -145,6 +148,7 @@ impl SynthConfig {
             line_freq: 60.0,
             classes: ["F".into(), "M".into()],
             head_model: HeadModel::Kernel,
+            age_effect: age::AgeEffect::None,
         }
     }
 
@@ -344,7 +348,9 @@ pub fn generate_subject(cfg: &SynthConfig, meta: &SubjectMeta, index: usize) -> 
     let (blocks, closed) = eyes_blocks(cfg, n);
     // Smooth the eyes-open/closed transition over half a second.
     let alpha_gain = smooth_mask(&closed, (0.5 * fs) as usize, 0.3, 1.0);
-    let traits = Traits::draw(&mut rng);
+    let mut traits = Traits::draw(&mut rng);
+    (traits.alpha_f, traits.alpha_amp) =
+        age::apply(cfg.age_effect, meta.age, traits.alpha_f, traits.alpha_amp);
     let mut base: Vec<Vec<f64>> = vec![vec![0.0; n]; cfg.channels.len()];
     add_background(cfg, &mut rng, &mut base, traits.chi);
     add_alpha(cfg, &mut rng, &mut base, &traits, &alpha_gain);

@@ -48,7 +48,7 @@ pub use sampler::epoch_order;
 use sampler::{batches, class_entropy};
 pub(crate) use setup::{foreign_entry, run_files};
 use setup::{new_run, resume_run, Setup};
-pub use step::{train_step, StepOutcome};
+pub use step::{train_step, train_step_regression, StepOutcome};
 
 use crate::baseline::BaselineReport;
 use crate::config::{Monitor, TrainConfig};
@@ -56,6 +56,7 @@ use crate::error::TrainError;
 use crate::eval::{evaluate_model, predict_windows, EvalReport};
 use crate::lock::RunLock;
 use crate::metrics::{per_subject, probabilities, ClassMetrics};
+use crate::regression::{evaluate_regression, figures_of, predict_values, RegressionReport, TargetScale};
 use crate::run_dir::{
     write_json, write_metrics, Attempt, EpochRecord, BASELINE_FILE, BEST_CHECKPOINT, CONFIG_FILE,
     LAST_CHECKPOINT, METRICS_FILE,
@@ -219,8 +220,10 @@ pub struct TrainSummary {
     /// every line of `metrics.jsonl`
     pub records: Vec<EpochRecord>,
     /// the best model on the test split (also in `eval-test.json`), when the
-    /// run ended and the store has test windows
+    /// run ended and the store has test windows (classification runs)
     pub test: Option<EvalReport>,
+    /// the same for a regression on a numeric target
+    pub test_regression: Option<RegressionReport>,
     /// wall-clock seconds of this session
     pub seconds: f64,
     /// worker threads used
@@ -294,7 +297,7 @@ pub fn train_with(
     let mut session = Session::new(cfg, store, run_dir, opts, pool, train_idx, setup);
     session.announce(progress);
     let stop = session.run_epochs(progress)?;
-    let test = session.test(&stop, progress)?;
+    let (test, test_regression) = session.test(&stop, progress)?;
     let st = &session.setup.state;
     Ok(TrainSummary {
         run_dir: run_dir.to_path_buf(),
@@ -304,6 +307,7 @@ pub fn train_with(
         best_value: st.best(),
         records: session.setup.records,
         test,
+        test_regression,
         seconds: started.elapsed().as_secs_f64(),
         threads: session.pool.current_num_threads(),
     })
@@ -362,6 +366,8 @@ struct Session<'a> {
     pool: ThreadPool,
     /// number of classes (at least one)
     k: usize,
+    /// a regression's standardisation of its numeric target (`None`: a classification)
+    scale: Option<TargetScale>,
     train_idx: Vec<usize>,
     val_idx: Vec<usize>,
     /// the training loss of a network that learned nothing
@@ -393,11 +399,16 @@ impl<'a> Session<'a> {
         let ckpt_meta = CheckpointMeta {
             model: cfg.model.clone(),
             input_shape: vec![1, store.n_channels(), store.n_samples()],
-            class_names: store.meta().classes.clone(),
+            // A regression's one output is named after its target.
+            class_names: match &setup.config.data.target {
+                Some(t) => vec![t.column.clone()],
+                None => store.meta().classes.clone(),
+            },
             extra: [("data.sha256".to_string(), setup.config.data.sha256.clone())].into_iter().collect(),
         };
         Session {
             k,
+            scale: setup.config.data.target.clone(),
             val_idx: store.indices(Split::Val),
             train_idx,
             chance_loss,
@@ -502,12 +513,18 @@ impl<'a> Session<'a> {
         let t0 = Instant::now();
         let x = self.store.batch(idx);
         let y: Vec<usize> = idx.iter().map(|&i| labels[i] as usize).collect();
+        let targets: Option<Vec<f32>> = self.scale.as_ref().map(|s| {
+            let values = &self.store.target().expect("a regression's store has a target").values;
+            idx.iter().map(|&i| s.standardise(values[i] as f64) as f32).collect()
+        });
         let load_s = t0.elapsed().as_secs_f64();
         let mut drng = self.dropout_base.fork(self.setup.state.step);
         let k = self.k;
         let setup = &mut self.setup;
-        let StepOutcome { loss, correct, grad_norm } =
-            self.pool.install(|| train_step(&mut setup.model, &mut setup.opt, &x, &y, k, &mut drng))?;
+        let StepOutcome { loss, correct, grad_norm } = self.pool.install(|| match &targets {
+            Some(t) => train_step_regression(&mut setup.model, &mut setup.opt, &x, t, &mut drng),
+            None => train_step(&mut setup.model, &mut setup.opt, &x, &y, k, &mut drng),
+        })?;
         let batch_s = t0.elapsed().as_secs_f64();
         let st = &mut self.setup.state;
         let bad = if !loss.is_finite() {
@@ -572,6 +589,9 @@ impl<'a> Session<'a> {
     ) -> Result<EpochRecord, TrainError> {
         progress(&Progress::Validating { epoch });
         let val_start = Instant::now();
+        if self.scale.is_some() {
+            return self.end_regression_epoch(epoch, val_start, progress);
+        }
         let val = self.validate()?;
         let st = &self.setup.state;
         // The store holds finite windows only, so a validation loss that is not finite means
@@ -607,7 +627,19 @@ impl<'a> Session<'a> {
             load_seconds: st.load_s,
             load_fraction: st.load_s / st.train_s.max(1e-9),
             attempt: self.setup.config.attempts.len(),
+            train_regression: None,
+            val_regression: None,
+            val_subject_regression: None,
         };
+        self.record_epoch(record, progress)
+    }
+
+    /// Appends `record` to `metrics.jsonl`, ends the epoch and writes `checkpoint-last`.
+    fn record_epoch(
+        &mut self,
+        record: EpochRecord,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<EpochRecord, TrainError> {
         self.setup.records.push(record.clone());
         // metrics.jsonl first, then checkpoint-last: a crash in between leaves
         // an extra line that resuming drops, never a missing one.
@@ -617,6 +649,60 @@ impl<'a> Session<'a> {
         self.write_last()?;
         progress(&Progress::Epoch(record.clone()));
         Ok(record)
+    }
+
+    /// A regression's epoch: the training windows' and validation windows' figures (eval
+    /// mode) in the target's unit; the best epoch is the one with the lowest validation loss
+    /// (the MSE of the standardised target, which orders epochs as the validation R² does),
+    /// or the lowest training loss without validation windows.
+    fn end_regression_epoch(
+        &mut self,
+        epoch: usize,
+        val_start: Instant,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<EpochRecord, TrainError> {
+        let scale = self.scale.clone().expect("a regression");
+        let (store, batch) = (self.store, self.cfg.eval_batch);
+        let model = &self.setup.model;
+        let figures = |idx: &[usize]| -> Result<_, TrainError> {
+            let p = self.pool.install(|| predict_values(model, store, idx, batch, &scale))?;
+            Ok(figures_of(store, idx, &p, &scale))
+        };
+        let train = figures(&self.train_idx)?;
+        let val = if self.val_idx.is_empty() { None } else { Some(figures(&self.val_idx)?) };
+        let st = &self.setup.state;
+        if let Some(v) = val.as_ref().filter(|v| !v.0.is_finite()) {
+            let kept = kept_note(&self.last_path, st.epochs_done);
+            let (batch, value) = (st.batches_done, v.0);
+            return Err(TrainError::Diverged { epoch, batch, what: "validation loss", value, kept });
+        }
+        let train_loss = st.loss_sum() / st.seen.max(1) as f64;
+        let monitored = val.as_ref().map_or(train_loss, |v| v.0);
+        let improved = self.judge_value(epoch, monitored, false)?;
+        let st = &self.setup.state;
+        let opt = self.setup.opt.config();
+        let record = EpochRecord {
+            epoch,
+            step: st.step,
+            lr: opt.schedule.lr(opt.lr, st.step.saturating_sub(1)),
+            train_loss,
+            train_accuracy: 0.0,
+            val_loss: val.as_ref().map(|v| v.0),
+            val_accuracy: None,
+            val_balanced_accuracy: None,
+            val_auc: None,
+            val_subject_accuracy: None,
+            best: improved,
+            seconds: st.train_s + val_start.elapsed().as_secs_f64(),
+            samples_per_s: st.seen as f64 / st.train_s.max(1e-9),
+            load_seconds: st.load_s,
+            load_fraction: st.load_s / st.train_s.max(1e-9),
+            attempt: self.setup.config.attempts.len(),
+            train_regression: Some(Box::new(train.1)),
+            val_regression: val.as_ref().map(|v| Box::new(v.1)),
+            val_subject_regression: val.as_ref().map(|v| Box::new(v.2)),
+        };
+        self.record_epoch(record, progress)
     }
 
     /// Whether epoch `epoch` improved the monitored figure; an improvement is remembered and
@@ -635,6 +721,11 @@ impl<'a> Session<'a> {
             (Some(m), Monitor::ValAuc) => m.auc.unwrap_or(0.5),
         };
         let maximise = val.is_some() && self.cfg.monitor.maximise();
+        self.judge_value(epoch, monitored, maximise)
+    }
+
+    /// Whether `monitored` improves on the best so far (higher when `maximise`); see [`Self::judge`].
+    fn judge_value(&mut self, epoch: usize, monitored: f64, maximise: bool) -> Result<bool, TrainError> {
         let st = &mut self.setup.state;
         let improved = monitored.is_finite()
             && st.best().is_none_or(|b| if maximise { monitored > b } else { monitored < b });
@@ -659,6 +750,11 @@ impl<'a> Session<'a> {
         let (cfg, chance_loss) = (&self.cfg, self.chance_loss);
         let attempt = self.setup.config.attempts.len();
         let epochs_done = self.setup.state.epochs_done;
+        // Chance loss and balanced accuracy are classification figures: a regression is never
+        // restarted.
+        if self.scale.is_some() {
+            return Ok(());
+        }
         if !(cfg.stuck_epochs == Some(epochs_done) && attempt < cfg.restarts && is_stuck(record, chance_loss))
         {
             return Ok(());
@@ -704,18 +800,31 @@ impl<'a> Session<'a> {
         &self,
         stop: &StopReason,
         progress: &mut dyn FnMut(&Progress),
-    ) -> Result<Option<EvalReport>, TrainError> {
+    ) -> Result<(Option<EvalReport>, Option<RegressionReport>), TrainError> {
         if matches!(stop, StopReason::Interrupted { .. }) || self.store.indices(Split::Test).is_empty() {
-            return Ok(None);
+            return Ok((None, None));
         }
         progress(&Progress::Testing);
         let best_path = &self.best_path;
         let model = if best_path.exists() { load_checkpoint(best_path)?.0 } else { self.setup.model.clone() };
+        let checkpoint = Some(if best_path.exists() { best_path.clone() } else { self.last_path.clone() });
+        if let Some(scale) = &self.scale {
+            let mut report = self.pool.install(|| {
+                evaluate_regression(&model, self.store, Split::Test, self.cfg.eval_batch, scale)
+            })?;
+            report.checkpoint = checkpoint;
+            write_json(
+                &self.run_dir.join("eval-test.json"),
+                crate::regression::REGRESSION_EVAL_FORMAT,
+                &report,
+            )?;
+            return Ok((None, Some(report)));
+        }
         let mut report =
             self.pool.install(|| evaluate_model(&model, self.store, Split::Test, self.cfg.eval_batch))?;
-        report.checkpoint = Some(if best_path.exists() { best_path.clone() } else { self.last_path.clone() });
+        report.checkpoint = checkpoint;
         write_json(&self.run_dir.join("eval-test.json"), crate::eval::EVAL_FORMAT, &report)?;
-        Ok(Some(report))
+        Ok((Some(report), None))
     }
 }
 

@@ -41,7 +41,8 @@ pub(super) fn build_model_attempt(
     let spec = ModelSpec {
         n_channels: store.n_channels(),
         n_samples: store.n_samples(),
-        n_classes: store.meta().classes.len().max(1),
+        // A regression has one output: the standardised target.
+        n_classes: if store.target().is_some() { 1 } else { store.meta().classes.len().max(1) },
     };
     let mut rng = attempt_rng(cfg.seed, attempt).fork(INIT_STREAM);
     let mut model = build(&cfg.model, &spec, &mut rng).map_err(|cause| TrainError::ModelShape {
