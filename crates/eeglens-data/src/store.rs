@@ -1179,8 +1179,18 @@ mod tests {
         let bytes = std::fs::read(&a).expect("read");
         let (_, header) = SafeTensors::read_metadata(&bytes).expect("header");
         let keys: BTreeMap<_, _> = header.metadata().clone().expect("metadata").into_iter().collect();
-        let want =
-            ["channels", "classes", "content_sha256", "format", "fs", "label_column", "settings", "subjects"];
+        let want = [
+            "channels",
+            "classes",
+            "content_sha256",
+            "format",
+            "fs",
+            "label_column",
+            "settings",
+            SPLIT_CODES_KEY,
+            "subjects",
+            "unit",
+        ];
         assert_eq!(keys.keys().map(String::as_str).collect::<Vec<_>>(), want, "a class store's metadata");
         assert!(SafeTensors::deserialize(&bytes).expect("tensors").tensor(TARGET_KEY).is_err());
         assert!(EpochStore::open(&a).expect("open").target().is_none());
