@@ -104,7 +104,7 @@ else
   munge -n 2>/dev/null | unmunge >/dev/null 2>&1 || fail "munged did not start"
 fi
 
-# --- a one-node cluster on localhost -------------------------------------------------------------
+# --- a one-node cluster on localhost (addressed as 127.0.0.1: the host name need not resolve) ---
 host=$(hostname -s)
 cpus=$(nproc)
 mkdir -p "$tmp/state" "$tmp/spool" "$tmp/logs" "$tmp/parts"
@@ -112,7 +112,7 @@ mkdir -p "$tmp/state" "$tmp/spool" "$tmp/logs" "$tmp/parts"
 port=$((16000 + RANDOM % 2000))
 cat >"$tmp/slurm.conf" <<EOF
 ClusterName=eeglens-test
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 SlurmUser=root
@@ -141,7 +141,7 @@ SlurmdTimeout=30
 InactiveLimit=0
 MinJobAge=300
 KillWait=5
-NodeName=$host CPUs=$cpus State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF="$tmp/slurm.conf"
