@@ -23,6 +23,6 @@ done
 wait "$pid"
 rc=$?
 tck=$(getconf CLK_TCK)
-printf 'rss: exit %s; peak RssAnon %d MiB, peak RssFile %d MiB, VmHWM %d MiB; cpu %.1f s (user+sys, last sample)\n' \
-  "$rc" $((anon / 1024)) $((file / 1024)) $((hwm / 1024)) "$(echo "$cpu / $tck" | bc -l)"
+printf 'rss: exit %s; peak RssAnon %d MiB, peak RssFile %d MiB, VmHWM %d MiB; cpu %.1f s (user+sys)\n' \
+  "$rc" $((anon / 1024)) $((file / 1024)) $((hwm / 1024)) "$(awk -v c="$cpu" -v t="$tck" 'BEGIN { print c / t }')"
 exit "$rc"
