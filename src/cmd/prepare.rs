@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use eeglens_data::prepare::{
-    prepare, prepare_shard, Bins, ChannelSet, Outcome, PrepareConfig, PrepareSummary, Shard, ShardSummary,
+    finished_shard, prepare, prepare_shard, Bins, ChannelSet, Outcome, PrepareConfig, PrepareSummary, Shard,
+    ShardSummary,
 };
 use eeglens_data::prepare::{BandFilter, CleanReport, MASTOIDS_HYDROCEL};
 use eeglens_data::DataError;
@@ -263,6 +264,27 @@ fn paper_preset(c: &mut PrepareConfig) {
 pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
     let mut cfg = config(&a)?;
     cfg.provenance = serde_json::to_value(super::provenance_step("prepare")).ok();
+    if let (Some(shard), false) = (a.shard.as_deref(), a.force) {
+        let shard = Shard::parse(shard).map_err(|e| anyhow!(e))?;
+        let done = finished_shard(&a.bids_dir, &cfg, shard, &a.out)
+            .with_context(|| format!("preparing {} (shard {shard})", a.bids_dir.display()))?;
+        if let Some(s) = done {
+            // A rerun of a finished array task: a no-op, as `train --fold` is.
+            let line = format!(
+                "shard {shard}: complete in {} ({} windows from {} subjects; skipped, as it is already done; --force prepares it again)",
+                a.out.display(),
+                s.n_windows,
+                s.n_subjects
+            );
+            if a.json {
+                eprintln!("eeglens: {line}");
+                println!("{}", shard_json(&s, 0.0));
+            } else {
+                println!("{line}");
+            }
+            return Ok(());
+        }
+    }
     let dataset = eeglens_io::bids::scan(&a.bids_dir).ok();
     if let Some(ds) = &dataset {
         claim(&a, ds)?;

@@ -70,11 +70,22 @@ fn shards_merged_equal_the_single_store_and_bad_parts_are_refused() {
     }
     assert_eq!(mb.settings["provenance"]["step"], "merge");
 
-    // Nothing is overwritten without --force: a finished shard, the merged store.
+    // A rerun of a finished shard is a no-op that says so, and leaves the part as it was.
+    let before = std::fs::read(&parts[0]).expect("read part");
+    let out = ok(&prepare(&root, &parts[0], &["--shard", "0/3"]));
+    assert!(out.starts_with("shard 0/3: complete in ") && out.contains("already done"), "{out}");
+    assert!(std::fs::read(&parts[0]).expect("read part") == before, "the rerun rewrote the part");
+    // Another shard, other settings or a changed part in its place are not this task's finished
+    // part: nothing is overwritten without --force.
     assert_one_line_error(
-        &prepare(&root, &parts[0], &["--shard", "0/3"]),
+        &prepare(&root, &parts[0], &["--shard", "1/3"]),
         &["part-0.safetensors", "exists", "--force"],
     );
+    assert_one_line_error(
+        &prepare(&root, &parts[0], &["--shard", "0/3", "--band", "1-30"]),
+        &["part-0.safetensors", "exists", "--force"],
+    );
+    // The merged store is not overwritten either.
     assert_one_line_error(
         &merge(&[&parts[0], &parts[1], &parts[2]], &merged),
         &["merged.safetensors", "exists"],
@@ -107,6 +118,16 @@ fn shards_merged_equal_the_single_store_and_bad_parts_are_refused() {
         &merge(&[&parts[0], &parts[1], &parts[2], &of_two], &out),
         &["of-two.safetensors", "shard 0/2", "different --shard N"],
     );
+    // A part whose windows changed after it was written: the merge hashes each part again.
+    let changed = d.0.join("changed.safetensors");
+    let mut bytes = std::fs::read(&parts[1]).expect("read part");
+    let last = bytes.len() - 1; // the windows end the file: a float's top byte, still finite
+    bytes[last] ^= 0x01;
+    std::fs::write(&changed, bytes).expect("write");
+    assert_one_line_error(
+        &merge(&[&parts[0], &changed, &parts[2]], &out),
+        &["changed.safetensors", "changed after `prepare --shard 1/3` wrote it", "content_sha256"],
+    );
     // A store that is not a part.
     assert_one_line_error(
         &merge(&[&parts[0], &parts[1], &parts[2], &single], &out),
@@ -116,4 +137,37 @@ fn shards_merged_equal_the_single_store_and_bad_parts_are_refused() {
     // A part is no epoch store either.
     let e = EpochStore::open(&parts[0]).unwrap_err().to_string();
     assert!(e.contains("part-0.safetensors") && e.contains("eeglens-prepare-part/1"), "{e}");
+}
+
+/// A task killed while it wrote its part leaves no part (parts are written to a temporary and
+/// renamed), so rerunning it prepares the shard; the part equals an uninterrupted one's.
+#[test]
+fn a_killed_shard_task_is_rerun() {
+    let d = Scratch::new("shard-killed");
+    let root = d.0.join("bids");
+    ok(&eeglens(&["synth", "--out", s(&root), "--subjects", "6", "--minutes", "0.2"]));
+    let whole = d.0.join("whole.safetensors");
+    ok(&prepare(&root, &whole, &["--shard", "1/2"]));
+    let part = d.0.join("part-1.safetensors");
+    // Killed at once, and what a kill during the write leaves: a temporary beside the part.
+    let mut child = crate::util::bin()
+        .args(["prepare", s(&root), "--label", "sex", "--shard", "1/2", "--out", s(&part)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn eeglens");
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    std::fs::write(d.0.join(".tmp-99999-0-part-1.safetensors"), b"half a part").expect("write");
+    let _ = std::fs::remove_file(&part); // in case it finished before the kill
+    let out = ok(&prepare(&root, &part, &["--shard", "1/2"]));
+    assert!(out.starts_with("shard 1/2: ") && !out.contains("already done"), "{out}");
+    let (a, b) = (std::fs::read(&whole).expect("read"), std::fs::read(&part).expect("read"));
+    // Equal but for the provenance in the metadata: the data after the header (the windows).
+    let windows = |b: &[u8]| {
+        let n = u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) as usize;
+        b[8 + n..].to_vec()
+    };
+    assert!(!windows(&a).is_empty());
+    assert!(windows(&a) == windows(&b), "the rerun's windows differ");
 }

@@ -10,6 +10,9 @@
 //! merge's own step) and in `shards`: `N` and, per part, its shard, file name, content hash and
 //! provenance.
 //!
+//! Each part is hashed again first: one whose windows or metadata changed after
+//! `prepare --shard` wrote it (a disk error, a file edited or copied over) is refused, naming it.
+//!
 //! Memory: the parts are memory-mapped; each used recording's windows are copied once into the
 //! merged windows, which are then written as `prepare` writes a store. The peak is what a
 //! single `prepare` of the dataset needs for its windows, never the parts' sum on top.
@@ -21,7 +24,7 @@ use eeglens_io::bids::BidsRecording;
 use safetensors::tensor::Dtype;
 use safetensors::SafeTensors;
 
-use super::shard::{config_of_finish, done_of_record, Shard};
+use super::shard::{config_of_finish, done_of_record, part_hash, Shard};
 use super::summary::Outcome;
 use super::{check_writable, Done, Plan, PrepareSummary, RecordingReport, Todo};
 use crate::error::DataError;
@@ -33,19 +36,22 @@ pub const PART_FORMAT: &str = "eeglens-prepare-part/1";
 type Place = (usize, std::ops::Range<usize>);
 
 /// One part, opened.
-struct Part {
-    path: PathBuf,
+pub(super) struct Part {
+    pub(super) path: PathBuf,
     mmap: memmap2::Mmap,
-    shard: Shard,
+    pub(super) shard: Shard,
     /// the settings without `provenance`
-    settings: serde_json::Value,
+    pub(super) settings: serde_json::Value,
     provenance: serde_json::Value,
-    finish: serde_json::Value,
+    pub(super) finish: serde_json::Value,
     plan: serde_json::Value,
-    records: Vec<serde_json::Value>,
+    pub(super) records: Vec<serde_json::Value>,
     /// byte range of `windows` in the map
     windows: std::ops::Range<usize>,
+    /// the recorded content hash
     hash: String,
+    /// the metadata as written (for the hash)
+    info: HashMap<String, String>,
 }
 
 /// The refusal of `path` as a part, with the reason.
@@ -54,7 +60,8 @@ fn not_a_part(path: &Path, reason: impl std::fmt::Display) -> DataError {
 }
 
 impl Part {
-    fn open(path: &Path) -> Result<Self, DataError> {
+    /// Opens the part at `path` (memory-mapped), refusing a file that is not one.
+    pub(super) fn open(path: &Path) -> Result<Self, DataError> {
         let mmap = crate::store::map_file(path)?;
         let st = SafeTensors::deserialize(&mmap)
             .map_err(|e| not_a_part(path, format!("not a safetensors file ({e})")))?;
@@ -108,8 +115,36 @@ impl Part {
             records,
             windows,
             hash: info.get(crate::store::CONTENT_KEY).cloned().unwrap_or_default(),
+            info,
             mmap,
         })
+    }
+
+    /// The metadata entry `key` exactly as written.
+    pub(super) fn raw(&self, key: &str) -> Option<&str> {
+        self.info.get(key).map(String::as_str)
+    }
+
+    /// Hashes the part again and refuses it when the contents no longer match the hash
+    /// `prepare --shard` recorded: its windows or metadata changed after it was written.
+    pub(super) fn verify(&self) -> Result<(), DataError> {
+        if self.hash.is_empty() {
+            return Err(not_a_part(
+                &self.path,
+                format!("no `{}` in the metadata", crate::store::CONTENT_KEY),
+            ));
+        }
+        if part_hash(&self.mmap[self.windows.clone()], &self.info) != self.hash {
+            return Err(DataError::Config(format!(
+                "{}: changed after `prepare --shard {}` wrote it (its contents no longer match its {}); \
+                 prepare shard {} again",
+                self.path.display(),
+                self.shard,
+                crate::store::CONTENT_KEY,
+                self.shard
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -202,8 +237,9 @@ fn check_parts(parts: &[Part]) -> Result<(), DataError> {
 ///
 /// # Errors
 /// [`DataError::Config`], naming the file: no part; a file that is not a part (an epoch
-/// store included); a part of another `N`, with other settings or of another plan; a subject
-/// in two parts or a shard given twice; a missing shard (naming it and the parts given).
+/// store included); a part whose contents no longer match its recorded hash; a part of
+/// another `N`, with other settings or of another plan; a subject in two parts or a shard
+/// given twice; a missing shard (naming it and the parts given).
 /// [`DataError::Prepare`] for what a single `prepare` refuses after reading the recordings
 /// (no usable recording, fewer than two classes, a split that cannot be made, `--strict`).
 /// [`DataError::Io`] when `out` cannot be written.
@@ -217,6 +253,9 @@ pub fn merge(
     }
     check_writable(out)?;
     let parts: Vec<Part> = parts.iter().map(|p| Part::open(p)).collect::<Result<_, _>>()?;
+    for p in &parts {
+        p.verify()?;
+    }
     check_parts(&parts)?;
     let first = &parts[0];
     let cfg = config_of_finish(&first.finish)

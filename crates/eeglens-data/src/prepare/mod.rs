@@ -62,7 +62,7 @@ pub use clean::{
 };
 pub use config::{BandFilter, ChannelSet, Normalise, PrepareConfig, MASTOIDS_HYDROCEL, RESTORED_REFERENCE};
 pub use merge::{merge, PART_FORMAT};
-pub use shard::{prepare_shard, shard_of_each, Shard, ShardSummary};
+pub use shard::{finished_shard, prepare_shard, shard_of_each, Shard, ShardSummary};
 pub use summary::{Outcome, PrepareSummary, RecordingReport};
 
 use crate::error::DataError;

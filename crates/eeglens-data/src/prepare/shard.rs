@@ -162,6 +162,82 @@ pub fn prepare_shard(
     Ok(ShardSummary { out: out.to_path_buf(), shard, recordings, n_subjects, n_windows })
 }
 
+/// Whether `out` already holds shard `shard` of this preparation, finished: a part of the same
+/// shard, settings and plan (the dataset's labelled recordings and their labels), whose
+/// contents still match its recorded hash. Then its summary, read back from the part; a rerun of
+/// a finished array task is a no-op. `None` when `out` does not exist or holds anything else
+/// (which the caller refuses to overwrite without `--force`).
+///
+/// A killed task leaves no part (parts are written atomically), so its rerun prepares it.
+///
+/// # Errors
+/// Those of [`prepare_shard`] found before any work (settings, labels, the split).
+pub fn finished_shard(
+    root: &Path,
+    cfg: &PrepareConfig,
+    shard: Shard,
+    out: &Path,
+) -> Result<Option<ShardSummary>, DataError> {
+    if !out.is_file() {
+        return Ok(None);
+    }
+    let Ok(part) = super::merge::Part::open(out) else { return Ok(None) };
+    cfg.validate()?;
+    let ds = scan(root)?;
+    let plan = Plan::new(root, &ds, cfg)?;
+    // Both sides through the same JSON text, so numbers compare as the part recorded them.
+    let reparse = |v: serde_json::Value| serde_json::from_str::<serde_json::Value>(&v.to_string()).ok();
+    let mut settings = cfg.settings_json();
+    if let Some(o) = settings.as_object_mut() {
+        o.remove("provenance");
+    }
+    let same = part.shard == shard
+        && reparse(settings) == Some(part.settings.clone())
+        && reparse(finish_json(cfg)) == Some(part.finish.clone())
+        && part.raw("plan") == Some(plan_json(&plan, crate::synth::planted(root)).to_string().as_str())
+        && part.verify().is_ok();
+    if !same {
+        return Ok(None);
+    }
+    let mut recordings = Vec::with_capacity(part.records.len());
+    let mut n_windows = 0;
+    let mut subjects = std::collections::BTreeSet::new();
+    for r in &part.records {
+        let Some(((rec, label), (res, warnings))) =
+            r["index"].as_u64().and_then(|i| plan.todo.get(i as usize)).zip(done_of_record(r))
+        else {
+            return Ok(None);
+        };
+        subjects.insert(rec.subject.clone());
+        recordings.push(RecordingReport {
+            clean: res.as_ref().ok().and_then(|p| p.clean.clone()),
+            path: rec.path.clone(),
+            subject: rec.subject.clone(),
+            label: Some(label.clone()),
+            outcome: match res {
+                Ok(p) => {
+                    n_windows += p.n_windows;
+                    Outcome::Kept {
+                        windows: p.n_windows,
+                        rejected: p.rejected,
+                        seconds_used: p.seconds_used,
+                        eyes_closed_events: p.eyes_closed_events,
+                    }
+                }
+                Err(why) => Outcome::Skipped(why),
+            },
+            warnings,
+        });
+    }
+    Ok(Some(ShardSummary {
+        out: out.to_path_buf(),
+        shard,
+        recordings,
+        n_subjects: subjects.len(),
+        n_windows,
+    }))
+}
+
 /// What the merge needs of the settings besides the store's `settings`.
 pub(super) fn finish_json(cfg: &PrepareConfig) -> serde_json::Value {
     serde_json::json!({
