@@ -523,8 +523,10 @@ fn print_outcomes(s: &PrepareSummary, task: Option<&str>) {
 
 /// `--clean`'s outcome for one recording in a line: the channels interpolated and why.
 fn clean_line(c: &CleanReport) -> String {
+    let skipped = c.line_noise_skipped.as_ref().map(|why| format!(" (line-noise criterion skipped: {why})"));
+    let skipped = skipped.unwrap_or_default();
     if c.interpolated.is_empty() {
-        return format!("no bad channel of {}", c.n_channels);
+        return format!("no bad channel of {}{skipped}", c.n_channels);
     }
     let by: Vec<String> =
         [("flat", &c.flat), ("line noise", &c.line_noise), ("low correlation", &c.low_correlation)]
@@ -532,5 +534,10 @@ fn clean_line(c: &CleanReport) -> String {
             .filter(|(_, l)| !l.is_empty())
             .map(|(what, l)| format!("{what}: {}", l.join(",")))
             .collect();
-    format!("interpolated {} of {} channels ({})", c.interpolated.join(","), c.n_channels, by.join("; "))
+    format!(
+        "interpolated {} of {} channels ({}){skipped}",
+        c.interpolated.join(","),
+        c.n_channels,
+        by.join("; ")
+    )
 }

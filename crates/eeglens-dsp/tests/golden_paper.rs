@@ -1,7 +1,9 @@
 //! Golden values for the steps of the paper's preprocessing that EEGLAB performs:
 //! `pop_eegfiltnew`'s default FIR (`tools/golden/dsp_eeglab_fir_golden.py` writes
 //! `fixtures/golden/dsp/eeglab_fir.json`) and MNE's spherical-spline interpolation matrix
-//! (`tools/golden/dsp_spline_golden.py` writes `fixtures/golden/dsp/spline_mne.json`).
+//! (`tools/golden/dsp_spline_golden.py` writes `fixtures/golden/dsp/spline_mne.json`), and
+//! `clean_rawdata`'s line-noise split (`tools/golden/dsp_line_noise_split_golden.py` writes
+//! `fixtures/golden/dsp/line_noise_split.json`).
 //! Every assertion names its case.
 
 use eeglens_dsp::{fir_magnitude, EeglabFirDesign, SplineInterpolator};
@@ -162,6 +164,20 @@ fn spline_interpolation_matrix_matches_mne() {
                     m[[i, j]]
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn line_noise_split_matches_clean_rawdata_design_fir() {
+    let golden = load("line_noise_split.json");
+    for case in golden["cases"].as_array().expect("cases") {
+        let fs = case["fs"].as_f64().expect("fs");
+        let want = vec_f64(&case["taps"]);
+        let got = eeglens_dsp::clean::line_noise_split_taps(fs).expect("design");
+        assert_eq!(got.len(), want.len(), "{}", name(case));
+        for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() < TAP_TOL, "{}: tap {k}: {g} vs {w}", name(case));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `prepare --clean`: bad channels of the full montage found by `clean_rawdata`'s three
 //! criteria, removed and interpolated by spherical splines from the remaining channels.
 
-use eeglens_dsp::clean::{flat_channels, line_noise_channels, low_correlation_channels};
+use eeglens_dsp::clean::{flat_channels, line_noise, low_correlation_channels};
 use eeglens_dsp::SplineInterpolator;
 use eeglens_io::montage::Montage;
 
@@ -29,6 +29,8 @@ pub struct CleanReport {
     pub flat: Vec<String>,
     /// channels with line noise above [`CLEAN_LINE_NOISE_Z`]
     pub line_noise: Vec<String>,
+    /// why the line-noise criterion was not applied (nothing above 45 Hz to measure), if it was not
+    pub line_noise_skipped: Option<String>,
     /// channels their neighbours do not predict ([`CLEAN_MIN_CORR`], [`CLEAN_MAX_BROKEN`])
     pub low_correlation: Vec<String>,
     /// every flagged channel, interpolated from the others, in channel order
@@ -45,6 +47,7 @@ impl CleanReport {
             "channels": self.n_channels,
             "flat": self.flat,
             "line_noise": self.line_noise,
+            "line_noise_skipped": self.line_noise_skipped,
             "low_correlation": self.low_correlation,
             "interpolated": self.interpolated,
             "without_position": self.without_position,
@@ -60,6 +63,8 @@ impl CleanReport {
             n_channels: v["channels"].as_u64()? as usize,
             flat: names("flat")?,
             line_noise: names("line_noise")?,
+            // Absent from parts written before the criterion could be skipped.
+            line_noise_skipped: v["line_noise_skipped"].as_str().map(str::to_string),
             low_correlation: names("low_correlation")?,
             interpolated: names("interpolated")?,
             without_position: names("without_position")?,
@@ -98,14 +103,12 @@ pub fn clean_channels(data: &mut [Vec<f32>], names: &[String], fs: f64) -> Resul
     let flat = flat_channels(data, fs, CLEAN_FLAT_S).map_err(|x| e("flat-line criterion", x))?;
     let rest: Vec<usize> = (0..n).filter(|i| !flat.contains(i)).collect();
     let sub = |idx: &[usize]| idx.iter().map(|&i| data[i].clone()).collect::<Vec<_>>();
-    let noisy: Vec<usize> = if rest.len() >= 3 {
-        line_noise_channels(&sub(&rest), fs, CLEAN_LINE_NOISE_Z)
-            .map_err(|x| e("line-noise criterion", x))?
-            .into_iter()
-            .map(|k| rest[k])
-            .collect()
+    let (noisy, line_noise_skipped) = if rest.len() >= 3 {
+        let found =
+            line_noise(&sub(&rest), fs, CLEAN_LINE_NOISE_Z).map_err(|x| e("line-noise criterion", x))?;
+        (found.flagged.into_iter().map(|k| rest[k]).collect(), found.skipped)
     } else {
-        Vec::new()
+        (Vec::new(), Some(format!("{} channels that are not flat, fewer than 3", rest.len())))
     };
     let placed: Vec<usize> =
         rest.iter().copied().filter(|i| !noisy.contains(i) && dirs[*i].is_some()).collect();
@@ -131,6 +134,7 @@ pub fn clean_channels(data: &mut [Vec<f32>], names: &[String], fs: f64) -> Resul
         n_channels: n,
         flat: name_of(&flat),
         line_noise: name_of(&noisy),
+        line_noise_skipped,
         low_correlation: name_of(&low),
         interpolated: name_of(&bad),
         without_position: name_of(&(0..n).filter(|&i| dirs[i].is_none()).collect::<Vec<_>>()),
@@ -316,5 +320,76 @@ mod tests {
         let err = clean_channels(&mut unplaced, &renamed, FS).expect_err("no position");
         assert!(err.contains("bad channel X1 (flat) has no position"), "{err}");
         assert!(!err.contains('\n'));
+    }
+
+    /// Head-model recordings through the paper preset's steps before `--clean`: mastoid
+    /// reference (E57/E100), EEGLAB FIR 0.25-25 Hz at the generated rate, resampling to 128 Hz.
+    fn paper_recordings(fs: f64, n_subjects: usize, minutes: f64) -> (Vec<String>, Vec<Vec<Vec<f32>>>) {
+        use crate::synth::{generate_subject, subjects, HeadModel, SynthConfig};
+        use eeglens_dsp::{resample_poly, EeglabFirDesign};
+        let mut c = SynthConfig::hydrocel129();
+        c.head_model = HeadModel::Sphere;
+        c.n_subjects = n_subjects;
+        c.fs = fs;
+        c.seed = 5;
+        let total = minutes * 60.0;
+        let scale = total / c.duration_s();
+        c.blocks.iter_mut().for_each(|b| b.1 *= scale);
+        let i = |n: &str| c.channels.iter().position(|x| x == n).expect("in the net");
+        let (a, b) = (i("E57"), i("E100"));
+        let fir = EeglabFirDesign::new(fs, Some(0.25), Some(25.0)).expect("design").filter();
+        let recs = subjects(&c)
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                let data = generate_subject(&c, m, k).data;
+                data.iter()
+                    .map(|ch| {
+                        let x: Vec<f64> = (0..ch.len())
+                            .map(|t| ch[t] as f64 - 0.5 * (data[a][t] as f64 + data[b][t] as f64))
+                            .collect();
+                        let y = fir.filter_zero_phase(&x).expect("filters");
+                        let y = if fs == 128.0 {
+                            y
+                        } else {
+                            resample_poly(&y, 128, fs as usize).expect("resamples")
+                        };
+                        y.into_iter().map(|v| v as f32).collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        (c.channels.clone(), recs)
+    }
+
+    /// Regression: the line-noise criterion flagged up to 20 central channels (C3, C4 and
+    /// neighbours) of clean head-model recordings after the preset's 25 Hz low-pass, by the
+    /// z-scores of a noise floor 1e-5 of their amplitude (subjects 1, 4 and 5 of seed 5 at 128
+    /// Hz, subject 1 at 500 Hz). Nothing above 45 Hz is left, so it is skipped with the reason.
+    #[test]
+    fn head_model_recordings_after_the_preset_low_pass_flag_no_line_noise() {
+        for (fs, n_subjects, minutes) in [(128.0, 6, 1.4), (500.0, 2, 0.5)] {
+            let (names, recs) = paper_recordings(fs, n_subjects, minutes);
+            for (k, mut x) in recs.into_iter().enumerate() {
+                let r = clean_channels(&mut x, &names, 128.0).expect("a clean recording is kept");
+                assert!(r.line_noise.is_empty(), "{fs} Hz sub {k}: {r:?}");
+                let why = r.line_noise_skipped.as_deref().unwrap_or_default();
+                assert!(why.contains("nothing to measure"), "{fs} Hz sub {k}: {r:?}");
+                assert!(r.interpolated.is_empty(), "{fs} Hz sub {k}: {r:?}");
+                assert_eq!(CleanReport::from_json(&r.json()), Some(r.clone()));
+            }
+        }
+        {
+            // A recording with 60 Hz added to one channel, at its own size: flagged.
+            let (names, mut recs) = paper_recordings(128.0, 2, 1.4);
+            let x = &mut recs[0];
+            let e24 = names.iter().position(|n| n == "E24").expect("in the net");
+            let rms = (x[e24].iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / x[e24].len() as f64).sqrt();
+            for (t, v) in x[e24].iter_mut().enumerate() {
+                *v += (rms * (std::f64::consts::TAU * 60.0 * t as f64 / 128.0).sin()) as f32;
+            }
+            let r = clean_channels(x, &names, 128.0).expect("one bad channel");
+            assert_eq!((r.line_noise, r.line_noise_skipped), (vec!["E24".to_string()], None));
+        }
     }
 }
