@@ -137,25 +137,7 @@ pub fn prepare_shard(
     let recordings = todo
         .iter()
         .zip(done)
-        .map(|((r, label), (res, warnings))| RecordingReport {
-            clean: res.as_ref().ok().and_then(|p| p.clean.clone()),
-            path: r.path.clone(),
-            subject: r.subject.clone(),
-            label: Some(label.clone()),
-            outcome: match res {
-                Ok(p) => {
-                    n_windows += p.n_windows;
-                    Outcome::Kept {
-                        windows: p.n_windows,
-                        rejected: p.rejected,
-                        seconds_used: p.seconds_used,
-                        eyes_closed_events: p.eyes_closed_events,
-                    }
-                }
-                Err(why) => Outcome::Skipped(why),
-            },
-            warnings,
-        })
+        .map(|((r, label), done)| recording_report(r, label, done, &mut n_windows))
         .collect();
     let n_subjects =
         todo.iter().map(|(r, _)| r.subject.as_str()).collect::<std::collections::BTreeSet<_>>().len();
@@ -209,25 +191,7 @@ pub fn finished_shard(
             return Ok(None);
         };
         subjects.insert(rec.subject.clone());
-        recordings.push(RecordingReport {
-            clean: res.as_ref().ok().and_then(|p| p.clean.clone()),
-            path: rec.path.clone(),
-            subject: rec.subject.clone(),
-            label: Some(label.clone()),
-            outcome: match res {
-                Ok(p) => {
-                    n_windows += p.n_windows;
-                    Outcome::Kept {
-                        windows: p.n_windows,
-                        rejected: p.rejected,
-                        seconds_used: p.seconds_used,
-                        eyes_closed_events: p.eyes_closed_events,
-                    }
-                }
-                Err(why) => Outcome::Skipped(why),
-            },
-            warnings,
-        });
+        recordings.push(recording_report(rec, label, (res, warnings), &mut n_windows));
     }
     Ok(Some(ShardSummary {
         out: out.to_path_buf(),
@@ -303,6 +267,34 @@ fn record_json(index: usize, res: &Result<Processed, String>, warnings: &[String
             "clean": p.clean.as_ref().map(|c| c.json()),
         }),
         Err(why) => serde_json::json!({"index": index, "skipped": why, "warnings": warnings}),
+    }
+}
+
+/// The summary's line of one recording of a shard, its windows added to `n_windows`.
+fn recording_report(
+    rec: &eeglens_io::bids::BidsRecording,
+    label: &str,
+    (res, warnings): Done,
+    n_windows: &mut usize,
+) -> RecordingReport {
+    RecordingReport {
+        clean: res.as_ref().ok().and_then(|p| p.clean.clone()),
+        path: rec.path.clone(),
+        subject: rec.subject.clone(),
+        label: Some(label.to_string()),
+        outcome: match res {
+            Ok(p) => {
+                *n_windows += p.n_windows;
+                Outcome::Kept {
+                    windows: p.n_windows,
+                    rejected: p.rejected,
+                    seconds_used: p.seconds_used,
+                    eyes_closed_events: p.eyes_closed_events,
+                }
+            }
+            Err(why) => Outcome::Skipped(why),
+        },
+        warnings,
     }
 }
 

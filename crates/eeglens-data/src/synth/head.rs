@@ -41,7 +41,7 @@
 
 use eeglens_autodiff::Rng;
 
-use super::spectral::{band_noise, band_power, burst_envelope, normalise_rms, pink_noise, rhythm};
+use super::spectral::{band_noise, burst_envelope, normalise_rms, pink_noise, rhythm};
 use super::{
     add_blinks, centroid, eyes_blocks, jitter, shaped_drift, smooth_mask, unit, SubjectMeta, SynthConfig,
     SynthSubject, Traits,
@@ -288,18 +288,12 @@ fn add_effect(cfg: &SynthConfig, meta: &SubjectMeta, rng: &mut Rng, base: &mut [
         normalise_rms(&mut s);
         add_projected(&mut effect, &topo, &s, 1.0);
     }
-    if meta.sex == cfg.effect.class && cfg.effect.size > 0.0 && !planted.is_empty() {
-        let base_band: f64 = planted.iter().map(|&c| band_power(&base[c], fs, lo, hi)).sum();
-        let eff_band: f64 = planted.iter().map(|&c| band_power(&effect[c], fs, lo, hi)).sum();
-        let a = if eff_band > 0.0 { (cfg.effect.size * base_band / eff_band).sqrt() } else { 0.0 };
-        for (b, e) in base.iter_mut().zip(&effect) {
-            b.iter_mut().zip(e).for_each(|(v, x)| *v += a * x);
-        }
-    }
+    super::add_planted_effect(cfg, meta, &planted, base, &effect);
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::spectral::band_power;
     use super::*;
 
     /// The Legendre series of a dipole in a homogeneous sphere (radius `R`, conductivity 1) at

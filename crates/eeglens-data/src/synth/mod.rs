@@ -489,11 +489,25 @@ fn add_effect(cfg: &SynthConfig, meta: &SubjectMeta, rng: &mut Rng, base: &mut [
         normalise_rms(&mut s);
         add_mixed(&mut effect, &w, &s, 1.0);
     }
+    add_planted_effect(cfg, meta, &planted, base, &effect);
+}
+
+/// Adds the planted effect's activity `effect` (per electrode) to `base` for a subject of the
+/// effect's class, scaled so that the band power it adds at the `planted` electrodes is
+/// `effect.size` times the band power already there.
+pub(super) fn add_planted_effect(
+    cfg: &SynthConfig,
+    meta: &SubjectMeta,
+    planted: &[usize],
+    base: &mut [Vec<f64>],
+    effect: &[Vec<f64>],
+) {
+    let (fs, (lo, hi)) = (cfg.fs, cfg.effect.band);
     if meta.sex == cfg.effect.class && cfg.effect.size > 0.0 && !planted.is_empty() {
         let base_band: f64 = planted.iter().map(|&c| band_power(&base[c], fs, lo, hi)).sum();
         let eff_band: f64 = planted.iter().map(|&c| band_power(&effect[c], fs, lo, hi)).sum();
         let a = if eff_band > 0.0 { (cfg.effect.size * base_band / eff_band).sqrt() } else { 0.0 };
-        for (b, e) in base.iter_mut().zip(&effect) {
+        for (b, e) in base.iter_mut().zip(effect) {
             b.iter_mut().zip(e).for_each(|(v, x)| *v += a * x);
         }
     }
