@@ -168,7 +168,7 @@ fn load_folds(parent: &Path, interpret_dir: Option<&Path>) -> Result<ReportInput
     } else {
         None
     };
-    input.missing.retain(|m| m.section != "data-spectra" && m.section != "training");
+    input.missing.retain(|m| m.section != "data-spectra");
     input.eval = None;
     input.window_labels.clear();
     input.data_spectra = None;
