@@ -85,6 +85,36 @@ fn class_name(column: &str, edges: &[f64], i: usize) -> String {
     }
 }
 
+/// The rows of `table` with a value in column `col` (named `column`) and that value, missing
+/// values left out.
+///
+/// # Errors
+/// A one-line message naming the file and line of the first value that is not a number,
+/// ending with `why` (what needs a number).
+pub(crate) fn numbers(
+    table: &Table,
+    col: usize,
+    column: &str,
+    why: &str,
+) -> Result<Vec<(usize, f64)>, String> {
+    let mut out = Vec::new();
+    for (i, row) in table.rows.iter().enumerate() {
+        let v = row[col].trim();
+        if is_missing(v) {
+            continue;
+        }
+        let x = v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| {
+            format!(
+                "{}: line {}: `{column}` is `{v}`, not a number; {why}",
+                table.path.display(),
+                table.row_lines.get(i).copied().unwrap_or(i + 2)
+            )
+        })?;
+        out.push((i, x));
+    }
+    Ok(out)
+}
+
 /// `table` with `column`'s numbers replaced by their ranges' class names
 /// (missing values stay missing), and the cut values used.
 ///
@@ -97,18 +127,8 @@ pub(crate) fn bin_column(table: &Table, column: &str, bins: &Bins) -> Result<(Ta
     let idcol = table.column("participant_id");
     // One value per participant (a participant listed twice counts once).
     let mut per_participant: BTreeMap<String, f64> = BTreeMap::new();
-    for (i, row) in table.rows.iter().enumerate() {
-        let v = row[col].trim();
-        if is_missing(v) {
-            continue;
-        }
-        let x = v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| {
-            format!(
-                "{path}: line {}: `{column}` is `{v}`, not a number; --bins cuts a numeric column into ranges",
-                table.row_lines.get(i).copied().unwrap_or(i + 2)
-            )
-        })?;
-        let id = idcol.map_or_else(|| i.to_string(), |c| row[c].trim().to_string());
+    for (i, x) in numbers(table, col, column, "--bins cuts a numeric column into ranges")? {
+        let id = idcol.map_or_else(|| i.to_string(), |c| table.rows[i][c].trim().to_string());
         per_participant.insert(id, x);
     }
     let mut values: Vec<f64> = per_participant.into_values().collect();

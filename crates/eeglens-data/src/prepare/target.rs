@@ -8,8 +8,7 @@ use std::path::Path;
 
 use eeglens_io::tsv::Table;
 
-use super::bins::Bins;
-use super::labels::is_missing;
+use super::bins::{numbers, Bins};
 use crate::error::DataError;
 use crate::store::{EpochSet, NumericTarget};
 
@@ -22,23 +21,12 @@ pub(crate) const STRATA: Bins = Bins::Quantiles(2);
 /// # Errors
 /// A one-line message naming the file and line of the first value that is not a number.
 pub(crate) fn values_of(table: &Table, column: &str) -> Result<BTreeMap<String, f64>, String> {
-    let path = table.path.display();
     let (Some(col), Some(idcol)) = (table.column(column), table.column("participant_id")) else {
         return Ok(BTreeMap::new());
     };
     let mut out = BTreeMap::new();
-    for (i, row) in table.rows.iter().enumerate() {
-        let v = row[col].trim();
-        if is_missing(v) {
-            continue;
-        }
-        let x = v.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| {
-            format!(
-                "{path}: line {}: `{column}` is `{v}`, not a number; --target numeric needs a numeric column",
-                table.row_lines.get(i).copied().unwrap_or(i + 2)
-            )
-        })?;
-        let id = row[idcol].trim();
+    for (i, x) in numbers(table, col, column, "--target numeric needs a numeric column")? {
+        let id = table.rows[i][idcol].trim();
         out.insert(id.strip_prefix("sub-").unwrap_or(id).to_string(), x);
     }
     Ok(out)
