@@ -395,11 +395,16 @@ fn print_readings(r: &eeglens_interpret::Report, cfg: &InterpretConfig) {
     let d = &r.model.discrimination;
     if !d.learned {
         println!(
-            "NOTHING LEARNED: the model is not above chance on the {} split (windows {:.3}, binomial p = {:.3}; subjects {:.3}); no reading is possible{}",
+            "NOTHING LEARNED: the model is not above chance on the {} split (windows {:.3}, subjects {:.3}; subject permutation p = {}{}); no reading is possible{}",
             r.model.split,
             d.accuracy,
-            d.p_binomial,
             d.subject_accuracy,
+            eeglens_train::chance::fmt_p(d.p_subjects),
+            if d.p_subjects_floor >= eeglens_train::chance::ALPHA {
+                format!(", and {} units cannot reach p < 0.05", d.n_subjects)
+            } else {
+                String::new()
+            },
             if cfg.read_anyway { " (methods run anyway: their readings say nothing about the data)" } else { "" }
         );
     }

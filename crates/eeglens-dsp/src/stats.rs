@@ -1,5 +1,6 @@
 //! Statistics helpers shared by training and interpretation: the exact
-//! binomial tail and the "above chance" verdict both report.
+//! binomial tail, the subject-level permutation test of an accuracy, and the
+//! "above chance" verdict they report.
 
 /// Level of the chance tests.
 pub const CHANCE_ALPHA: f64 = 0.05;
@@ -31,20 +32,126 @@ pub fn binomial_upper_tail(n: usize, k: usize, q: f64) -> f64 {
     (m + s.ln()).exp().min(1.0)
 }
 
-/// The verdict "the model learned something": its per-window accuracy is
-/// above chance by a one-sided binomial test at [`CHANCE_ALPHA`] *and* more
-/// subjects than chance are classified correctly.
+/// The verdict "the model learned something": the subject-level
+/// permutation test of the window accuracy ([`subject_permutation`]) gives
+/// `p <` [`CHANCE_ALPHA`] *and* the window accuracy is above the share of the
+/// largest class.
 ///
-/// `window` and `subject` are `(correct, n, chance)`, chance being the
-/// success rate of a model that ignores its input (the largest class share).
-/// Windows of one subject are not independent, so the per-window p alone
-/// is too small when a few subjects carry the accuracy; the subject
-/// condition guards against that, while the per-subject test alone has
-/// little power with the handful of subjects a test split holds.
-pub fn learned_verdict(window: (usize, usize, f64), subject: (usize, usize, f64)) -> bool {
+/// `window` is `(correct, n, chance)`, chance being the success rate of a
+/// model that ignores its input (the largest class share). Windows of one
+/// subject are not independent (they share that subject's EEG), so a
+/// binomial test over windows treats a few subjects' correlated windows as
+/// many independent successes: over a few thousand windows a three-point edge
+/// from a handful of subjects passes it. The permutation test keeps each
+/// subject's windows together and shuffles only which subject carries which
+/// class, so its unit is the subject.
+pub fn learned_verdict(window: (usize, usize, f64), subject: &SubjectPermutation) -> bool {
     let (wc, wn, wq) = window;
-    let (sc, sn, sq) = subject;
-    binomial_upper_tail(wn, wc, wq) < CHANCE_ALPHA && sn > 0 && sc as f64 > sq * sn as f64
+    wn > 0 && wc as f64 > wq * wn as f64 && subject.p < CHANCE_ALPHA
+}
+
+/// Permutations of the Monte Carlo subject test, when the labelings are too
+/// many to enumerate.
+pub const SUBJECT_PERMUTATIONS: usize = 9_999;
+
+/// Two-class labelings enumerated exactly up to this many.
+const EXACT_LABELINGS: f64 = 300_000.0;
+
+/// The subject-level permutation test of a classifier's window accuracy
+/// ([`subject_permutation`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SubjectPermutation {
+    /// units permuted: (subject, class) pairs
+    pub units: usize,
+    /// distinct labelings of the units (the multinomial coefficient)
+    pub labelings: f64,
+    /// whether every labeling was enumerated (else [`SUBJECT_PERMUTATIONS`] random ones)
+    pub exact: bool,
+    /// one-sided p: the share of labelings whose window accuracy reaches the observed one
+    pub p: f64,
+    /// the smallest p the test can give: `1 / labelings` (exact) or
+    /// `1 / (permutations + 1)` when that is larger
+    pub floor: f64,
+}
+
+/// Is a classifier's window accuracy above chance, with the subject as the
+/// unit? `units[u] = (label, votes)`: unit `u`'s true class and how many of its
+/// windows were predicted as each class (`votes[c]`). The statistic is the
+/// number of windows right, `sum_u votes_u[label_u]`; its null distribution
+/// comes from reassigning the observed labels to the units (each labeling
+/// equally likely when the predictions ignore the class). Two classes are
+/// enumerated exactly up to 300,000 labelings; otherwise
+/// [`SUBJECT_PERMUTATIONS`] random labelings from a fixed seed, with
+/// `p = (1 + exceed) / (1 + permutations)`. Deterministic for given units.
+pub fn subject_permutation(units: &[(usize, Vec<u64>)]) -> SubjectPermutation {
+    let n = units.len();
+    let k = units.iter().map(|(l, v)| v.len().max(l + 1)).max().unwrap_or(0);
+    let mut class_n = vec![0usize; k];
+    for (l, _) in units {
+        class_n[*l] += 1;
+    }
+    let hit = |u: usize, c: usize| units[u].1.get(c).copied().unwrap_or(0) as i64;
+    let observed: i64 = (0..n).map(|u| hit(u, units[u].0)).sum();
+    let ln_fact = |m: usize| (1..=m).map(|i| (i as f64).ln()).sum::<f64>();
+    let labelings = (ln_fact(n) - class_n.iter().map(|&m| ln_fact(m)).sum::<f64>()).exp().round().max(1.0);
+    let present = class_n.iter().filter(|&&m| m > 0).count();
+    if present < 2 {
+        // One class only: every labeling is the observed one.
+        return SubjectPermutation { units: n, labelings: 1.0, exact: true, p: 1.0, floor: 1.0 };
+    }
+    if k == 2 && labelings <= EXACT_LABELINGS {
+        // Windows right = sum of every unit's class-0 votes + sum over the
+        // units labelled 1 of (votes1 - votes0): count the subsets of size n1.
+        let base: i64 = (0..n).map(|u| hit(u, 0)).sum();
+        let d: Vec<i64> = (0..n).map(|u| hit(u, 1) - hit(u, 0)).collect();
+        let need = observed - base;
+        let (mut at_least, mut total) = (0u64, 0u64);
+        let mut idx: Vec<usize> = (0..class_n[1]).collect();
+        loop {
+            total += 1;
+            if idx.iter().map(|&i| d[i]).sum::<i64>() >= need {
+                at_least += 1;
+            }
+            // Next combination in lexicographic order.
+            let m = idx.len();
+            let Some(pos) = (0..m).rev().find(|&j| idx[j] < n - m + j) else { break };
+            idx[pos] += 1;
+            for j in pos + 1..m {
+                idx[j] = idx[j - 1] + 1;
+            }
+        }
+        let p = at_least as f64 / total as f64;
+        return SubjectPermutation { units: n, labelings, exact: true, p, floor: 1.0 / labelings };
+    }
+    let mut labels: Vec<usize> = units.iter().map(|(l, _)| *l).collect();
+    let mut state = 0x5EED_0F5B_1EC7_u64;
+    let mut exceed = 0usize;
+    for _ in 0..SUBJECT_PERMUTATIONS {
+        for i in (1..n).rev() {
+            let j = (splitmix64(&mut state) % (i as u64 + 1)) as usize;
+            labels.swap(i, j);
+        }
+        if (0..n).map(|u| hit(u, labels[u])).sum::<i64>() >= observed {
+            exceed += 1;
+        }
+    }
+    let resolution = 1.0 / (SUBJECT_PERMUTATIONS + 1) as f64;
+    SubjectPermutation {
+        units: n,
+        labelings,
+        exact: false,
+        p: (1 + exceed) as f64 / (1 + SUBJECT_PERMUTATIONS) as f64,
+        floor: (1.0 / labelings).max(resolution),
+    }
+}
+
+/// SplitMix64: the permutations' random numbers.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// `P(T >= t)` for Student's t with `df` degrees of freedom, through the regularised
@@ -226,11 +333,187 @@ mod tests {
         assert_eq!(binomial_upper_tail(10, 11, 0.5), 0.0);
     }
 
+    /// Two-class units: `(label, [votes for 0, votes for 1])` from each unit's
+    /// windows and how many of them are right.
+    fn units(rows: &[(usize, u64, u64)]) -> Vec<(usize, Vec<u64>)> {
+        rows.iter()
+            .map(|&(l, n, right)| (l, if l == 0 { vec![right, n - right] } else { vec![n - right, right] }))
+            .collect()
+    }
+
+    /// The p by brute force: every ordering of the labels (n! of them, each
+    /// labeling counted equally often).
+    fn p_by_orderings(units: &[(usize, Vec<u64>)]) -> f64 {
+        fn rec(
+            labels: &mut Vec<usize>,
+            k: usize,
+            units: &[(usize, Vec<u64>)],
+            obs: u64,
+            hit: &mut (u64, u64),
+        ) {
+            if k == labels.len() {
+                let s: u64 = units.iter().zip(labels.iter()).map(|((_, v), &l)| v[l]).sum();
+                hit.1 += 1;
+                if s >= obs {
+                    hit.0 += 1;
+                }
+                return;
+            }
+            for i in k..labels.len() {
+                labels.swap(k, i);
+                rec(labels, k + 1, units, obs, hit);
+                labels.swap(k, i);
+            }
+        }
+        let obs: u64 = units.iter().map(|(l, v)| v[*l]).sum();
+        let mut labels: Vec<usize> = units.iter().map(|(l, _)| *l).collect();
+        let mut hit = (0, 0);
+        rec(&mut labels, 0, units, obs, &mut hit);
+        hit.0 as f64 / hit.1 as f64
+    }
+
+    #[test]
+    fn subject_test_equals_brute_force() {
+        let cases = [
+            units(&[
+                (0, 40, 30),
+                (0, 40, 12),
+                (0, 40, 25),
+                (1, 40, 33),
+                (1, 40, 20),
+                (1, 40, 38),
+                (1, 40, 9),
+            ]),
+            units(&[(0, 10, 10), (0, 12, 0), (1, 8, 8), (1, 9, 1), (0, 30, 17), (1, 11, 6)]),
+            // Three classes, 7 units.
+            vec![
+                (0, vec![5, 1, 0]),
+                (0, vec![2, 2, 2]),
+                (1, vec![0, 6, 1]),
+                (1, vec![3, 3, 0]),
+                (2, vec![1, 1, 4]),
+                (2, vec![0, 2, 5]),
+                (0, vec![4, 0, 2]),
+            ],
+        ];
+        for u in &cases {
+            let t = subject_permutation(u);
+            let want = p_by_orderings(u);
+            if t.exact {
+                assert_relative_eq!(t.p, want, max_relative = 1e-12);
+            } else {
+                // 9,999 permutations: the Monte Carlo SD is at most 0.005.
+                assert!((t.p - want).abs() < 0.02, "{} against {want}", t.p);
+            }
+            assert!(t.p >= t.floor - 1e-15);
+        }
+        let t = subject_permutation(&cases[0]);
+        assert!(t.exact && t.labelings == 35.0 && (t.floor - 1.0 / 35.0).abs() < 1e-15, "{t:?}");
+        assert!(!subject_permutation(&cases[2]).exact);
+    }
+
+    #[test]
+    fn subject_test_floors_and_limits() {
+        // Every subject right: p is the floor, 1 / C(8, 4) = 1/70.
+        let all = units(&[
+            (0, 40, 40),
+            (0, 40, 40),
+            (0, 40, 40),
+            (0, 40, 40),
+            (1, 40, 40),
+            (1, 40, 40),
+            (1, 40, 40),
+            (1, 40, 40),
+        ]);
+        let t = subject_permutation(&all);
+        assert_relative_eq!(t.p, 1.0 / 70.0, max_relative = 1e-12);
+        // Four subjects can never reach 0.05: 1 / C(4, 2) = 1/6.
+        let four = units(&[(0, 40, 40), (0, 40, 40), (1, 40, 40), (1, 40, 40)]);
+        let t = subject_permutation(&four);
+        assert!(t.floor > CHANCE_ALPHA && t.p >= t.floor);
+        // One class: nothing to test.
+        assert_eq!(subject_permutation(&units(&[(1, 10, 9), (1, 10, 8)])).p, 1.0);
+        // 40 subjects: too many labelings to enumerate; Monte Carlo, deterministic.
+        let many: Vec<(usize, u64, u64)> = (0..40).map(|i| (i % 2, 60, 30 + (i as u64 * 7) % 11)).collect();
+        let (a, b) = (subject_permutation(&units(&many)), subject_permutation(&units(&many)));
+        assert!(!a.exact && a == b);
+    }
+
+    /// Calibration: null data whose subjects differ in how well the model
+    /// happens to do on them (correlated windows) and a model that ignores
+    /// the class. The binomial over windows calls many of these "above
+    /// chance"; the subject test stays near its level.
+    #[test]
+    fn subject_test_holds_its_level_where_the_window_binomial_does_not() {
+        let mut state = 7u64;
+        let mut unif = || (splitmix64(&mut state) >> 11) as f64 / (1u64 << 53) as f64;
+        let (draws, n_sub, n_win) = (400, 16, 60);
+        let (mut perm_claims, mut binom_claims, mut old_verdict_claims) = (0, 0, 0);
+        for _ in 0..draws {
+            let mut rows = Vec::new();
+            for s in 0..n_sub {
+                // Each subject's windows lean to one class: P(predict 1) ~ U(0.1, 0.9).
+                let q = 0.1 + 0.8 * unif();
+                let ones = (0..n_win).filter(|_| unif() < q).count() as u64;
+                let label = s % 2;
+                rows.push((label, if label == 1 { ones } else { n_win - ones }));
+            }
+            let u = units(&rows.iter().map(|&(l, r)| (l, n_win, r)).collect::<Vec<_>>());
+            let correct: u64 = rows.iter().map(|r| r.1).sum();
+            let n = n_sub as u64 * n_win;
+            let t = subject_permutation(&u);
+            let wp = binomial_upper_tail(n as usize, correct as usize, 0.5);
+            let subjects_right = rows.iter().filter(|r| 2 * r.1 > n_win).count();
+            perm_claims += usize::from(learned_verdict((correct as usize, n as usize, 0.5), &t));
+            binom_claims += usize::from(wp < CHANCE_ALPHA);
+            old_verdict_claims += usize::from(wp < CHANCE_ALPHA && 2 * subjects_right > n_sub);
+        }
+        let rate = |c: usize| c as f64 / draws as f64;
+        eprintln!(
+            "null claims over {draws} draws: subject test {}, window binomial {}, binomial + majority {}",
+            rate(perm_claims),
+            rate(binom_claims),
+            rate(old_verdict_claims)
+        );
+        // Level 0.05; 400 draws: a rate above 0.085 is 3 SD out.
+        assert!(rate(perm_claims) <= 0.085, "subject test claims {}", rate(perm_claims));
+        assert!(rate(binom_claims) > 0.2, "window binomial claims only {}", rate(binom_claims));
+        assert!(
+            rate(old_verdict_claims) > 0.1,
+            "binomial + majority claims only {}",
+            rate(old_verdict_claims)
+        );
+    }
+
     #[test]
     fn verdicts() {
-        assert!(learned_verdict((250, 320, 0.5), (7, 8, 0.5)));
-        assert!(!learned_verdict((165, 320, 0.5), (5, 8, 0.5)), "a coin");
-        assert!(!learned_verdict((250, 320, 0.5), (4, 8, 0.5)), "windows from a minority of subjects");
-        assert!(!learned_verdict((240, 320, 0.75), (6, 8, 0.75)), "the majority class");
+        let seven_of_eight = units(&[
+            (0, 40, 35),
+            (0, 40, 30),
+            (0, 40, 33),
+            (0, 40, 28),
+            (1, 40, 36),
+            (1, 40, 31),
+            (1, 40, 30),
+            (1, 40, 17),
+        ]);
+        let t = subject_permutation(&seven_of_eight);
+        assert!(learned_verdict((240, 320, 0.5), &t), "{t:?}");
+        // The same windows right, but carried by two subjects: not learned.
+        let few = units(&[
+            (0, 40, 40),
+            (0, 40, 40),
+            (0, 40, 20),
+            (0, 40, 20),
+            (1, 40, 20),
+            (1, 40, 20),
+            (1, 40, 20),
+            (1, 40, 20),
+        ]);
+        let t = subject_permutation(&few);
+        assert!(binomial_upper_tail(320, 200, 0.5) < CHANCE_ALPHA);
+        assert!(!learned_verdict((200, 320, 0.5), &t), "{t:?}");
+        // A strong subject test but at the majority class's share: not learned.
+        assert!(!learned_verdict((240, 320, 0.75), &subject_permutation(&seven_of_eight)));
     }
 }

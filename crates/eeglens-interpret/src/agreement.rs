@@ -224,6 +224,8 @@ mod tests {
                     p: 0.01,
                     subject_accuracy: 1.0,
                     p_binomial: 0.01,
+                    p_subjects: 0.01,
+                    p_subjects_floor: 0.001,
                     learned,
                 },
             },

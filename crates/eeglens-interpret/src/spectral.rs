@@ -759,12 +759,21 @@ pub struct Discrimination {
     /// class is the larger one
     #[serde(default)]
     pub subject_accuracy: f64,
-    /// one-sided binomial p of the window accuracy against the largest class share
+    /// one-sided binomial p of the window accuracy against the largest class
+    /// share (windows treated as independent: too small, reported only)
     #[serde(default = "one")]
     pub p_binomial: f64,
+    /// one-sided p of the windows right under permutations of the units'
+    /// classes ([`eeglens_dsp::stats::subject_permutation`]), which decides
+    /// `learned`
+    #[serde(default = "one")]
+    pub p_subjects: f64,
+    /// the smallest `p_subjects` these units allow
+    #[serde(default)]
+    pub p_subjects_floor: f64,
     /// the verdict of [`eeglens_dsp::stats::learned_verdict`]: the window
-    /// accuracy is above chance and more subjects than chance are right.
-    /// When false, no reading of this model is possible.
+    /// accuracy is above chance and the subject-level permutation test gives
+    /// p < 0.05. When false, no reading of this model is possible.
     #[serde(default = "yes")]
     pub learned: bool,
 }
@@ -838,26 +847,31 @@ pub fn discrimination(
         }
         (1 + exceed) as f64 / (1 + permutations) as f64
     };
-    // The chance verdict: windows against the largest class share, units
-    // (subject, class) right when their mean probability of class 1 falls on
-    // their side of 1/2.
-    let share = |ls: &mut dyn Iterator<Item = usize>| {
+    // The chance verdict: windows against the largest class share, tested
+    // with the (subject, class) units as the unit; units are right when their
+    // mean probability of class 1 falls on their side of 1/2.
+    let window_chance = {
         let mut n = [0usize; 2];
-        for l in ls {
-            n[l.min(1)] += 1;
+        for &l in labels {
+            n[(l as usize).min(1)] += 1;
         }
         n[0].max(n[1]) as f64 / (n[0] + n[1]).max(1) as f64
     };
-    let window_chance = share(&mut labels.iter().map(|&l| l as usize));
+    let mut votes: std::collections::BTreeMap<(u32, u32), Vec<u64>> = Default::default();
+    for ((&p, &l), &s) in pred.iter().zip(labels).zip(subjects) {
+        let v = votes.entry((s, l)).or_insert_with(|| vec![0; 2]);
+        if p >= v.len() {
+            v.resize(p + 1, 0);
+        }
+        v[p] += 1;
+    }
+    let vote_units: Vec<(usize, Vec<u64>)> = votes.into_iter().map(|((_, l), v)| (l as usize, v)).collect();
+    let subject_test = eeglens_dsp::stats::subject_permutation(&vote_units);
     let unit_labels: Vec<usize> = units.keys().map(|k| k.1 as usize).collect();
-    let unit_chance = share(&mut unit_labels.iter().copied());
     let unit_correct = means.iter().zip(&unit_labels).filter(|(m, &l)| (**m > 0.5) == (l == 1)).count();
     let correct = (accuracy * n_windows as f64).round() as usize;
     let p_binomial = eeglens_dsp::stats::binomial_upper_tail(n_windows, correct, window_chance);
-    let learned = eeglens_dsp::stats::learned_verdict(
-        (correct, n_windows, window_chance),
-        (unit_correct, means.len(), unit_chance),
-    );
+    let learned = eeglens_dsp::stats::learned_verdict((correct, n_windows, window_chance), &subject_test);
     Discrimination {
         n_windows,
         n_subjects: means.len(),
@@ -866,6 +880,8 @@ pub fn discrimination(
         p,
         subject_accuracy: unit_correct as f64 / means.len().max(1) as f64,
         p_binomial,
+        p_subjects: subject_test.p,
+        p_subjects_floor: subject_test.floor,
         learned,
     }
 }

@@ -295,32 +295,57 @@ pub fn p_is(p: f64) -> String {
 }
 
 fn chance_tests(c: &ChanceReport) -> Vec<String> {
-    vec![
-        format!(
-            "Windows: {} of {} right, against a chance of {} (the largest class's share); one-sided binomial {}.",
-            c.window.correct,
-            c.window.n,
-            label(c.window.chance, 3),
-            p_is(c.window.p)
-        ),
-        format!(
-            "Subjects: {} of {} right, against a chance of {}; {}.",
-            c.subject.correct,
-            c.subject.n,
-            label(c.subject.chance, 3),
-            p_is(c.subject.p)
-        ),
-    ]
+    let mut tests = Vec::new();
+    if let Some(t) = &c.subject_test {
+        let floor = if t.too_few() {
+            format!(
+                " With {} subjects the smallest possible p is {}: too few for any model to be shown above chance.",
+                t.n,
+                label(t.floor, 3)
+            )
+        } else if t.p <= t.floor + 1e-12 {
+            format!(" This is the smallest p {} subjects allow.", t.n)
+        } else {
+            String::new()
+        };
+        tests.push(format!(
+            "Decisive test, with the subject as the unit: the windows right against every relabeling of the {} subjects' classes{}; {}.{floor}",
+            t.n,
+            if t.exact { "" } else { " (9,999 random relabelings)" },
+            p_is(t.p)
+        ));
+    }
+    tests.push(format!(
+        "Windows: {} of {} right, against a chance of {} (the largest class's share); one-sided binomial {}{}.",
+        c.window.correct,
+        c.window.n,
+        label(c.window.chance, 3),
+        p_is(c.window.p),
+        if c.subject_test.is_some() {
+            " (it counts a subject's windows as independent, so it is too small and does not decide)"
+        } else {
+            ""
+        }
+    ));
+    tests.push(format!(
+        "Subjects: {} of {} right, against a chance of {}; {}.",
+        c.subject.correct,
+        c.subject.n,
+        label(c.subject.chance, 3),
+        p_is(c.subject.p)
+    ));
+    tests
 }
 
 fn discrimination_test(split: &str, d: &Discrimination) -> String {
     let right = (d.accuracy * d.n_windows as f64).round() as usize;
     let units = (d.subject_accuracy * d.n_subjects as f64).round() as usize;
     format!(
-        "Interpretation, {split} split: {right} of {} windows right (binomial {}), {units} of {} subject-class pairs right; {}.",
+        "Interpretation, {split} split: {right} of {} windows right, {units} of {} subject-class pairs right; subject permutation {} (window binomial {}); {}.",
         d.n_windows,
-        p_is(d.p_binomial),
         d.n_subjects,
+        p_is(d.p_subjects),
+        p_is(d.p_binomial),
         if d.learned { "above chance" } else { "not above chance" }
     )
 }

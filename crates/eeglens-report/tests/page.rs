@@ -191,13 +191,26 @@ fn check_figures(rendered: &Rendered) {
 /// `subjects_right` of `subjects` subjects right, with its chance tests.
 fn eval(right: u64, n: u64, subjects_right: u64, subjects: u64) -> EvalReport {
     let split = |k: u64, n: u64| vec![vec![k / 2, n / 2 - k / 2], vec![(n - n / 2) - (k - k / 2), k - k / 2]];
+    // `n / subjects` windows each, alternating classes, the right windows spread evenly.
+    let w = n / subjects;
+    let people: Vec<serde_json::Value> = (0..subjects)
+        .map(|i| {
+            let r = right / subjects + u64::from(i < right % subjects);
+            let l = (i % 2) as usize;
+            let votes = if l == 0 { [r, w - r] } else { [w - r, r] };
+            let predicted = if 2 * r > w { l } else { 1 - l };
+            json!({"subject": format!("sub-{i:02}"), "label": l, "n_windows": w, "mean_prob": [0.5, 0.5],
+                   "predicted": predicted, "predicted_vote": predicted,
+                   "window_accuracy": r as f64 / w as f64, "window_votes": votes})
+        })
+        .collect();
     let mut e: EvalReport = serde_json::from_value(json!({
         "split": "test", "n_windows": n, "n_subjects": subjects, "loss": 0.69,
         "accuracy": right as f64 / n as f64, "balanced_accuracy": 0.5, "auc": null,
         "subject_accuracy": subjects_right as f64 / subjects as f64, "subject_accuracy_vote": 0.5,
         "subject_balanced_accuracy": 0.5, "subject_auc": null,
         "confusion": split(right, n), "subject_confusion": split(subjects_right, subjects),
-        "classes": ["F", "M"], "model": "rvgg", "checkpoint": null, "subjects": []
+        "classes": ["F", "M"], "model": "rvgg", "checkpoint": null, "subjects": people
     }))
     .expect("a valid evaluation");
     e.chance = Some(ChanceReport::of(&e));
@@ -348,7 +361,7 @@ fn a_p_at_its_floor_is_named() {
 }
 
 fn baseline(learned: bool) -> BaselineReport {
-    let e = if learned { eval(30, 36, 6, 6) } else { eval(18, 36, 3, 6) };
+    let e = if learned { eval(40, 48, 8, 8) } else { eval(18, 36, 3, 6) };
     let chance = e.chance.clone().expect("chance tests");
     let effect: Vec<Vec<f64>> = (0..3)
         .map(|b| (0..CHANNELS.len()).map(|c| if b == 1 { 1.2 - 0.3 * c as f64 } else { 0.1 }).collect())
@@ -375,7 +388,7 @@ fn the_baseline_stands_beside_the_network_when_there_is_one() {
     assert!(at("id=\"baseline\"") < at("id=\"data\""), "near the top");
     for want in [
         "the effect is decodable from band power but the network did not learn it",
-        "83.3% of 36",
+        "83.3% of 48",
         "is in theta, strongest at Fz, FCz, Cz",
         "M has more theta power there (Cohen&#39;s d +1.20 at Fz)",
     ] {

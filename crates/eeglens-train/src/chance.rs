@@ -1,22 +1,26 @@
-//! Is an accuracy above chance? One-sided exact binomial tests per window and
-//! per subject, and the verdict `learned` that the CLI, the interpretation
-//! and the report show.
+//! Is an accuracy above chance? A subject-level permutation test of the
+//! window accuracy decides; exact binomial tests per window and per subject
+//! are reported beside it. The verdict `learned` is what the CLI, the
+//! interpretation and the report show.
 //!
 //! Chance is what a model that ignores its input scores: always answering
 //! the most frequent class, so `chance = max_k n_k / n` (0.5 on balanced
-//! data). The per-window test treats windows as independent, which they are
-//! not (windows of one subject share that subject's EEG), so its p is too
-//! small when a few subjects drive the accuracy; the per-subject test has
-//! the right unit but little power with few test subjects (with 8 subjects,
-//! 7 right gives p = 0.035 and 6 right p = 0.145).
+//! data). The per-window binomial treats windows as independent, which they
+//! are not (windows of one subject share that subject's EEG), so its p is
+//! far too small when a few subjects drive the accuracy: over 40 subjects'
+//! 1,600 windows a 3-point edge passes it. The per-subject binomial has the
+//! right unit but throws away how many of each subject's windows are right
+//! (with 8 subjects, 7 right gives p = 0.035 and 6 right p = 0.145).
 //!
-//! The verdict ([`learned_verdict`]): a model **learned** when the per-window test gives
-//! `p < ALPHA` *and* the per-subject accuracy is above the subjects' chance.
-//! The first condition is the sensitive one; the second keeps a model whose
-//! above-chance windows come from a minority of subjects from being called
-//! a success.
+//! The verdict ([`learned_verdict`]): a model **learned** when the window
+//! accuracy is above chance *and* the subject-level permutation test
+//! ([`eeglens_dsp::stats::subject_permutation`]: each subject's windows stay
+//! together, only which subject carries which class is shuffled) gives
+//! `p < ALPHA`. Its floor is one over the number of labelings of the test
+//! subjects (1/70 for 4 + 4, 1/6 for 2 + 2): with too few test subjects no
+//! model can be called learned, and [`ChanceReport::describe`] says so.
 
-use eeglens_dsp::stats::{binomial_upper_tail, learned_verdict};
+use eeglens_dsp::stats::{binomial_upper_tail, learned_verdict, subject_permutation, SubjectPermutation};
 use serde::{Deserialize, Serialize};
 
 use crate::eval::EvalReport;
@@ -43,15 +47,59 @@ impl BinomialTest {
     }
 }
 
+/// The subject-level permutation test of the window accuracy
+/// ([`eeglens_dsp::stats::subject_permutation`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubjectTest {
+    /// subjects permuted
+    pub n: usize,
+    /// distinct labelings of them
+    pub labelings: f64,
+    /// every labeling enumerated (else 9,999 random ones)
+    pub exact: bool,
+    /// one-sided p of the windows right
+    pub p: f64,
+    /// the smallest p these subjects allow
+    pub floor: f64,
+}
+
+impl From<SubjectPermutation> for SubjectTest {
+    fn from(t: SubjectPermutation) -> Self {
+        Self { n: t.units, labelings: t.labelings, exact: t.exact, p: t.p, floor: t.floor }
+    }
+}
+
+impl SubjectTest {
+    fn as_permutation(&self) -> SubjectPermutation {
+        SubjectPermutation {
+            units: self.n,
+            labelings: self.labelings,
+            exact: self.exact,
+            p: self.p,
+            floor: self.floor,
+        }
+    }
+
+    /// Whether these subjects are too few for any model to reach `p < ALPHA`.
+    pub fn too_few(&self) -> bool {
+        self.floor >= ALPHA
+    }
+}
+
 /// Whether a model's accuracy on a split is above chance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChanceReport {
     /// the split tested
     pub split: String,
-    /// per window
+    /// per window (binomial; windows of a subject are not independent, so
+    /// this p is too small and does not decide)
     pub window: BinomialTest,
     /// per subject (prediction from the mean window probabilities)
     pub subject: BinomialTest,
+    /// the subject-level permutation test of the windows right, which
+    /// decides (absent from reports written before it existed)
+    #[serde(default)]
+    pub subject_test: Option<SubjectTest>,
     /// the verdict (see the module documentation)
     pub learned: bool,
 }
@@ -77,22 +125,56 @@ impl ChanceReport {
             total(&report.subject_confusion),
             share(&report.subject_confusion),
         );
-        let learned = learned_verdict(
-            (window.correct, window.n, window.chance),
-            (subject.correct, subject.n, subject.chance),
-        );
-        Self { split: report.split.clone(), window, subject, learned }
+        let k = report.classes.len().max(2);
+        let units: Vec<(usize, Vec<u64>)> = report
+            .subjects
+            .iter()
+            .map(|s| {
+                if s.window_votes.is_empty() {
+                    // Reports written before the votes were kept: the windows
+                    // right are known, the wrong ones go to the next class
+                    // (exact with two classes).
+                    let right = (s.window_accuracy * s.n_windows as f64).round() as u64;
+                    let mut v = vec![0; k];
+                    v[s.label.min(k - 1)] = right;
+                    v[(s.label + 1) % k] += s.n_windows as u64 - right.min(s.n_windows as u64);
+                    (s.label, v)
+                } else {
+                    (s.label, s.window_votes.clone())
+                }
+            })
+            .collect();
+        let test = subject_permutation(&units);
+        let learned = learned_verdict((window.correct, window.n, window.chance), &test);
+        Self { split: report.split.clone(), window, subject, subject_test: Some(test.into()), learned }
     }
 
-    /// One line for the terminal: the verdict and both tests.
+    /// The subject-level test's p (1 when the report predates it).
+    pub fn subject_p(&self) -> f64 {
+        self.subject_test.as_ref().map_or(1.0, |t| t.as_permutation().p)
+    }
+
+    /// One line for the terminal: the verdict and the tests.
     pub fn describe(&self) -> String {
-        let verdict = if self.learned {
-            "above chance".to_string()
-        } else {
-            "NOT above chance: the model learned nothing usable on this split".to_string()
+        let verdict = match &self.subject_test {
+            _ if self.learned => "above chance".to_string(),
+            Some(t) if t.too_few() => format!(
+                "NOT above chance: {} test subjects are too few for any model to be shown above chance \
+                 (the subject test's smallest p is {})",
+                t.n,
+                fmt_p(t.floor)
+            ),
+            _ => "NOT above chance: the model learned nothing usable on this split".to_string(),
         };
+        let subject_test = self.subject_test.as_ref().map_or(String::new(), |t| {
+            format!(
+                "subject permutation p = {}{}; ",
+                fmt_p(t.p),
+                if t.p <= t.floor + 1e-12 { " (its floor)" } else { "" }
+            )
+        });
         format!(
-            "{}: {verdict} (windows {}/{} vs chance {:.2}, binomial p = {}; subjects {}/{}, p = {})",
+            "{}: {verdict} (windows {}/{} vs chance {:.2}; {subject_test}window binomial p = {}; subjects {}/{}, p = {})",
             self.split,
             self.window.correct,
             self.window.n,
@@ -119,13 +201,38 @@ pub fn fmt_p(p: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::SubjectResult;
     use approx::assert_relative_eq;
 
-    fn report(conf: Vec<Vec<u64>>, subject_conf: Vec<Vec<u64>>) -> EvalReport {
+    /// A two-class report from `(label, windows, windows right)` per subject;
+    /// each subject is predicted by the majority of its windows.
+    fn report(rows: &[(usize, u64, u64)]) -> EvalReport {
+        let mut conf = vec![vec![0u64; 2]; 2];
+        let mut subject_conf = vec![vec![0u64; 2]; 2];
+        let mut subjects = Vec::new();
+        for (i, &(l, n, right)) in rows.iter().enumerate() {
+            conf[l][l] += right;
+            conf[l][1 - l] += n - right;
+            let predicted = if 2 * right > n { l } else { 1 - l };
+            subject_conf[l][predicted] += 1;
+            let mut votes = vec![0; 2];
+            votes[l] = right;
+            votes[1 - l] = n - right;
+            subjects.push(SubjectResult {
+                subject: format!("sub-{i:02}"),
+                label: l,
+                n_windows: n as usize,
+                mean_prob: vec![0.5, 0.5],
+                predicted,
+                predicted_vote: predicted,
+                window_accuracy: right as f64 / n as f64,
+                window_votes: votes,
+            });
+        }
         EvalReport {
             split: "test".into(),
             n_windows: 0,
-            n_subjects: 0,
+            n_subjects: rows.len(),
             loss: 0.0,
             accuracy: 0.0,
             balanced_accuracy: 0.0,
@@ -139,7 +246,7 @@ mod tests {
             classes: vec!["F".into(), "M".into()],
             model: "m".into(),
             checkpoint: None,
-            subjects: vec![],
+            subjects,
             windows: vec![],
             probabilities: vec![],
             chance: None,
@@ -149,22 +256,77 @@ mod tests {
     #[test]
     fn chance_follows_the_majority_class() {
         // Always answering class 1 on 75 % class-1 data: 0.75 accuracy, chance.
-        let r = ChanceReport::of(&report(vec![vec![0, 100], vec![0, 300]], vec![vec![0, 2], vec![0, 6]]));
+        let mut rows = vec![(0, 50, 0); 2];
+        rows.extend(vec![(1, 50, 50); 6]);
+        let r = ChanceReport::of(&report(&rows));
         assert_relative_eq!(r.window.chance, 0.75);
         assert!(r.window.p > 0.4, "{}", r.window.p);
+        assert!(r.subject_p() > 0.5, "{r:?}");
         assert!(!r.learned);
         assert!(r.describe().contains("NOT above chance"), "{}", r.describe());
     }
 
     #[test]
     fn a_clear_model_learned_and_a_coin_did_not() {
-        let good =
-            ChanceReport::of(&report(vec![vec![120, 40], vec![30, 130]], vec![vec![4, 0], vec![1, 3]]));
+        let good = ChanceReport::of(&report(&[
+            (0, 40, 32),
+            (0, 40, 30),
+            (0, 40, 35),
+            (0, 40, 28),
+            (1, 40, 33),
+            (1, 40, 36),
+            (1, 40, 30),
+            (1, 40, 14),
+        ]));
         assert!(good.learned, "{good:?}");
-        let coin = ChanceReport::of(&report(vec![vec![82, 78], vec![80, 80]], vec![vec![2, 2], vec![2, 2]]));
+        assert!(good.describe().contains("above chance"), "{}", good.describe());
+        let coin = ChanceReport::of(&report(&[
+            (0, 40, 21),
+            (0, 40, 20),
+            (1, 40, 19),
+            (1, 40, 20),
+            (0, 40, 22),
+            (1, 40, 20),
+        ]));
         assert!(!coin.learned, "{coin:?}");
-        // Windows above chance from a minority of subjects: not learned.
-        let few = ChanceReport::of(&report(vec![vec![120, 40], vec![30, 130]], vec![vec![2, 2], vec![2, 2]]));
+        // Windows above chance from a minority of subjects: not learned,
+        // although the per-window binomial says p < 0.05.
+        let few = ChanceReport::of(&report(&[
+            (0, 40, 40),
+            (0, 40, 40),
+            (0, 40, 20),
+            (0, 40, 20),
+            (1, 40, 20),
+            (1, 40, 20),
+            (1, 40, 20),
+            (1, 40, 20),
+        ]));
         assert!(few.window.p < ALPHA && !few.learned, "{few:?}");
+    }
+
+    #[test]
+    fn too_few_subjects_are_said_to_be_too_few() {
+        let r = ChanceReport::of(&report(&[(0, 40, 40), (0, 40, 40), (1, 40, 40), (1, 40, 40)]));
+        assert!(!r.learned && r.subject_test.as_ref().is_some_and(SubjectTest::too_few), "{r:?}");
+        assert!(r.describe().contains("too few"), "{}", r.describe());
+    }
+
+    #[test]
+    fn reports_without_votes_are_tested_from_their_window_accuracy() {
+        let mut old = report(&[
+            (0, 40, 32),
+            (0, 40, 30),
+            (0, 40, 35),
+            (0, 40, 28),
+            (1, 40, 33),
+            (1, 40, 36),
+            (1, 40, 30),
+            (1, 40, 14),
+        ]);
+        let with_votes = ChanceReport::of(&old);
+        for s in &mut old.subjects {
+            s.window_votes.clear();
+        }
+        assert_eq!(ChanceReport::of(&old), with_votes);
     }
 }

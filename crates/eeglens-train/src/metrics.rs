@@ -193,6 +193,10 @@ pub struct SubjectResult {
     pub predicted_vote: usize,
     /// fraction of its windows classified correctly
     pub window_accuracy: f64,
+    /// how many of its windows were predicted as each class (empty in
+    /// reports written before it was recorded)
+    #[serde(default)]
+    pub window_votes: Vec<u64>,
 }
 
 /// Groups windows by subject (in order of first appearance of each subject
@@ -246,6 +250,7 @@ pub fn per_subject(
                 predicted,
                 predicted_vote,
                 window_accuracy: votes[label] as f64 / n as f64,
+                window_votes: votes,
             }
         })
         .collect()

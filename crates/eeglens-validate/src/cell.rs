@@ -97,11 +97,15 @@ pub struct ModelScore {
     pub n_windows: usize,
     /// test subjects
     pub n_subjects: usize,
-    /// above chance (`eeglens_train::chance`): per-window binomial p < 0.05
-    /// and per-subject accuracy above the subjects' chance
+    /// above chance (`eeglens_train::chance`): window accuracy above the
+    /// largest class's share and the subject-level permutation test of the
+    /// windows right at p < 0.05
     pub learned: bool,
-    /// the per-window binomial p
+    /// the per-window binomial p (windows treated as independent; reported only)
     pub window_p: f64,
+    /// the subject-level permutation p that decides `learned`
+    #[serde(default = "one")]
+    pub subject_p: f64,
     /// epochs trained (early stopping may end sooner)
     pub epochs_done: usize,
     /// the epoch of the best checkpoint (the one evaluated and interpreted)
@@ -115,6 +119,10 @@ pub struct ModelScore {
     /// the most any fold trained, and `best_epoch` empty)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fold_models: Vec<String>,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// One score per method.
@@ -592,6 +600,7 @@ fn model_score(test: &EvalReport, epochs_done: usize, best_epoch: Option<usize>)
         n_subjects: test.n_subjects,
         learned: chance.learned,
         window_p: chance.window.p,
+        subject_p: chance.subject_p(),
         epochs_done,
         best_epoch,
         selection: None,

@@ -427,6 +427,7 @@ pub(crate) mod tests {
                 n_subjects: 6,
                 learned,
                 window_p: if learned { 1e-6 } else { 0.5 },
+                subject_p: if learned { 0.004 } else { 0.5 },
                 epochs_done: 12,
                 best_epoch: Some(12),
                 selection: None,

@@ -1,6 +1,7 @@
 //! Shared by the report tests: a small, real run directory — a toy epoch
-//! store on the hbn24 electrodes, a few epochs of a network, its baseline and
-//! test evaluation, and the interpretation in `RUN/interpret` (all three
+//! store on the hbn24 electrodes (8 test subjects: with 3 + 3 the
+//! subject-level chance test cannot go below p = 1/20), a few epochs of a
+//! network, its baseline and test evaluation, and the interpretation in `RUN/interpret` (all three
 //! methods when the network learned, none when it is at chance).
 
 #![allow(dead_code)]
@@ -44,7 +45,7 @@ pub fn trained_run(dir: &Path) -> PathBuf {
 /// Trains `spec` on a toy store in `dir` into `dir/run`; returns the run directory.
 pub fn trained_run_with(dir: &Path, spec: RunSpec) -> PathBuf {
     let mut set = toy_set(&ToyConfig {
-        subjects: [8, 2, 6],
+        subjects: [8, 2, 8],
         windows: 6,
         n_channels: 24,
         n_samples: 256,
