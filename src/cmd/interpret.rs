@@ -71,9 +71,13 @@ pub struct Args {
     /// the validation grid found it names the planted band far more often; class for every other model].
     #[arg(long, value_enum, ignore_case = true)]
     pub deconv_seed: Option<DeconvSeedArg>,
-    /// Read each deconvnet map multiplied with its window instead of the map alone.
-    #[arg(long)]
+    /// Read each deconvnet map multiplied with its window instead of the map alone [default: for
+    /// shallow, where the validation grid found it names the planted band far more often].
+    #[arg(long, conflicts_with = "deconv_map_alone")]
     pub deconv_times_input: bool,
+    /// Read each deconvnet map alone (the paper's reading), also for shallow.
+    #[arg(long)]
+    pub deconv_map_alone: bool,
     /// Also read this layer's --unit on its own (e.g. features.14).
     #[arg(long, requires = "unit")]
     pub layer: Option<String>,
@@ -123,6 +127,7 @@ impl Default for Args {
             rule: RuleArg::Deconvnet,
             deconv_seed: None,
             deconv_times_input: false,
+            deconv_map_alone: false,
             layer: None,
             unit: None,
             whole_map: false,
@@ -291,13 +296,17 @@ fn run_folds(a: Args, g: &super::Global) -> anyhow::Result<()> {
         models.push(model);
     }
     let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
+    // The model's default when every fold chose the same model; the paper's otherwise.
+    let default = if names.iter().all(|n| *n == names[0]) {
+        eeglens_interpret::DeconvConfig::for_model(names[0])
+    } else {
+        eeglens_interpret::DeconvConfig::default()
+    };
+    if !(a.deconv_times_input || a.deconv_map_alone) {
+        cfg.deconv.times_input = default.times_input;
+    }
     if a.deconv_seed.is_none() {
-        // The model's default when every fold chose the same model; the paper's otherwise.
-        cfg.deconv.seed = if names.iter().all(|n| *n == names[0]) {
-            eeglens_interpret::DeconvConfig::for_model(names[0]).seed
-        } else {
-            eeglens_interpret::DeconvConfig::default().seed
-        };
+        cfg.deconv.seed = default.seed;
     }
     claim_outputs(&output_dir(&a), a.force)?;
     let folds: Vec<eeglens_interpret::FoldModel<'_>> = models
@@ -356,8 +365,12 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
     }
     let (model, _) = run.load_model()?;
     let mut cfg = cfg;
+    let default = eeglens_interpret::DeconvConfig::for_model(model.name());
     if a.deconv_seed.is_none() {
-        cfg.deconv.seed = eeglens_interpret::DeconvConfig::for_model(model.name()).seed;
+        cfg.deconv.seed = default.seed;
+    }
+    if !(a.deconv_times_input || a.deconv_map_alone) {
+        cfg.deconv.times_input = default.times_input;
     }
     let store = run.open_store(a.data.as_deref())?;
     // After the inputs are checked (their problems come first), before the work.

@@ -806,3 +806,16 @@ fn egi_labels_are_drawn_on_the_hydrocel_net() {
     assert!((vertex.0 - centre.0).abs() < 3.0 && (vertex.1 - centre.1).abs() < 3.0, "{vertex:?} {centre:?}");
     assert!(dot("E11").1 < vertex.1 && dot("E62").1 > vertex.1);
 }
+
+#[test]
+fn a_deconvnet_read_times_its_windows_says_so() {
+    let mut i = input();
+    assert!(!render(&i).html.contains("class=\"variant\""), "the paper's reading needs no note");
+    let interp = i.interpretation.as_mut().expect("an interpretation");
+    interp.report.methods.deconv.as_mut().expect("a deconvnet reading").rule = "deconvnet/class×input".into();
+    let html = render(&i).html;
+    let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("`{s}` missing"));
+    assert!(at("id=\"method-deconv\"") < at("class=\"variant\""), "under the deconvnet's heading");
+    assert!(html.contains("multiplied sample by sample with its window"));
+    assert!(html.contains("--deconv-map-alone"));
+}

@@ -679,7 +679,8 @@ fn interpret_stage(
     let run_dir = run.path();
     let (model, _) = run.load_model().map_err(|e| err(&e))?;
     let mut icfg = interpret_config(grid, cell);
-    icfg.deconv.seed = eeglens_interpret::DeconvConfig::for_model(model.name()).seed;
+    let default = eeglens_interpret::DeconvConfig::for_model(model.name());
+    (icfg.deconv.seed, icfg.deconv.times_input) = (default.seed, default.times_input);
     let result = eeglens_interpret::run(&model, store, &icfg, &mut Silent).map_err(|e| err(&e))?;
     write_outputs(&result, &run_dir.join(eeglens_interpret::result::INTERPRET_DIR)).map_err(|e| err(&e))?;
     score_methods(&result.report, cell, &icfg, |vcfg| {
@@ -743,11 +744,12 @@ fn interpret_folds_stage(
     // The model's default when every fold chose the same model; the paper's otherwise (as
     // `eeglens interpret` over folds).
     let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
-    icfg.deconv.seed = if names.iter().all(|n| *n == names[0]) {
-        eeglens_interpret::DeconvConfig::for_model(names[0]).seed
+    let default = if names.iter().all(|n| *n == names[0]) {
+        eeglens_interpret::DeconvConfig::for_model(names[0])
     } else {
-        eeglens_interpret::DeconvConfig::default().seed
+        eeglens_interpret::DeconvConfig::default()
     };
+    (icfg.deconv.seed, icfg.deconv.times_input) = (default.seed, default.times_input);
     let read = |cfg: &InterpretConfig| run_folds(&folds, cfg, &mut Silent).map_err(|e| err(&e));
     let result = read(&icfg)?;
     let parent = runs[0].path().parent().unwrap_or(runs[0].path());

@@ -131,6 +131,20 @@ fn method(
         "<p class=\"reading\">{}</p>",
         escape(&method_reading(name, reading, &r.classes, r.alpha, Some(&floor)))
     );
+    if let Some(variant) =
+        r.methods.deconv.as_ref().map(|d| d.rule.as_str()).filter(|v| name == "deconv" && *v != "deconvnet")
+    {
+        let how = if variant.ends_with("×input") {
+            "each projection multiplied sample by sample with its window (the window's content weighted by what the network projects back onto it)"
+        } else {
+            "the projections as named"
+        };
+        let _ = writeln!(
+            p.body,
+            "<p class=\"variant\">Read as <code>{}</code>: {how}; this model's default, chosen on the validation grid (VALIDATION.md). The paper's reading is the map alone (<code>--deconv-map-alone --deconv-seed class</code>).</p>",
+            escape(variant)
+        );
+    }
     if let Some(truth) = planted(input.dataset.settings.as_ref()) {
         let _ =
             writeln!(p.body, "<p class=\"says planted\">{}</p>", escape(&planted_beside(&truth, reading)));
