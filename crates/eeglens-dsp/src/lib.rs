@@ -50,7 +50,7 @@
 //! | [`EeglabFirDesign::new`]`(fs, Some(l), Some(h))` + `.filter()` | EEGLAB `pop_eegfiltnew(EEG, l, h)` (firws, Hamming 25/46, default order, `firfilt` DC padding) |
 //! | [`SplineInterpolator::new`]`(&known)` + `.matrix(&wanted)` | MNE `_make_interpolation_matrix(known, wanted)` (spherical splines, `interpolate_bads`) |
 //! | [`append_reference_channel`] + [`Reference::Channels`] | EEGLAB adding the reference channel back, then `pop_reref` to a channel list |
-//! | [`clean::flat_channels`], [`clean::line_noise_channels`], [`clean::low_correlation_channels`] | EEGLAB `clean_rawdata`'s channel criteria (simplified; see [`clean`]) |
+//! | [`clean::flat_channels`], [`clean::line_noise`] ([`clean::line_noise_channels`]), [`clean::low_correlation_channels`] | EEGLAB `clean_rawdata`'s channel criteria (simplified; see [`clean`]) |
 //! | [`notch`]`(50.0, q, fs)` | `iirnotch(50, q, fs)` |
 //! | [`welch`] / [`Welch`] | `welch(x, fs)` (Hann, 256, 50 %, density, mean) |
 //! | [`detrend_linear`] / [`demean`] | `detrend(x, "linear")` / `detrend(x, "constant")` |

@@ -219,6 +219,17 @@ pub fn predict_values(
     Ok(out.iter().map(|&z| scale.unstandardise(z as f64)).collect())
 }
 
+/// The `f64` of the shortest decimal that reads back as `v`: a target
+/// stored as `f32` (an age of 7.8 in `participants.tsv`) is reported as 7.8,
+/// not 7.800000190734863.
+pub fn decimal(v: f32) -> f64 {
+    if v.is_finite() {
+        v.to_string().parse().unwrap_or(v as f64)
+    } else {
+        v as f64
+    }
+}
+
 /// The figures of the windows `indices` of `store` predicted as `predicted`: per window, and
 /// per subject from the mean prediction of its windows; the loss is the MSE of the
 /// standardised target. Returns `(loss, window, subject, subjects)`.
@@ -230,7 +241,7 @@ pub fn figures_of(
 ) -> (f64, RegressionFigures, RegressionFigures, Vec<SubjectPrediction>) {
     let values = store.target().map(|t| &t.values[..]).unwrap_or(&[]);
     let truth: Vec<f64> =
-        indices.iter().map(|&i| values.get(i).copied().unwrap_or(f32::NAN) as f64).collect();
+        indices.iter().map(|&i| decimal(values.get(i).copied().unwrap_or(f32::NAN))).collect();
     let loss = predicted
         .iter()
         .zip(&truth)
@@ -452,6 +463,19 @@ pub fn summarise_folds(reports: &[(usize, PathBuf, RegressionReport)]) -> Regres
 mod tests {
     use super::*;
     use approx::assert_abs_diff_eq;
+
+    #[test]
+    fn stored_targets_read_back_as_their_decimals() {
+        assert_eq!(7.8f32 as f64, 7.800000190734863);
+        assert_eq!(decimal(7.8), 7.8);
+        assert_eq!(decimal(12.25), 12.25);
+        assert_eq!(decimal(-0.1), -0.1);
+        assert!(decimal(f32::NAN).is_nan());
+        // Every f32 maps to a decimal that rounds back to it.
+        for v in [1.0e-7f32, 3.3333333, 1.0e9, 123.456, f32::MAX] {
+            assert_eq!(decimal(v) as f32, v);
+        }
+    }
 
     #[test]
     fn figures_match_their_definitions() {
