@@ -179,6 +179,9 @@ fn run_folds(a: &Args) -> anyhow::Result<()> {
         p.n_subjects, p.n_windows, p.accuracy, p.balanced_accuracy, p.subject_accuracy, p.subject_balanced_accuracy
     );
     println!("above chance in {} of {} folds", e.learned, e.n_folds);
+    if let Some(c) = &p.chance {
+        println!("pooled out of fold, {}", c.describe());
+    }
     Ok(())
 }
 

@@ -128,8 +128,16 @@ fn three_folds_partition_the_subjects_and_eval_reports_their_mean() {
     let total: f64 = folds.iter().map(|f| f["n_windows"].as_f64().expect("n")).sum();
     assert_eq!(v["pooled"]["n_windows"].as_f64(), Some(total));
     assert!((v["pooled"]["accuracy"].as_f64().expect("pooled") - right / total).abs() < 1e-12);
+    // The pooled chance tests count every subject once: 12 in the subject test.
+    let chance = &v["pooled"]["chance"];
+    assert_eq!(chance["subject_test"]["n"], 12, "{chance}");
+    assert_eq!(chance["window"]["n"].as_f64(), Some(total));
     let text = ok(&eeglens(&["eval", "--run", s(&parent)]));
     assert!(text.contains("over 3 folds") && text.contains("pooled out of fold (12 subjects"), "{text}");
+    assert!(
+        text.contains("pooled out of fold, test: ") && text.contains("subject permutation p = "),
+        "{text}"
+    );
 
     // One fold is an ordinary run for eval and interpret, on the fold's own test subjects.
     let fold2 = parent.join("fold-2");

@@ -149,6 +149,31 @@ impl ChanceReport {
         Self { split: report.split.clone(), window, subject, subject_test: Some(test.into()), learned }
     }
 
+    /// The chance tests over several evaluations of disjoint subjects taken
+    /// together (a cross-validation's folds, each subject tested once by the
+    /// fold that never saw it): windows, subjects and the subject-level
+    /// permutation test over all of them, against the pooled classes' shares.
+    ///
+    /// # Panics
+    /// When `reports` is empty.
+    pub fn pooled(reports: &[&EvalReport]) -> Self {
+        assert!(!reports.is_empty(), "pooled: no evaluation");
+        let mut all = reports[0].clone();
+        for r in &reports[1..] {
+            for (rows, add) in
+                [(&mut all.confusion, &r.confusion), (&mut all.subject_confusion, &r.subject_confusion)]
+            {
+                for (row, add_row) in rows.iter_mut().zip(add) {
+                    for (c, a) in row.iter_mut().zip(add_row) {
+                        *c += a;
+                    }
+                }
+            }
+            all.subjects.extend(r.subjects.iter().cloned());
+        }
+        Self::of(&all)
+    }
+
     /// The subject-level test's p (1 when the report predates it).
     pub fn subject_p(&self) -> f64 {
         self.subject_test.as_ref().map_or(1.0, |t| t.as_permutation().p)
@@ -309,6 +334,20 @@ mod tests {
         let r = ChanceReport::of(&report(&[(0, 40, 40), (0, 40, 40), (1, 40, 40), (1, 40, 40)]));
         assert!(!r.learned && r.subject_test.as_ref().is_some_and(SubjectTest::too_few), "{r:?}");
         assert!(r.describe().contains("too few"), "{}", r.describe());
+    }
+
+    #[test]
+    fn folds_too_small_alone_are_tested_together() {
+        let a = report(&[(0, 40, 36), (0, 40, 35), (1, 40, 34), (1, 40, 37)]);
+        let b = report(&[(0, 40, 33), (0, 40, 38), (1, 40, 36), (1, 40, 35)]);
+        for r in [&a, &b] {
+            assert!(!ChanceReport::of(r).learned, "4 subjects cannot reach p < 0.05");
+        }
+        let pooled = ChanceReport::pooled(&[&a, &b]);
+        let t = pooled.subject_test.as_ref().expect("the subject test");
+        assert_eq!((t.n, pooled.window.n, pooled.window.correct, pooled.subject.n), (8, 320, 284, 8));
+        assert_relative_eq!(t.p, 1.0 / 70.0, max_relative = 1e-12);
+        assert!(pooled.learned, "{pooled:?}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use eeglens_data::split::{fold_roles, store_subject_classes, FoldConfig};
 use eeglens_data::store::{EpochStore, Split};
 use serde::{Deserialize, Serialize};
 
+use crate::chance::ChanceReport;
 use crate::error::TrainError;
 use crate::eval::EvalReport;
 use crate::metrics::{accuracy, balanced_accuracy};
@@ -303,6 +304,10 @@ pub struct Pooled {
     pub subject_accuracy: f64,
     /// per-subject balanced accuracy
     pub subject_balanced_accuracy: f64,
+    /// the chance tests over every subject, each tested once out of fold
+    /// (`crate::chance`; absent in evaluations written before it)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chance: Option<ChanceReport>,
 }
 
 /// The evaluation of a cross-validation (`eeglens eval --run PARENT --json`).
@@ -389,6 +394,7 @@ pub fn summarise(reports: &[(usize, PathBuf, EvalReport)], partition_seed: u64) 
         balanced_accuracy: balanced_accuracy(&windows),
         subject_accuracy: accuracy(&subjects),
         subject_balanced_accuracy: balanced_accuracy(&subjects),
+        chance: Some(ChanceReport::pooled(&reports.iter().map(|r| &r.2).collect::<Vec<_>>())),
     };
     FoldsEval {
         schema: FOLDS_EVAL_FORMAT.into(),

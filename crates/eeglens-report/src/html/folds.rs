@@ -62,12 +62,17 @@ pub(super) fn cross_validation(p: &mut Page, input: &ReportInput) {
     let pooled = &e.pooled;
     let _ = write!(
         t,
-        "<tr><th>pooled</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td></td><td>{}</td><td></td><td></td></tr></table>",
+        "<tr><th>pooled</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td></td><td>{}</td><td></td><td>{}</td></tr></table>",
         pooled.n_subjects,
         pooled.n_windows,
         pct(pooled.accuracy),
         pct(pooled.balanced_accuracy),
-        pct(pooled.subject_accuracy)
+        pct(pooled.subject_accuracy),
+        pooled.chance.as_ref().map_or(String::new(), |c| format!(
+            "{} <span class=\"note\">(subject test {})</span>",
+            if c.learned { "yes" } else { "<b>no</b>" },
+            crate::wording::p_is(c.subject_p())
+        ))
     );
     let _ = writeln!(p.body, "{t}");
     let _ = writeln!(
