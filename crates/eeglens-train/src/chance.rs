@@ -291,18 +291,21 @@ mod tests {
         assert!(r.describe().contains("NOT above chance"), "{}", r.describe());
     }
 
+    /// Seven of eight subjects right, most windows right.
+    const CLEAR: [(usize, u64, u64); 8] = [
+        (0, 40, 32),
+        (0, 40, 30),
+        (0, 40, 35),
+        (0, 40, 28),
+        (1, 40, 33),
+        (1, 40, 36),
+        (1, 40, 30),
+        (1, 40, 14),
+    ];
+
     #[test]
     fn a_clear_model_learned_and_a_coin_did_not() {
-        let good = ChanceReport::of(&report(&[
-            (0, 40, 32),
-            (0, 40, 30),
-            (0, 40, 35),
-            (0, 40, 28),
-            (1, 40, 33),
-            (1, 40, 36),
-            (1, 40, 30),
-            (1, 40, 14),
-        ]));
+        let good = ChanceReport::of(&report(&CLEAR));
         assert!(good.learned, "{good:?}");
         assert!(good.describe().contains("above chance"), "{}", good.describe());
         let coin = ChanceReport::of(&report(&[
@@ -352,16 +355,7 @@ mod tests {
 
     #[test]
     fn reports_without_votes_are_tested_from_their_window_accuracy() {
-        let mut old = report(&[
-            (0, 40, 32),
-            (0, 40, 30),
-            (0, 40, 35),
-            (0, 40, 28),
-            (1, 40, 33),
-            (1, 40, 36),
-            (1, 40, 30),
-            (1, 40, 14),
-        ]);
+        let mut old = report(&CLEAR);
         let with_votes = ChanceReport::of(&old);
         for s in &mut old.subjects {
             s.window_votes.clear();
