@@ -255,6 +255,8 @@ pub struct ChanceVerdict {
     pub split: String,
     /// the tests, one sentence each
     pub tests: Vec<String>,
+    /// the test subjects are too few for any model to be shown above chance
+    pub too_few: bool,
 }
 
 /// The verdict of the test evaluation's chance tests and of the
@@ -274,7 +276,10 @@ pub fn chance_verdict(eval: Option<&EvalReport>, interp: Option<&Report>) -> Opt
             tests.push(discrimination_test(split, d));
         }
     }
+    let too_few = chance.and_then(|c| c.subject_test.as_ref()).is_some_and(|t| t.too_few())
+        || disc.is_some_and(|(_, d)| d.p_subjects_floor >= eeglens_train::chance::ALPHA);
     Some(ChanceVerdict {
+        too_few,
         learned: chance.is_none_or(|c| c.learned) && disc.is_none_or(|(_, d)| d.learned),
         split: chance
             .map(|c| c.split.clone())
@@ -354,6 +359,21 @@ fn discrimination_test(split: &str, d: &Discrimination) -> String {
 /// nothing; `seed` names the seed run when the page is of several.
 pub fn nothing_learned(v: &ChanceVerdict, read_anyway: bool, seed: Option<u64>) -> (String, String) {
     let model = seed.map_or("The model".to_string(), |s| format!("The model of seed {s}"));
+    if v.too_few {
+        let heading = format!("{model} cannot be shown to have learned anything on the {} split.", v.split);
+        let conclusion = format!(
+            "The {} split holds too few subjects: even a network right on every one of them could not reach \
+             p < 0.05 in the subject-level test, so no reading of it is possible{}. Test on more subjects \
+             (a larger split, or `train --folds K`, whose pooled test counts every subject).",
+            v.split,
+            if read_anyway {
+                "; the interpretation methods were run anyway and their readings say nothing"
+            } else {
+                ""
+            }
+        );
+        return (heading, conclusion);
+    }
     let heading = format!("{model} learned nothing on the {} split.", v.split);
     let conclusion = if read_anyway {
         "Its accuracy is not above chance, so no reading of it is possible. The interpretation methods \
@@ -599,8 +619,15 @@ mod tests {
 
     #[test]
     fn the_box_names_the_seed_when_there_are_several() {
-        let v = ChanceVerdict { learned: false, split: "test".into(), tests: vec![] };
+        let mut v = ChanceVerdict { learned: false, split: "test".into(), tests: vec![], too_few: false };
         assert_eq!(nothing_learned(&v, false, None).0, "The model learned nothing on the test split.");
+        v.too_few = true;
+        let (heading, conclusion) = nothing_learned(&v, false, None);
+        assert!(
+            heading.contains("cannot be shown") && conclusion.contains("too few subjects"),
+            "{heading} {conclusion}"
+        );
+        v.too_few = false;
         assert_eq!(
             nothing_learned(&v, false, Some(3)).0,
             "The model of seed 3 learned nothing on the test split."

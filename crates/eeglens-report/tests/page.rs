@@ -220,10 +220,10 @@ fn eval(right: u64, n: u64, subjects_right: u64, subjects: u64) -> EvalReport {
 /// The page of a network at chance: the interpretation ran no method.
 fn at_chance() -> ReportInput {
     let mut i = input();
-    i.eval = Some(eval(18, 36, 3, 6));
+    i.eval = Some(eval(24, 48, 4, 8));
     let interp = i.interpretation.as_mut().expect("an interpretation");
     let d = &mut interp.report.model.discrimination;
-    (d.accuracy, d.p, d.learned, d.n_subjects) = (0.5, 0.6, false, 6);
+    (d.accuracy, d.p, d.learned, d.n_subjects) = (0.5, 0.6, false, 8);
     interp.report.methods = Default::default();
     (interp.optimal, interp.actmax, interp.deconv) = (vec![], vec![], vec![]);
     i
@@ -237,9 +237,9 @@ fn a_model_at_chance_says_so_at_the_top_and_shows_no_reading() {
     assert!(at("id=\"nothing-learned\"") < at("id=\"data\""), "the box comes before the data set");
     for want in [
         "The model learned nothing on the test split.",
-        "Windows: 18 of 36 right, against a chance of 0.5",
-        "binomial p = 0.566",
-        "Subjects: 3 of 6 right",
+        "Windows: 24 of 48 right, against a chance of 0.5",
+        "binomial p = 0.557",
+        "Subjects: 4 of 8 right",
         "no reading of it is possible",
         "the interpretation methods were not run",
     ] {
@@ -269,6 +269,24 @@ fn a_model_at_chance_says_so_at_the_top_and_shows_no_reading() {
     only.eval = None;
     let html = render(&only).html;
     assert!(html.contains("id=\"nothing-learned\"") && html.contains("Interpretation, test split: 20 of 40"));
+}
+
+#[test]
+fn six_test_subjects_are_said_to_be_too_few_not_a_failure_to_learn() {
+    let mut i = at_chance();
+    // Every window right, but 3 + 3 subjects allow 20 labelings: p cannot go below 0.05.
+    i.eval = Some(eval(36, 36, 6, 6));
+    let html = render(&i).html;
+    let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("`{s}` missing"));
+    assert!(at("id=\"nothing-learned\"") < at("id=\"data\""));
+    for want in [
+        "The model cannot be shown to have learned anything on the test split.",
+        "too few subjects",
+        "With 6 subjects the smallest possible p is 0.05",
+    ] {
+        assert!(html.contains(want), "`{want}` missing");
+    }
+    assert!(!html.contains("The model learned nothing"));
 }
 
 #[test]
