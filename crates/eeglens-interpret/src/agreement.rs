@@ -226,6 +226,7 @@ mod tests {
                     p_binomial: 0.01,
                     learned,
                 },
+                regression: None,
             },
             methods: crate::result::Methods {
                 optimal: learned
@@ -237,6 +238,7 @@ mod tests {
             folds: None,
             subjects_read: None,
             fold_subjects: None,
+            numeric: None,
         }
     }
 
