@@ -37,9 +37,9 @@ use crate::walk::map_batches;
 /// order: the contrast is `high` over `low`.
 pub const GROUPS: [&str; 2] = ["low", "high"];
 
-/// How a regression's output maps to its target's unit: `value = mean + sd
-/// * output` (the training split's standardisation). The identity when the
-/// caller does not know it.
+/// How a regression's output maps to its target's unit:
+/// `value = mean + sd * output` (the training split's standardisation).
+/// The identity when the caller does not know it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutputScale {
     /// the target's mean over the training windows
