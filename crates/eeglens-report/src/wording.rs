@@ -119,7 +119,16 @@ pub fn method_reading(
     let mut s = plain_reading(reading, classes, alpha);
     let top = reading.top_band.as_ref().and_then(|n| reading.bands.iter().find(|b| &b.name == n));
     let Some(top) = top else { return s };
-    if let Some(what) = patterns_of(method) {
+    // A regression's patterns are made for the high and the low prediction, not for classes.
+    let numeric = classes.first().zip(classes.get(1)).is_some_and(|(a, b)| a == "low" && b == "high");
+    let what = match (method, numeric) {
+        ("actmax", true) => Some(
+            "the patterns activation maximisation made for the high and the low prediction (windows rescaled to raise or lower the output)",
+        ),
+        ("deconv", true) => Some("the deconvnet's projections of the output back onto the input"),
+        _ => patterns_of(method),
+    };
+    if let Some(what) = what {
         s.push_str(&format!(
             " That ratio is of {what}, not of the recorded EEG: it shows which band the network responds to,              not how much the classes' power differs in the data (the class spectra of the test windows show that)."
         ));

@@ -87,7 +87,7 @@ fn discrimination(p: &mut Page, input: &ReportInput, r: &Report) {
                 "<p>A regression on <b>{}</b>: the methods contrast <b>high</b> with <b>low</b> instead of two classes. ",
                 "Optimal samples and the deconvnet read the {} test windows with the highest predicted {} (high) and the ",
                 "lowest (low); activation maximisation reads the patterns that maximise (high) and minimise (low) the output; ",
-                "the deconvnet projects high windows from the output and low ones from its negative (what lowers the prediction). ",
+                "{}",
                 "On the {} split ({} windows, {} subjects) the subjects' mean predictions follow their {} with Pearson r = {} ",
                 "(windows: r = {}); one-sided permutation p = {} (the values permuted over the subjects, {} permutations). ",
                 "Every contrast below is high over low (log power ratio &gt; 0: more power where the network predicts a higher {}), ",
@@ -96,6 +96,11 @@ fn discrimination(p: &mut Page, input: &ReportInput, r: &Report) {
             column,
             r.methods.optimal.as_ref().and_then(|o| o.samples.get("high")).map_or(0, |s| s.len()),
             column,
+            if r.methods.deconv.as_ref().is_some_and(|d| d.rule.contains("shared")) {
+                "the deconvnet projects every window from the output (the shared seed). "
+            } else {
+                "the deconvnet projects high windows from the output and low ones from its negative (what lowers the prediction). "
+            },
             escape(&r.split),
             g.n_windows,
             g.n_subjects,
