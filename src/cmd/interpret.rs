@@ -372,6 +372,10 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
     if !(a.deconv_times_input || a.deconv_map_alone) {
         cfg.deconv.times_input = default.times_input;
     }
+    if let Some(t) = &run.config().data.target {
+        // Predictions in the target's unit, by the run's standardisation.
+        cfg.output_scale = Some(eeglens_interpret::OutputScale { mean: t.mean, sd: t.sd });
+    }
     let store = run.open_store(a.data.as_deref())?;
     // After the inputs are checked (their problems come first), before the work.
     claim_outputs(&output_dir(&a), a.force)?;
@@ -385,10 +389,16 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
     }
     let r = &result.report;
     let d = &r.model.discrimination;
-    println!(
-        "model       {} on {}: accuracy {:.3}, {} subjects, discrimination p = {:.4} (windows read: {})",
-        r.model.name, r.model.split, d.accuracy, d.n_subjects, d.p, r.split
-    );
+    match (&r.model.regression, &r.numeric) {
+        (Some(g), Some(n)) => println!(
+            "model       {} on {}: predicting `{}`, subjects' r = {:.3} (windows' r = {:.3}), {} subjects, permutation p = {:.4} (windows read: {})",
+            r.model.name, r.model.split, n.column, g.r, g.window_r, g.n_subjects, g.p, r.split
+        ),
+        _ => println!(
+            "model       {} on {}: accuracy {:.3}, {} subjects, discrimination p = {:.4} (windows read: {})",
+            r.model.name, r.model.split, d.accuracy, d.n_subjects, d.p, r.split
+        ),
+    }
     if let Ok(Some(b)) = run.baseline() {
         println!(
             "baseline    band power + logistic regression on test: accuracy {:.3} per window, {:.3} per subject; strongest difference in {} at {}",
@@ -406,7 +416,14 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
 /// The verdict when nothing was learned, then one line per method read.
 fn print_readings(r: &eeglens_interpret::Report, cfg: &InterpretConfig) {
     let d = &r.model.discrimination;
-    if !d.learned {
+    let anyway =
+        if cfg.read_anyway { " (methods run anyway: their readings say nothing about the data)" } else { "" };
+    if let (false, Some(g), Some(n)) = (d.learned, &r.model.regression, &r.numeric) {
+        println!(
+            "NOTHING LEARNED: the model's predictions do not follow `{}` on the {} split (subjects' r = {:.3}, permutation p = {:.3}); no reading is possible{anyway}",
+            n.column, r.model.split, g.r, g.p
+        );
+    } else if !d.learned {
         println!(
             "NOTHING LEARNED: the model is not above chance on the {} split (windows {:.3}, subjects {:.3}; subject permutation p = {}{}); no reading is possible{}",
             r.model.split,
@@ -418,7 +435,7 @@ fn print_readings(r: &eeglens_interpret::Report, cfg: &InterpretConfig) {
             } else {
                 String::new()
             },
-            if cfg.read_anyway { " (methods run anyway: their readings say nothing about the data)" } else { "" }
+            anyway
         );
     }
     let methods = [

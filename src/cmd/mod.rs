@@ -1,7 +1,7 @@
 //! One module per subcommand.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub mod baseline;
 pub mod bench;
@@ -136,19 +136,20 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
 }
 
-/// Refuses a regression run (on a numeric target), or a parent of such runs (folds, seeds):
-/// the interpretation methods and the report read class contrasts.
+/// Refuses a parent of regression runs (folds, seeds): `interpret` and `report` read a
+/// regression (on a numeric target) on one run only.
 pub fn refuse_regression(run: &Path, command: &str) -> anyhow::Result<()> {
-    let mut dirs = vec![run.to_path_buf()];
-    dirs.extend(eeglens_train::folds::fold_runs(run)?.into_iter().map(|(_, d)| d));
-    dirs.extend(eeglens_train::run_dir::seed_runs(run)?.into_iter().map(|(_, d)| d));
-    for d in dirs {
-        if let Some(t) = eeglens_train::RunDir::open(&d).ok().and_then(|r| r.config().data.target.clone()) {
+    let folds: Vec<PathBuf> = eeglens_train::folds::fold_runs(run)?.into_iter().map(|(_, d)| d).collect();
+    let seeds: Vec<PathBuf> = eeglens_train::run_dir::seed_runs(run)?.into_iter().map(|(_, d)| d).collect();
+    let (kind, dirs) = if folds.is_empty() { ("seed", seeds) } else { ("fold", folds) };
+    for d in &dirs {
+        if let Some(t) = eeglens_train::RunDir::open(d).ok().and_then(|r| r.config().data.target.clone()) {
             anyhow::bail!(
-                "{}: is a regression on `{}`: regression runs cannot be interpreted yet ({command} reads class \
-                 contrasts); `eeglens eval --run {}` gives its figures",
-                d.display(),
+                "{}: holds {kind} runs of a regression on `{}`: {command} reads a regression on one run only \
+                 (e.g. --run {}); `eeglens eval --run {}` gives the figures over them",
+                run.display(),
                 t.column,
+                d.display(),
                 run.display()
             );
         }

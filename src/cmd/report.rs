@@ -74,7 +74,12 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
                 "accuracy": e.accuracy,
                 "subject_accuracy": e.subject_accuracy,
                 "learned": e.chance.as_ref().map(|c| c.learned),
-            })),
+            })).or_else(|| input.regression.as_ref().map(|r| serde_json::json!({
+                "target": r.target.column,
+                "window": r.window,
+                "subject": r.subject,
+                "learned": r.significance.learned,
+            }))),
             "interpreted": input.interpretation.is_some(),
             "missing": input.missing.iter().map(|m| m.describe()).collect::<Vec<_>>(),
         });
@@ -107,6 +112,13 @@ fn print_summary(input: &ReportInput) {
         if let Some(c) = &e.chance {
             println!("chance      {}", c.describe());
         }
+    }
+    if let Some(r) = &input.regression {
+        let (w, s) = (&r.window, &r.subject);
+        println!(
+            "test        `{}` per subject MAE {:.3}, R² {:.3}, r {:.3}; per window MAE {:.3}, R² {:.3}, r {:.3}",
+            r.target.column, s.mae, s.r2, s.r, w.mae, w.r2, w.r
+        );
     }
     if let Some(b) = &input.baseline {
         println!(

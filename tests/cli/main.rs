@@ -20,6 +20,7 @@ mod nn_bench;
 mod nn_forward;
 mod outputs_cli;
 mod regression_cli;
+mod regression_interpret_cli;
 mod report_browser;
 mod report_cli;
 mod run_data_cli;

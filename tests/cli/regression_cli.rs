@@ -1,8 +1,9 @@
 //! A regression on a numeric target, end to end: `synth --age-effect alpha-peak` (the alpha
 //! peak rises with age) → `prepare --label age --target numeric` → `train` → `eval`; the same
 //! on a set without the effect must not pass the test of the subjects' r (so the test can
-//! fail); a cross-validation of the regression; and the refusals (numeric `--label` without
-//! a choice, `--model auto`, `interpret` and `report` of a regression).
+//! fail); the interpretation and report of both (`regression_interpret_cli`); a
+//! cross-validation of the regression; and the refusals (numeric `--label` without a choice,
+//! `--model auto`, `interpret` and `report` over the folds of a regression).
 
 use std::path::{Path, PathBuf};
 
@@ -103,13 +104,8 @@ fn an_age_regression_learns_the_alpha_peak_and_a_set_without_it_does_not() {
         }
     }
 
-    // The interpretation methods and the report read class contrasts: refused in one line.
-    for cmd in ["interpret", "report"] {
-        assert_one_line_error(
-            &eeglens(&[cmd, "--run", s(&d.0.join("run"))]),
-            &["regression runs cannot be interpreted yet"],
-        );
-    }
+    // The interpretation reads the lowest against the highest predictions, and the report shows it.
+    crate::regression_interpret_cli::check_learned(&d.0.join("run"), &data);
     assert_one_line_error(&eeglens(&["baseline", "--data", s(&data)]), &["numeric target `age`", "baseline"]);
     // Model selection ranks by a classification figure.
     assert_one_line_error(
@@ -122,6 +118,8 @@ fn an_age_regression_learns_the_alpha_peak_and_a_set_without_it_does_not() {
     let v = train_and_eval(&null, &d.0.join("null-run"));
     assert_eq!(v["significance"]["learned"], false, "{v}");
     assert!(v["subject"]["r2"].as_f64().expect("R²") < 0.2, "{v}");
+    // Its predictions do not follow the age: nothing is read.
+    crate::regression_interpret_cli::check_not_learned(&d.0.join("null-run"));
 
     // A 3-fold cross-validation of a regression (a small toy store whose target is its class
     // plus noise): each subject tested once, pooled out of fold.
@@ -160,6 +158,13 @@ fn an_age_regression_learns_the_alpha_peak_and_a_set_without_it_does_not() {
     assert!((mean - mean_mae).abs() < 1e-9, "{mean} {mean_mae}");
     let text = ok(&eeglens(&["eval", "--run", s(&cv)]));
     assert!(text.contains("pooled out of fold, per subject") && text.contains("over 3 folds"), "{text}");
+    // A regression is read on one run, not over folds.
+    for cmd in ["interpret", "report"] {
+        assert_one_line_error(
+            &eeglens(&[cmd, "--run", s(&cv)]),
+            &["holds fold runs of a regression on `age`", "one run only"],
+        );
+    }
 }
 
 #[test]

@@ -64,8 +64,11 @@ use eeglens_dsp::Band;
 /// What one pattern maximises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// the output class `c` (with the configured [`ClassObjective`])
+    /// the output class `c` (with the configured [`ClassObjective`]); for a
+    /// network with one output (a regression), that output maximised
     Class(usize),
+    /// output `c` minimised (its negative maximised): a regression's `low`
+    Minimise(usize),
     /// the mean activation of unit `unit` of layer `layer` (an index)
     Unit {
         /// the layer's index
@@ -350,6 +353,7 @@ fn objective_weights(
                 }
                 row[c] = 1.0;
             }
+            Target::Minimise(c) => row[c] = -1.0,
             Target::Unit { unit, .. } => {
                 row[unit * per_unit..][..per_unit].iter_mut().for_each(|v| *v = 1.0 / per_unit as f32);
             }
@@ -413,7 +417,7 @@ pub fn maximise(
 /// The one layer every target is read at (the output for classes).
 fn target_layer(model: &Sequential, targets: &[Target]) -> Result<usize, InterpretError> {
     let layer_of = |t: &Target| match t {
-        Target::Class(_) => model.layers().len() - 1,
+        Target::Class(_) | Target::Minimise(_) => model.layers().len() - 1,
         Target::Unit { layer, .. } => *layer,
     };
     let Some(first) = targets.first() else {

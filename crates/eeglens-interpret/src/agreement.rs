@@ -228,6 +228,7 @@ mod tests {
                     p_subjects_floor: 0.001,
                     learned,
                 },
+                regression: None,
             },
             methods: crate::result::Methods {
                 optimal: learned
@@ -239,6 +240,7 @@ mod tests {
             folds: None,
             subjects_read: None,
             fold_subjects: None,
+            numeric: None,
         }
     }
 

@@ -5,6 +5,7 @@ use eeglens_dsp::{eeg_bands, Band};
 use serde::{Deserialize, Serialize};
 
 use crate::error::InterpretError;
+use crate::regression::OutputScale;
 
 /// One of the three interpretation methods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -327,6 +328,10 @@ pub struct InterpretConfig {
     /// above chance (`model.learned` false); their readings then say nothing
     /// about the data
     pub read_anyway: bool,
+    /// a regression's standardisation (the run's), so that predictions are
+    /// reported in the target's unit; `None`: the network's output as it is.
+    /// Ignored for classes.
+    pub output_scale: Option<OutputScale>,
 }
 
 impl Default for InterpretConfig {
@@ -347,6 +352,7 @@ impl Default for InterpretConfig {
             actmax: ActmaxConfig::default(),
             deconv: DeconvConfig::default(),
             read_anyway: false,
+            output_scale: None,
         }
     }
 }

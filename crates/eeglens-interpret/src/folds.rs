@@ -102,6 +102,13 @@ pub fn run_folds(
         ));
     }
     let meta = first.store.meta();
+    if let Some(t) = folds.iter().find_map(|fm| fm.store.target()) {
+        return Err(bad(
+            "folds",
+            format!("a regression on `{}`", t.column),
+            "folds of a classification: a regression is read on one run (a fold's own run)",
+        ));
+    }
     for (f, fm) in folds.iter().enumerate() {
         check_shapes(fm.model, fm.store)?;
         let m = fm.store.meta();
@@ -153,8 +160,10 @@ pub fn run_folds(
 
     let opts = ReadOpts::for_store(meta, cfg, disc.p);
     let (n_ch, t, n_classes) = (first.store.n_channels(), first.store.n_samples(), meta.classes.len());
-    let ctxs: Vec<Ctx<'_>> =
-        folds.iter().map(|fm| Ctx { model: fm.model, store: fm.store, cfg, n_ch, t, n_classes }).collect();
+    let ctxs: Vec<Ctx<'_>> = folds
+        .iter()
+        .map(|fm| Ctx { model: fm.model, store: fm.store, cfg, n_ch, t, n_classes, numeric: false })
+        .collect();
     let read_methods = disc.learned || cfg.read_anyway;
     let runs = |m: Method| read_methods && cfg.methods.contains(&m);
     let mut tensors: Vec<(String, Saved)> = Vec::new();
@@ -173,7 +182,8 @@ pub fn run_folds(
         progress.stage("optimal samples", folds.len() as u64);
         let mut parts = Vec::with_capacity(folds.len());
         for (((fm, w), sc), ch) in folds.iter().zip(&windows).zip(&scores).zip(&chosen) {
-            parts.push(optimal_items(fm.store, &w.indices, sc, ch, opts.classes)?);
+            let per_class: Vec<Vec<f64>> = (0..n_classes).map(|c| sc.column(c)).collect();
+            parts.push(optimal_items(fm.store, &w.indices, &per_class, ch, opts.classes)?);
             progress.advance(1);
         }
         let items: Vec<Items> = parts.iter().map(|p| p.items.clone()).collect();
@@ -281,12 +291,13 @@ pub fn run_folds(
         split: OUT_OF_FOLD.into(),
         alpha: cfg.alpha,
         permutations: cfg.permutations,
-        model: ModelSummary { name, split: OUT_OF_FOLD.into(), discrimination: disc },
+        model: ModelSummary { name, split: OUT_OF_FOLD.into(), discrimination: disc, regression: None },
         methods,
         unit: None,
         folds: Some(folds.len()),
         subjects_read: Some(read_by.len()),
         fold_subjects: Some(fold_subjects),
+        numeric: None,
     };
     Ok(InterpretResult { report, tensors })
 }

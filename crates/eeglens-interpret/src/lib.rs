@@ -21,7 +21,10 @@
 //! - [`spectral`]: Welch PSD per channel, band power, the class contrast
 //!   per band and channel, and its permutation test;
 //! - [`folds`]: one reading over the folds of a cross-validation, each
-//!   fold's model on its own test subjects, the items pooled.
+//!   fold's model on its own test subjects, the items pooled;
+//! - [`regression`]: a network with one output on a store with a numeric
+//!   target (age) read by the same methods, `low` and `high` predictions in
+//!   place of two classes, and its own test (the subjects' Pearson r).
 //!
 //! ## Where to start
 //! - [`run`] with [`InterpretConfig::default`] (the defaults of `eeglens
@@ -40,8 +43,9 @@
 //!
 //! ## Conventions
 //! - The model is an [`eeglens_nn::Sequential`] taking `[n, 1, C, T]`
-//!   windows and returning one logit per class; the data an
-//!   [`eeglens_data::store::EpochStore`]. Reading a run directory is the
+//!   windows and returning one logit per class (or, on a store with a
+//!   numeric target, one output: a regression, read as `low` and `high`, see
+//!   [`regression`]); the data an [`eeglens_data::store::EpochStore`]. Reading a run directory is the
 //!   caller's business (this crate does not know about training).
 //! - The contrast is always class 1 over class 0 (`log_ratio > 0`: more
 //!   power for the second class). A band's `contrast` is the mean, over
@@ -129,6 +133,7 @@ pub mod error;
 pub mod folds;
 pub mod optimal;
 pub mod ordered;
+pub mod regression;
 pub mod result;
 mod run;
 pub mod spectral;
@@ -142,6 +147,7 @@ pub use config::{
 pub use error::InterpretError;
 pub use folds::{run_folds, FoldModel};
 pub use ordered::Ordered;
+pub use regression::{NumericReport, OutputScale, RegressionDiscrimination};
 pub use result::{write_outputs, InterpretResult, Report, Saved};
 pub use run::{run, Progress, Silent};
 pub use spectral::{BandContrast, Items, Reading};

@@ -17,8 +17,12 @@ pub struct Sample {
     pub subject: String,
     /// the window's true class
     pub label: String,
-    /// the score it was selected by (a class probability or a unit's mean activation)
+    /// the score it was selected by (a class probability, a unit's mean
+    /// activation, or a regression's prediction in the target's unit)
     pub score: f64,
+    /// the window's true value, when the store has a numeric target
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
 }
 
 /// The network's view of a split: logits, probabilities and arg-max class per window.
@@ -127,6 +131,7 @@ pub fn samples(store: &EpochStore, indices: &[usize], positions: &[usize], score
                 subject: meta.subjects.get(subject).cloned().unwrap_or_else(|| subject.to_string()),
                 label: meta.classes.get(label).cloned().unwrap_or_else(|| label.to_string()),
                 score: scores[p],
+                value: store.target().and_then(|t| t.values.get(i)).map(|&v| f64::from(v)),
             }
         })
         .collect()

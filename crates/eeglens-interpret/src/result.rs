@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::InterpretError;
 use crate::optimal::Sample;
 use crate::ordered::Ordered;
+use crate::regression::{NumericReport, RegressionDiscrimination};
 use crate::spectral::{Discrimination, Reading};
 
 /// The format tag written to the safetensors metadata.
@@ -48,9 +49,14 @@ pub struct ModelSummary {
     /// windows read besides it (`test` when test and validation are read)
     #[serde(default = "test_split")]
     pub split: String,
-    /// discrimination on that split (accuracy, permutation p)
+    /// discrimination on that split (accuracy, permutation p); for a
+    /// regression, `p`, `learned`, `statistic` (r) and the counts of
+    /// `regression` (`accuracy` and `subject_accuracy` 0: they do not apply)
     #[serde(flatten)]
     pub discrimination: Discrimination,
+    /// a regression's own test: the subjects' mean predictions against their values
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression: Option<RegressionDiscrimination>,
 }
 
 fn test_split() -> String {
@@ -177,6 +183,11 @@ pub struct Report {
     /// over folds, per fold (in order) the subjects its model read, sorted
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fold_subjects: Option<Vec<Vec<String>>>,
+    /// a regression on a numeric target: `"target": "numeric"`, its `column`,
+    /// `target_unit`, `output_scale` and `items` (what `low` and `high` are); then
+    /// `classes` is `["low", "high"]`
+    #[serde(flatten)]
+    pub numeric: Option<NumericReport>,
 }
 
 /// A tensor saved next to the report.

@@ -10,6 +10,9 @@ use crate::deconv::{class_seed, project, record, unit_seed};
 use crate::error::InterpretError;
 use crate::optimal::{samples, score_classes, score_unit, top_k, top_k_capped, ClassScores};
 use crate::ordered::Ordered;
+use crate::regression::{
+    extremes, regression_discrimination, score_outputs, NumericReport, RegressionDiscrimination, GROUPS,
+};
 use crate::result::{
     ActmaxReport, BandTable, DeconvReport, InterpretResult, Methods, ModelSummary, OptimalReport, Report,
     Saved, UnitReport,
@@ -46,13 +49,19 @@ pub(crate) const MAX_STATS_WINDOWS: usize = 2048;
 /// optimal samples, activation maximisation and the deconvnet, each with its
 /// spectral reading; then the unit of [`InterpretConfig::unit`], if any.
 ///
+/// A store with a numeric target is read as a regression
+/// ([`crate::regression`]): the model has one output, and the two groups
+/// are the windows (patterns, maps) of its `low` and `high` predictions.
+///
 /// # Shapes
 /// The model takes `[n, 1, n_channels, n_samples]` windows of the store and
-/// returns one logit per class of the store.
+/// returns one logit per class of the store (one output on a store with a
+/// numeric target).
 ///
 /// # Errors
-/// [`InterpretError::Config`] for bad settings; [`InterpretError::ModelData`]
-/// when model and store disagree; [`InterpretError::TooFewWindows`] when a
+/// [`InterpretError::Config`] for bad settings (`correct_only` on a
+/// regression) or a model without one output for a numeric target;
+/// [`InterpretError::ModelData`] when model and store disagree; [`InterpretError::TooFewWindows`] when a
 /// class has fewer than two windows in the split;
 /// [`InterpretError::UnknownLayer`] / [`InterpretError::UnknownUnit`] for a
 /// unit that does not exist.
@@ -64,6 +73,14 @@ pub fn run(
 ) -> Result<InterpretResult, InterpretError> {
     cfg.validate()?;
     check_shapes(model, store)?;
+    let numeric = store.target().is_some();
+    if numeric && cfg.correct_only {
+        return Err(InterpretError::Config {
+            field: "correct_only",
+            value: "true".into(),
+            expected: "off for a regression on a numeric target (no class to be right about)".into(),
+        });
+    }
     let unit = cfg.unit.as_ref().map(|u| resolve_unit(model, u)).transpose()?;
     let w = Windows::of(store, cfg)?;
     let ctx = Ctx {
@@ -72,17 +89,17 @@ pub fn run(
         cfg,
         n_ch: store.n_channels(),
         t: store.n_samples(),
-        n_classes: store.meta().classes.len(),
+        n_classes: if numeric { GROUPS.len() } else { store.meta().classes.len() },
+        numeric,
     };
 
     progress.stage("scoring windows", w.indices.len() as u64);
-    let scores = score_classes(model, store, &w.indices, cfg.batch)?;
+    let sel = if numeric { select_numeric(&ctx, &w)? } else { select_classes(&ctx, &w)? };
     progress.advance(w.indices.len() as u64);
-    let disc = verdict(&w, store, cfg, &scores);
-    let chosen = choose_optimal(&ctx, &w, &scores)?;
+    let (disc, chosen) = (&sel.disc, &sel.chosen);
 
     let meta = store.meta();
-    let opts = ReadOpts::for_store(meta, cfg, disc.p);
+    let opts = ReadOpts { classes: &sel.groups, ..ReadOpts::for_store(meta, cfg, disc.p) };
     let mut tensors: Vec<(String, Saved)> = Vec::new();
     let mut methods = Methods::default();
     // A model that learned nothing on this split has nothing to read: its
@@ -92,7 +109,7 @@ pub fn run(
 
     if runs(Method::Optimal) {
         progress.stage("optimal samples", 1);
-        let m = optimal_items(store, &w.indices, &scores, &chosen, opts.classes)?;
+        let m = optimal_items(store, &w.indices, &sel.scores, chosen, opts.classes)?;
         let (reading, arrays) = m.items.read(&opts)?;
         push_arrays(
             &mut tensors,
@@ -127,7 +144,7 @@ pub fn run(
         methods.actmax = Some(report);
     }
     if runs(Method::Deconv) {
-        let m = deconv_items(&ctx, &w, &chosen, progress)?;
+        let m = deconv_items(&ctx, &w, chosen, progress)?;
         let (reading, arrays) = m.items.read(&opts.with_seed(cfg.seed ^ 0xD))?;
         push_arrays(
             &mut tensors,
@@ -149,7 +166,7 @@ pub fn run(
     progress.finish();
 
     let report = Report {
-        classes: meta.classes.clone(),
+        classes: sel.groups.clone(),
         channels: meta.channels.clone(),
         fs: meta.fs,
         split: cfg.split_name(),
@@ -158,15 +175,97 @@ pub fn run(
         model: ModelSummary {
             name: model.name().to_string(),
             split: cfg.split.name().to_string(),
-            discrimination: disc,
+            discrimination: sel.disc,
+            regression: sel.regression,
         },
         methods,
         unit: unit_report,
         folds: None,
         subjects_read: None,
         fold_subjects: None,
+        numeric: sel.numeric,
     };
     Ok(InterpretResult { report, tensors })
+}
+
+/// How the windows were scored, the verdict, and the two (or more) groups
+/// the readings contrast: the classes, or a regression's `low` and `high`.
+pub(crate) struct Selection {
+    /// the verdict the readings are floored by (for a regression, its
+    /// [`RegressionDiscrimination::as_discrimination`])
+    pub(crate) disc: Discrimination,
+    /// a regression's own test
+    pub(crate) regression: Option<RegressionDiscrimination>,
+    /// per group, its optimal samples (positions into the windows), best first
+    pub(crate) chosen: Vec<Vec<usize>>,
+    /// per group, every window's score (a class probability, or the prediction)
+    pub(crate) scores: Vec<Vec<f64>>,
+    /// the groups' names, in contrast order
+    pub(crate) groups: Vec<String>,
+    /// a regression's target
+    pub(crate) numeric: Option<NumericReport>,
+}
+
+/// A classifier's windows scored, its verdict and each class's optimal samples.
+fn select_classes(ctx: &Ctx<'_>, w: &Windows) -> Result<Selection, InterpretError> {
+    let scores = score_classes(ctx.model, ctx.store, &w.indices, ctx.cfg.batch)?;
+    let disc = verdict(w, ctx.store, ctx.cfg, &scores);
+    let chosen = choose_optimal(ctx, w, &scores)?;
+    Ok(Selection {
+        disc,
+        regression: None,
+        chosen,
+        scores: (0..ctx.n_classes).map(|c| scores.column(c)).collect(),
+        groups: ctx.store.meta().classes.clone(),
+        numeric: None,
+    })
+}
+
+/// A regression's windows predicted (in the target's unit), its verdict on
+/// `cfg.split` alone (as [`verdict`]) and the windows of the lowest and the
+/// highest predictions ([`crate::regression::extremes`], spread over the
+/// split's subjects as the classes' optimal samples are).
+fn select_numeric(ctx: &Ctx<'_>, w: &Windows) -> Result<Selection, InterpretError> {
+    let (store, cfg) = (ctx.store, ctx.cfg);
+    let target = store.target().expect("a store with a numeric target");
+    let scale = cfg.output_scale.clone().unwrap_or_default();
+    let out = score_outputs(ctx.model, store, &w.indices, cfg.batch)?;
+    let predicted: Vec<f64> = out.iter().map(|&o| scale.value(o)).collect();
+    let splits = store.splits();
+    let keep: Vec<usize> = (0..w.indices.len()).filter(|&p| splits[w.indices[p]] == cfg.split).collect();
+    let pick = |v: &dyn Fn(usize) -> f64| keep.iter().map(|&p| v(p)).collect::<Vec<f64>>();
+    let reg = regression_discrimination(
+        &pick(&|p| predicted[p]),
+        &pick(&|p| f64::from(target.values[w.indices[p]])),
+        &keep.iter().map(|&p| w.subjects[p]).collect::<Vec<u32>>(),
+        cfg.permutations,
+        cfg.seed,
+    );
+    let cap = cfg.spread_subjects.then(|| {
+        let mut s = w.subjects.clone();
+        s.sort_unstable();
+        s.dedup();
+        cfg.k.div_ceil(s.len().max(1))
+    });
+    let chosen = extremes(&predicted, cfg.k, &w.subjects, cap);
+    for (g, pos) in chosen.iter().enumerate() {
+        if pos.len() < 2 {
+            return Err(InterpretError::TooFewWindows {
+                split: w.name.clone(),
+                class: GROUPS[g].into(),
+                got: pos.len(),
+                needed: 2,
+            });
+        }
+    }
+    Ok(Selection {
+        disc: reg.as_discrimination(),
+        regression: Some(reg),
+        chosen: chosen.to_vec(),
+        scores: vec![predicted.clone(), predicted],
+        groups: GROUPS.iter().map(|g| g.to_string()).collect(),
+        numeric: Some(NumericReport::new(&target.column, target.unit.as_deref(), scale)),
+    })
 }
 
 /// What every step reads: the model, the store, the settings and the shapes.
@@ -176,7 +275,21 @@ pub(crate) struct Ctx<'a> {
     pub(crate) cfg: &'a InterpretConfig,
     pub(crate) n_ch: usize,
     pub(crate) t: usize,
+    /// classes, or 2 (`low`, `high`) for a regression
     pub(crate) n_classes: usize,
+    /// a regression on the store's numeric target (one output)
+    pub(crate) numeric: bool,
+}
+
+impl Ctx<'_> {
+    /// The groups' names: the classes, or a regression's `low` and `high`.
+    pub(crate) fn group_names(&self) -> Vec<String> {
+        if self.numeric {
+            GROUPS.iter().map(|g| g.to_string()).collect()
+        } else {
+            self.store.meta().classes.clone()
+        }
+    }
 }
 
 /// The windows read: their store indices, labels and subjects.
@@ -230,11 +343,25 @@ fn verdict(w: &Windows, store: &EpochStore, cfg: &InterpretConfig, scores: &Clas
     discrimination(&pick_f(&prob1), &pred, &labels, &subjects, cfg.permutations, cfg.seed)
 }
 
-/// The model takes the store's windows and has one output per class (two or more).
+/// The model takes the store's windows and has one output per class (two
+/// or more), or one output for a store with a numeric target.
 pub(crate) fn check_shapes(model: &Sequential, store: &EpochStore) -> Result<(), InterpretError> {
     let (n_ch, t) = (store.n_channels(), store.n_samples());
     let n_classes = store.meta().classes.len();
     let n_out: usize = model.output_shape().iter().product();
+    if let Some(target) = store.target() {
+        if model.input_shape() != [1, n_ch, t] || n_out != 1 {
+            return Err(InterpretError::Config {
+                field: "model",
+                value: format!("`{}` taking {:?} with {n_out} outputs", model.name(), model.input_shape()),
+                expected: format!(
+                    "one output on [1, {n_ch}, {t}] windows for the store's numeric target `{}`",
+                    target.column
+                ),
+            });
+        }
+        return Ok(());
+    }
     if model.input_shape() != [1, n_ch, t] || n_out != n_classes || n_classes < 2 {
         return Err(InterpretError::ModelData {
             model: model.name().to_string(),
@@ -334,7 +461,12 @@ pub(crate) fn actmax_items(
     progress: &mut dyn Progress,
 ) -> Result<ActmaxItems, InterpretError> {
     let (cfg, n_classes) = (ctx.cfg, ctx.n_classes);
-    let targets: Vec<Target> = (0..n_classes).map(Target::Class).collect();
+    // A regression's output minimised (low) and maximised (high).
+    let targets: Vec<Target> = if ctx.numeric {
+        vec![Target::Minimise(0), Target::Class(0)]
+    } else {
+        (0..n_classes).map(Target::Class).collect()
+    };
     progress.stage("activation maximisation", cfg.actmax.steps as u64);
     let pats = maximise(&inputs.problem(ctx, &targets), &mut |_| progress.advance(1))?;
     let r = cfg.actmax.restarts;
@@ -351,8 +483,19 @@ pub(crate) fn actmax_items(
 /// models of `parts`, one per fold).
 pub(crate) fn actmax_report(ctx: &Ctx<'_>, reading: Reading, parts: &[&ActmaxItems]) -> ActmaxReport {
     let (cfg, n_classes) = (ctx.cfg, ctx.n_classes);
-    let classes = &ctx.store.meta().classes;
+    let classes = &ctx.group_names();
     let (r, steps) = (cfg.actmax.restarts, cfg.actmax.steps);
+    // A regression's objective is the prediction, in the target's unit (low minimised -output).
+    let scale = cfg.output_scale.clone().unwrap_or_default();
+    let value = |c: usize, m: f64| {
+        if !ctx.numeric {
+            m
+        } else if c == 0 {
+            scale.value(-m)
+        } else {
+            scale.value(m)
+        }
+    };
     let at = |step: usize| {
         Ordered(
             (0..n_classes)
@@ -365,7 +508,7 @@ pub(crate) fn actmax_report(ctx: &Ctx<'_>, reading: Reading, parts: &[&ActmaxIte
                                 .sum::<f64>()
                         })
                         .sum::<f64>();
-                    (classes[c].clone(), m / (r * parts.len().max(1)) as f64)
+                    (classes[c].clone(), value(c, m / (r * parts.len().max(1)) as f64))
                 })
                 .collect(),
         )
@@ -373,6 +516,7 @@ pub(crate) fn actmax_report(ctx: &Ctx<'_>, reading: Reading, parts: &[&ActmaxIte
     ActmaxReport {
         reading,
         objective: match cfg.actmax.objective {
+            _ if ctx.numeric => "output".into(),
             ClassObjective::Logit => "logit".into(),
             ClassObjective::LogitDifference => "logit_difference".into(),
         },
@@ -414,7 +558,7 @@ pub(crate) fn deconv_items(
     chosen: &[Vec<usize>],
     progress: &mut dyn Progress,
 ) -> Result<DeconvItems, InterpretError> {
-    let (model, cfg, n_classes, n_ch, t) = (ctx.model, ctx.cfg, ctx.n_classes, ctx.n_ch, ctx.t);
+    let (model, cfg, n_ch, t) = (ctx.model, ctx.cfg, ctx.n_ch, ctx.t);
     let total: usize = chosen.iter().map(Vec::len).sum();
     progress.stage("reverse convolution", total as u64);
     let last = model.layers().len() - 1;
@@ -422,14 +566,10 @@ pub(crate) fn deconv_items(
     let mut groups = Vec::with_capacity(total);
     for (c, pos) in chosen.iter().enumerate() {
         let idx: Vec<usize> = pos.iter().map(|&p| w.indices[p]).collect();
-        let from = match cfg.deconv.seed {
-            DeconvSeed::Class => c,
-            DeconvSeed::Shared => 1.min(n_classes - 1),
-        };
         for chunk in idx.chunks(cfg.batch) {
             let x = ctx.store.batch(chunk);
             let rec = record(model, &x, last)?;
-            let m = project(model, &rec, last, class_seed(chunk.len(), n_classes, from), cfg.deconv.rule);
+            let m = project(model, &rec, last, output_seed(ctx, chunk.len(), c), cfg.deconv.rule);
             if cfg.deconv.times_input {
                 maps.extend(m.data().iter().zip(x.data()).map(|(a, b)| a * b));
             } else {
@@ -442,6 +582,21 @@ pub(crate) fn deconv_items(
     let spectra = spectra(&maps, n_ch, t, ctx.store.meta().fs)?;
     let indices: Vec<i64> = chosen.iter().flatten().map(|&p| w.indices[p] as i64).collect();
     Ok(DeconvItems { items: Items { spectra, groups, pairs: None }, maps, indices })
+}
+
+/// The seed at the output of `n` windows of group `c`: the logit difference
+/// of their class (or of the shared class); for a regression `+1` (what
+/// raises the prediction) for `high`, `-1` (what lowers it) for `low`, or
+/// `+1` for both with the shared seed.
+fn output_seed(ctx: &Ctx<'_>, n: usize, c: usize) -> Tensor {
+    match (ctx.numeric, ctx.cfg.deconv.seed) {
+        (true, seed) => {
+            let sign = if c == 0 && seed == DeconvSeed::Class { -1.0 } else { 1.0 };
+            Tensor::from_vec(&[n, 1], vec![sign; n]).expect("one output per window")
+        }
+        (false, DeconvSeed::Class) => class_seed(n, ctx.n_classes, c),
+        (false, DeconvSeed::Shared) => class_seed(n, ctx.n_classes, 1.min(ctx.n_classes - 1)),
+    }
 }
 
 /// The deconvnet's report around its reading.
@@ -552,11 +707,12 @@ pub(crate) struct OptimalItems {
     pub(crate) indices: Vec<i64>,
 }
 
-/// Optimal samples: the spectra of each class's chosen windows, and their records.
+/// Optimal samples: the spectra of each class's chosen windows, and their
+/// records (`scores[c]`: every window's score for group `c`).
 pub(crate) fn optimal_items(
     store: &EpochStore,
     indices: &[usize],
-    scores: &ClassScores,
+    scores: &[Vec<f64>],
     chosen: &[Vec<usize>],
     classes: &[String],
 ) -> Result<OptimalItems, InterpretError> {
@@ -568,7 +724,7 @@ pub(crate) fn optimal_items(
         let idx: Vec<usize> = pos.iter().map(|&p| indices[p]).collect();
         items.extend_from_slice(store.batch(&idx).data());
         groups.extend(std::iter::repeat_n(c, idx.len()));
-        by_class.push((classes[c].clone(), samples(store, indices, pos, &scores.column(c))));
+        by_class.push((classes[c].clone(), samples(store, indices, pos, &scores[c])));
     }
     let spectra = spectra(&items, n_ch, t, store.meta().fs)?;
     let flat: Vec<i64> = chosen.iter().flatten().map(|&p| indices[p] as i64).collect();

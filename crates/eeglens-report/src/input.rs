@@ -25,8 +25,11 @@ pub struct ReportInput {
     pub model: ModelSummary,
     /// one record per training epoch (may be empty)
     pub epochs: Vec<EpochRecord>,
-    /// the test evaluation, when there is one
+    /// the test evaluation, when there is one (a classification's)
     pub eval: Option<EvalReport>,
+    /// a regression's test evaluation (a run on a numeric target: MAE, R², r per window and per
+    /// subject); then `eval` is `None` and the interpretation's groups are `low` and `high`
+    pub regression: Option<eeglens_train::RegressionReport>,
     /// the interpretation, when there is one
     pub interpretation: Option<Interpretation>,
     /// the band-power baseline recorded with the run (`baseline.json`), when there is one
@@ -97,6 +100,18 @@ pub struct Folds {
     pub eval: eeglens_train::folds::FoldsEval,
     /// the fold whose learning curves and layers the report shows
     pub shown: usize,
+}
+
+impl ReportInput {
+    /// A regression's target, `(column, unit)`, from its test evaluation or its
+    /// interpretation; `None` for classes.
+    pub fn numeric(&self) -> Option<(String, Option<String>)> {
+        if let Some(r) = &self.regression {
+            return Some((r.target.column.clone(), r.target.unit.clone()));
+        }
+        let n = self.interpretation.as_ref()?.report.numeric.as_ref()?;
+        Some((n.column.clone(), n.target_unit.clone()))
+    }
 }
 
 /// Windows and subjects of one split.
@@ -363,6 +378,12 @@ impl Interpretation {
     ) -> Result<Self, ReportError> {
         let mut out = Self::bare(report);
         let (classes, n_ch) = (&out.report.classes, out.report.channels.len());
+        // A regression's deconvnet: the low windows projected from the negated output unless shared.
+        let numeric = out
+            .report
+            .numeric
+            .as_ref()
+            .map(|_| !out.report.methods.deconv.as_ref().is_some_and(|d| d.rule.contains("shared")));
         let m = &out.report.methods;
         // Items grouped by class: over folds, fold by fold, so the examples are fold 0's.
         let counts = |n: &ClassCounts| -> Option<Vec<usize>> {
@@ -393,7 +414,7 @@ impl Interpretation {
         };
         let deconv = match (&m.deconv, t.f32("deconv.maps")) {
             (Some(dec), Some(maps)) => match counts(&dec.reading.n) {
-                Some(c) => deconv_examples(classes, n_ch, &c, maps, t.int("deconv.indices"), path)?,
+                Some(c) => deconv_examples(classes, numeric, n_ch, &c, maps, t.int("deconv.indices"), path)?,
                 None => Vec::new(),
             },
             _ => Vec::new(),
@@ -436,6 +457,8 @@ fn optimal_examples(
     store: &EpochStore,
     path: &Path,
 ) -> Result<Vec<Example>, ReportError> {
+    // A regression's windows: their value and prediction.
+    let opt_numeric = store.target().map(|t| t.column.clone());
     let bad = |msg: String| tensor_error(path, "optimal.indices", msg);
     let mut out = Vec::new();
     let mut start = 0usize;
@@ -451,12 +474,19 @@ fn optimal_examples(
             let mut data = vec![0.0f32; store.n_channels() * store.n_samples()];
             store.copy_window(i, &mut data);
             let sample = opt.samples.get(class).and_then(|s| s.first());
-            let note = match sample {
-                Some(s) => format!(
+            let note = match (sample, &opt_numeric) {
+                (Some(s), Some(column)) => format!(
+                    "window {} of subject {} ({column} {}), predicted {}",
+                    s.index,
+                    s.subject,
+                    s.value.map_or_else(|| "unknown".into(), |v| crate::svg::label(v, 3)),
+                    crate::svg::label(s.score, 3)
+                ),
+                (Some(s), None) => format!(
                     "window {} of subject {} (true class {}), p({class}) = {:.3}",
                     s.index, s.subject, s.label, s.score
                 ),
-                None => format!("window {i}"),
+                (None, _) => format!("window {i}"),
             };
             out.push(Example { class: class.clone(), note, data });
         }
@@ -502,6 +532,7 @@ fn actmax_examples(
 /// Deconvnet: `[items, C, T]`, items grouped by class; the first of each class.
 fn deconv_examples(
     classes: &[String],
+    numeric: Option<bool>,
     n_ch: usize,
     counts: &[usize],
     (shape, data): (&[usize], &[f32]),
@@ -522,9 +553,14 @@ fn deconv_examples(
         if n > 0 && start < shape[0] {
             let window =
                 idx.and_then(|i| i.data.get(start)).map(|w| format!(" of window {w}")).unwrap_or_default();
+            let from = match (numeric, class.as_str()) {
+                (Some(true), "low") => "the output, negated (what lowers the prediction)".to_string(),
+                (Some(_), _) => "the output (what raises the prediction)".to_string(),
+                (None, _) => format!("the {class} output"),
+            };
             out.push(Example {
                 class: class.clone(),
-                note: format!("projection{window} from the {class} output"),
+                note: format!("projection{window} from {from}"),
                 data: data[start * per..(start + 1) * per].to_vec(),
             });
         }

@@ -262,9 +262,15 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
     }
     let (store, dataset) = store_and_dataset(&run, &mut missing)?;
     let model = model_summary(&run, &mut missing)?;
-    let eval = test_report(&run, &mut missing)?;
+    // A regression's test evaluation has its own figures (MAE, R², r), not a classifier's.
+    let (eval, regression) = if run.config().data.target.is_some() {
+        (None, regression_report(&run, &mut missing)?)
+    } else {
+        (test_report(&run, &mut missing)?, None)
+    };
     let baseline = run.baseline().map_err(run_err)?;
-    if baseline.is_none() && run.config().train.baseline {
+    // The band-power baseline classifies: a regression has none.
+    if baseline.is_none() && run.config().train.baseline && run.config().data.target.is_none() {
         lack(
             &mut missing,
             "baseline",
@@ -287,6 +293,7 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
         model,
         epochs,
         eval,
+        regression,
         interpretation: Some(interpretation),
         baseline,
         seeds: None,
@@ -415,6 +422,25 @@ fn test_report(run: &RunDir, missing: &mut Vec<MissingPart>) -> Result<Option<Ev
         "training",
         eval_path.clone(),
         "the test accuracies (per window and per subject), the confusion matrix and the test's chance verdict",
+        "not found (`eeglens eval --run RUN_DIR` writes it)".into(),
+    );
+    Ok(None)
+}
+
+/// A regression's evaluation on the test split, when `eval-test.json` is there.
+fn regression_report(
+    run: &RunDir,
+    missing: &mut Vec<MissingPart>,
+) -> Result<Option<eeglens_train::RegressionReport>, ReportError> {
+    let eval_path = run.eval_path("test");
+    if eval_path.is_file() {
+        return Ok(Some(read_json(&eval_path)?));
+    }
+    lack(
+        missing,
+        "training",
+        eval_path.clone(),
+        "the test figures (MAE, RMSE, R² and r per window and per subject) and the predicted-against-true scatter",
         "not found (`eeglens eval --run RUN_DIR` writes it)".into(),
     );
     Ok(None)

@@ -9,7 +9,7 @@ use eeglens_interpret::agreement::{Agreement, MethodAgreement};
 use eeglens_interpret::spectral::Discrimination;
 use eeglens_interpret::{BandContrast, Reading, Report};
 use eeglens_train::chance::{fmt_p, ChanceReport};
-use eeglens_train::{BaselineReport, EvalReport};
+use eeglens_train::{BaselineReport, EvalReport, RegressionReport};
 
 use crate::svg::label;
 
@@ -64,6 +64,12 @@ fn hz(b: &BandContrast) -> String {
 /// The reading in words: which band differs, which way, where, and how sure.
 pub fn plain_reading(reading: &Reading, classes: &[String], alpha: f64) -> String {
     let (c0, c1) = class_pair(classes);
+    // A regression's groups are the lowest and the highest predictions.
+    let difference = if (c0, c1) == ("low", "high") {
+        "difference between high and low predictions"
+    } else {
+        "class difference"
+    };
     let Some(b) = reading.top_band.as_ref().and_then(|n| reading.bands.iter().find(|b| &b.name == n)) else {
         return no_significant_band(reading, (c0, c1), alpha);
     };
@@ -72,7 +78,7 @@ pub fn plain_reading(reading: &Reading, classes: &[String], alpha: f64) -> Strin
     let Some((peak, r)) = peak_channel(reading, b) else {
         let (more, less) = if b.log_ratio >= 0.0 { (c1, c0) } else { (c0, c1) };
         return format!(
-            "The largest class difference is in {} ({}): {} shows {} times the power of {} (log ratio {:+.2}); p = {}.",
+            "The largest {difference} is in {} ({}): {} shows {} times the power of {} (log ratio {:+.2}); p = {}.",
             b.name,
             hz(b),
             more,
@@ -84,7 +90,7 @@ pub fn plain_reading(reading: &Reading, classes: &[String], alpha: f64) -> Strin
     };
     let (more, less) = if r >= 0.0 { (c1, c0) } else { (c0, c1) };
     format!(
-        "The largest class difference is in {} ({}): {} shows {} times the power of {} at {} (log ratio {:+.2}), strongest at {} (averaged over channels: {:+.2}); p = {}.",
+        "The largest {difference} is in {} ({}): {} shows {} times the power of {} at {} (log ratio {:+.2}), strongest at {} (averaged over channels: {:+.2}); p = {}.",
         b.name,
         hz(b),
         more,
@@ -113,7 +119,16 @@ pub fn method_reading(
     let mut s = plain_reading(reading, classes, alpha);
     let top = reading.top_band.as_ref().and_then(|n| reading.bands.iter().find(|b| &b.name == n));
     let Some(top) = top else { return s };
-    if let Some(what) = patterns_of(method) {
+    // A regression's patterns are made for the high and the low prediction, not for classes.
+    let numeric = classes.first().zip(classes.get(1)).is_some_and(|(a, b)| a == "low" && b == "high");
+    let what = match (method, numeric) {
+        ("actmax", true) => Some(
+            "the patterns activation maximisation made for the high and the low prediction (windows rescaled to raise or lower the output)",
+        ),
+        ("deconv", true) => Some("the deconvnet's projections of the output back onto the input"),
+        _ => patterns_of(method),
+    };
+    if let Some(what) = what {
         s.push_str(&format!(
             " That ratio is of {what}, not of the recorded EEG: it shows which band the network responds to,              not how much the classes' power differs in the data (the class spectra of the test windows show that)."
         ));
@@ -257,11 +272,16 @@ pub struct ChanceVerdict {
     pub tests: Vec<String>,
     /// the test subjects are too few for any model to be shown above chance
     pub too_few: bool,
+    /// of a regression (the predictions against the target), not of classes
+    pub numeric: bool,
 }
 
 /// The verdict of the test evaluation's chance tests and of the
 /// interpretation's own check; `None` when the run holds neither.
 pub fn chance_verdict(eval: Option<&EvalReport>, interp: Option<&Report>) -> Option<ChanceVerdict> {
+    if interp.is_some_and(|r| r.model.regression.is_some()) {
+        return regression_verdict(None, interp);
+    }
     let chance = eval.and_then(|e| e.chance.as_ref());
     let disc = interp.map(|r| (r.split.as_str(), &r.model.discrimination));
     if chance.is_none() && disc.is_none() {
@@ -286,6 +306,54 @@ pub fn chance_verdict(eval: Option<&EvalReport>, interp: Option<&Report>) -> Opt
             .or_else(|| disc.map(|(s, _)| s.to_string()))
             .unwrap_or_default(),
         tests,
+        numeric: false,
+    })
+}
+
+/// The verdict of a regression: the test evaluation's t-test of the
+/// subjects' r and the interpretation's permutation test of it; `None` when
+/// the run holds neither.
+pub fn regression_verdict(eval: Option<&RegressionReport>, interp: Option<&Report>) -> Option<ChanceVerdict> {
+    let reg = interp.and_then(|r| Some((r, r.model.regression.as_ref()?)));
+    if eval.is_none() && reg.is_none() {
+        return None;
+    }
+    let mut tests = Vec::new();
+    if let Some(e) = eval {
+        let s = &e.significance;
+        tests.push(format!(
+            "Subjects: Pearson r = {} between the {} {} subjects' mean predicted {} and their {}; one-sided t-test {} ({}).",
+            label(s.r, 3),
+            s.n_subjects,
+            e.split,
+            e.target.column,
+            e.target.column,
+            s.p.map_or_else(|| "not possible (too few subjects)".into(), p_is),
+            if s.learned { "above chance" } else { "not above chance" }
+        ));
+    }
+    if let Some((r, g)) = reg {
+        let adds = eval.is_none_or(|e| e.split != r.model.split || e.significance.learned != g.learned);
+        if adds {
+            tests.push(format!(
+                "Interpretation, {} split: r = {} over {} subjects, one-sided permutation {} (the values permuted over the subjects); {}.",
+                r.model.split,
+                label(g.r, 3),
+                g.n_subjects,
+                p_is(g.p),
+                if g.learned { "above chance" } else { "not above chance" }
+            ));
+        }
+    }
+    Some(ChanceVerdict {
+        learned: eval.is_none_or(|e| e.significance.learned) && reg.is_none_or(|(_, g)| g.learned),
+        split: eval
+            .map(|e| e.split.clone())
+            .or_else(|| reg.map(|(r, _)| r.model.split.clone()))
+            .unwrap_or_default(),
+        tests,
+        numeric: true,
+        too_few: false,
     })
 }
 
@@ -375,15 +443,19 @@ pub fn nothing_learned(v: &ChanceVerdict, read_anyway: bool, seed: Option<u64>) 
         return (heading, conclusion);
     }
     let heading = format!("{model} learned nothing on the {} split.", v.split);
-    let conclusion = if read_anyway {
-        "Its accuracy is not above chance, so no reading of it is possible. The interpretation methods \
-         were run anyway: their readings below describe a network that separates nothing and say nothing \
-         about the data."
+    let what = if v.numeric {
+        "Its predictions do not follow the target better than chance"
     } else {
-        "Its accuracy is not above chance, so no reading of it is possible: there is nothing learned to \
-         read, and the interpretation methods were not run."
+        "Its accuracy is not above chance"
     };
-    (heading, conclusion.into())
+    let conclusion = if read_anyway {
+        "so no reading of it is possible. The interpretation methods were run anyway: their readings \
+         below describe a network that separates nothing and say nothing about the data."
+    } else {
+        "so no reading of it is possible: there is nothing learned to read, and the interpretation \
+         methods were not run."
+    };
+    (heading, format!("{what}, {conclusion}"))
 }
 
 /// What a method section says instead of its figures when the network is at chance.
@@ -619,7 +691,13 @@ mod tests {
 
     #[test]
     fn the_box_names_the_seed_when_there_are_several() {
-        let mut v = ChanceVerdict { learned: false, split: "test".into(), tests: vec![], too_few: false };
+        let mut v = ChanceVerdict {
+            learned: false,
+            split: "test".into(),
+            tests: vec![],
+            too_few: false,
+            numeric: false,
+        };
         assert_eq!(nothing_learned(&v, false, None).0, "The model learned nothing on the test split.");
         v.too_few = true;
         let (heading, conclusion) = nothing_learned(&v, false, None);
@@ -633,6 +711,41 @@ mod tests {
             "The model of seed 3 learned nothing on the test split."
         );
         assert!(nothing_learned(&v, true, None).1.contains("run anyway"));
+    }
+
+    #[test]
+    fn a_regression_is_judged_by_its_subjects_r_and_worded_so() {
+        let mut r: Report = serde_json::from_value(serde_json::json!({
+            "classes": ["low", "high"], "channels": ["A"], "fs": 128.0, "split": "test", "alpha": 0.05,
+            "permutations": 199,
+            "model": {"name": "shallow", "n_windows": 40, "n_subjects": 12, "accuracy": 0.0, "statistic": 0.1, "p": 0.4,
+                      "learned": false,
+                      "regression": {"test": "t", "n_windows": 40, "n_subjects": 12, "r": 0.1, "p": 0.4,
+                                     "window_r": 0.05, "alpha": 0.05, "learned": false}},
+            "methods": {}
+        }))
+        .expect("a regression's interpret.json");
+        let v = chance_verdict(None, Some(&r)).expect("a verdict");
+        assert!(v.numeric && !v.learned, "{v:?}");
+        assert!(v.tests[0].contains("r = 0.1 over 12 subjects"), "{:?}", v.tests);
+        assert!(nothing_learned(&v, false, None).1.starts_with("Its predictions do not follow the target"));
+        // Learned by the permutation test: above chance.
+        let g = r.model.regression.as_mut().expect("regression");
+        (g.learned, g.p, g.r) = (true, 0.005, 0.8);
+        assert!(chance_verdict(None, Some(&r)).is_some_and(|v| v.learned));
+        // The reading's words name high and low predictions, not classes.
+        let reading: Reading = serde_json::from_value(serde_json::json!({
+            "freqs": [1.0], "psd": {"low": [1.0], "high": [1.0]},
+            "bands": [{"name": "alpha", "lo": 8.0, "hi": 13.0, "log_ratio": 0.5, "contrast": 0.5, "p": 0.01, "p_contrast": 0.01}],
+            "channels": {"alpha": {"O1": 0.5}}, "top_band": "alpha", "n": {"low": 5, "high": 5}
+        }))
+        .expect("a reading");
+        let words = plain_reading(&reading, &r.classes, 0.05);
+        assert!(
+            words.starts_with("The largest difference between high and low predictions is in alpha"),
+            "{words}"
+        );
+        assert!(words.contains("high shows"), "{words}");
     }
 
     #[test]

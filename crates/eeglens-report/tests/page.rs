@@ -104,6 +104,7 @@ fn input() -> ReportInput {
         },
         epochs: vec![],
         eval: None,
+        regression: None,
         interpretation: Some(Interpretation {
             report: r,
             optimal: vec![example("F"), example("M")],

@@ -16,6 +16,7 @@
 //! | [`value_matrix`] | a small matrix (channels x bands) as labelled cells |
 //! | [`fraction_bars`] | the share of seeds naming each band, with the majority line |
 //! | [`channel_spread`] | a mean per channel with ± 1 SD whiskers |
+//! | [`prediction_scatter`] | a regression's predicted against true values, with the identity line |
 
 mod bands;
 mod confusion;
@@ -26,6 +27,7 @@ mod heatmap;
 mod matrix;
 mod psd;
 mod roc;
+mod scatter;
 mod spread;
 mod topo;
 mod traces;
@@ -39,6 +41,7 @@ pub use heatmap::{heatmap, heatmap_limit, heatmap_scaled};
 pub use matrix::value_matrix;
 pub use psd::{psd_curves, BandSpan};
 pub use roc::{roc_area, roc_curve, roc_curves, roc_points, RocSeries};
+pub use scatter::prediction_scatter;
 pub use spread::{channel_spread, ChannelSpread};
 pub use topo::{scalp_map, unproject, ScalpLayout, ScalpMaps, TopoPoint, MAP_SPLINE, MIN_ELECTRODES};
 pub use traces::{stacked_traces, stacked_traces_scaled, trace_amplitude};

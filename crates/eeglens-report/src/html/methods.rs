@@ -79,6 +79,40 @@ pub(super) fn interpretation(p: &mut Page, input: &ReportInput) {
 
 /// The network's own test: how well it separates the classes, and the floor under its p.
 fn discrimination(p: &mut Page, input: &ReportInput, r: &Report) {
+    if let (Some(g), Some(n)) = (&r.model.regression, &r.numeric) {
+        let column = escape(&n.column);
+        let _ = writeln!(
+            p.body,
+            concat!(
+                "<p>A regression on <b>{}</b>: the methods contrast <b>high</b> with <b>low</b> instead of two classes. ",
+                "Optimal samples and the deconvnet read the {} test windows with the highest predicted {} (high) and the ",
+                "lowest (low); activation maximisation reads the patterns that maximise (high) and minimise (low) the output; ",
+                "{}",
+                "On the {} split ({} windows, {} subjects) the subjects' mean predictions follow their {} with Pearson r = {} ",
+                "(windows: r = {}); one-sided permutation p = {} (the values permuted over the subjects, {} permutations). ",
+                "Every contrast below is high over low (log power ratio &gt; 0: more power where the network predicts a higher {}), ",
+                "and no band is called significant with a p below the network's own.</p>"
+            ),
+            column,
+            r.methods.optimal.as_ref().and_then(|o| o.samples.get("high")).map_or(0, |s| s.len()),
+            column,
+            if r.methods.deconv.as_ref().is_some_and(|d| d.rule.contains("shared")) {
+                "the deconvnet projects every window from the output (the shared seed). "
+            } else {
+                "the deconvnet projects high windows from the output and low ones from its negative (what lowers the prediction). "
+            },
+            escape(&r.split),
+            g.n_windows,
+            g.n_subjects,
+            column,
+            label(g.r, 3),
+            label(g.window_r, 3),
+            label(g.p, 2),
+            r.permutations,
+            column,
+        );
+        return;
+    }
     let d = &r.model.discrimination;
     let (c0, c1) = classes(r);
     let _ = writeln!(
@@ -125,11 +159,13 @@ fn method(
         );
     }
     let d = &r.model.discrimination;
+    // A regression permutes values over subjects (n! orders): no floor of classes to name.
     let floor = PFloor::new(d.n_subjects, units_per_class(input.eval.as_ref(), r), r.permutations);
+    let floor = r.numeric.is_none().then_some(&floor);
     let _ = writeln!(
         p.body,
         "<p class=\"reading\">{}</p>",
-        escape(&method_reading(name, reading, &r.classes, r.alpha, Some(&floor)))
+        escape(&method_reading(name, reading, &r.classes, r.alpha, floor))
     );
     if let Some(variant) =
         r.methods.deconv.as_ref().map(|d| d.rule.as_str()).filter(|v| name == "deconv" && *v != "deconvnet")

@@ -218,7 +218,11 @@ fn missing_here(p: &mut Page, input: &ReportInput, section: &str, file: Option<&
 
 /// Whether the network learned, by the run's test evaluation and its interpretation.
 fn chance(input: &ReportInput) -> Option<ChanceVerdict> {
-    chance_verdict(input.eval.as_ref(), input.interpretation.as_ref().map(|i| &i.report))
+    let interp = input.interpretation.as_ref().map(|i| &i.report);
+    if input.regression.is_some() {
+        return crate::wording::regression_verdict(input.regression.as_ref(), interp);
+    }
+    chance_verdict(input.eval.as_ref(), interp)
 }
 
 fn pct(x: f64) -> String {

@@ -13,11 +13,19 @@ use crate::wording::nothing_learned;
 pub(super) fn header(p: &mut Page, input: &ReportInput) {
     let _ = writeln!(p.body, "<h1>{}</h1>", escape(&input.title));
     let d = &input.dataset;
+    let task = match input.numeric() {
+        Some((column, unit)) => format!(
+            "predicting <b>{}</b>{} (a regression)",
+            escape(&column),
+            unit.map(|u| format!(" ({})", escape(&u))).unwrap_or_default()
+        ),
+        None => {
+            format!("classifying <b>{}</b> ({})", escape(&d.label_column), escape(&d.classes.join(" / ")))
+        }
+    };
     let mut sub = format!(
-        "{} classifying <b>{}</b> ({}) from {}-channel windows of {} s at {} Hz.",
+        "{} {task} from {}-channel windows of {} s at {} Hz.",
         escape(&input.model.name),
-        escape(&d.label_column),
-        escape(&d.classes.join(" / ")),
         d.channels.len(),
         label(d.n_samples as f64 / d.fs, 3),
         label(d.fs, 4)
@@ -53,6 +61,13 @@ pub(super) fn cards(p: &mut Page, input: &ReportInput) {
         let what = if input.folds.is_some() { "out-of-fold accuracy" } else { "test accuracy" };
         card(&pct(e.accuracy), &format!("{what} per window ({} windows)", e.n_windows));
         card(&pct(e.subject_accuracy), &format!("{what} per subject ({} subjects)", e.n_subjects));
+    }
+    if let Some(r) = &input.regression {
+        let unit = r.target.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
+        let n = r.n_subjects;
+        card(&format!("{}{unit}", label(r.subject.mae, 3)), &format!("test MAE per subject ({n} subjects)"));
+        card(&label(r.subject.r2, 3), &format!("test R² per subject ({n} subjects)"));
+        card(&label(r.subject.r, 3), &format!("test Pearson r per subject ({n} subjects)"));
     }
     let at_chance = chance(input).is_some_and(|v| !v.learned);
     if let Some(i) = &input.interpretation {

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{pct, shape, Page};
-use crate::figures::{confusion_matrix, roc_curves, training_curves, Curves, RocSeries};
+use crate::figures::{confusion_matrix, prediction_scatter, roc_curves, training_curves, Curves, RocSeries};
 use crate::input::ReportInput;
 use crate::svg::{escape, label};
 use eeglens_train::run_dir::METRICS_FILE;
@@ -163,6 +163,7 @@ pub(super) fn model(p: &mut Page, input: &ReportInput) {
 pub(super) fn training(p: &mut Page, input: &ReportInput) {
     p.section("training", "Training and test");
     let e = &input.epochs;
+    let numeric = input.numeric().is_some();
     let noticed = super::missing_here(p, input, "training", Some(METRICS_FILE));
     if e.is_empty() {
         if !noticed {
@@ -174,8 +175,9 @@ pub(super) fn training(p: &mut Page, input: &ReportInput) {
             epochs: e.iter().map(|r| r.epoch as f64).collect(),
             train_loss: e.iter().map(|r| r.train_loss).collect(),
             val_loss: e.iter().map(|r| nan(r.val_loss)).collect(),
-            train_accuracy: e.iter().map(|r| r.train_accuracy).collect(),
-            val_accuracy: e.iter().map(|r| nan(r.val_accuracy)).collect(),
+            // A regression has no accuracy: its panel stays empty.
+            train_accuracy: e.iter().map(|r| if numeric { f64::NAN } else { r.train_accuracy }).collect(),
+            val_accuracy: e.iter().map(|r| if numeric { f64::NAN } else { nan(r.val_accuracy) }).collect(),
             best: e.iter().rev().find(|r| r.best).map(|r| r.epoch as f64),
         };
         let best = e
@@ -188,12 +190,21 @@ pub(super) fn training(p: &mut Page, input: &ReportInput) {
             "training-curves",
             &training_curves(&curves),
             &format!(
-                "Loss and accuracy per epoch over {} epochs ({} s): training (solid, dropout on) and validation (dashed).{}",
+                "{} per epoch over {} epochs ({} s): training (solid, dropout on) and validation (dashed).{}",
+                if numeric {
+                    "Loss (mean squared error of the standardised target; a regression has no accuracy)"
+                } else {
+                    "Loss and accuracy"
+                },
                 e.len(),
                 label(seconds, 3),
                 best.unwrap_or_default()
             ),
         );
+    }
+    if numeric {
+        regression_test(p, input);
+        return;
     }
     let Some(ev) = &input.eval else {
         if super::missing_here(p, input, "training", Some("eval-test.json")) {
@@ -243,6 +254,63 @@ pub(super) fn training(p: &mut Page, input: &ReportInput) {
     }
     let _ = writeln!(p.body, "</div>");
     subjects_table(p, ev);
+}
+
+/// A regression's test figures: MAE, RMSE, R² and r per window and per
+/// subject, the test of the subjects' r, and predicted against true per subject.
+fn regression_test(p: &mut Page, input: &ReportInput) {
+    let Some(r) = &input.regression else {
+        if !super::missing_here(p, input, "training", Some("eval-test.json")) {
+            let _ = writeln!(p.body, "<p class=\"note\">No test evaluation yet: <code>eeglens eval --run RUN_DIR</code> writes it.</p>");
+        }
+        return;
+    };
+    let column = escape(&r.target.column);
+    let unit = r.target.unit.as_deref().map(|u| format!(" ({})", escape(u))).unwrap_or_default();
+    let (w, s) = (&r.window, &r.subject);
+    let _ = writeln!(
+        p.body,
+        concat!(
+            "<table class=\"regression\"><tr><th>{} split, {}{}</th><th class=\"n\">per window</th><th class=\"n\">per subject</th></tr>",
+            "<tr><td>count</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>MAE</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>RMSE</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>R²</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>Pearson r</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></table>"
+        ),
+        escape(&r.split),
+        column,
+        unit,
+        w.n,
+        s.n,
+        label(w.mae, 3),
+        label(s.mae, 3),
+        label(w.rmse, 3),
+        label(s.rmse, 3),
+        label(w.r2, 3),
+        label(s.r2, 3),
+        label(w.r, 3),
+        label(s.r, 3)
+    );
+    let sig = &r.significance;
+    let _ = writeln!(
+        p.body,
+        "<p>A subject's prediction is the mean of its windows' predictions. R² is 1 − SSE/SST around the evaluated values' own mean (below 0: worse than predicting that mean). The subjects' r {} above 0 by a one-sided t-test ({} subjects{}).</p>",
+        if sig.learned { "is" } else { "is not" },
+        sig.n_subjects,
+        sig.p.map(|p| format!(", {}", crate::wording::p_is(p))).unwrap_or_default()
+    );
+    let pairs: Vec<(f64, f64)> = r.subjects.iter().map(|x| (x.target, x.predicted)).collect();
+    let _ = writeln!(p.body, "<div class=\"figs\">");
+    p.figure(
+        "regression-subjects",
+        &prediction_scatter("Predicted against true, per subject", &pairs, &r.target.column, Some(s.r)),
+        &format!(
+            "Each test subject's mean predicted {column} against its {column} ({} subjects); a perfect prediction lies on the dashed line.",
+            r.subjects.len()
+        ),
+    );
+    let _ = writeln!(p.body, "</div>");
 }
 
 /// The ROC curves per subject and per window of the network, beside the
