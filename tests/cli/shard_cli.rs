@@ -137,6 +137,13 @@ fn shards_merged_equal_the_single_store_and_bad_parts_are_refused() {
     // A part is no epoch store either.
     let e = EpochStore::open(&parts[0]).unwrap_err().to_string();
     assert!(e.contains("part-0.safetensors") && e.contains("eeglens-prepare-part/1"), "{e}");
+    // The windows' temporary files (of `prepare`, each shard and the refused runs) are gone.
+    let left: Vec<String> = std::fs::read_dir(&d.0)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".windows-") || n.starts_with(".tmp-"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 /// A task killed while it wrote its part leaves no part (parts are written to a temporary and

@@ -40,11 +40,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
+use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use eeglens_autodiff::Tensor;
 use rayon::prelude::*;
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::{Dtype, Metadata, TensorInfo, TensorView};
 use safetensors::SafeTensors;
 use sha2::{Digest, Sha256};
 
@@ -110,10 +111,24 @@ fn content_hash<'a>(
 ) -> String {
     let mut h = Sha256::new();
     for (name, bytes) in tensors {
-        h.update(name.as_bytes());
-        h.update((bytes.len() as u64).to_le_bytes());
+        hash_tensor_prefix(&mut h, name, bytes.len());
         h.update(bytes);
     }
+    finish_hash(h, info)
+}
+
+/// What the content hash reads before a tensor's bytes: its name and length.
+pub(crate) fn hash_tensor_prefix(h: &mut Sha256, name: &str, len: usize) {
+    h.update(name.as_bytes());
+    h.update((len as u64).to_le_bytes());
+}
+
+/// The content hash once the tensors are in `h`: every metadata entry but the hash itself, by
+/// key, then the digest in lower-case hex.
+pub(crate) fn finish_hash<'a>(
+    mut h: Sha256,
+    info: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> String {
     let sorted: BTreeMap<&String, &String> = info.into_iter().filter(|(k, _)| *k != CONTENT_KEY).collect();
     for (k, v) in sorted {
         h.update((k.len() as u64).to_le_bytes());
@@ -242,18 +257,32 @@ impl EpochSet {
         let n = self.y.len();
         let c = self.meta.channels.len();
         let t = self.n_samples;
+        self.validate_labels()?;
+        if self.x.len() != n * c * t {
+            return Err(DataError::Invalid(format!(
+                "x holds {} values, expected {n} windows x {c} channels x {t} samples",
+                self.x.len()
+            )));
+        }
+        if let Some(i) = self.x.iter().position(|v| !v.is_finite()) {
+            return Err(DataError::Invalid(format!(
+                "window {} holds a non-finite value",
+                i / (c * t).max(1)
+            )));
+        }
+        Ok(())
+    }
+
+    /// [`EpochSet::validate`] without the windows `x`: the labels, subjects, splits, sources
+    /// and target.
+    fn validate_labels(&self) -> Result<(), DataError> {
+        let n = self.y.len();
         if self.subject.len() != n || self.split.len() != n {
             return Err(DataError::Invalid(format!(
                 "{} labels, {} subject ids, {} split entries",
                 n,
                 self.subject.len(),
                 self.split.len()
-            )));
-        }
-        if self.x.len() != n * c * t {
-            return Err(DataError::Invalid(format!(
-                "x holds {} values, expected {n} windows x {c} channels x {t} samples",
-                self.x.len()
             )));
         }
         if let Some(i) = self.y.iter().position(|&v| v as usize >= self.meta.classes.len()) {
@@ -268,12 +297,6 @@ impl EpochSet {
                 "window {i} has subject {} of {}",
                 self.subject[i],
                 self.meta.subjects.len()
-            )));
-        }
-        if let Some(i) = self.x.iter().position(|v| !v.is_finite()) {
-            return Err(DataError::Invalid(format!(
-                "window {} holds a non-finite value",
-                i / (c * t).max(1)
             )));
         }
         if let Some(src) = &self.sources {
@@ -311,39 +334,58 @@ impl EpochSet {
 
     /// Writes the set as an epoch store at `path`.
     ///
+    /// The file is written in one pass through [`eeglens_io::atomic`], the content hash
+    /// computed on the way and filled into the header at the end: no serialised copy of the
+    /// windows is made in memory.
+    ///
     /// # Errors
     /// [`DataError::Invalid`] when [`EpochSet::validate`] fails; [`DataError::Io`] when the file cannot be written.
     pub fn write(&self, path: &Path) -> Result<(), DataError> {
         self.validate()?;
+        self.write_windows_from(path, |w| write_f32s(w, &self.x))
+    }
+
+    /// Writes the store with the windows `x` written by `windows` (exactly `len()` windows of
+    /// `n_channels * n_samples` little-endian f32 values, in order) instead of taken from
+    /// `self.x`, which is ignored: the windows can come from a file rather than memory. The
+    /// bytes are those [`EpochSet::write`] writes for the same windows; every value is checked
+    /// to be finite on the way.
+    ///
+    /// # Errors
+    /// [`DataError::Invalid`] when the labels, subjects, splits, sources or target do not
+    /// agree, `windows` writes another number of bytes, or a value is not finite;
+    /// [`DataError::Io`] when the file cannot be written or `windows` fails.
+    pub(crate) fn write_windows_from(
+        &self,
+        path: &Path,
+        windows: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), DataError> {
+        self.validate_labels()?;
+        let (x, owned, info) = self.layout();
+        write_streamed(path, x, owned, info, windows)
+    }
+
+    /// The store's file without the windows' bytes: the tensor `x` (written by a stream), the
+    /// other tensors' bytes in the order the content hash reads them, and the metadata (without
+    /// the hash).
+    pub(crate) fn layout(&self) -> (StreamedTensor, Vec<OwnedTensor>, HashMap<String, String>) {
         let n = self.len();
         let c = self.meta.channels.len();
-        let x_bytes: Vec<u8> = self.x.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let y_bytes: Vec<u8> = self.y.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect();
-        let s_bytes: Vec<u8> = self.subject.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect();
-        let p_bytes: Vec<u8> = self.split.iter().map(|&s| s as u8).collect();
-        fn view(dtype: Dtype, shape: Vec<usize>, data: &[u8]) -> Result<TensorView<'_>, DataError> {
-            TensorView::new(dtype, shape, data).map_err(|e| DataError::Invalid(format!("{e}")))
-        }
-        let (r_bytes, o_bytes): (Vec<u8>, Vec<u8>) = match &self.sources {
-            Some(src) => (
-                src.recording.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect(),
-                src.onset_s.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            ),
-            None => (Vec::new(), Vec::new()),
+        let owned = |name: &'static str, dtype: Dtype, bytes: Vec<u8>| OwnedTensor {
+            name,
+            dtype,
+            shape: vec![n],
+            bytes,
         };
-        let t_bytes: Vec<u8> =
-            self.target.iter().flat_map(|t| t.values.iter().flat_map(|v| v.to_le_bytes())).collect();
         let mut tensors = vec![
-            ("x", view(Dtype::F32, vec![n, c, self.n_samples], &x_bytes)?),
-            ("y", view(Dtype::I64, vec![n], &y_bytes)?),
-            ("subject", view(Dtype::I32, vec![n], &s_bytes)?),
-            ("split", view(Dtype::U8, vec![n], &p_bytes)?),
+            owned("y", Dtype::I64, self.y.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect()),
+            owned(
+                "subject",
+                Dtype::I32,
+                self.subject.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect(),
+            ),
+            owned("split", Dtype::U8, self.split.iter().map(|&s| s as u8).collect()),
         ];
-        let mut hashed = vec![&x_bytes[..], &y_bytes[..], &s_bytes[..], &p_bytes[..]];
-        let mut names: Vec<&str> = TENSORS.to_vec();
-        if self.target.is_some() {
-            tensors.push((TARGET_KEY, view(Dtype::F32, vec![n], &t_bytes)?));
-        }
         let m = &self.meta;
         let mut info = HashMap::new();
         info.insert("format".to_string(), FORMAT.to_string());
@@ -358,26 +400,260 @@ impl EpochSet {
             info.insert("unit".to_string(), unit.clone());
         }
         if let Some(src) = &self.sources {
-            tensors.push(("recording", view(Dtype::I32, vec![n], &r_bytes)?));
-            tensors.push(("onset_s", view(Dtype::F64, vec![n], &o_bytes)?));
-            hashed.extend([&r_bytes[..], &o_bytes[..]]);
-            names.extend(SOURCE_TENSORS);
+            tensors.push(owned(
+                SOURCE_TENSORS[0],
+                Dtype::I32,
+                src.recording.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect(),
+            ));
+            tensors.push(owned(
+                SOURCE_TENSORS[1],
+                Dtype::F64,
+                src.onset_s.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ));
             info.insert(
                 "recordings".to_string(),
                 serde_json::to_string(&src.recordings).expect("strings serialise"),
             );
         }
         if let Some(t) = &self.target {
+            tensors.push(owned(
+                TARGET_KEY,
+                Dtype::F32,
+                t.values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ));
             info.insert(TARGET_KEY.to_string(), t.meta_json());
-            hashed.push(&t_bytes[..]);
-            names.push(TARGET_KEY);
         }
-        let hash = content_hash(names.into_iter().zip(hashed), info.iter());
-        info.insert(CONTENT_KEY.to_string(), hash);
-        let bytes = safetensors::serialize(tensors, Some(info))
-            .map_err(|e| DataError::Invalid(format!("cannot serialise epochs: {e}")))?;
-        // Atomic and durable: a crash or a full disk never leaves a torn or empty store.
-        eeglens_io::atomic::write_file(path, &bytes).map_err(|e| DataError::io(path, e))
+        let x = StreamedTensor {
+            name: "x",
+            dtype: Dtype::F32,
+            shape: vec![n, c, self.n_samples],
+            finite_per: Some(c * self.n_samples),
+        };
+        (x, tensors, info)
+    }
+}
+
+/// Writes `values` as little-endian bytes, a bounded chunk at a time.
+pub(crate) fn write_f32s(w: &mut dyn Write, values: &[f32]) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(COPY_CHUNK);
+    for chunk in values.chunks(COPY_CHUNK / 4) {
+        buf.clear();
+        buf.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
+        w.write_all(&buf)?;
+    }
+    Ok(())
+}
+
+/// Bytes copied at a time when windows are streamed into a file.
+pub(crate) const COPY_CHUNK: usize = 1 << 20;
+
+/// A tensor of a file written by [`write_streamed`] whose bytes are in memory.
+pub(crate) struct OwnedTensor {
+    pub(crate) name: &'static str,
+    pub(crate) dtype: Dtype,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// The one tensor of a file written by [`write_streamed`] whose bytes are streamed (the
+/// windows); the content hash reads it first.
+pub(crate) struct StreamedTensor {
+    pub(crate) name: &'static str,
+    pub(crate) dtype: Dtype,
+    pub(crate) shape: Vec<usize>,
+    /// `Some(values per window)`: the bytes are f32 values that must all be finite, and a
+    /// refusal names the window
+    pub(crate) finite_per: Option<usize>,
+}
+
+/// The largest header the safetensors reader accepts.
+const MAX_HEADER: usize = 100_000_000;
+
+/// Writes a safetensors file at `path`, atomically ([`eeglens_io::atomic`]), with the bytes
+/// `safetensors::serialize` makes for the same tensors and metadata, plus the content hash
+/// ([`CONTENT_KEY`]) of the scheme of [`EpochStore::compute_content_sha256`]: `streamed` first,
+/// then `owned` in their order, then the metadata. The streamed tensor's bytes go from `write`
+/// through the hash into the file, never into memory whole; the header is written first with a
+/// placeholder for the hash, which is filled in at the end.
+///
+/// # Errors
+/// [`DataError::Invalid`] when `write` writes another number of bytes than the tensor's shape
+/// says, a value is not finite (with `finite_per`), or the header is too large;
+/// [`DataError::Io`] when the file cannot be written or `write` fails.
+pub(crate) fn write_streamed(
+    path: &Path,
+    streamed: StreamedTensor,
+    owned: Vec<OwnedTensor>,
+    mut info: HashMap<String, String>,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), DataError> {
+    let invalid = |what: String| DataError::Invalid(format!("{}: {what}", path.display()));
+    let size = |dtype: Dtype, shape: &[usize]| {
+        // Every dtype written here is a whole number of bytes.
+        shape
+            .iter()
+            .try_fold(dtype.bitsize() / 8, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| invalid(format!("a tensor of shape {shape:?} overflows")))
+    };
+    let streamed_len = size(streamed.dtype, &streamed.shape)?;
+    // The file's order, as `safetensors::serialize` lays it out: by descending dtype, then name.
+    // `None` is the streamed tensor, `Some(i)` the owned tensor `i`.
+    let mut order: Vec<(Dtype, &str, Option<usize>)> = std::iter::once((streamed.dtype, streamed.name, None))
+        .chain(owned.iter().enumerate().map(|(i, t)| (t.dtype, t.name, Some(i))))
+        .collect();
+    order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let mut infos = Vec::with_capacity(order.len());
+    let mut offset = 0;
+    for &(dtype, name, which) in &order {
+        let (shape, len) = match which {
+            None => (streamed.shape.clone(), streamed_len),
+            Some(i) => {
+                let t = &owned[i];
+                if size(t.dtype, &t.shape)? != t.bytes.len() {
+                    return Err(invalid(format!(
+                        "tensor `{name}` holds {} bytes for shape {:?}",
+                        t.bytes.len(),
+                        t.shape
+                    )));
+                }
+                (t.shape.clone(), t.bytes.len())
+            }
+        };
+        infos.push((name.to_string(), TensorInfo { dtype, shape, data_offsets: (offset, offset + len) }));
+        offset += len;
+    }
+    const PLACEHOLDER: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+    info.insert(CONTENT_KEY.to_string(), PLACEHOLDER.to_string());
+    let header =
+        Metadata::new(Some(info), infos).map_err(|e| invalid(format!("cannot lay out the tensors: {e}")))?;
+    let mut header_bytes = serde_json::to_string(&header).expect("a header serialises").into_bytes();
+    header_bytes.resize(header_bytes.len().next_multiple_of(8), b' ');
+    if header_bytes.len() > MAX_HEADER {
+        return Err(invalid(format!("a header of {} bytes is too large", header_bytes.len())));
+    }
+    let info = header.metadata().as_ref().expect("the metadata was given");
+    // Where the hash goes: the value of the key `content_sha256` (the same text inside another
+    // key or value would have its quotes escaped).
+    let key = format!("\"{CONTENT_KEY}\":\"{PLACEHOLDER}\"");
+    let at =
+        8 + find(&header_bytes, key.as_bytes()).expect("the header holds the hash's placeholder") + key.len()
+            - PLACEHOLDER.len()
+            - 1;
+    let mut failure: Option<String> = None;
+    eeglens_io::atomic::write_file_seekable(path, |w| {
+        w.write_all(&(header_bytes.len() as u64).to_le_bytes())?;
+        w.write_all(&header_bytes)?;
+        let mut h = Sha256::new();
+        hash_tensor_prefix(&mut h, streamed.name, streamed_len);
+        let mut write = Some(write);
+        for &(_, name, which) in &order {
+            let Some(i) = which else {
+                let mut hw = HashingWriter::new(&mut *w, &mut h, streamed.finite_per);
+                let res = write.take().expect("one streamed tensor")(&mut hw);
+                if let Some(window) = hw.bad {
+                    failure = Some(format!("window {window} holds a non-finite value"));
+                } else if res.is_ok() && hw.written != streamed_len {
+                    failure = Some(format!(
+                        "tensor `{name}`: {} bytes written for {streamed_len} (shape {:?})",
+                        hw.written, streamed.shape
+                    ));
+                }
+                res?;
+                if failure.is_some() {
+                    return Err(io::Error::other("refused"));
+                }
+                continue;
+            };
+            w.write_all(&owned[i].bytes)?;
+        }
+        for t in &owned {
+            hash_tensor_prefix(&mut h, t.name, t.bytes.len());
+            h.update(&t.bytes);
+        }
+        let hash = finish_hash(h, info);
+        w.seek(io::SeekFrom::Start(at as u64))?;
+        w.write_all(hash.as_bytes())?;
+        w.seek(io::SeekFrom::End(0))?;
+        Ok(())
+    })
+    .map_err(|e| match failure.take() {
+        Some(what) => invalid(what),
+        None => DataError::io(path, e),
+    })
+}
+
+/// The position of the first `needle` in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A writer that hashes what it passes on, counts it and, when asked, checks that it is finite
+/// f32 values (whatever the boundaries of the writes).
+struct HashingWriter<'a> {
+    inner: &'a mut dyn Write,
+    hash: &'a mut Sha256,
+    written: usize,
+    /// `Some(values per window)`: check that every value is finite
+    finite_per: Option<usize>,
+    /// the bytes of a value cut by a write's end
+    carry: Vec<u8>,
+    /// the first window holding a non-finite value
+    bad: Option<usize>,
+}
+
+impl<'a> HashingWriter<'a> {
+    fn new(inner: &'a mut dyn Write, hash: &'a mut Sha256, finite_per: Option<usize>) -> Self {
+        Self { inner, hash, written: 0, finite_per, carry: Vec::with_capacity(4), bad: None }
+    }
+
+    /// Records the first window of `bytes` (starting at byte `self.written`) holding a value
+    /// that is not finite.
+    fn check(&mut self, bytes: &[u8]) {
+        let Some(per) = self.finite_per else { return };
+        // NaN and the infinities are exactly the values whose exponent bits are all set.
+        let bad = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes")) & 0x7f80_0000 == 0x7f80_0000;
+        let mut first = self.written / 4; // the value the first whole value of `bytes` is
+        let mut rest = bytes;
+        if !self.carry.is_empty() {
+            let take = (4 - self.carry.len()).min(rest.len());
+            self.carry.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.carry.len() < 4 {
+                return;
+            }
+            if bad(&self.carry) {
+                self.bad = Some(first / per.max(1));
+                return;
+            }
+            self.carry.clear();
+            first += 1;
+        }
+        let whole = rest.chunks_exact(4);
+        let tail = whole.remainder();
+        if let Some(i) = whole.clone().position(bad) {
+            self.bad = Some((first + i) / per.max(1));
+        }
+        self.carry.extend_from_slice(tail);
+    }
+}
+
+impl Write for HashingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.bad.is_some() {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "a value is not finite"));
+        }
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.check(&buf[..n]);
+        self.written += n;
+        if self.bad.is_some() {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "a value is not finite"));
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -1041,6 +1317,161 @@ mod tests {
         let e = EpochStore::open(&p).unwrap_err().to_string();
         assert!(e.contains("split_codes") && e.contains(r#""0":"test""#), "{e}");
         std::fs::remove_dir_all(p.parent().expect("a directory")).expect("clean");
+    }
+
+    /// The store's bytes as `EpochSet::write` made them before it streamed (the slow
+    /// reference): every tensor serialised in memory by `safetensors::serialize`, with the
+    /// metadata `info` and its content hash.
+    fn serialised_in_memory(set: &EpochSet, mut info: HashMap<String, String>) -> Vec<u8> {
+        let n = set.len();
+        let c = set.meta.channels.len();
+        let x_bytes: Vec<u8> = set.x.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let y_bytes: Vec<u8> = set.y.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect();
+        let s_bytes: Vec<u8> = set.subject.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect();
+        let p_bytes: Vec<u8> = set.split.iter().map(|&s| s as u8).collect();
+        let view = |dtype, shape, data| TensorView::new(dtype, shape, data).expect("view");
+        let (r_bytes, o_bytes): (Vec<u8>, Vec<u8>) = match &set.sources {
+            Some(src) => (
+                src.recording.iter().flat_map(|&v| (v as i32).to_le_bytes()).collect(),
+                src.onset_s.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let t_bytes: Vec<u8> =
+            set.target.iter().flat_map(|t| t.values.iter().flat_map(|v| v.to_le_bytes())).collect();
+        let mut tensors = vec![
+            ("x", view(Dtype::F32, vec![n, c, set.n_samples], &x_bytes)),
+            ("y", view(Dtype::I64, vec![n], &y_bytes)),
+            ("subject", view(Dtype::I32, vec![n], &s_bytes)),
+            ("split", view(Dtype::U8, vec![n], &p_bytes)),
+        ];
+        let mut hashed = vec![&x_bytes[..], &y_bytes[..], &s_bytes[..], &p_bytes[..]];
+        let mut names: Vec<&str> = TENSORS.to_vec();
+        if set.sources.is_some() {
+            tensors.push(("recording", view(Dtype::I32, vec![n], &r_bytes)));
+            tensors.push(("onset_s", view(Dtype::F64, vec![n], &o_bytes)));
+            hashed.extend([&r_bytes[..], &o_bytes[..]]);
+            names.extend(SOURCE_TENSORS);
+        }
+        if set.target.is_some() {
+            tensors.push((TARGET_KEY, view(Dtype::F32, vec![n], &t_bytes)));
+            hashed.push(&t_bytes[..]);
+            names.push(TARGET_KEY);
+        }
+        let hash = content_hash(names.into_iter().zip(hashed), info.iter());
+        info.insert(CONTENT_KEY.to_string(), hash);
+        safetensors::serialize(tensors, Some(info)).expect("serialise")
+    }
+
+    /// A set of `n` windows of 24 x 256 with sources and a numeric target, its values from a
+    /// small generator.
+    fn sizeable(n: usize) -> EpochSet {
+        let (c, t) = (24, 256);
+        let mut state = 0x2545_f491_u32;
+        let x = (0..n * c * t)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state as f32 / u32::MAX as f32 - 0.5) * 80.0
+            })
+            .collect();
+        EpochSet {
+            x,
+            n_samples: t,
+            y: (0..n as u32).map(|i| i % 2).collect(),
+            subject: (0..n as u32).map(|i| i / 4).collect(),
+            split: (0..n).map(|i| Split::ALL[(i / 4) % 3]).collect(),
+            meta: EpochMeta {
+                channels: (0..c).map(|i| format!("E{i}")).collect(),
+                fs: 128.0,
+                classes: vec!["F".into(), "M".into()],
+                label_column: "sex".into(),
+                subjects: (0..n.div_ceil(4)).map(|i| format!("sub-{i:03}")).collect(),
+                settings: serde_json::json!({"band": [0.25, 25.0], "note": "a \"quoted\" content_sha256"}),
+                unit: Some(UNIT_Z_SCORE.into()),
+            },
+            sources: Some(WindowSources {
+                recordings: (0..n.div_ceil(4)).map(|i| format!("sub-{i:03}/eeg/x.edf")).collect(),
+                recording: (0..n as u32).map(|i| i / 4).collect(),
+                onset_s: (0..n).map(|i| (i % 4) as f64 * 2.0).collect(),
+            }),
+            target: Some(NumericTarget {
+                column: "age".into(),
+                unit: None,
+                values: (0..n).map(|i| 5.0 + (i / 4) as f32).collect(),
+            }),
+        }
+    }
+
+    /// The streamed writer's file is, byte for byte, what serialising the whole set in memory
+    /// gives for the same metadata, whatever the sizes of the writes that stream the windows;
+    /// `write` gives the same tensors and metadata (the metadata's order in the header is
+    /// that of a `HashMap`, different from one map to the next, as it always was).
+    #[test]
+    fn the_streamed_file_is_the_in_memory_serialisation_byte_for_byte() {
+        let d = tmpdir("streamed");
+        let (a, b) = (d.join("a.safetensors"), d.join("b.safetensors"));
+        let mut numeric = traced();
+        numeric.target =
+            Some(NumericTarget { column: "age".into(), unit: Some("year".into()), values: vec![1.0; 5] });
+        // 60 windows of 24 KiB: more than one chunk of the copy.
+        for set in [tiny(), traced(), numeric, sizeable(60)] {
+            let bytes: Vec<u8> = set.x.iter().flat_map(|v| v.to_le_bytes()).collect();
+            for piece in [7, 4096, COPY_CHUNK + 3] {
+                let (x, owned, info) = set.layout();
+                let want = serialised_in_memory(&set, info.clone());
+                write_streamed(&a, x, owned, info, |w| bytes.chunks(piece).try_for_each(|c| w.write_all(c)))
+                    .expect("write");
+                let got = std::fs::read(&a).expect("read");
+                assert_eq!(got.len(), want.len());
+                assert!(got == want, "{} windows in pieces of {piece}: the bytes differ", set.len());
+            }
+            set.write(&b).expect("write");
+            let (got, want) = (std::fs::read(&b).expect("read"), std::fs::read(&a).expect("read"));
+            let split = |f: &[u8]| {
+                let n = u64::from_le_bytes(f[..8].try_into().expect("8 bytes")) as usize;
+                let (_, header) = SafeTensors::read_metadata(f).expect("header");
+                (n, header.metadata().clone(), header.tensors().len(), f[8 + n..].to_vec())
+            };
+            let (g, w) = (split(&got), split(&want));
+            assert_eq!((g.0, &g.1, g.2), (w.0, &w.1, w.2));
+            assert!(g.3 == w.3, "the tensors' bytes differ");
+            let st = EpochStore::open(&b).expect("open");
+            assert_eq!(st.compute_content_sha256(), st.recorded_content_sha256().expect("recorded"));
+            assert_eq!(st.to_set(), set);
+        }
+        std::fs::remove_dir_all(&d).expect("clean");
+    }
+
+    /// Windows streamed from elsewhere are checked on the way: a non-finite value or a wrong
+    /// length is refused, and nothing is left behind.
+    #[test]
+    fn streamed_windows_are_checked_on_the_way() {
+        let d = tmpdir("streamed-bad");
+        let p = d.join("e.safetensors");
+        let set = tiny();
+        let mut x = set.x.clone();
+        x[3 * 6 + 4] = f32::INFINITY;
+        let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+        for piece in [1, 3, 4, 1000] {
+            let e = set
+                .write_windows_from(&p, |w| bytes.chunks(piece).try_for_each(|c| w.write_all(c)))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("window 3 holds a non-finite value"), "pieces of {piece}: {e}");
+        }
+        let e = set.write_windows_from(&p, |w| write_f32s(w, &set.x[6..])).unwrap_err().to_string();
+        assert!(e.contains("96 bytes written for 120"), "{e}");
+        let e = set
+            .write_windows_from(&p, |_| Err(io::Error::other("the source went away")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("e.safetensors") && e.contains("the source went away"), "{e}");
+        assert_eq!(std::fs::read_dir(&d).expect("dir").count(), 0, "something was left behind");
+        set.write_windows_from(&p, |w| write_f32s(w, &set.x)).expect("the right windows");
+        assert_eq!(EpochStore::open(&p).expect("open").to_set(), set);
+        std::fs::remove_dir_all(&d).expect("clean");
     }
 
     fn tmpdir(name: &str) -> PathBuf {

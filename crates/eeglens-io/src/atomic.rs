@@ -72,6 +72,19 @@ pub fn write_file_with<F>(path: &Path, write: F) -> io::Result<()>
 where
     F: FnOnce(&mut dyn Write) -> io::Result<()>,
 {
+    write_file_seekable(path, |w| write(w))
+}
+
+/// Like [`write_file_with`], with the temporary's own buffered writer, which can also
+/// [`Seek`](std::io::Seek): a header written first can be filled in once what follows it is known (a hash of
+/// the contents, say), without holding the contents in memory.
+///
+/// # Errors
+/// An error of `write` or of any step; the temporary is then removed and `path` is unchanged.
+pub fn write_file_seekable<F>(path: &Path, write: F) -> io::Result<()>
+where
+    F: FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+{
     let tmp = Temporary::write(path, write)?;
     tmp.commit()?;
     sync_dir(parent(path))
@@ -151,7 +164,7 @@ struct Temporary {
 impl Temporary {
     fn write<F>(target: &Path, write: F) -> io::Result<Self>
     where
-        F: FnOnce(&mut dyn Write) -> io::Result<()>,
+        F: FnOnce(&mut BufWriter<File>) -> io::Result<()>,
     {
         let name = target.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
         // Keep the temporary's name within the usual 255-byte limit.
@@ -194,6 +207,7 @@ impl Drop for Temporary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Seek;
 
     fn dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("eeglens-io-atomic-{name}-{}", std::process::id()));
@@ -236,6 +250,34 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::StorageFull);
         assert_eq!(std::fs::read(&p).expect("read"), b"old");
         assert_eq!(entries(&d), ["big.edf"]);
+    }
+
+    #[test]
+    fn a_seekable_write_fills_in_its_header_and_a_failure_leaves_nothing() {
+        let d = dir("seek");
+        let p = d.join("store.safetensors");
+        write_file_seekable(&p, |w| {
+            w.write_all(b"hash:????;")?;
+            w.write_all(&[b'x'; 3 << 20])?;
+            let end = w.stream_position()?;
+            w.seek(io::SeekFrom::Start(5))?;
+            w.write_all(b"abcd")?;
+            w.seek(io::SeekFrom::Start(end))?;
+            w.write_all(b";end")
+        })
+        .expect("write");
+        let bytes = std::fs::read(&p).expect("read");
+        assert_eq!(&bytes[..10], b"hash:abcd;");
+        assert_eq!(bytes.len(), 10 + (3 << 20) + 4);
+        assert!(bytes.ends_with(b"x;end"));
+        let e = write_file_seekable(&p, |w| {
+            w.write_all(b"new")?;
+            w.seek(io::SeekFrom::Start(0))?;
+            Err(io::Error::other("gave up"))
+        });
+        assert!(e.is_err());
+        assert_eq!(std::fs::read(&p).expect("read").len(), bytes.len());
+        assert_eq!(entries(&d), ["store.safetensors"]);
     }
 
     #[test]

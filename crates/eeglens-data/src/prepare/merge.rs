@@ -13,9 +13,10 @@
 //! Each part is hashed again first: one whose windows or metadata changed after
 //! `prepare --shard` wrote it (a disk error, a file edited or copied over) is refused, naming it.
 //!
-//! Memory: the parts are memory-mapped; each used recording's windows are copied once into the
-//! merged windows, which are then written as `prepare` writes a store. The peak is what a
-//! single `prepare` of the dataset needs for its windows, never the parts' sum on top.
+//! Memory: the windows are never held. Each part is hashed again by reading it a chunk at a
+//! time, and the store is written as `prepare` writes one: each used recording's windows copied
+//! from its part into the file in the plan's order, a chunk at a time, the content hash
+//! computed on the way. The peak stays the same whatever the size of the parts.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -23,22 +24,23 @@ use std::path::{Path, PathBuf};
 use eeglens_io::bids::BidsRecording;
 use safetensors::tensor::Dtype;
 use safetensors::SafeTensors;
+use sha2::{Digest, Sha256};
 
-use super::shard::{config_of_finish, done_of_record, part_hash, Shard};
+use super::shard::{config_of_finish, done_of_record, Shard, PART_WINDOWS};
+use super::spill::{read_range, Place, Source};
 use super::summary::Outcome;
-use super::{check_writable, Done, Plan, PrepareSummary, RecordingReport, Todo};
+use super::{check_writable, write_used, Done, Plan, PrepareSummary, RecordingReport, Todo};
 use crate::error::DataError;
+use crate::store::{finish_hash, hash_tensor_prefix};
 
 /// The format tag of a part written by `prepare --shard i/N`.
 pub const PART_FORMAT: &str = "eeglens-prepare-part/1";
 
-/// Where a recording's windows lie: the part (its index among the parts) and the byte range.
-type Place = (usize, std::ops::Range<usize>);
-
 /// One part, opened.
 pub(super) struct Part {
     pub(super) path: PathBuf,
-    mmap: memmap2::Mmap,
+    /// the file, read a chunk at a time (a map's pages would count in the resident set)
+    file: std::fs::File,
     pub(super) shard: Shard,
     /// the settings without `provenance`
     pub(super) settings: serde_json::Value,
@@ -46,8 +48,8 @@ pub(super) struct Part {
     pub(super) finish: serde_json::Value,
     plan: serde_json::Value,
     pub(super) records: Vec<serde_json::Value>,
-    /// byte range of `windows` in the map
-    windows: std::ops::Range<usize>,
+    /// byte range of `windows` in the file
+    windows: std::ops::Range<u64>,
     /// the recorded content hash
     hash: String,
     /// the metadata as written (for the hash)
@@ -60,8 +62,10 @@ fn not_a_part(path: &Path, reason: impl std::fmt::Display) -> DataError {
 }
 
 impl Part {
-    /// Opens the part at `path` (memory-mapped), refusing a file that is not one.
+    /// Opens the part at `path`, refusing a file that is not one. Only its header is read.
     pub(super) fn open(path: &Path) -> Result<Self, DataError> {
+        // The header is parsed from a map, which reads only the header's pages; the map is
+        // dropped once the header is read.
         let mmap = crate::store::map_file(path)?;
         let st = SafeTensors::deserialize(&mmap)
             .map_err(|e| not_a_part(path, format!("not a safetensors file ({e})")))?;
@@ -103,9 +107,11 @@ impl Part {
         if w.dtype() != Dtype::F32 || w.shape().len() != 1 {
             return Err(not_a_part(path, format!("tensor `windows` is {:?} {:?}", w.dtype(), w.shape())));
         }
-        let start = w.data().as_ptr() as usize - mmap.as_ptr() as usize;
-        let windows = start..start + w.data().len();
+        let start = (w.data().as_ptr() as usize - mmap.as_ptr() as usize) as u64;
+        let windows = start..start + w.data().len() as u64;
+        let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
         Ok(Self {
+            file,
             path: path.to_path_buf(),
             shard,
             settings,
@@ -116,8 +122,12 @@ impl Part {
             windows,
             hash: info.get(crate::store::CONTENT_KEY).cloned().unwrap_or_default(),
             info,
-            mmap,
         })
+    }
+
+    /// The part's file, to copy windows from.
+    fn source(&self) -> Source<'_> {
+        (&self.file, self.path.as_path())
     }
 
     /// The metadata entry `key` exactly as written.
@@ -134,7 +144,11 @@ impl Part {
                 format!("no `{}` in the metadata", crate::store::CONTENT_KEY),
             ));
         }
-        if part_hash(&self.mmap[self.windows.clone()], &self.info) != self.hash {
+        let mut h = Sha256::new();
+        hash_tensor_prefix(&mut h, PART_WINDOWS, (self.windows.end - self.windows.start) as usize);
+        read_range(self.source(), self.windows.clone(), |b| h.update(b))
+            .map_err(|e| DataError::io(&self.path, e))?;
+        if finish_hash(h, &self.info) != self.hash {
             return Err(DataError::Config(format!(
                 "{}: changed after `prepare --shard {}` wrote it (its contents no longer match its {}); \
                  prepare shard {} again",
@@ -313,7 +327,7 @@ pub fn merge(
                 .ok_or_else(|| not_a_part(&p.path, format!("recording {i}'s record is incomplete")))?;
             let place = match &d.0 {
                 Ok(proc) => {
-                    let bytes = proc.n_windows * proc.channels.len() * seg * 4;
+                    let bytes = (proc.n_windows * proc.channels.len() * seg * 4) as u64;
                     let range = at..at + bytes;
                     if range.end > p.windows.end {
                         return Err(not_a_part(&p.path, "tensor `windows` is shorter than its recordings"));
@@ -347,30 +361,6 @@ pub fn merge(
         .map_err(|_| not_a_part(&first.path, "metadata `finish` has no `steps`"))?;
     let (summary, mut set) = plan.finish(results, &cfg, steps, settings, planted, out)?;
 
-    // The windows of the used recordings, in the plan's order: the order `prepare` writes them.
-    let used: std::collections::HashSet<&Path> = summary
-        .recordings
-        .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Kept { .. }))
-        .map(|r| r.path.as_path())
-        .collect();
-    let w = set.meta.channels.len() * set.n_samples;
-    set.x.reserve_exact(set.y.len() * w);
-    for (path, place) in paths.iter().zip(&places) {
-        if let (true, Some((k, range))) = (used.contains(path.as_path()), place) {
-            let bytes = &parts[*k].mmap[range.clone()];
-            set.x.extend(
-                bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("chunks of 4"))),
-            );
-        }
-    }
-    if set.x.len() != set.y.len() * w {
-        return Err(DataError::Invalid(format!(
-            "the parts hold {} values for {} windows of {w}",
-            set.x.len(),
-            set.y.len()
-        )));
-    }
     let mut shards: Vec<&Part> = parts.iter().collect();
     shards.sort_by_key(|p| p.shard.index);
     set.meta.settings["shards"] = serde_json::json!({
@@ -382,7 +372,9 @@ pub fn merge(
             "provenance": p.provenance,
         })).collect::<Vec<_>>(),
     });
-    set.write(out)?;
+    // The windows of the used recordings, in the plan's order: the order `prepare` writes them.
+    let sources: Vec<Source<'_>> = parts.iter().map(Part::source).collect();
+    write_used(&set, &summary, &paths, &places, &sources, out)?;
     Ok(summary)
 }
 

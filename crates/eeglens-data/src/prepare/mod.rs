@@ -28,7 +28,12 @@
 //! `unknown` and the like count as no value. A class that cannot appear in
 //! every split (validation and test when their fractions are not zero) is
 //! refused; a class of fewer than five subjects is a warning. Recordings are
-//! processed in parallel. Nothing disappears silently: every recording's
+//! processed in parallel, and each one's windows go to a temporary file beside
+//! the output as soon as it is done (`spill.rs`), so the memory held does not
+//! grow with the number of recordings: once every recording is processed and
+//! the split decided, the store is written by copying the windows from that
+//! file in the dataset's order, the content hash computed on the way. Nothing
+//! disappears silently: every recording's
 //! outcome — windows kept, windows rejected and why, or the reason it was
 //! skipped — is in the returned [`PrepareSummary`], with what its reader warned
 //! about (a duplicate channel label, ...). A recording that cannot be read (a
@@ -52,6 +57,7 @@ mod labels;
 mod merge;
 mod recording;
 mod shard;
+mod spill;
 mod summary;
 mod target;
 
@@ -69,6 +75,7 @@ use crate::error::DataError;
 use crate::split::split_subjects;
 use crate::store::{EpochMeta, EpochSet, Split, WindowSources};
 use recording::{process_recording, Processed};
+use spill::{copy_places, Place, Source, Spill};
 
 /// A labelled recording waiting to be processed, with its label value.
 type Todo<'d> = (&'d BidsRecording, String);
@@ -100,15 +107,54 @@ pub fn prepare(
     check_writable(out)?;
     let ds = scan(root)?;
     let plan = Plan::new(root, &ds, cfg)?;
-    let done = process_all(&plan.todo, cfg, progress);
+    // Each recording's windows wait in the spill file, not in memory, until the store is written.
+    let spill = Spill::create(out)?;
+    let (done, places) = process_all(&plan.todo, cfg, progress, Some(&spill))?;
+    let spill = spill.into_reader()?;
+    let paths: Vec<PathBuf> = plan.todo.iter().map(|(r, _)| r.path.clone()).collect();
     let (summary, mut set) =
         plan.finish(done, cfg, cfg.steps(), cfg.settings_json(), crate::synth::planted(root), out)?;
     if cfg.numeric_target {
         let participants = participants_with_label(root, &ds, &cfg.label)?;
         target::attach(&mut set, participants, &cfg.label)?;
     }
-    set.write(out)?;
+    write_used(&set, &summary, &paths, &places, &[spill.source()], out)?;
     Ok(summary)
+}
+
+/// Writes the store `set`, whose windows are not in memory, at `out`: the windows of the
+/// recordings that `summary` says were used, copied from `sources` at their `places` (one per
+/// recording of the plan, `None` for those without windows) in the plan's order, the order in
+/// which [`Plan::finish`] gave the windows their labels.
+fn write_used(
+    set: &EpochSet,
+    summary: &PrepareSummary,
+    paths: &[PathBuf],
+    places: &[Option<Place>],
+    sources: &[Source<'_>],
+    out: &Path,
+) -> Result<(), DataError> {
+    let used: std::collections::HashSet<&Path> = summary
+        .recordings
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Kept { .. }))
+        .map(|r| r.path.as_path())
+        .collect();
+    let chosen: Vec<Place> = paths
+        .iter()
+        .zip(places)
+        .filter(|(path, _)| used.contains(path.as_path()))
+        .filter_map(|(_, place)| place.clone())
+        .collect();
+    let window = (set.meta.channels.len() * set.n_samples * 4) as u64;
+    let bytes: u64 = chosen.iter().map(|(_, r)| r.end - r.start).sum();
+    if bytes != set.len() as u64 * window {
+        return Err(DataError::Invalid(format!(
+            "the used recordings hold {bytes} bytes of windows for {} windows of {window} bytes",
+            set.len()
+        )));
+    }
+    set.write_windows_from(out, |w| copy_places(sources, chosen, w))
 }
 
 /// What is known before any recording is read: the labelled recordings in the dataset's
@@ -338,16 +384,49 @@ fn check_labelled_split(participants: &Table, todo: &[Todo], cfg: &PrepareConfig
     Ok(())
 }
 
-/// Processes the labelled recordings in parallel, in `todo`'s order.
-fn process_all(todo: &[Todo], cfg: &PrepareConfig, progress: &(dyn Fn(&str) + Sync)) -> Vec<Done> {
-    todo.par_iter()
+/// Processes the labelled recordings in parallel, in `todo`'s order. With `spill`, each
+/// recording's windows go to it as soon as the recording is done and leave its result empty;
+/// then where they lie is returned beside each result (`None` for a recording without windows,
+/// and for every recording without `spill`).
+///
+/// # Errors
+/// [`DataError::Io`] when the spill file cannot be written.
+fn process_all(
+    todo: &[Todo],
+    cfg: &PrepareConfig,
+    progress: &(dyn Fn(&str) + Sync),
+    spill: Option<&Spill>,
+) -> Result<(Vec<Done>, Vec<Option<Place>>), DataError> {
+    let results: Vec<(Done, Option<std::io::Result<std::ops::Range<u64>>>)> = todo
+        .par_iter()
         .map(|(r, _)| {
             let mut reader_warnings = Vec::new();
-            let res = process_recording(r, cfg, &mut reader_warnings);
+            let mut res = process_recording(r, cfg, &mut reader_warnings);
+            let place = match (spill, &mut res) {
+                (Some(spill), Ok(p)) => {
+                    let range = spill.push(&p.windows);
+                    p.windows = Vec::new();
+                    Some(range)
+                }
+                _ => None,
+            };
             progress(&r.subject);
-            (res, reader_warnings)
+            ((res, reader_warnings), place)
         })
-        .collect()
+        .collect();
+    let mut done = Vec::with_capacity(results.len());
+    let mut places = Vec::with_capacity(results.len());
+    for (d, place) in results {
+        done.push(d);
+        places.push(match place {
+            Some(Ok(range)) => Some((0, range)),
+            Some(Err(e)) => {
+                return Err(DataError::io(spill.expect("a place only with a spill file").path(), e))
+            }
+            None => None,
+        });
+    }
+    Ok((done, places))
 }
 
 /// A kept recording: its subject, its label, its windows and its path.

@@ -24,17 +24,18 @@
 //! subject split, class balancing, `--strict`) are made by the merge, by the same code as a
 //! single `prepare`, so the merged store equals the single one.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use safetensors::tensor::{Dtype, TensorView};
-use sha2::{Digest, Sha256};
+use safetensors::tensor::Dtype;
 
 use super::recording::Processed;
+use super::spill::{copy_places, Place, Source, Spill};
 use super::summary::{Outcome, RecordingReport};
 use super::{check_writable, process_all, scan, Done, Plan, PrepareConfig, Todo};
 use crate::error::DataError;
 use crate::split::SplitConfig;
+use crate::store::{write_streamed, StreamedTensor};
 
 /// One task of `N`: `index` in `0..count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,9 +131,11 @@ pub fn prepare_shard(
         .map(|(i, _)| i)
         .collect();
     let todo: Vec<Todo> = mine.iter().map(|&i| plan.todo[i].clone()).collect();
-    let done = process_all(&todo, cfg, progress);
-    let part = part_bytes(shard, cfg, &plan, &mine, &todo, &done, crate::synth::planted(root))?;
-    eeglens_io::atomic::write_file(out, &part).map_err(|e| DataError::io(out, e))?;
+    let spill = Spill::create(out)?;
+    let (done, places) = process_all(&todo, cfg, progress, Some(&spill))?;
+    let spill = spill.into_reader()?;
+    let planted = crate::synth::planted(root);
+    write_part(out, shard, cfg, &plan, &mine, &done, planted, &places, spill.source())?;
     let mut n_windows = 0;
     let recordings = todo
         .iter()
@@ -324,22 +327,21 @@ pub(super) fn done_of_record(r: &serde_json::Value) -> Option<Done> {
     Some((Ok(p), warnings))
 }
 
-/// The part's file: the windows and the metadata of the module page.
-fn part_bytes(
+/// Writes the part's file at `out`: the windows of the shard's recordings `done` (processed in
+/// `mine`'s order, their windows in `source` at `places`) and the metadata of the module page.
+#[allow(clippy::too_many_arguments)]
+fn write_part(
+    out: &Path,
     shard: Shard,
     cfg: &PrepareConfig,
     plan: &Plan,
     mine: &[usize],
-    todo: &[Todo],
     done: &[Done],
     planted: Option<serde_json::Value>,
-) -> Result<Vec<u8>, DataError> {
-    debug_assert_eq!(todo.len(), done.len());
-    let windows: Vec<u8> = done
-        .iter()
-        .filter_map(|(res, _)| res.as_ref().ok())
-        .flat_map(|p| p.windows.iter().flat_map(|v| v.to_le_bytes()))
-        .collect();
+    places: &[Option<Place>],
+    source: Source<'_>,
+) -> Result<(), DataError> {
+    debug_assert_eq!(mine.len(), done.len());
     let records: Vec<serde_json::Value> =
         mine.iter().zip(done).map(|(&i, (res, w))| record_json(i, res, w)).collect();
     let mut info: HashMap<String, String> = HashMap::new();
@@ -349,30 +351,20 @@ fn part_bytes(
     info.insert("finish".into(), finish_json(cfg).to_string());
     info.insert("plan".into(), plan_json(plan, planted).to_string());
     info.insert("recordings".into(), serde_json::Value::Array(records).to_string());
-    info.insert(crate::store::CONTENT_KEY.into(), part_hash(&windows, &info));
-    let view = TensorView::new(Dtype::F32, vec![windows.len() / 4], &windows)
-        .map_err(|e| DataError::Invalid(format!("{e}")))?;
-    safetensors::serialize(vec![("windows", view)], Some(info))
-        .map_err(|e| DataError::Invalid(format!("cannot serialise the part: {e}")))
+    // The windows of each processed recording, back to back in the plan's order.
+    let chosen: Vec<Place> = places.iter().flatten().cloned().collect();
+    let bytes: u64 = chosen.iter().map(|(_, r)| r.end - r.start).sum();
+    let windows = StreamedTensor {
+        name: PART_WINDOWS,
+        dtype: Dtype::F32,
+        shape: vec![(bytes / 4) as usize],
+        finite_per: None,
+    };
+    write_streamed(out, windows, Vec::new(), info, |w| copy_places(&[source], chosen, w))
 }
 
-/// SHA-256 (lower-case hex) of a part: the windows' bytes, then every metadata entry but the
-/// hash itself, by key (the scheme of a store's content hash).
-pub(super) fn part_hash(windows: &[u8], info: &HashMap<String, String>) -> String {
-    let mut h = Sha256::new();
-    h.update(b"windows");
-    h.update((windows.len() as u64).to_le_bytes());
-    h.update(windows);
-    let sorted: BTreeMap<&String, &String> =
-        info.iter().filter(|(k, _)| k.as_str() != crate::store::CONTENT_KEY).collect();
-    for (k, v) in sorted {
-        h.update((k.len() as u64).to_le_bytes());
-        h.update(k.as_bytes());
-        h.update((v.len() as u64).to_le_bytes());
-        h.update(v.as_bytes());
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
+/// The name of a part's one tensor.
+pub(super) const PART_WINDOWS: &str = "windows";
 
 #[cfg(test)]
 mod tests {

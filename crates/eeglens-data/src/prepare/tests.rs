@@ -922,3 +922,105 @@ fn clean_flags_interpolates_and_reports_a_planted_flat_channel() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `prepare` as it was before the windows were spilled (the reference for the spilled path):
+/// every recording's windows held in memory until the split is decided, then the whole set
+/// written.
+fn prepare_in_memory(root: &Path, cfg: &PrepareConfig, out: &Path) -> Result<PrepareSummary, DataError> {
+    cfg.validate()?;
+    let ds = scan(root)?;
+    let plan = Plan::new(root, &ds, cfg)?;
+    let (done, places) = process_all(&plan.todo, cfg, &|_| {}, None)?;
+    assert!(places.iter().all(Option::is_none));
+    let (summary, mut set) =
+        plan.finish(done, cfg, cfg.steps(), cfg.settings_json(), crate::synth::planted(root), out)?;
+    if cfg.numeric_target {
+        let participants = participants_with_label(root, &ds, &cfg.label)?;
+        target::attach(&mut set, participants, &cfg.label)?;
+    }
+    set.write(out)?;
+    Ok(summary)
+}
+
+/// The names in directory `d`, sorted.
+fn entries(d: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(d)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The windows spilled to a temporary file and copied into the store once the split is decided
+/// give the store that holding them all in memory gave: the same tensors, bit for bit, and the
+/// same metadata and content hash, with a recording skipped, subjects left out by balancing and
+/// a numeric target. The spill file is gone afterwards, and after a failure.
+#[test]
+fn spilled_windows_give_the_store_held_in_memory() {
+    let d = tmp("spill");
+    let root = d.join("bids");
+    synth(&root, 10, 0.5, 21);
+    let f = root.join("sub-003/eeg/sub-003_task-RestingState_eeg.edf");
+    let bytes = std::fs::read(&f).expect("read");
+    std::fs::write(&f, &bytes[..bytes.len() / 2]).expect("truncate");
+    let p = root.join("participants.tsv");
+    let text = std::fs::read_to_string(&p).expect("read");
+    let mut to_m = 0;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if to_m < 2 && l.contains("\tF\t") {
+                to_m += 1;
+                l.replacen("\tF\t", "\tM\t", 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&p, lines.join("\n") + "\n").expect("write");
+    let mut balanced = PrepareConfig::new("sex");
+    balanced.split.balance = true;
+    let mut numeric = PrepareConfig::new("age");
+    numeric.numeric_target = true;
+    let out_dir = d.join("out");
+    std::fs::create_dir_all(&out_dir).expect("dir");
+    for (what, cfg) in [("defaults", PrepareConfig::new("sex")), ("balanced", balanced), ("numeric", numeric)]
+    {
+        let (a, b) = (out_dir.join("spilled.safetensors"), out_dir.join("held.safetensors"));
+        let sa = prepare(&root, &cfg, &a, &|_| {}).expect("prepare");
+        let sb = prepare_in_memory(&root, &cfg, &b).expect("prepare in memory");
+        assert_eq!(entries(&out_dir), ["held.safetensors", "spilled.safetensors"], "{what}");
+        assert_eq!(sa.recordings, sb.recordings, "{what}");
+        assert!(sa.skipped().any(|(r, _)| r.subject == "003"), "{what}: the truncated recording");
+        if what == "balanced" {
+            assert!(sa.skipped().any(|(_, why)| why.starts_with("left out by --balance")), "{what}");
+        }
+        let (sta, stb) = (EpochStore::open(&a).expect("open"), EpochStore::open(&b).expect("open"));
+        assert!(!sta.is_empty());
+        let (x, y) = (sta.to_set(), stb.to_set());
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+        assert!(bits(&x.x) == bits(&y.x), "{what}: the windows differ");
+        assert_eq!(x, y, "{what}");
+        assert_eq!(x.target.is_some(), what == "numeric");
+        assert_eq!(sta.recorded_content_sha256(), stb.recorded_content_sha256(), "{what}");
+        // The tensors' bytes in the files, after the headers (whose metadata order is a map's).
+        let data = |p: &Path| {
+            let f = std::fs::read(p).expect("read");
+            let n = u64::from_le_bytes(f[..8].try_into().expect("8 bytes")) as usize;
+            (n, f[8 + n..].to_vec())
+        };
+        assert!(data(&a) == data(&b), "{what}: the files' tensors differ");
+        std::fs::remove_file(&a).expect("remove");
+        std::fs::remove_file(&b).expect("remove");
+    }
+    // A failure after every recording was processed (one class only) leaves nothing either.
+    let one_class: Vec<String> = lines.iter().map(|l| l.replacen("\tF\t", "\tM\t", 1)).collect();
+    std::fs::write(&p, one_class.join("\n") + "\n").expect("write");
+    let e = prepare(&root, &PrepareConfig::new("sex"), &out_dir.join("e.safetensors"), &|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("at least two are needed"), "{e}");
+    assert_eq!(entries(&out_dir), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&d);
+}
