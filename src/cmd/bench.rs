@@ -1,5 +1,6 @@
-//! `eeglens bench [--json] [--model rvgg] [--batch 40] [--threads N]`: training,
-//! inference and activation-maximisation throughput.
+//! `eeglens bench [--json] [--model rvgg] [--batch 40] [--threads N] [--precision fp32|bf16]`:
+//! training, inference and activation-maximisation throughput; with `--precision
+//! bf16`, inference in bf16 beside fp32, measured in the same run.
 //!
 //! Each figure times the code the other subcommands run: a training step is
 //! `eeglens_train::train::train_step` with `eeglens train`'s default
@@ -17,9 +18,11 @@ use anyhow::Context;
 use eeglens_autodiff::Rng;
 use eeglens_interpret::actmax::{maximise, ActmaxProblem, DataStats, Target};
 use eeglens_interpret::{ActmaxConfig, InterpretConfig, Parameterisation};
-use eeglens_nn::bench::{infer_samples_per_s, noise_batch, profile, thread_pool, ProfileConfig, StepProfile};
+use eeglens_nn::bench::{
+    infer_samples_per_s_at, noise_batch, profile, thread_pool, ProfileConfig, StepProfile,
+};
 use eeglens_nn::models::{build, ModelSpec};
-use eeglens_nn::{Optimizer, Sequential};
+use eeglens_nn::{Optimizer, Precision, Sequential};
 use eeglens_train::train::train_step;
 use eeglens_train::TrainConfig;
 use serde::Serialize;
@@ -60,6 +63,11 @@ pub struct Args {
     /// Activation-maximisation restarts batched into one step.
     #[arg(long, default_value_t = 16)]
     pub restarts: usize,
+    /// bf16: also time inference in bf16, interleaved with the fp32 inference
+    /// in the same run (where the CPU has AVX512_BF16; otherwise said once on
+    /// stderr and only fp32 is timed).
+    #[arg(long, value_enum, ignore_case = true, default_value = "fp32")]
+    pub precision: super::eval::PrecisionArg,
 }
 
 /// What `eeglens bench --json` prints: medians over the timed repetitions.
@@ -69,8 +77,11 @@ pub struct BenchReport {
     pub model: String,
     /// training samples per second (`train_step`: forward, backward, Adam)
     pub train_samples_per_s: f64,
-    /// inference samples per second (eval mode)
+    /// inference samples per second (eval mode, fp32)
     pub infer_samples_per_s: f64,
+    /// inference samples per second in bf16, timed interleaved with the fp32
+    /// figure (`--precision bf16` on a CPU with AVX512_BF16; else `null`)
+    pub infer_bf16_samples_per_s: Option<f64>,
     /// activation-maximisation steps per second, one free pattern (batch 1)
     pub actmax_steps_per_s: f64,
     /// activation-maximisation restart-steps per second with `actmax_restarts`
@@ -122,10 +133,11 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    let precision = a.precision.resolve();
     let load_before = machine::load_average();
     let pool = thread_pool(a.threads)?;
     let threads = pool.current_num_threads();
-    let mut r = pool.install(|| measure(&a, threads))?;
+    let mut r = pool.install(|| measure(&a, threads, precision))?;
     r.load_average = load_before.zip(machine::load_average());
     if a.json {
         super::print_document(super::schema::BENCH, &r)?;
@@ -136,6 +148,12 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
             r.train_samples_per_s, r.train_batch
         );
         println!("inference  {:.1} samples/s (batch {}, eval)", r.infer_samples_per_s, r.infer_batch);
+        if let Some(bf16) = r.infer_bf16_samples_per_s {
+            println!(
+                "           {bf16:.1} samples/s in bf16 ({:.2}x fp32, timed interleaved with it)",
+                bf16 / r.infer_samples_per_s
+            );
+        }
         println!("actmax     {:.1} steps/s (batch 1, one free pattern)", r.actmax_steps_per_s);
         println!(
             "           {:.1} restart-steps/s ({} restarts batched)",
@@ -154,7 +172,7 @@ pub fn run(a: Args, _g: &super::Global) -> anyhow::Result<()> {
 
 /// The throughputs, on the calling thread's pool of `threads` threads (the
 /// load average is the caller's to read).
-fn measure(a: &Args, threads: usize) -> anyhow::Result<BenchReport> {
+fn measure(a: &Args, threads: usize, precision: Precision) -> anyhow::Result<BenchReport> {
     let mut model = build(&a.model, &SPEC, &mut Rng::new(0))?;
     let train = TrainConfig { model: a.model.clone(), batch: a.batch, ..TrainConfig::default() };
     let mut opt = Optimizer::new(train.optimizer_config());
@@ -166,7 +184,11 @@ fn measure(a: &Args, threads: usize) -> anyhow::Result<BenchReport> {
         step += 1;
         train_step(&mut model, &mut opt, &x, &y, SPEC.n_classes, &mut dropout.fork(step)).map(drop)
     })?;
-    let infer = infer_samples_per_s(&model, a.infer_batch, a.reps, WARMUP)?;
+    let precisions: &[Precision] = match precision {
+        Precision::Fp32 => &[Precision::Fp32],
+        Precision::Bf16 => &[Precision::Fp32, Precision::Bf16],
+    };
+    let infer = infer_samples_per_s_at(&model, precisions, a.infer_batch, a.reps, WARMUP)?;
 
     // Free patterns of one class, as `eeglens interpret --actmax-param samples` (L2 1).
     // A batch-1 step takes milliseconds: many more repetitions for a stable median.
@@ -191,7 +213,8 @@ fn measure(a: &Args, threads: usize) -> anyhow::Result<BenchReport> {
     Ok(BenchReport {
         model: a.model.clone(),
         train_samples_per_s: a.batch as f64 / train_s,
-        infer_samples_per_s: infer,
+        infer_samples_per_s: infer[0],
+        infer_bf16_samples_per_s: infer.get(1).copied(),
         actmax_steps_per_s: 1.0 / one,
         actmax_restart_steps_per_s: a.restarts as f64 / batched,
         actmax_restarts: a.restarts,

@@ -1,14 +1,16 @@
-//! `eeglens eval --run RUN_DIR [--split test|val|train] [--json]`: the run's best
-//! model on one split, per window and per subject; over a parent directory, every
-//! seed (`train --seeds`) or every fold of a cross-validation (`train --folds`).
+//! `eeglens eval --run RUN_DIR [--split test|val|train] [--precision fp32|bf16] [--json]`:
+//! the run's best model on one split, per window and per subject; over a parent
+//! directory, every seed (`train --seeds`) or every fold of a cross-validation
+//! (`train --folds`).
 
 use std::path::PathBuf;
 
 use eeglens_data::store::Split;
+use eeglens_nn::Precision;
 use eeglens_train::regression::{
     evaluate_run_regression, summarise_folds, RegressionFigures, RegressionReport,
 };
-use eeglens_train::{evaluate_split, RunDir};
+use eeglens_train::{evaluate_split_at, RunDir};
 
 use super::choice::SplitArg;
 
@@ -31,24 +33,77 @@ pub struct Args {
     /// With --json, include every window's class probabilities.
     #[arg(long)]
     pub windows: bool,
+    /// Arithmetic of the forward passes: fp32 (the reference), or bf16 (the
+    /// products of the convolutions and linear layers in bf16 with fp32 sums, on CPUs with AVX512_BF16;
+    /// elsewhere fp32, said once on stderr). Classification runs only.
+    #[arg(long, value_enum, ignore_case = true, default_value = "fp32")]
+    pub precision: PrecisionArg,
+}
+
+/// `--precision` of `eval` and `bench`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrecisionArg {
+    /// 32-bit floats throughout
+    Fp32,
+    /// bf16 products, fp32 sums (AVX512_BF16)
+    Bf16,
+}
+
+impl PrecisionArg {
+    /// The precision that runs for this flag in this process: bf16 falls back
+    /// to fp32 (saying why, once, on stderr) where the kernels cannot run it.
+    pub fn resolve(self) -> Precision {
+        if self == PrecisionArg::Fp32 {
+            return Precision::Fp32;
+        }
+        let config = eeglens_autodiff::kernels::KernelConfig::of_process();
+        match config.bf16_missing() {
+            None => Precision::Bf16,
+            Some(why) => {
+                eprintln!("eeglens: --precision bf16 runs in fp32: {why}");
+                Precision::Fp32
+            }
+        }
+    }
+}
+
+/// `value` as a JSON object with a `precision` field.
+fn with_precision<T: serde::Serialize>(value: &T, precision: Precision) -> anyhow::Result<serde_json::Value> {
+    let mut v = serde_json::to_value(value)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("precision".into(), precision.name().into());
+    }
+    Ok(v)
 }
 
 /// Runs `eeglens eval`: one run, or every seed of a parent directory (`train --seeds`),
 /// or every fold of one (`train --folds`).
 pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     let fold_runs = eeglens_train::folds::fold_runs(&a.run)?;
+    let seeds = eeglens_train::run_dir::seed_runs(&a.run)?;
+    let regression = match fold_runs.first() {
+        Some((_, first)) => is_regression(first),
+        None if seeds.is_empty() => is_regression(&a.run),
+        None => seeds.iter().any(|(_, d)| is_regression(d)),
+    };
+    if regression && a.precision != PrecisionArg::Fp32 {
+        anyhow::bail!(
+            "{}: --precision bf16 evaluates classification runs; evaluate a regression run in fp32",
+            a.run.display()
+        );
+    }
+    let precision = a.precision.resolve();
     if let Some((_, first)) = fold_runs.first() {
         if is_regression(first) {
             return run_folds_regression(&a);
         }
-        return run_folds(&a);
+        return run_folds(&a, precision);
     }
-    let seeds = eeglens_train::run_dir::seed_runs(&a.run)?;
     if seeds.is_empty() {
         if is_regression(&a.run) {
             return run_one_regression(&a);
         }
-        return run_one(a, g);
+        return run_one(a, g, precision);
     }
     if seeds.iter().any(|(_, d)| is_regression(d)) {
         anyhow::bail!(
@@ -62,7 +117,7 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
     for (seed, dir) in &seeds {
         let run = RunDir::open(dir)?;
         let store = run.open_store(a.data.as_deref())?;
-        rows.push((*seed, evaluate_split(&run, &store, split)?.without_windows()));
+        rows.push((*seed, evaluate_split_at(&run, &store, split, precision)?.without_windows()));
     }
     let stat = |f: &dyn Fn(&eeglens_train::EvalReport) -> f64| {
         let v: Vec<f64> = rows.iter().map(|(_, r)| f(r)).collect();
@@ -86,6 +141,7 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
             "mean": {"accuracy": acc.0, "subject_accuracy": subj.0},
             "sd": {"accuracy": acc.1, "subject_accuracy": subj.1},
             "learned": learned,
+            "precision": precision.name(),
         });
         println!("{doc}");
         return Ok(());
@@ -114,7 +170,7 @@ pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
 
 /// Every fold of a cross-validation on its test subjects: a row per fold,
 /// mean ± SD and the 95% t-interval over folds, and the pooled out-of-fold figures.
-fn run_folds(a: &Args) -> anyhow::Result<()> {
+fn run_folds(a: &Args, precision: Precision) -> anyhow::Result<()> {
     use eeglens_train::folds;
     let split = Split::from(a.split);
     if split != Split::Test {
@@ -132,13 +188,13 @@ fn run_folds(a: &Args) -> anyhow::Result<()> {
         reports.push((
             *fold,
             run.path().to_path_buf(),
-            evaluate_split(run, &store, split)?.without_windows(),
+            evaluate_split_at(run, &store, split, precision)?.without_windows(),
         ));
     }
     let seed = runs[0].1.config().train.fold.as_ref().map_or(0, |f| f.partition_seed);
     let e = folds::summarise(&reports, seed);
     if a.json {
-        println!("{}", serde_json::to_string(&e)?);
+        println!("{}", serde_json::to_string(&with_precision(&e, precision)?)?);
         return Ok(());
     }
     let f3 = |v: Option<f64>| v.map_or("    -".to_string(), |v| format!("{v:.3}"));
@@ -296,15 +352,18 @@ fn run_folds_regression(a: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_one(a: Args, _g: &super::Global) -> anyhow::Result<()> {
+fn run_one(a: Args, _g: &super::Global, precision: Precision) -> anyhow::Result<()> {
     let split = Split::from(a.split);
     let run = RunDir::open(&a.run)?;
     let store = run.open_store(a.data.as_deref())?;
-    let report = evaluate_split(&run, &store, split)?;
+    let report = evaluate_split_at(&run, &store, split, precision)?;
     if a.json {
         let r = if a.windows { report } else { report.without_windows() };
-        super::print_document(eeglens_train::eval::EVAL_FORMAT, &r)?;
+        super::print_document(eeglens_train::eval::EVAL_FORMAT, &with_precision(&r, precision)?)?;
         return Ok(());
+    }
+    if precision != Precision::Fp32 {
+        println!("precision   {precision} (products in bf16 with fp32 sums; fp32 is the reference)");
     }
     let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
     println!("split       {} ({} windows, {} subjects)", report.split, report.n_windows, report.n_subjects);

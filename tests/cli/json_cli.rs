@@ -68,6 +68,12 @@ fn every_step_prints_one_documented_json_document() {
     assert!(trained["test"].get("schema").is_none(), "a nested document has no schema of its own");
     let eval = check(json(&["eval", "--run", s(&run), "--json"]));
     assert_eq!(eval["accuracy"], trained["test"]["accuracy"]);
+    assert_eq!(eval["precision"], "fp32");
+    // bf16 where the CPU has AVX512_BF16 (fp32 elsewhere), and the document says which.
+    let bf16 = check(json(&["eval", "--run", s(&run), "--json", "--precision", "bf16"]));
+    let has_bf16 = eeglens_autodiff::kernels::KernelConfig::of_process().bf16_missing().is_none();
+    assert_eq!(bf16["precision"], if has_bf16 { "bf16" } else { "fp32" });
+    assert_eq!(bf16["n_windows"], eval["n_windows"]);
     for file in ["config.json", "eval-test.json", "baseline.json"] {
         let text = std::fs::read_to_string(run.join(file)).expect("a run file");
         let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");

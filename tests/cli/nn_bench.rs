@@ -74,3 +74,43 @@ fn bench_profile_lists_every_layer_and_counts_page_faults() {
         assert!(v["page_faults_per_step"].as_f64().is_some_and(|f| f >= 0.0));
     }
 }
+
+/// `--precision bf16` times bf16 inference beside fp32 where the CPU has
+/// AVX512_BF16; without it (or with `EEGLENS_NO_AVX512`) it says so in one
+/// line on stderr and reports `null`, never failing.
+#[test]
+fn bench_precision_bf16_times_bf16_beside_fp32_or_says_why_not() {
+    let has_bf16 = eeglens_autodiff::kernels::KernelSet::avx512().is_some_and(|s| s.has_bf16());
+    for forced_off in [false, true] {
+        let mut cmd = bin();
+        cmd.args(["bench", "--json", "--model", "eegnet", "--batch", "2", "--infer-batch", "4"]).args([
+            "--threads",
+            "1",
+            "--reps",
+            "1",
+            "--restarts",
+            "1",
+            "--precision",
+            "bf16",
+        ]);
+        if forced_off {
+            cmd.env(eeglens_autodiff::kernels::NO_AVX512_VAR, "1");
+        }
+        let o = cmd.output().expect("eeglens runs");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "stderr: {err}");
+        let v: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).expect("one JSON document");
+        assert_eq!(crate::util::assert_documented(&v), "eeglens-bench/1");
+        let bf16 = v["infer_bf16_samples_per_s"].as_f64();
+        if has_bf16 && !forced_off {
+            assert!(bf16.is_some_and(|x| x.is_finite() && x > 0.0), "{v}");
+            assert!(!err.contains("--precision"), "{err}");
+        } else {
+            assert!(v["infer_bf16_samples_per_s"].is_null(), "{v}");
+            let lines: Vec<&str> = err.lines().filter(|l| l.contains("--precision bf16")).collect();
+            assert_eq!(lines.len(), 1, "one line says bf16 falls back: {err}");
+            assert!(lines[0].contains("runs in fp32"), "{err}");
+        }
+    }
+}

@@ -9,6 +9,8 @@
 //! times a whole training step's convolutions (forward, backward-input except
 //! for conv1 whose input needs no gradient, backward-weight with bias) in one
 //! iteration; `gemm_flop` is the 1024^3 reference point on all threads and on one.
+//! `conv2d_forward_bf16_flop` is the inference forward in bf16 (AVX512_BF16;
+//! the fp32 forward on CPUs without it).
 //!
 //! On a shared machine wall time measures the neighbours too. With
 //! `EEGLENS_BENCH_CPU_TIME=1` the same benches are timed in CPU time summed
@@ -84,14 +86,20 @@ struct ConvBufs {
     gw: Vec<f32>,
     gb: Vec<f32>,
     scratch: Vec<f32>,
+    /// `w` converted once to bf16 pairs
+    wb: kernels::ConvWeightsBf16,
 }
 
 impl ConvBufs {
     fn new(l: &ConvLayer, rng: &mut Rng) -> Self {
         let g = conv_geom(l, BATCH);
+        // Drawn in the order of the fields, as before the bf16 weights existed.
+        let x = random(rng, g.x_len());
+        let w = random(rng, g.w_len());
+        let wb = kernels::ConvWeightsBf16::pack([g.c_out, g.c_in, g.k_h, g.k_w], &w);
         Self {
-            x: random(rng, g.x_len()),
-            w: random(rng, g.w_len()),
+            x,
+            w,
             b: random(rng, g.c_out),
             y: vec![0.0; g.y_len()],
             gy: random(rng, g.y_len()),
@@ -99,8 +107,15 @@ impl ConvBufs {
             gw: vec![0.0; g.w_len()],
             gb: vec![0.0; g.c_out],
             scratch: vec![0.0; g.scratch_len()],
+            wb,
             g,
         }
+    }
+
+    /// Inference in bf16 (fp32 where the CPU has no AVX512_BF16).
+    fn forward_bf16(&mut self) {
+        let (g, b) = (&self.g, Some(&self.b[..]));
+        kernels::conv2d_forward_bf16(g, &self.x, &self.w, &self.wb, b, &mut self.y, &mut self.scratch, false);
     }
 
     fn forward(&mut self) {
@@ -127,8 +142,9 @@ fn bench_conv<M: Measurement>(c: &mut Criterion<M>) {
     let mut rng = Rng::new(0);
     let mut layers: Vec<ConvBufs> = RVGG_CONVS.iter().map(|l| ConvBufs::new(l, &mut rng)).collect();
     type Pass = fn(&mut ConvBufs);
-    let passes: [(&str, Pass); 3] = [
+    let passes: [(&str, Pass); 4] = [
         ("conv2d_forward_flop", ConvBufs::forward),
+        ("conv2d_forward_bf16_flop", ConvBufs::forward_bf16),
         ("conv2d_backward_input_flop", ConvBufs::backward_input),
         ("conv2d_backward_weight_flop", ConvBufs::backward_weight),
     ];

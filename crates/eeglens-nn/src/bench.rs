@@ -19,7 +19,9 @@ use crate::error::NnError;
 use crate::layers::Mode;
 use crate::models::{build, ModelSpec};
 use crate::optim::{Optimizer, OptimizerConfig};
+use crate::predictor::Predictor;
 use crate::sequential::Sequential;
+use eeglens_autodiff::kernels::Precision;
 
 /// What [`profile`] measures.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,13 +110,50 @@ pub fn infer_samples_per_s(
     reps: usize,
     warmup: usize,
 ) -> Result<f64, NnError> {
+    Ok(infer_samples_per_s_at(model, &[Precision::Fp32], batch, reps, warmup)?[0])
+}
+
+/// Inference samples per second in each of `precisions`, measured in one
+/// run: a [`Predictor`] per precision (weights prepared before timing), the
+/// same `batch` windows of standard-normal noise, and the repetitions
+/// interleaved (`warmup` untimed rounds, then `reps` rounds of one call per
+/// precision, in order), so that a change in the machine's load falls on
+/// every precision alike; the median of each precision's calls. A precision
+/// the CPU cannot run is measured as the fallback it runs
+/// ([`Predictor::precision`]).
+///
+/// # Errors
+/// [`NnError::InputShape`] for `batch` 0.
+pub fn infer_samples_per_s_at(
+    model: &Sequential,
+    precisions: &[Precision],
+    batch: usize,
+    reps: usize,
+    warmup: usize,
+) -> Result<Vec<f64>, NnError> {
     let mut shape = vec![batch];
     shape.extend_from_slice(model.input_shape());
     let mut rng = Rng::new(2);
     let data = (0..shape.iter().product()).map(|_| rng.normal() as f32).collect();
     let x = Tensor::from_vec(&shape, data).expect("length is the product of the shape");
-    let secs = median_secs(reps, warmup, || model.predict(&x).map(drop))?;
-    Ok(batch as f64 / secs)
+    let predictors: Vec<Predictor> = precisions.iter().map(|&p| Predictor::new(model, p)).collect();
+    let mut secs = vec![Vec::with_capacity(reps); predictors.len()];
+    for round in 0..warmup + reps.max(1) {
+        for (p, t) in predictors.iter().zip(&mut secs) {
+            let start = Instant::now();
+            p.predict(&x)?;
+            if round >= warmup {
+                t.push(start.elapsed().as_secs_f64());
+            }
+        }
+    }
+    Ok(secs
+        .into_iter()
+        .map(|mut t| {
+            t.sort_by(f64::total_cmp);
+            batch as f64 / t[t.len() / 2]
+        })
+        .collect())
 }
 
 /// Forward and backward wall time of one layer in a training step.

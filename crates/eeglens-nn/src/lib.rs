@@ -7,7 +7,8 @@
 //!
 //! ## Where to start
 //! - [`models::build`] with a [`ModelSpec`] for a zoo model, [`Sequential::predict`] for
-//!   eval-mode logits, [`evaluate()`] for the loss and the input gradient too, and the
+//!   eval-mode logits ([`Predictor`] for them in bf16 on CPUs with AVX512_BF16),
+//!   [`evaluate()`] for the loss and the input gradient too, and the
 //!   example at the bottom of this page for a training step with an [`Optimizer`].
 //! - [`save_checkpoint`] / [`load_checkpoint`]: weights, model description and optimiser
 //!   state in one safetensors file ([`checkpoint`] shows the PyTorch side).
@@ -72,6 +73,7 @@ pub mod init;
 pub mod layers;
 pub mod models;
 pub mod optim;
+pub mod predictor;
 pub mod sequential;
 pub mod tensor_file;
 
@@ -79,6 +81,7 @@ pub use checkpoint::{
     load_checkpoint, load_optimizer, load_weights, model_for_weights, read_meta, save_checkpoint,
     CheckpointMeta,
 };
+pub use eeglens_autodiff::kernels::Precision;
 pub use eeglens_autodiff::Rng;
 pub use error::NnError;
 pub use evaluate::{evaluate, softmax_rows, Evaluation};
@@ -86,5 +89,6 @@ pub use init::Init;
 pub use layers::{Layer, Mode};
 pub use models::ModelSpec;
 pub use optim::{Optimizer, OptimizerConfig, OptimizerKind, Schedule};
+pub use predictor::Predictor;
 pub use sequential::{Forward, Params, Sequential, Trace};
 pub use tensor_file::{read_tensor_file, write_tensor_file, IntTensor, TensorFile};

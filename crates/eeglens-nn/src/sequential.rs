@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use eeglens_autodiff::kernels::Precision;
 use eeglens_autodiff::ops::BatchStats;
 use eeglens_autodiff::{Gradients, Rng, Tape, Tensor, Var};
 
@@ -343,7 +344,8 @@ impl Sequential {
         }
     }
 
-    /// Convenience for inference: eval-mode logits of `x`, weights frozen.
+    /// Convenience for inference: eval-mode logits of `x`, weights frozen, in
+    /// fp32 (a [`crate::Predictor`] runs it in another precision).
     ///
     /// The layers run one at a time, each on a tape of its own, so a layer's
     /// input is released (to the engine's buffer pool) as soon as its output
@@ -353,27 +355,7 @@ impl Sequential {
     /// # Errors
     /// [`NnError::InputShape`].
     pub fn predict(&self, x: &Tensor) -> Result<Tensor, NnError> {
-        self.check_input(x.shape())?;
-        let mut h = x.clone();
-        let mut rng = Rng::new(0);
-        let mut i = 0;
-        while i < self.layers.len() {
-            let layer = &self.layers[i].1;
-            let mut tape = Tape::new();
-            let params: Vec<Var> = layer.params().into_iter().map(|(_, t)| tape.constant_ref(t)).collect();
-            let hv = tape.constant(h);
-            // A convolution and the ReLU after it run as one op (bit-identical).
-            if let (Layer::Conv2d(conv), Some((_, Layer::Relu(_)))) = (layer, self.layers.get(i + 1)) {
-                let y = conv.forward_relu(&mut tape, hv, &params);
-                h = tape.into_value(y);
-                i += 2;
-                continue;
-            }
-            let out = layer.forward(&mut tape, hv, &params, Mode::Eval, &mut rng, false);
-            h = tape.into_value(out.y);
-            i += 1;
-        }
-        Ok(h)
+        crate::predictor::Predictor::new(self, Precision::Fp32).predict(x)
     }
 
     /// Overwrites every convolution and linear parameter with the counter-based

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use eeglens_data::store::{EpochStore, Split};
-use eeglens_nn::Sequential;
+use eeglens_nn::{Precision, Predictor, Sequential};
 use serde::{Deserialize, Serialize};
 
 use crate::chance::ChanceReport;
@@ -91,9 +91,23 @@ pub fn predict_windows(
     indices: &[usize],
     batch: usize,
 ) -> Result<Vec<f32>, TrainError> {
+    predict_windows_with(&Predictor::new(model, Precision::Fp32), store, indices, batch)
+}
+
+/// [`predict_windows`] with a [`Predictor`] (its model's weights prepared
+/// once for its precision).
+///
+/// # Errors
+/// As [`predict_windows`].
+pub fn predict_windows_with(
+    predictor: &Predictor,
+    store: &EpochStore,
+    indices: &[usize],
+    batch: usize,
+) -> Result<Vec<f32>, TrainError> {
     let mut logits = Vec::with_capacity(indices.len() * 2);
     for chunk in indices.chunks(batch.max(1)) {
-        logits.extend_from_slice(model.predict(&store.batch(chunk))?.data());
+        logits.extend_from_slice(predictor.predict(&store.batch(chunk))?.data());
     }
     Ok(logits)
 }
@@ -108,12 +122,27 @@ pub fn evaluate_model(
     split: Split,
     batch: usize,
 ) -> Result<EvalReport, TrainError> {
+    evaluate_model_at(model, store, split, batch, Precision::Fp32)
+}
+
+/// [`evaluate_model`] with the forward passes in `precision` (falling back
+/// to fp32 where the CPU cannot run it; [`eeglens_nn::Predictor`]).
+///
+/// # Errors
+/// As [`evaluate_model`].
+pub fn evaluate_model_at(
+    model: &Sequential,
+    store: &EpochStore,
+    split: Split,
+    batch: usize,
+    precision: Precision,
+) -> Result<EvalReport, TrainError> {
     let indices = store.indices(split);
     if indices.is_empty() {
         return Err(TrainError::EmptySplit { data: store.path().to_path_buf(), split: split.name() });
     }
     let k: usize = model.output_shape().iter().product();
-    let logits = predict_windows(model, store, &indices, batch)?;
+    let logits = predict_windows_with(&Predictor::new(model, precision), store, &indices, batch)?;
     let labels: Vec<usize> = indices.iter().map(|&i| store.labels()[i] as usize).collect();
     let window = ClassMetrics::from_logits(&logits, &labels, k);
     let probs = probabilities(&logits, k);
@@ -175,6 +204,20 @@ pub fn report_from_probs(
 /// [`TrainError::RunFile`] when the store's window shape or classes differ
 /// from the run's; as [`RunDir::load_model`] and [`evaluate_model`].
 pub fn evaluate_split(run: &RunDir, store: &EpochStore, split: Split) -> Result<EvalReport, TrainError> {
+    evaluate_split_at(run, store, split, Precision::Fp32)
+}
+
+/// [`evaluate_split`] with the forward passes in `precision` (falling back
+/// to fp32 where the CPU cannot run it; [`eeglens_nn::Predictor`]).
+///
+/// # Errors
+/// As [`evaluate_split`].
+pub fn evaluate_split_at(
+    run: &RunDir,
+    store: &EpochStore,
+    split: Split,
+    precision: Precision,
+) -> Result<EvalReport, TrainError> {
     let d = &run.config().data;
     if let Some(t) = &d.target {
         return Err(TrainError::RunFile {
@@ -204,7 +247,7 @@ pub fn evaluate_split(run: &RunDir, store: &EpochStore, split: Split) -> Result<
         });
     }
     let (model, _) = run.load_model()?;
-    let mut r = evaluate_model(&model, store, split, run.config().train.eval_batch)?;
+    let mut r = evaluate_model_at(&model, store, split, run.config().train.eval_batch, precision)?;
     let best = run.best_checkpoint_path();
     r.checkpoint = Some(if best.exists() { best } else { run.last_checkpoint_path() });
     Ok(r)

@@ -107,7 +107,10 @@ pub use baseline::{baseline, BaselineReport};
 pub use chance::{BinomialTest, ChanceReport};
 pub use config::{Monitor, OptimizerName, TrainConfig, DEFAULT_MODEL};
 pub use error::TrainError;
-pub use eval::{evaluate_model, evaluate_split, predict_windows, report_from_probs, EvalReport};
+pub use eval::{
+    evaluate_model, evaluate_model_at, evaluate_split, evaluate_split_at, predict_windows,
+    predict_windows_with, report_from_probs, EvalReport,
+};
 pub use metrics::{ClassMetrics, SubjectResult};
 pub use regression::{evaluate_regression, RegressionFigures, RegressionReport, TargetScale};
 pub use run_dir::{EpochRecord, RunConfig, RunDir};

@@ -9,7 +9,10 @@
 //! sgemm) and `avx512.rs` (unpacked AVX-512 kernels, no fallback inside),
 //! under one policy layer, `products.rs`, which alone decides which leaf runs
 //! for which product, and owns the [`KernelSet`] chosen once per process.
-//! The convolutions and [`gemm`] call only the policy layer.
+//! The convolutions and [`gemm`] call only the policy layer. A third leaf,
+//! `avx512bf16.rs`, holds the bf16 product of inference in
+//! [`Precision::Bf16`] ([`conv2d_forward_bf16`]); the policy hands it out
+//! only where the CPU has AVX512_BF16, and fp32 runs everywhere else.
 //!
 //! Conventions shared by every kernel:
 //! - Images are NCHW, row-major, contiguous `f32`; conv weights are
@@ -28,9 +31,11 @@
 //!   ([`with_kernel_set`]).
 
 mod avx512;
+mod avx512bf16;
 mod conv;
 pub mod elementwise;
 mod geom;
+mod linear;
 mod par;
 mod pool;
 mod products;
@@ -39,8 +44,12 @@ mod sgemm;
 #[cfg(test)]
 mod testing;
 
-pub use conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward, conv2d_forward_relu};
+pub use conv::{
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, conv2d_forward_bf16, conv2d_forward_relu,
+    ConvWeightsBf16,
+};
 pub use geom::{Conv2dGeom, Pool2dGeom};
+pub use linear::{linear_forward_bf16, LinearWeightsBf16};
 pub use par::threads;
 pub use pool::{avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward};
-pub use products::{gemm, with_kernel_set, KernelConfig, KernelSet, NO_AVX512_VAR};
+pub use products::{gemm, with_kernel_set, KernelConfig, KernelSet, Precision, NO_AVX512_VAR};

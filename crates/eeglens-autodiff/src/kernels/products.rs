@@ -17,6 +17,8 @@
 //! | [`gemm`] with one row | AVX-512 dots / axpys | 16-lane loops |
 //! | [`gemm`], at most 64 rows, `A` not transposed, `alpha == 1`, one task or column blocks | AVX-512 `A B` / `A B^T` | sgemm |
 //! | [`gemm`], otherwise | sgemm | sgemm |
+//! | bf16 inference conv, stride 1, one group ([`Precision::Bf16`]) | AVX512_BF16 pairs, padded read, where the CPU has it ([`Bf16Rows`]); else as fp32 | fp32 |
+//! | bf16 inference linear layer ([`Precision::Bf16`]) | AVX512_BF16 pairs over 32-column weight panels, where the CPU has it; else as fp32 | fp32 |
 //!
 //! # Choosing the set once
 //! A [`KernelSet`] names the leaves a call may use. The process's set is
@@ -33,6 +35,7 @@ use std::cell::Cell;
 use std::sync::OnceLock;
 
 use super::avx512::Avx512;
+use super::avx512bf16::Avx512Bf16;
 use super::geom::Conv2dGeom;
 use super::par;
 use super::sgemm::gemm_strided;
@@ -60,6 +63,9 @@ use super::sgemm::gemm_strided;
 pub struct KernelSet {
     /// The AVX-512 leaf, when this set uses it.
     avx512: Option<Avx512>,
+    /// The AVX512_BF16 leaf, when this set has it: used only by inference
+    /// asked for in [`Precision::Bf16`], never by an fp32 kernel.
+    bf16: Option<Avx512Bf16>,
 }
 
 thread_local! {
@@ -70,12 +76,34 @@ thread_local! {
 impl KernelSet {
     /// The portable set: matrixmultiply's packed sgemm and plain loops. Runs on every CPU.
     pub fn portable() -> Self {
-        Self { avx512: None }
+        Self { avx512: None, bf16: None }
     }
 
-    /// The AVX-512 set, when this CPU has AVX-512F (whatever `EEGLENS_NO_AVX512` says).
+    /// The AVX-512 set, when this CPU has AVX-512F (whatever `EEGLENS_NO_AVX512`
+    /// says), with the AVX512_BF16 leaf when the CPU also has that.
     pub fn avx512() -> Option<Self> {
-        Avx512::detect().map(|t| Self { avx512: Some(t) })
+        Avx512::detect().map(|t| Self { avx512: Some(t), bf16: Avx512Bf16::detect() })
+    }
+
+    /// This set without its AVX512_BF16 leaf: what a CPU with AVX-512F but
+    /// without AVX512_BF16 runs (bf16 inference falls back to fp32).
+    pub fn without_bf16(self) -> Self {
+        Self { bf16: None, ..self }
+    }
+
+    /// Whether this set runs bf16 inference products (AVX512_BF16).
+    pub fn has_bf16(self) -> bool {
+        self.bf16.is_some()
+    }
+
+    /// The precision inference asked for in `wanted` runs in on this set:
+    /// [`Precision::Bf16`] only where the set has the AVX512_BF16 leaf,
+    /// otherwise [`Precision::Fp32`] (the fallback).
+    pub fn inference_precision(self, wanted: Precision) -> Precision {
+        match wanted {
+            Precision::Bf16 if self.has_bf16() => Precision::Bf16,
+            _ => Precision::Fp32,
+        }
     }
 
     /// Every set this CPU can run, the portable one first.
@@ -142,6 +170,55 @@ impl KernelConfig {
             let set = avx512.filter(|_| !avx512_disabled).unwrap_or_else(KernelSet::portable);
             KernelConfig { set, cpu_has_avx512: avx512.is_some(), avx512_disabled }
         })
+    }
+}
+
+impl KernelConfig {
+    /// Why this process's kernels cannot run [`Precision::Bf16`] inference
+    /// (which then falls back to fp32), or `None` when they can.
+    pub fn bf16_missing(&self) -> Option<String> {
+        if self.set.has_bf16() {
+            return None;
+        }
+        Some(if !self.cpu_has_avx512 {
+            "the CPU has no AVX-512F".to_string()
+        } else if Avx512Bf16::detect().is_none() {
+            "the CPU has no AVX512_BF16".to_string()
+        } else {
+            format!("{NO_AVX512_VAR} is set")
+        })
+    }
+}
+
+/// The arithmetic of an inference pass (`eeglens eval --precision`).
+///
+/// [`Precision::Fp32`] is the default and the reference: every kernel of the
+/// engine. [`Precision::Bf16`] rounds the operands of the convolutions' and
+/// linear layers' products to bf16 (8 significant bits) and accumulates in fp32, on CPUs
+/// with AVX512_BF16 ([`KernelSet::inference_precision`]); training and
+/// gradients are always fp32.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Precision {
+    /// 32-bit floats throughout
+    #[default]
+    Fp32,
+    /// bf16 operands, fp32 accumulation and outputs
+    Bf16,
+}
+
+impl Precision {
+    /// `"fp32"` or `"bf16"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -212,7 +289,60 @@ impl RowTable {
     }
 }
 
+/// The bf16 inference product and the conversion that feeds it (see
+/// [`Avx512Bf16`]). Only a set with AVX512_BF16 has one: holding a
+/// `Bf16Rows` is the policy's answer that a convolution runs in bf16.
+#[derive(Clone, Copy)]
+pub(crate) struct Bf16Rows(Avx512Bf16);
+
+impl Bf16Rows {
+    /// `C[m x n] = A B` over bf16 pairs; see [`Avx512Bf16::gemm_nn_rows`].
+    ///
+    /// # Panics
+    /// When `offs.len() != kq` or an operand does not fit its slice.
+    pub(crate) fn gemm_nn_rows(
+        self,
+        m: usize,
+        kq: usize,
+        n: usize,
+        a: &[f32],
+        lda: usize,
+        b: &[f32],
+        offs: &[usize],
+        c: &mut [f32],
+        ldc: usize,
+    ) {
+        self.0.gemm_nn_rows(m, kq, n, a, lda, b, offs, c, ldc);
+    }
+
+    /// Two fp32 rows into one row of bf16 pairs; see [`Avx512Bf16::pack_pairs`].
+    pub(crate) fn pack_pairs(self, lo: &[f32], hi: Option<&[f32]>, out: &mut [f32]) {
+        self.0.pack_pairs(lo, hi, out);
+    }
+
+    /// One fp32 row into bf16 pairs of consecutive values; see [`Avx512Bf16::pack_runs`].
+    pub(crate) fn pack_runs(self, x: &[f32], out: &mut [f32]) {
+        self.0.pack_runs(x, out);
+    }
+}
+
 impl KernelSet {
+    /// Whether a bf16 inference convolution runs in bf16 (stride 1, one
+    /// group, a set with AVX512_BF16), and the product that does it; `None`:
+    /// it runs in fp32.
+    pub(crate) fn bf16_conv(self, g: &Conv2dGeom) -> Option<Bf16Rows> {
+        if g.stride_h != 1 || g.stride_w != 1 || g.groups != 1 {
+            return None;
+        }
+        self.bf16.map(Bf16Rows)
+    }
+
+    /// Whether a bf16 inference linear layer runs in bf16 (a set with
+    /// AVX512_BF16), and the product that does it; `None`: fp32.
+    pub(crate) fn bf16_linear(self) -> Option<Bf16Rows> {
+        self.bf16.map(Bf16Rows)
+    }
+
     /// Whether a forward convolution reads its column matrix in place from a
     /// zero-padded copy of each sample (stride 1, one group, AVX-512), and the
     /// product that does it; `None`: build im2col tiles.

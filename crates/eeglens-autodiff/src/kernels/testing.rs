@@ -112,3 +112,11 @@ pub(crate) fn relu(v: f32) -> f32 {
 pub(crate) fn same_bits(a: &[f32], b: &[f32]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
+
+// One bf16 pair, `lo` in the low half (the portable rounding of the weights' packing).
+pub(crate) use super::conv::bf16_pair;
+
+/// `x` rounded to bf16 (nearest, ties to even), as an `f32`.
+pub(crate) fn to_bf16(x: f32) -> f32 {
+    f32::from_bits(bf16_pair(x, 0.0) << 16)
+}

@@ -29,6 +29,8 @@
 //!   while it is still in cache (`y`/`gy` are then strided views with row
 //!   stride `h_out * w_out`): every other forward, and every weight gradient.
 //! - [`col2im`]: the input gradient where it is not a forward convolution.
+//! - [`bf16`]: inference in bf16 ([`conv2d_forward_bf16`]), the padded read
+//!   over planes of channel pairs with the AVX512_BF16 product.
 //!
 //! Which strategy and which product kernel run is asked of the policy layer
 //! ([`super::products`]): each entry point reads the [`KernelSet`] once and
@@ -47,9 +49,13 @@
 //! Every product is single-threaded. Nothing here allocates (matrixmultiply
 //! allocates its own packing buffers inside each call).
 
+mod bf16;
 mod col2im;
 mod padded;
 mod tiled;
+
+pub(crate) use bf16::bf16_pair;
+pub use bf16::{conv2d_forward_bf16, ConvWeightsBf16};
 
 use super::geom::Conv2dGeom;
 use super::par;

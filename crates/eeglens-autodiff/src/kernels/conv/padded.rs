@@ -14,15 +14,19 @@
 //! Tiles hold [`Conv2dGeom::padded_tile_rows`] output rows (an output tile of
 //! about 128 KiB); the product writes a tile `ct` (`[c_out, rows * wp]`) and
 //! [`Padded::unpad`] copies it into `y`, adding the bias and the fused ReLU.
-//! Runs only when the policy hands it a [`RowTable`] (the AVX-512 set).
+//! Runs only when the policy hands it a [`RowTable`] (the AVX-512 set), or,
+//! for bf16 inference ([`super::bf16`]), a [`Bf16Rows`]: the same loop
+//! ([`drive`]) over a layout of channel pairs ([`Padded::pairs`]).
 
 use super::{batch_workers, relu_of, rows_per_task, split_inside_samples, Dims};
 use crate::kernels::geom::Conv2dGeom;
 use crate::kernels::par;
-use crate::kernels::products::RowTable;
+use crate::kernels::products::{Bf16Rows, RowTable};
 
-/// The padded layout of one geometry (stride 1, one group).
-struct Padded {
+/// The padded layout of one geometry (stride 1, one group): one plane per
+/// input channel (fp32), or per pair of input channels (bf16 pairs, see
+/// [`Padded::pairs`]).
+pub(super) struct Padded {
     /// padded width and height
     wp: usize,
     hp: usize,
@@ -35,20 +39,35 @@ struct Padded {
 }
 
 impl Padded {
-    /// The layout for `g` (stride 1, one group).
+    /// The fp32 layout for `g` (stride 1, one group): a plane per input channel.
     fn new(g: &Conv2dGeom) -> Self {
+        Self::with_planes(g, g.c_in)
+    }
+
+    /// The bf16 layout for `g`: a plane per pair of input channels `(2p, 2p + 1)`,
+    /// each element the two channels' values as one bf16 pair (the last pair's
+    /// high half zero when `c_in` is odd). Row `(p, kh, kw)` of the column
+    /// matrix of pairs is again one run of `xp`, so the product reads it in
+    /// place as the fp32 layout's; the weights pair the same channels
+    /// ([`super::bf16::ConvWeightsBf16`]). No larger than the fp32 layout, so
+    /// [`Conv2dGeom::padded_scratch`] holds it.
+    pub(super) fn pairs(g: &Conv2dGeom) -> Self {
+        Self::with_planes(g, g.c_in.div_ceil(2))
+    }
+
+    fn with_planes(g: &Conv2dGeom, planes: usize) -> Self {
         debug_assert!(g.stride_h == 1 && g.stride_w == 1 && g.groups == 1, "padded layout for {g:?}");
         let (wp, hp) = g.padded_dims();
         let plane = hp * wp;
-        let mut offs = Vec::with_capacity(g.c_in * g.k_h * g.k_w);
-        for c in 0..g.c_in {
+        let mut offs = Vec::with_capacity(planes * g.k_h * g.k_w);
+        for c in 0..planes {
             for kh in 0..g.k_h {
                 for kw in 0..g.k_w {
                     offs.push(c * plane + kh * wp + kw);
                 }
             }
         }
-        Self { wp, hp, xp_len: g.c_in * plane + g.k_w, tile_rows: g.padded_tile_rows(), offs }
+        Self { wp, hp, xp_len: planes * plane + g.k_w, tile_rows: g.padded_tile_rows(), offs }
     }
 
     /// Copies sample `x_s` (`[c_in, h, w]`) into `xp` with its zero border.
@@ -61,6 +80,33 @@ impl Padded {
                 xp[at..at + g.w].copy_from_slice(row);
             }
         }
+    }
+
+    /// Converts sample `x_s` (`[c_in, h, w]`) into bf16 pairs of channels in
+    /// `xp` (bit patterns in `f32` slots; the zero border is zero bits, two
+    /// bf16 zeros), in the layout of [`Padded::pairs`].
+    pub(super) fn pad_pairs(&self, leaf: Bf16Rows, g: &Conv2dGeom, x_s: &[f32], xp: &mut [f32]) {
+        let xp = &mut xp[..self.xp_len];
+        xp.fill(0.0);
+        let hw = g.h * g.w;
+        for p in 0..g.c_in.div_ceil(2) {
+            for ih in 0..g.h {
+                let lo = &x_s[2 * p * hw + ih * g.w..][..g.w];
+                let hi = (2 * p + 1 < g.c_in).then(|| &x_s[(2 * p + 1) * hw + ih * g.w..][..g.w]);
+                let at = p * self.hp * self.wp + (ih + g.pad_h) * self.wp + g.pad_w;
+                leaf.pack_pairs(lo, hi, &mut xp[at..at + g.w]);
+            }
+        }
+    }
+
+    /// The start of each column-matrix row in `xp`, relative to a tile's first row.
+    pub(super) fn offs(&self) -> &[usize] {
+        &self.offs
+    }
+
+    /// Padded width: output rows are this wide in a tile.
+    pub(super) fn wp(&self) -> usize {
+        self.wp
     }
 
     /// The tiles of output rows, `(oh0, rows)`.
@@ -114,17 +160,39 @@ pub(super) fn forward(
     relu: bool,
 ) {
     let pd = Padded::new(g);
-    let d = Dims::new(g);
+    let kg = Dims::new(g).kg;
+    let pad = |x_s: &[f32], xp: &mut [f32]| pd.pad(g, x_s, xp);
     let tile = |xp: &[f32], ct: &mut [f32], (oh0, n_rows): (usize, usize), r0: usize| {
         let n = n_rows * pd.wp;
         let m = ct.len() / n;
-        rows.gemm_nn_rows(m, d.kg, n, &w[r0 * d.kg..], d.kg, &xp[oh0 * pd.wp..], &pd.offs, 0.0, ct, n);
+        rows.gemm_nn_rows(m, kg, n, &w[r0 * kg..], kg, &xp[oh0 * pd.wp..], &pd.offs, 0.0, ct, n);
     };
+    drive(g, &pd, x, b, y, scratch, relu, pad, tile);
+}
+
+/// The loop of a padded forward, whatever the arithmetic: each sample is
+/// padded into a worker's scratch by `pad`, then each tile of output rows is
+/// computed by `tile(xp, ct, (oh0, rows), r0)` (output channels from `r0`,
+/// as many as `ct` holds rows of `rows * wp`) and copied into `y` with the
+/// bias and the fused ReLU. Samples go to workers in blocks; with fewer
+/// samples than threads, each tile is split over output channels instead.
+pub(super) fn drive(
+    g: &Conv2dGeom,
+    pd: &Padded,
+    x: &[f32],
+    b: Option<&[f32]>,
+    y: &mut [f32],
+    scratch: &mut [f32],
+    relu: bool,
+    pad: impl Fn(&[f32], &mut [f32]) + Sync,
+    tile: impl Fn(&[f32], &mut [f32], (usize, usize), usize) + Sync,
+) {
+    let d = Dims::new(g);
     if split_inside_samples(g) {
         let (xp, ct) = scratch.split_at_mut(pd.xp_len);
         let rpt = rows_per_task(g.c_out);
         for (x_s, y_s) in x.chunks_exact(d.x_ps).zip(y.chunks_exact_mut(d.y_ps)) {
-            pd.pad(g, x_s, xp);
+            pad(x_s, xp);
             let xp = &*xp;
             for t in pd.tiles(g) {
                 let n = t.1 * pd.wp;
@@ -140,7 +208,7 @@ pub(super) fn forward(
     par::zip_chunks_mut(y, spw * d.y_ps, scratch, per, |blk, y_blk, mine| {
         let (xp, ct) = mine.split_at_mut(pd.xp_len);
         for (i, y_s) in y_blk.chunks_exact_mut(d.y_ps).enumerate() {
-            pd.pad(g, &x[(blk * spw + i) * d.x_ps..][..d.x_ps], xp);
+            pad(&x[(blk * spw + i) * d.x_ps..][..d.x_ps], xp);
             for t in pd.tiles(g) {
                 let ct = &mut ct[..g.c_out * t.1 * pd.wp];
                 tile(xp, ct, t, 0);
