@@ -264,9 +264,23 @@ fn load_single(run_dir: &Path, interpret_dir: Option<&Path>) -> Result<ReportInp
     let model = model_summary(&run, &mut missing)?;
     // A regression's test evaluation has its own figures (MAE, R², r), not a classifier's.
     let (eval, regression) = if run.config().data.target.is_some() {
-        (None, regression_report(&run, &mut missing)?)
+        (
+            None,
+            test_eval(
+                &run,
+                &mut missing,
+                "the test figures (MAE, RMSE, R² and r per window and per subject) and the predicted-against-true scatter",
+            )?,
+        )
     } else {
-        (test_report(&run, &mut missing)?, None)
+        (
+            test_eval(
+                &run,
+                &mut missing,
+                "the test accuracies (per window and per subject), the confusion matrix and the test's chance verdict",
+            )?,
+            None,
+        )
     };
     let baseline = run.baseline().map_err(run_err)?;
     // The band-power baseline classifies: a regression has none.
@@ -411,27 +425,14 @@ fn model_summary(run: &RunDir, missing: &mut Vec<MissingPart>) -> Result<ModelSu
     Ok(model)
 }
 
-/// The run's evaluation on the test split, when `eval-test.json` is there.
-fn test_report(run: &RunDir, missing: &mut Vec<MissingPart>) -> Result<Option<EvalReport>, ReportError> {
-    let eval_path = run.eval_path("test");
-    if eval_path.is_file() {
-        return Ok(Some(read_json(&eval_path)?));
-    }
-    lack(
-        missing,
-        "training",
-        eval_path.clone(),
-        "the test accuracies (per window and per subject), the confusion matrix and the test's chance verdict",
-        "not found (`eeglens eval --run RUN_DIR` writes it)".into(),
-    );
-    Ok(None)
-}
-
-/// A regression's evaluation on the test split, when `eval-test.json` is there.
-fn regression_report(
+/// The run's evaluation on the test split (a classification's `EvalReport` or a
+/// regression's `RegressionReport`), when `eval-test.json` is there; else the
+/// missing part, naming `what` the page lacks without it.
+fn test_eval<T: serde::de::DeserializeOwned>(
     run: &RunDir,
     missing: &mut Vec<MissingPart>,
-) -> Result<Option<eeglens_train::RegressionReport>, ReportError> {
+    what: &str,
+) -> Result<Option<T>, ReportError> {
     let eval_path = run.eval_path("test");
     if eval_path.is_file() {
         return Ok(Some(read_json(&eval_path)?));
@@ -440,7 +441,7 @@ fn regression_report(
         missing,
         "training",
         eval_path.clone(),
-        "the test figures (MAE, RMSE, R² and r per window and per subject) and the predicted-against-true scatter",
+        what,
         "not found (`eeglens eval --run RUN_DIR` writes it)".into(),
     );
     Ok(None)

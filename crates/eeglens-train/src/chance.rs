@@ -158,7 +158,7 @@ impl ChanceReport {
     /// When `reports` is empty.
     pub fn pooled(reports: &[&EvalReport]) -> Self {
         assert!(!reports.is_empty(), "pooled: no evaluation");
-        let mut all = reports[0].clone();
+        let mut all = reports[0].without_windows();
         for r in &reports[1..] {
             for (rows, add) in
                 [(&mut all.confusion, &r.confusion), (&mut all.subject_confusion, &r.subject_confusion)]
