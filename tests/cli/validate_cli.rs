@@ -114,6 +114,23 @@ fn tiny_grid_schema_rerun_refusal_and_merge() {
     assert!(text.contains("validate.json"), "{text}");
     assert_eq!(std::fs::read(&cell_json).unwrap(), before);
 
+    // A cell computed by another build of eeglens is refused, not reused: its defaults and verdict may differ.
+    let mut edited: serde_json::Value = serde_json::from_slice(&before).unwrap();
+    assert!(
+        edited["build"].as_str().is_some_and(|b| b.starts_with(env!("CARGO_PKG_VERSION"))),
+        "{}",
+        edited["build"]
+    );
+    edited["build"] = "0.0.0+0123456789ab".into();
+    let edited = serde_json::to_vec_pretty(&edited).unwrap();
+    std::fs::write(&cell_json, &edited).unwrap();
+    let o =
+        bin().arg("validate").args(TINY).args(["--permutations", "99", "--out"]).arg(&out).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("another build") && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(&cell_json).unwrap(), edited, "the old cell is left as it was");
+    std::fs::write(&cell_json, &before).unwrap();
+
     // Another grid in the same directory is refused without --force.
     let mut other: Vec<&str> = TINY.to_vec();
     other[11] = "0,2";

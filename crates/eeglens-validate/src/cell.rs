@@ -16,9 +16,11 @@
 //!   once used (they are large and the data are regenerated from the seed;
 //!   the candidates' validation figures stay in `cell.json`).
 //!
-//! A cell whose `cell.json` is present and matches the grid and the cell is
-//! skipped; a directory without `cell.json` (an interrupted cell) is
-//! removed and the cell run again.
+//! A cell whose `cell.json` is present and matches the grid, the cell and the
+//! build of eeglens ([`build_id`]) is skipped; one written by another build is
+//! refused (its verdict and readings follow that build's defaults) until it is
+//! recomputed with `force`; a directory without `cell.json` (an interrupted
+//! cell) is removed and the cell run again.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -265,6 +267,10 @@ pub struct CellFile {
     pub threads: usize,
     /// version of eeglens-validate that ran the cell
     pub version: String,
+    /// the build that ran the cell ([`build_id`]); absent in cells written
+    /// before builds were recorded
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<String>,
     /// the results
     pub result: CellResult,
 }
@@ -376,6 +382,40 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ValidateErro
     eeglens_io::atomic::write_file(path, bytes).map_err(io(path))
 }
 
+/// The build of eeglens running now: the package version and the first 12
+/// hex digits of the SHA-256 of the running executable (`version+unknown`
+/// when the executable cannot be read). Two cells of one grid are
+/// comparable only when one build computed both: a new build may change
+/// the training defaults, the chance verdict or the readings while the grid,
+/// and so its hash, stays the same.
+pub fn build_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let version = env!("CARGO_PKG_VERSION");
+        match std::env::current_exe().and_then(|p| hash_file(&p)) {
+            Ok(h) => format!("{version}+{}", &h[..12]),
+            Err(_) => format!("{version}+unknown"),
+        }
+    })
+}
+
+/// SHA-256 of a file's bytes, in hex.
+fn hash_file(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// Runs one cell of `grid` under the output directory `out` (or skips it
 /// when its `cell.json` is already there and matches).
 ///
@@ -457,6 +497,7 @@ pub fn run_cell(
         train: tcfg,
         threads,
         version: env!("CARGO_PKG_VERSION").into(),
+        build: Some(build_id().to_string()),
         result,
     };
     let text = serde_json::to_string_pretty(&file).expect("a cell file always serialises");
@@ -508,7 +549,17 @@ fn done_or_fresh(
     if json.is_file() && !opts.force {
         let file = read_cell_file(json)?;
         if file.grid_hash == hash && file.cell == *cell {
-            return Ok(Some(CellRun::Skipped(Box::new(file))));
+            let this = build_id();
+            if file.build.as_deref() == Some(this) {
+                return Ok(Some(CellRun::Skipped(Box::new(file))));
+            }
+            return Err(ValidateError::Out {
+                path: dir.to_path_buf(),
+                msg: format!(
+                    "cell.json was computed by another build of eeglens ({}; this one is {this}), whose defaults and verdict may differ; pass --force to recompute it",
+                    file.build.as_deref().unwrap_or("a build that did not record itself")
+                ),
+            });
         }
         return Err(ValidateError::Out {
             path: dir.to_path_buf(),
@@ -769,4 +820,76 @@ fn remove_used(run: &RunDir) -> Result<(), ValidateError> {
         std::fs::remove_dir_all(&candidates).map_err(io(&candidates))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::tests::cell as result;
+
+    fn file_with(build: Option<&str>) -> (GridSpec, CellSpec, CellFile) {
+        let g = GridSpec::quick("shallow");
+        let c = g.cells()[0].clone();
+        let mut r = result(c.index, c.size, 1.0, 0.9, true, (Some("theta"), true, true));
+        r.name = c.name.clone();
+        let f = CellFile {
+            schema: CELL_SCHEMA.into(),
+            grid_hash: g.hash(),
+            grid: g.clone(),
+            cell: c.clone(),
+            train: train_config(&g, &c),
+            threads: 2,
+            version: env!("CARGO_PKG_VERSION").into(),
+            build: build.map(String::from),
+            result: r,
+        };
+        (g, c, f)
+    }
+
+    #[test]
+    fn the_build_id_is_the_version_and_a_hash_of_the_executable() {
+        let id = build_id();
+        let (version, hash) = id.split_once('+').expect("version+hash");
+        assert_eq!(version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(hash.len(), 12, "{id}");
+        assert!(hash.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+        let exe = std::env::current_exe().unwrap();
+        assert_eq!(&hash_file(&exe).unwrap()[..12], hash);
+        // Independent check of the hash itself: SHA-256 of "abc".
+        let p = std::env::temp_dir().join(format!("eeglens-validate-abc-{}", std::process::id()));
+        std::fs::write(&p, b"abc").unwrap();
+        let h = hash_file(&p).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn a_cell_of_another_build_is_refused_not_reused() {
+        let dir = std::env::temp_dir().join(format!("eeglens-validate-build-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let json = dir.join("cell.json");
+        let opts = CellOptions::default();
+        for (build, reused) in [(Some(build_id()), true), (Some("0.0.0+0123456789ab"), false), (None, false)]
+        {
+            let (g, c, f) = file_with(build);
+            let text = serde_json::to_string_pretty(&f).unwrap();
+            std::fs::write(&json, &text).unwrap();
+            let got = done_or_fresh(&c, &dir, &json, &g.hash(), &opts);
+            match (reused, got) {
+                (true, Ok(Some(CellRun::Skipped(back)))) => assert_eq!(*back, f),
+                (false, Err(ValidateError::Out { msg, .. })) => {
+                    assert!(msg.contains("another build") && msg.contains("--force"), "{msg}");
+                    assert_eq!(std::fs::read_to_string(&json).unwrap(), text, "the cell is left as it was");
+                }
+                (r, other) => panic!("build {build:?} (reuse {r}): {other:?}"),
+            }
+        }
+        // With force the old cell is discarded and its directory made afresh.
+        let (g, c, _) = file_with(Some("0.0.0+0123456789ab"));
+        let forced = CellOptions { force: true, ..CellOptions::default() };
+        assert!(matches!(done_or_fresh(&c, &dir, &json, &g.hash(), &forced), Ok(None)));
+        assert!(!json.exists() && dir.is_dir());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -102,9 +102,10 @@ fn intro(o: &mut String, doc: &ValidateDoc) {
     );
     let _ = write!(
         o,
-        "<h1>eeglens validate: planted ground truth</h1><p>Grid <code>{}</code>: {} cells ({} with a planted effect, {} null), \
+        "<h1>eeglens validate: planted ground truth</h1><p>Grid <code>{}</code>{}: {} cells ({} with a planted effect, {} null), \
          {} subjects x {} min each, <code>{}</code> trained {} epochs with the training defaults. {}.</p>",
         esc(&doc.grid_hash),
+        doc.build.as_deref().map_or(String::new(), |b| format!(", every cell computed by eeglens <code>{}</code>", esc(b))),
         doc.cells.len(),
         s.effect_cells,
         s.null_cells,

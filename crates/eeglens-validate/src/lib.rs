@@ -38,6 +38,10 @@
 //! - Cells are independent: one process per cell (a job array) or all in
 //!   one; a cell writes only `OUT/cells/<name>/`, and `cell.json` last, so
 //!   a finished cell is never run twice and an interrupted one is redone.
+//!   A finished cell counts only for the build that computed it
+//!   ([`cell::build_id`]): a rerun with another build refuses it until
+//!   `--force` recomputes it, and `--merge` refuses cells of two builds, so
+//!   one build's defaults and verdict judge a whole grid.
 //! - The network is trained with `TrainConfig::default()` except the
 //!   model, the epochs and the seed, so the grid measures the default recipe
 //!   as it is when the grid runs (`cell.json` records it).

@@ -151,6 +151,10 @@ pub struct ValidateDoc {
     pub grid_hash: String,
     /// the grid
     pub grid: GridSpec,
+    /// the build of eeglens that computed every cell ([`crate::cell::build_id`]);
+    /// absent for cells written before builds were recorded
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<String>,
     /// the training recipe (seed 0 shown; each cell trains with its own seed)
     pub train: eeglens_train::TrainConfig,
     /// how the interpretation differs from `eeglens interpret`'s defaults
@@ -215,6 +219,16 @@ pub fn assemble(files: Vec<(PathBuf, CellFile)>) -> Result<ValidateDoc, Validate
                 f.cell.name
             )));
         }
+        if f.build != first.build {
+            let name = |b: &Option<String>| b.clone().unwrap_or_else(|| "unrecorded".into());
+            return Err(ValidateError::Merge(format!(
+                "{} and {}: computed by different builds of eeglens ({} and {}); recompute the older cells with this build (--force) so that one build's defaults judge the whole grid",
+                path.display(),
+                first_path.display(),
+                name(&f.build),
+                name(&first.build)
+            )));
+        }
         if recipe(&f) != recipe(first) {
             return Err(ValidateError::Merge(format!(
                 "{} and {}: trained with different recipes (the training defaults changed between runs)",
@@ -253,6 +267,7 @@ pub fn assemble(files: Vec<(PathBuf, CellFile)>) -> Result<ValidateDoc, Validate
     Ok(ValidateDoc {
         schema: SCHEMA.into(),
         grid_hash: hash,
+        build: first.build.clone(),
         train: recipe(first),
         interpret_note: interpret_note(&grid),
         summary: summarise(&cells),
@@ -304,6 +319,7 @@ mod tests {
                     train: crate::cell::train_config(g, &c),
                     threads: 2,
                     version: "test".into(),
+                    build: Some("test+000000000000".into()),
                     result: r,
                 };
                 (PathBuf::from(format!("out/cells/{}/cell.json", c.name)), f)
@@ -323,6 +339,7 @@ mod tests {
         let g = tiny();
         let doc = assemble(files(&g)).unwrap();
         assert_eq!(doc.cells.len(), 3);
+        assert_eq!(doc.build.as_deref(), Some("test+000000000000"));
         assert_eq!(doc.grid_hash, g.hash());
         assert_eq!(doc.summary.effect_cells, 2);
         // Order of the files does not matter.
@@ -361,6 +378,19 @@ mod tests {
         let mut f = files(&g);
         f[0].1.grid.epochs += 1;
         assert!(merge_err(f).contains("does not match its grid"));
+    }
+
+    #[test]
+    fn merge_refuses_cells_of_two_builds() {
+        let g = tiny();
+        let mut f = files(&g);
+        f[1].1.build = Some("test+111111111111".into());
+        let m = merge_err(f);
+        assert!(m.contains("different builds") && m.contains("test+111111111111"), "{m}");
+        // Cells written before builds were recorded merge among themselves.
+        let mut f = files(&g);
+        f.iter_mut().for_each(|(_, c)| c.build = None);
+        assert_eq!(assemble(f).unwrap().cells.len(), 3);
     }
 
     #[test]
