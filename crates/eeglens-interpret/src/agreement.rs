@@ -193,6 +193,7 @@ mod tests {
                     contrast: 0.0,
                     p: 1.0,
                     p_contrast: 1.0,
+                    z: 0.0,
                 })
                 .collect(),
             channels: Ordered(vec![

@@ -266,6 +266,14 @@ pub struct BandContrast {
     pub p: f64,
     /// the permutation p of the contrast alone (family-wise over the bands)
     pub p_contrast: f64,
+    /// the contrast standardised by the band's own permutation null:
+    /// `(contrast - mean*) / sd*` over the permutations' contrasts of this band
+    /// (0 when the null does not vary). Bands differ in how much their contrast
+    /// varies between subjects without any class difference (alpha most), which
+    /// the raw contrast does not account for; recorded so that a ranking by it
+    /// can be measured against the ranking by `contrast`
+    #[serde(default)]
+    pub z: f64,
 }
 
 /// The spectral reading of one method, the `M` of `interpret.json`.
@@ -475,7 +483,7 @@ fn read_with(
     // Per item, channel and band: what the band test permutes.
     let item_cb: Vec<&[f64]> = bp.chunks_exact(n_ch * n_b).collect();
     let observed = contrasts(&item_cb, groups, n_ch, n_b);
-    let p_contrast =
+    let (p_contrast, z) =
         max_stat_permutation(&item_cb, groups, scheme, &observed, n_ch, opts.permutations, opts.seed);
     let bands: Vec<BandContrast> = opts
         .bands
@@ -489,6 +497,7 @@ fn read_with(
             contrast: observed[b],
             p: p_contrast[b].max(opts.floor),
             p_contrast: p_contrast[b],
+            z: z[b],
         })
         .collect();
     let channels = Ordered(
@@ -661,8 +670,9 @@ impl Reading {
     }
 }
 
-/// Family-wise permutation p-values of the band contrasts (max statistic over the bands).
-/// Under [`Scheme::Pairs`] the labels are swapped within complete pairs
+/// Family-wise permutation p-values of the band contrasts (max statistic over the bands),
+/// and each band's contrast standardised by its own permutation distribution
+/// (`BandContrast::z`). Under [`Scheme::Pairs`] the labels are swapped within complete pairs
 /// instead of shuffled, under [`Scheme::Blocks`] shuffled within each block.
 fn max_stat_permutation(
     values: &[&[f64]],
@@ -672,7 +682,7 @@ fn max_stat_permutation(
     n_ch: usize,
     permutations: usize,
     seed: u64,
-) -> Vec<f64> {
+) -> (Vec<f64>, Vec<f64>) {
     // Only items of the two contrasted classes take part.
     let idx: Vec<usize> = (0..groups.len()).filter(|&i| groups[i] < 2).collect();
     let sub: Vec<&[f64]> = idx.iter().map(|&i| values[i]).collect();
@@ -707,6 +717,7 @@ fn max_stat_permutation(
     let mut block_labels: Vec<usize> = Vec::new();
     let mut rng = Rng::new(seed).fork(0xB4D5);
     let mut exceed = vec![0usize; observed.len()];
+    let (mut sum, mut sum_sq) = (vec![0.0f64; observed.len()], vec![0.0f64; observed.len()]);
     // A relative tolerance, so a permutation equal to the observed labelling counts.
     let tol = 1e-12;
     for _ in 0..permutations {
@@ -736,8 +747,30 @@ fn max_stat_permutation(
                 *e += 1;
             }
         }
+        for (b, &v) in stats.iter().enumerate() {
+            sum[b] += v;
+            sum_sq[b] += v * v;
+        }
     }
-    exceed.iter().map(|&e| (1 + e) as f64 / (1 + permutations) as f64).collect()
+    let p = exceed.iter().map(|&e| (1 + e) as f64 / (1 + permutations) as f64).collect();
+    let z = observed
+        .iter()
+        .enumerate()
+        .map(|(b, &o)| {
+            if permutations < 2 || !o.is_finite() {
+                return 0.0;
+            }
+            let n = permutations as f64;
+            let mean = sum[b] / n;
+            let var = ((sum_sq[b] - n * mean * mean) / (n - 1.0)).max(0.0);
+            if var > 0.0 && var.is_finite() {
+                (o - mean) / var.sqrt()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    (p, z)
 }
 
 /// How well the network tells the two classes apart on a split, with a
@@ -1137,8 +1170,9 @@ mod tests {
         assert_relative_eq!(c[2], l14, max_relative = TOL);
         assert_relative_eq!(c[0], l14 / 2.0 / 2.0, max_relative = TOL);
         assert!(c[3] > c[2], "{c:?}");
-        let p = max_stat_permutation(&refs, &groups, Scheme::Shuffle, &c, n_ch, 199, 3);
+        let (p, z) = max_stat_permutation(&refs, &groups, Scheme::Shuffle, &c, n_ch, 199, 3);
         assert!(p[3] < 0.01 && p[0] > 0.5, "{p:?}");
+        assert!(z[3] > 3.0 && z[3] > z[0], "{z:?}");
         // Averaged over all eight channels, the broad alpha difference would have led.
         assert!((l8 - l14 / 2.0) / 8.0 < (l14 / 2.0 + 7.0 * l14) / 8.0);
     }

@@ -163,7 +163,7 @@ mod tests {
     use super::*;
 
     fn band(name: &str, lo: f64, hi: f64, contrast: f64, p: f64) -> BandContrast {
-        BandContrast { name: name.into(), lo, hi, log_ratio: 0.0, contrast, p, p_contrast: p }
+        BandContrast { name: name.into(), lo, hi, log_ratio: 0.0, contrast, p, p_contrast: p, z: 0.0 }
     }
 
     /// Four bands, six channels; `theta` carries the values given, the other bands `base`.
