@@ -47,19 +47,23 @@ def score_cell(cell_dir, sub, result):
         if not r:
             continue
         claim = r["top_band"]
-        hit = ch = False
+        # The alternative ranking: among the same significant bands, the largest z.
+        sig = [b for b in r["bands"] if b["p"] < 0.05 and "z" in b]
+        claim_z = max(sig, key=lambda b: b["z"])["name"] if sig else None
+        hit = hit_z = ch = False
         if centre is not None:
             band = next(b for b in r["bands"] if b["lo"] <= centre < b["hi"])
             hit = claim == band["name"]
+            hit_z = claim_z == band["name"]
             ch = rank_hit(r, band["name"], result["channels"])
-        row["methods"][m] = {"claim": claim, "hit": hit, "channels": ch}
+        row["methods"][m] = {"claim": claim, "hit": hit, "channels": ch, "claim_z": claim_z, "hit_z": hit_z}
     return row
 
 
 def tally(rows):
     t = {"effect": 0, "learned": 0, "detectable": 0, "accurate": 0, "null": 0, "null_learned": 0,
          "null_claims": 0, "null_reads": 0, "missing": 0}
-    hits = {m: [0, 0, 0] for m in METHODS}  # band hit, channels hit, read
+    hits = {m: [0, 0, 0, 0] for m in METHODS}  # band hit, channels hit, read, band hit by z
     for r in rows:
         if r is None:
             t["missing"] += 1
@@ -81,6 +85,7 @@ def tally(rows):
                 hits[m][0] += s["hit"]
                 hits[m][1] += s["channels"]
                 hits[m][2] += 1
+                hits[m][3] += s["hit_z"]
     return t, hits
 
 
@@ -91,8 +96,8 @@ def show(label, rows):
           f"{pct(t['accurate'], t['detectable'])}; nulls learned {t['null_learned']}/{t['null']}, "
           f"claims {t['null_claims']}/{t['null_reads']}" + (f"; NOT READ {t['missing']}" if t["missing"] else ""))
     for m in METHODS:
-        h, c, n = hits[m]
-        print(f"    {m:8s} band hit {pct(h, n)}   planted channels near the top {pct(c, n)}")
+        h, c, n, hz = hits[m]
+        print(f"    {m:8s} band hit {pct(h, n)}   planted channels near the top {pct(c, n)}   band hit ranked by z {pct(hz, n)}")
 
 
 def main(sub, grids):
@@ -110,7 +115,8 @@ def main(sub, grids):
             rows["auto"].append(ra if model == "shallow" else rb)
             r = ra if model == "shallow" else rb
             if r is not None and r["size"] > 0:
-                marks = " ".join(f"{m}:{(s['claim'] or '-')}{'+' if s['hit'] else ''}" for m, s in r["methods"].items())
+                marks = " ".join(f"{m}:{(s['claim'] or '-')}{'+' if s['hit'] else ''}/z:{(s['claim_z'] or '-')}{'+' if s['hit_z'] else ''}"
+                                 for m, s in r["methods"].items())
                 print(f"  {name[:38]:38} {model:8} acc {r['accuracy']:.3f} p_subj {r['p_subjects']} "
                       f"{'learned' if r['learned'] else 'NOT'} {marks}")
         for k, v in rows.items():
