@@ -8,7 +8,8 @@
 //! global rayon pool; `RAYON_NUM_THREADS=1` for one). `rvgg_conv_total_flop`
 //! times a whole training step's convolutions (forward, backward-input except
 //! for conv1 whose input needs no gradient, backward-weight with bias) in one
-//! iteration; `gemm_flop` is the 1024^3 reference point on all threads and on one.
+//! iteration; `gemm_flop` is the 1024^3 reference point on all threads and on one;
+//! `linear_fc1_flop` times the three products of R-VGG's first classifier layer.
 //! `conv2d_forward_bf16_flop` is the inference forward in bf16 (AVX512_BF16;
 //! the fp32 forward on CPUs without it).
 //!
@@ -204,6 +205,33 @@ fn bench_gemm<M: Measurement>(c: &mut Criterion<M>) {
     group.finish();
 }
 
+/// R-VGG's first classifier layer (6144 -> 1024, batch 40): its three
+/// products, as `ops::linear` and its backward call them.
+fn bench_linear<M: Measurement>(c: &mut Criterion<M>) {
+    const IN: usize = 6144;
+    const OUT: usize = 1024;
+    let mut rng = Rng::new(3);
+    let x = random(&mut rng, BATCH * IN);
+    let w = random(&mut rng, OUT * IN);
+    let gy = random(&mut rng, BATCH * OUT);
+    let mut y = vec![0.0f32; BATCH * OUT];
+    let mut gx = vec![0.0f32; BATCH * IN];
+    let mut gw = vec![0.0f32; OUT * IN];
+    let mut group = c.benchmark_group("linear_fc1_flop");
+    group.throughput(Throughput::Elements(2 * (BATCH * IN * OUT) as u64));
+    let id = |what: &str| BenchmarkId::new(what, format!("batch{BATCH}"));
+    group.bench_function(id("forward_x_wT"), |bch| {
+        bch.iter(|| kernels::gemm(BATCH, IN, OUT, 1.0, &x, false, &w, true, 0.0, black_box(&mut y)))
+    });
+    group.bench_function(id("input_grad_gy_w"), |bch| {
+        bch.iter(|| kernels::gemm(BATCH, OUT, IN, 1.0, &gy, false, &w, false, 0.0, black_box(&mut gx)))
+    });
+    group.bench_function(id("weight_grad_gyT_x"), |bch| {
+        bch.iter(|| kernels::gemm(OUT, BATCH, IN, 1.0, &gy, true, &x, false, 0.0, black_box(&mut gw)))
+    });
+    group.finish();
+}
+
 fn bench_pool<M: Measurement>(c: &mut Criterion<M>) {
     let mut rng = Rng::new(2);
     let mut fwd = c.benchmark_group("max_pool2d_forward_elem");
@@ -287,12 +315,14 @@ fn main() {
         let mut c = config().with_measurement(CpuTime).configure_from_args();
         bench_conv(&mut c);
         bench_gemm(&mut c);
+        bench_linear(&mut c);
         bench_pool(&mut c);
         c.final_summary();
     } else {
         let mut c = config().configure_from_args();
         bench_conv(&mut c);
         bench_gemm(&mut c);
+        bench_linear(&mut c);
         bench_pool(&mut c);
         c.final_summary();
     }

@@ -30,25 +30,32 @@ pub const MIN_POOLED: usize = 1 << 14;
 /// The default bound on the bytes held by the pool (1 GiB).
 pub const DEFAULT_LIMIT: usize = 1 << 30;
 
-struct Pool {
+struct Pool<T> {
     /// Cached buffers (holding their last values), in the order they were returned.
-    free: Vec<Vec<f32>>,
+    free: Vec<Vec<T>>,
     /// Bytes held by `free`.
     bytes: usize,
 }
 
-static POOL: Mutex<Pool> = Mutex::new(Pool { free: Vec::new(), bytes: 0 });
+static POOL: Mutex<Pool<f32>> = Mutex::new(Pool { free: Vec::new(), bytes: 0 });
+/// `u32` buffers (max-pool switches), under the same bound as the `f32` ones
+/// but counted apart.
+static POOL_U32: Mutex<Pool<u32>> = Mutex::new(Pool { free: Vec::new(), bytes: 0 });
 static LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_LIMIT);
 
-fn bytes_of(v: &Vec<f32>) -> usize {
-    v.capacity() * std::mem::size_of::<f32>()
+fn bytes_of<T>(v: &Vec<T>) -> usize {
+    v.capacity() * std::mem::size_of::<T>()
 }
 
-fn lock() -> std::sync::MutexGuard<'static, Pool> {
+fn lock() -> std::sync::MutexGuard<'static, Pool<f32>> {
+    lock_of(&POOL)
+}
+
+fn lock_of<T>(pool: &'static Mutex<Pool<T>>) -> std::sync::MutexGuard<'static, Pool<T>> {
     // A panic while the lock was held cannot leave the list inconsistent
     // (every update is a single push or swap_remove), so a poisoned lock is
     // still usable.
-    POOL.lock().unwrap_or_else(|e| e.into_inner())
+    pool.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// An empty buffer that can hold `n` elements without reallocating, reusing a
@@ -71,10 +78,31 @@ pub fn overwritten(n: usize) -> Vec<f32> {
     v
 }
 
+/// `n` `u32`s whose values are unspecified, in a reused buffer where
+/// possible (max-pool switches, which the kernel writes in full).
+pub fn overwritten_u32(n: usize) -> Vec<u32> {
+    let mut v = cached_in(&POOL_U32, n);
+    if v.len() >= n {
+        v.truncate(n);
+    } else {
+        v.resize(n, 0);
+    }
+    v
+}
+
+/// Hands a `u32` buffer back for reuse (as [`give`]).
+pub fn give_u32(v: Vec<u32>) {
+    give_to(&POOL_U32, v);
+}
+
 /// A cached buffer with capacity for `n` (any length), or a new empty one.
 fn cached(n: usize) -> Vec<f32> {
+    cached_in(&POOL, n)
+}
+
+fn cached_in<T>(pool: &'static Mutex<Pool<T>>, n: usize) -> Vec<T> {
     if n >= MIN_POOLED {
-        let mut p = lock();
+        let mut p = lock_of(pool);
         let best = p
             .free
             .iter()
@@ -108,12 +136,16 @@ pub fn collect(n: usize, values: impl Iterator<Item = f32>) -> Vec<f32> {
 /// Hands a buffer back for reuse (dropped instead when it is small or the
 /// pool is full: the oldest buffers go first).
 pub fn give(v: Vec<f32>) {
+    give_to(&POOL, v);
+}
+
+fn give_to<T>(pool: &'static Mutex<Pool<T>>, v: Vec<T>) {
     let limit = LIMIT.load(Ordering::Relaxed);
     let size = bytes_of(&v);
     if v.capacity() < MIN_POOLED || size > limit {
         return;
     }
-    let mut p = lock();
+    let mut p = lock_of(pool);
     while p.bytes + size > limit && !p.free.is_empty() {
         let old = p.free.remove(0);
         p.bytes -= bytes_of(&old);
@@ -131,7 +163,12 @@ pub fn limit() -> usize {
 /// releases what exceeds it.
 pub fn set_limit(bytes: usize) {
     LIMIT.store(bytes, Ordering::Relaxed);
-    let mut p = lock();
+    trim(&POOL, bytes);
+    trim(&POOL_U32, bytes);
+}
+
+fn trim<T>(pool: &'static Mutex<Pool<T>>, bytes: usize) {
+    let mut p = lock_of(pool);
     while p.bytes > bytes && !p.free.is_empty() {
         let old = p.free.remove(0);
         p.bytes -= bytes_of(&old);
@@ -140,9 +177,8 @@ pub fn set_limit(bytes: usize) {
 
 /// Releases every cached buffer to the allocator.
 pub fn clear() {
-    let mut p = lock();
-    p.free.clear();
-    p.bytes = 0;
+    trim(&POOL, 0);
+    trim(&POOL_U32, 0);
 }
 
 /// Bytes currently cached.
@@ -208,6 +244,17 @@ mod tests {
         let longer = overwritten(n + 10);
         assert_eq!(longer.len(), n + 10);
         assert!(longer[n - 10..].iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn a_returned_u32_buffer_is_reused_and_has_the_requested_length() {
+        let n = MIN_POOLED * 9 + 7;
+        let v = overwritten_u32(n);
+        assert_eq!(v.len(), n);
+        let ptr = v.as_ptr();
+        give_u32(v);
+        let w = overwritten_u32(n - 3);
+        assert_eq!((w.as_ptr(), w.len()), (ptr, n - 3), "the cached u32 buffer was not reused");
     }
 
     #[test]

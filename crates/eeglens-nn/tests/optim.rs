@@ -88,3 +88,47 @@ fn every_optimizer_resumes_exactly_from_a_checkpoint() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Adam without clipping sums the gradient norm in its own pass over each
+/// gradient: the same parameters and the same norm, bit for bit, as the
+/// separate norm pass (which runs when clipping is on; a bound of 1e30 never
+/// scales the gradient), on tensors of one chunk and of many, with a
+/// parameter that has no gradient, on 1 and 2 threads.
+#[test]
+fn adam_sums_the_norm_in_its_own_pass_bit_for_bit() {
+    let shapes: [&[usize]; 4] = [&[3], &[70_001], &[40, 1024], &[5]];
+    let mut rng = Rng::new(9);
+    let mut randn = |s: &[usize]| {
+        Tensor::from_vec(s, (0..s.iter().product()).map(|_| rng.normal() as f32).collect()).expect("shape")
+    };
+    let init: Vec<Tensor> = shapes.iter().map(|s| randn(s)).collect();
+    let grads: Vec<Vec<Tensor>> = (0..3).map(|_| shapes.iter().map(|s| randn(s)).collect()).collect();
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        for cfg in [OptimizerConfig::adam(1e-3).weight_decay(1e-4), OptimizerConfig::adamw(1e-3, 0.01)] {
+            let run = |cfg: OptimizerConfig| {
+                let mut params = init.clone();
+                let mut opt = Optimizer::new(cfg);
+                let norms: Vec<u64> = grads
+                    .iter()
+                    .map(|g| {
+                        // The third parameter has no gradient.
+                        let g: Vec<Option<&Tensor>> =
+                            g.iter().enumerate().map(|(i, t)| (i != 2).then_some(t)).collect();
+                        let mut p: Vec<&mut Tensor> = params.iter_mut().collect();
+                        pool.install(|| opt.step(&mut p, &g)).grad_norm.to_bits()
+                    })
+                    .collect();
+                (params, norms)
+            };
+            let (fused, fused_norms) = run(cfg.clone());
+            let (separate, separate_norms) = run(cfg.clip_grad_norm(1e30));
+            assert_eq!(fused_norms, separate_norms, "{threads} threads: the norms differ");
+            for (a, b) in fused.iter().zip(&separate) {
+                let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(a), bits(b), "{threads} threads: the parameters differ");
+            }
+            assert_ne!(fused[0], init[0], "the step moved nothing");
+        }
+    }
+}

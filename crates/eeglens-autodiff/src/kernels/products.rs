@@ -15,7 +15,7 @@
 //! | conv weight gradient, otherwise | `gy cols^T`, AVX-512 `A B^T` | sgemm |
 //! | col2im input gradient, `W^T gy` | sgemm | sgemm |
 //! | [`gemm`] with one row | AVX-512 dots / axpys | 16-lane loops |
-//! | [`gemm`], at most 64 rows, `A` not transposed, `alpha == 1`, one task or column blocks | AVX-512 `A B` / `A B^T` | sgemm |
+//! | [`gemm`], at most 64 rows, `A` not transposed, `alpha == 1`, one task or column blocks | AVX-512 `A B` (`B` packed into 32-column strips when `A` has more than 8 rows) / `A B^T` | sgemm |
 //! | [`gemm`], otherwise | sgemm | sgemm |
 //! | bf16 inference conv, stride 1, one group ([`Precision::Bf16`]) | AVX512_BF16 pairs, padded read, where the CPU has it ([`Bf16Rows`]); else as fp32 | fp32 |
 //! | bf16 inference linear layer ([`Precision::Bf16`]) | AVX512_BF16 pairs over 32-column weight panels, where the CPU has it; else as fp32 | fp32 |
@@ -31,7 +31,7 @@
 //! thread: that is how the tests run every available set in one process and
 //! compare each against `reference.rs`.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
 use super::avx512::Avx512;
@@ -471,6 +471,8 @@ impl KernelSet {
                 if trans_b {
                     // B stored n x k: the block's columns are rows of B, row stride k.
                     t.gemm_nt(m, k, width, a, k, b, k, beta, c, ldc);
+                } else if m > PACK_MIN_ROWS {
+                    gemm_nn_packed(t, m, k, width, a, b, n_full, beta, c, ldc);
                 } else {
                     t.gemm_nn(m, k, width, a, k, b, n_full, beta, c, ldc);
                 }
@@ -514,6 +516,79 @@ impl KernelSet {
             }
         }
     }
+}
+
+/// Columns of the AVX-512 `A B` kernel's register block: the width of a packed strip.
+const STRIP: usize = 32;
+/// Most `f32`s of `B` packed at a time by [`gemm_nn_packed`] (512 KiB: a
+/// panel stays in a core's L2 while every row block of `A` passes).
+const PACK_FLOATS: usize = 1 << 17;
+/// [`KernelSet::gemm_block`] packs `B` (stored `k x n`) when `A` has more rows
+/// than one register block: each strip of `B` is then read once per 8 rows.
+const PACK_MIN_ROWS: usize = 8;
+
+thread_local! {
+    /// The column blocks of [`gemm`]'s last column-split product on this
+    /// thread, kept for the next one.
+    static BLOCKS: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+    /// Each thread's panel buffer for [`gemm_nn_packed`], kept between calls
+    /// so that the hot path does not allocate.
+    static PACK: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `C[m x n] = A[m x k] B[k x n] + beta C` on the AVX-512 `A B` kernel with
+/// `B` (row stride `ldb`) first copied, one panel of columns at a time, into
+/// contiguous 32-column strips (`[strip][k][32]`).
+///
+/// A linear layer's input gradient `gx = gy W` reads `W` (`out x in`, e.g.
+/// 1024 x 6144) as `B`: straight from `W`, a 32-column strip is 1024 runs of
+/// 128 bytes each 24 KiB apart, which the cache keeps poorly (the runs fall
+/// into few cache sets) and the prefetchers do not follow, and the strip is
+/// read again for every 8 rows of `A`. Packed, each strip is read from `W`
+/// once, in long row segments, and then streams contiguously from L2 for
+/// every row block. The kernel, its strips and its register blocks are those
+/// of the unpacked call, so the result is bit for bit the same.
+fn gemm_nn_packed(
+    t: Avx512,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    if k == 0 || n == 0 || m == 0 {
+        t.gemm_nn(m, k, n, a, k, b, ldb, beta, c, ldc);
+        return;
+    }
+    // Panel width: a multiple of the strip, as many strips as fit the budget.
+    let pw = (PACK_FLOATS / k / STRIP * STRIP).clamp(STRIP, n.next_multiple_of(STRIP));
+    PACK.with_borrow_mut(|pack| {
+        if pack.len() < k * pw {
+            pack.resize(k * pw, 0.0);
+        }
+        let mut j0 = 0;
+        while j0 < n {
+            let w = pw.min(n - j0);
+            let strips = w.div_ceil(STRIP);
+            for p in 0..k {
+                let row = &b[p * ldb + j0..][..w];
+                for s in 0..strips {
+                    let ws = STRIP.min(w - s * STRIP);
+                    pack[(s * k + p) * STRIP..][..ws].copy_from_slice(&row[s * STRIP..][..ws]);
+                }
+            }
+            for s in 0..strips {
+                let ws = STRIP.min(w - s * STRIP);
+                let strip = &pack[s * k * STRIP..][..(k - 1) * STRIP + ws];
+                t.gemm_nn(m, k, ws, a, k, strip, STRIP, beta, &mut c[j0 + s * STRIP..], ldc);
+            }
+            j0 += w;
+        }
+    });
 }
 
 /// Below this many multiply-adds, [`gemm`] stays on the calling thread: the
@@ -609,15 +684,20 @@ pub fn gemm(
         // less than packing B again only while C is smaller than B (m < k).
         let tasks = threads.min(n / MIN_COLS_PER_TASK);
         let cols = n.div_ceil(tasks).next_multiple_of(16);
+        // The block buffers of the previous call on this thread, reused: no
+        // fresh pages (and their faults) per call.
+        let mut spare = BLOCKS.take();
         let mut blocks: Vec<(usize, Vec<f32>)> = (0..n.div_ceil(cols))
             .map(|t| {
                 let (j0, width) = (t * cols, cols.min(n - t * cols));
-                let mut block = Vec::with_capacity(m * width);
+                let mut block = spare.pop().unwrap_or_default();
                 if beta != 0.0 {
+                    block.clear();
                     for row in c.chunks_exact(n) {
                         block.extend_from_slice(&row[j0..j0 + width]);
                     }
                 } else {
+                    // Not read with beta == 0: old values may stay.
                     block.resize(m * width, 0.0);
                 }
                 (width, block)
@@ -636,6 +716,8 @@ pub fn gemm(
                 row[j0..j0 + width].copy_from_slice(src);
             }
         }
+        spare.extend(blocks.into_iter().map(|(_, block)| block));
+        BLOCKS.set(spare);
         return;
     }
     let tasks = threads.min(m / MIN_ROWS_PER_TASK);
@@ -910,6 +992,32 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The packed few-row `A B` (a linear layer's input gradient) is the
+    /// unpacked kernel bit for bit: ragged strips and panels, a panel budget
+    /// smaller than one strip (large `k`), padded `C`, with and without `beta`.
+    #[test]
+    fn packed_few_row_products_are_the_unpacked_kernel_bit_for_bit() {
+        let Some(t) = super::Avx512::detect() else {
+            eprintln!("packed_few_row_products_are_the_unpacked_kernel_bit_for_bit: skipped, no AVX-512F");
+            return;
+        };
+        let shapes =
+            [(9, 1, 33), (13, 37, 100), (40, 1024, 700), (64, 300, 97), (17, 5000, 70), (40, 129, 4099)];
+        for (i, &(m, k, n)) in shapes.iter().enumerate() {
+            let ldb = n + 3;
+            let ldc = n + 5;
+            let a = uniform(i as u64, m * k);
+            let b = uniform(50 + i as u64, k * ldb);
+            for beta in [0.0f32, 0.5] {
+                let c0 = uniform(90 + i as u64, m * ldc);
+                let (mut want, mut got) = (c0.clone(), c0.clone());
+                t.gemm_nn(m, k, n, &a, k, &b, ldb, beta, &mut want, ldc);
+                super::gemm_nn_packed(t, m, k, n, &a, &b, ldb, beta, &mut got, ldc);
+                assert!(same_bits(&got, &want), "{m}x{k}x{n} beta {beta}: packed differs from unpacked");
             }
         }
     }

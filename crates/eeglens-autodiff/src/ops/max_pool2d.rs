@@ -70,8 +70,9 @@ pub fn max_pool2d(tape: &mut Tape<'_>, x: Var, opts: Pool2dOpts) -> Var {
 pub fn max_pool2d_with_switches(tape: &mut Tape<'_>, x: Var, opts: Pool2dOpts) -> (Var, Arc<Vec<u32>>) {
     let vx = tape.value(x);
     let g = pool_geometry("max_pool2d", vx.shape(), &opts);
-    let mut y = crate::pool::zeros(g.y_len());
-    let mut switches = vec![0u32; g.y_len()];
+    // The kernel writes every output and every switch.
+    let mut y = crate::pool::overwritten(g.y_len());
+    let mut switches = crate::pool::overwritten_u32(g.y_len());
     kernels::max_pool2d_forward(&g, vx.data(), &mut y, &mut switches);
     let switches = Arc::new(switches);
     let y = tensor(&[g.n, g.c, g.h_out(), g.w_out()], y);
@@ -85,13 +86,23 @@ struct MaxPool2dBackward {
     switches: Arc<Vec<u32>>,
 }
 
+impl Drop for MaxPool2dBackward {
+    /// The switches go back to the buffer pool when no caller holds them.
+    fn drop(&mut self) {
+        if let Ok(switches) = Arc::try_unwrap(std::mem::take(&mut self.switches)) {
+            crate::pool::give_u32(switches);
+        }
+    }
+}
+
 impl Backward for MaxPool2dBackward {
     fn name(&self) -> &'static str {
         "max_pool2d"
     }
 
     fn backward(&self, inputs: &[&Tensor], _: &Tensor, gy: &Tensor, _: &[bool]) -> Vec<Option<Tensor>> {
-        let mut gx = crate::pool::zeros(self.g.x_len());
+        // The kernel zeroes each plane before routing the gradients into it.
+        let mut gx = crate::pool::overwritten(self.g.x_len());
         kernels::max_pool2d_backward(&self.g, gy.data(), &self.switches, &mut gx);
         vec![Some(tensor(inputs[0].shape(), gx))]
     }

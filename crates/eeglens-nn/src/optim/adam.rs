@@ -4,6 +4,8 @@
 use eeglens_autodiff::Tensor;
 use rayon::prelude::*;
 
+use super::clip::{chunk_sum, NORM_CHUNK};
+
 /// Hyper-parameters of one Adam/AdamW step.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct AdamStep {
@@ -25,6 +27,27 @@ pub(crate) struct AdamStep {
 /// PyTorch's arithmetic: `m += (1 - b1)(g - m)`, `v = b2 v + (1 - b2) g^2`,
 /// `p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)`.
 pub(crate) fn adam_update(p: &mut Tensor, g: &Tensor, m: &mut Tensor, v: &mut Tensor, h: AdamStep) {
+    adam_pass(p, g, m, v, h, false);
+}
+
+/// [`adam_update`] that also returns the squared norm of `g`, bit for bit
+/// the tensor's share of [`grad_norm`](super::grad_norm) (the same chunks,
+/// summed in the same order), read in the same pass over memory as the
+/// update. For steps whose gradient scale does not depend on the norm (no
+/// clipping).
+pub(crate) fn adam_update_with_norm(
+    p: &mut Tensor,
+    g: &Tensor,
+    m: &mut Tensor,
+    v: &mut Tensor,
+    h: AdamStep,
+) -> f64 {
+    adam_pass(p, g, m, v, h, true)
+}
+
+/// The update over chunks of [`NORM_CHUNK`] elements on the threads, each
+/// chunk's squared gradient norm (when `norm`) summed in chunk order.
+fn adam_pass(p: &mut Tensor, g: &Tensor, m: &mut Tensor, v: &mut Tensor, h: AdamStep, norm: bool) -> f64 {
     let bc1 = 1.0 - (h.beta1 as f64).powi(h.t as i32);
     let bc2_sqrt = (1.0 - (h.beta2 as f64).powi(h.t as i32)).sqrt() as f32;
     let step_size = (h.lr / bc1) as f32;
@@ -42,19 +65,27 @@ pub(crate) fn adam_update(p: &mut Tensor, g: &Tensor, m: &mut Tensor, v: &mut Te
             *p -= step_size * *m / denom;
         }
     };
-    // Element-wise, so splitting over threads changes no result; a layer's
-    // worth of elements per task keeps the split worth its cost.
-    const CHUNK: usize = 1 << 16;
-    if p.len() <= CHUNK {
-        update(p.data_mut(), g.data(), m.data_mut(), v.data_mut());
-        return;
+    // The update is element-wise, so splitting over threads changes no
+    // result; the norm's partial sums are those of `grad_norm`'s chunks, in
+    // order. Each chunk's gradient is summed while it is in cache for the
+    // update that follows.
+    let chunk = |p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]| {
+        let s = if norm { chunk_sum(g) } else { 0.0 };
+        update(p, g, m, v);
+        s
+    };
+    if p.len() <= NORM_CHUNK {
+        return chunk(p.data_mut(), g.data(), m.data_mut(), v.data_mut());
     }
-    p.data_mut()
-        .par_chunks_mut(CHUNK)
-        .zip(g.data().par_chunks(CHUNK))
-        .zip(m.data_mut().par_chunks_mut(CHUNK))
-        .zip(v.data_mut().par_chunks_mut(CHUNK))
-        .for_each(|(((p, g), m), v)| update(p, g, m, v));
+    let partial: Vec<f64> = p
+        .data_mut()
+        .par_chunks_mut(NORM_CHUNK)
+        .zip(g.data().par_chunks(NORM_CHUNK))
+        .zip(m.data_mut().par_chunks_mut(NORM_CHUNK))
+        .zip(v.data_mut().par_chunks_mut(NORM_CHUNK))
+        .map(|(((p, g), m), v)| chunk(p, g, m, v))
+        .collect();
+    partial.iter().sum()
 }
 
 #[cfg(test)]

@@ -9,24 +9,29 @@ use rayon::prelude::*;
 /// four running sums, and the partial sums are added in order: the result
 /// depends only on the gradients, not on the thread count.
 pub fn grad_norm(grads: &[Option<&Tensor>]) -> f64 {
-    const CHUNK: usize = 1 << 14;
-    let chunk_sum = |c: &[f32]| {
-        let mut acc = [0.0f64; 4];
-        let quads = c.chunks_exact(4);
-        let tail: f64 = quads.remainder().iter().map(|&x| (x as f64) * (x as f64)).sum();
-        for q in quads {
-            for (a, &x) in acc.iter_mut().zip(q) {
-                *a += (x as f64) * (x as f64);
-            }
-        }
-        (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
-    };
     let mut total = 0.0f64;
     for g in grads.iter().flatten() {
-        let partial: Vec<f64> = g.data().par_chunks(CHUNK).map(chunk_sum).collect();
+        let partial: Vec<f64> = g.data().par_chunks(NORM_CHUNK).map(chunk_sum).collect();
         total += partial.iter().sum::<f64>();
     }
     total.sqrt()
+}
+
+/// Elements per partial sum of [`grad_norm`]: a tensor's squared norm is the
+/// in-order sum of its chunks' [`chunk_sum`]s.
+pub(crate) const NORM_CHUNK: usize = 1 << 14;
+
+/// The squared norm of one chunk, in f64, with four running sums.
+pub(crate) fn chunk_sum(c: &[f32]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let quads = c.chunks_exact(4);
+    let tail: f64 = quads.remainder().iter().map(|&x| (x as f64) * (x as f64)).sum();
+    for q in quads {
+        for (a, &x) in acc.iter_mut().zip(q) {
+            *a += (x as f64) * (x as f64);
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// The factor PyTorch scales gradients by so their global norm is at most

@@ -21,7 +21,7 @@ pub use clip::{clip_factor, grad_norm};
 pub use schedule::Schedule;
 
 use crate::error::NnError;
-use adam::{adam_update, AdamStep};
+use adam::{adam_update, adam_update_with_norm, AdamStep};
 use adamax::{adamax_update, AdamaxStep};
 use sgd::{sgd_update, SgdStep};
 
@@ -191,7 +191,12 @@ impl Optimizer {
             self.slots = vec![vec![None; n_slots]; params.len()];
         }
         assert_eq!(self.slots.len(), params.len(), "optimizer: the parameter list changed between steps");
-        let norm = grad_norm(grads);
+        // Without clipping the update does not depend on the norm: Adam then
+        // sums each gradient's squares in its own pass (bit for bit
+        // `grad_norm`), and the gradients are read once.
+        let fused_norm = self.cfg.clip_grad_norm.is_none()
+            && matches!(self.cfg.kind, OptimizerKind::Adam { .. } | OptimizerKind::AdamW { .. });
+        let mut norm = if fused_norm { 0.0 } else { grad_norm(grads) };
         let gscale = self.cfg.clip_grad_norm.map_or(1.0, |max| clip_factor(norm, max)) as f32;
         let lr = self.lr();
         self.step += 1;
@@ -212,7 +217,11 @@ impl Optimizer {
                     let decoupled = matches!(self.cfg.kind, OptimizerKind::AdamW { .. });
                     let h = AdamStep { lr, beta1, beta2, eps, weight_decay: wd, decoupled, t, gscale };
                     let (m, v) = two_slots(slots, g.shape());
-                    adam_update(p, g, m, v, h);
+                    if fused_norm {
+                        norm += adam_update_with_norm(p, g, m, v, h);
+                    } else {
+                        adam_update(p, g, m, v, h);
+                    }
                 }
                 OptimizerKind::Adamax { beta1, beta2, eps } => {
                     let h = AdamaxStep { lr, beta1, beta2, eps, weight_decay: wd, t, gscale };
@@ -220,6 +229,9 @@ impl Optimizer {
                     adamax_update(p, g, m, u, h);
                 }
             }
+        }
+        if fused_norm {
+            norm = norm.sqrt();
         }
         StepInfo { lr, grad_norm: norm }
     }
