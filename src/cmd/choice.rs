@@ -225,6 +225,24 @@ pub enum DeconvSeedArg {
     Shared,
 }
 
+/// `--optimal-rank`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RankArg {
+    /// the significant band of largest contrast
+    Contrast,
+    /// the significant band of largest contrast against its own permutation spread
+    Z,
+}
+
+impl From<RankArg> for eeglens_interpret::spectral::Rank {
+    fn from(r: RankArg) -> Self {
+        match r {
+            RankArg::Contrast => Self::Contrast,
+            RankArg::Z => Self::Z,
+        }
+    }
+}
+
 impl From<DeconvSeedArg> for DeconvSeed {
     fn from(s: DeconvSeedArg) -> Self {
         match s {

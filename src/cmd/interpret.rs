@@ -10,7 +10,7 @@ use eeglens_interpret::{
 };
 use eeglens_train::RunDir;
 
-use super::choice::{ActmaxParamArg, DeconvSeedArg, MethodArg, ReadSplitArg, RuleArg};
+use super::choice::{ActmaxParamArg, DeconvSeedArg, MethodArg, RankArg, ReadSplitArg, RuleArg};
 
 /// Flags of `eeglens interpret`.
 #[derive(clap::Args, Debug, Clone, PartialEq)]
@@ -78,6 +78,10 @@ pub struct Args {
     /// Read each deconvnet map alone (the paper's reading), also for shallow.
     #[arg(long)]
     pub deconv_map_alone: bool,
+    /// How optimal samples pick their top band among the significant ones: z (the contrast against
+    /// the band's own permutation spread; the validation grid's choice) or contrast (as the other methods).
+    #[arg(long, value_enum, ignore_case = true, default_value = "z")]
+    pub optimal_rank: RankArg,
     /// Also read this layer's --unit on its own (e.g. features.14).
     #[arg(long, requires = "unit")]
     pub layer: Option<String>,
@@ -128,6 +132,7 @@ impl Default for Args {
             deconv_seed: None,
             deconv_times_input: false,
             deconv_map_alone: false,
+            optimal_rank: RankArg::Z,
             layer: None,
             unit: None,
             whole_map: false,
@@ -191,6 +196,7 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
         alpha: a.alpha,
         permutations: a.permutations,
         seed: a.seed,
+        optimal_rank: a.optimal_rank.into(),
         ..InterpretConfig::default()
     };
     cfg.actmax.restarts = a.restarts;

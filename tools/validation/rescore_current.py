@@ -15,7 +15,8 @@ planted + 2 by band-specific contrast), with `learned` taken from the new
 reading (`model.learned`: the verdict of the build that read it). The
 per-window accuracy and the baseline are the cell's own (training unchanged).
 
-Usage: python3 rescore_current.py SUBDIR SHALLOW_S0 RVGG_BN_S0 [SHALLOW_S1 RVGG_BN_S1 ...]
+Usage: python3 rescore_current.py SUBDIR[,SUBDIR...] SHALLOW_S0 RVGG_BN_S0 [SHALLOW_S1 RVGG_BN_S1 ...]
+       python3 rescore_current.py --single SUBDIR GRID   (one grid of any model, e.g. --model auto)
 Prints, per seed and over the seeds, for `shallow`, `rvgg-bn` and `auto` (the model
 `--model auto` chooses on validation, auto_from_grids.choose): effect cells, learned,
 detectable (baseline >= 0.9 per subject), detectable at >= 0.80 per window, each
@@ -33,11 +34,27 @@ from score_readings import rank_hit  # noqa: E402
 METHODS = ("optimal", "actmax", "deconv")
 
 
+def readings(cell_dir, sub):
+    """The reading of `CELL/run/SUB/interpret.json`; SUB may be a comma-separated list of
+    directories (each method taken from the first that read it, e.g. one method per run)."""
+    out = None
+    for d in sub.split(","):
+        path = os.path.join(cell_dir, "run", d, "interpret.json")
+        if not os.path.exists(path):
+            continue
+        ij = json.load(open(path))
+        if out is None:
+            out = dict(ij, methods=dict(ij.get("methods") or {}))
+        for m, r in (ij.get("methods") or {}).items():
+            if r and not out["methods"].get(m):
+                out["methods"][m] = r
+    return out
+
+
 def score_cell(cell_dir, sub, result):
-    path = os.path.join(cell_dir, "run", sub, "interpret.json")
-    if not os.path.exists(path):
+    ij = readings(cell_dir, sub)
+    if ij is None:
         return None
-    ij = json.load(open(path))
     row = {"learned": bool(ij["model"]["learned"]), "size": result["size"],
            "accuracy": result["model"]["accuracy"], "baseline_subject": result["baseline"]["subject_accuracy"],
            "p_subjects": ij["model"].get("p_subjects"), "methods": {}}
@@ -127,7 +144,24 @@ def main(sub, grids):
             show(f"{k}, all seeds", v)
 
 
+def single(sub, grid):
+    rows = []
+    for name, (_, _, result) in sorted(load(grid).items()):
+        r = score_cell(os.path.join(grid, "cells", name), sub, result)
+        rows.append(r)
+        if r is not None and r["size"] > 0:
+            marks = " ".join(f"{m}:{(s['claim'] or '-')}{'+' if s['hit'] else ''}/z:{(s['claim_z'] or '-')}{'+' if s['hit_z'] else ''}"
+                             for m, s in r["methods"].items())
+            chosen = (result["model"].get("selection") or {}).get("chosen", "")
+            print(f"  {name[:38]:38} {chosen:8} acc {r['accuracy']:.3f} baseline/subj {r['baseline_subject']:.2f} "
+                  f"p_subj {r['p_subjects']} {'learned' if r['learned'] else 'NOT'} {marks}")
+    show(grid, rows)
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--single":
+        single(sys.argv[2], sys.argv[3])
+        sys.exit(0)
     if len(sys.argv) < 4 or len(sys.argv) % 2:
         sys.exit(__doc__)
     main(sys.argv[1], sys.argv[2:])

@@ -101,4 +101,5 @@ def main():
         print(f"  {name:8s} band hit {hit}/{n}  no claim {none}  planted channels near the top {ch}/{n}")
     print(f"  null cells {nulls['cells']}: learned {nulls['learned']}, readings {nulls['reads']}, claims {nulls['claims']}")
 
-main()
+if __name__ == "__main__":
+    main()

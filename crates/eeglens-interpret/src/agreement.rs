@@ -202,6 +202,7 @@ mod tests {
                 ("alpha".into(), chans([0.2, 0.0])),
             ]),
             top_band: top.map(String::from),
+            rank: crate::spectral::Rank::Contrast,
             n: Ordered::default(),
         }
     }

@@ -308,6 +308,10 @@ pub struct InterpretConfig {
     /// of supply all of a class's samples, the contrast reads them as much
     /// as the class. Off: the `k` most probable windows, wherever they come from.
     pub spread_subjects: bool,
+    /// how optimal samples pick their top band among the significant bands
+    /// ([`crate::spectral::Rank`]; default `Z`, chosen on the validation grid);
+    /// the other methods rank by contrast
+    pub optimal_rank: crate::spectral::Rank,
     /// also read this unit on its own
     pub unit: Option<UnitRef>,
     /// bands of the spectral reading
@@ -343,6 +347,7 @@ impl Default for InterpretConfig {
             k: 20,
             correct_only: false,
             spread_subjects: true,
+            optimal_rank: crate::spectral::Rank::Z,
             unit: None,
             bands: eeg_bands(),
             alpha: 0.05,

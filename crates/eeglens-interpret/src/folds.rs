@@ -188,7 +188,7 @@ pub fn run_folds(
         }
         let items: Vec<Items> = parts.iter().map(|p| p.items.clone()).collect();
         let (pooled, blocks) = Items::pool(&items);
-        let (reading, arrays) = pooled.read_pooled(&blocks, &opts)?;
+        let (reading, arrays) = pooled.read_pooled(&blocks, &ReadOpts { rank: cfg.optimal_rank, ..opts })?;
         push_arrays(
             &mut tensors,
             "optimal",

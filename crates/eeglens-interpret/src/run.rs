@@ -110,7 +110,7 @@ pub fn run(
     if runs(Method::Optimal) {
         progress.stage("optimal samples", 1);
         let m = optimal_items(store, &w.indices, &sel.scores, chosen, opts.classes)?;
-        let (reading, arrays) = m.items.read(&opts)?;
+        let (reading, arrays) = m.items.read(&ReadOpts { rank: cfg.optimal_rank, ..opts })?;
         push_arrays(
             &mut tensors,
             "optimal",
@@ -650,7 +650,7 @@ fn unit_method(
         groups.extend(std::iter::repeat_n(g, idx.len()));
     }
     let names = ["bottom".to_string(), "top".to_string()];
-    let uopts = ReadOpts { classes: &names, seed: cfg.seed ^ 0x7, ..*opts };
+    let uopts = ReadOpts { classes: &names, seed: cfg.seed ^ 0x7, rank: cfg.optimal_rank, ..*opts };
     let (optimal, _) = read(&spectra(&items, n_ch, t, fs)?, &groups, &uopts)?;
     let top_idx: Vec<usize> = top.iter().map(|&p| w.indices[p]).collect();
 

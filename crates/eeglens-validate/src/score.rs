@@ -186,6 +186,7 @@ mod tests {
                 ("beta".into(), row([base; 6])),
             ]),
             top_band: top.map(str::to_string),
+            rank: eeglens_interpret::spectral::Rank::Contrast,
             n: Ordered(vec![]),
         }
     }
