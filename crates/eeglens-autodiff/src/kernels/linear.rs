@@ -1,5 +1,6 @@
 //! The linear layer's inference forward in bf16: `y = x W^T + b` with bf16
-//! operands and fp32 sums, on AVX512_BF16 (`vdpbf16ps`).
+//! operands and fp32 sums, on AMX tiles (`tdpbf16ps`) where the CPU and OS
+//! allow them, else on AVX512_BF16 (`vdpbf16ps`).
 //!
 //! The weights are converted once ([`LinearWeightsBf16::pack`]) into panels
 //! of 32 output columns: panel `p` holds, for each pair of input features
@@ -189,31 +190,38 @@ mod tests {
             eprintln!("bf16_linear_is_within_the_bf16_rounding_bound_and_not_fp32: skipped, this CPU has no AVX512_BF16");
             return;
         };
-        for (i, &(n, d_in, d_out)) in SHAPES.iter().enumerate() {
-            let seed = 10 + i as u64;
-            let (x, w, b) =
-                (uniform(seed, n * d_in), uniform(seed ^ 1, d_out * d_in), uniform(seed ^ 2, d_out));
-            let mut want = vec![0.0; n * d_out];
-            reference::gemm(n, d_in, d_out, 1.0, &x, false, &w, true, 0.0, &mut want);
-            let abs = |v: &[f32]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
-            let mut scale = vec![0.0; n * d_out];
-            reference::gemm(n, d_in, d_out, 1.0, &abs(&x), false, &abs(&w), true, 0.0, &mut scale);
-            let k = d_in as f32;
-            let rel = 2f32.powi(-7) * (1.0 + 2f32.powi(-9)) + k * 2f32.powi(-24) * (1.0 + 2f32.powi(-6));
-            let (one, ran) = run(set, n, d_in, d_out, seed, 1);
-            assert_eq!(ran, Precision::Bf16);
-            for (j, &got) in one.iter().enumerate() {
-                let exact = want[j] + b[j % d_out];
-                let bound = rel * scale[j] + 2f32.powi(-24) * (b[j % d_out].abs() + exact.abs());
-                assert!(
-                    (got - exact).abs() <= bound,
-                    "{n}x{d_in}x{d_out}, output {j}: {got} vs {exact}, bound {bound}"
-                );
-            }
-            let fp32 = run(KernelSet::portable(), n, d_in, d_out, seed, 1).0;
-            assert!(!same_bits(&one, &fp32), "{n}x{d_in}x{d_out}: bf16 gave the fp32 bits");
-            for threads in [2, 3] {
-                assert!(same_bits(&run(set, n, d_in, d_out, seed, threads).0, &one), "{threads} threads");
+        if !set.has_amx() {
+            eprintln!(
+                "bf16_linear_is_within_the_bf16_rounding_bound_and_not_fp32: AMX part skipped, no AMX here"
+            );
+        }
+        for set in std::iter::once(set).chain(set.has_amx().then(|| set.without_amx())) {
+            for (i, &(n, d_in, d_out)) in SHAPES.iter().enumerate() {
+                let seed = 10 + i as u64;
+                let (x, w, b) =
+                    (uniform(seed, n * d_in), uniform(seed ^ 1, d_out * d_in), uniform(seed ^ 2, d_out));
+                let mut want = vec![0.0; n * d_out];
+                reference::gemm(n, d_in, d_out, 1.0, &x, false, &w, true, 0.0, &mut want);
+                let abs = |v: &[f32]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+                let mut scale = vec![0.0; n * d_out];
+                reference::gemm(n, d_in, d_out, 1.0, &abs(&x), false, &abs(&w), true, 0.0, &mut scale);
+                let k = d_in as f32;
+                let rel = 2f32.powi(-7) * (1.0 + 2f32.powi(-9)) + k * 2f32.powi(-24) * (1.0 + 2f32.powi(-6));
+                let (one, ran) = run(set, n, d_in, d_out, seed, 1);
+                assert_eq!(ran, Precision::Bf16);
+                for (j, &got) in one.iter().enumerate() {
+                    let exact = want[j] + b[j % d_out];
+                    let bound = rel * scale[j] + 2f32.powi(-24) * (b[j % d_out].abs() + exact.abs());
+                    assert!(
+                        (got - exact).abs() <= bound,
+                        "{n}x{d_in}x{d_out}, output {j}: {got} vs {exact}, bound {bound}"
+                    );
+                }
+                let fp32 = run(KernelSet::portable(), n, d_in, d_out, seed, 1).0;
+                assert!(!same_bits(&one, &fp32), "{n}x{d_in}x{d_out}: bf16 gave the fp32 bits");
+                for threads in [2, 3] {
+                    assert!(same_bits(&run(set, n, d_in, d_out, seed, threads).0, &one), "{threads} threads");
+                }
             }
         }
     }
