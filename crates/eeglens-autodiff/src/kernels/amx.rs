@@ -128,7 +128,70 @@ impl Amx {
         #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
         unreachable!("an Amx token exists only on x86-64 Linux");
     }
+
+    /// [`Self::gemm_nn_rows`] for a `B` in planes, as the padded layout of a
+    /// convolution's channel pairs has it: `kq = cp kk` rows, row
+    /// `q = p kk + t` at `offs[q] = p plane + offs[t]` (pair plane `p`, tap
+    /// `t`). When the `cp` planes split into tiles of 16 (or `cp <= 16`), the
+    /// B tiles are loaded straight from `b` (16 or `cp` planes at one tap, a
+    /// row stride of `plane`), and only `A` is copied: no column matrix is
+    /// built. Columns whose tile would read past `b`, and other `cp`, take
+    /// the packed path.
+    ///
+    /// # Panics
+    /// As [`Self::gemm_nn_rows`], and when `offs` is not of that form.
+    pub(crate) fn gemm_nn_planes(
+        self,
+        m: usize,
+        kq: usize,
+        n: usize,
+        a: &[f32],
+        lda: usize,
+        b: &[f32],
+        offs: &[usize],
+        c: &mut [f32],
+        ldc: usize,
+        (kk, plane): (usize, usize),
+    ) {
+        const K: &str = "gemm_nn_planes_amx";
+        assert!(kk > 0 && kq % kk == 0, "{K}: {kq} rows are not planes of {kk} taps");
+        let cp = kq / kk;
+        assert_eq!(offs.len(), kq, "{K}: {} row offsets for kq = {kq}", offs.len());
+        for (q, &o) in offs.iter().enumerate() {
+            assert_eq!(
+                o,
+                (q / kk) * plane + offs[q % kk],
+                "{K}: row {q} is not in plane {} at tap {}",
+                q / kk,
+                q % kk
+            );
+        }
+        let direct = cp > 0 && (cp <= TILE_PAIRS || cp % TILE_PAIRS == 0);
+        let reach = offs.iter().copied().max().unwrap_or(0);
+        // Column blocks of 32 whose every tile row lies inside `b`.
+        let mut jd = 0;
+        if direct && m > 0 {
+            while jd < n && reach + jd + 2 * TILE_PAIRS <= b.len() {
+                jd += 2 * TILE_PAIRS;
+            }
+            jd = jd.min(n);
+        }
+        if jd > 0 {
+            check(K, "A", m, kq, lda, a.len());
+            check(K, "C", m, n, ldc, c.len());
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            imp::gemm_planes(m, cp, kk, jd, a, lda, b, &offs[..kk], plane, c, ldc);
+            #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+            unreachable!("an Amx token exists only on x86-64 Linux");
+        }
+        if jd < n {
+            self.gemm_nn_rows(m, kq, n - jd, a, lda, &b[jd..], offs, &mut c[jd..], ldc);
+        }
+    }
 }
+
+/// Pairs of a tile row (64 bytes), and rows of a full tile.
+const TILE_PAIRS: usize = 16;
 
 /// Asserts that a `rows x cols` row-major matrix with row stride `ld` lies in
 /// a slice of `len` elements.
@@ -224,6 +287,7 @@ mod imp {
 
     /// The 64-byte tile configuration of `ldtilecfg`: palette 1, tiles
     /// 0-7 of 16 rows x 64 bytes.
+    #[derive(Clone, Copy)]
     #[repr(C, align(64))]
     struct TileConfig {
         palette: u8,
@@ -309,6 +373,206 @@ mod imp {
             // SAFETY: as ldtilecfg; releases this thread's tile state.
             unsafe { asm!("tilerelease", options(nostack, nomem, preserves_flags)) };
         });
+    }
+
+    /// The product in planes (see [`super::Amx::gemm_nn_planes`]) for output
+    /// columns `0..n`, every B tile row of which lies inside `b` (checked by
+    /// the caller, as are `A`, `C`, the form of the offsets, `m >= 1`, and
+    /// `cp <= 16` or `cp % 16 == 0`). `taps` are the `kk` tap offsets.
+    ///
+    /// K steps go tap by tap, and within a tap by blocks of `kt = min(cp, 16)`
+    /// pair planes: step `(t, pb)` multiplies A's pairs `pb kt..` at tap `t`
+    /// (copied into 16-row x `kt` blocks, zero rows past `m`) by the B tile
+    /// of `kt` rows at `b + (pb kt) plane + taps[t] + j`, row stride `plane`.
+    pub(super) fn gemm_planes(
+        m: usize,
+        cp: usize,
+        kk: usize,
+        n: usize,
+        a: &[f32],
+        lda: usize,
+        b: &[f32],
+        taps: &[usize],
+        plane: usize,
+        c: &mut [f32],
+        ldc: usize,
+    ) {
+        let kt = cp.min(T);
+        let pbn = cp / kt;
+        let steps = kk * pbn;
+        let mb_n = m.div_ceil(T);
+        let a_block = T * kt;
+        // The configuration for these tiles: A 16 rows x kt pairs, B kt rows.
+        let mut cfg = CONFIG;
+        for t in 4..6 {
+            cfg.colsb[t] = (4 * kt) as u16;
+        }
+        for t in 6..8 {
+            cfg.rows[t] = kt as u8;
+        }
+        // Byte offset of each step's B tile from the column block's start.
+        let step_offs: Vec<usize> =
+            (0..kk).flat_map(|t| (0..pbn).map(move |pb| 4 * (pb * kt * plane + taps[t]))).collect();
+        PACKED.with(|p| {
+            let (ap, _) = &mut *p.borrow_mut();
+            ap.clear();
+            ap.resize(mb_n * steps * a_block, 0);
+            for r in 0..m {
+                let (ib, rr) = (r / T, r % T);
+                let row = &a[r * lda..][..cp * kk];
+                for t in 0..kk {
+                    for pb in 0..pbn {
+                        let dst = &mut ap[(ib * steps + t * pbn + pb) * a_block + rr * kt..][..kt];
+                        for (u, d) in dst.iter_mut().enumerate() {
+                            *d = row[(pb * kt + u) * kk + t].to_bits();
+                        }
+                    }
+                }
+            }
+            let mut acc = Acc([0.0; 4 * TILE]);
+            // SAFETY: the token proves AMX-TILE and AMX-BF16 and the
+            // permission; the configuration is a valid palette-1 one
+            // (A 16 x 4 kt bytes, B kt x 64 bytes, kt <= 16).
+            unsafe { asm!("ldtilecfg [{}]", in(reg) &cfg, options(nostack, readonly, preserves_flags)) };
+            let mut j0 = 0;
+            while j0 < n {
+                let w = NB.min(n - j0);
+                let bj = b[j0..].as_ptr().cast::<u32>();
+                let mut i = 0;
+                while i < mb_n {
+                    let two = i + 1 < mb_n;
+                    let a0 = ap[i * steps * a_block..].as_ptr();
+                    // SAFETY: A blocks i (and i + 1) hold `steps` blocks of
+                    // 16 x kt pairs; each step's B tile (kt rows of 32 pairs
+                    // at a stride of `plane`) lies inside `b` (the caller's
+                    // check); acc holds four tiles.
+                    unsafe {
+                        planes_block(
+                            two,
+                            steps,
+                            a0,
+                            a0.wrapping_add(steps * a_block),
+                            4 * kt,
+                            bj,
+                            step_offs.as_ptr(),
+                            4 * plane,
+                            &mut acc,
+                        );
+                    }
+                    let rows = (m - i * T).min(if two { 2 * T } else { T });
+                    for r in 0..rows {
+                        let (ti, rr) = (2 * (r / T), r % T);
+                        let crow = &mut c[(i * T + r) * ldc + j0..][..w];
+                        let lo = w.min(T);
+                        crow[..lo].copy_from_slice(&acc.0[ti * TILE + rr * T..][..lo]);
+                        if w > T {
+                            crow[T..].copy_from_slice(&acc.0[(ti + 1) * TILE + rr * T..][..w - T]);
+                        }
+                    }
+                    i += if two { 2 } else { 1 };
+                }
+                j0 += w;
+            }
+            // SAFETY: as ldtilecfg; releases this thread's tile state.
+            unsafe { asm!("tilerelease", options(nostack, nomem, preserves_flags)) };
+        });
+    }
+
+    /// One or two row blocks by 32 columns over `steps` K steps, B tiles
+    /// read in place: `C` tiles 0 and 1 (and 2 and 3 when `two`) into `acc`.
+    ///
+    /// # Safety
+    /// Tiles configured for these shapes on this thread; `a0` (and `a1` when
+    /// `two`) point at `steps` consecutive A blocks of `a_row` bytes per row,
+    /// `b + step_offs[s]` (bytes) at a B tile whose rows (`b_row` bytes apart,
+    /// 128 bytes each) are inside `b`'s slice, for each of the `steps` steps.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn planes_block(
+        two: bool,
+        steps: usize,
+        a0: *const u32,
+        a1: *const u32,
+        a_row: usize,
+        b: *const u32,
+        step_offs: *const usize,
+        b_row: usize,
+        acc: &mut Acc,
+    ) {
+        let a_step = T * a_row;
+        // SAFETY: the caller's contract.
+        unsafe {
+            if two {
+                asm!(
+                    "tilezero tmm0",
+                    "tilezero tmm1",
+                    "tilezero tmm2",
+                    "tilezero tmm3",
+                    "2:",
+                    "mov {p}, [{tab}]",
+                    "add {p}, {b}",
+                    "tileloadd tmm4, [{a0} + {sa}*1]",
+                    "tileloadd tmm6, [{p} + {sb}*1]",
+                    "tileloadd tmm7, [{p} + {sb}*1 + 64]",
+                    "tdpbf16ps tmm0, tmm4, tmm6",
+                    "tdpbf16ps tmm1, tmm4, tmm7",
+                    "tileloadd tmm5, [{a1} + {sa}*1]",
+                    "tdpbf16ps tmm2, tmm5, tmm6",
+                    "tdpbf16ps tmm3, tmm5, tmm7",
+                    "add {a0}, {astep}",
+                    "add {a1}, {astep}",
+                    "add {tab}, 8",
+                    "dec {k}",
+                    "jnz 2b",
+                    "tilestored [{c} + {s64}*1], tmm0",
+                    "tilestored [{c} + {s64}*1 + 1024], tmm1",
+                    "tilestored [{c} + {s64}*1 + 2048], tmm2",
+                    "tilestored [{c} + {s64}*1 + 3072], tmm3",
+                    a0 = inout(reg) a0 => _,
+                    a1 = inout(reg) a1 => _,
+                    tab = inout(reg) step_offs => _,
+                    k = inout(reg) steps => _,
+                    p = out(reg) _,
+                    b = in(reg) b,
+                    sa = in(reg) a_row,
+                    sb = in(reg) b_row,
+                    astep = in(reg) a_step,
+                    c = in(reg) acc.0.as_mut_ptr(),
+                    s64 = in(reg) 64usize,
+                    options(nostack),
+                );
+            } else {
+                let _ = a1;
+                asm!(
+                    "tilezero tmm0",
+                    "tilezero tmm1",
+                    "2:",
+                    "mov {p}, [{tab}]",
+                    "add {p}, {b}",
+                    "tileloadd tmm4, [{a0} + {sa}*1]",
+                    "tileloadd tmm6, [{p} + {sb}*1]",
+                    "tileloadd tmm7, [{p} + {sb}*1 + 64]",
+                    "tdpbf16ps tmm0, tmm4, tmm6",
+                    "tdpbf16ps tmm1, tmm4, tmm7",
+                    "add {a0}, {astep}",
+                    "add {tab}, 8",
+                    "dec {k}",
+                    "jnz 2b",
+                    "tilestored [{c} + {s64}*1], tmm0",
+                    "tilestored [{c} + {s64}*1 + 1024], tmm1",
+                    a0 = inout(reg) a0 => _,
+                    tab = inout(reg) step_offs => _,
+                    k = inout(reg) steps => _,
+                    p = out(reg) _,
+                    b = in(reg) b,
+                    sa = in(reg) a_row,
+                    sb = in(reg) b_row,
+                    astep = in(reg) a_step,
+                    c = in(reg) acc.0.as_mut_ptr(),
+                    s64 = in(reg) 64usize,
+                    options(nostack),
+                );
+            }
+        }
     }
 
     /// `A` (`m x kq` pairs, row stride `lda`) into 16 x 16 blocks, zero-padded.
@@ -521,6 +785,66 @@ mod tests {
             reference::gemm(m, k, n, 1.0, &a, false, &bm, false, 0.0, &mut want);
             for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                 assert_eq!(g, w, "{m}x{k}x{n} at ({}, {})", i / n, i % n);
+            }
+        }
+    }
+
+    /// The product in planes reads B tiles in place at each tap: exact on
+    /// bf16 values (so every index is right) for plane counts of one tile,
+    /// several tiles, fewer than a tile and not a multiple (the packed
+    /// path), with `b` ending right after the last row (the last column
+    /// blocks then take the packed path) or running on with NaN past the
+    /// columns in use (which only discarded columns may read).
+    #[test]
+    fn the_product_in_planes_is_exact_on_bf16_values() {
+        let Some(t) = token("the_product_in_planes_is_exact_on_bf16_values") else { return };
+        let val = |i: usize| ((i * 37 + 11) % 31) as f32 / 8.0 - 15.0 / 8.0;
+        let pair = |i: usize| f32::from_bits(bf16_pair(val(2 * i), val(2 * i + 7)));
+        let value = |bits: u32, hi: bool| f32::from_bits(if hi { bits & 0xffff_0000 } else { bits << 16 });
+        for &(m, cp, kk, n, tail) in &[
+            (16, 8, 9, 100, 0),
+            (32, 16, 9, 64, 40),
+            (17, 32, 3, 33, 0),
+            (64, 1, 9, 70, 64),
+            (5, 2, 4, 31, 3),
+            (40, 20, 9, 50, 40),
+            (3, 48, 2, 200, 0),
+        ] {
+            let kq = cp * kk;
+            let row = n + 5;
+            let taps: Vec<usize> = (0..kk).map(|t| (t / 3) * row + t % 3).collect();
+            let plane = taps[kk - 1] + n + 3;
+            let offs: Vec<usize> = (0..kq).map(|q| (q / kk) * plane + taps[q % kk]).collect();
+            let reach = offs[kq - 1] + n;
+            let mut b: Vec<f32> = (0..reach + tail).map(pair).collect();
+            for q in 0..kq {
+                // NaN in the columns past n of each row that no other row uses.
+                for j in n..(n + 3).min(b.len() - offs[q]) {
+                    if !offs.iter().any(|&o| (o..o + n).contains(&(offs[q] + j))) {
+                        b[offs[q] + j] = f32::NAN;
+                    }
+                }
+            }
+            b[reach..].fill(f32::NAN);
+            let a: Vec<f32> = (0..m * kq).map(|i| pair(i + 1000)).collect();
+            let ldc = n + 1;
+            let mut c = vec![f32::NAN; m * ldc];
+            t.gemm_nn_planes(m, kq, n, &a, kq, &b, &offs, &mut c, ldc, (kk, plane));
+            for i in 0..m {
+                for j in 0..n {
+                    let mut want = 0.0f64;
+                    for q in 0..kq {
+                        let (x, y) = (a[i * kq + q].to_bits(), b[offs[q] + j].to_bits());
+                        want += f64::from(value(x, false)) * f64::from(value(y, false));
+                        want += f64::from(value(x, true)) * f64::from(value(y, true));
+                    }
+                    assert_eq!(
+                        f64::from(c[i * ldc + j]),
+                        want,
+                        "m {m}, cp {cp}, kk {kk}, n {n}, tail {tail} at ({i}, {j})"
+                    );
+                }
+                assert!(c[i * ldc + n].is_nan(), "wrote between rows of C");
             }
         }
     }

@@ -385,6 +385,32 @@ impl Bf16Rows {
         }
     }
 
+    /// [`Self::gemm_nn_rows`] for `B` in planes of a convolution's padded
+    /// channel pairs (`offs[p kk + t] = p plane + offs[t]`): on AMX the tiles
+    /// are read in place ([`Amx::gemm_nn_planes`]); on `vdpbf16ps` the same
+    /// product as [`Self::gemm_nn_rows`].
+    ///
+    /// # Panics
+    /// As [`Self::gemm_nn_rows`].
+    pub(crate) fn gemm_nn_planes(
+        self,
+        m: usize,
+        kq: usize,
+        n: usize,
+        a: &[f32],
+        lda: usize,
+        b: &[f32],
+        offs: &[usize],
+        c: &mut [f32],
+        ldc: usize,
+        planes: (usize, usize),
+    ) {
+        match self.amx {
+            Some(t) => t.gemm_nn_planes(m, kq, n, a, lda, b, offs, c, ldc, planes),
+            None => self.cvt.gemm_nn_rows(m, kq, n, a, lda, b, offs, c, ldc),
+        }
+    }
+
     /// Two fp32 rows into one row of bf16 pairs; see [`Avx512Bf16::pack_pairs`].
     pub(crate) fn pack_pairs(self, lo: &[f32], hi: Option<&[f32]>, out: &mut [f32]) {
         self.cvt.pack_pairs(lo, hi, out);

@@ -146,10 +146,12 @@ pub fn conv2d_forward_bf16(
     let pd = Padded::pairs(g);
     let kq = wb.kq;
     let pad = |x_s: &[f32], xp: &mut [f32]| pd.pad_pairs(leaf, g, x_s, xp);
+    let (wp, hp) = g.padded_dims();
+    let planes = (g.k_h * g.k_w, hp * wp);
     let tile = |xp: &[f32], ct: &mut [f32], (oh0, rows): (usize, usize), r0: usize| {
         let n = rows * pd.wp();
         let a = &wb.pairs[r0 * kq..];
-        leaf.gemm_nn_rows(ct.len() / n, kq, n, a, kq, &xp[oh0 * pd.wp()..], pd.offs(), ct, n);
+        leaf.gemm_nn_planes(ct.len() / n, kq, n, a, kq, &xp[oh0 * pd.wp()..], pd.offs(), ct, n, planes);
     };
     drive(g, &pd, x, b, y, scratch, relu, pad, tile);
     Precision::Bf16
@@ -191,6 +193,8 @@ mod tests {
             conv3x3(2, 3, 70, 9, 300),
             Conv2dGeom { k_h: 2, k_w: 5, pad_h: 0, pad_w: 1, ..base },
             Conv2dGeom { k_h: 1, k_w: 1, pad_h: 0, pad_w: 0, ..base },
+            // 20 channel pairs: not whole AMX tiles of 16, the packed product.
+            conv3x3(2, 40, 17, 4, 21),
         ]
     }
 
