@@ -188,6 +188,51 @@ impl Amx {
             self.gemm_nn_rows(m, kq, n - jd, a, lda, &b[jd..], offs, &mut c[jd..], ldc);
         }
     }
+
+    /// A linear layer's product over weight panels: `C[m x d_out] = A W^T`
+    /// with `A` `m` rows of `kqp` pairs (row stride `kqp`, a multiple of 16,
+    /// pairs past the input's zero) and `panels` the weights in panels of
+    /// `kqp` rows x 32 output columns (rows past the input zero,
+    /// [`super::linear::LinearWeightsBf16`]). Both are tile-loaded in place:
+    /// `A` rows at a stride of `4 kqp` bytes (a last partial block of 16
+    /// rows is copied, zero-padded), panels at 128 bytes.
+    ///
+    /// # Panics
+    /// When `kqp` is not a multiple of 16 or an operand does not fit its slice.
+    pub(crate) fn gemm_panels(
+        self,
+        m: usize,
+        kqp: usize,
+        a: &[f32],
+        panels: &[f32],
+        d_out: usize,
+        c: &mut [f32],
+        ldc: usize,
+    ) {
+        const K: &str = "gemm_panels_amx";
+        assert!(kqp % TILE_PAIRS == 0, "{K}: {kqp} pairs per row, not a multiple of {TILE_PAIRS}");
+        check(K, "A", m, kqp, kqp, a.len());
+        let n_panels = d_out.div_ceil(2 * TILE_PAIRS);
+        assert!(
+            panels.len() >= n_panels * kqp * 2 * TILE_PAIRS,
+            "{K}: {} panel elements for {d_out} columns",
+            panels.len()
+        );
+        check(K, "C", m, d_out, ldc, c.len());
+        if m == 0 || d_out == 0 {
+            return;
+        }
+        if kqp == 0 {
+            for row in c.chunks_mut(ldc).take(m) {
+                row[..d_out].fill(0.0);
+            }
+            return;
+        }
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        imp::gemm_panels(m, kqp, a, panels, d_out, c, ldc);
+        #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+        unreachable!("an Amx token exists only on x86-64 Linux");
+    }
 }
 
 /// Pairs of a tile row (64 bytes), and rows of a full tile.
@@ -351,9 +396,9 @@ mod imp {
                     // four tiles. Every load and store stays inside them.
                     unsafe {
                         if two {
-                            block2(kb_n, a0, a0.add(kb_n * TILE), bp.as_ptr(), &mut acc);
+                            block2(kb_n, a0, a0.add(kb_n * TILE), bp.as_ptr(), PACKED_STRIDES, &mut acc);
                         } else {
-                            block1(kb_n, a0, bp.as_ptr(), &mut acc);
+                            block1(kb_n, a0, bp.as_ptr(), PACKED_STRIDES, &mut acc);
                         }
                     }
                     let rows = (m - i * T).min(if two { 2 * T } else { T });
@@ -607,15 +652,99 @@ mod imp {
         }
     }
 
+    /// See [`super::Amx::gemm_panels`]; the caller has checked the operands,
+    /// `m, d_out, kqp >= 1` and `kqp % 16 == 0`.
+    pub(super) fn gemm_panels(
+        m: usize,
+        kqp: usize,
+        a: &[f32],
+        panels: &[f32],
+        d_out: usize,
+        c: &mut [f32],
+        ldc: usize,
+    ) {
+        let kb_n = kqp / T;
+        let mb_n = m.div_ceil(T);
+        let strides = Strides { a_row: 4 * kqp, a_step: 4 * T, b_row: 4 * NB, b_step: 4 * T * NB };
+        PACKED.with(|p| {
+            let (tail, _) = &mut *p.borrow_mut();
+            // The last partial block of rows, zero-padded to 16.
+            let full = m / T;
+            tail.clear();
+            tail.resize(T * kqp, 0);
+            for (d, s) in tail.iter_mut().zip(&a[full * T * kqp..m * kqp]) {
+                *d = s.to_bits();
+            }
+            let block = |i: usize| -> *const u32 {
+                if i < full {
+                    a[i * T * kqp..].as_ptr().cast::<u32>()
+                } else {
+                    tail.as_ptr()
+                }
+            };
+            let mut acc = Acc([0.0; 4 * TILE]);
+            // SAFETY: the token proves AMX-TILE and AMX-BF16 and the
+            // permission; the configuration is a valid palette-1 one.
+            unsafe { asm!("ldtilecfg [{}]", in(reg) &CONFIG, options(nostack, readonly, preserves_flags)) };
+            for (pi, panel) in panels.chunks_exact(kqp * NB).take(d_out.div_ceil(NB)).enumerate() {
+                let j0 = pi * NB;
+                let w = NB.min(d_out - j0);
+                let mut i = 0;
+                while i < mb_n {
+                    let two = i + 1 < mb_n;
+                    // SAFETY: block i (and i + 1) is 16 rows of kqp pairs
+                    // (of `a`, or the padded tail); the panel is kqp rows
+                    // of 32 pairs; kb_n steps of 16 pairs cover kqp.
+                    unsafe {
+                        let b = panel.as_ptr().cast::<u32>();
+                        if two {
+                            block2(kb_n, block(i), block(i + 1), b, strides, &mut acc);
+                        } else {
+                            block1(kb_n, block(i), b, strides, &mut acc);
+                        }
+                    }
+                    let rows = (m - i * T).min(if two { 2 * T } else { T });
+                    for r in 0..rows {
+                        let (ti, rr) = (2 * (r / T), r % T);
+                        let crow = &mut c[(i * T + r) * ldc + j0..][..w];
+                        let lo = w.min(T);
+                        crow[..lo].copy_from_slice(&acc.0[ti * TILE + rr * T..][..lo]);
+                        if w > T {
+                            crow[T..].copy_from_slice(&acc.0[(ti + 1) * TILE + rr * T..][..w - T]);
+                        }
+                    }
+                    i += if two { 2 } else { 1 };
+                }
+            }
+            // SAFETY: as ldtilecfg; releases this thread's tile state.
+            unsafe { asm!("tilerelease", options(nostack, nomem, preserves_flags)) };
+        });
+    }
+
+    /// Byte strides of the operands of [`block2`] and [`block1`]: A rows,
+    /// A per K step (16 pairs), B rows, B per K step.
+    #[derive(Clone, Copy)]
+    pub(super) struct Strides {
+        pub(super) a_row: usize,
+        pub(super) a_step: usize,
+        pub(super) b_row: usize,
+        pub(super) b_step: usize,
+    }
+
+    /// The packed layouts' strides: A in 1 KiB blocks, B in rows of 32 pairs.
+    const PACKED_STRIDES: Strides = Strides { a_row: 64, a_step: 1024, b_row: 128, b_step: 2048 };
+
     /// Two row blocks (32 rows) by 32 columns: `C` tiles 0 and 1 (rows of
     /// block 0, columns 0-15 and 16-31), 2 and 3 (block 1) into `acc`.
     ///
     /// # Safety
-    /// Tiles configured (ldtilecfg) on this thread; `a0` and `a1` point at
-    /// `kb` consecutive 1 KiB tiles, `b` at `kb` 16-row steps of 128-byte rows.
-    unsafe fn block2(kb: usize, a0: *const u32, a1: *const u32, b: *const u32, acc: &mut Acc) {
-        // SAFETY: the caller's contract; the loop reads kb tiles of each A
-        // block and kb steps of B, and stores four tiles into acc.
+    /// Tiles configured (ldtilecfg) on this thread; for each of the `kb` K
+    /// steps, the A tiles at `a0` and `a1` (16 rows of 64 bytes, `s.a_row`
+    /// apart) and the B tile at `b` (16 rows of 128 bytes, `s.b_row` apart),
+    /// advanced by `s.a_step` and `s.b_step` bytes per step, lie in memory
+    /// that may be read.
+    unsafe fn block2(kb: usize, a0: *const u32, a1: *const u32, b: *const u32, s: Strides, acc: &mut Acc) {
+        // SAFETY: the caller's contract; four tiles stored into acc.
         unsafe {
             asm!(
                 "tilezero tmm0",
@@ -623,17 +752,17 @@ mod imp {
                 "tilezero tmm2",
                 "tilezero tmm3",
                 "2:",
-                "tileloadd tmm4, [{a0} + {s64}*1]",
-                "tileloadd tmm6, [{b} + {s128}*1]",
-                "tileloadd tmm7, [{b} + {s128}*1 + 64]",
+                "tileloadd tmm4, [{a0} + {sa}*1]",
+                "tileloadd tmm6, [{b} + {sb}*1]",
+                "tileloadd tmm7, [{b} + {sb}*1 + 64]",
                 "tdpbf16ps tmm0, tmm4, tmm6",
                 "tdpbf16ps tmm1, tmm4, tmm7",
-                "tileloadd tmm5, [{a1} + {s64}*1]",
+                "tileloadd tmm5, [{a1} + {sa}*1]",
                 "tdpbf16ps tmm2, tmm5, tmm6",
                 "tdpbf16ps tmm3, tmm5, tmm7",
-                "add {a0}, 1024",
-                "add {a1}, 1024",
-                "add {b}, 2048",
+                "add {a0}, {astep}",
+                "add {a1}, {astep}",
+                "add {b}, {bstep}",
                 "dec {kb}",
                 "jnz 2b",
                 "tilestored [{c} + {s64}*1], tmm0",
@@ -644,9 +773,12 @@ mod imp {
                 a1 = inout(reg) a1 => _,
                 b = inout(reg) b => _,
                 kb = inout(reg) kb => _,
+                sa = in(reg) s.a_row,
+                astep = in(reg) s.a_step,
+                sb = in(reg) s.b_row,
+                bstep = in(reg) s.b_step,
                 c = in(reg) acc.0.as_mut_ptr(),
                 s64 = in(reg) 64usize,
-                s128 = in(reg) 128usize,
                 options(nostack),
             );
         }
@@ -656,20 +788,20 @@ mod imp {
     ///
     /// # Safety
     /// As [`block2`], for one A block.
-    unsafe fn block1(kb: usize, a0: *const u32, b: *const u32, acc: &mut Acc) {
+    unsafe fn block1(kb: usize, a0: *const u32, b: *const u32, s: Strides, acc: &mut Acc) {
         // SAFETY: as block2, one A block, two tiles stored.
         unsafe {
             asm!(
                 "tilezero tmm0",
                 "tilezero tmm1",
                 "2:",
-                "tileloadd tmm4, [{a0} + {s64}*1]",
-                "tileloadd tmm6, [{b} + {s128}*1]",
-                "tileloadd tmm7, [{b} + {s128}*1 + 64]",
+                "tileloadd tmm4, [{a0} + {sa}*1]",
+                "tileloadd tmm6, [{b} + {sb}*1]",
+                "tileloadd tmm7, [{b} + {sb}*1 + 64]",
                 "tdpbf16ps tmm0, tmm4, tmm6",
                 "tdpbf16ps tmm1, tmm4, tmm7",
-                "add {a0}, 1024",
-                "add {b}, 2048",
+                "add {a0}, {astep}",
+                "add {b}, {bstep}",
                 "dec {kb}",
                 "jnz 2b",
                 "tilestored [{c} + {s64}*1], tmm0",
@@ -677,9 +809,12 @@ mod imp {
                 a0 = inout(reg) a0 => _,
                 b = inout(reg) b => _,
                 kb = inout(reg) kb => _,
+                sa = in(reg) s.a_row,
+                astep = in(reg) s.a_step,
+                sb = in(reg) s.b_row,
+                bstep = in(reg) s.b_step,
                 c = in(reg) acc.0.as_mut_ptr(),
                 s64 = in(reg) 64usize,
-                s128 = in(reg) 128usize,
                 options(nostack),
             );
         }

@@ -362,36 +362,15 @@ pub(crate) struct Bf16Rows {
 }
 
 impl Bf16Rows {
-    /// `C[m x n] = A B` over bf16 pairs; see [`Avx512Bf16::gemm_nn_rows`]
-    /// (and [`Amx::gemm_nn_rows`], the same product on tiles).
+    /// `C[m x n] = A B` over bf16 pairs, row `q` of `B` at `b[offs[q]..]`
+    /// ([`Avx512Bf16::gemm_nn_rows`]), for `B` in planes of a convolution's
+    /// padded channel pairs (`offs[p kk + t] = p plane + offs[t]`, `planes =
+    /// (kk, plane)`): on AMX the tiles are read in place
+    /// ([`Amx::gemm_nn_planes`]); on `vdpbf16ps` the table is read as any.
     ///
     /// # Panics
-    /// When `offs.len() != kq` or an operand does not fit its slice.
-    pub(crate) fn gemm_nn_rows(
-        self,
-        m: usize,
-        kq: usize,
-        n: usize,
-        a: &[f32],
-        lda: usize,
-        b: &[f32],
-        offs: &[usize],
-        c: &mut [f32],
-        ldc: usize,
-    ) {
-        match self.amx {
-            Some(t) => t.gemm_nn_rows(m, kq, n, a, lda, b, offs, c, ldc),
-            None => self.cvt.gemm_nn_rows(m, kq, n, a, lda, b, offs, c, ldc),
-        }
-    }
-
-    /// [`Self::gemm_nn_rows`] for `B` in planes of a convolution's padded
-    /// channel pairs (`offs[p kk + t] = p plane + offs[t]`): on AMX the tiles
-    /// are read in place ([`Amx::gemm_nn_planes`]); on `vdpbf16ps` the same
-    /// product as [`Self::gemm_nn_rows`].
-    ///
-    /// # Panics
-    /// As [`Self::gemm_nn_rows`].
+    /// When `offs.len() != kq`, an operand does not fit its slice, or (on
+    /// AMX) `offs` is not of that form.
     pub(crate) fn gemm_nn_planes(
         self,
         m: usize,
@@ -408,6 +387,36 @@ impl Bf16Rows {
         match self.amx {
             Some(t) => t.gemm_nn_planes(m, kq, n, a, lda, b, offs, c, ldc, planes),
             None => self.cvt.gemm_nn_rows(m, kq, n, a, lda, b, offs, c, ldc),
+        }
+    }
+
+    /// A linear layer's product `C[m x d_out] = A W^T` over 32-column weight
+    /// panels (`kqp` rows each, a multiple of 16, zero past the `kq` pairs
+    /// of the input; `A` `m` rows of `kqp` pairs, zero past `kq`): on AMX
+    /// both read in place ([`Amx::gemm_panels`]), on `vdpbf16ps` one
+    /// [`Avx512Bf16::gemm_nn_rows`] per panel over its first `kq` rows.
+    ///
+    /// # Panics
+    /// When an operand does not fit its slice.
+    pub(crate) fn gemm_panels(
+        self,
+        m: usize,
+        (kq, kqp): (usize, usize),
+        a: &[f32],
+        panels: &[f32],
+        d_out: usize,
+        c: &mut [f32],
+        ldc: usize,
+    ) {
+        if let Some(t) = self.amx {
+            return t.gemm_panels(m, kqp, a, panels, d_out, c, ldc);
+        }
+        const PANEL: usize = 32;
+        let offs: Vec<usize> = (0..kq).map(|q| q * PANEL).collect();
+        for (p, panel) in panels.chunks_exact(kqp * PANEL).take(d_out.div_ceil(PANEL)).enumerate() {
+            let j0 = p * PANEL;
+            let width = PANEL.min(d_out - j0);
+            self.cvt.gemm_nn_rows(m, kq, width, a, kqp, panel, &offs, &mut c[j0..], ldc);
         }
     }
 
