@@ -487,31 +487,35 @@ mod imp {
                 while i < mb_n {
                     let two = i + 1 < mb_n;
                     let a0 = ap[i * steps * a_block..].as_ptr();
+                    let rows = (m - i * T).min(if two { 2 * T } else { T });
+                    // A whole block of C (16 or 32 rows, 32 columns) is
+                    // stored straight into `c`; a ragged one through `acc`
+                    // (rows of 32, a stride of 128 bytes).
+                    let whole = w == NB && rows == if two { 2 * T } else { T };
+                    let (c0, sc) = if whole {
+                        (c[i * T * ldc + j0..].as_mut_ptr(), 4 * ldc)
+                    } else {
+                        (acc.0.as_mut_ptr(), 4 * NB)
+                    };
                     // SAFETY: A blocks i (and i + 1) hold `steps` blocks of
                     // 16 x kt pairs; each step's B tile (kt rows of 32 pairs
                     // at a stride of `plane`) lies inside `b` (the caller's
-                    // check); acc holds four tiles.
+                    // check); the C block (rows of 32 floats, `sc` bytes
+                    // apart) lies in `c` when whole, in `acc` otherwise.
                     unsafe {
                         planes_block(
                             two,
                             steps,
-                            a0,
-                            a0.wrapping_add(steps * a_block),
-                            4 * kt,
+                            (a0, a0.wrapping_add(steps * a_block), 4 * kt),
                             bj,
                             step_offs.as_ptr(),
                             4 * plane,
-                            &mut acc,
+                            (c0, c0.wrapping_byte_add(T * sc), sc),
                         );
                     }
-                    let rows = (m - i * T).min(if two { 2 * T } else { T });
-                    for r in 0..rows {
-                        let (ti, rr) = (2 * (r / T), r % T);
-                        let crow = &mut c[(i * T + r) * ldc + j0..][..w];
-                        let lo = w.min(T);
-                        crow[..lo].copy_from_slice(&acc.0[ti * TILE + rr * T..][..lo]);
-                        if w > T {
-                            crow[T..].copy_from_slice(&acc.0[(ti + 1) * TILE + rr * T..][..w - T]);
+                    if !whole {
+                        for r in 0..rows {
+                            c[(i * T + r) * ldc + j0..][..w].copy_from_slice(&acc.0[r * NB..][..w]);
                         }
                     }
                     i += if two { 2 } else { 1 };
@@ -524,7 +528,8 @@ mod imp {
     }
 
     /// One or two row blocks by 32 columns over `steps` K steps, B tiles
-    /// read in place: `C` tiles 0 and 1 (and 2 and 3 when `two`) into `acc`.
+    /// read in place: `C` tiles 0 and 1 (and 2 and 3 when `two`) stored as
+    /// rows of 32 floats, `sc` bytes apart, from `c0` (and `c1`).
     ///
     /// # Safety
     /// Tiles configured for these shapes on this thread; `a0` (and `a1` when
@@ -535,13 +540,11 @@ mod imp {
     unsafe fn planes_block(
         two: bool,
         steps: usize,
-        a0: *const u32,
-        a1: *const u32,
-        a_row: usize,
+        (a0, a1, a_row): (*const u32, *const u32, usize),
         b: *const u32,
         step_offs: *const usize,
         b_row: usize,
-        acc: &mut Acc,
+        (c0, c1, sc): (*mut f32, *mut f32, usize),
     ) {
         let a_step = T * a_row;
         // SAFETY: the caller's contract.
@@ -568,10 +571,10 @@ mod imp {
                     "add {tab}, 8",
                     "dec {k}",
                     "jnz 2b",
-                    "tilestored [{c} + {s64}*1], tmm0",
-                    "tilestored [{c} + {s64}*1 + 1024], tmm1",
-                    "tilestored [{c} + {s64}*1 + 2048], tmm2",
-                    "tilestored [{c} + {s64}*1 + 3072], tmm3",
+                    "tilestored [{c0} + {sc}*1], tmm0",
+                    "tilestored [{c0} + {sc}*1 + 64], tmm1",
+                    "tilestored [{c1} + {sc}*1], tmm2",
+                    "tilestored [{c1} + {sc}*1 + 64], tmm3",
                     a0 = inout(reg) a0 => _,
                     a1 = inout(reg) a1 => _,
                     tab = inout(reg) step_offs => _,
@@ -581,12 +584,13 @@ mod imp {
                     sa = in(reg) a_row,
                     sb = in(reg) b_row,
                     astep = in(reg) a_step,
-                    c = in(reg) acc.0.as_mut_ptr(),
-                    s64 = in(reg) 64usize,
+                    c0 = in(reg) c0,
+                    c1 = in(reg) c1,
+                    sc = in(reg) sc,
                     options(nostack),
                 );
             } else {
-                let _ = a1;
+                let _ = (a1, c1);
                 asm!(
                     "tilezero tmm0",
                     "tilezero tmm1",
@@ -602,8 +606,8 @@ mod imp {
                     "add {tab}, 8",
                     "dec {k}",
                     "jnz 2b",
-                    "tilestored [{c} + {s64}*1], tmm0",
-                    "tilestored [{c} + {s64}*1 + 1024], tmm1",
+                    "tilestored [{c0} + {sc}*1], tmm0",
+                    "tilestored [{c0} + {sc}*1 + 64], tmm1",
                     a0 = inout(reg) a0 => _,
                     tab = inout(reg) step_offs => _,
                     k = inout(reg) steps => _,
@@ -612,8 +616,8 @@ mod imp {
                     sa = in(reg) a_row,
                     sb = in(reg) b_row,
                     astep = in(reg) a_step,
-                    c = in(reg) acc.0.as_mut_ptr(),
-                    s64 = in(reg) 64usize,
+                    c0 = in(reg) c0,
+                    sc = in(reg) sc,
                     options(nostack),
                 );
             }
