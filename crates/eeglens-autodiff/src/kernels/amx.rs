@@ -13,8 +13,19 @@
 //!
 //! # Algorithm and memory layout
 //! A tile load reads 16 rows at one stride, and every row must lie in
-//! memory that may be read. So each call copies its operands into
-//! zero-padded per-thread buffers first:
+//! memory that may be read. Three forms of the product meet that:
+//!
+//! - [`Amx::gemm_nn_planes`], the convolutions': `B` is planes of channel
+//!   pairs (the padded layout), so at one tap 16 consecutive pair planes
+//!   are 16 rows at a stride of one plane, and the B tiles are loaded in
+//!   place, tap by tap; only `A` (the weights, small) is copied per call;
+//! - [`Amx::gemm_panels`], the linear layers': activations and weight
+//!   panels padded to whole tiles by their owner, both loaded in place;
+//! - [`Amx::gemm_nn_rows`], any table of row starts (and the fallback of
+//!   the other two): both operands copied into zero-padded per-thread
+//!   buffers first, as follows.
+//!
+//! The copies of [`Amx::gemm_nn_rows`]:
 //!
 //! - `A` (`m x kq` pairs) into blocks of 16 rows x 16 pairs (1 KiB each,
 //!   block `(i, kb)` at `(i kb_n + kb) 256`), `m` and `kq` rounded up to 16
@@ -31,7 +42,9 @@
 //! through a small buffer into `C`, dropping the padding. Zero padding adds
 //! exact zeros, so the result does not depend on it.
 //!
-//! The tile configuration (palette 1, eight tiles of 16 rows x 64 bytes) is
+//! The tile configuration (palette 1, eight tiles of 16 rows x 64 bytes;
+//! in the planes form with `cp < 16` pair planes, A tiles of `cp` pairs and
+//! B tiles of `cp` rows) is
 //! loaded (`ldtilecfg`) at the start of each call on the thread that runs it
 //! and released (`tilerelease`) at its end: rayon workers each configure
 //! their own tiles, and no tile state outlives a call.
