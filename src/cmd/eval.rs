@@ -45,7 +45,7 @@ pub struct Args {
 pub enum PrecisionArg {
     /// 32-bit floats throughout
     Fp32,
-    /// bf16 products, fp32 sums (AVX512_BF16)
+    /// bf16 products, fp32 sums (AMX or AVX512_BF16)
     Bf16,
 }
 
@@ -58,7 +58,13 @@ impl PrecisionArg {
         }
         let config = eeglens_autodiff::kernels::KernelConfig::of_process();
         match config.bf16_missing() {
-            None => Precision::Bf16,
+            None => {
+                // AMX off or refused on a CPU that has it: said, since that path is slower.
+                if let Some(why) = config.amx_missing() {
+                    eprintln!("eeglens: --precision bf16 runs on AVX512_BF16, not AMX: {why}");
+                }
+                Precision::Bf16
+            }
             Some(why) => {
                 eprintln!("eeglens: --precision bf16 runs in fp32: {why}");
                 Precision::Fp32

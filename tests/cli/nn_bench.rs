@@ -93,6 +93,7 @@ fn bench_precision_bf16_times_bf16_beside_fp32_or_says_why_not() {
             "--precision",
             "bf16",
         ]);
+        cmd.env_remove(eeglens_autodiff::kernels::NO_AMX_VAR);
         if forced_off {
             cmd.env(eeglens_autodiff::kernels::NO_AVX512_VAR, "1");
         }
@@ -113,4 +114,31 @@ fn bench_precision_bf16_times_bf16_beside_fp32_or_says_why_not() {
             assert!(lines[0].contains("runs in fp32"), "{err}");
         }
     }
+}
+
+/// With `EEGLENS_NO_AMX` on a CPU with AMX, bf16 still runs (on
+/// AVX512_BF16's `vdpbf16ps`) and one line on stderr says AMX is off.
+#[test]
+fn bench_precision_bf16_without_amx_runs_bf16_and_says_so_once() {
+    if !eeglens_autodiff::kernels::KernelSet::avx512().is_some_and(|s| s.has_amx()) {
+        eprintln!("bench_precision_bf16_without_amx_runs_bf16_and_says_so_once: skipped, no AMX here");
+        return;
+    }
+    let mut cmd = bin();
+    cmd.args(["bench", "--json", "--model", "eegnet", "--batch", "2", "--infer-batch", "4"])
+        .args(["--threads", "1", "--reps", "1", "--restarts", "1", "--precision", "bf16"])
+        .env_remove(eeglens_autodiff::kernels::NO_AVX512_VAR)
+        .env(eeglens_autodiff::kernels::NO_AMX_VAR, "1");
+    let o = cmd.output().expect("eeglens runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "stderr: {err}");
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).expect("one JSON document");
+    assert!(v["infer_bf16_samples_per_s"].as_f64().is_some_and(|x| x.is_finite() && x > 0.0), "{v}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("--precision bf16")).collect();
+    assert_eq!(
+        lines,
+        ["eeglens: --precision bf16 runs on AVX512_BF16, not AMX: EEGLENS_NO_AMX is set"],
+        "{err}"
+    );
 }

@@ -5,10 +5,13 @@
 //! exactly [`Sequential::predict`]. In [`Precision::Bf16`] every stride-1,
 //! one-group convolution (all of R-VGG's, 90 % of its inference FLOPs) and
 //! every linear layer has its weights converted once, when the predictor is
-//! made, to the bf16 pairs the AVX512_BF16 product reads
+//! made, to the bf16 pairs the bf16 products read
 //! ([`ConvWeightsBf16`], [`LinearWeightsBf16`]), and runs
 //! [`kernels::conv2d_forward_bf16`] or [`kernels::linear_forward_bf16`]:
 //! activations rounded to bf16 as they are packed, fp32 sums, fp32 outputs.
+//! The products run on AMX tiles (`tdpbf16ps`) where the CPU has AMX-BF16
+//! and the OS grants the tile state (not with `EEGLENS_NO_AMX`), else on
+//! AVX512_BF16 (`vdpbf16ps`).
 //! Every other layer (pooling, batch norm, activations) stays fp32. Where the CPU has no AVX512_BF16,
 //! or the process runs the portable kernels (`EEGLENS_NO_AVX512`), a bf16
 //! predictor is an fp32 one and [`Predictor::precision`] says so; nothing
@@ -222,6 +225,17 @@ mod tests {
             );
             return;
         };
+        if !set.has_amx() {
+            eprintln!("rvgg_logits_in_bf16_are_within_tolerance_of_fp32: AMX part skipped, no AMX here");
+        }
+        // AMX tiles where the CPU has them, and `vdpbf16ps`.
+        for set in std::iter::once(set).chain(set.has_amx().then(|| set.without_amx())) {
+            rvgg_logits_within_tolerance(set);
+        }
+    }
+
+    /// The checks of [`rvgg_logits_in_bf16_are_within_tolerance_of_fp32`] on one bf16 kernel set.
+    fn rvgg_logits_within_tolerance(set: KernelSet) {
         let (model, x) = rvgg_and_batch();
         let (fp32, bf16) = with_kernel_set(set, || {
             let p = Predictor::new(&model, Precision::Bf16);
@@ -234,7 +248,7 @@ mod tests {
         let spread = hi - lo;
         assert!(spread > 0.0, "the fp32 logits do not depend on the input");
         let worst = f.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-        eprintln!("R-VGG bf16 vs fp32: max |logit difference| {worst:e}, logit spread {spread:e}");
+        eprintln!("R-VGG bf16 ({set:?}) vs fp32: max |logit difference| {worst:e}, logit spread {spread:e}");
         assert!(worst <= 0.05 * spread, "max |logit difference| {worst:e} over 5 % of the spread {spread:e}");
         assert!(worst > 0.0, "bf16 gave the fp32 logits bit for bit: it did not run");
         for (rf, rb) in f.chunks_exact(2).zip(b.chunks_exact(2)) {

@@ -1,5 +1,6 @@
 //! The linear layer's inference forward in bf16: `y = x W^T + b` with bf16
-//! operands and fp32 sums, on AVX512_BF16 (`vdpbf16ps`).
+//! operands and fp32 sums, on AMX tiles (`tdpbf16ps`) where the CPU and OS
+//! allow them, else on AVX512_BF16 (`vdpbf16ps`).
 //!
 //! The weights are converted once ([`LinearWeightsBf16::pack`]) into panels
 //! of 32 output columns: panel `p` holds, for each pair of input features
@@ -29,8 +30,10 @@ pub struct LinearWeightsBf16 {
     d_in: usize,
     /// pairs of input features, `ceil(d_in / 2)`
     kq: usize,
-    /// `[ceil(d_out / 32)][kq][32]` bf16 pairs (bit patterns in `f32` slots;
-    /// the last panel's missing columns are zero)
+    /// `kq` rounded up to a multiple of 16 (an AMX tile's pairs)
+    kqp: usize,
+    /// `[ceil(d_out / 32)][kqp][32]` bf16 pairs (bit patterns in `f32` slots;
+    /// the last panel's missing columns and the rows past `kq` are zero)
     panels: Vec<f32>,
 }
 
@@ -43,10 +46,11 @@ impl LinearWeightsBf16 {
     pub fn pack(d_out: usize, d_in: usize, w: &[f32]) -> Self {
         assert_eq!(w.len(), d_out * d_in, "LinearWeightsBf16::pack: weight [{d_out}, {d_in}]");
         let kq = d_in.div_ceil(2);
+        let kqp = kq.next_multiple_of(16);
         let n_panels = d_out.div_ceil(PANEL);
-        let mut panels = vec![0.0f32; n_panels * kq * PANEL];
-        for (p, panel) in panels.chunks_exact_mut(kq * PANEL).enumerate() {
-            for (q, row) in panel.chunks_exact_mut(PANEL).enumerate() {
+        let mut panels = vec![0.0f32; n_panels * kqp * PANEL];
+        for (p, panel) in panels.chunks_exact_mut(kqp * PANEL).enumerate() {
+            for (q, row) in panel.chunks_exact_mut(PANEL).take(kq).enumerate() {
                 for (c, slot) in row.iter_mut().enumerate().take(d_out.saturating_sub(p * PANEL)) {
                     let wr = &w[(p * PANEL + c) * d_in..][..d_in];
                     let hi = if 2 * q + 1 < d_in { wr[2 * q + 1] } else { 0.0 };
@@ -54,7 +58,7 @@ impl LinearWeightsBf16 {
                 }
             }
         }
-        Self { d_out, d_in, kq, panels }
+        Self { d_out, d_in, kq, kqp, panels }
     }
 
     /// `(d_out, d_in)` of the weight these pairs were made from.
@@ -62,9 +66,10 @@ impl LinearWeightsBf16 {
         (self.d_out, self.d_in)
     }
 
-    /// `f32`s of scratch [`linear_forward_bf16`] needs for `n` rows: their pairs.
+    /// `f32`s of scratch [`linear_forward_bf16`] needs for `n` rows: their
+    /// pairs, each row padded to a multiple of 16 pairs.
     pub fn scratch_len(&self, n: usize) -> usize {
-        n * self.kq
+        n * self.kqp
     }
 }
 
@@ -119,27 +124,24 @@ pub fn linear_forward_bf16(
     if n == 0 || d_out == 0 {
         return Precision::Bf16;
     }
-    let kq = wb.kq;
+    let (kq, kqp) = (wb.kq, wb.kqp);
     assert!(
-        scratch.len() >= n * kq,
+        scratch.len() >= n * kqp,
         "linear_forward_bf16: scratch has {} elements, needs {}",
         scratch.len(),
-        n * kq
+        n * kqp
     );
-    let xp = &mut scratch[..n * kq];
+    let xp = &mut scratch[..n * kqp];
     let rpt = n.div_ceil(par::threads()).max(1);
-    par::zip_chunks_mut(xp, rpt * kq, y, rpt * d_out, |t, xp_rows, y_rows| {
+    par::zip_chunks_mut(xp, rpt * kqp, y, rpt * d_out, |t, xp_rows, y_rows| {
         let rows = y_rows.len() / d_out;
         let x_rows = &x[t * rpt * d_in..][..rows * d_in];
-        for (xr, pr) in x_rows.chunks_exact(d_in).zip(xp_rows.chunks_exact_mut(kq)) {
-            leaf.pack_runs(xr, pr);
+        for (xr, pr) in x_rows.chunks_exact(d_in).zip(xp_rows.chunks_exact_mut(kqp)) {
+            let (pairs, pad) = pr.split_at_mut(kq);
+            leaf.pack_runs(xr, pairs);
+            pad.fill(0.0);
         }
-        let offs: Vec<usize> = (0..kq).map(|q| q * PANEL).collect();
-        for (p, panel) in wb.panels.chunks_exact(kq * PANEL).enumerate() {
-            let j0 = p * PANEL;
-            let width = PANEL.min(d_out - j0);
-            leaf.gemm_nn_rows(rows, kq, width, xp_rows, kq, panel, &offs, &mut y_rows[j0..], d_out);
-        }
+        leaf.gemm_panels(rows, (kq, kqp), xp_rows, &wb.panels, d_out, y_rows, d_out);
         if let Some(b) = b {
             for row in y_rows.chunks_exact_mut(d_out) {
                 for (v, bv) in row.iter_mut().zip(b) {
@@ -189,31 +191,38 @@ mod tests {
             eprintln!("bf16_linear_is_within_the_bf16_rounding_bound_and_not_fp32: skipped, this CPU has no AVX512_BF16");
             return;
         };
-        for (i, &(n, d_in, d_out)) in SHAPES.iter().enumerate() {
-            let seed = 10 + i as u64;
-            let (x, w, b) =
-                (uniform(seed, n * d_in), uniform(seed ^ 1, d_out * d_in), uniform(seed ^ 2, d_out));
-            let mut want = vec![0.0; n * d_out];
-            reference::gemm(n, d_in, d_out, 1.0, &x, false, &w, true, 0.0, &mut want);
-            let abs = |v: &[f32]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
-            let mut scale = vec![0.0; n * d_out];
-            reference::gemm(n, d_in, d_out, 1.0, &abs(&x), false, &abs(&w), true, 0.0, &mut scale);
-            let k = d_in as f32;
-            let rel = 2f32.powi(-7) * (1.0 + 2f32.powi(-9)) + k * 2f32.powi(-24) * (1.0 + 2f32.powi(-6));
-            let (one, ran) = run(set, n, d_in, d_out, seed, 1);
-            assert_eq!(ran, Precision::Bf16);
-            for (j, &got) in one.iter().enumerate() {
-                let exact = want[j] + b[j % d_out];
-                let bound = rel * scale[j] + 2f32.powi(-24) * (b[j % d_out].abs() + exact.abs());
-                assert!(
-                    (got - exact).abs() <= bound,
-                    "{n}x{d_in}x{d_out}, output {j}: {got} vs {exact}, bound {bound}"
-                );
-            }
-            let fp32 = run(KernelSet::portable(), n, d_in, d_out, seed, 1).0;
-            assert!(!same_bits(&one, &fp32), "{n}x{d_in}x{d_out}: bf16 gave the fp32 bits");
-            for threads in [2, 3] {
-                assert!(same_bits(&run(set, n, d_in, d_out, seed, threads).0, &one), "{threads} threads");
+        if !set.has_amx() {
+            eprintln!(
+                "bf16_linear_is_within_the_bf16_rounding_bound_and_not_fp32: AMX part skipped, no AMX here"
+            );
+        }
+        for set in std::iter::once(set).chain(set.has_amx().then(|| set.without_amx())) {
+            for (i, &(n, d_in, d_out)) in SHAPES.iter().enumerate() {
+                let seed = 10 + i as u64;
+                let (x, w, b) =
+                    (uniform(seed, n * d_in), uniform(seed ^ 1, d_out * d_in), uniform(seed ^ 2, d_out));
+                let mut want = vec![0.0; n * d_out];
+                reference::gemm(n, d_in, d_out, 1.0, &x, false, &w, true, 0.0, &mut want);
+                let abs = |v: &[f32]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+                let mut scale = vec![0.0; n * d_out];
+                reference::gemm(n, d_in, d_out, 1.0, &abs(&x), false, &abs(&w), true, 0.0, &mut scale);
+                let k = d_in as f32;
+                let rel = 2f32.powi(-7) * (1.0 + 2f32.powi(-9)) + k * 2f32.powi(-24) * (1.0 + 2f32.powi(-6));
+                let (one, ran) = run(set, n, d_in, d_out, seed, 1);
+                assert_eq!(ran, Precision::Bf16);
+                for (j, &got) in one.iter().enumerate() {
+                    let exact = want[j] + b[j % d_out];
+                    let bound = rel * scale[j] + 2f32.powi(-24) * (b[j % d_out].abs() + exact.abs());
+                    assert!(
+                        (got - exact).abs() <= bound,
+                        "{n}x{d_in}x{d_out}, output {j}: {got} vs {exact}, bound {bound}"
+                    );
+                }
+                let fp32 = run(KernelSet::portable(), n, d_in, d_out, seed, 1).0;
+                assert!(!same_bits(&one, &fp32), "{n}x{d_in}x{d_out}: bf16 gave the fp32 bits");
+                for threads in [2, 3] {
+                    assert!(same_bits(&run(set, n, d_in, d_out, seed, threads).0, &one), "{threads} threads");
+                }
             }
         }
     }

@@ -12,7 +12,11 @@
 //! The convolutions and [`gemm`] call only the policy layer. A third leaf,
 //! `avx512bf16.rs`, holds the bf16 product of inference in
 //! [`Precision::Bf16`] ([`conv2d_forward_bf16`]); the policy hands it out
-//! only where the CPU has AVX512_BF16, and fp32 runs everywhere else.
+//! only where the CPU has AVX512_BF16, and fp32 runs everywhere else. A
+//! fourth, `amx.rs`, runs the same bf16 product on Intel's AMX tiles
+//! (`tdpbf16ps`, in inline assembly); the policy prefers it where the CPU
+//! has AMX-BF16 and the OS grants the tile state, unless `EEGLENS_NO_AMX`
+//! (or `EEGLENS_NO_AVX512`) is set.
 //!
 //! Conventions shared by every kernel:
 //! - Images are NCHW, row-major, contiguous `f32`; conv weights are
@@ -30,6 +34,7 @@
 //!   which the tests compare against, on every kernel set the CPU has
 //!   ([`with_kernel_set`]).
 
+mod amx;
 mod avx512;
 mod avx512bf16;
 mod conv;
@@ -52,4 +57,4 @@ pub use geom::{Conv2dGeom, Pool2dGeom};
 pub use linear::{linear_forward_bf16, LinearWeightsBf16};
 pub use par::threads;
 pub use pool::{avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward};
-pub use products::{gemm, with_kernel_set, KernelConfig, KernelSet, Precision, NO_AVX512_VAR};
+pub use products::{gemm, with_kernel_set, KernelConfig, KernelSet, Precision, NO_AMX_VAR, NO_AVX512_VAR};

@@ -17,8 +17,8 @@
 //! | [`gemm`] with one row | AVX-512 dots / axpys | 16-lane loops |
 //! | [`gemm`], at most 64 rows, `A` not transposed, `alpha == 1`, one task or column blocks | AVX-512 `A B` (`B` packed into 32-column strips when `A` has more than 8 rows) / `A B^T` | sgemm |
 //! | [`gemm`], otherwise | sgemm | sgemm |
-//! | bf16 inference conv, stride 1, one group ([`Precision::Bf16`]) | AVX512_BF16 pairs, padded read, where the CPU has it ([`Bf16Rows`]); else as fp32 | fp32 |
-//! | bf16 inference linear layer ([`Precision::Bf16`]) | AVX512_BF16 pairs over 32-column weight panels, where the CPU has it; else as fp32 | fp32 |
+//! | bf16 inference conv, stride 1, one group ([`Precision::Bf16`]) | bf16 pairs, padded read ([`Bf16Rows`]): AMX tiles where the CPU and OS allow them, else AVX512_BF16, else as fp32 | fp32 |
+//! | bf16 inference linear layer ([`Precision::Bf16`]) | bf16 pairs over 32-column weight panels: AMX, else AVX512_BF16, else as fp32 | fp32 |
 //!
 //! # Choosing the set once
 //! A [`KernelSet`] names the leaves a call may use. The process's set is
@@ -34,6 +34,7 @@
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
+use super::amx::{Amx, AmxSupport};
 use super::avx512::Avx512;
 use super::avx512bf16::Avx512Bf16;
 use super::geom::Conv2dGeom;
@@ -66,6 +67,9 @@ pub struct KernelSet {
     /// The AVX512_BF16 leaf, when this set has it: used only by inference
     /// asked for in [`Precision::Bf16`], never by an fp32 kernel.
     bf16: Option<Avx512Bf16>,
+    /// The AMX leaf, when this set has it (only beside the AVX512_BF16 leaf,
+    /// which converts its operands): the bf16 products run on tiles.
+    amx: Option<Amx>,
 }
 
 thread_local! {
@@ -76,19 +80,35 @@ thread_local! {
 impl KernelSet {
     /// The portable set: matrixmultiply's packed sgemm and plain loops. Runs on every CPU.
     pub fn portable() -> Self {
-        Self { avx512: None, bf16: None }
+        Self { avx512: None, bf16: None, amx: None }
     }
 
     /// The AVX-512 set, when this CPU has AVX-512F (whatever `EEGLENS_NO_AVX512`
-    /// says), with the AVX512_BF16 leaf when the CPU also has that.
+    /// and `EEGLENS_NO_AMX` say), with the AVX512_BF16 leaf when the CPU also
+    /// has that, and the AMX leaf when it has AMX-BF16 too and the operating
+    /// system gives this process the tile state (asked for on the first call).
     pub fn avx512() -> Option<Self> {
-        Avx512::detect().map(|t| Self { avx512: Some(t), bf16: Avx512Bf16::detect() })
+        Avx512::detect().map(|t| {
+            let bf16 = Avx512Bf16::detect();
+            Self { avx512: Some(t), bf16, amx: bf16.and_then(|_| Amx::detect()) }
+        })
     }
 
-    /// This set without its AVX512_BF16 leaf: what a CPU with AVX-512F but
-    /// without AVX512_BF16 runs (bf16 inference falls back to fp32).
+    /// This set without its AVX512_BF16 leaf (and so without AMX): what a CPU
+    /// with AVX-512F but without AVX512_BF16 runs (bf16 inference falls back to fp32).
     pub fn without_bf16(self) -> Self {
-        Self { bf16: None, ..self }
+        Self { bf16: None, amx: None, ..self }
+    }
+
+    /// This set without its AMX leaf: bf16 products on AVX512_BF16
+    /// (`vdpbf16ps`), what a CPU without AMX runs (`EEGLENS_NO_AMX`).
+    pub fn without_amx(self) -> Self {
+        Self { amx: None, ..self }
+    }
+
+    /// Whether this set runs its bf16 inference products on AMX tiles.
+    pub fn has_amx(self) -> bool {
+        self.amx.is_some()
     }
 
     /// Whether this set runs bf16 inference products (AVX512_BF16).
@@ -129,6 +149,16 @@ impl KernelSet {
         self.avx512.is_some()
     }
 
+    /// What runs bf16 inference products in this set: `"amx"`, `"avx512bf16"`,
+    /// or `None` (bf16 inference runs in fp32).
+    pub fn bf16_engine(self) -> Option<&'static str> {
+        match (self.amx, self.bf16) {
+            (Some(_), _) => Some("amx"),
+            (None, Some(_)) => Some("avx512bf16"),
+            (None, None) => None,
+        }
+    }
+
     /// `"avx512"` or `"portable"`.
     pub fn name(self) -> &'static str {
         if self.has_avx512() {
@@ -141,6 +171,10 @@ impl KernelSet {
 
 /// The environment variable that keeps a process on the portable set.
 pub const NO_AVX512_VAR: &str = "EEGLENS_NO_AVX512";
+
+/// The environment variable that keeps a process's bf16 products off AMX
+/// (on AVX512_BF16 instead); [`NO_AVX512_VAR`] turns AMX off too.
+pub const NO_AMX_VAR: &str = "EEGLENS_NO_AMX";
 
 /// How this process's kernels are configured, and why: what `eeglens version`
 /// prints and a bug report should quote.
@@ -158,6 +192,8 @@ pub struct KernelConfig {
     pub cpu_has_avx512: bool,
     /// whether [`NO_AVX512_VAR`] was set when the set was chosen
     pub avx512_disabled: bool,
+    /// whether [`NO_AMX_VAR`] was set when the set was chosen
+    pub amx_disabled: bool,
 }
 
 impl KernelConfig {
@@ -167,8 +203,12 @@ impl KernelConfig {
         *CHOSEN.get_or_init(|| {
             let avx512 = KernelSet::avx512();
             let avx512_disabled = std::env::var_os(NO_AVX512_VAR).is_some();
-            let set = avx512.filter(|_| !avx512_disabled).unwrap_or_else(KernelSet::portable);
-            KernelConfig { set, cpu_has_avx512: avx512.is_some(), avx512_disabled }
+            let amx_disabled = std::env::var_os(NO_AMX_VAR).is_some();
+            let mut set = avx512.filter(|_| !avx512_disabled).unwrap_or_else(KernelSet::portable);
+            if amx_disabled {
+                set = set.without_amx();
+            }
+            KernelConfig { set, cpu_has_avx512: avx512.is_some(), avx512_disabled, amx_disabled }
         })
     }
 }
@@ -186,6 +226,24 @@ impl KernelConfig {
             "the CPU has no AVX512_BF16".to_string()
         } else {
             format!("{NO_AVX512_VAR} is set")
+        })
+    }
+
+    /// Why this process's [`Precision::Bf16`] products do not run on AMX
+    /// tiles although the CPU has AMX-BF16 (they then run on AVX512_BF16),
+    /// or `None`: they do, the CPU has no AMX, or bf16 does not run at all
+    /// ([`Self::bf16_missing`] says why).
+    pub fn amx_missing(&self) -> Option<String> {
+        if self.set.has_amx() || !self.set.has_bf16() {
+            return None;
+        }
+        Some(match Amx::support() {
+            AmxSupport::NoCpu => return None,
+            _ if self.amx_disabled => format!("{NO_AMX_VAR} is set"),
+            AmxSupport::Refused => {
+                "the operating system does not give this process the AMX tile state".to_string()
+            }
+            AmxSupport::Ready => "AMX is not in this kernel set".to_string(),
         })
     }
 }
@@ -236,7 +294,10 @@ impl std::fmt::Display for KernelConfig {
 
 impl std::fmt::Debug for KernelSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "KernelSet({})", self.name())
+        match self.bf16_engine() {
+            Some(e) => write!(f, "KernelSet({}, bf16 on {e})", self.name()),
+            None => write!(f, "KernelSet({})", self.name()),
+        }
     }
 }
 
@@ -290,17 +351,27 @@ impl RowTable {
 }
 
 /// The bf16 inference product and the conversion that feeds it (see
-/// [`Avx512Bf16`]). Only a set with AVX512_BF16 has one: holding a
-/// `Bf16Rows` is the policy's answer that a convolution runs in bf16.
+/// [`Avx512Bf16`], [`Amx`]). Only a set with AVX512_BF16 has one: holding a
+/// `Bf16Rows` is the policy's answer that a convolution runs in bf16. The
+/// product runs on AMX tiles when the set has them, else on `vdpbf16ps`;
+/// the conversions are always AVX512_BF16's.
 #[derive(Clone, Copy)]
-pub(crate) struct Bf16Rows(Avx512Bf16);
+pub(crate) struct Bf16Rows {
+    cvt: Avx512Bf16,
+    amx: Option<Amx>,
+}
 
 impl Bf16Rows {
-    /// `C[m x n] = A B` over bf16 pairs; see [`Avx512Bf16::gemm_nn_rows`].
+    /// `C[m x n] = A B` over bf16 pairs, row `q` of `B` at `b[offs[q]..]`
+    /// ([`Avx512Bf16::gemm_nn_rows`]), for `B` in planes of a convolution's
+    /// padded channel pairs (`offs[p kk + t] = p plane + offs[t]`, `planes =
+    /// (kk, plane)`): on AMX the tiles are read in place
+    /// ([`Amx::gemm_nn_planes`]); on `vdpbf16ps` the table is read as any.
     ///
     /// # Panics
-    /// When `offs.len() != kq` or an operand does not fit its slice.
-    pub(crate) fn gemm_nn_rows(
+    /// When `offs.len() != kq`, an operand does not fit its slice, or (on
+    /// AMX) `offs` is not of that form.
+    pub(crate) fn gemm_nn_planes(
         self,
         m: usize,
         kq: usize,
@@ -311,18 +382,52 @@ impl Bf16Rows {
         offs: &[usize],
         c: &mut [f32],
         ldc: usize,
+        planes: (usize, usize),
     ) {
-        self.0.gemm_nn_rows(m, kq, n, a, lda, b, offs, c, ldc);
+        match self.amx {
+            Some(t) => t.gemm_nn_planes(m, kq, n, a, lda, b, offs, c, ldc, planes),
+            None => self.cvt.gemm_nn_rows(m, kq, n, a, lda, b, offs, c, ldc),
+        }
+    }
+
+    /// A linear layer's product `C[m x d_out] = A W^T` over 32-column weight
+    /// panels (`kqp` rows each, a multiple of 16, zero past the `kq` pairs
+    /// of the input; `A` `m` rows of `kqp` pairs, zero past `kq`): on AMX
+    /// both read in place ([`Amx::gemm_panels`]), on `vdpbf16ps` one
+    /// [`Avx512Bf16::gemm_nn_rows`] per panel over its first `kq` rows.
+    ///
+    /// # Panics
+    /// When an operand does not fit its slice.
+    pub(crate) fn gemm_panels(
+        self,
+        m: usize,
+        (kq, kqp): (usize, usize),
+        a: &[f32],
+        panels: &[f32],
+        d_out: usize,
+        c: &mut [f32],
+        ldc: usize,
+    ) {
+        if let Some(t) = self.amx {
+            return t.gemm_panels(m, kqp, a, panels, d_out, c, ldc);
+        }
+        const PANEL: usize = 32;
+        let offs: Vec<usize> = (0..kq).map(|q| q * PANEL).collect();
+        for (p, panel) in panels.chunks_exact(kqp * PANEL).take(d_out.div_ceil(PANEL)).enumerate() {
+            let j0 = p * PANEL;
+            let width = PANEL.min(d_out - j0);
+            self.cvt.gemm_nn_rows(m, kq, width, a, kqp, panel, &offs, &mut c[j0..], ldc);
+        }
     }
 
     /// Two fp32 rows into one row of bf16 pairs; see [`Avx512Bf16::pack_pairs`].
     pub(crate) fn pack_pairs(self, lo: &[f32], hi: Option<&[f32]>, out: &mut [f32]) {
-        self.0.pack_pairs(lo, hi, out);
+        self.cvt.pack_pairs(lo, hi, out);
     }
 
     /// One fp32 row into bf16 pairs of consecutive values; see [`Avx512Bf16::pack_runs`].
     pub(crate) fn pack_runs(self, x: &[f32], out: &mut [f32]) {
-        self.0.pack_runs(x, out);
+        self.cvt.pack_runs(x, out);
     }
 }
 
@@ -334,13 +439,13 @@ impl KernelSet {
         if g.stride_h != 1 || g.stride_w != 1 || g.groups != 1 {
             return None;
         }
-        self.bf16.map(Bf16Rows)
+        self.bf16_linear()
     }
 
     /// Whether a bf16 inference linear layer runs in bf16 (a set with
     /// AVX512_BF16), and the product that does it; `None`: fp32.
     pub(crate) fn bf16_linear(self) -> Option<Bf16Rows> {
-        self.bf16.map(Bf16Rows)
+        self.bf16.map(|cvt| Bf16Rows { cvt, amx: self.amx })
     }
 
     /// Whether a forward convolution reads its column matrix in place from a

@@ -1,6 +1,7 @@
 //! bf16 inference: the forward convolution with bf16 operands and fp32
-//! accumulation, on AVX512_BF16 (`vdpbf16ps`), for stride-1, one-group
-//! convolutions (every convolution of R-VGG).
+//! accumulation, on AMX tiles (`tdpbf16ps`) where the CPU and OS allow them,
+//! else on AVX512_BF16 (`vdpbf16ps`), for stride-1, one-group convolutions
+//! (every convolution of R-VGG).
 //!
 //! The weights are converted once ([`ConvWeightsBf16::pack`]); each sample is
 //! converted when it is padded, into planes of channel pairs
@@ -18,8 +19,8 @@
 //! One output of a convolution with `K = c_in k_h k_w` terms therefore satisfies
 //! `|y_bf16 - y| <= (2^-7 (1 + 2^-9) + K 2^-24 (1 + 2^-6)) sum |w| |x|`
 //! (`+ 2^-24 |b|` for the bias), which the tests check output by output
-//! against the f64 reference. Inputs below 2^-126 (fp32 subnormals) count as
-//! zero in `vdpbf16ps`.
+//! against the f64 reference, on both products. Inputs below 2^-126 (fp32
+//! subnormals) count as zero in `vdpbf16ps` and `tdpbf16ps`.
 //!
 //! # Fallback
 //! Where the kernel set has no AVX512_BF16 leaf (another CPU, the portable
@@ -145,10 +146,12 @@ pub fn conv2d_forward_bf16(
     let pd = Padded::pairs(g);
     let kq = wb.kq;
     let pad = |x_s: &[f32], xp: &mut [f32]| pd.pad_pairs(leaf, g, x_s, xp);
+    let (wp, hp) = g.padded_dims();
+    let planes = (g.k_h * g.k_w, hp * wp);
     let tile = |xp: &[f32], ct: &mut [f32], (oh0, rows): (usize, usize), r0: usize| {
         let n = rows * pd.wp();
         let a = &wb.pairs[r0 * kq..];
-        leaf.gemm_nn_rows(ct.len() / n, kq, n, a, kq, &xp[oh0 * pd.wp()..], pd.offs(), ct, n);
+        leaf.gemm_nn_planes(ct.len() / n, kq, n, a, kq, &xp[oh0 * pd.wp()..], pd.offs(), ct, n, planes);
     };
     drive(g, &pd, x, b, y, scratch, relu, pad, tile);
     Precision::Bf16
@@ -162,13 +165,18 @@ mod tests {
     use crate::kernels::testing::{conv3x3, pool, relu, same_bits, ConvData};
     use crate::kernels::{conv2d_forward, conv2d_forward_relu, reference};
 
-    /// The bf16 set, or `None` after saying that test `what` is skipped.
-    fn bf16_set(what: &str) -> Option<KernelSet> {
-        let set = KernelSet::avx512().filter(|s| s.has_bf16());
-        if set.is_none() {
+    /// The bf16 sets: AMX tiles (where the CPU has them) and `vdpbf16ps`;
+    /// none after saying that test `what` is skipped.
+    fn bf16_sets(what: &str) -> Vec<KernelSet> {
+        let Some(set) = KernelSet::avx512().filter(|s| s.has_bf16()) else {
             eprintln!("{what}: skipped, this CPU has no AVX512_BF16");
+            return Vec::new();
+        };
+        if !set.has_amx() {
+            eprintln!("{what}: AMX part skipped, no AMX here");
+            return vec![set];
         }
-        set
+        vec![set, set.without_amx()]
     }
 
     /// R-VGG's layer shapes (small batch and width), an odd channel count
@@ -185,6 +193,8 @@ mod tests {
             conv3x3(2, 3, 70, 9, 300),
             Conv2dGeom { k_h: 2, k_w: 5, pad_h: 0, pad_w: 1, ..base },
             Conv2dGeom { k_h: 1, k_w: 1, pad_h: 0, pad_w: 0, ..base },
+            // 20 channel pairs: not whole AMX tiles of 16, the packed product.
+            conv3x3(2, 40, 17, 4, 21),
         ]
     }
 
@@ -211,38 +221,37 @@ mod tests {
     /// reference: `(2^-7 (1 + 2^-9) + K 2^-24 (1 + 2^-6)) sum |w| |x| + 2^-24 |b|`.
     #[test]
     fn bf16_forward_is_within_the_bf16_rounding_bound_of_the_reference() {
-        let Some(set) = bf16_set("bf16_forward_is_within_the_bf16_rounding_bound_of_the_reference") else {
-            return;
-        };
-        for (i, g) in cases().iter().enumerate() {
-            let d = ConvData::new(g, 40 + i as u64);
-            let mut want = vec![0.0; g.y_len()];
-            reference::conv2d_forward(g, &d.x, &d.w, Some(&d.b), &mut want);
-            let abs = |v: &[f32]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
-            let mut scale = vec![0.0; g.y_len()];
-            reference::conv2d_forward(g, &abs(&d.x), &abs(&d.w), None, &mut scale);
-            let k = (g.c_in * g.k_h * g.k_w) as f32;
-            let rel = 2f32.powi(-7) * (1.0 + 2f32.powi(-9)) + k * 2f32.powi(-24) * (1.0 + 2f32.powi(-6));
-            let hw = g.h_out() * g.w_out();
-            let mut worst = 0.0f32;
-            for threads in [1, 2, 3] {
-                let (y, ran) = run(set, g, &d, false, threads);
-                assert_eq!(ran, Precision::Bf16, "case {i}: {g:?}");
-                for (j, ((&got, &exact), &s)) in y.iter().zip(&want).zip(&scale).enumerate() {
-                    let bias = d.b[(j / hw) % g.c_out].abs();
-                    let bound = rel * s + 2f32.powi(-24) * bias;
-                    assert!(
+        for set in bf16_sets("bf16_forward_is_within_the_bf16_rounding_bound_of_the_reference") {
+            for (i, g) in cases().iter().enumerate() {
+                let d = ConvData::new(g, 40 + i as u64);
+                let mut want = vec![0.0; g.y_len()];
+                reference::conv2d_forward(g, &d.x, &d.w, Some(&d.b), &mut want);
+                let abs = |v: &[f32]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+                let mut scale = vec![0.0; g.y_len()];
+                reference::conv2d_forward(g, &abs(&d.x), &abs(&d.w), None, &mut scale);
+                let k = (g.c_in * g.k_h * g.k_w) as f32;
+                let rel = 2f32.powi(-7) * (1.0 + 2f32.powi(-9)) + k * 2f32.powi(-24) * (1.0 + 2f32.powi(-6));
+                let hw = g.h_out() * g.w_out();
+                let mut worst = 0.0f32;
+                for threads in [1, 2, 3] {
+                    let (y, ran) = run(set, g, &d, false, threads);
+                    assert_eq!(ran, Precision::Bf16, "case {i}: {g:?}");
+                    for (j, ((&got, &exact), &s)) in y.iter().zip(&want).zip(&scale).enumerate() {
+                        let bias = d.b[(j / hw) % g.c_out].abs();
+                        let bound = rel * s + 2f32.powi(-24) * bias;
+                        assert!(
                         (got - exact).abs() <= bound,
                         "case {i}, {threads} thread(s), output {j}: {got} vs {exact}, bound {bound} for {g:?}"
                     );
-                    worst = worst.max((got - exact).abs() / s.max(f32::MIN_POSITIVE));
+                        worst = worst.max((got - exact).abs() / s.max(f32::MIN_POSITIVE));
+                    }
+                    let (y_relu, _) = run(set, g, &d, true, threads);
+                    let r: Vec<f32> = y.iter().map(|&v| relu(v)).collect();
+                    assert!(same_bits(&y_relu, &r), "case {i}, {threads} thread(s): fused ReLU for {g:?}");
                 }
-                let (y_relu, _) = run(set, g, &d, true, threads);
-                let r: Vec<f32> = y.iter().map(|&v| relu(v)).collect();
-                assert!(same_bits(&y_relu, &r), "case {i}, {threads} thread(s): fused ReLU for {g:?}");
+                // The bound is not vacuous: errors come within a factor of it.
+                assert!(worst > rel / 256.0, "case {i}: worst error {worst:e} of sum |w x|, bound {rel:e}");
             }
-            // The bound is not vacuous: errors come within a factor of it.
-            assert!(worst > rel / 256.0, "case {i}: worst error {worst:e} of sum |w x|, bound {rel:e}");
         }
     }
 
@@ -250,22 +259,23 @@ mod tests {
     /// fp32 path's somewhere, and the results do not depend on the thread count.
     #[test]
     fn bf16_forward_is_not_the_fp32_forward_and_does_not_depend_on_threads() {
-        let Some(set) = bf16_set("bf16_forward_is_not_the_fp32_forward_and_does_not_depend_on_threads")
-        else {
-            return;
-        };
-        for (i, g) in cases().iter().enumerate() {
-            let d = ConvData::new(g, 80 + i as u64);
-            let fp32 = with_kernel_set(set, || {
-                let mut y = vec![f32::NAN; g.y_len()];
-                let mut scratch = vec![f32::NAN; g.scratch_len()];
-                conv2d_forward(g, &d.x, &d.w, Some(&d.b), &mut y, &mut scratch);
-                y
-            });
-            let (one, _) = run(set, g, &d, false, 1);
-            assert!(!same_bits(&one, &fp32), "case {i}: bf16 gave the fp32 bits for {g:?}");
-            for threads in [2, 3] {
-                assert!(same_bits(&run(set, g, &d, false, threads).0, &one), "case {i}, {threads} threads");
+        for set in bf16_sets("bf16_forward_is_not_the_fp32_forward_and_does_not_depend_on_threads") {
+            for (i, g) in cases().iter().enumerate() {
+                let d = ConvData::new(g, 80 + i as u64);
+                let fp32 = with_kernel_set(set, || {
+                    let mut y = vec![f32::NAN; g.y_len()];
+                    let mut scratch = vec![f32::NAN; g.scratch_len()];
+                    conv2d_forward(g, &d.x, &d.w, Some(&d.b), &mut y, &mut scratch);
+                    y
+                });
+                let (one, _) = run(set, g, &d, false, 1);
+                assert!(!same_bits(&one, &fp32), "case {i}: bf16 gave the fp32 bits for {g:?}");
+                for threads in [2, 3] {
+                    assert!(
+                        same_bits(&run(set, g, &d, false, threads).0, &one),
+                        "case {i}, {threads} threads"
+                    );
+                }
             }
         }
     }
@@ -278,6 +288,7 @@ mod tests {
         let mut sets = vec![KernelSet::portable()];
         sets.extend(KernelSet::avx512().map(KernelSet::without_bf16));
         sets.extend(KernelSet::avx512().filter(|s| s.has_bf16()));
+        sets.extend(KernelSet::avx512().filter(|s| s.has_amx()).map(KernelSet::without_amx));
         let base = conv3x3(2, 4, 6, 7, 11);
         let geoms = [
             (base, false),
