@@ -341,3 +341,63 @@ mod x86 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_process_default_follows_the_cpu_and_the_environment() {
+        let available = Lanes::available();
+        assert_eq!(available[0], Lanes::Scalar);
+        let want = if std::env::var_os(NO_AVX512_VAR).is_some() {
+            Lanes::Scalar
+        } else {
+            *available.last().expect("scalar at least")
+        };
+        assert_eq!(Lanes::process_default(), want);
+        assert_eq!(simd_path(), want.name());
+        eprintln!("DSP lanes of this process: {} ({} channels per vector)", want.name(), want.width());
+    }
+
+    /// Every path's square transpose against the index arithmetic, both ways.
+    #[test]
+    fn transposes_move_every_value_to_its_place() {
+        fn check<V: F64s>(name: &str) {
+            let w = V::LANES;
+            for (len, stride) in [(w, w), (3 * w + 1, 4 * w + 3), (1, 5)] {
+                let rows: Vec<f64> = (0..w * stride).map(|i| i as f64).collect();
+                let mut tm = vec![f64::NAN; len * w];
+                // SAFETY: only called for the paths `Lanes::available` found.
+                unsafe { rows_to_time_major::<V>(&rows, stride, len, &mut tm) };
+                for t in 0..len {
+                    for j in 0..w {
+                        assert_eq!(
+                            tm[t * w + j].to_bits(),
+                            rows[j * stride + t].to_bits(),
+                            "{name} {len} {stride}"
+                        );
+                    }
+                }
+                let mut back = vec![-1.0; w * stride];
+                // SAFETY: as above.
+                unsafe { time_major_to_rows::<V>(&tm, len, &mut back, stride) };
+                for j in 0..w {
+                    for t in 0..len {
+                        assert_eq!(back[j * stride + t].to_bits(), rows[j * stride + t].to_bits(), "{name}");
+                    }
+                }
+            }
+        }
+        check::<V1>("scalar");
+        for lanes in Lanes::available() {
+            match lanes {
+                #[cfg(target_arch = "x86_64")]
+                Lanes::Avx2(_) => check::<V256>("avx2"),
+                #[cfg(target_arch = "x86_64")]
+                Lanes::Avx512(_) => check::<V512>("avx512"),
+                _ => {}
+            }
+        }
+    }
+}
