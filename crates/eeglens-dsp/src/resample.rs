@@ -174,8 +174,9 @@ impl Resampler {
     /// channel, whatever the path or thread count.
     ///
     /// # Errors
-    /// The lowest-index failing channel's error ([`DspError::Empty`],
-    /// [`DspError::NonFinite`]) wrapped in [`DspError::Channel`].
+    /// [`DspError::Empty`] for the lowest-index empty channel, else [`DspError::NonFinite`]
+    /// for the lowest-index channel with a NaN or infinite sample, wrapped in
+    /// [`DspError::Channel`].
     pub fn process_channels<T: Sample>(&self, data: &[Vec<T>]) -> Result<Vec<Vec<T>>> {
         self.process_channels_with(Lanes::process_default(), data)
     }

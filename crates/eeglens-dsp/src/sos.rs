@@ -182,8 +182,9 @@ impl Sos {
     /// channel, whatever the path or thread count.
     ///
     /// # Errors
-    /// The lowest-index failing channel's error ([`DspError::TooShort`],
-    /// [`DspError::NonFinite`]) wrapped in [`DspError::Channel`].
+    /// [`DspError::TooShort`] for the lowest-index channel not longer than [`Sos::pad_len`],
+    /// else [`DspError::NonFinite`] for the lowest-index channel with a NaN or infinite sample,
+    /// wrapped in [`DspError::Channel`].
     pub fn filtfilt_channels<T: Sample>(&self, data: &[Vec<T>]) -> Result<Vec<Vec<T>>> {
         let mut out: Vec<Vec<T>> = data.iter().map(|ch| vec![T::from_f64(0.0); ch.len()]).collect();
         self.filtfilt_channels_with(Lanes::process_default(), Some(data), &mut out)?;
