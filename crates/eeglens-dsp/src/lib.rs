@@ -41,7 +41,7 @@
 //! ## Throughput
 //! Measured in `BENCHMARKS.md` ("DSP"): on one core of the project's Xeon, 24 channels x 10 min
 //! at 500 Hz (28.8 MB of `f32`) take ~42 ms of CPU for a 4th-order Butterworth
-//! [`Sos::filtfilt_channels`] (~2.9x SciPy's `sosfiltfilt`), ~22 ms for 500 -> 128 Hz
+//! [`Sos::filtfilt_channels`] (2.8-3x SciPy's `sosfiltfilt`), ~22 ms for 500 -> 128 Hz
 //! [`Resampler::process_channels`] (~3x `resample_poly`); the per-channel calls take 2-2.5
 //! times as long. Resampling already low-passes (anti-aliasing), so resampling first and
 //! band-passing at the lower rate filters ~4x fewer samples. Build designs once and share them
