@@ -44,14 +44,16 @@ fn filter_resample(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Bytes(bytes));
     group.bench_function("butter4_filtfilt_0.25-25", |b| {
-        b.iter(|| map_channels(black_box(&data), |ch| band_pass.filtfilt(ch)).expect("valid"))
+        b.iter(|| band_pass.filtfilt_channels(black_box(&data)).expect("valid"))
     });
     group.bench_function("resample_500_to_128", |b| {
-        b.iter(|| map_channels(black_box(&data), |ch| resampler.process(ch)).expect("valid"))
+        b.iter(|| resampler.process_channels(black_box(&data)).expect("valid"))
     });
     group.bench_function("butter4_filtfilt+resample", |b| {
         b.iter(|| {
-            map_channels(black_box(&data), |ch| resampler.process(&band_pass.filtfilt(ch)?)).expect("valid")
+            resampler
+                .process_channels(&band_pass.filtfilt_channels(black_box(&data)).expect("valid"))
+                .expect("valid")
         })
     });
     group.bench_function("mne_fir_0.25-25", |b| {
@@ -59,8 +61,8 @@ fn filter_resample(c: &mut Criterion) {
     });
     group.bench_function("mne_fir_0.25-25+resample", |b| {
         b.iter(|| {
-            map_channels(black_box(&data), |ch| resampler.process(&fir.filter_zero_phase(ch)?))
-                .expect("valid")
+            let filtered = map_channels(black_box(&data), |ch| fir.filter_zero_phase(ch)).expect("valid");
+            resampler.process_channels(&filtered).expect("valid")
         })
     });
     group.finish();

@@ -353,6 +353,10 @@ fn edge_pad(x: &[f64], n_edge: usize) -> Vec<f64> {
 /// Full linear convolution of `ext` with the taps by overlap-add, returning `n_out` samples
 /// from index `start`. Two real blocks share one complex FFT (real and imaginary parts), which
 /// the real taps keep apart.
+///
+/// The loops copy, multiply and add whole slices (no per-sample bounds tests), so they cost
+/// little next to the FFTs; the arithmetic and its order are those of the sample-by-sample
+/// form kept in the tests.
 fn overlap_add(conv: &FftConv, n_h: usize, ext: &[f64], start: usize, n_out: usize) -> Vec<f64> {
     let n_fft = conv.n_fft;
     let block = n_fft - n_h + 1;
@@ -363,39 +367,52 @@ fn overlap_add(conv: &FftConv, n_h: usize, ext: &[f64], start: usize, n_out: usi
         conv.forward.get_inplace_scratch_len().max(conv.inverse.get_inplace_scratch_len())
     ];
     let n_blocks = ext.len().div_ceil(block);
+    let len = (block + n_h - 1).min(n_fft);
     let mut b = 0;
     while b < n_blocks {
         let s0 = b * block;
         let s1 = (b + 1) * block;
-        buf.iter_mut().for_each(|c| *c = Complex64::new(0.0, 0.0));
-        for (j, c) in buf.iter_mut().enumerate().take(block) {
-            let re = ext.get(s0 + j).copied().unwrap_or(0.0);
-            let im = if b + 1 < n_blocks { ext.get(s1 + j).copied().unwrap_or(0.0) } else { 0.0 };
-            *c = Complex64::new(re, im);
+        let paired = b + 1 < n_blocks;
+        // Real part: ext[s0..s0 + block], imaginary part: the next block (or zeros), zero
+        // padded to n_fft.
+        let re = &ext[s0.min(ext.len())..(s0 + block).min(ext.len())];
+        let im = if paired { &ext[s1.min(ext.len())..(s1 + block).min(ext.len())] } else { &[][..] };
+        let filled = re.len().max(im.len());
+        for (j, c) in buf[..filled].iter_mut().enumerate() {
+            *c = Complex64::new(re.get(j).copied().unwrap_or(0.0), im.get(j).copied().unwrap_or(0.0));
         }
+        buf[filled..].fill(Complex64::new(0.0, 0.0));
         conv.forward.process_with_scratch(&mut buf, &mut scratch);
         for (c, h) in buf.iter_mut().zip(&conv.taps_spectrum) {
             *c *= h;
         }
         conv.inverse.process_with_scratch(&mut buf, &mut scratch);
-        let len = (block + n_h - 1).min(n_fft);
-        add_block(&mut out, start, s0, buf[..len].iter().map(|c| c.re));
-        if b + 1 < n_blocks {
-            add_block(&mut out, start, s1, buf[..len].iter().map(|c| c.im));
+        add_block(&mut out, start, s0, &buf[..len], |c| c.re);
+        if paired {
+            add_block(&mut out, start, s1, &buf[..len], |c| c.im);
         }
         b += 2;
     }
     out
 }
 
-/// Adds one block's convolution (starting at full-convolution index `block_start`) to the
-/// part of the output window `[start, start + out.len())` it overlaps.
-fn add_block(out: &mut [f64], start: usize, block_start: usize, values: impl Iterator<Item = f64>) {
-    for (j, v) in values.enumerate() {
-        let idx = block_start + j;
-        if idx >= start && idx < start + out.len() {
-            out[idx - start] += v;
-        }
+/// Adds one block's convolution (`values`, starting at full-convolution index
+/// `block_start`) to the part of the output window `[start, start + out.len())` it overlaps.
+fn add_block(
+    out: &mut [f64],
+    start: usize,
+    block_start: usize,
+    values: &[Complex64],
+    part: impl Fn(&Complex64) -> f64,
+) {
+    // Overlap of [block_start, block_start + values.len()) with [start, start + out.len()).
+    let lo = block_start.max(start);
+    let hi = (block_start + values.len()).min(start + out.len());
+    if lo >= hi {
+        return;
+    }
+    for (o, v) in out[lo - start..hi - start].iter_mut().zip(&values[lo - block_start..hi - block_start]) {
+        *o += part(v);
     }
 }
 
@@ -420,6 +437,74 @@ mod tests {
             let b = direct.filter_zero_phase(&x).expect("finite");
             for (u, v) in a.iter().zip(&b) {
                 assert_abs_diff_eq!(u, v, epsilon = CONV_TOL);
+            }
+        }
+    }
+
+    /// The overlap-add as first written, one sample at a time: the reference the slice form
+    /// must match bit for bit.
+    fn overlap_add_by_sample(
+        conv: &FftConv,
+        n_h: usize,
+        ext: &[f64],
+        start: usize,
+        n_out: usize,
+    ) -> Vec<f64> {
+        let n_fft = conv.n_fft;
+        let block = n_fft - n_h + 1;
+        let mut out = vec![0.0; n_out];
+        let mut buf = vec![Complex64::new(0.0, 0.0); n_fft];
+        let n_blocks = ext.len().div_ceil(block);
+        let mut b = 0;
+        while b < n_blocks {
+            let (s0, s1) = (b * block, (b + 1) * block);
+            buf.iter_mut().for_each(|c| *c = Complex64::new(0.0, 0.0));
+            for (j, c) in buf.iter_mut().enumerate().take(block) {
+                let re = ext.get(s0 + j).copied().unwrap_or(0.0);
+                let im = if b + 1 < n_blocks { ext.get(s1 + j).copied().unwrap_or(0.0) } else { 0.0 };
+                *c = Complex64::new(re, im);
+            }
+            conv.forward.process(&mut buf);
+            for (c, h) in buf.iter_mut().zip(&conv.taps_spectrum) {
+                *c *= h;
+            }
+            conv.inverse.process(&mut buf);
+            let len = (block + n_h - 1).min(n_fft);
+            // The real block's samples first, then the imaginary block's, as first written.
+            for (bs, imaginary) in [(s0, false), (s1, true)] {
+                if imaginary && b + 1 >= n_blocks {
+                    continue;
+                }
+                for (j, c) in buf[..len].iter().enumerate() {
+                    let idx = bs + j;
+                    if idx >= start && idx < start + n_out {
+                        out[idx - start] += if imaginary { c.im } else { c.re };
+                    }
+                }
+            }
+            b += 2;
+        }
+        out
+    }
+
+    #[test]
+    fn slice_overlap_add_matches_the_sample_by_sample_form_bit_for_bit() {
+        for n_taps in [65usize, 101, 825] {
+            let taps: Vec<f64> = (0..n_taps).map(|i| ((i * 13) % 17) as f64 / 17.0 - 0.4).collect();
+            let fir = FirFilter::from_taps(taps).expect("odd taps");
+            let conv = fir.fft.as_ref().expect("long filters use the FFT");
+            for n in [1usize, 50, 3000, 10_000] {
+                let ext: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1013) as f64 / 101.3 - 5.0).collect();
+                for (start, n_out) in
+                    [(0, n), (n_taps / 2, n.saturating_sub(n_taps / 2)), (n_taps - 1, n / 2)]
+                {
+                    let a = overlap_add(conv, n_taps, &ext, start, n_out);
+                    let b = overlap_add_by_sample(conv, n_taps, &ext, start, n_out);
+                    assert!(
+                        a.iter().zip(&b).all(|(u, v)| u.to_bits() == v.to_bits()) && a.len() == b.len(),
+                        "{n_taps} taps, {n} samples, start {start}"
+                    );
+                }
             }
         }
     }

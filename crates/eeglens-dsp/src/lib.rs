@@ -26,6 +26,11 @@
 //!   `Array2`/`ArrayView2` with rows as channels. [`map_channels`], [`for_each_channel`],
 //!   [`map_rows`] and [`for_each_row`] run any per-channel routine over all channels in
 //!   parallel (rayon).
+//! - [`Sos::filtfilt_channels`] and [`Resampler::process_channels`] take all channels at once
+//!   and put 8 (AVX-512) or 4 (AVX2) of them in the lanes of one SIMD vector, chosen at run
+//!   time ([`simd_path`]; `EEGLENS_NO_AVX512` set runs the scalar per-channel code). Each
+//!   lane does the scalar code's arithmetic operation for operation, so every path gives
+//!   bit-identical results.
 //! - Frequencies are in Hz and sampling rates are `fs` in Hz. EEG is in µV, so PSDs are in
 //!   µV²/Hz and band powers in µV².
 //! - Designs ([`Sos`], [`Resampler`], [`Welch`]) are built once, validated, then applied to
@@ -34,9 +39,11 @@
 //!   filter's edge padding, NaN) are a [`DspError`], never a panic.
 //!
 //! ## Throughput
-//! Measured in `BENCHMARKS.md` ("DSP"): on one core, a 4th-order Butterworth `filtfilt` runs
-//! at ~115 MB/s of `f32` input, 500 -> 128 Hz resampling at ~200 MB/s, Welch of a 24 x 256
-//! epoch in ~70 µs. Resampling already low-passes (anti-aliasing), so resampling first and
+//! Measured in `BENCHMARKS.md` ("DSP"): on one core of the project's Xeon, 24 channels x 10 min
+//! at 500 Hz (28.8 MB of `f32`) take ~42 ms of CPU for a 4th-order Butterworth
+//! [`Sos::filtfilt_channels`] (2.8-3x SciPy's `sosfiltfilt`), ~22 ms for 500 -> 128 Hz
+//! [`Resampler::process_channels`] (~3x `resample_poly`); the per-channel calls take 2-2.5
+//! times as long. Resampling already low-passes (anti-aliasing), so resampling first and
 //! band-passing at the lower rate filters ~4x fewer samples. Build designs once and share them
 //! across channels and recordings; SOS filtering state and FIR convolution run in `f64`.
 //!
@@ -45,7 +52,9 @@
 //! |---|---|
 //! | [`butter`]`(n, FilterKind::BandPass(lo, hi), fs)` | `butter(n, [lo, hi], "bandpass", fs=fs, output="sos")` |
 //! | [`Sos::filtfilt`] / [`Sos::filter`] / [`Sos::zi`] | `sosfiltfilt` / `sosfilt` / `sosfilt_zi` |
+//! | [`Sos::filtfilt_channels`]`(&rows)` | `sosfiltfilt(sos, x, axis=-1)` on a `[channels, samples]` array |
 //! | [`Resampler::new`]`(up, down)` / [`resample_poly`] | `resample_poly(x, up, down)` |
+//! | [`Resampler::process_channels`]`(&rows)` | `resample_poly(x, up, down, axis=-1)` |
 //! | [`FirFilter::design`]`(fs, FirSpec::band_pass(l, h))` + [`FirFilter::filter_zero_phase`] | MNE `filter_data(x, fs, l, h)` (FIR, Hamming, firwin, zero phase) |
 //! | [`EeglabFirDesign::new`]`(fs, Some(l), Some(h))` + `.filter()` | EEGLAB `pop_eegfiltnew(EEG, l, h)` (firws, Hamming 25/46, default order, `firfilt` DC padding) |
 //! | [`SplineInterpolator::new`]`(&known)` + `.matrix(&wanted)` | MNE `_make_interpolation_matrix(known, wanted)` (spherical splines, `interpolate_bads`) |
@@ -97,12 +106,15 @@ pub mod clean;
 mod error;
 mod fir;
 mod fir_eeglab;
+mod lanes;
 mod notch;
 mod par;
 mod reference;
 mod resample;
+mod resample_lanes;
 mod sample;
 mod sos;
+mod sos_lanes;
 mod spline;
 pub mod stats;
 mod welch;
@@ -113,6 +125,7 @@ pub use butter::{butter, FilterKind, MAX_BUTTER_ORDER};
 pub use error::{DspError, Result};
 pub use fir::{FirFilter, FirPad, FirSpec, HAMMING_LENGTH_FACTOR, MAX_FIR_TAPS};
 pub use fir_eeglab::{fir_magnitude, EeglabFirDesign, EEGLAB_MIN_TRANSITION_HZ, EEGLAB_TRANSITION_RATIO};
+pub use lanes::{simd_path, NO_AVX512_VAR};
 pub use notch::{notch, DEFAULT_NOTCH_Q};
 pub use par::{for_each_channel, for_each_row, map_channels, map_rows};
 pub use reference::{

@@ -93,6 +93,66 @@ where
     })
 }
 
+/// Consecutive blocks of at most `width` channels covering `0..n`, for the multi-channel SIMD
+/// kernels: as few blocks as the width allows, rounded up to a multiple of the thread count
+/// when there are channels enough (24 channels in blocks of 8 on two threads are four blocks
+/// of 6, not three of 8 that leave one thread idle half the time). Block sizes differ by at
+/// most one. Which channel lands in which block never changes a result.
+pub(crate) fn channel_blocks(n: usize, width: usize) -> Vec<std::ops::Range<usize>> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let threads = rayon::current_num_threads().max(1);
+    let mut n_blocks = n.div_ceil(width.max(1));
+    let balanced = n_blocks.div_ceil(threads) * threads;
+    if balanced <= n {
+        n_blocks = balanced;
+    }
+    let (base, extra) = (n / n_blocks, n % n_blocks);
+    let mut start = 0;
+    (0..n_blocks)
+        .map(|b| {
+            let len = base + usize::from(b < extra);
+            let r = start..start + len;
+            start += len;
+            r
+        })
+        .collect()
+}
+
+/// Runs `f(range, channels)` on each block of `data` (consecutive channel ranges from
+/// [`channel_blocks`]) in place, in parallel; `true` if every call returned `true`.
+pub(crate) fn for_each_block<T, F>(data: &mut [Vec<T>], blocks: &[std::ops::Range<usize>], f: F) -> bool
+where
+    T: Send,
+    F: Fn(std::ops::Range<usize>, &mut [Vec<T>]) -> bool + Sync,
+{
+    let mut parts: Vec<(std::ops::Range<usize>, &mut [Vec<T>])> = Vec::with_capacity(blocks.len());
+    let mut rest = data;
+    for r in blocks {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(r.len());
+        parts.push((r.clone(), head));
+        rest = tail;
+    }
+    parts.into_par_iter().map(|(r, p)| f(r, p)).reduce(|| true, |a, b| a && b)
+}
+
+/// Maps each block of `data` to its output channels with `f`, in parallel, and concatenates
+/// them in channel order; `None` if any block gave `None`.
+pub(crate) fn map_blocks<T, U, F>(
+    data: &[Vec<T>],
+    blocks: &[std::ops::Range<usize>],
+    f: F,
+) -> Option<Vec<Vec<U>>>
+where
+    T: Sync,
+    U: Send,
+    F: Fn(&[Vec<T>]) -> Option<Vec<Vec<U>>> + Sync,
+{
+    let parts: Option<Vec<Vec<Vec<U>>>> = blocks.par_iter().map(|r| f(&data[r.clone()])).collect();
+    Some(parts?.into_iter().flatten().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,9 @@
 //! Golden values from SciPy and MNE (`tools/golden/dsp_golden.py` writes
 //! `fixtures/golden/dsp/*.json`). Every assertion names its case.
 
-use eeglens_dsp::{butter, notch, resample_poly, welch, FilterKind, FirFilter, FirSpec, Sos, WelchConfig};
+use eeglens_dsp::{
+    butter, notch, resample_poly, welch, FilterKind, FirFilter, FirSpec, Resampler, Sos, WelchConfig,
+};
 use serde_json::Value;
 
 /// Filter coefficients: same formulas, different rounding order (worst seen: 6e-12, the
@@ -119,6 +121,13 @@ fn sosfilt_zi_sosfilt_and_sosfiltfilt_match_scipy() {
             &vec_f64(&case["sosfiltfilt"]),
             FILTER_TOL,
         );
+        // The multi-channel path (SIMD lanes where the CPU has them), 11 copies of the signal
+        // so every lane of a block and a partial block are used.
+        let many = sos.filtfilt_channels(&vec![x.clone(); 11]).expect("long enough");
+        for (c, y) in many.iter().enumerate() {
+            let what = format!("sosfiltfilt_channels, channel {c}");
+            assert_close(&what, &id, y, &vec_f64(&case["sosfiltfilt"]), FILTER_TOL);
+        }
     }
 }
 
@@ -131,6 +140,11 @@ fn resample_poly_matches_scipy() {
         let down = case["down"].as_u64().expect("down") as usize;
         let y = resample_poly(&vec_f64(&case["x"]), up, down).expect("valid");
         assert_close("resample_poly", &id, &y, &vec_f64(&case["y"]), CONV_TOL);
+        let many = Resampler::new(up, down).expect("valid").process_channels(&vec![vec_f64(&case["x"]); 11]);
+        for (c, y) in many.expect("valid").iter().enumerate() {
+            let what = format!("process_channels, channel {c}");
+            assert_close(&what, &id, y, &vec_f64(&case["y"]), CONV_TOL);
+        }
     }
 }
 

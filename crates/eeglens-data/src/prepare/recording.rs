@@ -359,12 +359,12 @@ fn filter_resample(mut data: Vec<Vec<f32>>, fs: f64, cfg: &PrepareConfig) -> Res
     }
     if fs != rate {
         let rs = Resampler::from_rates(fs as usize, rate as usize).map_err(|e| e.to_string())?;
-        data = eeglens_dsp::map_channels(&data, |c| rs.process(c)).map_err(|e| e.to_string())?;
+        data = rs.process_channels(&data).map_err(|e| e.to_string())?;
     }
     if let (Some((lo, hi)), BandFilter::Butterworth) = (cfg.band, cfg.filter) {
         let kind = if lo > 0.0 { FilterKind::BandPass(lo, hi) } else { FilterKind::LowPass(hi) };
         let sos = butter(4, kind, rate).map_err(|e| e.to_string())?;
-        eeglens_dsp::for_each_channel(&mut data, |c| sos.filtfilt_in_place(c)).map_err(|e| e.to_string())?;
+        sos.filtfilt_channels_in_place(&mut data).map_err(|e| e.to_string())?;
     }
     Ok(data)
 }
