@@ -84,8 +84,8 @@ fn interpret_json_has_the_contracted_shape_and_files_are_written() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is one JSON document");
     assert_eq!(v["classes"], serde_json::json!(["F", "M"]));
-    for m in ["optimal", "actmax", "deconv"] {
-        let m = &v["methods"][m];
+    for name in ["optimal", "actmax", "deconv"] {
+        let m = &v["methods"][name];
         let n_freqs = m["freqs"].as_array().expect("freqs").len();
         assert!(n_freqs > 2);
         for c in ["F", "M"] {
@@ -95,15 +95,43 @@ fn interpret_json_has_the_contracted_shape_and_files_are_written() {
         let names: Vec<&str> = bands.iter().map(|b| b["name"].as_str().expect("band name")).collect();
         assert_eq!(names, ["delta", "theta", "alpha", "beta"]);
         for b in bands {
-            for key in ["lo", "hi", "log_ratio", "p"] {
+            for key in ["lo", "hi", "log_ratio", "p", "z"] {
                 assert!(b[key].is_number(), "{key} in {b}");
             }
         }
         assert_eq!(m["channels"]["theta"].as_object().expect("channels per band").len(), 8);
         assert!(m["top_band"].is_null() || m["top_band"].is_string());
+        // Optimal samples rank the significant bands by z, the others by contrast; the top band is
+        // the largest of its ranking among the bands below alpha = 0.05.
+        let by = if name == "optimal" { "z" } else { "contrast" };
+        assert_eq!(m["rank"], by, "{}", m["rank"]);
+        let best = bands
+            .iter()
+            .filter(|b| b["p"].as_f64().unwrap() < 0.05)
+            .max_by(|a, b| a[by].as_f64().unwrap().total_cmp(&b[by].as_f64().unwrap()))
+            .map(|b| b["name"].clone());
+        assert_eq!(m["top_band"], best.unwrap_or(serde_json::Value::Null), "{by}");
     }
     assert_eq!(v["unit"]["layer"], "features.0");
     assert!(out_dir.join("interpret.json").exists());
+    // --optimal-rank contrast: the earlier ranking, recorded as such.
+    let out2 = d.join("out-contrast");
+    let o2 = interpret(
+        &run,
+        &[
+            "--json",
+            "--read-anyway",
+            "--method",
+            "optimal",
+            "--optimal-rank",
+            "contrast",
+            "--out",
+            out2.to_str().unwrap(),
+        ],
+    );
+    assert!(o2.status.success(), "{}", String::from_utf8_lossy(&o2.stderr));
+    let v2: serde_json::Value = serde_json::from_slice(&o2.stdout).expect("one JSON document");
+    assert_eq!(v2["methods"]["optimal"]["rank"], "contrast");
     let file =
         eeglens_nn::read_tensor_file(&out_dir.join("interpret.safetensors")).expect("tensors readable");
     // The default: gains per channel and band on 8 windows per restart.
