@@ -68,6 +68,8 @@
 
 use std::sync::OnceLock;
 
+use super::avx512::check;
+
 /// Proof that this CPU has AMX-TILE and AMX-BF16 and that this process may
 /// use the tiles. Made only by [`Amx::detect`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,17 +252,6 @@ impl Amx {
 
 /// Pairs of a tile row (64 bytes), and rows of a full tile.
 const TILE_PAIRS: usize = 16;
-
-/// Asserts that a `rows x cols` row-major matrix with row stride `ld` lies in
-/// a slice of `len` elements.
-fn check(kernel: &str, name: &str, rows: usize, cols: usize, ld: usize, len: usize) {
-    assert!(cols <= ld || rows <= 1, "{kernel}: {name} has {cols} columns but row stride {ld}");
-    let reach = if rows == 0 || cols == 0 { 0 } else { (rows - 1) * ld + cols };
-    assert!(
-        reach <= len,
-        "{kernel}: {name} ({rows}x{cols}, row stride {ld}) needs {reach} elements, has {len}"
-    );
-}
 
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
 mod imp {

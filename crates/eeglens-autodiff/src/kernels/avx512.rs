@@ -219,7 +219,7 @@ impl Avx512 {
 
 /// Asserts that a `rows x cols` row-major matrix with row stride `ld` lies in
 /// a slice of `len` elements.
-fn check(kernel: &str, name: &str, rows: usize, cols: usize, ld: usize, len: usize) {
+pub(crate) fn check(kernel: &str, name: &str, rows: usize, cols: usize, ld: usize, len: usize) {
     assert!(cols <= ld || rows <= 1, "{kernel}: {name} has {cols} columns but row stride {ld}");
     let reach = if rows == 0 || cols == 0 { 0 } else { (rows - 1) * ld + cols };
     assert!(

@@ -23,6 +23,8 @@
 //! on a CPU with AVX-512F and AVX512_BF16 ([`Avx512Bf16::detect`]). Whether
 //! they run is decided in [`super::products`].
 
+use super::avx512::check;
+
 /// Proof that this CPU has AVX-512F and AVX512_BF16. Made only by [`Avx512Bf16::detect`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 // Never made off x86-64, where the kernels are stubs that cannot be reached.
@@ -147,17 +149,6 @@ impl Avx512Bf16 {
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!("an Avx512Bf16 token exists only on x86-64");
     }
-}
-
-/// Asserts that a `rows x cols` row-major matrix with row stride `ld` lies in
-/// a slice of `len` elements.
-fn check(kernel: &str, name: &str, rows: usize, cols: usize, ld: usize, len: usize) {
-    assert!(cols <= ld || rows <= 1, "{kernel}: {name} has {cols} columns but row stride {ld}");
-    let reach = if rows == 0 || cols == 0 { 0 } else { (rows - 1) * ld + cols };
-    assert!(
-        reach <= len,
-        "{kernel}: {name} ({rows}x{cols}, row stride {ld}) needs {reach} elements, has {len}"
-    );
 }
 
 #[cfg(target_arch = "x86_64")]
