@@ -270,8 +270,8 @@ pub struct BandContrast {
     /// `(contrast - mean*) / sd*` over the permutations' contrasts of this band
     /// (0 when the null does not vary). Bands differ in how much their contrast
     /// varies between subjects without any class difference (alpha most), which
-    /// the raw contrast does not account for; recorded so that a ranking by it
-    /// can be measured against the ranking by `contrast`
+    /// the raw contrast does not account for; optimal samples rank their
+    /// significant bands by it ([`Rank::Z`])
     #[serde(default)]
     pub z: f64,
 }
