@@ -68,7 +68,7 @@
 
 use std::sync::OnceLock;
 
-use super::avx512::check;
+use super::avx512::{check, rows_operands};
 
 /// Proof that this CPU has AMX-TILE and AMX-BF16 and that this process may
 /// use the tiles. Made only by [`Amx::detect`].
@@ -123,19 +123,7 @@ impl Amx {
         c: &mut [f32],
         ldc: usize,
     ) {
-        const K: &str = "gemm_nn_rows_amx";
-        assert_eq!(offs.len(), kq, "{K}: {} row offsets for kq = {kq}", offs.len());
-        check(K, "A", m, kq, lda, a.len());
-        let reach = offs.iter().map(|&o| o + n).max().unwrap_or(0);
-        assert!(reach <= b.len(), "{K}: B rows reach element {reach}, B has {}", b.len());
-        check(K, "C", m, n, ldc, c.len());
-        if m == 0 || n == 0 {
-            return;
-        }
-        if kq == 0 {
-            for row in c.chunks_mut(ldc).take(m) {
-                row[..n].fill(0.0);
-            }
+        if !rows_operands("gemm_nn_rows_amx", m, kq, n, a, lda, b, offs, c, ldc) {
             return;
         }
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]

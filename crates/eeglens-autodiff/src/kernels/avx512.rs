@@ -228,6 +228,44 @@ pub(crate) fn check(kernel: &str, name: &str, rows: usize, cols: usize, ld: usiz
     );
 }
 
+/// The operands of a product over rows of bf16 pairs (`A` `m x kq` with
+/// stride `lda`, row `q` of `B` the `n` values at `b[offs[q]..]`, `C` `m x n`
+/// with stride `ldc`), checked as `kernel`'s. Returns whether a product is
+/// left to compute: false when `C` is empty, or when `kq = 0` and `C` has been
+/// zeroed.
+///
+/// # Panics
+/// When `offs.len() != kq` or an operand does not fit its slice.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn rows_operands(
+    kernel: &str,
+    m: usize,
+    kq: usize,
+    n: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    offs: &[usize],
+    c: &mut [f32],
+    ldc: usize,
+) -> bool {
+    assert_eq!(offs.len(), kq, "{kernel}: {} row offsets for kq = {kq}", offs.len());
+    check(kernel, "A", m, kq, lda, a.len());
+    let reach = offs.iter().map(|&o| o + n).max().unwrap_or(0);
+    assert!(reach <= b.len(), "{kernel}: B rows reach element {reach}, B has {}", b.len());
+    check(kernel, "C", m, n, ldc, c.len());
+    if m == 0 || n == 0 {
+        return false;
+    }
+    if kq == 0 {
+        for row in c.chunks_mut(ldc).take(m) {
+            row[..n].fill(0.0);
+        }
+        return false;
+    }
+    true
+}
+
 /// Checks a table of row starts: every row of `len` elements lies in `b_len`.
 fn check_table(kernel: &str, offs: &[usize], len: usize, b_len: usize) {
     let reach = offs.iter().map(|&o| o + len).max().unwrap_or(0);

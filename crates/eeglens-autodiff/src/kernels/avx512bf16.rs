@@ -23,7 +23,7 @@
 //! on a CPU with AVX-512F and AVX512_BF16 ([`Avx512Bf16::detect`]). Whether
 //! they run is decided in [`super::products`].
 
-use super::avx512::check;
+use super::avx512::rows_operands;
 
 /// Proof that this CPU has AVX-512F and AVX512_BF16. Made only by [`Avx512Bf16::detect`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,19 +64,7 @@ impl Avx512Bf16 {
         c: &mut [f32],
         ldc: usize,
     ) {
-        const K: &str = "gemm_nn_rows_bf16";
-        assert_eq!(offs.len(), kq, "{K}: {} row offsets for kq = {kq}", offs.len());
-        check(K, "A", m, kq, lda, a.len());
-        let reach = offs.iter().map(|&o| o + n).max().unwrap_or(0);
-        assert!(reach <= b.len(), "{K}: B rows reach element {reach}, B has {}", b.len());
-        check(K, "C", m, n, ldc, c.len());
-        if m == 0 || n == 0 {
-            return;
-        }
-        if kq == 0 {
-            for row in c.chunks_mut(ldc).take(m) {
-                row[..n].fill(0.0);
-            }
+        if !rows_operands("gemm_nn_rows_bf16", m, kq, n, a, lda, b, offs, c, ldc) {
             return;
         }
         #[cfg(target_arch = "x86_64")]
