@@ -470,7 +470,8 @@ pub(crate) struct StreamedTensor {
 const MAX_HEADER: usize = 100_000_000;
 
 /// Writes a safetensors file at `path`, atomically ([`eeglens_io::atomic`]), with the bytes
-/// `safetensors::serialize` makes for the same tensors and metadata, plus the content hash
+/// `safetensors::serialize` makes for the same tensors and metadata (the header's keys sorted, so
+/// that the same store is the same bytes in every process), plus the content hash
 /// ([`CONTENT_KEY`]) of the scheme of [`EpochStore::compute_content_sha256`]: `streamed` first,
 /// then `owned` in their order, then the metadata. The streamed tensor's bytes go from `write`
 /// through the hash into the file, never into memory whole; the header is written first with a
@@ -526,7 +527,11 @@ pub(crate) fn write_streamed(
     info.insert(CONTENT_KEY.to_string(), PLACEHOLDER.to_string());
     let header =
         Metadata::new(Some(info), infos).map_err(|e| invalid(format!("cannot lay out the tensors: {e}")))?;
-    let mut header_bytes = serde_json::to_string(&header).expect("a header serialises").into_bytes();
+    // Through a `serde_json::Value`, whose objects are `BTreeMap`s: the metadata keys in sorted
+    // order, so that the same store gives the same bytes in every process (the crate's
+    // `Metadata` holds them in a hash map).
+    let value = serde_json::to_value(&header).expect("a header serialises");
+    let mut header_bytes = serde_json::to_string(&value).expect("a JSON value serialises").into_bytes();
     header_bytes.resize(header_bytes.len().next_multiple_of(8), b' ');
     if header_bytes.len() > MAX_HEADER {
         return Err(invalid(format!("a header of {} bytes is too large", header_bytes.len())));
@@ -1360,7 +1365,42 @@ mod tests {
         }
         let hash = content_hash(names.into_iter().zip(hashed), info.iter());
         info.insert(CONTENT_KEY.to_string(), hash);
-        safetensors::serialize(tensors, Some(info)).expect("serialise")
+        let bytes = safetensors::serialize(tensors, Some(info)).expect("serialise");
+        // The header with its keys in sorted order, as the store writes it.
+        let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).expect("a JSON header");
+        let mut text = serde_json::to_string(&header).expect("serialises").into_bytes();
+        text.resize(text.len().next_multiple_of(8), b' ');
+        let mut out = (text.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(&text);
+        out.extend_from_slice(&bytes[8 + n..]);
+        out
+    }
+
+    #[test]
+    fn the_same_set_gives_the_same_bytes_with_its_metadata_sorted() {
+        let d = tmpdir("same-bytes");
+        let set = traced();
+        let first = d.join("first.safetensors");
+        set.write(&first).expect("write");
+        let want = std::fs::read(&first).expect("read");
+        // Every write lays its metadata out from a new hash map, whose order differs from map to
+        // map within a process too.
+        for i in 0..4 {
+            let again = d.join(format!("again-{i}.safetensors"));
+            set.write(&again).expect("write");
+            assert!(std::fs::read(&again).expect("read") == want, "write {i} differs");
+        }
+        let n = u64::from_le_bytes(want[..8].try_into().expect("8 bytes")) as usize;
+        let text = std::str::from_utf8(&want[8..8 + n]).expect("utf-8");
+        let (_, header) = SafeTensors::read_metadata(&want).expect("header");
+        let mut keys: Vec<&String> = header.metadata().as_ref().expect("metadata").keys().collect();
+        assert!(keys.len() > 5, "{keys:?}");
+        keys.sort();
+        let at: Vec<usize> =
+            keys.iter().map(|k| text.find(&format!("\"{k}\":")).expect("the key is in the header")).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "metadata keys out of order in {text}");
+        std::fs::remove_dir_all(&d).expect("clean");
     }
 
     /// A set of `n` windows of 24 x 256 with sources and a numeric target, its values from a

@@ -215,7 +215,25 @@ pub fn tensor_file_bytes(
     }
     let meta: HashMap<String, String> = metadata.clone().into_iter().collect();
     let meta = if meta.is_empty() { None } else { Some(meta) };
-    safetensors::serialize(views, meta).map_err(|e| format_err(path, e.to_string()))
+    let bytes = safetensors::serialize(views, meta).map_err(|e| format_err(path, e.to_string()))?;
+    Ok(with_sorted_header(bytes))
+}
+
+/// `bytes` (a safetensors file) with its header's keys in sorted order, so that the same
+/// tensors and metadata always give the same bytes: the safetensors crate writes the
+/// `__metadata__` map in a hash map's order, which changes from process to process.
+fn with_sorted_header(bytes: Vec<u8>) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    // A `serde_json::Value` object is a `BTreeMap` (the `preserve_order` feature is off).
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[8..8 + n]).expect("the safetensors crate writes a JSON header");
+    let mut text = serde_json::to_string(&header).expect("a JSON value serialises").into_bytes();
+    text.resize(text.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    out
 }
 
 /// Writes `f32` tensors, `I64` tensors and metadata to a safetensors file,
@@ -247,6 +265,34 @@ mod tests {
         bytes.extend_from_slice(header.as_bytes());
         bytes.extend(std::iter::repeat_n(0u8, n * width));
         bytes
+    }
+
+    #[test]
+    fn the_same_tensors_and_metadata_give_the_same_bytes() {
+        // Each write builds its own hash map for the safetensors crate, whose order differs from
+        // map to map within a process too; with twelve keys two maps agree by chance rarely.
+        let t = Tensor::from_vec(&[2, 3], (0..6).map(|v| v as f32).collect()).expect("shape");
+        let meta: BTreeMap<String, String> =
+            (0..12).map(|i| (format!("key{i:02}"), format!("value {i}"))).collect();
+        let f32s = [("w".to_string(), &t), ("b".to_string(), &t)];
+        let ints = [("n".to_string(), IntTensor { shape: vec![], data: vec![7] })];
+        let path = Path::new("x.safetensors");
+        let first = tensor_file_bytes(path, &f32s, &ints, &meta).expect("serialises");
+        for _ in 0..5 {
+            assert_eq!(tensor_file_bytes(path, &f32s, &ints, &meta).expect("serialises"), first);
+        }
+        let n = u64::from_le_bytes(first[..8].try_into().expect("8 bytes")) as usize;
+        let text = std::str::from_utf8(&first[8..8 + n]).expect("utf-8");
+        let at: Vec<usize> =
+            meta.keys().map(|k| text.find(&format!("\"{k}\":")).expect("the key is in the header")).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "metadata keys out of order in {text}");
+        // Still a safetensors file every reader takes, with the same contents.
+        let file = parse_tensor_file(path, &first).expect("parses");
+        assert_eq!(file.metadata.len(), 12);
+        assert_eq!(file.metadata["key07"], "value 7");
+        assert_eq!(file.f32("b").expect("b").data(), t.data());
+        let st = SafeTensors::deserialize(&first).expect("the safetensors crate reads it");
+        assert_eq!(st.tensor("n").expect("n").data(), 7i64.to_le_bytes());
     }
 
     #[test]
