@@ -135,15 +135,21 @@ fn verdict(o: &mut String, doc: &ValidateDoc) {
         let target = c.target.map_or(String::new(), |t| {
             format!("{} {:.0}%", if c.at_most { "&le;" } else { "&ge;" }, 100.0 * t)
         });
+        let undecided = if c.undecided { " (undecided)" } else { "" };
         let _ = write!(
             o,
-            "<tr><td class=\"{class}\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{target}</td></tr>",
+            "<tr><td class=\"{class}\">{}{undecided}</td><td class=\"l\">{}</td><td>{}</td><td>{target}</td></tr>",
             c.status.label(),
             esc(&c.what),
-            c.rate.describe()
+            c.rate.describe_with_interval()
         );
     }
     o.push_str("</table>");
+    o.push_str(
+        "<p>Each rate is a count of cells; its 95 % interval is exact (Clopper&ndash;Pearson). \
+         <em>Undecided</em>: the target lies inside the interval, so a grid of this size cannot tell \
+         whether the target is met, whatever the status says.</p>",
+    );
     let _ = write!(
         o,
         "<p>Detectable: the band-power baseline reaches {:.0}% per subject on the test split ({} of the effect cells). \

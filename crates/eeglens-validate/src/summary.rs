@@ -37,7 +37,7 @@ pub const CHANNELS_HIT_TARGET: f64 = 0.8;
 /// Target: largest fraction of null cells with a claim.
 pub const NULL_CLAIM_MAX: f64 = 0.05;
 
-/// `k` of `n`, and their ratio (`None` when `n` is 0).
+/// `k` of `n`, their ratio (`None` when `n` is 0) and its exact 95 % interval.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rate {
     /// cells that qualify
@@ -46,12 +46,17 @@ pub struct Rate {
     pub n: usize,
     /// `k / n`, `None` without cells
     pub rate: Option<f64>,
+    /// the exact (Clopper–Pearson) 95 % interval of the rate, `None` without cells: what a
+    /// grid of this many cells can tell apart (`eeglens_dsp::stats::clopper_pearson`)
+    #[serde(default)]
+    pub ci95: Option<[f64; 2]>,
 }
 
 impl Rate {
     /// `k` of `n`.
     pub fn new(k: usize, n: usize) -> Self {
-        Self { k, n, rate: (n > 0).then(|| k as f64 / n as f64) }
+        let ci95 = eeglens_dsp::stats::clopper_pearson(k, n, 0.95).map(|(lo, hi)| [lo, hi]);
+        Self { k, n, rate: (n > 0).then(|| k as f64 / n as f64), ci95 }
     }
 
     /// The fraction of `items` for which `f` holds.
@@ -64,6 +69,21 @@ impl Rate {
         match self.rate {
             Some(r) => format!("{}/{} ({:.0}%)", self.k, self.n, 100.0 * r),
             None => "-/0".into(),
+        }
+    }
+
+    /// `k/n (pp%; 95% CI lo-hi%)`, or `-/0` without cells (ends rounded to whole percent).
+    pub fn describe_with_interval(&self) -> String {
+        match (self.rate, self.ci95) {
+            (Some(r), Some([lo, hi])) => format!(
+                "{}/{} ({:.0}%; 95% CI {:.0}-{:.0}%)",
+                self.k,
+                self.n,
+                100.0 * r,
+                100.0 * lo,
+                100.0 * hi
+            ),
+            _ => self.describe(),
         }
     }
 }
@@ -109,6 +129,10 @@ pub struct Check {
     pub at_most: bool,
     /// the verdict
     pub status: Status,
+    /// the target lies inside the rate's 95 % interval: the verdict rests on this grid's few
+    /// cells and could go the other way on another grid of the same size
+    #[serde(default)]
+    pub undecided: bool,
 }
 
 impl Check {
@@ -126,7 +150,11 @@ impl Check {
                 }
             }
         };
-        Self { key, what, rate, target, at_most, status }
+        let undecided = match (target, rate.ci95) {
+            (Some(t), Some([lo, hi])) => lo < t && t < hi,
+            _ => false,
+        };
+        Self { key, what, rate, target, at_most, status, undecided }
     }
 
     /// One line for the terminal: `PASS  actmax band hit ...  9/10 (90%)  target >= 90%`.
@@ -135,7 +163,13 @@ impl Check {
             Some(t) => format!("  target {} {:.0}%", if self.at_most { "<=" } else { ">=" }, 100.0 * t),
             None => String::new(),
         };
-        format!("{:<7} {:<58} {}{target}", self.status.label(), self.what, self.rate.describe())
+        let undecided = if self.undecided { "  (undecided: the target is inside the interval)" } else { "" };
+        format!(
+            "{:<7} {:<58} {}{target}{undecided}",
+            self.status.label(),
+            self.what,
+            self.rate.describe_with_interval()
+        )
     }
 }
 
@@ -484,6 +518,32 @@ pub(crate) mod tests {
         assert_eq!(s.by_size[1].detectable, Rate::new(4, 4));
         assert_eq!(s.by_size[1].band_hit.optimal, Rate::new(2, 3));
         assert!(!s.nothing_learned && !s.all_pass());
+    }
+
+    #[test]
+    fn rates_carry_their_exact_interval_and_say_when_the_target_is_inside_it() {
+        // 26 of 28 (SciPy's exact interval 0.76497-0.99123): passes 90 %, undecided.
+        let r = Rate::new(26, 28);
+        let [lo, hi] = r.ci95.expect("an interval");
+        assert!((lo - 0.7649652268254805).abs() < 1e-9 && (hi - 0.9912295032964729).abs() < 1e-9);
+        assert_eq!(r.describe_with_interval(), "26/28 (93%; 95% CI 76-99%)");
+        let c = Check::new("actmax.band_hit".into(), "band".into(), r, Some(0.9), false);
+        assert_eq!(c.status, Status::Pass);
+        assert!(c.undecided, "90 % is inside 76-99 %");
+        assert!(c.describe().contains("undecided"), "{}", c.describe());
+        // 100 of 100 clears 90 % (interval 96.4-100 %); 12 of 28 misses it for sure.
+        let c = Check::new("k".into(), "w".into(), Rate::new(100, 100), Some(0.9), false);
+        assert!(c.status == Status::Pass && !c.undecided);
+        let c = Check::new("k".into(), "w".into(), Rate::new(12, 28), Some(0.9), false);
+        assert!(c.status == Status::Fail && !c.undecided && !c.describe().contains("undecided"));
+        // 0 claims in 8 nulls passes "at most 5 %", but 8 nulls cannot show it.
+        let c = Check::new("k".into(), "w".into(), Rate::new(0, 8), Some(0.05), true);
+        assert!(c.status == Status::Pass && c.undecided);
+        // No cells: no interval, never undecided, and the JSON of older files still reads.
+        assert_eq!(Rate::new(0, 0).ci95, None);
+        assert!(!Check::new("k".into(), "w".into(), Rate::new(0, 0), Some(0.9), false).undecided);
+        let old: Rate = serde_json::from_str(r#"{"k":1,"n":2,"rate":0.5}"#).expect("an older rate");
+        assert_eq!(old.ci95, None);
     }
 
     #[test]
