@@ -86,6 +86,11 @@ pub struct Args {
     /// K times the training) and reads it over its folds (`interpret --run PARENT`).
     #[arg(long, value_name = "K")]
     pub folds: Option<usize>,
+    /// Worker threads of each cell's training [default: one per core]. Training reproduces bit
+    /// for bit for a given thread count, not across counts: fix it when the cells of one grid run
+    /// on different machines (a job array); it is part of the grid, recorded in grid.json.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Recompute finished cells, and replace another grid's results in --out.
     #[arg(long)]
     pub force: bool,
@@ -141,6 +146,13 @@ fn grid(a: &Args) -> anyhow::Result<GridSpec> {
         g.interpret.permutations = v;
     }
     g.folds = a.folds;
+    if let Some(v) = a.threads {
+        let cap = eeglens_train::config::max_threads();
+        if v > cap {
+            anyhow::bail!("--threads {v}: at most {cap} (4 per core)");
+        }
+        g.threads = Some(v);
+    }
     g.validate()?;
     Ok(g)
 }

@@ -209,6 +209,8 @@ fn bad_flags_are_one_line_errors() {
         (vec!["--cell", "2/2"], "--cell"),
         (vec!["--sizes", "3,3"], "twice"),
         (vec!["--folds", "1"], "folds 1"),
+        (vec!["--threads", "0"], "threads 0"),
+        (vec!["--threads", "100000"], "--threads 100000"),
     ] {
         let o = bin().arg("validate").args(&flags).arg("--out").arg(&out).output().unwrap();
         let err = assert_one_line_error(&o, &[]);

@@ -299,9 +299,15 @@ pub fn cell_dir(out: &Path, cell: &CellSpec) -> PathBuf {
 }
 
 /// The training recipe of a cell: the training defaults with the grid's
-/// model and epochs and the cell's seed.
+/// model, epochs and threads and the cell's seed.
 pub fn train_config(grid: &GridSpec, cell: &CellSpec) -> TrainConfig {
-    TrainConfig { model: grid.model.clone(), epochs: grid.epochs, seed: cell.seed, ..TrainConfig::default() }
+    TrainConfig {
+        model: grid.model.clone(),
+        epochs: grid.epochs,
+        seed: cell.seed,
+        threads: grid.threads,
+        ..TrainConfig::default()
+    }
 }
 
 /// The deconvnet's readings (name, seed, times input). Every cell reads the

@@ -217,6 +217,13 @@ pub struct GridSpec {
     /// trains once on the store's split and reads its test subjects
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folds: Option<usize>,
+    /// worker threads of each cell's training (`eeglens train --threads`). Training is
+    /// deterministic for a given thread count, not across thread counts (the sums of a
+    /// batch split differently), so a grid run as a job array on nodes of different sizes
+    /// reproduces only with this fixed; part of the grid, so cells trained with another
+    /// count are another grid. `None`: training's default (one per core)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
 }
 
 impl GridSpec {
@@ -246,6 +253,7 @@ impl GridSpec {
             nulls: 8,
             interpret: InterpretSettings::default(),
             folds: None,
+            threads: None,
         }
     }
 
@@ -292,6 +300,9 @@ impl GridSpec {
         }
         if self.epochs == 0 {
             return bad("epochs 0: need at least 1".into());
+        }
+        if self.threads == Some(0) {
+            return bad("threads 0: need at least 1".into());
         }
         if self.seeds.is_empty() {
             return bad("no seeds".into());
@@ -612,6 +623,23 @@ mod tests {
         let mut h = g.clone();
         h.epochs += 1;
         assert_ne!(g.hash(), h.hash());
+        // A fixed thread count is another grid; no count leaves the grids written before the
+        // field existed (whose JSON has no `threads`) with their hash.
+        let json = serde_json::to_string(&g).expect("serialises");
+        assert!(!json.contains("threads"), "{json}");
+        let one = GridSpec { threads: Some(1), ..g.clone() };
+        assert_ne!(one.hash(), g.hash());
+        let back: GridSpec = serde_json::from_str(&json).expect("an older grid reads");
+        assert_eq!(back.threads, None);
+        assert_eq!(back.hash(), g.hash());
+        assert!(GridSpec { threads: Some(0), ..g.clone() }
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("threads 0"));
+        let cell = &one.cells()[0];
+        assert_eq!(crate::cell::train_config(&one, cell).threads, Some(1));
+        assert_eq!(crate::cell::train_config(&g, cell).threads, None);
     }
 
     #[test]
