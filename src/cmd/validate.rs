@@ -365,6 +365,18 @@ fn print_summary(doc: &ValidateDoc, secs: f64) {
             b.band_hit.deconv.describe()
         );
     }
+    for (what, groups) in [("band", &s.by_band), ("place", &s.by_place)] {
+        for b in groups.iter() {
+            println!(
+                "{what:<5} {:<18} learned {}, band hit optimal {} actmax {} deconv {}",
+                b.name,
+                b.learned.describe(),
+                b.band_hit.optimal.describe(),
+                b.band_hit.actmax.describe(),
+                b.band_hit.deconv.describe()
+            );
+        }
+    }
     for c in &s.checks {
         println!("{}", c.describe());
     }

@@ -145,6 +145,24 @@ fn verdict(o: &mut String, doc: &ValidateDoc) {
         );
     }
     o.push_str("</table>");
+    for (what, groups) in [("planted band", &s.by_band), ("place", &s.by_place)] {
+        if groups.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            o,
+            "<table><tr><th>{what}</th><th>learned</th><th>optimal: band</th><th>actmax: band</th>\
+             <th>deconv: band</th><th>optimal: channels</th><th>actmax: channels</th><th>deconv: channels</th></tr>"
+        );
+        for g in groups.iter() {
+            let _ = write!(o, "<tr><td class=\"l\">{}</td><td>{}</td>", esc(&g.name), g.learned.describe());
+            for (_, r) in g.band_hit.iter().into_iter().chain(g.channels_hit.iter()) {
+                let _ = write!(o, "<td>{}</td>", r.describe());
+            }
+            o.push_str("</tr>");
+        }
+        o.push_str("</table>");
+    }
     o.push_str(
         "<p>Each rate is a count of cells; its 95 % interval is exact (Clopper&ndash;Pearson). \
          <em>Undecided</em>: the target lies inside the interval, so a grid of this size cannot tell \

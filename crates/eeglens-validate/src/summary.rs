@@ -201,6 +201,20 @@ pub struct SizeSummary {
     pub band_hit: Methods<Rate>,
 }
 
+/// The rates of the effect cells of one planted band, or of one place: where a method misses
+/// systematically.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupSummary {
+    /// the band's or the place's name
+    pub name: String,
+    /// learned, over the group's effect cells
+    pub learned: Rate,
+    /// per method, band hits over the group's learned cells
+    pub band_hit: Methods<Rate>,
+    /// per method, channel hits over the group's learned cells
+    pub channels_hit: Methods<Rate>,
+}
+
 /// The thresholds the summary used.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
@@ -239,6 +253,12 @@ pub struct Summary {
     pub null_detectable: Rate,
     /// per effect size, smallest first
     pub by_size: Vec<SizeSummary>,
+    /// per planted band, in the grid's order
+    #[serde(default)]
+    pub by_band: Vec<GroupSummary>,
+    /// per place, in the grid's order
+    #[serde(default)]
+    pub by_place: Vec<GroupSummary>,
     /// the targets, checked
     pub checks: Vec<Check>,
     /// no effect cell's network learned
@@ -287,6 +307,8 @@ pub fn summarise(cells: &[CellResult]) -> Summary {
         }
     }
     let by_size = by_size(&effect);
+    let by_band = by_group(&effect, |c| c.band_name.as_deref());
+    let by_place = by_group(&effect, |c| c.place.as_deref());
     let checks = checks(&det, &nulls, &methods);
     Summary {
         effect_cells: effect.len(),
@@ -301,6 +323,8 @@ pub fn summarise(cells: &[CellResult]) -> Summary {
         null_learned: Rate::of(&nulls, |c| c.model.learned),
         null_detectable: Rate::of(&nulls, detectable),
         by_size,
+        by_band,
+        by_place,
         checks,
         nothing_learned: !effect.is_empty() && learned.is_empty(),
         thresholds: Thresholds {
@@ -326,11 +350,42 @@ fn by_size(effect: &[&CellResult]) -> Vec<SizeSummary> {
                 detectable: Rate::of(&of, detectable),
                 learned: Rate::of(&of, |c| c.model.learned),
                 accurate: Rate::of(&det, accurate),
-                band_hit: Methods {
-                    optimal: Rate::of(&learned, |c| c.methods.optimal.band_hit),
-                    actmax: Rate::of(&learned, |c| c.methods.actmax.band_hit),
-                    deconv: Rate::of(&learned, |c| c.methods.deconv.band_hit),
-                },
+                band_hit: hits(&learned, |m| m.band_hit),
+            }
+        })
+        .collect()
+}
+
+/// Per method, the fraction of `cells` whose score satisfies `f`.
+fn hits(cells: &[&CellResult], f: impl Fn(&MethodScore) -> bool) -> Methods<Rate> {
+    Methods {
+        optimal: Rate::of(cells, |c| f(&c.methods.optimal)),
+        actmax: Rate::of(cells, |c| f(&c.methods.actmax)),
+        deconv: Rate::of(cells, |c| f(&c.methods.deconv)),
+    }
+}
+
+/// Learning and each method's hits per group of effect cells (`key`: the band's or the place's
+/// name), in the order the groups first appear among the cells.
+fn by_group(effect: &[&CellResult], key: impl Fn(&CellResult) -> Option<&str>) -> Vec<GroupSummary> {
+    let mut names: Vec<&str> = Vec::new();
+    for c in effect {
+        if let Some(k) = key(c) {
+            if !names.contains(&k) {
+                names.push(k);
+            }
+        }
+    }
+    names
+        .iter()
+        .map(|&name| {
+            let of: Vec<&CellResult> = effect.iter().copied().filter(|c| key(c) == Some(name)).collect();
+            let learned: Vec<&CellResult> = of.iter().copied().filter(|c| c.model.learned).collect();
+            GroupSummary {
+                name: name.to_string(),
+                learned: Rate::of(&of, |c| c.model.learned),
+                band_hit: hits(&learned, |m| m.band_hit),
+                channels_hit: hits(&learned, |m| m.channels_hit),
             }
         })
         .collect()
@@ -518,6 +573,36 @@ pub(crate) mod tests {
         assert_eq!(s.by_size[1].detectable, Rate::new(4, 4));
         assert_eq!(s.by_size[1].band_hit.optimal, Rate::new(2, 3));
         assert!(!s.nothing_learned && !s.all_pass());
+        // Every effect cell here is theta at central channels: one group each, the overall rates.
+        assert_eq!(s.by_band.len(), 1);
+        assert_eq!(s.by_band[0].name, "theta");
+        assert_eq!(s.by_band[0].learned, Rate::new(4, 5));
+        assert_eq!(s.by_band[0].band_hit.actmax, m.band_hit);
+        assert_eq!(s.by_place[0].channels_hit.actmax, m.channels_hit);
+    }
+
+    #[test]
+    fn bands_and_places_are_summarised_apart() {
+        let theta = Some("theta");
+        let mut cells = vec![
+            cell(0, 3.0, 1.0, 0.9, true, (theta, true, true)),
+            cell(1, 3.0, 1.0, 0.9, true, (Some("alpha"), false, true)),
+            cell(2, 3.0, 1.0, 0.5, false, (None, false, false)),
+            cell(3, 0.0, 0.5, 0.5, false, (None, false, false)),
+        ];
+        cells[1].band_name = Some("delta".into());
+        cells[1].place = Some("frontal".into());
+        cells[2].band_name = Some("delta".into());
+        let s = summarise(&cells);
+        let names: Vec<&str> = s.by_band.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, ["theta", "delta"], "in the order of the cells, nulls left out");
+        let delta = &s.by_band[1];
+        assert_eq!(delta.learned, Rate::new(1, 2));
+        assert_eq!(delta.band_hit.optimal, Rate::new(0, 1));
+        assert_eq!(delta.channels_hit.optimal, Rate::new(1, 1));
+        let places: Vec<(&str, Rate)> =
+            s.by_place.iter().map(|g| (g.name.as_str(), g.band_hit.actmax)).collect();
+        assert_eq!(places, [("central", Rate::new(1, 1)), ("frontal", Rate::new(0, 1))]);
     }
 
     #[test]
