@@ -37,6 +37,7 @@
 mod amx;
 mod avx512;
 mod avx512bf16;
+mod batch_norm;
 mod conv;
 pub mod elementwise;
 mod geom;
@@ -49,6 +50,9 @@ mod sgemm;
 #[cfg(test)]
 mod testing;
 
+pub use batch_norm::{
+    batch_norm_apply, batch_norm_backward_input, batch_norm_grad_sums, batch_norm_plane_sums,
+};
 pub use conv::{
     conv2d_backward_input, conv2d_backward_weight, conv2d_forward, conv2d_forward_bf16, conv2d_forward_relu,
     ConvWeightsBf16,

@@ -5,6 +5,7 @@
 //! evaluation (PyTorch `F.batch_norm`).
 
 use super::tensor;
+use crate::kernels;
 use crate::tape::{Backward, Tape, Var};
 use crate::tensor::Tensor;
 
@@ -92,15 +93,19 @@ pub fn batch_norm(
         BatchNormMode::Train { momentum } => {
             assert!((0.0..=1.0).contains(&momentum), "batch_norm: momentum {momentum} is not in [0, 1]");
             assert!(count > 1, "batch_norm: training needs more than one value per channel, input {s:?}");
+            // Two passes in f64: the mean, then the squares about it (each a sum per plane,
+            // the planes of a channel added in order).
+            let mut plane = vec![0.0f64; n * c];
+            kernels::batch_norm_plane_sums(xd, hw, c, None, &mut plane);
+            let mean64: Vec<f64> = (0..c).map(|ch| channel_sum(&plane, c, ch) / count as f64).collect();
+            kernels::batch_norm_plane_sums(xd, hw, c, Some(&mean64), &mut plane);
             let mut mean = vec![0.0f32; c];
             let mut invstd = vec![0.0f32; c];
             let mut var_unbiased = vec![0.0f32; c];
             for ch in 0..c {
-                let plane = |b: usize| &xd[(b * c + ch) * hw..(b * c + ch + 1) * hw];
-                let m = (0..n).flat_map(plane).map(|&v| v as f64).sum::<f64>() / count as f64;
-                let ss: f64 = (0..n).flat_map(plane).map(|&v| (v as f64 - m).powi(2)).sum();
+                let ss = channel_sum(&plane, c, ch);
                 let var = ss / count as f64;
-                mean[ch] = m as f32;
+                mean[ch] = mean64[ch] as f32;
                 invstd[ch] = (1.0 / (var + eps as f64).sqrt()) as f32;
                 var_unbiased[ch] = (ss / (count - 1) as f64) as f32;
             }
@@ -118,19 +123,19 @@ pub fn batch_norm(
             (running_mean.to_vec(), invstd, None)
         }
     };
-    let (gd, bd) = (vg.data(), vb.data());
-    let mut y = crate::pool::zeros(xd.len());
-    for (p, (src, dst)) in xd.chunks_exact(hw).zip(y.chunks_exact_mut(hw)).enumerate() {
-        let ch = p % c;
-        let (m, is, ga, be) = (mean[ch], invstd[ch], gd[ch], bd[ch]);
-        for (d, &v) in dst.iter_mut().zip(src) {
-            *d = ga * (v - m) * is + be;
-        }
-    }
+    let scale: Vec<f32> = vg.data().iter().zip(&invstd).map(|(&ga, &is)| ga * is).collect();
+    // Every element is written by the kernel.
+    let mut y = crate::pool::overwritten(xd.len());
+    kernels::batch_norm_apply(xd, hw, c, &mean, &scale, vb.data(), &mut y);
     let y = tensor(s, y);
     let train = stats.is_some();
     let var = tape.push_op(y, &[x, gamma, beta], Box::new(BatchNormBackward { mean, invstd, train }));
     (var, stats)
+}
+
+/// Channel `ch`'s sum of the per-plane sums `plane` (`[n, c]`), in plane order.
+fn channel_sum(plane: &[f64], c: usize, ch: usize) -> f64 {
+    plane.iter().skip(ch).step_by(c).sum()
 }
 
 /// The per-channel mean and `1 / sqrt(var + eps)` used in the forward pass,
@@ -154,36 +159,26 @@ impl Backward for BatchNormBackward {
         let count = (n * hw) as f64;
         let (xd, gd) = (x.data(), g.data());
         // Per channel: sum(g) and sum(g * xhat), in f64.
+        let mut plane = vec![(0.0f64, 0.0f64); n * c];
+        kernels::batch_norm_grad_sums(xd, gd, hw, c, &self.mean, &self.invstd, &mut plane);
         let mut sum_g = vec![0.0f64; c];
         let mut sum_gx = vec![0.0f64; c];
-        for (p, (xs, gs)) in xd.chunks_exact(hw).zip(gd.chunks_exact(hw)).enumerate() {
-            let ch = p % c;
-            let (m, is) = (self.mean[ch], self.invstd[ch]);
-            for (&xv, &gv) in xs.iter().zip(gs) {
-                sum_g[ch] += gv as f64;
-                sum_gx[ch] += gv as f64 * ((xv - m) * is) as f64;
-            }
+        for (p, &(sg, sgx)) in plane.iter().enumerate() {
+            sum_g[p % c] += sg;
+            sum_gx[p % c] += sgx;
         }
         let gx = needs[0].then(|| {
-            let mut out = crate::pool::zeros(xd.len());
-            for (p, ((xs, gs), os)) in
-                xd.chunks_exact(hw).zip(gd.chunks_exact(hw)).zip(out.chunks_exact_mut(hw)).enumerate()
-            {
-                let ch = p % c;
-                let (m, is, ga) = (self.mean[ch], self.invstd[ch], gamma.data()[ch]);
-                if self.train {
-                    // d/dx of gamma * xhat with batch statistics:
-                    // gamma * invstd * (g - mean(g) - xhat * mean(g * xhat)).
-                    let (mg, mgx) = ((sum_g[ch] / count) as f32, (sum_gx[ch] / count) as f32);
-                    for ((o, &xv), &gv) in os.iter_mut().zip(xs).zip(gs) {
-                        *o = ga * is * (gv - mg - (xv - m) * is * mgx);
-                    }
-                } else {
-                    for (o, &gv) in os.iter_mut().zip(gs) {
-                        *o = ga * is * gv;
-                    }
-                }
-            }
+            let k1: Vec<f32> = gamma.data().iter().zip(&self.invstd).map(|(&ga, &is)| ga * is).collect();
+            // d/dx of gamma * xhat with batch statistics:
+            // gamma * invstd * (g - mean(g) - xhat * mean(g * xhat)).
+            let centre: Option<(Vec<f32>, Vec<f32>)> = self.train.then(|| {
+                let mean_g = sum_g.iter().map(|&v| (v / count) as f32).collect();
+                let k2 = sum_gx.iter().zip(&self.invstd).map(|(&v, &is)| is * (v / count) as f32).collect();
+                (mean_g, k2)
+            });
+            let mut out = crate::pool::overwritten(xd.len());
+            let centre = centre.as_ref().map(|(a, b)| (&a[..], &b[..]));
+            kernels::batch_norm_backward_input(xd, gd, hw, c, &self.mean, &k1, centre, &mut out);
             tensor(s, out)
         });
         let ggamma = needs[1].then(|| tensor(&[c], sum_gx.iter().map(|&v| v as f32).collect()));
