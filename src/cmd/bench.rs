@@ -67,7 +67,7 @@ pub struct Args {
     /// in the same run (where the CPU has AVX512_BF16; otherwise said once on
     /// stderr and only fp32 is timed).
     #[arg(long, value_enum, ignore_case = true, default_value = "fp32")]
-    pub precision: super::eval::PrecisionArg,
+    pub precision: super::choice::PrecisionArg,
 }
 
 /// What `eeglens bench --json` prints: medians over the timed repetitions.

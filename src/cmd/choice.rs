@@ -12,7 +12,7 @@ use clap::ValueEnum;
 use eeglens_data::store::Split;
 use eeglens_interpret::{BackRule, DeconvSeed, Method, Parameterisation};
 use eeglens_nn::models::MODEL_NAMES;
-use eeglens_nn::Init;
+use eeglens_nn::{Init, Precision};
 use eeglens_train::{select, Monitor, OptimizerName};
 
 /// `--model` where one zoo model is needed (`forward`, `bench`).
@@ -23,6 +23,50 @@ pub fn zoo_model() -> PossibleValuesParser {
 /// `--model` where model selection is allowed too (`train`, `validate`, `demo`).
 pub fn zoo_model_or_auto() -> PossibleValuesParser {
     PossibleValuesParser::new(std::iter::once(select::AUTO).chain(MODEL_NAMES))
+}
+
+/// `--precision` of `eval`, `interpret` and `bench`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrecisionArg {
+    /// 32-bit floats throughout
+    Fp32,
+    /// bf16 products, fp32 sums (AMX or AVX512_BF16)
+    Bf16,
+}
+
+impl PrecisionArg {
+    /// The precision that runs for this flag in this process: bf16 falls back
+    /// to fp32 (saying why, once, on stderr) where the kernels cannot run it.
+    /// Call it once per command: each call says it again.
+    pub fn resolve(self) -> Precision {
+        if self == PrecisionArg::Fp32 {
+            return Precision::Fp32;
+        }
+        let config = eeglens_autodiff::kernels::KernelConfig::of_process();
+        match config.bf16_missing() {
+            None => {
+                // AMX off or refused on a CPU that has it: said, since that path is slower.
+                if let Some(why) = config.amx_missing() {
+                    eprintln!("eeglens: --precision bf16 runs on AVX512_BF16, not AMX: {why}");
+                }
+                Precision::Bf16
+            }
+            Some(why) => {
+                eprintln!("eeglens: --precision bf16 runs in fp32: {why}");
+                Precision::Fp32
+            }
+        }
+    }
+}
+
+impl From<PrecisionArg> for Precision {
+    /// The precision asked for, before [`PrecisionArg::resolve`] checks the CPU.
+    fn from(p: PrecisionArg) -> Self {
+        match p {
+            PrecisionArg::Fp32 => Precision::Fp32,
+            PrecisionArg::Bf16 => Precision::Bf16,
+        }
+    }
 }
 
 /// `train --optimizer`.

@@ -12,7 +12,7 @@ use eeglens_train::regression::{
 };
 use eeglens_train::{evaluate_split_at, RunDir};
 
-use super::choice::SplitArg;
+use super::choice::{PrecisionArg, SplitArg};
 
 /// Flags of `eeglens eval`.
 #[derive(clap::Args, Debug, Clone)]
@@ -38,39 +38,6 @@ pub struct Args {
     /// elsewhere fp32, said once on stderr). Classification runs only.
     #[arg(long, value_enum, ignore_case = true, default_value = "fp32")]
     pub precision: PrecisionArg,
-}
-
-/// `--precision` of `eval` and `bench`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PrecisionArg {
-    /// 32-bit floats throughout
-    Fp32,
-    /// bf16 products, fp32 sums (AMX or AVX512_BF16)
-    Bf16,
-}
-
-impl PrecisionArg {
-    /// The precision that runs for this flag in this process: bf16 falls back
-    /// to fp32 (saying why, once, on stderr) where the kernels cannot run it.
-    pub fn resolve(self) -> Precision {
-        if self == PrecisionArg::Fp32 {
-            return Precision::Fp32;
-        }
-        let config = eeglens_autodiff::kernels::KernelConfig::of_process();
-        match config.bf16_missing() {
-            None => {
-                // AMX off or refused on a CPU that has it: said, since that path is slower.
-                if let Some(why) = config.amx_missing() {
-                    eprintln!("eeglens: --precision bf16 runs on AVX512_BF16, not AMX: {why}");
-                }
-                Precision::Bf16
-            }
-            Some(why) => {
-                eprintln!("eeglens: --precision bf16 runs in fp32: {why}");
-                Precision::Fp32
-            }
-        }
-    }
 }
 
 /// `value` as a JSON object with a `precision` field.

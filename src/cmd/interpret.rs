@@ -1,4 +1,4 @@
-//! `eeglens interpret --run RUN_DIR [--method optimal|actmax|deconv|all] [--out DIR] [--json]`:
+//! `eeglens interpret --run RUN_DIR [--method optimal|actmax|deconv|all] [--out DIR] [--precision fp32|bf16] [--json]`:
 //! the three interpretation methods and their spectral reading on a run's best model.
 
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use eeglens_interpret::{
 };
 use eeglens_train::RunDir;
 
-use super::choice::{ActmaxParamArg, DeconvSeedArg, MethodArg, RankArg, ReadSplitArg, RuleArg};
+use super::choice::{ActmaxParamArg, DeconvSeedArg, MethodArg, PrecisionArg, RankArg, ReadSplitArg, RuleArg};
 
 /// Flags of `eeglens interpret`.
 #[derive(clap::Args, Debug, Clone, PartialEq)]
@@ -106,6 +106,13 @@ pub struct Args {
     /// Replace the outputs of an earlier interpretation in the output directory.
     #[arg(long)]
     pub force: bool,
+    /// Arithmetic of the scoring of the windows (which decides whether the model learned and
+    /// which windows are optimal samples): fp32 (the reference), or bf16 (the products of the
+    /// convolutions and linear layers in bf16 with fp32 sums, on CPUs with AVX512_BF16;
+    /// elsewhere fp32, said once on stderr). Activation maximisation and the deconvnet always
+    /// run in fp32 (they need gradients and recorded activations). interpret.json records it.
+    #[arg(long, value_enum, ignore_case = true, default_value = "fp32")]
+    pub precision: PrecisionArg,
 }
 
 impl Default for Args {
@@ -141,6 +148,7 @@ impl Default for Args {
             permutations: 2000,
             seed: 0,
             force: false,
+            precision: PrecisionArg::Fp32,
         }
     }
 }
@@ -197,6 +205,7 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
         permutations: a.permutations,
         seed: a.seed,
         optimal_rank: a.optimal_rank.into(),
+        precision: a.precision.into(),
         ..InterpretConfig::default()
     };
     cfg.actmax.restarts = a.restarts;
@@ -228,8 +237,13 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
 /// directory (`train --seeds`) followed by their agreement, or over the
 /// folds of a cross-validation (`train --folds`), every subject read once
 /// out of fold.
-pub fn run(a: Args, g: &super::Global) -> anyhow::Result<()> {
+pub fn run(mut a: Args, g: &super::Global) -> anyhow::Result<()> {
     super::refuse_regression(&a.run, "interpret")?;
+    // Resolved once, so that a fallback is said once (not per seed); the library falls back
+    // the same way and records what ran.
+    if a.precision.resolve() == eeglens_nn::Precision::Fp32 {
+        a.precision = PrecisionArg::Fp32;
+    }
     if !eeglens_train::folds::fold_runs(&a.run)?.is_empty() {
         return run_folds(a, g);
     }
@@ -421,6 +435,12 @@ fn run_one(a: Args, g: &super::Global) -> anyhow::Result<eeglens_interpret::Repo
 
 /// The verdict when nothing was learned, then one line per method read.
 fn print_readings(r: &eeglens_interpret::Report, cfg: &InterpretConfig) {
+    if r.precision != eeglens_nn::Precision::Fp32.name() {
+        println!(
+            "precision   windows scored in {} (products in bf16 with fp32 sums; fp32 is the reference); activation maximisation and the deconvnet in fp32",
+            r.precision
+        );
+    }
     let d = &r.model.discrimination;
     let anyway =
         if cfg.read_anyway { " (methods run anyway: their readings say nothing about the data)" } else { "" };

@@ -205,12 +205,15 @@ pub fn record_step(step: &str, dir: &std::path::Path, fresh: bool) {
 }
 
 /// `eeglens version`: the version, then the kernels' configuration: which
-/// set runs the products (AVX-512 or portable, and why) and how many threads
-/// they use when no `--threads` is given.
+/// set runs the products (AVX-512 or portable, and why), which path
+/// `--precision bf16` takes (AMX, AVX512_BF16, or fp32, and why), and how
+/// many threads they use when no `--threads` is given.
 pub fn version(_g: &Global) -> anyhow::Result<()> {
     use eeglens_autodiff::kernels;
     println!("eeglens {}", env!("CARGO_PKG_VERSION"));
-    println!("kernels: {}", kernels::KernelConfig::of_process());
+    let config = kernels::KernelConfig::of_process();
+    println!("kernels: {config}");
+    println!("bf16: {}", bf16_path(&config));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = kernels::threads();
     let why = if std::env::var_os("RAYON_NUM_THREADS").is_some() {
@@ -222,6 +225,25 @@ pub fn version(_g: &Global) -> anyhow::Result<()> {
     };
     println!("threads: {threads} ({why}; --threads overrides it per command)");
     Ok(())
+}
+
+/// The path `--precision bf16` takes in a process with kernels `config`:
+/// `amx (...)`, `avx512bf16 (...)` or `fp32 (...)`, with the reason.
+fn bf16_path(config: &eeglens_autodiff::kernels::KernelConfig) -> String {
+    let engine = config.set.bf16_engine();
+    match (engine, config.bf16_missing(), config.amx_missing()) {
+        (Some("amx"), ..) => "amx (--precision bf16 products on AMX tiles, tdpbf16ps)".to_string(),
+        (Some(e), _, Some(why)) => {
+            format!("{e} (--precision bf16 products on AVX512_BF16, vdpbf16ps; not AMX: {why})")
+        }
+        (Some(e), ..) => {
+            format!("{e} (--precision bf16 products on AVX512_BF16, vdpbf16ps; the CPU has no AMX)")
+        }
+        (None, why, _) => format!(
+            "fp32 (--precision bf16 runs in fp32: {})",
+            why.unwrap_or_else(|| "bf16 is not in this kernel set".to_string())
+        ),
+    }
 }
 
 /// Parses a subcommand's flags as the command line would (for tests).

@@ -201,3 +201,52 @@ fn bad_input_is_one_clear_line() {
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `--precision bf16` scores the windows in bf16 where the CPU has AVX512_BF16 (fp32
+/// elsewhere, said once on stderr), records which ran in interpret.json, and reaches the
+/// fp32 verdict; with the AVX-512 kernels off it is fp32 and says why.
+#[test]
+fn precision_bf16_is_recorded_and_keeps_the_fp32_verdict() {
+    use eeglens_autodiff::kernels::{KernelConfig, NO_AVX512_VAR};
+    let d = tmpdir("precision");
+    let run = trained_run(&d);
+    let read = |precision: &str, out: &str, env: Option<&str>| {
+        let out = d.join(out);
+        let mut cmd = bin();
+        cmd.args(["interpret", "--run", run.to_str().expect("utf-8"), "--method", "optimal", "--k", "3"])
+            .args(["--permutations", "99", "--quiet", "--json", "--precision", precision])
+            .args(["--out", out.to_str().expect("utf-8")])
+            .env_remove(NO_AVX512_VAR);
+        if let Some(var) = env {
+            cmd.env(var, "1");
+        }
+        let o = cmd.output().expect("eeglens runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let printed: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+        let text = std::fs::read_to_string(out.join("interpret.json")).expect("interpret.json written");
+        let written: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(printed["precision"], written["precision"]);
+        (written, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (fp32, _) = read("fp32", "fp32", None);
+    assert_eq!(fp32["precision"], "fp32");
+    let (bf16, err) = read("bf16", "bf16", None);
+    let config = KernelConfig::of_process();
+    match config.bf16_missing() {
+        None => assert_eq!(bf16["precision"], "bf16"),
+        Some(why) => {
+            assert_eq!(bf16["precision"], "fp32");
+            assert!(err.contains(&format!("--precision bf16 runs in fp32: {why}")), "{err}");
+        }
+    }
+    assert!(fp32["model"]["learned"].is_boolean(), "{}", fp32["model"]);
+    assert_eq!(bf16["model"]["learned"], fp32["model"]["learned"], "{}\n{}", bf16["model"], fp32["model"]);
+    assert_eq!(bf16["model"]["n_windows"], fp32["model"]["n_windows"]);
+    // The portable kernels have no bf16: fp32, said once.
+    let (portable, err) = read("bf16", "portable", Some(NO_AVX512_VAR));
+    assert_eq!(portable["precision"], "fp32");
+    let said: Vec<&str> = err.lines().filter(|l| l.contains("--precision bf16")).collect();
+    assert_eq!(said.len(), 1, "{err}");
+    assert!(said[0].ends_with("runs in fp32: EEGLENS_NO_AVX512 is set") || !config.cpu_has_avx512, "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -1,12 +1,19 @@
 //! `eeglens version` prints the kernels' configuration it promises.
 
-use eeglens_autodiff::kernels::{KernelSet, NO_AVX512_VAR};
+use eeglens_autodiff::kernels::{KernelSet, NO_AMX_VAR, NO_AVX512_VAR};
 
 use crate::util::{bin, ok};
 
 fn version(no_avx512: bool, threads: Option<&str>) -> String {
+    version_with(no_avx512, false, threads)
+}
+
+fn version_with(no_avx512: bool, no_amx: bool, threads: Option<&str>) -> String {
     let mut cmd = bin();
-    cmd.arg("version").env_remove(NO_AVX512_VAR).env_remove("RAYON_NUM_THREADS");
+    cmd.arg("version").env_remove(NO_AVX512_VAR).env_remove(NO_AMX_VAR).env_remove("RAYON_NUM_THREADS");
+    if no_amx {
+        cmd.env(NO_AMX_VAR, "1");
+    }
     if no_avx512 {
         cmd.env(NO_AVX512_VAR, "1");
     }
@@ -44,4 +51,39 @@ fn version_names_the_thread_count() {
     assert!(line(&out, "threads: ").starts_with(&format!("{cores} (one per core")), "{out}");
     let out = version(false, Some("3"));
     assert!(line(&out, "threads: ").starts_with("3 (RAYON_NUM_THREADS"), "{out}");
+}
+
+/// The path `--precision bf16` takes, as this CPU allows: AMX tiles, AVX512_BF16, or fp32 with
+/// the reason; `EEGLENS_NO_AMX` and `EEGLENS_NO_AVX512` move it down and are named.
+#[test]
+fn version_names_the_bf16_path_and_why() {
+    let cpu = KernelSet::avx512();
+    let (bf16, amx) = (cpu.is_some_and(KernelSet::has_bf16), cpu.is_some_and(KernelSet::has_amx));
+    let out = version_with(false, false, None);
+    let path = line(&out, "bf16: ");
+    if amx {
+        assert!(path.starts_with("amx (") && path.contains("AMX tiles"), "{out}");
+    } else if bf16 {
+        assert!(path.starts_with("avx512bf16 (") && path.contains("AVX512_BF16"), "{out}");
+    } else {
+        assert!(path.starts_with("fp32 (--precision bf16 runs in fp32: the CPU has no "), "{out}");
+    }
+    // The version and kernel lines are still there.
+    assert!(out.starts_with("eeglens ") && line(&out, "kernels: ").contains("AVX-512F"), "{out}");
+
+    let path = line(&version_with(false, true, None), "bf16: ").to_string();
+    if bf16 {
+        assert!(path.starts_with("avx512bf16 ("), "{path}");
+        if amx {
+            assert!(path.ends_with(&format!("not AMX: {NO_AMX_VAR} is set)")), "{path}");
+        }
+    } else {
+        assert!(path.starts_with("fp32 ("), "{path}");
+    }
+
+    let path = line(&version_with(true, false, None), "bf16: ").to_string();
+    assert!(path.starts_with("fp32 (--precision bf16 runs in fp32: "), "{path}");
+    if bf16 {
+        assert!(path.contains(&format!("{NO_AVX512_VAR} is set")), "{path}");
+    }
 }

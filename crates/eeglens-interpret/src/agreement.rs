@@ -215,6 +215,7 @@ mod tests {
             split: "test".into(),
             alpha: 0.05,
             permutations: 99,
+            precision: "fp32".into(),
             model: ModelSummary {
                 name: "m".into(),
                 split: "test".into(),

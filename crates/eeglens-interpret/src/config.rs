@@ -2,6 +2,7 @@
 
 use eeglens_data::store::Split;
 use eeglens_dsp::{eeg_bands, Band};
+use eeglens_nn::Precision;
 use serde::{Deserialize, Serialize};
 
 use crate::error::InterpretError;
@@ -324,6 +325,20 @@ pub struct InterpretConfig {
     pub seed: u64,
     /// windows per forward pass when scoring a split
     pub batch: usize,
+    /// arithmetic of the forward passes that only need the network's
+    /// outputs: the scoring of the windows read (class probabilities, a
+    /// regression's predictions, a unit's mean activation), which decides
+    /// the network's verdict (`model.learned`, the floor of every p) and
+    /// which windows are optimal samples (and so what the deconvnet
+    /// projects). [`Precision::Fp32`] (the default) is the reference;
+    /// [`Precision::Bf16`] runs the convolutions' and linear layers'
+    /// products in bf16 with fp32 sums where the CPU has AVX512_BF16 (AMX
+    /// tiles where it has them), and in fp32 elsewhere
+    /// ([`eeglens_nn::Predictor`]); `interpret.json`'s `precision` says
+    /// which ran. Activation maximisation and the deconvnet need gradients
+    /// or a recorded forward pass (activations, pooling switches): they
+    /// always run in fp32.
+    pub precision: Precision,
     /// activation-maximisation settings
     pub actmax: ActmaxConfig,
     /// deconvnet settings
@@ -354,6 +369,7 @@ impl Default for InterpretConfig {
             permutations: 2000,
             seed: 0,
             batch: 64,
+            precision: Precision::Fp32,
             actmax: ActmaxConfig::default(),
             deconv: DeconvConfig::default(),
             read_anyway: false,

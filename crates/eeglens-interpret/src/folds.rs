@@ -32,7 +32,7 @@
 use std::collections::BTreeMap;
 
 use eeglens_data::store::{EpochStore, Split};
-use eeglens_nn::Sequential;
+use eeglens_nn::{Predictor, Sequential};
 
 use crate::config::{InterpretConfig, Method};
 use crate::error::InterpretError;
@@ -143,9 +143,12 @@ pub fn run_folds(
     }
     let total: usize = windows.iter().map(|w| w.indices.len()).sum();
     progress.stage("scoring windows", total as u64);
+    // Each fold's model for the forward passes that need only its outputs, in `cfg.precision`.
+    let predictors: Vec<Predictor<'_>> =
+        folds.iter().map(|fm| Predictor::new(fm.model, cfg.precision)).collect();
     let mut scores = Vec::with_capacity(folds.len());
-    for (fm, w) in folds.iter().zip(&windows) {
-        scores.push(score_classes(fm.model, fm.store, &w.indices, cfg.batch)?);
+    for ((fm, w), predictor) in folds.iter().zip(&windows).zip(&predictors) {
+        scores.push(score_classes(predictor, fm.store, &w.indices, cfg.batch)?);
         progress.advance(w.indices.len() as u64);
     }
     // The verdict on the pooled out-of-fold predictions.
@@ -162,7 +165,17 @@ pub fn run_folds(
     let (n_ch, t, n_classes) = (first.store.n_channels(), first.store.n_samples(), meta.classes.len());
     let ctxs: Vec<Ctx<'_>> = folds
         .iter()
-        .map(|fm| Ctx { model: fm.model, store: fm.store, cfg, n_ch, t, n_classes, numeric: false })
+        .zip(&predictors)
+        .map(|(fm, predictor)| Ctx {
+            model: fm.model,
+            predictor,
+            store: fm.store,
+            cfg,
+            n_ch,
+            t,
+            n_classes,
+            numeric: false,
+        })
         .collect();
     let read_methods = disc.learned || cfg.read_anyway;
     let runs = |m: Method| read_methods && cfg.methods.contains(&m);
@@ -291,6 +304,8 @@ pub fn run_folds(
         split: OUT_OF_FOLD.into(),
         alpha: cfg.alpha,
         permutations: cfg.permutations,
+        // One thread made every predictor: every fold ran in the same precision.
+        precision: predictors.first().map_or(cfg.precision, Predictor::precision).name().to_string(),
         model: ModelSummary { name, split: OUT_OF_FOLD.into(), discrimination: disc, regression: None },
         methods,
         unit: None,

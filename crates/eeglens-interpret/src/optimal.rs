@@ -2,11 +2,11 @@
 //! probability, and the windows that activate a unit most.
 
 use eeglens_data::store::EpochStore;
-use eeglens_nn::{softmax_rows, Sequential};
+use eeglens_nn::{softmax_rows, Predictor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::InterpretError;
-use crate::walk::{forward_prefix, map_batches, unit_means};
+use crate::walk::{map_batches, unit_means};
 
 /// One selected window, as written to `interpret.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,19 +43,20 @@ impl ClassScores {
     }
 }
 
-/// Scores the windows `indices` of `store` in batches (eval mode).
+/// Scores the windows `indices` of `store` in batches (eval mode), in the
+/// predictor's precision ([`Predictor::precision`]).
 ///
 /// # Errors
 /// [`InterpretError::Nn`] when the model does not take the store's windows.
 pub fn score_classes(
-    model: &Sequential,
+    predictor: &Predictor<'_>,
     store: &EpochStore,
     indices: &[usize],
     batch: usize,
 ) -> Result<ClassScores, InterpretError> {
-    let n_classes = model.output_shape().iter().product();
+    let n_classes = predictor.model().output_shape().iter().product();
     let probs = map_batches(store, indices, batch, |x| {
-        let logits = model.predict(&x)?;
+        let logits = predictor.predict(&x)?;
         Ok(softmax_rows(logits.data(), logits.shape()[1]))
     })?;
     let pred = probs
@@ -65,12 +66,14 @@ pub fn score_classes(
     Ok(ClassScores { n_classes, probs, pred })
 }
 
-/// Mean activation of unit `unit` of layer `layer` (an index) for every window `indices`.
+/// Mean activation of unit `unit` of layer `layer` (an index) for every
+/// window `indices`, in the predictor's precision (a convolution's output
+/// before the ReLU after it, as [`crate::walk::forward_prefix`]).
 ///
 /// # Errors
 /// [`InterpretError::Nn`] when the model does not take the store's windows.
 pub fn score_unit(
-    model: &Sequential,
+    predictor: &Predictor<'_>,
     store: &EpochStore,
     indices: &[usize],
     batch: usize,
@@ -78,7 +81,7 @@ pub fn score_unit(
     unit: usize,
 ) -> Result<Vec<f64>, InterpretError> {
     map_batches(store, indices, batch, |x| {
-        let act = forward_prefix(model, x, layer)?;
+        let act = predictor.predict_upto(&x, layer)?;
         Ok(unit_means(&act, unit).into_iter().map(f64::from).collect())
     })
 }
@@ -143,7 +146,7 @@ mod tests {
     use eeglens_autodiff::{Rng, Tensor};
     use eeglens_data::store::{EpochMeta, EpochSet, Split};
     use eeglens_nn::layers::{Flatten, Linear, LinearConfig};
-    use eeglens_nn::Layer;
+    use eeglens_nn::{Layer, Precision, Sequential};
 
     /// A store of `n` random windows `[2, 4]`, each its own subject.
     fn store(n: usize, name: &str) -> (std::path::PathBuf, EpochStore) {
@@ -186,7 +189,7 @@ mod tests {
         let layers = vec![("flatten".into(), Layer::Flatten(Flatten)), ("fc".into(), Layer::Linear(lin))];
         let model = Sequential::new("known", &[1, 2, 4], layers).unwrap();
         let idx = store.indices(Split::Test);
-        let scores = score_classes(&model, &store, &idx, 7).unwrap();
+        let scores = score_classes(&Predictor::new(&model, Precision::Fp32), &store, &idx, 7).unwrap();
         let mut win = vec![0.0f32; 8];
         let known: Vec<f64> = idx
             .iter()

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use eeglens_autodiff::Rng;
 use eeglens_data::store::EpochStore;
-use eeglens_nn::Sequential;
+use eeglens_nn::Predictor;
 use serde::{Deserialize, Serialize};
 
 use crate::error::InterpretError;
@@ -232,18 +232,19 @@ pub fn regression_discrimination(
     }
 }
 
-/// The network's single output for every window `indices` of `store` (eval mode).
+/// The network's single output for every window `indices` of `store` (eval
+/// mode), in the predictor's precision ([`Predictor::precision`]).
 ///
 /// # Errors
 /// [`InterpretError::Nn`] when the model does not take the store's windows.
 pub fn score_outputs(
-    model: &Sequential,
+    predictor: &Predictor<'_>,
     store: &EpochStore,
     indices: &[usize],
     batch: usize,
 ) -> Result<Vec<f64>, InterpretError> {
     map_batches(store, indices, batch, |x| {
-        let out = model.predict(&x)?;
+        let out = predictor.predict(&x)?;
         Ok(out.data().iter().map(|&v| f64::from(v)).collect())
     })
 }

@@ -4,6 +4,7 @@
 //! `interpret.json` (stable; scripts rely on it):
 //! ```json
 //! {"classes": ["F", "M"], "channels": [..], "fs": 128.0, "split": "test", "alpha": 0.05,
+//!  "permutations": 2000, "precision": "fp32",
 //!  "model": {"name": "rvgg", "accuracy": .., "p": .., ..},
 //!  "methods": {"optimal": M, "actmax": M, "deconv": M},
 //!  "unit": {..}}
@@ -57,6 +58,10 @@ pub struct ModelSummary {
     /// a regression's own test: the subjects' mean predictions against their values
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regression: Option<RegressionDiscrimination>,
+}
+
+fn fp32() -> String {
+    eeglens_nn::Precision::Fp32.name().into()
 }
 
 fn test_split() -> String {
@@ -166,6 +171,12 @@ pub struct Report {
     pub alpha: f64,
     /// permutations per test
     pub permutations: usize,
+    /// the arithmetic the windows were scored in (`fp32` or `bf16`,
+    /// [`crate::InterpretConfig::precision`] as it ran on this CPU);
+    /// activation maximisation and the deconvnet are always fp32. Files
+    /// written before the field existed were scored in fp32.
+    #[serde(default = "fp32")]
+    pub precision: String,
     /// the network
     pub model: ModelSummary,
     /// the readings

@@ -2,7 +2,7 @@
 
 use eeglens_autodiff::{Rng, Tensor};
 use eeglens_data::store::EpochStore;
-use eeglens_nn::{IntTensor, Sequential};
+use eeglens_nn::{IntTensor, Predictor, Sequential};
 
 use crate::actmax::{maximise, ActmaxProblem, DataStats, Patterns, Target};
 use crate::config::{ClassObjective, DeconvSeed, InterpretConfig, Method, Parameterisation};
@@ -83,8 +83,11 @@ pub fn run(
     }
     let unit = cfg.unit.as_ref().map(|u| resolve_unit(model, u)).transpose()?;
     let w = Windows::of(store, cfg)?;
+    // The forward passes that need only the outputs, in `cfg.precision` where this CPU runs it.
+    let predictor = Predictor::new(model, cfg.precision);
     let ctx = Ctx {
         model,
+        predictor: &predictor,
         store,
         cfg,
         n_ch: store.n_channels(),
@@ -172,6 +175,7 @@ pub fn run(
         split: cfg.split_name(),
         alpha: cfg.alpha,
         permutations: cfg.permutations,
+        precision: predictor.precision().name().to_string(),
         model: ModelSummary {
             name: model.name().to_string(),
             split: cfg.split.name().to_string(),
@@ -208,7 +212,7 @@ pub(crate) struct Selection {
 
 /// A classifier's windows scored, its verdict and each class's optimal samples.
 fn select_classes(ctx: &Ctx<'_>, w: &Windows) -> Result<Selection, InterpretError> {
-    let scores = score_classes(ctx.model, ctx.store, &w.indices, ctx.cfg.batch)?;
+    let scores = score_classes(ctx.predictor, ctx.store, &w.indices, ctx.cfg.batch)?;
     let disc = verdict(w, ctx.store, ctx.cfg, &scores);
     let chosen = choose_optimal(ctx, w, &scores)?;
     Ok(Selection {
@@ -229,7 +233,7 @@ fn select_numeric(ctx: &Ctx<'_>, w: &Windows) -> Result<Selection, InterpretErro
     let (store, cfg) = (ctx.store, ctx.cfg);
     let target = store.target().expect("a store with a numeric target");
     let scale = cfg.output_scale.clone().unwrap_or_default();
-    let out = score_outputs(ctx.model, store, &w.indices, cfg.batch)?;
+    let out = score_outputs(ctx.predictor, store, &w.indices, cfg.batch)?;
     let predicted: Vec<f64> = out.iter().map(|&o| scale.value(o)).collect();
     let splits = store.splits();
     let keep: Vec<usize> = (0..w.indices.len()).filter(|&p| splits[w.indices[p]] == cfg.split).collect();
@@ -271,6 +275,9 @@ fn select_numeric(ctx: &Ctx<'_>, w: &Windows) -> Result<Selection, InterpretErro
 /// What every step reads: the model, the store, the settings and the shapes.
 pub(crate) struct Ctx<'a> {
     pub(crate) model: &'a Sequential,
+    /// the model for the forward passes that need only its outputs (scoring),
+    /// in [`InterpretConfig::precision`]
+    pub(crate) predictor: &'a Predictor<'a>,
     pub(crate) store: &'a EpochStore,
     pub(crate) cfg: &'a InterpretConfig,
     pub(crate) n_ch: usize,
@@ -637,7 +644,7 @@ fn unit_method(
     let (model, store, cfg, n_ch, t) = (ctx.model, ctx.store, ctx.cfg, ctx.n_ch, ctx.t);
     let fs = store.meta().fs;
     progress.stage("unit", w.indices.len() as u64);
-    let us = score_unit(model, store, &w.indices, cfg.batch, u.index, u.unit)?;
+    let us = score_unit(ctx.predictor, store, &w.indices, cfg.batch, u.index, u.unit)?;
     progress.advance(w.indices.len() as u64);
     let top = top_k(&us, cfg.k, |_| true);
     let neg: Vec<f64> = us.iter().map(|v| -v).collect();

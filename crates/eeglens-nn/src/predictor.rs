@@ -98,15 +98,34 @@ impl<'m> Predictor<'m> {
     /// # Errors
     /// [`NnError::InputShape`].
     pub fn predict(&self, x: &Tensor) -> Result<Tensor, NnError> {
+        self.forward_to(x, self.model.layers().len())
+    }
+
+    /// The eval-mode output of layer `upto` (an index into
+    /// [`Sequential::layers`], inclusive) for `x`, computed as
+    /// [`Predictor::predict`] computes it on the way to the logits, in this
+    /// predictor's precision: a convolution that is layer `upto` gives its
+    /// output before the ReLU after it. `upto` past the last layer is the
+    /// last layer (the logits).
+    ///
+    /// # Errors
+    /// [`NnError::InputShape`].
+    pub fn predict_upto(&self, x: &Tensor, upto: usize) -> Result<Tensor, NnError> {
+        self.forward_to(x, upto.saturating_add(1))
+    }
+
+    /// The output of the first `end` layers (at most all of them).
+    fn forward_to(&self, x: &Tensor, end: usize) -> Result<Tensor, NnError> {
         let model = self.model;
         model.check_input(x.shape())?;
         let layers = model.layers();
+        let end = end.min(layers.len());
         let mut h = x.clone();
         let mut rng = Rng::new(0);
         let mut i = 0;
-        while i < layers.len() {
+        while i < end {
             let layer = &layers[i].1;
-            let relu_next = matches!(layers.get(i + 1), Some((_, Layer::Relu(_))));
+            let relu_next = i + 1 < end && matches!(layers.get(i + 1), Some((_, Layer::Relu(_))));
             match (layer, &self.bf16[i]) {
                 (Layer::Conv2d(conv), Some(Bf16Weights::Conv(wb))) => {
                     h = conv_bf16(conv, wb, &h, relu_next);
@@ -203,6 +222,47 @@ mod tests {
                     got.data().iter().zip(want.data()).all(|(a, b)| a.to_bits() == b.to_bits()),
                     "{set:?}"
                 );
+            });
+        }
+    }
+
+    /// A prefix of the model in fp32 is the layer-by-layer forward pass bit
+    /// for bit, a convolution's output before its ReLU included; in bf16 it
+    /// is within the kernels' rounding of it, and the whole prefix is the prediction.
+    #[test]
+    fn a_prefix_is_the_layer_outputs_before_the_relu_after_a_convolution() {
+        let (model, x) = rvgg_and_batch();
+        let layers = model.layers();
+        let conv =
+            layers.iter().position(|(_, l)| matches!(l, Layer::Conv2d(_))).expect("R-VGG has convolutions");
+        assert!(matches!(layers[conv + 1].1, Layer::Relu(_)), "a ReLU follows R-VGG's first convolution");
+        let want = |upto: usize| {
+            let mut tape = Tape::new();
+            let params = model.bind(&mut tape, false);
+            let mut y = tape.constant(x.clone());
+            let mut rng = Rng::new(0);
+            for (i, (_, layer)) in layers.iter().enumerate().take(upto + 1) {
+                y = layer.forward(&mut tape, y, params.layer(i), Mode::Eval, &mut rng, false).y;
+            }
+            tape.value(y).clone()
+        };
+        let fp32 = Predictor::new(&model, Precision::Fp32);
+        for upto in [conv, conv + 1, layers.len() - 1] {
+            assert_eq!(fp32.predict_upto(&x, upto).expect("prefix"), want(upto), "layer {upto}");
+        }
+        let conv_out = fp32.predict_upto(&x, conv).expect("prefix");
+        assert!(conv_out.data().iter().any(|&v| v < 0.0), "a convolution's own output keeps its negatives");
+        assert_eq!(fp32.predict_upto(&x, usize::MAX).expect("all"), fp32.predict(&x).expect("predict"));
+        for set in KernelSet::available() {
+            with_kernel_set(set, || {
+                let p = Predictor::new(&model, Precision::Bf16);
+                let got = p.predict_upto(&x, conv).expect("prefix");
+                let scale = conv_out.data().iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                let worst =
+                    got.data().iter().zip(conv_out.data()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+                // bf16 keeps 8 significant bits of each operand: a few 2^-8 of the largest output.
+                assert!(worst <= 0.05 * scale, "{set:?}: {worst:e} against outputs up to {scale:e}");
+                assert!(got.data().iter().any(|&v| v < 0.0), "{set:?}: the ReLU ran");
             });
         }
     }
