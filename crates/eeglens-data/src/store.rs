@@ -469,6 +469,31 @@ pub(crate) struct StreamedTensor {
 /// The largest header the safetensors reader accepts.
 const MAX_HEADER: usize = 100_000_000;
 
+/// The JSON text of a safetensors header in a fixed order, so that the same store gives the
+/// same bytes in every process (the crate's `Metadata` holds the metadata in a hash map, and
+/// serialises it in that map's order): the metadata's keys sorted, then the tensors in the
+/// order of their data, each entry's fields as the crate writes them.
+pub(crate) fn header_text(header: &Metadata) -> Vec<u8> {
+    let mut tensors: Vec<(String, &TensorInfo)> = header.tensors().into_iter().collect();
+    tensors.sort_by_key(|(_, info)| info.data_offsets);
+    let mut text = String::from("{");
+    if let Some(meta) = header.metadata() {
+        let sorted: BTreeMap<&String, &String> = meta.iter().collect();
+        text.push_str("\"__metadata__\":");
+        text.push_str(&serde_json::to_string(&sorted).expect("strings serialise"));
+    }
+    for (name, info) in tensors {
+        if text.len() > 1 {
+            text.push(',');
+        }
+        text.push_str(&serde_json::to_string(&name).expect("a string serialises"));
+        text.push(':');
+        text.push_str(&serde_json::to_string(info).expect("a tensor entry serialises"));
+    }
+    text.push('}');
+    text.into_bytes()
+}
+
 /// Writes a safetensors file at `path`, atomically ([`eeglens_io::atomic`]), with the bytes
 /// `safetensors::serialize` makes for the same tensors and metadata (the header's keys sorted, so
 /// that the same store is the same bytes in every process), plus the content hash
@@ -527,11 +552,7 @@ pub(crate) fn write_streamed(
     info.insert(CONTENT_KEY.to_string(), PLACEHOLDER.to_string());
     let header =
         Metadata::new(Some(info), infos).map_err(|e| invalid(format!("cannot lay out the tensors: {e}")))?;
-    // Through a `serde_json::Value`, whose objects are `BTreeMap`s: the metadata keys in sorted
-    // order, so that the same store gives the same bytes in every process (the crate's
-    // `Metadata` holds them in a hash map).
-    let value = serde_json::to_value(&header).expect("a header serialises");
-    let mut header_bytes = serde_json::to_string(&value).expect("a JSON value serialises").into_bytes();
+    let mut header_bytes = header_text(&header);
     header_bytes.resize(header_bytes.len().next_multiple_of(8), b' ');
     if header_bytes.len() > MAX_HEADER {
         return Err(invalid(format!("a header of {} bytes is too large", header_bytes.len())));
@@ -1366,10 +1387,9 @@ mod tests {
         let hash = content_hash(names.into_iter().zip(hashed), info.iter());
         info.insert(CONTENT_KEY.to_string(), hash);
         let bytes = safetensors::serialize(tensors, Some(info)).expect("serialise");
-        // The header with its keys in sorted order, as the store writes it.
-        let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
-        let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).expect("a JSON header");
-        let mut text = serde_json::to_string(&header).expect("serialises").into_bytes();
+        // The header in the store's fixed order.
+        let (n, header) = SafeTensors::read_metadata(&bytes).expect("a header");
+        let mut text = header_text(&header);
         text.resize(text.len().next_multiple_of(8), b' ');
         let mut out = (text.len() as u64).to_le_bytes().to_vec();
         out.extend_from_slice(&text);
@@ -1400,6 +1420,8 @@ mod tests {
         let at: Vec<usize> =
             keys.iter().map(|k| text.find(&format!("\"{k}\":")).expect("the key is in the header")).collect();
         assert!(at.windows(2).all(|w| w[0] < w[1]), "metadata keys out of order in {text}");
+        // Each tensor's entry keeps the crate's field order (readers that match the text rely on it).
+        assert!(text.contains(r#""x":{"dtype":"F32","shape":["#), "{text}");
         std::fs::remove_dir_all(&d).expect("clean");
     }
 

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use eeglens_autodiff::Tensor;
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::{Dtype, TensorInfo, TensorView};
 use safetensors::SafeTensors;
 
 use crate::error::NnError;
@@ -219,15 +219,31 @@ pub fn tensor_file_bytes(
     Ok(with_sorted_header(bytes))
 }
 
-/// `bytes` (a safetensors file) with its header's keys in sorted order, so that the same
-/// tensors and metadata always give the same bytes: the safetensors crate writes the
-/// `__metadata__` map in a hash map's order, which changes from process to process.
+/// `bytes` (a safetensors file) with its header in a fixed order, so that the same tensors and
+/// metadata always give the same bytes: the safetensors crate writes the `__metadata__` map in
+/// a hash map's order, which changes from process to process. Here the metadata's keys are
+/// sorted and the tensors follow in the order of their data, each entry's fields as the crate
+/// writes them (`dtype`, `shape`, `data_offsets`).
 fn with_sorted_header(bytes: Vec<u8>) -> Vec<u8> {
-    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
-    // A `serde_json::Value` object is a `BTreeMap` (the `preserve_order` feature is off).
-    let header: serde_json::Value =
-        serde_json::from_slice(&bytes[8..8 + n]).expect("the safetensors crate writes a JSON header");
-    let mut text = serde_json::to_string(&header).expect("a JSON value serialises").into_bytes();
+    let (n, header) = SafeTensors::read_metadata(&bytes).expect("the safetensors crate reads its own bytes");
+    let mut tensors: Vec<(String, &TensorInfo)> = header.tensors().into_iter().collect();
+    tensors.sort_by_key(|(_, info)| info.data_offsets);
+    let mut text = String::from("{");
+    if let Some(meta) = header.metadata() {
+        let sorted: BTreeMap<&String, &String> = meta.iter().collect();
+        text.push_str("\"__metadata__\":");
+        text.push_str(&serde_json::to_string(&sorted).expect("strings serialise"));
+    }
+    for (name, info) in tensors {
+        if text.len() > 1 {
+            text.push(',');
+        }
+        text.push_str(&serde_json::to_string(&name).expect("a string serialises"));
+        text.push(':');
+        text.push_str(&serde_json::to_string(info).expect("a tensor entry serialises"));
+    }
+    text.push('}');
+    let mut text = text.into_bytes();
     text.resize(text.len().next_multiple_of(8), b' ');
     let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
     out.extend_from_slice(&(text.len() as u64).to_le_bytes());
@@ -286,6 +302,8 @@ mod tests {
         let at: Vec<usize> =
             meta.keys().map(|k| text.find(&format!("\"{k}\":")).expect("the key is in the header")).collect();
         assert!(at.windows(2).all(|w| w[0] < w[1]), "metadata keys out of order in {text}");
+        // Each tensor's entry keeps the crate's field order (readers that match the text rely on it).
+        assert!(text.contains(r#""w":{"dtype":"F32","shape":[2,3],"data_offsets":["#), "{text}");
         // Still a safetensors file every reader takes, with the same contents.
         let file = parse_tensor_file(path, &first).expect("parses");
         assert_eq!(file.metadata.len(), 12);
