@@ -45,6 +45,11 @@ pub struct Args {
     /// Weight decay [default: 0].
     #[arg(long)]
     pub weight_decay: Option<f32>,
+    /// Probability that a training window is mixed with a same-class window of another subject,
+    /// sqrt(l) x_i + sqrt(1-l) x_j with l ~ U(0,1), against learning the training subjects
+    /// [default: 0, off].
+    #[arg(long)]
+    pub mix: Option<f64>,
     /// Seed of initialisation, shuffling and dropout [default: 0].
     #[arg(long, conflicts_with = "seeds")]
     pub seed: Option<u64>,
@@ -129,6 +134,9 @@ fn settings(a: &Args, mut cfg: TrainConfig) -> anyhow::Result<TrainConfig> {
     }
     if let Some(v) = a.weight_decay {
         cfg.weight_decay = v;
+    }
+    if let Some(v) = a.mix {
+        cfg.mix = v;
     }
     if let Some(v) = a.seed {
         cfg.seed = v;

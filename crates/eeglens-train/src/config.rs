@@ -130,12 +130,21 @@ pub struct TrainConfig {
     pub stuck_epochs: Option<usize>,
     /// at most this many re-initialisations of a stuck network
     pub restarts: usize,
+    /// probability that a training window is mixed with a window of the same class from
+    /// another subject (`sqrt(l) x_i + sqrt(1 - l) x_j`, `l ~ U(0, 1)`; see
+    /// `train::mix`); 0 never mixes
+    #[serde(skip_serializing_if = "is_zero")]
+    pub mix: f64,
     /// fit the band-power baseline first and record it in the run (`baseline.json`)
     pub baseline: bool,
     /// the fold of a cross-validation this run is (`None`: the store's own
     /// split); the store must have been re-split with [`crate::folds::Fold::apply`]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fold: Option<crate::folds::Fold>,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// The model `train` builds unless told otherwise. Chosen by the planted-effect
@@ -166,6 +175,7 @@ impl Default for TrainConfig {
             eval_batch: 256,
             stuck_epochs: Some(5),
             restarts: 2,
+            mix: 0.0,
             baseline: true,
             fold: None,
         }
@@ -196,6 +206,9 @@ impl TrainConfig {
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad("lr", format!("{} must be a positive number", self.lr));
+        }
+        if !(self.mix.is_finite() && (0.0..=1.0).contains(&self.mix)) {
+            return bad("mix", format!("{} must be a probability, from 0 to 1", self.mix));
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return bad("weight-decay", format!("{} must be a number >= 0", self.weight_decay));

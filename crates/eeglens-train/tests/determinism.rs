@@ -136,3 +136,40 @@ fn two_threads_agree_with_one_within_tolerance() {
     eprintln!("largest relative weight difference, 1 vs 2 threads: {worst:e}");
     assert!(worst <= THREADS_REL_TOL, "largest relative weight difference {worst}");
 }
+
+#[test]
+fn mixing_changes_the_run_and_resumes_exactly() {
+    let d = tmpdir("mix");
+    let store = toy_store(&d, &small());
+    let mixed = |epochs| TrainConfig { mix: 0.5, ..cfg(epochs, 1) };
+    let straight = train(&mixed(2), &store, &d.join("straight"), &mut |_| {}).expect("straight");
+    let plain = train(&cfg(2, 1), &store, &d.join("plain"), &mut |_| {}).expect("plain");
+    assert_ne!(
+        weights(&d.join("straight").join(LAST_CHECKPOINT)),
+        weights(&d.join("plain").join(LAST_CHECKPOINT)),
+        "mixing changed nothing"
+    );
+    assert_ne!(timeless(&straight.records), timeless(&plain.records));
+    // the setting is recorded with the run, and a run without it records nothing
+    let cfg_text = |run: &str| std::fs::read_to_string(d.join(run).join("config.json")).expect("config");
+    assert!(cfg_text("straight").contains("\"mix\": 0.5"), "{}", cfg_text("straight"));
+    assert!(!cfg_text("plain").contains("\"mix\""));
+
+    // interrupted after the first batch of epoch 2, then resumed: the same mixes
+    let mid = d.join("interrupted");
+    let stop = Arc::new(AtomicBool::new(false));
+    let opts = RunOptions { stop: Some(stop.clone()), ..RunOptions::default() };
+    train_with(&mixed(2), &store, &mid, &opts, &mut |p| {
+        if let Progress::Batch { epoch: 2, batch: 1, .. } = p {
+            stop.store(true, Ordering::SeqCst);
+        }
+    })
+    .expect("interrupted run");
+    let opts = RunOptions { resume: true, ..RunOptions::default() };
+    let rest = train_with(&mixed(2), &store, &mid, &opts, &mut |_| {}).expect("resumed run");
+    assert_eq!(timeless(&rest.records), timeless(&straight.records));
+    assert_eq!(
+        all_tensors(&mid.join(LAST_CHECKPOINT)),
+        all_tensors(&d.join("straight").join(LAST_CHECKPOINT))
+    );
+}

@@ -10,8 +10,10 @@
 //!   (target [`BAND_HIT_TARGET`]) and whose channel ranks hit the planted
 //!   channels (target [`CHANNELS_HIT_TARGET`]).
 //! - **Null silence**, over the null cells: per method, the fraction with a
-//!   claim, i.e. a top band at all (target at most [`NULL_CLAIM_MAX`]); and
-//!   how often the network is wrongly `learned` there (reported).
+//!   claim, i.e. a top band at all (target at most [`NULL_CLAIM_MAX`]); the
+//!   same over every (null cell, method) run, the three methods pooled (the
+//!   issue's unit; same target); and how often the network is wrongly
+//!   `learned` there (reported).
 //!
 //! A rate over no cells has no value and its check is `no data`, never a
 //! pass. [`Summary::nothing_learned`] is set when no effect cell's network
@@ -247,6 +249,11 @@ pub struct Summary {
     /// with model `auto`: how many cells chose each candidate on validation
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub chosen: BTreeMap<String, usize>,
+    /// any claim, over every (null cell, method) run: the three methods pooled, so that a
+    /// grid of `n` null cells counts `3 n` runs (the runs of one cell share its network, and
+    /// a method reads only a network that learned)
+    #[serde(default)]
+    pub null_claims_pooled: Option<Rate>,
     /// the network learned, over null cells (a false positive of training)
     pub null_learned: Rate,
     /// the baseline counts a null cell detectable
@@ -309,7 +316,8 @@ pub fn summarise(cells: &[CellResult]) -> Summary {
     let by_size = by_size(&effect);
     let by_band = by_group(&effect, |c| c.band_name.as_deref());
     let by_place = by_group(&effect, |c| c.place.as_deref());
-    let checks = checks(&det, &nulls, &methods);
+    let pooled = null_claims_pooled(&nulls);
+    let checks = checks(&det, &nulls, &methods, pooled);
     Summary {
         effect_cells: effect.len(),
         null_cells: nulls.len(),
@@ -320,6 +328,7 @@ pub fn summarise(cells: &[CellResult]) -> Summary {
         methods,
         variants,
         chosen,
+        null_claims_pooled: Some(pooled),
         null_learned: Rate::of(&nulls, |c| c.model.learned),
         null_detectable: Rate::of(&nulls, detectable),
         by_size,
@@ -393,7 +402,12 @@ fn by_group(effect: &[&CellResult], key: impl Fn(&CellResult) -> Option<&str>) -
 
 /// The targets, checked: the network on detectable cells, each method on learned cells and on
 /// null cells, and the network on null cells.
-fn checks(det: &[&CellResult], nulls: &[&CellResult], methods: &Methods<MethodSummary>) -> Vec<Check> {
+fn checks(
+    det: &[&CellResult],
+    nulls: &[&CellResult],
+    methods: &Methods<MethodSummary>,
+    pooled: Rate,
+) -> Vec<Check> {
     let pct = |x: f64| format!("{:.0}%", 100.0 * x);
     let mut checks = vec![
         Check::new(
@@ -437,6 +451,13 @@ fn checks(det: &[&CellResult], nulls: &[&CellResult], methods: &Methods<MethodSu
         ));
     }
     checks.push(Check::new(
+        "null_claims_pooled".into(),
+        "any method claims a band on null data, over (null, method) runs".into(),
+        pooled,
+        Some(NULL_CLAIM_MAX),
+        true,
+    ));
+    checks.push(Check::new(
         "model.null_learned".into(),
         "network 'learned' on null data".into(),
         Rate::of(nulls, |c| c.model.learned),
@@ -444,6 +465,15 @@ fn checks(det: &[&CellResult], nulls: &[&CellResult], methods: &Methods<MethodSu
         true,
     ));
     checks
+}
+
+/// Claims over every (null cell, method) run.
+fn null_claims_pooled(nulls: &[&CellResult]) -> Rate {
+    let claims = nulls
+        .iter()
+        .map(|c| c.methods.iter().into_iter().filter(|(_, m)| m.top_band.is_some()).count())
+        .sum();
+    Rate::new(claims, 3 * nulls.len())
 }
 
 fn method_summary(
@@ -562,6 +592,9 @@ pub(crate) mod tests {
         assert_eq!(m.channels_hit, Rate::new(2, 4));
         assert_eq!(m.null_claims, Rate::new(1, 4));
         assert_eq!(m.unlearned_claims, Rate::new(1, 1));
+        // the null cell that claims does so with all three methods: 3 of 12 runs
+        assert_eq!(s.null_claims_pooled, Some(Rate::new(3, 12)));
+        assert_eq!(check(&s, "null_claims_pooled").status, Status::Fail);
         assert_eq!(s.null_learned, Rate::new(1, 4));
         assert_eq!(s.null_detectable, Rate::new(1, 4));
         assert_eq!(check(&s, "model.accurate").status, Status::Fail);
@@ -644,8 +677,34 @@ pub(crate) mod tests {
         assert_eq!(check(&s, "actmax.band_hit").status, Status::Pass, "9/10 meets >= 90%");
         assert_eq!(check(&s, "actmax.channels_hit").status, Status::Pass, "8/10 meets >= 80%");
         assert_eq!(check(&s, "actmax.null_claims").status, Status::Pass, "1/20 meets <= 5%");
+        assert_eq!(s.null_claims_pooled, Some(Rate::new(3, 60)), "3 methods x 20 nulls");
+        assert_eq!(check(&s, "null_claims_pooled").status, Status::Pass, "3/60 meets <= 5%");
         assert_eq!(check(&s, "model.accurate").status, Status::Pass);
         assert!(s.all_pass());
+    }
+
+    #[test]
+    fn pooled_null_claims_count_each_method_and_decide_at_72_runs() {
+        // 24 silent nulls: 0 of 72 runs, whose interval (0-4.99 %) clears 5 %, where each
+        // method alone (0 of 24, 0-14 %) cannot
+        let mut cells: Vec<CellResult> =
+            (0..24).map(|i| cell(i, 0.0, 0.5, 0.5, false, (None, false, false))).collect();
+        let s = summarise(&cells);
+        let pooled = check(&s, "null_claims_pooled");
+        assert_eq!(pooled.rate, Rate::new(0, 72));
+        assert!(pooled.status == Status::Pass && !pooled.undecided, "{}", pooled.describe());
+        assert!(check(&s, "optimal.null_claims").undecided);
+        // one method's claim in one cell counts once
+        cells[3].methods.deconv.top_band = Some("theta".into());
+        let s = summarise(&cells);
+        assert_eq!(s.null_claims_pooled, Some(Rate::new(1, 72)));
+        assert_eq!(s.methods.deconv.null_claims, Rate::new(1, 24));
+        assert_eq!(s.methods.optimal.null_claims, Rate::new(0, 24));
+        // an older validate.json without the pooled rate still reads
+        let mut v = serde_json::to_value(&s).expect("json");
+        v.as_object_mut().expect("object").remove("null_claims_pooled");
+        let old: Summary = serde_json::from_value(v).expect("an older summary");
+        assert_eq!(old.null_claims_pooled, None);
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! # Determinism
 //! Every random draw comes from `seed` through fixed streams: the initial
 //! weights from one, each epoch's order of windows from `fork(epoch)` of
-//! another, and each optimiser step's dropout masks from `fork(step)` of a
-//! third. So the windows and masks of any step follow from the seed and the
+//! another, each optimiser step's dropout masks from `fork(step)` of a
+//! third, and (with `mix`) each step's mixing of windows from `fork(step)` of a
+//! fourth. So the windows and masks of any step follow from the seed and the
 //! step's position alone, and a resumed run meets exactly the batches, masks
 //! and optimiser state it would have met without the interruption.
 //!
@@ -36,14 +37,16 @@ use rayon::ThreadPool;
 use serde::Serialize;
 
 mod checkpoint;
+mod mix;
 mod model;
 mod sampler;
 mod setup;
 mod step;
 
 use checkpoint::{kept_note, write_checkpoint, LoopState};
+use mix::Mixer;
 pub use model::attempt_rng;
-use model::{build_model_attempt, DROPOUT_STREAM, SHUFFLE_STREAM};
+use model::{build_model_attempt, DROPOUT_STREAM, MIX_STREAM, SHUFFLE_STREAM};
 pub use sampler::epoch_order;
 use sampler::{batches, class_entropy};
 pub(crate) use setup::{foreign_entry, run_files};
@@ -374,6 +377,9 @@ struct Session<'a> {
     chance_loss: f64,
     shuffle_base: Rng,
     dropout_base: Rng,
+    mix_base: Rng,
+    /// within-class mixing of training windows (`None`: off, or a regression)
+    mixer: Option<Mixer>,
     ckpt_meta: CheckpointMeta,
     best_path: PathBuf,
     last_path: PathBuf,
@@ -406,6 +412,11 @@ impl<'a> Session<'a> {
             },
             extra: [("data.sha256".to_string(), setup.config.data.sha256.clone())].into_iter().collect(),
         };
+        // Mixing blends classes' windows; a regression's targets are not mixed with them.
+        let mixer = match setup.config.data.target {
+            Some(_) => None,
+            None => Mixer::new(store, &train_idx, k, cfg.mix),
+        };
         Session {
             k,
             scale: setup.config.data.target.clone(),
@@ -414,6 +425,8 @@ impl<'a> Session<'a> {
             chance_loss,
             shuffle_base: seed_rng.fork(SHUFFLE_STREAM),
             dropout_base: seed_rng.fork(DROPOUT_STREAM),
+            mix_base: seed_rng.fork(MIX_STREAM),
+            mixer,
             ckpt_meta,
             best_path: run_dir.join(BEST_CHECKPOINT),
             last_path: run_dir.join(LAST_CHECKPOINT),
@@ -511,7 +524,10 @@ impl<'a> Session<'a> {
     ) -> Result<(), TrainError> {
         let labels = self.store.labels();
         let t0 = Instant::now();
-        let x = self.store.batch(idx);
+        let mut x = self.store.batch(idx);
+        if let Some(m) = &self.mixer {
+            m.apply(self.store, idx, x.data_mut(), &mut self.mix_base.fork(self.setup.state.step));
+        }
         let y: Vec<usize> = idx.iter().map(|&i| labels[i] as usize).collect();
         let targets: Option<Vec<f32>> = self.scale.as_ref().map(|s| {
             let values = &self.store.target().expect("a regression's store has a target").values;
@@ -779,6 +795,7 @@ impl<'a> Session<'a> {
         let base = attempt_rng(cfg.seed, next);
         self.shuffle_base = base.fork(SHUFFLE_STREAM);
         self.dropout_base = base.fork(DROPOUT_STREAM);
+        self.mix_base = base.fork(MIX_STREAM);
         match std::fs::remove_file(&self.best_path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(TrainError::io(&self.best_path, e))

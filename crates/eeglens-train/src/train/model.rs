@@ -15,6 +15,8 @@ const INIT_STREAM: u64 = 0x1417;
 pub(super) const SHUFFLE_STREAM: u64 = 0x5408;
 /// Random stream of the dropout masks.
 pub(super) const DROPOUT_STREAM: u64 = 0xD809;
+/// Random stream of the within-class mixing of training windows.
+pub(super) const MIX_STREAM: u64 = 0x313C;
 /// Stream (plus the attempt number) of a re-initialised attempt.
 const RESTART_STREAM: u64 = 0x5E57_0000;
 
