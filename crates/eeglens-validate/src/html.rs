@@ -226,12 +226,14 @@ fn null_cells(o: &mut String, doc: &ValidateDoc) {
         let _ = write!(
             o,
             "<h2>Null data sets</h2><p>No planted effect: any top band is a false claim. \
-             Claims per method: optimal {}, actmax {}, deconv {}; the network 'learned' on {}.</p>\
+             Claims per method: optimal {}, actmax {}, deconv {}; over every (null, method) run {}; \
+             the network 'learned' on {}.</p>\
              <table><tr><th>cell</th><th>baseline per subject</th><th>network per window</th><th>learned</th>\
              <th>optimal</th><th>actmax</th><th>deconv</th></tr>",
             s.methods.optimal.null_claims.describe(),
             s.methods.actmax.null_claims.describe(),
             s.methods.deconv.null_claims.describe(),
+            s.null_claims_pooled.map_or("not recorded".into(), |r| r.describe()),
             s.null_learned.describe()
         );
         for c in nulls {
