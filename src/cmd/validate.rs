@@ -377,6 +377,21 @@ fn print_summary(doc: &ValidateDoc, secs: f64) {
             );
         }
     }
+    if let Some(r) = &s.replicates {
+        println!(
+            "replicates  {} seeds of {} effect cells: learned in every seed {}, in some {}, in none {}",
+            r.seeds, r.cells, r.learned_all, r.learned_some, r.learned_none
+        );
+        for ((name, same), (_, planted)) in
+            r.same_top_band.iter().into_iter().zip(r.planted_every_seed.iter())
+        {
+            println!(
+                "replicates  {name}: the same top band in every seed {}, the planted band in every seed {}",
+                same.describe(),
+                planted.describe()
+            );
+        }
+    }
     for c in &s.checks {
         println!("{}", c.describe());
     }

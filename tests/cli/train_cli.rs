@@ -219,6 +219,20 @@ fn bad_input_gives_one_line_errors() {
         "0",
     ]);
     assert_one_line_error(&o, &["`batch`"]);
+    for bad in ["1.5", "-0.1", "NaN"] {
+        let mix = format!("--mix={bad}");
+        let o = eeglens(&[
+            "train",
+            "--model",
+            "rvgg",
+            "--data",
+            ds,
+            "--out",
+            d.join("r6").to_str().expect("utf-8"),
+            &mix,
+        ]);
+        assert_one_line_error(&o, &["`mix`", "must be a probability"]);
+    }
     let o = eeglens(&["eval", "--run", d.join("nowhere").to_str().expect("utf-8")]);
     assert_one_line_error(&o, &["nowhere/config.json"]);
 }

@@ -163,6 +163,27 @@ fn verdict(o: &mut String, doc: &ValidateDoc) {
         }
         o.push_str("</table>");
     }
+    if let Some(r) = &s.replicates {
+        let _ = write!(
+            o,
+            "<h3>Replicates: {} seeds of each cell</h3><p>A seed draws new subjects and a new training, so the \
+             seeds of a cell are replicates of the whole experiment. Of {} effect cells, the network learned in \
+             every seed in {}, in some seeds in {}, in none in {}. Over the {} learned in every seed:</p>\
+             <table><tr><th>method</th><th>the same top band in every seed</th><th>the planted band in every seed</th></tr>",
+            r.seeds, r.cells, r.learned_all, r.learned_some, r.learned_none, r.learned_all
+        );
+        for ((name, same), (_, planted)) in
+            r.same_top_band.iter().into_iter().zip(r.planted_every_seed.iter())
+        {
+            let _ = write!(
+                o,
+                "<tr><td class=\"l\">{name}</td><td>{}</td><td>{}</td></tr>",
+                same.describe(),
+                planted.describe()
+            );
+        }
+        o.push_str("</table>");
+    }
     o.push_str(
         "<p>Each rate is a count of cells; its 95 % interval is exact (Clopper&ndash;Pearson). \
          <em>Undecided</em>: the target lies inside the interval, so a grid of this size cannot tell \

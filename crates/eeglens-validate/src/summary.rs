@@ -15,6 +15,12 @@
 //!   issue's unit; same target); and how often the network is wrongly
 //!   `learned` there (reported).
 //!
+//! - **Replicates**, with several seeds: a seed changes both the synthetic
+//!   data set and the training, so the seeds of one (band, place, size) are
+//!   replicates of the whole experiment. How many such cells learned in every
+//!   seed, some, or none, and per method, over the cells learned in every
+//!   seed, how often every seed names the same top band, and the planted one.
+//!
 //! A rate over no cells has no value and its check is `no data`, never a
 //! pass. [`Summary::nothing_learned`] is set when no effect cell's network
 //! learned: every recovery rate is then undefined, and that is the finding.
@@ -217,6 +223,26 @@ pub struct GroupSummary {
     pub channels_hit: Methods<Rate>,
 }
 
+/// How the seeds of each effect cell agree (a grid of several seeds).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplicateSummary {
+    /// seeds per cell
+    pub seeds: usize,
+    /// effect cells (band, place, size) present in every seed
+    pub cells: usize,
+    /// cells learned in every seed
+    pub learned_all: usize,
+    /// cells learned in some seeds, not all: whether the network learns depends on the run
+    pub learned_some: usize,
+    /// cells learned in no seed
+    pub learned_none: usize,
+    /// per method, over the cells learned in every seed: every seed names the same top band
+    /// (no claim counts as a reading of its own)
+    pub same_top_band: Methods<Rate>,
+    /// per method, over the cells learned in every seed: every seed names the planted band
+    pub planted_every_seed: Methods<Rate>,
+}
+
 /// The thresholds the summary used.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
@@ -266,6 +292,9 @@ pub struct Summary {
     /// per place, in the grid's order
     #[serde(default)]
     pub by_place: Vec<GroupSummary>,
+    /// how the seeds of each effect cell agree; `None` with one seed
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicates: Option<ReplicateSummary>,
     /// the targets, checked
     pub checks: Vec<Check>,
     /// no effect cell's network learned
@@ -334,6 +363,7 @@ pub fn summarise(cells: &[CellResult]) -> Summary {
         by_size,
         by_band,
         by_place,
+        replicates: replicates(&effect),
         checks,
         nothing_learned: !effect.is_empty() && learned.is_empty(),
         thresholds: Thresholds {
@@ -465,6 +495,40 @@ fn checks(
         true,
     ));
     checks
+}
+
+/// The seeds of each (band, place, size), compared; `None` unless some cell has two seeds.
+fn replicates(effect: &[&CellResult]) -> Option<ReplicateSummary> {
+    let mut groups: BTreeMap<(String, String, u64), Vec<&CellResult>> = BTreeMap::new();
+    for c in effect {
+        let key =
+            (c.band_name.clone().unwrap_or_default(), c.place.clone().unwrap_or_default(), c.size.to_bits());
+        groups.entry(key).or_default().push(c);
+    }
+    let seeds = groups.values().map(Vec::len).max()?;
+    if seeds < 2 {
+        return None;
+    }
+    let full: Vec<&Vec<&CellResult>> = groups.values().filter(|g| g.len() == seeds).collect();
+    let n_learned = |g: &[&CellResult]| g.iter().filter(|c| c.model.learned).count();
+    let all: Vec<&Vec<&CellResult>> = full.iter().copied().filter(|g| n_learned(g) == seeds).collect();
+    let agree = |pick: fn(&Methods<MethodScore>) -> &MethodScore| {
+        let same = all
+            .iter()
+            .filter(|g| g.iter().all(|c| pick(&c.methods).top_band == pick(&g[0].methods).top_band));
+        let planted = all.iter().filter(|g| g.iter().all(|c| pick(&c.methods).band_hit));
+        (Rate::new(same.count(), all.len()), Rate::new(planted.count(), all.len()))
+    };
+    let (o, a, d) = (agree(|m| &m.optimal), agree(|m| &m.actmax), agree(|m| &m.deconv));
+    Some(ReplicateSummary {
+        seeds,
+        cells: full.len(),
+        learned_all: all.len(),
+        learned_some: full.iter().filter(|g| (1..seeds).contains(&n_learned(g))).count(),
+        learned_none: full.iter().filter(|g| n_learned(g) == 0).count(),
+        same_top_band: Methods { optimal: o.0, actmax: a.0, deconv: d.0 },
+        planted_every_seed: Methods { optimal: o.1, actmax: a.1, deconv: d.1 },
+    })
 }
 
 /// Claims over every (null cell, method) run.
@@ -681,6 +745,45 @@ pub(crate) mod tests {
         assert_eq!(check(&s, "null_claims_pooled").status, Status::Pass, "3/60 meets <= 5%");
         assert_eq!(check(&s, "model.accurate").status, Status::Pass);
         assert!(s.all_pass());
+    }
+
+    #[test]
+    fn replicates_compare_the_seeds_of_each_cell() {
+        let theta = Some("theta");
+        let at = |mut c: CellResult, place: &str, seed: u64| {
+            c.place = Some(place.into());
+            c.seed = seed;
+            c
+        };
+        let mut cells = vec![
+            // central: learned in both seeds, theta both times
+            at(cell(0, 3.0, 1.0, 0.9, true, (theta, true, true)), "central", 0),
+            at(cell(1, 3.0, 1.0, 0.9, true, (theta, true, true)), "central", 1),
+            // frontal: learned in both, theta then alpha
+            at(cell(2, 3.0, 1.0, 0.9, true, (theta, true, true)), "frontal", 0),
+            at(cell(3, 3.0, 1.0, 0.9, true, (Some("alpha"), false, true)), "frontal", 1),
+            // temporal: learned in one seed only
+            at(cell(4, 3.0, 1.0, 0.9, true, (theta, true, true)), "temporal", 0),
+            at(cell(5, 3.0, 1.0, 0.5, false, (None, false, false)), "temporal", 1),
+            // parieto-occipital: learned in neither
+            at(cell(6, 3.0, 1.0, 0.5, false, (None, false, false)), "po", 0),
+            at(cell(7, 3.0, 1.0, 0.5, false, (None, false, false)), "po", 1),
+            // nulls are no replicates
+            at(cell(8, 0.0, 0.5, 0.5, false, (None, false, false)), "-", 0),
+        ];
+        // the optimal samples agree on frontal too, on a wrong band
+        cells[2].methods.optimal = method(Some("beta"), false, false);
+        cells[3].methods.optimal = method(Some("beta"), false, false);
+        let r = summarise(&cells).replicates.expect("two seeds");
+        assert_eq!((r.seeds, r.cells), (2, 4));
+        assert_eq!((r.learned_all, r.learned_some, r.learned_none), (2, 1, 1));
+        assert_eq!(r.same_top_band.actmax, Rate::new(1, 2));
+        assert_eq!(r.planted_every_seed.actmax, Rate::new(1, 2));
+        assert_eq!(r.same_top_band.optimal, Rate::new(2, 2));
+        assert_eq!(r.planted_every_seed.optimal, Rate::new(1, 2));
+        // one seed: nothing to compare
+        assert_eq!(summarise(&cells[..1]).replicates, None);
+        assert!(!serde_json::to_string(&summarise(&cells[..1])).expect("json").contains("replicates"));
     }
 
     #[test]
