@@ -166,6 +166,10 @@ fn mixing_changes_the_run_and_resumes_exactly() {
     })
     .expect("interrupted run");
     let opts = RunOptions { resume: true, ..RunOptions::default() };
+    // resumed with another mixing, it is refused: the rest would not be the same run
+    let other = TrainConfig { mix: 0.2, ..mixed(2) };
+    let e = train_with(&other, &store, &mid, &opts, &mut |_| {}).expect_err("another mix");
+    assert!(e.to_string().contains("mix"), "{e}");
     let rest = train_with(&mixed(2), &store, &mid, &opts, &mut |_| {}).expect("resumed run");
     assert_eq!(timeless(&rest.records), timeless(&straight.records));
     assert_eq!(

@@ -203,13 +203,14 @@ fn check_same_run(
     }
     let s = &config.train;
     let same_lr = (s.lr - cfg.lr).abs() <= 1e-12 * s.lr.abs().max(cfg.lr.abs());
-    let checks: [(&'static str, bool, String, String); 6] = [
+    let checks: [(&'static str, bool, String, String); 7] = [
         ("model", s.model == cfg.model, s.model.clone(), cfg.model.clone()),
         ("batch", s.batch == cfg.batch, s.batch.to_string(), cfg.batch.to_string()),
         ("seed", s.seed == cfg.seed, s.seed.to_string(), cfg.seed.to_string()),
         ("lr", same_lr, s.lr.to_string(), cfg.lr.to_string()),
         ("optimizer", s.optimizer == cfg.optimizer, s.optimizer.name().into(), cfg.optimizer.name().into()),
         ("balanced sampling", s.balanced == cfg.balanced, s.balanced.to_string(), cfg.balanced.to_string()),
+        ("mix", s.mix == cfg.mix, s.mix.to_string(), cfg.mix.to_string()),
     ];
     if let Some((field, _, stored, given)) = checks.into_iter().find(|c| !c.1) {
         return Err(mismatch(field, stored, given));
