@@ -132,17 +132,19 @@ def main(paths):
     print(f"| any method claims, over (null, seed, method) runs (≤ 5 %) | {rate(pooled, 3 * len(nulls))} |")
     print(f"| network 'learned' on null data | {rate(sum(c['model']['learned'] for c in nulls), len(nulls))} |")
 
+    # Grids of nulls alone (more null data sets) take no part in the comparison of effect cells.
+    effect_grids = [g for g in grids if any(c.get("band_name") is not None and c["size"] > 0 for c in g["cells"])]
     by_cell = {}
-    for g in grids:
+    for g in effect_grids:
         for c in g["cells"]:
             if c.get("band_name") is not None and c["size"] > 0:
                 by_cell.setdefault(key(c), []).append(c)
-    matched = {k: v for k, v in by_cell.items() if len(v) == len(grids)}
-    if len(grids) < 2 or not matched:
+    matched = {k: v for k, v in by_cell.items() if len(v) == len(effect_grids)}
+    if len(effect_grids) < 2 or not matched:
         return
     print("\n| cell | detectable | learned | ≥ 0.80 per window | " + " | ".join(METHODS) + " |")
     print("| --- | --- | --- | --- | " + " | ".join("---" for _ in METHODS) + " |")
-    n = len(grids)
+    n = len(effect_grids)
     learned_all = learned_some = learned_none = 0
     same = {m: 0 for m in METHODS}
     hit_all = {m: 0 for m in METHODS}
