@@ -242,11 +242,11 @@ impl From<ActmaxParamArg> for Parameterisation {
 /// `interpret --rule`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RuleArg {
-    /// Zeiler and Fergus: ReLU on the signal going back
+    /// Zeiler and Fergus: ReLU on the signal going back; a logarithm (ShallowConvNet's) passes it unchanged
     Deconvnet,
     /// guided back-propagation
     Guided,
-    /// the gradient (saliency)
+    /// the gradient (saliency), also through a logarithm (ShallowConvNet's earlier deconvnet)
     Saliency,
 }
 

@@ -71,17 +71,21 @@ pub struct Args {
     /// the validation grid found it names the planted band far more often; class for every other model].
     #[arg(long, value_enum, ignore_case = true)]
     pub deconv_seed: Option<DeconvSeedArg>,
-    /// Read each deconvnet map multiplied with its window instead of the map alone [default: for
-    /// shallow, where the validation grid found it names the planted band far more often].
+    /// Read each deconvnet map multiplied with its window instead of the map alone.
     #[arg(long, conflicts_with = "deconv_map_alone")]
     pub deconv_times_input: bool,
-    /// Read each deconvnet map alone (the paper's reading), also for shallow.
+    /// Read each deconvnet map alone (the paper's reading; the default for every model).
     #[arg(long)]
     pub deconv_map_alone: bool,
     /// How optimal samples pick their top band among the significant ones: z (the contrast against
-    /// the band's own permutation spread; the validation grid's choice) or contrast (as the other methods).
+    /// the band's own permutation spread; the validation grid's choice) or contrast (as activation
+    /// maximisation).
     #[arg(long, value_enum, ignore_case = true, default_value = "z")]
     pub optimal_rank: RankArg,
+    /// How the deconvnet picks its top band among the significant ones (z: the validation grid's
+    /// choice; contrast: the earlier reading).
+    #[arg(long, value_enum, ignore_case = true, default_value = "z")]
+    pub deconv_rank: RankArg,
     /// Also read this layer's --unit on its own (e.g. features.14).
     #[arg(long, requires = "unit")]
     pub layer: Option<String>,
@@ -140,6 +144,7 @@ impl Default for Args {
             deconv_times_input: false,
             deconv_map_alone: false,
             optimal_rank: RankArg::Z,
+            deconv_rank: RankArg::Z,
             layer: None,
             unit: None,
             whole_map: false,
@@ -205,6 +210,7 @@ fn config(a: &Args) -> anyhow::Result<InterpretConfig> {
         permutations: a.permutations,
         seed: a.seed,
         optimal_rank: a.optimal_rank.into(),
+        deconv_rank: a.deconv_rank.into(),
         precision: a.precision.into(),
         ..InterpretConfig::default()
     };

@@ -25,7 +25,7 @@ use super::Global;
 /// Flags of `eeglens validate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The small grid (8 cells, about 17 minutes on 2 cores with the default, auto; 5 with --model shallow)
+    /// The small grid (8 cells, about 16 minutes on 2 cores with the default, auto; 5 with --model shallow)
     /// instead of the full one (48 cells, about 100 minutes with auto, 30 with shallow; use --cell to spread it).
     #[arg(long)]
     pub quick: bool,

@@ -15,10 +15,26 @@
 //! | `ReLU`, `ELU` | the [`BackRule`]: deconvnet `max(g, 0)`; guided `g` where input and `g` are positive; saliency the local gradient |
 //! | `BatchNorm` (eval) | the per-channel scale `gamma / sqrt(var + eps)` |
 //! | `Dropout`, `Flatten` | identity, reshape |
-//! | `Square`, `Log` | the local gradient |
+//! | `Square` | the local gradient `2 x g`: the filtered signal, like a max-pool's switches, says what went through |
+//! | `Log` | deconvnet: the signal unchanged; guided and saliency: the local gradient `g / x` |
 //!
 //! There is no second convolution here: with [`BackRule::Saliency`] the
 //! result is exactly the gradient the tape computes (tested).
+//!
+//! # `Log` under the deconvnet
+//! Zeiler and Fergus never met a logarithm; their rule at a nonlinearity
+//! ignores the forward pass (`max(g, 0)` at a ReLU, whatever its input).
+//! The local gradient of `log P`, `1 / P`, divides each window's map by its
+//! own pooled power: in ShallowConvNet (square, average pool, log) a window
+//! with twice the amplitude in a filter's band then gets half the amplitude
+//! in its map, so the maps lose (and reverse) the very power difference a
+//! class effect is. Passed through unchanged, as a monotone function
+//! without a gate, the map of ShallowConvNet grows with its window's
+//! amplitude (tested) and is the window filtered by what the network
+//! weighs. On the validation grid's 38 learned ShallowConvNet runs it named
+//! the planted band in 24 against 10 for the local gradient read times the
+//! window (VALIDATION.md, "The deconvnet through ShallowConvNet's
+//! logarithm"). `--rule saliency` keeps the local gradient.
 
 use std::sync::Arc;
 
@@ -145,6 +161,7 @@ fn back_one(layer: &Layer, x: &Tensor, g: Tensor, switches: Option<&Vec<u32>>, r
                 *o = 2.0 * v * gv;
             }
         }
+        Layer::Log(_) if rule == BackRule::Deconvnet => gx.copy_from_slice(g.data()),
         Layer::Log(l) => {
             for ((o, &v), &gv) in gx.iter_mut().zip(x.data()).zip(g.data()) {
                 *o = if v >= l.cfg.eps { gv / v } else { 0.0 };
@@ -301,6 +318,49 @@ mod tests {
         for (a, b) in sal.data().iter().zip(want.data()) {
             assert_relative_eq!(*a, *b, epsilon = TOL * scale);
         }
+    }
+
+    #[test]
+    fn the_deconvnet_passes_a_logarithm_and_the_gradients_divide_by_its_input() {
+        let model = Sequential::new(
+            "log",
+            &[1, 1, 3],
+            vec![(
+                "l".into(),
+                Layer::Log(eeglens_nn::layers::Log::new(&eeglens_nn::layers::LogConfig::default())),
+            )],
+        )
+        .unwrap();
+        let x = Tensor::from_vec(&[1, 1, 1, 3], vec![2.0, 4.0, 0.5]).unwrap();
+        let g = Tensor::from_vec(&[1, 1, 1, 3], vec![1.0, -2.0, 3.0]).unwrap();
+        let rec = record(&model, &x, 0).unwrap();
+        assert_eq!(project(&model, &rec, 0, g.clone(), BackRule::Deconvnet).data(), g.data());
+        for rule in [BackRule::Guided, BackRule::Saliency] {
+            assert_eq!(project(&model, &rec, 0, g.clone(), rule).data(), &[0.5, -0.5, 6.0], "{rule:?}");
+        }
+    }
+
+    /// ShallowConvNet's deconvnet map scales with its window (linear filters, a square, a
+    /// passed-through logarithm); its gradient scales inversely (the logarithm's `1 / P`).
+    #[test]
+    fn shallow_deconvnet_maps_grow_with_the_window_and_its_gradient_shrinks() {
+        let spec = ModelSpec { n_channels: 4, n_samples: 128, n_classes: 2 };
+        let mut rng = Rng::new(5);
+        let model = models::build("shallow", &spec, &mut rng).unwrap();
+        let x = noise(&[2, 1, 4, 128], &mut rng);
+        let x3 = Tensor::from_vec(x.shape(), x.data().iter().map(|v| 3.0 * v).collect()).unwrap();
+        let last = model.layers().len() - 1;
+        let rms =
+            |t: &Tensor| (t.data().iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / t.len() as f64).sqrt();
+        let mut ratios = Vec::new();
+        for rule in [BackRule::Deconvnet, BackRule::Saliency] {
+            let a = project(&model, &record(&model, &x, last).unwrap(), last, class_seed(2, 2, 1), rule);
+            let b = project(&model, &record(&model, &x3, last).unwrap(), last, class_seed(2, 2, 1), rule);
+            ratios.push(rms(&b) / rms(&a));
+        }
+        // Batch normalisation's shift keeps the ratios off exactly 3 and 1/3.
+        assert!(ratios[0] > 2.0, "deconvnet {ratios:?}");
+        assert!(ratios[1] < 0.7, "saliency {ratios:?}");
     }
 
     #[test]

@@ -264,7 +264,8 @@ pub fn run_folds(
         }
         let items: Vec<Items> = parts.iter().map(|p| p.items.clone()).collect();
         let (pooled, blocks) = Items::pool(&items);
-        let (reading, arrays) = pooled.read_pooled(&blocks, &opts.with_seed(cfg.seed ^ 0xD))?;
+        let (reading, arrays) = pooled
+            .read_pooled(&blocks, &ReadOpts { rank: cfg.deconv_rank, ..opts.with_seed(cfg.seed ^ 0xD) })?;
         push_arrays(
             &mut tensors,
             "deconv",

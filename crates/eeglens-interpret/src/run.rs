@@ -148,7 +148,8 @@ pub fn run(
     }
     if runs(Method::Deconv) {
         let m = deconv_items(&ctx, &w, chosen, progress)?;
-        let (reading, arrays) = m.items.read(&opts.with_seed(cfg.seed ^ 0xD))?;
+        let (reading, arrays) =
+            m.items.read(&ReadOpts { rank: cfg.deconv_rank, ..opts.with_seed(cfg.seed ^ 0xD) })?;
         push_arrays(
             &mut tensors,
             "deconv",

@@ -10,7 +10,7 @@ use eeglens_nn::{Layer, Sequential};
 
 /// 40 test windows whose labels have nothing to do with the model's score and
 /// 40 validation windows the model separates perfectly; one subject per 4 windows.
-fn store() -> (std::path::PathBuf, EpochStore) {
+fn store(tag: &str) -> (std::path::PathBuf, EpochStore) {
     let mut rng = Rng::new(5);
     let n = 80;
     let x: Vec<f32> = (0..n * 8).map(|_| rng.normal() as f32).collect();
@@ -36,7 +36,7 @@ fn store() -> (std::path::PathBuf, EpochStore) {
         sources: None,
         target: None,
     };
-    let dir = std::env::temp_dir().join(format!("eeglens-interpret-verdict-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("eeglens-interpret-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("x.safetensors");
     set.write(&path).expect("write");
@@ -45,7 +45,7 @@ fn store() -> (std::path::PathBuf, EpochStore) {
 
 #[test]
 fn validation_windows_are_read_but_the_verdict_is_on_test_alone() {
-    let (dir, store) = store();
+    let (dir, store) = store("verdict");
     let mut lin = Linear::new(&LinearConfig::new(8, 2), &mut Rng::new(0)).expect("linear");
     let w: Vec<f32> = [[0.0; 8], [4.0, 4.0, 4.0, 4.0, 0.0, 0.0, 0.0, 0.0]].concat();
     lin.weight = Tensor::from_vec(&[2, 8], w).expect("weights");
@@ -78,6 +78,36 @@ fn validation_windows_are_read_but_the_verdict_is_on_test_alone() {
     let test_only = InterpretConfig { also: None, ..cfg };
     let t = run(&model, &store, &test_only, &mut Silent).expect("runs").report;
     assert_eq!(t.model.discrimination, r.model.discrimination);
+    drop(store);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Optimal samples and the deconvnet each pick their top band by their own ranking
+/// (`optimal_rank`, `deconv_rank`; both z by default), and each reading records it.
+#[test]
+fn optimal_samples_and_the_deconvnet_each_rank_by_their_own_setting() {
+    use eeglens_interpret::spectral::Rank;
+    let (dir, store) = store("rank");
+    let lin = Linear::new(&LinearConfig::new(8, 2), &mut Rng::new(0)).expect("linear");
+    let layers = vec![("flatten".into(), Layer::Flatten(Flatten)), ("fc".into(), Layer::Linear(lin))];
+    let model = Sequential::new("random", &[1, 2, 4], layers).expect("model");
+    let base = InterpretConfig {
+        methods: vec![Method::Optimal, Method::Deconv],
+        k: 6,
+        permutations: 19,
+        read_anyway: true,
+        bands: vec![Band::new("slow", 0.0, 1.0).expect("band"), Band::new("fast", 1.0, 2.0).expect("band")],
+        ..InterpretConfig::default()
+    };
+    let ranks = |cfg: &InterpretConfig| {
+        let m = run(&model, &store, cfg, &mut Silent).expect("runs").report.methods;
+        (m.optimal.expect("read anyway").reading.rank, m.deconv.expect("read anyway").reading.rank)
+    };
+    assert_eq!(ranks(&base), (Rank::Z, Rank::Z), "the defaults");
+    let cfg = InterpretConfig { deconv_rank: Rank::Contrast, ..base.clone() };
+    assert_eq!(ranks(&cfg), (Rank::Z, Rank::Contrast));
+    let cfg = InterpretConfig { optimal_rank: Rank::Contrast, ..base };
+    assert_eq!(ranks(&cfg), (Rank::Contrast, Rank::Z));
     drop(store);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -177,7 +177,7 @@ fn method(
         };
         let _ = writeln!(
             p.body,
-            "<p class=\"variant\">Read as <code>{}</code>: {how}; this model's default, chosen on the validation grid (VALIDATION.md). The paper's reading is the map alone (<code>--deconv-map-alone --deconv-seed class</code>).</p>",
+            "<p class=\"variant\">Read as <code>{}</code>: {how}. The shared seed is R-VGG-BN's default, chosen on the validation grid (VALIDATION.md); the paper's reading is the map alone from each class's own output (<code>--deconv-map-alone --deconv-seed class</code>).</p>",
             escape(variant)
         );
     }
