@@ -101,9 +101,10 @@ fn interpret_json_has_the_contracted_shape_and_files_are_written() {
         }
         assert_eq!(m["channels"]["theta"].as_object().expect("channels per band").len(), 8);
         assert!(m["top_band"].is_null() || m["top_band"].is_string());
-        // Optimal samples rank the significant bands by z, the others by contrast; the top band is
-        // the largest of its ranking among the bands below alpha = 0.05.
-        let by = if name == "optimal" { "z" } else { "contrast" };
+        // Optimal samples and the deconvnet rank the significant bands by z, activation
+        // maximisation by contrast; the top band is the largest of its ranking among the bands
+        // below alpha = 0.05.
+        let by = if name == "actmax" { "contrast" } else { "z" };
         assert_eq!(m["rank"], by, "{}", m["rank"]);
         let best = bands
             .iter()
