@@ -169,6 +169,15 @@ impl<'a> Fields<'a> {
         let shape = Shape { nbchan, pnts, trials, total: 0, n_values: 0 };
         let total = pnts.checked_mul(trials).ok_or_else(|| self.overflow(&shape, "pnts"))?;
         let n_values = nbchan.checked_mul(total).ok_or_else(|| self.overflow(&shape, "nbchan"))?;
+        // Without channels the data hold no values, so nothing bounds pnts x trials: an empty
+        // .fdt would "match" any count of points (and of trials, one segment each).
+        if nbchan == 0 && total > 0 {
+            return Err(self.bad(
+                "nbchan",
+                "0".into(),
+                &format!("no channels for the {total} points of the header"),
+            ));
+        }
         Ok(Shape { total, n_values, ..shape })
     }
 
@@ -337,7 +346,9 @@ fn read_fdt(
     last: usize,
 ) -> Result<Vec<Vec<f32>>, IoError> {
     let mut f = files::open_regular(fdt)?;
-    let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(last - first); selected.len()];
+    // One buffer per selected channel (none without channels): `last - first` is bounded by the
+    // file's size only when there is at least one channel.
+    let mut out: Vec<Vec<f32>> = selected.iter().map(|_| Vec::with_capacity(last - first)).collect();
     if last == first {
         return Ok(out);
     }

@@ -210,6 +210,34 @@ fn mat_file(vars: &[Vec<u8>]) -> Vec<u8> {
     f
 }
 
+/// No channels and many points, with an empty `.fdt` or no embedded values: the header's
+/// point count is bounded by nothing in the file, so it is refused before anything is
+/// allocated from it (an empty `.fdt` once passed the size check and the reader asked for
+/// 1.6e17 floats).
+#[test]
+fn eeglab_without_channels_but_with_points_is_refused_in_one_line() {
+    for fdt in [true, false] {
+        let dir = tmp_dir("set-no-channels");
+        let mut vars = vec![
+            mat_double("srate", 128.0),
+            mat_double("nbchan", 0.0),
+            mat_double("pnts", 1e12),
+            mat_double("trials", 159_741.0),
+        ];
+        if fdt {
+            let name: Vec<u8> = "r.fdt".encode_utf16().flat_map(|c| c.to_le_bytes()).collect();
+            vars.push(mat_matrix("data", 4, &[1, 5], &mat_element(4, &name)));
+            std::fs::write(dir.join("r.fdt"), b"").expect("write fdt");
+        } else {
+            vars.push(mat_matrix("data", 7, &[0, 1], &mat_element(7, &[])));
+        }
+        let set = dir.join("r.set");
+        std::fs::write(&set, mat_file(&vars)).expect("write set");
+        let msg = read(&set).expect_err("no channels for 1.6e17 points").to_string();
+        assert!(msg.contains("r.set") && msg.contains("EEG.nbchan") && !msg.contains('\n'), "{msg}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
