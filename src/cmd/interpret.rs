@@ -477,15 +477,24 @@ fn print_readings(r: &eeglens_interpret::Report, cfg: &InterpretConfig) {
     ];
     for (name, reading) in methods {
         let Some(reading) = reading else { continue };
-        // The top band is chosen by each band's contrast and its p; the
+        // The top band is the significant band of largest contrast, or of largest z when the
+        // reading ranks by z (then each band's z is shown and the line says so); the
         // channel-averaged log ratio follows for reference.
-        let contrasts: Vec<String> =
-            reading.bands.iter().map(|b| format!("{} {:.3} (p {:.4})", b.name, b.contrast, b.p)).collect();
+        let by_z = reading.rank == eeglens_interpret::spectral::Rank::Z;
+        let contrasts: Vec<String> = reading
+            .bands
+            .iter()
+            .map(|b| match by_z {
+                true => format!("{} {:.3} (z {:.1}, p {:.4})", b.name, b.contrast, b.z, b.p),
+                false => format!("{} {:.3} (p {:.4})", b.name, b.contrast, b.p),
+            })
+            .collect();
         let ratios: Vec<String> =
             reading.bands.iter().map(|b| format!("{} {:+.3}", b.name, b.log_ratio)).collect();
+        let top = reading.top_band.as_deref().unwrap_or("none");
         println!(
             "{name:<11} top band {:<6} | contrast {} | mean ln({}/{}) {}",
-            reading.top_band.as_deref().unwrap_or("none"),
+            if by_z && reading.top_band.is_some() { format!("{top} (by z)") } else { top.to_string() },
             contrasts.join(", "),
             r.classes.get(1).map_or("", String::as_str),
             r.classes.first().map_or("", String::as_str),

@@ -133,6 +133,20 @@ fn interpret_json_has_the_contracted_shape_and_files_are_written() {
     assert!(o2.status.success(), "{}", String::from_utf8_lossy(&o2.stderr));
     let v2: serde_json::Value = serde_json::from_slice(&o2.stdout).expect("one JSON document");
     assert_eq!(v2["methods"]["optimal"]["rank"], "contrast");
+    // On the terminal, a reading ranked by z shows each band's z and says the top band is by z;
+    // one ranked by contrast does neither.
+    let text_out = d.join("out-text");
+    let args = ["--read-anyway", "--method", "deconv", "--out", text_out.to_str().unwrap()];
+    let o3 = interpret(&run, &args);
+    assert!(o3.status.success(), "{}", String::from_utf8_lossy(&o3.stderr));
+    let text = String::from_utf8_lossy(&o3.stdout).to_string();
+    let line = text.lines().find(|l| l.starts_with("deconv")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("(z ") && line.contains("top band none") != line.contains("(by z)"), "{line}");
+    let o4 = interpret(&run, &[&args[..], &["--deconv-rank", "contrast", "--force"]].concat());
+    assert!(o4.status.success(), "{}", String::from_utf8_lossy(&o4.stderr));
+    let text = String::from_utf8_lossy(&o4.stdout).to_string();
+    let line = text.lines().find(|l| l.starts_with("deconv")).unwrap_or_else(|| panic!("{text}"));
+    assert!(!line.contains("(z ") && !line.contains("(by z)"), "{line}");
     let file =
         eeglens_nn::read_tensor_file(&out_dir.join("interpret.safetensors")).expect("tensors readable");
     // The default: gains per channel and band on 8 windows per restart.

@@ -31,10 +31,11 @@
 //! class effect is. Passed through unchanged, as a monotone function
 //! without a gate, the map of ShallowConvNet grows with its window's
 //! amplitude (tested) and is the window filtered by what the network
-//! weighs. On the validation grid's 38 learned ShallowConvNet runs it named
-//! the planted band in 24 against 10 for the local gradient read times the
-//! window (VALIDATION.md, "The deconvnet through ShallowConvNet's
-//! logarithm"). `--rule saliency` keeps the local gradient.
+//! weighs. On the validation grid's 38 learned ShallowConvNet runs, read
+//! alone and ranked by z, it named the planted band in 24 against 10 for the
+//! local gradient read times the window (ranked either way); ranked by
+//! contrast it named 17 (VALIDATION.md, "The deconvnet through
+//! ShallowConvNet's logarithm"). `--rule saliency` keeps the local gradient.
 
 use std::sync::Arc;
 
