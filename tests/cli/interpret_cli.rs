@@ -84,6 +84,8 @@ fn interpret_json_has_the_contracted_shape_and_files_are_written() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is one JSON document");
     assert_eq!(v["classes"], serde_json::json!(["F", "M"]));
+    let build = v["build"].as_str().expect("the build that read the network");
+    assert!(build.starts_with(concat!(env!("CARGO_PKG_VERSION"), "+")) && build.len() > 6, "{build}");
     for name in ["optimal", "actmax", "deconv"] {
         let m = &v["methods"][name];
         let n_freqs = m["freqs"].as_array().expect("freqs").len();

@@ -307,6 +307,7 @@ pub fn run_folds(
         permutations: cfg.permutations,
         // One thread made every predictor: every fold ran in the same precision.
         precision: predictors.first().map_or(cfg.precision, Predictor::precision).name().to_string(),
+        build: Some(eeglens_io::build::build_id().to_string()),
         model: ModelSummary { name, split: OUT_OF_FOLD.into(), discrimination: disc, regression: None },
         methods,
         unit: None,

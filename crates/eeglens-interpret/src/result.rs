@@ -177,6 +177,12 @@ pub struct Report {
     /// written before the field existed were scored in fp32.
     #[serde(default = "fp32")]
     pub precision: String,
+    /// the build of eeglens that read the network
+    /// ([`eeglens_io::build::build_id`]): a new build may read the same
+    /// network differently (CHANGELOG.md and VALIDATION.md say how). Absent
+    /// in files written before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<String>,
     /// the network
     pub model: ModelSummary,
     /// the readings

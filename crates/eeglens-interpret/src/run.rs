@@ -177,6 +177,7 @@ pub fn run(
         alpha: cfg.alpha,
         permutations: cfg.permutations,
         precision: predictor.precision().name().to_string(),
+        build: Some(eeglens_io::build::build_id().to_string()),
         model: ModelSummary {
             name: model.name().to_string(),
             split: cfg.split.name().to_string(),

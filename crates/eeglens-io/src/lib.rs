@@ -95,6 +95,7 @@
 pub mod atomic;
 pub mod bids;
 pub mod brainvision;
+pub mod build;
 pub mod edf;
 pub mod eeglab;
 pub mod eeglab_write;
