@@ -216,6 +216,7 @@ mod tests {
             alpha: 0.05,
             permutations: 99,
             precision: "fp32".into(),
+            build: None,
             model: ModelSummary {
                 name: "m".into(),
                 split: "test".into(),
