@@ -12,13 +12,11 @@
 //! crash never leaves a torn checkpoint or a half-written JSON document.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use eeglens_data::store::{EpochStore, Split};
 use eeglens_nn::{load_checkpoint, CheckpointMeta, Sequential};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::config::TrainConfig;
 use crate::error::TrainError;
@@ -453,20 +451,7 @@ pub(crate) fn write_metrics(path: &Path, records: &[EpochRecord]) -> Result<(), 
 /// # Errors
 /// [`TrainError::Io`].
 pub fn file_sha256(path: &Path) -> Result<(String, u64), TrainError> {
-    let mut f = std::fs::File::open(path).map_err(|e| TrainError::io(path, e))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = f.read(&mut buf).map_err(|e| TrainError::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        h.update(&buf[..n]);
-    }
-    let hex = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok((hex, total))
+    eeglens_io::build::sha256_file(path).map_err(|e| TrainError::io(path, e))
 }
 
 #[cfg(test)]
