@@ -269,12 +269,13 @@ pub enum DeconvSeedArg {
     Shared,
 }
 
-/// `--optimal-rank`.
+/// `--optimal-rank`, `--deconv-rank`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RankArg {
-    /// the significant band of largest contrast
+    /// bands tested on their raw contrast; the top band the significant one of largest contrast
     Contrast,
-    /// the significant band of largest contrast against its own permutation spread
+    /// bands tested on their contrast against their own permutation spread (z); the top band the
+    /// significant one of largest z
     Z,
 }
 

@@ -77,13 +77,13 @@ pub struct Args {
     /// Read each deconvnet map alone (the paper's reading; the default for every model).
     #[arg(long)]
     pub deconv_map_alone: bool,
-    /// How optimal samples pick their top band among the significant ones: z (the contrast against
-    /// the band's own permutation spread; the validation grid's choice) or contrast (as activation
-    /// maximisation).
+    /// The scale on which optimal samples test their bands and pick the top one: z (the contrast
+    /// against the band's own permutation spread, each band held to its own null; the validation
+    /// grid's choice) or contrast (the raw contrast, as activation maximisation).
     #[arg(long, value_enum, ignore_case = true, default_value = "z")]
     pub optimal_rank: RankArg,
-    /// How the deconvnet picks its top band among the significant ones (z: the validation grid's
-    /// choice; contrast: the earlier reading).
+    /// The scale on which the deconvnet tests its bands and picks the top one (z: the validation
+    /// grid's choice; contrast: the earlier reading).
     #[arg(long, value_enum, ignore_case = true, default_value = "z")]
     pub deconv_rank: RankArg,
     /// Also read this layer's --unit on its own (e.g. features.14).

@@ -1,20 +1,23 @@
-"""The deconvnet's readings of kept grid cells, re-read by this build without retraining.
+"""A method's readings of kept grid cells, re-read by a build without retraining.
 
 Every cell of an `eeglens validate` grid keeps its trained network (`CELL/run/`, and under
 `--model auto` the two candidates in `CELL/run/candidates/`). This script re-reads each
-network's deconvnet with `eeglens interpret --method deconv --read-anyway` and the grid's
-settings (1000 permutations, k = 20), in readings named by their extra flags:
+network with `eeglens interpret --method METHOD --read-anyway` (default: deconv) and the
+grid's settings (1000 permutations, k = 20), in readings named by their extra flags:
 
-    earlier   --rule saliency --deconv-times-input --deconv-rank contrast
+    default   no flag: the build's default for the network's model (every method)
+    earlier   deconv only: --rule saliency --deconv-times-input --deconv-rank contrast
               (ShallowConvNet's reading before the logarithm was passed through)
-    default   no flag: this build's default for the network's model
+
+`--readings default` reads only the default; to compare two builds, run the script once
+with each, into two OUT directories.
 
 and scores them as `eeglens validate` does (band hit: the top band holds the planted band's
 centre; channels: at least half the planted channels within the top planted + 2). Networks
 judged not to have learned are counted apart; on null cells every reading is scored (read
 anyway), so a claim there is a method's own false claim.
 
-Usage: python3 deconv_reread.py EEGLENS OUT GRID [GRID ...] [--rows FILE.tsv]
+Usage: python3 reread.py EEGLENS OUT GRID [GRID ...] [--method M] [--readings R,R] [--rows FILE.tsv]
 Each GRID is a directory with `cells/`; readings go to OUT/CELL/MODEL/READING/.
 """
 import glob
@@ -28,8 +31,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from score_readings import rank_hit  # noqa: E402
 
 READINGS = {
-    "earlier": ["--rule", "saliency", "--deconv-times-input", "--deconv-rank", "contrast"],
-    "default": [],
+    "deconv": {
+        "earlier": ["--rule", "saliency", "--deconv-times-input", "--deconv-rank", "contrast"],
+        "default": [],
+    },
+    "optimal": {"default": []},
+    "actmax": {"default": []},
 }
 
 
@@ -42,20 +49,20 @@ def networks(cell_dir):
     return [(json.load(open(os.path.join(run, "config.json")))["model"]["name"], run)]
 
 
-def read(binary, out, cell_dir, model, run, reading):
+def read(binary, out, method, cell_dir, model, run, reading):
     dest = os.path.join(out, os.path.basename(cell_dir), model, reading)
     path = os.path.join(dest, "interpret.json")
     if not os.path.exists(path):
-        cmd = [binary, "interpret", "--run", run, "--method", "deconv", "--out", dest, "--permutations",
-               "1000", "--k", "20", "--quiet", "--force", "--read-anyway"] + READINGS[reading]
+        cmd = [binary, "interpret", "--run", run, "--method", method, "--out", dest, "--permutations",
+               "1000", "--k", "20", "--quiet", "--force", "--read-anyway"] + READINGS[method][reading]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode:
             sys.exit(f"{run}: eeglens interpret failed: {r.stderr.strip()[-400:]}")
     return json.load(open(path))
 
 
-def score(cell, ij):
-    d = ij["methods"]["deconv"]
+def score(method, cell, ij):
+    d = ij["methods"][method]
     top = d.get("top_band")
     if cell["size"] == 0:
         return {"null": True, "claim": top is not None}
@@ -69,24 +76,36 @@ def score(cell, ij):
 
 
 def main(argv):
-    rows_path = None
-    if "--rows" in argv:
-        i = argv.index("--rows")
-        rows_path = argv[i + 1]
+    def option(name, default):
+        nonlocal argv
+        if name not in argv:
+            return default
+        i = argv.index(name)
+        value = argv[i + 1]
         argv = argv[:i] + argv[i + 2:]
+        return value
+
+    rows_path = option("--rows", None)
+    method = option("--method", "deconv")
+    if method not in READINGS:
+        sys.exit(f"--method {method}: one of {', '.join(READINGS)}")
+    readings = option("--readings", ",".join(READINGS[method])).split(",")
+    unknown = [r for r in readings if r not in READINGS[method]]
+    if unknown:
+        sys.exit(f"--readings {','.join(unknown)}: {method} has {', '.join(READINGS[method])}")
     binary, out, grids = argv[0], argv[1], argv[2:]
     jobs = []
     for g in grids:
         for cd in sorted(glob.glob(os.path.join(g, "cells", "*"))):
             if os.path.exists(os.path.join(cd, "cell.json")):
                 for model, run in networks(cd):
-                    jobs.extend((cd, model, run, r) for r in READINGS)
+                    jobs.extend((cd, model, run, r) for r in readings)
     with ThreadPoolExecutor(2) as ex:
-        got = list(ex.map(lambda j: (j, read(binary, out, *j)), jobs))
+        got = list(ex.map(lambda j: (j, read(binary, out, method, *j)), jobs))
     tally, rows = {}, []
     for (cd, model, _, reading), ij in got:
         cell = json.load(open(os.path.join(cd, "cell.json")))["result"]
-        s = score(cell, ij)
+        s = score(method, cell, ij)
         t = tally.setdefault((model, reading), {"learned": 0, "hit": 0, "channels": 0, "nulls": 0, "claims": 0})
         if s["null"]:
             t["nulls"] += 1
