@@ -25,7 +25,7 @@ use super::Global;
 /// Flags of `eeglens validate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The small grid (8 cells, about 16 minutes on 2 cores with the default, auto; 5 with --model shallow)
+    /// The small grid (5 cells, about 10 minutes on 2 cores with the default, auto; 3 with --model shallow)
     /// instead of the full one (48 cells, about 100 minutes with auto, 30 with shallow; use --cell to spread it).
     #[arg(long)]
     pub quick: bool,
@@ -58,7 +58,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     pub bands: Option<Vec<String>>,
     /// Planted places: frontal, central, temporal, parieto-occipital (po) or NAME:CH+CH+..., comma-separated
-    /// [default: all four; quick frontal,parieto-occipital].
+    /// [default: all four; quick central].
     #[arg(long, value_delimiter = ',')]
     pub places: Option<Vec<String>>,
     /// Effect sizes, comma-separated; 0 adds null data sets [default: 0,1.5,3; quick 0,3].

@@ -218,7 +218,7 @@ fn bad_flags_are_one_line_errors() {
     }
     assert!(!out.exists(), "nothing is written for bad flags");
     let o = bin().args(["validate", "--quick", "--list"]).output().unwrap();
-    assert_eq!(ok(&o).lines().count(), 8);
+    assert_eq!(ok(&o).lines().count(), 5);
 }
 
 /// `--folds K`: each cell is a K-fold cross-validation whose figures and reading cover every

@@ -257,16 +257,17 @@ impl GridSpec {
         }
     }
 
-    /// The quick grid: theta, alpha and high beta x frontal and
-    /// parieto-occipital at size 3, plus 2 nulls: 8 cells.
+    /// The quick grid: theta, alpha and high beta at central electrodes,
+    /// size 3, plus 2 nulls: 5 cells, about 10 minutes on 2 cores. In the
+    /// full grids, theta and alpha at central electrodes were detectable and
+    /// learned in both seeds, high beta (at 40 subjects) in neither: the quick
+    /// grid shows a reading where there is one to read, and silence where
+    /// the data do not carry the effect and where there is none.
     pub fn quick(model: &str) -> Self {
         let pick = |names: &[&str]| -> Vec<PlantedBand> {
             PlantedBand::standard().into_iter().filter(|b| names.contains(&b.name.as_str())).collect()
         };
-        let places: Vec<Place> = Place::standard()
-            .into_iter()
-            .filter(|p| p.name == "frontal" || p.name == "parieto-occipital")
-            .collect();
+        let places: Vec<Place> = Place::standard().into_iter().filter(|p| p.name == "central").collect();
         Self {
             bands: pick(&["theta", "alpha", "high-beta"]),
             places,
@@ -583,11 +584,11 @@ mod tests {
         g.seeds = vec![0, 1];
         g.validate().unwrap();
         let cells = g.cells();
-        assert_eq!(cells.len(), 2 * (3 * 2 + 2));
+        assert_eq!(cells.len(), 2 * (3 + 2));
         assert!(cells.iter().enumerate().all(|(i, c)| c.index == i));
-        assert_eq!(cells[0].name, "000-theta-frontal-s3-seed0");
-        assert_eq!(cells[6].name, "006-null0-s0-seed0");
-        assert!(cells[6].is_null() && cells[7].is_null() && !cells[8].is_null());
+        assert_eq!(cells[0].name, "000-theta-central-s3-seed0");
+        assert_eq!(cells[3].name, "003-null0-s0-seed0");
+        assert!(cells[3].is_null() && cells[4].is_null() && !cells[5].is_null());
         // Every cell draws its own data; a cell's data does not depend on the rest of the grid.
         let mut seeds: Vec<u64> = cells.iter().map(|c| c.data_seed).collect();
         seeds.sort_unstable();

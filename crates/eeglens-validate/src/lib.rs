@@ -56,11 +56,11 @@
 //! let grid = GridSpec::quick("rvgg");
 //! grid.validate()?;
 //! let cells = grid.cells();
-//! assert_eq!(cells.len(), 8); // 3 bands x 2 places at size 3, and 2 nulls
-//! assert_eq!(cells[0].name, "000-theta-frontal-s3-seed0");
-//! assert!(cells[7].is_null());
-//! // Task 1 of 3 in a job array runs cells 1, 4 and 7.
-//! assert_eq!(partition(cells.len(), 1, 3)?, vec![1, 4, 7]);
+//! assert_eq!(cells.len(), 5); // 3 bands at central electrodes, size 3, and 2 nulls
+//! assert_eq!(cells[0].name, "000-theta-central-s3-seed0");
+//! assert!(cells[4].is_null());
+//! // Task 1 of 2 in a job array runs cells 1 and 3.
+//! assert_eq!(partition(cells.len(), 1, 2)?, vec![1, 3]);
 //! // Cells merge only with cells of a grid with the same hash.
 //! assert_eq!(grid.hash(), GridSpec::quick("rvgg").hash());
 //! # Ok::<(), eeglens_validate::ValidateError>(())

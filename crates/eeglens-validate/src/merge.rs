@@ -300,6 +300,7 @@ mod tests {
     fn tiny() -> GridSpec {
         let mut g = GridSpec::quick("rvgg");
         g.bands.truncate(1);
+        g.places = crate::grid::Place::standard();
         g.places.truncate(2);
         g.nulls = 1;
         g
