@@ -267,31 +267,26 @@ impl FirFilter {
         if x.is_empty() {
             return Err(DspError::Empty { what: "signal to FIR-filter" });
         }
-        check_finite(x)?;
-        // The padded signal, the output in f64 and the FFT's buffers are reused from one call
-        // to the next on the same thread: a fresh 2.5 MB buffer per channel costs more in page
-        // faults than the copy itself.
+        let n_x = x.len();
+        let n_h = self.taps.len();
+        let n_edge = match self.pad {
+            FirPad::ReflectLimited => n_h.min(n_x) - 1,
+            FirPad::Edge => (n_h - 1) / 2,
+        };
+        // y[t] = full_conv(ext, h)[t + n_edge + (n_h - 1) / 2]
+        let start = n_edge + (n_h - 1) / 2;
+        // The FFT's buffers are reused from one call to the next on the same thread: a fresh
+        // buffer per channel costs more in page faults than its use.
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
-            let Scratch { ext, out, buf, fft_scratch } = &mut *guard;
-            let n_x = x.len();
-            let n_h = self.taps.len();
-            let n_edge = match self.pad {
-                FirPad::ReflectLimited => {
-                    let n_edge = n_h.min(n_x) - 1;
-                    reflect_limited(x, n_edge, ext);
-                    n_edge
-                }
-                FirPad::Edge => {
-                    let n_edge = (n_h - 1) / 2;
-                    edge_pad(x, n_edge, ext);
-                    n_edge
-                }
-            };
-            // y[t] = full_conv(ext, h)[t + n_edge + (n_h - 1) / 2]
-            let start = n_edge + (n_h - 1) / 2;
+            let Scratch { ext, carry, stage, buf, fft_scratch } = &mut *guard;
             match &self.fft {
                 None => {
+                    check_finite(x)?;
+                    match self.pad {
+                        FirPad::ReflectLimited => reflect_limited(x, n_edge, ext),
+                        FirPad::Edge => edge_pad(x, n_edge, ext),
+                    }
                     let ext = &ext[..];
                     Ok((0..n_x)
                         .map(|t| {
@@ -304,8 +299,16 @@ impl FirFilter {
                         .collect())
                 }
                 Some(conv) => {
-                    overlap_add(conv, n_h, ext, start, n_x, out, buf, fft_scratch);
-                    Ok(out.iter().map(|&v| T::from_f64(v)).collect())
+                    // The padded signal is read block by block from `x` (never stored), and
+                    // the samples are checked for finiteness as they are read.
+                    let padded = Padded::new(x, self.pad, n_edge);
+                    let mut y = Vec::with_capacity(n_x);
+                    let bad =
+                        overlap_add(conv, n_h, &padded, start, n_x, &mut y, carry, stage, buf, fft_scratch);
+                    if bad {
+                        check_finite(x)?;
+                    }
+                    Ok(y)
                 }
             }
         })
@@ -315,14 +318,120 @@ impl FirFilter {
 /// The buffers one thread's FIR filtering reuses.
 #[derive(Default)]
 struct Scratch {
+    /// The padded signal (direct convolution only).
     ext: Vec<f64>,
-    out: Vec<f64>,
+    /// The tail of the last block's convolution, waiting for the next block's head.
+    carry: Vec<f64>,
+    /// Two blocks of the padded signal, before they are interleaved into `buf`.
+    stage: Vec<f64>,
     buf: Vec<Complex64>,
     fft_scratch: Vec<Complex64>,
 }
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// A signal the overlap-add reads a slice at a time.
+trait BlockSource {
+    /// Number of samples.
+    fn len(&self) -> usize;
+    /// Writes samples `[a, a + dst.len())` into `dst` (zeros past the end); `true` if a sample
+    /// read was not finite.
+    fn read(&self, a: usize, dst: &mut [f64]) -> bool;
+}
+
+impl BlockSource for [f64] {
+    fn len(&self) -> usize {
+        <[f64]>::len(self)
+    }
+
+    fn read(&self, a: usize, dst: &mut [f64]) -> bool {
+        let have = self.len().saturating_sub(a).min(dst.len());
+        let (head, rest) = dst.split_at_mut(have);
+        head.copy_from_slice(&self[a..a + have]);
+        rest.fill(0.0);
+        head.iter().fold(false, |bad, v| bad | !v.is_finite())
+    }
+}
+
+/// The padded signal of [`reflect_limited`] or [`edge_pad`] without its copy: `lead` zeros,
+/// `side` samples of padding, the signal, `side` samples of padding, `lead` zeros.
+struct Padded<'a, T> {
+    x: &'a [T],
+    pad: FirPad,
+    lead: usize,
+    side: usize,
+}
+
+impl<'a, T: Sample> Padded<'a, T> {
+    /// `x` padded by `n_edge` samples at each end as `pad` says.
+    fn new(x: &'a [T], pad: FirPad, n_edge: usize) -> Self {
+        let side = match pad {
+            FirPad::ReflectLimited => n_edge.min(x.len() - 1),
+            FirPad::Edge => n_edge,
+        };
+        Padded { x, pad, lead: n_edge - side, side }
+    }
+}
+
+impl<T: Sample> BlockSource for Padded<'_, T> {
+    fn len(&self) -> usize {
+        self.x.len() + 2 * (self.lead + self.side)
+    }
+
+    fn read(&self, a: usize, dst: &mut [f64]) -> bool {
+        let (x, n_x, side) = (self.x, self.x.len(), self.side);
+        let (first, last) = (x[0].to_f64(), x[n_x - 1].to_f64());
+        let end = a + dst.len();
+        // The zones' starts in the padded signal: left padding, signal, right padding, zeros.
+        let (z1, z2) = (self.lead, self.lead + side);
+        let (z3, z4) = (z2 + n_x, z2 + n_x + side);
+        // The overlap of [lo, hi) with the slice read, as offsets into the zone and into dst.
+        let part = |lo: usize, hi: usize| {
+            let (l, h) = (lo.max(a), hi.min(end));
+            (l < h).then(|| (l - lo, h - lo, l - a, h - a))
+        };
+        let mut bad = false;
+        if let Some((_, _, d0, d1)) = part(0, z1) {
+            dst[d0..d1].fill(0.0);
+        }
+        if let Some((k0, k1, d0, d1)) = part(z1, z2) {
+            let dst = &mut dst[d0..d1];
+            match self.pad {
+                // ext[z1 + k] = 2 first - x[side - k]
+                FirPad::ReflectLimited => {
+                    for (d, v) in dst.iter_mut().zip(x[side + 1 - k1..=side - k0].iter().rev()) {
+                        *d = 2.0 * first - v.to_f64();
+                    }
+                }
+                FirPad::Edge => dst.fill(first),
+            }
+        }
+        if let Some((k0, k1, d0, d1)) = part(z2, z3) {
+            // No early exit: the conversion and the test vectorise.
+            bad = dst[d0..d1].iter_mut().zip(&x[k0..k1]).fold(false, |bad, (d, v)| {
+                *d = v.to_f64();
+                bad | !d.is_finite()
+            });
+        }
+        if let Some((k0, k1, d0, d1)) = part(z3, z4) {
+            let dst = &mut dst[d0..d1];
+            match self.pad {
+                // ext[z3 + k] = 2 last - x[n_x - 2 - k]
+                FirPad::ReflectLimited => {
+                    for (d, v) in dst.iter_mut().zip(x[n_x - 1 - k1..=n_x - 2 - k0].iter().rev()) {
+                        *d = 2.0 * last - v.to_f64();
+                    }
+                }
+                FirPad::Edge => dst.fill(last),
+            }
+        }
+        if let Some((_, _, d0, d1)) = part(z4, end.max(z4)) {
+            dst[d0..d1].fill(0.0);
+        }
+        bad
+    }
 }
 
 /// Adds `sign *` a Hamming low-pass for the transition `[lo, hi]` (normalised to Nyquist),
@@ -375,37 +484,44 @@ fn edge_pad<T: Sample>(x: &[T], n_edge: usize, ext: &mut Vec<f64>) {
     ext.extend(std::iter::repeat_n(last, n_edge));
 }
 
-/// Full linear convolution of `ext` with the taps by overlap-add, returning `n_out` samples
-/// from index `start`. Two real blocks share one complex FFT (real and imaginary parts), which
-/// the real taps keep apart.
+/// Full linear convolution of the signal `ext` with the taps by overlap-add, appending the
+/// `n_out` samples from index `start` to `y` (converted to `T`); `true` if a sample of `ext`
+/// read was not finite. Two real blocks share one complex FFT (real and imaginary parts),
+/// which the real taps keep apart.
 ///
-/// The loops copy, multiply and add whole slices (no per-sample bounds tests), so they cost
-/// little next to the FFTs; the arithmetic and its order are those of the sample-by-sample
-/// form kept in the tests.
+/// Every output sample sums the overlapping blocks' values in block order, from 0.0, as the
+/// sample-by-sample form kept in the tests does: a block is longer than the taps, so a
+/// sample has at most two, the tail of one block (kept in `carry` until the next block) and
+/// the head of the next. Samples come out in order and go straight to `y`: there is no
+/// full-length `f64` output.
 #[allow(clippy::too_many_arguments)]
-fn overlap_add(
+fn overlap_add<T: Sample, S: BlockSource + ?Sized>(
     conv: &FftConv,
     n_h: usize,
-    ext: &[f64],
+    ext: &S,
     start: usize,
     n_out: usize,
-    out: &mut Vec<f64>,
+    y: &mut Vec<T>,
+    carry: &mut Vec<f64>,
+    stage: &mut Vec<f64>,
     buf: &mut Vec<Complex64>,
     scratch: &mut Vec<Complex64>,
-) {
+) -> bool {
     let n_fft = conv.n_fft;
     let block = n_fft - n_h + 1;
-    out.clear();
-    out.resize(n_out, 0.0);
-    buf.clear();
-    buf.resize(n_fft, Complex64::new(0.0, 0.0));
-    scratch.clear();
-    scratch.resize(
-        conv.forward.get_inplace_scratch_len().max(conv.inverse.get_inplace_scratch_len()),
-        Complex64::new(0.0, 0.0),
-    );
+    let tail = n_h - 1;
+    assert!(block >= tail, "overlap-add blocks are longer than the taps");
+    let zero = Complex64::new(0.0, 0.0);
+    // Every block writes all of `buf`, and the scratch's contents do not matter.
+    buf.resize(n_fft, zero);
+    scratch.resize(conv.forward.get_inplace_scratch_len().max(conv.inverse.get_inplace_scratch_len()), zero);
+    carry.clear();
+    carry.resize(tail, 0.0);
+    stage.resize(2 * block, 0.0);
+    let (re, im) = stage.split_at_mut(block);
+    let mut out = Window { y, start, end: start + n_out };
     let n_blocks = ext.len().div_ceil(block);
-    let len = (block + n_h - 1).min(n_fft);
+    let mut bad = false;
     let mut b = 0;
     while b < n_blocks {
         let s0 = b * block;
@@ -413,43 +529,75 @@ fn overlap_add(
         let paired = b + 1 < n_blocks;
         // Real part: ext[s0..s0 + block], imaginary part: the next block (or zeros), zero
         // padded to n_fft.
-        let re = &ext[s0.min(ext.len())..(s0 + block).min(ext.len())];
-        let im = if paired { &ext[s1.min(ext.len())..(s1 + block).min(ext.len())] } else { &[][..] };
-        let filled = re.len().max(im.len());
-        for (j, c) in buf[..filled].iter_mut().enumerate() {
-            *c = Complex64::new(re.get(j).copied().unwrap_or(0.0), im.get(j).copied().unwrap_or(0.0));
+        bad |= ext.read(s0, re);
+        if paired {
+            bad |= ext.read(s1, im);
+        } else {
+            im.fill(0.0);
         }
-        buf[filled..].fill(Complex64::new(0.0, 0.0));
+        let (data, pad) = buf.split_at_mut(block);
+        for ((c, &r), &i) in data.iter_mut().zip(&*re).zip(&*im) {
+            *c = Complex64::new(r, i);
+        }
+        pad.fill(zero);
         conv.forward.process_with_scratch(buf, scratch);
         for (c, h) in buf.iter_mut().zip(&conv.taps_spectrum) {
             *c *= h;
         }
         conv.inverse.process_with_scratch(buf, scratch);
-        add_block(out, start, s0, &buf[..len], |c| c.re);
+        emit_block(&mut out, carry, s0, block, buf, |c| c.re);
         if paired {
-            add_block(out, start, s1, &buf[..len], |c| c.im);
+            emit_block(&mut out, carry, s1, block, buf, |c| c.im);
         }
         b += 2;
     }
+    // The last block's tail has no block after it.
+    let s_end = n_blocks * block;
+    let r = out.span(s_end, tail);
+    out.y.extend(carry[r].iter().map(|&v| T::from_f64(v)));
+    assert_eq!(out.y.len(), n_out, "the blocks cover the output window");
+    bad
 }
 
-/// Adds one block's convolution (`values`, starting at full-convolution index
-/// `block_start`) to the part of the output window `[start, start + out.len())` it overlaps.
-fn add_block(
-    out: &mut [f64],
+/// The output window `[start, end)` of the full convolution, filled in order.
+struct Window<'a, T> {
+    y: &'a mut Vec<T>,
     start: usize,
-    block_start: usize,
-    values: &[Complex64],
-    part: impl Fn(&Complex64) -> f64,
-) {
-    // Overlap of [block_start, block_start + values.len()) with [start, start + out.len()).
-    let lo = block_start.max(start);
-    let hi = (block_start + values.len()).min(start + out.len());
-    if lo >= hi {
-        return;
+    end: usize,
+}
+
+impl<T: Sample> Window<'_, T> {
+    /// The offsets into `[p0, p0 + n)` of the samples that lie in the window; the caller
+    /// appends their final values (the samples before `p0` are all in already).
+    fn span(&self, p0: usize, n: usize) -> std::ops::Range<usize> {
+        let (lo, hi) = (p0.max(self.start), (p0 + n).min(self.end));
+        if lo >= hi {
+            return 0..0;
+        }
+        debug_assert_eq!(self.y.len(), lo - self.start, "samples come in order");
+        lo - p0..hi - p0
     }
-    for (o, v) in out[lo - start..hi - start].iter_mut().zip(&values[lo - block_start..hi - block_start]) {
-        *o += part(v);
+}
+
+/// Finishes the samples of one block's convolution (`values`, starting at full-convolution
+/// index `block_start`, `block + carry.len()` long): its head completes the previous block's
+/// tail held in `carry`, its middle is final alone, its tail goes into `carry`.
+fn emit_block<T: Sample>(
+    out: &mut Window<'_, T>,
+    carry: &mut [f64],
+    block_start: usize,
+    block: usize,
+    values: &[Complex64],
+    part: impl Fn(&Complex64) -> f64 + Copy,
+) {
+    let tail = carry.len();
+    let (head, middle, next) = (&values[..tail], &values[tail..block], &values[block..block + tail]);
+    let r = out.span(block_start, tail);
+    out.y.extend(carry[r.clone()].iter().zip(&head[r]).map(|(c, v)| T::from_f64(c + part(v))));
+    let r = out.span(block_start + tail, middle.len());
+    out.y.extend(middle[r].iter().map(|v| T::from_f64(0.0 + part(v))));
+    for (c, v) in carry.iter_mut().zip(next) {
+        *c = 0.0 + part(v);
     }
 }
 
@@ -531,13 +679,36 @@ mod tests {
             let fir = FirFilter::from_taps(taps).expect("odd taps");
             let conv = fir.fft.as_ref().expect("long filters use the FFT");
             // The buffers are reused from one call to the next, as on a thread, and start dirty.
-            let (mut a, mut buf, mut scratch) = (vec![7.0; 3], vec![Complex64::new(1.0, 2.0); 5], Vec::new());
+            let (mut a, mut carry, mut stage, mut buf, mut scratch) = (
+                Vec::<f64>::new(),
+                vec![7.0; 3],
+                vec![-1.0; 9],
+                vec![Complex64::new(1.0, 2.0); 5],
+                Vec::new(),
+            );
             for n in [1usize, 50, 3000, 10_000] {
                 let ext: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1013) as f64 / 101.3 - 5.0).collect();
-                for (start, n_out) in
-                    [(0, n), (n_taps / 2, n.saturating_sub(n_taps / 2)), (n_taps - 1, n / 2)]
-                {
-                    overlap_add(conv, n_taps, &ext, start, n_out, &mut a, &mut buf, &mut scratch);
+                for (start, n_out) in [
+                    (0, n),
+                    (n_taps / 2, n.saturating_sub(n_taps / 2)),
+                    (n_taps - 1, n / 2),
+                    (0, n + n_taps - 1),
+                    (n, n_taps - 1),
+                ] {
+                    a.clear();
+                    let bad = overlap_add(
+                        conv,
+                        n_taps,
+                        &ext[..],
+                        start,
+                        n_out,
+                        &mut a,
+                        &mut carry,
+                        &mut stage,
+                        &mut buf,
+                        &mut scratch,
+                    );
+                    assert!(!bad);
                     let b = overlap_add_by_sample(conv, n_taps, &ext, start, n_out);
                     assert!(
                         a.iter().zip(&b).all(|(u, v)| u.to_bits() == v.to_bits()) && a.len() == b.len(),
@@ -573,6 +744,104 @@ mod tests {
         bad[5] = f32::NAN;
         assert!(fir.filter_zero_phase(&bad).is_err());
         assert_eq!(fir.filter_zero_phase(&short).expect("finite"), short_first);
+    }
+
+    /// The padded signal as [`reflect_limited`] or [`edge_pad`] stores it.
+    fn stored_padding<T: Sample>(x: &[T], pad: FirPad, n_edge: usize) -> Vec<f64> {
+        let mut ext = Vec::new();
+        match pad {
+            FirPad::ReflectLimited => reflect_limited(x, n_edge, &mut ext),
+            FirPad::Edge => edge_pad(x, n_edge, &mut ext),
+        }
+        ext
+    }
+
+    #[test]
+    fn padding_read_a_slice_at_a_time_equals_the_stored_padding() {
+        let x: Vec<f32> = (0..23).map(|i| ((i * 7) % 11) as f32 - 5.0 + 0.3 * i as f32).collect();
+        for pad in [FirPad::ReflectLimited, FirPad::Edge] {
+            for n_x in [1usize, 2, 5, 23] {
+                for n_edge in [0usize, 1, 3, 22, 40] {
+                    let n_edge =
+                        if pad == FirPad::ReflectLimited { n_edge.min(n_x.max(1) * 3) } else { n_edge };
+                    let stored = stored_padding(&x[..n_x], pad, n_edge);
+                    let padded = Padded::new(&x[..n_x], pad, n_edge);
+                    assert_eq!(BlockSource::len(&padded), stored.len());
+                    for a in 0..stored.len() + 3 {
+                        for len in [1usize, 2, 7, stored.len() + 5] {
+                            let mut got = vec![9.0; len];
+                            assert!(!padded.read(a, &mut got));
+                            for (j, g) in got.iter().enumerate() {
+                                let want = stored.get(a + j).copied().unwrap_or(0.0);
+                                assert!(
+                                    g.to_bits() == want.to_bits(),
+                                    "{pad:?}, {n_x} samples, {n_edge} padded, from {a}: [{j}] {g} != {want}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Overlap-add reading the padding from the signal, with its output straight in `T`, gives
+    /// the bits of the stored padding's sample-by-sample overlap-add, for both paddings, `f32`
+    /// and `f64` signals and signals shorter than the filter.
+    #[test]
+    fn the_padding_read_in_place_gives_the_stored_padding_s_bits() {
+        fn check<T: Sample + std::fmt::Debug>(fir: &FirFilter, x: &[T]) {
+            let conv = fir.fft.as_ref().expect("long filters use the FFT");
+            let (n_x, n_h) = (x.len(), fir.taps.len());
+            let n_edge = match fir.pad {
+                FirPad::ReflectLimited => n_h.min(n_x) - 1,
+                FirPad::Edge => (n_h - 1) / 2,
+            };
+            let ext = stored_padding(x, fir.pad, n_edge);
+            let want = overlap_add_by_sample(conv, n_h, &ext, n_edge + (n_h - 1) / 2, n_x);
+            let got = fir.filter_zero_phase(x).expect("finite");
+            assert_eq!(got.len(), n_x);
+            for (t, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    g.to_f64().to_bits() == T::from_f64(*w).to_f64().to_bits(),
+                    "{:?}, {n_h} taps, {n_x} samples: y[{t}] {g:?} != {w}",
+                    fir.pad
+                );
+            }
+        }
+        for n_taps in [65usize, 101, 825] {
+            let taps: Vec<f64> = (0..n_taps).map(|i| ((i * 13) % 17) as f64 / 17.0 - 0.4).collect();
+            for pad in [FirPad::ReflectLimited, FirPad::Edge] {
+                let fir = FirFilter::from_taps(taps.clone()).expect("odd taps").with_pad(pad);
+                for n in [1usize, 2, 40, n_taps - 1, n_taps, 3000, 10_000] {
+                    let x: Vec<f64> =
+                        (0..n).map(|i| ((i * 7919) % 1013) as f64 / 101.3 - 5.0 + 100.0).collect();
+                    check(&fir, &x);
+                    check(&fir, &x.iter().map(|&v| v as f32).collect::<Vec<f32>>());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_non_finite_sample_is_named_wherever_it_is() {
+        let fir = FirFilter::design(250.0, FirSpec::band_pass(1.0, 40.0)).expect("valid");
+        assert!(fir.fft.is_some());
+        for pad in [FirPad::ReflectLimited, FirPad::Edge] {
+            let fir = fir.clone().with_pad(pad);
+            for n in [1usize, 2, 300, 5000] {
+                for (at, value) in [(0, f32::NAN), (n / 2, f32::INFINITY), (n - 1, f32::NEG_INFINITY)] {
+                    let mut x: Vec<f32> = (0..n).map(|i| (i % 13) as f32).collect();
+                    x[at] = value;
+                    x[n - 1] = if at == n - 1 { value } else { f32::NAN };
+                    let want = at.min(n - 1);
+                    match fir.filter_zero_phase(&x) {
+                        Err(DspError::NonFinite { index, .. }) => assert_eq!(index, want, "{pad:?}, {n}"),
+                        other => panic!("{pad:?}, {n} samples, bad at {at}: {other:?}"),
+                    }
+                }
+            }
+        }
     }
 
     #[test]
