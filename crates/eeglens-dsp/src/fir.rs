@@ -23,8 +23,10 @@ use rustfft::num_complex::Complex64;
 use rustfft::{Fft, FftPlanner};
 
 use crate::error::{DspError, Result};
+use crate::lanes::Lanes;
 use crate::sample::{check_cutoff, check_finite, check_fs, Sample};
 use crate::window::{firwin_lowpass, hamming_symmetric};
+use paths::overlap_add;
 
 /// Hamming window's length factor (taps = factor / transition width in cycles per sample).
 pub const HAMMING_LENGTH_FACTOR: f64 = 3.3;
@@ -279,7 +281,7 @@ impl FirFilter {
         // buffer per channel costs more in page faults than its use.
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
-            let Scratch { ext, carry, stage, buf, fft_scratch } = &mut *guard;
+            let Scratch { ext, blocks: bufs } = &mut *guard;
             match &self.fft {
                 None => {
                     check_finite(x)?;
@@ -304,7 +306,7 @@ impl FirFilter {
                     let padded = Padded::new(x, self.pad, n_edge);
                     let mut y = Vec::with_capacity(n_x);
                     let bad =
-                        overlap_add(conv, n_h, &padded, start, n_x, &mut y, carry, stage, buf, fft_scratch);
+                        overlap_add(Lanes::process_default(), conv, n_h, &padded, start, n_x, &mut y, bufs);
                     if bad {
                         check_finite(x)?;
                     }
@@ -320,11 +322,19 @@ impl FirFilter {
 struct Scratch {
     /// The padded signal (direct convolution only).
     ext: Vec<f64>,
+    blocks: BlockBuffers,
+}
+
+/// The overlap-add's buffers.
+#[derive(Default)]
+struct BlockBuffers {
     /// The tail of the last block's convolution, waiting for the next block's head.
     carry: Vec<f64>,
     /// Two blocks of the padded signal, before they are interleaved into `buf`.
     stage: Vec<f64>,
+    /// The FFT's data.
     buf: Vec<Complex64>,
+    /// The FFT's scratch.
     fft_scratch: Vec<Complex64>,
 }
 
@@ -346,6 +356,7 @@ impl BlockSource for [f64] {
         <[f64]>::len(self)
     }
 
+    #[inline(always)]
     fn read(&self, a: usize, dst: &mut [f64]) -> bool {
         let have = self.len().saturating_sub(a).min(dst.len());
         let (head, rest) = dst.split_at_mut(have);
@@ -380,6 +391,7 @@ impl<T: Sample> BlockSource for Padded<'_, T> {
         self.x.len() + 2 * (self.lead + self.side)
     }
 
+    #[inline(always)]
     fn read(&self, a: usize, dst: &mut [f64]) -> bool {
         let (x, n_x, side) = (self.x, self.x.len(), self.side);
         let (first, last) = (x[0].to_f64(), x[n_x - 1].to_f64());
@@ -484,29 +496,92 @@ fn edge_pad<T: Sample>(x: &[T], n_edge: usize, ext: &mut Vec<f64>) {
     ext.extend(std::iter::repeat_n(last, n_edge));
 }
 
-/// Full linear convolution of the signal `ext` with the taps by overlap-add, appending the
-/// `n_out` samples from index `start` to `y` (converted to `T`); `true` if a sample of `ext`
-/// read was not finite. Two real blocks share one complex FFT (real and imaginary parts),
-/// which the real taps keep apart.
-///
-/// Every output sample sums the overlapping blocks' values in block order, from 0.0, as the
-/// sample-by-sample form kept in the tests does: a block is longer than the taps, so a
-/// sample has at most two, the tail of one block (kept in `carry` until the next block) and
-/// the head of the next. Samples come out in order and go straight to `y`: there is no
-/// full-length `f64` output.
-#[allow(clippy::too_many_arguments)]
-fn overlap_add<T: Sample, S: BlockSource + ?Sized>(
+/// The overlap-add, compiled once per instruction set (the one place of this module that needs
+/// `unsafe`: entering a `#[target_feature]` function).
+mod paths {
+    #![allow(unsafe_code)]
+    use super::{overlap_add_on, BlockBuffers, BlockSource, FftConv, Lanes, Sample};
+
+    /// Full linear convolution of the signal `ext` with the taps by overlap-add, appending the
+    /// `n_out` samples from index `start` to `y` (converted to `T`); `true` if a sample of `ext`
+    /// read was not finite. Two real blocks share one complex FFT (real and imaginary parts),
+    /// which the real taps keep apart.
+    ///
+    /// Every output sample sums the overlapping blocks' values in block order, from 0.0, as the
+    /// sample-by-sample form kept in the tests does: a block is longer than the taps, so a
+    /// sample has at most two, the tail of one block (kept in `carry` until the next block) and
+    /// the head of the next. Samples come out in order and go straight to `y`: there is no
+    /// full-length `f64` output.
+    ///
+    /// The passes around the FFTs (rustfft's own code) are compiled for the widest instruction
+    /// set of `lanes`; each is element by element, so every path gives the same bits.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn overlap_add<T: Sample, S: BlockSource + ?Sized>(
+        lanes: Lanes,
+        conv: &FftConv,
+        n_h: usize,
+        ext: &S,
+        start: usize,
+        n_out: usize,
+        y: &mut Vec<T>,
+        bufs: &mut BlockBuffers,
+    ) -> bool {
+        match lanes {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx512` value exists only once the CPU was seen to have AVX-512F.
+            Lanes::Avx512(_) => unsafe { overlap_add_avx512(conv, n_h, ext, start, n_out, y, bufs) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: an `Avx2` value exists only once the CPU was seen to have AVX2.
+            Lanes::Avx2(_) => unsafe { overlap_add_avx2(conv, n_h, ext, start, n_out, y, bufs) },
+            _ => overlap_add_on(conv, n_h, ext, start, n_out, y, bufs),
+        }
+    }
+
+    /// # Safety
+    /// The CPU must have AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn overlap_add_avx512<T: Sample, S: BlockSource + ?Sized>(
+        conv: &FftConv,
+        n_h: usize,
+        ext: &S,
+        start: usize,
+        n_out: usize,
+        y: &mut Vec<T>,
+        bufs: &mut BlockBuffers,
+    ) -> bool {
+        overlap_add_on(conv, n_h, ext, start, n_out, y, bufs)
+    }
+
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn overlap_add_avx2<T: Sample, S: BlockSource + ?Sized>(
+        conv: &FftConv,
+        n_h: usize,
+        ext: &S,
+        start: usize,
+        n_out: usize,
+        y: &mut Vec<T>,
+        bufs: &mut BlockBuffers,
+    ) -> bool {
+        overlap_add_on(conv, n_h, ext, start, n_out, y, bufs)
+    }
+}
+
+/// [`overlap_add`]'s body, inlined into each instruction set's entry point.
+#[inline(always)]
+fn overlap_add_on<T: Sample, S: BlockSource + ?Sized>(
     conv: &FftConv,
     n_h: usize,
     ext: &S,
     start: usize,
     n_out: usize,
     y: &mut Vec<T>,
-    carry: &mut Vec<f64>,
-    stage: &mut Vec<f64>,
-    buf: &mut Vec<Complex64>,
-    scratch: &mut Vec<Complex64>,
+    bufs: &mut BlockBuffers,
 ) -> bool {
+    let BlockBuffers { carry, stage, buf, fft_scratch: scratch } = bufs;
     let n_fft = conv.n_fft;
     let block = n_fft - n_h + 1;
     let tail = n_h - 1;
@@ -569,6 +644,7 @@ struct Window<'a, T> {
 impl<T: Sample> Window<'_, T> {
     /// The offsets into `[p0, p0 + n)` of the samples that lie in the window; the caller
     /// appends their final values (the samples before `p0` are all in already).
+    #[inline(always)]
     fn span(&self, p0: usize, n: usize) -> std::ops::Range<usize> {
         let (lo, hi) = (p0.max(self.start), (p0 + n).min(self.end));
         if lo >= hi {
@@ -582,6 +658,7 @@ impl<T: Sample> Window<'_, T> {
 /// Finishes the samples of one block's convolution (`values`, starting at full-convolution
 /// index `block_start`, `block + carry.len()` long): its head completes the previous block's
 /// tail held in `carry`, its middle is final alone, its tail goes into `carry`.
+#[inline(always)]
 fn emit_block<T: Sample>(
     out: &mut Window<'_, T>,
     carry: &mut [f64],
@@ -679,14 +756,17 @@ mod tests {
             let fir = FirFilter::from_taps(taps).expect("odd taps");
             let conv = fir.fft.as_ref().expect("long filters use the FFT");
             // The buffers are reused from one call to the next, as on a thread, and start dirty.
-            let (mut a, mut carry, mut stage, mut buf, mut scratch) = (
-                Vec::<f64>::new(),
-                vec![7.0; 3],
-                vec![-1.0; 9],
-                vec![Complex64::new(1.0, 2.0); 5],
-                Vec::new(),
-            );
-            for n in [1usize, 50, 3000, 10_000] {
+            let mut a = Vec::<f64>::new();
+            let mut bufs = BlockBuffers {
+                carry: vec![7.0; 3],
+                stage: vec![-1.0; 9],
+                buf: vec![Complex64::new(1.0, 2.0); 5],
+                fft_scratch: Vec::new(),
+            };
+            for (n, lanes) in [1usize, 50, 3000, 10_000]
+                .into_iter()
+                .flat_map(|n| Lanes::available().into_iter().map(move |l| (n, l)))
+            {
                 let ext: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1013) as f64 / 101.3 - 5.0).collect();
                 for (start, n_out) in [
                     (0, n),
@@ -696,23 +776,13 @@ mod tests {
                     (n, n_taps - 1),
                 ] {
                     a.clear();
-                    let bad = overlap_add(
-                        conv,
-                        n_taps,
-                        &ext[..],
-                        start,
-                        n_out,
-                        &mut a,
-                        &mut carry,
-                        &mut stage,
-                        &mut buf,
-                        &mut scratch,
-                    );
+                    let bad = overlap_add(lanes, conv, n_taps, &ext[..], start, n_out, &mut a, &mut bufs);
                     assert!(!bad);
                     let b = overlap_add_by_sample(conv, n_taps, &ext, start, n_out);
                     assert!(
                         a.iter().zip(&b).all(|(u, v)| u.to_bits() == v.to_bits()) && a.len() == b.len(),
-                        "{n_taps} taps, {n} samples, start {start}"
+                        "{}: {n_taps} taps, {n} samples, start {start}",
+                        lanes.name()
                     );
                 }
             }
@@ -798,15 +868,33 @@ mod tests {
                 FirPad::Edge => (n_h - 1) / 2,
             };
             let ext = stored_padding(x, fir.pad, n_edge);
-            let want = overlap_add_by_sample(conv, n_h, &ext, n_edge + (n_h - 1) / 2, n_x);
-            let got = fir.filter_zero_phase(x).expect("finite");
-            assert_eq!(got.len(), n_x);
-            for (t, (g, w)) in got.iter().zip(&want).enumerate() {
-                assert!(
-                    g.to_f64().to_bits() == T::from_f64(*w).to_f64().to_bits(),
-                    "{:?}, {n_h} taps, {n_x} samples: y[{t}] {g:?} != {w}",
-                    fir.pad
-                );
+            let start = n_edge + (n_h - 1) / 2;
+            let want = overlap_add_by_sample(conv, n_h, &ext, start, n_x);
+            let mut outputs = vec![("default", fir.filter_zero_phase(x).expect("finite"))];
+            for lanes in Lanes::available() {
+                let mut y = Vec::new();
+                let padded = Padded::new(x, fir.pad, n_edge);
+                assert!(!overlap_add(
+                    lanes,
+                    conv,
+                    n_h,
+                    &padded,
+                    start,
+                    n_x,
+                    &mut y,
+                    &mut BlockBuffers::default()
+                ));
+                outputs.push((lanes.name(), y));
+            }
+            for (path, got) in outputs {
+                assert_eq!(got.len(), n_x);
+                for (t, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        g.to_f64().to_bits() == T::from_f64(*w).to_f64().to_bits(),
+                        "{path}: {:?}, {n_h} taps, {n_x} samples: y[{t}] {g:?} != {w}",
+                        fir.pad
+                    );
+                }
             }
         }
         for n_taps in [65usize, 101, 825] {

@@ -30,7 +30,8 @@
 //!   and put 8 (AVX-512) or 4 (AVX2) of them in the lanes of one SIMD vector, chosen at run
 //!   time ([`simd_path`]; `EEGLENS_NO_AVX512` set runs the scalar per-channel code). Each
 //!   lane does the scalar code's arithmetic operation for operation, so every path gives
-//!   bit-identical results.
+//!   bit-identical results. [`FirFilter::filter_zero_phase`] compiles the passes around its
+//!   FFTs for the same instruction set, with the same bits on every path.
 //! - Frequencies are in Hz and sampling rates are `fs` in Hz. EEG is in µV, so PSDs are in
 //!   µV²/Hz and band powers in µV².
 //! - Designs ([`Sos`], [`Resampler`], [`Welch`]) are built once, validated, then applied to
