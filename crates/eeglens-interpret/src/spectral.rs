@@ -1277,20 +1277,39 @@ mod tests {
         assert!(c[0] > c[1], "contrast {c:?}");
         assert!(z[1] > z[0], "z {z:?}");
         // z from its definition, with the permutations drawn again by the same generator.
-        let mut rng = Rng::new(5).fork(0xB4D5);
-        let mut labels = groups.clone();
-        let perms: Vec<Vec<f64>> = (0..999)
-            .map(|_| {
-                rng.shuffle(&mut labels);
-                contrasts(&refs, &labels, n_ch, n_b)
-            })
-            .collect();
-        for b in 0..n_b {
-            let v: Vec<f64> = perms.iter().map(|p| p[b]).collect();
-            let mean = v.iter().sum::<f64>() / v.len() as f64;
-            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
+        let (_, stat) = redrawn(&refs, &groups, n_ch, n_b, 999, 5);
+        for (b, (mean, sd)) in stat.iter().enumerate() {
             assert_relative_eq!(z[b], (c[b] - mean) / sd, max_relative = 1e-9);
         }
+    }
+
+    /// The `n` permutations' contrasts `max_stat_permutation` draws with `seed` (a shuffle of
+    /// all labels), and each band's mean and SD over them.
+    fn redrawn(
+        refs: &[&[f64]],
+        groups: &[usize],
+        n_ch: usize,
+        n_b: usize,
+        n: usize,
+        seed: u64,
+    ) -> (Vec<Vec<f64>>, Vec<(f64, f64)>) {
+        let mut rng = Rng::new(seed).fork(0xB4D5);
+        let mut labels = groups.to_vec();
+        let perms: Vec<Vec<f64>> = (0..n)
+            .map(|_| {
+                rng.shuffle(&mut labels);
+                contrasts(refs, &labels, n_ch, n_b)
+            })
+            .collect();
+        let stat = (0..n_b)
+            .map(|b| {
+                let v: Vec<f64> = perms.iter().map(|p| p[b]).collect();
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
+                let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
+                (mean, sd)
+            })
+            .collect();
+        (perms, stat)
     }
 
     /// Items of `n_ch` channels and 2 bands: band 0 a trait of each item that
@@ -1322,22 +1341,7 @@ mod tests {
         assert!(p_z[1] < 0.01 && p_z[0] > 0.2, "studentised: {p_z:?} (z {z:?})");
         // p from its definition: the permutations drawn again by the same generator,
         // each one's largest z over the bands.
-        let mut rng = Rng::new(5).fork(0xB4D5);
-        let mut labels = groups.clone();
-        let perms: Vec<Vec<f64>> = (0..999)
-            .map(|_| {
-                rng.shuffle(&mut labels);
-                contrasts(&refs, &labels, n_ch, n_b)
-            })
-            .collect();
-        let stat: Vec<(f64, f64)> = (0..n_b)
-            .map(|b| {
-                let v: Vec<f64> = perms.iter().map(|p| p[b]).collect();
-                let mean = v.iter().sum::<f64>() / v.len() as f64;
-                let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
-                (mean, sd)
-            })
-            .collect();
+        let (perms, stat) = redrawn(&refs, &groups, n_ch, n_b, 999, 5);
         let maxima: Vec<f64> = perms
             .iter()
             .map(|p| (0..n_b).map(|b| (p[b] - stat[b].0) / stat[b].1).fold(f64::NEG_INFINITY, f64::max))
