@@ -68,35 +68,67 @@ fn assert_error_line(o: &Output, code: i32, needles: &[&str]) -> String {
     err
 }
 
-/// A path in the temporary directory no other test of this process uses
-/// (nothing is created there): `eeglens-<name>-<pid>-<n>`.
-pub fn fresh_path(name: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    std::env::temp_dir().join(format!("eeglens-{name}-{}-{n}", std::process::id()))
+/// Whether scratch files outlive their test: set `EEGLENS_KEEP_TEST_FILES` to inspect them.
+pub fn keep_test_files() -> bool {
+    std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_some()
 }
 
-/// A new, empty directory of this test's own (see [`fresh_path`]).
-pub fn tmpdir(name: &str) -> PathBuf {
+/// A path in the temporary directory no other test of this process uses
+/// (nothing is created there): `eeglens-<name>-<pid>-<n>`. Whatever the test
+/// makes there is removed when the guard drops.
+pub fn fresh_path(name: &str) -> Scratch {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    Scratch(std::env::temp_dir().join(format!("eeglens-{name}-{}-{n}", std::process::id())))
+}
+
+/// A new, empty directory of this test's own (see [`fresh_path`]), removed
+/// when the guard drops.
+pub fn tmpdir(name: &str) -> Scratch {
     let d = fresh_path(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
+    let _ = std::fs::remove_dir_all(&d.0);
+    std::fs::create_dir_all(&d.0).expect("temp dir");
     d
 }
 
-/// A scratch directory removed when dropped.
+/// A scratch path, a directory or a file, removed when dropped (unless
+/// `EEGLENS_KEEP_TEST_FILES` is set); reads as the `Path` it holds.
 pub struct Scratch(pub PathBuf);
 
 impl Scratch {
     /// A new, empty one (see [`tmpdir`]).
     pub fn new(name: &str) -> Self {
-        Self(tmpdir(name))
+        tmpdir(name)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<OsStr> for Scratch {
+    fn as_ref(&self) -> &OsStr {
+        self.0.as_os_str()
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if keep_test_files() {
+            return;
+        }
+        if std::fs::remove_dir_all(&self.0).is_err() {
+            let _ = std::fs::remove_file(&self.0);
+        }
     }
 }
 

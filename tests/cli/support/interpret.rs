@@ -37,6 +37,9 @@ pub struct Synthetic {
 
 impl Drop for Synthetic {
     fn drop(&mut self) {
+        if crate::util::keep_test_files() {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
