@@ -40,6 +40,8 @@
 
 pub mod error;
 pub mod prepare;
+#[cfg(test)]
+mod scratch;
 pub mod split;
 pub mod store;
 pub mod synth;

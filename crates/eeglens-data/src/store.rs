@@ -1280,7 +1280,8 @@ mod tests {
     /// `recordings`. It opens; its unit comes from the settings' normalisation.
     #[test]
     fn a_store_without_sources_or_unit_still_opens() {
-        let p = tmpdir("old").join("e.safetensors");
+        let scratch = tmpdir("old");
+        let p = scratch.join("e.safetensors");
         let x = [0u8; 4 * 2 * 2];
         let (y, sub, sp) = ([0u8; 16], [0u8; 8], [0u8, 1]);
         let view = |dtype, shape: Vec<usize>, data: &'static [u8]| {
@@ -1536,16 +1537,17 @@ mod tests {
         std::fs::remove_dir_all(&d).expect("clean");
     }
 
-    fn tmpdir(name: &str) -> PathBuf {
+    fn tmpdir(name: &str) -> crate::scratch::Scratch {
         let d = std::env::temp_dir().join(format!("eeglens-data-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&d).expect("temp dir");
-        d
+        crate::scratch::Scratch(d)
     }
 
     #[test]
     fn write_then_open_roundtrips_exactly() {
         let set = tiny();
-        let p = tmpdir("rt").join("e.safetensors");
+        let scratch = tmpdir("rt");
+        let p = scratch.join("e.safetensors");
         set.write(&p).expect("write");
         let st = EpochStore::open(&p).expect("open");
         assert_eq!(st.len(), 5);
@@ -1560,7 +1562,8 @@ mod tests {
     #[test]
     fn a_batch_is_the_windows_in_order_shaped_for_the_networks() {
         let set = tiny();
-        let p = tmpdir("batch").join("e.safetensors");
+        let scratch = tmpdir("batch");
+        let p = scratch.join("e.safetensors");
         set.write(&p).expect("write");
         let st = EpochStore::open(&p).expect("open");
         let x = st.batch(&[4, 1, 4]);
@@ -1578,7 +1581,8 @@ mod tests {
     fn invalid_sets_are_refused_before_writing() {
         let mut set = tiny();
         set.y[2] = 7;
-        let p = tmpdir("inv").join("e.safetensors");
+        let scratch = tmpdir("inv");
+        let p = scratch.join("e.safetensors");
         let e = set.write(&p).unwrap_err().to_string();
         assert!(e.contains("window 2 has class 7"), "{e}");
         assert!(!p.exists());
@@ -1605,6 +1609,7 @@ mod tests {
     fn assigned_splits_move_whole_subjects_and_leave_the_file() {
         let d = std::env::temp_dir().join(format!("eeglens-assign-{}", std::process::id()));
         std::fs::create_dir_all(&d).expect("dir");
+        let _scratch = crate::scratch::Scratch(d.clone());
         let p = d.join("e.safetensors");
         tiny().write(&p).expect("write");
         let mut st = EpochStore::open(&p).expect("open");
@@ -1625,7 +1630,8 @@ mod tests {
     #[test]
     fn a_non_finite_value_is_refused_naming_window_subject_split_channel_and_sample() {
         let set = tiny();
-        let p = tmpdir("nonfinite").join("e.safetensors");
+        let scratch = tmpdir("nonfinite");
+        let p = scratch.join("e.safetensors");
         write_with_value(&set, &p, 2, 1, 2, f32::NAN);
         let e = EpochStore::open(&p).unwrap_err();
         let msg = e.to_string();
@@ -1722,7 +1728,8 @@ mod tests {
     /// With no window, the file does not bound the window's shape; its size must not overflow.
     #[test]
     fn a_window_size_that_overflows_is_refused() {
-        let p = tmpdir("huge").join("e.safetensors");
+        let scratch = tmpdir("huge");
+        let p = scratch.join("e.safetensors");
         let empty: [u8; 0] = [];
         let view = |dtype, shape: Vec<usize>| TensorView::new(dtype, shape, &empty).expect("view");
         let meta = HashMap::from([

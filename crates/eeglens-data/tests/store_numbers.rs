@@ -53,6 +53,7 @@ proptest! {
         ];
         let dir = std::env::temp_dir().join(format!("eeglens-data-numbers-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
+        let _scratch = Scratch(dir.clone());
         let path = dir.join("random.safetensors");
         std::fs::write(&path, safetensors::serialize(tensors, Some(meta)).expect("serialise")).expect("write");
         match EpochStore::open(&path) {
@@ -64,6 +65,18 @@ proptest! {
                 prop_assert!(batch.data().iter().all(|v| v.is_finite()));
             }
             Err(e) => prop_assert!(e.to_string().contains("random.safetensors"), "{}", e),
+        }
+    }
+}
+
+/// A temporary directory removed when dropped, passed or failed (unless
+/// `EEGLENS_KEEP_TEST_FILES` is set).
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
         }
     }
 }

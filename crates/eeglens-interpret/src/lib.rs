@@ -91,6 +91,15 @@
 //! };
 //! let dir = std::env::temp_dir().join(format!("eeglens-interpret-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir)?;
+//! # struct Rm(std::path::PathBuf);
+//! # impl Drop for Rm {
+//! #     fn drop(&mut self) {
+//! #         if std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_none() {
+//! #             let _ = std::fs::remove_dir_all(&self.0);
+//! #         }
+//! #     }
+//! # }
+//! # let _rm = Rm(dir.clone());
 //! set.write(&dir.join("epochs.safetensors"))?;
 //! let store = EpochStore::open(&dir.join("epochs.safetensors"))?;
 //!
@@ -136,6 +145,8 @@ pub mod ordered;
 pub mod regression;
 pub mod result;
 mod run;
+#[cfg(test)]
+mod scratch;
 pub mod spectral;
 pub mod walk;
 

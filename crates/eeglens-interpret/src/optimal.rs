@@ -149,7 +149,7 @@ mod tests {
     use eeglens_nn::{Layer, Precision, Sequential};
 
     /// A store of `n` random windows `[2, 4]`, each its own subject.
-    fn store(n: usize, name: &str) -> (std::path::PathBuf, EpochStore) {
+    fn store(n: usize, name: &str) -> (crate::scratch::Scratch, EpochStore) {
         let mut rng = Rng::new(9);
         let set = EpochSet {
             x: (0..n * 8).map(|_| rng.normal() as f32).collect(),
@@ -174,12 +174,12 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("x.safetensors");
         set.write(&path).unwrap();
-        (dir, EpochStore::open(&path).unwrap())
+        (crate::scratch::Scratch(dir), EpochStore::open(&path).unwrap())
     }
 
     #[test]
     fn optimal_samples_of_a_known_score_are_its_top_k() {
-        let (dir, store) = store(30, "known");
+        let (_dir, store) = store(30, "known");
         // Logit 1 - logit 0 = 2 * (sum of channel A) - (sample 0 of channel B): a known score,
         // and p(class 1) = sigmoid(score) is monotone in it.
         let mut lin = Linear::new(&LinearConfig::new(8, 2), &mut Rng::new(0)).unwrap();
@@ -205,7 +205,6 @@ mod tests {
         assert_eq!(top_k(&scores.column(0), 5, |_| true), want[..5].to_vec());
         let recs = samples(&store, &idx, &want[..2], &known);
         assert_eq!(recs[0].subject, format!("s{}", idx[want[0]]));
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! An error shows what it wraps once: in its own text, not again as a `source()` (a program
 //! printing the whole chain would repeat it).
 
+mod scratch;
+
 use std::error::Error;
 
 use eeglens_autodiff::Rng;
@@ -26,6 +28,7 @@ fn an_output_directory_that_cannot_be_made_shows_the_os_message_once() {
     let dir = std::env::temp_dir().join(format!("eeglens-interpret-errors-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
+    let _scratch = scratch::Scratch(dir.clone());
     let (n, c, t) = (8, 8, 64);
     let mut rng = Rng::new(0);
     let set = EpochSet {

@@ -1,6 +1,8 @@
 //! Reading over folds: every fold's model reads its own test subjects, and
 //! the pooled items are the concatenation of what each fold alone yields.
 
+mod scratch;
+
 use std::collections::BTreeSet;
 
 use eeglens_autodiff::{Rng, Tensor};
@@ -18,7 +20,7 @@ const C: usize = 2;
 const T: usize = 32;
 
 /// 9 subjects (alternating classes), 4 windows each, 2 channels x 32 samples at 32 Hz.
-fn open_store(tag: &str) -> (std::path::PathBuf, EpochStore) {
+fn open_store(tag: &str) -> (scratch::Scratch, EpochStore) {
     let mut rng = Rng::new(7);
     let n = N_SUBJECTS * WINDOWS;
     let set = EpochSet {
@@ -43,12 +45,12 @@ fn open_store(tag: &str) -> (std::path::PathBuf, EpochStore) {
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("x.safetensors");
     set.write(&path).expect("write");
-    (dir, EpochStore::open(&path).expect("open"))
+    (scratch::Scratch(dir), EpochStore::open(&path).expect("open"))
 }
 
 /// The store split as fold `f` of 3: subjects `s` with `s % 3 == f` test,
 /// the next fold's validate, the rest train.
-fn fold_store(tag: &str, f: usize) -> (std::path::PathBuf, EpochStore) {
+fn fold_store(tag: &str, f: usize) -> (scratch::Scratch, EpochStore) {
     let (dir, mut store) = open_store(&format!("{tag}-{f}"));
     store.assign_splits(|name| {
         let s: usize = name.trim_start_matches("sub-").parse().expect("a number");

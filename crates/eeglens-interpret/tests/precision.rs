@@ -4,6 +4,8 @@
 //! every kernel set this CPU runs. The sets without AVX512_BF16 (portable,
 //! AVX-512 without it) fall back to fp32, bit for bit, and the report says so.
 
+mod scratch;
+
 use eeglens_autodiff::kernels::{with_kernel_set, KernelSet};
 use eeglens_autodiff::{Rng, Tensor};
 use eeglens_data::store::{EpochMeta, EpochSet, EpochStore, Split};
@@ -34,7 +36,7 @@ fn offset(i: usize) -> f32 {
 /// 12 subjects of alternating classes, 3 test windows each, 2 channels x 16 samples at 16 Hz.
 /// Channel A is the window's offset plus an oscillation of period 4 that sums to zero over a
 /// period (so a width-4 moving average of it is the offset exactly); channel B is noise.
-fn store(tag: &str) -> (std::path::PathBuf, EpochStore) {
+fn store(tag: &str) -> (scratch::Scratch, EpochStore) {
     let mut rng = Rng::new(11);
     let n = SUBJECTS * WINDOWS;
     let mut x = Vec::with_capacity(n * C * T);
@@ -66,7 +68,7 @@ fn store(tag: &str) -> (std::path::PathBuf, EpochStore) {
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("x.safetensors");
     set.write(&path).expect("write");
-    (dir, EpochStore::open(&path).expect("open"))
+    (scratch::Scratch(dir), EpochStore::open(&path).expect("open"))
 }
 
 /// A convolution (a width-4 moving average of each channel and its negative), a ReLU and a

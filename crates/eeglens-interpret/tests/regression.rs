@@ -2,6 +2,8 @@
 //! optimal samples are the windows of the extreme predictions, activation maximisation moves
 //! the prediction both ways, the verdict is the subjects' r, and what does not fit is refused.
 
+mod scratch;
+
 use eeglens_autodiff::{Rng, Tensor};
 use eeglens_data::store::{EpochMeta, EpochSet, EpochStore, NumericTarget, Split};
 use eeglens_dsp::Band;
@@ -16,7 +18,7 @@ const T: usize = 64;
 
 /// 12 subjects of 3 windows (2 channels x 64 samples at 32 Hz), all test; subject `s` is
 /// `5 + s` years old, and channel A carries a 6 Hz rhythm whose amplitude grows with age.
-fn open_store(tag: &str) -> (std::path::PathBuf, EpochStore) {
+fn open_store(tag: &str) -> (scratch::Scratch, EpochStore) {
     let mut rng = Rng::new(3);
     let n = N_SUBJECTS * WINDOWS;
     let age = |i: usize| 5.0 + (i / WINDOWS) as f32;
@@ -59,7 +61,7 @@ fn open_store(tag: &str) -> (std::path::PathBuf, EpochStore) {
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("x.safetensors");
     set.write(&path).expect("write");
-    (dir, EpochStore::open(&path).expect("open"))
+    (scratch::Scratch(dir), EpochStore::open(&path).expect("open"))
 }
 
 /// A linear model with `outputs` outputs whose first output is `w . x`: a known prediction.

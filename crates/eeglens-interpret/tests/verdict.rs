@@ -1,6 +1,8 @@
 //! Reading validation with test: the methods read both, the verdict (whether
 //! the model learned, the floor of every p-value) stays on test.
 
+mod scratch;
+
 use eeglens_autodiff::{Rng, Tensor};
 use eeglens_data::store::{EpochMeta, EpochSet, EpochStore, Split};
 use eeglens_dsp::Band;
@@ -10,7 +12,7 @@ use eeglens_nn::{Layer, Sequential};
 
 /// 40 test windows whose labels have nothing to do with the model's score and
 /// 40 validation windows the model separates perfectly; one subject per 4 windows.
-fn store(tag: &str) -> (std::path::PathBuf, EpochStore) {
+fn store(tag: &str) -> (scratch::Scratch, EpochStore) {
     let mut rng = Rng::new(5);
     let n = 80;
     let x: Vec<f32> = (0..n * 8).map(|_| rng.normal() as f32).collect();
@@ -40,7 +42,7 @@ fn store(tag: &str) -> (std::path::PathBuf, EpochStore) {
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("x.safetensors");
     set.write(&path).expect("write");
-    (dir, EpochStore::open(&path).expect("open"))
+    (scratch::Scratch(dir), EpochStore::open(&path).expect("open"))
 }
 
 #[test]

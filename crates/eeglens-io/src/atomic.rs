@@ -209,11 +209,11 @@ mod tests {
     use super::*;
     use std::io::Seek;
 
-    fn dir(name: &str) -> PathBuf {
+    fn dir(name: &str) -> crate::scratch::Scratch {
         let d = std::env::temp_dir().join(format!("eeglens-io-atomic-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).expect("temp dir");
-        d
+        crate::scratch::Scratch(d)
     }
 
     fn entries(d: &Path) -> Vec<String> {

@@ -11,10 +11,33 @@ use eeglens_io::{
     Segment, Subject,
 };
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eeglens-io-bytes-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+/// A file `name` in the temporary directory, removed when dropped (unless
+/// `EEGLENS_KEEP_TEST_FILES` is set); reads as its path.
+struct TmpFile(PathBuf);
+
+impl std::ops::Deref for TmpFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TmpFile {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TmpFile {
+    fn drop(&mut self) {
+        if std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_none() {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+fn tmp(name: &str) -> TmpFile {
+    TmpFile(std::env::temp_dir().join(format!("eeglens-io-bytes-{}-{name}", std::process::id())))
 }
 
 /// 64-bit FNV-1a: enough to tell two files apart, and no dependency.

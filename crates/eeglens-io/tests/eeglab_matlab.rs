@@ -206,9 +206,8 @@ fn check_hbn_recording(rec: &eeglens_io::Recording, n_ch: usize, pnts: usize) {
     assert_eq!(ev, [("resting_start", 0.0), ("instructed_toCloseEyes", 1.0), ("break cnt", 1.6)]);
 }
 
-fn write_tmp(tag: &str, bytes: &[u8]) -> std::path::PathBuf {
-    let dir = common::tmp_dir(tag);
-    let p = dir.join("sub-1_task-RestingState_eeg.set");
+fn write_tmp(tag: &str, bytes: &[u8]) -> common::Scratch {
+    let p = common::tmp_dir(tag).file("sub-1_task-RestingState_eeg.set");
     std::fs::write(&p, bytes).expect("write");
     p
 }

@@ -143,12 +143,14 @@ fn bv_header(data: &str, markers: &str) -> String {
     )
 }
 
-/// A header folder `<tmp>/<tag>/in` and a folder beside it, `<tmp>/<tag>/out`, both fresh.
+/// A header folder `<tmp>/<tag>/in` and a folder beside it, `<tmp>/<tag>/out`, both fresh
+/// (`<tmp>/<tag>` is removed when the first drops).
 #[cfg(unix)]
-fn inside_and_outside(tag: &str) -> (PathBuf, PathBuf) {
+fn inside_and_outside(tag: &str) -> (common::Scratch, PathBuf) {
     let base = tmp_dir(tag);
     std::fs::remove_dir_all(&base).ok();
-    let (inside, outside) = (base.join("in"), base.join("out"));
+    let outside = base.join("out");
+    let inside = base.file("in");
     std::fs::create_dir_all(&inside).expect("dir");
     std::fs::create_dir_all(&outside).expect("dir");
     (inside, outside)

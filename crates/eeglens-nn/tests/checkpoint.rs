@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use eeglens_autodiff::{Rng, Tensor};
 use eeglens_nn::tensor_file::{parse_tensor_file, tensor_file_bytes};
@@ -14,10 +15,41 @@ use proptest::prelude::*;
 
 const SPEC: ModelSpec = ModelSpec { n_channels: 8, n_samples: 128, n_classes: 2 };
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eeglens-nn-ckpt-{}", std::process::id()));
+/// A file `name` in a temporary directory of its own, removed with it when
+/// dropped (unless `EEGLENS_KEEP_TEST_FILES` is set); reads as the file's path.
+struct TmpFile {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl std::ops::Deref for TmpFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for TmpFile {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TmpFile {
+    fn drop(&mut self) {
+        if std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn tmp(name: &str) -> TmpFile {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("eeglens-nn-ckpt-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+    let path = dir.join(name);
+    TmpFile { dir, path }
 }
 
 fn meta(model: &str) -> CheckpointMeta {
@@ -91,7 +123,7 @@ fn short_names_load_too() {
 fn saved_rvgg(
     name: &str,
     edit: impl FnOnce(&mut Vec<(String, Tensor)>, &mut Vec<(String, IntTensor)>),
-) -> PathBuf {
+) -> TmpFile {
     let m = model("rvgg", 1);
     let mut f32s: Vec<(String, Tensor)> = m.named_params().into_iter().map(|(n, t)| (n, t.clone())).collect();
     let mut ints = Vec::new();

@@ -55,6 +55,7 @@ fn run_steps(model: &mut eeglens_nn::Sequential, opt: &mut Optimizer, steps: std
 fn every_optimizer_resumes_exactly_from_a_checkpoint() {
     let dir = std::env::temp_dir().join(format!("eeglens-nn-optim-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
+    let _scratch = Scratch(dir.clone());
     let spec = ModelSpec { n_channels: 4, n_samples: 128, n_classes: 3 };
     let configs = [
         OptimizerConfig::sgd(0.1, 0.9, true).weight_decay(1e-3),
@@ -86,7 +87,6 @@ fn every_optimizer_resumes_exactly_from_a_checkpoint() {
         run_steps(&mut b, &mut opt_b, 2..4);
         assert_eq!(a, b, "optimizer {k}: resumed run diverged");
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Adam without clipping sums the gradient norm in its own pass over each
@@ -129,6 +129,18 @@ fn adam_sums_the_norm_in_its_own_pass_bit_for_bit() {
                 assert_eq!(bits(a), bits(b), "{threads} threads: the parameters differ");
             }
             assert_ne!(fused[0], init[0], "the step moved nothing");
+        }
+    }
+}
+
+/// A temporary directory removed when dropped, passed or failed (unless
+/// `EEGLENS_KEEP_TEST_FILES` is set).
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
         }
     }
 }

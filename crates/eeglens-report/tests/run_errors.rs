@@ -1,16 +1,18 @@
 //! Bad input to `load_run`: every error names the run or file and what to do.
 
+mod scratch;
+
 use eeglens_report::{load_run, ReportError};
 
 #[test]
 fn a_directory_that_is_not_a_run_is_named() {
     let d = std::env::temp_dir().join(format!("eeglens-report-notarun-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
+    let _scratch = scratch::Scratch(d.clone());
     let e = load_run(&d, None).unwrap_err();
     assert!(matches!(e, ReportError::Run { .. }), "{e:?}");
     let msg = e.to_string();
     assert!(msg.contains(&d.display().to_string()) && msg.contains("config.json"), "{msg}");
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
@@ -28,6 +30,7 @@ fn no_interpretation_names_the_command_and_the_places_searched() {
 #[test]
 fn a_malformed_agreement_names_its_file_in_one_line() {
     let parent = std::env::temp_dir().join(format!("eeglens-report-badagreement-{}", std::process::id()));
+    let _scratch = scratch::Scratch(parent.clone());
     std::fs::create_dir_all(parent.join("seed-1")).unwrap();
     std::fs::write(parent.join("seed-1/config.json"), "{}").unwrap();
     let path = parent.join(eeglens_report::AGREEMENT_FILE);
@@ -41,17 +44,16 @@ fn a_malformed_agreement_names_its_file_in_one_line() {
         .unwrap();
     let msg = load_run(&parent, None).unwrap_err().to_string();
     assert!(msg.contains("agreement.json") && msg.contains("expected `eeglens-agreement/1`"), "{msg}");
-    std::fs::remove_dir_all(&parent).unwrap();
 }
 
 #[test]
 fn a_parent_without_seed_runs_is_not_a_run() {
     let parent = std::env::temp_dir().join(format!("eeglens-report-noseeds-{}", std::process::id()));
+    let _scratch = scratch::Scratch(parent.clone());
     std::fs::create_dir_all(parent.join("seed-x")).unwrap();
     std::fs::write(parent.join(eeglens_report::AGREEMENT_FILE), "{}").unwrap();
     let e = load_run(&parent, None).unwrap_err();
     assert!(matches!(e, ReportError::Run { .. }), "seed-x is no seed run: {e:?}");
-    std::fs::remove_dir_all(&parent).unwrap();
 }
 
 /// The error and every `source()` below it, joined with ": " as a program printing the whole

@@ -1,6 +1,8 @@
 //! The data's own class spectra from a real epoch store: a toy store whose
 //! class M carries a 16 Hz sine on the first half of the 24 channels.
 
+mod scratch;
+
 use eeglens_data::store::{EpochStore, Split};
 use eeglens_data::toy::{name_channels, toy_set, ToyConfig};
 use eeglens_io::montage::HBN24;
@@ -26,6 +28,7 @@ fn store(dir: &std::path::Path, effect: f32) -> EpochStore {
 fn the_planted_band_parts_the_classes_where_it_was_planted_and_nowhere_else() {
     let dir = std::env::temp_dir().join(format!("eeglens-report-spectra-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch");
+    let _scratch = scratch::Scratch(dir.clone());
     let s = DataSpectra::of_store(&store(&dir, 2.0), Split::Test).expect("spectra");
     assert_eq!(s.split, "test");
     let at16 = s.freqs.iter().position(|f| (f - 16.0).abs() < 1e-9).expect("a 16 Hz bin");
@@ -49,5 +52,4 @@ fn the_planted_band_parts_the_classes_where_it_was_planted_and_nowhere_else() {
     set.write(&path).expect("write");
     let e = DataSpectra::of_store(&EpochStore::open(&path).expect("open"), Split::Test).unwrap_err();
     assert!(e.contains("no-test.safetensors") && e.contains("no test window") && !e.contains('\n'), "{e}");
-    std::fs::remove_dir_all(&dir).expect("remove the scratch");
 }

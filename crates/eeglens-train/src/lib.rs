@@ -65,6 +65,15 @@
 //! let dir = std::env::temp_dir().join(format!("eeglens-train-doc-{}", std::process::id()));
 //! let _ = std::fs::remove_dir_all(&dir);
 //! std::fs::create_dir_all(&dir)?;
+//! # struct Rm(std::path::PathBuf);
+//! # impl Drop for Rm {
+//! #     fn drop(&mut self) {
+//! #         if std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_none() {
+//! #             let _ = std::fs::remove_dir_all(&self.0);
+//! #         }
+//! #     }
+//! # }
+//! # let _rm = Rm(dir.clone());
 //! let data = dir.join("epochs.safetensors");
 //! toy_set(&ToyConfig { subjects: [4, 2, 2], windows: 4, ..ToyConfig::default() }).write(&data)?;
 //! let store = EpochStore::open(&data)?;
@@ -98,6 +107,8 @@ pub mod metrics;
 pub mod provenance;
 pub mod regression;
 pub mod run_dir;
+#[cfg(test)]
+mod scratch;
 pub mod select;
 pub mod train;
 

@@ -206,11 +206,11 @@ fn alive(pid: u32) -> bool {
 mod tests {
     use super::*;
 
-    fn dir(name: &str) -> PathBuf {
+    fn dir(name: &str) -> crate::scratch::Scratch {
         let d = std::env::temp_dir().join(format!("eeglens-train-lock-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).expect("dir");
-        d
+        crate::scratch::Scratch(d)
     }
 
     #[test]

@@ -135,6 +135,7 @@ mod tests {
     fn steps_append_and_read_back_and_a_bad_line_is_named() {
         let dir = std::env::temp_dir().join(format!("eeglens-train-provenance-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        let _scratch = crate::scratch::Scratch(dir.clone());
         let step = |s: &str| Step {
             step: s.into(),
             eeglens: "0.1.0".into(),

@@ -462,6 +462,7 @@ mod tests {
     fn sha256_of_a_known_string() {
         let d = std::env::temp_dir().join(format!("eeglens-train-sha-{}", std::process::id()));
         std::fs::create_dir_all(&d).expect("dir");
+        let _scratch = crate::scratch::Scratch(d.clone());
         let p = d.join("abc.txt");
         std::fs::write(&p, b"abc").expect("write");
         let (hex, n) = file_sha256(&p).expect("hash");

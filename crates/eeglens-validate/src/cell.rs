@@ -828,6 +828,7 @@ mod tests {
     fn a_cell_of_another_build_is_refused_not_reused() {
         let dir = std::env::temp_dir().join(format!("eeglens-validate-build-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        let _scratch = crate::scratch::Scratch(dir.clone());
         std::fs::create_dir_all(&dir).unwrap();
         let json = dir.join("cell.json");
         let opts = CellOptions::default();
@@ -851,6 +852,5 @@ mod tests {
         let forced = CellOptions { force: true, ..CellOptions::default() };
         assert!(matches!(done_or_fresh(&c, &dir, &json, &g.hash(), &forced), Ok(None)));
         assert!(!json.exists() && dir.is_dir());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -74,6 +74,8 @@ pub mod grid;
 pub mod html;
 pub mod merge;
 pub mod score;
+#[cfg(test)]
+mod scratch;
 pub mod summary;
 
 pub use cell::{run_cell, CellEvent, CellFile, CellOptions, CellResult, CellRun};

@@ -398,6 +398,7 @@ mod tests {
     fn out_dir_is_claimed_once_per_grid() {
         let dir = std::env::temp_dir().join(format!("eeglens-validate-claim-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        let _scratch = crate::scratch::Scratch(dir.clone());
         let g = tiny();
         claim_out(&dir, &g, false).unwrap();
         claim_out(&dir, &g, false).unwrap();
@@ -415,6 +416,5 @@ mod tests {
         let e = claim_out(&user, &g, true).unwrap_err().to_string();
         assert!(e.contains("not an `eeglens validate` output"), "{e}");
         assert!(user.join("notes.txt").exists());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

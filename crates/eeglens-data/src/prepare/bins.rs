@@ -182,8 +182,11 @@ mod tests {
     use super::*;
 
     fn table(text: &str) -> Table {
-        let dir = std::env::temp_dir().join(format!("eeglens-data-bins-{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("eeglens-data-bins-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        let _scratch = crate::scratch::Scratch(dir.clone());
         let p = dir.join(format!("participants-{}.tsv", text.len()));
         std::fs::write(&p, text).unwrap();
         let t = Table::read(&p).unwrap();

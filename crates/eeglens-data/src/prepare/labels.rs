@@ -250,6 +250,7 @@ mod tests {
     fn row_lines_count_blank_lines() {
         let d = std::env::temp_dir().join(format!("eeglens-labels-{}", std::process::id()));
         std::fs::create_dir_all(&d).expect("dir");
+        let _scratch = crate::scratch::Scratch(d.clone());
         let p = d.join("participants.tsv");
         std::fs::write(&p, "participant_id\tsex\nsub-1\tM\n\nsub-2\tm\n").expect("write");
         let e = check_column(&Table::read(&p).expect("read"), "sex").unwrap_err();

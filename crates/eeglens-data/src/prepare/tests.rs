@@ -5,11 +5,11 @@ use crate::store::EpochStore;
 use crate::synth::{write_bids, Eyes, SynthConfig, SynthFormat};
 use eeglens_io::{montage, Annotation};
 
-fn tmp(name: &str) -> PathBuf {
+fn tmp(name: &str) -> crate::scratch::Scratch {
     let d = std::env::temp_dir().join(format!("eeglens-prepare-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("temp dir");
-    d
+    crate::scratch::Scratch(d)
 }
 
 fn synth(dir: &Path, n: usize, size: f64, seed: u64) -> SynthConfig {

@@ -156,6 +156,7 @@ fn writes_a_bids_dataset_the_io_layer_reads_back() {
     c.blocks = vec![(Eyes::Open, 4.0), (Eyes::Closed, 6.0)];
     let root = std::env::temp_dir().join(format!("eeglens-synth-bids-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
+    let _scratch = crate::scratch::Scratch(root.clone());
     let count = std::sync::atomic::AtomicUsize::new(0);
     let summary = write_bids(&c, &root, SynthFormat::Edf, &|| {
         count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

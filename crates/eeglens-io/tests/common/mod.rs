@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `fixtures/<sub>/<name>` at the workspace root. Panics, naming the folder, when the
 /// workspace's `fixtures/<sub>` is missing (the tests that read it run from the repository).
@@ -16,9 +16,47 @@ pub fn fixture(sub: &str, name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// A fresh per-process temporary directory.
-pub fn tmp_dir(tag: &str) -> PathBuf {
+/// A fresh per-process temporary directory, removed when the guard drops.
+pub fn tmp_dir(tag: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("eeglens-io-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    Scratch { root: dir.clone(), path: dir }
+}
+
+/// A path inside a temporary directory; the directory is removed when dropped,
+/// passed or failed (unless `EEGLENS_KEEP_TEST_FILES` is set). Reads as the path.
+pub struct Scratch {
+    root: PathBuf,
+    path: PathBuf,
+}
+
+impl Scratch {
+    /// `name` inside this directory, which the returned guard now removes.
+    pub fn file(mut self, name: &str) -> Scratch {
+        let root = std::mem::take(&mut self.root);
+        let path = self.path.join(name);
+        Scratch { root, path }
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.root.as_os_str().is_empty() || std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_some() {
+            return;
+        }
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
 }

@@ -108,11 +108,11 @@ mod tests {
         EpochStore::open(&p).expect("open")
     }
 
-    fn scratch(name: &str) -> std::path::PathBuf {
+    fn scratch(name: &str) -> crate::scratch::Scratch {
         let d = std::env::temp_dir().join(format!("eeglens-mix-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).expect("dir");
-        d
+        crate::scratch::Scratch(d)
     }
 
     #[test]

@@ -18,7 +18,8 @@ pub fn tmpdir(name: &str) -> Scratch {
     Scratch(d)
 }
 
-/// A temporary directory removed when dropped; reads as the `Path` it holds.
+/// A temporary directory removed when dropped (unless `EEGLENS_KEEP_TEST_FILES`
+/// is set); reads as the `Path` it holds.
 pub struct Scratch(PathBuf);
 
 impl std::ops::Deref for Scratch {
@@ -36,6 +37,9 @@ impl AsRef<Path> for Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
+        if std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_some() {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
