@@ -34,7 +34,6 @@ fn synth_then_prepare_with_defaults() {
     assert_eq!(p["step"], "prepare");
     assert!(p["command"].as_str().is_some_and(|c| c.contains("prepare") && c.contains("--label sex")), "{p}");
     assert_eq!(p["eeglens"], env!("CARGO_PKG_VERSION"));
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -99,7 +98,6 @@ fn user_errors_are_one_line_with_exit_code_1() {
         assert_eq!(err.trim_end().lines().count(), 1, "{a:?}: more than one line: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -113,7 +111,6 @@ fn demo_never_deletes_a_folder_it_did_not_write() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("is not a synthetic dataset from `eeglens demo`"), "{err}");
     assert!(mine.join("participants.tsv").is_file(), "the user's file was deleted");
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 /// A recording that yields no window is skipped with the reason, never counted as used; when all
@@ -163,7 +160,6 @@ fn prepare_names_every_skipped_recording_and_missing_participant() {
     assert!(stdout.contains("(6 recordings used, 0 skipped, of 6)"), "{stdout}");
     assert_eq!(stdout.lines().filter(|l| l.starts_with("used     sub-")).count(), 6, "{stdout}");
     assert!(stdout.contains("missing  sub-077"), "{stdout}");
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 /// A label typo, a participant listed twice with different labels, a numeric column, a class of
@@ -238,7 +234,6 @@ fn prepare_refuses_labels_that_would_make_wrong_classes() {
         format!("{}\tX\t{}", c[0], c[2])
     });
     refused("sex", &["class `X`", "too few to appear in every split"]);
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 /// A recording without eyes-closed markers, used whole beside eyes-closed data of the others: a
@@ -269,7 +264,6 @@ fn prepare_warns_about_recordings_without_eyes_markers() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("skipped  sub-002: no event marks eyes closed or open"), "{stdout}");
     assert!(stdout.contains("(7 recordings used, 1 skipped, of 8)"), "{stdout}");
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 /// A reader's warning about a recording (here a channel label used twice) reached `inspect` but
@@ -312,7 +306,6 @@ fn prepare_reports_reader_warnings_with_the_recording() {
     assert_eq!(of("sub-001")["warnings"], serde_json::json!([]));
     let st = eeglens_data::store::EpochStore::open(&store).expect("open");
     assert_eq!(st.meta().settings["outcome"]["recordings"], v["recordings"]);
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 /// An operating-system error reaches the user in one line with each piece once: the library's
@@ -331,7 +324,6 @@ fn an_os_error_is_one_line_with_the_os_message_once() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert_eq!(err.matches(&os).count(), 1, "{err}");
     assert_eq!(err.matches("plain-file/e.safetensors").count(), 1, "{err}");
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 /// `--eyes-closed-window FROM-TO`: seconds after each eyes-closed event, recorded in the store's
@@ -377,7 +369,6 @@ fn prepare_eyes_closed_window_keeps_seconds_after_each_cue() {
     let out = eeglens(&[&args[..], &["--force", "--all-periods"]].concat());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 /// `--preset paper` on HBN-shaped recordings (EGI labels with the mastoids E57 and E100, a
@@ -444,5 +435,4 @@ fn prepare_preset_paper_records_every_step() {
     let out = eeglens(&[&args[..], &["--force", "--rate", "250"]].concat());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("cannot be used with"), "{err}");
-    let _ = std::fs::remove_dir_all(&d);
 }

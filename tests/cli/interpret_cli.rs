@@ -50,7 +50,6 @@ fn the_deconvnet_reads_rvgg_bn_from_the_shared_seed_and_other_models_as_the_pape
             "{model}: --deconv-seed {other} overrides it"
         );
     }
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 fn interpret(run: &Path, extra: &[&str]) -> Output {
@@ -158,7 +157,6 @@ fn interpret_json_has_the_contracted_shape_and_files_are_written() {
     assert_eq!(file.f32("actmax.gains").expect("gains").shape(), [2, 2, 8, 4]);
     assert_eq!(file.f32("unit.actmax.gains").expect("unit gains").shape(), [1, 2, 8, 4]);
     assert_eq!(file.f32("deconv.maps").expect("maps").shape(), [6, 8, 32]);
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -187,7 +185,6 @@ fn a_model_at_chance_is_not_read_and_says_so() {
     .expect("JSON");
     assert_eq!(v["model"]["learned"], serde_json::json!(false));
     assert!(v["methods"].as_object().expect("methods object").is_empty(), "{}", v["methods"]);
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -216,7 +213,6 @@ fn bad_input_is_one_clear_line() {
     assert_one_line_error(&o, &["no-such-run", "config.json"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 /// `--precision bf16` scores the windows in bf16 where the CPU has AVX512_BF16 (fp32
@@ -265,5 +261,4 @@ fn precision_bf16_is_recorded_and_keeps_the_fp32_verdict() {
     let said: Vec<&str> = err.lines().filter(|l| l.contains("--precision bf16")).collect();
     assert_eq!(said.len(), 1, "{err}");
     assert!(said[0].ends_with("runs in fp32: EEGLENS_NO_AVX512 is set") || !config.cpu_has_avx512, "{err}");
-    let _ = std::fs::remove_dir_all(&d);
 }

@@ -99,7 +99,6 @@ fn prepare_replaces_a_store_only_with_force_and_never_a_file_of_the_dataset() {
     assert_one_line_error(&o, &["holds `notes.txt`, which `eeglens demo` did not write"]);
     assert_eq!(std::fs::read_dir(&mine).expect("dir").count(), 2);
     assert_eq!(read(&mine.join("epochs.safetensors")), b"mine");
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -130,7 +129,6 @@ fn forward_never_writes_over_its_input() {
     assert_one_line_error(&forward(&out, false), &["y.safetensors: exists", "--force"]);
     ok(&forward(&out, true));
     assert_eq!(temporaries(&d), Vec::<String>::new());
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -227,5 +225,4 @@ fn train_interpret_report_and_baseline_keep_what_exists_and_what_they_read() {
         &eeglens(&["baseline", "--data", s(&data), "--out", s(&b)]),
         &["exists", "--force"],
     );
-    let _ = std::fs::remove_dir_all(&d);
 }

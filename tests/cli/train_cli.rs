@@ -390,7 +390,6 @@ fn seeds_train_into_a_parent_that_eval_and_interpret_read_together() {
     assert!(err.contains("--modle"), "{err}");
     let o = eeglens(&["train", "--help"]);
     assert!(o.status.success() && text(&o.stdout).contains("--model"), "{}", text(&o.stderr));
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -416,7 +415,6 @@ fn a_store_truncated_under_a_running_training_is_explained_not_a_bus_error() {
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("truncated or rewritten in place") && err.contains("SIGBUS"), "{err}");
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -497,7 +495,6 @@ fn one_process_trains_a_run_at_a_time_and_sigterm_stops_it_like_ctrl_c() {
         &["cannot resume with --epochs 1", &format!("done {target} epochs"), "at least"],
     );
     assert_eq!(std::fs::read(out.join("config.json")).expect("config"), config);
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -523,7 +520,6 @@ fn far_more_threads_than_cores_are_capped_with_a_message() {
     let cap = eeglens_train::config::max_threads();
     let err = text(&o.stderr);
     assert!(err.contains(&format!("--threads 100000 is more than 4 per core; using {cap}")), "{err}");
-    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]

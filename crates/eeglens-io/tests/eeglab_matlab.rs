@@ -394,5 +394,4 @@ fn written_eeglab_datasets_read_back() {
     let e1 = eeglens_io::montage::Montage::EgiHydroCel129.position("E1").expect("E1");
     let x = labels.field(0, "X").and_then(MatValue::as_f64).expect("X");
     assert!((x - e1.xyz[1]).abs() < 1e-12, "{x} vs {}", e1.xyz[1]);
-    std::fs::remove_dir_all(&dir).ok();
 }
