@@ -8,7 +8,7 @@ use std::path::Path;
 
 use eeglens_train::toy::{toy_set, ToyConfig};
 
-use crate::util::{assert_one_line_error, assert_usage_error, eeglens, ok, s, Scratch};
+use crate::util::{assert_one_line_error, assert_usage_error, eeglens, ok, s, tmpdir};
 
 /// 12 subjects, 6 of each class (store split: 8 train, 2 val, 2 test; a fold of 3 tests 4).
 fn store(dir: &Path) -> std::path::PathBuf {
@@ -51,7 +51,7 @@ fn train(data: &Path, out: &Path, more: &[&str]) -> std::process::Output {
 
 #[test]
 fn three_folds_partition_the_subjects_and_eval_reports_their_mean() {
-    let d = Scratch::new("folds");
+    let d = tmpdir("folds");
     let data = store(&d.0);
     let parent = d.0.join("cv");
     let out = ok(&train(&data, &parent, &["--folds", "3"]));
@@ -209,7 +209,7 @@ fn three_folds_partition_the_subjects_and_eval_reports_their_mean() {
 
 #[test]
 fn an_interrupted_fold_resumes_only_when_asked() {
-    let d = Scratch::new("folds-resume");
+    let d = tmpdir("folds-resume");
     let data = store(&d.0);
     let parent = d.0.join("cv");
     ok(&train(&data, &parent, &["--folds", "2", "--fold", "0"]));
@@ -228,7 +228,7 @@ fn an_interrupted_fold_resumes_only_when_asked() {
 
 #[test]
 fn bad_fold_values_are_one_line_errors() {
-    let d = Scratch::new("folds-bad");
+    let d = tmpdir("folds-bad");
     let data = store(&d.0);
     let out = d.0.join("cv");
     assert_one_line_error(&train(&data, &out, &["--folds", "3", "--fold", "3"]), &["--fold 3", "0 to 2"]);
@@ -245,7 +245,7 @@ fn bad_fold_values_are_one_line_errors() {
 
 #[test]
 fn model_selection_runs_within_each_fold() {
-    let d = Scratch::new("folds-auto");
+    let d = tmpdir("folds-auto");
     // ShallowConvNet needs windows of at least 99 samples.
     let data = d.0.join("toy.safetensors");
     toy_set(&ToyConfig { subjects: [8, 2, 2], windows: 2, n_samples: 128, ..ToyConfig::default() })

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use eeglens_train::toy::{toy_set, ToyConfig};
 
-use crate::util::{assert_one_line_error, eeglens, ok, s, Scratch};
+use crate::util::{assert_one_line_error, eeglens, ok, s, tmpdir};
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("JSON")
@@ -23,7 +23,7 @@ const SMALL: [&str; 9] =
 
 #[test]
 fn interpret_over_folds_reads_every_subject_once_out_of_fold() {
-    let d = Scratch::new("ifolds");
+    let d = tmpdir("ifolds");
     // 12 subjects, 6 of each class: 3 folds test 4 subjects each.
     let data = d.0.join("toy.safetensors");
     toy_set(&ToyConfig { subjects: [8, 2, 2], windows: 4, effect: 3.0, ..ToyConfig::default() })

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use eeglens_data::store::{EpochStore, Split};
 
-use crate::util::{documented_schemas, eeglens, json_document, s, Scratch};
+use crate::util::{documented_schemas, eeglens, json_document, s, tmpdir};
 
 fn json(args: &[&str]) -> serde_json::Value {
     json_document(&eeglens(args))
@@ -17,7 +17,7 @@ fn json(args: &[&str]) -> serde_json::Value {
 /// prepare, the shards and their merge, baseline, train, eval, interpret, report.
 #[test]
 fn every_step_prints_one_documented_json_document() {
-    let d = Scratch::new("json-steps");
+    let d = tmpdir("json-steps");
     let root = d.0.join("bids");
     let mut seen = BTreeSet::new();
     let mut check = |doc: serde_json::Value| {
@@ -112,7 +112,7 @@ fn every_step_prints_one_documented_json_document() {
 /// lines go to stderr.
 #[test]
 fn seeds_and_folds_print_one_document_of_their_runs() {
-    let d = Scratch::new("json-runs");
+    let d = tmpdir("json-runs");
     let cfg = eeglens_train::toy::ToyConfig { subjects: [8, 2, 2], windows: 2, ..Default::default() };
     let store = d.0.join("toy.safetensors");
     eeglens_train::toy::toy_set(&cfg).write(&store).expect("write");
@@ -151,7 +151,7 @@ fn seeds_and_folds_print_one_document_of_their_runs() {
 /// recording's eyes-closed periods, on the recording's own time axis.
 #[test]
 fn every_window_is_its_recording_at_its_onset() {
-    let d = Scratch::new("json-trace");
+    let d = tmpdir("json-trace");
     let root = d.0.join("bids");
     crate::util::ok(&eeglens(&["synth", "--out", s(&root), "--subjects", "8", "--minutes", "1", "--quiet"]));
     let store_path = d.0.join("raw.safetensors");
@@ -233,7 +233,7 @@ fn every_window_is_its_recording_at_its_onset() {
 /// store and `eval` agree.
 #[test]
 fn subject_ids_are_spelt_alike_from_the_dataset_to_the_evaluation() {
-    let d = Scratch::new("json-subjects");
+    let d = tmpdir("json-subjects");
     let root = d.0.join("bids");
     crate::util::ok(&eeglens(&[
         "synth",
@@ -300,7 +300,7 @@ fn subject_ids_are_spelt_alike_from_the_dataset_to_the_evaluation() {
 /// A small null data set keeps it quick (a network at chance is not read).
 #[test]
 fn the_demo_prints_one_document_of_its_outputs() {
-    let d = Scratch::new("json-demo");
+    let d = tmpdir("json-demo");
     let out = d.0.join("demo");
     let o = eeglens(&[
         "demo",

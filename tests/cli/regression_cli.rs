@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use eeglens_data::store::NumericTarget;
 use eeglens_train::toy::{toy_set, ToyConfig};
 
-use crate::util::{assert_one_line_error, eeglens, ok, s, Scratch};
+use crate::util::{assert_one_line_error, eeglens, ok, s, tmpdir};
 
 /// 40 subjects of one minute (20 windows each), no sex effect; with `age_effect` the alpha
 /// peak follows age. Split 0.3 test (12 subjects), 0.2 validation.
@@ -74,7 +74,7 @@ fn train_and_eval(data: &Path, run: &Path) -> serde_json::Value {
 
 #[test]
 fn an_age_regression_learns_the_alpha_peak_and_a_set_without_it_does_not() {
-    let d = Scratch::new("regression");
+    let d = tmpdir("regression");
     let data = numeric_store(&d.0, "age", "alpha-peak");
     let st = eeglens_data::store::EpochStore::open(&data).expect("store");
     let t = st.target().expect("a numeric store");
@@ -169,7 +169,7 @@ fn an_age_regression_learns_the_alpha_peak_and_a_set_without_it_does_not() {
 
 #[test]
 fn a_numeric_label_needs_a_choice_and_the_choices_exclude_each_other() {
-    let d = Scratch::new("regression-refusals");
+    let d = tmpdir("regression-refusals");
     let root = d.0.join("bids");
     ok(&eeglens(&["synth", "--out", s(&root), "--subjects", "8", "--minutes", "0.2", "--quiet"]));
     let store = d.0.join("e.safetensors");

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::report::{interpret, trained_run};
-use crate::util::Scratch;
+use crate::util::tmpdir;
 
 /// Browser names tried, in order.
 const BROWSERS: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
@@ -93,7 +93,7 @@ fn report_renders_in_headless_chromium() {
         );
         return;
     };
-    let dir = Scratch::new("browser");
+    let dir = tmpdir("browser");
     let run = trained_run(&dir.0);
     let _ = interpret(&run);
     let input = eeglens_report::load_run(&run, None).expect("the run reads");

@@ -4,11 +4,11 @@
 //! shows no reading; a parent of seed runs shows their agreement.
 
 use crate::support::report::{copy_dir, interpret, trained_run, trained_run_with, RunSpec};
-use crate::util::{eeglens, Scratch};
+use crate::util::{eeglens, tmpdir};
 
 #[test]
 fn report_of_a_run_has_every_figure_and_no_external_request() {
-    let dir = Scratch::new("cli");
+    let dir = tmpdir("cli");
     let run = trained_run(&dir.0);
     let run_s = run.to_str().expect("utf-8 path");
 
@@ -143,7 +143,7 @@ fn assert_missing(html: &str, stdout: &str, parts: &[(&str, &str)]) {
 
 #[test]
 fn a_run_at_chance_says_so_and_shows_no_reading() {
-    let dir = Scratch::new("null");
+    let dir = tmpdir("null");
     let run = trained_run_with(&dir.0, RunSpec::NULL);
     let run_s = run.to_str().expect("utf-8 path");
     let result = interpret(&run);
@@ -176,7 +176,7 @@ fn a_run_at_chance_says_so_and_shows_no_reading() {
 
 #[test]
 fn a_parent_of_seed_runs_shows_the_agreement_across_seeds() {
-    let dir = Scratch::new("seeds");
+    let dir = tmpdir("seeds");
     let run = trained_run_with(&dir.0, RunSpec::QUICK);
     let first = interpret(&run).report;
     assert!(first.model.discrimination.learned, "the quick run learns");

@@ -8,7 +8,7 @@
 use eeglens_data::store::{EpochSet, Split};
 
 use crate::support::report::{interpret, trained_run_with, RunSpec};
-use crate::util::{assert_one_line_error, eeglens, s, Scratch};
+use crate::util::{assert_one_line_error, eeglens, s, tmpdir};
 
 /// The store's first train subject and first test subject trade splits: what
 /// `prepare --split-seed 2` over the same path does.
@@ -26,7 +26,7 @@ fn resplit(set: &mut EpochSet) {
 
 #[test]
 fn a_store_prepared_again_over_the_runs_is_refused_by_eval_interpret_and_report() {
-    let dir = Scratch::new("run-data");
+    let dir = tmpdir("run-data");
     let run = trained_run_with(&dir.0, RunSpec::NULL);
     interpret(&run);
     let data = dir.0.join("epochs.safetensors");
@@ -53,7 +53,7 @@ fn a_store_prepared_again_over_the_runs_is_refused_by_eval_interpret_and_report(
 
 #[test]
 fn train_refuses_non_finite_windows_and_a_single_class() {
-    let dir = Scratch::new("run-data-train");
+    let dir = tmpdir("run-data-train");
     let toy = eeglens_train::toy::ToyConfig { subjects: [4, 2, 2], windows: 4, ..Default::default() };
     let mut set = eeglens_train::toy::toy_set(&toy);
     // One NaN in a validation window (window 17: subject sub-005, val).

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use eeglens_data::store::EpochStore;
 
-use crate::util::{assert_one_line_error, eeglens, ok, s, Scratch};
+use crate::util::{assert_one_line_error, eeglens, ok, s, tmpdir};
 
 fn prepare(root: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["prepare", s(root), "--label", "sex", "--out", s(out)];
@@ -32,7 +32,7 @@ fn comparable(settings: &serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn shards_merged_equal_the_single_store_and_bad_parts_are_refused() {
-    let d = Scratch::new("shards");
+    let d = tmpdir("shards");
     let root = d.0.join("bids");
     ok(&eeglens(&["synth", "--out", s(&root), "--subjects", "8", "--minutes", "0.2"]));
     let single = d.0.join("single.safetensors");
@@ -150,7 +150,7 @@ fn shards_merged_equal_the_single_store_and_bad_parts_are_refused() {
 /// renamed), so rerunning it prepares the shard; the part equals an uninterrupted one's.
 #[test]
 fn a_killed_shard_task_is_rerun() {
-    let d = Scratch::new("shard-killed");
+    let d = tmpdir("shard-killed");
     let root = d.0.join("bids");
     ok(&eeglens(&["synth", "--out", s(&root), "--subjects", "6", "--minutes", "0.2"]));
     let whole = d.0.join("whole.safetensors");

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -93,44 +93,7 @@ pub fn tmpdir(name: &str) -> Scratch {
 
 /// A scratch path, a directory or a file, removed when dropped (unless
 /// `EEGLENS_KEEP_TEST_FILES` is set); reads as the `Path` it holds.
-pub struct Scratch(pub PathBuf);
-
-impl Scratch {
-    /// A new, empty one (see [`tmpdir`]).
-    pub fn new(name: &str) -> Self {
-        tmpdir(name)
-    }
-}
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl AsRef<Path> for Scratch {
-    fn as_ref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl AsRef<OsStr> for Scratch {
-    fn as_ref(&self) -> &OsStr {
-        self.0.as_os_str()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if keep_test_files() {
-            return;
-        }
-        if std::fs::remove_dir_all(&self.0).is_err() {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
+pub use eeglens_io::scratch::Scratch;
 
 /// The schemas of docs/json.md, each with its documented top-level fields: a section
 /// ``## `eeglens-<name>/<v>` `` and the first column of its field table (`a.b` and `a[].b`

@@ -41,7 +41,7 @@
 pub mod error;
 pub mod prepare;
 #[cfg(test)]
-mod scratch;
+use eeglens_io::scratch;
 pub mod split;
 pub mod store;
 pub mod synth;

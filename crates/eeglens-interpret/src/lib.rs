@@ -146,7 +146,7 @@ pub mod regression;
 pub mod result;
 mod run;
 #[cfg(test)]
-mod scratch;
+use eeglens_io::scratch;
 pub mod spectral;
 pub mod walk;
 

@@ -105,8 +105,8 @@ pub mod mat5;
 pub mod mat5_write;
 pub mod montage;
 mod recording;
-#[cfg(test)]
-mod scratch;
+#[cfg(any(test, feature = "test-support"))]
+pub mod scratch;
 pub mod tsv;
 
 use std::path::Path;

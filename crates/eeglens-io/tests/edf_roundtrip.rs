@@ -1,6 +1,6 @@
 //! Write-then-read round trips for EDF, EDF+, BDF and BDF+.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use approx::assert_abs_diff_eq;
 use eeglens_io::{
@@ -9,33 +9,8 @@ use eeglens_io::{
 };
 use proptest::prelude::*;
 
-/// A file `name` in the temporary directory, removed when dropped (unless
-/// `EEGLENS_KEEP_TEST_FILES` is set); reads as its path.
-struct TmpFile(PathBuf);
-
-impl std::ops::Deref for TmpFile {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl AsRef<Path> for TmpFile {
-    fn as_ref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TmpFile {
-    fn drop(&mut self) {
-        if std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_none() {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
-
-fn tmp(name: &str) -> TmpFile {
-    TmpFile(std::env::temp_dir().join(format!("eeglens-io-tests-{}-{name}", std::process::id())))
+fn tmp(name: &str) -> common::Scratch {
+    common::tmp_file(&format!("eeglens-io-tests-{}-{name}", std::process::id()))
 }
 
 fn sample_recording(n_channels: usize, fs: &[f64], seconds: usize, seed: u64) -> Recording {

@@ -4,40 +4,17 @@
 //! header text, the physical ranges, the padding or the annotation layout. The writer's refusals
 //! are checked here too, message for message.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use eeglens_io::{
     write_edf, Annotation, Channel, ChannelType, DateTime, EdfWriteOptions, Format, IoError, Recording,
     Segment, Subject,
 };
 
-/// A file `name` in the temporary directory, removed when dropped (unless
-/// `EEGLENS_KEEP_TEST_FILES` is set); reads as its path.
-struct TmpFile(PathBuf);
-
-impl std::ops::Deref for TmpFile {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl AsRef<Path> for TmpFile {
-    fn as_ref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TmpFile {
-    fn drop(&mut self) {
-        if std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_none() {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
-
-fn tmp(name: &str) -> TmpFile {
-    TmpFile(std::env::temp_dir().join(format!("eeglens-io-bytes-{}-{name}", std::process::id())))
+fn tmp(name: &str) -> common::Scratch {
+    common::tmp_file(&format!("eeglens-io-bytes-{}-{name}", std::process::id()))
 }
 
 /// 64-bit FNV-1a: enough to tell two files apart, and no dependency.

@@ -108,7 +108,7 @@ pub mod provenance;
 pub mod regression;
 pub mod run_dir;
 #[cfg(test)]
-mod scratch;
+use eeglens_io::scratch;
 pub mod select;
 pub mod train;
 

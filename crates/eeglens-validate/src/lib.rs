@@ -75,7 +75,7 @@ pub mod html;
 pub mod merge;
 pub mod score;
 #[cfg(test)]
-mod scratch;
+use eeglens_io::scratch;
 pub mod summary;
 
 pub use cell::{run_cell, CellEvent, CellFile, CellOptions, CellResult, CellRun};

@@ -1,29 +1,4 @@
 //! Temporary directories of the integration tests, removed when the test ends.
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(unused_imports)] // each test binary uses a different subset
 
-use std::path::{Path, PathBuf};
-
-/// A temporary directory removed when dropped, passed or failed (unless
-/// `EEGLENS_KEEP_TEST_FILES` is set); reads as the `Path` it holds.
-pub struct Scratch(pub PathBuf);
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl AsRef<Path> for Scratch {
-    fn as_ref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_none() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
+pub use eeglens_io::scratch::Scratch;

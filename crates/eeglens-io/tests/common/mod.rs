@@ -23,6 +23,12 @@ pub fn tmp_dir(tag: &str) -> Scratch {
     Scratch { root: dir.clone(), path: dir }
 }
 
+/// A file `name` directly in the temporary directory, removed when the guard drops.
+pub fn tmp_file(name: &str) -> Scratch {
+    let path = std::env::temp_dir().join(name);
+    Scratch { root: path.clone(), path }
+}
+
 /// A path inside a temporary directory; the directory is removed when dropped,
 /// passed or failed (unless `EEGLENS_KEEP_TEST_FILES` is set). Reads as the path.
 pub struct Scratch {
@@ -57,6 +63,10 @@ impl Drop for Scratch {
         if self.root.as_os_str().is_empty() || std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_some() {
             return;
         }
-        let _ = std::fs::remove_dir_all(&self.root);
+        let _ = if self.root.is_dir() {
+            std::fs::remove_dir_all(&self.root)
+        } else {
+            std::fs::remove_file(&self.root)
+        };
     }
 }

@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use eeglens_autodiff::Tensor;
 use eeglens_data::store::EpochStore;
@@ -18,31 +18,7 @@ pub fn tmpdir(name: &str) -> Scratch {
     Scratch(d)
 }
 
-/// A temporary directory removed when dropped (unless `EEGLENS_KEEP_TEST_FILES`
-/// is set); reads as the `Path` it holds.
-pub struct Scratch(PathBuf);
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl AsRef<Path> for Scratch {
-    fn as_ref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_some() {
-            return;
-        }
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use eeglens_io::scratch::Scratch;
 
 /// Writes the toy set `cfg` into `dir` and opens it.
 pub fn toy_store(dir: &Path, cfg: &ToyConfig) -> EpochStore {
