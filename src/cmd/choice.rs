@@ -269,6 +269,15 @@ pub enum DeconvSeedArg {
     Shared,
 }
 
+/// `--optimal-permute`: the unit of the band test of optimal samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PermuteArg {
+    /// each window's class drawn alone
+    Windows,
+    /// each subject's windows of one class moving together
+    Subjects,
+}
+
 /// `--optimal-rank`, `--deconv-rank`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RankArg {

@@ -134,6 +134,19 @@ fn interpret_json_has_the_contracted_shape_and_files_are_written() {
     assert!(o2.status.success(), "{}", String::from_utf8_lossy(&o2.stderr));
     let v2: serde_json::Value = serde_json::from_slice(&o2.stdout).expect("one JSON document");
     assert_eq!(v2["methods"]["optimal"]["rank"], "contrast");
+    assert!(v2["methods"]["optimal"].get("by_subject").is_none(), "windows permuted by default");
+    // --optimal-permute subjects: recorded on the reading and said on the terminal.
+    let out5 = d.join("out-subjects");
+    let args5 = ["--read-anyway", "--method", "optimal", "--optimal-permute", "subjects", "--out"];
+    let o5 = interpret(&run, &[&args5[..], &[out5.to_str().unwrap()]].concat());
+    assert!(o5.status.success(), "{}", String::from_utf8_lossy(&o5.stderr));
+    let text = String::from_utf8_lossy(&o5.stdout).to_string();
+    let line = text.lines().find(|l| l.starts_with("optimal")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("subjects permuted"), "{line}");
+    let v5: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out5.join("interpret.json")).expect("written"))
+            .expect("JSON");
+    assert_eq!(v5["methods"]["optimal"]["by_subject"], true);
     // On the terminal, a reading ranked by z shows each band's z and says the top band is by z;
     // one ranked by contrast does neither.
     let text_out = d.join("out-text");

@@ -6,6 +6,8 @@ network with `eeglens interpret --method METHOD --read-anyway` (default: deconv)
 grid's settings (1000 permutations, k = 20), in readings named by their extra flags:
 
     default   no flag: the build's default for the network's model (every method)
+    subjects  optimal only: --optimal-permute subjects (the band test moves each subject's
+              windows of one class together)
     earlier   deconv only: --rule saliency --deconv-times-input --deconv-rank contrast
               (ShallowConvNet's reading before the logarithm was passed through)
 
@@ -17,7 +19,11 @@ centre; channels: at least half the planted channels within the top planted + 2)
 judged not to have learned are counted apart; on null cells every reading is scored (read
 anyway), so a claim there is a method's own false claim.
 
+`--learned-only` reads only what the grid itself read: the network a cell chose (`CELL/run/`),
+in the cells where it was judged to have learned, null cells included.
+
 Usage: python3 reread.py EEGLENS OUT GRID [GRID ...] [--method M] [--readings R,R] [--rows FILE.tsv]
+                         [--learned-only]
 Each GRID is a directory with `cells/`; readings go to OUT/CELL/MODEL/READING/.
 """
 import glob
@@ -35,14 +41,31 @@ READINGS = {
         "earlier": ["--rule", "saliency", "--deconv-times-input", "--deconv-rank", "contrast"],
         "default": [],
     },
-    "optimal": {"default": []},
+    "optimal": {"default": [], "subjects": ["--optimal-permute", "subjects"]},
     "actmax": {"default": []},
 }
 
 
-def networks(cell_dir):
-    """(model, run directory) of every network a cell kept."""
+def grid_flags(method, cell_dir):
+    """Activation maximisation's settings and seed as the grid ran them (its restarts, steps,
+    windows per restart, the cell's seed), so that the default reading is the grid's own; the
+    other methods' readings use `interpret`'s seed 0, as their recorded rows did."""
+    if method != "actmax":
+        return []
+    c = json.load(open(os.path.join(cell_dir, "cell.json")))
+    s = c["grid"]["interpret"]
+    return ["--restarts", str(s["restarts"]), "--steps", str(s["steps"]), "--actmax-windows",
+            str(s["windows_per_restart"]), "--seed", str(c["cell"]["seed"])]
+
+
+def networks(cell_dir, learned_only=False):
+    """(model, run directory) of every network a cell kept; with `learned_only`, the network the
+    cell chose, when it was judged to have learned (else none)."""
     run = os.path.join(cell_dir, "run")
+    if learned_only:
+        if not json.load(open(os.path.join(cell_dir, "cell.json")))["result"]["model"]["learned"]:
+            return []
+        return [(json.load(open(os.path.join(run, "config.json")))["model"]["name"], run)]
     cands = os.path.join(run, "candidates")
     if os.path.isdir(cands):
         return [(m, os.path.join(cands, m)) for m in sorted(os.listdir(cands))]
@@ -55,6 +78,7 @@ def read(binary, out, method, cell_dir, model, run, reading):
     if not os.path.exists(path):
         cmd = [binary, "interpret", "--run", run, "--method", method, "--out", dest, "--permutations",
                "1000", "--k", "20", "--quiet", "--force", "--read-anyway"] + READINGS[method][reading]
+        cmd += grid_flags(method, cell_dir)
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode:
             sys.exit(f"{run}: eeglens interpret failed: {r.stderr.strip()[-400:]}")
@@ -85,6 +109,8 @@ def main(argv):
         argv = argv[:i] + argv[i + 2:]
         return value
 
+    learned_only = "--learned-only" in argv
+    argv = [a for a in argv if a != "--learned-only"]
     rows_path = option("--rows", None)
     method = option("--method", "deconv")
     if method not in READINGS:
@@ -98,7 +124,7 @@ def main(argv):
     for g in grids:
         for cd in sorted(glob.glob(os.path.join(g, "cells", "*"))):
             if os.path.exists(os.path.join(cd, "cell.json")):
-                for model, run in networks(cd):
+                for model, run in networks(cd, learned_only):
                     jobs.extend((cd, model, run, r) for r in readings)
     with ThreadPoolExecutor(2) as ex:
         got = list(ex.map(lambda j: (j, read(binary, out, method, *j)), jobs))

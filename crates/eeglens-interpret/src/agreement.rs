@@ -203,6 +203,7 @@ mod tests {
             ]),
             top_band: top.map(String::from),
             rank: crate::spectral::Rank::Contrast,
+            by_subject: false,
             n: Ordered::default(),
         }
     }

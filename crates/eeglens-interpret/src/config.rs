@@ -308,8 +308,16 @@ pub struct InterpretConfig {
     pub spread_subjects: bool,
     /// how optimal samples pick their top band among the significant bands
     /// ([`crate::spectral::Rank`]; default `Z`, chosen on the validation grid);
-    /// activation maximisation ranks by contrast
+    /// activation maximisation ranks by contrast (by `z` it named the planted
+    /// band in 17 of 48 learned grid runs against 42: VALIDATION.md)
     pub optimal_rank: crate::spectral::Rank,
+    /// optimal samples test their bands by permuting the classes of their
+    /// subjects (each subject's windows of one class moving together:
+    /// [`crate::spectral::read_units`]) instead of single windows. Off by
+    /// default: on the validation grid it halves the wrong bands claimed
+    /// (21 to 11 over 94 learned runs) but names the planted band less often
+    /// (65 to 57); VALIDATION.md, "Optimal samples tested on their subjects"
+    pub optimal_by_subject: bool,
     /// how the deconvnet picks its top band among the significant bands
     /// (default `Z`: on the validation grid's learned ShallowConvNet runs it
     /// named the planted band in 24 of 38 against 17 by contrast, and as
@@ -366,6 +374,7 @@ impl Default for InterpretConfig {
             correct_only: false,
             spread_subjects: true,
             optimal_rank: crate::spectral::Rank::Z,
+            optimal_by_subject: false,
             deconv_rank: crate::spectral::Rank::Z,
             unit: None,
             bands: eeg_bands(),

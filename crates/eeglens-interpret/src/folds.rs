@@ -196,7 +196,14 @@ pub fn run_folds(
         let mut parts = Vec::with_capacity(folds.len());
         for (((fm, w), sc), ch) in folds.iter().zip(&windows).zip(&scores).zip(&chosen) {
             let per_class: Vec<Vec<f64>> = (0..n_classes).map(|c| sc.column(c)).collect();
-            parts.push(optimal_items(fm.store, &w.indices, &per_class, ch, opts.classes)?);
+            parts.push(optimal_items(
+                fm.store,
+                &w.indices,
+                &per_class,
+                ch,
+                opts.classes,
+                cfg.optimal_by_subject,
+            )?);
             progress.advance(1);
         }
         let items: Vec<Items> = parts.iter().map(|p| p.items.clone()).collect();

@@ -112,7 +112,7 @@ pub fn run(
 
     if runs(Method::Optimal) {
         progress.stage("optimal samples", 1);
-        let m = optimal_items(store, &w.indices, &sel.scores, chosen, opts.classes)?;
+        let m = optimal_items(store, &w.indices, &sel.scores, chosen, opts.classes, cfg.optimal_by_subject)?;
         let (reading, arrays) = m.items.read(&ReadOpts { rank: cfg.optimal_rank, ..opts })?;
         push_arrays(
             &mut tensors,
@@ -484,7 +484,7 @@ pub(crate) fn actmax_items(
         spectra(pats.patterns.data(), ctx.n_ch, ctx.t, ctx.store.meta().fs)?.mean_of_runs(pats.members);
     // Under gains, restart j of every class is made from the same windows: a pair.
     let pairs = pats.gains.is_some().then(|| (0..n_classes * r).map(|i| i % r).collect());
-    Ok(ActmaxItems { items: Items { spectra, groups, pairs }, pats })
+    Ok(ActmaxItems { items: Items { spectra, groups, pairs, units: None }, pats })
 }
 
 /// Activation maximisation's report: the reading, and the objective at the
@@ -590,7 +590,7 @@ pub(crate) fn deconv_items(
     }
     let spectra = spectra(&maps, n_ch, t, ctx.store.meta().fs)?;
     let indices: Vec<i64> = chosen.iter().flatten().map(|&p| w.indices[p] as i64).collect();
-    Ok(DeconvItems { items: Items { spectra, groups, pairs: None }, maps, indices })
+    Ok(DeconvItems { items: Items { spectra, groups, pairs: None, units: None }, maps, indices })
 }
 
 /// The seed at the output of `n` windows of group `c`: the logit difference
@@ -724,6 +724,7 @@ pub(crate) fn optimal_items(
     scores: &[Vec<f64>],
     chosen: &[Vec<usize>],
     classes: &[String],
+    by_subject: bool,
 ) -> Result<OptimalItems, InterpretError> {
     let (n_ch, t) = (store.n_channels(), store.n_samples());
     let mut items = Vec::new();
@@ -737,8 +738,9 @@ pub(crate) fn optimal_items(
     }
     let spectra = spectra(&items, n_ch, t, store.meta().fs)?;
     let flat: Vec<i64> = chosen.iter().flatten().map(|&p| indices[p] as i64).collect();
+    let units = by_subject.then(|| flat.iter().map(|&i| store.subjects()[i as usize] as usize).collect());
     Ok(OptimalItems {
-        items: Items { spectra, groups, pairs: None },
+        items: Items { spectra, groups, pairs: None, units },
         samples: Ordered(by_class),
         indices: flat,
     })

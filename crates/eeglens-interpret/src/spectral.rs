@@ -117,6 +117,11 @@ pub struct Items {
     pub groups: Vec<usize>,
     /// per item, its pair ([`read_paired`]); `None` when items are not paired
     pub pairs: Option<Vec<usize>>,
+    /// per item, the independent unit it comes from (its subject), when the
+    /// test is to move a unit's items of one class together: it then permutes
+    /// the classes of the (unit, class) groups instead of single items
+    /// ([`read_units`]). `None`: every item its own unit. Ignored with pairs.
+    pub units: Option<Vec<usize>>,
 }
 
 impl Items {
@@ -127,7 +132,7 @@ impl Items {
     pub fn read(&self, opts: &ReadOpts<'_>) -> Result<(Reading, ReadingArrays), InterpretError> {
         match &self.pairs {
             Some(p) => read_paired(&self.spectra, &self.groups, p, opts),
-            None => read(&self.spectra, &self.groups, opts),
+            None => read_with(&self.spectra, &self.groups, Scheme::Shuffle, self.units.as_deref(), opts),
         }
     }
 
@@ -144,8 +149,10 @@ impl Items {
         let mut psd = Vec::new();
         let (mut groups, mut blocks) = (Vec::new(), Vec::new());
         let paired = parts.iter().all(|p| p.pairs.is_some());
+        let by_unit = parts.iter().all(|p| p.units.is_some());
         let mut pairs = Vec::new();
-        let mut offset = 0;
+        let mut units = Vec::new();
+        let (mut offset, mut unit_offset) = (0, 0);
         for (f, part) in parts.iter().enumerate() {
             assert!(
                 part.spectra.freqs == freqs && part.spectra.n_channels == n_channels,
@@ -158,10 +165,15 @@ impl Items {
                 pairs.extend(p.iter().map(|&j| offset + j));
                 offset += p.iter().max().map_or(0, |&m| m + 1);
             }
+            if let (true, Some(u)) = (by_unit, &part.units) {
+                // Units stay within their part, as pairs do.
+                units.extend(u.iter().map(|&j| unit_offset + j));
+                unit_offset += u.iter().max().map_or(0, |&m| m + 1);
+            }
         }
         let n_items = groups.len();
         let spectra = Spectra { freqs, psd, n_items, n_channels };
-        (Items { spectra, groups, pairs: paired.then_some(pairs) }, blocks)
+        (Items { spectra, groups, pairs: paired.then_some(pairs), units: by_unit.then_some(units) }, blocks)
     }
 
     /// The reading of items pooled by [`Items::pool`] (`blocks`: each
@@ -178,7 +190,10 @@ impl Items {
     ) -> Result<(Reading, ReadingArrays), InterpretError> {
         match &self.pairs {
             Some(p) => read_paired(&self.spectra, &self.groups, p, opts),
-            None => read_blocked(&self.spectra, &self.groups, blocks, opts),
+            None => {
+                assert_eq!(blocks.len(), self.spectra.n_items, "read_pooled: one block per item");
+                read_with(&self.spectra, &self.groups, Scheme::Blocks(blocks), self.units.as_deref(), opts)
+            }
         }
     }
 }
@@ -321,6 +336,11 @@ pub struct Reading {
     /// how `top_band` was chosen among the significant bands
     #[serde(default)]
     pub rank: Rank,
+    /// whether the band test permuted the classes of the items' subjects
+    /// (each subject's items of one class together, [`read_units`]) rather
+    /// than of single items (or pairs)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_subject: bool,
     /// items per class behind the reading
     pub n: Ordered<usize>,
 }
@@ -432,7 +452,29 @@ pub fn read_blocked(
     opts: &ReadOpts<'_>,
 ) -> Result<(Reading, ReadingArrays), InterpretError> {
     assert_eq!(blocks.len(), spectra.n_items, "read_blocked: one block per item");
-    read_with(spectra, groups, Scheme::Blocks(blocks), opts)
+    read_with(spectra, groups, Scheme::Blocks(blocks), None, opts)
+}
+
+/// [`read`] for items that come from a few independent units (the windows of
+/// a few subjects, or maps made from them): `units[i]` names item `i`'s unit.
+/// The test permutes the classes of the (unit, class) groups, each group's
+/// items moving together, instead of single items: items of one subject share
+/// its traits (its alpha above all), so shuffling them one by one spreads a
+/// subject's trait over both classes and the null is narrower than the
+/// differences that subjects alone make.
+///
+/// # Panics
+/// When `groups` or `units` does not have one entry per item.
+///
+/// # Errors
+/// As [`read`].
+pub fn read_units(
+    spectra: &Spectra,
+    groups: &[usize],
+    units: &[usize],
+    opts: &ReadOpts<'_>,
+) -> Result<(Reading, ReadingArrays), InterpretError> {
+    read_with(spectra, groups, Scheme::Shuffle, Some(units), opts)
 }
 
 /// How the test relabels the items.
@@ -452,16 +494,20 @@ fn read_with_pairs(
     pairs: Option<&[usize]>,
     opts: &ReadOpts<'_>,
 ) -> Result<(Reading, ReadingArrays), InterpretError> {
-    read_with(spectra, groups, pairs.map_or(Scheme::Shuffle, Scheme::Pairs), opts)
+    read_with(spectra, groups, pairs.map_or(Scheme::Shuffle, Scheme::Pairs), None, opts)
 }
 
 fn read_with(
     spectra: &Spectra,
     groups: &[usize],
     scheme: Scheme<'_>,
+    units: Option<&[usize]>,
     opts: &ReadOpts<'_>,
 ) -> Result<(Reading, ReadingArrays), InterpretError> {
     assert_eq!(groups.len(), spectra.n_items, "read: one group per item");
+    if let Some(u) = units {
+        assert_eq!(u.len(), spectra.n_items, "read: one unit per item");
+    }
     let (n_items, n_ch, n_f, n_b) =
         (spectra.n_items, spectra.n_channels, spectra.n_freqs(), opts.bands.len());
     let n_classes = opts.classes.len();
@@ -521,6 +567,7 @@ fn read_with(
         &item_cb,
         groups,
         scheme,
+        units,
         &observed,
         n_ch,
         opts.permutations,
@@ -560,8 +607,16 @@ fn read_with(
     );
     let top_band = top_band_by(&bands, opts.alpha, opts.rank);
     let n = Ordered(opts.classes.iter().cloned().zip(counts.iter().copied()).collect());
-    let reading =
-        Reading { freqs: spectra.freqs.clone(), psd, bands, channels, top_band, rank: opts.rank, n };
+    let reading = Reading {
+        freqs: spectra.freqs.clone(),
+        psd,
+        bands,
+        channels,
+        top_band,
+        rank: opts.rank,
+        by_subject: units.is_some() && !matches!(scheme, Scheme::Pairs(_)),
+        n,
+    };
     let arrays = ReadingArrays {
         psd: psd_cls.iter().map(|&v| v as f32).collect(),
         band_power: bp_cls.iter().map(|&v| v as f32).collect(),
@@ -727,11 +782,15 @@ impl Reading {
 /// max statistic), so that a band whose contrast varies much without any class
 /// difference (alpha) does not set the bar for the others. Under [`Scheme::Pairs`] the
 /// labels are swapped within complete pairs instead of shuffled, under [`Scheme::Blocks`]
-/// shuffled within each block.
+/// shuffled within each block. With `units` (not under pairs), the classes of the
+/// (unit, class) groups are shuffled (within each block) instead of the items', every
+/// group's items taking the label it draws.
+#[allow(clippy::too_many_arguments)]
 fn max_stat_permutation(
     values: &[&[f64]],
     groups: &[usize],
     scheme: Scheme<'_>,
+    units: Option<&[usize]>,
     observed: &[f64],
     n_ch: usize,
     permutations: usize,
@@ -769,6 +828,24 @@ fn max_stat_permutation(
         }
         _ => Vec::new(),
     };
+    // With units: per block, its (unit, class) groups' positions (into `sub`).
+    let unit_cells: Vec<Vec<Vec<usize>>> = match (scheme, units) {
+        (Scheme::Pairs(_), _) | (_, None) => Vec::new(),
+        (_, Some(units)) => {
+            let block_of = |i: usize| match scheme {
+                Scheme::Blocks(blocks) => blocks[i],
+                _ => 0,
+            };
+            let mut cells: std::collections::BTreeMap<
+                usize,
+                std::collections::BTreeMap<(usize, usize), Vec<usize>>,
+            > = Default::default();
+            for (pos, &i) in idx.iter().enumerate() {
+                cells.entry(block_of(i)).or_default().entry((units[i], groups[i])).or_default().push(pos);
+            }
+            cells.into_values().map(|b| b.into_values().collect()).collect()
+        }
+    };
     let mut block_labels: Vec<usize> = Vec::new();
     let mut rng = Rng::new(seed).fork(0xB4D5);
     let n_b = observed.len();
@@ -778,6 +855,16 @@ fn max_stat_permutation(
     let tol = 1e-12;
     for _ in 0..permutations {
         match scheme {
+            _ if !unit_cells.is_empty() => {
+                for cells in &unit_cells {
+                    block_labels.clear();
+                    block_labels.extend(cells.iter().map(|c| original[c[0]]));
+                    rng.shuffle(&mut block_labels);
+                    for (cell, &l) in cells.iter().zip(&block_labels) {
+                        cell.iter().for_each(|&p| labels[p] = l);
+                    }
+                }
+            }
             Scheme::Pairs(_) => {
                 labels.copy_from_slice(&original);
                 for &(a, b) in &swaps {
@@ -1146,8 +1233,8 @@ mod tests {
         let (a, ga, pa) = paired_spectra(3, 1, 0.5, 1);
         let (b, gb, pb) = paired_spectra(2, 1, 0.5, 2);
         let parts = [
-            Items { spectra: a.clone(), groups: ga.clone(), pairs: Some(pa) },
-            Items { spectra: b.clone(), groups: gb.clone(), pairs: Some(pb) },
+            Items { spectra: a.clone(), groups: ga.clone(), pairs: Some(pa), units: None },
+            Items { spectra: b.clone(), groups: gb.clone(), pairs: Some(pb), units: None },
         ];
         let (pooled, blocks) = Items::pool(&parts);
         assert_eq!(pooled.spectra.n_items, 10);
@@ -1246,7 +1333,8 @@ mod tests {
         assert_relative_eq!(c[2], l14, max_relative = TOL);
         assert_relative_eq!(c[0], l14 / 2.0 / 2.0, max_relative = TOL);
         assert!(c[3] > c[2], "{c:?}");
-        let (p, z) = max_stat_permutation(&refs, &groups, Scheme::Shuffle, &c, n_ch, 199, 3, Rank::Contrast);
+        let (p, z) =
+            max_stat_permutation(&refs, &groups, Scheme::Shuffle, None, &c, n_ch, 199, 3, Rank::Contrast);
         assert!(p[3] < 0.01 && p[0] > 0.5, "{p:?}");
         assert!(z[3] > 3.0 && z[3] > z[0], "{z:?}");
         // Averaged over all eight channels, the broad alpha difference would have led.
@@ -1273,7 +1361,8 @@ mod tests {
         let refs: Vec<&[f64]> = items.iter().map(|v| v.as_slice()).collect();
         let groups: Vec<usize> = (0..24).map(|i| i / 12).collect();
         let c = contrasts(&refs, &groups, n_ch, n_b);
-        let (_, z) = max_stat_permutation(&refs, &groups, Scheme::Shuffle, &c, n_ch, 999, 5, Rank::Contrast);
+        let (_, z) =
+            max_stat_permutation(&refs, &groups, Scheme::Shuffle, None, &c, n_ch, 999, 5, Rank::Contrast);
         assert!(c[0] > c[1], "contrast {c:?}");
         assert!(z[1] > z[0], "z {z:?}");
         // z from its definition, with the permutations drawn again by the same generator.
@@ -1333,8 +1422,8 @@ mod tests {
         let groups: Vec<usize> = (0..n).map(|i| 2 * i / n).collect();
         let c = contrasts(&refs, &groups, n_ch, n_b);
         let (p_raw, z_raw) =
-            max_stat_permutation(&refs, &groups, Scheme::Shuffle, &c, n_ch, 999, 5, Rank::Contrast);
-        let (p_z, z) = max_stat_permutation(&refs, &groups, Scheme::Shuffle, &c, n_ch, 999, 5, Rank::Z);
+            max_stat_permutation(&refs, &groups, Scheme::Shuffle, None, &c, n_ch, 999, 5, Rank::Contrast);
+        let (p_z, z) = max_stat_permutation(&refs, &groups, Scheme::Shuffle, None, &c, n_ch, 999, 5, Rank::Z);
         assert_eq!(z, z_raw, "z does not depend on the test");
         // The trait band's permutation contrasts dwarf the quiet band's real one.
         assert!(p_raw[1] > 0.2, "raw max statistic: {p_raw:?} (contrasts {c:?})");
@@ -1366,14 +1455,145 @@ mod tests {
                 let items = trait_and_quiet_band(&mut rng, n, n_ch, 0.0, 0.0);
                 let refs: Vec<&[f64]> = items.iter().map(|v| v.as_slice()).collect();
                 let c = contrasts(&refs, &groups, n_ch, n_b);
-                let (p, _) =
-                    max_stat_permutation(&refs, &groups, Scheme::Shuffle, &c, n_ch, 199, d as u64, Rank::Z);
+                let (p, _) = max_stat_permutation(
+                    &refs,
+                    &groups,
+                    Scheme::Shuffle,
+                    None,
+                    &c,
+                    n_ch,
+                    199,
+                    d as u64,
+                    Rank::Z,
+                );
                 p.iter().any(|&p| p < 0.05)
             })
             .count();
         // Binomial(300, 0.05): mean 15, SD 3.8; 27 is 3 SD above.
         assert!(claims <= 27, "{claims} of {draws} null data sets claimed a band");
         assert!(claims >= 3, "{claims} of {draws}: the test never rejects");
+    }
+
+    /// Items of `n_sub` subjects (the first half class 0), `per` items each, `n_ch` channels
+    /// and 2 bands: band 0 a subject trait (shared by the subject's items, like its alpha)
+    /// that differs between the classes by `diff0` (log), band 1 a quiet band that differs
+    /// by `diff1` at the subject level; each item adds a little noise of its own. Returns the
+    /// items, their classes and their subjects.
+    fn subjects_with_traits(
+        rng: &mut Rng,
+        n_sub: usize,
+        per: usize,
+        n_ch: usize,
+        (diff0, diff1): (f64, f64),
+    ) -> (Vec<Vec<f64>>, Vec<usize>, Vec<usize>) {
+        let (mut items, mut groups, mut units) = (Vec::new(), Vec::new(), Vec::new());
+        for s in 0..n_sub {
+            let g = 2 * s / n_sub;
+            let trait_ = 1.2 * rng.normal() + diff0 * g as f64;
+            let quiet = 0.1 * rng.normal() + diff1 * g as f64;
+            for _ in 0..per {
+                items.push(
+                    (0..n_ch)
+                        .flat_map(|_| {
+                            [(trait_ + 0.1 * rng.normal()).exp(), (quiet + 0.1 * rng.normal()).exp()]
+                        })
+                        .collect(),
+                );
+                groups.push(g);
+                units.push(s);
+            }
+        }
+        (items, groups, units)
+    }
+
+    #[test]
+    fn permuting_subjects_keeps_the_level_where_permuting_windows_does_not() {
+        // 10 subjects (5 per class), 4 windows each, no class difference: the windows of a
+        // subject share its trait, so shuffling windows one by one underestimates how much
+        // the classes differ by chance, and claims a band far more often than 5 %.
+        let (n_ch, n_b) = (3, 2);
+        let mut rng = Rng::new(41);
+        let draws = 200;
+        let (mut by_window, mut by_subject) = (0, 0);
+        for d in 0..draws {
+            let (items, groups, units) = subjects_with_traits(&mut rng, 10, 4, n_ch, (0.0, 0.0));
+            let refs: Vec<&[f64]> = items.iter().map(|v| v.as_slice()).collect();
+            let c = contrasts(&refs, &groups, n_ch, n_b);
+            let min_p = |units: Option<&[usize]>| {
+                let (p, _) = max_stat_permutation(
+                    &refs,
+                    &groups,
+                    Scheme::Shuffle,
+                    units,
+                    &c,
+                    n_ch,
+                    199,
+                    d as u64,
+                    Rank::Z,
+                );
+                p.into_iter().fold(1.0, f64::min)
+            };
+            by_window += usize::from(min_p(None) < 0.05);
+            by_subject += usize::from(min_p(Some(&units)) < 0.05);
+        }
+        eprintln!("null claims of {draws}: windows permuted {by_window}, subjects permuted {by_subject}");
+        // Level 0.05 over 200 draws: 10 expected, above 19 is 3 SD out.
+        assert!(by_subject <= 19, "subject permutation claims {by_subject} of {draws}");
+        assert!(by_window >= 40, "window permutation claims only {by_window} of {draws}");
+    }
+
+    #[test]
+    fn permuting_subjects_finds_a_subject_level_difference_and_moves_each_subject_whole() {
+        let (n_ch, n_b) = (3, 2);
+        let (items, groups, units) = subjects_with_traits(&mut Rng::new(43), 10, 4, n_ch, (0.0, 0.5));
+        let refs: Vec<&[f64]> = items.iter().map(|v| v.as_slice()).collect();
+        let c = contrasts(&refs, &groups, n_ch, n_b);
+        let (p, z) =
+            max_stat_permutation(&refs, &groups, Scheme::Shuffle, Some(&units), &c, n_ch, 999, 7, Rank::Z);
+        assert!(p[1] < 0.05 && p[0] > 0.05, "p {p:?} z {z:?}");
+        // The permutations are those of the 10 subjects' classes (252 labelings): redrawn
+        // by the same generator, each moving a subject's 4 items together.
+        let mut rng = Rng::new(7).fork(0xB4D5);
+        let mut labels = groups.clone();
+        let mut perms = Vec::new();
+        for _ in 0..999 {
+            let mut cls: Vec<usize> = (0..10).map(|s| groups[4 * s]).collect();
+            rng.shuffle(&mut cls);
+            labels.iter_mut().enumerate().for_each(|(i, l)| *l = cls[units[i]]);
+            perms.push(contrasts(&refs, &labels, n_ch, n_b));
+        }
+        let stat: Vec<(f64, f64)> = (0..n_b)
+            .map(|b| {
+                let v: Vec<f64> = perms.iter().map(|q| q[b]).collect();
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
+                (mean, (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt())
+            })
+            .collect();
+        for b in 0..n_b {
+            assert_relative_eq!(z[b], (c[b] - stat[b].0) / stat[b].1, max_relative = 1e-9);
+        }
+        let maxima: Vec<f64> = perms
+            .iter()
+            .map(|q| (0..n_b).map(|b| (q[b] - stat[b].0) / stat[b].1).fold(f64::NEG_INFINITY, f64::max))
+            .collect();
+        for b in 0..n_b {
+            let exceed = maxima.iter().filter(|&&m| m >= z[b] - z[b].abs() * 1e-12).count();
+            assert_relative_eq!(p[b], (1 + exceed) as f64 / 1000.0, max_relative = 1e-12);
+        }
+    }
+
+    #[test]
+    fn pooling_keeps_units_within_their_part() {
+        let (a, ga, _) = paired_spectra(2, 1, 0.5, 1);
+        let (b, gb, _) = paired_spectra(2, 1, 0.5, 2);
+        let parts = [
+            Items { spectra: a.clone(), groups: ga, pairs: None, units: Some(vec![0, 0, 1, 1]) },
+            Items { spectra: b.clone(), groups: gb, pairs: None, units: Some(vec![1, 1, 0, 0]) },
+        ];
+        let (pooled, _) = Items::pool(&parts);
+        assert_eq!(pooled.units.as_deref(), Some(&[0, 0, 1, 1, 3, 3, 2, 2][..]));
+        let mixed = [parts[0].clone(), Items { units: None, ..parts[1].clone() }];
+        assert_eq!(Items::pool(&mixed).0.units, None);
     }
 
     #[test]

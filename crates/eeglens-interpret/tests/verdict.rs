@@ -108,8 +108,18 @@ fn optimal_samples_and_the_deconvnet_each_rank_by_their_own_setting() {
     assert_eq!(ranks(&base), (Rank::Z, Rank::Z), "the defaults");
     let cfg = InterpretConfig { deconv_rank: Rank::Contrast, ..base.clone() };
     assert_eq!(ranks(&cfg), (Rank::Z, Rank::Contrast));
-    let cfg = InterpretConfig { optimal_rank: Rank::Contrast, ..base };
+    let cfg = InterpretConfig { optimal_rank: Rank::Contrast, ..base.clone() };
     assert_eq!(ranks(&cfg), (Rank::Contrast, Rank::Z));
+    // Optimal samples tested on their subjects: recorded on their reading alone.
+    let by_subject = |cfg: &InterpretConfig| {
+        let m = run(&model, &store, cfg, &mut Silent).expect("runs").report.methods;
+        (
+            m.optimal.expect("read anyway").reading.by_subject,
+            m.deconv.expect("read anyway").reading.by_subject,
+        )
+    };
+    assert_eq!(by_subject(&base), (false, false), "the default permutes windows");
+    assert_eq!(by_subject(&InterpretConfig { optimal_by_subject: true, ..base.clone() }), (true, false));
     drop(store);
     let _ = std::fs::remove_dir_all(dir);
 }

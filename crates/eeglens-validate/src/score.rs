@@ -187,6 +187,7 @@ mod tests {
             ]),
             top_band: top.map(str::to_string),
             rank: eeglens_interpret::spectral::Rank::Contrast,
+            by_subject: false,
             n: Ordered(vec![]),
         }
     }
