@@ -5,7 +5,8 @@ standard-normal noise input, and four measurements, each the median of timed rep
 after untimed warm-up ones (the protocol of `eeglens_nn::bench`):
 
 - train:  batch 40, train mode (dropout on), cross-entropy, backward, Adam (lr 5e-4) step;
-- infer:  batch 256, eval mode, no autograd;
+- infer:  batch 256, eval mode, no autograd; also under `torch.autocast("cpu", bfloat16)`
+          (`infer_bf16_samples_per_s`, the peer of `eeglens bench --precision bf16`);
 - actmax: batch 1, eval mode, weights frozen, gradient of one logit with respect to the
           input, then `x += 0.1 * grad`;
 - actmax_batched: the same with 16 restarts in one batch (reported as restart-steps/s).
@@ -98,6 +99,12 @@ def main():
 
     infer_s = median_secs(a.reps, 2, infer)
 
+    def infer_bf16():
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            model(xi)
+
+    infer_bf16_s = median_secs(a.reps, 2, infer_bf16)
+
     # Activation maximisation: gradient of logit 0 with respect to the input.
     def actmax(batch):
         x = torch.randn(batch, 1, 24, 256)
@@ -117,6 +124,7 @@ def main():
         "peer": f"torch {torch.__version__}",
         "train_samples_per_s": a.batch / train,
         "infer_samples_per_s": a.infer_batch / infer_s,
+        "infer_bf16_samples_per_s": a.infer_batch / infer_bf16_s,
         "actmax_steps_per_s": 1.0 / act1,
         "actmax_restart_steps_per_s": a.restarts / actb,
         "train_batch": a.batch,
