@@ -395,6 +395,12 @@ fn print_summary(doc: &ValidateDoc, secs: f64) {
     for c in &s.checks {
         println!("{}", c.describe());
     }
+    for (name, m) in s.methods.iter() {
+        println!(
+            "claims      {name}: of the bands it claimed where the network learned, the planted one {}",
+            m.claims_right.describe()
+        );
+    }
     for (name, v) in &s.variants {
         println!(
             "variant     {name}: band hit {}, channels hit {}, null claims {}",

@@ -145,6 +145,17 @@ fn verdict(o: &mut String, doc: &ValidateDoc) {
         );
     }
     o.push_str("</table>");
+    let right: Vec<String> = s
+        .methods
+        .iter()
+        .into_iter()
+        .map(|(name, m)| format!("{name} {}", m.claims_right.describe_with_interval()))
+        .collect();
+    let _ = write!(
+        o,
+        "<p>Of the bands each method claimed where the network learned, the planted one (a wrong band          claimed counts against a method here, no claim does not): {}.</p>",
+        right.join("; ")
+    );
     for (what, groups) in [("planted band", &s.by_band), ("place", &s.by_place)] {
         if groups.is_empty() {
             continue;

@@ -46,7 +46,8 @@ pub const CHANNELS_HIT_TARGET: f64 = 0.8;
 pub const NULL_CLAIM_MAX: f64 = 0.05;
 
 /// `k` of `n`, their ratio (`None` when `n` is 0) and its exact 95 % interval.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+/// The default is `0` of `0`, as [`Rate::new`] gives it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Rate {
     /// cells that qualify
     pub k: usize,
@@ -192,6 +193,11 @@ pub struct MethodSummary {
     pub null_claims: Rate,
     /// any claim, over effect cells whose network did not learn
     pub unlearned_claims: Rate,
+    /// of the learned effect cells where the method claimed a band, those whose band
+    /// holds the planted one: how far a claim can be trusted (a wrong band claimed is
+    /// worse than none, which `band_hit` counts alike)
+    #[serde(default)]
+    pub claims_right: Rate,
 }
 
 /// The rates of one effect size.
@@ -552,6 +558,11 @@ fn method_summary(
         channels_hit: Rate::of(learned, |c| pick(c).is_some_and(|m| m.channels_hit)),
         null_claims: Rate::of(nulls, |c| pick(c).is_some_and(|m| m.top_band.is_some())),
         unlearned_claims: Rate::of(unlearned, |c| pick(c).is_some_and(|m| m.top_band.is_some())),
+        claims_right: {
+            let claimed: Vec<&CellResult> =
+                learned.iter().copied().filter(|c| pick(c).is_some_and(|m| m.top_band.is_some())).collect();
+            Rate::of(&claimed, |c| pick(c).is_some_and(|m| m.band_hit))
+        },
     }
 }
 
@@ -656,6 +667,8 @@ pub(crate) mod tests {
         assert_eq!(m.channels_hit, Rate::new(2, 4));
         assert_eq!(m.null_claims, Rate::new(1, 4));
         assert_eq!(m.unlearned_claims, Rate::new(1, 1));
+        // of the three learned cells that claimed (cell 4 claims nothing), two name theta
+        assert_eq!(m.claims_right, Rate::new(2, 3));
         // the null cell that claims does so with all three methods: 3 of 12 runs
         assert_eq!(s.null_claims_pooled, Some(Rate::new(3, 12)));
         assert_eq!(check(&s, "null_claims_pooled").status, Status::Fail);
