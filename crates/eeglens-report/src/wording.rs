@@ -133,6 +133,15 @@ pub fn method_reading(
             " That ratio is of {what}, not of the recorded EEG: it shows which band the network responds to,              not how much the classes' power differs in the data (the class spectra of the test windows show that)."
         ));
     }
+    // Optimal samples are a few subjects' windows: say which unit the band test permuted.
+    if method == "optimal" {
+        s.push_str(if reading.by_subject {
+            " The band test permuted the classes of the test subjects, each subject's windows together."
+        } else {
+            " The band test permuted single windows, as if a subject's windows were independent: its \
+             p-values are smaller than a test over subjects would give (`--optimal-permute subjects`)."
+        });
+    }
     // Well below the floor, p did not come from these units: no floor to name.
     if let Some(f) = floor.filter(|f| f.units > 0 && f.reached_by(top.p) && top.p >= 0.5 * f.floor) {
         s.push_str(&format!(" {}", floor_sentence(f)));

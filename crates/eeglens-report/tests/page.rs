@@ -689,6 +689,15 @@ fn a_reading_says_what_its_ratio_describes_its_floor_and_its_other_significant_b
     assert!(text.contains("times the power") && text.contains("not of the recorded EEG"), "{text}");
     let text = method_reading("optimal", opt, &r.classes, r.alpha, None);
     assert!(!text.contains("not of the recorded EEG"), "{text}");
+    // Optimal samples say which unit their band test permuted; the other methods do not.
+    assert!(
+        text.contains("permuted single windows") && text.contains("--optimal-permute subjects"),
+        "{text}"
+    );
+    let by_subject = eeglens_interpret::spectral::Reading { by_subject: true, ..opt.clone() };
+    let text = method_reading("optimal", &by_subject, &r.classes, r.alpha, None);
+    assert!(text.contains("each subject's windows together") && !text.contains("single windows"), "{text}");
+    assert!(!method_reading("actmax", am, &r.classes, r.alpha, None).contains("permuted"));
     // p = 0.015 with 8 test subjects: the floor of C(8, 4) = 70 labelings.
     let mut floored = opt.clone();
     floored.bands[1].p = 0.015;
