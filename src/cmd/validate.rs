@@ -403,10 +403,11 @@ fn print_summary(doc: &ValidateDoc, secs: f64) {
     }
     for (name, v) in &s.variants {
         println!(
-            "variant     {name}: band hit {}, channels hit {}, null claims {}",
+            "variant     {name}: band hit {}, channels hit {}, null claims {}, claims right {}",
             v.band_hit.describe(),
             v.channels_hit.describe(),
-            v.null_claims.describe()
+            v.null_claims.describe(),
+            v.claims_right.describe()
         );
     }
     if !s.chosen.is_empty() {

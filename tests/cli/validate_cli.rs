@@ -89,6 +89,14 @@ fn tiny_grid_schema_rerun_refusal_and_merge() {
             assert!(ranks.is_empty() && s["top_band"].is_null() && !s["band_hit"].as_bool().unwrap(), "{m}");
         }
     }
+    // Optimal samples tested over subjects ride along as a variant wherever optimal samples were read.
+    let by_subject = &effect["variants"]["optimal-by-subject"];
+    assert_eq!(
+        by_subject.is_object(),
+        effect["methods"]["optimal"]["read"] == true,
+        "{}",
+        effect["variants"]
+    );
     let null = &cells[1];
     assert!(null["band"].is_null() && null["size"] == 0.0);
     assert!(null["methods"]["actmax"]["channel_ranks"].as_array().unwrap().is_empty());

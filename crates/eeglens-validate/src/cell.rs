@@ -310,6 +310,11 @@ pub fn train_config(grid: &GridSpec, cell: &CellSpec) -> TrainConfig {
     }
 }
 
+/// The variant reading optimal samples with their band test over subjects
+/// (`InterpretConfig::optimal_by_subject`, `interpret --optimal-permute subjects`),
+/// which every cell whose optimal samples were read also records.
+pub const OPTIMAL_BY_SUBJECT: &str = "optimal-by-subject";
+
 /// The deconvnet's readings (name, seed, times input). Every cell reads the
 /// trained model's default ([`eeglens_interpret::DeconvConfig::for_model`]) as
 /// its `deconv` method and the other three as `variants`: the grid is what a
@@ -718,7 +723,8 @@ fn interpret_stage(
 }
 
 /// Each method's reading in `report` scored against the planted truth, and the deconvnet's other
-/// variants ([`DECONV_VARIANTS`]), each read by `read` with `icfg` changed to that variant.
+/// variants ([`DECONV_VARIANTS`]) and optimal samples tested over subjects ([`OPTIMAL_BY_SUBJECT`]),
+/// each read by `read` with `icfg` changed to that variant.
 fn score_methods(
     report: &eeglens_interpret::Report,
     cell: &CellSpec,
@@ -746,6 +752,13 @@ fn score_methods(
                 r.methods.deconv.as_ref().map_or_else(MethodScore::unread, |x| score(&x.reading, planted));
             variants.insert(name.to_string(), s);
         }
+    }
+    if m.optimal.is_some() && !icfg.optimal_by_subject {
+        let vcfg =
+            InterpretConfig { methods: vec![Method::Optimal], optimal_by_subject: true, ..icfg.clone() };
+        let r = read(&vcfg)?;
+        let s = r.methods.optimal.as_ref().map_or_else(MethodScore::unread, |x| score(&x.reading, planted));
+        variants.insert(OPTIMAL_BY_SUBJECT.to_string(), s);
     }
     Ok((methods, variants))
 }
