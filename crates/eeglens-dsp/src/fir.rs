@@ -127,7 +127,7 @@ impl FirFilter {
     /// # Errors
     /// [`DspError::SamplingRate`]; [`DspError::Cutoff`] for an edge outside (0, fs/2);
     /// [`DspError::BandEdges`] if `l_freq >= h_freq` (band-stop is not offered here: use
-    /// [`crate::notch`] or a Butterworth band-stop) or both are `None`, or a transition band
+    /// [`crate::notch`](fn@crate::notch) or a Butterworth band-stop) or both are `None`, or a transition band
     /// reaches below 0 Hz or above Nyquist; [`DspError::Parameter`] for a non-positive
     /// transition width.
     pub fn design(fs: f64, spec: FirSpec) -> Result<Self> {

@@ -10,7 +10,7 @@
 //! plain arrays out; it imports no other eeglens crate.
 //!
 //! ## Where to start
-//! - Filter with [`butter`] and [`Sos::filtfilt`], change the rate with [`Resampler`], and read
+//! - Filter with [`butter`](fn@butter) and [`Sos::filtfilt`], change the rate with [`Resampler`], and read
 //!   spectra with [`Welch`] and [`band_powers`]; the example at the bottom of this page chains
 //!   them over two channels with [`map_channels`].
 //! - `examples/02_filter_resample.rs` (`cargo run -p eeglens-dsp --example 02_filter_resample`):
@@ -51,7 +51,7 @@
 //! ## Map to SciPy
 //! | here | SciPy / MNE |
 //! |---|---|
-//! | [`butter`]`(n, FilterKind::BandPass(lo, hi), fs)` | `butter(n, [lo, hi], "bandpass", fs=fs, output="sos")` |
+//! | [`butter`](fn@butter)`(n, FilterKind::BandPass(lo, hi), fs)` | `butter(n, [lo, hi], "bandpass", fs=fs, output="sos")` |
 //! | [`Sos::filtfilt`] / [`Sos::filter`] / [`Sos::zi`] | `sosfiltfilt` / `sosfilt` / `sosfilt_zi` |
 //! | [`Sos::filtfilt_channels`]`(&rows)` | `sosfiltfilt(sos, x, axis=-1)` on a `[channels, samples]` array |
 //! | [`Resampler::new`]`(up, down)` / [`resample_poly`] | `resample_poly(x, up, down)` |
@@ -61,8 +61,8 @@
 //! | [`SplineInterpolator::new`]`(&known)` + `.matrix(&wanted)` | MNE `_make_interpolation_matrix(known, wanted)` (spherical splines, `interpolate_bads`) |
 //! | [`append_reference_channel`] + [`Reference::Channels`] | EEGLAB adding the reference channel back, then `pop_reref` to a channel list |
 //! | [`clean::flat_channels`], [`clean::line_noise`] ([`clean::line_noise_channels`]), [`clean::low_correlation_channels`] | EEGLAB `clean_rawdata`'s channel criteria (simplified; see [`clean`]) |
-//! | [`notch`]`(50.0, q, fs)` | `iirnotch(50, q, fs)` |
-//! | [`welch`] / [`Welch`] | `welch(x, fs)` (Hann, 256, 50 %, density, mean) |
+//! | [`notch`](fn@notch)`(50.0, q, fs)` | `iirnotch(50, q, fs)` |
+//! | [`welch`](fn@welch) / [`Welch`] | `welch(x, fs)` (Hann, 256, 50 %, density, mean) |
 //! | [`detrend_linear`] / [`demean`] | `detrend(x, "linear")` / `detrend(x, "constant")` |
 //!
 //! ## Example: band-pass, resample 500 -> 128 Hz, theta power

@@ -279,7 +279,7 @@ impl DeconvConfig {
     }
 }
 
-/// Everything [`crate::run`] needs besides the model and the data.
+/// Everything [`crate::run`](fn@crate::run) needs besides the model and the data.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InterpretConfig {
     /// methods to run

@@ -11,7 +11,7 @@
 //!   on the pooled out-of-fold predictions: each subject's mean
 //!   probability comes from the one model it was held out from, and the
 //!   subjects' labels are permuted over all N subjects;
-//! - each method's items are made per fold exactly as [`crate::run`]
+//! - each method's items are made per fold exactly as [`crate::run`](fn@crate::run)
 //!   makes them on that fold alone (the same settings and seed), then
 //!   concatenated ([`Items::pool`]) and read once. The permutation unit
 //!   stays each method's own, and a permutation never moves an item to
@@ -61,7 +61,7 @@ pub struct FoldModel<'a> {
 /// fold's model on its own test subjects, and reads each method's pooled
 /// items once (see the module docs).
 ///
-/// The report has [`crate::run`]'s shape with `split` and `model.split`
+/// The report has [`crate::run`](fn@crate::run)'s shape with `split` and `model.split`
 /// [`OUT_OF_FOLD`], `folds`, `subjects_read` and `fold_subjects`. Tensors:
 /// each method's `psd` and `band_power` of the pooled reading,
 /// `optimal.indices`, `deconv.indices` and `deconv.maps` concatenated over
@@ -72,7 +72,7 @@ pub struct FoldModel<'a> {
 /// [`InterpretError::Config`] for no fold, a setting that reads more than
 /// the test split (`also`) or one network's unit (`unit`), stores that
 /// differ in classes, channels, rate or subjects, or a subject read by two
-/// folds; otherwise as [`crate::run`] on each fold.
+/// folds; otherwise as [`crate::run`](fn@crate::run) on each fold.
 pub fn run_folds(
     folds: &[FoldModel<'_>],
     cfg: &InterpretConfig,

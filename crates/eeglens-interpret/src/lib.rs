@@ -27,7 +27,7 @@
 //!   place of two classes, and its own test (the subjects' Pearson r).
 //!
 //! ## Where to start
-//! - [`run`] with [`InterpretConfig::default`] (the defaults of `eeglens
+//! - [`run`](fn@run) with [`InterpretConfig::default`] (the defaults of `eeglens
 //!   interpret`) on a model and an epoch store, then [`write_outputs`]; the
 //!   example at the bottom of this page does it on an untrained network,
 //!   which is not read.

@@ -1,4 +1,4 @@
-//! What [`crate::run`] returns: the `interpret.json` document ([`Report`])
+//! What [`crate::run`](fn@crate::run) returns: the `interpret.json` document ([`Report`])
 //! and the tensors saved next to it, and [`write_outputs`].
 //!
 //! `interpret.json` (stable; scripts rely on it):
@@ -216,7 +216,7 @@ pub enum Saved {
     I64(IntTensor),
 }
 
-/// Everything [`crate::run`] produced.
+/// Everything [`crate::run`](fn@crate::run) produced.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InterpretResult {
     /// the JSON document

@@ -1,4 +1,4 @@
-//! NumPy broadcasting for the binary element-wise ops ([`super::add`], [`super::mul`]).
+//! NumPy broadcasting for the binary element-wise ops ([`super::add`](fn@super::add), [`super::mul`](fn@super::mul)).
 //!
 //! Shapes are aligned on the right; a dimension broadcasts when one side has
 //! size 1 (or is missing). A broadcast input is walked with stride 0 along the

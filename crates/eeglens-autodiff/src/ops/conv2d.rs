@@ -81,7 +81,7 @@ pub fn conv2d(tape: &mut Tape<'_>, x: Var, w: Var, b: Option<Var>, opts: Conv2dO
 /// `relu(conv2d(x, w, b))` as one op: the ReLU is applied while the kernel
 /// writes its output, and the backward masks the gradient with the output
 /// before the convolution's own backward. Values and gradients are
-/// bit-identical to [`conv2d`] followed by [`super::relu`]; one tensor and one
+/// bit-identical to [`conv2d`] followed by [`super::relu`](fn@super::relu); one tensor and one
 /// pass over memory fewer.
 ///
 /// # Panics

@@ -7,9 +7,9 @@
 //! | [`training_curves`] | loss and accuracy per epoch, train and validation |
 //! | [`confusion_matrix`] | counts per true and predicted class |
 //! | [`stacked_traces`] | one trace per channel, names on the axis, a scale bar |
-//! | [`heatmap`] | channel x time with a diverging colour scale |
+//! | [`heatmap`](fn@heatmap) | channel x time with a diverging colour scale |
 //! | [`psd_curves`] | class spectra on a log axis, bands shaded and labelled |
-//! | [`group_psd`] | class spectra per channel group, mean ± SEM over subjects |
+//! | [`group_psd`](fn@group_psd) | class spectra per channel group, mean ± SEM over subjects |
 //! | [`roc_curves`] | ROC curves of several classifiers on one pair of axes |
 //! | [`band_bars`] | log power ratio per band with significance marks |
 //! | [`scalp_map`] | per-channel values interpolated over the head by spherical splines ([`ScalpLayout`] draws many maps on one set of electrodes) |

@@ -2,9 +2,9 @@
 //!
 //! A map is drawn on a [`ScalpLayout`]: the electrodes' positions, the head disc's grid and the
 //! spline's weights at every grid cell, computed once for a set of electrodes
-//! ([`layout`](self::layout) has the geometry). [`ScalpMaps`] keeps the layouts it has built, so
+//! ([`layout`] has the geometry). [`ScalpMaps`] keeps the layouts it has built, so
 //! the maps of one page that share their electrodes share one layout. Names are placed so that
-//! they never hide the map's extremes ([`labels`](self::labels)).
+//! they never hide the map's extremes ([`labels`]).
 
 use std::fmt::Write;
 
