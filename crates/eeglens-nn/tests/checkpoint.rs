@@ -2,10 +2,11 @@
 //! per error (missing tensor, wrong shape, wrong dtype, truncated file).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use eeglens_autodiff::{Rng, Tensor};
+use eeglens_io::scratch::Scratch;
 use eeglens_nn::tensor_file::{parse_tensor_file, tensor_file_bytes};
 use eeglens_nn::{
     load_checkpoint, load_weights, models, read_tensor_file, save_checkpoint, write_tensor_file,
@@ -15,41 +16,12 @@ use proptest::prelude::*;
 
 const SPEC: ModelSpec = ModelSpec { n_channels: 8, n_samples: 128, n_classes: 2 };
 
-/// A file `name` in a temporary directory of its own, removed with it when
-/// dropped (unless `EEGLENS_KEEP_TEST_FILES` is set); reads as the file's path.
-struct TmpFile {
-    dir: PathBuf,
-    path: PathBuf,
-}
-
-impl std::ops::Deref for TmpFile {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl AsRef<Path> for TmpFile {
-    fn as_ref(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TmpFile {
-    fn drop(&mut self) {
-        if std::env::var_os("EEGLENS_KEEP_TEST_FILES").is_none() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn tmp(name: &str) -> TmpFile {
+/// A fresh file path ending in `name` in the temporary directory, removed when
+/// the guard drops (unless `EEGLENS_KEEP_TEST_FILES` is set).
+fn tmp(name: &str) -> Scratch {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("eeglens-nn-ckpt-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join(name);
-    TmpFile { dir, path }
+    Scratch(std::env::temp_dir().join(format!("eeglens-nn-ckpt-{}-{n}-{name}", std::process::id())))
 }
 
 fn meta(model: &str) -> CheckpointMeta {
@@ -123,7 +95,7 @@ fn short_names_load_too() {
 fn saved_rvgg(
     name: &str,
     edit: impl FnOnce(&mut Vec<(String, Tensor)>, &mut Vec<(String, IntTensor)>),
-) -> TmpFile {
+) -> Scratch {
     let m = model("rvgg", 1);
     let mut f32s: Vec<(String, Tensor)> = m.named_params().into_iter().map(|(n, t)| (n, t.clone())).collect();
     let mut ints = Vec::new();
