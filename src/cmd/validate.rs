@@ -17,7 +17,7 @@ use eeglens_validate::grid::{parse_task, partition};
 use eeglens_validate::summary::Status;
 use eeglens_validate::{
     assemble, claim_out, collect, run_cell, write_doc, CellEvent, CellOptions, CellRun, GridSpec, Place,
-    PlantedBand, ValidateDoc,
+    PlantedBand, Recording, ValidateDoc,
 };
 
 use super::Global;
@@ -91,6 +91,21 @@ pub struct Args {
     /// on different machines (a job array); it is part of the grid, recorded in grid.json.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Electrodes of every cell's recordings: hbn24 (the paper's 24) or hydrocel129 (EGI's 129-electrode
+    /// net, as HBN records it; preparation picks the 24 by position) [default: hbn24].
+    #[arg(long)]
+    pub montage: Option<String>,
+    /// File format of every cell's recordings: edf, bdf or set (EEGLAB, HBN's event codes and columns)
+    /// [default: edf].
+    #[arg(long)]
+    pub format: Option<String>,
+    /// How sources reach the electrodes: kernel or sphere (dipoles in a homogeneous sphere) [default: kernel].
+    #[arg(long)]
+    pub head_model: Option<String>,
+    /// Record every cell as the Healthy Brain Network does: --montage hydrocel129 --format set
+    /// --head-model sphere (each of those flags still overrides its part).
+    #[arg(long)]
+    pub hbn: bool,
     /// Recompute finished cells, and replace another grid's results in --out.
     #[arg(long)]
     pub force: bool,
@@ -146,6 +161,18 @@ fn grid(a: &Args) -> anyhow::Result<GridSpec> {
         g.interpret.permutations = v;
     }
     g.folds = a.folds;
+    if a.hbn {
+        g.recording = Recording::hbn();
+    }
+    if let Some(v) = &a.montage {
+        g.recording.montage = v.to_ascii_lowercase();
+    }
+    if let Some(v) = &a.format {
+        g.recording.format = v.to_ascii_lowercase();
+    }
+    if let Some(v) = &a.head_model {
+        g.recording.head_model = v.to_ascii_lowercase();
+    }
     if let Some(v) = a.threads {
         let cap = eeglens_train::config::max_threads();
         if v > cap {
@@ -196,6 +223,9 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<()> {
         eeglens_validate::merge::interpret_note(&grid),
         out.display()
     ));
+    if !grid.recording.is_default() {
+        log(format!("recorded as {}", grid.recording.describe()));
+    }
     for w in grid.warnings() {
         eprintln!("eeglens: warning: {w}");
     }

@@ -219,6 +219,9 @@ fn bad_flags_are_one_line_errors() {
         (vec!["--folds", "1"], "folds 1"),
         (vec!["--threads", "0"], "threads 0"),
         (vec!["--threads", "100000"], "--threads 100000"),
+        (vec!["--montage", "biosemi64"], "montage `biosemi64`"),
+        (vec!["--hbn", "--format", "vhdr"], "format"),
+        (vec!["--head-model", "bem"], "head model"),
     ] {
         let o = bin().arg("validate").args(&flags).arg("--out").arg(&out).output().unwrap();
         let err = assert_one_line_error(&o, &[]);
@@ -267,4 +270,51 @@ fn folds_grid_reads_every_subject_out_of_fold() {
         .unwrap();
     let hash = |o: &Output| String::from_utf8_lossy(&o.stderr).trim().rsplit(' ').next().unwrap().to_string();
     assert_ne!(hash(&o), hash(&o2));
+}
+
+/// `--hbn`: every cell is recorded on EGI's 129-electrode net in EEGLAB files with HBN's event
+/// codes, and prepared from them like a Healthy Brain Network data set.
+#[test]
+fn hbn_grid_records_on_the_129_electrode_net_in_eeglab_files() {
+    let out = fresh_path("grid-hbn");
+    // The tiny grid's effect cell alone.
+    let mut tiny = TINY;
+    let at = tiny.iter().position(|&a| a == "--sizes").unwrap() + 1;
+    tiny[at] = "3";
+    let o = bin()
+        .arg("validate")
+        .args(tiny)
+        .args(["--model", "shallow", "--hbn", "--keep-data", "--permutations", "99", "--json"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&ok(&o)).expect("--json prints one JSON document");
+    crate::util::assert_documented(&doc);
+    let rec = &doc["grid"]["recording"];
+    assert_eq!(
+        (rec["montage"].as_str(), rec["format"].as_str(), rec["head_model"].as_str()),
+        (Some("hydrocel129"), Some("set"), Some("sphere")),
+        "{rec}"
+    );
+    let cells = doc["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 1);
+    let dir = out.join("cells").join(cells[0]["name"].as_str().unwrap());
+    let eeg = dir.join("bids").join("sub-001").join("eeg");
+    assert!(eeg.join("sub-001_task-RestingState_eeg.set").is_file());
+    assert!(eeg.join("sub-001_task-RestingState_eeg.fdt").is_file());
+    assert!(cells[0]["baseline"]["accuracy"].as_f64().is_some(), "{}", cells[0]);
+    let html = std::fs::read_to_string(out.join("validate.html")).unwrap();
+    assert!(html.contains("hydrocel129 electrodes in set files"));
+    // Another recording is another grid.
+    let list = |extra: &[&str]| {
+        let o = bin().arg("validate").args(TINY).args(extra).arg("--list").output().unwrap();
+        String::from_utf8_lossy(&o.stderr).trim().rsplit(' ').next().unwrap().to_string()
+    };
+    assert_ne!(list(&[]), list(&["--hbn"]));
+    assert_eq!(
+        list(&["--hbn"]),
+        list(&["--montage", "hydrocel129", "--format", "set", "--head-model", "sphere"])
+    );
+    let _ = std::fs::remove_dir_all(out);
 }

@@ -346,9 +346,13 @@ pub fn interpret_config(grid: &GridSpec, cell: &CellSpec) -> InterpretConfig {
     cfg
 }
 
-/// The generator's configuration of a cell.
-pub fn synth_config(grid: &GridSpec, cell: &CellSpec) -> SynthConfig {
-    let mut c = SynthConfig::hbn24();
+/// The generator's configuration of a cell, and the format its files are written in
+/// (the grid's [`crate::grid::Recording`]).
+///
+/// # Errors
+/// [`ValidateError::Grid`] for a recording the generator does not know.
+pub fn synth_config(grid: &GridSpec, cell: &CellSpec) -> Result<(SynthConfig, SynthFormat), ValidateError> {
+    let (mut c, format) = grid.recording.synth()?;
     c.n_subjects = grid.subjects;
     c.seed = cell.data_seed;
     if let (Some(b), Some(p)) = (&cell.band, &cell.place) {
@@ -364,7 +368,7 @@ pub fn synth_config(grid: &GridSpec, cell: &CellSpec) -> SynthConfig {
         (Eyes::Open, cycle / 3.0),
         (Eyes::Closed, 2.0 * cycle / 3.0),
     ];
-    c
+    Ok((c, format))
 }
 
 /// Reads a `cell.json`.
@@ -426,8 +430,8 @@ pub fn run_cell(
     progress(&CellEvent::Stage("synth"));
     let t = Instant::now();
     let bids = dir.join("bids");
-    write_bids(&synth_config(grid, cell), &bids, SynthFormat::Edf, &|| {})
-        .map_err(|e| stage_err(cell, "synth", e))?;
+    let (synth, format) = synth_config(grid, cell)?;
+    write_bids(&synth, &bids, format, &|| {}).map_err(|e| stage_err(cell, "synth", e))?;
     seconds.synth = t.elapsed().as_secs_f64();
 
     progress(&CellEvent::Stage("prepare"));

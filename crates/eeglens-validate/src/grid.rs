@@ -19,6 +19,7 @@
 //! `i, i + n, i + 2n, ...`, so `--cell $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`
 //! under `sbatch --array=0-(n-1)` runs every cell exactly once.
 
+use eeglens_data::synth::{HeadModel, SynthConfig, SynthFormat};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -224,6 +225,69 @@ pub struct GridSpec {
     /// count are another grid. `None`: training's default (one per core)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
+    /// how each cell's data set is recorded (electrodes, file format, head model); absent
+    /// from the JSON, and so from the hash, when it is the default (24 electrodes in EDF,
+    /// the kernel head model)
+    #[serde(default, skip_serializing_if = "Recording::is_default")]
+    pub recording: Recording,
+}
+
+/// How the cells' synthetic data sets are recorded, as `eeglens synth --montage --format
+/// --head-model` would write them. Preparation always keeps the paper's 24 channels (by their
+/// 10-20 names, found on EGI's net by position), so a grid recorded on the HydroCel-129 net
+/// in EEGLAB files runs the whole path a Healthy Brain Network data set takes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recording {
+    /// `hbn24` (the paper's 24 electrodes) or `hydrocel129` (EGI's 129-electrode net)
+    pub montage: String,
+    /// `edf`, `bdf` or `set` (EEGLAB `.set` + `.fdt`, with HBN's event codes and columns)
+    pub format: String,
+    /// `kernel` or `sphere` (dipoles in a homogeneous sphere)
+    pub head_model: String,
+}
+
+impl Default for Recording {
+    fn default() -> Self {
+        Self { montage: "hbn24".into(), format: "edf".into(), head_model: "kernel".into() }
+    }
+}
+
+impl Recording {
+    /// The recording of a Healthy Brain Network data set: the HydroCel-129 net, EEGLAB
+    /// files, the sphere head model.
+    pub fn hbn() -> Self {
+        Self { montage: "hydrocel129".into(), format: "set".into(), head_model: "sphere".into() }
+    }
+
+    /// Whether this is the default recording (absent from `grid.json`).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The generator's defaults on this recording's electrodes and head model, and the
+    /// file format; each field is checked by name.
+    ///
+    /// # Errors
+    /// [`ValidateError::Grid`] naming the field and what it accepts.
+    pub fn synth(&self) -> Result<(SynthConfig, SynthFormat), ValidateError> {
+        let mut c = match self.montage.to_ascii_lowercase().as_str() {
+            "hbn24" => SynthConfig::hbn24(),
+            "hydrocel129" | "gsn-hydrocel-129" | "egi129" => SynthConfig::hydrocel129(),
+            other => {
+                return Err(ValidateError::Grid(format!("montage `{other}`: expected hbn24 or hydrocel129")))
+            }
+        };
+        c.head_model = HeadModel::parse(&self.head_model)
+            .map_err(|e| ValidateError::Grid(format!("head model: {e}")))?;
+        let format =
+            SynthFormat::parse(&self.format).map_err(|e| ValidateError::Grid(format!("format: {e}")))?;
+        Ok((c, format))
+    }
+
+    /// One line for logs and pages, e.g. `hydrocel129 electrodes in set files, sphere head model`.
+    pub fn describe(&self) -> String {
+        format!("{} electrodes in {} files, {} head model", self.montage, self.format, self.head_model)
+    }
 }
 
 impl GridSpec {
@@ -254,6 +318,7 @@ impl GridSpec {
             interpret: InterpretSettings::default(),
             folds: None,
             threads: None,
+            recording: Recording::default(),
         }
     }
 
@@ -345,6 +410,16 @@ impl GridSpec {
         }
         if self.cells().is_empty() {
             return bad("the grid has no cells (no non-zero size, and no nulls)".into());
+        }
+        let (mut synth, _) = self.recording.synth()?;
+        for p in &self.places {
+            synth.effect.channels = p.channels.clone();
+            synth.validate().map_err(|e| {
+                ValidateError::Grid(format!(
+                    "place {} on the {} electrodes: {e}",
+                    p.name, self.recording.montage
+                ))
+            })?;
         }
         if let Some(k) = self.folds {
             if k < 2 || k > self.subjects / 2 {
@@ -641,6 +716,43 @@ mod tests {
         let cell = &one.cells()[0];
         assert_eq!(crate::cell::train_config(&one, cell).threads, Some(1));
         assert_eq!(crate::cell::train_config(&g, cell).threads, None);
+    }
+
+    #[test]
+    fn the_recording_is_part_of_the_grid_and_checked_by_name() {
+        let g = GridSpec::quick("shallow");
+        // The default recording leaves the JSON (and so the hash) of older grids as it was.
+        let json = serde_json::to_string(&g).expect("serialises");
+        assert!(!json.contains("recording"), "{json}");
+        let back: GridSpec = serde_json::from_str(&json).expect("an older grid reads");
+        assert_eq!(back.recording, Recording::default());
+        let hbn = GridSpec { recording: Recording::hbn(), ..g.clone() };
+        assert_ne!(hbn.hash(), g.hash());
+        hbn.validate().expect("the standard places are on EGI's net");
+        let back: GridSpec = serde_json::from_str(&serde_json::to_string(&hbn).unwrap()).unwrap();
+        assert_eq!(back, hbn);
+        // Each cell's generator records on the grid's electrodes, in its format.
+        let cell = &hbn.cells()[0];
+        let (c, format) = crate::cell::synth_config(&hbn, cell).expect("a known recording");
+        assert_eq!(c.channels.len(), 129);
+        assert_eq!(c.head_model, HeadModel::Sphere);
+        assert_eq!(format, SynthFormat::Set);
+        assert_eq!(c.effect.channels, cell.place.as_ref().unwrap().channels);
+        let (c, format) = crate::cell::synth_config(&g, &g.cells()[0]).unwrap();
+        assert_eq!((c.channels.len(), c.head_model, format), (24, HeadModel::Kernel, SynthFormat::Edf));
+        // Unknown values are refused by field; a place off the net is refused by name.
+        for (field, rec) in [
+            ("montage", Recording { montage: "biosemi64".into(), ..Recording::default() }),
+            ("format", Recording { format: "vhdr".into(), ..Recording::default() }),
+            ("head model", Recording { head_model: "bem".into(), ..Recording::default() }),
+        ] {
+            let e = GridSpec { recording: rec, ..g.clone() }.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{e}");
+        }
+        // (`Place::parse` takes only the 24 prepared channels; a place built in code is checked too.)
+        let place = Place { name: "egi".into(), channels: vec!["E36".into()] };
+        let e = GridSpec { places: vec![place], ..g.clone() }.validate().unwrap_err().to_string();
+        assert!(e.contains("place egi on the hbn24 electrodes") && e.contains("E36"), "{e}");
     }
 
     #[test]

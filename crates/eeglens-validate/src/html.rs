@@ -103,7 +103,7 @@ fn intro(o: &mut String, doc: &ValidateDoc) {
     let _ = write!(
         o,
         "<h1>eeglens validate: planted ground truth</h1><p>Grid <code>{}</code>{}: {} cells ({} with a planted effect, {} null), \
-         {} subjects x {} min each, <code>{}</code> trained {} epochs with the training defaults. {}.</p>",
+         {} subjects x {} min each{}, <code>{}</code> trained {} epochs with the training defaults. {}.</p>",
         esc(&doc.grid_hash),
         doc.build.as_deref().map_or(String::new(), |b| format!(", every cell computed by eeglens <code>{}</code>", esc(b))),
         doc.cells.len(),
@@ -111,6 +111,7 @@ fn intro(o: &mut String, doc: &ValidateDoc) {
         s.null_cells,
         g.subjects,
         g.minutes,
+        if g.recording.is_default() { String::new() } else { format!(" ({})", esc(&g.recording.describe())) },
         esc(&g.model),
         g.epochs,
         esc(&doc.interpret_note)

@@ -80,7 +80,7 @@ pub mod summary;
 
 pub use cell::{run_cell, CellEvent, CellFile, CellOptions, CellResult, CellRun};
 pub use error::ValidateError;
-pub use grid::{CellSpec, GridSpec, InterpretSettings, Place, PlantedBand};
+pub use grid::{CellSpec, GridSpec, InterpretSettings, Place, PlantedBand, Recording};
 pub use merge::{assemble, claim_out, collect, write_doc, ValidateDoc};
 pub use score::{score, MethodScore};
 pub use summary::{summarise, Summary};
