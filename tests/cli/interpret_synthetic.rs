@@ -97,6 +97,23 @@ fn common_checks(result: &InterpretResult, k: usize) {
     assert_eq!(patterns.shape(), [2, am.restarts * am.windows_per_restart, 24, 256]);
     let gains = result.tensor("actmax.gains").expect("gains saved");
     assert_eq!(gains.shape(), [2, am.restarts, 24, config().bands.len()]);
+    // The reading compares the classes' power gains: per channel and band, the log ratio of
+    // their means over the restarts.
+    let (r, bands) = (am.restarts, config().bands);
+    let g = gains.data();
+    let mean = |class: usize, c: usize, b: usize| {
+        (0..r).map(|j| (2.0 * g[((class * r + j) * 24 + c) * bands.len() + b] as f64).exp()).sum::<f64>()
+            / r as f64
+    };
+    let store_channels = &result.report.channels;
+    for (b, band) in bands.iter().enumerate() {
+        let per = actmax.reading.channels.get(&band.name).expect("every band is read");
+        for (c, ch) in store_channels.iter().enumerate() {
+            let want = (mean(1, c, b) / mean(0, c, b)).ln();
+            let got = *per.get(ch).expect("every channel is read");
+            assert!((got - want).abs() < 1e-9 * want.abs().max(1.0), "{} {ch}: {got} vs {want}", band.name);
+        }
+    }
 }
 
 #[test]

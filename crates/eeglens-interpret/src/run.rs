@@ -484,7 +484,10 @@ pub(crate) fn actmax_items(
         spectra(pats.patterns.data(), ctx.n_ch, ctx.t, ctx.store.meta().fs)?.mean_of_runs(pats.members);
     // Under gains, restart j of every class is made from the same windows: a pair.
     let pairs = pats.gains.is_some().then(|| (0..n_classes * r).map(|i| i % r).collect());
-    Ok(ActmaxItems { items: Items { spectra, groups, pairs, units: None }, pats })
+    // Under gains, the band test compares the power gains (the spectral module's docs, "Activation
+    // maximisation's gains"); `[n_targets, restarts, n_ch, n_bands]` is one item per restart.
+    let band_values = pats.gains.as_ref().map(|g| g.data().iter().map(|&l| (2.0 * l as f64).exp()).collect());
+    Ok(ActmaxItems { items: Items { spectra, groups, pairs, units: None, band_values }, pats })
 }
 
 /// Activation maximisation's report: the reading, and the objective at the
@@ -590,7 +593,11 @@ pub(crate) fn deconv_items(
     }
     let spectra = spectra(&maps, n_ch, t, ctx.store.meta().fs)?;
     let indices: Vec<i64> = chosen.iter().flatten().map(|&p| w.indices[p] as i64).collect();
-    Ok(DeconvItems { items: Items { spectra, groups, pairs: None, units: None }, maps, indices })
+    Ok(DeconvItems {
+        items: Items { spectra, groups, pairs: None, units: None, band_values: None },
+        maps,
+        indices,
+    })
 }
 
 /// The seed at the output of `n` windows of group `c`: the logit difference
@@ -740,7 +747,7 @@ pub(crate) fn optimal_items(
     let flat: Vec<i64> = chosen.iter().flatten().map(|&p| indices[p] as i64).collect();
     let units = by_subject.then(|| flat.iter().map(|&i| store.subjects()[i as usize] as usize).collect());
     Ok(OptimalItems {
-        items: Items { spectra, groups, pairs: None, units },
+        items: Items { spectra, groups, pairs: None, units, band_values: None },
         samples: Ordered(by_class),
         indices: flat,
     })

@@ -41,6 +41,23 @@
 //! named the planted band in 10–86 % of draws (under 25 % in six of eight
 //! settings) against 60–97 % with the median.
 
+//! # Activation maximisation's gains
+//! Under its default parameterisation activation maximisation optimises a
+//! log amplitude gain `g` per channel and band, applied to real windows bin
+//! by bin in the Fourier domain ([`crate::actmax`]). Its reading compares
+//! the power gains `exp(2 g)` ([`Items::band_values`]) instead of the band
+//! power of the patterns' Welch spectra: `r_cb` is then the log ratio of the
+//! classes' mean power gains, and the contrast, the test and the channel
+//! ranks follow as above. The patterns' spectra blur what the gains say:
+//! Welch's 1-s Hann segments spread a band's power over about 2 Hz on each
+//! side, so a gain on the dominant rhythm (alpha over the back of the head)
+//! raises the neighbouring bands' edges, the channel's median with them, and
+//! leaves a band that was not changed (delta) the largest contrast. On the
+//! kept grids' 116 learned runs (`tools/validation/contrast_lab.py`), the
+//! gains named the planted band in 109 against 102 for the spectra of the
+//! same patterns; every alpha plant at parieto-occipital electrodes that the
+//! spectra read as delta, the gains read as alpha.
+
 //! # The test
 //! The group labels of the items are permuted; each permutation's largest
 //! `contrast` over all bands is the null distribution of every band (the
@@ -122,6 +139,12 @@ pub struct Items {
     /// the classes of the (unit, class) groups instead of single items
     /// ([`read_units`]). `None`: every item its own unit. Ignored with pairs.
     pub units: Option<Vec<usize>>,
+    /// per item, channel and band (`[n_items, n_channels, n_bands]`, positive), the
+    /// quantity the band test compares between the classes in place of the band power
+    /// integrated from `spectra`, which then serve the PSD figures alone: activation
+    /// maximisation's power gains (module docs, "Activation maximisation's gains"). `None`:
+    /// band power.
+    pub band_values: Option<Vec<f64>>,
 }
 
 impl Items {
@@ -130,10 +153,15 @@ impl Items {
     /// # Errors
     /// As [`read`].
     pub fn read(&self, opts: &ReadOpts<'_>) -> Result<(Reading, ReadingArrays), InterpretError> {
-        match &self.pairs {
-            Some(p) => read_paired(&self.spectra, &self.groups, p, opts),
-            None => read_with(&self.spectra, &self.groups, Scheme::Shuffle, self.units.as_deref(), opts),
-        }
+        let scheme = self.pairs.as_deref().map_or(Scheme::Shuffle, Scheme::Pairs);
+        read_with(
+            &self.spectra,
+            self.band_values.as_deref(),
+            &self.groups,
+            scheme,
+            self.units.as_deref(),
+            opts,
+        )
     }
 
     /// The items of several models (one part per fold) as one set: the
@@ -150,6 +178,8 @@ impl Items {
         let (mut groups, mut blocks) = (Vec::new(), Vec::new());
         let paired = parts.iter().all(|p| p.pairs.is_some());
         let by_unit = parts.iter().all(|p| p.units.is_some());
+        let valued = parts.iter().all(|p| p.band_values.is_some());
+        let mut band_values = Vec::new();
         let mut pairs = Vec::new();
         let mut units = Vec::new();
         let (mut offset, mut unit_offset) = (0, 0);
@@ -165,6 +195,9 @@ impl Items {
                 pairs.extend(p.iter().map(|&j| offset + j));
                 offset += p.iter().max().map_or(0, |&m| m + 1);
             }
+            if let (true, Some(v)) = (valued, &part.band_values) {
+                band_values.extend_from_slice(v);
+            }
             if let (true, Some(u)) = (by_unit, &part.units) {
                 // Units stay within their part, as pairs do.
                 units.extend(u.iter().map(|&j| unit_offset + j));
@@ -173,7 +206,14 @@ impl Items {
         }
         let n_items = groups.len();
         let spectra = Spectra { freqs, psd, n_items, n_channels };
-        (Items { spectra, groups, pairs: paired.then_some(pairs), units: by_unit.then_some(units) }, blocks)
+        let items = Items {
+            spectra,
+            groups,
+            pairs: paired.then_some(pairs),
+            units: by_unit.then_some(units),
+            band_values: valued.then_some(band_values),
+        };
+        (items, blocks)
     }
 
     /// The reading of items pooled by [`Items::pool`] (`blocks`: each
@@ -188,13 +228,21 @@ impl Items {
         blocks: &[usize],
         opts: &ReadOpts<'_>,
     ) -> Result<(Reading, ReadingArrays), InterpretError> {
-        match &self.pairs {
-            Some(p) => read_paired(&self.spectra, &self.groups, p, opts),
+        let scheme = match &self.pairs {
+            Some(p) => Scheme::Pairs(p),
             None => {
                 assert_eq!(blocks.len(), self.spectra.n_items, "read_pooled: one block per item");
-                read_with(&self.spectra, &self.groups, Scheme::Blocks(blocks), self.units.as_deref(), opts)
+                Scheme::Blocks(blocks)
             }
-        }
+        };
+        read_with(
+            &self.spectra,
+            self.band_values.as_deref(),
+            &self.groups,
+            scheme,
+            self.units.as_deref(),
+            opts,
+        )
     }
 }
 
@@ -452,7 +500,7 @@ pub fn read_blocked(
     opts: &ReadOpts<'_>,
 ) -> Result<(Reading, ReadingArrays), InterpretError> {
     assert_eq!(blocks.len(), spectra.n_items, "read_blocked: one block per item");
-    read_with(spectra, groups, Scheme::Blocks(blocks), None, opts)
+    read_with(spectra, None, groups, Scheme::Blocks(blocks), None, opts)
 }
 
 /// [`read`] for items that come from a few independent units (the windows of
@@ -474,7 +522,7 @@ pub fn read_units(
     units: &[usize],
     opts: &ReadOpts<'_>,
 ) -> Result<(Reading, ReadingArrays), InterpretError> {
-    read_with(spectra, groups, Scheme::Shuffle, Some(units), opts)
+    read_with(spectra, None, groups, Scheme::Shuffle, Some(units), opts)
 }
 
 /// How the test relabels the items.
@@ -494,11 +542,12 @@ fn read_with_pairs(
     pairs: Option<&[usize]>,
     opts: &ReadOpts<'_>,
 ) -> Result<(Reading, ReadingArrays), InterpretError> {
-    read_with(spectra, groups, pairs.map_or(Scheme::Shuffle, Scheme::Pairs), None, opts)
+    read_with(spectra, None, groups, pairs.map_or(Scheme::Shuffle, Scheme::Pairs), None, opts)
 }
 
 fn read_with(
     spectra: &Spectra,
+    band_values: Option<&[f64]>,
     groups: &[usize],
     scheme: Scheme<'_>,
     units: Option<&[usize]>,
@@ -522,8 +571,14 @@ fn read_with(
             });
         }
     }
-    let bp = band_power(spectra, opts.bands)?;
-    // Per class means of PSD and band power, per channel.
+    let bp = match band_values {
+        None => band_power(spectra, opts.bands)?,
+        Some(v) => {
+            assert_eq!(v.len(), n_items * n_ch * n_b, "read: one band value per item, channel and band");
+            v.to_vec()
+        }
+    };
+    // Per class means of PSD and band power (or the band values), per channel.
     let mut psd_cls = vec![0.0f64; n_classes * n_ch * n_f];
     let mut bp_cls = vec![0.0f64; n_classes * n_ch * n_b];
     let mut counts = vec![0usize; n_classes];
@@ -1233,8 +1288,8 @@ mod tests {
         let (a, ga, pa) = paired_spectra(3, 1, 0.5, 1);
         let (b, gb, pb) = paired_spectra(2, 1, 0.5, 2);
         let parts = [
-            Items { spectra: a.clone(), groups: ga.clone(), pairs: Some(pa), units: None },
-            Items { spectra: b.clone(), groups: gb.clone(), pairs: Some(pb), units: None },
+            Items { spectra: a.clone(), groups: ga.clone(), pairs: Some(pa), units: None, band_values: None },
+            Items { spectra: b.clone(), groups: gb.clone(), pairs: Some(pb), units: None, band_values: None },
         ];
         let (pooled, blocks) = Items::pool(&parts);
         assert_eq!(pooled.spectra.n_items, 10);
@@ -1307,6 +1362,118 @@ mod tests {
         let (r, _) = read(&sp, &groups, &opts).unwrap();
         assert!(r.top_band.is_none());
         assert!(r.bands.iter().all(|b| b.p >= 0.3));
+    }
+
+    /// Windows `[n, n_ch, 256]` at 128 Hz of a 1/f background with an alpha peak (10 Hz), six
+    /// times stronger on the first five channels, each band's bins scaled by
+    /// `exp(gains[i][c][b])` as activation maximisation's gains are applied; the bands are
+    /// delta, theta, alpha, beta and the bins of band `[lo, hi)` take its gain.
+    fn gained_windows(bases: &[Vec<(f64, f64)>], gains: &[Vec<[f64; 4]>], n_ch: usize) -> Vec<f32> {
+        use rustfft::num_complex::Complex64;
+        let (t, fs) = (256usize, 128.0);
+        let edges = [1.0, 4.0, 8.0, 13.0, 30.0];
+        let inv = rustfft::FftPlanner::new().plan_fft_inverse(t);
+        let mut out = Vec::new();
+        for (base, g) in bases.iter().zip(gains) {
+            for c in 0..n_ch {
+                let mut z = vec![Complex64::new(0.0, 0.0); t];
+                for k in 1..t / 2 {
+                    let f = k as f64 * fs / t as f64;
+                    let peak = if c < 5 { 6.0 } else { 1.0 };
+                    let amp = 1.0 / f.sqrt() + peak * 0.3 * (-0.5 * ((f - 10.0) / 1.0).powi(2)).exp();
+                    let b = (0..4).find(|&b| f >= edges[b] && f < edges[b + 1]);
+                    let gain = b.map_or(1.0, |b| g[c][b].exp());
+                    let (a, phase) = base[c * (t / 2) + k];
+                    z[k] = Complex64::from_polar(amp * a * gain, phase);
+                    z[t - k] = z[k].conj();
+                }
+                inv.process(&mut z);
+                out.extend(z.iter().map(|v| v.re as f32));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn gains_are_read_as_set_where_the_patterns_spectra_leak_a_strong_rhythm_into_its_neighbours() {
+        // Eight pairs of patterns, each pair made from the same window: class M's gains add
+        // 0.45 to alpha on the five channels of strong alpha and take 0.25 from delta on
+        // every channel; both classes' gains carry noise of SD 0.03.
+        let (n, n_ch) = (8, 24);
+        let mut rng = Rng::new(5);
+        let bases: Vec<Vec<(f64, f64)>> = (0..n)
+            .map(|_| {
+                (0..n_ch * 128)
+                    .map(|_| (0.8 + 0.4 * rng.uniform_f64(), std::f64::consts::TAU * rng.uniform_f64()))
+                    .collect()
+            })
+            .collect();
+        let mut gains = vec![Vec::new(); 2 * n];
+        for (i, g) in gains.iter_mut().enumerate() {
+            for c in 0..n_ch {
+                let mut b: [f64; 4] = std::array::from_fn(|_| 0.03 * rng.normal());
+                if i >= n {
+                    b[0] -= 0.25;
+                    if c < 5 {
+                        b[2] += 0.45;
+                    }
+                }
+                g.push(b);
+            }
+        }
+        let windows: Vec<Vec<(f64, f64)>> = (0..2 * n).map(|i| bases[i % n].clone()).collect();
+        let x = gained_windows(&windows, &gains, n_ch);
+        let sp = spectra(&x, n_ch, 256, 128.0).unwrap();
+        let groups: Vec<usize> = (0..2 * n).map(|i| i / n).collect();
+        let pairs: Vec<usize> = (0..2 * n).map(|i| i % n).collect();
+        let values: Vec<f64> = gains.iter().flatten().flatten().map(|g| (2.0 * g).exp()).collect();
+        let with = |band_values: Option<Vec<f64>>| Items {
+            spectra: sp.clone(),
+            groups: groups.clone(),
+            pairs: Some(pairs.clone()),
+            units: None,
+            band_values,
+        };
+        let bands = eeg_bands();
+        let classes = names(&["F", "M"]);
+        let channels: Vec<String> = (0..n_ch).map(|c| format!("E{c}")).collect();
+        let opts = ReadOpts {
+            classes: &classes,
+            channels: &channels,
+            bands: &bands,
+            alpha: 0.05,
+            permutations: 499,
+            floor: 0.0,
+            seed: 3,
+            rank: Rank::Contrast,
+        };
+        let (gained, arrays) = with(Some(values)).read(&opts).unwrap();
+        let (welch, _) = with(None).read(&opts).unwrap();
+        // The gains: alpha, its log ratio twice the gain on the five channels, theta unchanged.
+        assert_eq!(gained.top_band.as_deref(), Some("alpha"), "{:?}", gained.bands);
+        let r = |reading: &Reading, band: &str, c: usize| {
+            reading.channels.get(band).unwrap().get(&channels[c]).copied().unwrap()
+        };
+        for c in 0..5 {
+            assert!((r(&gained, "alpha", c) - 0.9).abs() < 0.1, "{}", r(&gained, "alpha", c));
+            assert!(r(&gained, "theta", c).abs() < 0.1, "{}", r(&gained, "theta", c));
+            // The spectra of the same patterns: alpha's gain has leaked into theta.
+            assert!(r(&welch, "theta", c) > 0.2, "{}", r(&welch, "theta", c));
+        }
+        // The figures still show the patterns' spectra.
+        assert_eq!(gained.psd, welch.psd);
+        assert_eq!(arrays.psd.len(), 2 * n_ch * sp.n_freqs());
+        // The contrast on the spectra gives alpha's lead (almost all of it) to the median.
+        let contrast =
+            |reading: &Reading, band: &str| reading.bands.iter().find(|b| b.name == band).unwrap().contrast;
+        assert!(contrast(&gained, "alpha") - contrast(&gained, "delta") > 0.2, "{:?}", gained.bands);
+        assert!(
+            contrast(&welch, "alpha") - contrast(&welch, "delta")
+                < contrast(&gained, "alpha") - contrast(&gained, "delta") - 0.2,
+            "spectra {:?} gains {:?}",
+            welch.bands,
+            gained.bands
+        );
     }
 
     #[test]
@@ -1587,8 +1754,20 @@ mod tests {
         let (a, ga, _) = paired_spectra(2, 1, 0.5, 1);
         let (b, gb, _) = paired_spectra(2, 1, 0.5, 2);
         let parts = [
-            Items { spectra: a.clone(), groups: ga, pairs: None, units: Some(vec![0, 0, 1, 1]) },
-            Items { spectra: b.clone(), groups: gb, pairs: None, units: Some(vec![1, 1, 0, 0]) },
+            Items {
+                spectra: a.clone(),
+                groups: ga,
+                pairs: None,
+                units: Some(vec![0, 0, 1, 1]),
+                band_values: None,
+            },
+            Items {
+                spectra: b.clone(),
+                groups: gb,
+                pairs: None,
+                units: Some(vec![1, 1, 0, 0]),
+                band_values: None,
+            },
         ];
         let (pooled, _) = Items::pool(&parts);
         assert_eq!(pooled.units.as_deref(), Some(&[0, 0, 1, 1, 3, 3, 2, 2][..]));
