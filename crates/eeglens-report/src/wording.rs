@@ -123,14 +123,14 @@ pub fn method_reading(
     let numeric = classes.first().zip(classes.get(1)).is_some_and(|(a, b)| a == "low" && b == "high");
     let what = match (method, numeric) {
         ("actmax", true) => Some(
-            "the patterns activation maximisation made for the high and the low prediction (windows rescaled to raise or lower the output)",
+            "the patterns activation maximisation made for the high and the low prediction (with its default gains, the power factors by which it rescaled real windows, per electrode and band, to raise or lower the output)",
         ),
         ("deconv", true) => Some("the deconvnet's projections of the output back onto the input"),
         _ => patterns_of(method),
     };
     if let Some(what) = what {
         s.push_str(&format!(
-            " That ratio is of {what}, not of the recorded EEG: it shows which band the network responds to,              not how much the classes' power differs in the data (the class spectra of the test windows show that)."
+            " That ratio is of {what}, not of the recorded EEG: it shows which band the network responds to, not how much the classes' power differs in the data (the class spectra of the test windows show that)."
         ));
     }
     // Optimal samples are a few subjects' windows: say which unit the band test permuted.
@@ -166,7 +166,9 @@ pub fn method_reading(
 /// What a method's items are, when they are patterns the network made rather than recorded windows.
 pub fn patterns_of(method: &str) -> Option<&'static str> {
     match method {
-        "actmax" => Some("the patterns activation maximisation made for each class (windows rescaled to drive the class output)"),
+        "actmax" => Some(
+            "the patterns activation maximisation made for each class (with its default gains, the power factors by which it rescaled real windows, per electrode and band, to drive the class output)",
+        ),
         "deconv" => Some("the deconvnet's projections of the class outputs back onto the input"),
         _ => None,
     }
