@@ -13,6 +13,13 @@ for each aggregation over channels (mean over all; mean of the strongest 1, 3, 6
 the band contrasts, their max-statistic permutation p (floored by the network's
 discrimination p) and the top band; then counts the cells where it is the planted band.
 `recorded` is eeglens's own reading, to check that the statistic is reproduced.
+Activation maximisation is read twice: `actmax` from its patterns' spectra, `gains` from the
+power gains it optimised (`exp(2 g)`, paired by restart: eeglens's reading since the gains
+replaced the spectra). CENTRE `side` keeps, per channel, the departures from the median on
+the side of its largest one. Environment: NPS (Welch segment in samples, default 128 = 1 s;
+eeglens reads 256 = 2 s), RANK (`contrast` or `z`: the studentised max statistic and ranking
+of optimal samples and the deconvnet), AGG (aggregations over channels, comma-separated),
+NPERM (permutations, default 1000). The misses of activation maximisation are listed by cell.
 Needs numpy, scipy, safetensors.
 """
 import json, glob, os, sys
@@ -22,12 +29,12 @@ from safetensors.numpy import load_file as lf
 
 BANDS = [("delta",1,4),("theta",4,8),("alpha",8,13),("beta",13,30)]
 FS = 128.0
-NPERM = 1000
+NPERM = int(os.environ.get('NPERM','1000'))
 ALPHA = 0.05
 
 def bandpower(items):
     # items [n, ch, t] -> [n, ch, b]
-    f, p = welch(items.astype(np.float64), fs=FS, nperseg=128, noverlap=64, window='hann', detrend='constant', scaling='density', axis=-1)
+    f, p = welch(items.astype(np.float64), fs=FS, nperseg=int(os.environ.get("NPS","128")), noverlap=int(os.environ.get("NPS","128"))//2, window='hann', detrend='constant', scaling='density', axis=-1)
     out = []
     for _, lo, hi in BANDS:
         m = (f >= lo) & (f <= hi)
@@ -55,6 +62,13 @@ def med_sub(x):  # x [..., ch, b]: subtract per-channel median over bands
         np.put_along_axis(mask, far[..., None], False, -1)
         m = (x * mask).sum(-1, keepdims=True) / mask.sum(-1, keepdims=True)
         return np.abs(x - m)
+    if CENTER == "side":  # departures from the median on the side of the channel's largest one
+        d = x - np.median(x, axis=-1, keepdims=True)
+        far = np.take_along_axis(d, np.abs(d).argmax(-1)[..., None], -1)
+        return np.maximum(0.0, np.sign(far) * d)
+    if CENTER == "sidenone":
+        far = np.take_along_axis(x, np.abs(x).argmax(-1)[..., None], -1)
+        return np.maximum(0.0, np.sign(far) * x)
     if CENTER == "min":  # distance from the channel's band closest to zero change
         m = np.take_along_axis(x, np.abs(x).argmin(-1)[..., None], -1)
         return np.abs(x - m)
@@ -88,7 +102,7 @@ def agg_rms(x): return np.sqrt((x**2).mean(0))
 def reading(P, g, statf, pairs=None, floor=0.0, seed=0):
     rng = np.random.default_rng(seed)
     obs, chan = statf(P, g, None)
-    exceed = np.zeros(len(BANDS))
+    perms = []
     for _ in range(NPERM):
         if pairs is None:
             gp = rng.permutation(g)
@@ -98,17 +112,30 @@ def reading(P, g, statf, pairs=None, floor=0.0, seed=0):
             i0 = np.where(sw, pairs[1], pairs[0]); i1 = np.where(sw, pairs[0], pairs[1])
             gp = g.copy(); gp[i0] = 0; gp[i1] = 1
             s, _ = statf(P, gp, (i0, i1))
-        exceed += s.max() >= obs * (1 - 1e-12)
+        perms.append(s)
+    perms = np.array(perms)
+    if RANK == "z":
+        mu, sd = perms.mean(0), perms.std(0)
+        sd = np.where(sd > 0, sd, 1.0)
+        zo = (obs - mu) / sd; zp = (perms - mu) / sd
+        exceed = (zp.max(1)[:, None] >= zo[None, :] * (1 - 1e-12)).sum(0)
+        key = zo
+    else:
+        exceed = (perms.max(1)[:, None] >= obs[None, :] * (1 - 1e-12)).sum(0)
+        key = obs
     p = np.maximum((1 + exceed) / (1 + NPERM), floor)
     sig = p < ALPHA
     top = None
     if sig.any():
-        top = int(np.argmax(np.where(sig, obs, -np.inf)))
+        top = int(np.argmax(np.where(sig, key, -np.inf)))
     return top, obs, p, chan
+
+RANK = os.environ.get("RANK", "contrast")
 
 def make_stats():
     S = {}
-    for aname, agg in [("mean", agg_mean), ("top1", agg_top(1)), ("top3", agg_top(3)), ("top6", agg_top(6)), ("top8", agg_top(8)), ("top12", agg_top(12))]:
+    aggs = [("mean", agg_mean), ("top1", agg_top(1)), ("top3", agg_top(3)), ("top6", agg_top(6)), ("top8", agg_top(8)), ("top12", agg_top(12))]
+    for aname, agg in [a for a in aggs if a[0] in os.environ.get("AGG", "mean,top1,top3,top6,top8,top12").split(",")]:
         S[f"ratio-{aname}"] = (lambda agg: lambda P, g, pr: stat_ratio(P, g, agg))(agg)
     return S
 
@@ -161,6 +188,8 @@ def main():
             g = np.repeat([0, 1], k)
             pairs = (np.arange(k), np.arange(k) + k)
             items["actmax"] = (bandpower(X), g, pairs, ij["methods"]["actmax"])
+            G = T["actmax.gains"]; R = G.shape[1]
+            items["gains"] = (np.exp(2.0 * G.reshape(-1, *G.shape[2:]).astype(np.float64)), np.repeat([0, 1], R), (np.arange(R), np.arange(R) + R), ij["methods"]["actmax"])
         for meth, (P, g, pairs, rec) in items.items():
             for sname, sf in S.items():
                 top, obs, p, chan = reading(P, g, lambda P_, g_, pr: sf(P_, g_, pr), pairs, floor, seed=n)
@@ -175,5 +204,7 @@ def main():
         hits = sum(x[0] for x in v); none = sum(x[1] for x in v)
         ch = [x[2] for x in v if x[2] is not None]
         print(f"{meth:8s} {sname:12s} band hit {hits:3d}/{len(v)}  no-claim {none:3d}  channels {sum(ch)}/{len(ch)}")
+        if meth in ("actmax", "gains"):
+            print("   misses:", " ".join(x[3][4:].replace("-seed","/") + ("(none)" if x[1] else "") for x in v if not x[0]))
 
 main()
