@@ -84,6 +84,7 @@ fn model_title(model: &str) -> String {
         "shallow" => "ShallowConvNet (the default: it learns the most planted effects, VALIDATION.md)".into(),
         "rvgg" => "R-VGG (the paper's network)".into(),
         "rvgg-bn" => "R-VGG with batch normalisation".into(),
+        "logpower" => "LogPowerNet (learned filters, log power per electrode, linear)".into(),
         other => other.to_string(),
     }
 }

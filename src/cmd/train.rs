@@ -36,7 +36,7 @@ pub struct Args {
     /// Windows per mini-batch [default: 40].
     #[arg(long)]
     pub batch: Option<usize>,
-    /// Learning rate [default: 5e-4].
+    /// Learning rate [default: the model's: 5e-4, 2e-3 for logpower; under auto each candidate its own].
     #[arg(long)]
     pub lr: Option<f64>,
     /// Optimiser [default: adam].
@@ -128,6 +128,7 @@ fn settings(a: &Args, mut cfg: TrainConfig) -> anyhow::Result<TrainConfig> {
     }
     if let Some(v) = a.lr {
         cfg.lr = v;
+        cfg.lr_by_model = false;
     }
     if let Some(o) = a.optimizer {
         cfg.optimizer = o.into();
@@ -422,7 +423,12 @@ fn run_one(
         (
             settings(
                 &a,
-                TrainConfig { model: select::COMMAND_DEFAULT.into(), fold, ..TrainConfig::default() },
+                TrainConfig {
+                    model: select::COMMAND_DEFAULT.into(),
+                    fold,
+                    lr_by_model: true,
+                    ..TrainConfig::default()
+                },
             )?,
             data,
         )

@@ -135,8 +135,10 @@ RANK = os.environ.get("RANK", "contrast")
 def make_stats():
     S = {}
     aggs = [("mean", agg_mean), ("top1", agg_top(1)), ("top3", agg_top(3)), ("top6", agg_top(6)), ("top8", agg_top(8)), ("top12", agg_top(12))]
-    for aname, agg in [a for a in aggs if a[0] in os.environ.get("AGG", "mean,top1,top3,top6,top8,top12").split(",")]:
-        S[f"ratio-{aname}"] = (lambda agg: lambda P, g, pr: stat_ratio(P, g, agg))(agg)
+    kinds = {"ratio": stat_ratio, "lr": stat_lr}
+    for kname in os.environ.get("STAT", "ratio").split(","):
+        for aname, agg in [a for a in aggs if a[0] in os.environ.get("AGG", "mean,top1,top3,top6,top8,top12").split(",")]:
+            S[f"{kname}-{aname}"] = (lambda agg, k: lambda P, g, pr: k(P, g, agg))(agg, kinds[kname])
     return S
 
 def planted_band_index(lo, hi):

@@ -364,6 +364,43 @@ mod tests {
         assert!(ratios[1] < 0.7, "saliency {ratios:?}");
     }
 
+    /// LogPowerNet filters each electrode on its own: the deconvnet map of a window whose
+    /// only content is a 10 Hz rhythm on one electrode stays on that electrode, at 10 Hz.
+    #[test]
+    fn logpower_deconvnet_maps_stay_on_the_electrode_and_the_rhythm() {
+        let spec = ModelSpec { n_channels: 4, n_samples: 128, n_classes: 2 };
+        let mut rng = Rng::new(6);
+        let model = models::build("logpower", &spec, &mut rng).unwrap();
+        let mut x = vec![0.0f32; 4 * 128];
+        for t in 0..128 {
+            x[2 * 128 + t] = (2.0 * std::f64::consts::PI * 10.0 * t as f64 / 128.0).sin() as f32;
+        }
+        let x = Tensor::from_vec(&[1, 1, 4, 128], x).unwrap();
+        let last = model.layers().len() - 1;
+        let map = project(
+            &model,
+            &record(&model, &x, last).unwrap(),
+            last,
+            class_seed(1, 2, 1),
+            BackRule::Deconvnet,
+        );
+        let energy = |c: usize| map.data()[c * 128..][..128].iter().map(|v| (*v as f64).powi(2)).sum::<f64>();
+        let total: f64 = (0..4).map(energy).sum();
+        assert!(total > 0.0);
+        assert!(energy(2) / total > 0.999_999, "{:?}", (0..4).map(energy).collect::<Vec<_>>());
+        // The map's strongest frequency (1 Hz bins of the 1-s window): 10 Hz.
+        let row = &map.data()[2 * 128..][..128];
+        let power = |k: usize| {
+            let w = 2.0 * std::f64::consts::PI * k as f64 / 128.0;
+            let (re, im) = row.iter().enumerate().fold((0.0, 0.0), |(a, b), (t, v)| {
+                (a + *v as f64 * (w * t as f64).cos(), b + *v as f64 * (w * t as f64).sin())
+            });
+            re * re + im * im
+        };
+        let peak = (1..64).max_by(|&a, &b| power(a).total_cmp(&power(b))).unwrap();
+        assert_eq!(peak, 10);
+    }
+
     #[test]
     fn unit_seeds_keep_the_strongest_location_or_the_map() {
         let act = Tensor::from_vec(&[1, 2, 1, 3], vec![1.0, 5.0, 2.0, 7.0, 3.0, 9.0]).unwrap();

@@ -299,6 +299,17 @@ pub fn load_checkpoint(path: &Path) -> Result<(Sequential, CheckpointMeta, Tenso
 /// that a file missing a tensor or two still builds and [`load_weights`] names
 /// what is missing.
 fn build_from_file(name: &str, spec: &ModelSpec, file: &TensorFile) -> Result<Sequential, NnError> {
+    // A window that could not be held in memory is no input; a model whose weights do
+    // not grow with the window (LogPowerNet) would otherwise build for it.
+    if spec.n_channels.checked_mul(spec.n_samples).is_none_or(|n| n > isize::MAX as usize / 4) {
+        return Err(NnError::Format {
+            path: file.path.clone(),
+            msg: format!(
+                "a window of {} x {} samples cannot be held in memory",
+                spec.n_channels, spec.n_samples
+            ),
+        });
+    }
     let values = file.f32s.values().fold(0usize, |a, t| a.saturating_add(t.data().len()));
     let budget = values.saturating_mul(BUDGET_FACTOR).saturating_add(BUDGET_SLACK);
     crate::init::with_param_budget(budget, || build(name, spec, &mut Rng::new(0))).map_err(|e| match e {

@@ -24,6 +24,64 @@ fn other_models_match_pytorch_counts() {
     assert_eq!(count("shallow"), 40_402);
     // braindecode EEGNetv4(24, 2, input_window_samples=256).
     assert_eq!(count("eegnet"), 1_746);
+    // torch.nn: Conv2d(1, 8, (1, 33), bias=False), BatchNorm1d(192), Linear(192, 2).
+    assert_eq!(count("logpower"), 8 * 33 + 2 * 192 + 192 * 2 + 2);
+}
+
+#[test]
+fn logpower_is_log_filter_power_per_electrode_then_linear() {
+    // A slow reference of LogPowerNet's forward pass in eval mode, loop by loop:
+    // each filter's output on each electrode, its mean square over the window,
+    // log, batch norm with its running statistics, linear.
+    let spec = ModelSpec { n_channels: 3, n_samples: 40, n_classes: 2 };
+    let mut m = models::build("logpower", &spec, &mut Rng::new(4)).expect("builds");
+    // Non-trivial running statistics and affine parameters, so the test sees them used.
+    let flat = models::LOGPOWER_FILTERS * 3;
+    for (name, t) in m.named_buffers_mut() {
+        let fill: Vec<f32> = (0..flat)
+            .map(
+                |i| if name.ends_with("running_mean") { 0.1 * i as f32 - 1.0 } else { 0.5 + 0.05 * i as f32 },
+            )
+            .collect();
+        if name.ends_with("running_mean") || name.ends_with("running_var") {
+            *t = Tensor::from_vec(&[flat], fill).expect("shape");
+        }
+    }
+    let x = noise(&[2, 1, 3, 40], 9);
+    let got = m.predict(&x).expect("predict");
+    let named: std::collections::HashMap<String, Tensor> =
+        m.named_params().into_iter().chain(m.named_buffers()).map(|(n, t)| (n, t.clone())).collect();
+    let w = named["conv_time.weight"].data();
+    let (g, b) = (named["bnorm.weight"].data(), named["bnorm.bias"].data());
+    let (rm, rv) = (named["bnorm.running_mean"].data(), named["bnorm.running_var"].data());
+    let (lw, lb) = (named["classifier.weight"].data(), named["classifier.bias"].data());
+    let taps = models::LOGPOWER_TAPS;
+    let width = 40 - taps + 1;
+    for n in 0..2 {
+        let xs = &x.data()[n * 120..][..120];
+        let mut feats = vec![0.0f64; flat];
+        for f in 0..models::LOGPOWER_FILTERS {
+            for c in 0..3 {
+                let mut acc = 0.0f64;
+                for t in 0..width {
+                    let y: f64 = (0..taps).map(|k| w[f * taps + k] as f64 * xs[c * 40 + t + k] as f64).sum();
+                    acc += y * y;
+                }
+                let i = f * 3 + c;
+                let l = (acc / width as f64).max(1e-6).ln();
+                feats[i] = (l - rm[i] as f64) / (rv[i] as f64 + 1e-5).sqrt() * g[i] as f64 + b[i] as f64;
+            }
+        }
+        for k in 0..2 {
+            let want = lb[k] as f64 + (0..flat).map(|i| lw[k * flat + i] as f64 * feats[i]).sum::<f64>();
+            approx::assert_relative_eq!(
+                got.data()[n * 2 + k] as f64,
+                want,
+                epsilon = 1e-4,
+                max_relative = 1e-4
+            );
+        }
+    }
 }
 
 #[test]

@@ -98,6 +98,13 @@ pub struct TrainConfig {
     pub optimizer: OptimizerName,
     /// base learning rate
     pub lr: f64,
+    /// take the learning rate from the model ([`model_lr`]) instead of `lr`: what
+    /// `eeglens train` and `eeglens validate` do unless `--lr` is given, so that each
+    /// candidate of `auto` trains at its own rate. [`TrainConfig::resolved`] sets `lr` to
+    /// that rate before a run is written, so a run's `config.json` holds the rate used (and
+    /// this flag, so that resuming a selection resolves each candidate again).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lr_by_model: bool,
     /// weight decay (L2 for adam, adamax and sgd; decoupled for adamw)
     pub weight_decay: f32,
     /// `(beta1, beta2)`; `None`: 0.9/0.99 for adam (the seed group's MATLAB
@@ -147,6 +154,23 @@ fn is_zero(v: &f64) -> bool {
     *v == 0.0
 }
 
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
+/// The base learning rate of the recipe (Adam, batch 40) for the zoo model `model`:
+/// 2e-3 for `logpower`, 5e-4 for every other. LogPowerNet's filters start as noise and
+/// must become band-pass filters: at 5e-4, 12 epochs of a grid cell (22 steps each) move a
+/// weight at most 0.13, about its initial size, and on the validation grid's cells where
+/// the deeper networks stayed near chance it reached 0.67 per window on average against
+/// 0.77 at 2e-3 (VALIDATION.md, "LogPowerNet").
+pub fn model_lr(model: &str) -> f64 {
+    match model {
+        "logpower" => 2e-3,
+        _ => 5e-4,
+    }
+}
+
 /// The model `train` builds unless told otherwise. Chosen by the planted-effect
 /// grid (VALIDATION.md): on the 12 effects the band-power baseline decodes,
 /// ShallowConvNet learned all 12 (two seeds) where the paper's R-VGG stayed at
@@ -161,6 +185,7 @@ impl Default for TrainConfig {
             batch: 40,
             optimizer: OptimizerName::Adam,
             lr: 5e-4,
+            lr_by_model: false,
             weight_decay: 0.0,
             betas: None,
             momentum: 0.9,
@@ -183,6 +208,17 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// These settings as a run is trained with them: with `lr_by_model`, `lr` becomes
+    /// [`model_lr`] of `model` (a selection's `auto` is resolved per candidate, when each
+    /// is trained).
+    pub fn resolved(&self) -> Self {
+        let mut c = self.clone();
+        if c.lr_by_model && MODEL_NAMES.contains(&c.model.as_str()) {
+            c.lr = model_lr(&c.model);
+        }
+        c
+    }
+
     /// Checks the settings on their own (the data is checked by the training loop).
     ///
     /// # Errors

@@ -116,7 +116,7 @@ pub use eeglens_data::toy;
 
 pub use baseline::{baseline, BaselineReport};
 pub use chance::{BinomialTest, ChanceReport};
-pub use config::{Monitor, OptimizerName, TrainConfig, DEFAULT_MODEL};
+pub use config::{model_lr, Monitor, OptimizerName, TrainConfig, DEFAULT_MODEL};
 pub use error::TrainError;
 pub use eval::{
     evaluate_model, evaluate_model_at, evaluate_split, evaluate_split_at, predict_windows,

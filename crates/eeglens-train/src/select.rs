@@ -39,7 +39,7 @@ pub const COMMAND_DEFAULT: &str = AUTO;
 /// default there is [`crate::DEFAULT_MODEL`]).
 pub const AUTO_ON_NUMERIC: &str = "model selection (--model auto) ranks models by validation balanced \
     accuracy, a classification figure; a regression on a numeric target needs one model: give --model \
-    shallow (the default for numeric targets), rvgg, rvgg-bn, vanputten or eegnet";
+    shallow (the default for numeric targets), rvgg, rvgg-bn, vanputten, eegnet or logpower";
 /// The candidates of `auto`: the two models that, between them, learned the
 /// most planted effects of the validation grid.
 pub const AUTO_CANDIDATES: [&str; 2] = ["shallow", "rvgg-bn"];

@@ -198,3 +198,37 @@ fn a_single_model_forced_over_a_selection_leaves_no_trace_of_it() {
     assert!(!out.join(CANDIDATES_DIR).exists(), "no candidates make --resume take it for a selection");
     assert_eq!(Selection::read(&out).expect("readable"), None);
 }
+
+#[test]
+fn each_candidate_trains_at_its_own_rate_unless_one_is_given() {
+    let d = tmpdir("select-lr");
+    // LogPowerNet's filters need more than 32 samples.
+    let store = toy_store(&d, &ToyConfig { windows: 4, n_samples: 64, ..ToyConfig::default() });
+    let pair = ["rvgg-bn", "logpower"];
+    let lr_of = |out: &std::path::Path, m: &str| {
+        RunDir::open(&out.join(CANDIDATES_DIR).join(m)).expect("a candidate run").config().train.lr
+    };
+    // By model: each its own rate, recorded in its config; a resume keeps them.
+    let out = d.join("by-model");
+    let by_model = TrainConfig { lr_by_model: true, ..cfg() };
+    train_selected(&by_model, &pair, &store, &out, &RunOptions::default(), &mut |_| {}).expect("runs");
+    for m in pair {
+        assert_eq!(lr_of(&out, m), eeglens_train::model_lr(m), "{m}");
+    }
+    assert_ne!(eeglens_train::model_lr("rvgg-bn"), eeglens_train::model_lr("logpower"));
+    let resumed = train_selected(
+        &by_model,
+        &pair,
+        &store,
+        &out,
+        &RunOptions { resume: true, ..RunOptions::default() },
+        &mut |_| {},
+    );
+    assert!(resumed.is_ok(), "{:?}", resumed.map(|_| ()));
+    // A rate given: every candidate takes it.
+    let out = d.join("given");
+    train_selected(&cfg(), &pair, &store, &out, &RunOptions::default(), &mut |_| {}).expect("runs");
+    for m in pair {
+        assert_eq!(lr_of(&out, m), cfg().lr, "{m}");
+    }
+}

@@ -306,6 +306,7 @@ pub fn train_config(grid: &GridSpec, cell: &CellSpec) -> TrainConfig {
         epochs: grid.epochs,
         seed: cell.seed,
         threads: grid.threads,
+        lr_by_model: true,
         ..TrainConfig::default()
     }
 }

@@ -57,6 +57,8 @@ impl BatchNorm {
         if cfg.c == 0 || cfg.eps <= 0.0 || !(0.0..=1.0).contains(&cfg.momentum) {
             return Err(NnError::Config { kind: "BatchNorm", msg: format!("{cfg:?}") });
         }
+        // weight, bias, running mean and variance
+        crate::init::reserve("BatchNorm", &[4, cfg.c])?;
         Ok(Self {
             cfg: *cfg,
             weight: Tensor::full(&[cfg.c], 1.0),

@@ -2,6 +2,7 @@
 //! and sample counts, chosen by name with [`build`].
 
 mod eegnet;
+mod logpower;
 mod rvgg;
 mod shallow;
 mod vanputten;
@@ -9,6 +10,7 @@ mod vanputten;
 use eeglens_autodiff::Rng;
 
 pub use eegnet::eegnet;
+pub use logpower::{logpower, LOGPOWER_FILTERS, LOGPOWER_TAPS};
 pub use rvgg::{rvgg, rvgg_bn, RVGG_SHORT_NAMES};
 pub use shallow::shallow;
 pub use vanputten::vanputten;
@@ -17,7 +19,7 @@ use crate::error::NnError;
 use crate::sequential::Sequential;
 
 /// Names accepted by [`build`] (and `--model`).
-pub const MODEL_NAMES: [&str; 5] = ["rvgg", "rvgg-bn", "vanputten", "shallow", "eegnet"];
+pub const MODEL_NAMES: [&str; 6] = ["rvgg", "rvgg-bn", "vanputten", "shallow", "eegnet", "logpower"];
 
 /// What a model is sized from: input `[1, n_channels, n_samples]`, `n_classes` logits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +51,7 @@ pub fn build(name: &str, spec: &ModelSpec, rng: &mut Rng) -> Result<Sequential, 
         "vanputten" => vanputten(spec, rng),
         "shallow" => shallow(spec, rng),
         "eegnet" => eegnet(spec, rng),
+        "logpower" => logpower(spec, rng),
         other => Err(NnError::UnknownModel(other.to_string())),
     }
 }

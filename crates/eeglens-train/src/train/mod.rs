@@ -276,6 +276,7 @@ pub fn train_with(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<TrainSummary, TrainError> {
     let started = Instant::now();
+    let cfg = &cfg.resolved();
     cfg.validate()?;
     if let Some(f) = &cfg.fold {
         f.check(store)?;
