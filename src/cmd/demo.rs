@@ -22,8 +22,8 @@ pub struct Args {
     /// Training epochs (early stopping may end sooner).
     #[arg(long, default_value_t = 12)]
     pub epochs: usize,
-    /// Model to train: shallow (one network, quick), auto (as `train` does by default: shallow and rvgg-bn,
-    /// the better on validation kept; about 3.4 times as long), or rvgg for the paper's R-VGG.
+    /// Model to train: shallow (one network, quick), auto (as `train` does by default: shallow, rvgg-bn and
+    /// logpower, the best on validation kept; about 3.5 times as long), logpower, or rvgg for the paper's R-VGG.
     #[arg(long, value_parser = super::choice::zoo_model_or_auto(),
           default_value = eeglens_train::DEFAULT_MODEL)]
     pub model: String,
@@ -81,7 +81,7 @@ fn stdout_to_stderr<T>(f: impl FnOnce() -> T) -> anyhow::Result<T> {
 /// A model's name for people: `shallow` is ShallowConvNet, `rvgg` the paper's R-VGG.
 fn model_title(model: &str) -> String {
     match model {
-        "shallow" => "ShallowConvNet (the default: it learns the most planted effects, VALIDATION.md)".into(),
+        "shallow" => "ShallowConvNet (one network, quick; `train` selects among three by default)".into(),
         "rvgg" => "R-VGG (the paper's network)".into(),
         "rvgg-bn" => "R-VGG with batch normalisation".into(),
         "logpower" => "LogPowerNet (learned filters, log power per electrode, linear)".into(),

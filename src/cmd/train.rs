@@ -26,8 +26,9 @@ pub struct Args {
     /// Run directory to create (or, with --resume, to continue).
     #[arg(long)]
     pub out: PathBuf,
-    /// auto (train shallow and rvgg-bn, keep the better on validation; OUT/candidates/ holds both), or one zoo
-    /// model: shallow, rvgg (the paper's R-VGG), rvgg-bn, vanputten, eegnet [default: auto, see VALIDATION.md].
+    /// auto (train shallow, rvgg-bn and logpower, keep the best on validation; OUT/candidates/ holds all three), or
+    /// one zoo model: shallow, rvgg (the paper's R-VGG), rvgg-bn, vanputten, eegnet, logpower [default: auto, see
+    /// VALIDATION.md].
     #[arg(long, value_parser = super::choice::zoo_model_or_auto())]
     pub model: Option<String>,
     /// Passes over the training windows [default: 20].
@@ -689,17 +690,17 @@ fn train_document(
 /// What to do when the baseline decodes the data and the network does not:
 /// the effect is there and this network missed it. The advice follows the
 /// validation grid (VALIDATION.md), where no one model learned every
-/// detectable effect but `shallow` and `rvgg-bn` each learned cells the
-/// other (and `rvgg`) missed.
+/// detectable effect, `logpower` learned the most (beta above all) and
+/// `shallow` learned cells it missed.
 fn missed_effect_hint(model: &str) -> String {
     if model == select::AUTO {
         return format!(
-            "MISSED: the band-power baseline decodes this data but neither candidate network ({}) learned it, so an effect is there that these networks did not learn; \
+            "MISSED: the band-power baseline decodes this data but none of the candidate networks ({}) learned it, so an effect is there that these networks did not learn; \
              train more seeds (--seeds 0-4) and see VALIDATION.md for what each model learns",
             select::AUTO_CANDIDATES.join(", ")
         );
     }
-    let other = if model == "shallow" { "rvgg-bn" } else { "shallow" };
+    let other = if model == "logpower" { "shallow" } else { "logpower" };
     format!(
         "MISSED: the band-power baseline decodes this data but the network ({model}) is at chance, so an effect is there that this network did not learn; \
          train another model on it (--model {other}; see VALIDATION.md for what each model learns) and more seeds (--seeds 0-4)"
@@ -716,7 +717,7 @@ mod tests {
 
     #[test]
     fn a_missed_effect_names_another_model_than_the_one_trained() {
-        for model in ["shallow", "rvgg", "rvgg-bn", "eegnet"] {
+        for model in ["shallow", "rvgg", "rvgg-bn", "eegnet", "logpower"] {
             let hint = missed_effect_hint(model);
             assert!(hint.starts_with("MISSED:"), "{hint}");
             assert!(hint.contains(&format!("network ({model})")), "{hint}");

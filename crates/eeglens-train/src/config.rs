@@ -86,9 +86,8 @@ impl Monitor {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainConfig {
-    /// zoo model name (`shallow`, `rvgg`, `rvgg-bn`, `vanputten`, `eegnet`);
-    /// the default, `shallow`, is the one the validation grid found learns
-    /// the most planted effects (VALIDATION.md); `rvgg` is the paper's network
+    /// zoo model name (`shallow`, `rvgg`, `rvgg-bn`, `vanputten`, `eegnet`,
+    /// `logpower`); the default is [`DEFAULT_MODEL`]; `rvgg` is the paper's network
     pub model: String,
     /// number of passes over the training windows
     pub epochs: usize,
@@ -171,10 +170,13 @@ pub fn model_lr(model: &str) -> f64 {
     }
 }
 
-/// The model `train` builds unless told otherwise. Chosen by the planted-effect
-/// grid (VALIDATION.md): on the 12 effects the band-power baseline decodes,
-/// ShallowConvNet learned all 12 (two seeds) where the paper's R-VGG stayed at
-/// chance on 3 and R-VGG with batch normalisation on 2.
+/// The library's single model ([`TrainConfig::default`]), the demo's, and the
+/// command line's for numeric targets (where `auto` cannot rank candidates).
+/// On the first planted-effect grid (VALIDATION.md) ShallowConvNet learned all 12
+/// effects the band-power baseline decoded (two seeds) where the paper's R-VGG
+/// stayed at chance on 3 and R-VGG with batch normalisation on 2; on later grids
+/// with beta at every place, LogPowerNet (`logpower`, a candidate of `auto`)
+/// learned more.
 pub const DEFAULT_MODEL: &str = "shallow";
 
 impl Default for TrainConfig {
