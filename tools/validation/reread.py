@@ -10,6 +10,8 @@ grid's settings (1000 permutations, k = 20), in readings named by their extra fl
               windows of one class together)
     earlier   deconv only: --rule saliency --deconv-times-input --deconv-rank contrast
               (ShallowConvNet's reading before the logarithm was passed through)
+    shared    deconv only: --deconv-seed shared (every class's windows projected from one seed)
+    class     deconv only: --deconv-seed class (each class's windows from its own output)
 
 `--readings default` reads only the default; to compare two builds, run the script once
 with each, into two OUT directories.
@@ -40,6 +42,8 @@ READINGS = {
     "deconv": {
         "earlier": ["--rule", "saliency", "--deconv-times-input", "--deconv-rank", "contrast"],
         "default": [],
+        "shared": ["--deconv-seed", "shared"],
+        "class": ["--deconv-seed", "class"],
     },
     "optimal": {"default": [], "subjects": ["--optimal-permute", "subjects"]},
     "actmax": {"default": []},
