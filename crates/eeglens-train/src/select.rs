@@ -5,7 +5,8 @@
 //! decodes (VALIDATION.md): ShallowConvNet and R-VGG with batch normalisation
 //! each learn cells the other misses, and LogPowerNet learns most of what both
 //! miss. Training all three and keeping the one with the highest validation
-//! balanced accuracy learns more of them than ShallowConvNet or R-VGG-BN alone. The choice sees the validation split only, so the test split stays
+//! balanced accuracy learns more of them than ShallowConvNet or R-VGG-BN
+//! alone. The choice sees the validation split only, so the test split stays
 //! an unbiased estimate of the chosen model.
 //!
 //! # Layout
