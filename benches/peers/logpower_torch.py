@@ -19,11 +19,11 @@ in CI (it needs torch), side by side with eeglens on an idle machine:
 """
 import argparse
 import json
-import statistics
-import time
 
 import torch
 import torch.nn as nn
+
+from rvgg_torch import actmax_step, median_secs
 
 
 class LogPower(nn.Module):
@@ -38,17 +38,6 @@ class LogPower(nn.Module):
         y = self.conv_time(x)
         p = torch.log(torch.clamp((y * y).mean(-1), min=1e-6)).flatten(1)
         return self.classifier(self.drop(self.bnorm(p)))
-
-
-def median_secs(reps, warmup, f):
-    for _ in range(warmup):
-        f()
-    times = []
-    for _ in range(max(reps, 1)):
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main():
@@ -89,19 +78,8 @@ def main():
 
     infer_s = median_secs(a.reps, 5, infer)
 
-    def actmax(batch):
-        x = torch.randn(batch, 1, 24, 256)
-
-        def step():
-            xv = x.detach().requires_grad_(True)
-            model(xv)[:, 0].sum().backward()
-            with torch.no_grad():
-                x.add_(0.1 * xv.grad)
-
-        return step
-
-    act1 = median_secs(a.reps * 4, 20, actmax(1))
-    actb = median_secs(a.reps * 4, 20, actmax(a.restarts))
+    act1 = median_secs(a.reps * 4, 20, actmax_step(model, 1))
+    actb = median_secs(a.reps * 4, 20, actmax_step(model, a.restarts))
     print(json.dumps({
         "model": "logpower",
         "peer": f"torch {torch.__version__}",

@@ -58,6 +58,20 @@ def median_secs(reps, warmup, f):
     return statistics.median(times)
 
 
+def actmax_step(model, batch, shape=(1, 24, 256)):
+    """One activation-maximisation step on `batch` restarts: the gradient of logit 0 with
+    respect to the input (weights frozen, eval mode), then `x += 0.1 * grad`."""
+    x = torch.randn(batch, *shape)
+
+    def step():
+        xv = x.detach().requires_grad_(True)
+        model(xv)[:, 0].sum().backward()
+        with torch.no_grad():
+            x.add_(0.1 * xv.grad)
+
+    return step
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=2)
@@ -106,19 +120,8 @@ def main():
     infer_bf16_s = median_secs(a.reps, 2, infer_bf16)
 
     # Activation maximisation: gradient of logit 0 with respect to the input.
-    def actmax(batch):
-        x = torch.randn(batch, 1, 24, 256)
-
-        def step():
-            xv = x.detach().requires_grad_(True)
-            model(xv)[:, 0].sum().backward()
-            with torch.no_grad():
-                x.add_(0.1 * xv.grad)
-
-        return step
-
-    act1 = median_secs(a.reps * 20, 20, actmax(1))
-    actb = median_secs(a.reps * 20, 20, actmax(a.restarts))
+    act1 = median_secs(a.reps * 20, 20, actmax_step(model, 1))
+    actb = median_secs(a.reps * 20, 20, actmax_step(model, a.restarts))
     print(json.dumps({
         "model": "rvgg",
         "peer": f"torch {torch.__version__}",
